@@ -1,0 +1,140 @@
+"""tuneplug: complete and fine-tune LLMs across providers through one plugin-based API.
+
+    >>> import tuneplug
+    >>> model = tuneplug.get_model()            # mock/tiny unless configured
+    >>> model.complete("Question: ...\\n\\nAnswer: ").text
+
+The public names below are imported on first use, so ``import tuneplug`` costs
+almost nothing and pulls in no provider, HTTP client or pydantic.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    # the facade
+    "get_model": "tuneplug.models",
+    "list_models": "tuneplug.models",
+    "Model": "tuneplug.models",
+    # hooks
+    "hookimpl": "tuneplug.hookspecs",
+    "hookspec": "tuneplug.hookspecs",
+    "ProviderContext": "tuneplug.hookspecs",
+    # types
+    "Capability": "tuneplug.types",
+    "Completion": "tuneplug.types",
+    "CompletionOptions": "tuneplug.types",
+    "FineTuneResult": "tuneplug.types",
+    "InputPart": "tuneplug.types",
+    "ModelInfo": "tuneplug.types",
+    "ModelKind": "tuneplug.types",
+    "Sample": "tuneplug.types",
+    "StreamChunk": "tuneplug.types",
+    "Usage": "tuneplug.types",
+    # samples
+    "read_samples": "tuneplug.samples",
+    "batched": "tuneplug.samples",
+    # errors
+    "TuneplugError": "tuneplug.errors",
+    "ConfigError": "tuneplug.errors",
+    "PluginLoadError": "tuneplug.errors",
+    "UnknownProviderError": "tuneplug.errors",
+    "UnknownModelError": "tuneplug.errors",
+    "CapabilityError": "tuneplug.errors",
+    "AuthenticationError": "tuneplug.errors",
+    "PermissionDeniedError": "tuneplug.errors",
+    "NotFoundError": "tuneplug.errors",
+    "InvalidRequestError": "tuneplug.errors",
+    "SampleFileError": "tuneplug.errors",
+    "RateLimitError": "tuneplug.errors",
+    "ServerError": "tuneplug.errors",
+    "TimeoutError": "tuneplug.errors",
+    "ConnectionError": "tuneplug.errors",
+}
+
+__all__ = [
+    "AuthenticationError",
+    "Capability",
+    "CapabilityError",
+    "Completion",
+    "CompletionOptions",
+    "ConfigError",
+    "ConnectionError",
+    "FineTuneResult",
+    "InputPart",
+    "InvalidRequestError",
+    "Model",
+    "ModelInfo",
+    "ModelKind",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "PluginLoadError",
+    "ProviderContext",
+    "RateLimitError",
+    "Sample",
+    "SampleFileError",
+    "ServerError",
+    "StreamChunk",
+    "TimeoutError",
+    "TuneplugError",
+    "UnknownModelError",
+    "UnknownProviderError",
+    "Usage",
+    "batched",
+    "get_model",
+    "hookimpl",
+    "hookspec",
+    "list_models",
+    "read_samples",
+]
+
+if TYPE_CHECKING:
+    from tuneplug.errors import (
+        AuthenticationError,
+        CapabilityError,
+        ConfigError,
+        ConnectionError,
+        InvalidRequestError,
+        NotFoundError,
+        PermissionDeniedError,
+        PluginLoadError,
+        RateLimitError,
+        SampleFileError,
+        ServerError,
+        TimeoutError,
+        TuneplugError,
+        UnknownModelError,
+        UnknownProviderError,
+    )
+    from tuneplug.hookspecs import ProviderContext, hookimpl, hookspec
+    from tuneplug.models import Model, get_model, list_models
+    from tuneplug.samples import batched, read_samples
+    from tuneplug.types import (
+        Capability,
+        Completion,
+        CompletionOptions,
+        FineTuneResult,
+        InputPart,
+        ModelInfo,
+        ModelKind,
+        Sample,
+        StreamChunk,
+        Usage,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'tuneplug' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])

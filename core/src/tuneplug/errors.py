@@ -1,0 +1,159 @@
+"""The tuneplug error hierarchy.
+
+Every failure a user can see is a :class:`TuneplugError`. Each carries the
+``provider`` it came from (when there is one), the HTTP ``status`` (when there
+is one) and whether retrying the same call may succeed (``retryable``).
+Provider SDK or HTTP exceptions never escape raw: plugins translate them into
+these classes.
+
+This module imports nothing heavy so that ``import tuneplug.errors`` is cheap.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AuthenticationError",
+    "CapabilityError",
+    "ConfigError",
+    "ConnectionError",
+    "InvalidRequestError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "PluginLoadError",
+    "RateLimitError",
+    "SampleFileError",
+    "ServerError",
+    "TimeoutError",
+    "TuneplugError",
+    "UnknownModelError",
+    "UnknownProviderError",
+]
+
+import builtins
+
+
+class TuneplugError(Exception):
+    """Base class of every tuneplug error.
+
+    Attributes:
+        message: the human-readable explanation, without secrets.
+        provider: the provider name the error came from, or ``None``.
+        status: the HTTP status code where there is one, else ``None``.
+        retryable: whether the same call may succeed if retried later.
+    """
+
+    retryable_default: bool = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str | None = None,
+        status: int | None = None,
+        retryable: bool | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.provider = provider
+        self.status = status
+        self.retryable = self.retryable_default if retryable is None else retryable
+
+    def __str__(self) -> str:
+        prefix = f"{self.provider}: " if self.provider else ""
+        suffix = f" (HTTP {self.status})" if self.status is not None else ""
+        return f"{prefix}{self.message}{suffix}"
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}({self.message!r}, provider={self.provider!r}, "
+            f"status={self.status!r}, retryable={self.retryable!r})"
+        )
+
+
+class ConfigError(TuneplugError):
+    """Configuration is malformed or incomplete (bad TOML, missing credentials, bad alias)."""
+
+
+class PluginLoadError(TuneplugError):
+    """A provider plugin could not be loaded (import error, bad hooks, name clash)."""
+
+
+class UnknownProviderError(TuneplugError):
+    """A model reference names a provider that is not installed (or was excluded)."""
+
+
+class UnknownModelError(TuneplugError):
+    """A provider does not know the model a reference names."""
+
+
+class CapabilityError(TuneplugError):
+    """The provider does not implement the hooks an operation needs (e.g. fine-tuning)."""
+
+
+class AuthenticationError(TuneplugError):
+    """Credentials were rejected (HTTP 401)."""
+
+
+class PermissionDeniedError(TuneplugError):
+    """Credentials are valid but not allowed to do this (HTTP 403)."""
+
+
+class NotFoundError(TuneplugError):
+    """The provider has no such model or adapter (HTTP 404)."""
+
+
+class InvalidRequestError(TuneplugError):
+    """The request is invalid: rejected locally before any I/O, or by the server (400/422)."""
+
+
+class SampleFileError(InvalidRequestError):
+    """A samples file is unreadable or holds an invalid sample; names file, line and field."""
+
+    def __init__(
+        self, path: str, line: int | None, message: str, *, field: str | None = None
+    ) -> None:
+        where = f"{path}:{line}" if line is not None else path
+        what = f"{field}: " if field else ""
+        super().__init__(f"{where}: {what}{message}")
+        self.path = path
+        self.line = line
+        self.field = field
+
+
+class RateLimitError(TuneplugError):
+    """The provider asked us to slow down (HTTP 429).
+
+    ``retry_after`` is the delay in seconds the server asked for, if it said.
+    """
+
+    retryable_default = True
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str | None = None,
+        status: int | None = 429,
+        retryable: bool | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, provider=provider, status=status, retryable=retryable)
+        self.retry_after = retry_after
+
+
+class ServerError(TuneplugError):
+    """The provider failed (HTTP 5xx) or answered with something that is not its protocol."""
+
+    retryable_default = True
+
+
+class TimeoutError(TuneplugError, builtins.TimeoutError):
+    """The provider did not answer in time."""
+
+    retryable_default = True
+
+
+class ConnectionError(TuneplugError, builtins.ConnectionError):
+    """The provider could not be reached (refused, reset, DNS)."""
+
+    retryable_default = True

@@ -1,0 +1,313 @@
+"""The model facade: ``get_model``, ``list_models`` and :class:`Model`.
+
+Everything a user calls is checked here before any I/O: the reference, the
+option ranges, and whether the provider has the capability the call needs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from typing import Any
+
+from pydantic import ValidationError
+
+from tuneplug.config import MOCK_DEFAULT_MODEL, Config, load_config
+from tuneplug.errors import InvalidRequestError, UnknownModelError
+from tuneplug.plugins import default_registry
+from tuneplug.provider import Provider
+from tuneplug.types import (
+    Capability,
+    Completion,
+    CompletionOptions,
+    FineTuneResult,
+    ModelInfo,
+    ModelKind,
+    Sample,
+    StreamChunk,
+)
+
+__all__ = ["Model", "get_model", "list_models"]
+
+_OPTION_FIELDS = frozenset(CompletionOptions.model_fields) - {"extra"}
+_DONE = object()
+
+
+def _registry(config: Config) -> Any:
+    return default_registry(plugins=config.settings.plugins, strict=config.settings.strict)
+
+
+def _split(ref: str) -> tuple[str, str]:
+    provider, sep, name = ref.partition("/")
+    if not sep or not provider or not name:
+        raise UnknownModelError(
+            f"bad model reference {ref!r}: expected 'provider/model' or a configured alias"
+        )
+    return provider, name
+
+
+def get_model(
+    ref: str | None = None,
+    *,
+    settings: Mapping[str, Any] | None = None,
+    **options: Any,
+) -> Model:
+    """The model ``ref`` names: ``provider/model``, an alias, or ``None`` for the default.
+
+    The default is ``TUNEPLUG_MODEL``, else ``default_model`` from config, else
+    ``mock/tiny``. ``settings`` override the provider's configured settings;
+    ``options`` become default completion options (after the alias's own).
+
+    Raises:
+        UnknownModelError: the reference is malformed, or names no alias or model.
+        UnknownProviderError: no installed provider has that name.
+        PluginLoadError: the provider's plugin failed to load.
+        ConfigError: config files or provider settings are invalid.
+    """
+    config = load_config()
+    target = ref or config.settings.model or MOCK_DEFAULT_MODEL
+    defaults: dict[str, Any] = {}
+    if "/" not in target:
+        alias = config.resolve_alias(target)
+        if alias is None:
+            known = ", ".join(sorted(config.settings.models)) or "none configured"
+            raise UnknownModelError(
+                f"unknown model {target!r}: not 'provider/model' and not an alias "
+                f"(aliases: {known})"
+            )
+        target, defaults = alias.model, alias.options
+    provider_name, name = _split(target)
+    provider = _registry(config).provider(provider_name, settings, config=config)
+    info = resolve(provider, name)
+    return Model(info, provider, {**defaults, **options})
+
+
+def resolve(provider: Provider, name: str) -> ModelInfo:
+    """Ask ``provider`` for the model ``name`` (id, slug or name)."""
+    info: ModelInfo | None
+    if provider.has("tuneplug_resolve_model"):
+        info = provider.call("tuneplug_resolve_model", name=name)
+    else:
+        models = provider.call("tuneplug_list_models", base_only=False)
+        info = next((m for m in models if name in (m.id, m.slug, m.name)), None)
+    if info is None:
+        raise UnknownModelError(
+            f"unknown model {name!r} (see `tuneplug models --provider {provider.name}`)",
+            provider=provider.name,
+        )
+    return info
+
+
+def list_models(provider: str | None = None, *, base_only: bool = False) -> list[ModelInfo]:
+    """Models of one provider, or of every loadable provider (failed plugins are skipped
+    with a warning, or raise in strict mode)."""
+    config = load_config()
+    registry = _registry(config)
+    if provider is not None:
+        names = [provider]
+    else:
+        infos = registry.infos()
+        registry.warn_failed(infos)
+        names = [i.name for i in infos if i.ok and Capability.COMPLETE in i.capabilities]
+    found: list[ModelInfo] = []
+    for name in names:
+        prov = registry.provider(name, config=config)
+        prov.require(Capability.COMPLETE, "list models")
+        found.extend(prov.call("tuneplug_list_models", base_only=base_only))
+    return found
+
+
+class Model:
+    """A model of one provider, with default options. Obtain one with :func:`get_model`."""
+
+    def __init__(
+        self, info: ModelInfo, provider: Provider, defaults: Mapping[str, Any] | None = None
+    ) -> None:
+        self.info = info
+        self.provider = provider
+        self.defaults = dict(defaults or {})
+        # Validated once: the options of a call without options are these.
+        self._default_options = self._build_options(self.defaults)
+
+    def __repr__(self) -> str:
+        return f"<Model {self.ref} kind={self.info.kind.value}>"
+
+    @property
+    def ref(self) -> str:
+        """``provider/id``: pass it to :func:`get_model` to get this model back."""
+        return self.info.ref
+
+    @property
+    def id(self) -> str:
+        """The provider's id of this model."""
+        return self.info.id
+
+    @property
+    def name(self) -> str:
+        """The model's display name."""
+        return self.info.name
+
+    # -- options -------------------------------------------------------------------
+
+    def _build_options(self, values: Mapping[str, Any]) -> CompletionOptions:
+        known = {k: v for k, v in values.items() if k in _OPTION_FIELDS}
+        extra = {k: v for k, v in values.items() if k not in _OPTION_FIELDS}
+        try:
+            return CompletionOptions(**known, extra=extra)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            field = ".".join(str(p) for p in err["loc"])
+            raise InvalidRequestError(
+                f"invalid option {field}={err.get('input')!r}: {err['msg']}",
+                provider=self.provider.name,
+            ) from None
+
+    def options(self, **overrides: Any) -> CompletionOptions:
+        """The options a call with ``overrides`` would use (validated, no I/O)."""
+        if not overrides:
+            return self._default_options
+        return self._build_options({**self.defaults, **overrides})
+
+    def _prepare(self, prompt: str, overrides: dict[str, Any]) -> CompletionOptions:
+        self.provider.require(Capability.COMPLETE, "complete")
+        if not isinstance(prompt, str) or not prompt:
+            raise InvalidRequestError(
+                "prompt must be a non-empty string", provider=self.provider.name
+            )
+        return self.options(**overrides)
+
+    # -- completion ----------------------------------------------------------------
+
+    def complete(self, prompt: str, **options: Any) -> Completion:
+        """Complete ``prompt``; keyword options override the model's defaults."""
+        opts = self._prepare(prompt, options)
+        result: Completion = self.provider.call(
+            "tuneplug_complete", model=self.info, prompt=prompt, options=opts
+        )
+        return result
+
+    async def acomplete(self, prompt: str, **options: Any) -> Completion:
+        """Async :meth:`complete`: native when the provider has it, else in a worker thread."""
+        opts = self._prepare(prompt, options)
+        if self.provider.has("tuneplug_acomplete"):
+            result: Completion = await self.provider.call(
+                "tuneplug_acomplete", model=self.info, prompt=prompt, options=opts
+            )
+            return result
+        return await asyncio.to_thread(
+            self.provider.call, "tuneplug_complete", model=self.info, prompt=prompt, options=opts
+        )
+
+    def stream(self, prompt: str, **options: Any) -> Iterator[StreamChunk]:
+        """Yield the completion in chunks (validated before the first chunk is requested)."""
+        opts = self._prepare(prompt, options)
+        return self._stream(prompt, opts)
+
+    def _stream(self, prompt: str, opts: CompletionOptions) -> Iterator[StreamChunk]:
+        if self.provider.has("tuneplug_stream"):
+            yield from self.provider.call(
+                "tuneplug_stream", model=self.info, prompt=prompt, options=opts
+            )
+            return
+        done = self.provider.call("tuneplug_complete", model=self.info, prompt=prompt, options=opts)
+        yield StreamChunk(text=done.text, finish_reason=done.finish_reason, usage=done.usage)
+
+    def astream(self, prompt: str, **options: Any) -> AsyncIterator[StreamChunk]:
+        """Async :meth:`stream`: native when the provider has it, else driven from a thread."""
+        opts = self._prepare(prompt, options)
+        if self.provider.has("tuneplug_astream"):
+            stream: AsyncIterator[StreamChunk] = self.provider.call(
+                "tuneplug_astream", model=self.info, prompt=prompt, options=opts
+            )
+            return stream
+        return self._astream_in_thread(prompt, opts)
+
+    async def _astream_in_thread(
+        self, prompt: str, opts: CompletionOptions
+    ) -> AsyncIterator[StreamChunk]:
+        chunks = self._stream(prompt, opts)
+        while True:
+            chunk = await asyncio.to_thread(next, chunks, _DONE)
+            if chunk is _DONE:
+                return
+            yield chunk  # type: ignore[misc]
+
+    # -- fine-tuning ---------------------------------------------------------------
+
+    def create_adapter(
+        self, name: str, *, rank: int | None = None, learning_rate: float | None = None
+    ) -> Model:
+        """Create an adapter on this base model and return it (same default options)."""
+        self.provider.require(Capability.FINE_TUNE, "create adapters")
+        if not name:
+            raise InvalidRequestError("adapter name must not be empty", provider=self.provider.name)
+        if rank is not None and not 0 < rank <= 32:
+            raise InvalidRequestError(
+                f"rank must be in 1..32, got {rank}", provider=self.provider.name
+            )
+        if learning_rate is not None and not 0 < learning_rate < 1:
+            raise InvalidRequestError(
+                f"learning_rate must be between 0 and 1 (exclusive), got {learning_rate}",
+                provider=self.provider.name,
+            )
+        if self.info.kind is not ModelKind.BASE:
+            raise InvalidRequestError(
+                f"{self.ref} is an adapter; create adapters on a base model",
+                provider=self.provider.name,
+            )
+        info = self.provider.call(
+            "tuneplug_create_adapter",
+            base=self.info,
+            name=name,
+            rank=rank,
+            learning_rate=learning_rate,
+        )
+        return Model(info, self.provider, self.defaults)
+
+    def _samples(self, samples: Iterable[Sample | str | Mapping[str, Any]]) -> list[Sample]:
+        self.provider.require(Capability.FINE_TUNE, "fine-tune")
+        batch: list[Sample] = []
+        for index, raw in enumerate(samples):
+            try:
+                batch.append(Sample.coerce(raw))  # type: ignore[arg-type]
+            except ValidationError as exc:
+                err = exc.errors()[0]
+                field = ".".join(str(p) for p in err["loc"]) or "sample"
+                raise InvalidRequestError(
+                    f"sample {index}: {field}: {err['msg']}", provider=self.provider.name
+                ) from None
+        if not batch:
+            raise InvalidRequestError("no samples to fine-tune on", provider=self.provider.name)
+        return batch
+
+    def fine_tune(self, samples: Iterable[Sample | str | Mapping[str, Any]]) -> FineTuneResult:
+        """Run one training step of this adapter on ``samples`` (all validated first)."""
+        batch = self._samples(samples)
+        result: FineTuneResult = self.provider.call(
+            "tuneplug_fine_tune", model=self.info, samples=batch
+        )
+        return result
+
+    async def afine_tune(
+        self, samples: Iterable[Sample | str | Mapping[str, Any]]
+    ) -> FineTuneResult:
+        """Async :meth:`fine_tune`: native when the provider has it, else in a worker thread."""
+        batch = self._samples(samples)
+        if self.provider.has("tuneplug_afine_tune"):
+            result: FineTuneResult = await self.provider.call(
+                "tuneplug_afine_tune", model=self.info, samples=batch
+            )
+            return result
+        return await asyncio.to_thread(
+            self.provider.call, "tuneplug_fine_tune", model=self.info, samples=batch
+        )
+
+    def delete(self) -> None:
+        """Delete this adapter."""
+        self.provider.require(Capability.FINE_TUNE, "delete adapters")
+        if self.info.kind is not ModelKind.ADAPTER:
+            raise InvalidRequestError(
+                f"{self.ref} is a base model; only adapters can be deleted",
+                provider=self.provider.name,
+            )
+        self.provider.call("tuneplug_delete_adapter", model=self.info)

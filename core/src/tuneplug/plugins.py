@@ -1,0 +1,264 @@
+"""Plugin discovery and loading from the ``tuneplug`` entry-point group.
+
+Loading is lazy: discovery reads entry-point metadata only, and a provider's
+module is imported the first time a call needs that provider. A plugin that
+fails to load is reported (name, distribution, error) and skipped, unless strict
+mode is on. ``TUNEPLUG_PLUGINS`` restricts which providers load.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import warnings
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from importlib.metadata import EntryPoint, entry_points
+from typing import Any
+
+from pydantic import SecretStr
+
+from tuneplug.errors import PluginLoadError, TuneplugError, UnknownProviderError
+from tuneplug.hookspecs import PROJECT_NAME
+from tuneplug.provider import (
+    PluginInfo,
+    Provider,
+    capabilities_of,
+    check_plugin_object,
+    implemented_hooks,
+    new_plugin_manager,
+)
+
+__all__ = ["ENTRY_POINT_GROUP", "PluginFilter", "PluginInfo", "Registry"]
+
+ENTRY_POINT_GROUP = PROJECT_NAME
+
+
+@dataclass(frozen=True)
+class PluginFilter:
+    """Which providers may load: ``"a,b"`` allows only those; ``"-c"`` excludes ``c``."""
+
+    only: frozenset[str] | None = None
+    exclude: frozenset[str] = frozenset()
+
+    @classmethod
+    def parse(cls, spec: str | None) -> PluginFilter:
+        """Parse a ``TUNEPLUG_PLUGINS`` value."""
+        if not spec or not spec.strip():
+            return cls()
+        names = [part.strip() for part in spec.split(",") if part.strip()]
+        excluded = frozenset(n[1:] for n in names if n.startswith("-"))
+        included = frozenset(n for n in names if not n.startswith("-"))
+        return cls(only=included or None, exclude=excluded)
+
+    def allows(self, name: str) -> bool:
+        """Whether provider ``name`` may load."""
+        if name in self.exclude:
+            return False
+        return self.only is None or name in self.only
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    name: str
+    value: str
+    distribution: str | None
+    version: str | None
+    entry_point: EntryPoint | None = None
+    plugin: object | None = None  # registered in-process
+
+
+class Registry:
+    """The providers one process can use, loaded on first use and cached."""
+
+    def __init__(self, *, plugins: str | None = None, strict: bool = False) -> None:
+        self.filter = PluginFilter.parse(plugins)
+        self.strict = strict
+        self._lock = threading.RLock()
+        self._candidates: dict[str, list[_Candidate]] | None = None
+        self._loaded: dict[str, tuple[PluginInfo, Any]] = {}
+        self._providers: dict[tuple[str, str], Provider] = {}
+
+    # -- discovery -----------------------------------------------------------------
+
+    def _discover(self) -> dict[str, list[_Candidate]]:
+        if self._candidates is None:
+            found: dict[str, list[_Candidate]] = {}
+            for ep in entry_points(group=ENTRY_POINT_GROUP):
+                dist = ep.dist
+                cand = _Candidate(
+                    ep.name,
+                    ep.value,
+                    dist.metadata["Name"] if dist else None,
+                    dist.version if dist else None,
+                    entry_point=ep,
+                )
+                same = found.setdefault(ep.name, [])
+                # One distribution seen through two sys.path entries is not a clash.
+                if all(c.distribution != cand.distribution for c in same):
+                    same.append(cand)
+            self._candidates = found
+        return self._candidates
+
+    def register(self, name: str, plugin: object, *, distribution: str | None = None) -> None:
+        """Register ``plugin`` (a module or object with hookimpls) as provider ``name``.
+
+        For tests and embedding; installed plugins come from entry points.
+        """
+        with self._lock:
+            self._discover()[name] = [
+                _Candidate(name, repr(plugin), distribution, None, plugin=plugin)
+            ]
+            self._loaded.pop(name, None)
+            for key in [k for k in self._providers if k[0] == name]:
+                self._providers.pop(key).close()
+
+    def names(self) -> list[str]:
+        """The provider names that may load (without importing anything)."""
+        return sorted(n for n in self._discover() if self.filter.allows(n))
+
+    # -- loading -------------------------------------------------------------------
+
+    def _load(self, name: str) -> tuple[PluginInfo, Any]:
+        with self._lock:
+            if name in self._loaded:
+                return self._loaded[name]
+            candidates = self._discover().get(name)
+            if not candidates or not self.filter.allows(name):
+                raise UnknownProviderError(self._unknown_message(name), provider=name)
+            if len(candidates) > 1:
+                dists = " and ".join(repr(c.distribution) for c in candidates)
+                info = PluginInfo(
+                    name,
+                    candidates[0].value,
+                    error=f"provider name {name!r} is claimed by both {dists}",
+                )
+                self._loaded[name] = (info, None)
+                return self._loaded[name]
+            cand = candidates[0]
+            base = PluginInfo(name, cand.value, cand.distribution, cand.version)
+            try:
+                plugin = cand.plugin if cand.plugin is not None else cand.entry_point.load()  # type: ignore[union-attr]
+                check_plugin_object(name, plugin)
+                pm = new_plugin_manager()
+                pm.register(plugin, name=name)
+                pm.check_pending()
+                hooks = implemented_hooks(pm)
+                info = PluginInfo(
+                    name,
+                    cand.value,
+                    cand.distribution,
+                    cand.version,
+                    capabilities=capabilities_of(name, hooks),
+                    hooks=hooks,
+                )
+                result: tuple[PluginInfo, Any] = (info, pm)
+            except Exception as exc:  # any import-time failure is reported, not raised
+                message = (
+                    exc.message
+                    if isinstance(exc, TuneplugError)
+                    else f"{type(exc).__name__}: {exc}"
+                )
+                result = (PluginInfo(**{**base.__dict__, "error": message}), None)
+            self._loaded[name] = result
+            return result
+
+    def _unknown_message(self, name: str) -> str:
+        available = ", ".join(self.names()) or "none"
+        hint = ""
+        if name in self._discover() and not self.filter.allows(name):
+            hint = " (excluded by TUNEPLUG_PLUGINS)"
+        return f"unknown provider {name!r}{hint}; installed providers: {available}"
+
+    def info(self, name: str) -> PluginInfo:
+        """Load ``name`` if needed and describe it (errors are reported in ``error``)."""
+        return self._load(name)[0]
+
+    def infos(self) -> list[PluginInfo]:
+        """Describe every allowed provider, loading each; strict mode raises on a failure."""
+        result = [self.info(n) for n in self.names()]
+        if self.strict:
+            for info in result:
+                self._raise_if_failed(info)
+        return result
+
+    def _raise_if_failed(self, info: PluginInfo) -> None:
+        if info.error is not None:
+            where = f" (distribution {info.distribution})" if info.distribution else ""
+            raise PluginLoadError(
+                f"plugin {info.name!r}{where} failed to load: {info.error}", provider=info.name
+            )
+
+    def provider(
+        self, name: str, settings: Mapping[str, Any] | None = None, *, config: Any = None
+    ) -> Provider:
+        """The provider ``name`` bound to its layered settings, created once per settings."""
+        info, pm = self._load(name)
+        self._raise_if_failed(info)
+        settings_cls = pm.hook.tuneplug_settings()
+        built = None
+        if settings_cls is not None:
+            from tuneplug.config import build_settings, load_config
+
+            cfg = config if config is not None else load_config()
+            project, user = cfg.provider_table(name)
+            built = build_settings(
+                settings_cls,
+                explicit=settings,
+                project=project,
+                user=user,
+                label=f"settings for provider {name!r}",
+            )
+        key = (name, _fingerprint(built))
+        with self._lock:
+            existing = self._providers.get(key)
+            if existing is None:
+                existing = self._providers[key] = Provider(info, pm, built)
+            return existing
+
+    def close(self) -> None:
+        """Close every provider instance this registry created."""
+        with self._lock:
+            providers, self._providers = list(self._providers.values()), {}
+        for provider in providers:
+            provider.close()
+
+    def warn_failed(self, infos: Iterable[PluginInfo]) -> None:
+        """Warn about plugins that failed to load (used when listing across providers)."""
+        for info in infos:
+            if info.error is not None:
+                warnings.warn(
+                    f"tuneplug: plugin {info.name!r} ({info.distribution}) skipped: {info.error}",
+                    stacklevel=3,
+                )
+
+
+def _fingerprint(settings: Any) -> str:
+    # Secrets take part (two tokens are two instances) but only as a digest.
+    if settings is None:
+        return ""
+    values = {k: v.get_secret_value() if isinstance(v, SecretStr) else v for k, v in settings}
+    return hashlib.sha256(repr(sorted(values.items(), key=str)).encode()).hexdigest()
+
+
+_registries: dict[tuple[str | None, bool], Registry] = {}
+_registries_lock = threading.Lock()
+
+
+def default_registry(*, plugins: str | None = None, strict: bool = False) -> Registry:
+    """The process-wide registry for this plugin filter and strictness."""
+    key = (plugins, strict)
+    with _registries_lock:
+        registry = _registries.get(key)
+        if registry is None:
+            registry = _registries[key] = Registry(plugins=plugins, strict=strict)
+        return registry
+
+
+def reset() -> None:
+    """Forget every loaded provider (closing them); for tests and long-lived hosts."""
+    with _registries_lock:
+        registries = list(_registries.values())
+        _registries.clear()
+    for registry in registries:
+        registry.close()

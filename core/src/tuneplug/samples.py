@@ -1,0 +1,155 @@
+"""Reading fine-tuning samples from files, in constant memory.
+
+Two formats, told apart by the first non-blank character:
+
+* JSON Lines: one sample per line, either ``{"inputs": ..., "multiplier": ...}``
+  or a plain JSON string; blank lines are skipped.
+* A JSON array of the same, parsed one element at a time so a file of a
+  million samples never sits in memory.
+
+Every error names the file, the line and the field.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Iterator
+from itertools import islice
+from pathlib import Path
+from typing import IO, Any
+
+from pydantic import ValidationError
+
+from tuneplug.errors import SampleFileError
+from tuneplug.types import Sample
+
+__all__ = ["batched", "count_samples", "read_samples"]
+
+_CHUNK = 1 << 16
+_WHITESPACE = " \t\r\n"
+
+
+def read_samples(path: str | os.PathLike[str]) -> Iterator[Sample]:
+    """Yield the samples of a JSONL file or a JSON-array file, validated one by one.
+
+    Raises:
+        SampleFileError: the file cannot be read, is not JSON, or a sample is
+            invalid; the message names file, line and field.
+    """
+    name = str(path)
+    try:
+        fh = Path(path).open(encoding="utf-8")
+    except OSError as exc:
+        raise SampleFileError(name, None, f"cannot read samples: {exc.strerror}") from None
+    with fh:
+        first = _first_char(fh)
+        if first == "[":
+            yield from _read_array(name, fh)
+        elif first:
+            yield from _read_lines(name, fh)
+
+
+def _first_char(fh: IO[str]) -> str:
+    while True:
+        ch = fh.read(1)
+        if not ch or ch not in _WHITESPACE + "\ufeff":
+            fh.seek(0)
+            return ch
+
+
+def _validate(name: str, line: int, value: Any) -> Sample:
+    if isinstance(value, str):
+        value = {"inputs": value}
+    if not isinstance(value, dict):
+        raise SampleFileError(
+            name, line, f"a sample must be an object or a string, not {type(value).__name__}"
+        )
+    try:
+        return Sample.model_validate(value)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in err["loc"] if not str(p).startswith(("str", "list[")))
+        raise SampleFileError(name, line, err["msg"], field=field or None) from None
+
+
+def _read_lines(name: str, fh: IO[str]) -> Iterator[Sample]:
+    for number, line in enumerate(fh, 1):
+        text = line.strip().lstrip("\ufeff")
+        if not text:
+            continue
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise SampleFileError(
+                name, number, f"invalid JSON: {exc.msg} (column {exc.colno})"
+            ) from None
+        yield _validate(name, number, value)
+
+
+def _read_array(name: str, fh: IO[str]) -> Iterator[Sample]:
+    decoder = json.JSONDecoder()
+    buf = fh.read(_CHUNK)
+    pos = buf.index("[")  # _first_char saw it among the leading whitespace
+    line = 1 + buf.count("\n", 0, pos)
+    pos += 1
+    expect_value = True
+    eof = False
+    while True:
+        # Skip whitespace and one separator, refilling the buffer as needed.
+        while True:
+            while pos < len(buf) and buf[pos] in _WHITESPACE:
+                line += buf[pos] == "\n"
+                pos += 1
+            if pos < len(buf) or eof:
+                break
+            buf, pos = fh.read(_CHUNK), 0
+            eof = not buf
+        if pos >= len(buf):
+            raise SampleFileError(name, line, "invalid JSON: the array is not closed")
+        char = buf[pos]
+        if char == "]":
+            return
+        if char == ",":
+            if expect_value:
+                raise SampleFileError(name, line, "invalid JSON: unexpected ','")
+            expect_value = True
+            pos += 1
+            continue
+        if not expect_value:
+            raise SampleFileError(name, line, "invalid JSON: expected ',' or ']'")
+        while True:
+            try:
+                value, end = decoder.raw_decode(buf, pos)
+                # A number at the buffer's edge may continue in the next chunk.
+                if end < len(buf) or eof:
+                    break
+            except json.JSONDecodeError as exc:
+                if eof:
+                    raise SampleFileError(
+                        name, line + buf.count("\n", pos, exc.pos), f"invalid JSON: {exc.msg}"
+                    ) from None
+            more = fh.read(_CHUNK)
+            eof = not more
+            buf, pos = buf[pos:] + more, 0
+        yield _validate(name, line, value)
+        line += buf.count("\n", pos, end)
+        pos = end
+        expect_value = False
+        # Drop what is consumed so memory stays bounded by one sample plus a chunk.
+        if pos > _CHUNK:
+            buf, pos = buf[pos:], 0
+
+
+def count_samples(path: str | os.PathLike[str]) -> int:
+    """How many samples the file holds (validating each; constant memory)."""
+    return sum(1 for _ in read_samples(path))
+
+
+def batched(samples: Iterable[Sample], size: int) -> Iterator[list[Sample]]:
+    """Group ``samples`` into lists of at most ``size``."""
+    if size < 1:
+        raise ValueError("batch size must be at least 1")
+    it = iter(samples)
+    while batch := list(islice(it, size)):
+        yield batch

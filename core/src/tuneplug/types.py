@@ -1,0 +1,212 @@
+"""The data types every provider speaks: models, completion options and results, samples.
+
+They are pydantic v2 models, so a plugin gets validation and JSON for free and a
+user gets one clear error naming the bad field before anything is sent.
+"""
+
+from __future__ import annotations
+
+import math
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator
+
+__all__ = [
+    "Capability",
+    "Completion",
+    "CompletionOptions",
+    "FineTuneResult",
+    "InputPart",
+    "ModelInfo",
+    "ModelKind",
+    "Sample",
+    "StreamChunk",
+    "Usage",
+]
+
+
+class Capability(StrEnum):
+    """What a provider (and so its models) can do; follows from the hooks it implements."""
+
+    COMPLETE = "complete"
+    FINE_TUNE = "fine_tune"
+
+
+class ModelKind(StrEnum):
+    """A base model, or an adapter trained on top of one."""
+
+    BASE = "base"
+    ADAPTER = "adapter"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ModelInfo(_Frozen):
+    """A model as a provider describes it.
+
+    ``id`` is the provider's own identifier; ``ref`` (``provider/id``) is what
+    :func:`tuneplug.get_model` accepts.
+    """
+
+    id: str = Field(min_length=1)
+    provider: str = Field(min_length=1)
+    name: str
+    kind: ModelKind = ModelKind.BASE
+    base_model_id: str | None = None
+    slug: str | None = None
+    capabilities: frozenset[Capability] = frozenset({Capability.COMPLETE})
+    updated_at: str | None = None
+
+    @property
+    def ref(self) -> str:
+        """The ``provider/id`` reference of this model."""
+        return f"{self.provider}/{self.id}"
+
+
+class CompletionOptions(_Frozen):
+    """Options common to every provider; ranges are checked before any I/O.
+
+    Provider-specific options (Gradient's ``guidance``, ``auto_template``) travel
+    in ``extra`` and are validated by the provider, also before any I/O.
+    """
+
+    max_tokens: int | None = Field(default=None, ge=1, le=1_000_000)
+    temperature: float | None = Field(default=None, ge=0.0, le=2.0)
+    top_k: int | None = Field(default=None, ge=1)
+    top_p: float | None = Field(default=None, gt=0.0, le=1.0)
+    stop: tuple[str, ...] = ()
+    seed: int | None = None
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("stop", mode="before")
+    @classmethod
+    def _stop_as_tuple(cls, value: Any) -> Any:
+        if value is None:
+            return ()
+        if isinstance(value, str):
+            return (value,)
+        return tuple(value)
+
+    @field_validator("stop")
+    @classmethod
+    def _stop_not_empty(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if any(s == "" for s in value):
+            raise ValueError("stop sequences must not be empty strings")
+        return value
+
+
+FinishReason = Literal["stop", "length", "error", "unknown"]
+
+
+class Usage(_Frozen):
+    """Token counts as the provider reports them (``None`` where it does not)."""
+
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def total_tokens(self) -> int | None:
+        """Prompt plus completion tokens, when both are known."""
+        if self.prompt_tokens is None or self.completion_tokens is None:
+            return None
+        return self.prompt_tokens + self.completion_tokens
+
+
+class Completion(_Frozen):
+    """The result of one completion."""
+
+    text: str
+    finish_reason: str = "unknown"
+    model: str
+    provider: str
+    usage: Usage = Field(default_factory=Usage)
+
+
+class StreamChunk(_Frozen):
+    """One piece of a streamed completion; the last chunk carries ``finish_reason``."""
+
+    text: str
+    finish_reason: str | None = None
+    usage: Usage | None = None
+
+
+class InputPart(_Frozen):
+    """One part of a structured sample: text, and whether the model is trained on it."""
+
+    value: str = Field(min_length=1)
+    trainable: bool = True
+
+
+class Sample(_Frozen):
+    """One fine-tuning sample.
+
+    ``inputs`` is the whole text, or a list of parts of which only the trainable
+    ones count towards the loss. ``multiplier`` scales the sample's weight.
+    """
+
+    inputs: Annotated[str, Field(min_length=1)] | list[InputPart]
+    multiplier: float | None = Field(default=None, gt=0.0)
+
+    @field_validator("inputs")
+    @classmethod
+    def _parts_not_empty(cls, value: str | list[InputPart]) -> str | list[InputPart]:
+        if isinstance(value, list) and not value:
+            raise ValueError("inputs must not be an empty list")
+        return value
+
+    @classmethod
+    def coerce(cls, value: Sample | str | dict[str, Any]) -> Sample:
+        """Accept a ``Sample``, a plain string or a mapping such as ``{"inputs": ...}``."""
+        if isinstance(value, Sample):
+            return value
+        if isinstance(value, str):
+            return cls(inputs=value)
+        return cls.model_validate(value)
+
+    @property
+    def text(self) -> str:
+        """The whole text of the sample, parts joined."""
+        if isinstance(self.inputs, str):
+            return self.inputs
+        return "".join(part.value for part in self.inputs)
+
+    @property
+    def weight(self) -> float:
+        """The effective multiplier (1.0 when unset)."""
+        return 1.0 if self.multiplier is None else self.multiplier
+
+
+class FineTuneResult(_Frozen):
+    """What one fine-tuning step reports: trainable tokens and the summed loss.
+
+    ``sum_loss`` is the loss of the samples under the model *before* the update.
+    """
+
+    trainable_tokens: int = Field(ge=0)
+    sum_loss: float
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def loss(self) -> float | None:
+        """Mean loss per trainable token, ``None`` when nothing was trainable."""
+        if self.trainable_tokens == 0:
+            return None
+        return self.sum_loss / self.trainable_tokens
+
+    def __add__(self, other: FineTuneResult) -> FineTuneResult:
+        """Combine the results of several steps (e.g. the batches of an epoch)."""
+        return FineTuneResult(
+            trainable_tokens=self.trainable_tokens + other.trainable_tokens,
+            sum_loss=self.sum_loss + other.sum_loss,
+        )
+
+    @field_validator("sum_loss")
+    @classmethod
+    def _finite(cls, value: float) -> float:
+        if not math.isfinite(value):
+            raise ValueError("sum_loss must be finite")
+        return value
