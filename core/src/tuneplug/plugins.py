@@ -189,13 +189,19 @@ class Registry:
                 f"plugin {info.name!r}{where} failed to load: {info.error}", provider=info.name
             )
 
+    def provider_settings_class(self, name: str) -> Any:
+        """The settings model provider ``name`` declares, or ``None`` (loads the plugin)."""
+        info, pm = self._load(name)
+        self._raise_if_failed(info)
+        return pm.hook.tuneplug_settings()
+
     def provider(
         self, name: str, settings: Mapping[str, Any] | None = None, *, config: Any = None
     ) -> Provider:
         """The provider ``name`` bound to its layered settings, created once per settings."""
         info, pm = self._load(name)
         self._raise_if_failed(info)
-        settings_cls = pm.hook.tuneplug_settings()
+        settings_cls = self.provider_settings_class(name)
         built = None
         if settings_cls is not None:
             from tuneplug.config import build_settings, load_config

@@ -1,0 +1,305 @@
+"""The ``tuneplug`` command line.
+
+Exit codes: 0 on success, 1 on a runtime error (one ``error: ...`` line on
+stderr, never a traceback), 2 on a usage error. Heavy modules (pydantic, rich,
+the providers) are imported inside the commands so ``tuneplug --help`` is fast.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from tuneplug.errors import TuneplugError
+
+if TYPE_CHECKING:
+    from tuneplug.types import ModelInfo
+
+__all__ = ["cli", "main"]
+
+
+class _Group(click.Group):
+    """Turns tuneplug errors into one stderr line and exit status 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except TuneplugError as exc:
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(1)
+        except KeyboardInterrupt:
+            click.echo("error: interrupted", err=True)
+            ctx.exit(130)
+
+
+def _echo_json(value: Any) -> None:
+    click.echo(json.dumps(value, indent=2, default=str))
+
+
+def _console() -> Any:
+    from rich.console import Console
+
+    return Console()
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="tuneplug", prog_name="tuneplug")
+def cli() -> None:
+    """Complete and fine-tune LLMs across providers.
+
+    Models are named provider/model (mock/tiny, gradient/nous-hermes2) or by an
+    alias from tuneplug.toml. With nothing configured, mock/tiny is used.
+    """
+
+
+# -- models -------------------------------------------------------------------------
+
+
+def _model_row(info: ModelInfo) -> dict[str, Any]:
+    return {
+        "ref": info.ref,
+        "id": info.id,
+        "name": info.name,
+        "kind": info.kind.value,
+        "base_model_id": info.base_model_id,
+        "capabilities": sorted(c.value for c in info.capabilities),
+    }
+
+
+@cli.command()
+@click.option("--provider", "-p", help="Only this provider's models.")
+@click.option("--base", is_flag=True, help="Only base models (no adapters).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def models(provider: str | None, base: bool, as_json: bool) -> None:
+    """List the models of every installed provider."""
+    import tuneplug
+
+    rows = [_model_row(m) for m in tuneplug.list_models(provider, base_only=base)]
+    if as_json:
+        _echo_json(rows)
+        return
+    from rich.table import Table
+
+    table = Table("model", "name", "kind", "base model", "capabilities", box=None)
+    for row in rows:
+        table.add_row(
+            row["ref"], row["name"], row["kind"], row["base_model_id"] or "",
+            ", ".join(row["capabilities"]),
+        )  # fmt: skip
+    _console().print(table)
+
+
+# -- complete -----------------------------------------------------------------------
+
+
+def _parse_extra(values: tuple[str, ...]) -> dict[str, Any]:
+    extra: dict[str, Any] = {}
+    for item in values:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"expected key=value, got {item!r}", param_hint="-o")
+        try:
+            extra[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            extra[key] = raw  # a bare word is a string
+    return extra
+
+
+@cli.command()
+@click.argument("prompt", required=False)
+@click.option("-m", "--model", "ref", help="Model reference or alias.")
+@click.option("--max-tokens", type=int, help="Most tokens to generate.")
+@click.option("--temperature", type=float, help="Sampling temperature (0 = greedy).")
+@click.option("--top-k", type=int, help="Sample from the k most likely tokens.")
+@click.option("--top-p", type=float, help="Nucleus sampling probability mass.")
+@click.option("--stop", multiple=True, help="Stop sequence (repeatable).")
+@click.option("--seed", type=int, help="Seed for sampling.")
+@click.option("-o", "--option", "extra", multiple=True, help="Provider option key=value (JSON).")
+@click.option("--stream", is_flag=True, help="Print the completion as it is generated.")
+@click.option("--json", "as_json", is_flag=True, help="Print the completion as JSON.")
+def complete(
+    prompt: str | None,
+    ref: str | None,
+    max_tokens: int | None,
+    temperature: float | None,
+    top_k: int | None,
+    top_p: float | None,
+    stop: tuple[str, ...],
+    seed: int | None,
+    extra: tuple[str, ...],
+    stream: bool,
+    as_json: bool,
+) -> None:
+    """Complete PROMPT (read from stdin when omitted or '-')."""
+    if prompt is None or prompt == "-":
+        if sys.stdin.isatty():
+            raise click.UsageError("give a PROMPT or pipe one on stdin")
+        prompt = sys.stdin.read()
+    options: dict[str, Any] = {
+        k: v
+        for k, v in {
+            "max_tokens": max_tokens, "temperature": temperature, "top_k": top_k,
+            "top_p": top_p, "seed": seed, "stop": list(stop) or None,
+        }.items()
+        if v is not None
+    }  # fmt: skip
+    options.update(_parse_extra(extra))
+    import tuneplug
+
+    model = tuneplug.get_model(ref)
+    if stream and not as_json:
+        for chunk in model.stream(prompt, **options):
+            click.echo(chunk.text, nl=False)
+            sys.stdout.flush()
+        click.echo()
+        return
+    result = model.complete(prompt, **options)
+    if as_json:
+        _echo_json(result.model_dump(mode="json"))
+    else:
+        click.echo(result.text)
+
+
+# -- adapters -----------------------------------------------------------------------
+
+
+@cli.group(cls=_Group)
+def adapters() -> None:
+    """Create, describe and delete model adapters."""
+
+
+def _print_info(info: ModelInfo, as_json: bool) -> None:
+    row = _model_row(info)
+    if as_json:
+        _echo_json(row)
+        return
+    for key, value in row.items():
+        shown = ", ".join(value) if isinstance(value, list) else value
+        click.echo(f"{key + ':':15} {shown if shown is not None else ''}")
+
+
+@adapters.command("create")
+@click.argument("base")
+@click.option("--name", required=True, help="The adapter's name.")
+@click.option("--rank", type=int, help="LoRA rank (1..32).")
+@click.option("--learning-rate", type=float, help="Learning rate (0 < lr < 1).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def adapters_create(
+    base: str, name: str, rank: int | None, learning_rate: float | None, as_json: bool
+) -> None:
+    """Create an adapter on the base model BASE and print it."""
+    import tuneplug
+
+    adapter = tuneplug.get_model(base).create_adapter(name, rank=rank, learning_rate=learning_rate)
+    _print_info(adapter.info, as_json)
+
+
+@adapters.command("get")
+@click.argument("model")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def adapters_get(model: str, as_json: bool) -> None:
+    """Describe the adapter (or model) MODEL."""
+    import tuneplug
+
+    _print_info(tuneplug.get_model(model).info, as_json)
+
+
+@adapters.command("delete")
+@click.argument("model")
+def adapters_delete(model: str) -> None:
+    """Delete the adapter MODEL."""
+    import tuneplug
+
+    target = tuneplug.get_model(model)
+    target.delete()
+    click.echo(f"deleted {target.ref}")
+
+
+# -- fine-tune ----------------------------------------------------------------------
+
+
+@cli.command("fine-tune")
+@click.argument("model")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True)
+@click.option("--epochs", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option(
+    "--resume/--no-resume", default=True, show_default=True,
+    help="Continue an interrupted run of the same model, file and batch size.",
+)  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def fine_tune(
+    model: str, file: str, batch_size: int, epochs: int, resume: bool, as_json: bool
+) -> None:
+    """Fine-tune the adapter MODEL on the samples in FILE (JSONL or a JSON array)."""
+    from tuneplug.training import run_fine_tune
+
+    summary = run_fine_tune(
+        model, file, batch_size=batch_size, epochs=epochs, resume=resume, quiet=as_json
+    )
+    if as_json:
+        _echo_json(summary)
+
+
+# -- plugins and config -------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def plugins(as_json: bool) -> None:
+    """List installed provider plugins, their capabilities and load errors."""
+    from tuneplug.config import load_config
+    from tuneplug.plugins import default_registry
+
+    settings = load_config().settings
+    registry = default_registry(plugins=settings.plugins, strict=settings.strict)
+    infos = registry.infos()
+    rows: list[dict[str, Any]] = [
+        {
+            "name": i.name,
+            "distribution": i.distribution,
+            "version": i.version,
+            "capabilities": sorted(c.value for c in i.capabilities),
+            "error": i.error,
+        }
+        for i in infos
+    ]
+    if as_json:
+        _echo_json(rows)
+        return
+    from rich.table import Table
+
+    table = Table("provider", "distribution", "version", "capabilities", "status", box=None)
+    for row in rows:
+        status = f"[red]failed: {row['error']}[/red]" if row["error"] else "ok"
+        table.add_row(
+            row["name"], row["distribution"] or "", row["version"] or "",
+            ", ".join(row["capabilities"]), status,
+        )  # fmt: skip
+    _console().print(table)
+
+
+@cli.command("config")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def config_(as_json: bool) -> None:
+    """Show the effective settings and where each came from (secrets masked)."""
+    from tuneplug.settings_report import settings_report
+
+    rows = settings_report()
+    if as_json:
+        _echo_json(rows)
+        return
+    from rich.table import Table
+
+    table = Table("setting", "value", "from", box=None)
+    for row in rows:
+        table.add_row(row["key"], json.dumps(row["value"], default=str), row["origin"])
+    _console().print(table)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="tuneplug")

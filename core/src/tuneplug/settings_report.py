@@ -1,0 +1,77 @@
+"""What ``tuneplug config`` shows: every effective setting, where it came from, secrets masked."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from tuneplug import paths
+from tuneplug.config import Config, build_settings, env_values, load_config, masked
+from tuneplug.errors import TuneplugError
+from tuneplug.plugins import default_registry
+
+__all__ = ["settings_report"]
+
+
+def _row(key: str, value: Any, origin: str) -> dict[str, Any]:
+    return {"key": key, "value": masked(value), "origin": origin}
+
+
+def settings_report(config: Config | None = None) -> list[dict[str, Any]]:
+    """Rows of ``{"key", "value", "origin"}`` for core and provider settings."""
+    cfg = config or load_config()
+    s = cfg.settings
+    rows = [
+        _row("default_model", s.model or "mock/tiny", cfg.origin("model")),
+        _row("plugins", s.plugins, cfg.origin("plugins")),
+        _row("strict", s.strict, cfg.origin("strict")),
+        _row(
+            "home", str(paths.home()), "env TUNEPLUG_HOME" if _env("TUNEPLUG_HOME") else "default"
+        ),
+        _row("project_config", cfg.project.label if cfg.project else None, "discovery"),
+        _row("user_config", cfg.user.label if cfg.user else None, "discovery"),
+    ]
+    for alias, target in sorted(s.models.items()):
+        origin = _layer_with(cfg, ("models", alias))
+        rows.append(_row(f"models.{alias}", target.model_dump(), origin))
+    registry = default_registry(plugins=s.plugins, strict=s.strict)
+    for info in registry.infos():
+        if not info.ok:
+            continue
+        rows.extend(_provider_rows(cfg, registry, info.name))
+    return rows
+
+
+def _provider_rows(cfg: Config, registry: Any, name: str) -> list[dict[str, Any]]:
+    settings_cls = registry.provider_settings_class(name)
+    if settings_cls is None:
+        return []
+    project, user = cfg.provider_table(name)
+    try:
+        built = build_settings(settings_cls, project=project, user=user)
+    except TuneplugError as exc:
+        return [_row(f"providers.{name}", None, f"invalid: {exc.message}")]
+    from_env = env_values(settings_cls)
+    rows = []
+    for field_name, value in built:
+        if field_name in from_env:
+            origin = "env"
+        elif field_name in project:
+            origin = cfg.project.label if cfg.project else "project"
+        elif field_name in user:
+            origin = cfg.user.label if cfg.user else "user"
+        else:
+            origin = "default"
+        rows.append(_row(f"providers.{name}.{field_name}", value, origin))
+    return rows
+
+
+def _layer_with(cfg: Config, keys: tuple[str, str]) -> str:
+    for layer in (cfg.project, cfg.user):
+        if layer is not None and keys[1] in layer.data.get(keys[0], {}):
+            return layer.label
+    return "default"
+
+
+def _env(name: str) -> bool:
+    return bool(os.environ.get(name))
