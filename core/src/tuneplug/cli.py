@@ -18,7 +18,10 @@ from tuneplug.errors import TuneplugError
 if TYPE_CHECKING:
     from tuneplug.types import ModelInfo
 
-__all__ = ["cli", "main"]
+__all__ = ["COMMANDS_GROUP", "cli", "main"]
+
+COMMANDS_GROUP = "tuneplug.commands"
+"""Entry-point group where plugins add CLI commands (entry name = command name)."""
 
 
 class _Group(click.Group):
@@ -35,6 +38,51 @@ class _Group(click.Group):
             ctx.exit(130)
 
 
+class _RootGroup(_Group):
+    """Adds commands that plugins declare in the ``tuneplug.commands`` entry-point group.
+
+    Only their names are read for ``--help``; a command's module is imported when
+    it runs, so a plugin's heavy server dependencies never slow the CLI down.
+    """
+
+    def _plugin_commands(self) -> dict[str, Any]:
+        from importlib.metadata import entry_points
+
+        return {ep.name: ep for ep in entry_points(group=COMMANDS_GROUP)}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self._plugin_commands()})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is not None:
+            return command
+        ep = self._plugin_commands().get(cmd_name)
+        if ep is None:
+            return None
+        try:
+            loaded = ep.load()
+        except Exception as exc:
+            raise click.ClickException(f"command {cmd_name!r} failed to load: {exc}") from None
+        if not isinstance(loaded, click.Command):
+            raise click.ClickException(f"command {cmd_name!r} is not a click command")
+        return loaded
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # Describe plugin commands from metadata alone: --help must not import them.
+        rows = []
+        plugin = self._plugin_commands()
+        for name in self.list_commands(ctx):
+            if name in self.commands:
+                rows.append((name, self.commands[name].get_short_help_str(limit=60)))
+            else:
+                dist = plugin[name].dist
+                source = dist.metadata["Name"] if dist else "a plugin"
+                rows.append((name, f"(from {source})"))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
 def _echo_json(value: Any) -> None:
     click.echo(json.dumps(value, indent=2, default=str))
 
@@ -45,7 +93,7 @@ def _console() -> Any:
     return Console()
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_RootGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="tuneplug", prog_name="tuneplug")
 def cli() -> None:
     """Complete and fine-tune LLMs across providers.
