@@ -1,0 +1,199 @@
+"""The mock provider's hook implementations (entry point ``mock = "tuneplug_mock.plugin"``).
+
+Thin by design: each hook finds the context's :class:`~tuneplug_mock.runtime.MockRuntime`
+(created on first use, kept in ``ctx.state``) and forwards to it. Async hooks are
+native: the model computes in microseconds, so they run it inline and only the
+artificial latency and store writes (which may wait on another process's lock)
+leave the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+
+from tuneplug.hookspecs import ProviderContext, hookimpl
+from tuneplug.types import (
+    Completion,
+    CompletionOptions,
+    FineTuneResult,
+    ModelInfo,
+    Sample,
+    StreamChunk,
+)
+
+from tuneplug_mock.decoding import collect
+from tuneplug_mock.runtime import PROVIDER, MockRuntime
+from tuneplug_mock.settings import MockSettings
+
+__all__ = [
+    "tuneplug_acomplete",
+    "tuneplug_afine_tune",
+    "tuneplug_astream",
+    "tuneplug_close",
+    "tuneplug_complete",
+    "tuneplug_create_adapter",
+    "tuneplug_delete_adapter",
+    "tuneplug_fine_tune",
+    "tuneplug_list_models",
+    "tuneplug_resolve_model",
+    "tuneplug_settings",
+    "tuneplug_stream",
+]
+
+_STATE_KEY = "runtime"
+_state_lock = threading.Lock()
+
+
+def _runtime(ctx: ProviderContext) -> MockRuntime:
+    runtime = ctx.state.get(_STATE_KEY)
+    if runtime is None:
+        with _state_lock:
+            runtime = ctx.state.get(_STATE_KEY)
+            if runtime is None:
+                settings = ctx.settings if ctx.settings is not None else MockSettings()
+                runtime = ctx.state[_STATE_KEY] = MockRuntime(settings)
+    assert isinstance(runtime, MockRuntime)
+    return runtime
+
+
+def _pause(runtime: MockRuntime) -> None:
+    if runtime.settings.latency > 0:
+        time.sleep(runtime.settings.latency)
+
+
+async def _apause(runtime: MockRuntime) -> None:
+    if runtime.settings.latency > 0:
+        await asyncio.sleep(runtime.settings.latency)
+
+
+# -- setup ---------------------------------------------------------------------------
+
+
+@hookimpl
+def tuneplug_settings() -> type[MockSettings]:
+    """The mock's settings model: ``TUNEPLUG_MOCK_STORE``, ``TUNEPLUG_MOCK_LATENCY_MS``."""
+    return MockSettings
+
+
+@hookimpl
+def tuneplug_close(ctx: ProviderContext) -> None:
+    """Close the adapter store and drop cached weights."""
+    runtime = ctx.state.pop(_STATE_KEY, None)
+    if isinstance(runtime, MockRuntime):
+        runtime.close()
+
+
+# -- completion ----------------------------------------------------------------------
+
+
+@hookimpl
+def tuneplug_list_models(ctx: ProviderContext, base_only: bool) -> list[ModelInfo]:
+    """``tiny`` and ``echo``, then every adapter in the store unless ``base_only``."""
+    return _runtime(ctx).list_models(base_only)
+
+
+@hookimpl
+def tuneplug_resolve_model(ctx: ProviderContext, name: str) -> ModelInfo | None:
+    """A base model by id or name, an adapter by id (or by name when unique), else ``None``."""
+    return _runtime(ctx).resolve(name)
+
+
+@hookimpl
+def tuneplug_complete(
+    ctx: ProviderContext, model: ModelInfo, prompt: str, options: CompletionOptions
+) -> Completion:
+    """Complete ``prompt`` (greedy unless ``temperature`` > 0, then seeded sampling)."""
+    runtime = _runtime(ctx)
+    stream = runtime.stream(model, prompt, options)
+    _pause(runtime)
+    return collect(stream, model=model.id, provider=PROVIDER)
+
+
+@hookimpl
+async def tuneplug_acomplete(
+    ctx: ProviderContext, model: ModelInfo, prompt: str, options: CompletionOptions
+) -> Completion:
+    """Async :func:`tuneplug_complete`; the latency is awaited, never slept."""
+    runtime = _runtime(ctx)
+    stream = runtime.stream(model, prompt, options)
+    await _apause(runtime)
+    return collect(stream, model=model.id, provider=PROVIDER)
+
+
+@hookimpl
+def tuneplug_stream(
+    ctx: ProviderContext, model: ModelInfo, prompt: str, options: CompletionOptions
+) -> Iterator[StreamChunk]:
+    """One chunk per generated token; the last carries ``finish_reason`` and usage.
+
+    Validation happens at the call, so errors surface before any chunk.
+    """
+    runtime = _runtime(ctx)
+    stream = runtime.stream(model, prompt, options)
+
+    def generate() -> Iterator[StreamChunk]:
+        _pause(runtime)
+        yield from stream
+
+    return generate()
+
+
+@hookimpl
+def tuneplug_astream(
+    ctx: ProviderContext, model: ModelInfo, prompt: str, options: CompletionOptions
+) -> AsyncIterator[StreamChunk]:
+    """Async :func:`tuneplug_stream`: returns an async generator, validated at the call."""
+    runtime = _runtime(ctx)
+    stream = runtime.stream(model, prompt, options)
+
+    async def generate() -> AsyncIterator[StreamChunk]:
+        await _apause(runtime)
+        for chunk in stream:
+            yield chunk
+            await asyncio.sleep(0)  # let other tasks run between tokens, as a network stream would
+
+    return generate()
+
+
+# -- fine-tuning ---------------------------------------------------------------------
+
+
+@hookimpl
+def tuneplug_create_adapter(
+    ctx: ProviderContext,
+    base: ModelInfo,
+    name: str,
+    rank: int | None,
+    learning_rate: float | None,
+) -> ModelInfo:
+    """Create an adapter on ``tiny`` (rank 1..32, default 8; learning rate default 1e-4)."""
+    return _runtime(ctx).create_adapter(base, name, rank, learning_rate)
+
+
+@hookimpl
+def tuneplug_fine_tune(
+    ctx: ProviderContext, model: ModelInfo, samples: list[Sample]
+) -> FineTuneResult:
+    """One training step of the adapter ``model``; the loss is measured before the update."""
+    runtime = _runtime(ctx)
+    _pause(runtime)
+    return runtime.fine_tune(model, samples)
+
+
+@hookimpl
+async def tuneplug_afine_tune(
+    ctx: ProviderContext, model: ModelInfo, samples: list[Sample]
+) -> FineTuneResult:
+    """Async :func:`tuneplug_fine_tune`; the store write runs in a worker thread."""
+    runtime = _runtime(ctx)
+    await _apause(runtime)
+    return await asyncio.to_thread(runtime.fine_tune, model, samples)
+
+
+@hookimpl
+def tuneplug_delete_adapter(ctx: ProviderContext, model: ModelInfo) -> None:
+    """Delete the adapter ``model`` (``NotFoundError`` if it does not exist)."""
+    _runtime(ctx).delete_adapter(model)
