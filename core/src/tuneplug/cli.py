@@ -33,6 +33,11 @@ class _Group(click.Group):
         except TuneplugError as exc:
             click.echo(f"error: {exc}", err=True)
             ctx.exit(1)
+        except OSError as exc:
+            # The user's environment (permissions, a file where a directory should be).
+            target = f": {exc.filename}" if exc.filename else ""
+            click.echo(f"error: {exc.strerror or exc}{target}", err=True)
+            ctx.exit(1)
         except KeyboardInterrupt:
             click.echo("error: interrupted", err=True)
             ctx.exit(130)

@@ -144,9 +144,14 @@ def _file_key(key: str) -> str:
 
 
 def _line_of(path: Path, needle: str) -> int | None:
+    """The line where ``needle`` (a key, or a ``[table]`` header) is defined."""
+    bare = needle.strip("[]")
     try:
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            if line.strip().startswith(needle):
+            text = line.strip()
+            key = text.split("=", 1)[0].strip() if "=" in text else None
+            header = text.strip("[]").strip() if text.startswith("[") else None
+            if bare in (key, header) or (header or "").startswith(bare + "."):
                 return number
     except OSError:
         return None

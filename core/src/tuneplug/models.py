@@ -78,8 +78,24 @@ def get_model(
         target, defaults = alias.model, alias.options
     provider_name, name = _split(target)
     provider = _registry(config).provider(provider_name, settings, config=config)
+    defaults = {**defaults, **options}
+    build_options(defaults, provider.name)  # bad defaults fail before the provider is asked
     info = resolve(provider, name)
-    return Model(info, provider, {**defaults, **options})
+    return Model(info, provider, defaults)
+
+
+def build_options(values: Mapping[str, Any], provider: str | None = None) -> CompletionOptions:
+    """Validate option keywords: common ones by range, the rest kept as provider extras."""
+    known = {k: v for k, v in values.items() if k in _OPTION_FIELDS}
+    extra = {k: v for k, v in values.items() if k not in _OPTION_FIELDS}
+    try:
+        return CompletionOptions(**known, extra=extra)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in err["loc"])
+        raise InvalidRequestError(
+            f"invalid option {field}={err.get('input')!r}: {err['msg']}", provider=provider
+        ) from None
 
 
 def resolve(provider: Provider, name: str) -> ModelInfo:
@@ -150,17 +166,7 @@ class Model:
     # -- options -------------------------------------------------------------------
 
     def _build_options(self, values: Mapping[str, Any]) -> CompletionOptions:
-        known = {k: v for k, v in values.items() if k in _OPTION_FIELDS}
-        extra = {k: v for k, v in values.items() if k not in _OPTION_FIELDS}
-        try:
-            return CompletionOptions(**known, extra=extra)
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            field = ".".join(str(p) for p in err["loc"])
-            raise InvalidRequestError(
-                f"invalid option {field}={err.get('input')!r}: {err['msg']}",
-                provider=self.provider.name,
-            ) from None
+        return build_options(values, self.provider.name)
 
     def options(self, **overrides: Any) -> CompletionOptions:
         """The options a call with ``overrides`` would use (validated, no I/O)."""

@@ -139,11 +139,11 @@ class Registry:
             base = PluginInfo(name, cand.value, cand.distribution, cand.version)
             try:
                 plugin = cand.plugin if cand.plugin is not None else cand.entry_point.load()  # type: ignore[union-attr]
-                check_plugin_object(name, plugin)
                 pm = new_plugin_manager()
                 pm.register(plugin, name=name)
                 pm.check_pending()
                 hooks = implemented_hooks(pm)
+                check_plugin_object(name, plugin, hooks)
                 info = PluginInfo(
                     name,
                     cand.value,

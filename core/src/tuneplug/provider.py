@@ -90,18 +90,25 @@ def capabilities_of(name: str, hooks: tuple[str, ...]) -> frozenset[Capability]:
     return frozenset(found)
 
 
-def check_plugin_object(name: str, plugin: object) -> None:
-    """Reject ``tuneplug_*`` callables that are not hooks (a misspelled hook name).
+def check_plugin_object(name: str, plugin: object, registered: tuple[str, ...]) -> None:
+    """Reject ``tuneplug_*`` callables that pluggy did not register as hooks.
 
     pluggy's ``check_pending`` catches a misspelled name only when it carries the
-    ``@hookimpl`` marker; a forgotten marker would silently do nothing.
+    ``@hookimpl`` marker; a misspelled or unmarked function would silently do nothing.
     """
     known = {n for group in (Setup, Completer, FineTunable) for n in vars(group)}
     for attr in dir(plugin):
-        if attr.startswith("tuneplug_") and attr not in known and callable(getattr(plugin, attr)):
+        if not attr.startswith("tuneplug_") or not callable(getattr(plugin, attr)):
+            continue
+        if attr not in known:
             raise PluginLoadError(
                 f"plugin {name!r} defines {attr!r}, which is not a tuneplug hook "
                 f"(misspelled? known hooks: see tuneplug.hookspecs)",
+                provider=name,
+            )
+        if attr not in registered:
+            raise PluginLoadError(
+                f"plugin {name!r} defines {attr!r} without the @tuneplug.hookimpl marker",
                 provider=name,
             )
 

@@ -12,6 +12,7 @@ Every error names the file, the line and the field.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from collections.abc import Iterable, Iterator
@@ -39,23 +40,25 @@ def read_samples(path: str | os.PathLike[str]) -> Iterator[Sample]:
     """
     name = str(path)
     try:
-        fh = Path(path).open(encoding="utf-8")
+        fh = Path(path).open("rb")
     except OSError as exc:
         raise SampleFileError(name, None, f"cannot read samples: {exc.strerror}") from None
     with fh:
-        first = _first_char(fh)
-        if first == "[":
-            yield from _read_array(name, fh)
+        first = _first_byte(fh)
+        if first == b"[":
+            text = io.TextIOWrapper(fh, encoding="utf-8-sig")
+            try:
+                yield from _read_array(name, text)
+            except UnicodeDecodeError:
+                raise SampleFileError(name, None, "not UTF-8 text") from None
         elif first:
             yield from _read_lines(name, fh)
 
 
-def _first_char(fh: IO[str]) -> str:
-    while True:
-        ch = fh.read(1)
-        if not ch or ch not in _WHITESPACE + "\ufeff":
-            fh.seek(0)
-            return ch
+def _first_byte(fh: IO[bytes]) -> bytes:
+    head = fh.read(4096).lstrip(b" \t\r\n").removeprefix(b"\xef\xbb\xbf").lstrip(b" \t\r\n")
+    fh.seek(0)
+    return head[:1]
 
 
 def _validate(name: str, line: int, value: Any) -> Sample:
@@ -68,14 +71,25 @@ def _validate(name: str, line: int, value: Any) -> Sample:
     try:
         return Sample.model_validate(value)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        field = ".".join(str(p) for p in err["loc"] if not str(p).startswith(("str", "list[")))
+        errors = exc.errors()
+        # `inputs` is a union: report the branch matching what the user wrote.
+        if isinstance(value.get("inputs"), list):
+            errors = [e for e in errors if "list[" in str(e["loc"])] or errors
+        err = errors[0]
+        field = ".".join(str(p) for p in err["loc"] if not _is_union_tag(p))
         raise SampleFileError(name, line, err["msg"], field=field or None) from None
 
 
-def _read_lines(name: str, fh: IO[str]) -> Iterator[Sample]:
-    for number, line in enumerate(fh, 1):
-        text = line.strip().lstrip("\ufeff")
+def _is_union_tag(part: object) -> bool:
+    return isinstance(part, str) and part.startswith(("str", "list[", "constrained-"))
+
+
+def _read_lines(name: str, fh: IO[bytes]) -> Iterator[Sample]:
+    for number, raw in enumerate(fh, 1):
+        try:
+            text = raw.decode("utf-8").strip().lstrip("\ufeff")
+        except UnicodeDecodeError:
+            raise SampleFileError(name, number, "not UTF-8 text") from None
         if not text:
             continue
         try:
@@ -90,10 +104,11 @@ def _read_lines(name: str, fh: IO[str]) -> Iterator[Sample]:
 def _read_array(name: str, fh: IO[str]) -> Iterator[Sample]:
     decoder = json.JSONDecoder()
     buf = fh.read(_CHUNK)
-    pos = buf.index("[")  # _first_char saw it among the leading whitespace
+    pos = buf.index("[")  # _first_byte saw it among the leading whitespace
     line = 1 + buf.count("\n", 0, pos)
     pos += 1
     expect_value = True
+    seen = False
     eof = False
     while True:
         # Skip whitespace and one separator, refilling the buffer as needed.
@@ -109,6 +124,9 @@ def _read_array(name: str, fh: IO[str]) -> Iterator[Sample]:
             raise SampleFileError(name, line, "invalid JSON: the array is not closed")
         char = buf[pos]
         if char == "]":
+            if expect_value and seen:
+                raise SampleFileError(name, line, "invalid JSON: trailing ',' before ']'")
+            _expect_end(name, line, buf[pos + 1 :], fh)
             return
         if char == ",":
             if expect_value:
@@ -136,9 +154,22 @@ def _read_array(name: str, fh: IO[str]) -> Iterator[Sample]:
         line += buf.count("\n", pos, end)
         pos = end
         expect_value = False
+        seen = True
         # Drop what is consumed so memory stays bounded by one sample plus a chunk.
         if pos > _CHUNK:
             buf, pos = buf[pos:], 0
+
+
+def _expect_end(name: str, line: int, rest: str, fh: IO[str]) -> None:
+    while True:
+        stray = rest.lstrip(_WHITESPACE)
+        if stray:
+            line += rest.count("\n", 0, len(rest) - len(stray))
+            raise SampleFileError(name, line, "invalid JSON: data after the closing ']'")
+        line += rest.count("\n")
+        rest = fh.read(_CHUNK)
+        if not rest:
+            return
 
 
 def count_samples(path: str | os.PathLike[str]) -> int:

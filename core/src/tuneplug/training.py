@@ -87,6 +87,7 @@ def run_fine_tune(
         raise InvalidRequestError(f"{path}: no samples")
     batches = -(-total // batch_size)
     ckpt_path = Checkpoint.path_for(model, path, batch_size)
+    ckpt_path.parent.mkdir(parents=True, exist_ok=True)  # fail before the progress bar shows
     ckpt = Checkpoint.load(ckpt_path) if resume else Checkpoint()
     console = Console(stderr=True, quiet=quiet)
     resumed_from = (ckpt.epoch, ckpt.batch) if (ckpt.epoch or ckpt.batch) else None

@@ -104,6 +104,9 @@ FinishReason = Literal["stop", "length", "error", "unknown"]
 class Usage(_Frozen):
     """Token counts as the provider reports them (``None`` where it does not)."""
 
+    # The computed total is dumped; ignoring it on input makes JSON round-trip.
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
 
@@ -185,6 +188,9 @@ class FineTuneResult(_Frozen):
 
     ``sum_loss`` is the loss of the samples under the model *before* the update.
     """
+
+    # The computed mean loss is dumped; ignoring it on input makes JSON round-trip.
+    model_config = ConfigDict(frozen=True, extra="ignore")
 
     trainable_tokens: int = Field(ge=0)
     sum_loss: float
