@@ -7,13 +7,14 @@ option ranges, and whether the provider has the capability the call needs.
 from __future__ import annotations
 
 import asyncio
+import warnings
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from typing import Any
 
 from pydantic import ValidationError
 
 from tuneplug.config import MOCK_DEFAULT_MODEL, Config, load_config
-from tuneplug.errors import InvalidRequestError, UnknownModelError
+from tuneplug.errors import InvalidRequestError, TuneplugError, UnknownModelError
 from tuneplug.plugins import default_registry
 from tuneplug.provider import Provider
 from tuneplug.types import (
@@ -127,9 +128,16 @@ def list_models(provider: str | None = None, *, base_only: bool = False) -> list
         names = [i.name for i in infos if i.ok and Capability.COMPLETE in i.capabilities]
     found: list[ModelInfo] = []
     for name in names:
-        prov = registry.provider(name, config=config)
-        prov.require(Capability.COMPLETE, "list models")
-        found.extend(prov.call("tuneplug_list_models", base_only=base_only))
+        try:
+            prov = registry.provider(name, config=config)
+            prov.require(Capability.COMPLETE, "list models")
+            found.extend(prov.call("tuneplug_list_models", base_only=base_only))
+        except TuneplugError as exc:
+            # Listing everything must not fail because one provider is unconfigured
+            # or unreachable; asking for that provider by name still raises.
+            if provider is not None or config.settings.strict:
+                raise
+            warnings.warn(f"tuneplug: provider {name!r} skipped: {exc}", stacklevel=2)
     return found
 
 
