@@ -143,18 +143,26 @@ def _file_key(key: str) -> str:
     return "default_model" if key == "model" else key
 
 
-def _line_of(path: Path, needle: str) -> int | None:
-    """The line where ``needle`` (a key, or a ``[table]`` header) is defined."""
+def _line_of(path: Path, needle: str, table: str | None = None) -> int | None:
+    """The line defining ``needle`` (a key, or a ``[table]`` header) inside the config's
+    own table (``tool.tuneplug`` in a pyproject.toml, the root otherwise)."""
     bare = needle.strip("[]")
+    prefix = f"{table}." if table else ""
+    in_table = table is None  # root keys come before any header
     try:
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            text = line.strip()
-            key = text.split("=", 1)[0].strip() if "=" in text else None
-            header = text.strip("[]").strip() if text.startswith("[") else None
-            if bare in (key, header) or (header or "").startswith(bare + "."):
-                return number
+        lines = path.read_text(encoding="utf-8").splitlines()
     except OSError:
         return None
+    for number, line in enumerate(lines, 1):
+        text = line.strip()
+        if text.startswith("["):
+            header = text.strip("[]").strip()
+            in_table = table is not None and header == table
+            inner = header.removeprefix(prefix) if header.startswith(prefix) else None
+            if inner is not None and (inner == bare or inner.startswith(bare + ".")):
+                return number
+        elif in_table and "=" in text and text.split("=", 1)[0].strip() == bare:
+            return number
     return None
 
 
@@ -174,28 +182,29 @@ def _as_layer(path: Path) -> ConfigFile | None:
         tool = _read_toml(path).get("tool", {})
         if "tuneplug" not in tool:
             return None
-        return ConfigFile(path, _check_layer(path, tool["tuneplug"]), table="tool.tuneplug")
+        table = "tool.tuneplug"
+        return ConfigFile(path, _check_layer(path, tool["tuneplug"], table), table=table)
     return ConfigFile(path, _check_layer(path, _read_toml(path)))
 
 
 _FILE_KEYS = {"default_model", "plugins", "strict", "models", "providers"}
 
 
-def _check_layer(path: Path, data: Any) -> dict[str, Any]:
+def _check_layer(path: Path, data: Any, table: str | None = None) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: the tuneplug config must be a table")
     unknown = sorted(set(data) - _FILE_KEYS)
     if unknown:
-        line = _line_of(path, unknown[0])
+        line = _line_of(path, unknown[0], table)
         where = f"{path}:{line}" if line else str(path)
         raise ConfigError(
             f"{where}: unknown config key {unknown[0]!r} (expected one of {sorted(_FILE_KEYS)})"
         )
-    for alias, table in dict(data.get("models", {})).items():
-        where = f"{path}:{_line_of(path, f'[models.{alias}]') or '?'}"
-        if not isinstance(table, dict) or "model" not in table:
+    for alias, entry in dict(data.get("models", {})).items():
+        where = f"{path}:{_line_of(path, f'models.{alias}', table) or '?'}"
+        if not isinstance(entry, dict) or "model" not in entry:
             raise ConfigError(f"{where}: [models.{alias}] needs a 'model' key")
-        options = {k: v for k, v in table.items() if k != "model"}
+        options = {k: v for k, v in entry.items() if k != "model"}
         known = set(CompletionOptions.model_fields) - {"extra"}
         try:
             CompletionOptions(
@@ -228,7 +237,7 @@ def find_project_file(start: Path | None = None) -> Path | None:
         if candidate.is_file():
             return candidate
         pyproject = directory / "pyproject.toml"
-        if pyproject.is_file() and b"[tool.tuneplug" in pyproject.read_bytes():
+        if pyproject.is_file() and "tuneplug" in _read_toml(pyproject).get("tool", {}):
             return pyproject
     return None
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
-from pydantic import SecretStr
+from pydantic import BaseModel, SecretStr
 
 from tuneplug.errors import PluginLoadError, TuneplugError, UnknownProviderError
 from tuneplug.hookspecs import PROJECT_NAME
@@ -243,8 +243,19 @@ def _fingerprint(settings: Any) -> str:
     # Secrets take part (two tokens are two instances) but only as a digest.
     if settings is None:
         return ""
-    values = {k: v.get_secret_value() if isinstance(v, SecretStr) else v for k, v in settings}
-    return hashlib.sha256(repr(sorted(values.items(), key=str)).encode()).hexdigest()
+    return hashlib.sha256(repr(_unwrapped(settings)).encode()).hexdigest()
+
+
+def _unwrapped(value: Any) -> Any:
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()
+    if isinstance(value, BaseModel):
+        return sorted(((k, _unwrapped(v)) for k, v in value), key=str)
+    if isinstance(value, dict):
+        return sorted(((k, _unwrapped(v)) for k, v in value.items()), key=str)
+    if isinstance(value, list | tuple):
+        return [_unwrapped(v) for v in value]
+    return value
 
 
 _registries: dict[tuple[str | None, bool], Registry] = {}

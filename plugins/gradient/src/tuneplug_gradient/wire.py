@@ -208,7 +208,9 @@ class FineTuningParameters(StrictWire):
 class WireSample(StrictWire):
     """One sample of ``POST /models/{id}/fine-tune``."""
 
-    inputs: Annotated[str, Field(min_length=1)] | Annotated[list[StructuredInput], Field(min_length=1)]
+    inputs: (
+        Annotated[str, Field(min_length=1)] | Annotated[list[StructuredInput], Field(min_length=1)]
+    )
     fine_tuning_parameters: FineTuningParameters | None = None
 
 

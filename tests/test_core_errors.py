@@ -1,0 +1,90 @@
+"""The error hierarchy: one base class, provider/status/retryable everywhere."""
+
+from __future__ import annotations
+
+import builtins
+
+import pytest
+import tuneplug
+from tuneplug import errors
+from tuneplug.errors import (
+    ConnectionError,
+    RateLimitError,
+    SampleFileError,
+    ServerError,
+    TimeoutError,
+    TuneplugError,
+)
+
+ALL = [getattr(errors, name) for name in errors.__all__]
+RETRYABLE = {RateLimitError, ServerError, TimeoutError, ConnectionError}
+
+
+def make(cls: type[TuneplugError], **kwargs: object) -> TuneplugError:
+    if cls is SampleFileError:
+        return SampleFileError("samples.jsonl", 3, "bad value", field="multiplier")
+    return cls("something failed", **kwargs)  # type: ignore[arg-type]
+
+
+def test_all_names_are_error_classes() -> None:
+    assert len(ALL) == 15
+    for cls in ALL:
+        assert isinstance(cls, type) and issubclass(cls, TuneplugError), cls
+
+
+@pytest.mark.parametrize("cls", ALL, ids=lambda c: c.__name__)
+def test_every_error_has_provider_status_retryable(cls: type[TuneplugError]) -> None:
+    err = make(cls)
+    assert isinstance(err, TuneplugError)
+    assert hasattr(err, "provider") and hasattr(err, "status") and hasattr(err, "retryable")
+    assert err.retryable is (cls in RETRYABLE)
+
+
+@pytest.mark.parametrize(
+    "cls", sorted(RETRYABLE, key=lambda c: c.__name__), ids=lambda c: c.__name__
+)
+def test_retryable_by_default_but_overridable(cls: type[TuneplugError]) -> None:
+    assert cls("x").retryable is True
+    assert cls("x", retryable=False).retryable is False
+
+
+def test_non_retryable_can_be_marked_retryable() -> None:
+    assert errors.NotFoundError("x", retryable=True).retryable is True
+
+
+@pytest.mark.parametrize(
+    "cls", [c for c in ALL if c is not SampleFileError], ids=lambda c: c.__name__
+)
+def test_str_includes_provider_and_status(cls: type[TuneplugError]) -> None:
+    err = cls("request failed", provider="acme", status=503)
+    text = str(err)
+    assert "acme" in text and "503" in text and "request failed" in text
+    assert err.provider == "acme" and err.status == 503
+    assert "acme" in repr(err) and cls.__name__ in repr(err)
+
+
+def test_str_without_provider_or_status_is_just_the_message() -> None:
+    assert str(errors.ConfigError("bad config")) == "bad config"
+
+
+def test_rate_limit_defaults() -> None:
+    err = RateLimitError("slow down", provider="gradient", retry_after=1.5)
+    assert err.status == 429 and err.retry_after == 1.5 and err.retryable
+
+
+def test_timeout_and_connection_are_builtin_too() -> None:
+    # so generic ``except TimeoutError`` / ``except ConnectionError`` code catches them
+    assert issubclass(TimeoutError, builtins.TimeoutError)
+    assert issubclass(ConnectionError, builtins.ConnectionError)
+
+
+def test_sample_file_error_names_file_line_field() -> None:
+    err = SampleFileError("data.jsonl", 7, "Input should be greater than 0", field="multiplier")
+    assert (err.path, err.line, err.field) == ("data.jsonl", 7, "multiplier")
+    assert str(err).startswith("data.jsonl:7: multiplier: ")
+    assert isinstance(err, errors.InvalidRequestError)
+
+
+def test_errors_are_exported_lazily_from_package() -> None:
+    for name in errors.__all__:
+        assert getattr(tuneplug, name) is getattr(errors, name)

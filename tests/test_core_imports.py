@@ -1,0 +1,59 @@
+"""``import tuneplug`` is cheap: no provider, HTTP client, LangChain or pydantic."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import tuneplug
+
+HEAVY = ["httpx", "langchain_core", "pydantic", "tuneplug_mock", "tuneplug_gradient", "rich"]
+
+
+def imported_after(code: str) -> list[str]:
+    script = f"{code}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+        timeout=60,
+    ).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def test_import_tuneplug_pulls_in_nothing_heavy() -> None:
+    modules = imported_after("import tuneplug")
+    loaded = [m for m in HEAVY if m in modules or any(k.startswith(m + ".") for k in modules)]
+    assert loaded == []
+    # nor any of tuneplug's own heavier modules
+    assert not {"tuneplug.models", "tuneplug.config", "tuneplug.plugins", "tuneplug.types"} & set(
+        modules
+    )
+
+
+def test_errors_module_is_light() -> None:
+    modules = imported_after("import tuneplug.errors")
+    assert "pydantic" not in modules and "pluggy" not in modules
+
+
+def test_cli_help_imports_no_provider_or_pydantic() -> None:
+    modules = imported_after(
+        "from click.testing import CliRunner\n"
+        "from tuneplug.cli import cli\n"
+        "assert CliRunner().invoke(cli, ['--help']).exit_code == 0"
+    )
+    assert "pydantic" not in modules and "tuneplug_mock" not in modules
+    assert "rich" not in modules
+
+
+def test_lazy_exports_resolve() -> None:
+    for name in tuneplug.__all__:
+        assert getattr(tuneplug, name) is not None, name
+    assert set(tuneplug.__all__) <= set(dir(tuneplug))
+    with pytest.raises(AttributeError):
+        tuneplug.no_such_name  # noqa: B018
