@@ -152,7 +152,7 @@ class Sample(_Frozen):
     """
 
     inputs: Annotated[str, Field(min_length=1)] | list[InputPart]
-    multiplier: float | None = Field(default=None, gt=0.0)
+    multiplier: float | None = Field(default=None, gt=0.0, allow_inf_nan=False)
 
     @field_validator("inputs")
     @classmethod

@@ -78,7 +78,9 @@ class Wire(BaseModel):
 class StrictWire(Wire):
     """Request bodies: unknown keys are a parsing error, as on the real server."""
 
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", allow_inf_nan=False
+    )
 
 
 # -- models ----------------------------------------------------------------------------

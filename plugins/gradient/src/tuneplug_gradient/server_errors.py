@@ -1,0 +1,146 @@
+"""Errors of the Gradient-compatible server, in Gradient's wire shape.
+
+Generic endpoints answer ``{"message"}``; ``complete`` and ``fine-tune`` answer
+``{"message", "type"[, "payload"]}`` with the types the official schema lists.
+Parsing errors carry ``type`` and ``payload`` on every endpoint: the extra keys
+are harmless to clients that expect ``{"message"}`` and tell a human what was wrong.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import ValidationError
+from starlette.responses import JSONResponse
+from tuneplug.errors import (
+    AuthenticationError,
+    CapabilityError,
+    ConnectionError,
+    InvalidRequestError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ServerError,
+    TimeoutError,
+    TuneplugError,
+    UnknownModelError,
+)
+
+from tuneplug_gradient.wire import ErrorBody
+
+__all__ = ["ApiError", "body_parsing_error", "from_tuneplug", "query_parsing_error"]
+
+
+class ApiError(Exception):
+    """An error response: raise it anywhere in a request, the app renders it."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        type: str | None = None,
+        payload: dict[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.body = ErrorBody(message=message, type=type, payload=payload)
+        self.headers = dict(headers or {})
+
+    def response(self) -> JSONResponse:
+        """The JSON response: ``type`` and ``payload`` only when set."""
+        return JSONResponse(
+            self.body.model_dump(mode="json", exclude_none=True),
+            status_code=self.status,
+            headers=self.headers,
+        )
+
+
+def _validation_payload(exc: ValidationError, rename: Mapping[str, str]) -> dict[str, Any]:
+    # exc.json() makes every ctx value serialisable; inputs are left out because a
+    # root-level error would otherwise echo the whole (up to max_body_bytes) body.
+    errors: list[dict[str, Any]] = json.loads(exc.json(include_url=False, include_input=False))
+    lines = []
+    for err in errors:
+        err["loc"] = [rename.get(str(p), p) for p in err["loc"]]
+        where = ".".join(str(p) for p in err["loc"]) or "body"
+        lines.append(f"{where}: {err['msg']}")
+    return {"formattedValidationError": "; ".join(lines), "validationError": errors}
+
+
+def body_parsing_error(exc: ValidationError, rename: Mapping[str, str] | None = None) -> ApiError:
+    """400 ``bodyParsingError`` for a body that is not JSON or not the expected shape.
+
+    ``rename`` maps internal field names in error locations to wire names.
+    """
+    payload = _validation_payload(exc, rename or {})
+    return ApiError(
+        400,
+        f"invalid request body: {payload['formattedValidationError']}",
+        type="bodyParsingError",
+        payload=payload,
+    )
+
+
+def query_parsing_error(field: str, message: str) -> ApiError:
+    """400 ``queryOrPathParsingError`` for a bad query or path parameter."""
+    error = {"loc": ["query", field], "msg": message, "type": "value_error"}
+    return ApiError(
+        400,
+        f"invalid query parameter {field}: {message}",
+        type="queryOrPathParsingError",
+        payload={"formattedValidationError": f"{field}: {message}", "validationError": [error]},
+    )
+
+
+def _status(exc: TuneplugError) -> int:
+    if isinstance(exc, NotFoundError | UnknownModelError):
+        return 404
+    if isinstance(exc, InvalidRequestError | CapabilityError):
+        return 400
+    if isinstance(exc, RateLimitError):
+        return 429
+    # The backend's credentials are the server's, not the client's: a 401 here
+    # would tell the client its own token is wrong. It is a bad gateway.
+    if isinstance(exc, AuthenticationError | PermissionDeniedError | ConnectionError):
+        return 502
+    if isinstance(exc, TimeoutError):
+        return 504
+    if isinstance(exc, ServerError):
+        return exc.status if exc.status is not None and 500 <= exc.status < 600 else 502
+    return 500
+
+
+def from_tuneplug(
+    exc: TuneplugError,
+    *,
+    typed: bool = False,
+    not_found_type: str = "unknownModelAdapter",
+    incapable_type: str = "failed",
+) -> ApiError:
+    """The response for a tuneplug error the backend raised.
+
+    ``typed`` adds Gradient's ``type`` (complete and fine-tune endpoints):
+    ``not_found_type`` for 404s, ``incapable_type`` for capability errors,
+    ``unprocessableContent`` for rejected requests, ``failed`` otherwise.
+    """
+    status = _status(exc)
+    headers: dict[str, str] = {}
+    if isinstance(exc, RateLimitError) and exc.retry_after is not None:
+        headers["Retry-After"] = str(max(0, math.ceil(exc.retry_after)))
+    kind: str | None = None
+    if typed:
+        if status == 404:
+            kind = not_found_type
+        elif isinstance(exc, CapabilityError):
+            kind = incapable_type
+        elif isinstance(exc, InvalidRequestError):
+            kind = "unprocessableContent"
+        else:
+            kind = "failed"
+    # str(exc) names the provider and status; tuneplug errors never carry secrets.
+    return ApiError(status, str(exc), type=kind, headers=headers)
