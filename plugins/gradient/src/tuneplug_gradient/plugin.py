@@ -1,0 +1,199 @@
+"""The Gradient provider's hooks (entry point ``gradient = "tuneplug_gradient.plugin"``).
+
+Thin by design: each hook finds the context's :class:`~tuneplug_gradient.client.GradientClient`
+(created on first use and kept in ``ctx.state``) and forwards to it. Importing this
+module stays cheap: httpx, aiohttp and the client load on the first call that needs
+the network, so ``tuneplug plugins`` costs no HTTP stack.
+
+Credentials are checked when the client is created, i.e. at the first call that
+would send a request; ``gradient/<50-character id>`` resolves without one.
+
+Streaming: the Gradient API has no streaming endpoint, so ``tuneplug_stream`` and
+``tuneplug_astream`` yield the whole completion as one chunk (validated at the call,
+requested at the first iteration).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncIterator, Iterator
+from typing import TYPE_CHECKING
+
+from tuneplug.hookspecs import ProviderContext, hookimpl
+from tuneplug.types import (
+    Completion,
+    CompletionOptions,
+    FineTuneResult,
+    ModelInfo,
+    Sample,
+    StreamChunk,
+)
+
+from tuneplug_gradient.settings import GradientSettings
+
+if TYPE_CHECKING:
+    from tuneplug_gradient.client import GradientClient
+
+__all__ = [
+    "tuneplug_acomplete",
+    "tuneplug_afine_tune",
+    "tuneplug_astream",
+    "tuneplug_close",
+    "tuneplug_complete",
+    "tuneplug_create_adapter",
+    "tuneplug_delete_adapter",
+    "tuneplug_fine_tune",
+    "tuneplug_list_models",
+    "tuneplug_resolve_model",
+    "tuneplug_settings",
+    "tuneplug_stream",
+]
+
+_STATE_KEY = "client"
+_lock = threading.Lock()
+
+
+def _client(ctx: ProviderContext) -> GradientClient:
+    client = ctx.state.get(_STATE_KEY)
+    if client is None:
+        from tuneplug_gradient.client import GradientClient
+
+        with _lock:
+            client = ctx.state.get(_STATE_KEY)
+            if client is None:
+                settings = ctx.settings if ctx.settings is not None else GradientSettings()
+                client = ctx.state[_STATE_KEY] = GradientClient(settings)
+    return client
+
+
+def _chunk(done: Completion) -> StreamChunk:
+    return StreamChunk(text=done.text, finish_reason=done.finish_reason, usage=None)
+
+
+# -- setup -----------------------------------------------------------------------------
+
+
+@hookimpl
+def tuneplug_settings() -> type[GradientSettings]:
+    """``GRADIENT_ACCESS_TOKEN``, ``GRADIENT_WORKSPACE_ID``, ``GRADIENT_API_URL``, ..."""
+    return GradientSettings
+
+
+@hookimpl
+def tuneplug_close(ctx: ProviderContext) -> None:
+    """Close the pooled HTTP clients of ``ctx``."""
+    client = ctx.state.pop(_STATE_KEY, None)
+    if client is not None:
+        client.close()
+
+
+# -- models ----------------------------------------------------------------------------
+
+
+@hookimpl
+def tuneplug_list_models(ctx: ProviderContext, base_only: bool) -> list[ModelInfo]:
+    """``GET /models``: base models (with slug and capabilities) and, unless ``base_only``,
+    adapters."""
+    return _client(ctx).list_models(base_only)
+
+
+@hookimpl
+def tuneplug_resolve_model(ctx: ProviderContext, name: str) -> ModelInfo | None:
+    """A 50-character id without I/O; otherwise a base-model slug via ``GET /models``."""
+    from tuneplug_gradient.client import model_from_id
+
+    return model_from_id(name) or _client(ctx).find_base(name)
+
+
+# -- completion ------------------------------------------------------------------------
+
+
+@hookimpl
+def tuneplug_complete(
+    ctx: ProviderContext, model: ModelInfo, prompt: str, options: CompletionOptions
+) -> Completion:
+    """``POST /models/{id}/complete``; stop sequences are applied client-side."""
+    from tuneplug_gradient.client import prepare_completion
+
+    prepared = prepare_completion(prompt, options)
+    return _client(ctx).complete(model.id, prepared)
+
+
+@hookimpl
+async def tuneplug_acomplete(
+    ctx: ProviderContext, model: ModelInfo, prompt: str, options: CompletionOptions
+) -> Completion:
+    """Native async :func:`tuneplug_complete` (aiohttp-backed httpx client per event loop)."""
+    from tuneplug_gradient.client import prepare_completion
+
+    prepared = prepare_completion(prompt, options)
+    return await _client(ctx).acomplete(model.id, prepared)
+
+
+@hookimpl
+def tuneplug_stream(
+    ctx: ProviderContext, model: ModelInfo, prompt: str, options: CompletionOptions
+) -> Iterator[StreamChunk]:
+    """One chunk with the whole completion (Gradient cannot stream)."""
+    from tuneplug_gradient.client import prepare_completion
+
+    prepared = prepare_completion(prompt, options)
+    client = _client(ctx)
+
+    def generate() -> Iterator[StreamChunk]:
+        yield _chunk(client.complete(model.id, prepared))
+
+    return generate()
+
+
+@hookimpl
+def tuneplug_astream(
+    ctx: ProviderContext, model: ModelInfo, prompt: str, options: CompletionOptions
+) -> AsyncIterator[StreamChunk]:
+    """Async :func:`tuneplug_stream`: an async generator of one chunk."""
+    from tuneplug_gradient.client import prepare_completion
+
+    prepared = prepare_completion(prompt, options)
+    client = _client(ctx)
+
+    async def generate() -> AsyncIterator[StreamChunk]:
+        yield _chunk(await client.acomplete(model.id, prepared))
+
+    return generate()
+
+
+# -- fine-tuning -----------------------------------------------------------------------
+
+
+@hookimpl
+def tuneplug_create_adapter(
+    ctx: ProviderContext,
+    base: ModelInfo,
+    name: str,
+    rank: int | None,
+    learning_rate: float | None,
+) -> ModelInfo:
+    """``POST /models`` with ``rank`` / ``learning_rate`` (``None`` = Gradient's defaults)."""
+    return _client(ctx).create_adapter(base, name, rank, learning_rate)
+
+
+@hookimpl
+def tuneplug_fine_tune(
+    ctx: ProviderContext, model: ModelInfo, samples: list[Sample]
+) -> FineTuneResult:
+    """``POST /models/{id}/fine-tune``: one step; not retried once the server may have run it."""
+    return _client(ctx).fine_tune(model.id, samples)
+
+
+@hookimpl
+async def tuneplug_afine_tune(
+    ctx: ProviderContext, model: ModelInfo, samples: list[Sample]
+) -> FineTuneResult:
+    """Async :func:`tuneplug_fine_tune`."""
+    return await _client(ctx).afine_tune(model.id, samples)
+
+
+@hookimpl
+def tuneplug_delete_adapter(ctx: ProviderContext, model: ModelInfo) -> None:
+    """``DELETE /models/{id}``; ``NotFoundError`` when the adapter does not exist."""
+    _client(ctx).delete(model.id)

@@ -1,0 +1,102 @@
+"""Settings of the Gradient provider: ``GRADIENT_*`` env vars and ``[providers.gradient]``.
+
+The three variables the official SDK reads keep their names and meaning
+(``GRADIENT_ACCESS_TOKEN``, ``GRADIENT_WORKSPACE_ID``, ``GRADIENT_API_URL``), and
+an empty value counts as unset, as in the SDK. The other fields tune the HTTP
+client and read ``GRADIENT_TIMEOUT``, ``GRADIENT_MAX_RETRIES``, ... the same way.
+
+Credentials are optional here on purpose: building the settings must not fail
+without them, so ``tuneplug plugins`` or another provider's commands work on a
+machine that has no Gradient account. :meth:`GradientSettings.credentials`
+raises the :class:`~tuneplug.errors.ConfigError` at the first call that needs them.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from tuneplug.errors import ConfigError
+
+__all__ = ["DEFAULT_API_URL", "PROVIDER", "GradientSettings"]
+
+PROVIDER = "gradient"
+DEFAULT_API_URL = "https://api.gradient.ai/api"
+
+
+class GradientSettings(BaseSettings):
+    """How the Gradient provider reaches the API.
+
+    Attributes:
+        access_token: the bearer token (``GRADIENT_ACCESS_TOKEN``); never shown.
+        workspace_id: sent as ``x-gradient-workspace-id`` (``GRADIENT_WORKSPACE_ID``).
+        api_url: the API base URL, trailing ``/`` removed (``GRADIENT_API_URL``).
+        timeout: seconds to wait for a response (read/write/pool).
+        connect_timeout: seconds to wait for a TCP/TLS connection.
+        max_retries: retries after the first attempt of a retryable failure.
+        backoff_base: first backoff step in seconds; attempt ``n`` waits a random
+            time in ``[0, min(backoff_max, backoff_base * 2**n)]`` (full jitter).
+        backoff_max: upper bound of one backoff wait.
+        max_retry_after: upper bound on a server's ``Retry-After`` that is honoured.
+        max_connections: connection-pool size per client (sync and async).
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="GRADIENT_", env_ignore_empty=True, extra="forbid", frozen=True
+    )
+
+    access_token: SecretStr | None = None
+    workspace_id: str | None = None
+    api_url: str = DEFAULT_API_URL
+    timeout: float = Field(default=120.0, gt=0)
+    connect_timeout: float = Field(default=10.0, gt=0)
+    max_retries: int = Field(default=2, ge=0, le=10)
+    backoff_base: float = Field(default=0.5, ge=0)
+    backoff_max: float = Field(default=8.0, ge=0)
+    max_retry_after: float = Field(default=60.0, ge=0)
+    max_connections: int = Field(default=100, ge=1)
+
+    @field_validator("access_token", "workspace_id", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        # The SDK treats "" as missing, and the Node SDK trims: a token pasted with a
+        # trailing newline still works, and `access_token = ""` in a file means unset.
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        if isinstance(value, str):
+            return value.strip() or None
+        return value
+
+    @field_validator("access_token", "workspace_id")
+    @classmethod
+    def _header_safe(cls, value: SecretStr | str | None) -> SecretStr | str | None:
+        # Both travel in HTTP headers; a control character would be header injection.
+        # The message never quotes the value: one of them is a secret.
+        raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if raw is not None and not (raw.isascii() and raw.isprintable() and " " not in raw):
+            raise ValueError("must be printable ASCII without spaces (it is sent in a header)")
+        return value
+
+    @field_validator("api_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        # The SDK would build "//models" from a trailing slash; we normalise instead.
+        value = value.strip().rstrip("/")
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("api_url must start with http:// or https://")
+        return value
+
+    def credentials(self) -> tuple[str, str]:
+        """The token and workspace id, or ``ConfigError`` naming the env vars to set."""
+        missing = []
+        if self.access_token is None:
+            missing.append("GRADIENT_ACCESS_TOKEN (or access_token)")
+        if self.workspace_id is None:
+            missing.append("GRADIENT_WORKSPACE_ID (or workspace_id)")
+        if missing:
+            raise ConfigError(
+                f"missing Gradient credentials: set {' and '.join(missing)} "
+                "in the environment or in [providers.gradient] of tuneplug.toml",
+                provider=PROVIDER,
+            )
+        assert self.access_token is not None and self.workspace_id is not None
+        return self.access_token.get_secret_value(), self.workspace_id
