@@ -14,10 +14,6 @@ Credentials are scrubbed to fixed placeholders before anything is written, and
 
 from __future__ import annotations
 
-import json
-import os
-import re
-import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,7 +21,7 @@ from typing import Any
 
 import pytest
 import tuneplug
-import vcr
+from cassette_kit import CASSETTES, RECORD, assert_no_secrets, no_network, point_at, use_cassette
 from tuneplug.errors import (
     AuthenticationError,
     InvalidRequestError,
@@ -34,74 +30,25 @@ from tuneplug.errors import (
     ServerError,
 )
 
-RECORD = os.environ.get("TUNEPLUG_RECORD_CASSETTES") == "1"
-CASSETTES = Path(__file__).resolve().parent.parent / "cassettes" / "gradient"
-TOKEN_PLACEHOLDER = "Bearer <ACCESS_TOKEN>"
-WORKSPACE_PLACEHOLDER = "<WORKSPACE_ID>"
+__all__ = ["no_network"]  # the fixture, imported for pytestmark below
+
 PROMPT = "Question: What NFL team won the Super Bowl in 1994?\n\nAnswer: "
 ANSWER = " The Dallas Cowboys!"
 
 
-def _json_body(r1: Any, r2: Any) -> None:
-    # Clients differ in separators and key order; compare what the bytes mean.
-    def parsed(request: Any) -> Any:
-        body = request.body or b""
-        if isinstance(body, str):
-            body = body.encode()
-        return json.loads(body) if body else None
-
-    assert parsed(r1) == parsed(r2), "request bodies differ"
-
-
-def _recorder() -> vcr.VCR:
-    recorder = vcr.VCR(
-        cassette_library_dir=str(CASSETTES),
-        record_mode="all" if RECORD else "none",
-        match_on=["method", "path", "query", "json_body"],
-        filter_headers=[
-            ("authorization", TOKEN_PLACEHOLDER),
-            ("x-gradient-workspace-id", WORKSPACE_PLACEHOLDER),
-        ],
-        decode_compressed_response=True,
-    )
-    recorder.register_matcher("json_body", _json_body)
-    return recorder
-
-
-@pytest.fixture
-def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Replay must never touch a socket: any connection attempt fails the test."""
-    if RECORD:
-        return
-
-    def refuse(self: socket.socket, address: Any) -> None:
-        raise AssertionError(f"network access during cassette replay: {address!r}")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
-
-
-def _point_at(monkeypatch: pytest.MonkeyPatch, url: str, token: str, workspace: str) -> None:
-    monkeypatch.setenv("GRADIENT_API_URL", url)
-    monkeypatch.setenv("GRADIENT_ACCESS_TOKEN", token)
-    monkeypatch.setenv("GRADIENT_WORKSPACE_ID", workspace)
-    # Replayed 429/5xx must not make the suite wait.
-    monkeypatch.setenv("GRADIENT_BACKOFF_BASE", "0")
-    monkeypatch.setenv("GRADIENT_MAX_RETRIES", "2")
-    tuneplug.plugins.reset()
-
-
 @contextmanager
-def _server(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, *, token: str | None = None) -> Iterator[None]:
+def _server(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, *, token: str | None = None
+) -> Iterator[None]:
     """The real server while recording; a placeholder host while replaying."""
     if not RECORD:
-        _point_at(monkeypatch, "http://127.0.0.1:9/api", "replay-token", "replay_workspace")
+        point_at(monkeypatch)
         yield
         return
     from gradient_server import running_server
 
     with running_server("mock/tiny", tmp_path=tmp_path) as server:
-        _point_at(monkeypatch, server.url, token or server.token, server.workspace)
+        point_at(monkeypatch, server.url, token or server.token, server.workspace)
         yield
 
 
@@ -109,7 +56,7 @@ def _server(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, *, token: str | Non
 def _fake(monkeypatch: pytest.MonkeyPatch, *faults: Any, path: str) -> Iterator[None]:
     """The loopback fault server while recording (faults scripted on ``path``)."""
     if not RECORD:
-        _point_at(monkeypatch, "http://127.0.0.1:9/api", "replay-token", "replay_workspace")
+        point_at(monkeypatch)
         yield
         return
     from gradient_fake import TOKEN, WORKSPACE, FakeGradient
@@ -117,7 +64,7 @@ def _fake(monkeypatch: pytest.MonkeyPatch, *faults: Any, path: str) -> Iterator[
     fake = FakeGradient().start()
     try:
         fake.script(*faults, path=path)
-        _point_at(monkeypatch, fake.url, TOKEN, WORKSPACE)
+        point_at(monkeypatch, fake.url, TOKEN, WORKSPACE)
         yield
     finally:
         fake.stop()
@@ -127,7 +74,7 @@ pytestmark = pytest.mark.usefixtures("no_network")
 
 
 def test_seed_flow_from_cassette(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    with _server(monkeypatch, tmp_path), _recorder().use_cassette("seed_flow.yaml"):
+    with _server(monkeypatch, tmp_path), use_cassette("gradient", "seed_flow.yaml"):
         bases = tuneplug.list_models("gradient", base_only=True)
         assert bases and all(m.kind.value == "base" for m in bases)
         assert all(len(m.id) == 50 and m.id.endswith("_base_ml_model") for m in bases)
@@ -169,7 +116,7 @@ def test_seed_flow_from_cassette(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 
 def test_error_paths_from_cassette(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     unknown = "00000000-0000-4000-8000-000000000000_model_adapter"
-    with _server(monkeypatch, tmp_path), _recorder().use_cassette("errors.yaml"):
+    with _server(monkeypatch, tmp_path), use_cassette("gradient", "errors.yaml"):
         with pytest.raises(NotFoundError) as missing:
             tuneplug.get_model(f"gradient/{unknown}").complete(PROMPT)
         assert missing.value.status == 404 and missing.value.provider == "gradient"
@@ -184,7 +131,7 @@ def test_error_paths_from_cassette(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
 def test_unauthorized_from_cassette(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     with (
         _server(monkeypatch, tmp_path, token="wrong-token-for-this-server"),
-        _recorder().use_cassette("unauthorized.yaml"),
+        use_cassette("gradient", "unauthorized.yaml"),
         pytest.raises(AuthenticationError) as denied,
     ):
         tuneplug.list_models("gradient")
@@ -196,7 +143,7 @@ def test_rate_limit_then_success_from_cassette(monkeypatch: pytest.MonkeyPatch) 
     from_fake = _fake_faults()
     with (
         _fake(monkeypatch, from_fake["retry_after"], path="/complete"),
-        _recorder().use_cassette("rate_limited.yaml") as cassette,
+        use_cassette("gradient", "rate_limited.yaml") as cassette,
     ):
         model = tuneplug.get_model("gradient/99148c6d-c2a0-4fbe-a4a7-e7c05bdb8a09_base_ml_model")
         completion = model.complete(PROMPT)
@@ -209,7 +156,7 @@ def test_rate_limit_exhausted_from_cassette(monkeypatch: pytest.MonkeyPatch) -> 
     faults = _fake_faults()
     with (
         _fake(monkeypatch, *[faults["retry_after"]] * 3, path="/complete"),
-        _recorder().use_cassette("rate_limit_exhausted.yaml") as cassette,
+        use_cassette("gradient", "rate_limit_exhausted.yaml") as cassette,
         pytest.raises(RateLimitError) as limited,
     ):
         model = tuneplug.get_model("gradient/99148c6d-c2a0-4fbe-a4a7-e7c05bdb8a09_base_ml_model")
@@ -222,7 +169,7 @@ def test_server_error_from_cassette(monkeypatch: pytest.MonkeyPatch) -> None:
     faults = _fake_faults()
     with (
         _fake(monkeypatch, *[faults["unavailable"]] * 3, path="/complete"),
-        _recorder().use_cassette("server_error.yaml") as cassette,
+        use_cassette("gradient", "server_error.yaml") as cassette,
         pytest.raises(ServerError) as failed,
     ):
         model = tuneplug.get_model("gradient/99148c6d-c2a0-4fbe-a4a7-e7c05bdb8a09_base_ml_model")
@@ -242,19 +189,5 @@ def _fake_faults() -> dict[str, Any]:
     }
 
 
-_SECRET_PATTERNS = [
-    re.compile(r"Bearer\s+(?!<ACCESS_TOKEN>)[A-Za-z0-9._~+/=-]{8,}"),
-    re.compile(r"x-gradient-workspace-id:\s*\n?\s*-\s*(?!<WORKSPACE_ID>)\S+", re.IGNORECASE),
-    re.compile(r"tok_[A-Za-z0-9_]{8,}"),
-]
-
-
 def test_no_secret_in_any_cassette() -> None:
-    files = sorted(CASSETTES.glob("*.yaml"))
-    assert files, f"no cassettes under {CASSETTES}"
-    for path in files:
-        text = path.read_text(encoding="utf-8")
-        for pattern in _SECRET_PATTERNS:
-            match = pattern.search(text)
-            assert match is None, f"{path.name} holds a secret-looking value: {match.group(0)!r}"
-        assert TOKEN_PLACEHOLDER in text and WORKSPACE_PLACEHOLDER in text
+    assert_no_secrets(CASSETTES / "gradient")

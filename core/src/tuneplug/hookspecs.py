@@ -10,8 +10,8 @@ What a provider can do follows from what it implements:
 
 * **Completer** (capability ``complete``): ``tuneplug_list_models`` and
   ``tuneplug_complete`` are required; ``tuneplug_resolve_model``,
-  ``tuneplug_acomplete``, ``tuneplug_stream`` and ``tuneplug_astream`` are
-  optional and have sensible fallbacks in the core.
+  ``tuneplug_acomplete``, ``tuneplug_stream``, ``tuneplug_astream`` and
+  ``tuneplug_chat_template`` are optional and have sensible fallbacks in the core.
 * **FineTunable** (capability ``fine_tune``): ``tuneplug_create_adapter``,
   ``tuneplug_fine_tune`` and ``tuneplug_delete_adapter`` are required together;
   ``tuneplug_afine_tune`` is optional.
@@ -37,6 +37,7 @@ import pluggy
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
+    from tuneplug.chat_templates import ChatTemplate
     from tuneplug.types import (
         Completion,
         CompletionOptions,
@@ -162,6 +163,20 @@ class Completer:
         Without it the core drives ``tuneplug_stream`` from a worker thread.
         """
 
+    @hookspec(firstresult=True)
+    def tuneplug_chat_template(
+        self, ctx: ProviderContext, model: ModelInfo
+    ) -> ChatTemplate | str | None:
+        """The chat template ``model`` was trained with. Optional.
+
+        A :class:`~tuneplug.chat_templates.ChatTemplate`, or the name of a
+        built-in one (``"default"``, ``"qa"``, ``"chatml"``).
+
+        Chat front ends (``tuneplug.langchain.TuneplugChat``) render messages to
+        a prompt with it; ``None`` or no implementation means the ``default``
+        User/Assistant template.
+        """
+
 
 class FineTunable:
     """Hooks of a provider that trains adapters (capability ``fine_tune``).
@@ -217,6 +232,7 @@ COMPLETER_HOOKS = frozenset(
         "tuneplug_acomplete",
         "tuneplug_stream",
         "tuneplug_astream",
+        "tuneplug_chat_template",
     }
 )
 """Hook names of the Completer group."""

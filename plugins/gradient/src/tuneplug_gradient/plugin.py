@@ -166,6 +166,12 @@ def tuneplug_astream(
 
 
 @hookimpl
+def tuneplug_chat_template(ctx: ProviderContext, model: ModelInfo) -> str | None:
+    """ChatML for the Nous Hermes 2 family (trained on it); the default template otherwise."""
+    return "chatml" if model.slug and "hermes" in model.slug else None
+
+
+@hookimpl
 def tuneplug_create_adapter(
     ctx: ProviderContext,
     base: ModelInfo,

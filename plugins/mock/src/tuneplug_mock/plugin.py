@@ -158,6 +158,12 @@ def tuneplug_astream(
     return generate()
 
 
+@hookimpl
+def tuneplug_chat_template(ctx: ProviderContext, model: ModelInfo) -> str | None:
+    """``qa`` for tiny and its adapters: the corpus is written as Question/Answer turns."""
+    return None if model.id == "echo" else "qa"
+
+
 # -- fine-tuning ---------------------------------------------------------------------
 
 
