@@ -17,9 +17,9 @@ from langchain_core.messages import (
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
 from pydantic import BaseModel
+from tuneplug.chat_templates import CHATML, DEFAULT, QA, template
 from tuneplug.errors import InvalidRequestError
 from tuneplug.langchain import ChatTemplate, TuneplugChat
-from tuneplug.chat_templates import CHATML, DEFAULT, QA, template
 
 PROMPT = "Question: What NFL team won the Super Bowl in 1994?\n\nAnswer: "
 

@@ -35,9 +35,11 @@ if TYPE_CHECKING:
     from tuneplug_gradient.client import GradientClient
 
 __all__ = [
+    "SECRET_HEADERS",
     "tuneplug_acomplete",
     "tuneplug_afine_tune",
     "tuneplug_astream",
+    "tuneplug_chat_template",
     "tuneplug_close",
     "tuneplug_complete",
     "tuneplug_create_adapter",
@@ -71,6 +73,10 @@ def _chunk(done: Completion) -> StreamChunk:
 
 
 # -- setup -----------------------------------------------------------------------------
+
+
+SECRET_HEADERS = ("x-gradient-workspace-id",)
+"""Headers besides ``Authorization`` that identify the account: scrubbed from cassettes."""
 
 
 @hookimpl

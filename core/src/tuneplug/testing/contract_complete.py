@@ -1,0 +1,274 @@
+"""The contract suite of a provider that completes text (see :mod:`tuneplug.testing.contract`)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+
+import tuneplug
+from tuneplug.errors import (
+    CapabilityError,
+    InvalidRequestError,
+    NotFoundError,
+    TuneplugError,
+    UnknownModelError,
+)
+from tuneplug.models import Model
+from tuneplug.testing.guard import no_network
+from tuneplug.types import Capability, Completion, ModelInfo, ModelKind, StreamChunk
+
+__all__ = ["DEFAULT_PROMPT", "CompleterContract", "CompletionTests", "ProviderContract"]
+
+DEFAULT_PROMPT = "Question: What NFL team won the Super Bowl in 1994?\n\nAnswer: "
+"""The seed notebook's prompt: what every suite asks unless a subclass says otherwise."""
+
+FINISH_REASONS = frozenset({"stop", "length", "unknown"})
+BAD_COMMON_OPTIONS: tuple[dict[str, Any], ...] = (
+    {"temperature": 5.0},
+    {"top_p": 0.0},
+    {"top_k": 0},
+    {"max_tokens": 0},
+    {"stop": [""]},
+)
+
+
+def collect(chunks: AsyncIterator[StreamChunk]) -> list[StreamChunk]:
+    """Drain an async stream from sync test code (no async test plugin needed)."""
+
+    async def drain() -> list[StreamChunk]:
+        return [chunk async for chunk in chunks]
+
+    return asyncio.run(drain())
+
+
+class ProviderContract:
+    """What every suite shares: the configuration a subclass names, and fixtures.
+
+    Required class attributes:
+        provider: the provider name (its entry-point name).
+        base_model: a base model it completes with (id, slug or name).
+
+    Optional class attributes (defaults in brackets):
+        prompt: what completions ask [:data:`DEFAULT_PROMPT`].
+        max_tokens: ``max_tokens`` of every completion [16].
+        deterministic: the same request gives the same text, so streams are
+            compared with completions and stop sequences exactly [True].
+        unknown_model: a model name the provider does not have.
+        unknown_option: a provider option name the provider must reject before
+            any I/O; ``None`` if it accepts any option.
+        provider_options: valid provider-specific options, exercised with every
+            common option [{}].
+        cassette_dir: run each test inside the cassette ``<cassette_dir>/<test>.yaml``
+            (replayed unless ``TUNEPLUG_RECORD_CASSETTES=1``) [None: no cassette].
+        cassette_config: keyword arguments of :func:`tuneplug.testing.use_cassette`:
+            ``extra_headers`` / ``secrets`` to scrub, or vcrpy settings to override [{}].
+
+    Fixtures a subclass may override:
+        provider_env: set the provider up for one test (credentials, a server to
+            record against); runs after isolation and before the cassette opens.
+        cassette: wrap one test in a cassette (the default uses ``cassette_dir``).
+
+    Every test runs with an isolated ``TUNEPLUG_HOME`` and config and the network
+    guard on (loopback allowed): mark the class ``allow_model_requests`` to run
+    it live against a remote provider.
+    """
+
+    provider: ClassVar[str]
+    base_model: ClassVar[str]
+    capabilities: ClassVar[frozenset[str]] = frozenset({"complete"})
+    prompt: ClassVar[str] = DEFAULT_PROMPT
+    max_tokens: ClassVar[int] = 16
+    deterministic: ClassVar[bool] = True
+    unknown_model: ClassVar[str] = "tuneplug-contract-no-such-model"
+    unknown_option: ClassVar[str | None] = "tuneplug_contract_unknown_option"
+    provider_options: ClassVar[dict[str, Any]] = {}
+    cassette_dir: ClassVar[str | Path | None] = None
+    cassette_config: ClassVar[dict[str, Any]] = {}
+
+    @property
+    def ref(self) -> str:
+        """``provider/base_model``."""
+        return f"{self.provider}/{self.base_model}"
+
+    @pytest.fixture
+    def provider_env(self, tuneplug_home: Any) -> Iterator[None]:
+        """Set the provider up for one test; the default does nothing."""
+        yield
+
+    @pytest.fixture
+    def cassette(self, request: pytest.FixtureRequest, provider_env: None) -> Iterator[Any]:
+        """The vcrpy cassette of this test, or ``None`` without ``cassette_dir``."""
+        if self.cassette_dir is None:
+            yield None
+            return
+        from tuneplug.testing.cassettes import use_cassette
+
+        path = Path(self.cassette_dir) / f"{request.node.name}.yaml"
+        with use_cassette(path, **self.cassette_config) as recorded:
+            yield recorded
+
+    @pytest.fixture(autouse=True)
+    def _contract_setup(self, tuneplug_home: Any, provider_env: None, cassette: Any) -> None:
+        """Isolation, then the provider's environment, then the cassette."""
+
+    @pytest.fixture
+    def model(self, _contract_setup: None) -> Model:
+        """The base model under test."""
+        return tuneplug.get_model(self.ref)
+
+    def check_completion(self, done: Completion, model: Model) -> None:
+        """What every completion must look like."""
+        assert isinstance(done, Completion)
+        assert isinstance(done.text, str)
+        assert done.provider == self.provider
+        assert done.model == model.id
+        assert done.finish_reason in FINISH_REASONS
+        tokens = done.usage.completion_tokens
+        assert tokens is None or 0 <= tokens <= self.max_tokens
+
+    def check_chunks(self, chunks: list[StreamChunk]) -> str:
+        """What every stream must look like; returns the streamed text."""
+        assert chunks, "a stream yields at least one chunk"
+        assert all(isinstance(c, StreamChunk) for c in chunks)
+        assert chunks[-1].finish_reason in FINISH_REASONS, "the last chunk carries finish_reason"
+        return "".join(c.text for c in chunks)
+
+
+class CompletionTests(ProviderContract):
+    """The completion tests every suite runs."""
+
+    def test_plugin_loads_with_declared_capabilities(self) -> None:
+        from tuneplug.plugins import default_registry
+
+        info = default_registry().info(self.provider)
+        assert info.error is None, info.error
+        assert {c.value for c in info.capabilities} == set(self.capabilities)
+
+    def test_list_models(self) -> None:
+        models = tuneplug.list_models(self.provider)
+        assert models and all(isinstance(m, ModelInfo) for m in models)
+        assert all(m.provider == self.provider for m in models)
+        names = {n for m in models for n in (m.id, m.slug, m.name) if n}
+        assert self.base_model in names
+        bases = tuneplug.list_models(self.provider, base_only=True)
+        assert bases and all(m.kind is ModelKind.BASE for m in bases)
+        assert {m.id for m in bases} <= {m.id for m in models}
+
+    def test_base_model_resolves(self, model: Model) -> None:
+        assert model.info.kind is ModelKind.BASE
+        assert model.info.provider == self.provider
+        assert Capability.COMPLETE in model.info.capabilities
+        assert model.ref == f"{self.provider}/{model.id}"
+        assert tuneplug.get_model(model.ref).id == model.id
+
+    def test_complete(self, model: Model) -> None:
+        self.check_completion(model.complete(self.prompt, max_tokens=self.max_tokens), model)
+
+    def test_complete_with_every_common_option(self, model: Model) -> None:
+        done = model.complete(
+            self.prompt,
+            max_tokens=self.max_tokens,
+            temperature=0.7,
+            top_k=40,
+            top_p=0.9,
+            seed=7,
+            stop=["\n\n\n\n"],
+            **self.provider_options,
+        )
+        self.check_completion(done, model)
+
+    def test_acomplete(self, model: Model) -> None:
+        done = asyncio.run(model.acomplete(self.prompt, max_tokens=self.max_tokens))
+        self.check_completion(done, model)
+        if self.deterministic:
+            assert done.text == model.complete(self.prompt, max_tokens=self.max_tokens).text
+
+    def test_stream(self, model: Model) -> None:
+        text = self.check_chunks(list(model.stream(self.prompt, max_tokens=self.max_tokens)))
+        if self.deterministic:
+            assert text == model.complete(self.prompt, max_tokens=self.max_tokens).text
+
+    def test_astream(self, model: Model) -> None:
+        text = self.check_chunks(collect(model.astream(self.prompt, max_tokens=self.max_tokens)))
+        if self.deterministic:
+            assert text == model.complete(self.prompt, max_tokens=self.max_tokens).text
+
+    def test_stop_sequence(self, model: Model) -> None:
+        full = model.complete(self.prompt, max_tokens=self.max_tokens).text
+        # A stop sequence the unstopped answer contains, not at its very start.
+        stop = next((w for w in full.split()[1:] if full.find(w) > 0), None)
+        if stop is None:
+            pytest.skip(f"the answer {full!r} is too short to pick a stop sequence from")
+        done = model.complete(self.prompt, max_tokens=self.max_tokens, stop=[stop])
+        self.check_completion(done, model)
+        assert stop not in done.text
+        if self.deterministic:
+            assert done.text == full[: full.find(stop)]
+            assert done.finish_reason == "stop"
+        chunks = list(model.stream(self.prompt, max_tokens=self.max_tokens, stop=[stop]))
+        assert stop not in self.check_chunks(chunks)
+
+    def test_common_options_are_validated_before_io(self, model: Model) -> None:
+        for bad in BAD_COMMON_OPTIONS:
+            with no_network(), pytest.raises(InvalidRequestError) as refused:
+                model.complete(self.prompt, **bad)
+            assert refused.value.provider == self.provider, bad
+        with no_network(), pytest.raises(InvalidRequestError):
+            model.complete("")
+
+    def test_provider_options_are_validated_before_io(self, model: Model) -> None:
+        if self.unknown_option is None:
+            pytest.skip("the provider accepts any provider-specific option")
+        bad = {self.unknown_option: 1}
+        with no_network():
+            with pytest.raises(InvalidRequestError) as refused:
+                model.complete(self.prompt, **bad)
+            assert refused.value.provider == self.provider
+            with pytest.raises(InvalidRequestError):
+                list(model.stream(self.prompt, **bad))
+            with pytest.raises(InvalidRequestError):
+                asyncio.run(model.acomplete(self.prompt, **bad))
+
+    def test_chat_template_is_known_and_needs_no_io(self, model: Model) -> None:
+        if not model.provider.has("tuneplug_chat_template"):
+            pytest.skip("the provider has no tuneplug_chat_template (chats use 'default')")
+        from tuneplug.chat_templates import ChatTemplate, template
+
+        with no_network():
+            supplied = model.provider.call("tuneplug_chat_template", model=model.info)
+        if supplied is not None:
+            assert isinstance(template(supplied), ChatTemplate)  # a known name or a template
+
+    def test_unknown_model_is_a_typed_error(self) -> None:
+        with pytest.raises((UnknownModelError, NotFoundError)) as unknown:
+            tuneplug.get_model(f"{self.provider}/{self.unknown_model}").complete(
+                self.prompt, max_tokens=self.max_tokens
+            )
+        assert unknown.value.provider == self.provider
+        assert isinstance(unknown.value, TuneplugError)
+
+
+class CompleterContract(CompletionTests):
+    """The suite of a provider that completes but cannot fine-tune.
+
+    Besides every completion test, fine-tuning calls must fail with
+    ``CapabilityError`` before any I/O.
+    """
+
+    capabilities: ClassVar[frozenset[str]] = frozenset({"complete"})
+
+    def test_fine_tuning_is_a_capability_error(self, model: Model) -> None:
+        with no_network():
+            with pytest.raises(CapabilityError) as refused:
+                model.create_adapter("tuneplug-contract-adapter")
+            assert refused.value.provider == self.provider
+            with pytest.raises(CapabilityError):
+                model.fine_tune([self.prompt + "yes"])
+            with pytest.raises(CapabilityError):
+                asyncio.run(model.afine_tune([self.prompt + "yes"]))
+            with pytest.raises(CapabilityError):
+                model.delete()

@@ -1,0 +1,149 @@
+"""The contract suite of a provider that completes and fine-tunes
+(see :mod:`tuneplug.testing.contract`)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
+import pytest
+
+import tuneplug
+from tuneplug.errors import InvalidRequestError, NotFoundError, UnknownModelError
+from tuneplug.models import Model
+from tuneplug.testing.contract_complete import CompletionTests
+from tuneplug.testing.guard import no_network
+from tuneplug.types import Capability, FineTuneResult, ModelKind
+
+__all__ = ["FineTunableContract"]
+
+
+class FineTunableContract(CompletionTests):
+    """The suite of a provider that completes and trains adapters.
+
+    Besides every completion test: create an adapter, fine-tune it (sync and
+    async; trainable tokens > 0, finite loss, ``loss == sum_loss /
+    trainable_tokens``), complete with it, delete it, and argument and sample
+    validation before any I/O.
+
+    Optional class attributes (defaults in brackets):
+        adapter_name: the name of every adapter the suite creates; fixed, so
+            cassettes replay [``"tuneplug-contract-adapter"``].
+        rank, learning_rate: passed to ``create_adapter`` [8, 1e-4].
+        answer: appended to ``prompt`` to make the training sample [" The Dallas Cowboys!"].
+        learned_answer: if set, after one step on the sample the adapter's
+            completion must start with it (a provider that really learns) [None].
+        structured_samples: the provider honours ``trainable: false`` parts [True].
+    """
+
+    capabilities: ClassVar[frozenset[str]] = frozenset({"complete", "fine_tune"})
+    adapter_name: ClassVar[str] = "tuneplug-contract-adapter"
+    rank: ClassVar[int | None] = 8
+    learning_rate: ClassVar[float | None] = 1e-4
+    answer: ClassVar[str] = " The Dallas Cowboys!"
+    learned_answer: ClassVar[str | None] = None
+    structured_samples: ClassVar[bool] = True
+
+    @property
+    def samples(self) -> list[dict[str, Any]]:
+        """The training batch: the prompt followed by the answer."""
+        return [{"inputs": self.prompt + self.answer}]
+
+    @pytest.fixture
+    def adapter(self, model: Model) -> Iterator[Model]:
+        """A fresh adapter on the base model, deleted after the test."""
+        created = model.create_adapter(
+            self.adapter_name, rank=self.rank, learning_rate=self.learning_rate
+        )
+        try:
+            yield created
+        finally:
+            with contextlib.suppress(NotFoundError, UnknownModelError):
+                created.delete()  # unless the test deleted it
+
+    def check_result(self, result: FineTuneResult) -> None:
+        """What every fine-tuning step must report."""
+        assert isinstance(result, FineTuneResult)
+        assert result.trainable_tokens > 0
+        assert math.isfinite(result.sum_loss) and result.sum_loss >= 0
+        assert result.loss is not None and math.isfinite(result.loss)
+        assert result.loss == pytest.approx(result.sum_loss / result.trainable_tokens)
+
+    def test_create_adapter(self, model: Model, adapter: Model) -> None:
+        info = adapter.info
+        assert info.kind is ModelKind.ADAPTER
+        assert info.provider == self.provider
+        assert info.base_model_id == model.id
+        assert info.name == self.adapter_name
+        assert Capability.FINE_TUNE in info.capabilities
+        assert tuneplug.get_model(adapter.ref).id == adapter.id
+        assert adapter.id in {m.id for m in tuneplug.list_models(self.provider)}
+        assert adapter.id not in {m.id for m in tuneplug.list_models(self.provider, base_only=True)}
+
+    def test_fine_tune(self, adapter: Model) -> None:
+        self.check_result(adapter.fine_tune(self.samples))
+
+    def test_afine_tune(self, adapter: Model) -> None:
+        self.check_result(asyncio.run(adapter.afine_tune(self.samples)))
+
+    def test_structured_sample_counts_only_trainable_parts(self, adapter: Model) -> None:
+        if not self.structured_samples:
+            pytest.skip("the provider does not support trainable: false parts")
+        whole = adapter.fine_tune(self.samples)
+        parts = adapter.fine_tune(
+            [
+                {
+                    "inputs": [
+                        {"value": self.prompt, "trainable": False},
+                        {"value": self.answer.strip()},
+                    ],
+                    "multiplier": 2.0,
+                }
+            ]
+        )
+        self.check_result(parts)
+        assert parts.trainable_tokens < whole.trainable_tokens
+
+    def test_complete_after_fine_tune(self, adapter: Model) -> None:
+        self.check_result(adapter.fine_tune(self.samples))
+        done = adapter.complete(self.prompt, max_tokens=self.max_tokens)
+        self.check_completion(done, adapter)
+        if self.learned_answer is not None:
+            assert done.text.strip().startswith(self.learned_answer.strip())
+
+    def test_delete_adapter(self, model: Model) -> None:
+        adapter = model.create_adapter(
+            self.adapter_name, rank=self.rank, learning_rate=self.learning_rate
+        )
+        adapter.delete()
+        assert adapter.id not in {m.id for m in tuneplug.list_models(self.provider)}
+        with pytest.raises((NotFoundError, UnknownModelError)) as gone:
+            adapter.complete(self.prompt, max_tokens=self.max_tokens)
+        assert gone.value.provider == self.provider
+        with pytest.raises(NotFoundError):
+            adapter.delete()
+
+    def test_adapter_arguments_are_validated_before_io(self, model: Model) -> None:
+        with no_network():
+            for name, rank, learning_rate in (("", None, None), ("x", 0, None), ("x", 8, 1.5)):
+                with pytest.raises(InvalidRequestError) as refused:
+                    model.create_adapter(name, rank=rank, learning_rate=learning_rate)
+                assert refused.value.provider == self.provider
+            with pytest.raises(InvalidRequestError):
+                model.delete()  # a base model is not an adapter
+
+    def test_samples_are_validated_before_io(self, adapter: Model) -> None:
+        batches: tuple[list[Any], ...] = (
+            [],
+            [{"inputs": ""}],
+            [{"inputs": "x", "multiplier": 0}],
+            [{}],
+        )
+        with no_network():
+            for bad in batches:
+                with pytest.raises(InvalidRequestError) as refused:
+                    adapter.fine_tune(bad)
+                assert refused.value.provider == self.provider

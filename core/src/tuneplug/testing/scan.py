@@ -1,0 +1,152 @@
+"""Scan cassettes for anything that looks like a credential.
+
+:func:`assert_no_secrets` is the one-line test a project with cassettes should
+have; :func:`scan_cassettes` returns the findings (shown masked, never whole).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tuneplug.testing.cassettes import COMMON_SECRET_HEADERS, provider_secrets
+
+__all__ = ["SecretFinding", "assert_no_secrets", "scan_cassettes"]
+
+_MIN_SECRET_LENGTH = 6  # shorter literals would match ordinary words
+
+_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (kind, re.compile(pattern))
+    for kind, pattern in (
+        ("bearer token", r"Bearer\s+(?!<)[A-Za-z0-9._~+/=-]{8,}"),
+        ("basic credentials", r"Basic\s+(?!<)[A-Za-z0-9+/=]{12,}"),
+        ("sk- API key", r"\bsk-[A-Za-z0-9_-]{16,}"),
+        ("AWS access key", r"\bAKIA[0-9A-Z]{16}\b"),
+        ("GitHub token", r"\bgh[pousr]_[A-Za-z0-9]{30,}"),
+        ("Slack token", r"\bxox[abprs]-[A-Za-z0-9-]{10,}"),
+        ("Google API key", r"\bAIza[0-9A-Za-z_-]{35}"),
+        ("JSON web token", r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"),
+        (
+            "credential in a URL",
+            r"[?&](?:api_?key|api-key|access_token|token|key)=(?!%3C|<)[^&\s'\"]{6,}",
+        ),
+    )
+)
+_PLACEHOLDER_VALUE = re.compile(r"^(?:(?:Bearer|Basic|Token)\s+)?(?:<[^<>\s]+>|\*+|REDACTED)?$")
+_CASSETTE_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+@dataclass(frozen=True)
+class SecretFinding:
+    """Something in a cassette that looks like a credential (shown masked)."""
+
+    path: Path
+    line: int
+    kind: str
+    excerpt: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.kind}: {self.excerpt}"
+
+
+def _mask(value: str) -> str:
+    value = value.strip()
+    return f"{value[:6]}... ({len(value)} characters)" if len(value) > 6 else "***"
+
+
+def _line_of(text: str, needle: str) -> int:
+    index = text.find(needle)
+    return text.count("\n", 0, index) + 1 if index >= 0 else 1
+
+
+def _interactions(path: Path, text: str) -> list[dict[str, Any]]:
+    try:
+        if path.suffix == ".json":
+            data = json.loads(text)
+        else:
+            # Imported by name: vcrpy brings PyYAML, whose type stubs may be absent.
+            data = importlib.import_module("yaml").safe_load(text)
+    except Exception:  # not a cassette we can parse: the text patterns still apply
+        return []
+    found = data.get("interactions") if isinstance(data, dict) else None
+    return [i for i in found or [] if isinstance(i, dict)]
+
+
+def _header_findings(path: Path, text: str, headers: frozenset[str]) -> Iterator[SecretFinding]:
+    for interaction in _interactions(path, text):
+        for side in ("request", "response"):
+            recorded = (interaction.get(side) or {}).get("headers") or {}
+            for name, value in recorded.items():
+                if str(name).lower() not in headers:
+                    continue
+                for item in value if isinstance(value, list) else [value]:
+                    item = str(item)
+                    if not _PLACEHOLDER_VALUE.match(item.strip()):
+                        yield SecretFinding(
+                            path, _line_of(text, item), f"{side} header {name}", _mask(item)
+                        )
+
+
+def scan_cassettes(
+    directory: str | os.PathLike[str],
+    *,
+    secrets: Iterable[str] | None = None,
+    headers: Iterable[str] = (),
+) -> list[SecretFinding]:
+    """Find credential-looking content in the cassettes under ``directory`` (recursively).
+
+    Looks for: credential headers (common ones, those installed providers declare,
+    and ``headers``) whose value is not a placeholder such as ``<REDACTED>``;
+    well-known token formats (bearer tokens, ``sk-...``, AWS, GitHub, Slack,
+    Google keys, JWTs, keys in URLs); and the literal ``secrets`` — by default
+    the current values of installed providers' secret settings.
+    """
+    declared, current = provider_secrets()
+    watched = frozenset([*COMMON_SECRET_HEADERS, *declared, *(h.lower() for h in headers)])
+    literals = [
+        s for s in (current if secrets is None else secrets) if len(s) >= _MIN_SECRET_LENGTH
+    ]
+    findings: list[SecretFinding] = []
+    root = Path(directory)
+    for path in sorted(p for p in root.rglob("*") if p.suffix in _CASSETTE_SUFFIXES):
+        text = path.read_text(encoding="utf-8", errors="replace")
+        for kind, pattern in _PATTERNS:
+            for match in pattern.finditer(text):
+                line = text.count("\n", 0, match.start()) + 1
+                findings.append(SecretFinding(path, line, kind, _mask(match.group(0))))
+        findings.extend(_header_findings(path, text, watched))
+        for literal in literals:
+            if literal in text:
+                findings.append(
+                    SecretFinding(path, _line_of(text, literal), "known secret value", "***")
+                )
+    return findings
+
+
+def assert_no_secrets(
+    directory: str | os.PathLike[str],
+    *,
+    secrets: Iterable[str] | None = None,
+    headers: Iterable[str] = (),
+    require_cassettes: bool = True,
+) -> None:
+    """Fail (``AssertionError``) if :func:`scan_cassettes` finds anything.
+
+    With ``require_cassettes`` an empty or missing directory fails too, so a
+    mistyped path cannot make the check pass vacuously.
+    """
+    root = Path(directory)
+    if require_cassettes and not any(
+        p.suffix in _CASSETTE_SUFFIXES for p in (root.rglob("*") if root.is_dir() else [])
+    ):
+        raise AssertionError(f"no cassettes under {root}")
+    findings = scan_cassettes(root, secrets=secrets, headers=headers)
+    if findings:
+        listed = "\n".join(f"  {f}" for f in findings)
+        raise AssertionError(f"{len(findings)} secret-looking value(s) in cassettes:\n{listed}")
