@@ -436,7 +436,7 @@ def test_config_json_origins_and_masking(secretive, tmp_path, monkeypatch) -> No
     assert rows["providers.secretive.api_url"]["value"] == "http://project.invalid"
     assert rows["providers.secretive.api_url"]["origin"] == str(project)
     assert rows["providers.secretive.token"]["value"] == "**********"
-    assert rows["providers.secretive.token"]["origin"] == "env"
+    assert rows["providers.secretive.token"]["origin"] == "env TPSECRET_TOKEN"
     assert rows["home"]["value"] == os.environ["TUNEPLUG_HOME"]
 
     monkeypatch.setenv("TUNEPLUG_MODEL", "secretive/base")

@@ -98,6 +98,16 @@ def _console() -> Any:
     return Console()
 
 
+def _table(*columns: str) -> Any:
+    # Fold instead of truncating: a piped `tuneplug config | grep` must see whole values.
+    from rich.table import Table
+
+    table = Table(box=None)
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    return table
+
+
 @click.group(cls=_RootGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="tuneplug", prog_name="tuneplug")
 def cli() -> None:
@@ -128,15 +138,22 @@ def _model_row(info: ModelInfo) -> dict[str, Any]:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def models(provider: str | None, base: bool, as_json: bool) -> None:
     """List the models of every installed provider."""
+    import warnings
+
     import tuneplug
 
-    rows = [_model_row(m) for m in tuneplug.list_models(provider, base_only=base)]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        rows = [_model_row(m) for m in tuneplug.list_models(provider, base_only=base)]
+    for warning in caught:
+        # One plain line per skipped provider, not Python's warning format.
+        click.echo(
+            f"warning: {warning.message}".replace("warning: tuneplug: ", "warning: "), err=True
+        )
     if as_json:
         _echo_json(rows)
         return
-    from rich.table import Table
-
-    table = Table("model", "name", "kind", "base model", "capabilities", box=None)
+    table = _table("model", "name", "kind", "base model", "capabilities")
     for row in rows:
         table.add_row(
             row["ref"], row["name"], row["kind"], row["base_model_id"] or "",
@@ -323,9 +340,7 @@ def plugins(as_json: bool) -> None:
     if as_json:
         _echo_json(rows)
         return
-    from rich.table import Table
-
-    table = Table("provider", "distribution", "version", "capabilities", "status", box=None)
+    table = _table("provider", "distribution", "version", "capabilities", "status")
     for row in rows:
         status = f"[red]failed: {row['error']}[/red]" if row["error"] else "ok"
         table.add_row(
@@ -345,9 +360,7 @@ def config_(as_json: bool) -> None:
     if as_json:
         _echo_json(rows)
         return
-    from rich.table import Table
-
-    table = Table("setting", "value", "from", box=None)
+    table = _table("setting", "value", "from")
     for row in rows:
         table.add_row(row["key"], json.dumps(row["value"], default=str), row["origin"])
     _console().print(table)

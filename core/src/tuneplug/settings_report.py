@@ -55,7 +55,8 @@ def _provider_rows(cfg: Config, registry: Any, name: str) -> list[dict[str, Any]
     rows = []
     for field_name, value in built:
         if field_name in from_env:
-            origin = "env"
+            prefix = str(settings_cls.model_config.get("env_prefix", ""))
+            origin = f"env {(prefix + field_name).upper()}"
         elif field_name in project:
             origin = cfg.project.label if cfg.project else "project"
         elif field_name in user:
