@@ -57,14 +57,14 @@ def import_costs(runs: int) -> None:
     core = _import_ms("from langchain_core.language_models import BaseChatModel, BaseLLM", runs)
     ours = _import_ms("from tuneplug.langchain import TuneplugLLM, TuneplugChat", runs)
     drop_in = _import_ms("from tuneplug_gradient.langchain import GradientLLM", runs)
-    light = _import_ms("import tuneplug.langchain.templates", runs)
+    light = _import_ms("import tuneplug.chat_templates", runs)
     print(f"bare python                           {bare:7.1f} ms")
     print(f"langchain_core BaseLLM, BaseChatModel {core - bare:+7.1f} ms over bare")
     print(f"tuneplug.langchain TuneplugLLM, Chat  {ours - bare:+7.1f} ms over bare "
           f"({ours - core:+.1f} ms over langchain_core's)")
     print(f"tuneplug_gradient.langchain           {drop_in - bare:+7.1f} ms over bare "
           f"({drop_in - core:+.1f} ms over langchain_core's)")
-    print(f"tuneplug.langchain.templates          {light - bare:+7.1f} ms over bare (no LangChain)")
+    print(f"tuneplug.chat_templates          {light - bare:+7.1f} ms over bare (no LangChain)")
 
 
 def main() -> int:
