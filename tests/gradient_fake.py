@@ -154,6 +154,14 @@ class FakeGradient:
         known = {BASE_ID, OTHER_BASE_ID, ADAPTER_ID, *self.adapters}
         if len(parts) >= 2 and parts[0] == "models" and parts[1] not in known:
             return Reply(404, {"message": f"no model {parts[1]}", "type": "unknownModelAdapter"})
+        if len(parts) == 2 and req.method == "GET":
+            model = self.adapters.get(
+                parts[1], {"baseModelId": BASE_ID, "name": "my_model_adapter"}
+            )
+            return Reply(200, {
+                "baseModelId": model["baseModelId"], "id": parts[1], "name": model["name"],
+                "latestUpdateTime": "2024-01-09T12:00:00.000Z", "type": "modelAdapter",
+            })  # fmt: skip
         if len(parts) == 2 and req.method == "DELETE":
             self.adapters.pop(parts[1], None)
             return Reply(200, {})
@@ -167,15 +175,30 @@ class FakeGradient:
 
     def _models(self, base_only: bool) -> list[dict[str, Any]]:
         models: list[dict[str, Any]] = [
-            {"capabilities": ["complete", "fineTune"], "id": BASE_ID, "name": "Nous Hermes 2",
-             "slug": "nous-hermes2", "type": "baseModel"},
-            {"capabilities": ["complete"], "id": OTHER_BASE_ID, "name": "Bloom 560m",
-             "slug": "bloom-560m", "type": "baseModel"},
+            {
+                "capabilities": ["complete", "fineTune"],
+                "id": BASE_ID,
+                "name": "Nous Hermes 2",
+                "slug": "nous-hermes2",
+                "type": "baseModel",
+            },
+            {
+                "capabilities": ["complete"],
+                "id": OTHER_BASE_ID,
+                "name": "Bloom 560m",
+                "slug": "bloom-560m",
+                "type": "baseModel",
+            },
         ]
         if not base_only:
             models += [
-                {"baseModelId": m["baseModelId"], "id": i, "name": m["name"],
-                 "latestUpdateTime": "2024-01-09T12:00:00.000Z", "type": "modelAdapter"}
+                {
+                    "baseModelId": m["baseModelId"],
+                    "id": i,
+                    "name": m["name"],
+                    "latestUpdateTime": "2024-01-09T12:00:00.000Z",
+                    "type": "modelAdapter",
+                }
                 for i, m in self.adapters.items()
             ]
         return models
