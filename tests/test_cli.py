@@ -292,6 +292,14 @@ def test_fine_tune_without_capability(plain, tmp_path) -> None:  # type: ignore[
     assert "FineTunable" in line
 
 
+def test_fine_tune_base_model_is_one_error_line_before_any_work(rec, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # no progress bar, no checkpoint directory: the refusal comes before anything starts
+    line = error_line(invoke("fine-tune", "rec/base", str(write_samples(tmp_path, 2))))
+    assert "base model" in line and "create_adapter" in line
+    assert rec.calls.of("fine_tune") == []
+    assert not (Path(os.environ["TUNEPLUG_HOME"]) / "runs").exists()
+
+
 def test_fine_tune_non_utf8_file_is_one_error_line(rec, tmp_path) -> None:  # type: ignore[no-untyped-def]
     tuneplug.get_model("rec/base").create_adapter("mine")
     path = tmp_path / "latin1.jsonl"
@@ -448,6 +456,15 @@ def test_config_table_masks_secrets(secretive) -> None:  # type: ignore[no-untyp
     out = ok(invoke("config")).stdout
     assert "default_model" in out and "mock/tiny" in out
     assert "tok-5ecret-123" not in out and "**********" in out
+
+
+def test_piped_tables_keep_values_whole(secretive) -> None:  # type: ignore[no-untyped-def]
+    # `tuneplug config | grep ...` must find whole keys and values whatever the width
+    out = ok(CliRunner(env={"COLUMNS": "40"}).invoke(cli, ["config"])).stdout
+    assert any(
+        "providers.secretive.api_url" in line and "http://default.invalid" in line
+        for line in out.splitlines()
+    ), out
 
 
 def test_config_default(entry_point_plugins) -> None:  # type: ignore[no-untyped-def]

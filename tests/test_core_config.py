@@ -399,3 +399,73 @@ def test_provider_table_layers(work, user_file) -> None:  # type: ignore[no-unty
     project, user = load_config().provider_table("demo")
     assert project == {"api_url": "p"} and user == {"timeout": 2}
     assert load_config().provider_table("missing") == ({}, {})
+
+
+# -- errors name the layer a bad value came from --------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [("models = 3\n", "models"), ("providers = 3\n", "providers"), ("[providers]\nx = 1\n", "x")],
+)
+def test_non_table_sections_name_file_and_line(work, text, needle) -> None:  # type: ignore[no-untyped-def]
+    path = work / "tuneplug.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=needle) as info:
+        load_config()
+    assert f"{path}:" in str(info.value)
+
+
+def test_bad_core_value_names_file_and_line(work) -> None:  # type: ignore[no-untyped-def]
+    path = work / "tuneplug.toml"
+    path.write_text('plugins = "mock"\n\nstrict = "very"\n')
+    with pytest.raises(ConfigError) as info:
+        load_config()
+    assert f"{path}:3" in str(info.value) and "strict" in str(info.value)
+
+
+def test_bad_default_model_is_named_as_in_the_file(work) -> None:  # type: ignore[no-untyped-def]
+    path = work / "tuneplug.toml"
+    path.write_text("default_model = 5\n")
+    with pytest.raises(ConfigError, match="default_model") as info:
+        load_config()
+    assert f"{path}:1" in str(info.value)
+
+
+def test_bad_core_env_value_names_the_variable(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("TUNEPLUG_STRICT", "very")
+    with pytest.raises(ConfigError, match="TUNEPLUG_STRICT"):
+        load_config()
+
+
+def test_unparsable_complex_env_value_is_a_config_error(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("TUNEPLUG_MODELS", "not json")
+    with pytest.raises(ConfigError, match="TUNEPLUG_MODELS"):
+        load_config()
+
+
+def test_empty_env_variables_count_as_unset(providers, work, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    (work / "tuneplug.toml").write_text('default_model = "project/base"\nstrict = true\n')
+    monkeypatch.setenv("TUNEPLUG_MODEL", "")
+    monkeypatch.setenv("TUNEPLUG_STRICT", "")
+    config = load_config()
+    assert config.settings.model == "project/base" and config.settings.strict is True
+    assert config.origin("model") == config.origin("strict") == str(work / "tuneplug.toml")
+
+
+def test_bad_provider_setting_names_its_layer(demo, work, user_file, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    user_file.write_text('[providers.demo]\napi_url = "u"\n\ntimeout = "soon"\n')
+    with pytest.raises(ConfigError, match="timeout") as info:
+        tuneplug.get_model("demo/base")
+    assert f"{user_file}:4" in str(info.value)
+    monkeypatch.setenv("TPDEMO_TIMEOUT", "later")
+    with pytest.raises(ConfigError, match="TPDEMO_TIMEOUT"):
+        tuneplug.get_model("demo/base")
+    with pytest.raises(ConfigError, match="argument"):
+        tuneplug.get_model("demo/base", settings={"timeout": "never"})
+
+
+def test_settings_for_a_provider_without_settings_are_refused(providers) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ConfigError, match="declares no settings"):
+        tuneplug.get_model("env/base", settings={"api_url": "http://x.invalid"})
+    assert tuneplug.get_model("env/base", settings={}).ref == "env/base"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import pickle
 
 import pytest
 import tuneplug
@@ -88,3 +89,21 @@ def test_sample_file_error_names_file_line_field() -> None:
 def test_errors_are_exported_lazily_from_package() -> None:
     for name in errors.__all__:
         assert getattr(tuneplug, name) is getattr(errors, name)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        errors.TuneplugError("plain", provider="p", status=500, retryable=True),
+        errors.RateLimitError("slow down", provider="g", retry_after=2.5),
+        errors.TimeoutError("too slow", provider="g"),
+        errors.SampleFileError("train.jsonl", 3, "Field required", field="inputs"),
+        errors.SampleFileError("train.jsonl", None, "cannot read samples"),
+    ],
+)
+def test_errors_survive_pickling(error: errors.TuneplugError) -> None:
+    # e.g. raised in a process-pool worker and re-raised in the parent
+    again = pickle.loads(pickle.dumps(error))
+    assert type(again) is type(error)
+    assert str(again) == str(error) and repr(again) == repr(error)
+    assert vars(again) == vars(error)

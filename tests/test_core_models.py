@@ -179,6 +179,21 @@ def test_capability_error_even_with_invalid_arguments(plain) -> None:  # type: i
         model.fine_tune([])
 
 
+def test_fine_tuning_a_base_model_fails_before_io(rec) -> None:  # type: ignore[no-untyped-def]
+    # Only adapters are trained (the hook's contract); the facade says so without a call.
+    base = tuneplug.get_model("rec/base")
+    rec.calls.clear()
+    with pytest.raises(CapabilityError, match="base model") as info:
+        base.fine_tune(["a sample"])
+    assert info.value.provider == "rec" and "create_adapter" in str(info.value)
+    with pytest.raises(CapabilityError, match="base model"):
+        asyncio.run(base.afine_tune(["a sample"]))
+    with pytest.raises(CapabilityError, match="base model"):
+        base.check_fine_tunable()
+    assert rec.calls == []
+    base.create_adapter("mine").check_fine_tunable()  # an adapter passes
+
+
 def test_fine_tune_flow(rec) -> None:  # type: ignore[no-untyped-def]
     base = tuneplug.get_model("rec/base", max_tokens=4)
     adapter = base.create_adapter("mine", rank=8, learning_rate=1e-4)
@@ -215,7 +230,10 @@ def test_fine_tune_accepts_a_generator(rec) -> None:  # type: ignore[no-untyped-
     ("kwargs", "match"),
     [
         ({"name": ""}, "name"),
+        ({"name": "  "}, "name"),
         ({"name": "x", "rank": 0}, "rank"),
+        ({"name": "x", "rank": 8.5}, "rank"),
+        ({"name": "x", "rank": True}, "rank"),
         ({"name": "x", "rank": 64}, "rank"),
         ({"name": "x", "learning_rate": 0}, "learning_rate"),
         ({"name": "x", "learning_rate": 1.5}, "learning_rate"),
@@ -433,8 +451,10 @@ def test_list_models_across_providers_skips_unconfigured_provider(
 
     entry_point_plugins.add("other")
     register("needs_creds", make_plugin("needs_creds", list_models=list_models))
-    with pytest.warns(UserWarning, match="DEMO_TOKEN"):
+    with pytest.warns(UserWarning, match="DEMO_TOKEN") as record:
         models = tuneplug.list_models()
+    # the provider is named once, not "'needs_creds' skipped: needs_creds: ..."
+    assert str(record[0].message).count("needs_creds") == 1
     assert {m.ref for m in models} == {"other/some-model"}
     with pytest.raises(ConfigError, match="DEMO_TOKEN"):
         tuneplug.list_models("needs_creds")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import threading
 import warnings
 
 import pytest
@@ -184,6 +185,7 @@ def test_exclusion_env(entry_point_plugins, monkeypatch) -> None:  # type: ignor
     with pytest.raises(UnknownProviderError) as info:
         tuneplug.get_model("x/some-model")
     assert "TUNEPLUG_PLUGINS" in str(info.value) and "'x'" in str(info.value)
+    assert "available providers: a" in str(info.value)  # x is installed, just not allowed
     assert info.value.provider == "x"
     assert "tpfake_x" not in sys.modules
     assert tuneplug.get_model("a/some-model").complete("q").text == "a says: q"
@@ -349,3 +351,26 @@ def test_same_distribution_seen_twice_is_not_a_clash(entry_point_plugins) -> Non
     entry_point_plugins.add("dup", dist="tuneplug-dup")
     info = Registry().info("dup")
     assert info.ok, info.error
+
+
+# -- thread safety --------------------------------------------------------------------
+
+
+def test_registering_during_discovery_is_not_lost(monkeypatch, make_plugin) -> None:  # type: ignore[no-untyped-def]
+    # Discovery fills the registry's table; a registration racing with it must survive.
+    registry = Registry()
+    racing: list[threading.Thread] = []
+
+    def entry_points(**params):  # type: ignore[no-untyped-def]
+        if not racing:
+            racing.append(
+                threading.Thread(target=registry.register, args=("late", make_plugin("late")))
+            )
+            racing[0].start()
+            racing[0].join(0.2)  # with the lock held it waits; without, it is done by now
+        return []
+
+    monkeypatch.setattr(tuneplug.plugins, "entry_points", entry_points)
+    registry.names()
+    racing[0].join()
+    assert registry.names() == ["late"]

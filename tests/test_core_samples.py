@@ -130,6 +130,29 @@ def test_non_sample_value(tmp_path: Path, value: str) -> None:
     assert err.line == 2 and "object or a string" in str(err)
 
 
+@pytest.mark.parametrize(
+    ("value", "name"),
+    [
+        ("5", "number"),
+        ("2.5", "number"),
+        ("null", "null"),
+        ("[1, 2]", "array"),
+        ("true", "boolean"),
+    ],
+)
+def test_non_sample_value_is_named_as_json_names_it(tmp_path: Path, value: str, name: str) -> None:
+    assert f"not {name}" in str(error_of(write(tmp_path, f'"ok"\n{value}\n')))
+    assert f"not {name}" in str(error_of(write(tmp_path, f"[{value}]", name="s.json")))
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".json"])
+def test_absurdly_nested_json_is_a_sample_file_error(tmp_path: Path, suffix: str) -> None:
+    nested = "[" * 100_000 + "]" * 100_000
+    text = f'"ok"\n{nested}\n' if suffix == ".jsonl" else f'[\n"ok", {nested}]'
+    err = error_of(write(tmp_path, text, name=f"s{suffix}"))
+    assert err.line == 2 and "nested too deeply" in str(err)
+
+
 def test_empty_string_sample_names_inputs(tmp_path: Path) -> None:
     err = error_of(write(tmp_path, '"ok"\n""\n'))
     assert err.line == 2 and err.field == "inputs"
@@ -212,7 +235,7 @@ def test_missing_file(tmp_path: Path) -> None:
 
 # -- constant memory ------------------------------------------------------------------
 
-N_BIG = 200_000
+N_BIG = 50_000
 N_ARRAY = 50_000
 
 
@@ -231,8 +254,10 @@ def _peak_while_reading(path: Path) -> tuple[int, int]:
 def test_big_jsonl_in_constant_memory(tmp_path: Path) -> None:
     path = tmp_path / "big.jsonl"
     with path.open("w", encoding="utf-8") as fh:
+        # long samples: the file is as big as ever, the (traced, slow) parsing is shorter
+        padding = "p" * 150
         fh.writelines(
-            f'{{"inputs": "Question: sample {i}?\\n\\nAnswer: {i}"}}\n' for i in range(N_BIG)
+            f'{{"inputs": "Question: {padding} {i}?\\n\\nAnswer: {i}"}}\n' for i in range(N_BIG)
         )
     size = path.stat().st_size
     assert size > 8 * 2**20

@@ -69,6 +69,13 @@ def test_stop_accepts_string_or_sequence() -> None:
     assert CompletionOptions(stop=None).stop == ()
 
 
+@pytest.mark.parametrize("stop", [5, {"a": 1}, b"\n", [1]])
+def test_stop_of_another_type_is_a_validation_error(stop: object) -> None:
+    # never a raw TypeError, and a mapping is not quietly read as its keys
+    with pytest.raises(ValidationError, match="stop"):
+        CompletionOptions(stop=stop)
+
+
 @pytest.mark.parametrize("stop", ["", ["ok", ""]])
 def test_empty_stop_string_rejected(stop: object) -> None:
     with pytest.raises(ValidationError, match="stop"):

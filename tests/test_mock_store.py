@@ -305,6 +305,30 @@ def test_unusable_store_is_a_tuneplug_error(tmp_path: Path) -> None:
     assert plugin.tuneplug_list_models(context, base_only=False)[0].id == "tiny"  # no store: bases
 
 
+def test_a_store_that_is_not_a_database_is_a_config_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A store path pointing at some other file is the user's setting to fix, and the
+    # connection opened to find that out is closed again.
+    not_a_db = tmp_path / "notes.txt"
+    not_a_db.write_text("these are my notes, not an adapter store\n" * 10)
+    opened: list[sqlite3.Connection] = []
+    connect = sqlite3.connect
+
+    def tracking(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        opened.append(connect(*args, **kwargs))
+        return opened[-1]
+
+    monkeypatch.setattr(sqlite3, "connect", tracking)
+    with pytest.raises(ConfigError, match="TUNEPLUG_MOCK_STORE") as err:
+        AdapterStore(not_a_db)
+    assert str(not_a_db) in str(err.value) and err.value.provider == "mock"
+    assert opened
+    for conn in opened:
+        with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+            conn.execute("SELECT 1")
+
+
 def test_close_then_reuse(ctx: ProviderContext) -> None:
     new = adapter(ctx)
     plugin.tuneplug_fine_tune(ctx, new, [SEED])

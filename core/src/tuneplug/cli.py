@@ -92,14 +92,21 @@ def _echo_json(value: Any) -> None:
     click.echo(json.dumps(value, indent=2, default=str))
 
 
+_PIPED_WIDTH = 10_000
+"""Console width when stdout is not a terminal: rows stay whole lines for grep and cut."""
+
+
 def _console() -> Any:
     from rich.console import Console
 
-    return Console()
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=_PIPED_WIDTH)
+    return console
 
 
 def _table(*columns: str) -> Any:
-    # Fold instead of truncating: a piped `tuneplug config | grep` must see whole values.
+    # Fold rather than truncate on a narrow terminal: a value is never cut short.
     from rich.table import Table
 
     table = Table(box=None)

@@ -15,14 +15,16 @@ the file ``$TUNEPLUG_CONFIG`` names; then the user file
     api_url = "http://127.0.0.1:8000/api"
 
 Core settings and each provider's settings are pydantic-settings models; every
-value remembers where it came from so ``tuneplug config`` can say.
+value remembers where it came from so ``tuneplug config`` can say. Finding,
+reading and checking the files is :mod:`tuneplug.config_files`.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
-import tomllib
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -34,11 +36,12 @@ from pydantic_settings import (
     InitSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
 )
 
 from tuneplug import paths
+from tuneplug.config_files import ConfigFile, find_project_file, location, read_layer
 from tuneplug.errors import ConfigError
-from tuneplug.types import CompletionOptions
 
 __all__ = [
     "Config",
@@ -72,7 +75,10 @@ class ModelAlias(BaseModel):
 class Settings(BaseSettings):
     """tuneplug's own settings. Environment variables use the ``TUNEPLUG_`` prefix."""
 
-    model_config = SettingsConfigDict(env_prefix="TUNEPLUG_", extra="forbid", frozen=True)
+    # An empty variable counts as unset, as for TUNEPLUG_HOME and in `tuneplug config`.
+    model_config = SettingsConfigDict(
+        env_prefix="TUNEPLUG_", env_ignore_empty=True, extra="forbid", frozen=True
+    )
 
     model: str | None = None
     """The default model reference or alias (``default_model`` in files, ``TUNEPLUG_MODEL``)."""
@@ -91,20 +97,6 @@ class Settings(BaseSettings):
         if isinstance(value, list | tuple):
             return ",".join(str(v) for v in value)
         return value
-
-
-@dataclass(frozen=True)
-class ConfigFile:
-    """One parsed TOML layer and where it came from."""
-
-    path: Path
-    data: Mapping[str, Any]
-    table: str | None = None  # "tool.tuneplug" for pyproject.toml
-
-    @property
-    def label(self) -> str:
-        """How ``tuneplug config`` names this layer."""
-        return f"{self.path} [{self.table}]" if self.table else str(self.path)
 
 
 @dataclass(frozen=True)
@@ -143,105 +135,6 @@ def _file_key(key: str) -> str:
     return "default_model" if key == "model" else key
 
 
-def _line_of(path: Path, needle: str, table: str | None = None) -> int | None:
-    """The line defining ``needle`` (a key, or a ``[table]`` header) inside the config's
-    own table (``tool.tuneplug`` in a pyproject.toml, the root otherwise)."""
-    bare = needle.strip("[]")
-    prefix = f"{table}." if table else ""
-    in_table = table is None  # root keys come before any header
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError:
-        return None
-    for number, line in enumerate(lines, 1):
-        text = line.strip()
-        if text.startswith("["):
-            header = text.strip("[]").strip()
-            in_table = table is not None and header == table
-            inner = header.removeprefix(prefix) if header.startswith(prefix) else None
-            if inner is not None and (inner == bare or inner.startswith(bare + ".")):
-                return number
-        elif in_table and "=" in text and text.split("=", 1)[0].strip() == bare:
-            return number
-    return None
-
-
-def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        # tomllib's message already says "(at line N, column M)".
-        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read config file: {exc.strerror}") from None
-
-
-def _as_layer(path: Path) -> ConfigFile | None:
-    if path.name == "pyproject.toml":
-        tool = _read_toml(path).get("tool", {})
-        if "tuneplug" not in tool:
-            return None
-        table = "tool.tuneplug"
-        return ConfigFile(path, _check_layer(path, tool["tuneplug"], table), table=table)
-    return ConfigFile(path, _check_layer(path, _read_toml(path)))
-
-
-_FILE_KEYS = {"default_model", "plugins", "strict", "models", "providers"}
-
-
-def _check_layer(path: Path, data: Any, table: str | None = None) -> dict[str, Any]:
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: the tuneplug config must be a table")
-    unknown = sorted(set(data) - _FILE_KEYS)
-    if unknown:
-        line = _line_of(path, unknown[0], table)
-        where = f"{path}:{line}" if line else str(path)
-        raise ConfigError(
-            f"{where}: unknown config key {unknown[0]!r} (expected one of {sorted(_FILE_KEYS)})"
-        )
-    for alias, entry in dict(data.get("models", {})).items():
-        where = f"{path}:{_line_of(path, f'models.{alias}', table) or '?'}"
-        if not isinstance(entry, dict) or "model" not in entry:
-            raise ConfigError(f"{where}: [models.{alias}] needs a 'model' key")
-        options = {k: v for k, v in entry.items() if k != "model"}
-        known = set(CompletionOptions.model_fields) - {"extra"}
-        try:
-            CompletionOptions(
-                **{k: v for k, v in options.items() if k in known},
-                extra={k: v for k, v in options.items() if k not in known},
-            )
-        except ValidationError as exc:
-            raise ConfigError(f"{where}: [models.{alias}]: {_first_error(exc)}") from None
-    return data
-
-
-def _first_error(exc: ValidationError) -> str:
-    err = exc.errors()[0]
-    loc = ".".join(str(p) for p in err["loc"]) or "value"
-    return f"{loc}: {err['msg']}"
-
-
-def find_project_file(start: Path | None = None) -> Path | None:
-    """The project config: ``$TUNEPLUG_CONFIG``, else the nearest ``tuneplug.toml``
-    or ``pyproject.toml`` with ``[tool.tuneplug]`` from ``start`` (the cwd) upwards."""
-    explicit = os.environ.get("TUNEPLUG_CONFIG")
-    if explicit:
-        path = Path(explicit).expanduser()
-        if not path.is_file():
-            raise ConfigError(f"TUNEPLUG_CONFIG names {path}, which is not a file")
-        return path
-    here = (start or Path.cwd()).resolve()
-    for directory in (here, *here.parents):
-        candidate = directory / "tuneplug.toml"
-        if candidate.is_file():
-            return candidate
-        pyproject = directory / "pyproject.toml"
-        if pyproject.is_file() and "tuneplug" in _read_toml(pyproject).get("tool", {}):
-            return pyproject
-    return None
-
-
 def _settings_data(layer: ConfigFile | None) -> dict[str, Any]:
     if layer is None:
         return {}
@@ -258,12 +151,16 @@ def load_config(**explicit: Any) -> Config:
         ConfigError: a file is not valid TOML (file and line) or holds bad values.
     """
     project_path = find_project_file()
-    project = _as_layer(project_path) if project_path else None
+    project = read_layer(project_path) if project_path else None
     user_path = paths.user_config_file()
-    user = _as_layer(user_path) if user_path.is_file() else None
+    user = read_layer(user_path) if user_path.is_file() else None
     explicit = {k: v for k, v in explicit.items() if v is not None}
     settings = build_settings(
-        Settings, explicit=explicit, project=_settings_data(project), user=_settings_data(user)
+        Settings,
+        explicit=explicit,
+        project=_settings_data(project),
+        user=_settings_data(user),
+        files=(project, user),
     )
     return Config(settings=settings, explicit=explicit, project=project, user=user)
 
@@ -275,14 +172,19 @@ def build_settings(
     project: Mapping[str, Any] | None = None,
     user: Mapping[str, Any] | None = None,
     label: str = "settings",
+    files: tuple[ConfigFile | None, ConfigFile | None] = (None, None),
+    section: str | None = None,
 ) -> S:
     """Build ``cls`` from the layers in precedence order (explicit > env > project > user).
 
     ``cls`` may be a ``BaseSettings`` (it then reads its own environment
-    variables) or a plain pydantic model (no environment layer).
+    variables) or a plain pydantic model (no environment layer). ``files`` are
+    the config files ``project`` and ``user`` were read from, and ``section``
+    the table inside them (``"providers.mock"``); they only serve error messages.
 
     Raises:
-        ConfigError: naming the first invalid field and the layer it came from.
+        ConfigError: naming the first invalid field and the layer it came from
+            (``argument``, the environment variable, or the file and line).
     """
     layers = [dict(explicit or {}), dict(project or {}), dict(user or {})]
     try:
@@ -293,7 +195,84 @@ def build_settings(
             merged.update(layer)
         return cls.model_validate(merged)
     except ValidationError as exc:
-        raise ConfigError(f"invalid {label}: {_first_error(exc)}") from None
+        err = exc.errors()[0]
+        where, shown = _origin_of_error(cls, err["loc"], layers, files, section)
+        raise ConfigError(f"invalid {label}: {shown}: {err['msg']} ({where})") from None
+    except SettingsError as exc:
+        # pydantic-settings could not even parse an environment value (a list or
+        # table field wants JSON); its message names the field, not the variable.
+        found = re.search(r'field "([^"]+)"', str(exc))
+        variable = env_name(cls, found.group(1)) if found else "an environment variable"
+        raise ConfigError(f"invalid {label}: {variable} is not valid JSON") from None
+
+
+def env_name(cls: type[BaseModel], field_name: str) -> str:
+    """The environment variable that sets ``field_name`` of ``cls`` (a ``BaseSettings``)."""
+    info = cls.model_fields.get(field_name)
+    alias = info.validation_alias if info is not None else None
+    if isinstance(alias, str):
+        return alias.upper()
+    return (str(cls.model_config.get("env_prefix", "")) + field_name).upper()
+
+
+def _lookup(data: Any, loc: Sequence[str | int]) -> bool:
+    """Whether ``data`` holds a value at the path ``loc``."""
+    for part in loc:
+        found = isinstance(data, dict) and part in data
+        found = found or (isinstance(data, list) and isinstance(part, int) and part < len(data))
+        if not found:
+            return False
+        data = data[part]
+    return True
+
+
+def _origin_of_error(
+    cls: type[BaseModel],
+    loc: Sequence[str | int],
+    layers: list[dict[str, Any]],
+    files: tuple[ConfigFile | None, ConfigFile | None],
+    section: str | None,
+) -> tuple[str, str]:
+    """``(where the bad value came from, the field as the user wrote it)``.
+
+    The highest layer that holds the whole path wins; failing that, the highest
+    one that holds its first key (the value as a whole is wrong there).
+    """
+    shown = ".".join(str(p) for p in loc) or "value"
+    if not loc:
+        return "settings", shown
+    explicit, project, user = layers
+    env = _env_layer(cls)
+    candidates: list[tuple[str, dict[str, Any], ConfigFile | None]] = [
+        ("argument", explicit, None),
+        ("env", env, None),
+        ("project", project, files[0]),
+        ("user", user, files[1]),
+    ]
+    for depth in (len(loc), 1):
+        for kind, data, file in candidates:
+            if not _lookup(data, loc[:depth]):
+                continue
+            if kind == "argument":
+                return "from the argument", shown
+            if kind == "env":
+                return f"from env {env_name(cls, str(loc[0]))}", shown
+            # Core settings call the default model `model`; files call it `default_model`.
+            parts = [_file_key(str(loc[0])) if cls is Settings else str(loc[0]), *loc[1:]]
+            shown = ".".join(str(p) for p in parts)
+            if file is None:
+                return f"from the {kind} config", shown
+            table = ".".join(t for t in (file.table, section) if t) or None
+            keys = [str(p) for p in itertools.takewhile(lambda p: isinstance(p, str), parts)]
+            return f"at {location(file.path, keys, table)}", shown
+    return "default", shown
+
+
+def _env_layer(cls: type[BaseModel]) -> dict[str, Any]:
+    try:
+        return env_values(cls)
+    except SettingsError:
+        return {}
 
 
 def _layered_settings(

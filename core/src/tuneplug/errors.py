@@ -118,6 +118,20 @@ class SampleFileError(InvalidRequestError):
         self.path = path
         self.line = line
         self.field = field
+        self.detail = message
+        """What is wrong, without the file, line and field."""
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Rebuilt from its own arguments (Exception's default passes only the message),
+        # so it survives pickling, e.g. from a process-pool worker.
+        args = (type(self), self.path, self.line, self.detail, self.field)
+        return (_rebuild_sample_file_error, args, self.__dict__)
+
+
+def _rebuild_sample_file_error(
+    cls: type[SampleFileError], path: str, line: int | None, message: str, field: str | None
+) -> SampleFileError:
+    return cls(path, line, message, field=field)
 
 
 class RateLimitError(TuneplugError):

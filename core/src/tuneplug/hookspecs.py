@@ -248,6 +248,9 @@ FINETUNABLE_HOOKS = frozenset(
 """Hook names of the FineTunable group."""
 
 COMPLETER_REQUIRED = frozenset({"tuneplug_list_models", "tuneplug_complete"})
+"""The hooks a provider must implement to be a Completer."""
+
 FINETUNABLE_REQUIRED = frozenset(
     {"tuneplug_create_adapter", "tuneplug_fine_tune", "tuneplug_delete_adapter"}
 )
+"""The hooks a provider must implement, all of them, to be FineTunable."""

@@ -14,7 +14,12 @@ from typing import Any
 from pydantic import ValidationError
 
 from tuneplug.config import MOCK_DEFAULT_MODEL, Config, load_config
-from tuneplug.errors import InvalidRequestError, TuneplugError, UnknownModelError
+from tuneplug.errors import (
+    CapabilityError,
+    InvalidRequestError,
+    TuneplugError,
+    UnknownModelError,
+)
 from tuneplug.plugins import default_registry
 from tuneplug.provider import Provider
 from tuneplug.types import (
@@ -137,7 +142,8 @@ def list_models(provider: str | None = None, *, base_only: bool = False) -> list
             # or unreachable; asking for that provider by name still raises.
             if provider is not None or config.settings.strict:
                 raise
-            warnings.warn(f"tuneplug: provider {name!r} skipped: {exc}", stacklevel=2)
+            reason = str(exc).removeprefix(f"{name}: ")  # the provider is named already
+            warnings.warn(f"tuneplug: provider {name!r} skipped: {reason}", stacklevel=2)
     return found
 
 
@@ -253,11 +259,14 @@ class Model:
     ) -> Model:
         """Create an adapter on this base model and return it (same default options)."""
         self.provider.require(Capability.FINE_TUNE, "create adapters")
-        if not name:
+        if not isinstance(name, str) or not name.strip():
             raise InvalidRequestError("adapter name must not be empty", provider=self.provider.name)
-        if rank is not None and not 0 < rank <= 32:
+        # bool is an int to Python, but `rank=True` is a mistake, not rank 1.
+        if rank is not None and (
+            isinstance(rank, bool) or not isinstance(rank, int) or not 0 < rank <= 32
+        ):
             raise InvalidRequestError(
-                f"rank must be in 1..32, got {rank}", provider=self.provider.name
+                f"rank must be an integer in 1..32, got {rank!r}", provider=self.provider.name
             )
         if learning_rate is not None and not 0 < learning_rate < 1:
             raise InvalidRequestError(
@@ -278,8 +287,22 @@ class Model:
         )
         return Model(info, self.provider, self.defaults)
 
-    def _samples(self, samples: Iterable[Sample | str | Mapping[str, Any]]) -> list[Sample]:
+    def check_fine_tunable(self) -> None:
+        """Raise ``CapabilityError`` (no I/O) unless :meth:`fine_tune` may be called.
+
+        The provider must implement FineTunable and this model must be an
+        adapter: base models are never trained in place.
+        """
         self.provider.require(Capability.FINE_TUNE, "fine-tune")
+        if self.info.kind is not ModelKind.ADAPTER:
+            raise CapabilityError(
+                f"{self.ref} is a base model and is never trained in place: create an "
+                "adapter on it (create_adapter) and fine-tune that",
+                provider=self.provider.name,
+            )
+
+    def _samples(self, samples: Iterable[Sample | str | Mapping[str, Any]]) -> list[Sample]:
+        self.check_fine_tunable()
         batch: list[Sample] = []
         for index, raw in enumerate(samples):
             try:

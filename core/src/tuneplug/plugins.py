@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, SecretStr
 
-from tuneplug.errors import PluginLoadError, TuneplugError, UnknownProviderError
+from tuneplug.errors import ConfigError, PluginLoadError, TuneplugError, UnknownProviderError
 from tuneplug.hookspecs import PROJECT_NAME
 from tuneplug.provider import (
     PluginInfo,
@@ -82,7 +82,11 @@ class Registry:
     # -- discovery -----------------------------------------------------------------
 
     def _discover(self) -> dict[str, list[_Candidate]]:
-        if self._candidates is None:
+        if self._candidates is not None:
+            return self._candidates
+        with self._lock:  # a registration racing the first discovery must not be lost
+            if self._candidates is not None:
+                return self._candidates
             found: dict[str, list[_Candidate]] = {}
             for ep in entry_points(group=ENTRY_POINT_GROUP):
                 dist = ep.dist
@@ -115,7 +119,8 @@ class Registry:
 
     def names(self) -> list[str]:
         """The provider names that may load (without importing anything)."""
-        return sorted(n for n in self._discover() if self.filter.allows(n))
+        with self._lock:  # register() may be adding a name from another thread
+            return sorted(n for n in self._discover() if self.filter.allows(n))
 
     # -- loading -------------------------------------------------------------------
 
@@ -168,7 +173,7 @@ class Registry:
         hint = ""
         if name in self._discover() and not self.filter.allows(name):
             hint = " (excluded by TUNEPLUG_PLUGINS)"
-        return f"unknown provider {name!r}{hint}; installed providers: {available}"
+        return f"unknown provider {name!r}{hint}; available providers: {available}"
 
     def info(self, name: str) -> PluginInfo:
         """Load ``name`` if needed and describe it (errors are reported in ``error``)."""
@@ -214,6 +219,14 @@ class Registry:
                 project=project,
                 user=user,
                 label=f"settings for provider {name!r}",
+                files=(cfg.project, cfg.user),
+                section=f"providers.{name}",
+            )
+        elif settings:
+            # Dropping them silently would hide a typo'd provider or a wrong assumption.
+            raise ConfigError(
+                f"provider {name!r} declares no settings, but got {sorted(settings)}",
+                provider=name,
             )
         key = (name, _fingerprint(built))
         with self._lock:

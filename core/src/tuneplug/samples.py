@@ -61,13 +61,16 @@ def _first_byte(fh: IO[bytes]) -> bytes:
     return head[:1]
 
 
+_JSON_TYPES = {bool: "boolean", int: "number", float: "number", list: "array", type(None): "null"}
+_TOO_DEEP = "invalid JSON: nested too deeply"
+
+
 def _validate(name: str, line: int, value: Any) -> Sample:
     if isinstance(value, str):
         value = {"inputs": value}
     if not isinstance(value, dict):
-        raise SampleFileError(
-            name, line, f"a sample must be an object or a string, not {type(value).__name__}"
-        )
+        kind = _JSON_TYPES.get(type(value), type(value).__name__)
+        raise SampleFileError(name, line, f"a sample must be an object or a string, not {kind}")
     try:
         return Sample.model_validate(value)
     except ValidationError as exc:
@@ -98,6 +101,8 @@ def _read_lines(name: str, fh: IO[bytes]) -> Iterator[Sample]:
             raise SampleFileError(
                 name, number, f"invalid JSON: {exc.msg} (column {exc.colno})"
             ) from None
+        except RecursionError:
+            raise SampleFileError(name, number, _TOO_DEEP) from None
         yield _validate(name, number, value)
 
 
@@ -147,6 +152,8 @@ def _read_array(name: str, fh: IO[str]) -> Iterator[Sample]:
                     raise SampleFileError(
                         name, line + buf.count("\n", pos, exc.pos), f"invalid JSON: {exc.msg}"
                     ) from None
+            except RecursionError:
+                raise SampleFileError(name, line, _TOO_DEEP) from None
             more = fh.read(_CHUNK)
             eof = not more
             buf, pos = buf[pos:] + more, 0

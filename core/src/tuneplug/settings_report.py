@@ -6,7 +6,15 @@ import os
 from typing import Any
 
 from tuneplug import paths
-from tuneplug.config import Config, build_settings, env_values, load_config, masked
+from tuneplug.config import (
+    MOCK_DEFAULT_MODEL,
+    Config,
+    build_settings,
+    env_name,
+    env_values,
+    load_config,
+    masked,
+)
 from tuneplug.errors import TuneplugError
 from tuneplug.plugins import default_registry
 
@@ -22,7 +30,7 @@ def settings_report(config: Config | None = None) -> list[dict[str, Any]]:
     cfg = config or load_config()
     s = cfg.settings
     rows = [
-        _row("default_model", s.model or "mock/tiny", cfg.origin("model")),
+        _row("default_model", s.model or MOCK_DEFAULT_MODEL, cfg.origin("model")),
         _row("plugins", s.plugins, cfg.origin("plugins")),
         _row("strict", s.strict, cfg.origin("strict")),
         _row(
@@ -48,15 +56,20 @@ def _provider_rows(cfg: Config, registry: Any, name: str) -> list[dict[str, Any]
         return []
     project, user = cfg.provider_table(name)
     try:
-        built = build_settings(settings_cls, project=project, user=user)
+        built = build_settings(
+            settings_cls,
+            project=project,
+            user=user,
+            files=(cfg.project, cfg.user),
+            section=f"providers.{name}",
+        )
     except TuneplugError as exc:
         return [_row(f"providers.{name}", None, f"invalid: {exc.message}")]
     from_env = env_values(settings_cls)
     rows = []
     for field_name, value in built:
         if field_name in from_env:
-            prefix = str(settings_cls.model_config.get("env_prefix", ""))
-            origin = f"env {(prefix + field_name).upper()}"
+            origin = f"env {env_name(settings_cls, field_name)}"
         elif field_name in project:
             origin = cfg.project.label if cfg.project else "project"
         elif field_name in user:

@@ -4,6 +4,10 @@ A run validates the whole file first (constant memory), so a broken line is
 reported before anything is sent. Progress is checkpointed after every batch
 under ``$TUNEPLUG_HOME/runs``; re-running the same command after an interruption
 continues where it stopped, and a finished run removes its checkpoint.
+
+A run holds a lock on its checkpoint (``<checkpoint>.lock``, kept for reuse):
+the same command started again while it runs is refused rather than letting two
+processes share, and so corrupt, one checkpoint.
 """
 
 from __future__ import annotations
@@ -11,15 +15,20 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from filelock import FileLock, Timeout
+
 from tuneplug import paths
-from tuneplug.errors import InvalidRequestError
+from tuneplug.errors import InvalidRequestError, TuneplugError
 from tuneplug.models import Model, get_model
 from tuneplug.samples import batched, count_samples, read_samples
-from tuneplug.types import Capability, FineTuneResult
+from tuneplug.types import FineTuneResult
 
 __all__ = ["Checkpoint", "run_fine_tune"]
 
@@ -51,9 +60,15 @@ class Checkpoint:
     def save(self, path: Path) -> None:
         """Write atomically, so an interruption never leaves half a checkpoint."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(asdict(self)), encoding="utf-8")
-        os.replace(tmp, path)
+        # A temporary of its own per save: concurrent writers never rename each other's.
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(asdict(self), fh)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
 
 
 def _summary(result: FineTuneResult) -> dict[str, float]:
@@ -73,6 +88,11 @@ def run_fine_tune(
 
     Shows a progress bar with the live mean loss on stderr unless ``quiet``, and
     returns a summary with per-epoch trainable tokens, summed and mean loss.
+
+    Raises:
+        CapabilityError: ``ref`` is not an adapter of a FineTunable provider.
+        SampleFileError: the file is unreadable or holds an invalid sample.
+        TuneplugError: the same run (model, file, batch size) is already going on.
     """
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -80,73 +100,93 @@ def run_fine_tune(
     if batch_size < 1 or epochs < 1:
         raise InvalidRequestError("batch size and epochs must be at least 1")
     model = get_model(ref)
-    model.provider.require(Capability.FINE_TUNE, "fine-tune")
+    model.check_fine_tunable()
     path = Path(file)
     total = count_samples(path)  # validates every line before anything is sent
     if total == 0:
         raise InvalidRequestError(f"{path}: no samples")
-    batches = -(-total // batch_size)
     ckpt_path = Checkpoint.path_for(model, path, batch_size)
     ckpt_path.parent.mkdir(parents=True, exist_ok=True)  # fail before the progress bar shows
-    ckpt = Checkpoint.load(ckpt_path) if resume else Checkpoint()
-    console = Console(stderr=True, quiet=quiet)
-    resumed_from = (ckpt.epoch, ckpt.batch) if (ckpt.epoch or ckpt.batch) else None
-    if resumed_from:
-        console.print(f"resuming at epoch {ckpt.epoch + 1}, batch {ckpt.batch + 1}")
+    what = f"a fine-tune of {model.ref} on {path} with batch size {batch_size}"
+    with _only_run(ckpt_path, what):
+        batches = -(-total // batch_size)
+        ckpt = Checkpoint.load(ckpt_path) if resume else Checkpoint()
+        if ckpt.epoch >= epochs or len(ckpt.epochs) > epochs:
+            ckpt = Checkpoint()  # it went past what is asked now: a different run
+        console = Console(stderr=True, quiet=quiet)
+        resumed_from = (ckpt.epoch, ckpt.batch) if (ckpt.epoch or ckpt.batch) else None
+        if resumed_from:
+            console.print(f"resuming at epoch {ckpt.epoch + 1}, batch {ckpt.batch + 1}")
 
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("loss {task.fields[loss]}"),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=console, transient=False) as progress:
-        for epoch in range(ckpt.epoch, epochs):
-            if len(ckpt.epochs) <= epoch:
-                ckpt.epochs.append({"trainable_tokens": 0, "sum_loss": 0.0})
-            totals = FineTuneResult(
-                trainable_tokens=int(ckpt.epochs[epoch]["trainable_tokens"]),
-                sum_loss=ckpt.epochs[epoch]["sum_loss"],
-            )
-            task = progress.add_task(
-                f"epoch {epoch + 1}/{epochs}", total=batches, completed=ckpt.batch,
-                loss=_fmt(totals.loss),
-            )  # fmt: skip
-            for index, batch in enumerate(batched(read_samples(path), batch_size)):
-                if index < ckpt.batch:
-                    continue
-                totals = totals + model.fine_tune(batch)
-                ckpt.batch = index + 1
-                ckpt.epochs[epoch] = _summary(totals)
-                ckpt.save(ckpt_path)
-                progress.update(task, advance=1, loss=_fmt(totals.loss))
-            ckpt.epoch, ckpt.batch = epoch + 1, 0
-            ckpt.save(ckpt_path)
-    ckpt_path.unlink(missing_ok=True)
-
-    results = [
-        {
-            "epoch": n + 1,
-            "trainable_tokens": int(e["trainable_tokens"]),
-            "sum_loss": e["sum_loss"],
-            "loss": e["sum_loss"] / e["trainable_tokens"] if e["trainable_tokens"] else None,
-        }
-        for n, e in enumerate(ckpt.epochs)
-    ]
-    for row in results:
-        console.print(
-            f"epoch {row['epoch']}: {row['trainable_tokens']} trainable tokens, "
-            f"sum loss {row['sum_loss']:.4f}, mean loss {_fmt(row['loss'])}"
+        columns = (
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("loss {task.fields[loss]}"),
+            TimeElapsedColumn(),
         )
-    return {
-        "model": model.ref,
-        "file": str(path),
-        "samples": total,
-        "batch_size": batch_size,
-        "resumed": resumed_from is not None,
-        "epochs": results,
-    }
+        with Progress(*columns, console=console, transient=False) as progress:
+            for epoch in range(ckpt.epoch, epochs):
+                if len(ckpt.epochs) <= epoch:
+                    ckpt.epochs.append({"trainable_tokens": 0, "sum_loss": 0.0})
+                totals = FineTuneResult(
+                    trainable_tokens=int(ckpt.epochs[epoch]["trainable_tokens"]),
+                    sum_loss=ckpt.epochs[epoch]["sum_loss"],
+                )
+                task = progress.add_task(
+                    f"epoch {epoch + 1}/{epochs}", total=batches, completed=ckpt.batch,
+                    loss=_fmt(totals.loss),
+                )  # fmt: skip
+                for index, batch in enumerate(batched(read_samples(path), batch_size)):
+                    if index < ckpt.batch:
+                        continue
+                    totals = totals + model.fine_tune(batch)
+                    ckpt.batch = index + 1
+                    ckpt.epochs[epoch] = _summary(totals)
+                    ckpt.save(ckpt_path)
+                    progress.update(task, advance=1, loss=_fmt(totals.loss))
+                ckpt.epoch, ckpt.batch = epoch + 1, 0
+                ckpt.save(ckpt_path)
+        ckpt_path.unlink(missing_ok=True)
+
+        results = [
+            {
+                "epoch": n + 1,
+                "trainable_tokens": int(e["trainable_tokens"]),
+                "sum_loss": e["sum_loss"],
+                "loss": e["sum_loss"] / e["trainable_tokens"] if e["trainable_tokens"] else None,
+            }
+            for n, e in enumerate(ckpt.epochs)
+        ]
+        for row in results:
+            console.print(
+                f"epoch {row['epoch']}: {row['trainable_tokens']} trainable tokens, "
+                f"sum loss {row['sum_loss']:.4f}, mean loss {_fmt(row['loss'])}"
+            )
+        return {
+            "model": model.ref,
+            "file": str(path),
+            "samples": total,
+            "batch_size": batch_size,
+            "resumed": resumed_from is not None,
+            "epochs": results,
+        }
+
+
+@contextmanager
+def _only_run(ckpt_path: Path, what: str) -> Iterator[None]:
+    """Hold the checkpoint's lock, or refuse at once if another run holds it."""
+    lock = FileLock(ckpt_path.with_suffix(".lock"))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise TuneplugError(
+            f"{what} is already running; wait for it to finish", retryable=True
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def _fmt(loss: float | None) -> str:

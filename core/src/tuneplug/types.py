@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator
 
@@ -88,7 +88,8 @@ class CompletionOptions(_Frozen):
             return ()
         if isinstance(value, str):
             return (value,)
-        return tuple(value)
+        # Anything but a list or tuple is left for pydantic to reject with a clear error.
+        return tuple(value) if isinstance(value, list | tuple) else value
 
     @field_validator("stop")
     @classmethod
@@ -96,9 +97,6 @@ class CompletionOptions(_Frozen):
         if any(s == "" for s in value):
             raise ValueError("stop sequences must not be empty strings")
         return value
-
-
-FinishReason = Literal["stop", "length", "error", "unknown"]
 
 
 class Usage(_Frozen):
@@ -120,7 +118,13 @@ class Usage(_Frozen):
 
 
 class Completion(_Frozen):
-    """The result of one completion."""
+    """The result of one completion.
+
+    ``finish_reason`` is ``"stop"`` (end of text or a stop sequence, which the
+    text ends before), ``"length"`` (``max_tokens`` reached) or what else the
+    provider reports; ``"unknown"`` when it reports nothing. ``model`` is the
+    provider's model id and ``provider`` the provider name.
+    """
 
     text: str
     finish_reason: str = "unknown"

@@ -32,6 +32,7 @@ __all__ = [
     "tuneplug_acomplete",
     "tuneplug_afine_tune",
     "tuneplug_astream",
+    "tuneplug_chat_template",
     "tuneplug_close",
     "tuneplug_complete",
     "tuneplug_create_adapter",

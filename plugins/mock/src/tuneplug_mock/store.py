@@ -95,33 +95,51 @@ def _decode(context: str) -> tuple[str, ...]:
     return tuple(context.split(_SEP)) if context else ()
 
 
+def _unusable(path: Path, exc: Exception) -> ConfigError:
+    return ConfigError(
+        f"cannot use the adapter store {path}: {exc} "
+        "(set TUNEPLUG_HOME or TUNEPLUG_MOCK_STORE to a writable place)",
+        provider=PROVIDER,
+    )
+
+
 @contextmanager
 def _translated(path: Path) -> Iterator[None]:
     """Let no ``sqlite3`` or OS exception escape: tuneplug errors only."""
     try:
         yield
     except OSError as exc:
-        raise ConfigError(
-            f"cannot use the adapter store {path}: {exc} "
-            "(set TUNEPLUG_HOME or TUNEPLUG_MOCK_STORE to a writable place)",
-            provider=PROVIDER,
-        ) from exc
+        raise _unusable(path, exc) from exc
     except sqlite3.OperationalError as exc:
         if "unable to open" in str(exc) or "readonly" in str(exc):
-            raise ConfigError(
-                f"cannot use the adapter store {path}: {exc} "
-                "(set TUNEPLUG_HOME or TUNEPLUG_MOCK_STORE to a writable place)",
-                provider=PROVIDER,
-            ) from exc
+            raise _unusable(path, exc) from exc
         if "locked" in str(exc) or "busy" in str(exc):
             raise TimeoutError(
                 f"adapter store {path} stayed locked by another process: {exc}", provider=PROVIDER
             ) from exc
         raise ServerError(f"adapter store {path}: {exc}", provider=PROVIDER) from exc
+    except sqlite3.DatabaseError as exc:
+        if "not a database" in str(exc):  # the setting points at some other file
+            raise _unusable(path, exc) from exc
+        raise ServerError(
+            f"adapter store {path}: {exc}", provider=PROVIDER, retryable=False
+        ) from exc
     except sqlite3.Error as exc:
         raise ServerError(
             f"adapter store {path}: {exc}", provider=PROVIDER, retryable=False
         ) from exc
+
+
+@contextmanager
+def _immediate(conn: sqlite3.Connection) -> Iterator[None]:
+    """A write transaction: ``BEGIN IMMEDIATE``, committed if the block succeeds."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
 
 
 class Training:
@@ -169,17 +187,16 @@ class AdapterStore:
         with _translated(path):
             path.parent.mkdir(parents=True, exist_ok=True)
             self._writer = self._connect()
-            self._writer.execute("PRAGMA journal_mode = WAL")
-            self._writer.execute("BEGIN IMMEDIATE")
             try:
-                for statement in _SCHEMA.split(";"):
-                    if statement.strip():
-                        self._writer.execute(statement)
-                self._writer.execute("COMMIT")
+                self._writer.execute("PRAGMA journal_mode = WAL")
+                with _immediate(self._writer):
+                    for statement in _SCHEMA.split(";"):
+                        if statement.strip():
+                            self._writer.execute(statement)
+                self._reader = self._connect()
             except BaseException:
-                self._writer.execute("ROLLBACK")
+                self._writer.close()  # the store is unusable: nothing may stay open
                 raise
-            self._reader = self._connect()
 
     def _connect(self) -> sqlite3.Connection:
         # isolation_level=None: transactions are exactly the BEGINs written here.
@@ -189,10 +206,14 @@ class AdapterStore:
             isolation_level=None,
             check_same_thread=False,
         )
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        conn.execute("PRAGMA foreign_keys = ON")
-        # With WAL, NORMAL never corrupts; a power cut may only lose the last steps.
-        conn.execute("PRAGMA synchronous = NORMAL")
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA foreign_keys = ON")
+            # With WAL, NORMAL never corrupts; a power cut may only lose the last steps.
+            conn.execute("PRAGMA synchronous = NORMAL")
+        except BaseException:
+            conn.close()  # e.g. the file is not a database
+            raise
         return conn
 
     def close(self) -> None:
@@ -288,15 +309,9 @@ class AdapterStore:
 
     def delete(self, adapter_id: str) -> bool:
         """Delete the adapter and its deltas; ``False`` if it did not exist."""
-        with self._write_lock, _translated(self.path):
-            self._writer.execute("BEGIN IMMEDIATE")
-            try:
-                self._writer.execute("DELETE FROM deltas WHERE adapter_id = ?", (adapter_id,))
-                gone = self._writer.execute("DELETE FROM adapters WHERE id = ?", (adapter_id,))
-                self._writer.execute("COMMIT")
-            except BaseException:
-                self._writer.execute("ROLLBACK")
-                raise
+        with self._write_lock, _translated(self.path), _immediate(self._writer):
+            self._writer.execute("DELETE FROM deltas WHERE adapter_id = ?", (adapter_id,))
+            gone = self._writer.execute("DELETE FROM adapters WHERE id = ?", (adapter_id,))
         return gone.rowcount > 0
 
     @contextmanager
@@ -309,20 +324,14 @@ class AdapterStore:
         Raises:
             NotFoundError: no such adapter (status 404).
         """
-        with self._write_lock, _translated(self.path):
-            self._writer.execute("BEGIN IMMEDIATE")
-            try:
-                record = _record(
-                    self._writer.execute(
-                        f"SELECT {_COLUMNS} FROM adapters WHERE id = ?", (adapter_id,)
-                    ).fetchone()
+        with self._write_lock, _translated(self.path), _immediate(self._writer):
+            record = _record(
+                self._writer.execute(
+                    f"SELECT {_COLUMNS} FROM adapters WHERE id = ?", (adapter_id,)
+                ).fetchone()
+            )
+            if record is None:
+                raise NotFoundError(
+                    f"no adapter {adapter_id!r} in {self.path}", provider=PROVIDER, status=404
                 )
-                if record is None:
-                    raise NotFoundError(
-                        f"no adapter {adapter_id!r} in {self.path}", provider=PROVIDER, status=404
-                    )
-                yield Training(self._writer, record)
-                self._writer.execute("COMMIT")
-            except BaseException:
-                self._writer.execute("ROLLBACK")
-                raise
+            yield Training(self._writer, record)
