@@ -1,21 +1,20 @@
 """How this repository records and replays its cassettes (vcrpy), shared by the cassette tests.
 
-* Replay (the default, and CI): record mode ``none``, every socket connection
-  refused (:func:`no_network`), requests matched on method, path, query and parsed
-  JSON body, so the host and port a cassette was recorded against do not matter.
+* Replay (the default, and CI): record mode ``none``, every connection and name lookup
+  refused (:func:`no_network`: tuneplug's guard, loopback included), requests matched
+  on method, path, query and parsed JSON body, so the host and port a cassette was
+  recorded against do not matter.
 * Record: ``TUNEPLUG_RECORD_CASSETTES=1 python -m pytest tests/<the cassette test>``
   re-records every cassette of that test (record mode ``all``) against a real
   server on 127.0.0.1.
 * Credentials are scrubbed to fixed placeholders before anything is written, and
-  :func:`assert_no_secrets` fails on a cassette holding a token-like value.
+  :func:`assert_no_secrets` (tuneplug's own scanner) fails on a token-like value.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
-import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,6 +23,8 @@ from typing import Any
 import pytest
 import tuneplug
 import vcr
+from tuneplug.testing import NetworkGuard
+from tuneplug.testing import assert_no_secrets as scan
 
 __all__ = [
     "CASSETTES",
@@ -94,16 +95,13 @@ def use_cassette(library: str | Path, name: str) -> Iterator[Any]:
 
 
 @pytest.fixture
-def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Replay must never touch a socket: any connection attempt fails the test."""
+def no_network() -> Iterator[None]:
+    """Replay must never touch a socket, not even loopback: any attempt fails the test."""
     if RECORD:
+        yield
         return
-
-    def refuse(self: socket.socket, address: Any) -> None:
-        raise AssertionError(f"network access during cassette replay: {address!r}")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    with NetworkGuard(allow_loopback=False):
+        yield
 
 
 def point_at(
@@ -124,20 +122,13 @@ def point_at(
     tuneplug.plugins.reset()
 
 
-_SECRET_PATTERNS = [
-    re.compile(r"Bearer\s+(?!<ACCESS_TOKEN>)[A-Za-z0-9._~+/=-]{8,}"),
-    re.compile(r"x-gradient-workspace-id:\s*\n?\s*-\s*(?!<WORKSPACE_ID>)\S+", re.IGNORECASE),
-    re.compile(r"tok_[A-Za-z0-9_]{8,}"),
-]
-
-
 def assert_no_secrets(directory: Path) -> None:
-    """Every cassette under ``directory`` has placeholders and nothing token-like."""
-    files = sorted(directory.glob("*.yaml"))
-    assert files, f"no cassettes under {directory}"
-    for path in files:
+    """tuneplug's scan finds nothing (the fake's token included), and every cassette
+    carries this repository's placeholders."""
+    from gradient_fake import TOKEN as FAKE_TOKEN
+    from tuneplug.testing.cassettes import provider_secrets
+
+    scan(directory, secrets=[FAKE_TOKEN, *provider_secrets()[1]])
+    for path in sorted(directory.glob("*.yaml")):
         text = path.read_text(encoding="utf-8")
-        for pattern in _SECRET_PATTERNS:
-            match = pattern.search(text)
-            assert match is None, f"{path.name} holds a secret-looking value: {match.group(0)!r}"
         assert TOKEN_PLACEHOLDER in text and WORKSPACE_PLACEHOLDER in text, path.name

@@ -100,6 +100,15 @@ def test_message_is_truncated_and_scrubbed(fake: FakeGradient) -> None:
     assert "***" in info.value.message and len(info.value.message) < 400
 
 
+@pytest.mark.parametrize("offset", [250, 280])
+def test_no_part_of_the_token_in_a_cut_non_json_body(fake: FakeGradient, offset: int) -> None:
+    # A proxy's page echoing the header, with the token across the quoting limit.
+    fake.script(Reply(502, "x" * offset + f" Bearer {TOKEN} " + "y" * 400), path="/fine-tune")
+    with pytest.raises(errors.ServerError) as info:
+        fine_tune("sync")
+    assert TOKEN[:8] not in str(info.value)
+
+
 def test_real_bad_token_is_authentication_error(
     fake: FakeGradient, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -13,13 +13,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import tuneplug
 from gradient_server import ANSWER, PROMPT, RunningServer, running_server
 from gradientai import Gradient
 from gradientai.openapi.client.exceptions import (
     BadRequestException,
+    ForbiddenException,
     NotFoundException,
     UnauthorizedException,
 )
+from tuneplug.errors import PermissionDeniedError
 
 
 def connect(server: RunningServer, token: str | None = None) -> Gradient:
@@ -116,6 +119,25 @@ def test_a_bad_token_is_unauthorized(server: RunningServer) -> None:
         wrong.list_models(only_base=True)
     assert info.value.status == 401
     assert "not-the-token-0000" not in (info.value.body or "")
+
+
+def test_a_token_for_another_workspace_is_forbidden(
+    server: RunningServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with (
+        Gradient(  # type: ignore[call-arg]
+            host=server.url, access_token=server.token, workspace_id="other_workspace"
+        ) as elsewhere,
+        pytest.raises(ForbiddenException),
+    ):
+        elsewhere.list_models(only_base=True)
+    # So tuneplug's provider sends its user to the variable that is wrong.
+    for name, value in {**server.env, "GRADIENT_WORKSPACE_ID": "other_workspace"}.items():
+        monkeypatch.setenv(name, value)
+    tuneplug.plugins.reset()
+    with pytest.raises(PermissionDeniedError, match="GRADIENT_WORKSPACE_ID") as info:
+        tuneplug.list_models("gradient")
+    assert info.value.status == 403
 
 
 def test_completing_a_deleted_adapter_is_unknown_model_adapter(gradient: Gradient) -> None:

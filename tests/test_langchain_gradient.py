@@ -166,6 +166,9 @@ def test_stop_and_call_options(monkeypatch: pytest.MonkeyPatch) -> None:
         assert llm.invoke(PROMPT, stop=["Super"]) == BEFORE.split("Super")[0]
         llm.invoke(PROMPT, max_tokens=7)
         assert fake.requests[-1].json["maxGeneratedTokenCount"] == 7
+        # One string is one stop sequence (as everywhere in tuneplug), not its characters.
+        single = GradientLLM(model=BASE_ID, model_kwargs={"stop": "49ers"})
+        assert single.invoke(PROMPT) == BEFORE.split("49ers")[0]
 
 
 def test_typed_errors_instead_of_bare_exceptions(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -98,6 +98,8 @@ def test_stop_from_constructor_and_call() -> None:
     assert (generation.generation_info or {})["finish_reason"] == "stop"
     # a call's stop replaces the default
     assert llm.invoke(PROMPT, stop=["Super"]) == "The San Francisco 49ers won the "
+    # one string is one stop sequence, not a list of characters
+    assert llm.invoke(PROMPT, stop="Super") == "The San Francisco 49ers won the "  # type: ignore[arg-type]
     assert llm.invoke(PROMPT, stop=[]) == BEFORE
 
 
@@ -107,6 +109,16 @@ def test_call_options_override_defaults_and_model_can_change() -> None:
     assert (generation.generation_info or {})["finish_reason"] == "length"
     assert generation.text == "The San"
     assert llm.invoke(PROMPT, model="mock/echo") == PROMPT
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_llm_output_names_the_model_the_call_used(mode: str) -> None:
+    llm = TuneplugLLM(model="mock/tiny")
+    llm.invoke(PROMPT)  # the bound model is resolved: it must not stand in for the call's
+    call = llm.generate if mode == "sync" else lambda *a, **k: asyncio.run(llm.agenerate(*a, **k))
+    result = call([PROMPT, PROMPT], model="mock/echo")
+    assert (result.llm_output or {})["model_name"] == "mock/echo"
+    assert [(g[0].generation_info or {})["model"] for g in result.generations] == ["mock/echo"] * 2
 
 
 def test_lcel_chain() -> None:

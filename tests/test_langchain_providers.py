@@ -139,3 +139,11 @@ def test_drop_in_gradient_llm_is_natively_concurrent(monkeypatch: pytest.MonkeyP
         batch = llm.batch(["a", "b", "c"])  # sync batches use a thread pool, as LangChain's
     assert not gate.broken and gate.peak == 4 and all(answers)
     assert not sync_gate.broken and sync_gate.peak == 3 and all(batch)
+
+
+def test_a_sync_batch_resolves_a_slug_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The batch's threads all start on an unresolved model: one GET /models, not one each.
+    with serve(monkeypatch) as fake:
+        answers = TuneplugLLM(model="gradient/nous-hermes2").batch([f"Q{n}" for n in range(8)])
+    assert len(answers) == 8 and all(answers)
+    assert fake.count("/models", "GET") == 1

@@ -151,25 +151,28 @@ def test_adapters_made_outside_the_server_get_a_stable_id(state: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "headers",
+    ("headers", "status"),
     [
-        {},
-        {"x-gradient-workspace-id": WORKSPACE},
-        {"Authorization": "Bearer wrong-token-9876543210", "x-gradient-workspace-id": WORKSPACE},
-        {"Authorization": f"Basic {TOKEN}", "x-gradient-workspace-id": WORKSPACE},
-        {"Authorization": f"Bearer {TOKEN}"},
-        {"Authorization": f"Bearer {TOKEN}", "x-gradient-workspace-id": "other_workspace"},
+        ({}, 401),
+        ({"x-gradient-workspace-id": WORKSPACE}, 401),
+        ({"Authorization": "Bearer wrong-token-9876543210", "x-gradient-workspace-id": WORKSPACE},
+         401),
+        ({"Authorization": f"Basic {TOKEN}", "x-gradient-workspace-id": WORKSPACE}, 401),
+        # A valid token for another (or no) workspace: authenticated, not allowed.
+        ({"Authorization": f"Bearer {TOKEN}"}, 403),
+        ({"Authorization": f"Bearer {TOKEN}", "x-gradient-workspace-id": "other_workspace"}, 403),
     ],
     ids=["nothing", "no-token", "wrong-token", "not-bearer", "no-workspace", "wrong-workspace"],
 )
-def test_requests_without_the_right_credentials_are_401(
-    state: Path, headers: dict[str, str]
+def test_requests_without_the_right_credentials_are_refused(
+    state: Path, headers: dict[str, str], status: int
 ) -> None:
     with api("mock/tiny", state, headers=headers) as client:
         for method, path in [("GET", "/api/models"), ("POST", "/api/models/x/complete")]:
             response = client.request(method, path, json={"query": "hi"})
-            assert response.status_code == 401
-            assert response.headers["www-authenticate"] == "Bearer"
+            assert response.status_code == status
+            if status == 401:
+                assert response.headers["www-authenticate"] == "Bearer"
             assert list(response.json()) == ["message"]
             # Nothing the client sent is echoed back.
             for value in headers.values():
@@ -233,11 +236,13 @@ def test_create_adapter_body_errors(state: Path) -> None:
         base = base_model_id(client)
         too_big = client.post("/api/models", json=sdk_create_body(base, rank=33))
         extra = client.post("/api/models", json={**sdk_create_body(base), "surprise": 1})
+        snake = client.post("/api/models", json={"model": {"base_model_id": base, "name": "a"}})
         unknown = client.post("/api/models", json=sdk_create_body("0" * 36 + "_base_ml_model"))
     assert too_big.status_code == extra.status_code == 400
     assert too_big.json()["type"] == "bodyParsingError"
     assert "rank" in too_big.json()["payload"]["formattedValidationError"]
     assert "surprise" in extra.json()["payload"]["formattedValidationError"]
+    assert snake.status_code == 400 and "base_model_id" in snake.json()["message"]
     assert unknown.status_code == 404 and list(unknown.json()) == ["message"]
 
 

@@ -99,6 +99,9 @@ def test_complete_accepts_what_the_clients_send(state: Path, body: dict[str, Any
         ({"topP": 0}, "topP"),
         ({"topK": 0}, "topK"),
         ({"stream": True}, "stream"),
+        # The wire is camelCase: a snake_case key is unknown, not an alias.
+        ({"max_generated_token_count": 5}, "max_generated_token_count"),
+        ({"top_k": 5}, "top_k"),
     ],
 )
 def test_invalid_completion_bodies_are_body_parsing_errors(
@@ -174,6 +177,9 @@ def test_fine_tune_passes_string_and_structured_samples_with_multipliers(
             ],
         },
         {"inputs": "langchain style"},
+        # Explicit nulls mean the defaults (trainable, parse special tokens), as elsewhere.
+        {"fineTuningParameters": None,
+         "inputs": [{"parseSpecialTokens": None, "trainable": None, "value": "nulls"}]},
     ]
     with api("rec/base", state) as client:
         adapter = client.post(
@@ -196,9 +202,10 @@ def test_fine_tune_passes_string_and_structured_samples_with_multipliers(
             multiplier=0.5,
         ),
         Sample(inputs="langchain style"),
+        Sample(inputs=[InputPart(value="nulls", trainable=True)]),
     ]
     # The recording provider counts words and reports twice that as the loss.
-    assert response.json() == {"numberOfTrainableTokens": 8, "sumLoss": 16.0}
+    assert response.json() == {"numberOfTrainableTokens": 9, "sumLoss": 18.0}
 
 
 def test_fine_tuning_the_mock_learns_the_answer(state: Path) -> None:
@@ -225,6 +232,8 @@ def test_fine_tuning_the_mock_learns_the_answer(state: Path) -> None:
             {"samples": [{"inputs": "x", "fineTuningParameters": {"multiplier": float("inf")}}]},
             "multiplier",
         ),
+        ({"samples": [{"inputs": "x", "fine_tuning_parameters": {"multiplier": 2}}]},
+         "fine_tuning_parameters"),
     ],
 )
 def test_invalid_fine_tune_bodies_are_body_parsing_errors(

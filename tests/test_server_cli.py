@@ -6,6 +6,7 @@ import os
 import queue
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -67,10 +68,19 @@ def test_credentials_from_the_environment_are_not_echoed(served: list[int]) -> N
     assert "flag-token-123456789" not in passed.output
 
 
-def test_a_bad_backend_fails_before_binding(served: list[int]) -> None:
-    result = _invoke("--backend", "nonesuch/model")
+@pytest.mark.parametrize("failure", ["backend", "port in use"])
+def test_failures_are_one_error_line_like_every_command(served: list[int], failure: str) -> None:
+    # A bad backend fails before binding; either way nothing is served.
+    from tuneplug.cli import cli
+
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = str(taken.getsockname()[1])
+        args = ["--backend", "nonesuch/model"] if failure == "backend" else ["--port", port]
+        result = CliRunner().invoke(cli, ["serve", "--port", "0", *args])
     assert result.exit_code == 1
-    assert "nonesuch" in result.output
+    [line] = result.stderr.splitlines()
+    assert line.startswith("error: ")
+    assert ("nonesuch" if failure == "backend" else f"cannot listen on 127.0.0.1:{port}") in line
     assert served == []
 
 

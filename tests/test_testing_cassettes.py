@@ -169,6 +169,18 @@ def test_recorded_cassette_holds_no_secret_and_replays(
         _call(server, "a different prompt")
 
 
+def test_re_recording_replaces_a_cassette(acme: None, server: str, tmp_path: Path) -> None:
+    # vcrpy's `all` keeps what a cassette held and appends: a re-recording would carry
+    # stale exchanges forever (and replay could keep answering from them).
+    path = tmp_path / "exchange.yaml"
+    with use_cassette(path, record_mode="all"):
+        _call(server, "first run")
+    with use_cassette(path, record_mode="all"):
+        _call(server, "second run")
+    text = path.read_text()
+    assert "second run" in text and "first run" not in text
+
+
 # -- the scan ---------------------------------------------------------------------------
 
 LEAKY = """\

@@ -141,3 +141,14 @@ def test_no_network_blocks_loopback_and_pooled_sends(echo_server: tuple[str, int
             asyncio.run(asyncio.sleep(0))  # an event loop's self-pipe is a Unix socket: fine
         assert {b.operation for b in guard.blocked} == {"connect", "send"}
     assert socket.socket.sendall.__qualname__.startswith("socket")  # restored
+
+
+def test_a_guard_without_loopback_does_not_say_loopback_is_allowed(
+    echo_server: tuple[str, int],
+) -> None:
+    guard = NetworkGuard(allow_loopback=False)
+    with guard, socket.socket() as sock, pytest.raises(ModelRequestBlockedError) as info:
+        sock.connect(echo_server)
+    for message in (str(info.value), guard.report()):
+        assert "not even loopback" in message or "including loopback" in message
+        assert "always allowed" not in message

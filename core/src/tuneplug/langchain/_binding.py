@@ -209,7 +209,7 @@ class Binding:
             elif value is not None and key not in _NOT_OPTIONS:
                 options[key] = value
         if stop is not None:
-            options["stop"] = tuple(stop)
+            options["stop"] = (stop,) if isinstance(stop, str) else tuple(stop)
         return self.model(override), options
 
     # -- identity ------------------------------------------------------------------

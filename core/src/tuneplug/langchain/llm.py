@@ -150,9 +150,10 @@ class TuneplugLLMBase(Bound, BaseLLM):
 
     def _result(self, generations: Sequence[Generation]) -> LLMResult:
         output: dict[str, Any] = {}
-        resolved = self._binding().resolved()
-        if resolved is not None:
-            output["model_name"] = resolved.ref
+        # The model each generation came from: a call's `model=` overrides the bound one.
+        used = {(g.generation_info or {}).get("model") for g in generations} - {None}
+        if len(used) == 1:
+            output["model_name"] = used.pop()
         usage = token_usage((g.generation_info or {}).get("usage") for g in generations)
         if usage is not None:
             output["token_usage"] = usage

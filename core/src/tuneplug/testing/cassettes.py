@@ -29,6 +29,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import Any
 
 __all__ = [
@@ -270,10 +271,15 @@ def use_cassette(
 
     ``extra_headers`` and ``secrets`` are scrubbed on top of what
     :func:`vcr_config` scrubs; ``overrides`` replace keys of the config
-    (``record_mode``, ``match_on``, ...). Yields the vcrpy cassette.
+    (``record_mode``, ``match_on``, ...). In record mode ``all`` the cassette is
+    recorded afresh (the old file is removed first). Yields the vcrpy cassette.
     """
     vcr = importlib.import_module("vcr")  # optional: needed only here (and untyped)
     config = vcr_config(extra_headers=extra_headers, secrets=secrets)
     config.update(overrides)
+    if config["record_mode"] == "all":
+        # vcrpy's `all` loads what the cassette held and appends to it: a re-recording
+        # would keep stale exchanges forever. Re-recording starts from nothing.
+        Path(path).unlink(missing_ok=True)
     with vcr.VCR(**config).use_cassette(os.fspath(path)) as cassette:
         yield cassette

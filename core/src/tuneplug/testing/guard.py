@@ -39,12 +39,12 @@ __all__ = [
     "no_network",
 ]
 
-HOW_TO_ALLOW = (
+_OFFLINE = (
     "Tests run offline: script the answers with the `scripted_model` fixture, replay a "
     "cassette (the `vcr_config` fixture), or mark the test "
-    "`@pytest.mark.allow_model_requests` if it really must reach the provider. "
-    "Loopback addresses (127.0.0.1, ::1, localhost) are always allowed."
+    "`@pytest.mark.allow_model_requests` if it really must reach the provider."
 )
+HOW_TO_ALLOW = f"{_OFFLINE} Loopback addresses (127.0.0.1, ::1, localhost) are always allowed."
 
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"})
 
@@ -118,7 +118,8 @@ class NetworkGuard:
     ) -> None:
         self.allow_loopback = allow_loopback
         self.block_sends = block_sends
-        self.hint = hint
+        # The default hint promises loopback; a guard that refuses it must not say so.
+        self.hint = _OFFLINE if hint == HOW_TO_ALLOW and not allow_loopback else hint
         self.blocked: list[BlockedRequest] = []
         self._lock = threading.Lock()
         self._saved: list[tuple[object, str, Any]] = []
@@ -139,10 +140,12 @@ class NetworkGuard:
         request = BlockedRequest(target=target, operation=operation)
         with self._lock:
             self.blocked.append(request)
-        where = "" if self.allow_loopback else " (no I/O is allowed here, not even loopback)"
         return ModelRequestBlockedError(
-            f"tuneplug network guard: blocked {request}{where}. {self.hint}".rstrip()
+            f"tuneplug network guard: blocked {request}{self._where()}. {self.hint}".rstrip()
         )
+
+    def _where(self) -> str:
+        return "" if self.allow_loopback else " (no I/O is allowed here, not even loopback)"
 
     # -- patching --------------------------------------------------------------------
 
@@ -219,9 +222,9 @@ class NetworkGuard:
         attempts = ", ".join(str(b) for b in self.blocked) or "nothing"
         return (
             f"tuneplug network guard: this test tried to reach the network ({attempts}) "
-            f"and the guard blocked it; the error was swallowed by the code under test. "
-            f"{self.hint}"
-        )
+            f"and the guard blocked it{self._where()}; the error was swallowed by the code "
+            f"under test. {self.hint}"
+        ).rstrip()
 
 
 @contextmanager

@@ -9,7 +9,8 @@ Bodies follow what the official SDK (gradientai 1.13.1) puts on the wire: all
 eight ``complete`` keys with explicit nulls, both ``POST /models`` sub-objects
 with explicit nulls, and fine-tuning samples with ``fineTuningParameters`` first
 and structured inputs with ``parseSpecialTokens: true``. JSON is encoded with
-``json.dumps`` defaults, byte for byte what the SDK sends.
+``json.dumps`` defaults (the SDK's separators); key order is the wire models'
+field order, not the SDK's set-keys-first order, which only a byte comparison sees.
 """
 
 from __future__ import annotations

@@ -112,9 +112,10 @@ def error_for_response(
     status = response.status_code
     message, kind = _error_body(response.content)
     if message is None:
-        # Not the documented JSON (a proxy's HTML page, an empty body): quote a little of it.
-        snippet = response.content[:MESSAGE_LIMIT].decode("utf-8", "replace").strip()
-        message = snippet or response.reason_phrase or "no details"
+        # Not the documented JSON (a proxy's HTML page, an empty body): quote a little of it,
+        # cut only after scrubbing (cut first, a token across the cut would leak its start).
+        text = scrub(response.content.decode("utf-8", "replace"), secret).strip()
+        message = text or response.reason_phrase or "no details"
     detail = _clip(scrub(message, secret))
     text = f"{operation} failed: {detail}" + (f" [{kind}]" if kind else "") + _attempts(attempts)
     if status == 401:

@@ -27,6 +27,7 @@ import random
 import threading
 import time
 import urllib.request
+import weakref
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -180,6 +181,7 @@ class HttpClients:
         self._post_headers = [*base, (b"Content-Type", b"application/json")]
         self._lock = threading.Lock()
         self._sync: httpx.Client | None = None
+        self._sync_closer: weakref.finalize[..., Any] | None = None
         self._async: dict[asyncio.AbstractEventLoop, _LoopClient] = {}
 
     # -- requests ----------------------------------------------------------------------
@@ -194,6 +196,20 @@ class HttpClients:
             call.method, call.url, headers=headers, stream=stream, extensions=self._timeout_ext
         )
 
+    def _retry_delay(
+        self, call: Call, attempt: int, outcome: httpx.Response | httpx.HTTPError
+    ) -> float:
+        """Seconds to wait before retrying a failed attempt, or the tuneplug error to raise."""
+        if isinstance(outcome, httpx.Response):
+            delay = self.policy.after_status(call, outcome, attempt)
+            if delay is None:
+                raise error_for_response(outcome, call.operation, self._secret, attempt + 1)
+            return delay
+        delay = self.policy.after_exception(call, outcome, attempt)
+        if delay is None:
+            raise error_for_transport(outcome, call.operation, attempt + 1) from None
+        return delay
+
     def send(self, call: Call, body: bytes | None = None) -> httpx.Response:
         """Send ``call`` (retrying per the policy); a 2xx response or a tuneplug error."""
         client = self._sync or self._sync_client()
@@ -202,15 +218,11 @@ class HttpClients:
             try:
                 response = client.send(self._request(call, body))
             except httpx.HTTPError as exc:
-                delay = self.policy.after_exception(call, exc, attempt)
-                if delay is None:
-                    raise error_for_transport(exc, call.operation, attempt + 1) from None
+                delay = self._retry_delay(call, attempt, exc)
             else:
                 if _done(call, response, attempt):
                     return response
-                delay = self.policy.after_status(call, response, attempt)
-                if delay is None:
-                    raise error_for_response(response, call.operation, self._secret, attempt + 1)
+                delay = self._retry_delay(call, attempt, response)
             self.policy.sleep(delay)
             attempt += 1
 
@@ -231,15 +243,11 @@ class HttpClients:
                 response.request = request
                 await response.aread()  # decodes a compressed body; no-op for identity
             except httpx.HTTPError as exc:
-                delay = self.policy.after_exception(call, exc, attempt)
-                if delay is None:
-                    raise error_for_transport(exc, call.operation, attempt + 1) from None
+                delay = self._retry_delay(call, attempt, exc)
             else:
                 if _done(call, response, attempt):
                     return response
-                delay = self.policy.after_status(call, response, attempt)
-                if delay is None:
-                    raise error_for_response(response, call.operation, self._secret, attempt + 1)
+                delay = self._retry_delay(call, attempt, response)
             await self.policy.asleep(delay)
             attempt += 1
 
@@ -247,8 +255,9 @@ class HttpClients:
 
     def _sync_client(self) -> httpx.Client:
         with self._lock:
-            if self._sync is None:
-                self._sync = _without_cookies(
+            client = self._sync
+            if client is None:
+                client = self._sync = _without_cookies(
                     httpx.Client(
                         timeout=self.timeout,
                         limits=self._limits,
@@ -256,7 +265,10 @@ class HttpClients:
                         trust_env=True,  # HTTP(S)_PROXY, NO_PROXY, SSL_CERT_FILE
                     )
                 )
-            return self._sync
+                # Nothing closes providers when a script simply ends; without this its
+                # keep-alive sockets are reported unclosed (ResourceWarning) at exit.
+                self._sync_closer = weakref.finalize(self, client.close)
+            return client
 
     def _async_transport(self) -> AiohttpTransport:
         loop = asyncio.get_running_loop()
@@ -278,10 +290,11 @@ class HttpClients:
     def close(self) -> None:
         """Close every client (sync from any thread; async ones on their own loops)."""
         with self._lock:
-            sync, self._sync = self._sync, None
+            self._sync = None
+            closer, self._sync_closer = self._sync_closer, None
             entries, self._async = list(self._async.values()), {}
-        if sync is not None:
-            sync.close()
+        if closer is not None:
+            closer()  # closes the sync client (once, whoever calls first)
         for entry in entries:
             entry.close()
 

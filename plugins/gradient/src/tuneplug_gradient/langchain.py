@@ -184,7 +184,9 @@ class GradientLLM(TuneplugLLMBase):
         options: dict[str, Any] = {}
         for key, value in (self.model_kwargs or {}).items():
             if key in _OPTIONS and value is not None:
-                options[_OPTIONS[key]] = tuple(value) if key == "stop" else value
+                if key == "stop":  # hashable for the Target; one string is one sequence
+                    value = (value,) if isinstance(value, str) else tuple(value)
+                options[_OPTIONS[key]] = value
         settings: dict[str, Any] = {
             "api_url": self.gradient_api_url,
             "workspace_id": self.gradient_workspace_id,

@@ -7,8 +7,8 @@ models, complete, fine-tune), so the official ``gradientai`` SDK, LangChain's
 ``GradientLLM`` and tuneplug's own Gradient provider can run against a local
 model. ``tuneplug serve`` (:mod:`tuneplug_gradient.server_cli`) runs it.
 
-Every ``/api`` request needs ``Authorization: Bearer <token>`` and
-``x-gradient-workspace-id: <workspace>`` (401 otherwise). Each request is
+Every ``/api`` request needs ``Authorization: Bearer <token>`` (401 otherwise) and
+``x-gradient-workspace-id: <workspace>`` (403 otherwise). Each request is
 logged as one line (method, path, status, milliseconds) on the
 ``tuneplug.server`` logger; headers are never logged.
 """
@@ -82,35 +82,41 @@ class RequestLog:
 
 
 class Auth:
-    """Rejects ``/api`` requests without the right bearer token and workspace id (401)."""
+    """Rejects ``/api`` requests without the right bearer token (401) or, with it, without
+    the right workspace id (403: the caller is known but not allowed there, which is what
+    sends the tuneplug client's user to ``GRADIENT_WORKSPACE_ID`` rather than the token)."""
 
     def __init__(self, app: ASGIApp, *, token: str, workspace: str) -> None:
         self.app = app
         self.token = token.encode()
         self.workspace = workspace.encode()
 
-    def _problem(self, scope: Scope) -> str | None:
+    def _problem(self, scope: Scope) -> ApiError | None:
         headers = Headers(scope=scope)  # case-insensitive: SDK and LangChain differ
         scheme, _, credentials = headers.get("authorization", "").partition(" ")
+        challenge = {"WWW-Authenticate": "Bearer"}
         if scheme.lower() != "bearer" or not credentials.strip():
-            return "missing access token: send 'Authorization: Bearer <token>'"
+            return ApiError(
+                401, "missing access token: send 'Authorization: Bearer <token>'", headers=challenge
+            )
         # compare_digest: response time must not reveal how much of a guess was right.
         if not hmac.compare_digest(credentials.strip().encode(), self.token):
-            return "invalid access token"
+            return ApiError(401, "invalid access token", headers=challenge)
         workspace = headers.get("x-gradient-workspace-id", "")
         if not workspace:
-            return "missing workspace: send 'x-gradient-workspace-id: <workspace id>'"
+            return ApiError(
+                403, "missing workspace: send 'x-gradient-workspace-id: <workspace id>'"
+            )
         if not hmac.compare_digest(workspace.encode(), self.workspace):
-            return "unknown workspace id for this access token"
+            return ApiError(403, "unknown workspace id for this access token")
         return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"].startswith("/api"):
+            # The message never repeats what was sent: it may be someone's real token.
             problem = self._problem(scope)
             if problem is not None:
-                # The message never repeats what was sent: it may be someone's real token.
-                error = ApiError(401, problem, headers={"WWW-Authenticate": "Bearer"})
-                await error.response()(scope, receive, send)
+                await problem.response()(scope, receive, send)
                 return
         await self.app(scope, receive, send)
 
@@ -138,7 +144,9 @@ async def _read_body(request: Request, limit: int) -> bytes:
 async def _parse(request: Request, model: type[M]) -> M:
     body = await _read_body(request, request.app.state.max_body_bytes)
     try:
-        return model.model_validate_json(body)
+        # Wire (camelCase) names only: the Python names the client builds bodies with are
+        # unknown keys on the wire, as they would be on the real API.
+        return model.model_validate_json(body, by_alias=True, by_name=False)
     except ValidationError as exc:
         raise body_parsing_error(exc) from None
 

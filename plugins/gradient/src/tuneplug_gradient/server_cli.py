@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
-from tuneplug.errors import TuneplugError
+from tuneplug.errors import ConfigError
 
 if TYPE_CHECKING:
     import uvicorn
@@ -136,22 +136,24 @@ def serve_command(
     token, token_shown = _token(token)
     # A workspace id is an identifier, not a secret: always printed as it is.
     workspace = workspace or os.environ.get(WORKSPACE_ENV, "") or f"{uuid.uuid4()}_workspace"
-    try:
-        backend = backend or _default_backend()
-        app = create_app(
-            backend,
-            token=token,
-            workspace=workspace,
-            state_dir=state_dir or home() / "serve",
-            max_body_bytes=max_body_bytes,
-        )
-    except TuneplugError as exc:
-        raise click.ClickException(str(exc)) from None
+    # Failures are tuneplug errors (or OSError from the state dir): the `tuneplug` group
+    # prints them as every command's, one `error: ...` line and exit status 1.
+    backend = backend or _default_backend()
+    app = create_app(
+        backend,
+        token=token,
+        workspace=workspace,
+        state_dir=state_dir or home() / "serve",
+        max_body_bytes=max_body_bytes,
+    )
     _log_requests_to_stderr()
     try:
         server, sock = bind(app, host, port)
     except OSError as exc:
-        raise click.ClickException(f"cannot listen on {host}:{port}: {exc}") from None
+        app.state.backend.close()  # the lifespan that would close them never runs
+        app.state.ids.close()
+        # --host/--port name an address this machine cannot listen on.
+        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     url = base_url(host, sock)
     # Printed once, to the person who started the server; never logged.
     click.echo(f"tuneplug serve: Gradient API for {backend} at {url}")

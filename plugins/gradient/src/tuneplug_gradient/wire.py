@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator
 from pydantic.alias_generators import to_camel
 
 __all__ = [
@@ -199,6 +199,12 @@ class StructuredInput(StrictWire):
     value: Annotated[str, Field(min_length=1)]
     trainable: StrictBool = True
     parse_special_tokens: StrictBool = True
+
+    @field_validator("trainable", "parse_special_tokens", mode="before")
+    @classmethod
+    def _null_is_default(cls, value: Any) -> Any:
+        # Both default to true; an explicit null asks for that default, as everywhere else.
+        return True if value is None else value
 
 
 class FineTuningParameters(StrictWire):
