@@ -15,8 +15,9 @@ cheap for a provider plugin to import.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from tuneplug._lazy import lazy_exports
 
 __all__ = [
     "ChatTemplate",
@@ -41,22 +42,10 @@ if TYPE_CHECKING:
     from tuneplug.langchain.llm import TuneplugLLM, TuneplugLLMBase
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'tuneplug.langchain' has no attribute {name!r}")
-    try:
-        value = getattr(import_module(module), name)
-    except ModuleNotFoundError as exc:
-        if exc.name is not None and exc.name.split(".")[0] == "langchain_core":
-            raise ModuleNotFoundError(
-                "tuneplug.langchain needs langchain-core: pip install 'tuneplug[langchain]'",
-                name=exc.name,
-            ) from exc
-        raise
-    globals()[name] = value  # later lookups skip this function
-    return value
+def _install_hint(exc: ModuleNotFoundError) -> str | None:
+    if exc.name is not None and exc.name.split(".")[0] == "langchain_core":
+        return "tuneplug.langchain needs langchain-core: pip install 'tuneplug[langchain]'"
+    return None
 
 
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_EXPORTS])
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals(), missing_hint=_install_hint)
