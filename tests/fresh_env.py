@@ -1,6 +1,7 @@
 """Throwaway virtual environments with real plugin distributions installed, in about a second.
 
-Shared by ``test_third_party.py`` and ``test_example_plugin.py``. How the
+Shared by ``test_third_party.py`` and ``test_example_plugin.py``; :func:`modules_after`
+(what a fresh interpreter has imported after some code) by the import-cost tests. How the
 environment is made (fast and offline):
 
 * ``python -m venv --without-pip`` creates an empty venv in well under a second.
@@ -24,6 +25,7 @@ environment is made (fast and offline):
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import site
 import subprocess
@@ -150,3 +152,17 @@ def make_env(root: Path, projects: list[Path]) -> Env:
     )
     env.tuneplug.chmod(0o755)
     return env
+
+
+def modules_after(code: str) -> set[str]:
+    """The modules a fresh interpreter of this environment has imported after ``code``."""
+    script = f"{code}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+        timeout=60,
+    ).stdout
+    return set(json.loads(out.strip().splitlines()[-1]))

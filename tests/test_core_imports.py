@@ -2,32 +2,15 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-
 import pytest
 import tuneplug
+from fresh_env import modules_after
 
 HEAVY = ["httpx", "langchain_core", "pydantic", "tuneplug_mock", "tuneplug_gradient", "rich"]
 
 
-def imported_after(code: str) -> list[str]:
-    script = f"{code}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
-    out = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
-        timeout=60,
-    ).stdout
-    return json.loads(out.strip().splitlines()[-1])
-
-
 def test_import_tuneplug_pulls_in_nothing_heavy() -> None:
-    modules = imported_after("import tuneplug")
+    modules = modules_after("import tuneplug")
     loaded = [m for m in HEAVY if m in modules or any(k.startswith(m + ".") for k in modules)]
     assert loaded == []
     # nor any of tuneplug's own heavier modules
@@ -37,12 +20,12 @@ def test_import_tuneplug_pulls_in_nothing_heavy() -> None:
 
 
 def test_errors_module_is_light() -> None:
-    modules = imported_after("import tuneplug.errors")
+    modules = modules_after("import tuneplug.errors")
     assert "pydantic" not in modules and "pluggy" not in modules
 
 
 def test_cli_help_imports_no_provider_or_pydantic() -> None:
-    modules = imported_after(
+    modules = modules_after(
         "from click.testing import CliRunner\n"
         "from tuneplug.cli import cli\n"
         "assert CliRunner().invoke(cli, ['--help']).exit_code == 0"

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import tuneplug
+from fresh_env import modules_after
 from langchain_core.caches import InMemoryCache
 from langchain_core.callbacks import AsyncCallbackHandler, BaseCallbackHandler
 from langchain_core.prompts import PromptTemplate
@@ -324,22 +322,9 @@ def test_training_errors_are_typed_and_early() -> None:
 # -- import cost ---------------------------------------------------------------------------
 
 
-def _modules_after(code: str) -> set[str]:
-    script = f"{code}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
-    out = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
-        timeout=60,
-    ).stdout
-    return set(json.loads(out.strip().splitlines()[-1]))
-
-
 def test_langchain_is_imported_only_by_the_adapters() -> None:
-    light = _modules_after("import tuneplug, tuneplug.langchain, tuneplug.chat_templates")
+    light = modules_after("import tuneplug, tuneplug.langchain, tuneplug.chat_templates")
     assert not any(m == "langchain_core" or m.startswith("langchain_core.") for m in light)
-    heavy = _modules_after("from tuneplug.langchain import TuneplugLLM")
+    heavy = modules_after("from tuneplug.langchain import TuneplugLLM")
     assert "langchain_core" in heavy
     assert "tuneplug_gradient" not in heavy  # no provider until a model is used
