@@ -62,7 +62,7 @@ def test_hooks_register_with_pluggy_and_call_by_keyword(ctx: ProviderContext) ->
     pm.check_pending()  # every tuneplug_* function is a known hook with valid arguments
     assert pm.hook.tuneplug_settings() is MockSettings
     done = pm.hook.tuneplug_complete(
-        ctx=ctx, model=model(ctx, "tiny"), prompt=PROMPT, options=CompletionOptions()
+        ctx=ctx, model=model(ctx, "tiny"), prompt=PROMPT, options=CompletionOptions(), messages=None
     )
     assert done.text == BASE_ANSWER
 

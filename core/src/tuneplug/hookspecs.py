@@ -28,9 +28,10 @@ The full reference, with examples, is ``docs/plugins.md``.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Iterator
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import pluggy
 
@@ -38,10 +39,12 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
 
     from tuneplug.chat_templates import ChatTemplate
+    from tuneplug.jobs.backend import JobBackend
     from tuneplug.types import (
         Completion,
         CompletionOptions,
         FineTuneResult,
+        Message,
         ModelInfo,
         Sample,
         StreamChunk,
@@ -62,6 +65,8 @@ __all__ = [
 
 PROJECT_NAME = "tuneplug"
 
+T = TypeVar("T")
+
 hookspec = pluggy.HookspecMarker(PROJECT_NAME)
 """Marks a hook specification (used by tuneplug itself)."""
 
@@ -78,13 +83,44 @@ class ProviderContext:
         settings: the provider's settings, an instance of the model returned by
             ``tuneplug_settings`` built from args, env and config files; ``None``
             when the provider declares none.
-        state: per-instance storage for the plugin (pooled clients, caches).
-            The core never reads it; ``tuneplug_close`` should empty it.
+        state: free-form per-instance storage, kept for stage-1 plugins; new
+            code uses :meth:`resource`, which is typed, locked and closed by
+            the core. The core never reads ``state``.
     """
 
     provider: str
     settings: Any = None
     state: dict[str, Any] = field(default_factory=dict)
+    _resources: dict[Callable[..., Any], Any] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def resource(self, factory: Callable[[ProviderContext], T]) -> T:
+        """The object ``factory(ctx)`` builds, created once per provider instance.
+
+        This is the home of per-provider state (a pooled HTTP client, an open
+        store): the first caller builds it under a lock, every later caller, on
+        any thread, gets the same object. When the provider is closed, each
+        resource that has a ``close()`` method is closed, newest first, and
+        forgotten. ``factory`` is the key: pass the same function (not a new
+        lambda) every time.
+        """
+        try:
+            return cast(T, self._resources[factory])
+        except KeyError:
+            pass
+        with self._lock:
+            if factory not in self._resources:
+                self._resources[factory] = factory(self)
+            return cast(T, self._resources[factory])
+
+    def close_resources(self) -> None:
+        """Close and forget every resource (the core calls it after ``tuneplug_close``)."""
+        with self._lock:
+            made, self._resources = list(self._resources.values()), {}
+        for obj in reversed(made):
+            close = getattr(obj, "close", None)
+            if callable(close):
+                close()
 
 
 class Setup:
@@ -124,20 +160,41 @@ class Completer:
 
     @hookspec(firstresult=True)
     def tuneplug_complete(
-        self, ctx: ProviderContext, model: ModelInfo, prompt: str, options: CompletionOptions
+        self,
+        ctx: ProviderContext,
+        model: ModelInfo,
+        prompt: str,
+        options: CompletionOptions,
+        messages: list[Message] | None,
     ) -> Completion:
         """Complete ``prompt`` with ``model``. Required.
 
-        ``options`` ranges are already validated; ``options.extra`` holds
-        provider-specific keywords, which the provider validates before any I/O
-        (raising ``InvalidRequestError``). Stop sequences must be honoured: the
+        ``options`` ranges are already validated; ``options.extra`` holds the
+        provider-specific keywords, already validated against the model the
+        provider declares with ``tuneplug_options`` (a provider that declares
+        none receives them unvalidated and checks them itself, before any I/O,
+        raising ``InvalidRequestError``). Stop sequences must be honoured: the
         text ends before the first stop sequence and ``finish_reason`` is
-        ``"stop"``.
+        ``"stop"`` (the core cuts again as a safety net, see ``tuneplug.stops``).
+
+        ``messages`` (opt-in: name the parameter to receive it) is the
+        conversation of a chat call (``Model.chat``), ``None`` for a plain
+        completion. An implementation that names ``messages`` speaks chat
+        natively (OpenAI's ``/chat/completions``); one that does not is given
+        ``prompt``, the messages rendered through the model's chat template
+        (``tuneplug_chat_template``), and never sees the difference. The same
+        holds for ``tuneplug_acomplete``, ``tuneplug_stream`` and
+        ``tuneplug_astream``.
         """
 
     @hookspec(firstresult=True)
     def tuneplug_acomplete(
-        self, ctx: ProviderContext, model: ModelInfo, prompt: str, options: CompletionOptions
+        self,
+        ctx: ProviderContext,
+        model: ModelInfo,
+        prompt: str,
+        options: CompletionOptions,
+        messages: list[Message] | None,
     ) -> Awaitable[Completion]:
         """Native async completion (an ``async def`` implementation). Optional.
 
@@ -147,7 +204,12 @@ class Completer:
 
     @hookspec(firstresult=True)
     def tuneplug_stream(
-        self, ctx: ProviderContext, model: ModelInfo, prompt: str, options: CompletionOptions
+        self,
+        ctx: ProviderContext,
+        model: ModelInfo,
+        prompt: str,
+        options: CompletionOptions,
+        messages: list[Message] | None,
     ) -> Iterator[StreamChunk]:
         """Yield the completion in chunks; the last one carries ``finish_reason``. Optional.
 
@@ -156,7 +218,12 @@ class Completer:
 
     @hookspec(firstresult=True)
     def tuneplug_astream(
-        self, ctx: ProviderContext, model: ModelInfo, prompt: str, options: CompletionOptions
+        self,
+        ctx: ProviderContext,
+        model: ModelInfo,
+        prompt: str,
+        options: CompletionOptions,
+        messages: list[Message] | None,
     ) -> AsyncIterator[StreamChunk]:
         """Native async streaming (an ``async def`` generator). Optional.
 
@@ -177,6 +244,30 @@ class Completer:
         User/Assistant template.
         """
 
+    @hookspec(firstresult=True)
+    def tuneplug_options(
+        self, ctx: ProviderContext, model: ModelInfo, purpose: str
+    ) -> type[BaseModel] | None:
+        """The provider-specific options ``model`` accepts, as a pydantic model. Optional.
+
+        ``purpose`` (opt-in) is ``"complete"`` for completion and chat calls, or
+        ``"create_adapter"`` for the keywords of ``Model.create_adapter`` (LoRA
+        alpha, dropout, target modules, ...). An implementation that does not
+        name ``purpose`` declares completion options only.
+
+        The core validates the keywords a call passes beyond the common
+        ``CompletionOptions`` against the returned model before any I/O; an
+        unknown or mistyped name is an ``InvalidRequestError`` listing the valid
+        names (and the config file and line when it came from an alias). The
+        validated values reach the operation hooks as ``options.extra`` (or the
+        ``options`` argument of ``tuneplug_create_adapter``). Returning ``None``
+        means the model accepts no provider-specific options. A provider that
+        does not implement this hook receives its keywords unvalidated (the
+        stage-1 behaviour, kept so that existing plugins work unchanged).
+        ``tuneplug models MODEL --options`` shows the fields with their types,
+        defaults and descriptions.
+        """
+
 
 class FineTunable:
     """Hooks of a provider that trains adapters (capability ``fine_tune``).
@@ -194,31 +285,64 @@ class FineTunable:
         name: str,
         rank: int | None,
         learning_rate: float | None,
+        options: dict[str, Any],
     ) -> ModelInfo:
         """Create an adapter named ``name`` on the base model ``base`` and describe it.
 
         ``rank`` and ``learning_rate`` are ``None`` for the provider's defaults.
+        ``options`` (opt-in) holds the provider-specific keywords validated
+        against ``tuneplug_options(purpose="create_adapter")``, e.g. PEFT's
+        ``lora_alpha``, ``lora_dropout``, ``target_modules``.
         """
 
     @hookspec(firstresult=True)
     def tuneplug_fine_tune(
-        self, ctx: ProviderContext, model: ModelInfo, samples: list[Sample]
+        self,
+        ctx: ProviderContext,
+        model: ModelInfo,
+        samples: list[Sample],
+        idempotency_key: str | None,
     ) -> FineTuneResult:
         """Run one training step of the adapter ``model`` on ``samples``.
 
         Return the trainable tokens and the summed loss of the samples under the
         model *before* the update. Only this adapter changes.
+
+        ``idempotency_key`` (opt-in) identifies the step (the local job runner
+        sends ``"<job id>:<step>"``; ``None`` for a direct call). An
+        implementation that names it promises exactly-once steps: it records
+        the key in the same atomic write as the update, and a key it has seen
+        is answered with the recorded result without applying anything. The job
+        runner relies on this to resume after a crash; for a provider that does
+        not name it, a step whose outcome is unknown stops the job, naming the
+        step, instead of risking it twice.
         """
 
     @hookspec(firstresult=True)
     def tuneplug_afine_tune(
-        self, ctx: ProviderContext, model: ModelInfo, samples: list[Sample]
+        self,
+        ctx: ProviderContext,
+        model: ModelInfo,
+        samples: list[Sample],
+        idempotency_key: str | None,
     ) -> Awaitable[FineTuneResult]:
         """Native async fine-tuning step. Optional; the core falls back to a thread."""
 
     @hookspec(firstresult=True)
     def tuneplug_delete_adapter(self, ctx: ProviderContext, model: ModelInfo) -> None:
         """Delete the adapter ``model``; raise ``NotFoundError`` if it does not exist."""
+
+    @hookspec(firstresult=True)
+    def tuneplug_jobs(self, ctx: ProviderContext) -> JobBackend:
+        """The provider's native fine-tuning jobs (capability ``jobs``). Optional.
+
+        Return an object implementing :class:`tuneplug.jobs.backend.JobBackend`
+        (create, get, list with pagination, cancel, events; optionally pause,
+        resume, checkpoints), typically created once per ``ctx`` with
+        ``ctx.resource``. A hosted service (OpenAI's ``/fine_tuning/jobs``)
+        implements it; a provider with the step hooks (``tuneplug_fine_tune``)
+        gets jobs from the core's local job runner without implementing it.
+        """
 
 
 SETUP_HOOKS = frozenset({"tuneplug_settings", "tuneplug_close"})
@@ -233,6 +357,7 @@ COMPLETER_HOOKS = frozenset(
         "tuneplug_stream",
         "tuneplug_astream",
         "tuneplug_chat_template",
+        "tuneplug_options",
     }
 )
 """Hook names of the Completer group."""
@@ -243,6 +368,7 @@ FINETUNABLE_HOOKS = frozenset(
         "tuneplug_fine_tune",
         "tuneplug_afine_tune",
         "tuneplug_delete_adapter",
+        "tuneplug_jobs",
     }
 )
 """Hook names of the FineTunable group."""

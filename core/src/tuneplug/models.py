@@ -202,7 +202,7 @@ class Model:
         """Complete ``prompt``; keyword options override the model's defaults."""
         opts = self._prepare(prompt, options)
         result: Completion = self.provider.call(
-            "tuneplug_complete", model=self.info, prompt=prompt, options=opts
+            "tuneplug_complete", model=self.info, prompt=prompt, options=opts, messages=None
         )
         return result
 
@@ -211,11 +211,16 @@ class Model:
         opts = self._prepare(prompt, options)
         if self.provider.has("tuneplug_acomplete"):
             result: Completion = await self.provider.call(
-                "tuneplug_acomplete", model=self.info, prompt=prompt, options=opts
+                "tuneplug_acomplete", model=self.info, prompt=prompt, options=opts, messages=None
             )
             return result
         return await asyncio.to_thread(
-            self.provider.call, "tuneplug_complete", model=self.info, prompt=prompt, options=opts
+            self.provider.call,
+            "tuneplug_complete",
+            model=self.info,
+            prompt=prompt,
+            options=opts,
+            messages=None,
         )
 
     def stream(self, prompt: str, **options: Any) -> Iterator[StreamChunk]:
@@ -226,10 +231,12 @@ class Model:
     def _stream(self, prompt: str, opts: CompletionOptions) -> Iterator[StreamChunk]:
         if self.provider.has("tuneplug_stream"):
             yield from self.provider.call(
-                "tuneplug_stream", model=self.info, prompt=prompt, options=opts
+                "tuneplug_stream", model=self.info, prompt=prompt, options=opts, messages=None
             )
             return
-        done = self.provider.call("tuneplug_complete", model=self.info, prompt=prompt, options=opts)
+        done = self.provider.call(
+            "tuneplug_complete", model=self.info, prompt=prompt, options=opts, messages=None
+        )
         yield StreamChunk(text=done.text, finish_reason=done.finish_reason, usage=done.usage)
 
     def astream(self, prompt: str, **options: Any) -> AsyncIterator[StreamChunk]:
@@ -237,7 +244,7 @@ class Model:
         opts = self._prepare(prompt, options)
         if self.provider.has("tuneplug_astream"):
             stream: AsyncIterator[StreamChunk] = self.provider.call(
-                "tuneplug_astream", model=self.info, prompt=prompt, options=opts
+                "tuneplug_astream", model=self.info, prompt=prompt, options=opts, messages=None
             )
             return stream
         return self._astream_in_thread(prompt, opts)
@@ -284,6 +291,7 @@ class Model:
             name=name,
             rank=rank,
             learning_rate=learning_rate,
+            options={},
         )
         return Model(info, self.provider, self.defaults)
 
@@ -321,7 +329,7 @@ class Model:
         """Run one training step of this adapter on ``samples`` (all validated first)."""
         batch = self._samples(samples)
         result: FineTuneResult = self.provider.call(
-            "tuneplug_fine_tune", model=self.info, samples=batch
+            "tuneplug_fine_tune", model=self.info, samples=batch, idempotency_key=None
         )
         return result
 
@@ -332,11 +340,15 @@ class Model:
         batch = self._samples(samples)
         if self.provider.has("tuneplug_afine_tune"):
             result: FineTuneResult = await self.provider.call(
-                "tuneplug_afine_tune", model=self.info, samples=batch
+                "tuneplug_afine_tune", model=self.info, samples=batch, idempotency_key=None
             )
             return result
         return await asyncio.to_thread(
-            self.provider.call, "tuneplug_fine_tune", model=self.info, samples=batch
+            self.provider.call,
+            "tuneplug_fine_tune",
+            model=self.info,
+            samples=batch,
+            idempotency_key=None,
         )
 
     def delete(self) -> None:

@@ -126,7 +126,7 @@ class Provider:
         self.pm = pm
         self.ctx = ProviderContext(provider=info.name, settings=settings)
         self.capabilities = info.capabilities
-        self._fast: dict[str, Callable[..., Any] | None] = {}
+        self._fast: dict[str, tuple[Callable[..., Any] | None, frozenset[str] | None]] = {}
 
     def __repr__(self) -> str:
         caps = ",".join(sorted(c.value for c in self.capabilities))
@@ -137,36 +137,53 @@ class Provider:
         return hook in self.info.hooks
 
     def impl(self, hook: str) -> Callable[..., Any] | None:
-        """The callable for ``hook`` with ``ctx`` bound by keyword, or ``None``.
+        """The callable for ``hook``, or ``None`` when the plugin does not implement it.
 
         A single plain implementation is called directly: per-call overhead is
         budgeted in microseconds and pluggy's multicall costs a few on every call.
         With wrappers or several implementations the hook caller is used.
         """
+        return self._resolve(hook)[0]
+
+    def _resolve(self, hook: str) -> tuple[Callable[..., Any] | None, frozenset[str] | None]:
         try:
             return self._fast[hook]
         except KeyError:
             pass
         caller = getattr(self.pm.hook, hook)
         impls = caller.get_hookimpls()
-        fn: Callable[..., Any] | None
+        entry: tuple[Callable[..., Any] | None, frozenset[str] | None]
         if not impls:
-            fn = None
+            entry = (None, None)
         elif len(impls) == 1 and not (impls[0].hookwrapper or impls[0].wrapper):
-            fn = impls[0].function
+            # pluggy's opt-in arguments: an implementation receives only the
+            # parameters it names, so a spec can grow without breaking it.
+            entry = (impls[0].function, frozenset(impls[0].argnames))
         else:
-            fn = caller
-        self._fast[hook] = fn
-        return fn
+            entry = (caller, None)  # pluggy filters per implementation itself
+        self._fast[hook] = entry
+        return entry
+
+    def accepts(self, hook: str, argument: str) -> bool:
+        """Whether every implementation of ``hook`` names ``argument`` (an opt-in parameter)."""
+        impls = getattr(self.pm.hook, hook).get_hookimpls()
+        return bool(impls) and all(argument in i.argnames for i in impls if not i.hookwrapper)
 
     def call(self, hook: str, **kwargs: Any) -> Any:
-        """Call ``hook`` with this provider's ``ctx``."""
-        fn = self.impl(hook)
+        """Call ``hook`` with this provider's ``ctx``.
+
+        Pass every argument the hook's spec has: implementations get the ones
+        they name.
+        """
+        fn, names = self._resolve(hook)
         if fn is None:
             raise CapabilityError(
                 f"provider {self.name!r} does not implement {hook}", provider=self.name
             )
-        return fn(ctx=self.ctx, **kwargs)
+        kwargs["ctx"] = self.ctx
+        if names is not None and len(names) != len(kwargs):
+            kwargs = {k: v for k, v in kwargs.items() if k in names}
+        return fn(**kwargs)
 
     def require(self, capability: Capability, operation: str) -> None:
         """Raise ``CapabilityError`` (before any I/O) if the provider lacks ``capability``."""
@@ -178,5 +195,8 @@ class Provider:
             )
 
     def close(self) -> None:
-        """Let the plugin release what it opened."""
-        self.pm.hook.tuneplug_close(ctx=self.ctx)
+        """Let the plugin release what it opened, then close its ``ctx.resource`` objects."""
+        try:
+            self.pm.hook.tuneplug_close(ctx=self.ctx)
+        finally:
+            self.ctx.close_resources()

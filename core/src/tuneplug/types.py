@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator
 
@@ -18,6 +18,7 @@ __all__ = [
     "CompletionOptions",
     "FineTuneResult",
     "InputPart",
+    "Message",
     "ModelInfo",
     "ModelKind",
     "Sample",
@@ -31,6 +32,11 @@ class Capability(StrEnum):
 
     COMPLETE = "complete"
     FINE_TUNE = "fine_tune"
+    CHAT = "chat"
+    """Native chat: the completion hooks take ``messages`` (every Completer can chat
+    through its template; this marks the providers that need no template)."""
+    JOBS = "jobs"
+    """Fine-tuning jobs: native (``tuneplug_jobs``) or from the local job runner."""
 
 
 class ModelKind(StrEnum):
@@ -139,6 +145,19 @@ class StreamChunk(_Frozen):
     text: str
     finish_reason: str | None = None
     usage: Usage | None = None
+
+
+class Message(_Frozen):
+    """One turn of a conversation, as OpenAI's chat API and fine-tuning files write it.
+
+    ``role`` is ``"system"``, ``"user"`` or ``"assistant"``; ``content`` the text.
+    ``weight`` (OpenAI fine-tuning files, assistant turns only) is ``0`` to leave a
+    turn out of the loss; ``None`` means trained (assistant) or not (other roles).
+    """
+
+    role: Literal["system", "user", "assistant"]
+    content: str
+    weight: Literal[0, 1] | None = None
 
 
 class InputPart(_Frozen):

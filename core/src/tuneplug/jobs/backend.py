@@ -1,0 +1,67 @@
+"""The interface of a fine-tuning job service: what ``tuneplug_jobs`` returns.
+
+A provider with native jobs (OpenAI's ``/fine_tuning/jobs``) returns an object
+with these methods from its ``tuneplug_jobs`` hook; the core's local job runner
+implements the same interface for every provider with the step hooks, so the
+facade (``Model.start_fine_tune``, ``tuneplug.get_job``) has one code path.
+
+Every method raises :mod:`tuneplug.errors` exceptions (``NotFoundError`` for an
+unknown job id). Optional methods (pause, resume, checkpoints) may be left out;
+``CapabilityError`` is raised by the facade when a backend lacks one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol, TypeVar, runtime_checkable
+
+from tuneplug.jobs.types import Job, JobEvent, JobSpec
+
+__all__ = ["JobBackend", "JobPage"]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class JobPage(Sequence[T]):
+    """One page of a cursor-paginated list (OpenAI's ``after`` / ``limit`` / ``has_more``).
+
+    Pass the last item's id as ``after`` to get the next page.
+    """
+
+    data: list[T]
+    has_more: bool = False
+
+    def __getitem__(self, index: int) -> T:  # type: ignore[override]
+        return self.data[index]
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+
+@runtime_checkable
+class JobBackend(Protocol):
+    """A provider's fine-tuning jobs."""
+
+    def create(self, spec: JobSpec) -> Job:
+        """Upload what the spec needs and start a job (validated before any upload)."""
+        ...
+
+    def get(self, job_id: str) -> Job:
+        """The job's current state."""
+        ...
+
+    def list(self, *, after: str | None = None, limit: int = 20) -> JobPage[Job]:
+        """Jobs, newest first, ``limit`` at most (1..100), after the job id ``after``."""
+        ...
+
+    def cancel(self, job_id: str) -> Job:
+        """Ask the job to stop; returns it (``cancelling`` or ``cancelled``)."""
+        ...
+
+    def events(
+        self, job_id: str, *, after: str | None = None, limit: int = 100
+    ) -> JobPage[JobEvent]:
+        """The job's events, oldest first, after the event id ``after``."""
+        ...

@@ -1,0 +1,138 @@
+"""The job types: :class:`JobSpec` (what to train), :class:`Job` (its state) and
+:class:`JobEvent` (what happened), with statuses normalised to :class:`JobStatus`.
+
+Field names follow OpenAI's fine-tuning API (``n_epochs``, ``batch_size``,
+``learning_rate_multiplier``, ``suffix``, ``seed``, ``trained_tokens``,
+``fine_tuned_model``) and PEFT's LoRA config (``lora_alpha``, ``lora_dropout``)
+where those name the thing; ``rank`` is tuneplug's (and Gradient's) name for
+LoRA's ``r``.
+"""
+
+from __future__ import annotations
+
+import math
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+__all__ = ["Job", "JobEvent", "JobSpec", "JobStatus"]
+
+
+class JobStatus(StrEnum):
+    """A job's status, normalised across providers (the raw one is ``Job.raw_status``).
+
+    OpenAI's ``validating_files`` maps to ``validating``; a provider's own words
+    map onto the nearest of these.
+    """
+
+    QUEUED = "queued"
+    VALIDATING = "validating"
+    RUNNING = "running"
+    PAUSED = "paused"
+    CANCELLING = "cancelling"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_terminal(self) -> bool:
+        """Whether the job can change no more (succeeded, failed or cancelled)."""
+        return self in _TERMINAL
+
+
+_TERMINAL = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED})
+
+
+class JobSpec(BaseModel):
+    """What to fine-tune: validated before anything is uploaded or started.
+
+    ``training_data`` / ``validation_data`` are a path to a samples file
+    (JSONL or a JSON array, any format ``tuneplug.read_samples`` reads) or a
+    list of samples. ``learning_rate`` (absolute) and
+    ``learning_rate_multiplier`` (OpenAI's, relative to the provider's default)
+    are never converted into each other: give at most one, and a provider that
+    supports only the other refuses the spec. ``None`` everywhere means the
+    provider's default ("auto" on OpenAI). ``extra`` holds provider-specific
+    keywords, validated by the provider.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+    model: str = Field(min_length=1, description="the base (or adapter) model's reference")
+    training_data: Any = Field(description="a samples file path, or a list of samples")
+    validation_data: Any = None
+    method: Literal["sft", "dpo"] = "sft"
+    n_epochs: int | None = Field(default=None, ge=1, le=1000)
+    batch_size: int | None = Field(default=None, ge=1, le=65536)
+    learning_rate: float | None = Field(default=None, gt=0.0, lt=1.0)
+    learning_rate_multiplier: float | None = Field(default=None, gt=0.0, le=100.0)
+    rank: int | None = Field(default=None, ge=1, le=1024)
+    lora_alpha: float | None = Field(default=None, gt=0.0, le=1e6)
+    lora_dropout: float | None = Field(default=None, ge=0.0, lt=1.0)
+    suffix: str | None = Field(default=None, min_length=1, max_length=64)
+    seed: int | None = Field(default=None, ge=0, le=2**63 - 1)
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _one_learning_rate(self) -> JobSpec:
+        if self.learning_rate is not None and self.learning_rate_multiplier is not None:
+            raise ValueError("give learning_rate or learning_rate_multiplier, not both")
+        return self
+
+
+class Job(BaseModel):
+    """A fine-tuning job as one provider reports it.
+
+    Timestamps are Unix seconds (UTC). ``progress`` is in ``[0, 1]`` when the
+    provider knows it. ``fine_tuned_model`` is the resulting model's reference
+    (``provider/id``, ready for :func:`tuneplug.get_model`) once ``succeeded``.
+    ``ref`` (``provider/id``) is what :func:`tuneplug.get_job` accepts.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str = Field(min_length=1)
+    provider: str = Field(min_length=1)
+    model: str
+    status: JobStatus
+    raw_status: str | None = None
+    created_at: float
+    started_at: float | None = None
+    finished_at: float | None = None
+    error: str | None = None
+    trained_tokens: int | None = Field(default=None, ge=0)
+    progress: float | None = Field(default=None, ge=0.0, le=1.0)
+    fine_tuned_model: str | None = None
+    hyperparameters: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def ref(self) -> str:
+        """The ``provider/id`` reference of this job."""
+        return f"{self.provider}/{self.id}"
+
+
+class JobEvent(BaseModel):
+    """One event of a job: a message, and metrics for a training step.
+
+    ``metrics`` carries numbers only, finite: ``loss`` (mean per trainable token
+    of the step, before the update), ``tokens`` (trainable tokens of the step),
+    ``valid_loss``, ``epoch``, ... ``step`` counts from 1.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str = Field(min_length=1)
+    created_at: float
+    level: Literal["info", "warn", "error"] = "info"
+    message: str
+    step: int | None = Field(default=None, ge=1)
+    metrics: dict[str, float] = Field(default_factory=dict)
+
+    @field_validator("metrics")
+    @classmethod
+    def _finite(cls, value: dict[str, float]) -> dict[str, float]:
+        bad = sorted(k for k, v in value.items() if not math.isfinite(v))
+        if bad:
+            raise ValueError(f"metrics must be finite: {', '.join(bad)}")
+        return value
