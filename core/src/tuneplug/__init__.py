@@ -29,6 +29,8 @@ _EXPORTS = {
     "Capability": "tuneplug.types",
     "Completion": "tuneplug.types",
     "CompletionOptions": "tuneplug.types",
+    "ChatSample": "tuneplug.types",
+    "PromptCompletionSample": "tuneplug.types",
     "FineTuneResult": "tuneplug.types",
     "InputPart": "tuneplug.types",
     "ModelInfo": "tuneplug.types",
@@ -39,6 +41,8 @@ _EXPORTS = {
     # samples
     "read_samples": "tuneplug.samples",
     "batched": "tuneplug.samples",
+    "parse_sample": "tuneplug.samples",
+    "to_inputs": "tuneplug.samples",
     # errors
     "TuneplugError": "tuneplug.errors",
     "ConfigError": "tuneplug.errors",
@@ -61,6 +65,7 @@ __all__ = [
     "AuthenticationError",
     "Capability",
     "CapabilityError",
+    "ChatSample",
     "Completion",
     "CompletionOptions",
     "ConfigError",
@@ -74,6 +79,7 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "PluginLoadError",
+    "PromptCompletionSample",
     "ProviderContext",
     "RateLimitError",
     "Sample",
@@ -90,7 +96,9 @@ __all__ = [
     "hookimpl",
     "hookspec",
     "list_models",
+    "parse_sample",
     "read_samples",
+    "to_inputs",
 ]
 
 if TYPE_CHECKING:
@@ -113,15 +121,17 @@ if TYPE_CHECKING:
     )
     from tuneplug.hookspecs import ProviderContext, hookimpl, hookspec
     from tuneplug.models import Model, get_model, list_models
-    from tuneplug.samples import batched, read_samples
+    from tuneplug.samples import batched, parse_sample, read_samples, to_inputs
     from tuneplug.types import (
         Capability,
+        ChatSample,
         Completion,
         CompletionOptions,
         FineTuneResult,
         InputPart,
         ModelInfo,
         ModelKind,
+        PromptCompletionSample,
         Sample,
         StreamChunk,
         Usage,
