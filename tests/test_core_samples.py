@@ -220,7 +220,7 @@ def test_not_utf8(tmp_path: Path) -> None:
     path = tmp_path / "latin1.jsonl"
     path.write_bytes(b'"ok"\n"ok"\n"caf\xe9"\n"ok"\n')
     err = error_of(path)
-    assert err.line == 3 and str(err) == f"{path}:3: not UTF-8 text"
+    assert err.line == 3 and str(err).startswith(f"{path}:3: not UTF-8 text")
 
 
 def test_directory_is_not_a_samples_file(tmp_path: Path) -> None:
