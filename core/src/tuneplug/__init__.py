@@ -21,6 +21,7 @@ _EXPORTS = {
     "get_model": "tuneplug.models",
     "list_models": "tuneplug.models",
     "Model": "tuneplug.models",
+    "get_provider": "tuneplug.catalog",
     # hooks
     "hookimpl": "tuneplug.hookspecs",
     "hookspec": "tuneplug.hookspecs",
@@ -93,6 +94,7 @@ __all__ = [
     "Usage",
     "batched",
     "get_model",
+    "get_provider",
     "hookimpl",
     "hookspec",
     "list_models",
@@ -102,6 +104,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from tuneplug.catalog import get_provider
     from tuneplug.errors import (
         AuthenticationError,
         CapabilityError,
