@@ -29,6 +29,8 @@ _EXPORTS = {
     "Capability": "tuneplug.types",
     "Completion": "tuneplug.types",
     "CompletionOptions": "tuneplug.types",
+    "ChatSample": "tuneplug.types",
+    "PromptCompletionSample": "tuneplug.types",
     "FineTuneResult": "tuneplug.types",
     "InputPart": "tuneplug.types",
     "Message": "tuneplug.types",
@@ -40,6 +42,8 @@ _EXPORTS = {
     # samples
     "read_samples": "tuneplug.samples",
     "batched": "tuneplug.samples",
+    "parse_sample": "tuneplug.samples",
+    "to_inputs": "tuneplug.samples",
     # errors
     "TuneplugError": "tuneplug.errors",
     "ConfigError": "tuneplug.errors",
@@ -62,6 +66,7 @@ __all__ = [
     "AuthenticationError",
     "Capability",
     "CapabilityError",
+    "ChatSample",
     "Completion",
     "CompletionOptions",
     "ConfigError",
@@ -76,6 +81,7 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "PluginLoadError",
+    "PromptCompletionSample",
     "ProviderContext",
     "RateLimitError",
     "Sample",
@@ -92,7 +98,9 @@ __all__ = [
     "hookimpl",
     "hookspec",
     "list_models",
+    "parse_sample",
     "read_samples",
+    "to_inputs",
 ]
 
 if TYPE_CHECKING:
@@ -115,9 +123,10 @@ if TYPE_CHECKING:
     )
     from tuneplug.hookspecs import ProviderContext, hookimpl, hookspec
     from tuneplug.models import Model, get_model, list_models
-    from tuneplug.samples import batched, read_samples
+    from tuneplug.samples import batched, parse_sample, read_samples, to_inputs
     from tuneplug.types import (
         Capability,
+        ChatSample,
         Completion,
         CompletionOptions,
         FineTuneResult,
@@ -125,6 +134,7 @@ if TYPE_CHECKING:
         Message,
         ModelInfo,
         ModelKind,
+        PromptCompletionSample,
         Sample,
         StreamChunk,
         Usage,
