@@ -7,8 +7,8 @@ import threading
 from pathlib import Path
 
 import pytest
-from tuneplug_gradient.server_backend import _timestamp
-from tuneplug_gradient.server_ids import IdStore, base_id
+from tuneplug_gradient.protocol.backend import _timestamp
+from tuneplug_gradient.protocol.ids import IdStore, base_id
 
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 

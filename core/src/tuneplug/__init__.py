@@ -21,6 +21,7 @@ _EXPORTS = {
     "get_model": "tuneplug.models",
     "list_models": "tuneplug.models",
     "Model": "tuneplug.models",
+    "get_provider": "tuneplug.catalog",
     # hooks
     "hookimpl": "tuneplug.hookspecs",
     "hookspec": "tuneplug.hookspecs",
@@ -95,6 +96,7 @@ __all__ = [
     "Usage",
     "batched",
     "get_model",
+    "get_provider",
     "hookimpl",
     "hookspec",
     "list_models",
@@ -104,6 +106,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from tuneplug.catalog import get_provider
     from tuneplug.errors import (
         AuthenticationError,
         CapabilityError,
