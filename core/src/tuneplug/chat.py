@@ -26,6 +26,7 @@ from pydantic import ValidationError
 
 from tuneplug.chat_templates import DEFAULT, ChatTemplate, template
 from tuneplug.errors import InvalidRequestError, PluginLoadError
+from tuneplug.text import check_text
 from tuneplug.types import CompletionOptions, Message
 
 if TYPE_CHECKING:
@@ -66,6 +67,13 @@ def coerce_messages(messages: Any, provider: str | None = None) -> list[Message]
             raise InvalidRequestError(f"{where}: {err['msg']}", provider=provider) from None
     if not found:
         raise InvalidRequestError("messages must not be empty", provider=provider)
+    for index, message in enumerate(found):
+        if not message.content.isascii():
+            try:
+                check_text(message.content, f"messages[{index}].content")
+            except InvalidRequestError as exc:
+                exc.provider = provider
+                raise
     return found
 
 
