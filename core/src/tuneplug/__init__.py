@@ -36,6 +36,9 @@ _EXPORTS = {
     "Sample": "tuneplug.types",
     "StreamChunk": "tuneplug.types",
     "Usage": "tuneplug.types",
+    # batches
+    "batch": "tuneplug.batching.api",
+    "abatch": "tuneplug.batching.api",
     # samples
     "read_samples": "tuneplug.samples",
     "batched": "tuneplug.samples",
@@ -85,6 +88,8 @@ __all__ = [
     "UnknownModelError",
     "UnknownProviderError",
     "Usage",
+    "abatch",
+    "batch",
     "batched",
     "get_model",
     "hookimpl",
@@ -94,6 +99,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from tuneplug.batching.api import abatch, batch
     from tuneplug.errors import (
         AuthenticationError,
         CapabilityError,

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from tuneplug.batching.command import batch_command
 from tuneplug.errors import TuneplugError
 
 if TYPE_CHECKING:
@@ -371,6 +372,9 @@ def config_(as_json: bool) -> None:
     for row in rows:
         table.add_row(row["key"], json.dumps(row["value"], default=str), row["origin"])
     _console().print(table)
+
+
+cli.add_command(batch_command)
 
 
 def main() -> None:
