@@ -46,8 +46,8 @@ def drive(fn: TuneplugBatch, rows: list[dict[str, Any]], size: int) -> list[dict
         chunk = rows[start : start + size]
         batch = {k: np.array([r.get(k) for r in chunk], dtype=object) for k in chunk[0]}
         columns = fn(batch)
-        out.extend(dict(zip(columns, values, strict=True)) for values in zip(*columns.values(),
-                                                                             strict=True))  # fmt: skip
+        names = list(columns)
+        out.extend(dict(zip(names, row, strict=True)) for row in zip(*columns.values()))
     return out
 
 

@@ -32,6 +32,7 @@ class is plain Python, which also lets it be tested with any ``map_batches`` dri
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import Coroutine, Mapping
 from typing import Any, TypeVar
@@ -153,10 +154,8 @@ class TuneplugBatch:
     def __del__(self) -> None:
         loop = getattr(self, "_loop", None)
         if loop is not None:
-            try:
+            with contextlib.suppress(RuntimeError):  # interpreter shutdown: thread gone
                 loop.close()
-            except RuntimeError:  # interpreter shutdown: the thread is gone already
-                pass
 
 
 def _row(result: BatchResult) -> dict[str, Any]:
