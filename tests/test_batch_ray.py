@@ -47,7 +47,8 @@ def drive(fn: TuneplugBatch, rows: list[dict[str, Any]], size: int) -> list[dict
         batch = {k: np.array([r.get(k) for r in chunk], dtype=object) for k in chunk[0]}
         columns = fn(batch)
         names = list(columns)
-        out.extend(dict(zip(names, row, strict=True)) for row in zip(*columns.values(), strict=True))
+        rows = zip(*columns.values(), strict=True)
+        out.extend(dict(zip(names, row, strict=True)) for row in rows)
     return out
 
 

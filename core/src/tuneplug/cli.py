@@ -15,6 +15,7 @@ import click
 
 from tuneplug.batching.command import batch_command
 from tuneplug.errors import TuneplugError
+from tuneplug.server.cli import serve_command
 
 if TYPE_CHECKING:
     from tuneplug.types import ModelInfo
@@ -375,6 +376,7 @@ def config_(as_json: bool) -> None:
 
 
 cli.add_command(batch_command)
+cli.add_command(serve_command)
 
 
 def main() -> None:
