@@ -37,6 +37,8 @@ import threading
 from collections.abc import Coroutine, Mapping
 from typing import Any, TypeVar
 
+from tuneplug.batching.backoff import SharedBackoff
+from tuneplug.batching.limits import RateLimits
 from tuneplug.batching.runner import Batch
 from tuneplug.batching.types import BatchResult
 from tuneplug.errors import InvalidRequestError, TuneplugError
@@ -116,11 +118,14 @@ class TuneplugBatch:
         from tuneplug.models import get_model
 
         self.model = get_model(model, settings=settings)
-        self._make = lambda: Batch(
-            self.model, concurrency=concurrency, rpm=rpm, tpm=tpm, ordered=True,
-            max_attempts=max_attempts, options=options,
-        )  # fmt: skip
-        self._make()  # validates every argument now
+        self._kwargs: dict[str, Any] = {
+            "concurrency": concurrency, "rpm": rpm, "tpm": tpm, "ordered": True,
+            "max_attempts": max_attempts, "options": options,
+        }  # fmt: skip
+        self._make()  # validates every argument before the shared state is built
+        # One budget and one back-off for the actor's life, across its batches.
+        self._kwargs["limits"] = RateLimits(rpm=rpm, tpm=tpm)
+        self._kwargs["backoff"] = SharedBackoff()
         self._loop = _LoopThread()
 
     def __call__(self, batch: Any) -> dict[str, list[Any]]:
@@ -147,6 +152,10 @@ class TuneplugBatch:
             for name, value in _row(result).items():
                 out[name].append(value)
         return out
+
+    def _make(self) -> Batch:
+        # A Batch per Ray batch: fresh stats; the same model, pools, budget, back-off.
+        return Batch(self.model, **self._kwargs)
 
     async def _complete(self, inputs: list[Any]) -> list[BatchResult]:
         return [r async for r in self._make().results(inputs)]

@@ -139,8 +139,10 @@ def iterate_in_thread(
                     await asyncio.to_thread(put, ("item", result))
                 if stop.is_set():
                     return
-        except Exception as exc:
+        except BaseException as exc:  # the consumer must never wait forever
             put(("error", exc))
+            if not isinstance(exc, Exception):
+                raise
         else:
             put(("end", None))
         finally:

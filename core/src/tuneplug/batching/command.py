@@ -144,7 +144,7 @@ def batch_command(
         try:
             summary = run_batch_file(
                 model, input_file, output, concurrency=concurrency, rpm=rpm, tpm=tpm,
-                options=options, progress=bar.update, notice=bar.notice,
+                options=options, progress=None if quiet else bar.update, notice=bar.notice,
             )  # fmt: skip
         except BatchFileError as exc:  # every bad line, not only the first
             for number, message in exc.problems:

@@ -79,6 +79,7 @@ class Batch:
         window: int | None = None,
         max_attempts: int = 10,
         backoff: SharedBackoff | None = None,
+        limits: RateLimits | None = None,
         options: dict[str, Any] | None = None,
     ) -> None:
         if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
@@ -104,7 +105,8 @@ class Batch:
         self.concurrency = concurrency
         self.ordered = ordered
         self.max_attempts = max_attempts
-        self.limits = RateLimits(rpm=rpm, tpm=tpm)
+        # Passed in, they outlive one batch (a Ray actor's budget across its batches).
+        self.limits = limits if limits is not None else RateLimits(rpm=rpm, tpm=tpm)
         self.backoff = backoff or SharedBackoff()
         self.stats = BatchStats()
 
