@@ -47,8 +47,8 @@ def drive(fn: TuneplugBatch, rows: list[dict[str, Any]], size: int) -> list[dict
         batch = {k: np.array([r.get(k) for r in chunk], dtype=object) for k in chunk[0]}
         columns = fn(batch)
         names = list(columns)
-        rows = zip(*columns.values(), strict=True)
-        out.extend(dict(zip(names, row, strict=True)) for row in rows)
+        got = zip(*columns.values(), strict=True)
+        out.extend(dict(zip(names, row, strict=True)) for row in got)
     return out
 
 
