@@ -7,10 +7,10 @@ one, ``test_batch_acceptance.py``)::
 
 Starts the counting loopback server (``batch_server.py``, ``--latency-ms`` per
 answer), runs the batch through the gradient provider, kills it ``--kills`` times
-after a random 1.5-6 s (start-up and validation take ~1 s), reruns to completion, then checks that ``out.jsonl`` holds
-every id exactly once and that the server saw each id at most once more than the
-lines written for it before each kill (an id in flight at a kill is sent again;
-nothing written is ever sent again). Exits 1 with the first violation.
+after a random 1.5-6 s (start-up and validation take about 1 s), reruns it to the
+end, then checks that ``out.jsonl`` holds every id exactly once, that no id written
+before a run was sent by it, and that the re-sent ids (in flight, or answered but
+not yet written, at a kill) stay within 2 x concurrency per kill. Exits 1 otherwise.
 """
 
 from __future__ import annotations
