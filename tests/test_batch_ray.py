@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import numpy as np
 import pandas as pd
 import pytest
@@ -123,3 +124,36 @@ def test_ray_data_against_a_loopback_server(ray_session: Any) -> None:
     assert sorted(r["custom_id"] for r in got) == sorted(r["custom_id"] for r in rows)
     assert all(r["text"] == f"echo {r['prompt']}" and r["error"] is None for r in got)
     assert counts == {f"prompt {i}": 1 for i in range(60)}  # each row sent exactly once
+
+
+@pytest.mark.timeout(300)
+def test_ray_data_through_tuneplug_serve(
+    ray_session: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Actors reach `tuneplug serve` (Gradient protocol, mock backend) over loopback."""
+    import tuneplug
+    from gradient_server import running_server
+
+    with running_server("mock/tiny", tmp_path=tmp_path) as server:
+        settings = {"api_url": server.url, "access_token": server.token,
+                    "workspace_id": server.workspace}  # fmt: skip
+        listed = httpx.get(
+            f"{server.url}/models", params={"onlyBase": "true"},
+            headers={"Authorization": f"Bearer {server.token}",
+                     "x-gradient-workspace-id": server.workspace},
+        )  # fmt: skip
+        base = tuneplug.get_model(f"gradient/{listed.json()['models'][-1]['id']}",
+                                  settings=settings)  # fmt: skip
+        rows = [{"custom_id": f"c{i}", "prompt": p} for i, p in enumerate(PROMPTS[:24])]
+        ds = ray_session.data.from_items(rows).map_batches(
+            TuneplugBatch,
+            fn_constructor_kwargs={"model": base.ref, "settings": settings, "max_tokens": 8},
+            compute=ray_session.data.ActorPoolStrategy(size=1), batch_size=8,
+        )  # fmt: skip
+        got = {r["custom_id"]: r for r in ds.take_all()}
+    direct = tuneplug.get_model("mock/tiny")
+    assert sorted(got) == sorted(r["custom_id"] for r in rows)
+    for row in rows:
+        result = got[row["custom_id"]]
+        assert result["error"] is None and result["provider"] == "gradient"
+        assert result["text"] == direct.complete(row["prompt"], max_tokens=8).text
