@@ -202,3 +202,24 @@ def test_id_set_finds_repeats_and_members() -> None:
     assert "id5000" not in ids and 3 not in ids
     with pytest.raises(RuntimeError):
         ids.add("late")
+
+
+def test_chat_lines_complete_like_model_chat(tmp_path: Path) -> None:
+    conversation = [
+        {"role": "system", "content": "Answer briefly."},
+        {"role": "user", "content": "What NFL team won the Super Bowl in 1994?"},
+    ]
+    inp = write_lines(tmp_path / "in.jsonl", [
+        {"custom_id": "chat", "messages": conversation},
+        {"custom_id": "plain", "prompt": "Question: What is the capital of France?"},
+    ])  # fmt: skip
+    out = tmp_path / "out.jsonl"
+    result = invoke("batch", "mock/tiny", str(inp), "-o", str(out), "--max-tokens", "8", "-q")
+    assert result.exit_code == 0, result.output
+    by_id = {r["custom_id"]: r for r in records(out)}
+    model = tuneplug.get_model("mock/tiny")
+    assert by_id["chat"]["completion"]["text"] == model.chat(conversation, max_tokens=8).text
+    assert (
+        by_id["plain"]["completion"]["text"]
+        == model.complete("Question: What is the capital of France?", max_tokens=8).text
+    )

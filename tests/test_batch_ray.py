@@ -74,6 +74,12 @@ def test_pandas_batches_and_missing_columns() -> None:
     frame = pd.DataFrame({"prompt": PROMPTS[:3], "keep": [1, 2, 3]})
     out = fn(frame)
     assert out["keep"] == [1, 2, 3] and all(isinstance(t, str) for t in out["text"])
+    conversations = [[{"role": "user", "content": f"Say {i}."}] for i in range(3)]
+    chats = fn({"messages": np.array(conversations, dtype=object)})  # a 2-D object array
+    import tuneplug
+
+    model = tuneplug.get_model("mock/tiny")
+    assert chats["text"] == [model.chat(c, max_tokens=4).text for c in conversations]
     with pytest.raises(InvalidRequestError, match="neither a 'prompt' nor a 'messages'"):
         fn({"question": np.array(["x"])})
     with pytest.raises(InvalidRequestError):

@@ -114,14 +114,7 @@ class Batch:
 
     async def _send(self, item: BatchInput) -> Completion:
         if item.messages is not None:
-            achat = getattr(self.model, "achat", None)
-            if achat is None:
-                raise CapabilityError(
-                    "chat inputs need Model.achat, which this tuneplug lacks",
-                    provider=self.model.provider.name,
-                )
-            chat_result: Completion = await achat(list(item.messages), **self.options)
-            return chat_result
+            return await self.model.achat(item.messages, **self.options)
         assert item.prompt is not None
         return await self.model.acomplete(item.prompt, **self.options)
 
