@@ -106,3 +106,21 @@ def test_429_with_retry_after_slows_the_batch_and_bounds_the_requests(
     assert 1 <= server.rejected <= 16 + 1.0 / 0.2 + 3
     assert total == 200 + server.rejected == summary["requests"]
     assert summary["rate_limited"] == server.rejected
+
+
+def test_ctrl_c_stops_cleanly_and_the_rerun_continues(tmp_path: Path) -> None:
+    inp, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    ids = write_inputs(inp, 100)
+    with serving(hang_after=40) as server:
+        proc = batch_process(inp, out, server.env(), "-c", "8")
+        wait_for(lambda: server.held == 8 and len(out_ids(out)) == 40, "40 lines")
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=30)
+        assert proc.returncode == 130 and stderr.strip().endswith("error: interrupted")
+        assert len(out_ids(out)) == 40 and out.read_text().endswith("\n")
+        server.release()
+        rerun = batch_process(inp, out, server.env(), "-c", "8")  # the lock was released
+        _, stderr = rerun.communicate(timeout=60)
+        assert rerun.returncode == 0, stderr
+    assert sorted(out_ids(out)) == sorted(ids)
+    assert max(server.counts.values()) <= 2 and sum(server.counts.values()) == 100 + 8
