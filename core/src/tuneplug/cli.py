@@ -171,6 +171,8 @@ def models(
     if model is not None or show_options:
         if model is None:
             raise click.UsageError("--options describes one model: give MODEL")
+        if provider is not None or base:
+            raise click.UsageError("--provider and --base filter the list; MODEL is one model")
         target = tuneplug.get_model(model)
         if show_options:
             _print_options(target, as_json)
