@@ -140,12 +140,15 @@ def check_extra(
     if not extra or not declared.declared:
         return dict(extra)
     names = declared.names
-    for name in extra:
-        if name not in names:
-            raise _unknown(name, declared, common, provider)
-    assert declared.model is not None  # names is empty without a model
+    model = declared.model
+    # A declared model that allows extra fields accepts any name (and validates its own).
+    if model is None or model.model_config.get("extra") != "allow":
+        for name in extra:
+            if name not in names:
+                raise _unknown(name, declared, common, provider)
+    assert model is not None  # an unknown name was refused above without a model
     try:
-        validated = declared.model.model_validate(dict(extra))
+        validated = model.model_validate(dict(extra))
     except ValidationError as exc:
         err = exc.errors(include_url=False)[0]
         field = ".".join(str(p) for p in err["loc"]) or "value"
@@ -154,7 +157,9 @@ def check_extra(
         error = OptionError(f"invalid option {shown}: {err['msg']}", provider=provider)
         error.option = top
         raise error from None
-    return {name: getattr(validated, name) for name in validated.model_fields_set}
+    values = {name: getattr(validated, name) for name in validated.model_fields_set}
+    values.update(validated.model_extra or {})
+    return values
 
 
 def build_options(
