@@ -104,6 +104,8 @@ def capabilities_of(
         )
     if pm is not None and Capability.COMPLETE in found and native_chat(pm):
         found.add(Capability.CHAT)
+    if "tuneplug_jobs" in present:  # native jobs (OpenAI's), with or without step hooks
+        found.add(Capability.JOBS)
     return frozenset(found)
 
 

@@ -31,7 +31,6 @@ from tuneplug.http import (
     SSEEvent,
 )
 from tuneplug.types import (
-    Capability,
     Completion,
     ModelInfo,
     ModelKind,
@@ -46,7 +45,6 @@ from tuneplug_openai.settings import OpenAISettings
 __all__ = ["USER_AGENT", "OpenAIClient", "model_info"]
 
 USER_AGENT = f"tuneplug-openai/{__version__}"
-_CAPABILITIES = frozenset({Capability.COMPLETE, Capability.CHAT})
 # The SDK also retries 409 (a lock timeout on OpenAI's side).
 _RETRY_STATUSES = DEFAULT_RETRY_STATUSES | {409}
 W = TypeVar("W", bound=BaseModel)
@@ -54,7 +52,8 @@ W = TypeVar("W", bound=BaseModel)
 
 def model_info(provider: str, model_id: str, owned_by: str | None = None) -> ModelInfo:
     """The :class:`ModelInfo` of ``model_id``; ``ft:<base>:...`` ids are adapters of
-    ``<base>``."""
+    ``<base>``. Capabilities are left to the provider's hooks (complete, chat, jobs):
+    an OpenAI-compatible server does not say which of them a model supports."""
     if model_id.startswith("ft:") and model_id.count(":") >= 2:
         base = model_id.split(":")[1]
         return ModelInfo(
@@ -63,9 +62,8 @@ def model_info(provider: str, model_id: str, owned_by: str | None = None) -> Mod
             name=model_id,
             kind=ModelKind.ADAPTER,
             base_model_id=base or None,
-            capabilities=_CAPABILITIES,
         )
-    return ModelInfo(id=model_id, provider=provider, name=model_id, capabilities=_CAPABILITIES)
+    return ModelInfo(id=model_id, provider=provider, name=model_id)
 
 
 def _usage(usage: wire.Usage | None) -> Usage:
