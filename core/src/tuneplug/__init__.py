@@ -21,6 +21,7 @@ _EXPORTS = {
     "get_model": "tuneplug.models",
     "list_models": "tuneplug.models",
     "Model": "tuneplug.models",
+    "get_provider": "tuneplug.catalog",
     # hooks
     "hookimpl": "tuneplug.hookspecs",
     "hookspec": "tuneplug.hookspecs",
@@ -29,6 +30,8 @@ _EXPORTS = {
     "Capability": "tuneplug.types",
     "Completion": "tuneplug.types",
     "CompletionOptions": "tuneplug.types",
+    "ChatSample": "tuneplug.types",
+    "PromptCompletionSample": "tuneplug.types",
     "FineTuneResult": "tuneplug.types",
     "InputPart": "tuneplug.types",
     "ModelInfo": "tuneplug.types",
@@ -39,6 +42,8 @@ _EXPORTS = {
     # samples
     "read_samples": "tuneplug.samples",
     "batched": "tuneplug.samples",
+    "parse_sample": "tuneplug.samples",
+    "to_inputs": "tuneplug.samples",
     # errors
     "TuneplugError": "tuneplug.errors",
     "ConfigError": "tuneplug.errors",
@@ -61,6 +66,7 @@ __all__ = [
     "AuthenticationError",
     "Capability",
     "CapabilityError",
+    "ChatSample",
     "Completion",
     "CompletionOptions",
     "ConfigError",
@@ -74,6 +80,7 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "PluginLoadError",
+    "PromptCompletionSample",
     "ProviderContext",
     "RateLimitError",
     "Sample",
@@ -87,13 +94,17 @@ __all__ = [
     "Usage",
     "batched",
     "get_model",
+    "get_provider",
     "hookimpl",
     "hookspec",
     "list_models",
+    "parse_sample",
     "read_samples",
+    "to_inputs",
 ]
 
 if TYPE_CHECKING:
+    from tuneplug.catalog import get_provider
     from tuneplug.errors import (
         AuthenticationError,
         CapabilityError,
@@ -113,15 +124,17 @@ if TYPE_CHECKING:
     )
     from tuneplug.hookspecs import ProviderContext, hookimpl, hookspec
     from tuneplug.models import Model, get_model, list_models
-    from tuneplug.samples import batched, read_samples
+    from tuneplug.samples import batched, parse_sample, read_samples, to_inputs
     from tuneplug.types import (
         Capability,
+        ChatSample,
         Completion,
         CompletionOptions,
         FineTuneResult,
         InputPart,
         ModelInfo,
         ModelKind,
+        PromptCompletionSample,
         Sample,
         StreamChunk,
         Usage,
