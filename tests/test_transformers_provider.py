@@ -130,6 +130,28 @@ def test_chat_goes_through_the_tokenizers_own_template(base: Model) -> None:
     assert base.provider.accepts("tuneplug_complete", "messages")
 
 
+def test_chat_samples_train_in_the_layout_chat_completions_use(base: Model) -> None:
+    question = "What NFL team won the Super Bowl in 1994?"
+    template = _call(base, "tuneplug_chat_template", model=base.info)
+    assert template.user_prefix == "<|im_start|>user\n" and template.stop == ("<|im_end|>",)
+    adapter = base.create_adapter("chat", learning_rate=LEARNING_RATE)
+    sample = {
+        "messages": [
+            {"role": "user", "content": question},
+            {"role": "assistant", "content": ANSWER},
+        ]
+    }
+    for _ in range(25):
+        adapter.fine_tune([sample])
+    ask = [Message(role="user", content=question)]
+    opts = adapter.options(max_tokens=16)
+    done = _call(
+        adapter, "tuneplug_complete", model=adapter.info, prompt="", options=opts, messages=ask
+    )
+    assert done.text == ANSWER  # and it ended its turn: the end-of-turn token was trained too
+    assert done.finish_reason == "stop"
+
+
 # -- training --------------------------------------------------------------------------
 
 

@@ -23,6 +23,7 @@ from tuneplug.types import (
     Usage,
 )
 
+from tuneplug_transformers.chat import derive_template
 from tuneplug_transformers.decoding import Request, TextAssembler, generate_tokens
 from tuneplug_transformers.refs import PROVIDER
 from tuneplug_transformers.runtime import Base, Runtime
@@ -81,13 +82,24 @@ def check_extras(extra: dict[str, Any]) -> CompletionExtras:
         ) from None
 
 
-def _chat_prompt(tokenizer: Any, messages: list[Message]) -> tuple[list[int], tuple[str, ...]]:
+def _chat_prompt(
+    tokenizer: Any, messages: list[Message]
+) -> tuple[list[int], tuple[str, ...], frozenset[int]]:
+    """Prompt ids, stop sequences and extra end ids (the template's end-of-turn token)."""
     if getattr(tokenizer, "chat_template", None):
         turns = [{"role": m.role, "content": m.content} for m in messages]
         text = tokenizer.apply_chat_template(turns, tokenize=False, add_generation_prompt=True)
-        return list(tokenizer(text, add_special_tokens=False)["input_ids"]), ()
+        ids = list(tokenizer(text, add_special_tokens=False)["input_ids"])
+        derived = derive_template(tokenizer)
+        ends: set[int] = set()
+        for stop in derived.stop if derived is not None else ():
+            # A special end-of-turn token is dropped from decoded text: stop on its id.
+            found = tokenizer.convert_tokens_to_ids(stop)
+            if isinstance(found, int) and found != tokenizer.unk_token_id:
+                ends.add(found)
+        return ids, (), frozenset(ends)
     text = DEFAULT.render((m.role, m.content) for m in messages)
-    return list(tokenizer(text)["input_ids"]), DEFAULT.stop
+    return list(tokenizer(text)["input_ids"]), DEFAULT.stop, frozenset()
 
 
 def prepare(
@@ -110,9 +122,9 @@ def prepare(
             runtime.sync_adapter(base, meta)
     tokenizer = base.loaded.tokenizer
     if messages is not None:
-        ids, chat_stops = _chat_prompt(tokenizer, messages)
+        ids, chat_stops, chat_ends = _chat_prompt(tokenizer, messages)
     else:
-        ids, chat_stops = list(tokenizer(prompt)["input_ids"]), ()
+        ids, chat_stops, chat_ends = list(tokenizer(prompt)["input_ids"]), (), frozenset()
     room = base.loaded.context - len(ids)
     if room < 1:
         raise InvalidRequestError(
@@ -122,7 +134,7 @@ def prepare(
     req = Request(
         ids=ids,
         max_new=min(options.max_tokens or DEFAULT_MAX_TOKENS, room),
-        eos_ids=base.loaded.eos_ids,
+        eos_ids=base.loaded.eos_ids | chat_ends,
         temperature=options.temperature,
         top_k=options.top_k,
         top_p=options.top_p,

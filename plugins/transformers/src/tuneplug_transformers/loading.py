@@ -19,7 +19,7 @@ from tuneplug_transformers.settings import TransformersSettings
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["Loaded", "choose_device", "choose_dtype", "load_base"]
+__all__ = ["Loaded", "choose_device", "choose_dtype", "load_base", "load_tokenizer"]
 
 _threads_set = False
 
@@ -98,6 +98,22 @@ def _eos_ids(model: Any, tokenizer: Any) -> frozenset[int]:
         elif isinstance(value, list | tuple):
             found.update(v for v in value if isinstance(v, int))
     return frozenset(found)
+
+
+def load_tokenizer(source: BaseSource, settings: TransformersSettings) -> Any:
+    """Only the tokenizer of ``source`` (for its chat template); errors as :func:`load_base`."""
+    from transformers import AutoTokenizer
+
+    try:
+        return AutoTokenizer.from_pretrained(
+            source.location, trust_remote_code=settings.trust_remote_code
+        )
+    except OSError as exc:
+        raise UnknownModelError(
+            f"cannot load the tokenizer of {source.id!r} from {source.location}: "
+            f"{_first_line(exc)}",
+            provider=PROVIDER,
+        ) from None
 
 
 def load_base(source: BaseSource, settings: TransformersSettings) -> Loaded:

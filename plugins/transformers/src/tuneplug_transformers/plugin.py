@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from tuneplug.chat_templates import ChatTemplate
 from tuneplug.errors import InvalidRequestError, NotFoundError
 from tuneplug.hookspecs import ProviderContext, hookimpl
 from tuneplug.types import (
@@ -36,6 +37,7 @@ __all__ = [
     "tuneplug_acomplete",
     "tuneplug_afine_tune",
     "tuneplug_astream",
+    "tuneplug_chat_template",
     "tuneplug_complete",
     "tuneplug_create_adapter",
     "tuneplug_delete_adapter",
@@ -165,6 +167,15 @@ def tuneplug_astream(
             chunks.close()
 
     return generate()
+
+
+@hookimpl
+def tuneplug_chat_template(ctx: ProviderContext, model: ModelInfo) -> ChatTemplate | None:
+    """The tokenizer's own chat template in tuneplug's string form, so chat *samples* train
+    in the layout chat completions use (``None``: no template, or one it cannot express)."""
+    from tuneplug_transformers.chat import derive_template
+
+    return derive_template(runtime_of(ctx).tokenizer_of(model))
 
 
 # -- fine-tuning ---------------------------------------------------------------------

@@ -18,7 +18,7 @@ from typing import Any
 from tuneplug.errors import NotFoundError
 from tuneplug.types import Capability, ModelInfo, ModelKind
 
-from tuneplug_transformers.loading import Loaded, load_base
+from tuneplug_transformers.loading import Loaded, load_base, load_tokenizer
 from tuneplug_transformers.refs import PROVIDER, BaseSource, find_base
 from tuneplug_transformers.settings import TransformersSettings
 from tuneplug_transformers.store import AdapterMeta, AdapterStore
@@ -90,12 +90,14 @@ class Runtime:
         self.settings = settings
         self.store = AdapterStore(settings.adapters_path(), durable=settings.durable)
         self._bases: dict[str, Base] = {}
+        self._tokenizers: dict[str, Any] = {}
         self._loading = threading.Lock()
 
     def close(self) -> None:
         """Forget every loaded model (torch frees them when unreferenced)."""
         with self._loading:
             self._bases.clear()
+            self._tokenizers.clear()
 
     # -- names ---------------------------------------------------------------------
 
@@ -147,6 +149,24 @@ class Runtime:
         local = Path(meta.base_location).is_absolute()
         source = BaseSource(id=meta.base_model_id, location=meta.base_location, local=local)
         return self.base(source), meta
+
+    def tokenizer_of(self, info: ModelInfo) -> Any:
+        """The tokenizer of ``info``'s base model (without loading the model if not loaded)."""
+        if info.kind is ModelKind.BASE:
+            source = find_base(info.id, self.settings)
+            if source is None:
+                raise NotFoundError(f"no model {info.id!r}", provider=PROVIDER)
+        else:
+            meta = self.store.meta(info.id)
+            local = Path(meta.base_location).is_absolute()
+            source = BaseSource(id=meta.base_model_id, location=meta.base_location, local=local)
+        loaded = self._bases.get(source.id)
+        if loaded is not None:
+            return loaded.loaded.tokenizer
+        with self._loading:
+            if source.id not in self._tokenizers:
+                self._tokenizers[source.id] = load_tokenizer(source, self.settings)
+            return self._tokenizers[source.id]
 
     def sync_adapter(self, base: Base, meta: AdapterMeta) -> AdapterState:
         """Load the adapter's committed version into ``base`` unless it is there. Hold the lock.
