@@ -122,10 +122,7 @@ def test_chat_goes_through_the_tokenizers_own_template(base: Model) -> None:
     )
     assert text.endswith("<|im_start|>assistant\n")
     expected_ids = tokenizer(text, add_special_tokens=False)["input_ids"]
-    opts = base.options(max_tokens=4)
-    done = _call(
-        base, "tuneplug_complete", model=base.info, prompt="", options=opts, messages=messages
-    )
+    done = base.chat(messages, max_tokens=4)
     assert done.usage.prompt_tokens == len(expected_ids)
     assert base.provider.accepts("tuneplug_complete", "messages")
 
@@ -143,11 +140,7 @@ def test_chat_samples_train_in_the_layout_chat_completions_use(base: Model) -> N
     }
     for _ in range(25):
         adapter.fine_tune([sample])
-    ask = [Message(role="user", content=question)]
-    opts = adapter.options(max_tokens=16)
-    done = _call(
-        adapter, "tuneplug_complete", model=adapter.info, prompt="", options=opts, messages=ask
-    )
+    done = adapter.chat([{"role": "user", "content": question}], max_tokens=16)
     assert done.text == ANSWER  # and it ended its turn: the end-of-turn token was trained too
     assert done.finish_reason == "stop"
 
@@ -208,6 +201,20 @@ def test_adapters_are_listed_resolved_by_name_and_deleted(base: Model) -> None:
     adapter.delete()
     assert not (_adapters_dir(base) / adapter.id).exists()
     assert adapter.ref not in {m.ref for m in tuneplug.list_models("transformers")}
+
+
+def test_lora_options_reach_peft(base: Model) -> None:
+    adapter = base.create_adapter(
+        "opts", rank=4, lora_alpha=8, lora_dropout=0.1, target_modules=["q_proj", "k_proj"]
+    )
+    config = json.loads(
+        (_adapters_dir(adapter) / adapter.id / "current" / "adapter_config.json").read_text()
+    )
+    assert (config["r"], config["lora_alpha"], config["lora_dropout"]) == (4, 8, 0.1)
+    assert sorted(config["target_modules"]) == ["k_proj", "q_proj"]
+    assert adapter.fine_tune([SEED_SAMPLE]).trainable_tokens > 0
+    with pytest.raises(InvalidRequestError, match="lora_alpha"):
+        base.create_adapter("bad", lora_alpha=-1)
 
 
 def test_gpt2_style_models_get_their_default_target_modules(

@@ -28,7 +28,7 @@ __all__ = ["AdapterState", "Base", "Runtime"]
 UNKNOWN = "\0unknown"
 """``Base.active`` after PEFT changed the active adapter on its own: the next use re-activates."""
 
-CAPABILITIES = frozenset({Capability.COMPLETE, Capability.FINE_TUNE})
+CAPABILITIES = frozenset({Capability.COMPLETE, Capability.FINE_TUNE, Capability.CHAT})
 
 
 @dataclass
