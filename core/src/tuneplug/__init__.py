@@ -40,6 +40,9 @@ _EXPORTS = {
     "Sample": "tuneplug.types",
     "StreamChunk": "tuneplug.types",
     "Usage": "tuneplug.types",
+    # batches
+    "batch": "tuneplug.batching.api",
+    "abatch": "tuneplug.batching.api",
     # samples
     "read_samples": "tuneplug.samples",
     "batched": "tuneplug.samples",
@@ -94,6 +97,8 @@ __all__ = [
     "UnknownModelError",
     "UnknownProviderError",
     "Usage",
+    "abatch",
+    "batch",
     "batched",
     "get_model",
     "get_provider",
@@ -106,6 +111,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from tuneplug.batching.api import abatch, batch
     from tuneplug.catalog import get_provider
     from tuneplug.errors import (
         AuthenticationError,
