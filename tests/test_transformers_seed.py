@@ -190,7 +190,7 @@ def test_kill_9_mid_step_then_resume_equals_an_uninterrupted_run(
         child.wait(timeout=30)
     assert child.returncode == -signal.SIGKILL
     killed_at = _steps_taken(adapter)
-    assert 3 <= killed_at <= 4
+    assert 3 <= killed_at < len(keys)  # killed during step 4 (or, on a slow machine, soon after)
 
     _run_steps(adapter, keys)  # the job resumes: every key again, each applied once
     resumed = _adapter_weights(adapter)
