@@ -389,16 +389,17 @@ def fine_tune(
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def plugins(as_json: bool) -> None:
-    """List installed provider plugins, their capabilities and load errors."""
+    """List provider plugins and configured instances, capabilities and load errors."""
     from tuneplug.config import load_config
     from tuneplug.plugins import default_registry
 
     settings = load_config().settings
     registry = default_registry(plugins=settings.plugins, strict=settings.strict)
-    infos = registry.infos()
+    infos = registry.infos() + registry.instance_infos()
     rows: list[dict[str, Any]] = [
         {
             "name": i.name,
+            "plugin": i.plugin or i.name,
             "distribution": i.distribution,
             "version": i.version,
             "capabilities": sorted(c.value for c in i.capabilities),
@@ -409,11 +410,11 @@ def plugins(as_json: bool) -> None:
     if as_json:
         _echo_json(rows)
         return
-    table = _table("provider", "distribution", "version", "capabilities", "status")
+    table = _table("provider", "plugin", "distribution", "version", "capabilities", "status")
     for row in rows:
         status = f"[red]failed: {row['error']}[/red]" if row["error"] else "ok"
         table.add_row(
-            row["name"], row["distribution"] or "", row["version"] or "",
+            row["name"], row["plugin"], row["distribution"] or "", row["version"] or "",
             ", ".join(row["capabilities"]), status,
         )  # fmt: skip
     _console().print(table)

@@ -162,7 +162,7 @@ def list_models(provider: str | None = None, *, base_only: bool = False) -> list
     if provider is not None:
         names = [provider]
     else:
-        infos = registry.infos()
+        infos = registry.infos() + registry.instance_infos(config)
         registry.warn_failed(infos)
         names = [i.name for i in infos if i.ok and Capability.COMPLETE in i.capabilities]
     found: list[ModelInfo] = []

@@ -43,6 +43,8 @@ class PluginInfo:
     capabilities: frozenset[Capability] = frozenset()
     hooks: tuple[str, ...] = ()
     error: str | None = None
+    plugin: str | None = None
+    """The plugin behind a provider instance (``[providers.NAME] plugin = ...``), else ``None``."""
 
     @property
     def ok(self) -> bool:
