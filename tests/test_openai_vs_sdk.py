@@ -4,8 +4,9 @@ body keys. Deliberate differences are asserted and explained where they are made
 
 * headers: the SDK adds its telemetry (``x-stainless-*``, retry count included), asks
   for compressed bodies and spells out ``Connection: keep-alive``; the provider sends
-  only what the API needs (``Authorization``, ``Accept``, ``User-Agent``, ``Content-Type``/``Length``,
-  ``OpenAI-Organization`` / ``OpenAI-Project``), so its names are a subset;
+  only what the API needs (``Authorization``, ``Accept``, ``User-Agent``,
+  ``Content-Type``/``Length``, ``OpenAI-Organization`` / ``OpenAI-Project``), so its
+  names are a subset;
 * events: the provider reads pages of 100 (it turns them oldest first), so its
   ``limit`` is 100 where a caller of the SDK passes their own.
 """
