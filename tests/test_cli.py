@@ -381,7 +381,6 @@ def test_plugins_lists_broken_plugin(entry_point_plugins) -> None:  # type: igno
     assert rows == [
         {
             "name": "broken",
-            "plugin": "broken",
             "distribution": "tuneplug-broken",
             "version": "1.0",
             "capabilities": [],
@@ -389,7 +388,6 @@ def test_plugins_lists_broken_plugin(entry_point_plugins) -> None:  # type: igno
         },
         {
             "name": "other",
-            "plugin": "other",
             "distribution": "tuneplug-other",
             "version": "2.0",
             "capabilities": ["complete"],

@@ -124,10 +124,11 @@ def test_plugins_lists_instances_with_their_plugin(monkeypatch: pytest.MonkeyPat
     result = CliRunner().invoke(cli, ["plugins", "--json"])
     assert result.exit_code == 0, result.output
     rows = {row["name"]: row for row in json.loads(result.stdout)}
-    assert rows["vllm"]["plugin"] == "openai" and rows["openai"]["plugin"] == "openai"
+    assert rows["vllm"]["plugin"] == "openai" and "plugin" not in rows["openai"]
+    assert rows["vllm"]["distribution"] == rows["openai"]["distribution"] == "tuneplug-openai"
     assert "chat" in rows["vllm"]["capabilities"] and rows["vllm"]["error"] is None
     table = CliRunner().invoke(cli, ["plugins"]).stdout
-    assert "vllm" in table
+    assert re.search(r"vllm\s+plugin openai \(tuneplug-openai\)", table), table
 
 
 @pytest.fixture

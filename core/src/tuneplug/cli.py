@@ -396,26 +396,29 @@ def plugins(as_json: bool) -> None:
     settings = load_config().settings
     registry = default_registry(plugins=settings.plugins, strict=settings.strict)
     infos = registry.infos() + registry.instance_infos()
-    rows: list[dict[str, Any]] = [
-        {
+    rows: list[dict[str, Any]] = []
+    for i in infos:
+        row: dict[str, Any] = {
             "name": i.name,
-            "plugin": i.plugin or i.name,
             "distribution": i.distribution,
             "version": i.version,
             "capabilities": sorted(c.value for c in i.capabilities),
             "error": i.error,
         }
-        for i in infos
-    ]
+        if i.plugin is not None:  # a provider instance: the plugin behind it
+            row["plugin"] = i.plugin
+        rows.append(row)
     if as_json:
         _echo_json(rows)
         return
-    table = _table("provider", "plugin", "distribution", "version", "capabilities", "status")
+    table = _table("provider", "distribution", "version", "capabilities", "status")
     for row in rows:
         status = f"[red]failed: {row['error']}[/red]" if row["error"] else "ok"
+        dist = row["distribution"] or ""
+        if "plugin" in row:
+            dist = f"plugin {row['plugin']} ({dist})" if dist else f"plugin {row['plugin']}"
         table.add_row(
-            row["name"], row["plugin"], row["distribution"] or "", row["version"] or "",
-            ", ".join(row["capabilities"]), status,
+            row["name"], dist, row["version"] or "", ", ".join(row["capabilities"]), status,
         )  # fmt: skip
     _console().print(table)
 
