@@ -57,7 +57,20 @@ def usage_checked(check: Any, *args: Any, **kwargs: Any) -> Any:
     try:
         return check(*args, **kwargs)
     except InvalidRequestError as exc:
-        raise click.UsageError(str(exc)) from None
+        raise UsageLine(str(exc)) from None
+
+
+class UsageLine(click.ClickException):
+    """A usage error found by tuneplug's checks: exit 2, one ``error: ...`` line.
+
+    (click's own usage errors print its usage text; tuneplug's messages already
+    name the option and list the valid values.)
+    """
+
+    exit_code = 2
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"error: {self.format_message()}", err=True)
 
 
 class _Group(click.Group):
@@ -263,14 +276,11 @@ def _print_options(model: Any, as_json: bool) -> None:
             "keywords beyond these are passed to it unchecked",
             err=True,
         )
-    from rich.markup import escape
-
     table = _table("option", "for", "type", "default", "description")
     for row in rows:
         default = "" if row["default"] is None else json.dumps(row["default"], default=str)
-        # Types and defaults hold brackets ("list[str]"), which rich would read as markup.
-        cells = (row["name"], row["purpose"], row["type"], default, row["description"])
-        table.add_row(*(escape(cell) for cell in cells))
+        # Types and defaults hold brackets ("list[str]"): _table's cells are never markup.
+        table.add_row(row["name"], row["purpose"], row["type"], default, row["description"])
     _console().print(table)
 
 
