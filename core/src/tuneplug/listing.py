@@ -56,7 +56,8 @@ def model_listing(provider: str | None = None, *, base_only: bool = False) -> Mo
         try:
             prov = registry.provider(name, config=config)
             prov.require(Capability.COMPLETE, "list models")
-            listing.models.extend(prov.call("tuneplug_list_models", base_only=base_only))
+            listed = prov.call("tuneplug_list_models", base_only=base_only)
+            listing.models.extend(prov.model_info(info) for info in listed)
         except NotConfiguredError as exc:
             if provider is not None:
                 raise
