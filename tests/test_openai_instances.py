@@ -141,6 +141,5 @@ def two(monkeypatch: pytest.MonkeyPatch) -> Iterator[OpenAIFake]:
 
 
 def test_list_models_includes_instances(two: OpenAIFake) -> None:
-    with pytest.warns(UserWarning, match="'gradient' skipped"):  # no Gradient credentials
-        refs = {m.ref for m in tuneplug.list_models()}
+    refs = {m.ref for m in tuneplug.list_models()}  # Gradient, unconfigured, passed by
     assert "one/gpt-4o-mini" in refs and "openai/gpt-4o-mini" in refs
