@@ -223,3 +223,21 @@ def test_chat_lines_complete_like_model_chat(tmp_path: Path) -> None:
         by_id["plain"]["completion"]["text"]
         == model.complete("Question: What is the capital of France?", max_tokens=8).text
     )
+
+
+def test_retry_failed_sends_only_the_failed_inputs_again(rec: Any, tmp_path: Path) -> None:
+    inp = write_lines(tmp_path / "in.jsonl", [{"prompt": "ok", "custom_id": "a"},
+                                              {"prompt": "fail", "custom_id": "b"}])  # fmt: skip
+    out = tmp_path / "out.jsonl"
+    assert invoke("batch", "rec/base", str(inp), "-o", str(out), "-q").exit_code == 0
+    assert invoke("batch", "rec/base", str(inp), "-o", str(out), "-q").exit_code == 0
+    assert sent(rec) == ["ok"]  # the fixture records successes only; "fail" raised
+    assert [r["custom_id"] for r in records(out) if r["error"]] == ["b"]
+    result = invoke("batch", "rec/base", str(inp), "-o", str(out), "--retry-failed", "--json")
+    assert result.exit_code == 0
+    assert "removed 1 failed line(s); their inputs run again" in result.stderr
+    summary = json.loads(result.stdout)
+    assert (summary["skipped"], summary["requests"], summary["failed"]) == (1, 1, 1)
+    assert sent(rec) == ["ok"]  # the successful input was not sent again
+    assert sorted(r["custom_id"] for r in records(out)) == ["a", "b"]  # still one line each
+    assert not list(tmp_path.glob(".*.tmp"))

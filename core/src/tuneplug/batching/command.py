@@ -102,6 +102,10 @@ class _Bar:
 @click.option("--stop", multiple=True, help="Stop sequence (repeatable).")
 @click.option("--seed", type=int, help="Seed for sampling.")
 @click.option("-O", "--option", "extra", multiple=True, help="Provider option key=value (JSON).")
+@click.option(
+    "--retry-failed", is_flag=True,
+    help="Remove the output's error lines first, so their inputs are sent again.",
+)  # fmt: skip
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
 def batch_command(
@@ -118,6 +122,7 @@ def batch_command(
     stop: tuple[str, ...],
     seed: int | None,
     extra: tuple[str, ...],
+    retry_failed: bool,
     quiet: bool,
     as_json: bool,
 ) -> None:
@@ -126,7 +131,8 @@ def batch_command(
     A line of IN.jsonl is a JSON string (the prompt), {"prompt": ...} or
     {"messages": [...]}, with an optional "custom_id" (default: the line number).
     Each output line has the custom_id, the completion or the error, and usage.
-    Rerunning the same command continues: ids already in the output are skipped.
+    Rerunning the same command continues: ids already in the output are skipped
+    (failed ones too, unless --retry-failed).
     """
     from tuneplug.batching.filerun import run_batch_file
     from tuneplug.batching.inputs import BatchFileError
@@ -144,7 +150,8 @@ def batch_command(
         try:
             summary = run_batch_file(
                 model, input_file, output, concurrency=concurrency, rpm=rpm, tpm=tpm,
-                options=options, progress=None if quiet else bar.update, notice=bar.notice,
+                options=options, retry_failed=retry_failed,
+                progress=None if quiet else bar.update, notice=bar.notice,
             )  # fmt: skip
         except BatchFileError as exc:  # every bad line, not only the first
             for number, message in exc.problems:

@@ -19,7 +19,7 @@ from typing import Any
 from filelock import FileLock, Timeout
 
 from tuneplug.batching.inputs import read_inputs, validate_inputs
-from tuneplug.batching.journal import Journal, repair_tail, scan_done
+from tuneplug.batching.journal import Journal, drop_failed, repair_tail, scan_done
 from tuneplug.batching.runner import Batch
 from tuneplug.batching.types import BatchInput, BatchResult, BatchStats
 from tuneplug.errors import TuneplugError
@@ -85,11 +85,14 @@ def run_batch_file(
     rpm: float | None = None,
     tpm: float | None = None,
     options: dict[str, Any] | None = None,
+    retry_failed: bool = False,
     progress: Any = None,
     notice: Any = None,
 ) -> FileRunSummary:
     """Complete every input of ``input_path`` not yet in ``output_path``, appending results.
 
+    ``retry_failed`` first removes the output lines that carry an error, so those
+    inputs are sent again (each still ends with exactly one line).
     ``progress(stats, total, skipped, paused)`` is called after each result (for a
     progress bar); ``notice(text)`` receives one-line notices (a repaired tail).
 
@@ -113,6 +116,9 @@ def run_batch_file(
         repaired = repair_tail(out)
         if repaired and notice is not None:
             notice(f"{out}: dropped a torn last line ({repaired} bytes); its input runs again")
+        retried = drop_failed(out) if retry_failed else 0
+        if retried and notice is not None:
+            notice(f"{out}: removed {retried} failed line(s); their inputs run again")
         done, _ = scan_done(out)
         summary = validate_inputs(inp, done)
         runner = Batch(model_ref, concurrency=concurrency, rpm=rpm, tpm=tpm, options=options)
