@@ -30,7 +30,7 @@ def _parse_options(values: tuple[str, ...]) -> dict[str, Any]:
 class _Bar:
     """The rich progress bar on stderr: done/total, failed, rate, ETA, tokens, pauses."""
 
-    def __init__(self, quiet: bool) -> None:
+    def __init__(self, quiet: bool, console: Any = None) -> None:
         from rich.console import Console
         from rich.progress import (
             BarColumn,
@@ -51,7 +51,7 @@ class _Bar:
             TextColumn("ETA"),
             TimeRemainingColumn(),
             TextColumn("{task.fields[tokens]} tokens"),
-            console=Console(stderr=True, quiet=quiet),
+            console=console or Console(stderr=True, quiet=quiet),
             transient=False,
         )
         self.task: Any = None

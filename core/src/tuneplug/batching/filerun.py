@@ -22,7 +22,7 @@ from tuneplug.batching.inputs import read_inputs, validate_inputs
 from tuneplug.batching.journal import Journal, drop_failed, repair_tail, scan_done
 from tuneplug.batching.runner import Batch
 from tuneplug.batching.types import BatchInput, BatchResult, BatchStats
-from tuneplug.errors import TuneplugError
+from tuneplug.errors import InvalidRequestError, TuneplugError
 
 __all__ = ["FileRunSummary", "record_of", "run_batch_file"]
 
@@ -105,6 +105,8 @@ def run_batch_file(
     inp, out = Path(input_path), Path(output_path)
     if not inp.is_file():
         raise FileNotFoundError(2, "No such file", str(inp))
+    if out.exists() and out.resolve() == inp.resolve():
+        raise InvalidRequestError(f"the output {out} is the input file: give another -o")
     out.parent.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(out) + ".lock", blocking=False)
     try:
