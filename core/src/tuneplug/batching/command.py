@@ -65,7 +65,8 @@ class _Bar:
             self.progress.stop()
 
     def notice(self, text: str) -> None:
-        self.progress.console.print(f"notice: {text}")
+        # Shown even with -q (it says data was dropped); notices come before the bar starts.
+        click.echo(f"notice: {text}", err=True)
 
     def update(self, stats: Any, total: int, skipped: int, paused: bool) -> None:
         if self.task is None:
