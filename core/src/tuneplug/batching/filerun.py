@@ -71,8 +71,9 @@ def record_of(result: BatchResult) -> dict[str, Any]:
 
 
 def _todo(path: Path, done: Any) -> Iterator[BatchInput]:
+    skip = len(done) > 0  # a first run skips the lookups
     for _, item in read_inputs(path):
-        if item.custom_id not in done:
+        if not (skip and item.custom_id in done):
             yield item
 
 
