@@ -143,8 +143,17 @@ class ChatMixin:
         self.provider.require(Capability.COMPLETE, "chat")
         conversation = coerce_messages(messages, self.provider.name)
         opts = self.options(**overrides)
-        native = self.provider.accepts(hook, "messages")
-        return request_for(native, self.chat_template, conversation, opts)
+        chat = self.chat_template
+        prompt = render(chat, conversation)
+        if self.provider.accepts(hook, "messages"):
+            return prompt, conversation, opts
+        if overrides:
+            return prompt, None, with_template_stops(opts, chat)
+        # The common call (no overrides): the merged options are the same every time.
+        merged = self.__dict__.get("_templated_defaults")
+        if merged is None:
+            merged = self.__dict__["_templated_defaults"] = with_template_stops(opts, chat)
+        return prompt, None, merged
 
     def chat(self, messages: Sequence[Message | Mapping[str, Any]], **options: Any) -> Completion:
         """Answer a conversation: the assistant's next turn as a :class:`Completion`.

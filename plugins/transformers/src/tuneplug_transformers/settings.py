@@ -86,8 +86,8 @@ class AdapterOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    lora_alpha: int | None = Field(
-        default=None, gt=0, le=4096, description="LoRA scaling numerator; default 2 x rank"
+    lora_alpha: float | None = Field(
+        default=None, gt=0.0, le=1e6, description="LoRA scaling numerator; default 2 x rank"
     )
     lora_dropout: float = Field(
         default=0.0, ge=0.0, lt=1.0, description="dropout on the LoRA input (PEFT's default 0)"

@@ -89,15 +89,17 @@ def create_adapter(
         base_model_id=base_info.id,
         base_location=base.loaded.source.location,
         rank=rank,
-        lora_alpha=options.lora_alpha if options.lora_alpha is not None else 2 * rank,
+        lora_alpha=options.lora_alpha if options.lora_alpha is not None else 2.0 * rank,
         lora_dropout=options.lora_dropout,
         target_modules=_targets(base, options.target_modules),
         learning_rate=lr,
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )
+    # PEFT types alpha as int but only divides by it: keep 16.0 as 16, 24.5 as 24.5.
+    alpha: Any = int(meta.lora_alpha) if meta.lora_alpha.is_integer() else meta.lora_alpha
     config = LoraConfig(
         r=meta.rank,
-        lora_alpha=meta.lora_alpha,
+        lora_alpha=alpha,
         lora_dropout=meta.lora_dropout,
         target_modules=list(meta.target_modules),
         task_type="CAUSAL_LM",
