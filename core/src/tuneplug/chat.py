@@ -34,7 +34,14 @@ if TYPE_CHECKING:
     from tuneplug.provider import Provider
     from tuneplug.types import Completion, ModelInfo, StreamChunk
 
-__all__ = ["ChatMixin", "ChatRequest", "chat_template_for", "coerce_messages", "request_for"]
+__all__ = [
+    "ChatMixin",
+    "ChatRequest",
+    "chat_template_for",
+    "coerce_messages",
+    "render",
+    "with_template_stops",
+]
 
 ChatRequest = tuple[str, list[Message] | None, CompletionOptions]
 """``(prompt, messages or None, options)``: the keyword arguments of one hook call."""
@@ -108,16 +115,6 @@ def with_template_stops(options: CompletionOptions, chat: ChatTemplate) -> Compl
         return options
     # Both sides were validated (non-empty strings): no need to validate again.
     return options.model_copy(update={"stop": (*options.stop, *extra)})
-
-
-def request_for(
-    native: bool, chat: ChatTemplate, messages: list[Message], options: CompletionOptions
-) -> ChatRequest:
-    """The ``(prompt, messages, options)`` a hook gets: native ones the messages, others none."""
-    prompt = render(chat, messages)
-    if native:
-        return prompt, messages, options
-    return prompt, None, with_template_stops(options, chat)
 
 
 class ChatMixin:
