@@ -230,3 +230,13 @@ def test_models_list_and_fine_tuned_models_are_adapters(fake: OpenAIFake) -> Non
         "gpt-4o-mini", "babbage-002"]  # fmt: skip
     trained = tuneplug.get_model("openai/ft:gpt-4o-mini:tuneplug:qa:ftjob-1")
     assert trained.complete(QUESTION).text == AFTER
+
+
+def test_streamed_text_pieces_equal_validated_chunks() -> None:
+    from tuneplug.types import StreamChunk
+    from tuneplug_openai.client import text_piece
+
+    piece, checked = text_piece(" word"), StreamChunk(text=" word")
+    assert piece == checked and piece.model_dump() == checked.model_dump()
+    assert piece.model_fields_set == checked.model_fields_set and repr(piece) == repr(checked)
+    assert piece.model_copy(update={"finish_reason": "stop"}).finish_reason == "stop"
