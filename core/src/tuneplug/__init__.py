@@ -34,11 +34,15 @@ _EXPORTS = {
     "PromptCompletionSample": "tuneplug.types",
     "FineTuneResult": "tuneplug.types",
     "InputPart": "tuneplug.types",
+    "Message": "tuneplug.types",
     "ModelInfo": "tuneplug.types",
     "ModelKind": "tuneplug.types",
     "Sample": "tuneplug.types",
     "StreamChunk": "tuneplug.types",
     "Usage": "tuneplug.types",
+    # batches
+    "batch": "tuneplug.batching.api",
+    "abatch": "tuneplug.batching.api",
     # samples
     "read_samples": "tuneplug.samples",
     "batched": "tuneplug.samples",
@@ -74,6 +78,7 @@ __all__ = [
     "FineTuneResult",
     "InputPart",
     "InvalidRequestError",
+    "Message",
     "Model",
     "ModelInfo",
     "ModelKind",
@@ -92,6 +97,8 @@ __all__ = [
     "UnknownModelError",
     "UnknownProviderError",
     "Usage",
+    "abatch",
+    "batch",
     "batched",
     "get_model",
     "get_provider",
@@ -104,6 +111,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from tuneplug.batching.api import abatch, batch
     from tuneplug.catalog import get_provider
     from tuneplug.errors import (
         AuthenticationError,
@@ -132,6 +140,7 @@ if TYPE_CHECKING:
         CompletionOptions,
         FineTuneResult,
         InputPart,
+        Message,
         ModelInfo,
         ModelKind,
         PromptCompletionSample,

@@ -7,18 +7,29 @@ option ranges, and whether the provider has the capability the call needs.
 from __future__ import annotations
 
 import asyncio
+import threading
 import warnings
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
-
+from tuneplug import calls
+from tuneplug.chat import ChatMixin
+from tuneplug.chat_templates import ChatTemplate
 from tuneplug.config import MOCK_DEFAULT_MODEL, Config, load_config
 from tuneplug.errors import (
     CapabilityError,
     InvalidRequestError,
     TuneplugError,
     UnknownModelError,
+)
+from tuneplug.options import (
+    UNDECLARED,
+    DeclaredOptions,
+    OptionError,
+    alias_error,
+    build_options,
+    check_extra,
+    declared_options,
 )
 from tuneplug.plugins import default_registry
 from tuneplug.provider import Provider
@@ -37,10 +48,22 @@ from tuneplug.types import (
 if TYPE_CHECKING:
     from tuneplug.samples.formats import SampleLike
 
-__all__ = ["Model", "get_model", "list_models"]
+__all__ = ["Model", "build_options", "get_model", "list_models", "training_steps"]
 
-_OPTION_FIELDS = frozenset(CompletionOptions.model_fields) - {"extra"}
-_DONE = object()
+# Training steps applied in this process, per model reference: caches keyed on a
+# model (LangChain's LLM cache) must not serve an answer from before a step.
+_TRAINED: dict[str, int] = {}
+_trained_lock = threading.Lock()
+
+
+def training_steps(ref: str) -> int:
+    """How many fine-tuning steps this process applied to the model ``ref`` (``provider/id``)."""
+    return _TRAINED.get(ref, 0)
+
+
+def _note_trained(ref: str) -> None:
+    with _trained_lock:
+        _TRAINED[ref] = _TRAINED.get(ref, 0) + 1
 
 
 def _registry(config: Config) -> Any:
@@ -73,11 +96,15 @@ def get_model(
         UnknownProviderError: no installed provider has that name.
         PluginLoadError: the provider's plugin failed to load.
         ConfigError: config files or provider settings are invalid.
+        InvalidRequestError: an option is out of range or not one the provider
+            declares (from an alias: naming the config file and line, and not
+            the provider, which did nothing wrong).
     """
     config = load_config()
     target = ref or config.settings.model or MOCK_DEFAULT_MODEL
     check_text(target, "the model reference", error=UnknownModelError)
-    defaults: dict[str, Any] = {}
+    alias_name: str | None = None
+    alias_options: dict[str, Any] = {}
     if "/" not in target:
         alias = config.resolve_alias(target)
         if alias is None:
@@ -86,27 +113,29 @@ def get_model(
                 f"unknown model {target!r}: not 'provider/model' and not an alias "
                 f"(aliases: {known})"
             )
-        target, defaults = alias.model, alias.options
+        alias_name, target, alias_options = target, alias.model, alias.options
     provider_name, name = _split(target)
     provider = _registry(config).provider(provider_name, settings, config=config)
-    defaults = {**defaults, **options}
-    build_options(defaults, provider.name)  # bad defaults fail before the provider is asked
+    merged = {**alias_options, **options}
+
+    def check(declared: DeclaredOptions) -> None:
+        if alias_name is not None:
+            try:
+                build_options(alias_options, provider.name, declared)
+            except OptionError as exc:
+                raise alias_error(exc, (config.project, config.user), alias_name) from None
+        build_options(merged, provider.name, declared)
+
+    # Options declared per provider are checked before the model is looked up
+    # (which may be a request); per-model ones right after.
+    per_model = provider.accepts("tuneplug_options", "model")
+    declared = UNDECLARED if per_model else declared_options(provider, None)
+    check(declared)
     info = resolve(provider, name)
-    return Model(info, provider, defaults)
-
-
-def build_options(values: Mapping[str, Any], provider: str | None = None) -> CompletionOptions:
-    """Validate option keywords: common ones by range, the rest kept as provider extras."""
-    known = {k: v for k, v in values.items() if k in _OPTION_FIELDS}
-    extra = {k: v for k, v in values.items() if k not in _OPTION_FIELDS}
-    try:
-        return CompletionOptions(**known, extra=extra)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        field = ".".join(str(p) for p in err["loc"])
-        raise InvalidRequestError(
-            f"invalid option {field}={err.get('input')!r}: {err['msg']}", provider=provider
-        ) from None
+    if per_model:
+        declared = declared_options(provider, info)
+        check(declared)
+    return Model(info, provider, merged, declared=declared)
 
 
 def resolve(provider: Provider, name: str) -> ModelInfo:
@@ -122,7 +151,7 @@ def resolve(provider: Provider, name: str) -> ModelInfo:
             f"unknown model {name!r} (see `tuneplug models --provider {provider.name}`)",
             provider=provider.name,
         )
-    return info
+    return provider.model_info(info)
 
 
 def list_models(provider: str | None = None, *, base_only: bool = False) -> list[ModelInfo]:
@@ -141,7 +170,8 @@ def list_models(provider: str | None = None, *, base_only: bool = False) -> list
         try:
             prov = registry.provider(name, config=config)
             prov.require(Capability.COMPLETE, "list models")
-            found.extend(prov.call("tuneplug_list_models", base_only=base_only))
+            listed = prov.call("tuneplug_list_models", base_only=base_only)
+            found.extend(prov.model_info(info) for info in listed)
         except TuneplugError as exc:
             # Listing everything must not fail because one provider is unconfigured
             # or unreachable; asking for that provider by name still raises.
@@ -152,17 +182,31 @@ def list_models(provider: str | None = None, *, base_only: bool = False) -> list
     return found
 
 
-class Model:
-    """A model of one provider, with default options. Obtain one with :func:`get_model`."""
+class Model(ChatMixin):
+    """A model of one provider, with default options. Obtain one with :func:`get_model`.
+
+    Completion (``complete``, ``acomplete``, ``stream``, ``astream``), chat
+    (``chat``, ``achat``, ``stream_chat``, ``astream_chat``: see
+    :class:`tuneplug.chat.ChatMixin`) and fine-tuning (``create_adapter``,
+    ``fine_tune``, ``afine_tune``, ``delete``).
+    """
 
     def __init__(
-        self, info: ModelInfo, provider: Provider, defaults: Mapping[str, Any] | None = None
+        self,
+        info: ModelInfo,
+        provider: Provider,
+        defaults: Mapping[str, Any] | None = None,
+        *,
+        declared: DeclaredOptions | None = None,
     ) -> None:
-        self.info = info
+        self.info = provider.model_info(info)
         self.provider = provider
         self.defaults = dict(defaults or {})
+        self.declared = declared_options(provider, info) if declared is None else declared
+        """The provider-specific options this model declares (``tuneplug_options``)."""
         # Validated once: the options of a call without options are these.
         self._default_options = self._build_options(self.defaults)
+        self._chat_template: ChatTemplate | None = None
 
     def __repr__(self) -> str:
         return f"<Model {self.ref} kind={self.info.kind.value}>"
@@ -182,10 +226,22 @@ class Model:
         """The model's display name."""
         return self.info.name
 
+    @property
+    def revision(self) -> str:
+        """Changes whenever this model's weights may have: ``<updated_at>+<steps>``.
+
+        ``updated_at`` is what the provider said when the model was resolved (it
+        covers training by other processes before then, where the provider reports
+        it); ``steps`` counts the fine-tuning steps this process applied since.
+        Caches keyed on a model (LangChain's) include it.
+        """
+        stamp = self.info.updated_at or ""
+        return f"{stamp}+{training_steps(self.ref)}"
+
     # -- options -------------------------------------------------------------------
 
     def _build_options(self, values: Mapping[str, Any]) -> CompletionOptions:
-        return build_options(values, self.provider.name)
+        return build_options(values, self.provider.name, self.declared)
 
     def options(self, **overrides: Any) -> CompletionOptions:
         """The options a call with ``overrides`` would use (validated, no I/O)."""
@@ -208,71 +264,46 @@ class Model:
     def complete(self, prompt: str, **options: Any) -> Completion:
         """Complete ``prompt``; keyword options override the model's defaults."""
         opts = self._prepare(prompt, options)
-        result: Completion = self.provider.call(
-            "tuneplug_complete", model=self.info, prompt=prompt, options=opts, messages=None
-        )
-        return result
+        return calls.complete(self.provider, self.info, prompt, opts, None)
 
     async def acomplete(self, prompt: str, **options: Any) -> Completion:
         """Async :meth:`complete`: native when the provider has it, else in a worker thread."""
         opts = self._prepare(prompt, options)
-        if self.provider.has("tuneplug_acomplete"):
-            result: Completion = await self.provider.call(
-                "tuneplug_acomplete", model=self.info, prompt=prompt, options=opts, messages=None
-            )
-            return result
-        return await asyncio.to_thread(
-            self.provider.call,
-            "tuneplug_complete",
-            model=self.info,
-            prompt=prompt,
-            options=opts,
-            messages=None,
-        )
+        return await calls.acomplete(self.provider, self.info, prompt, opts, None)
 
     def stream(self, prompt: str, **options: Any) -> Iterator[StreamChunk]:
         """Yield the completion in chunks (validated before the first chunk is requested)."""
         opts = self._prepare(prompt, options)
-        return self._stream(prompt, opts)
-
-    def _stream(self, prompt: str, opts: CompletionOptions) -> Iterator[StreamChunk]:
-        if self.provider.has("tuneplug_stream"):
-            yield from self.provider.call(
-                "tuneplug_stream", model=self.info, prompt=prompt, options=opts, messages=None
-            )
-            return
-        done = self.provider.call(
-            "tuneplug_complete", model=self.info, prompt=prompt, options=opts, messages=None
-        )
-        yield StreamChunk(text=done.text, finish_reason=done.finish_reason, usage=done.usage)
+        return calls.stream(self.provider, self.info, prompt, opts, None)
 
     def astream(self, prompt: str, **options: Any) -> AsyncIterator[StreamChunk]:
         """Async :meth:`stream`: native when the provider has it, else driven from a thread."""
         opts = self._prepare(prompt, options)
-        if self.provider.has("tuneplug_astream"):
-            stream: AsyncIterator[StreamChunk] = self.provider.call(
-                "tuneplug_astream", model=self.info, prompt=prompt, options=opts, messages=None
-            )
-            return stream
-        return self._astream_in_thread(prompt, opts)
-
-    async def _astream_in_thread(
-        self, prompt: str, opts: CompletionOptions
-    ) -> AsyncIterator[StreamChunk]:
-        chunks = self._stream(prompt, opts)
-        while True:
-            chunk = await asyncio.to_thread(next, chunks, _DONE)
-            if chunk is _DONE:
-                return
-            yield chunk  # type: ignore[misc]
+        return calls.astream(self.provider, self.info, prompt, opts, None)
 
     # -- fine-tuning ---------------------------------------------------------------
 
     def create_adapter(
-        self, name: str, *, rank: int | None = None, learning_rate: float | None = None
+        self,
+        name: str,
+        *,
+        rank: int | None = None,
+        learning_rate: float | None = None,
+        **options: Any,
     ) -> Model:
-        """Create an adapter on this base model and return it (same default options)."""
+        """Create an adapter on this base model and return it (same default options).
+
+        ``options`` are provider-specific adapter keywords (PEFT's ``lora_alpha``,
+        ``lora_dropout``, ``target_modules``), validated before any I/O against
+        what the provider declares with ``tuneplug_options(purpose="create_adapter")``.
+
+        Raises:
+            CapabilityError: the provider or this model cannot fine-tune.
+            InvalidRequestError: (before any I/O) a bad name, rank, learning
+                rate or option, or this model is an adapter.
+        """
         self.provider.require(Capability.FINE_TUNE, "create adapters")
+        self._require_model(Capability.FINE_TUNE, "be fine-tuned: it takes no adapters")
         if not isinstance(name, str) or not name.strip():
             raise InvalidRequestError("adapter name must not be empty", provider=self.provider.name)
         check_text(name, "the adapter name")
@@ -293,15 +324,35 @@ class Model:
                 f"{self.ref} is an adapter; create adapters on a base model",
                 provider=self.provider.name,
             )
+        adapter_options = self._adapter_options(options)
         info = self.provider.call(
             "tuneplug_create_adapter",
             base=self.info,
             name=name,
             rank=rank,
             learning_rate=learning_rate,
-            options={},
+            options=adapter_options,
         )
         return Model(info, self.provider, self.defaults)
+
+    def _adapter_options(self, options: dict[str, Any]) -> dict[str, Any]:
+        if not options:
+            return {}
+        declared = declared_options(self.provider, self.info, "create_adapter")
+        takes = self.provider.accepts("tuneplug_create_adapter", "options")
+        if not declared.declared and not takes:
+            # A stage-1 hook without `options` would drop them without a word.
+            declared = DeclaredOptions(model=None)
+        return check_extra(options, declared, self.provider.name, ("rank", "learning_rate"))
+
+    @property
+    def capabilities(self) -> frozenset[Capability]:
+        """What this model can do: its provider's capabilities, narrowed by the model."""
+        return self.info.capabilities
+
+    def _require_model(self, capability: Capability, what: str) -> None:
+        if capability not in self.info.capabilities:
+            raise CapabilityError(f"{self.ref} cannot {what}", provider=self.provider.name)
 
     def check_fine_tunable(self) -> None:
         """Raise ``CapabilityError`` (no I/O) unless :meth:`fine_tune` may be called.
@@ -310,6 +361,7 @@ class Model:
         adapter: base models are never trained in place.
         """
         self.provider.require(Capability.FINE_TUNE, "fine-tune")
+        self._require_model(Capability.FINE_TUNE, "be fine-tuned")
         if self.info.kind is not ModelKind.ADAPTER:
             raise CapabilityError(
                 f"{self.ref} is a base model and is never trained in place: create an "
@@ -349,15 +401,10 @@ class Model:
             raise InvalidRequestError("no samples to fine-tune on", provider=self.provider.name)
         return batch
 
-    def _training_template(self) -> Any:
-        from tuneplug.chat_templates import DEFAULT, template
-
-        # The template the provider says this model was trained with, else the default.
-        if self.provider.has("tuneplug_chat_template"):
-            supplied = self.provider.call("tuneplug_chat_template", model=self.info)
-            if supplied is not None:
-                return template(supplied)
-        return DEFAULT
+    def _training_template(self) -> ChatTemplate:
+        # The template the provider says this model was trained with, else the default:
+        # the same one chat renders with, so a model trains on what it is asked.
+        return self.chat_template
 
     _samples = prepare_samples
 
@@ -371,6 +418,7 @@ class Model:
         result: FineTuneResult = self.provider.call(
             "tuneplug_fine_tune", model=self.info, samples=batch, idempotency_key=None
         )
+        _note_trained(self.ref)
         return result
 
     async def afine_tune(self, samples: SampleLike | Iterable[SampleLike]) -> FineTuneResult:
@@ -380,14 +428,16 @@ class Model:
             result: FineTuneResult = await self.provider.call(
                 "tuneplug_afine_tune", model=self.info, samples=batch, idempotency_key=None
             )
-            return result
-        return await asyncio.to_thread(
-            self.provider.call,
-            "tuneplug_fine_tune",
-            model=self.info,
-            samples=batch,
-            idempotency_key=None,
-        )
+        else:
+            result = await asyncio.to_thread(
+                self.provider.call,
+                "tuneplug_fine_tune",
+                model=self.info,
+                samples=batch,
+                idempotency_key=None,
+            )
+        _note_trained(self.ref)
+        return result
 
     def delete(self) -> None:
         """Delete this adapter."""

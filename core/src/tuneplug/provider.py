@@ -18,15 +18,18 @@ from tuneplug.hookspecs import (
     ProviderContext,
     Setup,
 )
-from tuneplug.types import Capability
+from tuneplug.types import Capability, ModelInfo
 
-__all__ = ["PluginInfo", "Provider", "new_plugin_manager"]
+__all__ = ["PluginInfo", "Provider", "capabilities_of", "native_chat", "new_plugin_manager"]
 
 _CAPABILITY_HOOKS = {
     Capability.COMPLETE: COMPLETER_REQUIRED,
     Capability.FINE_TUNE: FINETUNABLE_REQUIRED,
 }
 _GROUP_NAMES = {Capability.COMPLETE: "Completer", Capability.FINE_TUNE: "FineTunable"}
+# A capability that refines another follows it: a model that completes can chat
+# (natively or through its template) and one that fine-tunes gets jobs.
+_FOLLOWS = {Capability.CHAT: Capability.COMPLETE, Capability.JOBS: Capability.FINE_TUNE}
 
 
 @dataclass(frozen=True)
@@ -67,8 +70,20 @@ def implemented_hooks(pm: pluggy.PluginManager) -> tuple[str, ...]:
     )
 
 
-def capabilities_of(name: str, hooks: tuple[str, ...]) -> frozenset[Capability]:
-    """The capabilities the implemented ``hooks`` give; partial groups are a load error."""
+def native_chat(pm: pluggy.PluginManager) -> bool:
+    """Whether every implementation of ``tuneplug_complete`` names ``messages`` (opt-in)."""
+    impls = pm.hook.tuneplug_complete.get_hookimpls()
+    return bool(impls) and all("messages" in i.argnames for i in impls if not i.hookwrapper)
+
+
+def capabilities_of(
+    name: str, hooks: tuple[str, ...], pm: pluggy.PluginManager | None = None
+) -> frozenset[Capability]:
+    """The capabilities the implemented ``hooks`` give; partial groups are a load error.
+
+    With ``pm``, ``chat`` is added when its ``tuneplug_complete`` takes
+    ``messages`` (native chat; every Completer can still chat through its template).
+    """
     found = set()
     present = set(hooks)
     for capability, required in _CAPABILITY_HOOKS.items():
@@ -87,6 +102,8 @@ def capabilities_of(name: str, hooks: tuple[str, ...]) -> frozenset[Capability]:
             f"({', '.join(sorted(COMPLETER_REQUIRED))}) nor FineTunable",
             provider=name,
         )
+    if pm is not None and Capability.COMPLETE in found and native_chat(pm):
+        found.add(Capability.CHAT)
     return frozenset(found)
 
 
@@ -127,6 +144,7 @@ class Provider:
         self.ctx = ProviderContext(provider=info.name, settings=settings)
         self.capabilities = info.capabilities
         self._fast: dict[str, tuple[Callable[..., Any] | None, frozenset[str] | None]] = {}
+        self._accepts: dict[tuple[str, str], bool] = {}
 
     def __repr__(self) -> str:
         caps = ",".join(sorted(c.value for c in self.capabilities))
@@ -166,8 +184,13 @@ class Provider:
 
     def accepts(self, hook: str, argument: str) -> bool:
         """Whether every implementation of ``hook`` names ``argument`` (an opt-in parameter)."""
-        impls = getattr(self.pm.hook, hook).get_hookimpls()
-        return bool(impls) and all(argument in i.argnames for i in impls if not i.hookwrapper)
+        key = (hook, argument)
+        found = self._accepts.get(key)
+        if found is None:
+            impls = getattr(self.pm.hook, hook).get_hookimpls()
+            found = bool(impls) and all(argument in i.argnames for i in impls if not i.hookwrapper)
+            self._accepts[key] = found
+        return found
 
     def call(self, hook: str, **kwargs: Any) -> Any:
         """Call ``hook`` with this provider's ``ctx``.
@@ -184,6 +207,25 @@ class Provider:
         if names is not None and len(names) != len(kwargs):
             kwargs = {k: v for k, v in kwargs.items() if k in names}
         return fn(**kwargs)
+
+    def model_info(self, info: ModelInfo) -> ModelInfo:
+        """``info`` with its effective capabilities: the provider's, narrowed by the model.
+
+        One source: the hooks the provider implements say what it can do
+        (:attr:`capabilities`). A model that declares ``capabilities`` can only
+        narrow them, saying whether *it* completes and fine-tunes (the mock's
+        ``echo`` cannot be tuned); ``chat`` and ``jobs`` follow ``complete`` and
+        ``fine_tune``. A model that declares nothing has all of the provider's.
+        A capability the provider's hooks do not give is never kept.
+        """
+        if "capabilities" not in info.model_fields_set:
+            effective = self.capabilities
+        else:
+            declared = info.capabilities
+            effective = frozenset(c for c in self.capabilities if _FOLLOWS.get(c, c) in declared)
+        if effective == info.capabilities:
+            return info
+        return info.model_copy(update={"capabilities": effective})
 
     def require(self, capability: Capability, operation: str) -> None:
         """Raise ``CapabilityError`` (before any I/O) if the provider lacks ``capability``."""

@@ -26,6 +26,7 @@ __all__ = [
     "PromptCompletionSample",
     "Sample",
     "StreamChunk",
+    "TokenLogprob",
     "Usage",
 ]
 
@@ -79,15 +80,24 @@ class CompletionOptions(_Frozen):
     """Options common to every provider; ranges are checked before any I/O.
 
     Provider-specific options (Gradient's ``guidance``, ``auto_template``) travel
-    in ``extra`` and are validated by the provider, also before any I/O.
+    in ``extra``, validated before any I/O against what the provider declares
+    with ``tuneplug_options`` (see :mod:`tuneplug.options`).
     """
 
-    max_tokens: int | None = Field(default=None, ge=1, le=1_000_000)
-    temperature: float | None = Field(default=None, ge=0.0, le=2.0)
-    top_k: int | None = Field(default=None, ge=1)
-    top_p: float | None = Field(default=None, gt=0.0, le=1.0)
-    stop: tuple[str, ...] = ()
-    seed: int | None = None
+    max_tokens: int | None = Field(
+        default=None, ge=1, le=1_000_000, description="Most tokens to generate."
+    )
+    temperature: float | None = Field(
+        default=None, ge=0.0, le=2.0, description="Sampling temperature (0: greedy)."
+    )
+    top_k: int | None = Field(default=None, ge=1, description="Sample from the k likeliest tokens.")
+    top_p: float | None = Field(
+        default=None, gt=0.0, le=1.0, description="Nucleus sampling: the probability mass kept."
+    )
+    stop: tuple[str, ...] = Field(
+        default=(), description="End the text before the first of these sequences."
+    )
+    seed: int | None = Field(default=None, description="Seed for reproducible sampling.")
     extra: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("stop", mode="before")
@@ -126,13 +136,24 @@ class Usage(_Frozen):
         return self.prompt_tokens + self.completion_tokens
 
 
+class TokenLogprob(_Frozen):
+    """One generated token with its log probability (natural log), and the most
+    likely alternatives at that position (token -> log probability) when asked for."""
+
+    token: str
+    logprob: float | None = None
+    top_logprobs: dict[str, float] = Field(default_factory=dict)
+
+
 class Completion(_Frozen):
     """The result of one completion.
 
     ``finish_reason`` is ``"stop"`` (end of text or a stop sequence, which the
     text ends before), ``"length"`` (``max_tokens`` reached) or what else the
     provider reports; ``"unknown"`` when it reports nothing. ``model`` is the
-    provider's model id and ``provider`` the provider name.
+    provider's model id and ``provider`` the provider name. ``logprobs`` is set
+    only when the call asked for them (a provider option, e.g. OpenAI's
+    ``logprobs``) and the provider returned them.
     """
 
     text: str
@@ -140,6 +161,7 @@ class Completion(_Frozen):
     model: str
     provider: str
     usage: Usage = Field(default_factory=Usage)
+    logprobs: tuple[TokenLogprob, ...] | None = None
 
 
 class StreamChunk(_Frozen):

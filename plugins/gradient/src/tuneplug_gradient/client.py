@@ -25,6 +25,8 @@ from urllib.parse import quote
 import httpx
 from pydantic import BaseModel, ValidationError
 from tuneplug.errors import InvalidRequestError
+from tuneplug.http import Call, HttpClient, RetryPolicy
+from tuneplug.stops import cut
 from tuneplug.types import (
     Capability,
     Completion,
@@ -36,8 +38,7 @@ from tuneplug.types import (
 )
 
 from tuneplug_gradient import __version__, wire
-from tuneplug_gradient.errors_map import malformed
-from tuneplug_gradient.http import Call, HttpClients, RetryPolicy
+from tuneplug_gradient.errors_map import error_mapper
 from tuneplug_gradient.settings import PROVIDER, GradientSettings
 
 __all__ = [
@@ -56,7 +57,6 @@ MAX_TOKENS = 511
 
 _BOTH = frozenset({Capability.COMPLETE, Capability.FINE_TUNE})
 _CAPABILITIES = {"complete": Capability.COMPLETE, "fineTune": Capability.FINE_TUNE}
-_EXTRA_KEYS = ("guidance", "auto_template")
 _OPTION_NAMES = {"max_generated_token_count": "max_tokens", "query": "prompt"}
 W = TypeVar("W", bound=BaseModel)
 
@@ -139,16 +139,11 @@ def prepare_completion(prompt: str, options: CompletionOptions) -> PreparedCompl
     """Validate ``prompt`` and ``options`` for Gradient and build the body, before any I/O.
 
     ``options.extra`` may hold ``guidance`` (choices the output must be one of) and
-    ``auto_template`` (bool); any other key is an ``InvalidRequestError``. ``seed``
-    is ignored: Gradient has no seed parameter.
+    ``auto_template`` (bool), as :class:`~tuneplug_gradient.options.GradientOptions`
+    declares them (the core refuses other keys first). ``seed`` is ignored:
+    Gradient has no seed parameter.
     """
     extra = options.extra
-    unknown = sorted(set(extra) - set(_EXTRA_KEYS)) if extra else None
-    if unknown:
-        raise InvalidRequestError(
-            f"unknown option {unknown[0]!r} for gradient (supported: guidance, auto_template)",
-            provider=PROVIDER,
-        )
     if options.max_tokens is not None and options.max_tokens > MAX_TOKENS:
         raise InvalidRequestError(
             f"max_tokens must be in 1..{MAX_TOKENS} for gradient, got {options.max_tokens}",
@@ -171,12 +166,9 @@ def prepare_completion(prompt: str, options: CompletionOptions) -> PreparedCompl
 
 
 def _finish(answer: wire.CompleteResponse, stop: tuple[str, ...], model_id: str) -> Completion:
-    text, reason = answer.generated_output, answer.finish_reason
-    if stop:
-        # Gradient has no stop parameter: cut at the earliest stop sequence ourselves.
-        cuts = [i for i in (text.find(s) for s in stop) if i >= 0]
-        if cuts:
-            text, reason = text[: min(cuts)], "stop"
+    # Gradient has no stop parameter: cut at the earliest stop sequence ourselves.
+    text, stopped = cut(answer.generated_output, stop)
+    reason = "stop" if stopped else answer.finish_reason
     return Completion(text=text, finish_reason=reason, model=model_id, provider=PROVIDER)
 
 
@@ -246,18 +238,19 @@ class GradientClient:
             policy.sleep = sleep
         if asleep is not None:
             policy.asleep = asleep
-        self.http = HttpClients(
-            base_url=httpx.URL(settings.api_url),
+        self.http = HttpClient(
+            base_url=settings.api_url,
             headers={
                 "x-gradient-workspace-id": workspace,
                 "Accept": "application/json",
                 "User-Agent": USER_AGENT,
                 "Authorization": f"Bearer {token}",
             },
-            timeout=httpx.Timeout(settings.timeout, connect=settings.connect_timeout),
+            errors=error_mapper(token),
+            timeout=settings.timeout,
+            connect_timeout=settings.connect_timeout,
             max_connections=settings.max_connections,
             policy=policy,
-            secret=token,
         )
         self._calls: dict[tuple[str, str, str], Call] = {}
 
@@ -275,15 +268,14 @@ class GradientClient:
             if len(self._calls) > 4096:  # one entry per model and operation; bound it anyway
                 self._calls.clear()
             url = httpx.URL(self.settings.api_url + path + query)
-            call = self._calls[key] = Call(method, url, f"{method} {path}", safe)
+            call = self._calls[key] = Call(method, url, f"{method} {path}", idempotent=safe)
         return call
 
-    @staticmethod
-    def _parse(model: type[W], response: httpx.Response, call: Call) -> W:
+    def _parse(self, model: type[W], response: httpx.Response, call: Call) -> W:
         try:
             return model.model_validate_json(response.content)
         except ValidationError as exc:
-            raise malformed(call.operation, response.status_code, exc) from None
+            raise self.http.errors.malformed(call, response.status_code, exc) from None
 
     def _model_call(self, model_id: str, action: str, method: str = "POST") -> Call:
         call = self._calls.get((method, model_id, action))
@@ -371,4 +363,4 @@ class GradientClient:
                 trainable_tokens=step.number_of_trainable_tokens, sum_loss=step.sum_loss
             )
         except ValidationError as exc:  # e.g. a non-finite sumLoss
-            raise malformed(call.operation, response.status_code, exc) from None
+            raise self.http.errors.malformed(call, response.status_code, exc) from None
