@@ -51,6 +51,7 @@ _EXPORTS = {
     # errors
     "TuneplugError": "tuneplug.errors",
     "ConfigError": "tuneplug.errors",
+    "NotConfiguredError": "tuneplug.errors",
     "PluginLoadError": "tuneplug.errors",
     "UnknownProviderError": "tuneplug.errors",
     "UnknownModelError": "tuneplug.errors",
@@ -82,6 +83,7 @@ __all__ = [
     "Model",
     "ModelInfo",
     "ModelKind",
+    "NotConfiguredError",
     "NotFoundError",
     "PermissionDeniedError",
     "PluginLoadError",
@@ -119,6 +121,7 @@ if TYPE_CHECKING:
         ConfigError,
         ConnectionError,
         InvalidRequestError,
+        NotConfiguredError,
         NotFoundError,
         PermissionDeniedError,
         PluginLoadError,

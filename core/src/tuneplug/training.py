@@ -87,7 +87,8 @@ def run_fine_tune(
     """Fine-tune the adapter ``ref`` on every sample of ``file``, ``epochs`` times.
 
     Shows a progress bar with the live mean loss on stderr unless ``quiet``, and
-    returns a summary with per-epoch trainable tokens, summed and mean loss.
+    returns a summary with per-epoch trainable tokens, summed and mean loss (the
+    CLI prints it on stdout).
 
     Raises:
         CapabilityError: ``ref`` is not an adapter of a FineTunable provider.
@@ -158,11 +159,6 @@ def run_fine_tune(
             }
             for n, e in enumerate(ckpt.epochs)
         ]
-        for row in results:
-            console.print(
-                f"epoch {row['epoch']}: {row['trainable_tokens']} trainable tokens, "
-                f"sum loss {row['sum_loss']:.4f}, mean loss {_fmt(row['loss'])}"
-            )
         return {
             "model": model.ref,
             "file": str(path),

@@ -98,6 +98,13 @@ class AdapterOptions(BaseModel):
         description="module names to adapt, e.g. ['q_proj', 'v_proj']; default per architecture",
     )
 
+    init_seed: int | None = Field(
+        default=None,
+        ge=0,
+        lt=2**63,
+        description="seed of the LoRA weights' random init (same seed: same adapter)",
+    )
+
     @field_validator("target_modules", mode="before")
     @classmethod
     def _as_tuple(cls, value: object) -> object:

@@ -105,14 +105,21 @@ def create_adapter(
         task_type="CAUSAL_LM",
         base_model_name_or_path=meta.base_location,
     )
+    import torch
+
+    devices = [base.loaded.device] if base.loaded.device.type == "cuda" else []
     with base.lock:
         model = base.loaded.model
         try:
-            if hasattr(model, "peft_config"):
-                model.add_adapter(meta.id, config)
-            else:
-                base.loaded.model = model = get_peft_model(model, config, adapter_name=meta.id)
-                base.active = meta.id
+            with torch.random.fork_rng(devices=devices):
+                if options.init_seed is not None:
+                    torch.manual_seed(options.init_seed)
+                if hasattr(model, "peft_config"):
+                    model.add_adapter(meta.id, config)
+                else:
+                    model = get_peft_model(model, config, adapter_name=meta.id)
+                    base.loaded.model = model
+                    base.active = meta.id
             model.eval()
             training = {"step": 0, "trained_tokens": 0, "keys": []}
             runtime.store.create(meta, lambda d: write_version(base, meta, None, training, d))
