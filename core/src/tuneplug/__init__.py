@@ -21,6 +21,13 @@ _EXPORTS = {
     "get_model": "tuneplug.models",
     "list_models": "tuneplug.models",
     "Model": "tuneplug.models",
+    # jobs
+    "get_job": "tuneplug.jobs.facade",
+    "list_jobs": "tuneplug.jobs.facade",
+    "Job": "tuneplug.jobs.types",
+    "JobEvent": "tuneplug.jobs.types",
+    "JobSpec": "tuneplug.jobs.types",
+    "JobStatus": "tuneplug.jobs.types",
     # hooks
     "hookimpl": "tuneplug.hookspecs",
     "hookspec": "tuneplug.hookspecs",
@@ -68,6 +75,10 @@ __all__ = [
     "FineTuneResult",
     "InputPart",
     "InvalidRequestError",
+    "Job",
+    "JobEvent",
+    "JobSpec",
+    "JobStatus",
     "Model",
     "ModelInfo",
     "ModelKind",
@@ -86,9 +97,11 @@ __all__ = [
     "UnknownProviderError",
     "Usage",
     "batched",
+    "get_job",
     "get_model",
     "hookimpl",
     "hookspec",
+    "list_jobs",
     "list_models",
     "read_samples",
 ]
@@ -112,6 +125,8 @@ if TYPE_CHECKING:
         UnknownProviderError,
     )
     from tuneplug.hookspecs import ProviderContext, hookimpl, hookspec
+    from tuneplug.jobs.facade import get_job, list_jobs
+    from tuneplug.jobs.types import Job, JobEvent, JobSpec, JobStatus
     from tuneplug.models import Model, get_model, list_models
     from tuneplug.samples import batched, read_samples
     from tuneplug.types import (

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import warnings
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -32,6 +32,9 @@ from tuneplug.types import (
     Sample,
     StreamChunk,
 )
+
+if TYPE_CHECKING:
+    from tuneplug.jobs.types import Job
 
 __all__ = ["Model", "get_model", "list_models"]
 
@@ -350,6 +353,34 @@ class Model:
             samples=batch,
             idempotency_key=None,
         )
+
+    def start_fine_tune(self, data: Any, *, detach: bool = False, **spec: Any) -> Job:
+        """Start a fine-tuning job of this model on ``data``; returns the new :class:`Job`.
+
+        ``data`` is a samples file path or a list of samples; ``spec`` keywords
+        are :class:`~tuneplug.jobs.JobSpec` fields (``n_epochs``, ``batch_size``,
+        ``learning_rate`` or ``learning_rate_multiplier``, ``rank``, ``suffix``,
+        ``seed``, ``validation_data``, ...). A provider with native jobs gets the
+        job; any other FineTunable provider gets it from the local job runner,
+        in a thread of this process, or in a process of its own when ``detach``.
+        Follow it with ``job.wait()``.
+
+        Raises:
+            InvalidRequestError: a spec field is invalid (before any I/O).
+            CapabilityError: the provider cannot run fine-tuning jobs.
+            SampleFileError: a sample of the file is invalid.
+        """
+        from tuneplug.jobs.facade import backend_for, make_spec
+
+        self.provider.require(Capability.JOBS, "run fine-tuning jobs")
+        job_spec = make_spec(self.id, data, spec)
+        backend = backend_for(self.provider)
+        if detach:
+            from tuneplug.jobs.local import LocalJobs
+
+            if isinstance(backend, LocalJobs):
+                return backend.create(job_spec, start="detach")
+        return backend.create(job_spec)
 
     def delete(self) -> None:
         """Delete this adapter."""
