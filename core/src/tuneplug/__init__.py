@@ -36,6 +36,8 @@ _EXPORTS = {
     "Capability": "tuneplug.types",
     "Completion": "tuneplug.types",
     "CompletionOptions": "tuneplug.types",
+    "ChatSample": "tuneplug.types",
+    "PromptCompletionSample": "tuneplug.types",
     "FineTuneResult": "tuneplug.types",
     "InputPart": "tuneplug.types",
     "ModelInfo": "tuneplug.types",
@@ -46,6 +48,8 @@ _EXPORTS = {
     # samples
     "read_samples": "tuneplug.samples",
     "batched": "tuneplug.samples",
+    "parse_sample": "tuneplug.samples",
+    "to_inputs": "tuneplug.samples",
     # errors
     "TuneplugError": "tuneplug.errors",
     "ConfigError": "tuneplug.errors",
@@ -68,6 +72,7 @@ __all__ = [
     "AuthenticationError",
     "Capability",
     "CapabilityError",
+    "ChatSample",
     "Completion",
     "CompletionOptions",
     "ConfigError",
@@ -85,6 +90,7 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "PluginLoadError",
+    "PromptCompletionSample",
     "ProviderContext",
     "RateLimitError",
     "Sample",
@@ -103,7 +109,9 @@ __all__ = [
     "hookspec",
     "list_jobs",
     "list_models",
+    "parse_sample",
     "read_samples",
+    "to_inputs",
 ]
 
 if TYPE_CHECKING:
@@ -128,15 +136,17 @@ if TYPE_CHECKING:
     from tuneplug.jobs.facade import get_job, list_jobs
     from tuneplug.jobs.types import Job, JobEvent, JobSpec, JobStatus
     from tuneplug.models import Model, get_model, list_models
-    from tuneplug.samples import batched, read_samples
+    from tuneplug.samples import batched, parse_sample, read_samples, to_inputs
     from tuneplug.types import (
         Capability,
+        ChatSample,
         Completion,
         CompletionOptions,
         FineTuneResult,
         InputPart,
         ModelInfo,
         ModelKind,
+        PromptCompletionSample,
         Sample,
         StreamChunk,
         Usage,

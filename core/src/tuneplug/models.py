@@ -35,6 +35,7 @@ from tuneplug.types import (
 
 if TYPE_CHECKING:
     from tuneplug.jobs.types import Job
+    from tuneplug.samples.formats import SampleLike
 
 __all__ = ["Model", "get_model", "list_models"]
 
@@ -312,33 +313,63 @@ class Model:
                 provider=self.provider.name,
             )
 
-    def _samples(self, samples: Iterable[Sample | str | Mapping[str, Any]]) -> list[Sample]:
+    def prepare_samples(self, samples: SampleLike | Iterable[SampleLike]) -> list[Sample]:
+        """``samples`` validated and converted to the ``inputs`` form the provider trains on.
+
+        Accepts one sample or an iterable of them, in any format of
+        :mod:`tuneplug.samples` (a bare string is one sample); chat samples are
+        rendered through this model's chat template. Everything is checked before
+        any I/O.
+
+        Raises:
+            CapabilityError: this model cannot be fine-tuned.
+            InvalidRequestError: no samples, or sample ``i`` is invalid (naming its field).
+        """
+        from tuneplug.samples.formats import SampleProblem, parse_value, sample_list, to_inputs
+
         self.check_fine_tunable()
+        chat_template = None
         batch: list[Sample] = []
-        for index, raw in enumerate(samples):
+        for index, raw in enumerate(sample_list(samples)):
             try:
-                batch.append(Sample.coerce(raw))  # type: ignore[arg-type]
-            except ValidationError as exc:
-                err = exc.errors()[0]
-                field = ".".join(str(p) for p in err["loc"]) or "sample"
+                sample = parse_value(raw)
+            except SampleProblem as exc:
+                where = f"{exc.field}: " if exc.field else ""
                 raise InvalidRequestError(
-                    f"sample {index}: {field}: {err['msg']}", provider=self.provider.name
+                    f"sample {index}: {where}{exc.message}", provider=self.provider.name
                 ) from None
+            if not isinstance(sample, Sample) and chat_template is None:
+                chat_template = self._training_template()
+            batch.append(to_inputs(sample, chat_template))
         if not batch:
             raise InvalidRequestError("no samples to fine-tune on", provider=self.provider.name)
         return batch
 
-    def fine_tune(self, samples: Iterable[Sample | str | Mapping[str, Any]]) -> FineTuneResult:
-        """Run one training step of this adapter on ``samples`` (all validated first)."""
+    def _training_template(self) -> Any:
+        from tuneplug.chat_templates import DEFAULT, template
+
+        # The template the provider says this model was trained with, else the default.
+        if self.provider.has("tuneplug_chat_template"):
+            supplied = self.provider.call("tuneplug_chat_template", model=self.info)
+            if supplied is not None:
+                return template(supplied)
+        return DEFAULT
+
+    _samples = prepare_samples
+
+    def fine_tune(self, samples: SampleLike | Iterable[SampleLike]) -> FineTuneResult:
+        """Run one training step of this adapter on ``samples`` (all validated first).
+
+        ``samples``: one sample or an iterable, in any format of :mod:`tuneplug.samples`
+        (see :meth:`prepare_samples`).
+        """
         batch = self._samples(samples)
         result: FineTuneResult = self.provider.call(
             "tuneplug_fine_tune", model=self.info, samples=batch, idempotency_key=None
         )
         return result
 
-    async def afine_tune(
-        self, samples: Iterable[Sample | str | Mapping[str, Any]]
-    ) -> FineTuneResult:
+    async def afine_tune(self, samples: SampleLike | Iterable[SampleLike]) -> FineTuneResult:
         """Async :meth:`fine_tune`: native when the provider has it, else in a worker thread."""
         batch = self._samples(samples)
         if self.provider.has("tuneplug_afine_tune"):

@@ -13,7 +13,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator
 
 __all__ = [
+    "MAX_MULTIPLIER",
     "Capability",
+    "ChatSample",
     "Completion",
     "CompletionOptions",
     "FineTuneResult",
@@ -21,6 +23,7 @@ __all__ = [
     "Message",
     "ModelInfo",
     "ModelKind",
+    "PromptCompletionSample",
     "Sample",
     "StreamChunk",
     "Usage",
@@ -160,6 +163,13 @@ class Message(_Frozen):
     weight: Literal[0, 1] | None = None
 
 
+MAX_MULTIPLIER = 1000.0
+"""The largest sample ``multiplier`` accepted (a finite weight; more than this is an error
+before any work, so no provider's state can overflow from one sample's weight)."""
+
+_Multiplier = Annotated[float, Field(gt=0.0, le=MAX_MULTIPLIER, allow_inf_nan=False)]
+
+
 class InputPart(_Frozen):
     """One part of a structured sample: text, and whether the model is trained on it."""
 
@@ -175,7 +185,7 @@ class Sample(_Frozen):
     """
 
     inputs: Annotated[str, Field(min_length=1)] | list[InputPart]
-    multiplier: float | None = Field(default=None, gt=0.0, allow_inf_nan=False)
+    multiplier: _Multiplier | None = None
 
     @field_validator("inputs")
     @classmethod
@@ -186,7 +196,12 @@ class Sample(_Frozen):
 
     @classmethod
     def coerce(cls, value: Sample | str | dict[str, Any]) -> Sample:
-        """Accept a ``Sample``, a plain string or a mapping such as ``{"inputs": ...}``."""
+        """Accept a ``Sample``, a plain string or a mapping such as ``{"inputs": ...}``.
+
+        Only the ``inputs`` format; :func:`tuneplug.samples.parse_sample` reads every
+        training data format (chat, prompt/completion) and :func:`tuneplug.samples.to_inputs`
+        turns those into a ``Sample``.
+        """
         if isinstance(value, Sample):
             return value
         if isinstance(value, str):
@@ -204,6 +219,38 @@ class Sample(_Frozen):
     def weight(self) -> float:
         """The effective multiplier (1.0 when unset)."""
         return 1.0 if self.multiplier is None else self.multiplier
+
+
+class PromptCompletionSample(_Frozen):
+    """A ``{"prompt", "completion"}`` sample (OpenAI's legacy fine-tuning format).
+
+    Only the completion is trained on; ``multiplier`` as in :class:`Sample`.
+    """
+
+    prompt: str
+    completion: Annotated[str, Field(min_length=1)]
+    multiplier: _Multiplier | None = None
+
+
+class ChatSample(_Frozen):
+    """A ``{"messages": [...]}`` sample, as OpenAI's chat fine-tuning files write it.
+
+    The turns are :class:`Message` objects; assistant turns are trained on unless
+    their ``weight`` is ``0``; ``weight`` is allowed on assistant turns only, and
+    at least one assistant turn must be trained (as OpenAI requires).
+    """
+
+    messages: list[Message] = Field(min_length=1)
+
+    @field_validator("messages")
+    @classmethod
+    def _trainable_turns(cls, value: list[Message]) -> list[Message]:
+        for index, message in enumerate(value):
+            if message.weight is not None and message.role != "assistant":
+                raise ValueError(f"message {index}: weight is allowed on assistant turns only")
+        if not any(m.role == "assistant" and m.weight != 0 for m in value):
+            raise ValueError("needs at least one assistant message to train on (weight not 0)")
+        return value
 
 
 class FineTuneResult(_Frozen):

@@ -2,7 +2,9 @@
 
 A path is streamed through :func:`tuneplug.samples.read_samples` (every format
 it reads, errors naming file, line and field); a list is validated item by
-item. Each sample comes out in the ``inputs`` form the step hooks take.
+item. Each sample comes out in the ``inputs`` form the step hooks take: a chat
+sample is rendered through the model's chat template (only assistant turns
+trainable), a prompt/completion pair keeps only the completion trainable.
 """
 
 from __future__ import annotations
@@ -10,8 +12,6 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from typing import Any
-
-from pydantic import ValidationError
 
 from tuneplug.errors import InvalidRequestError
 from tuneplug.provider import Provider
@@ -44,14 +44,19 @@ def iter_samples(data: Any, provider: Provider, model: ModelInfo) -> Iterator[Sa
         SampleFileError: a file's sample is invalid (file, line, field).
         InvalidRequestError: a listed sample is invalid (its index and field).
     """
-    del provider, model  # the model's chat template converts chat samples (see samples)
-    if isinstance(data, str | os.PathLike):
-        yield from read_samples(data)
-        return
-    for index, raw in enumerate(data):
+    from tuneplug.models import Model
+    from tuneplug.samples.formats import SampleProblem, parse_value, to_inputs
+
+    template: Any = None
+    raw: Iterator[Any] = read_samples(data) if isinstance(data, str | os.PathLike) else iter(data)
+    for index, value in enumerate(raw):
         try:
-            yield Sample.coerce(raw)
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            field = ".".join(str(p) for p in err["loc"]) or "sample"
-            raise InvalidRequestError(f"sample {index}: {field}: {err['msg']}") from None
+            sample = parse_value(value)
+        except SampleProblem as exc:
+            where = f"{exc.field}: " if exc.field else ""
+            raise InvalidRequestError(
+                f"sample {index}: {where}{exc.message}", provider=provider.name
+            ) from None
+        if not isinstance(sample, Sample) and template is None:
+            template = Model(model, provider)._training_template()
+        yield to_inputs(sample, template)

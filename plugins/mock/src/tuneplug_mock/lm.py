@@ -33,6 +33,7 @@ from tuneplug_mock.tokenizer import BOS, EOS, spans, tokenize
 
 __all__ = [
     "BETA",
+    "MAX_WEIGHT",
     "NOMINAL_VOCAB",
     "ORDER",
     "Counts",
@@ -53,6 +54,12 @@ NOMINAL_VOCAB = 50_000
 
 STRENGTH_PER_LR = 20_000.0
 """Pseudo-counts one trainable token adds per unit of learning rate (see :func:`strength`)."""
+
+MAX_WEIGHT = 1e12
+"""The largest weight one adapter n-gram may hold. A step that would pass it (or make
+any weight non-finite) is refused, and a stored weight outside ``[-MAX_WEIGHT,
+MAX_WEIGHT]`` (written by an earlier version that had no bound) is ignored as
+corrupt, so probabilities and losses stay finite whatever was trained."""
 
 Context = tuple[str, ...]
 Delta = dict[tuple[Context, str], float]
@@ -95,8 +102,20 @@ class Counts:
 
     @classmethod
     def from_rows(cls, rows: Iterable[tuple[Context, str, float]]) -> Counts:
-        """Counts holding exactly ``rows``."""
-        return cls().plus({(context, token): weight for context, token, weight in rows})
+        """Counts holding ``rows``, less any weight that is not :func:`sound`."""
+        return cls().plus({(c, token): w for c, token, w in rows if sound(w)})
+
+    def overflows(self, delta: Mapping[tuple[Context, str], float]) -> tuple[Context, str] | None:
+        """The first n-gram ``delta`` would take out of bounds (see :data:`MAX_WEIGHT`)."""
+        for (context, token), weight in delta.items():
+            if not sound(self.table.get(context, {}).get(token, 0.0) + weight):
+                return context, token
+        return None
+
+
+def sound(weight: float) -> bool:
+    """Whether ``weight`` is finite and within ``[-MAX_WEIGHT, MAX_WEIGHT]``."""
+    return -MAX_WEIGHT <= weight <= MAX_WEIGHT  # false for NaN and the infinities
 
 
 class NgramModel:

@@ -322,6 +322,8 @@ class MockRuntime:
                 current = lm.NgramModel(base.base, lm.Counts.from_rows(step.rows()))
             tokens, total = lm.loss(current, prepared)
             delta = lm.delta_for(prepared, lm.strength(record.learning_rate), record.rank)
+            _refuse_overflow(current.adapter or lm.Counts(), delta)
+            step.drop_unsound(lm.MAX_WEIGHT)  # repair what an unbounded version wrote
             version = step.add(delta, tokens)
             if key is not None:
                 step.record_key(key, tokens, total)
@@ -354,3 +356,17 @@ class MockRuntime:
             self._cache.pop(model.id, None)
         if not deleted:
             raise self._not_found(model)
+
+
+def _refuse_overflow(adapter: lm.Counts, delta: lm.Delta) -> None:
+    """Refuse (changing nothing) a step that would take a weight out of bounds."""
+    found = adapter.overflows(delta)
+    if found is not None:
+        context, token = found
+        shown = " ".join((*context, token))
+        raise InvalidRequestError(
+            f"this step would push the weight of {shown!r} past {lm.MAX_WEIGHT:g} "
+            "(the mock's bound that keeps its tables finite); nothing was changed: "
+            "lower the multiplier or the learning rate",
+            provider=PROVIDER,
+        )

@@ -185,6 +185,14 @@ class Training:
             (key, self.record.id, tokens, sum_loss),
         )
 
+    def drop_unsound(self, bound: float) -> int:
+        """Delete weights outside ``[-bound, bound]`` (infinities included); how many went."""
+        gone = self._conn.execute(
+            "DELETE FROM deltas WHERE adapter_id = ? AND NOT (weight BETWEEN ? AND ?)",
+            (self.record.id, -bound, bound),
+        )
+        return gone.rowcount
+
     def add(self, delta: Mapping[tuple[tuple[str, ...], str], float], tokens: int) -> int:
         """Add ``delta`` to the adapter's weights; return the adapter's new version."""
         adapter_id = self.record.id

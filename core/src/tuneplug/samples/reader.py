@@ -1,0 +1,218 @@
+"""Reading fine-tuning samples from files: linear time, bounded memory, file/line/field errors.
+
+Two layouts, told apart by the first non-blank character:
+
+* JSON Lines: one sample per line; blank lines are skipped.
+* A JSON array of samples, parsed one element at a time so a file of a
+  million samples never sits in memory.
+
+Each sample is in any format :mod:`tuneplug.samples.formats` accepts (plain
+string, ``inputs``, prompt/completion, chat ``messages``). Memory is bounded by
+one sample: a line or element over :data:`~tuneplug.samples.formats.MAX_SAMPLE_BYTES`
+is an error as soon as the limit is passed, and the time is linear in the file
+(a long element is read in doubling steps, never re-scanned per chunk).
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+from tuneplug.errors import SampleFileError
+from tuneplug.samples.formats import MAX_SAMPLE_BYTES, SampleProblem, TrainingSample, parse_value
+from tuneplug.text import describe_utf8_error
+
+__all__ = ["read_samples"]
+
+_CHUNK = 1 << 16
+_WHITESPACE = " \t\r\n"
+_TOO_DEEP = "invalid JSON: nested too deeply"
+# A JSON literal or escape cut at the buffer's end fails this close to the end.
+_TRUNCATION_SLACK = 8
+
+
+def read_samples(
+    path: str | os.PathLike[str], *, max_sample_bytes: int = MAX_SAMPLE_BYTES
+) -> Iterator[TrainingSample]:
+    """Yield the samples of a JSONL file or a JSON-array file, validated one by one.
+
+    Raises:
+        SampleFileError: the file cannot be read, is not UTF-8 (naming the byte
+            offset), is not JSON, holds a sample over ``max_sample_bytes``, or a
+            sample is invalid; the message names file, line and field.
+    """
+    name = str(path)
+    try:
+        fh = Path(path).open("rb")
+    except OSError as exc:
+        raise SampleFileError(name, None, f"cannot read samples: {exc.strerror}") from None
+    with fh:
+        try:
+            first = _first_byte(fh)
+        except OSError as exc:  # e.g. a directory opens on some systems, then fails to read
+            raise SampleFileError(name, None, f"cannot read samples: {exc.strerror}") from None
+        if first == b"[":
+            yield from _read_array(name, _Utf8Reader(name, fh), max_sample_bytes)
+        elif first:
+            yield from _read_lines(name, fh, max_sample_bytes)
+
+
+def _first_byte(fh: IO[bytes]) -> bytes:
+    head = fh.read(4096).lstrip(b" \t\r\n").removeprefix(b"\xef\xbb\xbf").lstrip(b" \t\r\n")
+    fh.seek(0)
+    return head[:1]
+
+
+def _validate(name: str, line: int, value: object) -> TrainingSample:
+    try:
+        return parse_value(value)
+    except SampleProblem as exc:
+        raise SampleFileError(name, line, exc.message, field=exc.field) from None
+
+
+def _too_big(name: str, line: int, limit: int) -> SampleFileError:
+    return SampleFileError(
+        name,
+        line,
+        f"a sample over the size limit of {limit} bytes "
+        "(tuneplug.samples.MAX_SAMPLE_BYTES); split it or shorten it",
+    )
+
+
+def _read_lines(name: str, fh: IO[bytes], limit: int) -> Iterator[TrainingSample]:
+    number = 0
+    offset = 0
+    while True:
+        # Never more than the limit in memory, however long the line.
+        raw = fh.readline(limit + 1)
+        if not raw:
+            return
+        number += 1
+        if len(raw) > limit and not raw.endswith(b"\n"):
+            raise _too_big(name, number, limit)
+        try:
+            text = raw.decode("utf-8").strip().lstrip("\ufeff")
+        except UnicodeDecodeError as exc:
+            raise SampleFileError(name, number, describe_utf8_error(exc, offset=offset)) from None
+        offset += len(raw)
+        if not text:
+            continue
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise SampleFileError(
+                name, number, f"invalid JSON: {exc.msg} (column {exc.colno})"
+            ) from None
+        except RecursionError:
+            raise SampleFileError(name, number, _TOO_DEEP) from None
+        yield _validate(name, number, value)
+
+
+class _Utf8Reader:
+    """Chunks of a binary file decoded incrementally, with byte offsets for errors."""
+
+    def __init__(self, name: str, fh: IO[bytes]) -> None:
+        self._name = name
+        self._fh = fh
+        self._decoder = codecs.getincrementaldecoder("utf-8-sig")()
+        self._consumed = 0  # bytes handed to the decoder so far
+
+    def read(self, size: int) -> str:
+        data = self._fh.read(size)
+        pending = len(self._decoder.getstate()[0])
+        try:
+            text = self._decoder.decode(data, final=not data)
+        except UnicodeDecodeError as exc:
+            where = describe_utf8_error(exc, offset=self._consumed - pending)
+            raise SampleFileError(self._name, None, where) from None
+        self._consumed += len(data)
+        return text
+
+
+def _truncated(buf: str, exc: json.JSONDecodeError) -> bool:
+    """Whether decoding failed only because the value continues past the buffer."""
+    if exc.msg.startswith("Unterminated string"):
+        return True
+    return len(buf) - exc.pos <= _TRUNCATION_SLACK
+
+
+def _read_array(name: str, fh: _Utf8Reader, limit: int) -> Iterator[TrainingSample]:
+    decoder = json.JSONDecoder()
+    buf = fh.read(_CHUNK)
+    pos = buf.index("[")  # _first_byte saw it among the leading whitespace
+    line = 1 + buf.count("\n", 0, pos)
+    pos += 1
+    expect_value = True
+    seen = False
+    eof = False
+    while True:
+        # Skip whitespace and one separator, refilling the buffer as needed.
+        while True:
+            while pos < len(buf) and buf[pos] in _WHITESPACE:
+                line += buf[pos] == "\n"
+                pos += 1
+            if pos < len(buf) or eof:
+                break
+            buf, pos = fh.read(_CHUNK), 0
+            eof = not buf
+        if pos >= len(buf):
+            raise SampleFileError(name, line, "invalid JSON: the array is not closed")
+        char = buf[pos]
+        if char == "]":
+            if expect_value and seen:
+                raise SampleFileError(name, line, "invalid JSON: trailing ',' before ']'")
+            _expect_end(name, line, buf[pos + 1 :], fh)
+            return
+        if char == ",":
+            if expect_value:
+                raise SampleFileError(name, line, "invalid JSON: unexpected ','")
+            expect_value = True
+            pos += 1
+            continue
+        if not expect_value:
+            raise SampleFileError(name, line, "invalid JSON: expected ',' or ']'")
+        while True:
+            try:
+                value, end = decoder.raw_decode(buf, pos)
+                # A number at the buffer's edge may continue in the next chunk.
+                if end < len(buf) or eof:
+                    break
+            except json.JSONDecodeError as exc:
+                if eof or not _truncated(buf, exc):
+                    at = line + buf.count("\n", pos, exc.pos)
+                    raise SampleFileError(name, at, f"invalid JSON: {exc.msg}") from None
+            except RecursionError:
+                raise SampleFileError(name, line, _TOO_DEEP) from None
+            if len(buf) - pos > limit:
+                raise _too_big(name, line, limit)
+            # Double what is buffered of this element: the retries cost O(element size)
+            # in total, where a fixed chunk would re-scan it once per chunk (quadratic).
+            more = fh.read(max(_CHUNK, len(buf) - pos))
+            eof = not more
+            buf, pos = buf[pos:] + more, 0
+        if end - pos > limit:
+            raise _too_big(name, line, limit)
+        yield _validate(name, line, value)
+        line += buf.count("\n", pos, end)
+        pos = end
+        expect_value = False
+        seen = True
+        # Drop what is consumed so memory stays bounded by one sample plus a chunk.
+        if pos > _CHUNK:
+            buf, pos = buf[pos:], 0
+
+
+def _expect_end(name: str, line: int, rest: str, fh: _Utf8Reader) -> None:
+    while True:
+        stray = rest.lstrip(_WHITESPACE)
+        if stray:
+            line += rest.count("\n", 0, len(rest) - len(stray))
+            raise SampleFileError(name, line, "invalid JSON: data after the closing ']'")
+        line += rest.count("\n")
+        rest = fh.read(_CHUNK)
+        if not rest:
+            return
