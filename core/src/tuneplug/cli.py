@@ -373,6 +373,11 @@ def config_(as_json: bool) -> None:
     _console().print(table)
 
 
+from tuneplug.cli_jobs import jobs as _jobs  # noqa: E402 - after the helpers it imports
+
+cli.add_command(_jobs)
+
+
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="tuneplug")
