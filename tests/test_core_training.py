@@ -1,4 +1,4 @@
-"""Fine-tuning runs (``tuneplug.training``, a front end on local jobs): resume and concurrent runs."""
+"""``tuneplug.training``, a front end on local jobs: resuming and concurrent runs."""
 
 from __future__ import annotations
 

@@ -88,8 +88,11 @@ class _Watch:
             )
         elif "valid_loss" in event.metrics:
             self.progress.update(self.task, valid=f"valid {event.metrics['valid_loss']:.4f}")
-        elif event.level != "info" or event.step is None:
-            self.progress.console.print(f"{event.level}: {event.message}", highlight=False)
+        elif event.level == "warn":
+            self.progress.console.print(f"warning: {event.message}", highlight=False)
+        elif event.level == "info" and event.step is None:
+            self.progress.console.print(event.message, highlight=False, markup=False)
+        # error events end the job: its summary and one error line say them
 
 
 def _summary(job: Job, curves: Curves, as_json: bool, plot: str | None) -> None:
@@ -148,13 +151,20 @@ def _print_job(job: Job) -> None:
 
 def _attach(job: Job, as_json: bool, plot: str | None, run: bool) -> None:
     """Follow ``job`` with a progress bar (running it here when ``run``), then summarise."""
+    from tuneplug.errors import TuneplugError
     from tuneplug.jobs.local import LocalJobs
+    from tuneplug.jobs.types import JobStatus
 
     backend = job.backend()
     with _Watch(job, quiet=as_json) as watch:
         try:
             if run and isinstance(backend, LocalJobs):
-                final = backend.run(job.id, watch)
+                try:
+                    final = backend.run(job.id, watch)
+                except TuneplugError:
+                    final = job.refresh()
+                    if final.status is not JobStatus.FAILED:
+                        raise  # not the job's own failure (e.g. another runner has it)
             else:
                 final = job.wait(on_event=watch)
         except KeyboardInterrupt:

@@ -113,11 +113,12 @@ class LocalJobs:
     def to_job(self, row: JobRow) -> Job:
         """The public form of a journal row, its status adjusted for a dead runner."""
         status, raw = JobStatus(row.status), row.status
-        if status is JobStatus.RUNNING:
-            if not self.alive(row.id):
-                status, raw = JobStatus.PAUSED, "interrupted"
-            elif row.cancel_requested:
+        if status in (JobStatus.QUEUED, JobStatus.RUNNING):
+            alive = self.alive(row.id)
+            if alive and row.cancel_requested:
                 status, raw = JobStatus.CANCELLING, "cancelling"
+            elif status is JobStatus.RUNNING and not alive:
+                status, raw = JobStatus.PAUSED, "interrupted"
         settings = row.settings
         shown = ("n_epochs", "batch_size", "seed", "shuffle")
         hyper = {k: settings[k] for k in shown if k in settings}

@@ -116,6 +116,8 @@ class Runner:
                 retryable=True,
             ) from None
         try:
+            # Who runs the job, for `kill` and for the crash tests (only meaningful while locked).
+            (self.dir / "runner.pid").write_text(str(os.getpid()), encoding="ascii")
             return self._run(on_event or (lambda event: None))
         finally:
             lock.release()
