@@ -34,6 +34,7 @@ __all__ = [
     "WORKSPACE_PLACEHOLDER",
     "assert_no_secrets",
     "no_network",
+    "played_statuses",
     "point_at",
     "recorder",
     "use_cassette",
@@ -92,6 +93,22 @@ def use_cassette(library: str | Path, name: str) -> Iterator[Any]:
         (_directory(library) / name).unlink(missing_ok=True)
     with recorder(library).use_cassette(name) as cassette:
         yield cassette
+
+
+def played_statuses(cassette: Any) -> list[int]:
+    """The HTTP statuses the client received, in order: what it *did*, not what is on file.
+
+    Replaying, every recorded interaction must have been played exactly once (a client
+    that sends one request fewer, e.g. one retry fewer, leaves one unplayed and fails
+    here; one request more finds no match and fails in vcrpy). Recording, what was just
+    recorded is what the client received.
+    """
+    responses = cassette.responses
+    if not RECORD:
+        unplayed = [i for i in range(len(responses)) if cassette.play_counts[i] != 1]
+        assert not unplayed, f"interactions {unplayed} of {len(responses)} not played once"
+        assert cassette.all_played and cassette.play_count == len(responses)
+    return [int(r["status"]["code"]) for r in responses]
 
 
 @pytest.fixture

@@ -29,8 +29,9 @@ from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
-from tuneplug_gradient.server import create_app
-from tuneplug_gradient.server_cli import base_url, bind
+from tuneplug.server.app import create_app
+from tuneplug.server.cli import base_url, bind
+from tuneplug_gradient.protocol import GradientProtocol
 
 __all__ = [
     "ANSWER",
@@ -66,6 +67,11 @@ class RunningServer:
     app: object = field(repr=False)
 
     @property
+    def root(self) -> str:
+        """The server's root URL, ``http://127.0.0.1:<port>`` (every protocol's prefix below)."""
+        return self.url.removesuffix("/api")
+
+    @property
     def headers(self) -> dict[str, str]:
         """The auth headers every request needs."""
         return {
@@ -99,6 +105,7 @@ def running_server(
     token: str | None = None,
     workspace: str | None = None,
     max_body_bytes: int = 1_000_000,
+    **app_kwargs: Any,
 ) -> Iterator[RunningServer]:
     """Serve ``backend`` on 127.0.0.1 (free port) while the block runs.
 
@@ -109,14 +116,16 @@ def running_server(
         state_dir = (tmp_path or Path(scratch)) / "gradient-server"
         token = token or secrets.token_urlsafe(24)
         workspace = workspace or f"{uuid.uuid4()}_workspace"
+        app_kwargs.setdefault("protocols", [GradientProtocol()])
         app = create_app(
             backend,
             token=token,
             workspace=workspace,
             state_dir=state_dir,
             max_body_bytes=max_body_bytes,
+            **app_kwargs,
         )
-        server, sock = bind(app, "127.0.0.1", 0)
+        server, sock = bind(app, "127.0.0.1", 0, app_kwargs.get("limits"))
         thread = threading.Thread(
             target=server.run, kwargs={"sockets": [sock]}, name="gradient-test-server", daemon=True
         )
@@ -126,7 +135,7 @@ def running_server(
             if not server.started:
                 raise RuntimeError("gradient test server exited during startup")
             yield RunningServer(
-                url=base_url("127.0.0.1", sock),
+                url=base_url("127.0.0.1", sock) + "/api",
                 token=token,
                 workspace=workspace,
                 state_dir=state_dir,
@@ -189,6 +198,7 @@ def api(
     backend: str, state_dir: Path, *, headers: dict[str, str] | None = None, **kwargs: Any
 ) -> Iterator[TestClient]:
     """A TestClient on ``create_app(backend)`` (lifespan run), authenticated by default."""
+    kwargs.setdefault("protocols", [GradientProtocol()])
     app = create_app(backend, token=TOKEN, workspace=WORKSPACE, state_dir=state_dir, **kwargs)
     client = TestClient(
         app, headers=AUTH if headers is None else headers, raise_server_exceptions=False

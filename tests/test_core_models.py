@@ -141,7 +141,11 @@ def test_options_are_passed_validated(rec) -> None:  # type: ignore[no-untyped-d
     )  # fmt: skip
     assert opts.stop == ("\n",) and opts.extra == {}
     assert call["model"] == model.info and call["prompt"] == "hi"
-    assert model.options() == model.options()  # defaults alone are reused
+    # Defaults alone are built once and reused (the fast path), not rebuilt per call.
+    assert model.options() is model.options()
+    model.complete("again")
+    assert rec.calls.of("complete")[-1]["options"] is model.options()
+    assert model.options().max_tokens == 10 and model.options(top_k=3) is not model.options()
 
 
 def test_provider_extras_pass_through(rec) -> None:  # type: ignore[no-untyped-def]

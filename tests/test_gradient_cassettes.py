@@ -21,7 +21,15 @@ from typing import Any
 
 import pytest
 import tuneplug
-from cassette_kit import CASSETTES, RECORD, assert_no_secrets, no_network, point_at, use_cassette
+from cassette_kit import (
+    CASSETTES,
+    RECORD,
+    assert_no_secrets,
+    no_network,
+    played_statuses,
+    point_at,
+    use_cassette,
+)
 from tuneplug.errors import (
     AuthenticationError,
     InvalidRequestError,
@@ -74,7 +82,7 @@ pytestmark = pytest.mark.usefixtures("no_network")
 
 
 def test_seed_flow_from_cassette(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    with _server(monkeypatch, tmp_path), use_cassette("gradient", "seed_flow.yaml"):
+    with _server(monkeypatch, tmp_path), use_cassette("gradient", "seed_flow.yaml") as cassette:
         bases = tuneplug.list_models("gradient", base_only=True)
         assert bases and all(m.kind.value == "base" for m in bases)
         assert all(len(m.id) == 50 and m.id.endswith("_base_ml_model") for m in bases)
@@ -112,11 +120,13 @@ def test_seed_flow_from_cassette(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
         adapter.delete()
         with pytest.raises(NotFoundError):
             adapter.complete(PROMPT)
+    # Ten requests, each exactly once: nothing resolved twice, nothing skipped.
+    assert played_statuses(cassette) == [200] * 9 + [404]
 
 
 def test_error_paths_from_cassette(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     unknown = "00000000-0000-4000-8000-000000000000_model_adapter"
-    with _server(monkeypatch, tmp_path), use_cassette("gradient", "errors.yaml"):
+    with _server(monkeypatch, tmp_path), use_cassette("gradient", "errors.yaml") as cassette:
         with pytest.raises(NotFoundError) as missing:
             tuneplug.get_model(f"gradient/{unknown}").complete(PROMPT)
         assert missing.value.status == 404 and missing.value.provider == "gradient"
@@ -126,16 +136,18 @@ def test_error_paths_from_cassette(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
         with pytest.raises(InvalidRequestError) as refused:
             base.complete(PROMPT, guidance=["yes", "no"])
         assert refused.value.status == 400
+    assert played_statuses(cassette) == [404, 200, 400]  # a 4xx is never retried
 
 
 def test_unauthorized_from_cassette(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     with (
         _server(monkeypatch, tmp_path, token="wrong-token-for-this-server"),
-        use_cassette("gradient", "unauthorized.yaml"),
+        use_cassette("gradient", "unauthorized.yaml") as cassette,
         pytest.raises(AuthenticationError) as denied,
     ):
         tuneplug.list_models("gradient")
     assert denied.value.status == 401
+    assert played_statuses(cassette) == [401]  # not retried
     assert "wrong-token" not in str(denied.value)
 
 
@@ -148,8 +160,7 @@ def test_rate_limit_then_success_from_cassette(monkeypatch: pytest.MonkeyPatch) 
         model = tuneplug.get_model("gradient/99148c6d-c2a0-4fbe-a4a7-e7c05bdb8a09_base_ml_model")
         completion = model.complete(PROMPT)
         assert completion.text
-        statuses = [r["status"]["code"] for r in cassette.responses]
-        assert statuses == [429, 200]
+    assert played_statuses(cassette) == [429, 200]  # one retry, then the answer
 
 
 def test_rate_limit_exhausted_from_cassette(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -162,7 +173,7 @@ def test_rate_limit_exhausted_from_cassette(monkeypatch: pytest.MonkeyPatch) -> 
         model = tuneplug.get_model("gradient/99148c6d-c2a0-4fbe-a4a7-e7c05bdb8a09_base_ml_model")
         model.complete(PROMPT)
     assert limited.value.status == 429 and limited.value.retryable
-    assert len(cassette.responses) == 3  # the first attempt and max_retries=2
+    assert played_statuses(cassette) == [429] * 3  # the first attempt and max_retries=2
 
 
 def test_server_error_from_cassette(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -175,7 +186,7 @@ def test_server_error_from_cassette(monkeypatch: pytest.MonkeyPatch) -> None:
         model = tuneplug.get_model("gradient/99148c6d-c2a0-4fbe-a4a7-e7c05bdb8a09_base_ml_model")
         model.complete(PROMPT)
     assert failed.value.status == 503
-    assert len(cassette.responses) == 3
+    assert played_statuses(cassette) == [503] * 3  # the first attempt and max_retries=2
 
 
 def _fake_faults() -> dict[str, Any]:

@@ -371,4 +371,10 @@ def test_full_jitter_backoff_is_bounded() -> None:
                          rng=random.Random(7))
     for attempt in range(6):
         cap = min(4.0, 0.5 * 2**attempt)
-        assert all(0.0 <= policy.backoff(attempt) <= cap for _ in range(50))
+        waits = [policy.backoff(attempt) for _ in range(2000)]
+        assert all(0.0 <= w <= cap for w in waits)
+        # Full jitter is uniform over [0, cap]: it reaches both ends and centres on cap / 2
+        # (a constant wait, a zero wait or a cap that does not grow all fail here).
+        assert min(waits) < 0.05 * cap and max(waits) > 0.95 * cap
+        assert abs(sum(waits) / len(waits) - cap / 2) < 0.05 * cap
+        assert sum(w < cap / 2 for w in waits) == pytest.approx(1000, abs=100)

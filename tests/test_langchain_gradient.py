@@ -119,9 +119,15 @@ def test_model_kwargs_are_validated(kwargs: dict[str, Any], message: str) -> Non
         GradientLLM(model=ADAPTER_ID, **creds(), model_kwargs=kwargs)
 
 
-def test_none_in_model_kwargs_means_the_default() -> None:
+def test_none_in_model_kwargs_means_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
     kwargs = {"temperature": None, "top_k": None, "max_generated_token_count": None, "stop": []}
-    GradientLLM(model=ADAPTER_ID, **creds(), model_kwargs=kwargs)
+    with serve(monkeypatch) as fake:
+        assert GradientLLM(model=ADAPTER_ID, model_kwargs=kwargs).invoke(PROMPT) == BEFORE
+        with_nones = fake.requests[-1].json
+        assert GradientLLM(model=ADAPTER_ID).invoke(PROMPT) == BEFORE
+        without = fake.requests[-1].json
+    assert with_nones == without  # the very request the defaults send
+    assert (with_nones["temperature"], with_nones["topK"]) == (None, None)
 
 
 def test_no_secret_shown_and_the_model_identifies_the_cache_entry() -> None:

@@ -124,7 +124,7 @@ def langchain_chains(monkeypatch: pytest.MonkeyPatch) -> None:
 @contextlib.contextmanager
 def notebook_ids(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Make the server issue the notebook's adapter id to the first adapter it creates."""
-    from tuneplug_gradient import server_ids
+    from tuneplug_gradient.protocol import ids as server_ids
 
     issued = iter([uuid.UUID(NOTEBOOK_ADAPTER[:36])])
     shim = types.SimpleNamespace(

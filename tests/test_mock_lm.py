@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import time
+import types
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -120,12 +120,18 @@ def test_max_tokens_cuts_with_length(ctx: ProviderContext) -> None:
 
 
 def test_default_max_tokens_bounds_generation(ctx: ProviderContext) -> None:
-    # An unseen context can wander; 64 tokens is the default cap.
-    done = complete(ctx, "tiny", "zebra", temperature=2.0, seed=7)
-    assert done.usage.completion_tokens is not None and done.usage.completion_tokens <= 64
-    assert done.finish_reason in {"stop", "length"}
-    if done.finish_reason == "length":
-        assert done.usage.completion_tokens == 64
+    # The echo model generates as many tokens as the prompt has: 100 words run into the
+    # default cap of 64, which must cut them (the n-gram's answers stop well before it).
+    words = [f"w{i}" for i in range(100)]
+    done = complete(ctx, "echo", " ".join(words))
+    assert (done.finish_reason, done.usage.completion_tokens) == ("length", 64)
+    assert done.text == " ".join(words[:64])
+    chunks = stream(ctx, "echo", " ".join(words))
+    assert chunks[-1].finish_reason == "length" and chunks[-1].usage is not None
+    assert chunks[-1].usage.completion_tokens == 64
+    # Just under the cap, nothing is cut.
+    under = complete(ctx, "echo", " ".join(words[:63]))
+    assert (under.finish_reason, under.usage.completion_tokens) == ("stop", 63)
 
 
 def test_stop_sequence_cuts_before_it(ctx: ProviderContext) -> None:
@@ -238,26 +244,44 @@ def test_acomplete_and_astream_match_sync(ctx: ProviderContext) -> None:
     assert chunks[-1].finish_reason == "stop"
 
 
-def test_latency_is_awaited_not_blocking(tmp_path: Path) -> None:
+def test_latency_is_awaited_not_blocking(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     slow = ProviderContext(
         provider="mock", settings=MockSettings(store=tmp_path / "s.sqlite3", latency_ms=150)
     )
     tiny = model(slow, "tiny")
     opts = CompletionOptions()
+    slept: list[float] = []
+    awaited: list[float] = []
 
-    async def three() -> list[Completion]:
+    def blocking_sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    async def run() -> list[Completion]:
+        # Overlap shown by events, not by a clock: each call's latency waits until all
+        # three are inside theirs, which only concurrent calls can reach (a call that
+        # held the loop or waited for the previous one would never let the third in).
+        all_inside = asyncio.Event()
+
+        async def awaited_sleep(seconds: float) -> None:
+            awaited.append(seconds)
+            if len(awaited) == 3:
+                all_inside.set()
+            await all_inside.wait()
+
+        fake_asyncio = types.ModuleType("asyncio")
+        fake_asyncio.__dict__.update(vars(asyncio))
+        fake_asyncio.sleep = awaited_sleep  # type: ignore[attr-defined]
+        monkeypatch.setattr(plugin, "asyncio", fake_asyncio)
         calls = [plugin.tuneplug_acomplete(slow, tiny, PROMPT, opts) for _ in range(3)]
-        return list(await asyncio.gather(*calls))
+        return list(await asyncio.wait_for(asyncio.gather(*calls), timeout=10))
 
-    start = time.perf_counter()
-    results = asyncio.run(three())
-    elapsed = time.perf_counter() - start
+    monkeypatch.setattr(plugin, "time", types.SimpleNamespace(sleep=blocking_sleep))
+    results = asyncio.run(run())
     assert [r.text for r in results] == [BASE_ANSWER] * 3
-    assert 0.15 <= elapsed < 0.4  # concurrent: one latency, not three
+    assert awaited == [0.15] * 3 and slept == []  # awaited, never slept
 
-    start = time.perf_counter()
-    plugin.tuneplug_complete(slow, tiny, PROMPT, opts)
-    assert time.perf_counter() - start >= 0.15
+    assert plugin.tuneplug_complete(slow, tiny, PROMPT, opts).text == BASE_ANSWER
+    assert slept == [0.15]  # the sync call sleeps its latency once
     plugin.tuneplug_close(slow)
 
 

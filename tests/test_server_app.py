@@ -18,8 +18,8 @@ from gradient_server import (
     sdk_create_body,
 )
 from tuneplug.errors import ConfigError, UnknownModelError, UnknownProviderError
-from tuneplug_gradient.server import create_app
-from tuneplug_gradient.server_ids import base_id
+from tuneplug.server.app import create_app
+from tuneplug_gradient.protocol.ids import base_id
 from tuneplug_gradient.wire import ListModelsResponse, ModelAdapterEntry
 
 
@@ -134,17 +134,16 @@ def test_adapter_ids_survive_a_restart(state: Path) -> None:
     assert [m["id"] for m in listed if m["type"] == "modelAdapter"] == [adapter_id]
 
 
-def test_adapters_made_outside_the_server_get_a_stable_id(state: Path) -> None:
+def test_adapters_made_outside_the_server_belong_to_no_tenant(state: Path) -> None:
+    # Another server sharing TUNEPLUG_HOME, or the CLI, made it: no key of this server
+    # created it, so none may list, use or delete it (issue 10, "many clients, separated").
     tuneplug.get_model("mock/tiny").create_adapter("made_by_the_cli")
-
-    def adapter_ids() -> list[str]:
-        with api("mock/tiny", state) as client:
-            models = client.get("/api/models?onlyBase=False").json()["models"]
-        return [m["id"] for m in models if m["type"] == "modelAdapter"]
-
-    first = adapter_ids()
-    assert len(first) == 1 and first[0].endswith("_model_adapter")
-    assert adapter_ids() == first
+    with api("mock/tiny", state) as client:
+        models = client.get("/api/models?onlyBase=False").json()["models"]
+        mine = create_adapter(client)
+        listed = client.get("/api/models?onlyBase=False").json()["models"]
+    assert [m["type"] for m in models] == ["baseModel"]
+    assert [m["id"] for m in listed if m["type"] == "modelAdapter"] == [mine]
 
 
 # -- auth -------------------------------------------------------------------------------
@@ -155,8 +154,13 @@ def test_adapters_made_outside_the_server_get_a_stable_id(state: Path) -> None:
     [
         ({}, 401),
         ({"x-gradient-workspace-id": WORKSPACE}, 401),
-        ({"Authorization": "Bearer wrong-token-9876543210", "x-gradient-workspace-id": WORKSPACE},
-         401),
+        (
+            {
+                "Authorization": "Bearer wrong-token-9876543210",
+                "x-gradient-workspace-id": WORKSPACE,
+            },
+            401,
+        ),
         ({"Authorization": f"Basic {TOKEN}", "x-gradient-workspace-id": WORKSPACE}, 401),
         # A valid token for another (or no) workspace: authenticated, not allowed.
         ({"Authorization": f"Bearer {TOKEN}"}, 403),

@@ -31,7 +31,7 @@ from tuneplug.errors import (
     TuneplugError,
 )
 from tuneplug.types import InputPart, Sample
-from tuneplug_gradient.server_ids import base_id
+from tuneplug_gradient.protocol.ids import base_id
 
 REC_BASE = base_id("rec/base")
 
@@ -178,8 +178,10 @@ def test_fine_tune_passes_string_and_structured_samples_with_multipliers(
         },
         {"inputs": "langchain style"},
         # Explicit nulls mean the defaults (trainable, parse special tokens), as elsewhere.
-        {"fineTuningParameters": None,
-         "inputs": [{"parseSpecialTokens": None, "trainable": None, "value": "nulls"}]},
+        {
+            "fineTuningParameters": None,
+            "inputs": [{"parseSpecialTokens": None, "trainable": None, "value": "nulls"}],
+        },
     ]
     with api("rec/base", state) as client:
         adapter = client.post(
@@ -232,8 +234,10 @@ def test_fine_tuning_the_mock_learns_the_answer(state: Path) -> None:
             {"samples": [{"inputs": "x", "fineTuningParameters": {"multiplier": float("inf")}}]},
             "multiplier",
         ),
-        ({"samples": [{"inputs": "x", "fine_tuning_parameters": {"multiplier": 2}}]},
-         "fine_tuning_parameters"),
+        (
+            {"samples": [{"inputs": "x", "fine_tuning_parameters": {"multiplier": 2}}]},
+            "fine_tuning_parameters",
+        ),
     ],
 )
 def test_invalid_fine_tune_bodies_are_body_parsing_errors(
@@ -318,9 +322,34 @@ def test_backend_errors_map_to_statuses(
     with api("rec/base", state) as client:
         response = _complete(client, REC_BASE)
     assert response.status_code == status
-    assert response.json() == {"message": str(error), "type": kind}
+    # A 404 is in the server's words (the backend's may name its files or ids).
+    message = f"unknown base model {REC_BASE!r}" if status == 404 else str(error)
+    assert response.json() == {"message": message, "type": kind}
     if isinstance(error, RateLimitError):
         assert response.headers["retry-after"] == "3"
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        NotFoundError("no adapter in /home/someone/.local/share/tuneplug/mock.sqlite3"),
+        InvalidRequestError("bad sample in /srv/data/train.jsonl line 3"),
+        ServerError(r"disk C:\\Users\\op\\state is full", status=503),
+    ],
+    ids=["not-found", "invalid", "windows-path"],
+)
+def test_error_bodies_never_carry_file_paths(
+    state: Path, make_plugin: Callable[..., Any], register: Callable[..., Any], error: Any
+) -> None:
+    def tuneplug_complete(ctx: Any, model: Any, prompt: str, options: Any) -> Any:
+        raise error
+
+    register("rec", make_plugin("rec", COMPLETER, complete=tuneplug_complete))
+    with api("rec/base", state) as client:
+        body = _complete(client, REC_BASE).text
+    for fragment in ("/home/someone", "mock.sqlite3", "/srv/data", "Users"):
+        assert fragment not in body
+    assert "Traceback" not in body
 
 
 def test_an_unexpected_exception_is_a_bare_500(

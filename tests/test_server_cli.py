@@ -1,4 +1,4 @@
-"""``tuneplug serve`` (``tuneplug_gradient.server_cli:serve_command``)."""
+"""``tuneplug serve`` (``tuneplug.server.cli:serve_command``) with the Gradient protocol."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import httpx
 import pytest
 import uvicorn
 from click.testing import CliRunner
-from tuneplug_gradient.server_cli import serve_command
+from tuneplug.server.cli import serve_command
 
 READ_TIMEOUT = 20.0  # seconds to wait for the server's banner (never reached when it works)
 
@@ -38,7 +38,9 @@ def served(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 
 def _invoke(*args: str, env: dict[str, str] | None = None) -> Any:
-    return CliRunner().invoke(serve_command, ["--port", "0", *args], env=env)
+    return CliRunner().invoke(
+        serve_command, ["--port", "0", "--protocol", "gradient", *args], env=env
+    )
 
 
 def test_a_generated_token_is_printed_once_with_export_lines(served: list[int]) -> None:
@@ -47,7 +49,9 @@ def test_a_generated_token_is_printed_once_with_export_lines(served: list[int]) 
     [port] = served
     assert port != 0
     url = re.search(r"export GRADIENT_API_URL=(\S+)", result.output)
-    token = re.search(r"export GRADIENT_ACCESS_TOKEN=(\S+)", result.output)
+    # A generated key is exported once as TUNEPLUG_SERVE_TOKEN; each protocol's lines use it.
+    token = re.search(r"export TUNEPLUG_SERVE_TOKEN=(\S+)", result.output)
+    assert 'export GRADIENT_ACCESS_TOKEN="$TUNEPLUG_SERVE_TOKEN"' in result.output
     workspace = re.search(r"export GRADIENT_WORKSPACE_ID=(\S+)", result.output)
     assert url and token and workspace
     assert url.group(1) == f"http://127.0.0.1:{port}/api"
@@ -103,8 +107,8 @@ def _read_until(stream: Any, marker: str) -> list[str]:
 
 def test_the_command_serves_logs_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TUNEPLUG_SERVE_")}
-    code = "from tuneplug_gradient.server_cli import serve_command; serve_command()"
-    args = ["--port", "0", "--state-dir", str(tmp_path / "state")]
+    code = "from tuneplug.server.cli import serve_command; serve_command()"
+    args = ["--port", "0", "--state-dir", str(tmp_path / "state"), "--protocol", "gradient"]
     proc = subprocess.Popen(
         [sys.executable, "-c", code, *args],
         env=env,
@@ -115,7 +119,7 @@ def test_the_command_serves_logs_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     try:
         banner = "".join(_read_until(proc.stdout, "GRADIENT_WORKSPACE_ID"))
         url = re.search(r"GRADIENT_API_URL=(\S+)", banner).group(1)  # type: ignore[union-attr]
-        token = re.search(r"GRADIENT_ACCESS_TOKEN=(\S+)", banner).group(1)  # type: ignore[union-attr]
+        token = re.search(r"TUNEPLUG_SERVE_TOKEN=(\S+)", banner).group(1)  # type: ignore[union-attr]
         workspace = re.search(r"GRADIENT_WORKSPACE_ID=(\S+)", banner).group(1)  # type: ignore[union-attr]
         headers = {"Authorization": f"Bearer {token}", "x-gradient-workspace-id": workspace}
         response = httpx.get(f"{url}/models", params={"onlyBase": "True"}, headers=headers)

@@ -7,8 +7,8 @@ import threading
 from pathlib import Path
 
 import pytest
-from tuneplug_gradient.server_backend import _timestamp
-from tuneplug_gradient.server_ids import IdStore, base_id
+from tuneplug_gradient.protocol.backend import _timestamp
+from tuneplug_gradient.protocol.ids import IdStore, base_id
 
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 
@@ -41,14 +41,25 @@ def test_the_mapping_survives_reopening_and_forgets_deleted_adapters(tmp_path: P
     reopened.close()
 
 
-def test_touch_moves_the_update_time_forward(tmp_path: Path) -> None:
+def test_touch_moves_the_update_time_forward(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tuneplug_gradient.server_ids as server_ids
+
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", server_ids.now_iso())
+    # A clock under the test's control: a touch that writes nothing keeps the first time.
+    clock = iter(["2024-01-09T12:00:00.000Z"] * 2 + ["2024-01-09T12:05:00.000Z"])
+    monkeypatch.setattr(server_ids, "now_iso", lambda: next(clock))
     store = IdStore(tmp_path)
     row = store.ensure("mock/a", "adapter")
+    other = store.ensure("mock/b", "adapter")
+    assert row.updated_at == "2024-01-09T12:00:00.000Z"
     store.touch(row.gradient_id)
     touched = store.by_gradient_id(row.gradient_id)
+    untouched = store.by_gradient_id(other.gradient_id)
     store.close()
-    assert touched is not None and touched.updated_at >= row.updated_at
-    assert touched.updated_at.endswith("Z")
+    assert touched is not None and touched.updated_at == "2024-01-09T12:05:00.000Z"
+    assert untouched == other  # only the row touched
 
 
 def test_concurrent_ensures_agree_on_one_id(tmp_path: Path) -> None:

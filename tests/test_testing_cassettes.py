@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 import tuneplug.testing.cassettes as cassettes
+import yaml
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from tuneplug.testing import assert_no_secrets, scan_cassettes, use_cassette, vcr_config
@@ -115,6 +116,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Encoding", "gzip")
         self.send_header("Set-Cookie", f"session={SECRET}")
+        # A server that echoes a credential in a response header of its own naming.
+        self.send_header("X-Seen-Key", self.headers["x-acme-key"])
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
         self.wfile.write(payload)
@@ -155,6 +158,9 @@ def test_recorded_cassette_holds_no_secret_and_replays(
     text = path.read_text()
     assert SECRET not in text and WORKSPACE not in text and "alternative" not in text
     assert "set-cookie" not in text.lower()
+    (recorded,) = yaml.safe_load(text)["interactions"]
+    headers = {k.lower(): v for k, v in recorded["response"]["headers"].items()}
+    assert headers["x-seen-key"] == ["<REDACTED>"]  # response headers are scrubbed too
     assert '"echo": "hello"' in text  # stored decoded: readable and scannable
     assert text.count("<REDACTED>") >= 4
     assert scan_cassettes(tmp_path / "cassettes") == []

@@ -60,13 +60,15 @@ def test_loopback_hosts(host: object, loopback: bool) -> None:
 
 
 def test_remote_connection_is_blocked_with_a_clear_message() -> None:
+    originals = (socket.socket.connect, socket.socket.connect_ex, socket.getaddrinfo)
     with NetworkGuard() as guard, socket.socket() as sock:
         sock.settimeout(0.5)
         with pytest.raises(ModelRequestBlockedError) as blocked:
             sock.connect(REMOTE)
-        assert sock.connect_ex  # still the patched attribute while installed
         with pytest.raises(ModelRequestBlockedError):
-            sock.connect_ex(REMOTE)
+            sock.connect_ex(REMOTE)  # the errno-returning twin is guarded too
+    # Leaving the guard puts every original back.
+    assert (socket.socket.connect, socket.socket.connect_ex, socket.getaddrinfo) == originals
     message = str(blocked.value)
     assert "blocked connect 192.0.2.1:443" in message
     assert "scripted_model" in message and "allow_model_requests" in message

@@ -28,6 +28,7 @@ _EXPORTS = {
     "JobEvent": "tuneplug.jobs.types",
     "JobSpec": "tuneplug.jobs.types",
     "JobStatus": "tuneplug.jobs.types",
+    "get_provider": "tuneplug.catalog",
     # hooks
     "hookimpl": "tuneplug.hookspecs",
     "hookspec": "tuneplug.hookspecs",
@@ -105,6 +106,7 @@ __all__ = [
     "batched",
     "get_job",
     "get_model",
+    "get_provider",
     "hookimpl",
     "hookspec",
     "list_jobs",
@@ -115,6 +117,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from tuneplug.catalog import get_provider
     from tuneplug.errors import (
         AuthenticationError,
         CapabilityError,

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from tuneplug.errors import TuneplugError
+from tuneplug.server.cli import serve_command
 
 if TYPE_CHECKING:
     from tuneplug.types import ModelInfo
@@ -372,6 +373,8 @@ def config_(as_json: bool) -> None:
         table.add_row(row["key"], json.dumps(row["value"], default=str), row["origin"])
     _console().print(table)
 
+
+cli.add_command(serve_command)
 
 from tuneplug.cli_jobs import jobs as _jobs  # noqa: E402 - after the helpers it imports
 

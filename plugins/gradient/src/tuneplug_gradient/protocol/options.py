@@ -26,7 +26,7 @@ from typing import Any
 from pydantic import ValidationError
 from tuneplug.types import CompletionOptions, InputPart, Sample
 
-from tuneplug_gradient.server_errors import ApiError, body_parsing_error
+from tuneplug_gradient.protocol.errors import ApiError, body_parsing_error
 from tuneplug_gradient.wire import CompleteRequest, FineTuneRequest
 
 __all__ = ["PASSTHROUGH_PROVIDERS", "completion_options", "to_samples"]

@@ -13,16 +13,19 @@ still works today.
 
 The store is one SQLite file (atomic commits, safe across threads and
 processes); the server calls it from worker threads, never from the event loop.
+Which tenant may use an id is not kept here but in the gateway's ownership
+records: an id is only a name.
 """
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+
+from tuneplug.server.state import open_database
 
 from tuneplug_gradient.wire import ADAPTER_SUFFIX, BASE_SUFFIX
 
@@ -65,16 +68,12 @@ class IdStore:
     """Gradient id ⇄ backend reference, in ``state_dir / "ids.sqlite3"``."""
 
     def __init__(self, state_dir: Path) -> None:
-        state_dir.mkdir(parents=True, exist_ok=True)
         self.path = state_dir / "ids.sqlite3"
         # One connection shared by the worker threads, serialised by a lock:
         # the writes are tiny and this avoids "database is locked" between threads.
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        with self._lock:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA busy_timeout=5000")
-            self._db.execute(_SCHEMA)
+        # A damaged file is a ConfigError naming it, at start.
+        self._db = open_database(self.path, _SCHEMA)
 
     def close(self) -> None:
         """Close the database."""

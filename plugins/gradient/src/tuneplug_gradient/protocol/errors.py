@@ -1,4 +1,4 @@
-"""Errors of the Gradient-compatible server, in Gradient's wire shape.
+"""Errors of the Gradient protocol, in Gradient's wire shape.
 
 Generic endpoints answer ``{"message"}``; ``complete`` and ``fine-tune`` answer
 ``{"message", "type"[, "payload"]}`` with the types the official schema lists.
@@ -9,25 +9,13 @@ are harmless to clients that expect ``{"message"}`` and tell a human what was wr
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping
 from typing import Any
 
 from pydantic import ValidationError
 from starlette.responses import JSONResponse
-from tuneplug.errors import (
-    AuthenticationError,
-    CapabilityError,
-    ConnectionError,
-    InvalidRequestError,
-    NotFoundError,
-    PermissionDeniedError,
-    RateLimitError,
-    ServerError,
-    TimeoutError,
-    TuneplugError,
-    UnknownModelError,
-)
+from tuneplug.errors import CapabilityError, InvalidRequestError, TuneplugError
+from tuneplug.server.errors import public_message, retry_after_header, status_for
 
 from tuneplug_gradient.wire import ErrorBody
 
@@ -97,24 +85,6 @@ def query_parsing_error(field: str, message: str) -> ApiError:
     )
 
 
-def _status(exc: TuneplugError) -> int:
-    if isinstance(exc, NotFoundError | UnknownModelError):
-        return 404
-    if isinstance(exc, InvalidRequestError | CapabilityError):
-        return 400
-    if isinstance(exc, RateLimitError):
-        return 429
-    # The backend's credentials are the server's, not the client's: a 401 here
-    # would tell the client its own token is wrong. It is a bad gateway.
-    if isinstance(exc, AuthenticationError | PermissionDeniedError | ConnectionError):
-        return 502
-    if isinstance(exc, TimeoutError):
-        return 504
-    if isinstance(exc, ServerError):
-        return exc.status if exc.status is not None and 500 <= exc.status < 600 else 502
-    return 500
-
-
 def from_tuneplug(
     exc: TuneplugError,
     *,
@@ -128,10 +98,8 @@ def from_tuneplug(
     ``not_found_type`` for 404s, ``incapable_type`` for capability errors,
     ``unprocessableContent`` for rejected requests, ``failed`` otherwise.
     """
-    status = _status(exc)
-    headers: dict[str, str] = {}
-    if isinstance(exc, RateLimitError) and exc.retry_after is not None:
-        headers["Retry-After"] = str(max(0, math.ceil(exc.retry_after)))
+    status = status_for(exc)
+    headers = retry_after_header(exc)
     kind: str | None = None
     if typed:
         if status == 404:
@@ -142,5 +110,6 @@ def from_tuneplug(
             kind = "unprocessableContent"
         else:
             kind = "failed"
-    # str(exc) names the provider and status; tuneplug errors never carry secrets.
-    return ApiError(status, str(exc), type=kind, headers=headers)
+    # str(exc) names the provider and status; tuneplug errors never carry secrets,
+    # and public_message takes out file paths.
+    return ApiError(status, public_message(exc), type=kind, headers=headers)

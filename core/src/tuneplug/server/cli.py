@@ -1,0 +1,280 @@
+"""``tuneplug serve``: the gateway on the command line (registered by :mod:`tuneplug.cli`).
+
+Heavy imports (starlette, uvicorn, the protocols, the backend) happen when the
+command runs, so ``tuneplug --help`` stays fast; without the ``server`` extra
+the command is one ``error:`` line naming what to install.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+import secrets
+import shlex
+import socket
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from tuneplug.errors import ConfigError
+
+if TYPE_CHECKING:
+    import uvicorn
+    from starlette.applications import Starlette
+
+    from tuneplug.server.gateway import Limits
+    from tuneplug.server.tenants import Tenant
+
+__all__ = ["base_url", "bind", "serve_command"]
+
+TOKEN_ENV = "TUNEPLUG_SERVE_TOKEN"
+WORKSPACE_ENV = "TUNEPLUG_SERVE_WORKSPACE"
+
+
+def _require_server_extra() -> None:
+    missing = [m for m in ("starlette", "uvicorn", "multipart") if not importlib.util.find_spec(m)]
+    if missing:
+        raise ConfigError(
+            f"tuneplug serve needs the server extra ({', '.join(missing)} not installed): "
+            "pip install 'tuneplug[server]'"
+        )
+
+
+def bind(
+    app: Starlette, host: str, port: int, limits: Limits | None = None
+) -> tuple[uvicorn.Server, socket.socket]:
+    """A uvicorn server for ``app`` and its bound socket (``port`` 0 picks a free one).
+
+    The socket is bound here, before serving, so the caller knows the real port
+    and can print or hand out the URL first. Run it with ``server.run(sockets=[sock])``.
+    uvicorn's own access log is off: the app logs one line per request itself.
+    Connections that do not complete a request's headers within
+    ``limits.header_timeout`` seconds are closed (:mod:`tuneplug.server.timeouts`).
+
+    Raises:
+        OSError: the address cannot be bound (in use, no such interface).
+    """
+    import uvicorn
+
+    from tuneplug.server.gateway import Limits
+    from tuneplug.server.timeouts import header_timeout_protocol
+
+    limits = limits or Limits()
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        http=header_timeout_protocol(limits.header_timeout),
+        timeout_keep_alive=max(1, int(limits.header_timeout)),
+    )
+    family, kind, proto, _, address = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP, flags=socket.AI_PASSIVE
+    )[0]
+    # proto must be IPPROTO_TCP (uvicorn's Config.bind_socket leaves it 0): asyncio only
+    # sets TCP_NODELAY on accepted sockets whose proto says TCP, and without it Nagle
+    # plus delayed ACKs add ~40 ms to every response.
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError:
+        sock.close()
+        raise
+    return uvicorn.Server(config), sock
+
+
+def base_url(host: str, sock: socket.socket) -> str:
+    """``http://host:port`` for a bound socket (IPv6 hosts bracketed)."""
+    port = sock.getsockname()[1]
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}"
+
+
+def _default_backend() -> str:
+    from tuneplug.config import MOCK_DEFAULT_MODEL, load_config
+
+    return load_config().settings.model or MOCK_DEFAULT_MODEL
+
+
+def _flag_tenants(
+    tokens: tuple[str, ...], workspaces: tuple[str, ...], rate_limit: float | None
+) -> tuple[list[Tenant], dict[str, str]]:
+    """Tenants from ``--token``/``--workspace`` (paired in order), and how to print each key.
+
+    A generated key is printed once, in an ``export`` line; keys the user chose
+    are never repeated.
+    """
+    from pydantic import SecretStr
+
+    from tuneplug.server.tenants import Tenant, new_workspace
+
+    if workspaces and len(workspaces) != max(1, len(tokens)):
+        raise ConfigError("give one --workspace per --token (or none, to generate them)")
+    shown: dict[str, str] = {}
+    keys = list(tokens)
+    if not keys:
+        from_env = os.environ.get(TOKEN_ENV, "")
+        keys = [from_env or secrets.token_urlsafe(32)]
+        if not from_env:
+            shown["generated"] = keys[0]
+    if not workspaces and len(keys) == 1 and os.environ.get(WORKSPACE_ENV, ""):
+        workspaces = (os.environ[WORKSPACE_ENV],)
+    names = ["default"] if len(keys) == 1 else [f"key{i + 1}" for i in range(len(keys))]
+    spaces = list(workspaces) or [new_workspace() for _ in keys]
+    tenants = [
+        Tenant(name, SecretStr(key), space, rate_limit)
+        for name, key, space in zip(names, keys, spaces, strict=True)
+    ]
+    for tenant in tenants:
+        # A generated key was exported as $TOKEN_ENV just before; one from $TOKEN_ENV is there.
+        shown[tenant.name] = f"'<your --token for {tenant.name}>'" if tokens else f'"${TOKEN_ENV}"'
+    return tenants, shown
+
+
+@click.command("serve")
+@click.option(
+    "--backend",
+    help="Provider name (all its base models) or base model reference/alias. "
+    "[default: the configured default model, mock/tiny]",
+)
+@click.option(
+    "--protocol", "protocols",
+    help="Comma-separated protocols to serve (gradient, openai, ...). [default: all installed]",
+)  # fmt: skip
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option(
+    "--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
+    help="Port to listen on (0 picks a free one).",
+)  # fmt: skip
+@click.option(
+    "--token", "tokens", multiple=True,
+    help=f"An API key clients may send (repeat for several tenants). [default: ${TOKEN_ENV}, "
+    "else generated]",
+)  # fmt: skip
+@click.option(
+    "--workspace", "workspaces", multiple=True,
+    help=f"Gradient workspace id of each --token, in order. [default: ${WORKSPACE_ENV}, "
+    "else generated]",
+)  # fmt: skip
+@click.option(
+    "--tenants", "tenants_file", type=click.Path(dir_okay=False, path_type=Path),
+    help="TOML file of tenants ([tenants.NAME] key_env/key, workspace, rate_limit).",
+)  # fmt: skip
+@click.option(
+    "--rate-limit", type=click.FloatRange(min=0, min_open=True),
+    help="Requests per minute per API key (429 with Retry-After beyond). [default: none]",
+)  # fmt: skip
+@click.option(
+    "--state-dir", type=click.Path(file_okay=False, path_type=Path),
+    help="Where ownership, ids and uploaded files are kept. [default: $TUNEPLUG_HOME/serve]",
+)  # fmt: skip
+@click.option(
+    "--max-body-bytes", type=click.IntRange(min=1), default=1_000_000, show_default=True,
+    help="Refuse larger JSON request bodies (413).",
+)  # fmt: skip
+@click.option(
+    "--max-upload-bytes", type=click.IntRange(min=1), default=100_000_000, show_default=True,
+    help="Refuse larger uploaded files (413).",
+)  # fmt: skip
+@click.option(
+    "--header-timeout", type=click.FloatRange(min=0.1), default=10.0, show_default=True,
+    help="Seconds a client may take to send request headers (then the connection is closed).",
+)  # fmt: skip
+@click.option(
+    "--body-timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True,
+    help="Seconds a client may take to send a request body (408).",
+)  # fmt: skip
+def serve_command(
+    backend: str | None,
+    protocols: str | None,
+    host: str,
+    port: int,
+    tokens: tuple[str, ...],
+    workspaces: tuple[str, ...],
+    tenants_file: Path | None,
+    rate_limit: float | None,
+    state_dir: Path | None,
+    max_body_bytes: int,
+    max_upload_bytes: int,
+    header_timeout: float,
+    body_timeout: float,
+) -> None:
+    """Serve wire protocols (Gradient, OpenAI, ...) on top of a tuneplug provider.
+
+    Point the protocols' own clients (the gradientai and openai SDKs, LangChain)
+    at the printed URLs with the printed keys.
+    """
+    _require_server_extra()
+    from tuneplug.paths import home
+    from tuneplug.server.app import create_app
+    from tuneplug.server.gateway import Limits
+    from tuneplug.server.protocol import load_protocol, protocol_names
+    from tuneplug.server.tenants import load_tenants_file
+
+    names = [p.strip() for p in (protocols or "").split(",") if p.strip()] or protocol_names()
+    if not names:
+        raise ConfigError("no protocol is installed: pip install tuneplug-gradient")
+    served = [load_protocol(name) for name in names]
+    shown: dict[str, str]
+    if tenants_file is not None:
+        if tokens or workspaces:
+            raise ConfigError("give --tenants or --token/--workspace, not both")
+        tenants = load_tenants_file(tenants_file, default_rate_limit=rate_limit)
+        shown = {t.name: f"'<key of tenant {t.name}>'" for t in tenants}
+    else:
+        tenants, shown = _flag_tenants(tokens, workspaces, rate_limit)
+    limits = Limits(max_body_bytes, max_upload_bytes, header_timeout, body_timeout)
+    backend = backend or _default_backend()
+    # Failures are tuneplug errors (or OSError from the state dir): the `tuneplug` group
+    # prints them as every command's, one `error: ...` line and exit status 1.
+    app = create_app(
+        backend,
+        state_dir=state_dir or home() / "serve",
+        protocols=served,
+        tenants=tenants,
+        limits=limits,
+    )
+    _log_requests_to_stderr()
+    try:
+        server, sock = bind(app, host, port, limits)
+    except OSError as exc:
+        app.state.gateway.state.close()  # the lifespan that would close it never runs
+        # --host/--port name an address this machine cannot listen on.
+        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    url = base_url(host, sock)
+    mounted = ", ".join(f"{p.name} at {url}{p.prefix}" for p in served)
+    # Printed once, to the person who started the server; never logged.
+    click.echo(f"tuneplug serve: {backend}: {mounted}")
+    click.echo("Use it with:")
+    if "generated" in shown:
+        click.echo(f"  export {TOKEN_ENV}={shlex.quote(shown['generated'])}")
+    for tenant in tenants:
+        if len(tenants) > 1:
+            click.echo(f"  # tenant {tenant.name}")
+        for protocol in served:
+            for line in protocol.client_hints(url, tenant, shown[tenant.name]):
+                click.echo(f"  {line}")
+    sys.stdout.flush()
+    try:
+        server.run(sockets=[sock])
+    except KeyboardInterrupt:
+        # uvicorn has shut down gracefully and re-raised Ctrl-C: stopping is success.
+        pass
+    finally:
+        sock.close()
+
+
+def _log_requests_to_stderr() -> None:
+    log = logging.getLogger("tuneplug.server")
+    if not log.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+        log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False  # uvicorn may configure the root logger; one line is enough

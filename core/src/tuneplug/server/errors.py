@@ -1,0 +1,92 @@
+"""What a backend's tuneplug error means to an HTTP client, for every protocol.
+
+Protocols render errors in their own wire shape; the status and the words come
+from here, so the Gradient and OpenAI faces of one failure agree:
+
+* :func:`status_for`: 404 not found, 400 a client mistake, 429 rate limited,
+  502 the backend's own credentials or connection failed (never 401: the
+  client's key was fine), 504 backend timeout, the backend's 5xx, else 500.
+* :func:`public_message`: the error's message with absolute file paths
+  replaced by ``<path>``. Tracebacks are never part of a message (tuneplug
+  errors carry none; anything else is a bare 500).
+* :class:`HttpProblem`: a problem with the request itself (too large, too
+  slow, malformed framing) found by the server's shared helpers; each protocol
+  renders it in its own shape.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from tuneplug.errors import (
+    AuthenticationError,
+    CapabilityError,
+    ConnectionError,
+    InvalidRequestError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ServerError,
+    TimeoutError,
+    TuneplugError,
+    UnknownModelError,
+)
+
+__all__ = ["HttpProblem", "public_message", "retry_after_header", "scrub", "status_for"]
+
+# An absolute POSIX or Windows path: not the path part of a URL (preceded by ':' '/' or a word).
+_PATH = re.compile(r"(?<![\w:/.])(?:/[\w.@+-]+){2,}/?|\b[A-Za-z]:\\[^\s'\"]+")
+
+
+class HttpProblem(Exception):
+    """A request the server refuses before any protocol logic: ``status`` and ``message``.
+
+    ``kind`` is a short machine name (``body_too_large``, ``body_timeout``,
+    ``bad_content_length``, ``rate_limited``) a protocol may map to its error codes.
+    """
+
+    def __init__(
+        self, status: int, message: str, kind: str, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.kind = kind
+        self.headers = headers or {}
+
+
+def scrub(message: str) -> str:
+    """``message`` with absolute file paths replaced by ``<path>``."""
+    return _PATH.sub("<path>", message)
+
+
+def status_for(exc: TuneplugError) -> int:
+    """The HTTP status a client gets for the backend error ``exc``."""
+    if isinstance(exc, NotFoundError | UnknownModelError):
+        return 404
+    if isinstance(exc, InvalidRequestError | CapabilityError):
+        return 400
+    if isinstance(exc, RateLimitError):
+        return 429
+    # The backend's credentials are the server's, not the client's: a 401 here
+    # would tell the client its own key is wrong. It is a bad gateway.
+    if isinstance(exc, AuthenticationError | PermissionDeniedError | ConnectionError):
+        return 502
+    if isinstance(exc, TimeoutError):
+        return 504
+    if isinstance(exc, ServerError):
+        return exc.status if exc.status is not None and 500 <= exc.status < 600 else 502
+    return 500
+
+
+def public_message(exc: TuneplugError) -> str:
+    """The message a client may see for ``exc`` (no paths; see the module docstring)."""
+    return scrub(str(exc))
+
+
+def retry_after_header(exc: TuneplugError) -> dict[str, str]:
+    """``{"Retry-After": seconds}`` for a rate-limit error that says when, else ``{}``."""
+    if isinstance(exc, RateLimitError) and exc.retry_after is not None:
+        return {"Retry-After": str(max(0, math.ceil(exc.retry_after)))}
+    return {}

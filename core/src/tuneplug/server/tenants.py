@@ -1,0 +1,179 @@
+"""Tenants of ``tuneplug serve``: one API key each, with its own namespace and rate limit.
+
+A tenant is what one API key may see and do. Everything a tenant uploads,
+trains or creates is recorded as its own in the server's state
+(:class:`~tuneplug.server.state.StateStore`), and every protocol asks the
+:class:`~tuneplug.server.gateway.Gateway` with the tenant of the request, so
+one key never lists, uses or deletes another key's objects.
+
+Tenants come from ``--token`` flags (repeatable) or a TOML file (``--tenants``)::
+
+    [tenants.alice]
+    key_env = "ALICE_KEY"          # or key = "..." (the file is then a secret)
+    workspace = "alice_workspace"  # the Gradient x-gradient-workspace-id (optional)
+    rate_limit = 120               # requests per minute (optional)
+"""
+
+from __future__ import annotations
+
+import hmac
+import math
+import os
+import threading
+import time
+import tomllib
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import SecretStr
+
+from tuneplug.errors import ConfigError
+
+__all__ = ["RateLimiter", "Tenant", "Tenants", "load_tenants_file"]
+
+_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.")
+
+
+@dataclass(frozen=True)
+class Tenant:
+    """One API key's identity.
+
+    Attributes:
+        name: the tenant's name: the owner recorded on everything it creates (not secret).
+        key: the bearer token (``Authorization: Bearer <key>``); never shown.
+        workspace: the Gradient workspace id this key must send.
+        rate_limit: requests per minute, or ``None`` for no limit.
+    """
+
+    name: str
+    key: SecretStr = field(repr=False)
+    workspace: str
+    rate_limit: float | None = None
+
+    def __post_init__(self) -> None:
+        if not self.name or not set(self.name) <= _NAME_CHARS:
+            raise ConfigError(f"tenant name {self.name!r}: use letters, digits, '_', '-', '.'")
+        if not self.key.get_secret_value():
+            raise ConfigError(f"tenant {self.name!r}: the API key must not be empty")
+        if self.rate_limit is not None and not (
+            math.isfinite(self.rate_limit) and self.rate_limit > 0
+        ):
+            raise ConfigError(f"tenant {self.name!r}: rate_limit must be a positive number")
+
+
+def new_workspace() -> str:
+    """A fresh Gradient-style workspace id (``<uuid>_workspace``)."""
+    return f"{uuid.uuid4()}_workspace"
+
+
+class Tenants:
+    """The tenants of one server, looked up by bearer key in constant time per key."""
+
+    def __init__(self, tenants: Iterable[Tenant]) -> None:
+        self.all = list(tenants)
+        if not self.all:
+            raise ConfigError("the server needs at least one API key")
+        for attr in ("name", "workspace"):
+            values = [getattr(t, attr) for t in self.all]
+            dupes = sorted({v for v in values if values.count(v) > 1})
+            if dupes:
+                raise ConfigError(f"two tenants share the {attr} {dupes[0]!r}")
+        keys = [t.key.get_secret_value() for t in self.all]
+        if len(set(keys)) != len(keys):
+            raise ConfigError("two tenants share an API key")  # never name the key
+        self._keys = [(k.encode(), t) for k, t in zip(keys, self.all, strict=True)]
+
+    def __len__(self) -> int:
+        return len(self.all)
+
+    def authenticate(self, key: str) -> Tenant | None:
+        """The tenant whose key is ``key``, or ``None``.
+
+        Every key is compared (``hmac.compare_digest``): the answer's timing tells
+        nothing about which key, or how much of one, was right.
+        """
+        given = key.encode()
+        found = None
+        for expected, tenant in self._keys:
+            if hmac.compare_digest(given, expected):
+                found = tenant
+        return found
+
+
+def load_tenants_file(path: Path, *, default_rate_limit: float | None = None) -> list[Tenant]:
+    """Tenants from a TOML file (module docstring); errors name the file and tenant.
+
+    Raises:
+        ConfigError: unreadable or malformed file, unknown keys, a missing key variable.
+    """
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read tenants file: {exc.strerror or exc}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    table = data.get("tenants")
+    if not isinstance(table, dict) or not table or set(data) - {"tenants"}:
+        raise ConfigError(f"{path}: expected only [tenants.<name>] tables")
+    return [_tenant(path, name, entry, default_rate_limit) for name, entry in table.items()]
+
+
+def _tenant(path: Path, name: str, entry: Any, default_rate: float | None) -> Tenant:
+    where = f"{path}: [tenants.{name}]"
+    if not isinstance(entry, dict):
+        raise ConfigError(f"{where}: expected a table")
+    unknown = set(entry) - {"key", "key_env", "workspace", "rate_limit"}
+    if unknown:
+        raise ConfigError(f"{where}: unknown setting {sorted(unknown)[0]!r}")
+    if ("key" in entry) == ("key_env" in entry):
+        raise ConfigError(f"{where}: give exactly one of key, key_env")
+    if "key_env" in entry:
+        key = os.environ.get(str(entry["key_env"]), "")
+        if not key:
+            raise ConfigError(f"{where}: environment variable {entry['key_env']} is not set")
+    else:
+        key = entry["key"]
+        if not isinstance(key, str):
+            raise ConfigError(f"{where}: key must be a string")
+    workspace = entry.get("workspace", new_workspace())
+    rate = entry.get("rate_limit", default_rate)
+    if not isinstance(workspace, str) or not workspace:
+        raise ConfigError(f"{where}: workspace must be a non-empty string")
+    if rate is not None and (isinstance(rate, bool) or not isinstance(rate, int | float)):
+        raise ConfigError(f"{where}: rate_limit must be a number (requests per minute)")
+    try:
+        return Tenant(name, SecretStr(key), workspace, float(rate) if rate is not None else None)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc.message}") from None
+
+
+class RateLimiter:
+    """A token bucket per tenant: ``rate_limit`` requests per minute, bursts up to that.
+
+    Thread-safe; costs one lock and a little arithmetic per request.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._buckets: dict[str, tuple[float, float]] = {}  # name -> (tokens, last time)
+
+    def acquire(self, tenant: Tenant) -> float | None:
+        """Take one request from ``tenant``'s bucket: ``None`` if allowed, else the
+        seconds until one is (for ``Retry-After``)."""
+        if tenant.rate_limit is None:
+            return None
+        per_second = tenant.rate_limit / 60.0
+        capacity = max(1.0, tenant.rate_limit)
+        now = self._clock()
+        with self._lock:
+            tokens, last = self._buckets.get(tenant.name, (capacity, now))
+            tokens = min(capacity, tokens + (now - last) * per_second)
+            if tokens >= 1.0:
+                self._buckets[tenant.name] = (tokens - 1.0, now)
+                return None
+            self._buckets[tenant.name] = (tokens, now)
+            return (1.0 - tokens) / per_second
