@@ -44,7 +44,7 @@ def test_the_mapping_survives_reopening_and_forgets_deleted_adapters(tmp_path: P
 def test_touch_moves_the_update_time_forward(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import tuneplug_gradient.server_ids as server_ids
+    import tuneplug_gradient.protocol.ids as server_ids
 
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", server_ids.now_iso())
     # A clock under the test's control: a touch that writes nothing keeps the first time.

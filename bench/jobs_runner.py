@@ -1,0 +1,161 @@
+"""The local job runner: bookkeeping overhead and memory (DESIGN.md stage 2 budgets).
+
+``overhead``: the same mock steps (same samples, same batches, same order) run
+twice on fresh adapters, interleaved ``--repeat`` times:
+
+* direct: read the file, convert each chat sample, ``provider.call("tuneplug_fine_tune")``
+  per batch, as a hand-written loop would;
+* job: ``LocalJobs.create`` (copies the samples) then ``run`` (journal, events,
+  idempotency keys), file order (no shuffle) so both send identical batches.
+
+Budget: the job's time ≤ 1.05 × the direct loop's.
+
+``memory``: a ``--samples`` chat-format JSONL file (1M by default) trains through
+one job in this process; peak RSS is compared with the RSS after the provider
+did its first steps outside the job (the provider's own). Budget: ≤ 100 MB over.
+
+    python bench/jobs_runner.py overhead [--samples 20000] [--repeat 3]
+    python bench/jobs_runner.py memory [--samples 1000000] [--batch-size 64]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+OVERHEAD_BUDGET = 1.05
+MEMORY_BUDGET_MB = 100.0
+
+
+def write_chat(path: Path, count: int, distinct: int) -> None:
+    with path.open("w", encoding="utf-8") as fh:
+        for i in range(count):
+            k = i % distinct
+            chat = {
+                "messages": [
+                    {"role": "user", "content": f"What is the code of item {k}?"},
+                    {"role": "assistant", "content": f"Item {k} has code {k * 7 % 101}."},
+                ]
+            }
+            fh.write(json.dumps(chat) + "\n")
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3
+
+
+def overhead(samples: int, repeat: int, batch: int) -> int:
+    import tuneplug
+    from tuneplug.jobs.local import LocalJobs
+    from tuneplug.samples import batched, read_samples, to_inputs
+
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["TUNEPLUG_HOME"] = tmp
+        path = Path(tmp) / "train.jsonl"
+        write_chat(path, samples, distinct=200)
+        base = tuneplug.get_model("mock/tiny")
+        provider = base.provider
+        template = base._training_template()
+        jobs = LocalJobs(provider)
+
+        def direct() -> float:
+            adapter = base.create_adapter("direct").info
+            start = time.perf_counter()
+            for chunk in batched(read_samples(path), batch):
+                converted = [to_inputs(s, template) for s in chunk]
+                provider.call(
+                    "tuneplug_fine_tune", model=adapter, samples=converted, idempotency_key=None
+                )
+            return time.perf_counter() - start
+
+        def job() -> float:
+            spec = tuneplug.JobSpec(model="tiny", training_data=str(path), batch_size=batch)
+            start = time.perf_counter()
+            made = jobs.create(spec, start="none", shuffle=False)
+            done = jobs.run(made.id)
+            elapsed = time.perf_counter() - start
+            assert done.status is tuneplug.JobStatus.SUCCEEDED, done.error
+            return elapsed
+
+        direct()  # warm-up: imports, the base model, SQLite pages
+        ratios = []
+        for _ in range(repeat):
+            d, j = direct(), job()
+            ratios.append(j / d)
+            steps = -(-samples // batch)
+            print(
+                f"direct {d:6.2f} s  job {j:6.2f} s  ratio {j / d:5.3f}  "
+                f"({steps} steps, bookkeeping {(j - d) / steps * 1e6:+.0f} µs/step)"
+            )
+    best = sorted(ratios)[len(ratios) // 2]
+    print(f"median ratio {best:.3f} (budget {OVERHEAD_BUDGET})")
+    return 0 if best <= OVERHEAD_BUDGET else 1
+
+
+def memory(samples: int, batch: int) -> int:
+    import tuneplug
+    from tuneplug.jobs.local import LocalJobs
+
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["TUNEPLUG_HOME"] = tmp
+        path = Path(tmp) / "train.jsonl"
+        start = time.perf_counter()
+        write_chat(path, samples, distinct=1000)
+        size = path.stat().st_size / 1e6
+        print(f"wrote {samples:,} chat samples, {size:.0f} MB, in {time.perf_counter() - start:.0f} s")
+        base = tuneplug.get_model("mock/tiny")
+        warm = base.create_adapter("warm-up")
+        warm.fine_tune([{"messages": [{"role": "user", "content": "hi"},
+                                      {"role": "assistant", "content": "hello"}]}])  # fmt: skip
+        provider_rss = rss_mb()
+        jobs = LocalJobs(base.provider)
+        spec = tuneplug.JobSpec(model="tiny", training_data=str(path), batch_size=batch, seed=1)
+        start = time.perf_counter()
+        made = jobs.create(spec, start="none")
+        created = time.perf_counter() - start
+        after_copy = peak_mb()
+        steps = {"n": 0}
+
+        def count(event: tuneplug.JobEvent) -> None:
+            steps["n"] += event.step is not None
+
+        done = jobs.run(made.id, count)
+        elapsed = time.perf_counter() - start
+        assert done.status is tuneplug.JobStatus.SUCCEEDED, done.error
+        peak = peak_mb()
+        over = peak - provider_rss
+        print(
+            f"create (copy + index) {created:.0f} s, peak RSS after it {after_copy:.0f} MB; "
+            f"{steps['n']:,} steps, total {elapsed:.0f} s"
+        )
+        print(
+            f"RSS of the warmed provider {provider_rss:.0f} MB, peak RSS {peak:.0f} MB: "
+            f"{over:+.0f} MB over the provider's own (budget {MEMORY_BUDGET_MB:.0f} MB)"
+        )
+    return 0 if over <= MEMORY_BUDGET_MB else 1
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("what", choices=["overhead", "memory"])
+    parser.add_argument("--samples", type=int)
+    parser.add_argument("--batch-size", type=int)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    if args.what == "overhead":
+        return overhead(args.samples or 20_000, args.repeat, args.batch_size or 8)
+    return memory(args.samples or 1_000_000, args.batch_size or 64)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
