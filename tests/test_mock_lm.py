@@ -308,7 +308,7 @@ def test_unknown_models_are_not_found(ctx: ProviderContext) -> None:
     ghost = ModelInfo(id="ghost", provider="mock", name="ghost")
     with pytest.raises(NotFoundError) as err:
         plugin.tuneplug_complete(ctx, ghost, PROMPT, CompletionOptions())
-    assert err.value.status == 404 and err.value.provider == "mock"
+    assert err.value.status is None and err.value.provider == "mock"  # no HTTP involved
 
 
 # -- settings and tokenizer ----------------------------------------------------------

@@ -51,6 +51,19 @@ class _RootGroup(_Group):
     it runs, so a plugin's heavy server dependencies never slow the CLI down.
     """
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        # Python hands undecodable argv bytes over as lone surrogates; refuse them
+        # here, naming the argument, instead of failing wherever one is printed or sent.
+        from tuneplug.text import check_text
+
+        for number, arg in enumerate(args, 1):
+            try:
+                check_text(arg, f"command-line argument {number}")
+            except TuneplugError as exc:
+                click.echo(f"error: {exc}", err=True)
+                ctx.exit(1)
+        return super().parse_args(ctx, args)
+
     def _plugin_commands(self) -> dict[str, Any]:
         from importlib.metadata import entry_points
 
@@ -186,6 +199,13 @@ def _parse_extra(values: tuple[str, ...]) -> dict[str, Any]:
     return extra
 
 
+def _read_stdin() -> str:
+    # stdin is UTF-8 text whatever the locale says; bytes that are not are one clear error.
+    from tuneplug.text import decode_utf8
+
+    return decode_utf8(sys.stdin.buffer.read(), "stdin")
+
+
 @cli.command()
 @click.argument("prompt", required=False)
 @click.option("-m", "--model", "ref", help="Model reference or alias.")
@@ -215,7 +235,7 @@ def complete(
     if prompt is None or prompt == "-":
         if sys.stdin.isatty():
             raise click.UsageError("give a PROMPT or pipe one on stdin")
-        prompt = sys.stdin.read()
+        prompt = _read_stdin()
     options: dict[str, Any] = {
         k: v
         for k, v in {

@@ -186,14 +186,22 @@ def build_settings(
         ConfigError: naming the first invalid field and the layer it came from
             (``argument``, the environment variable, or the file and line).
     """
+    from tuneplug.settings_rules import problems
+
     layers = [dict(explicit or {}), dict(project or {}), dict(user or {})]
     try:
         if issubclass(cls, BaseSettings):
-            return _layered_settings(cls, *layers)  # type: ignore[return-value]
-        merged: dict[str, Any] = {}
-        for layer in reversed(layers):
-            merged.update(layer)
-        return cls.model_validate(merged)
+            built: S = _layered_settings(cls, *layers)  # type: ignore[assignment]
+        else:
+            merged: dict[str, Any] = {}
+            for layer in reversed(layers):
+                merged.update(layer)
+            built = cls.model_validate(merged)
+        # The core's rules, for every plugin's settings (see tuneplug.settings_rules).
+        for loc, problem in problems(built):
+            where, shown = _origin_of_error(cls, loc, layers, files, section)
+            raise ConfigError(f"invalid {label}: {shown}: {problem} ({where})")
+        return built
     except ValidationError as exc:
         err = exc.errors()[0]
         where, shown = _origin_of_error(cls, err["loc"], layers, files, section)
@@ -282,6 +290,9 @@ def _layered_settings(
     user: dict[str, Any],
 ) -> BaseSettings:
     class Layered(cls):  # type: ignore[valid-type,misc]
+        # The core's rule for every plugin: an empty variable counts as unset.
+        model_config = SettingsConfigDict(env_ignore_empty=True)
+
         @classmethod
         def settings_customise_sources(
             cls_,
@@ -307,7 +318,7 @@ def env_values(cls: type[BaseModel]) -> dict[str, Any]:
     """The values ``cls`` (a ``BaseSettings``) finds in the environment alone."""
     if not issubclass(cls, BaseSettings):
         return {}
-    return dict(EnvSettingsSource(cls)())
+    return dict(EnvSettingsSource(cls, env_ignore_empty=True)())
 
 
 def masked(value: Any) -> Any:
@@ -320,4 +331,8 @@ def masked(value: Any) -> Any:
         return {k: masked(v) for k, v in value.items()}
     if isinstance(value, Path):
         return str(value)
+    if isinstance(value, str):
+        from tuneplug.settings_rules import mask_url
+
+        return mask_url(value)
     return value

@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from tuneplug.errors import ConfigError
+from tuneplug.text import decode_utf8
 from tuneplug.types import CompletionOptions
 
 __all__ = ["ConfigFile", "find_project_file", "location", "read_layer"]
@@ -42,7 +43,7 @@ def _line_of(path: Path, needle: str, table: str | None = None) -> int | None:
     in_table = table is None  # root keys come before any header
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError:
+    except (OSError, UnicodeDecodeError):
         return None
     for number, line in enumerate(lines, 1):
         text = line.strip()
@@ -76,24 +77,45 @@ def location(path: Path, parts: Sequence[str], table: str | None = None) -> str:
     return f"{path}:{line}" if line else str(path)
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def _read_bytes(path: Path) -> bytes:
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        # tomllib's message already says "(at line N, column M)".
-        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+        return path.read_bytes()
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read config file: {exc.strerror}") from None
 
 
+def _read_toml(path: Path, data: bytes | None = None) -> dict[str, Any]:
+    raw = _read_bytes(path) if data is None else data
+    # TOML is UTF-8 by definition; say where it is not, rather than raise UnicodeDecodeError.
+    text = decode_utf8(raw, str(path), error=ConfigError)
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        # tomllib's message already says "(at line N, column M)".
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+
+
+def _pyproject_table(path: Path) -> dict[str, Any] | None:
+    """``[tool.tuneplug]`` of a pyproject.toml, or ``None`` when it has none.
+
+    A pyproject.toml that never mentions tuneplug is another project's business:
+    it is not parsed at all, so one that is broken or not UTF-8 (an author's name in
+    Latin-1 in a parent directory) cannot break tuneplug.
+    """
+    raw = _read_bytes(path)
+    if b"tuneplug" not in raw:
+        return None
+    tool = _read_toml(path, raw).get("tool", {})
+    return tool.get("tuneplug") if isinstance(tool, dict) else None
+
+
 def read_layer(path: Path) -> ConfigFile | None:
     if path.name == "pyproject.toml":
-        tool = _read_toml(path).get("tool", {})
-        if "tuneplug" not in tool:
+        found = _pyproject_table(path)
+        if found is None:
             return None
         table = "tool.tuneplug"
-        return ConfigFile(path, _check_layer(path, tool["tuneplug"], table), table=table)
+        return ConfigFile(path, _check_layer(path, found, table), table=table)
     return ConfigFile(path, _check_layer(path, _read_toml(path)))
 
 
@@ -154,6 +176,6 @@ def find_project_file(start: Path | None = None) -> Path | None:
         if candidate.is_file():
             return candidate
         pyproject = directory / "pyproject.toml"
-        if pyproject.is_file() and "tuneplug" in _read_toml(pyproject).get("tool", {}):
+        if pyproject.is_file() and _pyproject_table(pyproject) is not None:
             return pyproject
     return None

@@ -22,6 +22,7 @@ from tuneplug.errors import (
 )
 from tuneplug.plugins import default_registry
 from tuneplug.provider import Provider
+from tuneplug.text import check_text
 from tuneplug.types import (
     Capability,
     Completion,
@@ -76,6 +77,7 @@ def get_model(
     """
     config = load_config()
     target = ref or config.settings.model or MOCK_DEFAULT_MODEL
+    check_text(target, "the model reference", error=UnknownModelError)
     defaults: dict[str, Any] = {}
     if "/" not in target:
         alias = config.resolve_alias(target)
@@ -198,6 +200,8 @@ class Model:
             raise InvalidRequestError(
                 "prompt must be a non-empty string", provider=self.provider.name
             )
+        if not prompt.isascii():
+            check_text(prompt, "the prompt")
         return self.options(**overrides)
 
     # -- completion ----------------------------------------------------------------
@@ -272,6 +276,7 @@ class Model:
         self.provider.require(Capability.FINE_TUNE, "create adapters")
         if not isinstance(name, str) or not name.strip():
             raise InvalidRequestError("adapter name must not be empty", provider=self.provider.name)
+        check_text(name, "the adapter name")
         # bool is an int to Python, but `rank=True` is a mistake, not rank 1.
         if rank is not None and (
             isinstance(rank, bool) or not isinstance(rank, int) or not 0 < rank <= 32

@@ -18,6 +18,7 @@ from tuneplug.errors import (
     UnknownModelError,
 )
 from tuneplug.models import Model
+from tuneplug.testing.contract_settings import SettingsTests
 from tuneplug.testing.guard import no_network
 from tuneplug.types import Capability, Completion, ModelInfo, ModelKind, StreamChunk
 
@@ -138,8 +139,8 @@ class ProviderContract:
         return "".join(c.text for c in chunks)
 
 
-class CompletionTests(ProviderContract):
-    """The completion tests every suite runs."""
+class CompletionTests(ProviderContract, SettingsTests):
+    """The completion tests every suite runs (and the settings tests)."""
 
     def test_plugin_loads_with_declared_capabilities(self) -> None:
         from tuneplug.plugins import default_registry

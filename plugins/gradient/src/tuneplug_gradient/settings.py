@@ -38,6 +38,9 @@ class GradientSettings(BaseSettings):
         backoff_max: upper bound of one backoff wait.
         max_retry_after: upper bound on a server's ``Retry-After`` that is honoured.
         max_connections: connection-pool size per client (sync and async).
+
+    Every number has an upper bound (an hour for timeouts, ten minutes for a
+    connection or one backoff wait): a value beyond it is a typo, refused before any call.
     """
 
     model_config = SettingsConfigDict(
@@ -47,13 +50,13 @@ class GradientSettings(BaseSettings):
     access_token: SecretStr | None = None
     workspace_id: str | None = None
     api_url: str = DEFAULT_API_URL
-    timeout: float = Field(default=120.0, gt=0)
-    connect_timeout: float = Field(default=10.0, gt=0)
+    timeout: float = Field(default=120.0, gt=0, le=3600)
+    connect_timeout: float = Field(default=10.0, gt=0, le=600)
     max_retries: int = Field(default=2, ge=0, le=10)
-    backoff_base: float = Field(default=0.5, ge=0)
-    backoff_max: float = Field(default=8.0, ge=0)
-    max_retry_after: float = Field(default=60.0, ge=0)
-    max_connections: int = Field(default=100, ge=1)
+    backoff_base: float = Field(default=0.5, ge=0, le=60)
+    backoff_max: float = Field(default=8.0, ge=0, le=600)
+    max_retry_after: float = Field(default=60.0, ge=0, le=3600)
+    max_connections: int = Field(default=100, ge=1, le=10_000)
 
     @field_validator("access_token", "workspace_id", mode="before")
     @classmethod

@@ -184,7 +184,7 @@ class MockRuntime:
     def _not_found(self, model: ModelInfo) -> NotFoundError:
         kind = "adapter" if model.kind is ModelKind.ADAPTER else "model"
         return NotFoundError(
-            f"no {kind} {model.id!r} (adapters live in {self.path})", provider=PROVIDER, status=404
+            f"no {kind} {model.id!r} (adapters live in {self.path})", provider=PROVIDER
         )
 
     def _adapter(self, model: ModelInfo) -> _Loaded:

@@ -8,7 +8,10 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from tuneplug.paths import home
 
-__all__ = ["MockSettings"]
+__all__ = ["MAX_LATENCY_MS", "MockSettings"]
+
+MAX_LATENCY_MS = 60_000.0
+"""The largest artificial latency: one minute (enough for any timeout test)."""
 
 
 class MockSettings(BaseSettings):
@@ -19,13 +22,14 @@ class MockSettings(BaseSettings):
             ``tuneplug.paths.home() / "mock" / "adapters.sqlite3"``, resolved when
             the store is first opened (so a ``TUNEPLUG_HOME`` set later still counts).
         latency_ms: an artificial delay added once to every completion, stream
-            and fine-tuning call, to exercise timeouts and concurrency.
+            and fine-tuning call, to exercise timeouts and concurrency
+            (0 to :data:`MAX_LATENCY_MS`).
     """
 
     model_config = SettingsConfigDict(env_prefix="TUNEPLUG_MOCK_", extra="forbid")
 
     store: Path | None = None
-    latency_ms: float = Field(default=0.0, ge=0.0)
+    latency_ms: float = Field(default=0.0, ge=0.0, le=MAX_LATENCY_MS)
 
     def store_path(self) -> Path:
         """The adapter store file this configuration points at."""

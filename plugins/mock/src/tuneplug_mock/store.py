@@ -358,7 +358,7 @@ class AdapterStore:
         block are exactly the ones the step's deltas are added to.
 
         Raises:
-            NotFoundError: no such adapter (status 404).
+            NotFoundError: no such adapter.
         """
         with self._write_lock, _translated(self.path), _immediate(self._writer):
             record = _record(
@@ -367,7 +367,5 @@ class AdapterStore:
                 ).fetchone()
             )
             if record is None:
-                raise NotFoundError(
-                    f"no adapter {adapter_id!r} in {self.path}", provider=PROVIDER, status=404
-                )
+                raise NotFoundError(f"no adapter {adapter_id!r} in {self.path}", provider=PROVIDER)
             yield Training(self._writer, record)
