@@ -8,7 +8,7 @@ twice on fresh adapters, interleaved ``--repeat`` times:
 * job: ``LocalJobs.create`` (copies the samples) then ``run`` (journal, events,
   idempotency keys), file order (no shuffle) so both send identical batches.
 
-Budget: the job's time ≤ 1.05 × the direct loop's.
+Budget: the job's time <= 1.05 x the direct loop's.
 
 ``memory``: a ``--samples`` chat-format JSONL file (1M by default) trains through
 one job in this process; peak RSS is compared with the RSS after the provider
@@ -112,7 +112,8 @@ def memory(samples: int, batch: int) -> int:
         start = time.perf_counter()
         write_chat(path, samples, distinct=1000)
         size = path.stat().st_size / 1e6
-        print(f"wrote {samples:,} chat samples, {size:.0f} MB, in {time.perf_counter() - start:.0f} s")
+        took = time.perf_counter() - start
+        print(f"wrote {samples:,} chat samples, {size:.0f} MB, in {took:.0f} s")
         base = tuneplug.get_model("mock/tiny")
         warm = base.create_adapter("warm-up")
         warm.fine_tune([{"messages": [{"role": "user", "content": "hi"},

@@ -119,8 +119,20 @@ class Runner:
             # Who runs the job, for `kill` and for the crash tests (only meaningful while locked).
             (self.dir / "runner.pid").write_text(str(os.getpid()), encoding="ascii")
             return self._run(on_event or (lambda event: None))
+        except Exception as exc:
+            self._failed(exc)
+            raise
         finally:
             lock.release()
+
+    def _failed(self, exc: Exception) -> None:
+        """Journal an error the loop did not (resolving the model, reading the copy, ...)."""
+        row = self.store.get(self.job_id)
+        if row.status in ("succeeded", "failed", "cancelled"):
+            return  # journalled where it happened (a step's error)
+        reason = str(exc) if isinstance(exc, TuneplugError) else f"{type(exc).__name__}: {exc}"
+        event: Event = ("error", "message", f"failed: {reason}", None, {})
+        self.store.set_status(self.job_id, "failed", event, error=reason)
 
     def _emit(self, on_event: Callable[[EventRow], None], after: int) -> int:
         rows, _ = self.store.events(self.job_id, after, 1000)

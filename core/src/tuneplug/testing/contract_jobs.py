@@ -31,6 +31,7 @@ class FineTuneJobsContract(ProviderContract):
         learned_answer: if set, the job's model must complete ``prompt`` with it [None].
         n_epochs, batch_size, seed: the job's hyperparameters [3, 1, 0].
         suffix: names the result (fixed, so cassettes replay) [``"tuneplug-contract-job"``].
+        cancel_epochs: epochs of the job the cancel test stops after its first step [50].
         job_timeout: seconds a job may take [120].
         poll_interval: seconds between polls while waiting (``None``: the backend's) [None].
     """
@@ -42,6 +43,7 @@ class FineTuneJobsContract(ProviderContract):
     batch_size: ClassVar[int] = 1
     seed: ClassVar[int] = 0
     suffix: ClassVar[str] = "tuneplug-contract-job"
+    cancel_epochs: ClassVar[int] = 50
     job_timeout: ClassVar[float] = 120.0
     poll_interval: ClassVar[float | None] = None
 
@@ -127,19 +129,27 @@ class FineTuneJobsContract(ProviderContract):
             self.cleanup(done)
 
     def test_cancel(self, model: Model) -> None:
-        job = self.start(model)
-        try:
-            asked = job.cancel()
-        except InvalidRequestError:
-            # It ended before the cancel arrived: then it must have succeeded.
-            final = self.finish(job)
-            assert final.status is JobStatus.SUCCEEDED
-        else:
-            assert asked.status in (JobStatus.CANCELLING, JobStatus.CANCELLED)
-            final = self.finish(job)
+        # Cancelled once the first step is reported: at least one step is always
+        # sent (so cassettes replay), and the job must stop before its end.
+        job = self.start(model, n_epochs=self.cancel_epochs)
+        asked: list[Job | InvalidRequestError] = []
+
+        def on_event(event: JobEvent) -> None:
+            if event.step is not None and not asked:
+                try:
+                    asked.append(job.cancel())
+                except InvalidRequestError as exc:  # it ended first
+                    asked.append(exc)
+
+        # Polled often, so the cancel lands long before the job's end, even on replay.
+        final = job.wait(on_event=on_event, timeout=self.job_timeout, poll_interval=0.01)
+        assert asked, "the job reported at least one step"
+        if isinstance(asked[0], Job):
+            assert asked[0].status in (JobStatus.CANCELLING, JobStatus.CANCELLED)
             assert final.status is JobStatus.CANCELLED
             assert final.fine_tuned_model is None
-        self.cleanup(final)
+        else:
+            assert final.status is JobStatus.SUCCEEDED
 
     def test_invalid_spec_fails_before_any_io(self, model: Model) -> None:
         for bad in ({"n_epochs": 0}, {"learning_rate": 0.1, "learning_rate_multiplier": 2.0}):
