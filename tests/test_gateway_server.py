@@ -199,11 +199,11 @@ def test_tenants_must_not_share_keys_or_workspaces() -> None:
 def test_a_rate_limited_key_gets_429_with_retry_after(tmp_path: Path) -> None:
     slow = Tenant("slow", SecretStr("slow-key-0123456789"), "slow_ws", rate_limit=2)
     with _client(tmp_path, slow, ALICE) as client:
-        answers = [client.get("/api/models", headers=_headers(slow)) for _ in range(3)]
+        answers = [client.get("/api/models", headers=_headers(slow)) for _ in range(2)]
         other = client.get("/api/models", headers=_headers(ALICE))
-    assert [a.status_code for a in answers] == [200, 200, 429]
-    assert int(answers[2].headers["retry-after"]) >= 1
-    assert "rate limit" in answers[2].json()["message"]
+    assert [a.status_code for a in answers] == [200, 429]
+    assert 1 <= int(answers[1].headers["retry-after"]) <= 30  # 2 a minute: one every 30 s
+    assert "rate limit" in answers[1].json()["message"]
     assert other.status_code == 200  # limits are per key
 
 

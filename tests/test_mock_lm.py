@@ -288,20 +288,19 @@ def test_latency_is_awaited_not_blocking(tmp_path: Path, monkeypatch: pytest.Mon
 # -- errors --------------------------------------------------------------------------
 
 
-def test_unknown_extra_option_is_rejected_first(ctx: ProviderContext) -> None:
-    missing = ModelInfo(
-        id="tiny-adapter-000000000000", provider="mock", name="x", kind=ModelKind.ADAPTER
-    )
-    opts = CompletionOptions(extra={"guidance": 1, "bogus": True})
-    for info in (model(ctx, "tiny"), missing):  # before the adapter is even looked up
-        with pytest.raises(InvalidRequestError, match="bogus, guidance") as err:
-            plugin.tuneplug_complete(ctx, info, PROMPT, opts)
+def test_unknown_extra_option_is_rejected_first(tuneplug_home: Any) -> None:
+    # The mock declares no provider options (tuneplug_options -> None): the core
+    # refuses any, listing the valid ones, before the mock or its store is touched.
+    import tuneplug
+
+    for ref in ("mock/tiny", "mock/echo"):
+        tiny = tuneplug.get_model(ref)
+        with pytest.raises(InvalidRequestError, match="valid options: max_tokens") as err:
+            tiny.complete(PROMPT, guidance=1, bogus=True)
         assert err.value.provider == "mock"
         with pytest.raises(InvalidRequestError):
-            plugin.tuneplug_stream(
-                ctx, info, PROMPT, opts
-            )  # raised at the call, not the first chunk
-    assert not ctx.settings.store.exists()
+            tiny.stream(PROMPT, bogus=True)  # raised at the call, not the first chunk
+    assert not (tuneplug_home.home / "mock").exists()
 
 
 def test_unknown_models_are_not_found(ctx: ProviderContext) -> None:

@@ -395,7 +395,7 @@ def test_concurrent_processes_lose_no_update(
         seen = []
         for _ in range({steps}):
             plugin.tuneplug_fine_tune(ctx, model, [sample], None)
-            seen.append(ctx.state["runtime"].cached_version(model.id))
+            seen.append(plugin._runtime(ctx).cached_version(model.id))
             time.sleep(0.002)  # give the other process a chance to take the lock in between
         print(json.dumps(seen))
         """

@@ -41,11 +41,15 @@ _EXPORTS = {
     "PromptCompletionSample": "tuneplug.types",
     "FineTuneResult": "tuneplug.types",
     "InputPart": "tuneplug.types",
+    "Message": "tuneplug.types",
     "ModelInfo": "tuneplug.types",
     "ModelKind": "tuneplug.types",
     "Sample": "tuneplug.types",
     "StreamChunk": "tuneplug.types",
     "Usage": "tuneplug.types",
+    # batches
+    "batch": "tuneplug.batching.api",
+    "abatch": "tuneplug.batching.api",
     # samples
     "read_samples": "tuneplug.samples",
     "batched": "tuneplug.samples",
@@ -85,6 +89,7 @@ __all__ = [
     "JobEvent",
     "JobSpec",
     "JobStatus",
+    "Message",
     "Model",
     "ModelInfo",
     "ModelKind",
@@ -103,6 +108,8 @@ __all__ = [
     "UnknownModelError",
     "UnknownProviderError",
     "Usage",
+    "abatch",
+    "batch",
     "batched",
     "get_job",
     "get_model",
@@ -117,6 +124,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from tuneplug.batching.api import abatch, batch
     from tuneplug.catalog import get_provider
     from tuneplug.errors import (
         AuthenticationError,
@@ -147,6 +155,7 @@ if TYPE_CHECKING:
         CompletionOptions,
         FineTuneResult,
         InputPart,
+        Message,
         ModelInfo,
         ModelKind,
         PromptCompletionSample,

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from tuneplug.batching.command import batch_command
 from tuneplug.errors import TuneplugError
 from tuneplug.server.cli import serve_command
 
@@ -394,6 +395,7 @@ def config_(as_json: bool) -> None:
     _console().print(table)
 
 
+cli.add_command(batch_command)
 cli.add_command(serve_command)
 
 from tuneplug.cli_jobs import jobs as _jobs  # noqa: E402 - after the helpers it imports

@@ -8,17 +8,27 @@ from __future__ import annotations
 
 import asyncio
 import warnings
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
-
+from tuneplug import calls
+from tuneplug.chat import ChatRequest, chat_template_for, coerce_messages, request_for
+from tuneplug.chat_templates import ChatTemplate
 from tuneplug.config import MOCK_DEFAULT_MODEL, Config, load_config
+from tuneplug.config_files import location
 from tuneplug.errors import (
     CapabilityError,
     InvalidRequestError,
     TuneplugError,
     UnknownModelError,
+)
+from tuneplug.options import (
+    UNDECLARED,
+    DeclaredOptions,
+    OptionError,
+    build_options,
+    check_extra,
+    declared_options,
 )
 from tuneplug.plugins import default_registry
 from tuneplug.provider import Provider
@@ -28,6 +38,7 @@ from tuneplug.types import (
     Completion,
     CompletionOptions,
     FineTuneResult,
+    Message,
     ModelInfo,
     ModelKind,
     Sample,
@@ -38,10 +49,7 @@ if TYPE_CHECKING:
     from tuneplug.jobs.types import Job
     from tuneplug.samples.formats import SampleLike
 
-__all__ = ["Model", "get_model", "list_models"]
-
-_OPTION_FIELDS = frozenset(CompletionOptions.model_fields) - {"extra"}
-_DONE = object()
+__all__ = ["Model", "build_options", "get_model", "list_models"]
 
 
 def _registry(config: Config) -> Any:
@@ -74,11 +82,15 @@ def get_model(
         UnknownProviderError: no installed provider has that name.
         PluginLoadError: the provider's plugin failed to load.
         ConfigError: config files or provider settings are invalid.
+        InvalidRequestError: an option is out of range or not one the provider
+            declares (from an alias: naming the config file and line, and not
+            the provider, which did nothing wrong).
     """
     config = load_config()
     target = ref or config.settings.model or MOCK_DEFAULT_MODEL
     check_text(target, "the model reference", error=UnknownModelError)
-    defaults: dict[str, Any] = {}
+    alias_name: str | None = None
+    alias_options: dict[str, Any] = {}
     if "/" not in target:
         alias = config.resolve_alias(target)
         if alias is None:
@@ -87,27 +99,40 @@ def get_model(
                 f"unknown model {target!r}: not 'provider/model' and not an alias "
                 f"(aliases: {known})"
             )
-        target, defaults = alias.model, alias.options
+        alias_name, target, alias_options = target, alias.model, alias.options
     provider_name, name = _split(target)
     provider = _registry(config).provider(provider_name, settings, config=config)
-    defaults = {**defaults, **options}
-    build_options(defaults, provider.name)  # bad defaults fail before the provider is asked
+    merged = {**alias_options, **options}
+
+    def check(declared: DeclaredOptions) -> None:
+        if alias_name is not None:
+            try:
+                build_options(alias_options, provider.name, declared)
+            except OptionError as exc:
+                raise _alias_error(exc, config, alias_name) from None
+        build_options(merged, provider.name, declared)
+
+    # Options declared per provider are checked before the model is looked up
+    # (which may be a request); per-model ones right after.
+    per_model = provider.accepts("tuneplug_options", "model")
+    declared = UNDECLARED if per_model else declared_options(provider, None)
+    check(declared)
     info = resolve(provider, name)
-    return Model(info, provider, defaults)
+    if per_model:
+        declared = declared_options(provider, info)
+        check(declared)
+    return Model(info, provider, merged, declared=declared)
 
 
-def build_options(values: Mapping[str, Any], provider: str | None = None) -> CompletionOptions:
-    """Validate option keywords: common ones by range, the rest kept as provider extras."""
-    known = {k: v for k, v in values.items() if k in _OPTION_FIELDS}
-    extra = {k: v for k, v in values.items() if k not in _OPTION_FIELDS}
-    try:
-        return CompletionOptions(**known, extra=extra)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        field = ".".join(str(p) for p in err["loc"])
-        raise InvalidRequestError(
-            f"invalid option {field}={err.get('input')!r}: {err['msg']}", provider=provider
-        ) from None
+def _alias_error(exc: OptionError, config: Config, alias: str) -> InvalidRequestError:
+    """``exc`` told from the alias's point of view: the file and line, no provider blamed."""
+    where = "config"
+    for layer in (config.project, config.user):
+        entry = (layer.data.get("models", {}) if layer is not None else {}).get(alias, {})
+        if layer is not None and isinstance(entry, dict) and exc.option in entry:
+            where = location(layer.path, ["models", alias, str(exc.option)], layer.table)
+            break
+    return InvalidRequestError(f"{where}: [models.{alias}]: {exc.message}")
 
 
 def resolve(provider: Provider, name: str) -> ModelInfo:
@@ -157,13 +182,21 @@ class Model:
     """A model of one provider, with default options. Obtain one with :func:`get_model`."""
 
     def __init__(
-        self, info: ModelInfo, provider: Provider, defaults: Mapping[str, Any] | None = None
+        self,
+        info: ModelInfo,
+        provider: Provider,
+        defaults: Mapping[str, Any] | None = None,
+        *,
+        declared: DeclaredOptions | None = None,
     ) -> None:
         self.info = info
         self.provider = provider
         self.defaults = dict(defaults or {})
+        self.declared = declared_options(provider, info) if declared is None else declared
+        """The provider-specific options this model declares (``tuneplug_options``)."""
         # Validated once: the options of a call without options are these.
         self._default_options = self._build_options(self.defaults)
+        self._chat_template: ChatTemplate | None = None
 
     def __repr__(self) -> str:
         return f"<Model {self.ref} kind={self.info.kind.value}>"
@@ -186,7 +219,7 @@ class Model:
     # -- options -------------------------------------------------------------------
 
     def _build_options(self, values: Mapping[str, Any]) -> CompletionOptions:
-        return build_options(values, self.provider.name)
+        return build_options(values, self.provider.name, self.declared)
 
     def options(self, **overrides: Any) -> CompletionOptions:
         """The options a call with ``overrides`` would use (validated, no I/O)."""
@@ -209,70 +242,103 @@ class Model:
     def complete(self, prompt: str, **options: Any) -> Completion:
         """Complete ``prompt``; keyword options override the model's defaults."""
         opts = self._prepare(prompt, options)
-        result: Completion = self.provider.call(
-            "tuneplug_complete", model=self.info, prompt=prompt, options=opts, messages=None
-        )
-        return result
+        return calls.complete(self.provider, self.info, prompt, opts, None)
 
     async def acomplete(self, prompt: str, **options: Any) -> Completion:
         """Async :meth:`complete`: native when the provider has it, else in a worker thread."""
         opts = self._prepare(prompt, options)
-        if self.provider.has("tuneplug_acomplete"):
-            result: Completion = await self.provider.call(
-                "tuneplug_acomplete", model=self.info, prompt=prompt, options=opts, messages=None
-            )
-            return result
-        return await asyncio.to_thread(
-            self.provider.call,
-            "tuneplug_complete",
-            model=self.info,
-            prompt=prompt,
-            options=opts,
-            messages=None,
-        )
+        return await calls.acomplete(self.provider, self.info, prompt, opts, None)
 
     def stream(self, prompt: str, **options: Any) -> Iterator[StreamChunk]:
         """Yield the completion in chunks (validated before the first chunk is requested)."""
         opts = self._prepare(prompt, options)
-        return self._stream(prompt, opts)
-
-    def _stream(self, prompt: str, opts: CompletionOptions) -> Iterator[StreamChunk]:
-        if self.provider.has("tuneplug_stream"):
-            yield from self.provider.call(
-                "tuneplug_stream", model=self.info, prompt=prompt, options=opts, messages=None
-            )
-            return
-        done = self.provider.call(
-            "tuneplug_complete", model=self.info, prompt=prompt, options=opts, messages=None
-        )
-        yield StreamChunk(text=done.text, finish_reason=done.finish_reason, usage=done.usage)
+        return calls.stream(self.provider, self.info, prompt, opts, None)
 
     def astream(self, prompt: str, **options: Any) -> AsyncIterator[StreamChunk]:
         """Async :meth:`stream`: native when the provider has it, else driven from a thread."""
         opts = self._prepare(prompt, options)
-        if self.provider.has("tuneplug_astream"):
-            stream: AsyncIterator[StreamChunk] = self.provider.call(
-                "tuneplug_astream", model=self.info, prompt=prompt, options=opts, messages=None
-            )
-            return stream
-        return self._astream_in_thread(prompt, opts)
+        return calls.astream(self.provider, self.info, prompt, opts, None)
 
-    async def _astream_in_thread(
-        self, prompt: str, opts: CompletionOptions
+    # -- chat ------------------------------------------------------------------------
+
+    @property
+    def chat_template(self) -> ChatTemplate:
+        """The template a chat is rendered with for a provider without native chat
+        (the provider's ``tuneplug_chat_template``, else ``default``; asked once)."""
+        found = self._chat_template
+        if found is None:
+            found = self._chat_template = chat_template_for(self.provider, self.info)
+        return found
+
+    def _chat(self, hook: str, messages: Any, overrides: dict[str, Any]) -> ChatRequest:
+        self.provider.require(Capability.COMPLETE, "chat")
+        conversation = coerce_messages(messages, self.provider.name)
+        opts = self.options(**overrides)
+        native = self.provider.accepts(hook, "messages")
+        return request_for(native, self.chat_template, conversation, opts)
+
+    def chat(self, messages: Sequence[Message | Mapping[str, Any]], **options: Any) -> Completion:
+        """Answer a conversation: the assistant's next turn as a :class:`Completion`.
+
+        ``messages`` are :class:`~tuneplug.types.Message` objects or
+        ``{"role": "system" | "user" | "assistant", "content": str}`` mappings,
+        oldest first (OpenAI's chat format). Options are those of :meth:`complete`.
+        A provider that speaks chat natively gets the messages; any other gets
+        them rendered through the model's :attr:`chat_template`, whose stop
+        sequences are added to ``stop`` so the reply ends with the assistant's turn.
+
+        Raises:
+            InvalidRequestError: (before any I/O) ``messages`` is empty or holds
+                an invalid message, or an option is invalid.
+        """
+        prompt, conversation, opts = self._chat(calls.COMPLETE, messages, options)
+        return calls.complete(self.provider, self.info, prompt, opts, conversation)
+
+    async def achat(
+        self, messages: Sequence[Message | Mapping[str, Any]], **options: Any
+    ) -> Completion:
+        """Async :meth:`chat`: native when the provider has it, else in a worker thread."""
+        hook = calls.acomplete_hook(self.provider)
+        prompt, conversation, opts = self._chat(hook, messages, options)
+        return await calls.acomplete(self.provider, self.info, prompt, opts, conversation)
+
+    def stream_chat(
+        self, messages: Sequence[Message | Mapping[str, Any]], **options: Any
+    ) -> Iterator[StreamChunk]:
+        """:meth:`chat` in chunks; the last carries ``finish_reason`` (validated at the call)."""
+        hook = calls.stream_hook(self.provider)
+        prompt, conversation, opts = self._chat(hook, messages, options)
+        return calls.stream(self.provider, self.info, prompt, opts, conversation)
+
+    def astream_chat(
+        self, messages: Sequence[Message | Mapping[str, Any]], **options: Any
     ) -> AsyncIterator[StreamChunk]:
-        chunks = self._stream(prompt, opts)
-        while True:
-            chunk = await asyncio.to_thread(next, chunks, _DONE)
-            if chunk is _DONE:
-                return
-            yield chunk  # type: ignore[misc]
+        """Async :meth:`stream_chat`: native when the provider has it, else from a thread."""
+        hook = calls.astream_hook(self.provider)
+        prompt, conversation, opts = self._chat(hook, messages, options)
+        return calls.astream(self.provider, self.info, prompt, opts, conversation)
 
     # -- fine-tuning ---------------------------------------------------------------
 
     def create_adapter(
-        self, name: str, *, rank: int | None = None, learning_rate: float | None = None
+        self,
+        name: str,
+        *,
+        rank: int | None = None,
+        learning_rate: float | None = None,
+        **options: Any,
     ) -> Model:
-        """Create an adapter on this base model and return it (same default options)."""
+        """Create an adapter on this base model and return it (same default options).
+
+        ``options`` are provider-specific adapter keywords (PEFT's ``lora_alpha``,
+        ``lora_dropout``, ``target_modules``), validated before any I/O against
+        what the provider declares with ``tuneplug_options(purpose="create_adapter")``.
+
+        Raises:
+            CapabilityError: the provider or this model cannot fine-tune.
+            InvalidRequestError: (before any I/O) a bad name, rank, learning
+                rate or option, or this model is an adapter.
+        """
         self.provider.require(Capability.FINE_TUNE, "create adapters")
         if not isinstance(name, str) or not name.strip():
             raise InvalidRequestError("adapter name must not be empty", provider=self.provider.name)
@@ -294,15 +360,26 @@ class Model:
                 f"{self.ref} is an adapter; create adapters on a base model",
                 provider=self.provider.name,
             )
+        adapter_options = self._adapter_options(options)
         info = self.provider.call(
             "tuneplug_create_adapter",
             base=self.info,
             name=name,
             rank=rank,
             learning_rate=learning_rate,
-            options={},
+            options=adapter_options,
         )
         return Model(info, self.provider, self.defaults)
+
+    def _adapter_options(self, options: dict[str, Any]) -> dict[str, Any]:
+        if not options:
+            return {}
+        declared = declared_options(self.provider, self.info, "create_adapter")
+        takes = self.provider.accepts("tuneplug_create_adapter", "options")
+        if not declared.declared and not takes:
+            # A stage-1 hook without `options` would drop them without a word.
+            declared = DeclaredOptions(model=None)
+        return check_extra(options, declared, self.provider.name, ("rank", "learning_rate"))
 
     def check_fine_tunable(self) -> None:
         """Raise ``CapabilityError`` (no I/O) unless :meth:`fine_tune` may be called.
@@ -350,15 +427,10 @@ class Model:
             raise InvalidRequestError("no samples to fine-tune on", provider=self.provider.name)
         return batch
 
-    def _training_template(self) -> Any:
-        from tuneplug.chat_templates import DEFAULT, template
-
-        # The template the provider says this model was trained with, else the default.
-        if self.provider.has("tuneplug_chat_template"):
-            supplied = self.provider.call("tuneplug_chat_template", model=self.info)
-            if supplied is not None:
-                return template(supplied)
-        return DEFAULT
+    def _training_template(self) -> ChatTemplate:
+        # The template the provider says this model was trained with, else the default:
+        # the same one chat renders with, so a model trains on what it is asked.
+        return self.chat_template
 
     _samples = prepare_samples
 

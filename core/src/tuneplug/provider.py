@@ -20,7 +20,7 @@ from tuneplug.hookspecs import (
 )
 from tuneplug.types import Capability
 
-__all__ = ["PluginInfo", "Provider", "new_plugin_manager"]
+__all__ = ["PluginInfo", "Provider", "capabilities_of", "native_chat", "new_plugin_manager"]
 
 _CAPABILITY_HOOKS = {
     Capability.COMPLETE: COMPLETER_REQUIRED,
@@ -71,8 +71,20 @@ def implemented_hooks(pm: pluggy.PluginManager) -> tuple[str, ...]:
     )
 
 
-def capabilities_of(name: str, hooks: tuple[str, ...]) -> frozenset[Capability]:
-    """The capabilities the implemented ``hooks`` give; partial groups are a load error."""
+def native_chat(pm: pluggy.PluginManager) -> bool:
+    """Whether every implementation of ``tuneplug_complete`` names ``messages`` (opt-in)."""
+    impls = pm.hook.tuneplug_complete.get_hookimpls()
+    return bool(impls) and all("messages" in i.argnames for i in impls if not i.hookwrapper)
+
+
+def capabilities_of(
+    name: str, hooks: tuple[str, ...], pm: pluggy.PluginManager | None = None
+) -> frozenset[Capability]:
+    """The capabilities the implemented ``hooks`` give; partial groups are a load error.
+
+    With ``pm``, ``chat`` is added when its ``tuneplug_complete`` takes
+    ``messages`` (native chat; every Completer can still chat through its template).
+    """
     found = set()
     present = set(hooks)
     for capability, required in _CAPABILITY_HOOKS.items():
@@ -93,6 +105,8 @@ def capabilities_of(name: str, hooks: tuple[str, ...]) -> frozenset[Capability]:
             f"({', '.join(sorted(COMPLETER_REQUIRED))}) nor FineTunable",
             provider=name,
         )
+    if pm is not None and Capability.COMPLETE in found and native_chat(pm):
+        found.add(Capability.CHAT)
     return frozenset(found)
 
 
@@ -133,6 +147,7 @@ class Provider:
         self.ctx = ProviderContext(provider=info.name, settings=settings)
         self.capabilities = info.capabilities
         self._fast: dict[str, tuple[Callable[..., Any] | None, frozenset[str] | None]] = {}
+        self._accepts: dict[tuple[str, str], bool] = {}
 
     def __repr__(self) -> str:
         caps = ",".join(sorted(c.value for c in self.capabilities))
@@ -172,8 +187,13 @@ class Provider:
 
     def accepts(self, hook: str, argument: str) -> bool:
         """Whether every implementation of ``hook`` names ``argument`` (an opt-in parameter)."""
-        impls = getattr(self.pm.hook, hook).get_hookimpls()
-        return bool(impls) and all(argument in i.argnames for i in impls if not i.hookwrapper)
+        key = (hook, argument)
+        found = self._accepts.get(key)
+        if found is None:
+            impls = getattr(self.pm.hook, hook).get_hookimpls()
+            found = bool(impls) and all(argument in i.argnames for i in impls if not i.hookwrapper)
+            self._accepts[key] = found
+        return found
 
     def call(self, hook: str, **kwargs: Any) -> Any:
         """Call ``hook`` with this provider's ``ctx``.

@@ -151,7 +151,8 @@ def _tenant(path: Path, name: str, entry: Any, default_rate: float | None) -> Te
 
 
 class RateLimiter:
-    """A token bucket per tenant: ``rate_limit`` requests per minute, bursts up to that.
+    """A token bucket per tenant: ``rate_limit`` requests per minute, spread evenly
+    (bursts of one second's share, at least one request).
 
     Thread-safe; costs one lock and a little arithmetic per request.
     """
@@ -167,7 +168,7 @@ class RateLimiter:
         if tenant.rate_limit is None:
             return None
         per_second = tenant.rate_limit / 60.0
-        capacity = max(1.0, tenant.rate_limit)
+        capacity = max(1.0, per_second)
         now = self._clock()
         with self._lock:
             tokens, last = self._buckets.get(tenant.name, (capacity, now))

@@ -56,7 +56,6 @@ MAX_TOKENS = 511
 
 _BOTH = frozenset({Capability.COMPLETE, Capability.FINE_TUNE})
 _CAPABILITIES = {"complete": Capability.COMPLETE, "fineTune": Capability.FINE_TUNE}
-_EXTRA_KEYS = ("guidance", "auto_template")
 _OPTION_NAMES = {"max_generated_token_count": "max_tokens", "query": "prompt"}
 W = TypeVar("W", bound=BaseModel)
 
@@ -139,16 +138,11 @@ def prepare_completion(prompt: str, options: CompletionOptions) -> PreparedCompl
     """Validate ``prompt`` and ``options`` for Gradient and build the body, before any I/O.
 
     ``options.extra`` may hold ``guidance`` (choices the output must be one of) and
-    ``auto_template`` (bool); any other key is an ``InvalidRequestError``. ``seed``
-    is ignored: Gradient has no seed parameter.
+    ``auto_template`` (bool), as :class:`~tuneplug_gradient.options.GradientOptions`
+    declares them (the core refuses other keys first). ``seed`` is ignored:
+    Gradient has no seed parameter.
     """
     extra = options.extra
-    unknown = sorted(set(extra) - set(_EXTRA_KEYS)) if extra else None
-    if unknown:
-        raise InvalidRequestError(
-            f"unknown option {unknown[0]!r} for gradient (supported: guidance, auto_template)",
-            provider=PROVIDER,
-        )
     if options.max_tokens is not None and options.max_tokens > MAX_TOKENS:
         raise InvalidRequestError(
             f"max_tokens must be in 1..{MAX_TOKENS} for gradient, got {options.max_tokens}",

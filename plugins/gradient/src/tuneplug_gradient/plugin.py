@@ -1,9 +1,9 @@
 """The Gradient provider's hooks (entry point ``gradient = "tuneplug_gradient.plugin"``).
 
 Thin by design: each hook finds the context's :class:`~tuneplug_gradient.client.GradientClient`
-(created on first use and kept in ``ctx.state``) and forwards to it. Importing this
-module stays cheap: httpx, aiohttp and the client load on the first call that needs
-the network, so ``tuneplug plugins`` costs no HTTP stack.
+(created on first use with ``ctx.resource``, closed with the provider) and forwards to
+it. Importing this module stays cheap: httpx, aiohttp and the client load on the first
+call that needs the network, so ``tuneplug plugins`` costs no HTTP stack.
 
 Credentials are checked when the client is created, i.e. at the first call that
 would send a request; ``gradient/<50-character id>`` resolves without one.
@@ -15,7 +15,6 @@ requested at the first iteration).
 
 from __future__ import annotations
 
-import threading
 from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING
 
@@ -29,6 +28,7 @@ from tuneplug.types import (
     StreamChunk,
 )
 
+from tuneplug_gradient.options import GradientOptions
 from tuneplug_gradient.settings import GradientSettings
 
 if TYPE_CHECKING:
@@ -46,26 +46,21 @@ __all__ = [
     "tuneplug_delete_adapter",
     "tuneplug_fine_tune",
     "tuneplug_list_models",
+    "tuneplug_options",
     "tuneplug_resolve_model",
     "tuneplug_settings",
     "tuneplug_stream",
 ]
 
-_STATE_KEY = "client"
-_lock = threading.Lock()
+
+def _new_client(ctx: ProviderContext) -> GradientClient:
+    from tuneplug_gradient.client import GradientClient
+
+    return GradientClient(ctx.settings if ctx.settings is not None else GradientSettings())
 
 
 def _client(ctx: ProviderContext) -> GradientClient:
-    client = ctx.state.get(_STATE_KEY)
-    if client is None:
-        from tuneplug_gradient.client import GradientClient
-
-        with _lock:
-            client = ctx.state.get(_STATE_KEY)
-            if client is None:
-                settings = ctx.settings if ctx.settings is not None else GradientSettings()
-                client = ctx.state[_STATE_KEY] = GradientClient(settings)
-    return client
+    return ctx.resource(_new_client)
 
 
 def _chunk(done: Completion) -> StreamChunk:
@@ -87,10 +82,8 @@ def tuneplug_settings() -> type[GradientSettings]:
 
 @hookimpl
 def tuneplug_close(ctx: ProviderContext) -> None:
-    """Close the pooled HTTP clients of ``ctx``."""
-    client = ctx.state.pop(_STATE_KEY, None)
-    if client is not None:
-        client.close()
+    """Close the pooled HTTP clients of ``ctx`` (the client is ``ctx``'s resource)."""
+    ctx.close_resources()
 
 
 # -- models ----------------------------------------------------------------------------
@@ -112,6 +105,13 @@ def tuneplug_resolve_model(ctx: ProviderContext, name: str) -> ModelInfo | None:
 
 
 # -- completion ------------------------------------------------------------------------
+
+
+@hookimpl
+def tuneplug_options(purpose: str) -> type[GradientOptions] | None:
+    """``guidance`` and ``auto_template`` for completions (one set for every model);
+    no provider-specific adapter keywords."""
+    return GradientOptions if purpose == "complete" else None
 
 
 @hookimpl

@@ -1,8 +1,8 @@
 """The mock provider's hook implementations (entry point ``mock = "tuneplug_mock.plugin"``).
 
 Thin by design: each hook finds the context's :class:`~tuneplug_mock.runtime.MockRuntime`
-(created on first use, kept in ``ctx.state``) and forwards to it. Async hooks are
-native: the model computes in microseconds, so they run it inline and only the
+(created on first use with ``ctx.resource``, closed with the provider) and forwards to
+it. Async hooks are native: the model computes in microseconds, so they run it inline and only the
 artificial latency and store writes (which may wait on another process's lock)
 leave the event loop.
 """
@@ -10,7 +10,6 @@ leave the event loop.
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 
@@ -40,25 +39,19 @@ __all__ = [
     "tuneplug_evaluate",
     "tuneplug_fine_tune",
     "tuneplug_list_models",
+    "tuneplug_options",
     "tuneplug_resolve_model",
     "tuneplug_settings",
     "tuneplug_stream",
 ]
 
-_STATE_KEY = "runtime"
-_state_lock = threading.Lock()
+
+def _new_runtime(ctx: ProviderContext) -> MockRuntime:
+    return MockRuntime(ctx.settings if ctx.settings is not None else MockSettings())
 
 
 def _runtime(ctx: ProviderContext) -> MockRuntime:
-    runtime = ctx.state.get(_STATE_KEY)
-    if runtime is None:
-        with _state_lock:
-            runtime = ctx.state.get(_STATE_KEY)
-            if runtime is None:
-                settings = ctx.settings if ctx.settings is not None else MockSettings()
-                runtime = ctx.state[_STATE_KEY] = MockRuntime(settings)
-    assert isinstance(runtime, MockRuntime)
-    return runtime
+    return ctx.resource(_new_runtime)
 
 
 def _pause(runtime: MockRuntime) -> None:
@@ -82,10 +75,8 @@ def tuneplug_settings() -> type[MockSettings]:
 
 @hookimpl
 def tuneplug_close(ctx: ProviderContext) -> None:
-    """Close the adapter store and drop cached weights."""
-    runtime = ctx.state.pop(_STATE_KEY, None)
-    if isinstance(runtime, MockRuntime):
-        runtime.close()
+    """Close the adapter store and drop cached weights (the runtime is ``ctx``'s resource)."""
+    ctx.close_resources()
 
 
 # -- completion ----------------------------------------------------------------------
@@ -158,6 +149,16 @@ def tuneplug_astream(
             await asyncio.sleep(0)  # let other tasks run between tokens, as a network stream would
 
     return generate()
+
+
+@hookimpl
+def tuneplug_options(ctx: ProviderContext, model: ModelInfo, purpose: str) -> None:
+    """None: the mock takes no provider-specific options, for completion or adapters.
+
+    The core then refuses any keyword beyond the common options before the mock
+    is called, listing the valid ones.
+    """
+    return None
 
 
 @hookimpl

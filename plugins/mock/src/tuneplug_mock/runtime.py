@@ -1,7 +1,8 @@
 """What one mock provider instance holds and does: models, the adapter store, a weight cache.
 
 :mod:`tuneplug_mock.plugin` keeps one :class:`MockRuntime` per provider context
-(in ``ctx.state``) and forwards every hook to it.
+(``ctx.resource``) and forwards every hook to it. Provider-specific options are
+checked by the core against ``tuneplug_options`` (the mock declares none).
 """
 
 from __future__ import annotations
@@ -33,7 +34,6 @@ __all__ = [
     "DEFAULT_LEARNING_RATE",
     "DEFAULT_RANK",
     "ECHO",
-    "EXTRA_OPTIONS",
     "PROVIDER",
     "TINY",
     "MockRuntime",
@@ -60,9 +60,6 @@ ECHO = ModelInfo(
 """A model that returns the prompt; it cannot be fine-tuned."""
 
 BASES = {TINY.id: TINY, ECHO.id: ECHO}
-
-EXTRA_OPTIONS: frozenset[str] = frozenset()
-"""Provider-specific completion options the mock accepts: none."""
 
 DEFAULT_RANK = 8
 """Rank of an adapter created without one.
@@ -233,13 +230,6 @@ class MockRuntime:
 
         Everything that can fail does so here, before the first chunk is asked for.
         """
-        unknown = sorted(set(options.extra) - EXTRA_OPTIONS)
-        if unknown:
-            raise InvalidRequestError(
-                f"unknown option(s) for the mock provider: {', '.join(unknown)} "
-                "(it takes no provider-specific options)",
-                provider=PROVIDER,
-            )
         if model.kind is ModelKind.ADAPTER:
             count, pieces = lm_pieces(self._adapter(model).model, prompt, options)
         elif model.id == TINY.id:

@@ -1,0 +1,164 @@
+"""``tuneplug batch MODEL IN.jsonl -o OUT.jsonl``: the command (registered in ``tuneplug.cli``).
+
+Imports only click at module level, so ``tuneplug --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+__all__ = ["batch_command"]
+
+
+def _parse_options(values: tuple[str, ...]) -> dict[str, Any]:
+    extra: dict[str, Any] = {}
+    for item in values:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"expected key=value, got {item!r}", param_hint="-O")
+        try:
+            extra[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            extra[key] = raw  # a bare word is a string
+    return extra
+
+
+class _Bar:
+    """The rich progress bar on stderr: done/total, failed, rate, ETA, tokens, pauses."""
+
+    def __init__(self, quiet: bool) -> None:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self.progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("[red]{task.fields[failed]} failed[/red]"),
+            TextColumn("{task.fields[rate]}/s"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[tokens]} tokens"),
+            console=Console(stderr=True, quiet=quiet),
+            transient=False,
+        )
+        self.task: Any = None
+        self.last_done = 0
+
+    def __enter__(self) -> _Bar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.task is not None:  # started at the first result: nothing shows before
+            self.progress.stop()
+
+    def notice(self, text: str) -> None:
+        self.progress.console.print(f"notice: {text}")
+
+    def update(self, stats: Any, total: int, skipped: int, paused: bool) -> None:
+        if self.task is None:
+            self.progress.start()
+            self.task = self.progress.add_task(
+                "batch", total=total, completed=skipped, failed=0, rate="-", tokens=0
+            )
+        elapsed = self.progress.tasks[0].elapsed or 0.0
+        rate = f"{stats.done / elapsed:,.0f}" if elapsed > 0 else "-"
+        self.progress.update(
+            self.task,
+            completed=skipped + stats.done,
+            failed=stats.failed,
+            rate=rate,
+            tokens=f"{stats.tokens:,}",
+            description="[yellow]paused (429)[/yellow]" if paused else "batch",
+        )
+
+
+@click.command("batch")
+@click.argument("model")
+@click.argument("input_file", metavar="IN.jsonl", type=click.Path(dir_okay=False))
+@click.option(
+    "-o", "--output", required=True, type=click.Path(dir_okay=False),
+    help="Output JSONL (appended to; rerun the same command to continue).",
+)  # fmt: skip
+@click.option("-c", "--concurrency", type=click.IntRange(min=1), default=16, show_default=True)
+@click.option("--rpm", type=click.FloatRange(min=0, min_open=True), help="Requests per minute.")
+@click.option("--tpm", type=click.FloatRange(min=0, min_open=True), help="Tokens per minute.")
+@click.option("--max-tokens", type=int, help="Most tokens to generate per input.")
+@click.option("--temperature", type=float, help="Sampling temperature (0 = greedy).")
+@click.option("--top-k", type=int, help="Sample from the k most likely tokens.")
+@click.option("--top-p", type=float, help="Nucleus sampling probability mass.")
+@click.option("--stop", multiple=True, help="Stop sequence (repeatable).")
+@click.option("--seed", type=int, help="Seed for sampling.")
+@click.option("-O", "--option", "extra", multiple=True, help="Provider option key=value (JSON).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
+def batch_command(
+    model: str,
+    input_file: str,
+    output: str,
+    concurrency: int,
+    rpm: float | None,
+    tpm: float | None,
+    max_tokens: int | None,
+    temperature: float | None,
+    top_k: int | None,
+    top_p: float | None,
+    stop: tuple[str, ...],
+    seed: int | None,
+    extra: tuple[str, ...],
+    quiet: bool,
+    as_json: bool,
+) -> None:
+    """Complete every input of IN.jsonl with MODEL, appending results to the output.
+
+    A line of IN.jsonl is a JSON string (the prompt), {"prompt": ...} or
+    {"messages": [...]}, with an optional "custom_id" (default: the line number).
+    Each output line has the custom_id, the completion or the error, and usage.
+    Rerunning the same command continues: ids already in the output are skipped.
+    """
+    from tuneplug.batching.filerun import run_batch_file
+    from tuneplug.batching.inputs import BatchFileError
+
+    options: dict[str, Any] = {
+        k: v
+        for k, v in {
+            "max_tokens": max_tokens, "temperature": temperature, "top_k": top_k,
+            "top_p": top_p, "seed": seed, "stop": list(stop) or None,
+        }.items()
+        if v is not None
+    }  # fmt: skip
+    options.update(_parse_options(extra))
+    with _Bar(quiet) as bar:
+        try:
+            summary = run_batch_file(
+                model, input_file, output, concurrency=concurrency, rpm=rpm, tpm=tpm,
+                options=options, progress=None if quiet else bar.update, notice=bar.notice,
+            )  # fmt: skip
+        except BatchFileError as exc:  # every bad line, not only the first
+            for number, message in exc.problems:
+                click.echo(f"error: {exc.where(number, message)}", err=True)
+            if exc.total > len(exc.problems):
+                click.echo(f"error: ... and {exc.total - len(exc.problems)} more", err=True)
+            raise SystemExit(1) from None
+    line = (
+        f"{summary.succeeded + summary.failed} done ({summary.failed} failed), "
+        f"{summary.skipped} already in {output}, {summary.total} inputs; "
+        f"{summary.requests} requests, {summary.rate_limited} rate-limited"
+    )
+    if as_json:
+        click.echo(json.dumps(summary.as_dict()))
+    elif not quiet:
+        click.echo(line, err=True)
+    sys.stderr.flush()

@@ -1,0 +1,141 @@
+"""``tuneplug batch`` without the command line: a resumable batch from file to file.
+
+Order of work, so that nothing is sent before everything is known to be right:
+take the output's lock, repair its torn tail, read the ids it holds; validate the
+whole input file (bad lines and duplicate ids, with line numbers); resolve the
+model and check the options; only then send, skipping ids already in the output,
+and append each result as it completes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock, Timeout
+
+from tuneplug.batching.inputs import read_inputs, validate_inputs
+from tuneplug.batching.journal import Journal, repair_tail, scan_done
+from tuneplug.batching.runner import Batch
+from tuneplug.batching.types import BatchInput, BatchResult, BatchStats
+from tuneplug.errors import TuneplugError
+
+__all__ = ["FileRunSummary", "record_of", "run_batch_file"]
+
+
+@dataclass(frozen=True)
+class FileRunSummary:
+    """What a run did: inputs in the file, skipped (already in the output), sent now."""
+
+    total: int
+    skipped: int
+    succeeded: int
+    failed: int
+    requests: int
+    rate_limited: int
+    prompt_tokens: int
+    completion_tokens: int
+    repaired_bytes: int
+    seconds: float
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready fields."""
+        return dict(self.__dict__)
+
+
+def record_of(result: BatchResult) -> dict[str, Any]:
+    """The output line of one result: ``custom_id``, ``completion`` or ``error``, ``usage``."""
+    if result.completion is not None:
+        c = result.completion
+        return {
+            "custom_id": result.custom_id,
+            "completion": {
+                "text": c.text, "finish_reason": c.finish_reason,
+                "model": c.model, "provider": c.provider,
+            },
+            "usage": c.usage.model_dump(mode="json"),
+            "error": None,
+        }  # fmt: skip
+    exc = result.error
+    assert exc is not None
+    error: dict[str, Any] = {"type": type(exc).__name__, "message": str(exc)}
+    if isinstance(exc, TuneplugError):
+        error.update(
+            message=exc.message, provider=exc.provider, status=exc.status, retryable=exc.retryable
+        )
+    return {"custom_id": result.custom_id, "completion": None, "usage": None, "error": error}
+
+
+def _todo(path: Path, done: Any) -> Iterator[BatchInput]:
+    for _, item in read_inputs(path):
+        if item.custom_id not in done:
+            yield item
+
+
+def run_batch_file(
+    model_ref: str,
+    input_path: str | Path,
+    output_path: str | Path,
+    *,
+    concurrency: int = 16,
+    rpm: float | None = None,
+    tpm: float | None = None,
+    options: dict[str, Any] | None = None,
+    progress: Any = None,
+    notice: Any = None,
+) -> FileRunSummary:
+    """Complete every input of ``input_path`` not yet in ``output_path``, appending results.
+
+    ``progress(stats, total, skipped, paused)`` is called after each result (for a
+    progress bar); ``notice(text)`` receives one-line notices (a repaired tail).
+
+    Raises:
+        BatchFileError: bad input lines or duplicate ids (before any request).
+        InvalidRequestError: bad options or limits, or an output line that is not ours.
+        TuneplugError: the output is locked by another run; a fatal provider error.
+        OSError: a file cannot be read or written.
+    """
+    inp, out = Path(input_path), Path(output_path)
+    if not inp.is_file():
+        raise FileNotFoundError(2, "No such file", str(inp))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(out) + ".lock", blocking=False)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise TuneplugError(f"another `tuneplug batch` is writing {out}") from None
+    try:
+        started = time.monotonic()
+        repaired = repair_tail(out)
+        if repaired and notice is not None:
+            notice(f"{out}: dropped a torn last line ({repaired} bytes); its input runs again")
+        done, _ = scan_done(out)
+        summary = validate_inputs(inp, done)
+        runner = Batch(model_ref, concurrency=concurrency, rpm=rpm, tpm=tpm, options=options)
+        stats = asyncio.run(_drive(runner, _todo(inp, done), out, summary, progress))
+        return FileRunSummary(
+            total=summary.total, skipped=summary.done, succeeded=stats.succeeded,
+            failed=stats.failed, requests=stats.requests, rate_limited=stats.rate_limited,
+            prompt_tokens=stats.prompt_tokens, completion_tokens=stats.completion_tokens,
+            repaired_bytes=repaired, seconds=time.monotonic() - started,
+        )  # fmt: skip
+    finally:
+        lock.release()
+
+
+async def _drive(
+    runner: Batch, todo: Iterator[BatchInput], out: Path, summary: Any, progress: Any
+) -> BatchStats:
+    journal = Journal(out)
+    try:
+        async for result in runner.results(todo):
+            journal.write(record_of(result))
+            if progress is not None:
+                progress(runner.stats, summary.total, summary.done, runner.backoff.paused)
+    finally:
+        journal.close()
+    return runner.stats

@@ -1,0 +1,163 @@
+"""The input file of ``tuneplug batch``: JSONL, one input a line, validated before I/O.
+
+A line is a JSON string (the prompt), ``{"prompt": "..."}`` or
+``{"messages": [{"role": ..., "content": ...}, ...]}``, each object with an optional
+``custom_id`` (OpenAI's batch-file convention: the key results are matched by). A
+line without one gets its line number (``"7"``), which is stable only while the
+file is not edited: give ids to a file that may change between runs. Blank lines
+are skipped.
+
+The file is read twice, both times streamed: once to validate every line and find
+duplicate ids (compactly, :class:`~tuneplug.batching.ids.IdSet`), once to feed the
+batch, so its size never shows in memory.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from tuneplug.batching.ids import IdSet, digest
+from tuneplug.batching.types import BatchInput
+from tuneplug.errors import InvalidRequestError
+
+__all__ = ["BatchFileError", "InputSummary", "read_inputs", "validate_inputs"]
+
+MAX_PROBLEMS = 20
+"""Bad lines listed at most in one report (the count of the rest is given)."""
+
+
+class BatchFileError(InvalidRequestError):
+    """The input file is unreadable or has bad lines; ``problems`` lists ``(line, message)``.
+
+    ``str()`` is the first problem as ``file:line: message``, with the number of others.
+    """
+
+    def __init__(self, path: str, problems: list[tuple[int | None, str]], total: int) -> None:
+        self.path = path
+        self.problems = problems
+        self.total = total
+        more = f" (and {total - 1} more bad line(s))" if total > 1 else ""
+        super().__init__(f"{self.where(*problems[0])}{more}")
+
+    def where(self, line: int | None, message: str) -> str:
+        """``file:line: message``."""
+        return f"{self.path}:{line}: {message}" if line is not None else f"{self.path}: {message}"
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.path, self.problems, self.total))
+
+
+def parse_line(text: str, line: int) -> BatchInput:
+    """One input from one line (its ``custom_id`` defaulting to the line number).
+
+    Raises:
+        InvalidRequestError: invalid JSON or an invalid input.
+    """
+    try:
+        value: Any = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidRequestError(f"invalid JSON: {exc.msg} (column {exc.colno})") from None
+    if not isinstance(value, str | dict):
+        raise InvalidRequestError(f"a line is a JSON string or object, not {type(value).__name__}")
+    item = BatchInput.coerce(value)
+    if item.custom_id is None:
+        item = BatchInput(item.prompt, item.messages, custom_id=str(line))
+    return item
+
+
+def _lines(path: Path) -> Iterator[tuple[int, str | None]]:
+    """``(line number, text)``; text ``None`` for a line that is not UTF-8."""
+    with path.open("rb") as fh:
+        for number, raw in enumerate(fh, start=1):
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                yield number, None
+                continue
+            if text.strip():
+                yield number, text
+
+
+def read_inputs(path: Path) -> Iterator[tuple[int, BatchInput]]:
+    """``(line number, input)`` of every line of a file :func:`validate_inputs` accepted."""
+    for number, text in _lines(path):
+        if text is None:
+            raise BatchFileError(str(path), [(number, "not UTF-8")], 1)
+        try:
+            yield number, parse_line(text, number)
+        except InvalidRequestError as exc:
+            raise BatchFileError(str(path), [(number, exc.message)], 1) from None
+
+
+class InputSummary:
+    """What validation found: ``total`` inputs, of which ``done`` are in the done set."""
+
+    def __init__(self, total: int, done: int) -> None:
+        self.total = total
+        self.done = done
+
+
+def validate_inputs(path: Path, done: IdSet) -> InputSummary:
+    """Check every line and that no ``custom_id`` repeats; count those already ``done``.
+
+    Raises:
+        BatchFileError: bad lines or repeated ids, each named by line (all found
+            are counted; the first :data:`MAX_PROBLEMS` are listed).
+        OSError: the file cannot be read.
+    """
+    problems: list[tuple[int | None, str]] = []
+    bad = 0
+    ids = IdSet()
+    total = already = 0
+
+    def problem(line: int | None, message: str) -> None:
+        nonlocal bad
+        bad += 1
+        if len(problems) < MAX_PROBLEMS:
+            problems.append((line, message))
+
+    for number, text in _lines(path):
+        if text is None:
+            problem(number, "not UTF-8")
+            continue
+        try:
+            item = parse_line(text, number)
+        except InvalidRequestError as exc:
+            problem(number, exc.message)
+            continue
+        assert item.custom_id is not None
+        ids.add(item.custom_id)
+        total += 1
+        already += item.custom_id in done
+    repeated = ids.freeze()
+    if repeated:
+        for line, message in _duplicates(path, repeated):
+            problem(line, message)
+    if bad:
+        problems.sort(key=lambda p: p[0] or 0)
+        raise BatchFileError(str(path), problems, bad)
+    if total == 0:
+        raise BatchFileError(str(path), [(None, "no inputs")], 1)
+    return InputSummary(total, already)
+
+
+def _duplicates(path: Path, repeated: set[bytes]) -> Iterator[tuple[int, str]]:
+    """Each repeat of a ``custom_id``, naming the line it first appeared on."""
+    first: dict[str, int] = {}
+    for number, text in _lines(path):
+        if text is None:
+            continue
+        try:
+            custom_id = parse_line(text, number).custom_id
+        except InvalidRequestError:
+            continue
+        assert custom_id is not None
+        if digest(custom_id) not in repeated:
+            continue
+        if custom_id in first:
+            yield number, f"duplicate custom_id {custom_id!r} (first on line {first[custom_id]})"
+        else:
+            first[custom_id] = number

@@ -1,0 +1,160 @@
+"""The output file of ``tuneplug batch``: append-only JSONL that is its own checkpoint.
+
+A line is written once its input finished, so the file *is* the record of what is
+done: a rerun reads the ``custom_id`` of every line and sends only the others.
+
+* **One write per line.** Each line goes out in a single ``write(2)`` on a file
+  opened with ``O_APPEND``. A process killed at any point (``kill -9``, Ctrl-C, a
+  crash) leaves whole lines: what ``write`` accepted belongs to the kernel and
+  reaches the disk without us.
+* **fsync about once a second** (and at the end), not per line. ``fsync`` only
+  matters if the *machine* stops (power loss, kernel panic); then at most the last
+  second of lines is lost, or left torn, and their inputs are simply sent again on
+  the rerun. Nothing is written twice, because a lost line is absent, not doubled.
+  Syncing every line would cap the batch at the disk's flush rate (a few hundred a
+  second on many disks) for no gain against process crashes.
+* **A torn last line is repaired on start** (truncated to the last newline, and
+  said so), since only the end of an append-only file can be torn. A bad line
+  *before* the end is not ours to drop: it is reported with its line number.
+* **One writer at a time**: ``<out>.lock`` (a ``filelock``) refuses a second
+  ``tuneplug batch`` on the same output while one runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from tuneplug.batching.ids import IdSet
+from tuneplug.errors import InvalidRequestError
+
+__all__ = ["Journal", "repair_tail", "scan_done"]
+
+FSYNC_INTERVAL = 1.0
+"""Seconds between fsyncs of the output while lines are being written."""
+
+_CHUNK = 1 << 16
+
+
+def repair_tail(path: Path) -> int:
+    """Cut a last line that has no newline (a torn write); returns the bytes dropped."""
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except FileNotFoundError:
+        return 0
+    try:
+        size = os.fstat(fd).st_size
+        if size == 0:
+            return 0
+        os.lseek(fd, size - 1, os.SEEK_SET)
+        if os.read(fd, 1) == b"\n":
+            return 0
+        end = size
+        keep = 0
+        while end > 0:  # search backwards for the last newline
+            start = max(0, end - _CHUNK)
+            os.lseek(fd, start, os.SEEK_SET)
+            block = os.read(fd, end - start)
+            cut = block.rfind(b"\n")
+            if cut >= 0:
+                keep = start + cut + 1
+                break
+            end = start
+        os.ftruncate(fd, keep)
+        os.fsync(fd)
+        return size - keep
+    finally:
+        os.close(fd)
+
+
+def scan_done(path: Path) -> tuple[IdSet, int]:
+    """The ``custom_id`` of every line of the output (frozen) and the line count.
+
+    Raises:
+        InvalidRequestError: a line is not a JSON object with a string ``custom_id``
+            (named ``file:line``): the file is not this command's output, or was
+            edited; nothing is dropped silently.
+    """
+    done = IdSet()
+    count = 0
+    try:
+        fh = path.open("rb")
+    except FileNotFoundError:
+        done.freeze()
+        return done, 0
+    with fh:
+        for number, raw in enumerate(fh, start=1):
+            try:
+                record = json.loads(raw)
+                custom_id = record["custom_id"]
+            except (ValueError, TypeError, KeyError):
+                custom_id = None
+            if not isinstance(custom_id, str):
+                raise InvalidRequestError(
+                    f"{path}:{number}: not a `tuneplug batch` output line (a JSON object "
+                    "with a custom_id); fix or move the file"
+                )
+            done.add(custom_id)
+            count += 1
+    done.freeze()
+    return done, count
+
+
+class Journal:
+    """Appends output lines to ``path`` (created if missing); close it to sync."""
+
+    def __init__(self, path: Path, *, fsync_interval: float = FSYNC_INTERVAL) -> None:
+        created = not path.exists()
+        self.path = path
+        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self._interval = fsync_interval
+        self._synced = time.monotonic()
+        self._dirty = False
+        self.written = 0
+        if created:  # the new name itself must survive a power loss
+            _fsync_dir(path.parent)
+
+    def write(self, record: dict[str, Any]) -> None:
+        """Append one line (a single ``write`` call) and sync if a second has passed."""
+        data = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
+        view = memoryview(data)
+        while view:  # a regular file takes it all at once; the loop is for the odd case
+            view = view[os.write(self._fd, view) :]
+        self.written += 1
+        self._dirty = True
+        now = time.monotonic()
+        if now - self._synced >= self._interval:
+            self.sync(now)
+
+    def sync(self, now: float | None = None) -> None:
+        """fsync the lines written so far."""
+        if self._dirty:
+            os.fsync(self._fd)
+            self._dirty = False
+        self._synced = time.monotonic() if now is None else now
+
+    def close(self) -> None:
+        """Sync and close (idempotent)."""
+        if self._fd < 0:
+            return
+        try:
+            self.sync()
+        finally:
+            os.close(self._fd)
+            self._fd = -1
+
+
+def _fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:  # some platforms cannot open directories; nothing more to do
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

@@ -1,0 +1,129 @@
+"""Calling a provider's completion hooks: native where it has them, the core's fallbacks otherwise.
+
+The facade (:class:`tuneplug.models.Model`) validates, then calls these with
+every argument of the hook's spec (the provider's fast path hands each
+implementation only the ones it names). Fallbacks: no ``tuneplug_acomplete``
+runs ``tuneplug_complete`` in a worker thread; no ``tuneplug_stream`` yields the
+whole completion as one chunk; no ``tuneplug_astream`` drives the sync stream
+from a worker thread. Every result passes the :mod:`tuneplug.stops` safety net
+when the call has stop sequences.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from typing import TYPE_CHECKING
+
+from tuneplug.stops import cut_completion, cut_stream, cut_stream_async
+from tuneplug.types import StreamChunk
+
+if TYPE_CHECKING:
+    from tuneplug.provider import Provider
+    from tuneplug.types import Completion, CompletionOptions, Message, ModelInfo
+
+__all__ = ["ACOMPLETE", "COMPLETE", "acomplete", "acomplete_hook", "astream", "astream_hook",
+           "stream", "stream_hook"]  # fmt: skip
+
+COMPLETE = "tuneplug_complete"
+ACOMPLETE = "tuneplug_acomplete"
+STREAM = "tuneplug_stream"
+ASTREAM = "tuneplug_astream"
+_DONE = object()
+
+
+def acomplete_hook(provider: Provider) -> str:
+    """The hook an async completion calls: ``tuneplug_acomplete``, else ``tuneplug_complete``."""
+    return ACOMPLETE if provider.has(ACOMPLETE) else COMPLETE
+
+
+def stream_hook(provider: Provider) -> str:
+    """The hook a stream calls: ``tuneplug_stream``, else ``tuneplug_complete``."""
+    return STREAM if provider.has(STREAM) else COMPLETE
+
+
+def astream_hook(provider: Provider) -> str:
+    """The hook an async stream calls: ``tuneplug_astream``, else :func:`stream_hook`'s."""
+    return ASTREAM if provider.has(ASTREAM) else stream_hook(provider)
+
+
+def complete(
+    provider: Provider,
+    model: ModelInfo,
+    prompt: str,
+    options: CompletionOptions,
+    messages: list[Message] | None,
+) -> Completion:
+    """``tuneplug_complete``, cut at the first stop sequence."""
+    done: Completion = provider.call(
+        COMPLETE, model=model, prompt=prompt, options=options, messages=messages
+    )
+    return cut_completion(done, options.stop) if options.stop else done
+
+
+async def acomplete(
+    provider: Provider,
+    model: ModelInfo,
+    prompt: str,
+    options: CompletionOptions,
+    messages: list[Message] | None,
+) -> Completion:
+    """``tuneplug_acomplete``, or ``tuneplug_complete`` in a worker thread."""
+    if provider.has(ACOMPLETE):
+        done: Completion = await provider.call(
+            ACOMPLETE, model=model, prompt=prompt, options=options, messages=messages
+        )
+    else:
+        done = await asyncio.to_thread(complete, provider, model, prompt, options, messages)
+    return cut_completion(done, options.stop) if options.stop else done
+
+
+def stream(
+    provider: Provider,
+    model: ModelInfo,
+    prompt: str,
+    options: CompletionOptions,
+    messages: list[Message] | None,
+) -> Iterator[StreamChunk]:
+    """``tuneplug_stream`` (called now, so its validation errors raise now), or one chunk."""
+    if provider.has(STREAM):
+        chunks: Iterator[StreamChunk] = provider.call(
+            STREAM, model=model, prompt=prompt, options=options, messages=messages
+        )
+        return cut_stream(chunks, options.stop) if options.stop else chunks
+    return _one_chunk(provider, model, prompt, options, messages)
+
+
+def _one_chunk(
+    provider: Provider,
+    model: ModelInfo,
+    prompt: str,
+    options: CompletionOptions,
+    messages: list[Message] | None,
+) -> Iterator[StreamChunk]:
+    done = complete(provider, model, prompt, options, messages)
+    yield StreamChunk(text=done.text, finish_reason=done.finish_reason, usage=done.usage)
+
+
+def astream(
+    provider: Provider,
+    model: ModelInfo,
+    prompt: str,
+    options: CompletionOptions,
+    messages: list[Message] | None,
+) -> AsyncIterator[StreamChunk]:
+    """``tuneplug_astream``, or :func:`stream` driven from a worker thread."""
+    if provider.has(ASTREAM):
+        chunks: AsyncIterator[StreamChunk] = provider.call(
+            ASTREAM, model=model, prompt=prompt, options=options, messages=messages
+        )
+        return cut_stream_async(chunks, options.stop) if options.stop else chunks
+    return _in_thread(stream(provider, model, prompt, options, messages))
+
+
+async def _in_thread(chunks: Iterator[StreamChunk]) -> AsyncIterator[StreamChunk]:
+    while True:
+        chunk = await asyncio.to_thread(next, chunks, _DONE)
+        if chunk is _DONE:
+            return
+        yield chunk  # type: ignore[misc]

@@ -1,0 +1,119 @@
+"""Chat requests: validating messages and choosing between native chat and a chat template.
+
+``Model.chat`` (and ``achat``, ``stream_chat``, ``astream_chat``) call the same
+completion hooks as ``Model.complete``, with pluggy's opt-in ``messages``
+argument (see ``docs/plugins.md``, "The shape of the contract"):
+
+* an implementation that names ``messages`` speaks chat natively and gets the
+  conversation as :class:`~tuneplug.types.Message` objects; its ``prompt`` is
+  the same conversation rendered through the model's chat template, and the
+  user's stop sequences are passed unchanged;
+* any other implementation never sees ``messages``: its ``prompt`` is the
+  rendered conversation, opened for the assistant's reply, and the template's
+  stop sequences (the model starting the next turn) join the user's, so the
+  reply ends where the assistant's turn does.
+
+The template is the one ``tuneplug_chat_template`` names for the model, else
+:data:`tuneplug.chat_templates.DEFAULT`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+
+from tuneplug.chat_templates import DEFAULT, ChatTemplate, template
+from tuneplug.errors import InvalidRequestError, PluginLoadError
+from tuneplug.text import check_text
+from tuneplug.types import CompletionOptions, Message
+
+if TYPE_CHECKING:
+    from tuneplug.provider import Provider
+    from tuneplug.types import ModelInfo
+
+__all__ = ["ChatRequest", "chat_template_for", "coerce_messages", "request_for"]
+
+ChatRequest = tuple[str, list[Message] | None, CompletionOptions]
+"""``(prompt, messages or None, options)``: the keyword arguments of one hook call."""
+
+
+def coerce_messages(messages: Any, provider: str | None = None) -> list[Message]:
+    """Validate a conversation: ``Message`` objects or ``{"role", "content"}`` mappings.
+
+    Raises:
+        InvalidRequestError: ``messages`` is not a non-empty list (or other
+            sequence) of messages, or one of them has an unknown role, no
+            content, or an unknown key; the message names the index and field.
+    """
+    if isinstance(messages, str | bytes | Mapping) or not isinstance(messages, Iterable):
+        raise InvalidRequestError(
+            "messages must be a list of messages ({'role': ..., 'content': ...} or Message), "
+            f"got {type(messages).__name__}",
+            provider=provider,
+        )
+    found: list[Message] = []
+    for index, raw in enumerate(messages):
+        if isinstance(raw, Message):
+            found.append(raw)
+            continue
+        try:
+            found.append(Message.model_validate(raw))
+        except ValidationError as exc:
+            err = exc.errors(include_url=False)[0]
+            field = ".".join(str(p) for p in err["loc"])
+            where = f"messages[{index}]" + (f".{field}" if field else "")
+            raise InvalidRequestError(f"{where}: {err['msg']}", provider=provider) from None
+    if not found:
+        raise InvalidRequestError("messages must not be empty", provider=provider)
+    for index, message in enumerate(found):
+        if not message.content.isascii():
+            try:
+                check_text(message.content, f"messages[{index}].content")
+            except InvalidRequestError as exc:
+                exc.provider = provider
+                raise
+    return found
+
+
+def chat_template_for(provider: Provider, model: ModelInfo) -> ChatTemplate:
+    """The chat template of ``model``: the provider's (``tuneplug_chat_template``), or ``default``.
+
+    Raises:
+        PluginLoadError: the provider names a template that does not exist.
+    """
+    if not provider.has("tuneplug_chat_template"):
+        return DEFAULT
+    supplied = provider.call("tuneplug_chat_template", model=model)
+    if supplied is None:
+        return DEFAULT
+    try:
+        return template(supplied)
+    except ValueError as exc:
+        raise PluginLoadError(f"tuneplug_chat_template: {exc}", provider=provider.name) from None
+
+
+def render(chat: ChatTemplate, messages: list[Message]) -> str:
+    """The prompt for ``messages`` in ``chat``'s layout, opened for the assistant's reply."""
+    return chat.render((m.role, m.content) for m in messages)
+
+
+def with_template_stops(options: CompletionOptions, chat: ChatTemplate) -> CompletionOptions:
+    """``options`` whose stop sequences also end the reply where the template's next turn
+    would begin (the user's come first; duplicates are dropped)."""
+    extra = tuple(s for s in chat.stop if s not in options.stop)
+    if not extra:
+        return options
+    # Both sides were validated (non-empty strings): no need to validate again.
+    return options.model_copy(update={"stop": (*options.stop, *extra)})
+
+
+def request_for(
+    native: bool, chat: ChatTemplate, messages: list[Message], options: CompletionOptions
+) -> ChatRequest:
+    """The ``(prompt, messages, options)`` a hook gets: native ones the messages, others none."""
+    prompt = render(chat, messages)
+    if native:
+        return prompt, messages, options
+    return prompt, None, with_template_stops(options, chat)
