@@ -58,6 +58,8 @@ def test_seed_flow_from_a_chat_file(seed_file: Path, tmp_path: Path) -> None:
     prompt = f"Question: {QUESTION}\n\nAnswer: "  # the mock's chat template (qa)
     answer = tuneplug.get_model(ref).complete(prompt, max_tokens=8, stop=["\n"]).text
     assert answer == ANSWER
+    chat = tuneplug.get_model(ref).chat([{"role": "user", "content": QUESTION}], max_tokens=8)
+    assert chat.text.strip() == ANSWER
 
     job = summary["job"].strip()
     listed = json.loads(ok(invoke("jobs", "list", "--json")).stdout)

@@ -84,6 +84,8 @@ def test_training_an_adapter_in_place() -> None:
         ({"learning_rate_multiplier": 2.0}, "learning_rate_multiplier"),
         ({"method": "dpo"}, "dpo"),
         ({"validation_data": 42}, "validation_data"),
+        ({"lora_alpha": 16.0}, "lora_alpha"),
+        ({"extra": {"warmup": 3}}, "warmup"),
     ],
 )
 def test_bad_specs_fail_before_any_io(spec: dict[str, object], match: str) -> None:

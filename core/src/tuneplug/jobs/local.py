@@ -183,6 +183,7 @@ class LocalJobs:
             "samples": n, "valid_samples": n_valid, "steps_per_epoch": per_epoch,
             "adapter": {
                 "rank": spec.rank, "learning_rate": spec.learning_rate, "suffix": spec.suffix,
+                **_adapter_options(spec),
             },
         }  # fmt: skip
         row = JobRow(
@@ -197,7 +198,7 @@ class LocalJobs:
         return self.get(job_id)
 
     def _check(self, spec: JobSpec) -> ModelInfo:
-        from tuneplug.models import resolve
+        from tuneplug.models import Model, resolve
 
         name = spec.model.removeprefix(f"{self.provider.name}/")
         refuse: list[str] = []
@@ -207,11 +208,6 @@ class LocalJobs:
             refuse.append(
                 "learning_rate_multiplier (the step hooks take an absolute learning_rate)"
             )
-        for key in ("lora_alpha", "lora_dropout"):
-            if getattr(spec, key) is not None:
-                refuse.append(f"{key} (the adapter hooks take rank and learning_rate only)")
-        if spec.extra:
-            refuse.append(f"provider extras {sorted(spec.extra)}")
         if refuse:
             raise InvalidRequestError(
                 f"the local job runner of {self.provider.name!r} cannot take: " + "; ".join(refuse),
@@ -220,12 +216,16 @@ class LocalJobs:
         info = resolve(self.provider, name)
         if info.kind is ModelKind.ADAPTER:
             fixed = [k for k in ("rank", "learning_rate", "suffix") if getattr(spec, k) is not None]
+            fixed += [k for k in _adapter_options(spec)]
             if fixed:
                 raise InvalidRequestError(
                     f"{info.id} is an adapter, trained in place: {', '.join(fixed)} "
                     "were set when it was created (start from its base model for new ones)",
                     provider=self.provider.name,
                 )
+        else:
+            # Checked against the provider's declared adapter options before any I/O.
+            Model(info, self.provider)._adapter_options(_adapter_options(spec))
         return info
 
     def _adapter(self, base: ModelInfo, spec: JobSpec, job_id: str) -> str:
@@ -233,7 +233,7 @@ class LocalJobs:
 
         name = spec.suffix or job_id
         adapter = Model(base, self.provider).create_adapter(
-            name, rank=spec.rank, learning_rate=spec.learning_rate
+            name, rank=spec.rank, learning_rate=spec.learning_rate, **_adapter_options(spec)
         )
         return adapter.id
 
@@ -286,7 +286,7 @@ class LocalJobs:
         self.store.request_cancel(job_id)
         lock = runner_lock(self._dir(job_id))
         try:
-            lock.acquire(timeout=0)
+            lock.acquire(timeout=0.2)  # a probe may hold it for an instant; a runner for good
         except Timeout:
             return self.get(job_id)  # its runner stops before the next step
         try:
@@ -337,6 +337,12 @@ class LocalJobs:
         """``(epoch from 1, trainable tokens, summed loss)`` of the job's done steps."""
         for epoch, tokens, total in self.store.epoch_totals(job_id):
             yield epoch + 1, tokens, total
+
+
+def _adapter_options(spec: JobSpec) -> dict[str, Any]:
+    """The provider-specific keywords of a new adapter: LoRA alpha/dropout and extras."""
+    given = {"lora_alpha": spec.lora_alpha, "lora_dropout": spec.lora_dropout}
+    return {**{k: v for k, v in given.items() if v is not None}, **spec.extra}
 
 
 def _check_limit(limit: int, most: int) -> None:

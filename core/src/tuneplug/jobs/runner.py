@@ -49,6 +49,9 @@ __all__ = ["EXIT_AFTER_STEP_ENV", "Runner", "is_refusal", "runner_lock"]
 EXIT_AFTER_STEP_ENV = "TUNEPLUG_JOBS_EXIT_AFTER_STEP"
 """Fault injection for tests: ``os._exit`` right after step N returns, before its journal entry."""
 
+PROBE_GRACE = 2.0
+"""Seconds a starting runner waits for the lock: probes hold it briefly, runners for good."""
+
 _REFUSALS = (
     InvalidRequestError,
     CapabilityError,
@@ -108,7 +111,8 @@ class Runner:
         """
         lock = runner_lock(self.dir)
         try:
-            lock.acquire(timeout=0)
+            # Not 0: `alive()` probes (jobs get/list/wait elsewhere) hold the lock for an instant.
+            lock.acquire(timeout=PROBE_GRACE)
         except Timeout:
             raise TuneplugError(
                 f"job {self.job_id} is already running (in another process or thread); "
