@@ -1,0 +1,85 @@
+"""Errors of the OpenAI protocol in OpenAI's shape: ``{"error": {message, type, param, code}}``.
+
+Statuses follow the API: 400 a malformed or invalid request, 401 a missing or
+unknown key, 404 an unknown (or another tenant's) model, file or job, 408 a
+body too slow, 413 a body or file too large, 422 a well-formed request the
+backend cannot act on (e.g. a training file with no usable sample), 429 rate
+limited (with ``Retry-After``), 5xx the backend failed. A client's mistake is
+never a 500.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from starlette.responses import JSONResponse
+from tuneplug.errors import TuneplugError
+from tuneplug.server.errors import HttpProblem, public_message, retry_after_header, status_for
+
+__all__ = ["OpenAIError", "from_problem", "from_tuneplug", "not_found"]
+
+_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "invalid_request_error",
+    408: "invalid_request_error",
+    409: "invalid_request_error",
+    413: "invalid_request_error",
+    422: "invalid_request_error",
+    429: "rate_limit_exceeded",
+}
+
+
+class OpenAIError(Exception):
+    """An error response: raise it anywhere in a request, the app renders it."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        code: str | None = None,
+        param: str | None = None,
+        type: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.code = code
+        self.param = param
+        self.type = type or _TYPES.get(status, "server_error" if status >= 500 else "api_error")
+        self.headers = dict(headers or {})
+
+    def response(self) -> JSONResponse:
+        """The JSON response."""
+        body = {
+            "error": {
+                "message": self.message,
+                "type": self.type,
+                "param": self.param,
+                "code": self.code,
+            }
+        }
+        return JSONResponse(body, status_code=self.status, headers=self.headers)
+
+
+def not_found(what: str, id: str, *, param: str | None = None) -> OpenAIError:
+    """404 for an unknown ``what`` (``model``, ``file``, ``fine-tuning job``) named ``id``."""
+    code = "model_not_found" if what == "model" else "not_found"
+    return OpenAIError(404, f"the {what} {id!r} does not exist", code=code, param=param)
+
+
+def from_problem(exc: HttpProblem) -> OpenAIError:
+    """The error for a problem the gateway's shared helpers found (size, time, rate)."""
+    code = {"body_too_large": "request_too_large", "rate_limited": "rate_limit_exceeded"}
+    return OpenAIError(
+        exc.status, exc.message, code=code.get(exc.kind, exc.kind), headers=exc.headers
+    )
+
+
+def from_tuneplug(exc: TuneplugError, *, param: str | None = None) -> OpenAIError:
+    """The error for a backend failure, without file paths (see ``tuneplug.server.errors``)."""
+    status = status_for(exc)
+    return OpenAIError(status, public_message(exc), param=param, headers=retry_after_header(exc))

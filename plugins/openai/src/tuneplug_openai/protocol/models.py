@@ -1,0 +1,103 @@
+"""Model ids of the OpenAI protocol: served base models and a tenant's fine-tuned models.
+
+* A base model is listed under its slug (else its id), e.g. ``tiny``, and also
+  accepted as its tuneplug reference (``mock/tiny``).
+* A fine-tuned model gets an OpenAI-style id when its job succeeds,
+  ``ft:<base>:<tenant>:<suffix>:<job id>``, recorded in the server's state
+  (namespace ``openai.model``) with the backend model it names, so it keeps
+  working after a restart. Only its tenant can list or use it.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from tuneplug.models import Model
+from tuneplug.server.gateway import Gateway
+from tuneplug.server.tenants import Tenant
+from tuneplug.types import ModelInfo
+
+__all__ = ["MODELS", "ModelIds", "fine_tuned_id"]
+
+MODELS = "openai.model"
+"""State namespace: fine-tuned model id -> ``{"ref", "created", "base"}``."""
+
+
+def public_id(info: ModelInfo) -> str:
+    """The id a base model is listed under."""
+    return info.slug or info.id
+
+
+def fine_tuned_id(base: str, tenant: Tenant, suffix: str | None, job_id: str) -> str:
+    """``ft:<base>:<tenant>:<suffix>:<job id>`` (OpenAI's layout; the tenant stands for
+    the organisation)."""
+    return f"ft:{base}:{tenant.name}:{suffix or ''}:{job_id}"
+
+
+class ModelIds:
+    """OpenAI model ids -> gateway models, per tenant (blocking methods: run in threads)."""
+
+    def __init__(self, gateway: Gateway) -> None:
+        self.gateway = gateway
+        self._refs: dict[tuple[str, str], str] = {}  # (tenant, model id) -> backend ref
+
+    def objects(self, tenant: Tenant) -> list[dict[str, Any]]:
+        """``GET /v1/models`` entries: served bases, then the tenant's fine-tuned models."""
+        found = [
+            {"id": public_id(i), "object": "model", "created": 0, "owned_by": i.provider}
+            for i in self.gateway.base_models()
+        ]
+        for model_id, data in self.gateway.state.list(MODELS, tenant.name):
+            found.append(
+                {
+                    "id": model_id,
+                    "object": "model",
+                    "created": int(data["created"]),
+                    "owned_by": tenant.name,
+                }
+            )
+        return found
+
+    def object(self, tenant: Tenant, model_id: str) -> dict[str, Any] | None:
+        """One entry of :meth:`objects`, or ``None``."""
+        return next((o for o in self.objects(tenant) if o["id"] == model_id), None)
+
+    def cached(self, tenant: Tenant, model_id: str) -> Model | None:
+        """The model from memory, or ``None`` (then call :meth:`resolve`); no I/O."""
+        ref = self._refs.get((tenant.name, model_id))
+        return self.gateway.cached(tenant, ref) if ref is not None else None
+
+    def resolve(self, tenant: Tenant, model_id: str) -> Model | None:
+        """The model ``model_id`` names for ``tenant``, or ``None`` (unknown or not theirs)."""
+        record = self.gateway.state.get(MODELS, model_id, tenant.name)
+        ref: str | None = record["ref"] if record else None
+        if ref is None:
+            for info in self.gateway.base_models():
+                if model_id in (info.ref, info.id, info.slug):
+                    ref = info.ref
+                    break
+        if ref is None:
+            return None
+        model = self.gateway.model(tenant, ref)
+        if model is not None:
+            self._refs[(tenant.name, model_id)] = ref
+        return model
+
+    def add(self, tenant: Tenant, model_id: str, ref: str, base: str) -> None:
+        """Record a fine-tuned model of ``tenant`` (its job succeeded)."""
+        self.gateway.own(tenant, ref, "fine_tuned_model")
+        data = {"ref": ref, "created": int(time.time()), "base": base}
+        self.gateway.state.put(MODELS, model_id, tenant.name, data)
+
+    def delete(self, tenant: Tenant, model_id: str) -> bool:
+        """Delete a fine-tuned model of ``tenant`` (backend model and id); whether it existed."""
+        record = self.gateway.state.get(MODELS, model_id, tenant.name)
+        if record is None:
+            return False
+        model = self.gateway.model(tenant, record["ref"])
+        if model is not None:
+            self.gateway.delete(model)
+        self.gateway.state.delete(MODELS, model_id, tenant.name)
+        self._refs.pop((tenant.name, model_id), None)
+        return True

@@ -1,0 +1,122 @@
+"""The OpenAI protocol's app (mounted under ``/v1``): auth, routes, errors in OpenAI's shape."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+from tuneplug.server.asgi import admit, bearer
+from tuneplug.server.errors import HttpProblem
+from tuneplug.server.gateway import Gateway
+
+from tuneplug_openai.protocol import completions, files
+from tuneplug_openai.protocol.errors import OpenAIError, from_problem, not_found
+from tuneplug_openai.protocol.state import ProtocolState, state_of, tenant_of
+
+__all__ = ["build_app"]
+
+
+class Auth:
+    """401 without a tenant's ``Authorization: Bearer <key>``; 429 over its rate limit."""
+
+    def __init__(self, app: ASGIApp, *, gateway: Gateway) -> None:
+        self.app = app
+        self.gateway = gateway
+
+    def _problem(self, scope: Scope) -> OpenAIError | None:
+        key = bearer(scope)
+        tenant = self.gateway.tenants.authenticate(key) if key is not None else None
+        if tenant is None:
+            # Never repeats what was sent: it may be someone's real key.
+            message = (
+                "missing API key: send 'Authorization: Bearer <key>'"
+                if key is None
+                else "incorrect API key provided"
+            )
+            return OpenAIError(401, message, code="invalid_api_key")
+        try:
+            admit(self.gateway, tenant, scope)
+        except HttpProblem as exc:
+            return from_problem(exc)
+        return None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            problem = self._problem(scope)
+            if problem is not None:
+                await problem.response()(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+async def list_models(request: Request) -> Response:
+    """``GET /v1/models``."""
+    state = state_of(request)
+    data = await state.gateway.run(state.ids.objects, tenant_of(request))
+    return JSONResponse({"object": "list", "data": data})
+
+
+async def get_model(request: Request) -> Response:
+    """``GET /v1/models/{id}``."""
+    state = state_of(request)
+    model_id = request.path_params["id"]
+    found = await state.gateway.run(state.ids.object, tenant_of(request), model_id)
+    if found is None:
+        raise not_found("model", model_id)
+    return JSONResponse(found)
+
+
+async def delete_model(request: Request) -> Response:
+    """``DELETE /v1/models/{id}``: delete one of the tenant's fine-tuned models."""
+    state = state_of(request)
+    model_id = request.path_params["id"]
+    if not await state.gateway.run(state.ids.delete, tenant_of(request), model_id):
+        raise not_found("model", model_id)
+    return JSONResponse({"id": model_id, "object": "model", "deleted": True})
+
+
+async def _openai_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, OpenAIError)
+    return exc.response()
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    # Starlette's own 404 (no route) and 405 (wrong method), in OpenAI's shape.
+    assert isinstance(exc, HTTPException)
+    code = "unknown_url" if exc.status_code == 404 else "method_not_allowed"
+    error = OpenAIError(exc.status_code, str(exc.detail), code=code, headers=exc.headers)
+    return error.response()
+
+
+async def _internal_error(request: Request, exc: Exception) -> Response:
+    # No traceback or internals for the client; uvicorn logs the exception.
+    return OpenAIError(500, "internal server error").response()
+
+
+def build_app(state: ProtocolState) -> Starlette:
+    """The OpenAI routes on ``state.gateway`` (paths relative to the ``/v1`` mount)."""
+    handlers: dict[object, Callable[[Request, Exception], Awaitable[Response]]] = {
+        OpenAIError: _openai_error,
+        HTTPException: _http_error,
+        Exception: _internal_error,
+    }
+    app = Starlette(
+        routes=[
+            Route("/models", list_models, methods=["GET"]),
+            Route("/models/{id:path}", get_model, methods=["GET"]),
+            Route("/models/{id:path}", delete_model, methods=["DELETE"]),
+            Route("/completions", completions.completions, methods=["POST"]),
+            Route("/chat/completions", completions.chat_completions, methods=["POST"]),
+            *files.ROUTES,
+        ],
+        middleware=[Middleware(Auth, gateway=state.gateway)],
+        exception_handlers=handlers,
+    )
+    app.state.openai = state
+    return app

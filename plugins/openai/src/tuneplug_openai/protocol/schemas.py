@@ -1,0 +1,147 @@
+"""Request bodies of the OpenAI protocol, validated before anything reaches the backend.
+
+Only the fields tuneplug acts on are typed; the rest of what OpenAI's clients send
+(``user``, ``logit_bias``, ``presence_penalty``...) is accepted and ignored, as a
+compatible server does, except where ignoring would change the answer's shape:
+``n`` > 1, ``echo``, ``logprobs`` and ``best_of`` > 1 are refused (400).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+__all__ = ["ChatBody", "ChatMessageIn", "CompletionBody", "JobBody", "StreamOptions"]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class StreamOptions(_Body):
+    """``stream_options``: ``include_usage`` adds a last chunk with ``usage``."""
+
+    include_usage: bool = False
+
+
+class _Sampling(_Body):
+    model: str = Field(min_length=1)
+    max_tokens: int | None = Field(default=None, ge=1)
+    temperature: float | None = Field(default=None, ge=0.0, le=2.0)
+    top_p: float | None = Field(default=None, gt=0.0, le=1.0)
+    stop: str | list[str] | None = None
+    seed: int | None = None
+    n: int | None = Field(default=None, ge=1, le=1)
+    stream: bool | None = False
+    stream_options: StreamOptions | None = None
+
+    @field_validator("stop")
+    @classmethod
+    def _at_most_four_stops(cls, value: str | list[str] | None) -> str | list[str] | None:
+        if isinstance(value, list) and len(value) > 4:
+            raise ValueError("at most 4 stop sequences")
+        return value
+
+    def options(self) -> dict[str, Any]:
+        """The tuneplug completion options of this request (unset ones left out)."""
+        values = {
+            "max_tokens": self.max_tokens,
+            "temperature": self.temperature,
+            "top_p": self.top_p,
+            "stop": self.stop,
+            "seed": self.seed,
+        }
+        return {k: v for k, v in values.items() if v is not None}
+
+
+class CompletionBody(_Sampling):
+    """``POST /v1/completions``: a prompt, or a list of prompts (one choice each; one
+    prompt when streaming)."""
+
+    prompt: str | list[str]
+    echo: Literal[False] | None = None
+    logprobs: None = None
+    best_of: int | None = Field(default=None, ge=1, le=1)
+
+    @field_validator("prompt")
+    @classmethod
+    def _some_prompts(cls, value: str | list[str]) -> str | list[str]:
+        if isinstance(value, list) and not 1 <= len(value) <= 64:
+            raise ValueError("give 1 to 64 prompts")
+        return value
+
+    @property
+    def prompts(self) -> list[str]:
+        """The prompts."""
+        return [self.prompt] if isinstance(self.prompt, str) else self.prompt
+
+
+class _Part(_Body):
+    type: Literal["text"]
+    text: str
+
+
+class ChatMessageIn(_Body):
+    """One message: ``content`` a string or a list of text parts."""
+
+    role: Literal["system", "developer", "user", "assistant"]
+    content: str | list[_Part]
+
+    @property
+    def text(self) -> str:
+        """The content as one string."""
+        if isinstance(self.content, str):
+            return self.content
+        return "".join(part.text for part in self.content)
+
+
+class ChatBody(_Sampling):
+    """``POST /v1/chat/completions``."""
+
+    messages: list[ChatMessageIn] = Field(min_length=1)
+    max_completion_tokens: int | None = Field(default=None, ge=1)
+    logprobs: Literal[False] | None = None
+
+    def options(self) -> dict[str, Any]:
+        """As for completions; ``max_completion_tokens`` wins over ``max_tokens``."""
+        values = super().options()
+        if self.max_completion_tokens is not None:
+            values["max_tokens"] = self.max_completion_tokens
+        return values
+
+
+class _Hyper(_Body):
+    n_epochs: int | Literal["auto"] | None = Field(default=None)
+    batch_size: int | Literal["auto"] | None = Field(default=None)
+    learning_rate_multiplier: float | Literal["auto"] | None = Field(default=None)
+
+
+class _Supervised(_Body):
+    hyperparameters: _Hyper | None = None
+
+
+class _Method(_Body):
+    type: Literal["supervised"]
+    supervised: _Supervised | None = None
+
+
+class JobBody(_Body):
+    """``POST /v1/fine_tuning/jobs`` (supervised fine-tuning)."""
+
+    model: str = Field(min_length=1)
+    training_file: str = Field(min_length=1)
+    validation_file: str | None = None
+    hyperparameters: _Hyper | None = None
+    method: _Method | None = None
+    suffix: str | None = Field(default=None, min_length=1, max_length=64)
+    seed: int | None = None
+    metadata: dict[str, str] | None = None
+
+    def hyper(self) -> _Hyper:
+        """The hyperparameters, from ``method.supervised`` or the legacy field."""
+        if self.method is not None and self.method.supervised is not None:
+            found = self.method.supervised.hyperparameters
+            if found is not None:
+                return found
+        return self.hyperparameters or _Hyper()

@@ -1,0 +1,61 @@
+"""What the OpenAI protocol's handlers share: the gateway, model ids, files; and
+the per-request helpers (tenant, parsed body)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from starlette.requests import Request
+from tuneplug.server import asgi
+from tuneplug.server.errors import HttpProblem
+from tuneplug.server.gateway import Gateway
+from tuneplug.server.tenants import Tenant
+
+from tuneplug_openai.protocol.errors import OpenAIError, from_problem
+from tuneplug_openai.protocol.models import ModelIds
+
+if TYPE_CHECKING:
+    from tuneplug_openai.protocol.files import FileStore
+
+__all__ = ["ProtocolState", "parse_body", "state_of", "tenant_of"]
+
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass
+class ProtocolState:
+    """The OpenAI protocol bound to one gateway."""
+
+    gateway: Gateway
+    ids: ModelIds
+    files: FileStore
+
+
+def state_of(request: Request) -> ProtocolState:
+    """The protocol state of the app serving ``request``."""
+    state: ProtocolState = request.app.state.openai
+    return state
+
+
+def tenant_of(request: Request) -> Tenant:
+    """The tenant the auth middleware admitted."""
+    return asgi.tenant_of(request)
+
+
+async def parse_body(request: Request, model: type[M]) -> M:
+    """The JSON body as ``model``; 400 (naming the field) if it is not one, 413/408 by limits."""
+    limits = state_of(request).gateway.limits
+    try:
+        raw = await asgi.read_body(request, limits.max_body_bytes, limits.body_timeout)
+    except HttpProblem as exc:
+        raise from_problem(exc) from None
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as exc:
+        err = exc.errors(include_url=False, include_input=False)[0]
+        where = ".".join(str(p) for p in err["loc"])
+        param = str(err["loc"][0]) if err["loc"] else None
+        message = f"invalid request body: {where or 'body'}: {err['msg']}"
+        raise OpenAIError(400, message, param=param, code="invalid_request") from None
