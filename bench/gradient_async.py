@@ -106,7 +106,7 @@ async def run(args: argparse.Namespace) -> dict[str, list[tuple[float, float]]]:
             GRADIENT_MAX_CONNECTIONS=str(args.concurrency),
         )
         import tuneplug
-        from tuneplug_gradient.transport import AiohttpTransport
+        from tuneplug.http.transport import AiohttpTransport
 
         limits = httpx.Limits(
             max_connections=args.concurrency, max_keepalive_connections=args.concurrency

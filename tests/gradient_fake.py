@@ -269,13 +269,39 @@ def _handler_for(fake: FakeGradient) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+def fast_sleeps(monkeypatch: pytest.MonkeyPatch, longest: float = 0.01) -> None:
+    """Make every new ``tuneplug.http.RetryPolicy`` sleep at most ``longest`` seconds.
+
+    Decisions stay real (which wait, whether to wait at all); only the clock is short.
+    A test that injects its own ``sleep`` / ``asleep`` replaces these.
+    """
+    import asyncio
+
+    from tuneplug.http import policy
+
+    real_init = policy.RetryPolicy.__init__
+
+    def init(self: policy.RetryPolicy, **kwargs: Any) -> None:
+        real_init(self, **kwargs)
+
+        async def asleep(seconds: float) -> None:
+            await asyncio.sleep(min(seconds, longest))
+
+        self.sleep = lambda seconds: time.sleep(min(seconds, longest))
+        self.asleep = asleep
+
+    monkeypatch.setattr(policy.RetryPolicy, "__init__", init)
+
+
 @contextmanager
 def serve(monkeypatch: pytest.MonkeyPatch, **env: str) -> Iterator[FakeGradient]:
     """Run a fake and point the Gradient provider at it through the ``GRADIENT_*`` env.
 
-    Backoff is tiny so retries cost milliseconds; ``env`` adds or overrides variables
-    (names without the ``GRADIENT_`` prefix, e.g. ``TIMEOUT="0.2"``).
+    Backoff is tiny and a server's ``Retry-After`` (honoured up to 60 s, as decided) is
+    slept for at most 10 ms, so retries cost milliseconds; ``env`` adds or overrides
+    variables (names without the ``GRADIENT_`` prefix, e.g. ``TIMEOUT="0.2"``).
     """
+    fast_sleeps(monkeypatch)
     fake = FakeGradient().start()
     values = {
         "API_URL": fake.url,
@@ -285,7 +311,7 @@ def serve(monkeypatch: pytest.MonkeyPatch, **env: str) -> Iterator[FakeGradient]
         "CONNECT_TIMEOUT": "2",
         "BACKOFF_BASE": "0.001",
         "BACKOFF_MAX": "0.005",
-        "MAX_RETRY_AFTER": "0.01",
+        "MAX_RETRY_AFTER": "60",
         **env,
     }
     for key, value in values.items():

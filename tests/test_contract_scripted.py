@@ -18,6 +18,7 @@ def _answer(call: Any) -> str:
 class TestScriptedContract(FineTunableContract):
     provider = "contract-scripted"
     base_model = "base"
+    capabilities = frozenset({"complete", "chat", "fine_tune"})
 
     @pytest.fixture
     def provider_env(self, tuneplug_home: Any) -> Iterator[None]:
@@ -29,6 +30,7 @@ class TestScriptedContract(FineTunableContract):
 class TestScriptedCompleterContract(CompleterContract):
     provider = "contract-plain"
     base_model = "base"
+    capabilities = frozenset({"complete", "chat"})
 
     @pytest.fixture
     def provider_env(self, tuneplug_home: Any) -> Iterator[None]:

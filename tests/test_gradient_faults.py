@@ -169,11 +169,33 @@ def test_429_honours_retry_after(
     policy = _client(model.provider.ctx).http.policy
     policy.sleep, policy.asleep = waits.append, asleep
     fake.script(Reply(429, {"message": "slow down"}, {"Retry-After": "2"}),
-                Reply(429, {"message": "slow down"}, {"Retry-After": "3600"}))
+                Reply(429, {"message": "slow down"}, {"Retry-After": "30"}))
     done = model.complete("Q") if mode == "sync" else asyncio.run(model.acomplete("Q"))
     assert done.text == BEFORE
-    assert waits == [2.0, 30.0]  # as asked, then capped at max_retry_after
+    assert waits == [2.0, 30.0]  # as asked, up to max_retry_after
     assert fake.count("/complete") == 3
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_429_beyond_max_retry_after_fails_fast(
+    fake: FakeGradient, mode: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tuneplug_gradient.plugin import _client
+
+    monkeypatch.setenv("GRADIENT_MAX_RETRY_AFTER", "30")
+    model = _adapter()
+    waits: list[float] = []
+
+    async def asleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    policy = _client(model.provider.ctx).http.policy
+    policy.sleep, policy.asleep = waits.append, asleep
+    fake.script(Reply(429, {"message": "slow down"}, {"Retry-After": "3600"}))
+    with pytest.raises(errors.RateLimitError, match="retry after 3600 s") as info:
+        model.complete("Q") if mode == "sync" else asyncio.run(model.acomplete("Q"))
+    assert info.value.retry_after == 3600.0 and info.value.retryable
+    assert waits == [] and fake.count("/complete") == 1  # not slept through, not re-sent
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -354,18 +376,19 @@ def test_malformed_other_operations(
 
 
 def test_parse_retry_after() -> None:
-    from tuneplug_gradient.errors_map import parse_retry_after
+    from tuneplug.http import parse_retry_after
 
     assert parse_retry_after("120") == 120.0
     assert parse_retry_after(None) is None and parse_retry_after("soon") is None
     now = 1445412480.0  # Wed, 21 Oct 2015 07:28:00 GMT
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:30 GMT", now=now) == 30.0
     assert parse_retry_after("Wed, 21 Oct 2015 07:27:00 GMT", now=now) == 0.0
-    assert parse_retry_after("-5") == 0.0 and parse_retry_after("nan") is None
+    # RFC 9110 delay-seconds are digits: anything else counts as absent, not as "now".
+    assert parse_retry_after("-5") is None and parse_retry_after("nan") is None
 
 
 def test_full_jitter_backoff_is_bounded() -> None:
-    from tuneplug_gradient.http import RetryPolicy
+    from tuneplug.http import RetryPolicy
 
     policy = RetryPolicy(max_retries=5, backoff_base=0.5, backoff_max=4.0, max_retry_after=1.0,
                          rng=random.Random(7))

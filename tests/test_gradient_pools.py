@@ -32,12 +32,12 @@ def test_async_client_per_loop_closed_with_its_loop(fake: FakeGradient) -> None:
     model = tuneplug.get_model(ADAPTER_REF)
     for _ in range(2):  # each asyncio.run is a new loop: a new client, closed at its end
         assert asyncio.run(model.acomplete("Q")).text == BEFORE
-        assert _client(model.provider.ctx).http._async == {}
+        assert _client(model.provider.ctx).http.pools.loops == {}
 
     loop = asyncio.new_event_loop()
     try:
         loop.run_until_complete(model.acomplete("Q"))
-        transport = _client(model.provider.ctx).http._async[loop].transport
+        transport = _client(model.provider.ctx).http.pools.loops[loop].transport
         model.provider.close()  # sync close of a loop that is idle but open
         assert transport._session is None
     finally:
@@ -57,7 +57,7 @@ def test_loop_closed_without_cleanup_gets_a_new_pool(fake: FakeGradient) -> None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ResourceWarning)  # its sockets close at GC
         assert asyncio.run(model.acomplete("Q")).text == BEFORE  # a new loop, a new pool
-        assert loop not in _client(model.provider.ctx).http._async
+        assert loop not in _client(model.provider.ctx).http.pools.loops
         del loop
         gc.collect()  # an unraisable error here would fail the test (pytest config)
 
@@ -69,7 +69,7 @@ def test_close_from_inside_the_loop(fake: FakeGradient) -> None:
 
     async def run() -> Any:
         await model.acomplete("Q")
-        entries = _client(model.provider.ctx).http._async
+        entries = _client(model.provider.ctx).http.pools.loops
         transport = entries[asyncio.get_running_loop()].transport
         model.provider.close()  # sync hook, running loop: the close is scheduled
         for _ in range(20):

@@ -1,7 +1,7 @@
 """The Gradient retry policy as a decision table: which failure is retried, after how long.
 
-Each row is one claim of :class:`~tuneplug_gradient.http.Call`'s docstring, checked on
-the policy itself (no server, no clock): a ``Retry-After`` is obeyed (capped) on 429 and
+Each row is one claim of :mod:`tuneplug.http.policy`'s table (Gradient runs on it), checked
+on the policy itself (no server, no clock): a ``Retry-After`` is obeyed (capped) on 429 and
 503, a request that may have been applied is never repeated, the bound is exact.
 ``tests/test_gradient_faults.py`` checks the same rules end to end on the loopback fake.
 """
@@ -12,11 +12,11 @@ import random
 
 import httpx
 import pytest
-from tuneplug_gradient.http import Call, RetryPolicy
+from tuneplug.http import Call, RetryPolicy
 
 URL = httpx.URL("http://127.0.0.1:9/api/models/x/complete")
-SAFE = Call("POST", URL, "complete", safe=True)
-UNSAFE = Call("POST", URL, "fine-tune", safe=False)
+SAFE = Call("POST", URL, "complete", idempotent=True)
+UNSAFE = Call("POST", URL, "fine-tune", idempotent=False)
 
 
 class _Fixed(random.Random):
@@ -46,8 +46,10 @@ def test_retry_after_is_the_wait(status: int, call: Call) -> None:
 
 
 @pytest.mark.parametrize("status", [429, 503])
-def test_retry_after_is_capped(status: int) -> None:
-    assert policy().after_status(SAFE, reply(status, "3600"), attempt=0) == 30.0
+def test_retry_after_above_the_cap_fails_fast(status: int) -> None:
+    # Not slept through: the call fails now, and its error says when to come back.
+    assert policy().after_status(SAFE, reply(status, "3600"), attempt=0) is None
+    assert policy().after_status(SAFE, reply(status, "30"), attempt=0) == 30.0
 
 
 @pytest.mark.parametrize("status", [500, 502, 504])

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from tuneplug.batching.command import batch_command
+from tuneplug.cli_chat import chat_command
 from tuneplug.errors import TuneplugError
 from tuneplug.server.cli import serve_command
 
@@ -155,15 +156,30 @@ def _model_row(info: ModelInfo) -> dict[str, Any]:
 
 
 @cli.command()
+@click.argument("model", required=False)
 @click.option("--provider", "-p", help="Only this provider's models.")
 @click.option("--base", is_flag=True, help="Only base models (no adapters).")
+@click.option("--options", "show_options", is_flag=True, help="The options MODEL takes.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def models(provider: str | None, base: bool, as_json: bool) -> None:
-    """List the models of every installed provider."""
+def models(
+    model: str | None, provider: str | None, base: bool, show_options: bool, as_json: bool
+) -> None:
+    """List the models of every installed provider, or describe MODEL (--options: its options)."""
     import warnings
 
     import tuneplug
 
+    if model is not None or show_options:
+        if model is None:
+            raise click.UsageError("--options describes one model: give MODEL")
+        if provider is not None or base:
+            raise click.UsageError("--provider and --base filter the list; MODEL is one model")
+        target = tuneplug.get_model(model)
+        if show_options:
+            _print_options(target, as_json)
+        else:
+            _print_info(target.info, as_json)
+        return
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         rows = [_model_row(m) for m in tuneplug.list_models(provider, base_only=base)]
@@ -181,6 +197,30 @@ def models(provider: str | None, base: bool, as_json: bool) -> None:
             row["ref"], row["name"], row["kind"], row["base_model_id"] or "",
             ", ".join(row["capabilities"]),
         )  # fmt: skip
+    _console().print(table)
+
+
+def _print_options(model: Any, as_json: bool) -> None:
+    from tuneplug.options import option_rows
+
+    rows = option_rows(model)
+    if as_json:
+        _echo_json(rows)
+        return
+    if not model.declared.declared:
+        click.echo(
+            f"note: provider {model.provider.name!r} does not declare its options: "
+            "keywords beyond these are passed to it unchecked",
+            err=True,
+        )
+    from rich.markup import escape
+
+    table = _table("option", "for", "type", "default", "description")
+    for row in rows:
+        default = "" if row["default"] is None else json.dumps(row["default"], default=str)
+        # Types and defaults hold brackets ("list[str]"), which rich would read as markup.
+        cells = (row["name"], row["purpose"], row["type"], default, row["description"])
+        table.add_row(*(escape(cell) for cell in cells))
     _console().print(table)
 
 
@@ -397,6 +437,7 @@ def config_(as_json: bool) -> None:
 
 cli.add_command(batch_command)
 cli.add_command(serve_command)
+cli.add_command(chat_command)
 
 from tuneplug.cli_jobs import jobs as _jobs  # noqa: E402 - after the helpers it imports
 

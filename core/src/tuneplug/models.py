@@ -7,6 +7,7 @@ option ranges, and whether the provider has the capability the call needs.
 from __future__ import annotations
 
 import asyncio
+import threading
 import warnings
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -49,7 +50,22 @@ if TYPE_CHECKING:
     from tuneplug.jobs.types import Job
     from tuneplug.samples.formats import SampleLike
 
-__all__ = ["Model", "build_options", "get_model", "list_models"]
+__all__ = ["Model", "build_options", "get_model", "list_models", "training_steps"]
+
+# Training steps applied in this process, per model reference: caches keyed on a
+# model (LangChain's LLM cache) must not serve an answer from before a step.
+_TRAINED: dict[str, int] = {}
+_trained_lock = threading.Lock()
+
+
+def training_steps(ref: str) -> int:
+    """How many fine-tuning steps this process applied to the model ``ref`` (``provider/id``)."""
+    return _TRAINED.get(ref, 0)
+
+
+def _note_trained(ref: str) -> None:
+    with _trained_lock:
+        _TRAINED[ref] = _TRAINED.get(ref, 0) + 1
 
 
 def _registry(config: Config) -> Any:
@@ -215,6 +231,18 @@ class Model:
     def name(self) -> str:
         """The model's display name."""
         return self.info.name
+
+    @property
+    def revision(self) -> str:
+        """Changes whenever this model's weights may have: ``<updated_at>+<steps>``.
+
+        ``updated_at`` is what the provider said when the model was resolved (it
+        covers training by other processes before then, where the provider reports
+        it); ``steps`` counts the fine-tuning steps this process applied since.
+        Caches keyed on a model (LangChain's) include it.
+        """
+        stamp = self.info.updated_at or ""
+        return f"{stamp}+{training_steps(self.ref)}"
 
     # -- options -------------------------------------------------------------------
 
@@ -444,6 +472,7 @@ class Model:
         result: FineTuneResult = self.provider.call(
             "tuneplug_fine_tune", model=self.info, samples=batch, idempotency_key=None
         )
+        _note_trained(self.ref)
         return result
 
     async def afine_tune(self, samples: SampleLike | Iterable[SampleLike]) -> FineTuneResult:
@@ -453,14 +482,16 @@ class Model:
             result: FineTuneResult = await self.provider.call(
                 "tuneplug_afine_tune", model=self.info, samples=batch, idempotency_key=None
             )
-            return result
-        return await asyncio.to_thread(
-            self.provider.call,
-            "tuneplug_fine_tune",
-            model=self.info,
-            samples=batch,
-            idempotency_key=None,
-        )
+        else:
+            result = await asyncio.to_thread(
+                self.provider.call,
+                "tuneplug_fine_tune",
+                model=self.info,
+                samples=batch,
+                idempotency_key=None,
+            )
+        _note_trained(self.ref)
+        return result
 
     def start_fine_tune(self, data: Any, *, detach: bool = False, **spec: Any) -> Job:
         """Start a fine-tuning job of this model on ``data``; returns the new :class:`Job`.

@@ -32,6 +32,9 @@ from tuneplug.errors import InvalidRequestError, TuneplugError
 from tuneplug.types import CompletionOptions
 
 if TYPE_CHECKING:
+    from pydantic.fields import FieldInfo
+
+    from tuneplug.models import Model
     from tuneplug.provider import Provider
     from tuneplug.types import ModelInfo
 
@@ -43,6 +46,7 @@ __all__ = [
     "build_options",
     "check_extra",
     "declared_options",
+    "option_rows",
 ]
 
 COMMON_OPTIONS: tuple[str, ...] = tuple(f for f in CompletionOptions.model_fields if f != "extra")
@@ -136,12 +140,15 @@ def check_extra(
     if not extra or not declared.declared:
         return dict(extra)
     names = declared.names
-    for name in extra:
-        if name not in names:
-            raise _unknown(name, declared, common, provider)
-    assert declared.model is not None  # names is empty without a model
+    model = declared.model
+    # A declared model that allows extra fields accepts any name (and validates its own).
+    if model is None or model.model_config.get("extra") != "allow":
+        for name in extra:
+            if name not in names:
+                raise _unknown(name, declared, common, provider)
+    assert model is not None  # an unknown name was refused above without a model
     try:
-        validated = declared.model.model_validate(dict(extra))
+        validated = model.model_validate(dict(extra))
     except ValidationError as exc:
         err = exc.errors(include_url=False)[0]
         field = ".".join(str(p) for p in err["loc"]) or "value"
@@ -150,7 +157,9 @@ def check_extra(
         error = OptionError(f"invalid option {shown}: {err['msg']}", provider=provider)
         error.option = top
         raise error from None
-    return {name: getattr(validated, name) for name in validated.model_fields_set}
+    values = {name: getattr(validated, name) for name in validated.model_fields_set}
+    values.update(validated.model_extra or {})
+    return values
 
 
 def build_options(
@@ -180,3 +189,79 @@ def build_options(
         )
         error.option = str(err["loc"][0]) if err["loc"] else None
         raise error from None
+
+
+# -- describing them (``tuneplug models MODEL --options``) ----------------------------
+
+_ADAPTER_COMMON = {
+    "rank": ("int | None", "LoRA rank, 1..32 (None: the provider's default)."),
+    "learning_rate": ("float | None", "Learning rate, 0 < lr < 1 (None: the provider's default)."),
+}
+
+
+def _type_name(annotation: Any) -> str:
+    """``annotation`` as a user would write it: ``list[str] | None``, ``bool``."""
+    import types
+    import typing
+
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if annotation is type(None):
+        return "None"
+    if origin is typing.Annotated:
+        return _type_name(args[0])
+    if origin in (typing.Union, types.UnionType):
+        return " | ".join(_type_name(a) for a in args)
+    if origin is typing.Literal:
+        return " | ".join(repr(a) for a in args)
+    if origin is not None:
+        inner = ", ".join("..." if a is Ellipsis else _type_name(a) for a in args)
+        return f"{getattr(origin, '__name__', str(origin))}[{inner}]"
+    if isinstance(annotation, type):
+        return annotation.__name__
+    return str(annotation).replace("typing.", "")
+
+
+def _row(name: str, purpose: str, scope: str, info: FieldInfo) -> dict[str, Any]:
+    default = None if info.is_required() else info.get_default(call_default_factory=True)
+    if isinstance(default, tuple):
+        default = list(default)
+    return {
+        "name": name,
+        "purpose": purpose,
+        "scope": scope,
+        "type": _type_name(info.annotation),
+        "required": info.is_required(),
+        "default": default,
+        "description": info.description or "",
+    }
+
+
+def option_rows(model: Model) -> list[dict[str, Any]]:
+    """Every option ``model`` takes: name, purpose (``complete`` / ``create_adapter``),
+    scope (``common`` / ``provider``), type, whether required, default and description.
+
+    No I/O: the provider's ``tuneplug_options`` must answer from what it knows.
+    """
+    rows = [
+        _row(name, "complete", "common", CompletionOptions.model_fields[name])
+        for name in COMMON_OPTIONS
+    ]
+    if model.declared.model is not None:
+        rows += [
+            _row(name, "complete", "provider", info)
+            for name, info in model.declared.model.model_fields.items()
+        ]
+    from tuneplug.types import Capability
+
+    if Capability.FINE_TUNE in model.provider.capabilities:
+        for name, (kind, text) in _ADAPTER_COMMON.items():
+            rows.append({"name": name, "purpose": "create_adapter", "scope": "common",
+                         "type": kind, "required": False, "default": None,
+                         "description": text})  # fmt: skip
+        adapter = declared_options(model.provider, model.info, "create_adapter")
+        if adapter.model is not None:
+            rows += [
+                _row(name, "create_adapter", "provider", info)
+                for name, info in adapter.model.model_fields.items()
+            ]
+    return rows

@@ -79,15 +79,24 @@ class CompletionOptions(_Frozen):
     """Options common to every provider; ranges are checked before any I/O.
 
     Provider-specific options (Gradient's ``guidance``, ``auto_template``) travel
-    in ``extra`` and are validated by the provider, also before any I/O.
+    in ``extra``, validated before any I/O against what the provider declares
+    with ``tuneplug_options`` (see :mod:`tuneplug.options`).
     """
 
-    max_tokens: int | None = Field(default=None, ge=1, le=1_000_000)
-    temperature: float | None = Field(default=None, ge=0.0, le=2.0)
-    top_k: int | None = Field(default=None, ge=1)
-    top_p: float | None = Field(default=None, gt=0.0, le=1.0)
-    stop: tuple[str, ...] = ()
-    seed: int | None = None
+    max_tokens: int | None = Field(
+        default=None, ge=1, le=1_000_000, description="Most tokens to generate."
+    )
+    temperature: float | None = Field(
+        default=None, ge=0.0, le=2.0, description="Sampling temperature (0: greedy)."
+    )
+    top_k: int | None = Field(default=None, ge=1, description="Sample from the k likeliest tokens.")
+    top_p: float | None = Field(
+        default=None, gt=0.0, le=1.0, description="Nucleus sampling: the probability mass kept."
+    )
+    stop: tuple[str, ...] = Field(
+        default=(), description="End the text before the first of these sequences."
+    )
+    seed: int | None = Field(default=None, description="Seed for reproducible sampling.")
     extra: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("stop", mode="before")

@@ -111,6 +111,7 @@ class Binding:
         """Bind ``target``; nothing is loaded yet."""
         self.target = target
         self._lock = threading.Lock()
+        self._resolving = threading.RLock()  # an override resolves the target's model too
         self._models: dict[str | None, Model] = {}
         self._identity: dict[str, Any] | None = None
 
@@ -125,12 +126,18 @@ class Binding:
         found = self._models.get(key)
         if found is not None:
             return found
-        if override is None:
-            model = self._load(self.target.reference, dict(self.target.settings))
-        else:
-            model = self._override(override)
-        with self._lock:
-            return self._models.setdefault(key, model)
+        # One resolution however many threads start at once (a batch's inputs each
+        # run on their own thread): the others wait for it rather than repeat its I/O.
+        with self._resolving:
+            found = self._models.get(key)
+            if found is not None:
+                return found
+            if override is None:
+                model = self._load(self.target.reference, dict(self.target.settings))
+            else:
+                model = self._override(override)
+            with self._lock:
+                return self._models.setdefault(key, model)
 
     def resolved(self) -> Model | None:
         """The target's model if it was resolved already (no I/O)."""
@@ -224,7 +231,7 @@ class Binding:
         call itself will raise the typed error.
         """
         if self._identity is not None:
-            return self._identity
+            return self._revised(self._identity)
         try:
             model = self.model()
             options = model.options(**self.target.options)
@@ -235,7 +242,12 @@ class Binding:
         identity["model_kwargs"] = options.extra
         identity["provider_settings"] = _public_settings(model.provider.ctx.settings)
         self._identity = identity
-        return identity
+        return self._revised(identity)
+
+    def _revised(self, identity: dict[str, Any]) -> dict[str, Any]:
+        # Training changes what the model answers: a cached answer from before must miss.
+        model = self.resolved()
+        return identity if model is None else {**identity, "revision": model.revision}
 
 
 def _public_settings(settings: Any) -> dict[str, Any]:

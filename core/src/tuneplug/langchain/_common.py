@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from langchain_core.language_models import LangSmithParams
-from pydantic import BaseModel, Field, PrivateAttr, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, field_serializer
 
 from tuneplug.errors import InvalidRequestError
 from tuneplug.langchain._binding import Binding, Target, TrainResult, samples_for
@@ -17,6 +17,8 @@ from tuneplug.types import Usage
 __all__ = ["Bound", "TuneplugFields", "gather", "token_usage", "usage_info"]
 
 T = TypeVar("T")
+
+_MASK = "**********"
 
 
 def _model_from_env() -> str | None:
@@ -110,6 +112,9 @@ class Bound(BaseModel):
 class TuneplugFields(Bound):
     """The constructor of ``TuneplugLLM`` and ``TuneplugChat``: a model and its options."""
 
+    # A bad value's input is never echoed in a ValidationError: it may be a secret.
+    model_config = ConfigDict(hide_input_in_errors=True)
+
     model: str | None = Field(default_factory=_model_from_env)
     """``provider/model`` or an alias; ``None``: ``TUNEPLUG_MODEL``, config, then ``mock/tiny``."""
     settings: dict[str, Any] | None = Field(default=None, repr=False)
@@ -136,6 +141,12 @@ class TuneplugFields(Bound):
     """Provider-specific options (Gradient's ``guidance``, ``auto_template``), validated by it."""
     streaming: bool = False
     """Stream even ``invoke``/``generate``, so callbacks get tokens as they come."""
+
+    @field_serializer("settings")
+    def _masked_settings(self, settings: dict[str, Any] | None) -> dict[str, Any] | None:
+        # Any value may be a secret (the provider's model says which, and it is not
+        # loaded yet): every serialisation (model_dump, model_dump_json) masks them all.
+        return None if settings is None else {key: _MASK for key in settings}
 
     def _target(self) -> Target:
         options: dict[str, Any] = dict(self.model_kwargs)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
@@ -16,8 +15,7 @@ from langchain_core.callbacks import (
 from langchain_core.language_models import BaseLLM, LangSmithParams
 from langchain_core.language_models.base import LanguageModelInput
 from langchain_core.outputs import Generation, GenerationChunk, LLMResult
-from langchain_core.runnables import RunnableConfig
-from langchain_core.runnables.config import get_config_list
+from langchain_core.runnables import Runnable, RunnableConfig
 
 from tuneplug.langchain._common import Bound, TuneplugFields, gather, token_usage, usage_info
 
@@ -224,6 +222,24 @@ class TuneplugLLMBase(Bound, BaseLLM):
                 await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
             yield chunk
 
+    def batch(
+        self,
+        inputs: list[LanguageModelInput],
+        config: RunnableConfig | list[RunnableConfig] | None = None,
+        *,
+        return_exceptions: bool = False,
+        **kwargs: Any,
+    ) -> list[str]:
+        """Complete ``inputs`` in threads, each input its own run, request and result.
+
+        LangChain's ``BaseLLM.batch`` sends every input through one ``generate``,
+        so one bad input fails them all (with ``return_exceptions``, its error
+        fills every slot although the other requests were made and answered).
+        Here each input is invoked on its own, as ``Runnable.batch`` does: its own
+        callback run, its own result or exception, at most ``max_concurrency`` at once.
+        """
+        return Runnable.batch(self, inputs, config, return_exceptions=return_exceptions, **kwargs)
+
     async def abatch(
         self,
         inputs: list[LanguageModelInput],
@@ -232,36 +248,14 @@ class TuneplugLLMBase(Bound, BaseLLM):
         return_exceptions: bool = False,
         **kwargs: Any,
     ) -> list[str]:
-        """Complete ``inputs`` concurrently, at most ``max_concurrency`` in flight.
+        """Async :meth:`batch`: each input its own run; a slot is refilled as soon as one ends.
 
-        LangChain's ``BaseLLM.abatch`` runs waves of ``max_concurrency`` and waits
-        for a whole wave before starting the next; here a slot is refilled as soon
-        as a call finishes. Order, callbacks and ``return_exceptions`` are as in
-        LangChain (each input is its own run).
+        (LangChain's ``BaseLLM.abatch`` shares one ``agenerate`` the same way, and
+        with ``max_concurrency`` waits for a whole wave before starting the next.)
         """
-        configs = get_config_list(config, len(inputs))
-        limit = configs[0].get("max_concurrency") if configs else None
-        if limit is None or limit >= len(inputs):
-            return await super().abatch(
-                inputs,
-                [{**c, "max_concurrency": None} for c in configs],
-                return_exceptions=return_exceptions,
-                **kwargs,
-            )
-        slots = asyncio.Semaphore(limit)
-        parent = super().abatch
-
-        async def one(item: LanguageModelInput, cfg: RunnableConfig) -> str:
-            async with slots:
-                outputs = await parent(
-                    [item],
-                    {**cfg, "max_concurrency": None},
-                    return_exceptions=return_exceptions,
-                    **kwargs,
-                )
-            return outputs[0]
-
-        return await gather(one(i, c) for i, c in zip(inputs, configs, strict=True))
+        return await Runnable.abatch(
+            self, inputs, config, return_exceptions=return_exceptions, **kwargs
+        )
 
 
 class TuneplugLLM(TuneplugFields, TuneplugLLMBase):

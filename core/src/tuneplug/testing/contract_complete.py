@@ -18,6 +18,7 @@ from tuneplug.errors import (
     UnknownModelError,
 )
 from tuneplug.models import Model
+from tuneplug.testing.contract_chat import ChatTests
 from tuneplug.testing.contract_settings import SettingsTests
 from tuneplug.testing.guard import no_network
 from tuneplug.types import Capability, Completion, ModelInfo, ModelKind, StreamChunk
@@ -139,7 +140,7 @@ class ProviderContract:
         return "".join(c.text for c in chunks)
 
 
-class CompletionTests(ProviderContract, SettingsTests):
+class CompletionTests(ProviderContract, SettingsTests, ChatTests):
     """The completion tests every suite runs (and the settings tests)."""
 
     def test_plugin_loads_with_declared_capabilities(self) -> None:

@@ -25,6 +25,7 @@ from urllib.parse import quote
 import httpx
 from pydantic import BaseModel, ValidationError
 from tuneplug.errors import InvalidRequestError
+from tuneplug.http import Call, HttpClient, RetryPolicy
 from tuneplug.types import (
     Capability,
     Completion,
@@ -36,8 +37,7 @@ from tuneplug.types import (
 )
 
 from tuneplug_gradient import __version__, wire
-from tuneplug_gradient.errors_map import malformed
-from tuneplug_gradient.http import Call, HttpClients, RetryPolicy
+from tuneplug_gradient.errors_map import error_mapper
 from tuneplug_gradient.settings import PROVIDER, GradientSettings
 
 __all__ = [
@@ -240,18 +240,19 @@ class GradientClient:
             policy.sleep = sleep
         if asleep is not None:
             policy.asleep = asleep
-        self.http = HttpClients(
-            base_url=httpx.URL(settings.api_url),
+        self.http = HttpClient(
+            base_url=settings.api_url,
             headers={
                 "x-gradient-workspace-id": workspace,
                 "Accept": "application/json",
                 "User-Agent": USER_AGENT,
                 "Authorization": f"Bearer {token}",
             },
-            timeout=httpx.Timeout(settings.timeout, connect=settings.connect_timeout),
+            errors=error_mapper(token),
+            timeout=settings.timeout,
+            connect_timeout=settings.connect_timeout,
             max_connections=settings.max_connections,
             policy=policy,
-            secret=token,
         )
         self._calls: dict[tuple[str, str, str], Call] = {}
 
@@ -269,15 +270,14 @@ class GradientClient:
             if len(self._calls) > 4096:  # one entry per model and operation; bound it anyway
                 self._calls.clear()
             url = httpx.URL(self.settings.api_url + path + query)
-            call = self._calls[key] = Call(method, url, f"{method} {path}", safe)
+            call = self._calls[key] = Call(method, url, f"{method} {path}", idempotent=safe)
         return call
 
-    @staticmethod
-    def _parse(model: type[W], response: httpx.Response, call: Call) -> W:
+    def _parse(self, model: type[W], response: httpx.Response, call: Call) -> W:
         try:
             return model.model_validate_json(response.content)
         except ValidationError as exc:
-            raise malformed(call.operation, response.status_code, exc) from None
+            raise self.http.errors.malformed(call, response.status_code, exc) from None
 
     def _model_call(self, model_id: str, action: str, method: str = "POST") -> Call:
         call = self._calls.get((method, model_id, action))
@@ -365,4 +365,4 @@ class GradientClient:
                 trainable_tokens=step.number_of_trainable_tokens, sum_loss=step.sum_loss
             )
         except ValidationError as exc:  # e.g. a non-finite sumLoss
-            raise malformed(call.operation, response.status_code, exc) from None
+            raise self.http.errors.malformed(call, response.status_code, exc) from None

@@ -38,9 +38,18 @@ from collections.abc import Mapping
 from typing import Any
 
 from langchain_core.utils import get_from_dict_or_env
-from pydantic import ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
 from tuneplug.langchain._binding import Target
 from tuneplug.langchain.llm import TuneplugLLMBase
+from tuneplug.models import training_steps
+from tuneplug.settings_rules import mask_url
 
 from tuneplug_gradient.settings import DEFAULT_API_URL, PROVIDER
 
@@ -102,7 +111,8 @@ class GradientLLM(TuneplugLLMBase):
         )
     """
 
-    model_config = ConfigDict(populate_by_name=True, extra="forbid")
+    # A bad value's input is never echoed in a ValidationError: it may be the token.
+    model_config = ConfigDict(populate_by_name=True, extra="forbid", hide_input_in_errors=True)
 
     model_id: str = Field(alias="model", min_length=2)
     """A base model or adapter id (a base model's slug works too, looked up once)."""
@@ -163,6 +173,14 @@ class GradientLLM(TuneplugLLMBase):
             _check_model_kwargs(value)
         return value
 
+    @field_serializer("gradient_api_url")
+    def _masked_url(self, url: str) -> str:
+        return mask_url(url)
+
+    def __repr_args__(self) -> Any:
+        for name, value in super().__repr_args__():
+            yield name, mask_url(value) if name == "gradient_api_url" else value
+
     @property
     def _llm_type(self) -> str:
         return "gradient"
@@ -170,10 +188,14 @@ class GradientLLM(TuneplugLLMBase):
     @property
     def _identifying_params(self) -> Mapping[str, Any]:
         # LangChain's had no model id, so two models shared cache entries.
+        resolved = self._binding().resolved()
+        ref = resolved.ref if resolved is not None else f"{PROVIDER}/{self.model_id}"
         identity = {
-            "gradient_api_url": self.gradient_api_url,
+            "gradient_api_url": mask_url(self.gradient_api_url),
             "model_id": self.model_id,
             "model_kwargs": dict(self.model_kwargs or {}),
+            # Training changes the answers: a cached one from before must miss.
+            "trained_steps": training_steps(ref),
         }
         call = self._call_options()
         if call:

@@ -1,54 +1,26 @@
-"""A provider whose answers a test scripts, and which records every call.
+"""The scripted provider: the behaviour behind its hooks, its models and how it is installed.
 
-:class:`ScriptedProvider` is an ordinary tuneplug provider plugin (hook
-implementations on an object, see :mod:`tuneplug.testing.scripted_hooks`),
-installed in-process under the name ``scripted`` as if a distribution had
-declared it (see :mod:`tuneplug.testing.exposure`). The code under test
-reaches it the way it reaches any provider — ``tuneplug.get_model("scripted/default")``,
-or unchanged code with ``TUNEPLUG_MODEL=scripted/default`` — so nothing in that
-code changes for the test. The ``scripted_model`` fixture does all of that::
-
-    def test_summary(scripted_model):
-        scripted_model.respond("Paris")
-        assert my_app.capital_of("France") == "Paris"    # calls tuneplug.get_model()
-        call = scripted_model.last_call
-        assert "France" in call.prompt and call.options.max_tokens == 5
-
-Per model, completions (``complete``, ``acomplete``, ``stream``, ``astream``)
-take the next queued reply: a text (:meth:`ScriptedModel.respond`), a streamed
-reply (:meth:`ScriptedModel.respond_stream`) or an error
-(:meth:`ScriptedModel.fail`). Fine-tuning steps take the next queued result
-(:meth:`ScriptedModel.fine_tune_result`) or compute a deterministic one. An
-adapter created on a model answers from its own queue first, then from its base
-model's, so "answer wrongly, fine-tune, answer rightly" is three lines of script.
-An empty queue is a loud :class:`ScriptExhaustedError`, never a made-up answer.
-
-Like a real provider it honours stop sequences, rejects unknown models with
-``UnknownModelError`` and deleted adapters with ``NotFoundError``, and (when
-given ``extra_options``) validates provider options before answering.
+See :mod:`tuneplug.testing.scripted` for what it is for.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict, create_model
 
 from tuneplug.errors import CapabilityError, InvalidRequestError, NotFoundError
-from tuneplug.testing import exposure
-from tuneplug.testing.scripted_hooks import CompleterHooks, FineTunableHooks
-from tuneplug.testing.scripted_model import (
-    COMPLETION_KINDS,
-    Call,
-    Reply,
-    ScriptedModel,
-    ScriptExhaustedError,
-)
+from tuneplug.stops import first_stop
+from tuneplug.testing.scripted.hooks import CompleterHooks, FineTunableHooks
+from tuneplug.testing.scripted.script import Call, Reply, ScriptedModel
 from tuneplug.types import (
     Capability,
     Completion,
     CompletionOptions,
     FineTuneResult,
+    Message,
     ModelInfo,
     ModelKind,
     Sample,
@@ -59,24 +31,31 @@ from tuneplug.types import (
 if TYPE_CHECKING:
     from tuneplug.plugins import Registry
 
-__all__ = [
-    "COMPLETION_KINDS",
-    "DEFAULT_MODEL",
-    "DEFAULT_PROVIDER",
-    "Call",
-    "ScriptExhaustedError",
-    "ScriptedModel",
-    "ScriptedProvider",
-]
+__all__ = ["DEFAULT_MODEL", "DEFAULT_PROVIDER", "DISTRIBUTION", "ScriptedProvider"]
 
 DEFAULT_PROVIDER = "scripted"
 DEFAULT_MODEL = "default"
+DISTRIBUTION = "tuneplug.testing"
+"""The distribution ``tuneplug plugins`` shows for an installed scripted provider."""
 
 
-def _cut_at_stop(text: str, stop: tuple[str, ...]) -> int | None:
-    """Where the first stop sequence starts in ``text``, or ``None``."""
-    hits = [i for i in (text.find(s) for s in stop) if i >= 0]
-    return min(hits) if hits else None
+class _AnyOptions(BaseModel):
+    """Every provider-specific option, recorded as given (``extra_options=None``)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+
+def _options_model(names: Iterable[str] | type[BaseModel] | None) -> type[BaseModel] | None:
+    if names is None:
+        return _AnyOptions
+    if isinstance(names, type):
+        return names
+    fields: dict[str, Any] = {name: (Any, None) for name in sorted(set(names))}
+    if not fields:
+        return None
+    return create_model(
+        "ScriptedOptions", __config__=ConfigDict(extra="forbid", frozen=True), **fields
+    )
 
 
 class ScriptedProvider:
@@ -86,8 +65,10 @@ class ScriptedProvider:
         name: the provider name models are referred to by (``scripted/<model>``).
         fine_tunable: implement the FineTunable hooks (default) or only Completer,
             to test how code copes with a provider that cannot fine-tune.
-        extra_options: provider-specific option names to accept; any other is an
-            ``InvalidRequestError``. ``None`` (the default) accepts and records all.
+        extra_options: the provider-specific options to declare (through
+            ``tuneplug_options``): names (of any type), or a pydantic model; the
+            core refuses any other name with an ``InvalidRequestError`` listing
+            them. ``None`` (the default) accepts and records all.
     """
 
     def __init__(
@@ -95,11 +76,11 @@ class ScriptedProvider:
         name: str = DEFAULT_PROVIDER,
         *,
         fine_tunable: bool = True,
-        extra_options: Iterable[str] | None = None,
+        extra_options: Iterable[str] | type[BaseModel] | None = None,
     ) -> None:
         self.name = name
         self.fine_tunable = fine_tunable
-        self.extra_options = None if extra_options is None else frozenset(extra_options)
+        self._options = _options_model(extra_options)
         self.lock = threading.RLock()
         self.calls: list[Call] = []
         self._models: dict[str, ScriptedModel] = {}
@@ -112,10 +93,10 @@ class ScriptedProvider:
 
     @property
     def capabilities(self) -> frozenset[Capability]:
-        """What the provider's hooks give it."""
+        """What the provider's hooks give it (its completion hooks take ``messages``: chat)."""
         if self.fine_tunable:
-            return frozenset({Capability.COMPLETE, Capability.FINE_TUNE})
-        return frozenset({Capability.COMPLETE})
+            return frozenset({Capability.COMPLETE, Capability.CHAT, Capability.FINE_TUNE})
+        return frozenset({Capability.COMPLETE, Capability.CHAT})
 
     def model(self, name: str = DEFAULT_MODEL) -> ScriptedModel:
         """The script of model ``name``, declaring it as a base model on first use."""
@@ -138,6 +119,19 @@ class ScriptedProvider:
         with self.lock:
             return self._models.get(name)
 
+    def model_infos(self) -> list[ModelInfo]:
+        """What ``tuneplug_list_models`` lists: every model and live adapter."""
+        return [m.info for m in self.models()]
+
+    def find_info(self, name: str) -> ModelInfo | None:
+        """What ``tuneplug_resolve_model`` answers."""
+        found = self.find(name)
+        return found.info if found is not None else None
+
+    def options_model(self) -> type[BaseModel] | None:
+        """What ``tuneplug_options`` declares."""
+        return self._options
+
     def adapters_of(self, base_id: str) -> list[str]:
         """Ids of adapters created on ``base_id``, deleted ones included."""
         with self.lock:
@@ -152,22 +146,26 @@ class ScriptedProvider:
     def install(self, registry: Registry | None = None) -> ScriptedProvider:
         """Make this provider available, as if a distribution had installed it.
 
-        Without ``registry`` it joins the ``tuneplug`` entry-point group as
-        tuneplug sees it, so every registry finds it — after
+        Without ``registry`` it is registered in-process with
+        :func:`tuneplug.plugins.register`, so every registry finds it — after
         ``tuneplug.plugins.reset()``, with any ``TUNEPLUG_PLUGINS`` filter (which
         may exclude it like any provider), in ``tuneplug plugins`` — until
         :meth:`uninstall`. With ``registry`` it is registered into that one only
         (``Registry.register``), for embedding.
         """
         if registry is not None:
-            registry.register(self.name, self.plugin, distribution=exposure.DISTRIBUTION)
+            registry.register(self.name, self.plugin, distribution=DISTRIBUTION)
             return self
-        exposure.expose(self)
+        from tuneplug.plugins import register
+
+        register(self.name, self.plugin, distribution=DISTRIBUTION)
         return self
 
     def uninstall(self) -> None:
         """Undo :meth:`install` (without ``registry``)."""
-        exposure.withdraw(self)
+        from tuneplug.plugins import unregister
+
+        unregister(self.name)
 
     def __enter__(self) -> ScriptedProvider:
         """``with ScriptedProvider(...) as provider:`` installs it for the block."""
@@ -188,21 +186,18 @@ class ScriptedProvider:
             raise NotFoundError(f"no model {model.id!r}", provider=self.name, status=404)
         return found
 
-    def _check(self, options: CompletionOptions) -> None:
-        if self.extra_options is None:
-            return
-        unknown = sorted(set(options.extra) - self.extra_options)
-        if unknown:
-            accepted = ", ".join(sorted(self.extra_options)) or "none"
-            raise InvalidRequestError(
-                f"unknown option(s) {', '.join(unknown)} (accepted: {accepted})",
-                provider=self.name,
-            )
-
-    def _reply(self, kind: str, model: ModelInfo, prompt: str, options: CompletionOptions) -> Reply:
-        call = Call(kind, model.id, self.name, prompt=prompt, options=options)
+    def _reply(
+        self,
+        kind: str,
+        model: ModelInfo,
+        prompt: str,
+        options: CompletionOptions,
+        messages: list[Message] | None,
+    ) -> Reply:
+        conversation = None if messages is None else tuple(messages)
+        call = Call(kind, model.id, self.name, prompt=prompt, messages=conversation,
+                    options=options)  # fmt: skip
         self._record(call)
-        self._check(options)
         return self._live(model)._next_reply(call)
 
     def _pieces(
@@ -210,7 +205,7 @@ class ScriptedProvider:
     ) -> tuple[list[str | BaseException], bool]:
         """The reply's parts, cut at the first stop sequence; and whether it was cut."""
         text = "".join(p for p in reply.parts if isinstance(p, str))
-        cut = _cut_at_stop(text, stop)
+        cut = first_stop(text, stop) if stop else None
         if cut is None:
             return list(reply.parts), False
         kept: list[str | BaseException] = []
@@ -236,10 +231,15 @@ class ScriptedProvider:
         )
 
     def complete(
-        self, kind: str, model: ModelInfo, prompt: str, options: CompletionOptions
+        self,
+        kind: str,
+        model: ModelInfo,
+        prompt: str,
+        options: CompletionOptions,
+        messages: list[Message] | None = None,
     ) -> Completion:
-        """Answer one completion call (``kind`` is recorded)."""
-        reply = self._reply(kind, model, prompt, options)
+        """Answer one completion or chat call (``kind`` and ``messages`` are recorded)."""
+        reply = self._reply(kind, model, prompt, options, messages)
         pieces, stopped = self._pieces(reply, options.stop)
         for piece in pieces:
             if isinstance(piece, BaseException):
@@ -254,10 +254,15 @@ class ScriptedProvider:
         )
 
     def stream(
-        self, kind: str, model: ModelInfo, prompt: str, options: CompletionOptions
+        self,
+        kind: str,
+        model: ModelInfo,
+        prompt: str,
+        options: CompletionOptions,
+        messages: list[Message] | None = None,
     ) -> Iterator[StreamChunk]:
         """Answer one streaming call: errors before the first chunk raise here."""
-        reply = self._reply(kind, model, prompt, options)
+        reply = self._reply(kind, model, prompt, options, messages)
         pieces, stopped = self._pieces(reply, options.stop)
         finish = "stop" if stopped else reply.finish_reason
         text = "".join(p for p in pieces if isinstance(p, str))

@@ -1,23 +1,24 @@
-"""The script of one scripted model, and the records of the calls it received.
+"""The script of one scripted model (queued answers) and the records of the calls it received.
 
-See :mod:`tuneplug.testing.scripted` for the provider these belong to.
+The leaf of :mod:`tuneplug.testing.scripted`: it imports nothing from the
+provider; a :class:`ScriptedModel` knows its provider only as an :class:`Owner`
+(a lock and the call journal).
 """
 
 from __future__ import annotations
 
+import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from tuneplug.types import CompletionOptions, FineTuneResult, ModelInfo, Sample
-
-if TYPE_CHECKING:
-    from tuneplug.testing.scripted import ScriptedProvider
+from tuneplug.types import CompletionOptions, FineTuneResult, Message, ModelInfo, Sample
 
 __all__ = [
     "COMPLETION_KINDS",
     "Call",
+    "Owner",
     "Reply",
     "Responder",
     "ScriptExhaustedError",
@@ -25,7 +26,19 @@ __all__ = [
 ]
 
 COMPLETION_KINDS = frozenset({"complete", "acomplete", "stream", "astream"})
-"""The :attr:`Call.kind` of completion calls."""
+"""The :attr:`Call.kind` of completion calls (chat calls among them: see :attr:`Call.messages`)."""
+
+
+class Owner(Protocol):
+    """What a :class:`ScriptedModel` needs of its provider."""
+
+    @property
+    def lock(self) -> threading.RLock: ...
+
+    @property
+    def calls(self) -> list[Call]: ...
+
+    def adapters_of(self, base_id: str) -> list[str]: ...
 
 
 class ScriptExhaustedError(AssertionError):
@@ -42,7 +55,10 @@ class Call:
         model: the id of the model called (an adapter's id for adapter calls; the
             base model's for ``create_adapter``).
         provider: the provider name (``scripted``).
-        prompt: the prompt of a completion.
+        prompt: the prompt of a completion; for a chat call, the conversation
+            rendered through the default chat template.
+        messages: the conversation of a chat call (``Model.chat`` and its
+            forms), ``None`` for a plain completion.
         options: the validated options of a completion; provider-specific ones
             are in ``options.extra``.
         samples: the samples of a fine-tuning step.
@@ -53,6 +69,7 @@ class Call:
     model: str
     provider: str
     prompt: str | None = None
+    messages: tuple[Message, ...] | None = None
     options: CompletionOptions | None = None
     samples: tuple[Sample, ...] = ()
     name: str | None = None
@@ -91,7 +108,7 @@ class ScriptedModel:
     Get one from :meth:`ScriptedProvider.model` (or the ``scripted_model`` fixture).
     """
 
-    provider: ScriptedProvider
+    provider: Owner
     info: ModelInfo
     base: ScriptedModel | None = None
     _replies: deque[Reply | BaseException] = field(default_factory=deque, repr=False)
@@ -179,6 +196,11 @@ class ScriptedModel:
     def prompts(self) -> list[str]:
         """The prompts of :attr:`completions`."""
         return [c.prompt for c in self.completions if c.prompt is not None]
+
+    @property
+    def conversations(self) -> list[tuple[Message, ...]]:
+        """The messages of the chat calls among :attr:`completions`."""
+        return [c.messages for c in self.completions if c.messages is not None]
 
     @property
     def last_call(self) -> Call:

@@ -14,12 +14,13 @@ body through httpx's decoder pipeline, which costs more CPU per request.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
 import httpx
 
-__all__ = ["AiohttpTransport"]
+__all__ = ["AiohttpTransport", "AsyncStream"]
 
 
 class AiohttpTransport(httpx.AsyncBaseTransport):
@@ -61,21 +62,24 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             )
         return timeout
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        """Send ``request`` and return the complete response (body read)."""
+    async def _request(self, request: httpx.Request) -> aiohttp.ClientResponse:
         session = self._session or self._open()
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw]
+        body = await request.aread()
+        return await session.request(
+            request.method,
+            str(request.url),
+            headers=headers,
+            data=body or None,
+            allow_redirects=False,
+            proxy=self._proxy,
+            timeout=self._timeout(request),
+        )
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """Send ``request`` and return the complete response (body read)."""
         try:
-            body = await request.aread()
-            response = await session.request(
-                request.method,
-                str(request.url),
-                headers=headers,
-                data=body or None,
-                allow_redirects=False,
-                proxy=self._proxy,
-                timeout=self._timeout(request),
-            )
+            response = await self._request(request)
             try:
                 content = await response.read()
             finally:
@@ -95,6 +99,20 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             # of its per-request CPU). Encoded bodies are still decoded by httpx on read.
             result._content = content
         return result
+
+    async def open_stream(self, request: httpx.Request) -> AsyncStream:
+        """Send ``request`` and return once the response head has arrived.
+
+        The body is read through the returned :class:`AsyncStream`, which must be
+        closed (``aclose``) to give the connection back.
+        """
+        try:
+            response = await self._request(request)
+        except aiohttp.ClientError as exc:
+            raise _map_aiohttp_error(exc) from exc
+        except TimeoutError as exc:
+            raise httpx.ReadTimeout(str(exc) or "timed out") from exc
+        return AsyncStream(response, request)
 
     async def aclose(self) -> None:
         """Close the aiohttp session and its connections."""
@@ -124,3 +142,51 @@ def _map_aiohttp_error(exc: aiohttp.ClientError) -> httpx.TransportError:
     if isinstance(exc, aiohttp.ClientResponseError):
         return httpx.RemoteProtocolError(message)
     return httpx.ReadError(message)
+
+
+class AsyncStream:
+    """A response whose body is still arriving: status and headers now, chunks later.
+
+    ``head`` is an ``httpx.Response`` without a body (for the status, the headers and
+    error mapping); :meth:`chunks` yields the raw body as it arrives, :meth:`read`
+    reads the rest at once (an error body). aiohttp errors become httpx ones.
+    """
+
+    def __init__(self, response: aiohttp.ClientResponse, request: httpx.Request) -> None:
+        self._response = response
+        self.head = httpx.Response(
+            response.status,
+            headers=_raw_headers(response),
+            request=request,
+            extensions={"http_version": b"HTTP/1.1"},
+        )
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        """The body, chunk by chunk, as the server sends it."""
+        try:
+            async for chunk in self._response.content.iter_any():
+                yield chunk
+        except aiohttp.ClientError as exc:
+            raise _map_aiohttp_error(exc) from exc
+
+    async def read(self) -> httpx.Response:
+        """Read the whole (remaining) body; the returned response holds it."""
+        try:
+            content = await self._response.read()
+        except aiohttp.ClientError as exc:
+            raise _map_aiohttp_error(exc) from exc
+        result = httpx.Response(
+            self.head.status_code,
+            headers=self.head.headers,
+            content=content,
+            request=self.head.request,
+        )
+        return result
+
+    async def aclose(self) -> None:
+        """Give the connection back; one whose body was not read to its end is closed
+        (it cannot carry another request)."""
+        if self._response.content.at_eof():
+            self._response.release()
+        else:
+            self._response.close()

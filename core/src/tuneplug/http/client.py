@@ -1,0 +1,400 @@
+"""``HttpClient``: pooled sync and async requests with bounded retries and deadlines.
+
+One client per provider instance (build it with ``ctx.resource``). Every request is
+a :class:`~tuneplug.http.policy.Call` plus a body; the loop around it is bounded in
+count (``policy.max_retries``) and in time:
+
+* each **attempt** has a total deadline of ``timeout`` seconds, from sending the
+  first byte to receiving the last one, however the server paces its bytes;
+* the whole **call**, retries and waits included, ends within ``call_timeout``
+  seconds when that is set (a wait that would cross it is not slept);
+* a **stream** must start (status and headers) within ``timeout``; then every chunk
+  must follow the previous one within ``timeout`` and the stream end within
+  ``stream_timeout``.
+
+Requests are built directly (``httpx.Request`` with encoded header lines, a cached URL
+and a ``stream=`` body) rather than through ``client.post``: merging URLs, headers and
+cookies on every call is most of httpx's per-request CPU, and the bytes on the wire
+are the same. Async requests go to the aiohttp transport directly, behind a FIFO gate
+of ``max_connections`` slots, so callers beyond the pool's size are served in arrival
+order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping
+from typing import NoReturn
+
+import httpx
+
+from tuneplug.http.deadline import deadline_scope
+from tuneplug.http.gate import FifoGate
+from tuneplug.http.mapping import ErrorMapper
+from tuneplug.http.policy import Call, RetryPolicy
+from tuneplug.http.pools import LoopPool, LoopPools, env_proxy
+from tuneplug.http.sse import SSEDecoder, SSEEvent
+from tuneplug.http.transport import AsyncStream
+
+__all__ = ["HttpClient"]
+
+_JSON = b"application/json"
+_MAX_CALLS = 4096
+
+
+class _Deadline(httpx.ReadTimeout):
+    """An attempt ran into its total deadline (not one slow read)."""
+
+
+def _done(call: Call, response: httpx.Response, attempt: int) -> bool:
+    if response.is_success:
+        return True
+    # A repeated DELETE that finds nothing: our earlier attempt deleted it.
+    return call.method == "DELETE" and attempt > 0 and response.status_code == 404
+
+
+class HttpClient:
+    """Pooled HTTP for one provider instance; thread-safe, and usable from any event loop.
+
+    Args:
+        base_url: prefix of every path (``https://api.openai.com/v1``).
+        headers: sent with every request (auth, user agent); values are encoded once.
+        errors: maps failures to tuneplug errors and masks secrets.
+        timeout: seconds one attempt may take in total (also each read's limit).
+        connect_timeout: seconds to open a connection.
+        max_connections: pool size (sync and per event loop).
+        policy: retry rules (default: :class:`RetryPolicy` defaults).
+        call_timeout: optional seconds for a whole call, retries included.
+        stream_timeout: seconds a stream may last in total.
+    """
+
+    def __init__(
+        self,
+        *,
+        base_url: str | httpx.URL,
+        headers: Mapping[str, str],
+        errors: ErrorMapper,
+        timeout: float = 60.0,
+        connect_timeout: float = 10.0,
+        max_connections: int = 100,
+        policy: RetryPolicy | None = None,
+        call_timeout: float | None = None,
+        stream_timeout: float = 600.0,
+    ) -> None:
+        self.base_url = str(base_url).rstrip("/")
+        self.errors = errors
+        self.policy = policy if policy is not None else RetryPolicy()
+        self.timeout = timeout
+        self.call_timeout = call_timeout
+        self.stream_timeout = stream_timeout
+        url = httpx.URL(self.base_url)
+        limits = httpx.Timeout(timeout, connect=connect_timeout)
+        self._timeout_ext = {"timeout": limits.as_dict()}
+        self.pools = LoopPools(limits, max_connections, env_proxy(url))
+        # Header lines encoded once. With `stream=` httpx adds no headers of its own, so
+        # Host and Content-Length are ours to send.
+        self._headers = [(b"Host", url.netloc)]
+        self._headers += [(k.encode("ascii"), v.encode("latin-1")) for k, v in headers.items()]
+        self._calls: dict[tuple[str, str, bool], Call] = {}
+
+    def __repr__(self) -> str:
+        return f"<HttpClient {self.base_url}>"
+
+    def call(self, method: str, path: str, *, idempotent: bool, operation: str = "") -> Call:
+        """The :class:`Call` for ``method`` ``base_url + path`` (query included), cached.
+
+        ``operation`` names it in errors (default ``"METHOD path"`` without the query).
+        """
+        key = (method, path, idempotent)
+        call = self._calls.get(key)
+        if call is None:
+            if len(self._calls) >= _MAX_CALLS:  # one per model and operation; bound it anyway
+                self._calls.clear()
+            name = operation or f"{method} {path.partition('?')[0]}"
+            call = self._calls[key] = Call(
+                method, httpx.URL(self.base_url + path), name, idempotent
+            )
+        return call
+
+    # -- requests --------------------------------------------------------------------
+
+    def _request(self, call: Call, body: bytes | None, content_type: bytes) -> httpx.Request:
+        if body is None:
+            headers, stream = self._headers, httpx.ByteStream(b"")
+        else:
+            headers = [
+                *self._headers,
+                (b"Content-Type", content_type),
+                (b"Content-Length", str(len(body)).encode("ascii")),
+            ]
+            stream = httpx.ByteStream(body)
+        return httpx.Request(
+            call.method, call.url, headers=headers, stream=stream, extensions=self._timeout_ext
+        )
+
+    def _call_deadline(self) -> float | None:
+        return None if self.call_timeout is None else time.monotonic() + self.call_timeout
+
+    def _attempt_deadline(self, call_deadline: float | None) -> float:
+        deadline = time.monotonic() + self.timeout
+        return deadline if call_deadline is None else min(deadline, call_deadline)
+
+    def _fail(self, call: Call, outcome: httpx.Response | BaseException, attempts: int) -> NoReturn:
+        if isinstance(outcome, httpx.Response):
+            raise self.errors.response(call, outcome, attempts)
+        limit = self.timeout if isinstance(outcome, _Deadline) else None
+        raise self.errors.transport(call, outcome, attempts, deadline=limit) from None
+
+    def _delay(
+        self,
+        call: Call,
+        attempt: int,
+        outcome: httpx.Response | BaseException,
+        call_deadline: float | None,
+    ) -> float:
+        """Seconds to wait before repeating, or raise the error for ``outcome``."""
+        if isinstance(outcome, httpx.Response):
+            delay = self.policy.after_status(call, outcome, attempt)
+        else:
+            delay = self.policy.after_exception(call, outcome, attempt)
+        if delay is None or (
+            call_deadline is not None and time.monotonic() + delay >= call_deadline
+        ):
+            self._fail(call, outcome, attempt + 1)
+        return delay
+
+    # -- sync ------------------------------------------------------------------------
+
+    def send(
+        self, call: Call, body: bytes | None = None, *, content_type: bytes = _JSON
+    ) -> httpx.Response:
+        """Send ``call`` (retrying per the policy); a 2xx response, body read.
+
+        Raises:
+            TuneplugError: the mapped failure of the last attempt.
+        """
+        client = self.pools.sync or self.pools.sync_client()
+        call_deadline = self._call_deadline()
+        attempt = 0
+        while True:
+            deadline = self._attempt_deadline(call_deadline)
+            try:
+                with deadline_scope(deadline):
+                    response = client.send(self._request(call, body, content_type))
+            except httpx.HTTPError as exc:
+                outcome: httpx.Response | BaseException = _as_deadline(exc, deadline)
+            else:
+                if _done(call, response, attempt):
+                    return response
+                outcome = response
+            self.policy.sleep(self._delay(call, attempt, outcome, call_deadline))
+            attempt += 1
+
+    def stream(
+        self, call: Call, body: bytes | None = None, *, content_type: bytes = _JSON
+    ) -> Iterator[bytes]:
+        """Send ``call`` and yield the body as it arrives (a generator: nothing is sent
+        until the first ``next``). Retried per the policy until the response head
+        arrives, never after a byte of the body was yielded."""
+        client = self.pools.sync or self.pools.sync_client()
+        call_deadline = self._call_deadline()
+        attempt = 0
+        while True:
+            deadline = self._attempt_deadline(call_deadline)
+            outcome: httpx.Response | BaseException
+            try:
+                with deadline_scope(deadline):
+                    response = client.send(self._request(call, body, content_type), stream=True)
+                    if not response.is_success:
+                        try:
+                            response.read()
+                        finally:
+                            response.close()
+            except httpx.HTTPError as exc:
+                outcome = _as_deadline(exc, deadline)
+            else:
+                if response.is_success:
+                    break
+                outcome = response
+            self.policy.sleep(self._delay(call, attempt, outcome, call_deadline))
+            attempt += 1
+        yield from self._body(call, response, attempt + 1)
+
+    def _body(self, call: Call, response: httpx.Response, attempts: int) -> Iterator[bytes]:
+        end = time.monotonic() + self.stream_timeout
+        chunks = response.iter_bytes()
+        try:
+            while True:
+                deadline = min(time.monotonic() + self.timeout, end)
+                try:
+                    with deadline_scope(deadline):
+                        chunk = next(chunks, None)
+                except httpx.HTTPError as exc:
+                    self._fail(call, _as_deadline(exc, end), attempts)
+                if chunk is None:
+                    return
+                yield chunk
+        finally:
+            response.close()
+
+    def events(
+        self, call: Call, body: bytes | None = None, *, content_type: bytes = _JSON
+    ) -> Iterator[SSEEvent]:
+        """:meth:`stream` decoded as server-sent events (WHATWG grammar).
+
+        A stream that ends inside an event (no blank line after its data) is a
+        ``ConnectionError``: the server was cut off.
+        """
+        decoder = SSEDecoder()
+        for chunk in self.stream(call, body, content_type=content_type):
+            yield from decoder.feed(chunk)
+        if decoder.end():
+            self._fail(call, httpx.RemoteProtocolError("the event stream ended mid-event"), 1)
+
+    # -- async -----------------------------------------------------------------------
+
+    async def asend(
+        self, call: Call, body: bytes | None = None, *, content_type: bytes = _JSON
+    ) -> httpx.Response:
+        """Async :meth:`send`, on the pool of the running event loop.
+
+        The transport is called directly rather than through ``httpx.AsyncClient``:
+        with no auth, redirects, cookies or hooks to apply, the client layer would
+        only add CPU per request, and CPU per request is what limits throughput at
+        64 in flight.
+        """
+        pool = self.pools.for_loop()
+        call_deadline = self._call_deadline()
+        attempt = 0
+        while True:
+            request = self._request(call, body, content_type)
+            outcome = await self._attempt(pool, request, self._attempt_deadline(call_deadline))
+            if isinstance(outcome, httpx.Response) and _done(call, outcome, attempt):
+                return outcome
+            await self.policy.asleep(self._delay(call, attempt, outcome, call_deadline))
+            attempt += 1
+
+    async def _attempt(
+        self, pool: LoopPool, request: httpx.Request, deadline: float
+    ) -> httpx.Response | BaseException:
+        """One async attempt: the whole response, or the exception that ended it."""
+        try:
+            await _acquire(pool.gate, self.timeout)
+        except httpx.PoolTimeout as exc:
+            return exc
+        cm: asyncio.Timeout | None = None
+        try:
+            async with asyncio.timeout(deadline - _now()) as cm:
+                response = await pool.transport.handle_async_request(request)
+                response.request = request
+                await response.aread()  # decodes a compressed body; no-op for identity
+            return response
+        except (httpx.HTTPError, TimeoutError) as exc:
+            return _async_outcome(exc, cm)
+        finally:
+            pool.gate.release()
+
+    async def _open(
+        self, pool: LoopPool, request: httpx.Request, deadline: float
+    ) -> AsyncStream | httpx.Response | BaseException:
+        """Open a stream: the open stream (holding a gate slot), or the error response
+        (body read) or exception (no slot held)."""
+        try:
+            await _acquire(pool.gate, self.timeout)
+        except httpx.PoolTimeout as exc:
+            return exc
+        cm: asyncio.Timeout | None = None
+        try:
+            async with asyncio.timeout(deadline - _now()) as cm:
+                opened = await pool.transport.open_stream(request)
+                if opened.head.is_success:
+                    return opened
+                try:
+                    failed: httpx.Response | BaseException = await opened.read()
+                finally:
+                    await opened.aclose()
+        except (httpx.HTTPError, TimeoutError) as exc:
+            failed = _async_outcome(exc, cm)
+        pool.gate.release()
+        return failed
+
+    async def astream(
+        self, call: Call, body: bytes | None = None, *, content_type: bytes = _JSON
+    ) -> AsyncGenerator[bytes, None]:
+        """Async :meth:`stream` (holds one gate slot until the stream is closed)."""
+        pool = self.pools.for_loop()
+        call_deadline = self._call_deadline()
+        attempt = 0
+        while True:
+            request = self._request(call, body, content_type)
+            outcome = await self._open(pool, request, self._attempt_deadline(call_deadline))
+            if isinstance(outcome, AsyncStream):
+                opened = outcome
+                break
+            await self.policy.asleep(self._delay(call, attempt, outcome, call_deadline))
+            attempt += 1
+        try:
+            end = _now() + self.stream_timeout
+            chunks = opened.chunks()
+            while True:
+                cm: asyncio.Timeout | None = None
+                try:
+                    async with asyncio.timeout(min(self.timeout, end - _now())) as cm:
+                        chunk = await anext(chunks, None)
+                except (httpx.HTTPError, TimeoutError) as exc:
+                    self._fail(call, _async_outcome(exc, cm, _now() >= end), attempt + 1)
+                if chunk is None:
+                    return
+                yield chunk
+        finally:
+            await opened.aclose()
+            pool.gate.release()
+
+    async def aevents(
+        self, call: Call, body: bytes | None = None, *, content_type: bytes = _JSON
+    ) -> AsyncIterator[SSEEvent]:
+        """Async :meth:`events`."""
+        decoder = SSEDecoder()
+        chunks = self.astream(call, body, content_type=content_type)
+        try:
+            async for chunk in chunks:
+                for event in decoder.feed(chunk):
+                    yield event
+        finally:
+            await chunks.aclose()
+        if decoder.end():
+            self._fail(call, httpx.RemoteProtocolError("the event stream ended mid-event"), 1)
+
+    def close(self) -> None:
+        """Close every pool (sync from any thread; async ones on their own loops)."""
+        self.pools.close()
+
+
+def _now() -> float:
+    return time.monotonic()
+
+
+def _as_deadline(exc: httpx.HTTPError, deadline: float) -> BaseException:
+    """``exc``, or a :class:`_Deadline` when the attempt's deadline is what ended it."""
+    if isinstance(exc, httpx.TimeoutException) and time.monotonic() >= deadline - 1e-3:
+        return _Deadline(str(exc))
+    return exc
+
+
+def _async_outcome(
+    exc: BaseException, cm: asyncio.Timeout | None, expired: bool = False
+) -> BaseException:
+    if expired or (cm is not None and cm.expired()):
+        return _Deadline("deadline")
+    if isinstance(exc, TimeoutError) and not isinstance(exc, httpx.HTTPError):
+        return httpx.ReadTimeout(str(exc) or "timed out")
+    return exc
+
+
+async def _acquire(gate: FifoGate, timeout: float) -> None:
+    try:
+        async with asyncio.timeout(timeout):
+            await gate.acquire()
+    except TimeoutError:
+        raise httpx.PoolTimeout("no free connection in time") from None

@@ -1,0 +1,246 @@
+"""HTTP outcomes as :mod:`tuneplug.errors`: statuses, error bodies, transport failures.
+
+Nothing raw escapes a provider built on :mod:`tuneplug.http`. An :class:`ErrorMapper`
+(one per client) turns
+
+====================================  ===================================================
+401                                   ``AuthenticationError`` (+ the provider's hint)
+403                                   ``PermissionDeniedError`` (+ hint)
+404, or a 4xx whose error type is one
+of ``not_found_types``                ``NotFoundError``
+429                                   ``RateLimitError`` with ``retry_after``
+408, other 4xx                        ``InvalidRequestError`` (408: ``TimeoutError``)
+5xx, 1xx/3xx, a malformed 2xx         ``ServerError``
+timeouts / the call's deadline        ``TimeoutError``
+refused, reset, cut, DNS              ``ConnectionError``
+====================================  ===================================================
+
+Every error carries the provider, the status, the server's message (cut to
+``MESSAGE_LIMIT`` characters), its request id (``x-request-id`` by default) and
+``retryable`` = "safe to send again" (:func:`tuneplug.http.policy.may_repeat`):
+a fine-tuning step that failed with 500 is **not** retryable, whatever 500 says.
+No message ever holds a secret: every text is masked with :func:`mask` before it
+is cut (a secret across the cut would otherwise leak its start).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from tuneplug import errors
+from tuneplug.http.policy import Call, may_repeat, server_wait
+
+__all__ = ["MESSAGE_LIMIT", "ErrorInfo", "ErrorMapper", "mask", "parse_error_body"]
+
+MESSAGE_LIMIT = 300
+MASK = "***"
+
+
+def mask(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with every occurrence of each secret replaced by ``***``."""
+    for secret in secrets:
+        if secret and secret in text:
+            text = text.replace(secret, MASK)
+    return text
+
+
+def _clip(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= MESSAGE_LIMIT else text[: MESSAGE_LIMIT - 3] + "..."
+
+
+@dataclass(frozen=True)
+class ErrorInfo:
+    """What an error body says: ``message``, and the ``type`` / ``code`` / ``param``."""
+
+    message: str | None = None
+    type: str | None = None
+    code: str | None = None
+    param: str | None = None
+
+
+def _text(value: Any) -> str | None:
+    if isinstance(value, str) and value:
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def parse_error_body(content: bytes) -> ErrorInfo:
+    """Read the common JSON error shapes: OpenAI's ``{"error": {message, type, param,
+    code}}``, a bare ``{"message", "type"}`` (Gradient) and ``{"error": "text"}``."""
+    try:
+        data: Any = json.loads(content)
+    except (ValueError, UnicodeDecodeError):
+        return ErrorInfo()
+    if not isinstance(data, dict):
+        return ErrorInfo()
+    inner = data.get("error")
+    if isinstance(inner, dict):
+        data = inner
+    elif _text(inner) and not _text(data.get("message")):
+        return ErrorInfo(message=_text(inner), type=_text(data.get("type")))
+    return ErrorInfo(
+        message=_text(data.get("message")),
+        type=_text(data.get("type")),
+        code=_text(data.get("code")),
+        param=_text(data.get("param")),
+    )
+
+
+def _attempts(attempts: int) -> str:
+    return f" (gave up after {attempts} attempts)" if attempts > 1 else ""
+
+
+_PHASES: dict[type[Exception], str] = {
+    httpx.ConnectTimeout: "connecting",
+    httpx.ReadTimeout: "waiting for the response",
+    httpx.WriteTimeout: "sending the request",
+    httpx.PoolTimeout: "waiting for a free connection",
+}
+
+
+@dataclass(frozen=True)
+class ErrorMapper:
+    """Maps one provider's HTTP failures onto :mod:`tuneplug.errors`.
+
+    Attributes:
+        provider: the provider name every error carries.
+        secrets: values never shown (API keys, tokens); masked in every message.
+        auth_hint: appended to 401 messages (``"check OPENAI_API_KEY"``).
+        permission_hint: appended to 403 messages.
+        not_found_types: error ``type`` / ``code`` values that mean "no such
+            thing" whatever the 4xx status (Gradient's ``unknownModelAdapter``).
+        request_id_header: the response header quoted as ``request id``.
+        parse_body: reads an error body (default :func:`parse_error_body`).
+    """
+
+    provider: str
+    secrets: tuple[str, ...] = ()
+    auth_hint: str = ""
+    permission_hint: str = ""
+    not_found_types: frozenset[str] = frozenset()
+    request_id_header: str | None = "x-request-id"
+    parse_body: Callable[[bytes], ErrorInfo] = field(default=parse_error_body)
+
+    def mask(self, text: str) -> str:
+        """``text`` with this provider's secrets masked."""
+        return mask(text, self.secrets)
+
+    def response(
+        self, call: Call, response: httpx.Response, attempts: int = 1
+    ) -> errors.TuneplugError:
+        """The error for the non-2xx ``response`` to ``call`` (its body already read)."""
+        status = response.status_code
+        info = self.parse_body(response.content)
+        message = info.message
+        if message is None:
+            # Not JSON (a proxy's HTML page, an empty body): quote a little of it.
+            text = self.mask(response.content.decode("utf-8", "replace")).strip()
+            message = text or response.reason_phrase or "no details"
+        kind = info.code or info.type
+        detail = _clip(self.mask(message))
+        if kind and kind not in detail:
+            detail += f" [{kind}]"
+        if info.param:
+            detail += f" (param: {self.mask(info.param)[:80]})"
+        rid = response.headers.get(self.request_id_header) if self.request_id_header else None
+        if rid:
+            detail += f" (request id {self.mask(rid)[:100]})"
+        text = f"{call.operation} failed: {detail}{_attempts(attempts)}"
+        common: dict[str, Any] = {
+            "provider": self.provider,
+            "status": status,
+            "retryable": may_repeat(call, response),
+        }
+        wait = server_wait(response)
+        if status == 401:
+            return errors.AuthenticationError(_hint(text, self.auth_hint), **common)
+        if status == 403:
+            return errors.PermissionDeniedError(_hint(text, self.permission_hint), **common)
+        types = {info.type, info.code} & self.not_found_types
+        if status == 404 or (types and 400 <= status < 500):
+            return errors.NotFoundError(text, **common)
+        if status == 429:
+            return errors.RateLimitError(_come_back(text, wait), retry_after=wait, **common)
+        if status == 408:
+            return errors.TimeoutError(text, **common)
+        if 400 <= status < 500:
+            return errors.InvalidRequestError(text, **common)
+        if status >= 500:
+            return errors.ServerError(_come_back(text, wait), **common)
+        # 1xx/3xx that reached us (redirects are not followed): not the protocol.
+        return errors.ServerError(f"{call.operation}: unexpected HTTP {status}: {detail}", **common)
+
+    def transport(
+        self, call: Call, exc: BaseException, attempts: int = 1, *, deadline: float | None = None
+    ) -> errors.TuneplugError:
+        """The error for ``exc`` raised while sending ``call``.
+
+        ``deadline`` (seconds) names the call's total deadline when that is what
+        cut it. The exception text is quoted by class and first line only.
+        """
+        reason = _clip(self.mask(str(exc).splitlines()[0] if str(exc) else type(exc).__name__))
+        retryable = may_repeat(call, exc)
+        tail = _attempts(attempts)
+        if deadline is not None:
+            return errors.TimeoutError(
+                f"{call.operation}: no complete response within the deadline of "
+                f"{deadline:g} s{tail}",
+                provider=self.provider,
+                retryable=retryable,
+            )
+        if isinstance(exc, httpx.TimeoutException):
+            phase = _PHASES.get(type(exc), "waiting")
+            return errors.TimeoutError(
+                f"{call.operation}: timed out {phase} ({reason}){tail}",
+                provider=self.provider,
+                retryable=retryable,
+            )
+        if isinstance(exc, httpx.TransportError):
+            return errors.ConnectionError(
+                f"{call.operation}: connection failed: {type(exc).__name__}: {reason}{tail}",
+                provider=self.provider,
+                retryable=retryable,
+            )
+        return errors.ServerError(
+            f"{call.operation}: {type(exc).__name__}: {reason}",
+            provider=self.provider,
+            retryable=False,
+        )
+
+    def malformed(self, call: Call, status: int, problem: Any) -> errors.ServerError:
+        """A ``ServerError`` for a 2xx response that is not the documented shape.
+
+        ``problem`` is a pydantic ``ValidationError`` (its first error is quoted)
+        or a sentence. Not retryable: the same request gets the same answer.
+        """
+        errors_of = getattr(problem, "errors", None)
+        if callable(errors_of):
+            first = errors_of(include_url=False)[0]
+            where = ".".join(str(p) for p in first["loc"]) or "body"
+            problem = f"{where}: {first['msg']}"
+        return errors.ServerError(
+            f"malformed response to {call.operation}: {_clip(self.mask(str(problem)))}",
+            provider=self.provider,
+            status=status,
+            retryable=False,
+        )
+
+
+def _hint(text: str, hint: str) -> str:
+    return f"{text}; {hint}" if hint else text
+
+
+def _come_back(text: str, wait: float | None) -> str:
+    if wait is None:
+        return text
+    when = time.strftime("%H:%M:%S UTC", time.gmtime(time.time() + wait))
+    return f"{text}; the server asks to retry after {wait:g} s (at {when})"
