@@ -37,7 +37,7 @@ _ISOLATED_EXACT = ("TUNEPLUG_MODEL", "TUNEPLUG_PLUGINS", "TUNEPLUG_CONFIG", "TUN
 @pytest.fixture(autouse=True)
 def _isolate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for key in list(os.environ):
-        if key in _ISOLATED_EXACT or key.startswith(("TUNEPLUG_", "GRADIENT_")):
+        if key in _ISOLATED_EXACT or key.startswith(("TUNEPLUG_", "GRADIENT_", "OPENAI_")):
             monkeypatch.delenv(key, raising=False)
     home = tmp_path / "home"
     xdg = tmp_path / "xdg"

@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from tuneplug.chat_templates import CHATML, DEFAULT, QA, template
 from tuneplug.errors import InvalidRequestError
 from tuneplug.langchain import ChatTemplate, TuneplugChat
+from tuneplug.models import Model
 
 PROMPT = "Question: What NFL team won the Super Bowl in 1994?\n\nAnswer: "
 
@@ -95,7 +96,8 @@ def test_a_provider_can_supply_the_template(monkeypatch: pytest.MonkeyPatch) -> 
 
     monkeypatch.setattr(provider, "has", lambda hook: True)
     monkeypatch.setattr(provider, "call", supplying)
-    assert chat._template_for(model) is CHATML
+    # A model asks its provider once; a fresh one sees the supplied template.
+    assert chat._template_for(Model(model.info, provider)) is CHATML
     assert explicit._template_for(explicit._binding().model()) is QA
 
 

@@ -19,21 +19,22 @@ The template is the one ``tuneplug_chat_template`` names for the model, else
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from tuneplug import calls
 from tuneplug.chat_templates import DEFAULT, ChatTemplate, template
 from tuneplug.errors import InvalidRequestError, PluginLoadError
 from tuneplug.text import check_text
-from tuneplug.types import CompletionOptions, Message
+from tuneplug.types import Capability, CompletionOptions, Message
 
 if TYPE_CHECKING:
     from tuneplug.provider import Provider
-    from tuneplug.types import ModelInfo
+    from tuneplug.types import Completion, ModelInfo, StreamChunk
 
-__all__ = ["ChatRequest", "chat_template_for", "coerce_messages", "request_for"]
+__all__ = ["ChatMixin", "ChatRequest", "chat_template_for", "coerce_messages", "request_for"]
 
 ChatRequest = tuple[str, list[Message] | None, CompletionOptions]
 """``(prompt, messages or None, options)``: the keyword arguments of one hook call."""
@@ -117,3 +118,71 @@ def request_for(
     if native:
         return prompt, messages, options
     return prompt, None, with_template_stops(options, chat)
+
+
+class ChatMixin:
+    """The chat methods of :class:`tuneplug.models.Model`."""
+
+    if TYPE_CHECKING:  # provided by Model
+        info: ModelInfo
+        provider: Provider
+        _chat_template: ChatTemplate | None
+
+        def options(self, **overrides: Any) -> CompletionOptions: ...
+
+    @property
+    def chat_template(self) -> ChatTemplate:
+        """The template a chat is rendered with for a provider without native chat
+        (the provider's ``tuneplug_chat_template``, else ``default``; asked once)."""
+        found = self._chat_template
+        if found is None:
+            found = self._chat_template = chat_template_for(self.provider, self.info)
+        return found
+
+    def _chat(self, hook: str, messages: Any, overrides: dict[str, Any]) -> ChatRequest:
+        self.provider.require(Capability.COMPLETE, "chat")
+        conversation = coerce_messages(messages, self.provider.name)
+        opts = self.options(**overrides)
+        native = self.provider.accepts(hook, "messages")
+        return request_for(native, self.chat_template, conversation, opts)
+
+    def chat(self, messages: Sequence[Message | Mapping[str, Any]], **options: Any) -> Completion:
+        """Answer a conversation: the assistant's next turn as a :class:`Completion`.
+
+        ``messages`` are :class:`~tuneplug.types.Message` objects or
+        ``{"role": "system" | "user" | "assistant", "content": str}`` mappings,
+        oldest first (OpenAI's chat format). Options are those of :meth:`complete`.
+        A provider that speaks chat natively gets the messages; any other gets
+        them rendered through the model's :attr:`chat_template`, whose stop
+        sequences are added to ``stop`` so the reply ends with the assistant's turn.
+
+        Raises:
+            InvalidRequestError: (before any I/O) ``messages`` is empty or holds
+                an invalid message, or an option is invalid.
+        """
+        prompt, conversation, opts = self._chat(calls.COMPLETE, messages, options)
+        return calls.complete(self.provider, self.info, prompt, opts, conversation)
+
+    async def achat(
+        self, messages: Sequence[Message | Mapping[str, Any]], **options: Any
+    ) -> Completion:
+        """Async :meth:`chat`: native when the provider has it, else in a worker thread."""
+        hook = calls.acomplete_hook(self.provider)
+        prompt, conversation, opts = self._chat(hook, messages, options)
+        return await calls.acomplete(self.provider, self.info, prompt, opts, conversation)
+
+    def stream_chat(
+        self, messages: Sequence[Message | Mapping[str, Any]], **options: Any
+    ) -> Iterator[StreamChunk]:
+        """:meth:`chat` in chunks; the last carries ``finish_reason`` (validated at the call)."""
+        hook = calls.stream_hook(self.provider)
+        prompt, conversation, opts = self._chat(hook, messages, options)
+        return calls.stream(self.provider, self.info, prompt, opts, conversation)
+
+    def astream_chat(
+        self, messages: Sequence[Message | Mapping[str, Any]], **options: Any
+    ) -> AsyncIterator[StreamChunk]:
+        """Async :meth:`stream_chat`: native when the provider has it, else from a thread."""
+        hook = calls.astream_hook(self.provider)
+        prompt, conversation, opts = self._chat(hook, messages, options)
+        return calls.astream(self.provider, self.info, prompt, opts, conversation)

@@ -9,14 +9,13 @@ from __future__ import annotations
 import asyncio
 import threading
 import warnings
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from tuneplug import calls
-from tuneplug.chat import ChatRequest, chat_template_for, coerce_messages, request_for
+from tuneplug.chat import ChatMixin
 from tuneplug.chat_templates import ChatTemplate
 from tuneplug.config import MOCK_DEFAULT_MODEL, Config, load_config
-from tuneplug.config_files import location
 from tuneplug.errors import (
     CapabilityError,
     InvalidRequestError,
@@ -27,6 +26,7 @@ from tuneplug.options import (
     UNDECLARED,
     DeclaredOptions,
     OptionError,
+    alias_error,
     build_options,
     check_extra,
     declared_options,
@@ -39,7 +39,6 @@ from tuneplug.types import (
     Completion,
     CompletionOptions,
     FineTuneResult,
-    Message,
     ModelInfo,
     ModelKind,
     Sample,
@@ -125,7 +124,7 @@ def get_model(
             try:
                 build_options(alias_options, provider.name, declared)
             except OptionError as exc:
-                raise _alias_error(exc, config, alias_name) from None
+                raise alias_error(exc, (config.project, config.user), alias_name) from None
         build_options(merged, provider.name, declared)
 
     # Options declared per provider are checked before the model is looked up
@@ -138,17 +137,6 @@ def get_model(
         declared = declared_options(provider, info)
         check(declared)
     return Model(info, provider, merged, declared=declared)
-
-
-def _alias_error(exc: OptionError, config: Config, alias: str) -> InvalidRequestError:
-    """``exc`` told from the alias's point of view: the file and line, no provider blamed."""
-    where = "config"
-    for layer in (config.project, config.user):
-        entry = (layer.data.get("models", {}) if layer is not None else {}).get(alias, {})
-        if layer is not None and isinstance(entry, dict) and exc.option in entry:
-            where = location(layer.path, ["models", alias, str(exc.option)], layer.table)
-            break
-    return InvalidRequestError(f"{where}: [models.{alias}]: {exc.message}")
 
 
 def resolve(provider: Provider, name: str) -> ModelInfo:
@@ -164,7 +152,7 @@ def resolve(provider: Provider, name: str) -> ModelInfo:
             f"unknown model {name!r} (see `tuneplug models --provider {provider.name}`)",
             provider=provider.name,
         )
-    return info
+    return provider.model_info(info)
 
 
 def list_models(provider: str | None = None, *, base_only: bool = False) -> list[ModelInfo]:
@@ -183,7 +171,8 @@ def list_models(provider: str | None = None, *, base_only: bool = False) -> list
         try:
             prov = registry.provider(name, config=config)
             prov.require(Capability.COMPLETE, "list models")
-            found.extend(prov.call("tuneplug_list_models", base_only=base_only))
+            listed = prov.call("tuneplug_list_models", base_only=base_only)
+            found.extend(prov.model_info(info) for info in listed)
         except TuneplugError as exc:
             # Listing everything must not fail because one provider is unconfigured
             # or unreachable; asking for that provider by name still raises.
@@ -194,8 +183,14 @@ def list_models(provider: str | None = None, *, base_only: bool = False) -> list
     return found
 
 
-class Model:
-    """A model of one provider, with default options. Obtain one with :func:`get_model`."""
+class Model(ChatMixin):
+    """A model of one provider, with default options. Obtain one with :func:`get_model`.
+
+    Completion (``complete``, ``acomplete``, ``stream``, ``astream``), chat
+    (``chat``, ``achat``, ``stream_chat``, ``astream_chat``: see
+    :class:`tuneplug.chat.ChatMixin`) and fine-tuning (``create_adapter``,
+    ``fine_tune``, ``afine_tune``, ``delete``).
+    """
 
     def __init__(
         self,
@@ -205,7 +200,7 @@ class Model:
         *,
         declared: DeclaredOptions | None = None,
     ) -> None:
-        self.info = info
+        self.info = provider.model_info(info)
         self.provider = provider
         self.defaults = dict(defaults or {})
         self.declared = declared_options(provider, info) if declared is None else declared
@@ -287,65 +282,6 @@ class Model:
         opts = self._prepare(prompt, options)
         return calls.astream(self.provider, self.info, prompt, opts, None)
 
-    # -- chat ------------------------------------------------------------------------
-
-    @property
-    def chat_template(self) -> ChatTemplate:
-        """The template a chat is rendered with for a provider without native chat
-        (the provider's ``tuneplug_chat_template``, else ``default``; asked once)."""
-        found = self._chat_template
-        if found is None:
-            found = self._chat_template = chat_template_for(self.provider, self.info)
-        return found
-
-    def _chat(self, hook: str, messages: Any, overrides: dict[str, Any]) -> ChatRequest:
-        self.provider.require(Capability.COMPLETE, "chat")
-        conversation = coerce_messages(messages, self.provider.name)
-        opts = self.options(**overrides)
-        native = self.provider.accepts(hook, "messages")
-        return request_for(native, self.chat_template, conversation, opts)
-
-    def chat(self, messages: Sequence[Message | Mapping[str, Any]], **options: Any) -> Completion:
-        """Answer a conversation: the assistant's next turn as a :class:`Completion`.
-
-        ``messages`` are :class:`~tuneplug.types.Message` objects or
-        ``{"role": "system" | "user" | "assistant", "content": str}`` mappings,
-        oldest first (OpenAI's chat format). Options are those of :meth:`complete`.
-        A provider that speaks chat natively gets the messages; any other gets
-        them rendered through the model's :attr:`chat_template`, whose stop
-        sequences are added to ``stop`` so the reply ends with the assistant's turn.
-
-        Raises:
-            InvalidRequestError: (before any I/O) ``messages`` is empty or holds
-                an invalid message, or an option is invalid.
-        """
-        prompt, conversation, opts = self._chat(calls.COMPLETE, messages, options)
-        return calls.complete(self.provider, self.info, prompt, opts, conversation)
-
-    async def achat(
-        self, messages: Sequence[Message | Mapping[str, Any]], **options: Any
-    ) -> Completion:
-        """Async :meth:`chat`: native when the provider has it, else in a worker thread."""
-        hook = calls.acomplete_hook(self.provider)
-        prompt, conversation, opts = self._chat(hook, messages, options)
-        return await calls.acomplete(self.provider, self.info, prompt, opts, conversation)
-
-    def stream_chat(
-        self, messages: Sequence[Message | Mapping[str, Any]], **options: Any
-    ) -> Iterator[StreamChunk]:
-        """:meth:`chat` in chunks; the last carries ``finish_reason`` (validated at the call)."""
-        hook = calls.stream_hook(self.provider)
-        prompt, conversation, opts = self._chat(hook, messages, options)
-        return calls.stream(self.provider, self.info, prompt, opts, conversation)
-
-    def astream_chat(
-        self, messages: Sequence[Message | Mapping[str, Any]], **options: Any
-    ) -> AsyncIterator[StreamChunk]:
-        """Async :meth:`stream_chat`: native when the provider has it, else from a thread."""
-        hook = calls.astream_hook(self.provider)
-        prompt, conversation, opts = self._chat(hook, messages, options)
-        return calls.astream(self.provider, self.info, prompt, opts, conversation)
-
     # -- fine-tuning ---------------------------------------------------------------
 
     def create_adapter(
@@ -368,6 +304,7 @@ class Model:
                 rate or option, or this model is an adapter.
         """
         self.provider.require(Capability.FINE_TUNE, "create adapters")
+        self._require_model(Capability.FINE_TUNE, "be fine-tuned: it takes no adapters")
         if not isinstance(name, str) or not name.strip():
             raise InvalidRequestError("adapter name must not be empty", provider=self.provider.name)
         check_text(name, "the adapter name")
@@ -409,6 +346,15 @@ class Model:
             declared = DeclaredOptions(model=None)
         return check_extra(options, declared, self.provider.name, ("rank", "learning_rate"))
 
+    @property
+    def capabilities(self) -> frozenset[Capability]:
+        """What this model can do: its provider's capabilities, narrowed by the model."""
+        return self.info.capabilities
+
+    def _require_model(self, capability: Capability, what: str) -> None:
+        if capability not in self.info.capabilities:
+            raise CapabilityError(f"{self.ref} cannot {what}", provider=self.provider.name)
+
     def check_fine_tunable(self) -> None:
         """Raise ``CapabilityError`` (no I/O) unless :meth:`fine_tune` may be called.
 
@@ -416,6 +362,7 @@ class Model:
         adapter: base models are never trained in place.
         """
         self.provider.require(Capability.FINE_TUNE, "fine-tune")
+        self._require_model(Capability.FINE_TUNE, "be fine-tuned")
         if self.info.kind is not ModelKind.ADAPTER:
             raise CapabilityError(
                 f"{self.ref} is a base model and is never trained in place: create an "

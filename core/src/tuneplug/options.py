@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
+from tuneplug.config_files import ConfigFile, location
 from tuneplug.errors import InvalidRequestError, TuneplugError
 from tuneplug.types import CompletionOptions
 
@@ -43,6 +44,7 @@ __all__ = [
     "UNDECLARED",
     "DeclaredOptions",
     "OptionError",
+    "alias_error",
     "build_options",
     "check_extra",
     "declared_options",
@@ -160,6 +162,22 @@ def check_extra(
     values = {name: getattr(validated, name) for name in validated.model_fields_set}
     values.update(validated.model_extra or {})
     return values
+
+
+def alias_error(
+    exc: OptionError, layers: tuple[ConfigFile | None, ...], alias: str
+) -> InvalidRequestError:
+    """``exc`` told from the alias's point of view: the file and line, no provider blamed.
+
+    ``layers`` are the config files the alias may come from, highest precedence first.
+    """
+    where = "config"
+    for layer in layers:
+        entry = (layer.data.get("models", {}) if layer is not None else {}).get(alias, {})
+        if layer is not None and isinstance(entry, dict) and exc.option in entry:
+            where = location(layer.path, ["models", alias, str(exc.option)], layer.table)
+            break
+    return InvalidRequestError(f"{where}: [models.{alias}]: {exc.message}")
 
 
 def build_options(

@@ -18,7 +18,7 @@ from tuneplug.hookspecs import (
     ProviderContext,
     Setup,
 )
-from tuneplug.types import Capability
+from tuneplug.types import Capability, ModelInfo
 
 __all__ = ["PluginInfo", "Provider", "capabilities_of", "native_chat", "new_plugin_manager"]
 
@@ -31,6 +31,9 @@ _GROUP_NAMES = {
     Capability.FINE_TUNE: "FineTunable",
     Capability.JOBS: "tuneplug_jobs or FineTunable",
 }
+# A capability that refines another follows it: a model that completes can chat
+# (natively or through its template) and one that fine-tunes gets jobs.
+_FOLLOWS = {Capability.CHAT: Capability.COMPLETE, Capability.JOBS: Capability.FINE_TUNE}
 
 
 @dataclass(frozen=True)
@@ -210,6 +213,25 @@ class Provider:
         if names is not None and len(names) != len(kwargs):
             kwargs = {k: v for k, v in kwargs.items() if k in names}
         return fn(**kwargs)
+
+    def model_info(self, info: ModelInfo) -> ModelInfo:
+        """``info`` with its effective capabilities: the provider's, narrowed by the model.
+
+        One source: the hooks the provider implements say what it can do
+        (:attr:`capabilities`). A model that declares ``capabilities`` can only
+        narrow them, saying whether *it* completes and fine-tunes (the mock's
+        ``echo`` cannot be tuned); ``chat`` and ``jobs`` follow ``complete`` and
+        ``fine_tune``. A model that declares nothing has all of the provider's.
+        A capability the provider's hooks do not give is never kept.
+        """
+        if "capabilities" not in info.model_fields_set:
+            effective = self.capabilities
+        else:
+            declared = info.capabilities
+            effective = frozenset(c for c in self.capabilities if _FOLLOWS.get(c, c) in declared)
+        if effective == info.capabilities:
+            return info
+        return info.model_copy(update={"capabilities": effective})
 
     def require(self, capability: Capability, operation: str) -> None:
         """Raise ``CapabilityError`` (before any I/O) if the provider lacks ``capability``."""

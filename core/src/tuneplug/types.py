@@ -26,6 +26,7 @@ __all__ = [
     "PromptCompletionSample",
     "Sample",
     "StreamChunk",
+    "TokenLogprob",
     "Usage",
 ]
 
@@ -135,13 +136,24 @@ class Usage(_Frozen):
         return self.prompt_tokens + self.completion_tokens
 
 
+class TokenLogprob(_Frozen):
+    """One generated token with its log probability (natural log), and the most
+    likely alternatives at that position (token -> log probability) when asked for."""
+
+    token: str
+    logprob: float | None = None
+    top_logprobs: dict[str, float] = Field(default_factory=dict)
+
+
 class Completion(_Frozen):
     """The result of one completion.
 
     ``finish_reason`` is ``"stop"`` (end of text or a stop sequence, which the
     text ends before), ``"length"`` (``max_tokens`` reached) or what else the
     provider reports; ``"unknown"`` when it reports nothing. ``model`` is the
-    provider's model id and ``provider`` the provider name.
+    provider's model id and ``provider`` the provider name. ``logprobs`` is set
+    only when the call asked for them (a provider option, e.g. OpenAI's
+    ``logprobs``) and the provider returned them.
     """
 
     text: str
@@ -149,6 +161,7 @@ class Completion(_Frozen):
     model: str
     provider: str
     usage: Usage = Field(default_factory=Usage)
+    logprobs: tuple[TokenLogprob, ...] | None = None
 
 
 class StreamChunk(_Frozen):

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncGenerator, Generator, Iterator, Mapping
 from typing import NoReturn
 
 import httpx
@@ -240,7 +240,7 @@ class HttpClient:
 
     def events(
         self, call: Call, body: bytes | None = None, *, content_type: bytes = _JSON
-    ) -> Iterator[SSEEvent]:
+    ) -> Generator[SSEEvent, None, None]:
         """:meth:`stream` decoded as server-sent events (WHATWG grammar).
 
         A stream that ends inside an event (no blank line after its data) is a
@@ -353,7 +353,7 @@ class HttpClient:
 
     async def aevents(
         self, call: Call, body: bytes | None = None, *, content_type: bytes = _JSON
-    ) -> AsyncIterator[SSEEvent]:
+    ) -> AsyncGenerator[SSEEvent, None]:
         """Async :meth:`events`."""
         decoder = SSEDecoder()
         chunks = self.astream(call, body, content_type=content_type)

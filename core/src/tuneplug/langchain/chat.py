@@ -1,8 +1,10 @@
 """``TuneplugChat``: a LangChain chat model over any tuneplug (completion) model.
 
-Messages are rendered to one prompt through a :class:`~tuneplug.chat_templates.ChatTemplate`
-(the one given, else the one the provider supplies, else ``default``); the reply
-is the completion, cut where the model starts another turn.
+Messages go to ``Model.chat``: a provider that speaks chat natively gets them as
+messages; any other gets them rendered through the model's chat template (the one
+the provider supplies, else ``default``), the reply cut where the model starts
+another turn. An explicit ``chat_template`` renders them here instead, for any
+provider. The caller's ``stop`` sequences apply either way.
 
 What it does not do, it declares rather than fakes: there is no tool calling
 (``bind_tools`` is LangChain's ``NotImplementedError``), so no structured output
@@ -29,13 +31,14 @@ from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import field_validator
 
-from tuneplug.chat_templates import DEFAULT, ChatTemplate, Role, template
+from tuneplug.chat_templates import ChatTemplate, Role, template
 from tuneplug.errors import InvalidRequestError
 from tuneplug.langchain._common import TuneplugFields, usage_info
 
 if TYPE_CHECKING:
     from tuneplug.models import Model
-    from tuneplug.types import StreamChunk, Usage
+    from tuneplug.types import Completion, Message, StreamChunk, Usage
+
 
 __all__ = ["TuneplugChat"]
 
@@ -130,25 +133,60 @@ class TuneplugChat(TuneplugFields, BaseChatModel):
 
     # -- prompt ----------------------------------------------------------------------
 
-    def _template_for(self, model: Model) -> ChatTemplate:
-        if self.chat_template is not None:
-            return template(self.chat_template)
-        # A provider may supply its models' template through an optional hook.
-        if model.provider.has("tuneplug_chat_template"):
-            supplied = model.provider.call("tuneplug_chat_template", model=model.info)
-            if supplied is not None:
-                return template(supplied)
-        return DEFAULT
-
     def _prepare(
         self, messages: Sequence[BaseMessage], stop: list[str] | None, kwargs: Mapping[str, Any]
-    ) -> tuple[Model, str, dict[str, Any]]:
+    ) -> tuple[Model, list[Message] | str, dict[str, Any]]:
+        """The model, what to send (messages, or a prompt rendered here) and the options."""
+        from tuneplug.types import Message
+
         model, options = self._binding().call(stop, kwargs)
-        chat = self._template_for(model)
-        prompt = chat.render((_role(m), _text(m)) for m in messages)
-        # The template's stops end the reply where the model starts the next turn.
-        options["stop"] = (*chat.stop, *options.get("stop", ()))
-        return model, prompt, options
+        turns = [(_role(m), _text(m)) for m in messages]
+        if self.chat_template is None:
+            # The model's own way: native chat, else its template (Model.chat decides).
+            return model, [Message(role=r, content=t) for r, t in turns], options
+        chat = template(self.chat_template)
+        # The caller's stops first, then where the template's next turn would begin.
+        options["stop"] = (*options.get("stop", ()), *chat.stop)
+        return model, chat.render(turns), options
+
+    def _template_for(self, model: Model) -> ChatTemplate:
+        """The template messages are rendered with: the explicit one, else the model's own
+        (used by ``Model.chat`` when the provider has no native chat)."""
+        if self.chat_template is not None:
+            return template(self.chat_template)
+        return model.chat_template
+
+    @staticmethod
+    def _complete(
+        model: Model, request: list[Message] | str, options: dict[str, Any]
+    ) -> Completion:
+        if isinstance(request, str):
+            return model.complete(request, **options)
+        return model.chat(request, **options)
+
+    @staticmethod
+    async def _acomplete(
+        model: Model, request: list[Message] | str, options: dict[str, Any]
+    ) -> Completion:
+        if isinstance(request, str):
+            return await model.acomplete(request, **options)
+        return await model.achat(request, **options)
+
+    @staticmethod
+    def _stream_of(
+        model: Model, request: list[Message] | str, options: dict[str, Any]
+    ) -> Iterator[StreamChunk]:
+        if isinstance(request, str):
+            return model.stream(request, **options)
+        return model.stream_chat(request, **options)
+
+    @staticmethod
+    def _astream_of(
+        model: Model, request: list[Message] | str, options: dict[str, Any]
+    ) -> AsyncIterator[StreamChunk]:
+        if isinstance(request, str):
+            return model.astream(request, **options)
+        return model.astream_chat(request, **options)
 
     @staticmethod
     def _metadata(model: Model, finish_reason: str) -> dict[str, Any]:
@@ -163,8 +201,8 @@ class TuneplugChat(TuneplugFields, BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        model, prompt, options = self._prepare(messages, stop, kwargs)
-        done = model.complete(prompt, **options)
+        model, request, options = self._prepare(messages, stop, kwargs)
+        done = self._complete(model, request, options)
         return self._result(model, done.text, done.finish_reason, done.usage)
 
     def _result(self, model: Model, text: str, finish_reason: str, usage: Usage) -> ChatResult:
@@ -202,8 +240,8 @@ class TuneplugChat(TuneplugFields, BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        model, prompt, options = self._prepare(messages, stop, kwargs)
-        for piece in model.stream(prompt, **options):
+        model, request, options = self._prepare(messages, stop, kwargs)
+        for piece in self._stream_of(model, request, options):
             yield self._chunk(model, piece)
 
     # -- async -----------------------------------------------------------------------
@@ -215,8 +253,8 @@ class TuneplugChat(TuneplugFields, BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        model, prompt, options = self._prepare(messages, stop, kwargs)
-        done = await model.acomplete(prompt, **options)
+        model, request, options = self._prepare(messages, stop, kwargs)
+        done = await self._acomplete(model, request, options)
         return self._result(model, done.text, done.finish_reason, done.usage)
 
     async def _astream(
@@ -226,6 +264,6 @@ class TuneplugChat(TuneplugFields, BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        model, prompt, options = self._prepare(messages, stop, kwargs)
-        async for piece in model.astream(prompt, **options):
+        model, request, options = self._prepare(messages, stop, kwargs)
+        async for piece in self._astream_of(model, request, options):
             yield self._chunk(model, piece)

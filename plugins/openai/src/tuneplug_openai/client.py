@@ -1,0 +1,316 @@
+"""The OpenAI operations over :mod:`tuneplug.http`: bodies in, tuneplug types out.
+
+One :class:`OpenAIClient` per provider instance (``ctx.resource``). Headers follow
+the official SDK: ``Authorization: Bearer <key>`` (left out for a keyless loopback
+server), ``OpenAI-Organization`` / ``OpenAI-Project`` when set, the configured extra
+headers. Every response is parsed with :mod:`tuneplug_openai.wire`; one that does
+not fit is a ``ServerError`` ("malformed response"), never a raw exception.
+
+Streams ask for ``stream_options.include_usage`` and end at ``data: [DONE]``; the
+chunk that carries ``finish_reason`` is yielded last, with the usage of the final
+(choice-less) chunk merged into it, so the last :class:`StreamChunk` carries both.
+A stream that closes before ``[DONE]`` is a ``ConnectionError`` (never re-sent:
+part of it was already delivered).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from typing import Any, TypeVar
+from urllib.parse import urlencode
+
+import httpx
+from pydantic import BaseModel, ValidationError
+from tuneplug.errors import ConnectionError
+from tuneplug.http import (
+    DEFAULT_RETRY_STATUSES,
+    Call,
+    ErrorMapper,
+    HttpClient,
+    RetryPolicy,
+    SSEEvent,
+)
+from tuneplug.types import (
+    Capability,
+    Completion,
+    ModelInfo,
+    ModelKind,
+    StreamChunk,
+    TokenLogprob,
+    Usage,
+)
+
+from tuneplug_openai import __version__, wire
+from tuneplug_openai.settings import OpenAISettings
+
+__all__ = ["USER_AGENT", "OpenAIClient", "model_info"]
+
+USER_AGENT = f"tuneplug-openai/{__version__}"
+_CAPABILITIES = frozenset({Capability.COMPLETE, Capability.CHAT})
+# The SDK also retries 409 (a lock timeout on OpenAI's side).
+_RETRY_STATUSES = DEFAULT_RETRY_STATUSES | {409}
+W = TypeVar("W", bound=BaseModel)
+
+
+def model_info(provider: str, model_id: str, owned_by: str | None = None) -> ModelInfo:
+    """The :class:`ModelInfo` of ``model_id``; ``ft:<base>:...`` ids are adapters of
+    ``<base>``."""
+    if model_id.startswith("ft:") and model_id.count(":") >= 2:
+        base = model_id.split(":")[1]
+        return ModelInfo(
+            id=model_id,
+            provider=provider,
+            name=model_id,
+            kind=ModelKind.ADAPTER,
+            base_model_id=base or None,
+            capabilities=_CAPABILITIES,
+        )
+    return ModelInfo(id=model_id, provider=provider, name=model_id, capabilities=_CAPABILITIES)
+
+
+def _usage(usage: wire.Usage | None) -> Usage:
+    if usage is None:
+        return Usage()
+    return Usage(prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens)
+
+
+def _completion_logprobs(lp: wire.CompletionLogprobs | None) -> tuple[TokenLogprob, ...] | None:
+    if lp is None or lp.tokens is None:
+        return None
+    values = lp.token_logprobs or []
+    tops = lp.top_logprobs or []
+    return tuple(
+        TokenLogprob(
+            token=token,
+            logprob=values[i] if i < len(values) else None,
+            top_logprobs=(tops[i] or {}) if i < len(tops) else {},
+        )
+        for i, token in enumerate(lp.tokens)
+    )
+
+
+def _chat_logprobs(lp: dict[str, Any] | None) -> tuple[TokenLogprob, ...] | None:
+    content = (lp or {}).get("content")
+    if not isinstance(content, list):
+        return None
+    return tuple(
+        TokenLogprob(
+            token=item["token"],
+            logprob=item.get("logprob"),
+            top_logprobs={t["token"]: t["logprob"] for t in item.get("top_logprobs") or []},
+        )
+        for item in content
+    )
+
+
+class _StreamState:
+    """Turns wire chunks into :class:`StreamChunk` s, holding back the finishing one."""
+
+    def __init__(self, chat: bool) -> None:
+        self.chat = chat
+        self.held: StreamChunk | None = None
+        self.usage: Usage | None = None
+        self.done = False
+
+    def feed(self, event: SSEEvent) -> StreamChunk | None:
+        if event.data == wire.DONE:
+            self.done = True
+            return None
+        model = wire.ChatCompletionChunk if self.chat else wire.TextCompletion
+        chunk = model.model_validate_json(event.data)
+        if chunk.usage is not None:
+            self.usage = _usage(chunk.usage)
+        if not chunk.choices:
+            return None
+        choice = chunk.choices[0]
+        if isinstance(choice, wire.ChatChunkChoice):
+            text = choice.delta.content or ""
+        else:
+            assert isinstance(choice, wire.CompletionChoice)
+            text = choice.text
+        if choice.finish_reason is not None:
+            self.held = StreamChunk(text=text, finish_reason=choice.finish_reason)
+            return None
+        return StreamChunk(text=text) if text else None
+
+    def last(self) -> StreamChunk:
+        held = self.held or StreamChunk(text="", finish_reason="unknown")
+        return held.model_copy(update={"usage": self.usage}) if self.usage else held
+
+
+class OpenAIClient:
+    """The OpenAI API for one provider instance.
+
+    Raises ``ConfigError`` at construction when a remote server has no key, so no
+    request is ever sent without one.
+    """
+
+    def __init__(self, settings: OpenAISettings, provider: str) -> None:
+        self.settings = settings
+        self.provider = provider
+        key = settings.api_key_value(provider)
+        headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
+        secrets = [v.get_secret_value() for v in settings.headers.values()]
+        if key is not None:
+            headers["Authorization"] = f"Bearer {key}"
+            secrets.append(key)
+        if settings.organization:
+            headers["OpenAI-Organization"] = settings.organization
+        if settings.project:
+            headers["OpenAI-Project"] = settings.project
+        headers.update({k: v.get_secret_value() for k, v in settings.headers.items()})
+        self.http = HttpClient(
+            base_url=settings.base_url,
+            headers=headers,
+            errors=ErrorMapper(
+                provider=provider,
+                secrets=tuple(s for s in secrets if s),
+                auth_hint=f"check {settings.key_variable()}",
+                permission_hint=f"check {settings.key_variable()}, organization and project",
+                not_found_types=frozenset({"model_not_found"}),
+            ),
+            timeout=settings.timeout,
+            connect_timeout=settings.connect_timeout,
+            max_connections=settings.max_connections,
+            stream_timeout=settings.stream_timeout,
+            policy=RetryPolicy(
+                max_retries=settings.max_retries,
+                backoff_base=settings.backoff_base,
+                backoff_max=settings.backoff_max,
+                max_retry_after=settings.max_retry_after,
+                retry_statuses=_RETRY_STATUSES,
+            ),
+        )
+        self._query = urlencode(settings.query)
+
+    def __repr__(self) -> str:
+        return f"<OpenAIClient {self.provider} {self.settings.base_url}>"
+
+    def close(self) -> None:
+        """Close the pooled connections."""
+        self.http.close()
+
+    # -- plumbing --------------------------------------------------------------------
+
+    def call(
+        self, method: str, path: str, *, idempotent: bool, query: dict[str, Any] | None = None
+    ) -> Call:
+        """The :class:`Call` for ``path`` with the configured query (Azure's
+        ``api-version``) and ``query`` (``None`` values left out)."""
+        params = urlencode({k: v for k, v in (query or {}).items() if v is not None})
+        both = "&".join(p for p in (self._query, params) if p)
+        target = f"{path}?{both}" if both else path
+        return self.http.call(method, target, idempotent=idempotent, operation=f"{method} {path}")
+
+    def parse(self, model: type[W], response: httpx.Response, call: Call) -> W:
+        """``response``'s body as ``model``, or the ``ServerError`` saying why not."""
+        try:
+            return model.model_validate_json(response.content)
+        except ValidationError as exc:
+            raise self.http.errors.malformed(call, response.status_code, exc) from None
+
+    # -- models ----------------------------------------------------------------------
+
+    def list_models(self) -> list[ModelInfo]:
+        """``GET /models``."""
+        call = self.call("GET", "/models", idempotent=True)
+        page = self.parse(wire.Page, self.http.send(call), call)
+        try:
+            entries = [wire.ModelObject.model_validate(item) for item in page.data]
+        except ValidationError as exc:
+            raise self.http.errors.malformed(call, 200, exc) from None
+        return [model_info(self.provider, m.id, m.owned_by) for m in entries]
+
+    # -- completions -----------------------------------------------------------------
+
+    def _endpoint(self, chat: bool) -> Call:
+        path = "/chat/completions" if chat else "/completions"
+        return self.call("POST", path, idempotent=True)
+
+    def _finish(
+        self, model_id: str, response: httpx.Response, call: Call, chat: bool
+    ) -> Completion:
+        if chat:
+            answer = self.parse(wire.ChatCompletion, response, call)
+            if not answer.choices:
+                raise self.http.errors.malformed(call, response.status_code, "no choices")
+            choice = answer.choices[0]
+            content = choice.message.content
+            text = content if isinstance(content, str) else ""
+            reason, usage = choice.finish_reason, answer.usage
+            logprobs = _chat_logprobs(choice.logprobs)
+        else:
+            done = self.parse(wire.TextCompletion, response, call)
+            if not done.choices:
+                raise self.http.errors.malformed(call, response.status_code, "no choices")
+            text, reason, usage = done.choices[0].text, done.choices[0].finish_reason, done.usage
+            logprobs = _completion_logprobs(done.choices[0].logprobs)
+        return Completion(
+            text=text,
+            finish_reason=reason or "unknown",
+            model=model_id,
+            provider=self.provider,
+            usage=_usage(usage),
+            logprobs=logprobs,
+        )
+
+    def complete(self, model_id: str, body: bytes, *, chat: bool) -> Completion:
+        """``POST /completions`` or ``/chat/completions`` with a prepared body."""
+        call = self._endpoint(chat)
+        return self._finish(model_id, self.http.send(call, body), call, chat)
+
+    async def acomplete(self, model_id: str, body: bytes, *, chat: bool) -> Completion:
+        """Async :meth:`complete`."""
+        call = self._endpoint(chat)
+        return self._finish(model_id, await self.http.asend(call, body), call, chat)
+
+    def _chunk(self, state: _StreamState, event: SSEEvent, call: Call) -> StreamChunk | None:
+        try:
+            return state.feed(event)
+        except ValidationError as exc:
+            raise self.http.errors.malformed(call, 200, exc) from None
+
+    def _unfinished(self, call: Call) -> ConnectionError:
+        return ConnectionError(
+            f"{call.operation}: the stream ended before data: [DONE]",
+            provider=self.provider,
+            retryable=True,
+        )
+
+    def stream(self, body: bytes, *, chat: bool) -> Iterator[StreamChunk]:
+        """Stream a prepared body (``"stream": true``); see the module docstring."""
+        call = self._endpoint(chat)
+        state = _StreamState(chat)
+        events = self.http.events(call, body)
+        try:
+            for event in events:
+                if state.done:
+                    continue  # after [DONE]: read the body to its end, keep the connection
+                chunk = self._chunk(state, event, call)
+                if chunk is not None:
+                    yield chunk
+                if state.done:
+                    yield state.last()
+        finally:
+            events.close()
+        if not state.done:
+            raise self._unfinished(call)
+
+    async def astream(self, body: bytes, *, chat: bool) -> AsyncIterator[StreamChunk]:
+        """Async :meth:`stream`."""
+        call = self._endpoint(chat)
+        state = _StreamState(chat)
+        events = self.http.aevents(call, body)
+        try:
+            async for event in events:
+                if state.done:
+                    continue
+                chunk = self._chunk(state, event, call)
+                if chunk is not None:
+                    yield chunk
+                if state.done:
+                    yield state.last()
+        finally:
+            await events.aclose()
+        if not state.done:
+            raise self._unfinished(call)

@@ -1,0 +1,174 @@
+"""Settings of the OpenAI provider: ``OPENAI_*`` variables and ``[providers.openai]``.
+
+The variables the official SDK reads keep their names and meaning:
+``OPENAI_API_KEY``, ``OPENAI_BASE_URL``, ``OPENAI_ORG_ID`` (``organization``) and
+``OPENAI_PROJECT_ID`` (``project``). Everything else reads ``OPENAI_<FIELD>``
+(``OPENAI_TIMEOUT``, ``OPENAI_MAX_RETRIES``, ...). An empty value counts as unset.
+
+A provider instance (``[providers.together]`` with ``plugin = "openai"``) has the
+same fields from its own table and never reads ``OPENAI_*``: its key comes from
+``api_key`` or from the variable its ``api_key_env`` names, so an OpenAI key is
+never sent to another service.
+
+Credentials are optional here on purpose (``tuneplug plugins`` must work without
+them); :meth:`OpenAISettings.api_key_value` raises the ``ConfigError`` at the first
+call that needs one. A server on a loopback address (vLLM, Ollama, llama.cpp,
+LM Studio on this machine) needs no key.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from tuneplug.errors import ConfigError
+
+__all__ = ["DEFAULT_BASE_URL", "PROVIDER", "OpenAISettings", "is_loopback"]
+
+PROVIDER = "openai"
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110 token
+
+
+def is_loopback(url: str) -> bool:
+    """Whether ``url``'s host is this machine (``localhost``, 127.0.0.0/8, ``::1``)."""
+    host = (urlsplit(url).hostname or "").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _header_safe(value: str) -> bool:
+    return value.isascii() and value.isprintable()
+
+
+class OpenAISettings(BaseSettings):
+    """How the OpenAI provider reaches an OpenAI-compatible API.
+
+    Attributes:
+        api_key: the bearer key (``OPENAI_API_KEY``); never shown.
+        api_key_env: the variable to read the key from instead (provider
+            instances: ``"TOGETHER_API_KEY"``); errors name it.
+        base_url: the API root, trailing ``/`` removed (``OPENAI_BASE_URL``).
+        organization: sent as ``OpenAI-Organization`` (``OPENAI_ORG_ID``).
+        project: sent as ``OpenAI-Project`` (``OPENAI_PROJECT_ID``).
+        headers: extra headers for every request (Azure's ``api-key``, OpenRouter's
+            ``HTTP-Referer``, ...); values are never shown.
+        query: extra query parameters for every request (Azure's ``api-version``).
+        timeout: seconds one attempt may take in total (the SDK's default, 600).
+        connect_timeout: seconds to open a connection.
+        max_retries: repeats after the first attempt of a retryable failure.
+        backoff_base / backoff_max: full-jitter backoff bounds in seconds.
+        max_retry_after: longest server-requested wait that is slept through;
+            a longer one fails at once with the wait in the error.
+        max_connections: connection-pool size (sync, and per event loop).
+        stream_timeout: seconds a streamed completion may last in total.
+        chat_max_tokens_field: the chat body field ``max_tokens`` goes out as
+            (``max_completion_tokens``, OpenAI's; ``max_tokens`` for older servers).
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="OPENAI_",
+        env_ignore_empty=True,
+        extra="forbid",
+        frozen=True,
+        populate_by_name=True,
+    )
+
+    api_key: SecretStr | None = None
+    api_key_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    base_url: str = DEFAULT_BASE_URL
+    organization: str | None = Field(
+        default=None, validation_alias=AliasChoices("organization", "OPENAI_ORG_ID")
+    )
+    project: str | None = Field(
+        default=None, validation_alias=AliasChoices("project", "OPENAI_PROJECT_ID")
+    )
+    headers: dict[str, SecretStr] = Field(default_factory=dict)
+    query: dict[str, str] = Field(default_factory=dict)
+    timeout: float = Field(default=600.0, gt=0, le=86_400)
+    connect_timeout: float = Field(default=10.0, gt=0, le=600)
+    max_retries: int = Field(default=2, ge=0, le=10)
+    backoff_base: float = Field(default=0.5, ge=0, le=60)
+    backoff_max: float = Field(default=8.0, ge=0, le=600)
+    max_retry_after: float = Field(default=60.0, ge=0, le=3600)
+    max_connections: int = Field(default=100, ge=1, le=10_000)
+    stream_timeout: float = Field(default=3600.0, gt=0, le=86_400)
+    chat_max_tokens_field: Literal["max_completion_tokens", "max_tokens"] = "max_completion_tokens"
+
+    @field_validator("api_key", "organization", "project", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        # A key pasted with a trailing newline still works; `api_key = ""` means unset.
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        if isinstance(value, str):
+            return value.strip() or None
+        return value
+
+    @field_validator("api_key", "organization", "project")
+    @classmethod
+    def _one_header_line(cls, value: SecretStr | str | None) -> SecretStr | str | None:
+        # Sent in headers: a control character would be header injection. The message
+        # never quotes the value (one of them is a secret).
+        raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if raw is not None and not (_header_safe(raw) and " " not in raw):
+            raise ValueError("must be printable ASCII without spaces (it is sent in a header)")
+        return value
+
+    @field_validator("headers")
+    @classmethod
+    def _headers_are_headers(cls, value: dict[str, SecretStr]) -> dict[str, SecretStr]:
+        for name, text in value.items():
+            if not _HEADER_NAME.fullmatch(name):
+                raise ValueError(f"{name!r} is not a header name")
+            if not _header_safe(text.get_secret_value()):
+                raise ValueError(f"the value of header {name!r} must be printable ASCII")
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if not value.startswith(("http://", "https://")) or not urlsplit(value).hostname:
+            raise ValueError("base_url must be an http:// or https:// URL")
+        if urlsplit(value).query:
+            raise ValueError("base_url must not have a query; put it in `query`")
+        return value
+
+    def key_variable(self) -> str:
+        """The environment variable the key comes from (for messages)."""
+        return self.api_key_env or "OPENAI_API_KEY"
+
+    def api_key_value(self, provider: str = PROVIDER) -> str | None:
+        """The API key, ``None`` for a loopback server without one.
+
+        Raises:
+            ConfigError: no key for a remote server, naming the variable to set.
+        """
+        if self.api_key is not None:
+            return self.api_key.get_secret_value()
+        if self.api_key_env:
+            found = os.environ.get(self.api_key_env, "").strip()
+            if found:
+                if not (_header_safe(found) and " " not in found):
+                    raise ConfigError(
+                        f"{self.api_key_env} must be printable ASCII without spaces",
+                        provider=provider,
+                    )
+                return found
+        if is_loopback(self.base_url):
+            return None  # a local server (vLLM, Ollama, llama.cpp, LM Studio): no key
+        raise ConfigError(
+            f"missing API key for {self.base_url}: set {self.key_variable()} "
+            f"in the environment (or api_key in [providers.{provider}] of tuneplug.toml)",
+            provider=provider,
+        )

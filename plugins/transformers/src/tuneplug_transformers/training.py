@@ -1,0 +1,222 @@
+"""Creating LoRA adapters and running one exactly-once training step.
+
+A step: encode and check the batch (before any work), take the adapter's lock, load
+the committed version if another process moved it, answer a seen idempotency key
+from the record, else one AdamW step on the weighted mean loss of the trainable
+tokens, then commit weights, optimizer state and the key as one new version.
+``sum_loss`` is the summed token loss *before* the update (unweighted, so
+``loss == sum_loss / trainable_tokens`` is the model's mean token loss); the
+``multiplier`` weights a sample's tokens in the update. Dropout (base or LoRA) draws
+from a generator seeded by the step number, so a replayed step is the same step.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+from typing import Any
+
+from tuneplug.errors import InvalidRequestError
+from tuneplug.types import FineTuneResult, ModelInfo, Sample
+
+from tuneplug_transformers.batches import Encoded, encode_samples
+from tuneplug_transformers.refs import PROVIDER
+from tuneplug_transformers.runtime import Base, Runtime, adapter_info
+from tuneplug_transformers.settings import AdapterOptions
+from tuneplug_transformers.store import AdapterMeta, new_adapter_id
+from tuneplug_transformers.weights import KEYS_KEPT, make_optimizer, write_version
+
+__all__ = ["DEFAULT_LEARNING_RATE", "DEFAULT_RANK", "create_adapter", "fine_tune"]
+
+DEFAULT_RANK = 8
+DEFAULT_LEARNING_RATE = 1e-4
+MAX_RANK = 256
+
+
+def _targets(base: Base, wanted: tuple[str, ...] | None) -> tuple[str, ...]:
+    from peft.utils.constants import TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING
+
+    model = base.loaded.model
+    names = [n for n, _ in model.named_modules() if ".lora_" not in n]
+    if wanted is None:
+        default = TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING.get(base.loaded.model_type)
+        if not default:
+            raise InvalidRequestError(
+                f"no default LoRA target modules for model type {base.loaded.model_type!r}: "
+                "pass target_modules",
+                provider=PROVIDER,
+            )
+        wanted = tuple(default)
+    leaves = {n.rsplit(".", 1)[-1] for n in names}
+    missing = [t for t in wanted if t not in leaves and t not in names]
+    if missing:
+        known = ", ".join(sorted(leaves - {""})[:40])
+        raise InvalidRequestError(
+            f"target module(s) {', '.join(missing)} not in {base.loaded.source.id!r} "
+            f"(its modules: {known})",
+            provider=PROVIDER,
+        )
+    return wanted
+
+
+def create_adapter(
+    runtime: Runtime,
+    base_info: ModelInfo,
+    name: str,
+    rank: int | None,
+    learning_rate: float | None,
+    options: AdapterOptions,
+) -> ModelInfo:
+    """Create and store a LoRA adapter on ``base_info``; return its ``ModelInfo``.
+
+    Raises:
+        InvalidRequestError: rank outside 1..256, learning rate outside (0, 1), a
+            target module the model does not have (all before anything is written).
+        UnknownModelError: the base model cannot be loaded.
+    """
+    rank = DEFAULT_RANK if rank is None else rank
+    lr = DEFAULT_LEARNING_RATE if learning_rate is None else learning_rate
+    if isinstance(rank, bool) or not 1 <= rank <= MAX_RANK:
+        raise InvalidRequestError(f"rank must be in 1..{MAX_RANK}, got {rank}", provider=PROVIDER)
+    if not (0 < lr < 1 and math.isfinite(lr)):
+        raise InvalidRequestError(f"learning_rate must be in (0, 1), got {lr}", provider=PROVIDER)
+    base, _ = runtime.base_of(base_info)
+    from peft import LoraConfig, get_peft_model
+
+    meta = AdapterMeta(
+        id=new_adapter_id(),
+        name=name,
+        base_model_id=base_info.id,
+        base_location=base.loaded.source.location,
+        rank=rank,
+        lora_alpha=options.lora_alpha if options.lora_alpha is not None else 2 * rank,
+        lora_dropout=options.lora_dropout,
+        target_modules=_targets(base, options.target_modules),
+        learning_rate=lr,
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
+    config = LoraConfig(
+        r=meta.rank,
+        lora_alpha=meta.lora_alpha,
+        lora_dropout=meta.lora_dropout,
+        target_modules=list(meta.target_modules),
+        task_type="CAUSAL_LM",
+        base_model_name_or_path=meta.base_location,
+    )
+    with base.lock:
+        model = base.loaded.model
+        try:
+            if hasattr(model, "peft_config"):
+                model.add_adapter(meta.id, config)
+            else:
+                base.loaded.model = model = get_peft_model(model, config, adapter_name=meta.id)
+                base.active = meta.id
+            model.eval()
+            training = {"step": 0, "trained_tokens": 0, "keys": []}
+            runtime.store.create(meta, lambda d: write_version(base, meta, None, training, d))
+        except BaseException:
+            runtime.forget(base, meta.id)
+            raise
+    return adapter_info(meta)
+
+
+def _loss_sums(model: Any, batch: list[Encoded], pad_id: int, device: Any) -> tuple[Any, Any]:
+    """Per-sample summed token losses (tensor, with grad) and the trainable mask."""
+    import torch
+
+    width = max(len(e.ids) for e in batch)
+    ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
+    attention = torch.zeros((len(batch), width), dtype=torch.long)
+    mask = torch.zeros((len(batch), width), dtype=torch.bool)
+    for row, enc in enumerate(batch):
+        ids[row, : len(enc.ids)] = torch.tensor(enc.ids)
+        attention[row, : len(enc.ids)] = 1
+        mask[row, : len(enc.ids)] = torch.tensor(enc.mask)
+    ids, attention, mask = ids.to(device), attention.to(device), mask.to(device)
+    logits = model(input_ids=ids, attention_mask=attention).logits[:, :-1, :].float()
+    targets = ids[:, 1:]
+    token_loss = torch.nn.functional.cross_entropy(
+        logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), reduction="none"
+    ).view(targets.shape)
+    token_loss = token_loss * mask[:, 1:]
+    return token_loss.sum(dim=1), mask[:, 1:].sum()
+
+
+def train_step(
+    base: Base, adapter_id: str, optimizer: Any, batch: list[Encoded], seed: int
+) -> tuple[int, float]:
+    """One optimizer step on ``batch``; ``(trainable tokens, summed loss before it)``."""
+    import torch
+
+    loaded = base.loaded
+    model = loaded.model
+    pad_id = loaded.tokenizer.pad_token_id
+    pad_id = pad_id if pad_id is not None else next(iter(loaded.eos_ids), 0)
+    weights = torch.tensor([e.weight for e in batch], device=loaded.device)
+    devices = [loaded.device] if loaded.device.type == "cuda" else []
+    base.activate(adapter_id)
+    model.train()
+    try:
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(seed)
+            sums, count = _loss_sums(model, batch, pad_id, loaded.device)
+        tokens = int(count)
+        sum_loss = float(sums.detach().sum())
+        if tokens:
+            ((sums * weights).sum() / tokens).backward()
+            optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+    finally:
+        model.eval()
+    return tokens, sum_loss
+
+
+def fine_tune(
+    runtime: Runtime, info: ModelInfo, samples: list[Sample], key: str | None
+) -> FineTuneResult:
+    """One exactly-once training step of the adapter ``info`` (see the module doc).
+
+    Raises:
+        InvalidRequestError: a sample is longer than the model's context (before any work).
+        NotFoundError: the adapter does not exist.
+        InvalidRequestError: the loss is not finite (nothing is committed).
+    """
+    base, meta = runtime.base_of(info)
+    assert meta is not None
+    batch = encode_samples(base.loaded.tokenizer, samples, base.loaded.context)
+    with runtime.store.locked(meta.id), base.lock:
+        state = runtime.sync_adapter(base, meta)
+        for seen, tokens, loss in state.training["keys"]:
+            if key is not None and seen == key:
+                return FineTuneResult(trainable_tokens=tokens, sum_loss=loss)
+        if state.optimizer is None:
+            state.optimizer = make_optimizer(
+                base.loaded.model, meta, runtime.store.adapter_dir(meta.id) / state.version
+            )
+        step = int(state.training["step"]) + 1
+        tokens, sum_loss = train_step(base, meta.id, state.optimizer, batch, seed=step)
+        if not math.isfinite(sum_loss):
+            state.version = ""  # the weights moved; reload the committed ones next time
+            raise InvalidRequestError(
+                f"the loss is not finite ({sum_loss}); nothing was committed "
+                "(lower the learning rate?)",
+                provider=PROVIDER,
+            )
+        keys = state.training["keys"]
+        if key is not None:
+            keys = [*keys, [key, tokens, sum_loss]][-KEYS_KEPT:]
+        training = {
+            "step": step,
+            "trained_tokens": int(state.training["trained_tokens"]) + tokens,
+            "keys": keys,
+        }
+        try:
+            state.version = runtime.store.commit(
+                meta.id, step, lambda d: write_version(base, meta, state.optimizer, training, d)
+            )
+        except BaseException:
+            state.version = ""  # memory is ahead of the disk: reload before the next use
+            state.optimizer = None
+            raise
+        state.training = training
+    return FineTuneResult(trainable_tokens=tokens, sum_loss=sum_loss)

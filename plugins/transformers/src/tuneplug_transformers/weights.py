@@ -1,0 +1,99 @@
+"""Adapter weights and optimizer state between memory and a stored version (PEFT layout).
+
+``adapter_config.json`` and ``adapter_model.safetensors`` are written as PEFT writes
+them (``LoraConfig.save_pretrained`` and ``get_peft_model_state_dict``), so
+``PeftModel.from_pretrained(base, path)`` loads a version without tuneplug. The AdamW
+state goes beside them in ``optimizer.pt`` (loaded with ``weights_only=True``), and
+``training_state.json`` holds the step count and the last idempotency keys.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tuneplug_transformers.store import STATE_FILE, AdapterMeta
+
+if TYPE_CHECKING:
+    from tuneplug_transformers.runtime import Base
+
+__all__ = [
+    "KEYS_KEPT",
+    "adapter_parameters",
+    "load_version",
+    "make_optimizer",
+    "write_version",
+]
+
+OPTIMIZER_FILE = "optimizer.pt"
+WEIGHTS_FILE = "adapter_model.safetensors"
+KEYS_KEPT = 1024
+"""Idempotency keys remembered per adapter: the job runner replays only the last step."""
+
+
+def adapter_parameters(model: Any, adapter_id: str) -> list[Any]:
+    """The adapter's own parameters, in module order (the optimizer's parameter order)."""
+    marker = f".{adapter_id}."
+    return [p for n, p in model.named_parameters() if marker in n]
+
+
+def make_optimizer(model: Any, meta: AdapterMeta, directory: Path | None) -> Any:
+    """AdamW over the adapter's parameters, with the stored state of ``directory`` if any.
+
+    No weight decay, as transformers' Trainer defaults to for fine-tuning.
+    """
+    import torch
+
+    params = adapter_parameters(model, meta.id)
+    optimizer = torch.optim.AdamW(params, lr=meta.learning_rate, weight_decay=0.0)
+    if directory is not None and (directory / OPTIMIZER_FILE).is_file():
+        state = torch.load(directory / OPTIMIZER_FILE, map_location="cpu", weights_only=True)
+        optimizer.load_state_dict(state)
+    return optimizer
+
+
+def load_version(base: Base, meta: AdapterMeta, directory: Path) -> dict[str, Any]:
+    """Put the weights of a stored version into ``base`` (adding the adapter if new).
+
+    Returns the version's training state. Hold the base's lock.
+    """
+    from peft import LoraConfig, PeftModel, set_peft_model_state_dict
+    from safetensors.torch import load_file
+
+    model = base.loaded.model
+    if not hasattr(model, "peft_config"):
+        base.loaded.model = PeftModel.from_pretrained(
+            model, str(directory), adapter_name=meta.id, is_trainable=True
+        )
+        base.active = meta.id
+    elif meta.id not in model.peft_config:
+        model.load_adapter(str(directory), adapter_name=meta.id, is_trainable=True)
+    else:
+        LoraConfig.from_pretrained(str(directory))  # a broken version fails here, loudly
+        weights = load_file(directory / WEIGHTS_FILE, device=str(base.loaded.device))
+        set_peft_model_state_dict(model, weights, adapter_name=meta.id)
+    state: dict[str, Any] = json.loads((directory / STATE_FILE).read_text("utf-8"))
+    return state
+
+
+def write_version(
+    base: Base, meta: AdapterMeta, optimizer: Any, training: dict[str, Any], directory: Path
+) -> None:
+    """Write the adapter's weights, config, optimizer state and training state."""
+    import torch
+    from peft import get_peft_model_state_dict
+    from safetensors.torch import save_file
+
+    model = base.loaded.model
+    config = model.peft_config[meta.id]
+    config.save_pretrained(str(directory))
+    weights = get_peft_model_state_dict(model, adapter_name=meta.id)
+    save_file(
+        {k: v.detach().contiguous().cpu() for k, v in weights.items()},
+        str(directory / WEIGHTS_FILE),
+        metadata={"format": "pt"},
+    )
+    if optimizer is not None:
+        torch.save(optimizer.state_dict(), directory / OPTIMIZER_FILE)
+    (directory / STATE_FILE).write_text(json.dumps(training), "utf-8")
