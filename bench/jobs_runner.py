@@ -10,9 +10,13 @@ twice on fresh adapters, interleaved ``--repeat`` times:
 
 Budget: the job's time <= 1.05 x the direct loop's.
 
-``memory``: a ``--samples`` chat-format JSONL file (1M by default) trains through
-one job in this process; peak RSS is compared with the RSS after the provider
-did its first steps outside the job (the provider's own). Budget: ≤ 100 MB over.
+``memory``: a ``--samples`` chat-format JSONL file (1M by default) becomes one
+job in this process: every sample validated, converted, copied and indexed; one
+whole shuffled epoch of batches read back through the job's data path; then the
+job trains for ``--seconds`` (the mock learns at a few hundred samples per
+second, so a full 1M-sample run takes hours) with RSS sampled per step. Peak
+RSS is compared with the RSS after the provider did its first step outside the
+job (the provider's own). Budget: <= 100 MB over.
 
     python bench/jobs_runner.py overhead [--samples 20000] [--repeat 3]
     python bench/jobs_runner.py memory [--samples 1000000] [--batch-size 64]
@@ -102,18 +106,22 @@ def overhead(samples: int, repeat: int, batch: int) -> int:
     return 0 if best <= OVERHEAD_BUDGET else 1
 
 
-def memory(samples: int, batch: int) -> int:
+def memory(samples: int, batch: int, seconds: float) -> int:
+    import threading
+
     import tuneplug
+    from tuneplug.jobs.data import SampleFile, permuted
     from tuneplug.jobs.local import LocalJobs
 
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["TUNEPLUG_HOME"] = tmp
         path = Path(tmp) / "train.jsonl"
         start = time.perf_counter()
-        write_chat(path, samples, distinct=1000)
-        size = path.stat().st_size / 1e6
+        write_chat(path, samples, distinct=100)  # the mock's learned state saturates fast
         took = time.perf_counter() - start
-        print(f"wrote {samples:,} chat samples, {size:.0f} MB, in {took:.0f} s")
+        print(
+            f"wrote {samples:,} chat samples, {path.stat().st_size / 1e6:.0f} MB, in {took:.0f} s"
+        )
         base = tuneplug.get_model("mock/tiny")
         warm = base.create_adapter("warm-up")
         warm.fine_tune([{"messages": [{"role": "user", "content": "hi"},
@@ -122,26 +130,44 @@ def memory(samples: int, batch: int) -> int:
         jobs = LocalJobs(base.provider)
         spec = tuneplug.JobSpec(model="tiny", training_data=str(path), batch_size=batch, seed=1)
         start = time.perf_counter()
-        made = jobs.create(spec, start="none")
-        created = time.perf_counter() - start
-        after_copy = peak_mb()
+        made = jobs.create(spec, start="none")  # every sample: read, converted, copied, indexed
+        print(
+            f"create (validate, convert, copy, index {samples:,} samples) "
+            f"{time.perf_counter() - start:.0f} s, RSS {rss_mb():.0f} MB, peak {peak_mb():.0f} MB"
+        )
+        # The whole epoch's data path (shuffled order, a seek per sample), as the runner reads it.
+        start = time.perf_counter()
+        with SampleFile(Path(tmp) / "jobs" / made.id / "train.jsonl") as copy:
+            order = permuted(copy.count, 1, 0)
+            for first in range(0, copy.count, batch):
+                copy.batch([order[i] for i in range(first, min(copy.count, first + batch))])
+        print(
+            f"one shuffled epoch of batches read back: {time.perf_counter() - start:.0f} s, "
+            f"RSS {rss_mb():.0f} MB, peak {peak_mb():.0f} MB"
+        )
+        # Training: the mock learns at a few hundred samples/s here, so the job runs for
+        # `seconds`, RSS sampled as it goes, then is cancelled.
+        samples_rss: list[tuple[int, float]] = []
         steps = {"n": 0}
 
         def count(event: tuneplug.JobEvent) -> None:
-            steps["n"] += event.step is not None
+            if event.step is not None:
+                steps["n"] = event.step
+                samples_rss.append((event.step, rss_mb()))
 
-        done = jobs.run(made.id, count)
-        elapsed = time.perf_counter() - start
-        assert done.status is tuneplug.JobStatus.SUCCEEDED, done.error
+        runner = threading.Thread(target=jobs.run, args=(made.id, count))
+        runner.start()
+        runner.join(seconds)
+        jobs.cancel(made.id)
+        runner.join()
+        marks = samples_rss[:: max(1, len(samples_rss) // 6)] + samples_rss[-1:]
+        print("RSS by step: " + ", ".join(f"{s}: {r:.0f} MB" for s, r in marks))
         peak = peak_mb()
         over = peak - provider_rss
         print(
-            f"create (copy + index) {created:.0f} s, peak RSS after it {after_copy:.0f} MB; "
-            f"{steps['n']:,} steps, total {elapsed:.0f} s"
-        )
-        print(
-            f"RSS of the warmed provider {provider_rss:.0f} MB, peak RSS {peak:.0f} MB: "
-            f"{over:+.0f} MB over the provider's own (budget {MEMORY_BUDGET_MB:.0f} MB)"
+            f"{steps['n']:,} steps ({steps['n'] * batch:,} samples) in {seconds:.0f} s; RSS of the "
+            f"warmed provider {provider_rss:.0f} MB, peak RSS {peak:.0f} MB: {over:+.0f} MB over "
+            f"the provider's own (budget {MEMORY_BUDGET_MB:.0f} MB)"
         )
     return 0 if over <= MEMORY_BUDGET_MB else 1
 
@@ -152,10 +178,11 @@ def main() -> int:
     parser.add_argument("--samples", type=int)
     parser.add_argument("--batch-size", type=int)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=120.0, help="memory: training time")
     args = parser.parse_args()
     if args.what == "overhead":
         return overhead(args.samples or 20_000, args.repeat, args.batch_size or 8)
-    return memory(args.samples or 1_000_000, args.batch_size or 64)
+    return memory(args.samples or 1_000_000, args.batch_size or 64, args.seconds)
 
 
 if __name__ == "__main__":
