@@ -11,6 +11,7 @@
 Rounds alternate the contenders so background load hits both alike; medians reported.
 
     python bench/transformers_step.py [--rounds 30] [--batch 8] [--tokens 128] [--threads 1]
+        [--hidden 64] [--layers 2] [--skip-generate]
 """
 
 from __future__ import annotations
@@ -173,6 +174,9 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--tokens", type=int, default=128)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--hidden", type=int, default=64, help="hidden size of the model")
+    parser.add_argument("--layers", type=int, default=2)
+    parser.add_argument("--skip-generate", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
@@ -188,9 +192,11 @@ def main() -> None:
         from tuneplug_transformers.tiny import build_tiny_model
 
         torch.set_num_threads(args.threads)
-        directory = build_tiny_model(home / "tiny")
+        directory = build_tiny_model(home / "tiny", hidden_size=args.hidden, layers=args.layers)
+        print(f"model: Llama-style, hidden {args.hidden}, {args.layers} layers")
         bench_step(directory, home, args.rounds, args.batch)
-        bench_generate(directory, args.rounds, args.tokens)
+        if not args.skip_generate:
+            bench_generate(directory, args.rounds, args.tokens)
 
 
 if __name__ == "__main__":

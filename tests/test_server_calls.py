@@ -352,6 +352,23 @@ def test_error_bodies_never_carry_file_paths(
     assert "Traceback" not in body
 
 
+def test_error_bodies_never_name_the_backends_adapter(
+    state: Path, make_plugin: Callable[..., Any], register: Callable[..., Any]
+) -> None:
+    def tuneplug_fine_tune(ctx: Any, model: Any, samples: Any) -> Any:
+        raise InvalidRequestError(f"adapter {model.provider}/{model.id} is busy", provider="rec")
+
+    plugin = make_plugin("rec", (*COMPLETER, *FINETUNABLE), fine_tune=tuneplug_fine_tune)
+    register("rec", plugin)
+    with api("rec/base", state) as client:
+        adapter = client.post("/api/models", json=sdk_create_body(REC_BASE, "secret")).json()["id"]
+        body = {"samples": [{"inputs": "x"}]}
+        response = client.post(f"/api/models/{adapter}/fine-tune", json=body)
+    assert response.status_code == 400
+    assert response.json()["message"] == f"rec: adapter {adapter} is busy"
+    assert "secret_adapter" not in response.text  # the backend's own id
+
+
 def test_an_unexpected_exception_is_a_bare_500(
     state: Path, make_plugin: Callable[..., Any], register: Callable[..., Any]
 ) -> None:

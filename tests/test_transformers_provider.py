@@ -203,6 +203,13 @@ def test_adapters_are_listed_resolved_by_name_and_deleted(base: Model) -> None:
     assert adapter.ref not in {m.ref for m in tuneplug.list_models("transformers")}
 
 
+def _initial_weights(adapter: Model) -> dict[str, Any]:
+    from safetensors.torch import load_file
+
+    path = _adapters_dir(adapter) / adapter.id / "current" / "adapter_model.safetensors"
+    return load_file(path)
+
+
 def test_lora_options_reach_peft(base: Model) -> None:
     adapter = base.create_adapter(
         "opts", rank=4, lora_alpha=8, lora_dropout=0.1, target_modules=["q_proj", "k_proj"]
@@ -213,6 +220,14 @@ def test_lora_options_reach_peft(base: Model) -> None:
     assert (config["r"], config["lora_alpha"], config["lora_dropout"]) == (4, 8, 0.1)
     assert sorted(config["target_modules"]) == ["k_proj", "q_proj"]
     assert adapter.fine_tune([SEED_SAMPLE]).trainable_tokens > 0
+    # init_seed: the same seed makes the same initial adapter, another seed another.
+    weights = [
+        _initial_weights(base.create_adapter(f"s{i}", init_seed=seed))
+        for i, seed in enumerate((5, 5, 6))
+    ]
+    assert weights[0].keys() == weights[1].keys()
+    assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
+    assert any(not torch.equal(weights[0][k], weights[2][k]) for k in weights[0])
     with pytest.raises(InvalidRequestError, match="lora_alpha"):
         base.create_adapter("bad", lora_alpha=-1)
 

@@ -158,7 +158,7 @@ def test_training_continues_in_a_new_process(
 
     # The stored optimizer state is what made them equal: without it the steps differ.
     _restore(adapter, snapshot, tuneplug_home)
-    (_adapter_dir(adapter) / "current" / "optimizer.pt").unlink()
+    (_adapter_dir(adapter) / "current" / "optimizer.safetensors").unlink()
     _run_steps(adapter, ["a:4", "a:5", "a:6"])
     amnesiac = _adapter_weights(adapter)
     assert any(not torch.allclose(amnesiac[n], v) for n, v in in_process.items())

@@ -34,7 +34,14 @@ if TYPE_CHECKING:
     from tuneplug.provider import Provider
     from tuneplug.types import Completion, ModelInfo, StreamChunk
 
-__all__ = ["ChatMixin", "ChatRequest", "chat_template_for", "coerce_messages", "request_for"]
+__all__ = [
+    "ChatMixin",
+    "ChatRequest",
+    "chat_template_for",
+    "coerce_messages",
+    "render",
+    "with_template_stops",
+]
 
 ChatRequest = tuple[str, list[Message] | None, CompletionOptions]
 """``(prompt, messages or None, options)``: the keyword arguments of one hook call."""
@@ -110,16 +117,6 @@ def with_template_stops(options: CompletionOptions, chat: ChatTemplate) -> Compl
     return options.model_copy(update={"stop": (*options.stop, *extra)})
 
 
-def request_for(
-    native: bool, chat: ChatTemplate, messages: list[Message], options: CompletionOptions
-) -> ChatRequest:
-    """The ``(prompt, messages, options)`` a hook gets: native ones the messages, others none."""
-    prompt = render(chat, messages)
-    if native:
-        return prompt, messages, options
-    return prompt, None, with_template_stops(options, chat)
-
-
 class ChatMixin:
     """The chat methods of :class:`tuneplug.models.Model`."""
 
@@ -143,8 +140,17 @@ class ChatMixin:
         self.provider.require(Capability.COMPLETE, "chat")
         conversation = coerce_messages(messages, self.provider.name)
         opts = self.options(**overrides)
-        native = self.provider.accepts(hook, "messages")
-        return request_for(native, self.chat_template, conversation, opts)
+        chat = self.chat_template
+        prompt = render(chat, conversation)
+        if self.provider.accepts(hook, "messages"):
+            return prompt, conversation, opts
+        if overrides:
+            return prompt, None, with_template_stops(opts, chat)
+        # The common call (no overrides): the merged options are the same every time.
+        merged = self.__dict__.get("_templated_defaults")
+        if merged is None:
+            merged = self.__dict__["_templated_defaults"] = with_template_stops(opts, chat)
+        return prompt, None, merged
 
     def chat(self, messages: Sequence[Message | Mapping[str, Any]], **options: Any) -> Completion:
         """Answer a conversation: the assistant's next turn as a :class:`Completion`.

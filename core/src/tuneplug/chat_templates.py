@@ -1,6 +1,8 @@
-"""Chat templates: how :class:`~tuneplug.langchain.TuneplugChat` turns messages into one prompt.
+"""Chat templates: how a conversation becomes one prompt for a model without native chat.
 
-tuneplug models complete text; a chat is rendered to a prompt first. A
+``Model.chat`` (and ``tuneplug chat``, :class:`~tuneplug.langchain.TuneplugChat`)
+sends messages as they are to a provider whose completion hooks take
+``messages``; for any other, the conversation is rendered to a prompt first. A
 :class:`ChatTemplate` says how each role's turn is written, what opens the
 assistant's reply, and which stop sequences end the reply (the model starting
 the next turn). Three templates ship:

@@ -19,8 +19,8 @@ What a provider can do follows from what it implements:
   ``tuneplug_close`` releases what the provider opened (pooled clients).
 
 Every operation hook takes ``ctx`` first: the :class:`ProviderContext` of one
-provider instance, carrying its validated settings and a ``state`` dict where
-the plugin keeps pooled clients between calls. Hooks raise
+provider instance, carrying its validated settings and :meth:`~ProviderContext.resource`,
+where the plugin keeps pooled clients and stores between calls. Hooks raise
 :mod:`tuneplug.errors` exceptions, never their SDK's or HTTP library's.
 
 The full reference, with examples, is ``docs/plugins.md``.
@@ -239,9 +239,10 @@ class Completer:
         A :class:`~tuneplug.chat_templates.ChatTemplate`, or the name of a
         built-in one (``"default"``, ``"qa"``, ``"chatml"``).
 
-        Chat front ends (``tuneplug.langchain.TuneplugChat``) render messages to
-        a prompt with it; ``None`` or no implementation means the ``default``
-        User/Assistant template.
+        ``Model.chat`` renders messages to a prompt with it for a provider whose
+        completion hooks do not take ``messages``, adding its stop sequences to
+        the caller's; ``None`` or no implementation means the ``default``
+        User/Assistant template. It must not do I/O (asked once per ``Model``).
         """
 
     @hookspec(firstresult=True)
@@ -253,7 +254,9 @@ class Completer:
         ``purpose`` (opt-in) is ``"complete"`` for completion and chat calls, or
         ``"create_adapter"`` for the keywords of ``Model.create_adapter`` (LoRA
         alpha, dropout, target modules, ...). An implementation that does not
-        name ``purpose`` declares completion options only.
+        name ``purpose`` declares completion options only; one that does not
+        name ``model`` declares one set for every model (and is asked before
+        the model is looked up). It must not do I/O.
 
         The core validates the keywords a call passes beyond the common
         ``CompletionOptions`` against the returned model before any I/O; an

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 
 from tuneplug.errors import (
     AuthenticationError,
@@ -32,8 +33,17 @@ from tuneplug.errors import (
     TuneplugError,
     UnknownModelError,
 )
+from tuneplug.models import Model
+from tuneplug.types import ModelKind
 
-__all__ = ["HttpProblem", "public_message", "retry_after_header", "scrub", "status_for"]
+__all__ = [
+    "HttpProblem",
+    "model_aliases",
+    "public_message",
+    "retry_after_header",
+    "scrub",
+    "status_for",
+]
 
 # An absolute POSIX or Windows path: not the path part of a URL (preceded by ':' '/' or a word).
 _PATH = re.compile(r"(?<![\w:/.])(?:/[\w.@+-]+){2,}/?|\b[A-Za-z]:\\[^\s'\"]+")
@@ -80,9 +90,23 @@ def status_for(exc: TuneplugError) -> int:
     return 500
 
 
-def public_message(exc: TuneplugError) -> str:
-    """The message a client may see for ``exc`` (no paths; see the module docstring)."""
-    return scrub(str(exc))
+def public_message(exc: TuneplugError, aliases: Mapping[str, str] | None = None) -> str:
+    """The message a client may see for ``exc``: no file paths, and each backend name in
+    ``aliases`` (a backend model reference or id) replaced by the name the client used."""
+    message = scrub(str(exc))
+    # Longest first: a reference ("mock/abc") contains its id ("abc").
+    for backend, public in sorted((aliases or {}).items(), key=lambda kv: -len(kv[0])):
+        message = message.replace(backend, public)
+    return message
+
+
+def model_aliases(model: Model, public: str) -> dict[str, str]:
+    """``aliases`` for :func:`public_message` hiding ``model``'s backend names behind
+    ``public``: its reference, and its id unless it is a base model (whose id is public)."""
+    names = {model.ref: public}
+    if model.info.kind is not ModelKind.BASE:
+        names[model.id] = public
+    return names
 
 
 def retry_after_header(exc: TuneplugError) -> dict[str, str]:

@@ -26,6 +26,7 @@ import httpx
 from pydantic import BaseModel, ValidationError
 from tuneplug.errors import InvalidRequestError
 from tuneplug.http import Call, HttpClient, RetryPolicy
+from tuneplug.stops import cut
 from tuneplug.types import (
     Capability,
     Completion,
@@ -165,12 +166,9 @@ def prepare_completion(prompt: str, options: CompletionOptions) -> PreparedCompl
 
 
 def _finish(answer: wire.CompleteResponse, stop: tuple[str, ...], model_id: str) -> Completion:
-    text, reason = answer.generated_output, answer.finish_reason
-    if stop:
-        # Gradient has no stop parameter: cut at the earliest stop sequence ourselves.
-        cuts = [i for i in (text.find(s) for s in stop) if i >= 0]
-        if cuts:
-            text, reason = text[: min(cuts)], "stop"
+    # Gradient has no stop parameter: cut at the earliest stop sequence ourselves.
+    text, stopped = cut(answer.generated_output, stop)
+    reason = "stop" if stopped else answer.finish_reason
     return Completion(text=text, finish_reason=reason, model=model_id, provider=PROVIDER)
 
 

@@ -9,8 +9,9 @@ text ``complete`` returns.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 
+from tuneplug.stops import StopCutter
 from tuneplug.types import Completion, CompletionOptions, StreamChunk, Usage
 
 from tuneplug_mock.lm import NgramModel
@@ -78,60 +79,42 @@ def echo_pieces(prompt: str) -> tuple[int, Iterator[str]]:
     return len(found), pieces()
 
 
-def _first_stop(text: str, stop: Sequence[str], start: int) -> int | None:
-    found = [i for i in (text.find(s, start) for s in stop) if i >= 0]
-    return min(found) if found else None
-
-
-def _held_back(text: str, stop: Sequence[str]) -> int:
-    """Length of the longest end of ``text`` that may begin a stop sequence."""
-    for size in range(min(len(text), max(len(s) for s in stop) - 1), 0, -1):
-        tail = text[-size:]
-        if any(s.startswith(tail) for s in stop):
-            return size
-    return 0
-
-
 def chunks(
     pieces: Iterable[str], *, prompt_tokens: int, options: CompletionOptions
 ) -> Iterator[StreamChunk]:
     """One chunk per generated token; the last carries ``finish_reason`` and usage.
 
     Text that could be the start of a stop sequence is held back until it is
-    known not to be one, so no chunk ever shows part of a stop sequence.
-    Finish reasons: ``"stop"`` at end-of-text or a stop sequence (the text ends
-    before it), ``"length"`` after ``max_tokens`` tokens.
+    known not to be one (:class:`tuneplug.stops.StopCutter`), so no chunk ever
+    shows part of a stop sequence. Finish reasons: ``"stop"`` at end-of-text or
+    a stop sequence (the text ends before it), ``"length"`` after ``max_tokens``
+    tokens.
     """
-    stop = options.stop
+    cutter = StopCutter(options.stop)
     limit = options.max_tokens or DEFAULT_MAX_TOKENS
-    text, emitted, count = "", 0, 0
-    end: int | None = None
+    count = 0
     reason = "stop"
     # One chunk of lookahead, so the last token's text rides on the final chunk.
     pending: str | None = None
     for piece in pieces:
         count += 1
-        text += piece
-        if stop:
-            end = _first_stop(text, stop, emitted)
-            if end is not None:
-                break
-            safe = len(text) - _held_back(text, stop)
-        else:
-            safe = len(text)
-        if safe > emitted:
+        shown = cutter.feed(piece)
+        if shown:
             if pending is not None:
                 yield StreamChunk(text=pending)
-            pending, emitted = text[emitted:safe], safe
+            pending = shown
+        if cutter.stopped:
+            break
         if count >= limit:
             reason = "length"
             break
-    tail = text[emitted:end]
-    if tail and pending is not None:
-        yield StreamChunk(text=pending)
-        pending = None
+    held = cutter.flush()  # what may have begun a stop sequence that never came
+    if held:
+        if pending is not None:
+            yield StreamChunk(text=pending)
+        pending = held
     yield StreamChunk(
-        text=(pending or "") + tail,
+        text=pending or "",
         finish_reason=reason,
         usage=Usage(prompt_tokens=prompt_tokens, completion_tokens=count),
     )

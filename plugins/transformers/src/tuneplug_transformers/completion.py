@@ -63,8 +63,12 @@ class Prepared:
             # prepare() loaded the adapter's committed version; a step another thread
             # commits mid-generation takes effect from the next token.
             base.activate(self.adapter)
+            model = base.loaded.model
+            # The transformers model inside PEFT's wrapper: its LoRA layers run the active
+            # adapter already, and the wrapper's per-call bookkeeping is pure overhead here.
+            inner = model.get_base_model() if hasattr(model, "peft_config") else model
             with torch.inference_mode():
-                out = base.loaded.model(input_ids=ids, past_key_values=past, use_cache=True)
+                out = inner(input_ids=ids, past_key_values=past, use_cache=True, logits_to_keep=1)
         return out.logits[:, -1, :], out.past_key_values
 
 

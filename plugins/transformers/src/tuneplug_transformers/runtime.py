@@ -98,6 +98,7 @@ class Runtime:
         with self._loading:
             self._bases.clear()
             self._tokenizers.clear()
+        self.store.close()
 
     # -- names ---------------------------------------------------------------------
 

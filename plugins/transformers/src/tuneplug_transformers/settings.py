@@ -86,8 +86,8 @@ class AdapterOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    lora_alpha: int | None = Field(
-        default=None, gt=0, le=4096, description="LoRA scaling numerator; default 2 x rank"
+    lora_alpha: float | None = Field(
+        default=None, gt=0.0, le=1e6, description="LoRA scaling numerator; default 2 x rank"
     )
     lora_dropout: float = Field(
         default=0.0, ge=0.0, lt=1.0, description="dropout on the LoRA input (PEFT's default 0)"
@@ -96,6 +96,13 @@ class AdapterOptions(BaseModel):
         default=None,
         min_length=1,
         description="module names to adapt, e.g. ['q_proj', 'v_proj']; default per architecture",
+    )
+
+    init_seed: int | None = Field(
+        default=None,
+        ge=0,
+        lt=2**63,
+        description="seed of the LoRA weights' random init (same seed: same adapter)",
     )
 
     @field_validator("target_modules", mode="before")

@@ -6,14 +6,15 @@
     adapters/<id>/current  ->  v000000012-3fa9c1       (a symlink: the committed version)
     adapters/<id>/v000000012-3fa9c1/adapter_config.json      PEFT's files:
     adapters/<id>/v000000012-3fa9c1/adapter_model.safetensors   PeftModel.from_pretrained
-    adapters/<id>/v000000012-3fa9c1/optimizer.pt               AdamW state (torch.save)
+    adapters/<id>/v000000012-3fa9c1/optimizer.safetensors   AdamW state
     adapters/<id>/v000000012-3fa9c1/training_state.json        steps, idempotency keys
 
 A training step writes a whole new version directory, then swaps ``current`` to it
 with one ``rename`` of a symlink, which POSIX makes atomic: a process killed at any
 point leaves ``current`` at the old version or the new one, never between, and the
 step's idempotency key lives in the same version as its weights. Leftover version
-directories (a step killed before its swap) are swept on the next commit. Steps on
+directories (a step killed before its swap) are swept on the next commit: renamed
+into a trash directory under the lock, deleted by a background thread. Steps on
 one adapter serialise across processes with ``flock`` on ``adapters/<id>/.lock``.
 A new adapter appears by renaming its finished directory into place.
 """
@@ -28,6 +29,7 @@ import secrets
 import shutil
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -57,7 +59,7 @@ class AdapterMeta:
     base_model_id: str
     base_location: str
     rank: int
-    lora_alpha: int
+    lora_alpha: float
     lora_dropout: float
     target_modules: tuple[str, ...]
     learning_rate: float
@@ -100,6 +102,7 @@ class AdapterStore:
         self.durable = durable
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
+        self._cleaner: ThreadPoolExecutor | None = None
 
     def adapter_dir(self, adapter_id: str) -> Path:
         """The directory of ``adapter_id`` (which may not exist)."""
@@ -195,15 +198,35 @@ class AdapterStore:
         self._sweep(adapter_dir, keep=version)
         return version
 
-    @staticmethod
-    def _sweep(adapter_dir: Path, keep: str) -> None:
+    def _sweep(self, adapter_dir: Path, keep: str) -> None:
         # The previous version, and what killed steps left behind; never the current one.
+        # Under the lock each is renamed into the trash (one cheap rename: no other
+        # process is writing a version now); deleting the trash, which is slow on some
+        # file systems and never races anything, happens off the training step's path.
         for child in adapter_dir.iterdir():
             if child.name.startswith("v") and child.name != keep and child.is_dir():
-                shutil.rmtree(child, ignore_errors=True)
+                trash = adapter_dir / f".trash-{secrets.token_hex(4)}"
+                with contextlib.suppress(OSError):
+                    os.rename(child, trash)
+                    self._discard(trash)
             elif child.name.startswith(".current-"):
                 with contextlib.suppress(OSError):
                     child.unlink()
+            elif child.name.startswith(".trash-"):
+                self._discard(child)  # left by a process that died before deleting it
+
+    def _discard(self, path: Path) -> None:
+        with self._locks_guard:
+            if self._cleaner is None:
+                self._cleaner = ThreadPoolExecutor(1, thread_name_prefix="tuneplug-trash")
+            self._cleaner.submit(shutil.rmtree, path, True)
+
+    def close(self) -> None:
+        """Finish deleting old versions."""
+        with self._locks_guard:
+            cleaner, self._cleaner = self._cleaner, None
+        if cleaner is not None:
+            cleaner.shutdown(wait=True)
 
     def delete(self, adapter_id: str) -> None:
         """Remove ``adapter_id`` (it vanishes at once); ``NotFoundError`` if it does not exist."""

@@ -89,28 +89,37 @@ def create_adapter(
         base_model_id=base_info.id,
         base_location=base.loaded.source.location,
         rank=rank,
-        lora_alpha=options.lora_alpha if options.lora_alpha is not None else 2 * rank,
+        lora_alpha=options.lora_alpha if options.lora_alpha is not None else 2.0 * rank,
         lora_dropout=options.lora_dropout,
         target_modules=_targets(base, options.target_modules),
         learning_rate=lr,
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )
+    # PEFT types alpha as int but only divides by it: keep 16.0 as 16, 24.5 as 24.5.
+    alpha: Any = int(meta.lora_alpha) if meta.lora_alpha.is_integer() else meta.lora_alpha
     config = LoraConfig(
         r=meta.rank,
-        lora_alpha=meta.lora_alpha,
+        lora_alpha=alpha,
         lora_dropout=meta.lora_dropout,
         target_modules=list(meta.target_modules),
         task_type="CAUSAL_LM",
         base_model_name_or_path=meta.base_location,
     )
+    import torch
+
+    devices = [base.loaded.device] if base.loaded.device.type == "cuda" else []
     with base.lock:
         model = base.loaded.model
         try:
-            if hasattr(model, "peft_config"):
-                model.add_adapter(meta.id, config)
-            else:
-                base.loaded.model = model = get_peft_model(model, config, adapter_name=meta.id)
-                base.active = meta.id
+            with torch.random.fork_rng(devices=devices):
+                if options.init_seed is not None:
+                    torch.manual_seed(options.init_seed)
+                if hasattr(model, "peft_config"):
+                    model.add_adapter(meta.id, config)
+                else:
+                    model = get_peft_model(model, config, adapter_name=meta.id)
+                    base.loaded.model = model
+                    base.active = meta.id
             model.eval()
             training = {"step": 0, "trained_tokens": 0, "keys": []}
             runtime.store.create(meta, lambda d: write_version(base, meta, None, training, d))

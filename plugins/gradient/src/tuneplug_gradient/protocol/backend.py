@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 from tuneplug.errors import NotFoundError, TuneplugError
 from tuneplug.models import Model
+from tuneplug.server.errors import model_aliases
 from tuneplug.server.gateway import Gateway
 from tuneplug.server.tenants import Tenant
 from tuneplug.types import Capability, ModelInfo, ModelKind
@@ -207,7 +208,12 @@ class GradientBackend:
             self.gateway.forget(model.ref)
             raise _unknown(gradient_id, typed_404) from None
         except TuneplugError as exc:
-            raise from_tuneplug(exc, typed=True, not_found_type=typed_404) from exc
+            raise from_tuneplug(
+                exc,
+                typed=True,
+                not_found_type=typed_404,
+                aliases=model_aliases(model, gradient_id),
+            ) from exc
         return CompleteResponse(finish_reason=result.finish_reason, generated_output=result.text)
 
     async def fine_tune(
@@ -230,7 +236,10 @@ class GradientBackend:
             raise _unknown(gradient_id, "unknownModelAdapter") from None
         except TuneplugError as exc:
             raise from_tuneplug(
-                exc, typed=True, incapable_type="modelIncapableOfFineTuning"
+                exc,
+                typed=True,
+                incapable_type="modelIncapableOfFineTuning",
+                aliases=model_aliases(model, gradient_id),
             ) from exc
         await self.gateway.run(self.ids.touch, gradient_id)
         return FineTuneResponse(

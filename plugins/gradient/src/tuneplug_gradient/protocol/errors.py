@@ -91,12 +91,14 @@ def from_tuneplug(
     typed: bool = False,
     not_found_type: str = "unknownModelAdapter",
     incapable_type: str = "failed",
+    aliases: Mapping[str, str] | None = None,
 ) -> ApiError:
     """The response for a tuneplug error the backend raised.
 
     ``typed`` adds Gradient's ``type`` (complete and fine-tune endpoints):
     ``not_found_type`` for 404s, ``incapable_type`` for capability errors,
     ``unprocessableContent`` for rejected requests, ``failed`` otherwise.
+    ``aliases`` maps backend model names to the Gradient ids the client knows.
     """
     status = status_for(exc)
     headers = retry_after_header(exc)
@@ -112,4 +114,4 @@ def from_tuneplug(
             kind = "failed"
     # str(exc) names the provider and status; tuneplug errors never carry secrets,
     # and public_message takes out file paths.
-    return ApiError(status, public_message(exc), type=kind, headers=headers)
+    return ApiError(status, public_message(exc, aliases), type=kind, headers=headers)

@@ -23,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from tuneplug.errors import TuneplugError
 from tuneplug.models import Model
+from tuneplug.server.errors import model_aliases
 from tuneplug.types import Message, StreamChunk, Usage
 
 from tuneplug_openai.protocol.errors import OpenAIError, from_tuneplug, not_found
@@ -70,12 +71,13 @@ async def _stream(
     chunks: AsyncIterator[StreamChunk],
     frame: Callable[[StreamChunk | None, bool], dict[str, Any]],
     include_usage: bool,
+    aliases: dict[str, str],
 ) -> Response:
     """An SSE response from ``chunks``; ``frame(chunk, first)`` builds each event's JSON."""
     try:
         first = await anext(chunks, None)
     except TuneplugError as exc:
-        raise from_tuneplug(exc) from exc
+        raise from_tuneplug(exc, aliases=aliases) from exc
 
     async def events() -> AsyncIterator[bytes]:
         usage: Usage | None = None
@@ -92,7 +94,7 @@ async def _stream(
                 chunk = await anext(chunks, None)
         except TuneplugError as exc:
             # Headers are sent: the error can only be an event (as OpenAI's streams do).
-            error = from_tuneplug(exc)
+            error = from_tuneplug(exc, aliases=aliases)
             yield _sse({"error": {"message": error.message, "type": error.type, "code": None}})
             return
         if include_usage:
@@ -109,6 +111,7 @@ async def completions(request: Request) -> Response:
     state = state_of(request)
     body = await parse_body(request, CompletionBody)
     model = await _model(state, request, body.model)
+    aliases = model_aliases(model, body.model)
     created, cid = int(time.time()), f"cmpl-{secrets.token_hex(12)}"
     base = {"id": cid, "object": "text_completion", "created": created, "model": body.model}
     try:
@@ -127,11 +130,11 @@ async def completions(request: Request) -> Response:
                 return {**base, "choices": [choice]}
 
             include = bool(body.stream_options and body.stream_options.include_usage)
-            return await _stream(chunks, frame, include)
+            return await _stream(chunks, frame, include, aliases)
         options = body.options()
         results = await asyncio.gather(*(model.acomplete(p, **options) for p in body.prompts))
     except TuneplugError as exc:
-        raise from_tuneplug(exc) from exc
+        raise from_tuneplug(exc, aliases=aliases) from exc
     choices = [
         {"text": r.text, "index": i, "logprobs": None, "finish_reason": _finish(r.finish_reason)}
         for i, r in enumerate(results)
@@ -152,6 +155,7 @@ async def chat_completions(request: Request) -> Response:
     state = state_of(request)
     body = await parse_body(request, ChatBody)
     model = await _model(state, request, body.model)
+    aliases = model_aliases(model, body.model)
     messages = _messages(body)
     created, cid = int(time.time()), f"chatcmpl-{secrets.token_hex(12)}"
     base = {"id": cid, "created": created, "model": body.model, "system_fingerprint": None}
@@ -172,10 +176,10 @@ async def chat_completions(request: Request) -> Response:
                 return {**base, "object": "chat.completion.chunk", "choices": [choice]}
 
             include = bool(body.stream_options and body.stream_options.include_usage)
-            return await _stream(chunks, frame, include)
+            return await _stream(chunks, frame, include, aliases)
         result = await model.achat(messages, **body.options())
     except TuneplugError as exc:
-        raise from_tuneplug(exc) from exc
+        raise from_tuneplug(exc, aliases=aliases) from exc
     choice = {
         "index": 0,
         "message": {"role": "assistant", "content": result.text, "refusal": None},

@@ -79,7 +79,11 @@ def from_problem(exc: HttpProblem) -> OpenAIError:
     )
 
 
-def from_tuneplug(exc: TuneplugError, *, param: str | None = None) -> OpenAIError:
-    """The error for a backend failure, without file paths (see ``tuneplug.server.errors``)."""
+def from_tuneplug(
+    exc: TuneplugError, *, param: str | None = None, aliases: Mapping[str, str] | None = None
+) -> OpenAIError:
+    """The error for a backend failure, without file paths or the backend names in
+    ``aliases`` (see ``tuneplug.server.errors``)."""
     status = status_for(exc)
-    return OpenAIError(status, public_message(exc), param=param, headers=retry_after_header(exc))
+    message = public_message(exc, aliases)
+    return OpenAIError(status, message, param=param, headers=retry_after_header(exc))
