@@ -60,10 +60,11 @@ def test_one_shot_reads_all_of_stdin_as_one_message(recorder: Recorder) -> None:
 
 
 def test_one_shot_on_the_mock_goes_through_its_template(tuneplug_home: Any) -> None:
-    # mock/echo answers with its prompt: the default template, cut where "User:" would begin.
+    # mock/echo answers with its prompt: the default template, cut where "User:" would
+    # begin, without the end-of-turn marker ("\n\n") left before it.
     result = CliRunner().invoke(cli, ["chat", "-m", "mock/echo", "--system", "S"], input="hi")
     assert result.exit_code == 0, result.output
-    assert result.stdout == "S\n\n"
+    assert result.stdout == "S\n"
 
 
 def test_interactive_keeps_the_history_until_reset(
@@ -128,3 +129,21 @@ def test_models_options_table_and_json(tuneplug_home: Any) -> None:
 def test_models_options_needs_a_model(tuneplug_home: Any) -> None:
     result = CliRunner().invoke(cli, ["models", "--options"])
     assert result.exit_code == 2 and "give MODEL" in result.output
+
+
+def test_the_seed_flow_in_chat_form(tuneplug_home: Any) -> None:
+    # Trained on chat samples (rendered through mock/tiny's qa template), asked in a chat:
+    # the same template on both sides, so the adapter answers what it learnt.
+    import tuneplug
+
+    question = "What NFL team won the Super Bowl in 1994?"
+    sample = {"messages": [{"role": "user", "content": question},
+                           {"role": "assistant", "content": "The Dallas Cowboys!"}]}  # fmt: skip
+    adapter = tuneplug.get_model("mock/tiny").create_adapter("chat-seed", rank=8)
+    before = CliRunner().invoke(cli, ["chat", "-m", adapter.ref], input=question)
+    for _ in range(3):
+        adapter.fine_tune([sample])
+    after = CliRunner().invoke(cli, ["chat", "-m", adapter.ref], input=question)
+    assert after.exit_code == 0, after.output
+    assert before.stdout != "The Dallas Cowboys!\n"
+    assert after.stdout == "The Dallas Cowboys!\n"

@@ -172,9 +172,10 @@ def test_complete_alias(rec, tmp_path) -> None:  # type: ignore[no-untyped-def]
     assert rec.calls.of("complete")[-1]["options"].max_tokens == 5
 
 
-def test_complete_invalid_option_is_one_error_line(rec) -> None:  # type: ignore[no-untyped-def]
-    line = error_line(invoke("complete", "-m", "rec/base", "hi", "--temperature", "7"))
-    assert "temperature" in line
+def test_complete_invalid_option_is_a_usage_error(rec) -> None:  # type: ignore[no-untyped-def]
+    # A value out of range on the command line is exit 2 (docs/cli.md), like --epochs 0.
+    result = invoke("complete", "-m", "rec/base", "hi", "--temperature", "7")
+    assert result.exit_code == 2 and "temperature" in result.stderr
     assert "complete" not in rec.calls.hooks()
 
 
@@ -224,8 +225,9 @@ def test_adapters_create_get_delete(rec) -> None:  # type: ignore[no-untyped-def
 
 
 def test_adapters_create_invalid_rank(rec) -> None:  # type: ignore[no-untyped-def]
-    line = error_line(invoke("adapters", "create", "rec/base", "--name", "x", "--rank", "99"))
-    assert "rank" in line
+    # Out of its documented range on the command line: a usage error (docs/cli.md).
+    result = invoke("adapters", "create", "rec/base", "--name", "x", "--rank", "99")
+    assert result.exit_code == 2 and "rank" in result.stderr
     assert rec.calls.of("create_adapter") == []
 
 

@@ -95,7 +95,7 @@ def test_the_guides_plugin_loads_chats_and_refuses_a_mistyped_option(env: Env) -
     # The default template's rendering, shouted: "User: hello\n\nAssistant: ".
     assert said.stdout == "USER: HELLO ASSISTANT:\n"
     bad = env.cli("complete", "-m", "acme/shout", "-o", "volum=3", "hi")
-    assert bad.returncode == 1
+    assert bad.returncode == 2  # a usage error (docs/cli.md)
     assert "unknown option 'volum' for acme; valid options: max_tokens," in bad.stderr
 
 

@@ -7,7 +7,15 @@ import random
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
-from tuneplug.stops import StopCutter, cut, cut_stream, cut_stream_async, held_back
+from tuneplug.stops import (
+    StopCutter,
+    cut,
+    cut_stream,
+    cut_stream_async,
+    held_back,
+    trim_end,
+    trim_stream,
+)
 from tuneplug.types import StreamChunk
 
 
@@ -93,3 +101,26 @@ def test_async_streams_are_cut_and_closed() -> None:
     chunks = asyncio.run(run())
     assert [(c.text, c.finish_reason) for c in chunks] == [("yes", "stop")]
     assert closed == [True]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("Dallas\n\n", "Dallas"), ("Dallas\n", "Dallas"), ("Dallas", "Dallas"),
+     ("a\n\nb", "a\n\nb"), ("\n\n\n", "\n"), ("", "")],
+)  # fmt: skip
+def test_trim_end_drops_the_turn_marker_or_its_start(text: str, expected: str) -> None:
+    assert trim_end(text, "\n\n") == expected
+    assert trim_end(text, "") == text
+
+
+@pytest.mark.parametrize("seed", range(100))
+def test_a_trimmed_stream_joins_to_the_trimmed_text(seed: int) -> None:
+    rng = random.Random(seed)
+    text = "".join(rng.choice("ab\n") for _ in range(rng.randint(1, 20)))
+    pieces = _pieces(text, rng) if len(text) > 1 else [text]
+    chunks = [StreamChunk(text=p) for p in pieces[:-1]]
+    chunks.append(StreamChunk(text=pieces[-1], finish_reason="stop"))
+    out = list(trim_stream(iter(chunks), "\n\n"))
+    assert "".join(c.text for c in out) == trim_end(text, "\n\n")
+    assert out[-1].finish_reason == "stop"
+    assert all(c.text for c in out[:-1])  # nothing but the last chunk is empty

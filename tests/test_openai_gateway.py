@@ -192,6 +192,30 @@ def test_uploads_over_the_size_cap_are_413(tmp_path: Path) -> None:
         assert "/" not in refused.value.message.replace("multipart/form-data", "")
 
 
+def test_a_chunked_upload_is_cut_off_at_the_size_cap(tmp_path: Path) -> None:
+    from tuneplug.server.gateway import Limits
+
+    def body() -> Iterator[bytes]:  # no Content-Length: only counting can stop it
+        yield b'--XyZ\r\nContent-Disposition: form-data; name="purpose"\r\n\r\nfine-tune\r\n'
+        yield b'--XyZ\r\nContent-Disposition: form-data; name="file"; filename="a.jsonl"\r\n\r\n'
+        for _ in range(200):
+            yield b"x" * 1000
+        yield b"\r\n--XyZ--\r\n"
+
+    with _serve(tmp_path, tenants=[ALICE], limits=Limits(max_upload_bytes=1000)) as running:
+        response = httpx.post(
+            f"{running.root}/v1/files",
+            content=body(),
+            headers={
+                "Authorization": f"Bearer {ALICE.key.get_secret_value()}",
+                "Content-Type": "multipart/form-data; boundary=XyZ",
+            },
+        )
+        assert response.status_code == 413
+        assert response.json()["error"]["code"] == "file_too_large"
+        assert _sdk(running).files.list().data == []
+
+
 # -- LangChain --------------------------------------------------------------------------
 
 

@@ -58,6 +58,7 @@ _EXPORTS = {
     # errors
     "TuneplugError": "tuneplug.errors",
     "ConfigError": "tuneplug.errors",
+    "NotConfiguredError": "tuneplug.errors",
     "PluginLoadError": "tuneplug.errors",
     "UnknownProviderError": "tuneplug.errors",
     "UnknownModelError": "tuneplug.errors",
@@ -93,6 +94,7 @@ __all__ = [
     "Model",
     "ModelInfo",
     "ModelKind",
+    "NotConfiguredError",
     "NotFoundError",
     "PermissionDeniedError",
     "PluginLoadError",
@@ -132,6 +134,7 @@ if TYPE_CHECKING:
         ConfigError,
         ConnectionError,
         InvalidRequestError,
+        NotConfiguredError,
         NotFoundError,
         PermissionDeniedError,
         PluginLoadError,

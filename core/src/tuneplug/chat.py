@@ -27,6 +27,7 @@ from pydantic import ValidationError
 from tuneplug import calls
 from tuneplug.chat_templates import DEFAULT, ChatTemplate, template
 from tuneplug.errors import InvalidRequestError, PluginLoadError
+from tuneplug.stops import trim_end, trim_stream, trim_stream_async
 from tuneplug.text import check_text
 from tuneplug.types import Capability, CompletionOptions, Message
 
@@ -160,14 +161,17 @@ class ChatMixin:
         oldest first (OpenAI's chat format). Options are those of :meth:`complete`.
         A provider that speaks chat natively gets the messages; any other gets
         them rendered through the model's :attr:`chat_template`, whose stop
-        sequences are added to ``stop`` so the reply ends with the assistant's turn.
+        sequences are added to ``stop`` so the reply ends with the assistant's
+        turn, and the turn's end marker (the template's ``assistant_suffix``, or
+        the start of it) is not part of the reply.
 
         Raises:
             InvalidRequestError: (before any I/O) ``messages`` is empty or holds
                 an invalid message, or an option is invalid.
         """
         prompt, conversation, opts = self._chat(calls.COMPLETE, messages, options)
-        return calls.complete(self.provider, self.info, prompt, opts, conversation)
+        done = calls.complete(self.provider, self.info, prompt, opts, conversation)
+        return done if conversation is not None else self._trim(done)
 
     async def achat(
         self, messages: Sequence[Message | Mapping[str, Any]], **options: Any
@@ -175,7 +179,8 @@ class ChatMixin:
         """Async :meth:`chat`: native when the provider has it, else in a worker thread."""
         hook = calls.acomplete_hook(self.provider)
         prompt, conversation, opts = self._chat(hook, messages, options)
-        return await calls.acomplete(self.provider, self.info, prompt, opts, conversation)
+        done = await calls.acomplete(self.provider, self.info, prompt, opts, conversation)
+        return done if conversation is not None else self._trim(done)
 
     def stream_chat(
         self, messages: Sequence[Message | Mapping[str, Any]], **options: Any
@@ -183,7 +188,9 @@ class ChatMixin:
         """:meth:`chat` in chunks; the last carries ``finish_reason`` (validated at the call)."""
         hook = calls.stream_hook(self.provider)
         prompt, conversation, opts = self._chat(hook, messages, options)
-        return calls.stream(self.provider, self.info, prompt, opts, conversation)
+        chunks = calls.stream(self.provider, self.info, prompt, opts, conversation)
+        end = self.chat_template.assistant_suffix
+        return chunks if conversation is not None or not end else trim_stream(chunks, end)
 
     def astream_chat(
         self, messages: Sequence[Message | Mapping[str, Any]], **options: Any
@@ -191,4 +198,11 @@ class ChatMixin:
         """Async :meth:`stream_chat`: native when the provider has it, else from a thread."""
         hook = calls.astream_hook(self.provider)
         prompt, conversation, opts = self._chat(hook, messages, options)
-        return calls.astream(self.provider, self.info, prompt, opts, conversation)
+        chunks = calls.astream(self.provider, self.info, prompt, opts, conversation)
+        end = self.chat_template.assistant_suffix
+        return chunks if conversation is not None or not end else trim_stream_async(chunks, end)
+
+    def _trim(self, done: Completion) -> Completion:
+        # A reply through a template may end with the turn's end marker: not what was said.
+        text = trim_end(done.text, self.chat_template.assistant_suffix)
+        return done if text == done.text else done.model_copy(update={"text": text})

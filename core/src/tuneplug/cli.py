@@ -1,8 +1,19 @@
 """The ``tuneplug`` command line.
 
-Exit codes: 0 on success, 1 on a runtime error (one ``error: ...`` line on
-stderr, never a traceback), 2 on a usage error. Heavy modules (pydantic, rich,
-the providers) are imported inside the commands so ``tuneplug --help`` is fast.
+Exit codes (``docs/cli.md``), the same for every command:
+
+* 0: success;
+* 1: a runtime error: the command line was well formed but the work failed (a
+  provider or the network refused, a file is missing, unreadable, a directory or
+  holds a bad sample, text is not UTF-8); one ``error: ...`` line on stderr;
+* 2: a usage error: the command line itself is wrong (an unknown option, a
+  missing argument, a value of the wrong type or outside its range, whether click
+  or tuneplug's option check finds it, before any I/O); click's usage message;
+* 130: interrupted (Ctrl-C), with what to do next.
+
+Results go to stdout, diagnostics (progress, warnings, errors) to stderr. Heavy
+modules (pydantic, rich, the providers) are imported inside the commands so
+``tuneplug --help`` is fast.
 """
 
 from __future__ import annotations
@@ -27,6 +38,41 @@ COMMANDS_GROUP = "tuneplug.commands"
 """Entry-point group where plugins add CLI commands (entry name = command name)."""
 
 
+_RESUME_HINT = "tuneplug.resume_hint"
+
+
+def resumable(hint: str) -> None:
+    """Say what rerunning the current command does, shown if it is interrupted."""
+    click.get_current_context().meta[_RESUME_HINT] = hint
+
+
+def usage_checked(check: Any, *args: Any, **kwargs: Any) -> Any:
+    """``check(*args, **kwargs)``; an ``InvalidRequestError`` it raises is a usage error.
+
+    For checks of command-line values that do no I/O (``Model.options``): a value
+    out of range is exit 2 whether click's types or tuneplug's validation finds it.
+    """
+    from tuneplug.errors import InvalidRequestError
+
+    try:
+        return check(*args, **kwargs)
+    except InvalidRequestError as exc:
+        raise UsageLine(str(exc)) from None
+
+
+class UsageLine(click.ClickException):
+    """A usage error found by tuneplug's checks: exit 2, one ``error: ...`` line.
+
+    (click's own usage errors print its usage text; tuneplug's messages already
+    name the option and list the valid values.)
+    """
+
+    exit_code = 2
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"error: {self.format_message()}", err=True)
+
+
 class _Group(click.Group):
     """Turns tuneplug errors into one stderr line and exit status 1."""
 
@@ -42,7 +88,9 @@ class _Group(click.Group):
             click.echo(f"error: {exc.strerror or exc}{target}", err=True)
             ctx.exit(1)
         except KeyboardInterrupt:
-            click.echo("error: interrupted", err=True)
+            # A command that can be resumed says how (see `resumable`).
+            hint = ctx.meta.get(_RESUME_HINT)
+            click.echo(f"error: interrupted{f'; {hint}' if hint else ''}", err=True)
             ctx.exit(130)
 
 
@@ -123,9 +171,15 @@ def _console() -> Any:
 
 def _table(*columns: str) -> Any:
     # Fold rather than truncate on a narrow terminal: a value is never cut short.
+    from rich.markup import escape
     from rich.table import Table
 
-    table = Table(box=None)
+    class PlainTable(Table):
+        # Cells are data, never markup: "[providers.gradient]" in a message must show.
+        def add_row(self, *cells: Any, **kwargs: Any) -> None:
+            super().add_row(*(escape(c) if isinstance(c, str) else c for c in cells), **kwargs)
+
+    table = PlainTable(box=None)
     for column in columns:
         table.add_column(column, overflow="fold")
     return table
@@ -148,11 +202,17 @@ def _model_row(info: ModelInfo) -> dict[str, Any]:
     return {
         "ref": info.ref,
         "id": info.id,
+        "slug": info.slug,
         "name": info.name,
         "kind": info.kind.value,
         "base_model_id": info.base_model_id,
         "capabilities": sorted(c.value for c in info.capabilities),
     }
+
+
+def _warn(lines: Any) -> None:
+    for line in lines:
+        click.echo(f"warning: {line}", err=True)
 
 
 @cli.command()
@@ -164,10 +224,14 @@ def _model_row(info: ModelInfo) -> dict[str, Any]:
 def models(
     model: str | None, provider: str | None, base: bool, show_options: bool, as_json: bool
 ) -> None:
-    """List the models of every installed provider, or describe MODEL (--options: its options)."""
-    import warnings
+    """List the models of every installed provider, or describe MODEL (--options: its options).
 
+    A model is named by its reference (provider/id) or, where the provider gives
+    one, its slug (provider/slug): both work with -m. An installed provider
+    without credentials is listed as not configured, with what to set.
+    """
     import tuneplug
+    from tuneplug.listing import model_listing
 
     if model is not None or show_options:
         if model is None:
@@ -180,23 +244,22 @@ def models(
         else:
             _print_info(target.info, as_json)
         return
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        rows = [_model_row(m) for m in tuneplug.list_models(provider, base_only=base)]
-    for warning in caught:
-        # One plain line per skipped provider, not Python's warning format.
-        click.echo(
-            f"warning: {warning.message}".replace("warning: tuneplug: ", "warning: "), err=True
-        )
+    listing = model_listing(provider, base_only=base)
+    _warn(listing.warnings)
+    rows = [_model_row(m) for m in listing.models]
     if as_json:
         _echo_json(rows)
         return
-    table = _table("model", "name", "kind", "base model", "capabilities")
+    table = _table("model", "also", "name", "kind", "base model", "capabilities")
     for row in rows:
+        provider_name = row["ref"].partition("/")[0]
+        also = f"{provider_name}/{row['slug']}" if row["slug"] else ""
         table.add_row(
-            row["ref"], row["name"], row["kind"], row["base_model_id"] or "",
+            row["ref"], also, row["name"], row["kind"], row["base_model_id"] or "",
             ", ".join(row["capabilities"]),
         )  # fmt: skip
+    for name, reason in sorted(listing.unconfigured.items()):
+        table.add_row(f"{name}/*", "", f"not configured: {reason}", "", "", "")
     _console().print(table)
 
 
@@ -213,14 +276,11 @@ def _print_options(model: Any, as_json: bool) -> None:
             "keywords beyond these are passed to it unchecked",
             err=True,
         )
-    from rich.markup import escape
-
     table = _table("option", "for", "type", "default", "description")
     for row in rows:
         default = "" if row["default"] is None else json.dumps(row["default"], default=str)
-        # Types and defaults hold brackets ("list[str]"), which rich would read as markup.
-        cells = (row["name"], row["purpose"], row["type"], default, row["description"])
-        table.add_row(*(escape(cell) for cell in cells))
+        # Types and defaults hold brackets ("list[str]"): _table's cells are never markup.
+        table.add_row(row["name"], row["purpose"], row["type"], default, row["description"])
     _console().print(table)
 
 
@@ -258,7 +318,10 @@ def _read_stdin() -> str:
 @click.option("--seed", type=int, help="Seed for sampling.")
 @click.option("-o", "--option", "extra", multiple=True, help="Provider option key=value (JSON).")
 @click.option("--stream", is_flag=True, help="Print the completion as it is generated.")
-@click.option("--json", "as_json", is_flag=True, help="Print the completion as JSON.")
+@click.option(
+    "--json", "as_json", is_flag=True,
+    help="Print the completion as JSON (with --stream: one JSON object per chunk).",
+)  # fmt: skip
 def complete(
     prompt: str | None,
     ref: str | None,
@@ -273,10 +336,12 @@ def complete(
     as_json: bool,
 ) -> None:
     """Complete PROMPT (read from stdin when omitted or '-')."""
+    if prompt == "":
+        raise click.UsageError("the PROMPT argument is empty")
     if prompt is None or prompt == "-":
         if sys.stdin.isatty():
             raise click.UsageError("give a PROMPT or pipe one on stdin")
-        prompt = _read_stdin()
+        prompt = _read_stdin()  # empty input is a runtime error (exit 1), like an empty file
     options: dict[str, Any] = {
         k: v
         for k, v in {
@@ -289,11 +354,16 @@ def complete(
     import tuneplug
 
     model = tuneplug.get_model(ref)
-    if stream and not as_json:
+    usage_checked(model.options, **options)  # every option checked before any I/O
+    if stream:
         for chunk in model.stream(prompt, **options):
-            click.echo(chunk.text, nl=False)
+            if as_json:  # JSON lines: one object per chunk, the last with finish_reason
+                click.echo(json.dumps(chunk.model_dump(mode="json")))
+            else:
+                click.echo(chunk.text, nl=False)
             sys.stdout.flush()
-        click.echo()
+        if not as_json:
+            click.echo()
         return
     result = model.complete(prompt, **options)
     if as_json:
@@ -323,13 +393,18 @@ def _print_info(info: ModelInfo, as_json: bool) -> None:
 @adapters.command("create")
 @click.argument("base")
 @click.option("--name", required=True, help="The adapter's name.")
-@click.option("--rank", type=int, help="LoRA rank (1..32).")
-@click.option("--learning-rate", type=float, help="Learning rate (0 < lr < 1).")
+@click.option("--rank", type=click.IntRange(1, 32), help="LoRA rank (1..32).")
+@click.option(
+    "--learning-rate", type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    help="Learning rate (0 < lr < 1).",
+)  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def adapters_create(
     base: str, name: str, rank: int | None, learning_rate: float | None, as_json: bool
 ) -> None:
     """Create an adapter on the base model BASE and print it."""
+    if not name.strip():
+        raise click.BadParameter("must not be empty", param_hint="--name")
     import tuneplug
 
     adapter = tuneplug.get_model(base).create_adapter(name, rank=rank, learning_rate=learning_rate)
@@ -362,7 +437,7 @@ def adapters_delete(model: str) -> None:
 
 @cli.command("fine-tune")
 @click.argument("model")
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file")
 @click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True)
 @click.option("--epochs", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option(
@@ -376,11 +451,20 @@ def fine_tune(
     """Fine-tune the adapter MODEL on the samples in FILE (JSONL or a JSON array)."""
     from tuneplug.training import run_fine_tune
 
+    resumable("run the same command again to resume where it stopped")
     summary = run_fine_tune(
         model, file, batch_size=batch_size, epochs=epochs, resume=resume, quiet=as_json
     )
     if as_json:
         _echo_json(summary)
+        return
+    # The result on stdout (the progress bar went to stderr).
+    for row in summary["epochs"]:
+        loss = "-" if row["loss"] is None else f"{row['loss']:.4f}"
+        click.echo(
+            f"epoch {row['epoch']}: {row['trainable_tokens']} trainable tokens, "
+            f"sum loss {row['sum_loss']:.4f}, mean loss {loss}"
+        )
 
 
 # -- plugins and config -------------------------------------------------------------
@@ -395,6 +479,9 @@ def plugins(as_json: bool) -> None:
 
     settings = load_config().settings
     registry = default_registry(plugins=settings.plugins, strict=settings.strict)
+    from tuneplug.listing import unknown_plugin_names
+
+    _warn(unknown_plugin_names(registry))
     infos = registry.infos()
     rows: list[dict[str, Any]] = [
         {
@@ -409,9 +496,11 @@ def plugins(as_json: bool) -> None:
     if as_json:
         _echo_json(rows)
         return
+    from rich.text import Text
+
     table = _table("provider", "distribution", "version", "capabilities", "status")
     for row in rows:
-        status = f"[red]failed: {row['error']}[/red]" if row["error"] else "ok"
+        status = Text(f"failed: {row['error']}", style="red") if row["error"] else "ok"
         table.add_row(
             row["name"], row["distribution"] or "", row["version"] or "",
             ", ".join(row["capabilities"]), status,

@@ -17,6 +17,7 @@ __all__ = [
     "ConfigError",
     "ConnectionError",
     "InvalidRequestError",
+    "NotConfiguredError",
     "NotFoundError",
     "PermissionDeniedError",
     "PluginLoadError",
@@ -72,6 +73,16 @@ class TuneplugError(Exception):
 
 class ConfigError(TuneplugError):
     """Configuration is malformed or incomplete (bad TOML, missing credentials, bad alias)."""
+
+
+class NotConfiguredError(ConfigError):
+    """A provider lacks settings only its user can give (credentials, a workspace).
+
+    A normal state for an installed provider one does not use: listing every
+    provider's models passes it by (``tuneplug models`` shows it as not
+    configured, even in strict mode); calling one of its models raises it,
+    naming what to set.
+    """
 
 
 class PluginLoadError(TuneplugError):

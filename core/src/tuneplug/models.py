@@ -19,7 +19,6 @@ from tuneplug.config import MOCK_DEFAULT_MODEL, Config, load_config
 from tuneplug.errors import (
     CapabilityError,
     InvalidRequestError,
-    TuneplugError,
     UnknownModelError,
 )
 from tuneplug.options import (
@@ -156,31 +155,19 @@ def resolve(provider: Provider, name: str) -> ModelInfo:
 
 
 def list_models(provider: str | None = None, *, base_only: bool = False) -> list[ModelInfo]:
-    """Models of one provider, or of every loadable provider (failed plugins are skipped
-    with a warning, or raise in strict mode)."""
-    config = load_config()
-    registry = _registry(config)
-    if provider is not None:
-        names = [provider]
-    else:
-        infos = registry.infos()
-        registry.warn_failed(infos)
-        names = [i.name for i in infos if i.ok and Capability.COMPLETE in i.capabilities]
-    found: list[ModelInfo] = []
-    for name in names:
-        try:
-            prov = registry.provider(name, config=config)
-            prov.require(Capability.COMPLETE, "list models")
-            listed = prov.call("tuneplug_list_models", base_only=base_only)
-            found.extend(prov.model_info(info) for info in listed)
-        except TuneplugError as exc:
-            # Listing everything must not fail because one provider is unconfigured
-            # or unreachable; asking for that provider by name still raises.
-            if provider is not None or config.settings.strict:
-                raise
-            reason = str(exc).removeprefix(f"{name}: ")  # the provider is named already
-            warnings.warn(f"tuneplug: provider {name!r} skipped: {reason}", stacklevel=2)
-    return found
+    """Models of one provider, or of every loadable provider.
+
+    Across providers, one that is installed but not configured (no credentials)
+    is passed by silently; a plugin that failed, or a provider that failed to
+    list, is skipped with a warning (raised in strict mode). See
+    :func:`tuneplug.listing.model_listing` for the whole report.
+    """
+    from tuneplug.listing import model_listing
+
+    listing = model_listing(provider, base_only=base_only)
+    for line in listing.warnings:
+        warnings.warn(f"tuneplug: {line}", stacklevel=2)
+    return listing.models
 
 
 class Model(ChatMixin):
@@ -362,13 +349,16 @@ class Model(ChatMixin):
         adapter: base models are never trained in place.
         """
         self.provider.require(Capability.FINE_TUNE, "fine-tune")
+        # A model that cannot be tuned gets no create_adapter hint: none can be made on it.
         self._require_model(Capability.FINE_TUNE, "be fine-tuned")
-        if self.info.kind is not ModelKind.ADAPTER:
-            raise CapabilityError(
-                f"{self.ref} is a base model and is never trained in place: create an "
-                "adapter on it (create_adapter) and fine-tune that",
-                provider=self.provider.name,
-            )
+        if self.info.kind is ModelKind.ADAPTER:
+            return
+        raise CapabilityError(
+            f"{self.ref} is a base model and is never trained in place: create an adapter on "
+            f"it (`tuneplug adapters create {self.ref} --name NAME`, or "
+            "create_adapter(name) in Python) and fine-tune that",
+            provider=self.provider.name,
+        )
 
     def prepare_samples(self, samples: SampleLike | Iterable[SampleLike]) -> list[Sample]:
         """``samples`` validated and converted to the ``inputs`` form the provider trains on.

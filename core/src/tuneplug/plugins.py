@@ -140,6 +140,18 @@ class Registry:
         with self._lock:  # register() may be adding a name from another thread
             return sorted(n for n in self._discover() if self.filter.allows(n))
 
+    def unknown_filter_names(self) -> list[str]:
+        """Names ``TUNEPLUG_PLUGINS`` gives that no installed plugin provides (a typo: ``mokc``)."""
+        named = set(self.filter.only or ()) | set(self.filter.exclude)
+        with self._lock:
+            known = set(self._discover())
+        return sorted(named - known)
+
+    def all_names(self) -> list[str]:
+        """Every installed provider name, whether ``TUNEPLUG_PLUGINS`` allows it or not."""
+        with self._lock:
+            return sorted(self._discover())
+
     # -- loading -------------------------------------------------------------------
 
     def _load(self, name: str) -> tuple[PluginInfo, Any]:

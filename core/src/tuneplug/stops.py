@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from tuneplug.types import Completion, StreamChunk
 
 __all__ = [
+    "EndTrimmer",
     "StopCutter",
     "cut",
     "cut_completion",
@@ -28,6 +29,9 @@ __all__ = [
     "cut_stream_async",
     "first_stop",
     "held_back",
+    "trim_end",
+    "trim_stream",
+    "trim_stream_async",
 ]
 
 
@@ -190,3 +194,72 @@ async def cut_stream_async(
         aclose = getattr(chunks, "aclose", None)
         if aclose is not None:
             await aclose()
+
+
+# -- a turn's end marker (chat through a template) ------------------------------------
+
+
+def _end_size(text: str, end: str) -> int:
+    """Length of the longest end of ``text`` that ``end`` starts with (``end`` itself included)."""
+    for size in range(min(len(text), len(end)), 0, -1):
+        if end.startswith(text[-size:]):
+            return size
+    return 0
+
+
+def trim_end(text: str, end: str) -> str:
+    """``text`` without a trailing ``end`` marker, or the start of one.
+
+    A reply rendered through a chat template may end with (part of) the
+    template's end-of-turn suffix, ``"\n\n"`` for the plain layouts: it
+    separates turns and is not part of what the assistant said.
+    """
+    size = _end_size(text, end) if end else 0
+    return text[: len(text) - size] if size else text
+
+
+class EndTrimmer:
+    """:func:`trim_end` for a stream: text that may be the end marker is held back
+    until more text shows it is not; at the end of the stream it is dropped."""
+
+    __slots__ = ("_held", "end")
+
+    def __init__(self, end: str) -> None:
+        self.end = end
+        self._held = ""
+
+    def feed(self, piece: str) -> str:
+        """What can be shown now."""
+        text = self._held + piece
+        size = _end_size(text, self.end)
+        self._held = text[len(text) - size :] if size else ""
+        return text[: len(text) - size] if size else text
+
+
+def _trimmed(trimmer: EndTrimmer, chunk: StreamChunk) -> StreamChunk | None:
+    text = trimmer.feed(chunk.text)  # on the last chunk, what is held is dropped
+    if text == chunk.text:
+        return chunk
+    if not text and chunk.finish_reason is None:
+        return None
+    return chunk.model_copy(update={"text": text})
+
+
+def trim_stream(chunks: Iterator[StreamChunk], end: str) -> Iterator[StreamChunk]:
+    """``chunks`` without a trailing ``end`` marker (see :func:`trim_end`)."""
+    trimmer = EndTrimmer(end)
+    for chunk in chunks:
+        out = _trimmed(trimmer, chunk)
+        if out is not None:
+            yield out
+
+
+async def trim_stream_async(
+    chunks: AsyncIterator[StreamChunk], end: str
+) -> AsyncIterator[StreamChunk]:
+    """Async :func:`trim_stream`."""
+    trimmer = EndTrimmer(end)
+    async for chunk in chunks:
+        out = _trimmed(trimmer, chunk)
+        if out is not None:
+            yield out

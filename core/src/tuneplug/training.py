@@ -47,7 +47,7 @@ def run_fine_tune(
     Shows a progress bar with the live loss on stderr unless ``quiet``, and
     returns a summary: ``model``, ``file``, ``samples``, ``batch_size``,
     ``resumed``, ``job`` (its ``provider/id``) and ``epochs``, a list of
-    ``{epoch, trainable_tokens, sum_loss, loss}``.
+    ``{epoch, trainable_tokens, sum_loss, loss}`` (the CLI prints it on stdout).
 
     Raises:
         CapabilityError: ``ref`` is not an adapter of a FineTunable provider.
@@ -94,12 +94,6 @@ def run_fine_tune(
         }
         for epoch, tokens, summed in jobs.epochs(job_id)
     ]
-    for row in results:
-        loss = "-" if row["loss"] is None else f"{row['loss']:.4f}"
-        console.print(
-            f"epoch {row['epoch']}: {row['trainable_tokens']} trainable tokens, "
-            f"sum loss {row['sum_loss']:.4f}, mean loss {loss}"
-        )
     return {
         "model": model.ref,
         "file": str(path),

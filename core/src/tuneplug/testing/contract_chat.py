@@ -16,6 +16,7 @@ import pytest
 from tuneplug.errors import InvalidRequestError
 from tuneplug.models import Model
 from tuneplug.options import COMMON_OPTIONS, option_rows
+from tuneplug.stops import trim_end
 from tuneplug.testing.guard import no_network
 from tuneplug.types import Capability, Completion, StreamChunk
 
@@ -94,11 +95,11 @@ class ChatTests:
             self.check_completion(self._chat(model), model)
             return
         # Without native chat, a chat is exactly a completion of the rendered prompt,
-        # ended where the template's next turn would begin.
+        # ended where the template's next turn would begin, without the turn's end marker.
         chat = model.chat_template
         prompt = chat.render((m["role"], m["content"]) for m in self.chat_messages)  # type: ignore[misc]
         expected = model.complete(prompt, max_tokens=self.max_tokens, stop=list(chat.stop))
-        assert self._chat(model).text == expected.text
+        assert self._chat(model).text == trim_end(expected.text, chat.assistant_suffix)
 
     def test_chat_messages_are_validated_before_io(self, model: Model) -> None:
         for bad in BAD_CONVERSATIONS:

@@ -8,14 +8,15 @@ client and read ``GRADIENT_TIMEOUT``, ``GRADIENT_MAX_RETRIES``, ... the same way
 Credentials are optional here on purpose: building the settings must not fail
 without them, so ``tuneplug plugins`` or another provider's commands work on a
 machine that has no Gradient account. :meth:`GradientSettings.credentials`
-raises the :class:`~tuneplug.errors.ConfigError` at the first call that needs them.
+raises :class:`~tuneplug.errors.NotConfiguredError` (a ``ConfigError``) at the first call
+that needs them; listing every provider's models passes an unconfigured Gradient by.
 """
 
 from __future__ import annotations
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from tuneplug.errors import ConfigError
+from tuneplug.errors import NotConfiguredError
 
 __all__ = ["DEFAULT_API_URL", "PROVIDER", "GradientSettings"]
 
@@ -89,14 +90,14 @@ class GradientSettings(BaseSettings):
         return value
 
     def credentials(self) -> tuple[str, str]:
-        """The token and workspace id, or ``ConfigError`` naming the env vars to set."""
+        """The token and workspace id, or ``NotConfiguredError`` naming the env vars to set."""
         missing = []
         if self.access_token is None:
             missing.append("GRADIENT_ACCESS_TOKEN (or access_token)")
         if self.workspace_id is None:
             missing.append("GRADIENT_WORKSPACE_ID (or workspace_id)")
         if missing:
-            raise ConfigError(
+            raise NotConfiguredError(
                 f"missing Gradient credentials: set {' and '.join(missing)} "
                 "in the environment or in [providers.gradient] of tuneplug.toml",
                 provider=PROVIDER,

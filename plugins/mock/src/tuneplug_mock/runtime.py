@@ -279,7 +279,7 @@ class MockRuntime:
         if model.kind is not ModelKind.ADAPTER or model.id in BASES:
             raise CapabilityError(
                 f"{model.id!r} is a base model and is never trained in place: "
-                "create an adapter first (create_adapter) and fine-tune that",
+                "create an adapter first (on 'tiny') and fine-tune that",
                 provider=PROVIDER,
             )
 

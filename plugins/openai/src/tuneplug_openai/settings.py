@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from tuneplug.errors import ConfigError
+from tuneplug.errors import ConfigError, NotConfiguredError
 
 __all__ = ["DEFAULT_BASE_URL", "PROVIDER", "OpenAISettings", "is_loopback"]
 
@@ -152,7 +152,7 @@ class OpenAISettings(BaseSettings):
         """The API key, ``None`` for a loopback server without one.
 
         Raises:
-            ConfigError: no key for a remote server, naming the variable to set.
+            NotConfiguredError: no key for a remote server, naming the variable to set.
         """
         if self.api_key is not None:
             return self.api_key.get_secret_value()
@@ -167,7 +167,8 @@ class OpenAISettings(BaseSettings):
                 return found
         if is_loopback(self.base_url):
             return None  # a local server (vLLM, Ollama, llama.cpp, LM Studio): no key
-        raise ConfigError(
+        # Not configured, not broken: `tuneplug models` lists it as such, without a warning.
+        raise NotConfiguredError(
             f"missing API key for {self.base_url}: set {self.key_variable()} "
             f"in the environment (or api_key in [providers.{provider}] of tuneplug.toml)",
             provider=provider,

@@ -1,0 +1,85 @@
+"""Listing every provider's models, and saying which providers were passed by and why.
+
+A provider that is installed but not configured (Gradient without a token) is a
+normal state: it is reported as such, never as a warning and never as a failure,
+even in strict mode. A plugin that fails to load, or a provider that fails to
+list, is a warning (an error in strict mode). A ``TUNEPLUG_PLUGINS`` name that no
+installed plugin provides (``mokc``) is a warning: it matches nothing, silently.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tuneplug.config import load_config
+from tuneplug.errors import NotConfiguredError, TuneplugError
+from tuneplug.plugins import Registry, default_registry
+from tuneplug.types import Capability, ModelInfo
+
+__all__ = ["ModelListing", "model_listing", "unknown_plugin_names"]
+
+
+@dataclass
+class ModelListing:
+    """The models found, the providers not configured, and what to warn about."""
+
+    models: list[ModelInfo] = field(default_factory=list)
+    unconfigured: dict[str, str] = field(default_factory=dict)
+    """Provider name -> what to set (the provider's own message)."""
+    warnings: list[str] = field(default_factory=list)
+    """One line each: unknown ``TUNEPLUG_PLUGINS`` names, plugins or providers skipped."""
+
+
+def model_listing(provider: str | None = None, *, base_only: bool = False) -> ModelListing:
+    """The models of ``provider``, or of every allowed provider.
+
+    Raises:
+        TuneplugError: for ``provider`` by name, whatever stops it (unconfigured
+            included); across providers, only in strict mode and only for a
+            provider that failed (not for one that is merely unconfigured).
+    """
+    config = load_config()
+    registry = default_registry(plugins=config.settings.plugins, strict=config.settings.strict)
+    listing = ModelListing()
+    if provider is not None:
+        names = [provider]
+    else:
+        listing.warnings.extend(unknown_plugin_names(registry))
+        infos = registry.infos()
+        for info in infos:
+            if info.error is not None:
+                listing.warnings.append(
+                    f"plugin {info.name!r} ({info.distribution}) skipped: {info.error}"
+                )
+        names = [i.name for i in infos if i.ok and Capability.COMPLETE in i.capabilities]
+    for name in names:
+        try:
+            prov = registry.provider(name, config=config)
+            prov.require(Capability.COMPLETE, "list models")
+            listed = prov.call("tuneplug_list_models", base_only=base_only)
+            listing.models.extend(prov.model_info(info) for info in listed)
+        except NotConfiguredError as exc:
+            if provider is not None:
+                raise
+            listing.unconfigured[name] = exc.message
+        except TuneplugError as exc:
+            # Listing everything must not fail because one provider is unreachable;
+            # asking for that provider by name still raises.
+            if provider is not None or config.settings.strict:
+                raise
+            reason = str(exc).removeprefix(f"{name}: ")  # the provider is named already
+            listing.warnings.append(f"provider {name!r} skipped: {reason}")
+    return listing
+
+
+def unknown_plugin_names(registry: Registry) -> list[str]:
+    """The warning (zero or one line) for ``TUNEPLUG_PLUGINS`` names no plugin provides."""
+    unknown = registry.unknown_filter_names()
+    if not unknown:
+        return []
+    installed = ", ".join(registry.all_names()) or "none"
+    names = ", ".join(repr(n) for n in unknown)
+    return [
+        f"TUNEPLUG_PLUGINS names {names}, which no installed plugin provides "
+        f"(installed: {installed})"
+    ]
