@@ -27,7 +27,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--kills", type=int, default=30)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--steps", type=int, default=1500)
+    parser.add_argument("--steps", type=int, default=3000)
     args = parser.parse_args()
     rng = random.Random(args.seed)
     with tempfile.TemporaryDirectory() as tmp:
@@ -58,7 +58,7 @@ def run(kills: int, steps: int, rng: random.Random) -> int:
         pid = _wait_running(jobs, job.id, job_dir, last)
         if pid is None:
             break  # the job ended before this kill
-        time.sleep(rng.uniform(0.05, 0.8))
+        time.sleep(rng.uniform(0.05, 0.5))
         row = jobs.store.get(job.id)
         if row.status != "running":
             break

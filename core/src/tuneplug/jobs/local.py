@@ -323,6 +323,8 @@ class LocalJobs:
                 f"job {job_id} is already running; follow it with `tuneplug jobs wait {job_id}`",
                 retryable=True,
             )
+        # Queued until its runner takes the lock: never mistaken for the dead run it replaces.
+        self.store.set_status(job_id, "queued", ("info", "message", "resuming", None, {}))
         self._start(job_id, start)
         return self.get(job_id)
 
