@@ -30,7 +30,9 @@ import os
 import resource
 import tempfile
 import time
+import types
 from pathlib import Path
+from typing import Any
 
 OVERHEAD_BUDGET = 1.05
 MEMORY_BUDGET_MB = 100.0
@@ -101,9 +103,55 @@ def overhead(samples: int, repeat: int, batch: int) -> int:
                 f"direct {d:6.2f} s  job {j:6.2f} s  ratio {j / d:5.3f}  "
                 f"({steps} steps, bookkeeping {(j - d) / steps * 1e6:+.0f} µs/step)"
             )
+        null_cost(path, samples, batch)
     best = sorted(ratios)[len(ratios) // 2]
     print(f"median ratio {best:.3f} (budget {OVERHEAD_BUDGET})")
     return 0 if best <= OVERHEAD_BUDGET else 1
+
+
+def null_cost(path: Path, samples: int, batch: int) -> None:
+    """The runner's own µs per step (journal, events, reading the batch by offsets)."""
+    import tuneplug
+    from tuneplug.hookspecs import hookimpl
+    from tuneplug.jobs.local import LocalJobs
+    from tuneplug.plugins import register
+    from tuneplug.types import FineTuneResult, ModelInfo, ModelKind
+
+    base = ModelInfo(id="base", provider="null", name="base")
+    adapter = ModelInfo(
+        id="a", provider="null", name="a", kind=ModelKind.ADAPTER, base_model_id="base"
+    )
+
+    def tuneplug_list_models(ctx: Any, base_only: bool) -> list[ModelInfo]:
+        return [base] if base_only else [base, adapter]
+
+    def tuneplug_complete(ctx: Any, model: Any, prompt: str, options: Any) -> Any:
+        raise NotImplementedError
+
+    def tuneplug_create_adapter(
+        ctx: Any, base: Any, name: str, rank: Any, learning_rate: Any
+    ) -> Any:
+        return adapter
+
+    def tuneplug_fine_tune(ctx: Any, model: Any, samples: list[Any], idempotency_key: Any) -> Any:
+        return FineTuneResult(trainable_tokens=len(samples), sum_loss=1.0)
+
+    def tuneplug_delete_adapter(ctx: Any, model: Any) -> None:
+        return None
+
+    null = types.ModuleType("null_provider")
+    for name, fn in dict(locals()).items():
+        if name.startswith("tuneplug_"):
+            setattr(null, name, hookimpl(fn))
+    register("null", null)
+    jobs = LocalJobs(tuneplug.get_model("null/a").provider)
+    spec = tuneplug.JobSpec(model="a", training_data=str(path), batch_size=batch)
+    made = jobs.create(spec, start="none")
+    start = time.perf_counter()
+    jobs.run(made.id)
+    steps = -(-samples // batch)
+    cost = (time.perf_counter() - start) / steps * 1e6
+    print(f"runner's own cost with a step that costs nothing: {cost:.0f} µs/step ({steps} steps)")
 
 
 def memory(samples: int, batch: int, seconds: float) -> int:

@@ -15,14 +15,13 @@ job sends exactly the batches the interrupted one would have.
 
 from __future__ import annotations
 
-import json
 import mmap
 import os
 import struct
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 from tuneplug.errors import InvalidRequestError
 from tuneplug.types import Sample
@@ -108,8 +107,7 @@ class SampleFile:
         assert self._index is not None
         (offset,) = _OFFSET.unpack_from(self._index, position * _OFFSET.size)
         self._data.seek(offset)
-        value: Any = json.loads(self._data.readline())
-        return Sample.model_validate(value)
+        return Sample.model_validate_json(self._data.readline())
 
     def batch(self, positions: Sequence[int]) -> list[Sample]:
         """The samples at ``positions``, in that order."""
@@ -119,7 +117,7 @@ class SampleFile:
         """Every sample, in file order, read sequentially."""
         self._data.seek(0)
         for line in self._data:
-            yield Sample.model_validate(json.loads(line))
+            yield Sample.model_validate_json(line)
 
 
 def _mix(value: int) -> int:

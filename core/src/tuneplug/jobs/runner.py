@@ -100,6 +100,7 @@ class Runner:
         self.provider = provider
         self.dir = job_dir
         self.job_id = job_id
+        self._listening = False
         self._exit_after = int(os.environ.get(EXIT_AFTER_STEP_ENV, "0") or 0)
 
     def run(self, on_event: Callable[[EventRow], None] | None = None) -> JobRow:
@@ -122,6 +123,7 @@ class Runner:
         try:
             # Who runs the job, for `kill` and for the crash tests (only meaningful while locked).
             (self.dir / "runner.pid").write_text(str(os.getpid()), encoding="ascii")
+            self._listening = on_event is not None
             return self._run(on_event or (lambda event: None))
         except Exception as exc:
             self._failed(exc)
@@ -139,6 +141,8 @@ class Runner:
         self.store.set_status(self.job_id, "failed", event, error=reason)
 
     def _emit(self, on_event: Callable[[EventRow], None], after: int) -> int:
+        if not self._listening:
+            return after  # nobody to tell: no read per step
         rows, _ = self.store.events(self.job_id, after, 1000)
         for row in rows:
             on_event(row)
