@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -95,9 +96,11 @@ def test_a_torn_last_line_is_repaired_and_its_input_sent_again(rec: Any, tmp_pat
     out = tmp_path / "out.jsonl"
     whole = json.dumps({"custom_id": "0", "completion": None, "usage": None, "error": None})
     out.write_text(whole + "\n" + '{"custom_id": "1", "compl', encoding="utf-8")
-    result = invoke("batch", "rec/base", str(inp), "-o", str(out))
+    result = invoke("batch", "rec/base", str(inp), "-o", str(out), "-q")
     assert result.exit_code == 0
-    assert "dropped a torn last line (25 bytes)" in result.stderr
+    assert result.stderr == (
+        f"notice: {out}: dropped a torn last line (25 bytes); its input runs again\n"
+    )
     assert sorted(sent(rec)) == ["p1", "p2", "p3", "p4"]
     assert sorted(r["custom_id"] for r in records(out)) == ["0", "1", "2", "3", "4"]
 
@@ -136,6 +139,8 @@ def test_usage_errors_exit_2_and_runtime_errors_exit_1(rec: Any, tmp_path: Path)
     assert missing.exit_code == 1 and missing.stderr.startswith("error: No such file")
     bad_option = invoke("batch", "rec/base", str(inp), "-o", out, "--temperature", "7")
     assert bad_option.exit_code == 1 and "temperature" in bad_option.stderr
+    same = invoke("batch", "rec/base", str(inp), "-o", str(inp))
+    assert same.exit_code == 1 and "is the input file" in same.stderr
     unknown = invoke("batch", "nope/base", str(inp), "-o", out)
     assert unknown.exit_code == 1 and unknown.stderr.startswith("error: ")
     assert sent(rec) == []
@@ -223,3 +228,38 @@ def test_chat_lines_complete_like_model_chat(tmp_path: Path) -> None:
         by_id["plain"]["completion"]["text"]
         == model.complete("Question: What is the capital of France?", max_tokens=8).text
     )
+
+
+def test_retry_failed_sends_only_the_failed_inputs_again(rec: Any, tmp_path: Path) -> None:
+    inp = write_lines(tmp_path / "in.jsonl", [{"prompt": "ok", "custom_id": "a"},
+                                              {"prompt": "fail", "custom_id": "b"}])  # fmt: skip
+    out = tmp_path / "out.jsonl"
+    assert invoke("batch", "rec/base", str(inp), "-o", str(out), "-q").exit_code == 0
+    assert invoke("batch", "rec/base", str(inp), "-o", str(out), "-q").exit_code == 0
+    assert sent(rec) == ["ok"]  # the fixture records successes only; "fail" raised
+    assert [r["custom_id"] for r in records(out) if r["error"]] == ["b"]
+    result = invoke("batch", "rec/base", str(inp), "-o", str(out), "--retry-failed", "--json")
+    assert result.exit_code == 0
+    assert "removed 1 failed line(s); their inputs run again" in result.stderr
+    summary = json.loads(result.stdout)
+    assert (summary["skipped"], summary["requests"], summary["failed"]) == (1, 1, 1)
+    assert sent(rec) == ["ok"]  # the successful input was not sent again
+    assert sorted(r["custom_id"] for r in records(out)) == ["a", "b"]  # still one line each
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_the_progress_bar_shows_done_failed_rate_and_tokens() -> None:
+    from rich.console import Console
+    from tuneplug.batching.command import _Bar
+    from tuneplug.batching.types import BatchStats
+
+    output = io.StringIO()
+    bar = _Bar(quiet=False, console=Console(file=output, width=200))
+    with bar:
+        stats = BatchStats(succeeded=7, failed=2, prompt_tokens=1200, completion_tokens=34)
+        bar.update(stats, total=20, skipped=5, paused=True)
+        task = bar.progress.tasks[0]
+        assert (task.completed, task.total, task.fields["failed"]) == (14, 20, 2)
+        assert task.fields["tokens"] == "1,234" and "paused (429)" in task.description
+    rendered = output.getvalue()
+    assert "14/20" in rendered and "2 failed" in rendered and "1,234 tokens" in rendered

@@ -21,7 +21,7 @@ from tuneplug.testing.contract import CompleterContract
 
 class TestOpenAIContractFake(CompleterContract):
     provider = "openai"
-    capabilities = frozenset({"complete", "chat"})
+    capabilities = frozenset({"complete", "chat", "jobs"})
     base_model = "gpt-4o-mini"
     unknown_model = "ft:gpt-4o-mini:tuneplug::no-such-job"
 
@@ -46,7 +46,7 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
 class TestOpenAIContractGateway(CompleterContract):
     provider = "openai"
-    capabilities = frozenset({"complete", "chat"})
+    capabilities = frozenset({"complete", "chat", "jobs"})
     base_model = "tiny"
 
     @pytest.fixture

@@ -11,7 +11,9 @@ packages installed and nothing configured:
 * the ``python`` blocks of one file run in order in one interpreter, in a new
   empty directory, like the cells of a notebook (top-level ``await`` allowed);
 * each ``bash`` block runs with ``bash -e`` in the repository root (its
-  commands name the repository's paths);
+  commands name the repository's paths), unless it would install, serve, delete or
+  write (``UNSAFE``): then it must carry the marker, and the test fails without
+  running it;
 * both with a fresh ``TUNEPLUG_HOME``, XDG config dir and no ``TUNEPLUG_*`` or
   ``GRADIENT_*`` variable, so nothing but the offline mock is reachable.
 """
@@ -33,6 +35,11 @@ DOCS = sorted([ROOT / "README.md", *(ROOT / "docs").glob("*.md")])
 FENCE = re.compile(r"^(`{3,})(\w*)\s*$")
 NOT_RUN = re.compile(r"^<!-- not run: (?P<reason>.*\S.*?) -->$")
 RUNNABLE = {"python", "bash"}
+# A bash block doing any of these is never run by this test: it must say why (not run: ...).
+UNSAFE = re.compile(
+    r"\bpip\b|\bpytest\b|\bserve\b|\brm\b|\bmv\b|\bgit\b|\bcurl\b|\bwget\b|\bsudo\b|"
+    r"RECORD|\.ci/|bench/|(?<![<>2&])>(?!&)|\btee\b"
+)
 TIMEOUT = 120
 
 RUNNER = r"""
@@ -141,6 +148,8 @@ def test_the_python_examples_run(path: Path, tmp_path: Path) -> None:
     ids=lambda b: b.name,
 )
 def test_the_bash_examples_run(block: Block, tmp_path: Path) -> None:
+    # Never run what installs, serves, deletes or writes files: such a block needs a marker.
+    assert not UNSAFE.search(block.code), f"{block.name}: mark it <!-- not run: why -->"
     result = subprocess.run(
         ["bash", "-e", "-c", block.code],
         capture_output=True,

@@ -99,16 +99,20 @@ def test_http_callers_beyond_the_pool_reach_the_server_in_arrival_order(
             for _ in range(times):
                 await http.asend(call, b'{"caller": %d}' % n)
 
-        tasks = [asyncio.create_task(caller(0, 2)), asyncio.create_task(caller(1, 1))]
-        await _until(lambda: fake.held() == 2)
+        tasks = [asyncio.create_task(caller(0, 2))]
+        await _until(lambda: fake.held() == 1)  # caller 0 holds the first server slot ...
+        tasks.append(asyncio.create_task(caller(1, 1)))
+        await _until(lambda: fake.held() == 2)  # ... so releasing the oldest answers it
         for n in range(2, 6):
             tasks.append(asyncio.create_task(caller(n, 1)))
             await _until(lambda n=n: pool.gate.waiting == n - 1)
         fake.release(count=1)  # caller 0 is answered and comes straight back
         await _until(lambda: pool.gate.waiting == 4 and fake.held() == 2)
-        for _ in range(6):  # the other six, one at a time, as each reaches the server
-            await _until(lambda: fake.held() > 0)
+        # One answer at a time, each freeing one slot: the next admitted request must
+        # reach the server before the next answer, so arrivals are admissions.
+        for arrived, held in ((4, 2), (5, 2), (6, 2), (7, 2), (7, 1), (7, 0)):
             fake.release(count=1)
+            await _until(lambda n=arrived, h=held: len(fake.requests) == n and fake.held() == h)
         await asyncio.wait_for(asyncio.gather(*tasks), timeout=20)
         return [f"{r.json['caller']}" for r in fake.requests]
 

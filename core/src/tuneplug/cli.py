@@ -473,7 +473,7 @@ def fine_tune(
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def plugins(as_json: bool) -> None:
-    """List installed provider plugins, their capabilities and load errors."""
+    """List provider plugins and configured instances, capabilities and load errors."""
     from tuneplug.config import load_config
     from tuneplug.plugins import default_registry
 
@@ -482,17 +482,19 @@ def plugins(as_json: bool) -> None:
     from tuneplug.listing import unknown_plugin_names
 
     _warn(unknown_plugin_names(registry))
-    infos = registry.infos()
-    rows: list[dict[str, Any]] = [
-        {
+    infos = registry.infos() + registry.instance_infos()
+    rows: list[dict[str, Any]] = []
+    for i in infos:
+        row: dict[str, Any] = {
             "name": i.name,
             "distribution": i.distribution,
             "version": i.version,
             "capabilities": sorted(c.value for c in i.capabilities),
             "error": i.error,
         }
-        for i in infos
-    ]
+        if i.plugin is not None:  # a provider instance: the plugin behind it
+            row["plugin"] = i.plugin
+        rows.append(row)
     if as_json:
         _echo_json(rows)
         return
@@ -501,9 +503,11 @@ def plugins(as_json: bool) -> None:
     table = _table("provider", "distribution", "version", "capabilities", "status")
     for row in rows:
         status = Text(f"failed: {row['error']}", style="red") if row["error"] else "ok"
+        dist = row["distribution"] or ""
+        if "plugin" in row:
+            dist = f"plugin {row['plugin']} ({dist})" if dist else f"plugin {row['plugin']}"
         table.add_row(
-            row["name"], row["distribution"] or "", row["version"] or "",
-            ", ".join(row["capabilities"]), status,
+            row["name"], dist, row["version"] or "", ", ".join(row["capabilities"]), status,
         )  # fmt: skip
     _console().print(table)
 

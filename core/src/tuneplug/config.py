@@ -125,10 +125,39 @@ class Config:
         return "default"
 
     def provider_table(self, provider: str) -> tuple[dict[str, Any], dict[str, Any]]:
-        """The ``[providers.<name>]`` tables of the project and user files."""
+        """The ``[providers.<name>]`` tables of the project and user files (without the
+        ``plugin`` key of a provider instance, which is the core's, not the plugin's)."""
         project = dict((self.project.data if self.project else {}).get("providers", {}))
         user = dict((self.user.data if self.user else {}).get("providers", {}))
-        return dict(project.get(provider, {})), dict(user.get(provider, {}))
+        tables = dict(project.get(provider, {})), dict(user.get(provider, {}))
+        for table in tables:
+            table.pop("plugin", None)
+        return tables
+
+    def instances(self) -> dict[str, str]:
+        """Provider instances: ``{name: plugin}`` for each ``[providers.<name>]`` table
+        with a ``plugin`` key (the project file's table wins over the user file's).
+
+        Raises:
+            ConfigError: ``plugin`` is not a provider name, naming file and line.
+        """
+        found: dict[str, str] = {}
+        for layer in (self.user, self.project):
+            if layer is None:
+                continue
+            for name, table in dict(layer.data.get("providers", {})).items():
+                if not isinstance(table, dict) or "plugin" not in table:
+                    continue
+                plugin = table["plugin"]
+                if not isinstance(plugin, str) or not re.fullmatch(r"[A-Za-z0-9_.-]+", plugin):
+                    table_name = ".".join(t for t in (layer.table, f"providers.{name}") if t)
+                    where = location(layer.path, ["plugin"], table_name)
+                    raise ConfigError(
+                        f"invalid [providers.{name}] plugin: expected the name of an "
+                        f'installed provider plugin, such as "openai" (at {where})'
+                    )
+                found[name] = plugin
+        return found
 
 
 def _file_key(key: str) -> str:
@@ -174,11 +203,13 @@ def build_settings(
     label: str = "settings",
     files: tuple[ConfigFile | None, ConfigFile | None] = (None, None),
     section: str | None = None,
+    environment: bool = True,
 ) -> S:
     """Build ``cls`` from the layers in precedence order (explicit > env > project > user).
 
     ``cls`` may be a ``BaseSettings`` (it then reads its own environment
-    variables) or a plain pydantic model (no environment layer). ``files`` are
+    variables, unless ``environment`` is false: a provider instance never reads
+    its plugin's variables) or a plain pydantic model (no environment layer). ``files`` are
     the config files ``project`` and ``user`` were read from, and ``section``
     the table inside them (``"providers.mock"``); they only serve error messages.
 
@@ -191,7 +222,7 @@ def build_settings(
     layers = [dict(explicit or {}), dict(project or {}), dict(user or {})]
     try:
         if issubclass(cls, BaseSettings):
-            built: S = _layered_settings(cls, *layers)  # type: ignore[assignment]
+            built: S = _layered_settings(cls, *layers, environment=environment)  # type: ignore[assignment]
         else:
             merged: dict[str, Any] = {}
             for layer in reversed(layers):
@@ -288,6 +319,8 @@ def _layered_settings(
     explicit: dict[str, Any],
     project: dict[str, Any],
     user: dict[str, Any],
+    *,
+    environment: bool = True,
 ) -> BaseSettings:
     class Layered(cls):  # type: ignore[valid-type,misc]
         # The core's rule for every plugin: an empty variable counts as unset.
@@ -302,12 +335,14 @@ def _layered_settings(
             dotenv_settings: PydanticBaseSettingsSource,
             file_secret_settings: PydanticBaseSettingsSource,
         ) -> tuple[PydanticBaseSettingsSource, ...]:
-            return (
+            layers: list[PydanticBaseSettingsSource] = [
                 InitSettingsSource(settings_cls, explicit),
-                env_settings,
                 InitSettingsSource(settings_cls, project),
                 InitSettingsSource(settings_cls, user),
-            )
+            ]
+            if environment:
+                layers.insert(1, env_settings)
+            return tuple(layers)
 
     Layered.__name__ = cls.__name__
     Layered.__qualname__ = cls.__qualname__

@@ -45,7 +45,7 @@ def model_listing(provider: str | None = None, *, base_only: bool = False) -> Mo
         names = [provider]
     else:
         listing.warnings.extend(unknown_plugin_names(registry))
-        infos = registry.infos()
+        infos = registry.infos() + registry.instance_infos(config)
         for info in infos:
             if info.error is not None:
                 listing.warnings.append(

@@ -18,7 +18,7 @@ import threading
 import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
@@ -230,27 +230,69 @@ class Registry:
         self._raise_if_failed(info)
         return pm.hook.tuneplug_settings()
 
+    def instance_info(self, name: str, plugin: str) -> PluginInfo:
+        """Describe the provider instance ``name`` served by the installed ``plugin``.
+
+        Raises:
+            ConfigError: ``name`` is itself an installed plugin's name.
+        """
+        if name in self._discover() and name != plugin:
+            raise ConfigError(
+                f"[providers.{name}] sets plugin = {plugin!r}, but {name!r} is an installed "
+                "provider's name: give the instance another name",
+                provider=name,
+            )
+        info = self.info(plugin)
+        return replace(info, name=name, plugin=plugin)
+
+    def instance_infos(self, config: Any = None) -> list[PluginInfo]:
+        """Describe every provider instance the config declares (loading their plugins)."""
+        from tuneplug.config import load_config
+
+        cfg = config if config is not None else load_config()
+        found = []
+        for name, plugin in sorted(cfg.instances().items()):
+            if name == plugin:
+                continue  # `plugin = "openai"` in [providers.openai]: the plugin itself
+            try:
+                found.append(self.instance_info(name, plugin))
+            except TuneplugError as exc:
+                found.append(PluginInfo(name, plugin, plugin=plugin, error=exc.message))
+        return found
+
     def provider(
         self, name: str, settings: Mapping[str, Any] | None = None, *, config: Any = None
     ) -> Provider:
-        """The provider ``name`` bound to its layered settings, created once per settings."""
-        info, pm = self._load(name)
+        """The provider ``name`` bound to its layered settings, created once per settings.
+
+        ``name`` is an installed plugin's, or a provider instance's from the config
+        (``[providers.NAME]`` with ``plugin = "..."``): the plugin's hooks with the
+        instance's own settings, which never read the plugin's environment variables.
+        """
+        from tuneplug.config import build_settings, load_config
+
+        cfg = config if config is not None else load_config()
+        plugin = cfg.instances().get(name, name)
+        if plugin != name:
+            info = self.instance_info(name, plugin)
+            _, pm = self._load(plugin)
+        else:
+            info, pm = self._load(name)
         self._raise_if_failed(info)
-        settings_cls = self.provider_settings_class(name)
+        settings_cls = self.provider_settings_class(plugin)
         built = None
         if settings_cls is not None:
-            from tuneplug.config import build_settings, load_config
-
-            cfg = config if config is not None else load_config()
             project, user = cfg.provider_table(name)
+            label = f"settings for provider {name!r}"
             built = build_settings(
                 settings_cls,
                 explicit=settings,
                 project=project,
                 user=user,
-                label=f"settings for provider {name!r}",
+                label=label if plugin == name else f"{label} (plugin {plugin!r})",
                 files=(cfg.project, cfg.user),
                 section=f"providers.{name}",
+                environment=plugin == name,
             )
         elif settings:
             # Dropping them silently would hide a typo'd provider or a wrong assumption.

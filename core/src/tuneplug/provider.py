@@ -47,6 +47,8 @@ class PluginInfo:
     capabilities: frozenset[Capability] = frozenset()
     hooks: tuple[str, ...] = ()
     error: str | None = None
+    plugin: str | None = None
+    """The plugin behind a provider instance (``[providers.NAME] plugin = ...``), else ``None``."""
 
     @property
     def ok(self) -> bool:
@@ -110,6 +112,8 @@ def capabilities_of(
         )
     if pm is not None and Capability.COMPLETE in found and native_chat(pm):
         found.add(Capability.CHAT)
+    if "tuneplug_jobs" in present:  # native jobs (OpenAI's), with or without step hooks
+        found.add(Capability.JOBS)
     return frozenset(found)
 
 

@@ -30,7 +30,7 @@ def _parse_options(values: tuple[str, ...]) -> dict[str, Any]:
 class _Bar:
     """The rich progress bar on stderr: done/total, failed, rate, ETA, tokens, pauses."""
 
-    def __init__(self, quiet: bool) -> None:
+    def __init__(self, quiet: bool, console: Any = None) -> None:
         from rich.console import Console
         from rich.progress import (
             BarColumn,
@@ -51,7 +51,7 @@ class _Bar:
             TextColumn("ETA"),
             TimeRemainingColumn(),
             TextColumn("{task.fields[tokens]} tokens"),
-            console=Console(stderr=True, quiet=quiet),
+            console=console or Console(stderr=True, quiet=quiet),
             transient=False,
         )
         self.task: Any = None
@@ -65,7 +65,8 @@ class _Bar:
             self.progress.stop()
 
     def notice(self, text: str) -> None:
-        self.progress.console.print(f"notice: {text}")
+        # Shown even with -q (it says data was dropped); notices come before the bar starts.
+        click.echo(f"notice: {text}", err=True)
 
     def update(self, stats: Any, total: int, skipped: int, paused: bool) -> None:
         if self.task is None:
@@ -102,6 +103,10 @@ class _Bar:
 @click.option("--stop", multiple=True, help="Stop sequence (repeatable).")
 @click.option("--seed", type=int, help="Seed for sampling.")
 @click.option("-O", "--option", "extra", multiple=True, help="Provider option key=value (JSON).")
+@click.option(
+    "--retry-failed", is_flag=True,
+    help="Remove the output's error lines first, so their inputs are sent again.",
+)  # fmt: skip
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
 def batch_command(
@@ -118,6 +123,7 @@ def batch_command(
     stop: tuple[str, ...],
     seed: int | None,
     extra: tuple[str, ...],
+    retry_failed: bool,
     quiet: bool,
     as_json: bool,
 ) -> None:
@@ -126,7 +132,8 @@ def batch_command(
     A line of IN.jsonl is a JSON string (the prompt), {"prompt": ...} or
     {"messages": [...]}, with an optional "custom_id" (default: the line number).
     Each output line has the custom_id, the completion or the error, and usage.
-    Rerunning the same command continues: ids already in the output are skipped.
+    Rerunning the same command continues: ids already in the output are skipped
+    (failed ones too, unless --retry-failed).
     """
     from tuneplug.batching.filerun import run_batch_file
     from tuneplug.batching.inputs import BatchFileError
@@ -144,7 +151,8 @@ def batch_command(
         try:
             summary = run_batch_file(
                 model, input_file, output, concurrency=concurrency, rpm=rpm, tpm=tpm,
-                options=options, progress=None if quiet else bar.update, notice=bar.notice,
+                options=options, retry_failed=retry_failed,
+                progress=None if quiet else bar.update, notice=bar.notice,
             )  # fmt: skip
         except BatchFileError as exc:  # every bad line, not only the first
             for number, message in exc.problems:

@@ -19,10 +19,10 @@ from typing import Any
 from filelock import FileLock, Timeout
 
 from tuneplug.batching.inputs import read_inputs, validate_inputs
-from tuneplug.batching.journal import Journal, repair_tail, scan_done
+from tuneplug.batching.journal import Journal, drop_failed, repair_tail, scan_done
 from tuneplug.batching.runner import Batch
 from tuneplug.batching.types import BatchInput, BatchResult, BatchStats
-from tuneplug.errors import TuneplugError
+from tuneplug.errors import InvalidRequestError, TuneplugError
 
 __all__ = ["FileRunSummary", "record_of", "run_batch_file"]
 
@@ -71,8 +71,9 @@ def record_of(result: BatchResult) -> dict[str, Any]:
 
 
 def _todo(path: Path, done: Any) -> Iterator[BatchInput]:
+    skip = len(done) > 0  # a first run skips the lookups
     for _, item in read_inputs(path):
-        if item.custom_id not in done:
+        if not (skip and item.custom_id in done):
             yield item
 
 
@@ -85,11 +86,14 @@ def run_batch_file(
     rpm: float | None = None,
     tpm: float | None = None,
     options: dict[str, Any] | None = None,
+    retry_failed: bool = False,
     progress: Any = None,
     notice: Any = None,
 ) -> FileRunSummary:
     """Complete every input of ``input_path`` not yet in ``output_path``, appending results.
 
+    ``retry_failed`` first removes the output lines that carry an error, so those
+    inputs are sent again (each still ends with exactly one line).
     ``progress(stats, total, skipped, paused)`` is called after each result (for a
     progress bar); ``notice(text)`` receives one-line notices (a repaired tail).
 
@@ -102,6 +106,8 @@ def run_batch_file(
     inp, out = Path(input_path), Path(output_path)
     if not inp.is_file():
         raise FileNotFoundError(2, "No such file", str(inp))
+    if out.exists() and out.resolve() == inp.resolve():
+        raise InvalidRequestError(f"the output {out} is the input file: give another -o")
     out.parent.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(out) + ".lock", blocking=False)
     try:
@@ -113,6 +119,9 @@ def run_batch_file(
         repaired = repair_tail(out)
         if repaired and notice is not None:
             notice(f"{out}: dropped a torn last line ({repaired} bytes); its input runs again")
+        retried = drop_failed(out) if retry_failed else 0
+        if retried and notice is not None:
+            notice(f"{out}: removed {retried} failed line(s); their inputs run again")
         done, _ = scan_done(out)
         summary = validate_inputs(inp, done)
         runner = Batch(model_ref, concurrency=concurrency, rpm=rpm, tpm=tpm, options=options)

@@ -112,6 +112,7 @@ def validate_inputs(path: Path, done: IdSet) -> InputSummary:
     bad = 0
     ids = IdSet()
     total = already = 0
+    counting = len(done) > 0  # a first run skips the lookups
 
     def problem(line: int | None, message: str) -> None:
         nonlocal bad
@@ -131,7 +132,8 @@ def validate_inputs(path: Path, done: IdSet) -> InputSummary:
         assert item.custom_id is not None
         ids.add(item.custom_id)
         total += 1
-        already += item.custom_id in done
+        if counting:
+            already += item.custom_id in done
     repeated = ids.freeze()
     if repeated:
         for line, message in _duplicates(path, repeated):

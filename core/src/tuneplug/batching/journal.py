@@ -31,7 +31,7 @@ from typing import Any
 from tuneplug.batching.ids import IdSet
 from tuneplug.errors import InvalidRequestError
 
-__all__ = ["Journal", "repair_tail", "scan_done"]
+__all__ = ["Journal", "drop_failed", "repair_tail", "scan_done"]
 
 FSYNC_INTERVAL = 1.0
 """Seconds between fsyncs of the output while lines are being written."""
@@ -101,6 +101,38 @@ def scan_done(path: Path) -> tuple[IdSet, int]:
             count += 1
     done.freeze()
     return done, count
+
+
+def drop_failed(path: Path) -> int:
+    """Remove the lines that carry an error, so their inputs run again; returns how many.
+
+    The kept lines go to a temporary file beside ``path`` (fsynced), which then
+    replaces it in one ``rename``: a crash at any point leaves either the old file
+    or the new one, never a mix.
+    """
+    if not path.exists():
+        return 0
+    dropped = 0
+    tmp = path.with_name(f".{path.name}.retry.tmp")
+    try:
+        with path.open("rb") as src, tmp.open("wb") as dst:
+            for raw in src:
+                try:
+                    failed = json.loads(raw).get("error") is not None
+                except (ValueError, AttributeError):
+                    failed = False  # not ours to judge: scan_done reports it with its line
+                if failed:
+                    dropped += 1
+                else:
+                    dst.write(raw)
+            dst.flush()
+            os.fsync(dst.fileno())
+        if dropped:
+            os.replace(tmp, path)
+            _fsync_dir(path.parent)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return dropped
 
 
 class Journal:

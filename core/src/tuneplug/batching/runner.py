@@ -102,6 +102,17 @@ class Batch:
         self.options = dict(options or {})
         # Bad options fail here, once, not once per input.
         self._max_tokens = model.options(**self.options).max_tokens
+        # Options baked into a model's defaults are validated once here, not per call.
+        from tuneplug.models import Model
+
+        self._target: Any = model
+        self._call_options = self.options
+        if isinstance(model, Model) and self.options:
+            self._target = Model(
+                model.info, model.provider, {**model.defaults, **self.options},
+                declared=model.declared,
+            )  # fmt: skip
+            self._call_options = {}
         self.concurrency = concurrency
         self.ordered = ordered
         self.max_attempts = max_attempts
@@ -114,9 +125,11 @@ class Batch:
 
     async def _send(self, item: BatchInput) -> Completion:
         if item.messages is not None:
-            return await self.model.achat(item.messages, **self.options)
+            chat: Completion = await self._target.achat(item.messages, **self._call_options)
+            return chat
         assert item.prompt is not None
-        return await self.model.acomplete(item.prompt, **self.options)
+        done: Completion = await self._target.acomplete(item.prompt, **self._call_options)
+        return done
 
     async def _one(self, index: int, raw: Any) -> BatchResult:
         try:

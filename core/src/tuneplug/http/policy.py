@@ -19,11 +19,14 @@ sent, then reset / read timeout / deadline / cut        retry       **no**
 any other status                                        no          no
 ====================================================  ==========  ==============
 
+An error's ``retryable`` follows the same table (409 counts as transient for an
+idempotent call, as OpenAI uses it for lock timeouts).
+
 The wait is the server's (``retry-after-ms``, then ``Retry-After`` in any RFC 9110
-form, see :mod:`tuneplug.http.retry_after`) when a 408, 429 or 503 gives one; a server wait longer
-than ``max_retry_after`` is not slept through: the call fails at once and the error
-(a ``RateLimitError`` for 429) carries ``retry_after`` so the caller knows when to
-come back. Otherwise the wait is full-jitter exponential backoff, uniform in
+form, see :mod:`tuneplug.http.retry_after`) when a 408, 429 or 503 gives one; a
+server wait longer than ``max_retry_after`` is not slept through: the call fails at
+once and the error (a ``RateLimitError`` for 429) carries ``retry_after`` so the
+caller knows when to come back. Otherwise the wait is full-jitter exponential backoff, uniform in
 ``[0, min(backoff_max, backoff_base * 2**attempt)]``. At most ``max_retries``
 repeats follow the first attempt.
 """
@@ -111,7 +114,9 @@ def may_repeat(call: Call, outcome: httpx.Response | BaseException) -> bool:
             return False
         if _refused(outcome, server_wait(outcome)):
             return True
-        return call.idempotent and (status >= 500 or headers.get("x-should-retry") == "true")
+        # 409: a lock or conflict that clears by itself (OpenAI's reading; the SDK retries it).
+        transient = status >= 500 or status == 409 or headers.get("x-should-retry") == "true"
+        return call.idempotent and transient
     return isinstance(outcome, NOT_SENT) or (
         call.idempotent and isinstance(outcome, httpx.TransportError)
     )

@@ -29,6 +29,7 @@ from typing import NamedTuple
 __all__ = ["SSEDecoder", "SSEEvent"]
 
 _BOM = b"\xef\xbb\xbf"
+_LINE_ENDS = b"\r\n"
 
 
 class SSEEvent(NamedTuple):
@@ -78,27 +79,33 @@ class SSEDecoder:
             self._started = True
             if buffer.startswith(_BOM):
                 buffer = buffer[3:]
+        if not buffer:
+            return []  # only the LF of a CRLF, or a BOM, arrived
         # bytes.splitlines breaks at exactly CR, LF and CRLF: the standard's line ends.
-        lines = buffer.splitlines(keepends=True)
-        if lines and not lines[-1].endswith((b"\n", b"\r")):
-            self._pending = lines.pop()
-        else:
+        lines = buffer.splitlines()
+        if buffer[-1] in _LINE_ENDS:
             self._pending = b""
-        # A CR at the very end may be the first half of a CRLF split across chunks.
-        self._drop_lf = buffer.endswith(b"\r")
+            # A CR at the very end may be the first half of a CRLF split across chunks.
+            self._drop_lf = buffer[-1] == 13
+        else:
+            self._pending = lines.pop()
         events: list[SSEEvent] = []
+        data = self._data
         for raw in lines:
-            self._line(raw.rstrip(b"\r\n"), events)
+            # The common lines of a JSON stream, inline: "data: {...}" and the blank line.
+            if raw[:6] == b"data: ":
+                data.append(raw[6:].decode("utf-8", "replace"))
+            elif not raw:
+                if data:
+                    text = data[0] if len(data) == 1 else "\n".join(data)
+                    events.append(SSEEvent(self._event or "message", text, self._id, self._retry))
+                    data.clear()
+                self._event = ""
+            else:
+                self._line(raw)
         return events
 
-    def _line(self, raw: bytes, events: list[SSEEvent]) -> None:
-        if not raw:
-            self._dispatch(events)
-            return
-        # The common line of a JSON stream: plain ASCII "data: {...}".
-        if raw.startswith(b"data: "):
-            self._data.append(raw[6:].decode("utf-8", "replace"))
-            return
+    def _line(self, raw: bytes) -> None:
         line = raw.decode("utf-8", "replace")
         if line[0] == ":":
             return
@@ -114,15 +121,6 @@ class SSEDecoder:
         elif name == "retry" and value.isascii() and value.isdigit():
             self._retry = int(value)
 
-    def _dispatch(self, events: list[SSEEvent]) -> None:
-        if not self._data:
-            self._event = ""
-            return
-        data = self._data[0] if len(self._data) == 1 else "\n".join(self._data)
-        events.append(SSEEvent(self._event or "message", data, self._id, self._retry))
-        self._data = []
-        self._event = ""
-
     def end(self) -> bool:
         """Mark the end of the stream; ``True`` if an unfinished event was discarded.
 
@@ -132,6 +130,6 @@ class SSEDecoder:
         unfinished = bool(self._data) or bool(self._pending.strip(b"\r\n"))
         if self._pending and not self._started and _BOM.startswith(self._pending):
             unfinished = False  # only (part of) a BOM arrived
-        self._data = []
+        self._data.clear()
         self._pending = b""
         return unfinished

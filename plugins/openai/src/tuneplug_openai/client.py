@@ -21,6 +21,7 @@ from urllib.parse import urlencode
 
 import httpx
 from pydantic import BaseModel, ValidationError
+from pydantic_core import from_json
 from tuneplug.errors import ConnectionError
 from tuneplug.http import (
     DEFAULT_RETRY_STATUSES,
@@ -31,7 +32,6 @@ from tuneplug.http import (
     SSEEvent,
 )
 from tuneplug.types import (
-    Capability,
     Completion,
     ModelInfo,
     ModelKind,
@@ -46,7 +46,6 @@ from tuneplug_openai.settings import OpenAISettings
 __all__ = ["USER_AGENT", "OpenAIClient", "model_info"]
 
 USER_AGENT = f"tuneplug-openai/{__version__}"
-_CAPABILITIES = frozenset({Capability.COMPLETE, Capability.CHAT})
 # The SDK also retries 409 (a lock timeout on OpenAI's side).
 _RETRY_STATUSES = DEFAULT_RETRY_STATUSES | {409}
 W = TypeVar("W", bound=BaseModel)
@@ -54,7 +53,8 @@ W = TypeVar("W", bound=BaseModel)
 
 def model_info(provider: str, model_id: str, owned_by: str | None = None) -> ModelInfo:
     """The :class:`ModelInfo` of ``model_id``; ``ft:<base>:...`` ids are adapters of
-    ``<base>``."""
+    ``<base>``. Capabilities are left to the provider's hooks (complete, chat, jobs):
+    an OpenAI-compatible server does not say which of them a model supports."""
     if model_id.startswith("ft:") and model_id.count(":") >= 2:
         base = model_id.split(":")[1]
         return ModelInfo(
@@ -63,9 +63,8 @@ def model_info(provider: str, model_id: str, owned_by: str | None = None) -> Mod
             name=model_id,
             kind=ModelKind.ADAPTER,
             base_model_id=base or None,
-            capabilities=_CAPABILITIES,
         )
-    return ModelInfo(id=model_id, provider=provider, name=model_id, capabilities=_CAPABILITIES)
+    return ModelInfo(id=model_id, provider=provider, name=model_id)
 
 
 def _usage(usage: wire.Usage | None) -> Usage:
@@ -103,8 +102,25 @@ def _chat_logprobs(lp: dict[str, Any] | None) -> tuple[TokenLogprob, ...] | None
     )
 
 
+class _Malformed(ValueError):
+    """A stream chunk that is not the documented shape."""
+
+
+def _text_of(value: Any, what: str) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise _Malformed(f"{what} must be a string")
+    return value
+
+
 class _StreamState:
-    """Turns wire chunks into :class:`StreamChunk` s, holding back the finishing one."""
+    """Turns wire chunks into :class:`StreamChunk` s, holding back the finishing one.
+
+    Chunks are read with ``pydantic_core.from_json`` and checked by hand rather than
+    through the wire models: this runs once per token, and validating a whole chunk
+    model costs more than everything else a chunk goes through.
+    """
 
     def __init__(self, chat: bool) -> None:
         self.chat = chat
@@ -116,22 +132,39 @@ class _StreamState:
         if event.data == wire.DONE:
             self.done = True
             return None
-        model = wire.ChatCompletionChunk if self.chat else wire.TextCompletion
-        chunk = model.model_validate_json(event.data)
-        if chunk.usage is not None:
-            self.usage = _usage(chunk.usage)
-        if not chunk.choices:
+        try:
+            chunk = from_json(event.data)
+        except ValueError:
+            raise _Malformed("a chunk is not JSON") from None
+        if not isinstance(chunk, dict) or not isinstance(chunk.get("choices"), list):
+            raise _Malformed("a chunk has no choices list")
+        usage = chunk.get("usage")
+        if usage is not None:
+            try:
+                self.usage = _usage(wire.Usage.model_validate(usage))
+            except ValidationError:
+                raise _Malformed("usage is not token counts") from None
+        choices = chunk["choices"]
+        if not choices:
             return None
-        choice = chunk.choices[0]
-        if isinstance(choice, wire.ChatChunkChoice):
-            text = choice.delta.content or ""
+        choice = choices[0]
+        if not isinstance(choice, dict):
+            raise _Malformed("choices[0] is not an object")
+        if self.chat:
+            delta = choice.get("delta") or {}
+            if not isinstance(delta, dict):
+                raise _Malformed("choices[0].delta is not an object")
+            text = _text_of(delta.get("content"), "choices[0].delta.content")
         else:
-            assert isinstance(choice, wire.CompletionChoice)
-            text = choice.text
-        if choice.finish_reason is not None:
-            self.held = StreamChunk(text=text, finish_reason=choice.finish_reason)
+            text = _text_of(choice.get("text"), "choices[0].text")
+        reason = choice.get("finish_reason")
+        if reason is not None:
+            self.held = StreamChunk(text=text, finish_reason=_text_of(reason, "finish_reason"))
             return None
-        return StreamChunk(text=text) if text else None
+        # Known-good values (checked above): skip the per-token validation.
+        return (
+            StreamChunk.model_construct(text=text, finish_reason=None, usage=None) if text else None
+        )
 
     def last(self) -> StreamChunk:
         held = self.held or StreamChunk(text="", finish_reason="unknown")
@@ -264,12 +297,6 @@ class OpenAIClient:
         call = self._endpoint(chat)
         return self._finish(model_id, await self.http.asend(call, body), call, chat)
 
-    def _chunk(self, state: _StreamState, event: SSEEvent, call: Call) -> StreamChunk | None:
-        try:
-            return state.feed(event)
-        except ValidationError as exc:
-            raise self.http.errors.malformed(call, 200, exc) from None
-
     def _unfinished(self, call: Call) -> ConnectionError:
         return ConnectionError(
             f"{call.operation}: the stream ended before data: [DONE]",
@@ -281,16 +308,19 @@ class OpenAIClient:
         """Stream a prepared body (``"stream": true``); see the module docstring."""
         call = self._endpoint(chat)
         state = _StreamState(chat)
+        feed = state.feed
         events = self.http.events(call, body)
         try:
             for event in events:
                 if state.done:
                     continue  # after [DONE]: read the body to its end, keep the connection
-                chunk = self._chunk(state, event, call)
+                chunk = feed(event)
                 if chunk is not None:
                     yield chunk
-                if state.done:
+                elif state.done:
                     yield state.last()
+        except _Malformed as exc:
+            raise self.http.errors.malformed(call, 200, str(exc)) from None
         finally:
             events.close()
         if not state.done:
@@ -300,16 +330,19 @@ class OpenAIClient:
         """Async :meth:`stream`."""
         call = self._endpoint(chat)
         state = _StreamState(chat)
+        feed = state.feed
         events = self.http.aevents(call, body)
         try:
             async for event in events:
                 if state.done:
                     continue
-                chunk = self._chunk(state, event, call)
+                chunk = feed(event)
                 if chunk is not None:
                     yield chunk
-                if state.done:
+                elif state.done:
                     yield state.last()
+        except _Malformed as exc:
+            raise self.http.errors.malformed(call, 200, str(exc)) from None
         finally:
             await events.aclose()
         if not state.done:

@@ -24,6 +24,7 @@ from tuneplug_openai.settings import OpenAISettings
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
+    from tuneplug.jobs.backend import JobBackend
 
     from tuneplug_openai.client import OpenAIClient
 
@@ -32,6 +33,7 @@ __all__ = [
     "tuneplug_acomplete",
     "tuneplug_astream",
     "tuneplug_complete",
+    "tuneplug_jobs",
     "tuneplug_list_models",
     "tuneplug_options",
     "tuneplug_resolve_model",
@@ -163,3 +165,11 @@ def tuneplug_astream(
     """Async :func:`tuneplug_stream`."""
     body = _body(ctx, model, prompt, options, messages, stream=True)
     return client(ctx).astream(body, chat=messages is not None)
+
+
+@hookimpl
+def tuneplug_jobs(ctx: ProviderContext) -> JobBackend:
+    """Native fine-tuning jobs: ``/files`` and ``/fine_tuning/jobs``."""
+    from tuneplug_openai.jobs import jobs_backend
+
+    return jobs_backend(ctx)

@@ -133,6 +133,12 @@ def load_base(source: BaseSource, settings: TransformersSettings) -> Loaded:
     device = choose_device(settings.device)
     dtype = choose_dtype(settings.dtype, device)
     remote = settings.trust_remote_code
+    # transformers' "Loading weights" bar is noise in a library call's output (a CLI's
+    # completion); downloads keep huggingface_hub's own progress bars.
+    from transformers.utils import logging as hf_logging
+
+    bars = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
     try:
         tokenizer = AutoTokenizer.from_pretrained(source.location, trust_remote_code=remote)
         model = AutoModelForCausalLM.from_pretrained(
@@ -149,6 +155,9 @@ def load_base(source: BaseSource, settings: TransformersSettings) -> Loaded:
             f"{_first_line(exc)}",
             provider=PROVIDER,
         ) from None
+    finally:
+        if bars:
+            hf_logging.enable_progress_bar()  # type: ignore[no-untyped-call]
     model = _place(model, device)
     return Loaded(
         source=source,
