@@ -180,3 +180,16 @@ def test_the_mock_takes_no_provider_options(tuneplug_home: Any) -> None:
     assert str(refused.value).endswith(f"valid options: {COMMON}")
     with pytest.raises(InvalidRequestError, match=r"valid options: rank, learning_rate$"):
         tuneplug.get_model("mock/tiny").create_adapter("x", lora_alpha=8)
+
+
+def test_adapter_options_from_the_cli(knobs: Declaring) -> None:
+    ok = CliRunner().invoke(
+        cli, ["adapters", "create", "knobs/m", "--name", "a", "-o", "lora_alpha=8", "--json"]
+    )
+    assert ok.exit_code == 0, ok.output
+    assert knobs.calls == [("create_adapter", {"lora_alpha": 8.0})]
+    bad = CliRunner().invoke(cli, ["adapters", "create", "knobs/m", "--name", "b", "-o", "alpha=8"])
+    assert bad.exit_code == 1
+    assert "unknown option 'alpha'" in bad.stderr
+    assert "valid options: rank, learning_rate, lora_alpha" in bad.stderr
+    assert len(knobs.calls) == 1

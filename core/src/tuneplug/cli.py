@@ -398,16 +398,28 @@ def _print_info(info: ModelInfo, as_json: bool) -> None:
     "--learning-rate", type=click.FloatRange(0, 1, min_open=True, max_open=True),
     help="Learning rate (0 < lr < 1).",
 )  # fmt: skip
+@click.option("-o", "--option", "extra", multiple=True, help="Adapter option key=value (JSON).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def adapters_create(
-    base: str, name: str, rank: int | None, learning_rate: float | None, as_json: bool
+    base: str,
+    name: str,
+    rank: int | None,
+    learning_rate: float | None,
+    extra: tuple[str, ...],
+    as_json: bool,
 ) -> None:
-    """Create an adapter on the base model BASE and print it."""
+    """Create an adapter on the base model BASE and print it.
+
+    Provider adapter options (LoRA alpha, dropout, ...) go in -o; `tuneplug models
+    BASE --options` lists them.
+    """
     if not name.strip():
         raise click.BadParameter("must not be empty", param_hint="--name")
     import tuneplug
 
-    adapter = tuneplug.get_model(base).create_adapter(name, rank=rank, learning_rate=learning_rate)
+    options = _parse_extra(extra)
+    model = tuneplug.get_model(base)
+    adapter = model.create_adapter(name, rank=rank, learning_rate=learning_rate, **options)
     _print_info(adapter.info, as_json)
 
 
