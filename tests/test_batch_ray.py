@@ -163,3 +163,12 @@ def test_ray_data_through_tuneplug_serve(
         result = got[row["custom_id"]]
         assert result["error"] is None and result["provider"] == "gradient"
         assert result["text"] == direct.complete(row["prompt"], max_tokens=8).text
+
+
+def test_closing_the_actor_loop_is_bounded_and_idempotent() -> None:
+    fn = TuneplugBatch("mock/tiny", max_tokens=4)
+    fn({"prompt": np.array(PROMPTS[:2], dtype=object)})
+    loop = fn._loop
+    loop.close()
+    assert loop.loop.is_closed() and not loop.thread.is_alive()
+    loop.close()  # again: nothing to do, returns at once

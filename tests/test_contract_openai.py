@@ -5,8 +5,11 @@
   mock/tiny (the project's own server, itself judged by the official SDK), so drift
   between the provider and the server shows here.
 
-Cassettes of the gateway runs (offline replay) are not recorded yet: see the closing
-note of issue 9.
+* :class:`TestOpenAIContractCassettes` replays ``cassettes/contract/openai/<test>.yaml``
+  with every socket blocked (record mode ``none``). Re-record them against the gateway
+  (``tuneplug serve --protocol openai`` over mock/tiny on 127.0.0.1) with::
+
+      TUNEPLUG_RECORD_CASSETTES=1 python -m pytest tests/test_contract_openai.py -k Cassettes
 """
 
 from __future__ import annotations
@@ -16,7 +19,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tuneplug.testing.cassettes import is_recording
 from tuneplug.testing.contract import CompleterContract
+from tuneplug.testing.guard import NetworkGuard
+
+CASSETTES = Path(__file__).resolve().parent.parent / "cassettes" / "contract" / "openai"
+REPLAY_ENV = {
+    # Where nothing listens: a request the cassette cannot answer fails, never leaves.
+    "OPENAI_BASE_URL": "http://127.0.0.1:9/v1",
+    "OPENAI_API_KEY": "replay-key",
+    "OPENAI_BACKOFF_BASE": "0",
+}
 
 
 class TestOpenAIContractFake(CompleterContract):
@@ -62,3 +75,37 @@ class TestOpenAIContractGateway(CompleterContract):
             }
         )
         yield
+
+
+class TestOpenAIContractCassettes(CompleterContract):
+    """Offline: every test replays its cassette (recorded against the gateway)."""
+
+    provider = "openai"
+    base_model = "tiny"
+    capabilities = frozenset({"complete", "chat", "jobs"})
+    cassette_dir = CASSETTES
+    cassette_config: dict[str, Any] = {  # noqa: RUF012 - read-only class configuration
+        "extra_headers": ["openai-organization", "openai-project"],
+        # The recording server listened on a random port; replay points elsewhere.
+        "match_on": ["method", "path", "query", "body"],
+    }
+
+    @pytest.fixture
+    def provider_env(self, tuneplug_home: Any, tmp_path: Path) -> Iterator[None]:
+        if is_recording():
+            from gradient_server import running_server
+            from tuneplug_openai.protocol import OpenAIProtocol
+
+            with running_server("mock/tiny", tmp_path, protocols=[OpenAIProtocol()]) as server:
+                tuneplug_home.set_env(
+                    {
+                        "OPENAI_BASE_URL": f"{server.root}/v1",
+                        "OPENAI_API_KEY": server.token,
+                        "OPENAI_BACKOFF_BASE": "0",
+                    }
+                )
+                yield
+            return
+        tuneplug_home.set_env(REPLAY_ENV)
+        with NetworkGuard(allow_loopback=False):  # replay touches no socket at all
+            yield

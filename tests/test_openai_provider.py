@@ -32,9 +32,9 @@ def last(fake: OpenAIFake) -> Any:
 # -- the same script as on the mock ------------------------------------------------------
 
 
-def _script(ref: str) -> list[str]:
+def _script() -> list[str]:
     """What a user's script does, whatever TUNEPLUG_MODEL says."""
-    model = tuneplug.get_model(ref)
+    model = tuneplug.get_model()
     out = [model.complete(QUESTION, max_tokens=16).text, model.chat(CHAT, max_tokens=16).text]
     out.append("".join(c.text for c in model.stream(QUESTION, max_tokens=16)))
     out.append("".join(c.text for c in model.stream_chat(CHAT, max_tokens=16)))
@@ -49,9 +49,13 @@ def _script(ref: str) -> list[str]:
     return out + asyncio.run(run())
 
 
-def test_the_mock_script_runs_unchanged_on_openai(fake: OpenAIFake) -> None:
-    assert all(isinstance(t, str) for t in _script("mock/tiny"))
-    assert _script("openai/gpt-4o-mini") == [BEFORE] * 8
+def test_the_mock_script_runs_unchanged_on_openai(
+    fake: OpenAIFake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TUNEPLUG_MODEL", "mock/tiny")
+    assert all(isinstance(t, str) for t in _script())
+    monkeypatch.setenv("TUNEPLUG_MODEL", "openai/gpt-4o-mini")
+    assert _script() == [BEFORE] * 8
     paths = [r.path for r in fake.server.requests]
     assert paths.count("/v1/completions") == 4 and paths.count("/v1/chat/completions") == 4
 
@@ -226,3 +230,13 @@ def test_models_list_and_fine_tuned_models_are_adapters(fake: OpenAIFake) -> Non
         "gpt-4o-mini", "babbage-002"]  # fmt: skip
     trained = tuneplug.get_model("openai/ft:gpt-4o-mini:tuneplug:qa:ftjob-1")
     assert trained.complete(QUESTION).text == AFTER
+
+
+def test_streamed_text_pieces_equal_validated_chunks() -> None:
+    from tuneplug.types import StreamChunk
+    from tuneplug_openai.client import text_piece
+
+    piece, checked = text_piece(" word"), StreamChunk(text=" word")
+    assert piece == checked and piece.model_dump() == checked.model_dump()
+    assert piece.model_fields_set == checked.model_fields_set and repr(piece) == repr(checked)
+    assert piece.model_copy(update={"finish_reason": "stop"}).finish_reason == "stop"

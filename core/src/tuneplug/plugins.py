@@ -16,8 +16,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import warnings
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
@@ -26,6 +25,7 @@ from pydantic import BaseModel, SecretStr
 
 from tuneplug.errors import ConfigError, PluginLoadError, TuneplugError, UnknownProviderError
 from tuneplug.hookspecs import PROJECT_NAME
+from tuneplug.in_process import IN_PROCESS, in_process, register, registered, unregister
 from tuneplug.provider import (
     PluginInfo,
     Provider,
@@ -116,9 +116,8 @@ class Registry:
                 # One distribution seen through two sys.path entries is not a clash.
                 if all(c.distribution != cand.distribution for c in same):
                     same.append(cand)
-            with _in_process_lock:
-                for name, (plugin, owner) in _in_process.items():
-                    found[name] = [_Candidate(name, repr(plugin), owner, None, plugin=plugin)]
+            for name, (plugin, owner) in in_process().items():
+                found[name] = [_Candidate(name, repr(plugin), owner, None, plugin=plugin)]
             self._candidates = found
         return self._candidates
 
@@ -341,55 +340,6 @@ def _unwrapped(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_unwrapped(v) for v in value]
     return value
-
-
-IN_PROCESS = "in-process"
-"""The distribution ``tuneplug plugins`` shows for a provider registered with :func:`register`."""
-
-_in_process: dict[str, tuple[object, str]] = {}
-_in_process_lock = threading.Lock()
-
-
-def register(name: str, plugin: object, *, distribution: str = IN_PROCESS) -> None:
-    """Make ``plugin`` (a module or object with ``@hookimpl`` hooks) the provider ``name``.
-
-    Every registry finds it from now on, as if an installed distribution
-    declared it (``TUNEPLUG_PLUGINS`` may exclude it like any provider), and it
-    takes precedence over an installed plugin of the same name. Loaded providers
-    are reset (closed), so the next call loads it. The supported way to add a
-    provider without packaging it: tests, notebooks, applications embedding one.
-    """
-    if not name or "/" in name:
-        raise ValueError(f"bad provider name {name!r}")
-    with _in_process_lock:
-        _in_process[name] = (plugin, distribution)
-    reset()
-
-
-def unregister(name: str) -> None:
-    """Undo :func:`register` for ``name`` (nothing if it is not registered)."""
-    with _in_process_lock:
-        removed = _in_process.pop(name, None)
-    if removed is not None:
-        reset()
-
-
-@contextmanager
-def registered(name: str, plugin: object, *, distribution: str = IN_PROCESS) -> Iterator[None]:
-    """``with registered("acme", plugin): ...``: :func:`register` for the block only.
-
-    A registration of ``name`` that was there before is restored afterwards.
-    """
-    with _in_process_lock:
-        previous = _in_process.get(name)
-    register(name, plugin, distribution=distribution)
-    try:
-        yield
-    finally:
-        if previous is not None:
-            register(name, previous[0], distribution=previous[1])
-        else:
-            unregister(name)
 
 
 _registries: dict[tuple[str | None, bool], Registry] = {}

@@ -53,6 +53,9 @@ RESULT_COLUMNS = (
 
 T = TypeVar("T")
 
+_CLOSE_TIMEOUT = 5.0
+"""Seconds an actor's clean-up may wait for its event loop."""
+
 
 class _LoopThread:
     """One event loop in a daemon thread for the life of an actor (pools stay warm)."""
@@ -67,13 +70,18 @@ class _LoopThread:
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
 
-    def close(self) -> None:
-        if self.loop.is_closed():
+    def close(self, timeout: float = _CLOSE_TIMEOUT) -> None:
+        """Close the providers' per-loop pools and stop the loop, waiting ``timeout`` at most
+        (at interpreter exit the thread may already be gone: never block a dying actor)."""
+        if self.loop.is_closed() or not self.thread.is_alive():
             return
-        self.run(self.loop.shutdown_asyncgens())  # closes the providers' per-loop pools
+        future = asyncio.run_coroutine_threadsafe(self.loop.shutdown_asyncgens(), self.loop)
+        with contextlib.suppress(Exception):
+            future.result(timeout)
         self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join()
-        self.loop.close()
+        self.thread.join(timeout)
+        if not self.thread.is_alive():
+            self.loop.close()
 
 
 def _column(batch: Any, name: str) -> list[Any] | None:

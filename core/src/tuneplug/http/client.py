@@ -393,6 +393,8 @@ def _async_outcome(
 
 
 async def _acquire(gate: FifoGate, timeout: float) -> None:
+    if gate.try_acquire():
+        return  # the common case: no timer to arm and cancel
     try:
         async with asyncio.timeout(timeout):
             await gate.acquire()

@@ -42,6 +42,13 @@ class FifoGate:
         """Slots held right now."""
         return self.slots - self._free
 
+    def try_acquire(self) -> bool:
+        """Take a slot if one is free and nobody waits; never waits."""
+        if self._free > 0 and not self._waiters:
+            self._free -= 1
+            return True
+        return False
+
     async def acquire(self) -> None:
         """Take a slot, waiting behind everyone who came earlier."""
         if self._free > 0 and not self._waiters:
