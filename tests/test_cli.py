@@ -101,7 +101,7 @@ def test_models_json(entry_point_plugins, make_plugin, register) -> None:  # typ
     assert {r["ref"] for r in rows} == {"other/some-model", "rec/base", "rec/mine_adapter"}
     adapter = next(r for r in rows if r["ref"] == "rec/mine_adapter")
     assert adapter["kind"] == "adapter" and adapter["base_model_id"] == "base"
-    assert sorted(adapter["capabilities"]) == ["complete", "fine_tune"]
+    assert sorted(adapter["capabilities"]) == ["complete", "fine_tune", "jobs"]
 
     rows = json.loads(ok(invoke("models", "--provider", "rec", "--base", "--json")).stdout)
     assert [r["ref"] for r in rows] == ["rec/base"]

@@ -14,7 +14,7 @@ from tuneplug.plugins import registered
 from tuneplug.testing import no_network
 from tuneplug.types import Capability, Completion, CompletionOptions, Message, ModelInfo
 
-C, F, CHAT = Capability.COMPLETE, Capability.FINE_TUNE, Capability.CHAT
+C, F, CHAT, JOBS = Capability.COMPLETE, Capability.FINE_TUNE, Capability.CHAT, Capability.JOBS
 
 
 class Native:
@@ -54,7 +54,7 @@ def test_a_model_has_what_the_provider_hooks_give(native: None) -> None:
 
 def test_a_model_narrows_the_provider(tuneplug_home: Any) -> None:
     listed = {m.id: m.capabilities for m in tuneplug.list_models("mock")}
-    assert listed["tiny"] == {C, F} and listed["echo"] == {C}
+    assert listed["tiny"] == {C, F, JOBS} and listed["echo"] == {C}  # jobs follows fine_tune
     echo = tuneplug.get_model("mock/echo")
     with no_network(), pytest.raises(CapabilityError, match="mock/echo cannot be fine-tuned"):
         echo.create_adapter("never")
@@ -62,4 +62,4 @@ def test_a_model_narrows_the_provider(tuneplug_home: Any) -> None:
 
 
 def test_the_scripted_provider_lists_chat(scripted_model: Any) -> None:
-    assert tuneplug.get_model().capabilities == {C, CHAT, F}
+    assert tuneplug.get_model().capabilities == {C, CHAT, F, JOBS}

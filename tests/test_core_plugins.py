@@ -290,8 +290,11 @@ def test_plugin_with_no_hooks_is_a_load_error(make_plugin) -> None:  # type: ign
     [
         (COMPLETER, {Capability.COMPLETE}),
         ((*COMPLETER, "stream", "acomplete"), {Capability.COMPLETE}),
-        ((*COMPLETER, *FINETUNABLE), {Capability.COMPLETE, Capability.FINE_TUNE}),
-        ((*COMPLETER, *FINETUNABLE, "afine_tune"), {Capability.COMPLETE, Capability.FINE_TUNE}),
+        ((*COMPLETER, *FINETUNABLE), {Capability.COMPLETE, Capability.FINE_TUNE, Capability.JOBS}),
+        (
+            (*COMPLETER, *FINETUNABLE, "afine_tune"),
+            {Capability.COMPLETE, Capability.FINE_TUNE, Capability.JOBS},
+        ),
     ],
 )
 def test_capabilities_follow_hooks(make_plugin, hooks, caps) -> None:  # type: ignore[no-untyped-def]

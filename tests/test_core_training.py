@@ -1,4 +1,4 @@
-"""Fine-tuning runs (``tuneplug.training``): checkpoints and concurrent runs."""
+"""``tuneplug.training``, a front end on local jobs: resuming and concurrent runs."""
 
 from __future__ import annotations
 
@@ -10,35 +10,13 @@ import pytest
 import tuneplug
 from conftest import COMPLETER, FINETUNABLE
 from tuneplug.errors import ServerError, TuneplugError
-from tuneplug.training import Checkpoint, run_fine_tune
+from tuneplug.training import run_fine_tune
 
 
 def write_samples(directory: Path, n: int) -> Path:
     path = directory / "samples.jsonl"
     path.write_text("".join(json.dumps({"inputs": f"sample {i}"}) + "\n" for i in range(n)))
     return path
-
-
-def test_concurrent_checkpoint_saves_never_collide(tmp_path: Path) -> None:
-    # Every save writes its own temporary file: two writers never replace each other's.
-    path = tmp_path / "runs" / "x.json"
-    errors: list[BaseException] = []
-
-    def save(n: int) -> None:
-        try:
-            for i in range(200):
-                Checkpoint(epoch=n, batch=i).save(path)
-        except BaseException as exc:  # collected for the assertion below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=save, args=(n,)) for n in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
-    assert Checkpoint.load(path).batch == 199
-    assert [p.name for p in path.parent.iterdir()] == ["x.json"]  # no temporary left over
 
 
 def test_a_second_identical_run_is_refused_while_one_runs(make_plugin, register, tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -62,8 +62,8 @@ def test_one_step_stores_the_scaled_update(
     assert tiny is not None
     one = plugin.tuneplug_create_adapter(ctx, tiny, "one", None, 1e-4)
     scaled = plugin.tuneplug_create_adapter(ctx, tiny, "scaled", None, 1e-4)
-    plugin.tuneplug_fine_tune(ctx, one, [Sample(inputs=TEXT)])
-    plugin.tuneplug_fine_tune(ctx, scaled, [Sample(inputs=TEXT, multiplier=multiplier)])
+    plugin.tuneplug_fine_tune(ctx, one, [Sample(inputs=TEXT)], None)
+    plugin.tuneplug_fine_tune(ctx, scaled, [Sample(inputs=TEXT, multiplier=multiplier)], None)
     store = tmp_path / "a.sqlite3"
     assert _stored(store, one.id, "Cowboys") == lm.strength(1e-4)
     assert _stored(store, scaled.id, "Cowboys") == pytest.approx(multiplier * lm.strength(1e-4))

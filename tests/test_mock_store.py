@@ -87,7 +87,7 @@ def test_seed_flow_one_step_teaches_the_right_answer(ctx: ProviderContext) -> No
     assert new.id.startswith("tiny-adapter-") and len(new.id) == len("tiny-adapter-") + 12
     assert answer(ctx, new) == BASE_ANSWER  # an untrained adapter is the base model
 
-    result = plugin.tuneplug_fine_tune(ctx, new, [SEED])
+    result = plugin.tuneplug_fine_tune(ctx, new, [SEED], None)
     assert result.trainable_tokens == 20  # 19 words and marks, plus end-of-text
     assert math.isfinite(result.sum_loss) and result.sum_loss > 0
 
@@ -111,13 +111,13 @@ def test_adapter_listed_and_resolved_by_id_and_name(ctx: ProviderContext) -> Non
 
 def test_repeating_a_step_lowers_the_loss(ctx: ProviderContext) -> None:
     new = adapter(ctx)
-    losses = [plugin.tuneplug_fine_tune(ctx, new, [SEED]).sum_loss for _ in range(4)]
+    losses = [plugin.tuneplug_fine_tune(ctx, new, [SEED], None).sum_loss for _ in range(4)]
     assert all(later < earlier for earlier, later in itertools.pairwise(losses))
 
 
 def test_loss_is_measured_before_the_update(ctx: ProviderContext) -> None:
     new = adapter(ctx)
-    first = plugin.tuneplug_fine_tune(ctx, new, [SEED, SEED])
+    first = plugin.tuneplug_fine_tune(ctx, new, [SEED, SEED], None)
     # Both copies are scored under the untrained adapter, i.e. the base model.
     expected = lm.loss(lm.base_model(), [lm.prepare(SEED)])
     assert first.trainable_tokens == 2 * expected[0]
@@ -127,36 +127,36 @@ def test_loss_is_measured_before_the_update(ctx: ProviderContext) -> None:
 def test_bigger_multiplier_means_bigger_update(ctx: ProviderContext) -> None:
     plain, boosted = adapter(ctx, "plain"), adapter(ctx, "boosted")
     heavy = Sample(inputs=SEED.inputs, multiplier=3.0)
-    first_plain = plugin.tuneplug_fine_tune(ctx, plain, [SEED]).sum_loss
-    first_boosted = plugin.tuneplug_fine_tune(ctx, boosted, [heavy]).sum_loss
+    first_plain = plugin.tuneplug_fine_tune(ctx, plain, [SEED], None).sum_loss
+    first_boosted = plugin.tuneplug_fine_tune(ctx, boosted, [heavy], None).sum_loss
     assert first_plain == pytest.approx(first_boosted)  # the loss itself is not scaled
     assert (
-        plugin.tuneplug_fine_tune(ctx, boosted, [SEED]).sum_loss
-        < plugin.tuneplug_fine_tune(ctx, plain, [SEED]).sum_loss
+        plugin.tuneplug_fine_tune(ctx, boosted, [SEED], None).sum_loss
+        < plugin.tuneplug_fine_tune(ctx, plain, [SEED], None).sum_loss
     )
 
 
 def test_bigger_learning_rate_means_bigger_update(ctx: ProviderContext) -> None:
     slow, fast = adapter(ctx, "slow", learning_rate=1e-4), adapter(ctx, "fast", learning_rate=5e-4)
-    first = [plugin.tuneplug_fine_tune(ctx, m, [SEED]).sum_loss for m in (slow, fast)]
-    second = [plugin.tuneplug_fine_tune(ctx, m, [SEED]).sum_loss for m in (slow, fast)]
+    first = [plugin.tuneplug_fine_tune(ctx, m, [SEED], None).sum_loss for m in (slow, fast)]
+    second = [plugin.tuneplug_fine_tune(ctx, m, [SEED], None).sum_loss for m in (slow, fast)]
     assert first[0] == pytest.approx(first[1])
     assert second[1] < second[0]
 
 
 def test_tiny_learning_rate_is_too_weak_for_one_step(ctx: ProviderContext) -> None:
     weak = adapter(ctx, learning_rate=1e-6)
-    plugin.tuneplug_fine_tune(ctx, weak, [SEED])
+    plugin.tuneplug_fine_tune(ctx, weak, [SEED], None)
     assert answer(ctx, weak) == BASE_ANSWER
 
 
 def test_rank_bounds_what_an_adapter_learns(ctx: ProviderContext) -> None:
     narrow, wide = adapter(ctx, "r1", rank=1), adapter(ctx, "r32", rank=32)
     for m in (narrow, wide):
-        plugin.tuneplug_fine_tune(ctx, m, [SEED])
+        plugin.tuneplug_fine_tune(ctx, m, [SEED], None)
     assert answer(ctx, wide) == "The Dallas Cowboys!"
     assert not answer(ctx, narrow).startswith("The Dallas Cowboys")
-    second = [plugin.tuneplug_fine_tune(ctx, m, [SEED]).sum_loss for m in (narrow, wide)]
+    second = [plugin.tuneplug_fine_tune(ctx, m, [SEED], None).sum_loss for m in (narrow, wide)]
     assert second[1] < second[0]
 
 
@@ -169,7 +169,7 @@ def test_structured_inputs_train_only_trainable_parts(ctx: ProviderContext) -> N
         ]
     )
     new = adapter(ctx)
-    result = plugin.tuneplug_fine_tune(ctx, new, [structured])
+    result = plugin.tuneplug_fine_tune(ctx, new, [structured], None)
     assert result.trainable_tokens == 5  # The Dallas Cowboys ! </s>
     # The question still gave the context: the answer is learned for this question.
     assert answer(ctx, new) == "The Dallas Cowboys!"
@@ -182,17 +182,17 @@ def test_structured_inputs_train_only_trainable_parts(ctx: ProviderContext) -> N
 
     frozen = Sample(inputs=[InputPart(value=question, trainable=False)])
     other = adapter(ctx, "frozen")
-    nothing = plugin.tuneplug_fine_tune(ctx, other, [frozen])
+    nothing = plugin.tuneplug_fine_tune(ctx, other, [frozen], None)
     assert nothing.trainable_tokens == 0 and nothing.sum_loss == 0.0
     assert answer(ctx, other) == BASE_ANSWER
 
 
 def test_afine_tune_matches_fine_tune(ctx: ProviderContext) -> None:
     sync_model, async_model = adapter(ctx, "sync"), adapter(ctx, "async")
-    expected = [plugin.tuneplug_fine_tune(ctx, sync_model, [SEED]) for _ in range(2)]
+    expected = [plugin.tuneplug_fine_tune(ctx, sync_model, [SEED], None) for _ in range(2)]
 
     async def steps() -> list[Any]:
-        return [await plugin.tuneplug_afine_tune(ctx, async_model, [SEED]) for _ in range(2)]
+        return [await plugin.tuneplug_afine_tune(ctx, async_model, [SEED], None) for _ in range(2)]
 
     assert asyncio.run(steps()) == expected
     assert answer(ctx, async_model) == "The Dallas Cowboys!"
@@ -200,7 +200,7 @@ def test_afine_tune_matches_fine_tune(ctx: ProviderContext) -> None:
 
 def test_delete_adapter(ctx: ProviderContext) -> None:
     new = adapter(ctx)
-    plugin.tuneplug_fine_tune(ctx, new, [SEED])
+    plugin.tuneplug_fine_tune(ctx, new, [SEED], None)
     plugin.tuneplug_delete_adapter(ctx, new)
     assert plugin.tuneplug_resolve_model(ctx, new.id) is None
     assert [m.id for m in plugin.tuneplug_list_models(ctx, base_only=False)] == ["tiny", "echo"]
@@ -218,9 +218,9 @@ def test_unknown_adapter_is_not_found_everywhere(ctx: ProviderContext) -> None:
     calls: list[Callable[[], object]] = [
         lambda: plugin.tuneplug_complete(ctx, ghost, PROMPT, GREEDY),
         lambda: plugin.tuneplug_stream(ctx, ghost, PROMPT, GREEDY),
-        lambda: plugin.tuneplug_fine_tune(ctx, ghost, [SEED]),
+        lambda: plugin.tuneplug_fine_tune(ctx, ghost, [SEED], None),
         lambda: plugin.tuneplug_delete_adapter(ctx, ghost),
-        lambda: asyncio.run(plugin.tuneplug_afine_tune(ctx, ghost, [SEED])),
+        lambda: asyncio.run(plugin.tuneplug_afine_tune(ctx, ghost, [SEED], None)),
     ]
     for call in calls:
         with pytest.raises(NotFoundError) as err:
@@ -243,7 +243,7 @@ def test_fine_tuning_a_base_model_says_create_an_adapter(ctx: ProviderContext) -
         info = plugin.tuneplug_resolve_model(ctx, name)
         assert info is not None
         with pytest.raises(CapabilityError, match="create an adapter first") as err:
-            plugin.tuneplug_fine_tune(ctx, info, [SEED])
+            plugin.tuneplug_fine_tune(ctx, info, [SEED], None)
         assert err.value.provider == "mock"
         with pytest.raises(InvalidRequestError, match="only adapters can be deleted"):
             plugin.tuneplug_delete_adapter(ctx, info)
@@ -331,7 +331,7 @@ def test_a_store_that_is_not_a_database_is_a_config_error(
 
 def test_close_then_reuse(ctx: ProviderContext) -> None:
     new = adapter(ctx)
-    plugin.tuneplug_fine_tune(ctx, new, [SEED])
+    plugin.tuneplug_fine_tune(ctx, new, [SEED], None)
     plugin.tuneplug_close(ctx)
     assert ctx.state == {}
     assert answer(ctx, new) == "The Dallas Cowboys!"
@@ -354,7 +354,7 @@ def test_training_in_another_process_is_seen_here(ctx: ProviderContext, store_pa
     code = _SUBPROCESS_PRELUDE + textwrap.dedent(
         f"""
         model = plugin.tuneplug_resolve_model(ctx, {new.id!r})
-        result = plugin.tuneplug_fine_tune(ctx, model, [Sample(inputs={SEED.inputs!r})])
+        result = plugin.tuneplug_fine_tune(ctx, model, [Sample(inputs={SEED.inputs!r})], None)
         print(json.dumps(result.model_dump()))
         """
     )
@@ -394,7 +394,7 @@ def test_concurrent_processes_lose_no_update(
             time.sleep(0.002)
         seen = []
         for _ in range({steps}):
-            plugin.tuneplug_fine_tune(ctx, model, [sample])
+            plugin.tuneplug_fine_tune(ctx, model, [sample], None)
             seen.append(plugin._runtime(ctx).cached_version(model.id))
             time.sleep(0.002)  # give the other process a chance to take the lock in between
         print(json.dumps(seen))
@@ -442,7 +442,7 @@ def test_concurrent_processes_lose_no_update(
 
 def test_same_output_in_another_process(ctx: ProviderContext, store_path: Path) -> None:
     new = adapter(ctx)
-    plugin.tuneplug_fine_tune(ctx, new, [SEED])
+    plugin.tuneplug_fine_tune(ctx, new, [SEED], None)
     options = [
         {},
         {"temperature": 1.3, "seed": 42, "top_k": 20},
@@ -491,7 +491,7 @@ def test_completion_reads_are_cached_by_version(
 
     monkeypatch.setattr(AdapterStore, "load", counting)
     new = adapter(ctx)
-    plugin.tuneplug_fine_tune(ctx, new, [SEED])
+    plugin.tuneplug_fine_tune(ctx, new, [SEED], None)
     for _ in range(5):
         assert answer(ctx, new) == "The Dallas Cowboys!"
     assert loads == []  # the step updated the cache in place
@@ -501,7 +501,7 @@ def test_completion_reads_are_cached_by_version(
         for _ in range(5):
             assert answer(fresh, new) == "The Dallas Cowboys!"
         assert loads == [new.id]  # loaded once, then served from memory
-        plugin.tuneplug_fine_tune(ctx, new, [SEED])  # "another process" moves the version
+        plugin.tuneplug_fine_tune(ctx, new, [SEED], None)  # "another process" moves the version
         answer(fresh, new)
         assert loads == [new.id, new.id]
     finally:

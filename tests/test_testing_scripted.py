@@ -198,7 +198,7 @@ def test_listed_by_the_plugins_command(scripted_provider: ScriptedProvider) -> N
     assert result.exit_code == 0, result.output
     rows = {row["name"]: row for row in json.loads(result.output)}
     assert rows["scripted"]["distribution"] == "tuneplug.testing"
-    assert rows["scripted"]["capabilities"] == ["chat", "complete", "fine_tune"]
+    assert rows["scripted"]["capabilities"] == ["chat", "complete", "fine_tune", "jobs"]
 
 
 def test_the_cli_uses_the_scripted_model_unchanged(scripted_model: ScriptedModel) -> None:

@@ -21,6 +21,13 @@ _EXPORTS = {
     "get_model": "tuneplug.models",
     "list_models": "tuneplug.models",
     "Model": "tuneplug.models",
+    # jobs
+    "get_job": "tuneplug.jobs.facade",
+    "list_jobs": "tuneplug.jobs.facade",
+    "Job": "tuneplug.jobs.types",
+    "JobEvent": "tuneplug.jobs.types",
+    "JobSpec": "tuneplug.jobs.types",
+    "JobStatus": "tuneplug.jobs.types",
     "get_provider": "tuneplug.catalog",
     # hooks
     "hookimpl": "tuneplug.hookspecs",
@@ -79,6 +86,10 @@ __all__ = [
     "FineTuneResult",
     "InputPart",
     "InvalidRequestError",
+    "Job",
+    "JobEvent",
+    "JobSpec",
+    "JobStatus",
     "Message",
     "Model",
     "ModelInfo",
@@ -102,10 +113,12 @@ __all__ = [
     "abatch",
     "batch",
     "batched",
+    "get_job",
     "get_model",
     "get_provider",
     "hookimpl",
     "hookspec",
+    "list_jobs",
     "list_models",
     "parse_sample",
     "read_samples",
@@ -134,6 +147,8 @@ if TYPE_CHECKING:
         UnknownProviderError,
     )
     from tuneplug.hookspecs import ProviderContext, hookimpl, hookspec
+    from tuneplug.jobs.facade import get_job, list_jobs
+    from tuneplug.jobs.types import Job, JobEvent, JobSpec, JobStatus
     from tuneplug.models import Model, get_model, list_models
     from tuneplug.samples import batched, parse_sample, read_samples, to_inputs
     from tuneplug.types import (

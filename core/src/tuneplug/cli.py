@@ -544,6 +544,10 @@ cli.add_command(batch_command)
 cli.add_command(serve_command)
 cli.add_command(chat_command)
 
+from tuneplug.cli_jobs import jobs as _jobs  # noqa: E402 - after the helpers it imports
+
+cli.add_command(_jobs)
+
 
 def main() -> None:
     """Console-script entry point."""

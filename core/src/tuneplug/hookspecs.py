@@ -332,6 +332,18 @@ class FineTunable:
         """Native async fine-tuning step. Optional; the core falls back to a thread."""
 
     @hookspec(firstresult=True)
+    def tuneplug_evaluate(
+        self, ctx: ProviderContext, model: ModelInfo, samples: list[Sample]
+    ) -> FineTuneResult:
+        """The loss of ``samples`` under ``model``, changing nothing. Optional.
+
+        Returns trainable tokens and summed loss exactly as a training step on
+        the same samples would report them, without the update. The local job
+        runner uses it for the validation loss after each epoch; a provider
+        without it trains without one (the job says so in an event).
+        """
+
+    @hookspec(firstresult=True)
     def tuneplug_delete_adapter(self, ctx: ProviderContext, model: ModelInfo) -> None:
         """Delete the adapter ``model``; raise ``NotFoundError`` if it does not exist."""
 
@@ -370,6 +382,7 @@ FINETUNABLE_HOOKS = frozenset(
         "tuneplug_create_adapter",
         "tuneplug_fine_tune",
         "tuneplug_afine_tune",
+        "tuneplug_evaluate",
         "tuneplug_delete_adapter",
         "tuneplug_jobs",
     }

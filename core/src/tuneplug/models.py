@@ -45,6 +45,7 @@ from tuneplug.types import (
 )
 
 if TYPE_CHECKING:
+    from tuneplug.jobs.types import Job
     from tuneplug.samples.formats import SampleLike
 
 __all__ = ["Model", "build_options", "get_model", "list_models", "training_steps"]
@@ -428,6 +429,34 @@ class Model(ChatMixin):
             )
         _note_trained(self.ref)
         return result
+
+    def start_fine_tune(self, data: Any, *, detach: bool = False, **spec: Any) -> Job:
+        """Start a fine-tuning job of this model on ``data``; returns the new :class:`Job`.
+
+        ``data`` is a samples file path or a list of samples; ``spec`` keywords
+        are :class:`~tuneplug.jobs.JobSpec` fields (``n_epochs``, ``batch_size``,
+        ``learning_rate`` or ``learning_rate_multiplier``, ``rank``, ``suffix``,
+        ``seed``, ``validation_data``, ...). A provider with native jobs gets the
+        job; any other FineTunable provider gets it from the local job runner,
+        in a thread of this process, or in a process of its own when ``detach``.
+        Follow it with ``job.wait()``.
+
+        Raises:
+            InvalidRequestError: a spec field is invalid (before any I/O).
+            CapabilityError: the provider cannot run fine-tuning jobs.
+            SampleFileError: a sample of the file is invalid.
+        """
+        from tuneplug.jobs.facade import backend_for, make_spec
+
+        self.provider.require(Capability.JOBS, "run fine-tuning jobs")
+        job_spec = make_spec(self.id, data, spec)
+        backend = backend_for(self.provider)
+        if detach:
+            from tuneplug.jobs.local import LocalJobs
+
+            if isinstance(backend, LocalJobs):
+                return backend.create(job_spec, start="detach")
+        return backend.create(job_spec)
 
     def delete(self) -> None:
         """Delete this adapter."""

@@ -26,7 +26,11 @@ _CAPABILITY_HOOKS = {
     Capability.COMPLETE: COMPLETER_REQUIRED,
     Capability.FINE_TUNE: FINETUNABLE_REQUIRED,
 }
-_GROUP_NAMES = {Capability.COMPLETE: "Completer", Capability.FINE_TUNE: "FineTunable"}
+_GROUP_NAMES = {
+    Capability.COMPLETE: "Completer",
+    Capability.FINE_TUNE: "FineTunable",
+    Capability.JOBS: "tuneplug_jobs or FineTunable",
+}
 # A capability that refines another follows it: a model that completes can chat
 # (natively or through its template) and one that fine-tunes gets jobs.
 _FOLLOWS = {Capability.CHAT: Capability.COMPLETE, Capability.JOBS: Capability.FINE_TUNE}
@@ -98,6 +102,8 @@ def capabilities_of(
                 f"plugin {name!r} implements part of {_GROUP_NAMES[capability]} but not {missing}",
                 provider=name,
             )
+    if Capability.FINE_TUNE in found or "tuneplug_jobs" in present:
+        found.add(Capability.JOBS)  # native jobs, or the local job runner's
     if not found:
         raise PluginLoadError(
             f"plugin {name!r} implements neither Completer "

@@ -1,78 +1,36 @@
-"""Fine-tuning runs over a samples file: batches, epochs, live progress, resume.
+"""``tuneplug fine-tune``: a front end on a local fine-tuning job.
 
-A run validates the whole file first (constant memory), so a broken line is
-reported before anything is sent. Progress is checkpointed after every batch
-under ``$TUNEPLUG_HOME/runs``; re-running the same command after an interruption
-continues where it stopped, and a finished run removes its checkpoint.
+A run is a local job (:mod:`tuneplug.jobs.local`) over the file in its own
+order (no shuffle), tagged with the run's key: the adapter, the file (path,
+size and modification time), the batch size and the epochs. Running the same
+command again after an interruption or a refused step resumes that job, every
+step applied exactly once (see :mod:`tuneplug.jobs.runner`); ``resume=False``
+starts a new job, and later runs resume that one. A finished run's job stays listed in
+``tuneplug jobs list``; the next identical command starts a new one.
 
-A run holds a lock on its checkpoint (``<checkpoint>.lock``, kept for reuse):
-the same command started again while it runs is refused rather than letting two
-processes share, and so corrupt, one checkpoint.
+The same command started while its job runs is refused: the job's runner lock
+is held.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from filelock import FileLock, Timeout
-
-from tuneplug import paths
 from tuneplug.errors import InvalidRequestError, TuneplugError
 from tuneplug.models import Model, get_model
-from tuneplug.samples import batched, count_samples, read_samples
-from tuneplug.types import FineTuneResult
+from tuneplug.samples import count_samples
 
-__all__ = ["Checkpoint", "run_fine_tune"]
-
-
-@dataclass
-class Checkpoint:
-    """How far a run got: the next epoch and batch, and the totals so far per epoch."""
-
-    epoch: int = 0
-    batch: int = 0
-    epochs: list[dict[str, float]] = field(default_factory=list)
-
-    @staticmethod
-    def path_for(model: Model, file: Path, batch_size: int) -> Path:
-        """The checkpoint file of this model, samples file (by content stamp) and batch size."""
-        stat = file.stat()
-        key = f"{model.ref}\0{file.resolve()}\0{stat.st_size}\0{stat.st_mtime_ns}\0{batch_size}"
-        digest = hashlib.sha256(key.encode()).hexdigest()[:24]
-        return paths.home() / "runs" / f"{digest}.json"
-
-    @classmethod
-    def load(cls, path: Path) -> Checkpoint:
-        """The saved checkpoint, or a fresh one."""
-        try:
-            return cls(**json.loads(path.read_text(encoding="utf-8")))
-        except (OSError, ValueError, TypeError):
-            return cls()
-
-    def save(self, path: Path) -> None:
-        """Write atomically, so an interruption never leaves half a checkpoint."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # A temporary of its own per save: concurrent writers never rename each other's.
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(asdict(self), fh)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+__all__ = ["run_fine_tune", "run_key"]
 
 
-def _summary(result: FineTuneResult) -> dict[str, float]:
-    return {"trainable_tokens": result.trainable_tokens, "sum_loss": result.sum_loss}
+def run_key(model: Model, file: Path, batch_size: int, epochs: int) -> str:
+    """The tag of the job a run of this adapter, file, batch size and epochs uses."""
+    stat = file.stat()
+    key = f"{model.ref}\0{file.resolve()}\0{stat.st_size}\0{stat.st_mtime_ns}\0{batch_size}"
+    return "fine-tune:" + hashlib.sha256(f"{key}\0{epochs}".encode()).hexdigest()[:24]
 
 
 def run_fine_tune(
@@ -86,104 +44,93 @@ def run_fine_tune(
 ) -> dict[str, Any]:
     """Fine-tune the adapter ``ref`` on every sample of ``file``, ``epochs`` times.
 
-    Shows a progress bar with the live mean loss on stderr unless ``quiet``, and
-    returns a summary with per-epoch trainable tokens, summed and mean loss (the
-    CLI prints it on stdout).
+    Shows a progress bar with the live loss on stderr unless ``quiet``, and
+    returns a summary: ``model``, ``file``, ``samples``, ``batch_size``,
+    ``resumed``, ``job`` (its ``provider/id``) and ``epochs``, a list of
+    ``{epoch, trainable_tokens, sum_loss, loss}`` (the CLI prints it on stdout).
 
     Raises:
         CapabilityError: ``ref`` is not an adapter of a FineTunable provider.
         SampleFileError: the file is unreadable or holds an invalid sample.
-        TuneplugError: the same run (model, file, batch size) is already going on.
+        TuneplugError: the same run is already going on, or its job stopped on
+            a step it cannot prove applied or not.
     """
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from tuneplug.jobs.local import LocalJobs
+    from tuneplug.jobs.types import JobSpec, JobStatus
 
     if batch_size < 1 or epochs < 1:
         raise InvalidRequestError("batch size and epochs must be at least 1")
     model = get_model(ref)
     model.check_fine_tunable()
     path = Path(file)
-    total = count_samples(path)  # validates every line before anything is sent
+    total = count_samples(path)  # validates every line before anything is made
     if total == 0:
         raise InvalidRequestError(f"{path}: no samples")
-    ckpt_path = Checkpoint.path_for(model, path, batch_size)
-    ckpt_path.parent.mkdir(parents=True, exist_ok=True)  # fail before the progress bar shows
-    what = f"a fine-tune of {model.ref} on {path} with batch size {batch_size}"
-    with _only_run(ckpt_path, what):
-        batches = -(-total // batch_size)
-        ckpt = Checkpoint.load(ckpt_path) if resume else Checkpoint()
-        if ckpt.epoch >= epochs or len(ckpt.epochs) > epochs:
-            ckpt = Checkpoint()  # it went past what is asked now: a different run
-        console = Console(stderr=True, quiet=quiet)
-        resumed_from = (ckpt.epoch, ckpt.batch) if (ckpt.epoch or ckpt.batch) else None
-        if resumed_from:
-            console.print(f"resuming at epoch {ckpt.epoch + 1}, batch {ckpt.batch + 1}")
-
-        columns = (
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("loss {task.fields[loss]}"),
-            TimeElapsedColumn(),
-        )
-        with Progress(*columns, console=console, transient=False) as progress:
-            for epoch in range(ckpt.epoch, epochs):
-                if len(ckpt.epochs) <= epoch:
-                    ckpt.epochs.append({"trainable_tokens": 0, "sum_loss": 0.0})
-                totals = FineTuneResult(
-                    trainable_tokens=int(ckpt.epochs[epoch]["trainable_tokens"]),
-                    sum_loss=ckpt.epochs[epoch]["sum_loss"],
-                )
-                task = progress.add_task(
-                    f"epoch {epoch + 1}/{epochs}", total=batches, completed=ckpt.batch,
-                    loss=_fmt(totals.loss),
-                )  # fmt: skip
-                for index, batch in enumerate(batched(read_samples(path), batch_size)):
-                    if index < ckpt.batch:
-                        continue
-                    totals = totals + model.fine_tune(batch)
-                    ckpt.batch = index + 1
-                    ckpt.epochs[epoch] = _summary(totals)
-                    ckpt.save(ckpt_path)
-                    progress.update(task, advance=1, loss=_fmt(totals.loss))
-                ckpt.epoch, ckpt.batch = epoch + 1, 0
-                ckpt.save(ckpt_path)
-        ckpt_path.unlink(missing_ok=True)
-
-        results = [
-            {
-                "epoch": n + 1,
-                "trainable_tokens": int(e["trainable_tokens"]),
-                "sum_loss": e["sum_loss"],
-                "loss": e["sum_loss"] / e["trainable_tokens"] if e["trainable_tokens"] else None,
-            }
-            for n, e in enumerate(ckpt.epochs)
-        ]
-        return {
-            "model": model.ref,
-            "file": str(path),
-            "samples": total,
-            "batch_size": batch_size,
-            "resumed": resumed_from is not None,
-            "epochs": results,
+    jobs = LocalJobs(model.provider)
+    origin = run_key(model, path, batch_size, epochs)
+    # Only the newest job of this run is ever resumed: --no-resume leaves older ones behind.
+    latest = next(iter(jobs.store.by_origin(origin)), None)
+    if resume and latest is not None and latest.status not in _ENDED:
+        job_id, resumed = latest.id, latest.steps_done > 0
+    else:
+        spec = JobSpec(model=model.id, training_data=path, n_epochs=epochs, batch_size=batch_size)
+        job_id = jobs.create(spec, start="none", shuffle=False, origin=origin).id
+        resumed = False
+    console = Console(stderr=True, quiet=quiet)
+    if resumed:
+        done = jobs.store.get(job_id).steps_done
+        console.print(f"resuming job {job_id} after step {done}")
+    final = _run(jobs, job_id, epochs, console)
+    if final.status is not JobStatus.SUCCEEDED:
+        raise TuneplugError(final.error or f"job {job_id} {final.status.value}")
+    results = [
+        {
+            "epoch": epoch,
+            "trainable_tokens": tokens,
+            "sum_loss": summed,
+            "loss": summed / tokens if tokens else None,
         }
+        for epoch, tokens, summed in jobs.epochs(job_id)
+    ]
+    return {
+        "model": model.ref,
+        "file": str(path),
+        "samples": total,
+        "batch_size": batch_size,
+        "resumed": resumed,
+        "job": final.ref,
+        "epochs": results,
+    }
 
 
-@contextmanager
-def _only_run(ckpt_path: Path, what: str) -> Iterator[None]:
-    """Hold the checkpoint's lock, or refuse at once if another run holds it."""
-    lock = FileLock(ckpt_path.with_suffix(".lock"))
-    try:
-        lock.acquire(timeout=0)
-    except Timeout:
-        raise TuneplugError(
-            f"{what} is already running; wait for it to finish", retryable=True
-        ) from None
-    try:
-        yield
-    finally:
-        lock.release()
+_ENDED = ("succeeded", "cancelled")
 
 
-def _fmt(loss: float | None) -> str:
-    return "-" if loss is None else f"{loss:.4f}"
+def _run(jobs: Any, job_id: str, epochs: int, console: Any) -> Any:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from tuneplug.jobs.types import JobEvent
+
+    row = jobs.store.get(job_id)
+    columns = (
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("loss {task.fields[loss]}"), TimeElapsedColumn(),
+    )  # fmt: skip
+    with Progress(*columns, console=console, transient=False) as progress:
+        task = progress.add_task(
+            f"epoch 1/{epochs}", total=row.steps_total, completed=row.steps_done, loss="-"
+        )
+
+        def on_event(event: JobEvent) -> None:
+            if event.step is None:
+                return
+            epoch = int(event.metrics.get("epoch", 1))
+            loss = event.metrics.get("loss")
+            progress.update(
+                task, completed=event.step, description=f"epoch {epoch}/{epochs}",
+                loss="-" if loss is None else f"{loss:.4f}",
+            )  # fmt: skip
+
+        return jobs.run(job_id, on_event)

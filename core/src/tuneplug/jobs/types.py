@@ -11,10 +11,15 @@ LoRA's ``r``.
 from __future__ import annotations
 
 import math
+import time
+from collections.abc import Callable
 from enum import StrEnum
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+
+if TYPE_CHECKING:
+    from tuneplug.jobs.backend import JobBackend, JobPage
 
 __all__ = ["Job", "JobEvent", "JobSpec", "JobStatus"]
 
@@ -88,6 +93,11 @@ class Job(BaseModel):
     provider knows it. ``fine_tuned_model`` is the resulting model's reference
     (``provider/id``, ready for :func:`tuneplug.get_model`) once ``succeeded``.
     ``ref`` (``provider/id``) is what :func:`tuneplug.get_job` accepts.
+
+    A job is a snapshot; its methods ask the provider's job backend (the one
+    that made it, else the provider's current one) and return new snapshots.
+    A local job whose runner died (killed, interrupted) reports ``paused``
+    with ``raw_status`` ``"interrupted"``: ``tuneplug jobs resume`` continues it.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -106,10 +116,68 @@ class Job(BaseModel):
     fine_tuned_model: str | None = None
     hyperparameters: dict[str, Any] = Field(default_factory=dict)
 
+    _backend: Any = PrivateAttr(default=None)
+
     @property
     def ref(self) -> str:
         """The ``provider/id`` reference of this job."""
         return f"{self.provider}/{self.id}"
+
+    def __eq__(self, other: object) -> bool:
+        # Two snapshots of the same state are equal whichever backend object made them.
+        if not isinstance(other, Job):
+            return NotImplemented
+        return self.__dict__ == other.__dict__
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def bind(self, backend: JobBackend) -> Job:
+        """Remember the backend this snapshot came from (returns ``self``)."""
+        self._backend = backend
+        return self
+
+    def backend(self) -> JobBackend:
+        """The provider's job backend (native, or the local job runner)."""
+        if self._backend is None:
+            from tuneplug.jobs.facade import job_backend
+
+            self._backend = job_backend(self.provider)
+        backend: JobBackend = self._backend
+        return backend
+
+    def refresh(self) -> Job:
+        """The job's current state, as a new snapshot."""
+        return self.backend().get(self.id)
+
+    def events(self, *, after: str | None = None, limit: int = 100) -> JobPage[JobEvent]:
+        """The job's events oldest first, after the event id ``after`` (``limit`` 1..1000)."""
+        return self.backend().events(self.id, after=after, limit=limit)
+
+    def cancel(self) -> Job:
+        """Ask the job to stop: ``cancelled`` at once if nothing runs it, else ``cancelling``."""
+        return self.backend().cancel(self.id)
+
+    def wait(
+        self,
+        on_event: Callable[[JobEvent], None] | None = None,
+        timeout: float | None = None,
+        *,
+        poll_interval: float | None = None,
+    ) -> Job:
+        """Follow the job until it succeeds, fails or is cancelled; return that snapshot.
+
+        ``on_event`` gets every event from the first, oldest first, once each.
+        ``timeout`` is in seconds (``None``: no limit). A failed job is
+        returned, not raised: check ``status`` and ``error``.
+
+        Raises:
+            TimeoutError: ``timeout`` passed first (the job goes on).
+            TuneplugError: the job stopped without ending (a local job whose
+                runner was killed or interrupted: resume it).
+        """
+        from tuneplug.jobs.facade import follow
+
+        return follow(self, on_event, timeout, poll_interval, time.monotonic)
 
 
 class JobEvent(BaseModel):

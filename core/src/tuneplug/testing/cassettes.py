@@ -271,8 +271,9 @@ def use_cassette(
 
     ``extra_headers`` and ``secrets`` are scrubbed on top of what
     :func:`vcr_config` scrubs; ``overrides`` replace keys of the config
-    (``record_mode``, ``match_on``, ...). In record mode ``all`` the cassette is
-    recorded afresh (the old file is removed first). Yields the vcrpy cassette.
+    (``record_mode``, ``match_on``, ``allow_playback_repeats``, ...). In record
+    mode ``all`` the cassette is recorded afresh (the old file is removed first).
+    Yields the vcrpy cassette.
     """
     vcr = importlib.import_module("vcr")  # optional: needed only here (and untyped)
     config = vcr_config(extra_headers=extra_headers, secrets=secrets)
@@ -281,5 +282,8 @@ def use_cassette(
         # vcrpy's `all` loads what the cassette held and appends to it: a re-recording
         # would keep stale exchanges forever. Re-recording starts from nothing.
         Path(path).unlink(missing_ok=True)
-    with vcr.VCR(**config).use_cassette(os.fspath(path)) as cassette:
+    # Options of one cassette rather than of the VCR (repeats: identical requests
+    # answered by one recording however often they come).
+    per_cassette = {k: config.pop(k) for k in ("allow_playback_repeats",) if k in config}
+    with vcr.VCR(**config).use_cassette(os.fspath(path), **per_cassette) as cassette:
         yield cassette

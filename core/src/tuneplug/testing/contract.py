@@ -24,6 +24,9 @@ pytest collects the subclass (its name starts with ``Test``), never the bases.
   adapter, fine-tuning it (sync and async; ``trainable_tokens > 0``, finite loss,
   ``loss == sum_loss / trainable_tokens``), completing after fine-tuning,
   deleting, and argument and sample validation before any I/O.
+* :class:`FineTuneJobsContract`: fine-tuning jobs (native or the local job
+  runner's): create, wait with events whose losses are finite, complete with
+  the result model, cancel, list, get, spec validation before any I/O.
 
 The suites are cassette-friendly: prompts, adapter names and options are fixed,
 and every test can run inside its own cassette (``cassette_dir``, or override
@@ -45,11 +48,13 @@ from tuneplug.testing.contract_complete import (
     ProviderContract,
 )
 from tuneplug.testing.contract_finetune import FineTunableContract
+from tuneplug.testing.contract_jobs import FineTuneJobsContract
 
 __all__ = [
     "DEFAULT_PROMPT",
     "CompleterContract",
     "CompletionTests",
     "FineTunableContract",
+    "FineTuneJobsContract",
     "ProviderContract",
 ]

@@ -36,6 +36,7 @@ __all__ = [
     "tuneplug_complete",
     "tuneplug_create_adapter",
     "tuneplug_delete_adapter",
+    "tuneplug_evaluate",
     "tuneplug_fine_tune",
     "tuneplug_list_models",
     "tuneplug_options",
@@ -183,22 +184,34 @@ def tuneplug_create_adapter(
 
 @hookimpl
 def tuneplug_fine_tune(
-    ctx: ProviderContext, model: ModelInfo, samples: list[Sample]
+    ctx: ProviderContext, model: ModelInfo, samples: list[Sample], idempotency_key: str | None
 ) -> FineTuneResult:
-    """One training step of the adapter ``model``; the loss is measured before the update."""
+    """One training step of the adapter ``model``; the loss is measured before the update.
+
+    Exactly once per ``idempotency_key``: the key is stored in the step's own
+    transaction, and a replayed key returns the recorded result.
+    """
     runtime = _runtime(ctx)
     _pause(runtime)
-    return runtime.fine_tune(model, samples)
+    return runtime.fine_tune(model, samples, idempotency_key)
 
 
 @hookimpl
 async def tuneplug_afine_tune(
-    ctx: ProviderContext, model: ModelInfo, samples: list[Sample]
+    ctx: ProviderContext, model: ModelInfo, samples: list[Sample], idempotency_key: str | None
 ) -> FineTuneResult:
     """Async :func:`tuneplug_fine_tune`; the store write runs in a worker thread."""
     runtime = _runtime(ctx)
     await _apause(runtime)
-    return await asyncio.to_thread(runtime.fine_tune, model, samples)
+    return await asyncio.to_thread(runtime.fine_tune, model, samples, idempotency_key)
+
+
+@hookimpl
+def tuneplug_evaluate(
+    ctx: ProviderContext, model: ModelInfo, samples: list[Sample]
+) -> FineTuneResult:
+    """The loss of ``samples`` under ``model`` (base or adapter), nothing learned."""
+    return _runtime(ctx).evaluate(model, samples)
 
 
 @hookimpl

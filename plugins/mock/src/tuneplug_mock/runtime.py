@@ -283,12 +283,15 @@ class MockRuntime:
                 provider=PROVIDER,
             )
 
-    def fine_tune(self, model: ModelInfo, samples: Sequence[Sample]) -> FineTuneResult:
+    def fine_tune(
+        self, model: ModelInfo, samples: Sequence[Sample], key: str | None = None
+    ) -> FineTuneResult:
         """One training step of the adapter ``model`` on ``samples``.
 
         The loss is the summed NLL (nats) of the trainable tokens under the
         adapter as the step found it, read inside the step's write transaction so
-        it matches exactly the weights the deltas are added to.
+        it matches exactly the weights the deltas are added to. A ``key`` seen
+        before on this adapter returns its recorded result and applies nothing.
         """
         self._check_trainable(model)
         if not samples:
@@ -296,6 +299,10 @@ class MockRuntime:
         prepared = [lm.prepare(Sample.coerce(s)) for s in samples]
         base = lm.base_model()
         with self._opened().training(model.id) as step:
+            if key is not None:
+                seen = step.recorded(key)
+                if seen is not None:
+                    return FineTuneResult(trainable_tokens=seen[0], sum_loss=seen[1])
             record = step.record
             with self._lock:
                 cached = self._cache.get(model.id)
@@ -308,8 +315,24 @@ class MockRuntime:
             _refuse_overflow(current.adapter or lm.Counts(), delta)
             step.drop_unsound(lm.MAX_WEIGHT)  # repair what an unbounded version wrote
             version = step.add(delta, tokens)
+            if key is not None:
+                step.record_key(key, tokens, total)
         adapter = current.adapter or lm.Counts()
         self._remember(model.id, _Loaded(version, lm.NgramModel(base.base, adapter.plus(delta))))
+        return FineTuneResult(trainable_tokens=tokens, sum_loss=total)
+
+    def evaluate(self, model: ModelInfo, samples: Sequence[Sample]) -> FineTuneResult:
+        """The loss a step on ``samples`` would report, without the step."""
+        if not samples:
+            raise InvalidRequestError("no samples to evaluate", provider=PROVIDER)
+        prepared = [lm.prepare(Sample.coerce(s)) for s in samples]
+        if model.kind is ModelKind.ADAPTER:
+            current = self._adapter(model).model
+        elif model.id == TINY.id:
+            current = lm.base_model()
+        else:
+            raise CapabilityError(f"{model.id!r} has no loss to measure", provider=PROVIDER)
+        tokens, total = lm.loss(current, prepared)
         return FineTuneResult(trainable_tokens=tokens, sum_loss=total)
 
     def delete_adapter(self, model: ModelInfo) -> None:

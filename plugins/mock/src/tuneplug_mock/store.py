@@ -7,6 +7,11 @@ on one adapter serialize across processes, and it adds its deltas with UPSERTs
 adapter at once both count. Every step bumps the adapter's ``version``, which
 lets a process keep weights in memory and reload only when they changed.
 
+A step sent with an idempotency key records the key and its result in
+``applied_steps`` inside the same transaction as its deltas: the key is there
+exactly when the update is, so a replayed key is answered from the table and
+applies nothing (the job runner's exactly-once resume).
+
 WAL mode lets completions read while another process trains. Two connections
 are kept so that a reader never waits behind this process's own writer.
 """
@@ -51,6 +56,12 @@ CREATE TABLE IF NOT EXISTS deltas (
     token TEXT NOT NULL,
     weight REAL NOT NULL,
     PRIMARY KEY (adapter_id, context, token)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS applied_steps (
+    key TEXT PRIMARY KEY,
+    adapter_id TEXT NOT NULL REFERENCES adapters(id) ON DELETE CASCADE,
+    trainable_tokens INTEGER NOT NULL,
+    sum_loss REAL NOT NULL
 ) WITHOUT ROWID;
 PRAGMA user_version = 1;
 """
@@ -157,6 +168,22 @@ class Training:
             "SELECT context, token, weight FROM deltas WHERE adapter_id = ?", (self.record.id,)
         )
         return [(_decode(c), t, w) for c, t, w in cursor]
+
+    def recorded(self, key: str) -> tuple[int, float] | None:
+        """The ``(trainable tokens, summed loss)`` recorded for ``key`` on this adapter."""
+        row = self._conn.execute(
+            "SELECT trainable_tokens, sum_loss FROM applied_steps WHERE key = ? AND adapter_id = ?",
+            (key, self.record.id),
+        ).fetchone()
+        return None if row is None else (int(row[0]), float(row[1]))
+
+    def record_key(self, key: str, tokens: int, sum_loss: float) -> None:
+        """Record ``key`` with the step's result, in this step's transaction."""
+        self._conn.execute(
+            "INSERT INTO applied_steps (key, adapter_id, trainable_tokens, sum_loss) "
+            "VALUES (?, ?, ?, ?)",
+            (key, self.record.id, tokens, sum_loss),
+        )
 
     def drop_unsound(self, bound: float) -> int:
         """Delete weights outside ``[-bound, bound]`` (infinities included); how many went."""
@@ -319,6 +346,7 @@ class AdapterStore:
         """Delete the adapter and its deltas; ``False`` if it did not exist."""
         with self._write_lock, _translated(self.path), _immediate(self._writer):
             self._writer.execute("DELETE FROM deltas WHERE adapter_id = ?", (adapter_id,))
+            self._writer.execute("DELETE FROM applied_steps WHERE adapter_id = ?", (adapter_id,))
             gone = self._writer.execute("DELETE FROM adapters WHERE id = ?", (adapter_id,))
         return gone.rowcount > 0
 

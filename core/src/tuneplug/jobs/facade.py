@@ -1,0 +1,168 @@
+"""The jobs facade: one code path from ``Model.start_fine_tune`` to any provider's jobs.
+
+:func:`backend_for` is the provider's ``tuneplug_jobs`` backend when it
+implements the hook, else the core's local job runner
+(:class:`~tuneplug.jobs.local.LocalJobs`) when it has the step hooks; a
+provider with neither raises ``CapabilityError`` before any I/O.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import ValidationError
+
+from tuneplug.errors import (
+    CapabilityError,
+    InvalidRequestError,
+    TimeoutError,
+    TuneplugError,
+    UnknownModelError,
+)
+from tuneplug.jobs.backend import JobBackend, JobPage
+from tuneplug.jobs.inputs import check_data
+from tuneplug.jobs.types import Job, JobEvent, JobSpec, JobStatus
+from tuneplug.provider import Provider
+from tuneplug.types import Capability
+
+__all__ = ["backend_for", "follow", "get_job", "job_backend", "list_jobs", "make_spec"]
+
+
+def backend_for(provider: Provider) -> JobBackend:
+    """The jobs of ``provider``: native, else the local job runner.
+
+    Raises:
+        CapabilityError: the provider has neither ``tuneplug_jobs`` nor the step hooks.
+    """
+    if provider.has("tuneplug_jobs"):
+        backend: JobBackend = provider.call("tuneplug_jobs")
+        return backend
+    if Capability.FINE_TUNE in provider.capabilities:
+        from tuneplug.jobs.local import LocalJobs
+
+        return LocalJobs(provider)
+    raise CapabilityError(
+        f"provider {provider.name!r} cannot run fine-tuning jobs: it implements neither "
+        "tuneplug_jobs nor FineTunable",
+        provider=provider.name,
+    )
+
+
+def job_backend(name: str) -> JobBackend:
+    """The job backend of the provider called ``name`` (configured as usual)."""
+    from tuneplug.config import load_config
+    from tuneplug.models import _registry
+
+    config = load_config()
+    return backend_for(_registry(config).provider(name, config=config))
+
+
+def make_spec(model: str, data: Any, spec: dict[str, Any]) -> JobSpec:
+    """A validated :class:`JobSpec` (``InvalidRequestError`` naming the field, no I/O)."""
+    if "model" in spec or "training_data" in spec:
+        raise InvalidRequestError("pass the model and the training data positionally")
+    check_data(data, "training_data")
+    if spec.get("validation_data") is not None:
+        check_data(spec["validation_data"], "validation_data")
+    try:
+        return JobSpec(model=model, training_data=data, **spec)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in err["loc"])
+        where = f"{field}: " if field else ""
+        raise InvalidRequestError(f"invalid job spec: {where}{err['msg']}") from None
+    except TypeError as exc:
+        raise InvalidRequestError(f"invalid job spec: {exc}") from None
+
+
+def list_jobs(
+    provider: str | None = None, *, after: str | None = None, limit: int = 20
+) -> JobPage[Job]:
+    """Jobs newest first: of ``provider`` (native or local), or every local job when ``None``.
+
+    ``after`` is the last job id of the previous page; ``limit`` is 1..100.
+    """
+    if provider is not None:
+        return job_backend(provider).list(after=after, limit=limit)
+    from tuneplug.jobs.local import job_store
+
+    store = job_store()
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 100:
+        raise InvalidRequestError(f"limit must be an integer in 1..100, got {limit!r}")
+    rows, more = store.page(None, after, limit)
+    jobs: list[Job] = []
+    backends: dict[str, JobBackend] = {}
+    for row in rows:
+        if row.provider not in backends:
+            backends[row.provider] = job_backend(row.provider)
+        jobs.append(backends[row.provider].get(row.id))
+    return JobPage(jobs, more)
+
+
+def get_job(ref: str) -> Job:
+    """The job ``ref`` names: ``provider/job_id``, or a bare id of a local job.
+
+    Raises:
+        UnknownModelError: the reference is malformed.
+        NotFoundError: the provider has no such job.
+    """
+    if not isinstance(ref, str) or not ref.strip():
+        raise UnknownModelError(f"bad job reference {ref!r}: expected 'provider/job_id'")
+    provider, sep, job_id = ref.partition("/")
+    if not sep:
+        from tuneplug.jobs.local import job_store
+
+        provider, job_id = job_store().get(ref).provider, ref
+    if not provider or not job_id:
+        raise UnknownModelError(f"bad job reference {ref!r}: expected 'provider/job_id'")
+    return job_backend(provider).get(job_id)
+
+
+def follow(
+    job: Job,
+    on_event: Callable[[JobEvent], None] | None,
+    timeout: float | None,
+    poll_interval: float | None,
+    clock: Callable[[], float] = time.monotonic,
+) -> Job:
+    """:meth:`Job.wait`: poll state and events until the job ends (see there)."""
+    if timeout is not None and not timeout >= 0:
+        raise InvalidRequestError(f"timeout must be >= 0 seconds, got {timeout!r}")
+    backend = job.backend()
+    interval = poll_interval or float(getattr(backend, "poll_interval", 1.0))
+    deadline = None if timeout is None else clock() + timeout
+    after: str | None = None
+    while True:
+        current = backend.get(job.id)  # state first: events up to it are all written
+        after = _drain(backend, job.id, after, on_event)
+        if current.status.is_terminal:
+            return current
+        if current.status is JobStatus.PAUSED and current.raw_status == "interrupted":
+            raise TuneplugError(
+                f"job {job.id} is not running: its runner was interrupted or killed "
+                f"(resume it with `tuneplug jobs resume {job.ref}`)",
+                provider=job.provider,
+            )
+        left = None if deadline is None else deadline - clock()
+        if left is not None and left <= 0:
+            raise TimeoutError(
+                f"job {job.id} still {current.status.value} after {timeout} s",
+                provider=job.provider,
+            )
+        time.sleep(interval if left is None else min(interval, left))
+
+
+def _drain(
+    backend: JobBackend, job_id: str, after: str | None, on_event: Callable[[JobEvent], None] | None
+) -> str | None:
+    # Bounded by what exists: each page moves `after` forward, the last has no more.
+    while True:
+        page = backend.events(job_id, after=after, limit=100)
+        for event in page:
+            if on_event is not None:
+                on_event(event)
+            after = event.id
+        if not page.has_more or not page.data:
+            return after

@@ -1,0 +1,62 @@
+"""What a job trains on: a samples file or a list of samples, as provider-ready samples.
+
+A path is streamed through :func:`tuneplug.samples.read_samples` (every format
+it reads, errors naming file, line and field); a list is validated item by
+item. Each sample comes out in the ``inputs`` form the step hooks take: a chat
+sample is rendered through the model's chat template (only assistant turns
+trainable), a prompt/completion pair keeps only the completion trainable.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+from tuneplug.errors import InvalidRequestError
+from tuneplug.provider import Provider
+from tuneplug.samples import read_samples
+from tuneplug.types import ModelInfo, Sample
+
+__all__ = ["check_data", "iter_samples"]
+
+
+def check_data(data: Any, what: str) -> None:
+    """Refuse what is neither a path nor a list of samples (no I/O).
+
+    Raises:
+        InvalidRequestError: naming ``what`` (``training_data``, ...).
+    """
+    if isinstance(data, str | os.PathLike):
+        if not os.fspath(data):
+            raise InvalidRequestError(f"{what}: empty path")
+        return
+    if isinstance(data, bytes | bytearray | dict) or not isinstance(data, list | tuple):
+        raise InvalidRequestError(
+            f"{what} must be a samples file path or a list of samples, not {type(data).__name__}"
+        )
+
+
+def iter_samples(data: Any, provider: Provider, model: ModelInfo) -> Iterator[Sample]:
+    """Every sample of ``data``, validated, in the form ``provider``'s step hooks take.
+
+    Raises:
+        SampleFileError: a file's sample is invalid (file, line, field).
+        InvalidRequestError: a listed sample is invalid (its index and field).
+    """
+    from tuneplug.models import Model
+    from tuneplug.samples.formats import SampleProblem, parse_value, to_inputs
+
+    template: Any = None
+    raw: Iterator[Any] = read_samples(data) if isinstance(data, str | os.PathLike) else iter(data)
+    for index, value in enumerate(raw):
+        try:
+            sample = parse_value(value)
+        except SampleProblem as exc:
+            where = f"{exc.field}: " if exc.field else ""
+            raise InvalidRequestError(
+                f"sample {index}: {where}{exc.message}", provider=provider.name
+            ) from None
+        if not isinstance(sample, Sample) and template is None:
+            template = Model(model, provider)._training_template()
+        yield to_inputs(sample, template)

@@ -1,0 +1,352 @@
+"""The local job runner as a :class:`~tuneplug.jobs.backend.JobBackend`.
+
+Every provider with the step hooks (``tuneplug_fine_tune``) gets jobs from
+here. A job lives in ``$TUNEPLUG_HOME/jobs``: a row in the journal
+(:mod:`tuneplug.jobs.store`) and a directory with its copy of the samples,
+its runner's lock and (when detached) its runner's log.
+
+Creating a job validates the spec and every sample, copies the samples, and
+(for a base model) creates the adapter it will train, named from ``suffix`` or
+the job id; an adapter given as the model is trained in place. Then the job
+starts as asked: in a thread of this process (the Python default), in a
+detached process of its own (``python -m tuneplug jobs resume ID --worker``,
+in a new session so a closed terminal does not stop it), or not at all (the
+CLI runs it in the foreground).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, Literal
+
+from filelock import Timeout
+
+from tuneplug import paths
+from tuneplug.errors import InvalidRequestError, TuneplugError
+from tuneplug.jobs.backend import JobPage
+from tuneplug.jobs.data import write_samples
+from tuneplug.jobs.inputs import iter_samples
+from tuneplug.jobs.runner import Runner, runner_lock
+from tuneplug.jobs.store import EventRow, JobRow, JobStore
+from tuneplug.jobs.types import Job, JobEvent, JobSpec, JobStatus
+from tuneplug.provider import Provider
+from tuneplug.types import Capability, ModelInfo, ModelKind
+
+__all__ = ["DEFAULT_BATCH_SIZE", "DEFAULT_EPOCHS", "LocalJobs", "Start", "job_store"]
+
+DEFAULT_BATCH_SIZE = 8
+DEFAULT_EPOCHS = 1
+
+Start = Literal["thread", "detach", "none"]
+
+_stores: dict[Path, JobStore] = {}
+_stores_lock = threading.Lock()
+
+
+def job_store() -> JobStore:
+    """The journal under the current ``TUNEPLUG_HOME`` (one object per path)."""
+    path = paths.home() / "jobs" / "jobs.sqlite3"
+    with _stores_lock:
+        store = _stores.get(path)
+        if store is None:
+            store = _stores[path] = JobStore(path)
+        return store
+
+
+def _event_id(seq: int) -> str:
+    return f"event-{seq}"
+
+
+def _seq(event_id: str | None) -> int | None:
+    if event_id is None:
+        return None
+    head, _, number = event_id.partition("-")
+    if head != "event" or not number.isdigit():
+        raise InvalidRequestError(f"bad event id {event_id!r}: expected 'event-<number>'")
+    return int(number)
+
+
+def to_event(row: EventRow) -> JobEvent:
+    """The public form of a journal event."""
+    level: Any = row.level
+    return JobEvent(
+        id=_event_id(row.seq), created_at=row.created_at, level=level, message=row.message,
+        step=row.step, metrics=row.metrics,
+    )  # fmt: skip
+
+
+class LocalJobs:
+    """Jobs of one provider run by the core (see the module docstring)."""
+
+    poll_interval = 0.1
+    """Seconds between polls when following a job: the journal is a local file."""
+
+    def __init__(self, provider: Provider, store: JobStore | None = None) -> None:
+        """Jobs of ``provider`` in ``store`` (default: the journal under ``TUNEPLUG_HOME``)."""
+        self.provider = provider
+        self.store = store or job_store()
+
+    def _dir(self, job_id: str) -> Path:
+        return self.store.path.parent / job_id
+
+    def alive(self, job_id: str) -> bool:
+        """Whether a runner (any process) holds the job's lock."""
+        if not self._dir(job_id).is_dir():
+            return False
+        lock = runner_lock(self._dir(job_id))
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            return True
+        lock.release()
+        return False
+
+    def to_job(self, row: JobRow) -> Job:
+        """The public form of a journal row, its status adjusted for a dead runner."""
+        status, raw = JobStatus(row.status), row.status
+        if status in (JobStatus.QUEUED, JobStatus.RUNNING):
+            alive = self.alive(row.id)
+            if alive and row.cancel_requested:
+                status, raw = JobStatus.CANCELLING, "cancelling"
+            elif status is JobStatus.RUNNING and not alive:
+                status, raw = JobStatus.PAUSED, "interrupted"
+        settings = row.settings
+        shown = ("n_epochs", "batch_size", "seed", "shuffle")
+        hyper = {k: settings[k] for k in shown if k in settings}
+        hyper.update({k: v for k, v in settings.get("adapter", {}).items() if v is not None})
+        done = status is JobStatus.SUCCEEDED
+        return Job(
+            id=row.id, provider=row.provider, model=row.model, status=status, raw_status=raw,
+            created_at=row.created_at, started_at=row.started_at, finished_at=row.finished_at,
+            error=row.error, trained_tokens=row.trained_tokens,
+            progress=row.steps_done / row.steps_total if row.steps_total else None,
+            fine_tuned_model=f"{row.provider}/{row.target}" if done else None,
+            hyperparameters=hyper,
+        ).bind(self)  # fmt: skip
+
+    # -- the JobBackend protocol -----------------------------------------------------
+
+    def create(
+        self,
+        spec: JobSpec,
+        *,
+        start: Start = "thread",
+        shuffle: bool = True,
+        origin: str | None = None,
+    ) -> Job:
+        """Validate, copy the samples, create the adapter if needed, and start the job.
+
+        ``shuffle=False`` keeps the file's order (``tuneplug fine-tune``);
+        ``origin`` tags the job so a front end can find it again.
+
+        Raises:
+            InvalidRequestError: the spec asks for what the local runner cannot do.
+            SampleFileError: a sample is invalid (before anything is created).
+            CapabilityError: the provider cannot fine-tune.
+        """
+        self.provider.require(Capability.FINE_TUNE, "run fine-tuning jobs")
+        info = self._check(spec)
+        job_id = f"ftjob-{secrets.token_hex(8)}"
+        job_dir = self._dir(job_id)
+        job_dir.mkdir(parents=True)
+        try:
+            train = iter_samples(spec.training_data, self.provider, info)
+            n = write_samples(train, job_dir / "train.jsonl")
+            if n == 0:
+                raise InvalidRequestError("no training samples", provider=self.provider.name)
+            n_valid = 0
+            if spec.validation_data is not None:
+                n_valid = write_samples(
+                    iter_samples(spec.validation_data, self.provider, info), job_dir / "valid.jsonl"
+                )
+            batch = spec.batch_size or DEFAULT_BATCH_SIZE
+            epochs = spec.n_epochs or DEFAULT_EPOCHS
+            per_epoch = -(-n // batch)
+            target = (
+                info.id if info.kind is ModelKind.ADAPTER else self._adapter(info, spec, job_id)
+            )
+        except BaseException:
+            shutil.rmtree(job_dir, ignore_errors=True)
+            raise
+        seed = spec.seed if spec.seed is not None else secrets.randbits(31)
+        settings = {
+            "n_epochs": epochs, "batch_size": batch, "seed": seed, "shuffle": shuffle,
+            "samples": n, "valid_samples": n_valid, "steps_per_epoch": per_epoch,
+            "adapter": {
+                "rank": spec.rank, "learning_rate": spec.learning_rate, "suffix": spec.suffix,
+                **_adapter_options(spec),
+            },
+        }  # fmt: skip
+        row = JobRow(
+            id=job_id, provider=self.provider.name, model=info.id, target=target,
+            status="queued", error=None, created_at=time.time(), started_at=None,
+            finished_at=None, settings=settings, steps_total=epochs * per_epoch, steps_done=0,
+            trained_tokens=0, cancel_requested=False, origin=origin,
+        )  # fmt: skip
+        what = f"{n} samples, {epochs} epoch(s) of {per_epoch} step(s), training {target}"
+        self.store.insert(row, f"created: {what}")
+        self._start(job_id, start)
+        return self.get(job_id)
+
+    def _check(self, spec: JobSpec) -> ModelInfo:
+        from tuneplug.models import Model, resolve
+
+        name = spec.model.removeprefix(f"{self.provider.name}/")
+        refuse: list[str] = []
+        if spec.method != "sft":
+            refuse.append(f"method {spec.method!r} (the local runner trains with sft steps)")
+        if spec.learning_rate_multiplier is not None:
+            refuse.append(
+                "learning_rate_multiplier (the step hooks take an absolute learning_rate)"
+            )
+        if refuse:
+            raise InvalidRequestError(
+                f"the local job runner of {self.provider.name!r} cannot take: " + "; ".join(refuse),
+                provider=self.provider.name,
+            )
+        info = resolve(self.provider, name)
+        if info.kind is ModelKind.ADAPTER:
+            fixed = [k for k in ("rank", "learning_rate", "suffix") if getattr(spec, k) is not None]
+            fixed += [k for k in _adapter_options(spec)]
+            if fixed:
+                raise InvalidRequestError(
+                    f"{info.id} is an adapter, trained in place: {', '.join(fixed)} "
+                    "were set when it was created (start from its base model for new ones)",
+                    provider=self.provider.name,
+                )
+        else:
+            # Checked against the provider's declared adapter options before any I/O.
+            Model(info, self.provider)._adapter_options(_adapter_options(spec))
+        return info
+
+    def _adapter(self, base: ModelInfo, spec: JobSpec, job_id: str) -> str:
+        from tuneplug.models import Model
+
+        name = spec.suffix or job_id
+        adapter = Model(base, self.provider).create_adapter(
+            name, rank=spec.rank, learning_rate=spec.learning_rate, **_adapter_options(spec)
+        )
+        return adapter.id
+
+    def _start(self, job_id: str, start: Start) -> None:
+        if start == "thread":
+            threading.Thread(
+                target=self._quietly, args=(job_id,), name=f"tuneplug-{job_id}", daemon=True
+            ).start()
+        elif start == "detach":
+            self._spawn(job_id)
+
+    def _quietly(self, job_id: str) -> None:
+        # The journal holds the outcome (failed, with its error) for job.wait();
+        # nothing is left for a thread to raise to.
+        with contextlib.suppress(Exception):
+            Runner(self.store, self.provider, self._dir(job_id), job_id).run()
+
+    def _spawn(self, job_id: str) -> None:
+        log = (self._dir(job_id) / "runner.log").open("ab")
+        with log:
+            subprocess.Popen(
+                [sys.executable, "-m", "tuneplug", "jobs", "resume", job_id, "--worker"],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd=os.getcwd(),
+                start_new_session=True, close_fds=True,
+            )  # fmt: skip
+
+    def get(self, job_id: str) -> Job:
+        """The job ``job_id`` of this provider (``NotFoundError`` otherwise)."""
+        return self.to_job(self.store.get(job_id, self.provider.name))
+
+    def list(self, *, after: str | None = None, limit: int = 20) -> JobPage[Job]:
+        """This provider's local jobs, newest first."""
+        _check_limit(limit, 100)
+        rows, more = self.store.page(self.provider.name, after, limit)
+        return JobPage([self.to_job(r) for r in rows], more)
+
+    def cancel(self, job_id: str) -> Job:
+        """Cancel at once when no runner holds the job, else ask its runner to stop.
+
+        Raises:
+            InvalidRequestError: the job already succeeded or failed.
+        """
+        row = self.store.get(job_id, self.provider.name)
+        if row.status in ("succeeded", "failed"):
+            raise InvalidRequestError(
+                f"job {job_id} already {row.status}; nothing to cancel", provider=self.provider.name
+            )
+        if row.status == "cancelled":
+            return self.to_job(row)
+        self.store.request_cancel(job_id)
+        lock = runner_lock(self._dir(job_id))
+        try:
+            lock.acquire(timeout=0.2)  # a probe may hold it for an instant; a runner for good
+        except Timeout:
+            return self.get(job_id)  # its runner stops before the next step
+        try:
+            self.store.set_status(job_id, "cancelled", ("info", "message", "cancelled", None, {}))
+        finally:
+            lock.release()
+        return self.get(job_id)
+
+    def events(
+        self, job_id: str, *, after: str | None = None, limit: int = 100
+    ) -> JobPage[JobEvent]:
+        """The job's events, oldest first, after the event id ``after``."""
+        _check_limit(limit, 1000)
+        self.store.get(job_id, self.provider.name)
+        rows, more = self.store.events(job_id, _seq(after), limit)
+        return JobPage([to_event(r) for r in rows], more)
+
+    # -- beyond the protocol ---------------------------------------------------------
+
+    def resume(self, job_id: str, *, start: Start = "thread") -> Job:
+        """Start the runner of a job that is not running (interrupted, killed or failed).
+
+        Raises:
+            InvalidRequestError: the job succeeded or was cancelled.
+            TuneplugError: a runner is running it already.
+        """
+        row = self.store.get(job_id, self.provider.name)
+        if row.status in ("succeeded", "cancelled"):
+            raise InvalidRequestError(
+                f"job {job_id} {row.status}; nothing to resume", provider=self.provider.name
+            )
+        if self.alive(job_id):
+            raise TuneplugError(
+                f"job {job_id} is already running; follow it with `tuneplug jobs wait {job_id}`",
+                retryable=True,
+            )
+        # Queued until its runner takes the lock: never mistaken for the dead run it replaces.
+        self.store.set_status(job_id, "queued", ("info", "message", "resuming", None, {}))
+        self._start(job_id, start)
+        return self.get(job_id)
+
+    def run(self, job_id: str, on_event: Callable[[JobEvent], None] | None = None) -> Job:
+        """Run (or resume) the job in this thread, passing each event to ``on_event``."""
+        self.store.get(job_id, self.provider.name)
+        runner = Runner(self.store, self.provider, self._dir(job_id), job_id)
+        callback = None if on_event is None else (lambda row: on_event(to_event(row)))
+        return self.to_job(runner.run(callback))
+
+    def epochs(self, job_id: str) -> Iterator[tuple[int, int, float]]:
+        """``(epoch from 1, trainable tokens, summed loss)`` of the job's done steps."""
+        for epoch, tokens, total in self.store.epoch_totals(job_id):
+            yield epoch + 1, tokens, total
+
+
+def _adapter_options(spec: JobSpec) -> dict[str, Any]:
+    """The provider-specific keywords of a new adapter: LoRA alpha/dropout and extras."""
+    given = {"lora_alpha": spec.lora_alpha, "lora_dropout": spec.lora_dropout}
+    return {**{k: v for k, v in given.items() if v is not None}, **spec.extra}
+
+
+def _check_limit(limit: int, most: int) -> None:
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= most:
+        raise InvalidRequestError(f"limit must be an integer in 1..{most}, got {limit!r}")

@@ -1,0 +1,305 @@
+"""The local job runner's loop: every step of a job, applied exactly once.
+
+Step ``s`` of a job is journalled ``started`` before it is sent with the
+idempotency key ``"<job id>:<s>"`` and ``done`` (with its result and event)
+after. A run that finds a started-not-done step (the previous run was killed
+between the two writes) re-sends it with the same key when the provider names
+``idempotency_key`` in ``tuneplug_fine_tune`` (it answers a seen key with the
+recorded result and applies nothing); otherwise the job stops, naming the step,
+rather than guess whether the adapter already learned from it.
+
+When a step raises, what the error says decides: a refusal (a client error, a
+rate limit, a 503, an error raised before any request) was not applied and the
+step is simply sent again on resume; anything else (a timeout, a dropped
+connection, a 500, an unexpected exception) leaves the step's outcome unknown.
+
+Batches are deterministic: epoch ``e`` visits the samples in the order
+:func:`tuneplug.jobs.data.permuted` gives for the job's seed and ``e``, so a
+resumed job sends exactly the batches an uninterrupted one would.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock, Timeout
+
+from tuneplug.errors import (
+    AuthenticationError,
+    CapabilityError,
+    ConfigError,
+    InvalidRequestError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    TuneplugError,
+    UnknownModelError,
+)
+from tuneplug.jobs.data import SampleFile, permuted
+from tuneplug.jobs.store import Event, EventRow, JobRow, JobStore
+from tuneplug.provider import Provider
+from tuneplug.types import FineTuneResult, ModelInfo, Sample
+
+__all__ = ["EXIT_AFTER_STEP_ENV", "Runner", "is_refusal", "runner_lock"]
+
+EXIT_AFTER_STEP_ENV = "TUNEPLUG_JOBS_EXIT_AFTER_STEP"
+"""Fault injection for tests: ``os._exit`` right after step N returns, before its journal entry."""
+
+PROBE_GRACE = 2.0
+"""Seconds a starting runner waits for the lock: probes hold it briefly, runners for good."""
+
+_REFUSALS = (
+    InvalidRequestError,
+    CapabilityError,
+    NotFoundError,
+    AuthenticationError,
+    PermissionDeniedError,
+    RateLimitError,
+    ConfigError,
+    UnknownModelError,
+)
+
+
+def is_refusal(exc: BaseException) -> bool:
+    """Whether ``exc`` proves the step was not applied (so sending it again is safe)."""
+    if isinstance(exc, _REFUSALS):
+        return True
+    if isinstance(exc, TuneplugError) and exc.status is not None:
+        # 503 and 4xx are answers of a server that did not do the work; 408, 500,
+        # 502 and 504 may come after it did.
+        return exc.status == 503 or (400 <= exc.status < 500 and exc.status != 408)
+    return False
+
+
+def runner_lock(job_dir: Path) -> FileLock:
+    """The lock a job's runner holds while it runs (how others tell it is alive)."""
+    return FileLock(job_dir / "runner.lock")
+
+
+def uncertain_message(job_id: str, step: int, provider: str) -> str:
+    """What a job says when it stops on a step it cannot prove applied or not."""
+    return (
+        f"step {step} of job {job_id} may or may not have been applied: the run sending it "
+        f"stopped before {provider!r} answered, and {provider!r} does not take idempotency "
+        "keys, so sending it again could train on that batch twice; the job stops here "
+        f"instead of guessing (the adapter holds steps 1..{step - 1}, perhaps {step}; start "
+        "a new job for the rest)"
+    )
+
+
+class Runner:
+    """Runs one job of ``provider`` to its end (or until cancelled, failed or killed)."""
+
+    def __init__(self, store: JobStore, provider: Provider, job_dir: Path, job_id: str) -> None:
+        """Bind the runner to its journal, provider and job."""
+        self.store = store
+        self.provider = provider
+        self.dir = job_dir
+        self.job_id = job_id
+        self._listening = False
+        self._exit_after = int(os.environ.get(EXIT_AFTER_STEP_ENV, "0") or 0)
+
+    def run(self, on_event: Callable[[EventRow], None] | None = None) -> JobRow:
+        """Run the job in this thread under its lock; returns its final row.
+
+        Raises:
+            TuneplugError: another process or thread is running this job.
+            KeyboardInterrupt: passed on after the journal is left resumable.
+        """
+        lock = runner_lock(self.dir)
+        try:
+            # Not 0: `alive()` probes (jobs get/list/wait elsewhere) hold the lock for an instant.
+            lock.acquire(timeout=PROBE_GRACE)
+        except Timeout:
+            raise TuneplugError(
+                f"job {self.job_id} is already running (in another process or thread); "
+                f"follow it with `tuneplug jobs wait {self.job_id}`",
+                retryable=True,
+            ) from None
+        try:
+            # Who runs the job, for `kill` and for the crash tests (only meaningful while locked).
+            (self.dir / "runner.pid").write_text(str(os.getpid()), encoding="ascii")
+            self._listening = on_event is not None
+            return self._run(on_event or (lambda event: None))
+        except Exception as exc:
+            self._failed(exc)
+            raise
+        finally:
+            lock.release()
+
+    def _failed(self, exc: Exception) -> None:
+        """Journal an error the loop did not (resolving the model, reading the copy, ...)."""
+        row = self.store.get(self.job_id)
+        if row.status in ("succeeded", "failed", "cancelled"):
+            return  # journalled where it happened (a step's error)
+        reason = str(exc) if isinstance(exc, TuneplugError) else f"{type(exc).__name__}: {exc}"
+        event: Event = ("error", "message", f"failed: {reason}", None, {})
+        self.store.set_status(self.job_id, "failed", event, error=reason)
+
+    def _emit(self, on_event: Callable[[EventRow], None], after: int) -> int:
+        if not self._listening:
+            return after  # nobody to tell: no read per step
+        rows, _ = self.store.events(self.job_id, after, 1000)
+        for row in rows:
+            on_event(row)
+        return rows[-1].seq if rows else after
+
+    def _run(self, on_event: Callable[[EventRow], None]) -> JobRow:
+        row = self.store.get(self.job_id)
+        if row.status in ("succeeded", "failed", "cancelled") and not self._resumable(row):
+            return row
+        seen = self._emit(on_event, 0)
+        if row.cancel_requested:
+            cancelled: Event = ("info", "message", "cancelled", None, {})
+            self.store.set_status(self.job_id, "cancelled", cancelled)
+            self._emit(on_event, seen)
+            return self.store.get(self.job_id)
+        settings = row.settings
+        total, per_epoch = row.steps_total, settings["steps_per_epoch"]
+        keyed = self.provider.accepts("tuneplug_fine_tune", "idempotency_key")
+        pending = self.store.open_step(self.job_id)
+        if pending is not None and not keyed:
+            message = uncertain_message(self.job_id, pending.step, self.provider.name)
+            event: Event = ("error", "message", message, pending.step, {})
+            self.store.set_status(self.job_id, "failed", event, error=message)
+            self._emit(on_event, seen)
+            return self.store.get(self.job_id)
+        first = row.steps_done + 1
+        info = self._target(row)
+        note = "started" if first == 1 and row.started_at is None else f"resumed at step {first}"
+        begun: Event = ("info", "message", f"{note} ({total} steps)", None, {})
+        self.store.set_status(self.job_id, "running", begun)
+        seen = self._emit(on_event, seen)
+        with SampleFile(self.dir / "train.jsonl") as train:
+            valid = SampleFile(self.dir / "valid.jsonl") if settings.get("valid_samples") else None
+            try:
+                if first > 1 and (first - 1) % per_epoch == 0:
+                    self._validate(valid, info, (first - 2) // per_epoch)
+                    seen = self._emit(on_event, seen)
+                if first <= total and pending is None:
+                    self.store.start_step(self.job_id, first, (first - 1) // per_epoch)
+                for step in range(first, total + 1):
+                    if self.store.cancel_requested(self.job_id):
+                        self.store.forget_step(self.job_id, step)
+                        self.store.set_status(
+                            self.job_id, "cancelled",
+                            ("info", "message", f"cancelled before step {step}", None, {}),
+                        )  # fmt: skip
+                        self._emit(on_event, seen)
+                        return self.store.get(self.job_id)
+                    epoch = (step - 1) // per_epoch
+                    batch = self._batch(train, settings, step)
+                    try:
+                        result = self._send(info, batch, step)
+                    finally:
+                        seen = self._emit(on_event, seen)
+                    if step == self._exit_after:
+                        os._exit(86)  # the test's kill point: applied, not yet journalled
+                    nxt = (step + 1, step // per_epoch) if step < total else None
+                    self.store.finish_step(
+                        self.job_id, step, result.trainable_tokens, result.sum_loss,
+                        _step_event(step, total, epoch, result), nxt,
+                    )  # fmt: skip
+                    seen = self._emit(on_event, seen)
+                    if step % per_epoch == 0:
+                        self._validate(valid, info, epoch)
+                        seen = self._emit(on_event, seen)
+            finally:
+                if valid is not None:
+                    valid.close()
+        final = f"{self.provider.name}/{row.target}"
+        self.store.set_status(
+            self.job_id, "succeeded", ("info", "message", f"succeeded: {final}", None, {})
+        )
+        self._emit(on_event, seen)
+        return self.store.get(self.job_id)
+
+    @staticmethod
+    def _resumable(row: JobRow) -> bool:
+        return row.status == "failed"
+
+    def _target(self, row: JobRow) -> ModelInfo:
+        from tuneplug.models import resolve
+
+        return resolve(self.provider, row.target)
+
+    @staticmethod
+    def _batch(train: SampleFile, settings: dict[str, Any], step: int) -> list[Sample]:
+        size, per_epoch, n = settings["batch_size"], settings["steps_per_epoch"], train.count
+        epoch, index = divmod(step - 1, per_epoch)
+        order: Callable[[int], int] = (
+            permuted(n, settings["seed"], epoch).__getitem__
+            if settings.get("shuffle", True)
+            else int
+        )
+        return train.batch([order(i) for i in range(index * size, min(n, (index + 1) * size))])
+
+    def _send(self, info: ModelInfo, batch: list[Sample], step: int) -> FineTuneResult:
+        """The step's result; on an error, the job is journalled failed and the error raised."""
+        try:
+            result: FineTuneResult = self.provider.call(
+                "tuneplug_fine_tune", model=info, samples=batch,
+                idempotency_key=f"{self.job_id}:{step}",
+            )  # fmt: skip
+            return result
+        except TuneplugError as exc:
+            if is_refusal(exc):
+                self.store.forget_step(self.job_id, step)
+            reason = f"step {step} failed: {exc}"
+            self.store.set_status(
+                self.job_id, "failed", ("error", "message", reason, step, {}), error=str(exc)
+            )
+            raise
+        except Exception as exc:  # a plugin bug: fail the job, keep the step open
+            reason = f"step {step} failed: {type(exc).__name__}: {exc}"
+            self.store.set_status(
+                self.job_id, "failed", ("error", "message", reason, step, {}), error=reason
+            )
+            raise
+
+    def _validate(self, valid: SampleFile | None, info: ModelInfo, epoch: int) -> None:
+        """Journal the validation loss after ``epoch`` (0-based), once."""
+        if valid is None:
+            return
+        done, _ = self.store.events(self.job_id, None, 1_000_000, kind="valid")
+        if any(e.metrics.get("epoch") == epoch + 1 for e in done):
+            return
+        if not self.provider.has("tuneplug_evaluate"):
+            message = (
+                f"epoch {epoch + 1}: no validation loss: {self.provider.name!r} does not "
+                "implement tuneplug_evaluate (a loss without a training step)"
+            )
+            warning = ("warn", "valid", message, None, {"epoch": epoch + 1.0})
+            self.store.add_event(self.job_id, warning)
+            return
+        total = FineTuneResult(trainable_tokens=0, sum_loss=0.0)
+        batch: list[Sample] = []
+        for sample in valid.in_order():
+            batch.append(sample)
+            if len(batch) == 64:
+                total = total + self.provider.call("tuneplug_evaluate", model=info, samples=batch)
+                batch = []
+        if batch:
+            total = total + self.provider.call("tuneplug_evaluate", model=info, samples=batch)
+        metrics = {"epoch": epoch + 1.0, "valid_tokens": float(total.trainable_tokens)}
+        if total.loss is not None and math.isfinite(total.loss):
+            metrics["valid_loss"] = total.loss
+        shown = "-" if total.loss is None else f"{total.loss:.4f}"
+        self.store.add_event(
+            self.job_id, ("info", "valid", f"epoch {epoch + 1}: valid loss {shown}", None, metrics)
+        )
+
+
+def _step_event(step: int, total: int, epoch: int, result: FineTuneResult) -> Event:
+    metrics = {"tokens": float(result.trainable_tokens), "epoch": epoch + 1.0}
+    loss = result.loss
+    if loss is not None and math.isfinite(loss):
+        metrics["loss"] = loss
+    if math.isfinite(result.sum_loss):
+        metrics["sum_loss"] = result.sum_loss
+    shown = "-" if loss is None else f"{loss:.4f}"
+    return ("info", "step", f"step {step}/{total}: loss {shown}", step, metrics)

@@ -1,0 +1,372 @@
+"""The local job runner's journal: one SQLite file, ``$TUNEPLUG_HOME/jobs/jobs.sqlite3``.
+
+Three tables. ``jobs`` holds each job's settings and state; ``steps`` is the
+step journal (a row is written ``started`` before the step is sent and turned
+``done`` with its result after, so a crash leaves at most one step whose
+outcome must be found out); ``events`` is what users see (``jobs events``).
+
+Writes are short ``BEGIN IMMEDIATE`` transactions in WAL mode with
+``synchronous = NORMAL``: durable against a killed process (the failure the
+journal is for), and concurrent readers (``jobs wait`` in another terminal)
+never block the runner. Each thread gets its own connection.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tuneplug.errors import ConfigError, NotFoundError, ServerError
+
+__all__ = ["Event", "EventRow", "JobRow", "JobStore", "StepRow"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY,
+    provider TEXT NOT NULL,
+    model TEXT NOT NULL,
+    target TEXT NOT NULL,
+    status TEXT NOT NULL,
+    error TEXT,
+    created_at REAL NOT NULL,
+    started_at REAL,
+    finished_at REAL,
+    settings TEXT NOT NULL,
+    steps_total INTEGER NOT NULL,
+    steps_done INTEGER NOT NULL DEFAULT 0,
+    trained_tokens INTEGER NOT NULL DEFAULT 0,
+    cancel_requested INTEGER NOT NULL DEFAULT 0,
+    origin TEXT
+);
+CREATE INDEX IF NOT EXISTS jobs_by_origin ON jobs (origin);
+CREATE TABLE IF NOT EXISTS steps (
+    job_id TEXT NOT NULL,
+    step INTEGER NOT NULL,
+    epoch INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    tokens INTEGER,
+    sum_loss REAL,
+    PRIMARY KEY (job_id, step)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    job_id TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    level TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    message TEXT NOT NULL,
+    step INTEGER,
+    metrics TEXT
+);
+CREATE INDEX IF NOT EXISTS events_by_job ON events (job_id, seq);
+"""
+
+_JOB_COLUMNS = (
+    "id, provider, model, target, status, error, created_at, started_at, finished_at, "
+    "settings, steps_total, steps_done, trained_tokens, cancel_requested, origin"
+)
+
+
+@dataclass(frozen=True)
+class JobRow:
+    """A job as the journal keeps it (``settings`` decoded from JSON)."""
+
+    id: str
+    provider: str
+    model: str
+    target: str
+    status: str
+    error: str | None
+    created_at: float
+    started_at: float | None
+    finished_at: float | None
+    settings: dict[str, Any]
+    steps_total: int
+    steps_done: int
+    trained_tokens: int
+    cancel_requested: bool
+    origin: str | None
+
+
+@dataclass(frozen=True)
+class StepRow:
+    """One journalled step: ``started`` (outcome unknown) or ``done`` with its result."""
+
+    step: int
+    epoch: int
+    state: str
+    tokens: int | None
+    sum_loss: float | None
+
+
+@dataclass(frozen=True)
+class EventRow:
+    """One event row (``kind`` is ``step``, ``valid`` or ``message``)."""
+
+    seq: int
+    created_at: float
+    level: str
+    kind: str
+    message: str
+    step: int | None
+    metrics: dict[str, float]
+
+
+def _job(row: tuple[Any, ...]) -> JobRow:
+    values = list(row)
+    values[9] = json.loads(values[9])
+    values[13] = bool(values[13])
+    return JobRow(*values)
+
+
+def _event(row: tuple[Any, ...]) -> EventRow:
+    seq, created, level, kind, message, step, metrics = row
+    return EventRow(seq, created, level, kind, message, step, json.loads(metrics or "{}"))
+
+
+Event = tuple[str, str, str, int | None, dict[str, float]]
+"""An event to write: ``(level, kind, message, step, metrics)``."""
+
+
+class JobStore:
+    """The journal at ``path`` (created with its directory on first use)."""
+
+    def __init__(self, path: Path) -> None:
+        """Remember where the journal is; nothing is opened yet."""
+        self.path = path
+        self._local = threading.local()
+        self._schema_lock = threading.Lock()
+        self._ready = False
+
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is not None:
+            return conn
+        with self._errors():
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            conn.execute("PRAGMA busy_timeout = 30000")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            with self._schema_lock:
+                if not self._ready:
+                    conn.execute("PRAGMA journal_mode = WAL")
+                    conn.executescript(_SCHEMA)
+                    self._ready = True
+        self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        try:
+            yield
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot use the job journal {self.path}: {exc.strerror or exc} "
+                "(set TUNEPLUG_HOME to a writable place)"
+            ) from exc
+        except sqlite3.Error as exc:
+            if "unable to open" in str(exc) or "readonly" in str(exc):
+                raise ConfigError(
+                    f"cannot use the job journal {self.path}: {exc} "
+                    "(set TUNEPLUG_HOME to a writable place)"
+                ) from exc
+            raise ServerError(f"job journal {self.path}: {exc}", retryable=False) from exc
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        conn = self._conn()
+        with self._errors():
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
+    def _read(self, query: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        conn = self._conn()
+        with self._errors():
+            return conn.execute(query, args).fetchall()
+
+    # -- jobs --------------------------------------------------------------------------
+
+    def insert(self, row: JobRow, message: str) -> None:
+        """Record a new job and its first event."""
+        with self._write() as conn:
+            conn.execute(
+                f"INSERT INTO jobs ({_JOB_COLUMNS}) VALUES ({', '.join('?' * 15)})",
+                (
+                    row.id, row.provider, row.model, row.target, row.status, row.error,
+                    row.created_at, row.started_at, row.finished_at, json.dumps(row.settings),
+                    row.steps_total, row.steps_done, row.trained_tokens,
+                    int(row.cancel_requested), row.origin,
+                ),
+            )  # fmt: skip
+            _add_event(conn, row.id, ("info", "message", message, None, {}))
+
+    def get(self, job_id: str, provider: str | None = None) -> JobRow:
+        """The job ``job_id`` (of ``provider`` when given); ``NotFoundError`` otherwise."""
+        rows = self._read(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE id = ?", (job_id,))
+        if not rows or (provider is not None and rows[0][1] != provider):
+            raise NotFoundError(f"no job {job_id!r}", provider=provider, status=404)
+        return _job(rows[0])
+
+    def page(
+        self, provider: str | None, after: str | None, limit: int
+    ) -> tuple[list[JobRow], bool]:
+        """Jobs newest first after the job ``after``, and whether more follow."""
+        where: list[str] = ["1 = 1"]
+        args: list[Any] = []
+        if provider is not None:
+            where.append("provider = ?")
+            args.append(provider)
+        if after is not None:
+            mark = self.get(after, provider)
+            where.append("(created_at < ? OR (created_at = ? AND id < ?))")
+            args += [mark.created_at, mark.created_at, mark.id]
+        rows = self._read(
+            f"SELECT {_JOB_COLUMNS} FROM jobs WHERE {' AND '.join(where)} "
+            "ORDER BY created_at DESC, id DESC LIMIT ?",
+            (*args, limit + 1),
+        )
+        return [_job(r) for r in rows[:limit]], len(rows) > limit
+
+    def by_origin(self, origin: str) -> list[JobRow]:
+        """Jobs started for ``origin`` (``tuneplug fine-tune``'s run key), newest first."""
+        rows = self._read(
+            f"SELECT {_JOB_COLUMNS} FROM jobs WHERE origin = ? ORDER BY created_at DESC", (origin,)
+        )
+        return [_job(r) for r in rows]
+
+    def set_status(
+        self, job_id: str, status: str, event: Event | None = None, *, error: str | None = None
+    ) -> None:
+        """Change the status (timestamps follow), clearing or setting ``error``."""
+        now = time.time()
+        terminal = status in ("succeeded", "failed", "cancelled")
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE jobs SET status = ?, error = ?, "
+                "started_at = CASE WHEN ? = 'running' THEN COALESCE(started_at, ?) "
+                "ELSE started_at END, finished_at = ? WHERE id = ?",
+                (status, error, status, now, now if terminal else None, job_id),
+            )
+            if event is not None:
+                _add_event(conn, job_id, event)
+
+    def request_cancel(self, job_id: str) -> None:
+        """Ask the runner to stop before its next step."""
+        with self._write() as conn:
+            conn.execute("UPDATE jobs SET cancel_requested = 1 WHERE id = ?", (job_id,))
+
+    def cancel_requested(self, job_id: str) -> bool:
+        """Whether :meth:`request_cancel` was called (one indexed read)."""
+        rows = self._read("SELECT cancel_requested FROM jobs WHERE id = ?", (job_id,))
+        return bool(rows and rows[0][0])
+
+    # -- steps -------------------------------------------------------------------------
+
+    def start_step(self, job_id: str, step: int, epoch: int) -> None:
+        """Journal ``step`` as started (before it is sent)."""
+        with self._write() as conn:
+            _start(conn, job_id, step, epoch)
+
+    def finish_step(
+        self,
+        job_id: str,
+        step: int,
+        tokens: int,
+        sum_loss: float,
+        event: Event,
+        next_step: tuple[int, int] | None,
+    ) -> None:
+        """Journal ``step`` done with its result and event, and start ``next_step``.
+
+        One transaction: the journal never shows a step done without its event
+        and totals, and starting the next step costs no commit of its own.
+        """
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE steps SET state = 'done', tokens = ?, sum_loss = ? "
+                "WHERE job_id = ? AND step = ?",
+                (tokens, sum_loss, job_id, step),
+            )
+            conn.execute(
+                "UPDATE jobs SET steps_done = steps_done + 1, "
+                "trained_tokens = trained_tokens + ? WHERE id = ?",
+                (tokens, job_id),
+            )
+            _add_event(conn, job_id, event)
+            if next_step is not None:
+                _start(conn, job_id, *next_step)
+
+    def forget_step(self, job_id: str, step: int) -> None:
+        """Drop a started step known not to have been applied (it will be sent again)."""
+        with self._write() as conn:
+            conn.execute(
+                "DELETE FROM steps WHERE job_id = ? AND step = ? AND state = 'started'",
+                (job_id, step),
+            )
+
+    def open_step(self, job_id: str) -> StepRow | None:
+        """The step journalled started but not done, if any."""
+        rows = self._read(
+            "SELECT step, epoch, state, tokens, sum_loss FROM steps "
+            "WHERE job_id = ? AND state = 'started' ORDER BY step LIMIT 1",
+            (job_id,),
+        )
+        return StepRow(*rows[0]) if rows else None
+
+    def epoch_totals(self, job_id: str) -> list[tuple[int, int, float]]:
+        """``(epoch, tokens, summed loss)`` of the done steps, per epoch (0-based)."""
+        rows = self._read(
+            "SELECT epoch, SUM(tokens), SUM(sum_loss) FROM steps "
+            "WHERE job_id = ? AND state = 'done' GROUP BY epoch ORDER BY epoch",
+            (job_id,),
+        )
+        return [(int(e), int(t or 0), float(s or 0.0)) for e, t, s in rows]
+
+    # -- events ------------------------------------------------------------------------
+
+    def add_event(self, job_id: str, event: Event) -> None:
+        """Record one event."""
+        with self._write() as conn:
+            _add_event(conn, job_id, event)
+
+    def events(
+        self, job_id: str, after: int | None, limit: int, kind: str | None = None
+    ) -> tuple[list[EventRow], bool]:
+        """Events oldest first after the sequence number ``after``, and whether more follow."""
+        query = (
+            "SELECT seq, created_at, level, kind, message, step, metrics FROM events "
+            "WHERE job_id = ? AND seq > ?"
+        )
+        args: tuple[Any, ...] = (job_id, after or 0)
+        if kind is not None:
+            query, args = query + " AND kind = ?", (*args, kind)
+        rows = self._read(query + " ORDER BY seq LIMIT ?", (*args, limit + 1))
+        return [_event(r) for r in rows[:limit]], len(rows) > limit
+
+
+def _start(conn: sqlite3.Connection, job_id: str, step: int, epoch: int) -> None:
+    conn.execute(
+        "INSERT OR IGNORE INTO steps (job_id, step, epoch, state) VALUES (?, ?, ?, 'started')",
+        (job_id, step, epoch),
+    )
+
+
+def _add_event(conn: sqlite3.Connection, job_id: str, event: Event) -> None:
+    level, kind, message, step, metrics = event
+    conn.execute(
+        "INSERT INTO events (job_id, created_at, level, kind, message, step, metrics) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (job_id, time.time(), level, kind, message, step, json.dumps(metrics) if metrics else None),
+    )
