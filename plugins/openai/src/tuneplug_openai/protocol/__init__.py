@@ -3,7 +3,7 @@
     tuneplug serve --protocol openai,gradient --backend mock/tiny
 
 mounts under ``/v1``: ``/models``, ``/completions`` and ``/chat/completions``
-(SSE streaming) and ``/files`` on any tuneplug backend,
+(SSE streaming), ``/files`` and ``/fine_tuning/jobs`` on any tuneplug backend,
 so the official ``openai`` SDK and ``langchain-openai`` run against it. Shapes
 follow the SDK (``openai/types/``); see ``openai-api.md`` in the project workspace.
 """
@@ -37,13 +37,14 @@ class OpenAIProtocol(ServerProtocol):
     def app(self, gateway: Gateway) -> ASGIApp:
         """The OpenAI routes; files under ``<state dir>/openai-files``."""
         from tuneplug_openai.protocol.files import FileStore
+        from tuneplug_openai.protocol.jobs import Jobs
         from tuneplug_openai.protocol.models import ModelIds
         from tuneplug_openai.protocol.routes import build_app
         from tuneplug_openai.protocol.state import ProtocolState
 
         ids = ModelIds(gateway)
         files = FileStore(gateway)
-        self.state = ProtocolState(gateway, ids, files)
+        self.state = ProtocolState(gateway, ids, files, Jobs(gateway, ids, files))
         return build_app(self.state)
 
     def client_hints(self, url: str, tenant: Tenant, key_shown: str) -> list[str]:

@@ -15,7 +15,7 @@ from tuneplug.server.asgi import admit, bearer
 from tuneplug.server.errors import HttpProblem
 from tuneplug.server.gateway import Gateway
 
-from tuneplug_openai.protocol import completions, files
+from tuneplug_openai.protocol import completions, files, jobs
 from tuneplug_openai.protocol.errors import OpenAIError, from_problem, not_found
 from tuneplug_openai.protocol.state import ProtocolState, state_of, tenant_of
 
@@ -114,6 +114,7 @@ def build_app(state: ProtocolState) -> Starlette:
             Route("/completions", completions.completions, methods=["POST"]),
             Route("/chat/completions", completions.chat_completions, methods=["POST"]),
             *files.ROUTES,
+            *jobs.ROUTES,
         ],
         middleware=[Middleware(Auth, gateway=state.gateway)],
         exception_handlers=handlers,

@@ -112,9 +112,9 @@ class ChatBody(_Sampling):
 
 
 class _Hyper(_Body):
-    n_epochs: int | Literal["auto"] | None = Field(default=None)
-    batch_size: int | Literal["auto"] | None = Field(default=None)
-    learning_rate_multiplier: float | Literal["auto"] | None = Field(default=None)
+    n_epochs: int | Literal["auto"] | None = Field(default=None, ge=1)
+    batch_size: int | Literal["auto"] | None = Field(default=None, ge=1)
+    learning_rate_multiplier: float | Literal["auto"] | None = Field(default=None, gt=0)
 
 
 class _Supervised(_Body):

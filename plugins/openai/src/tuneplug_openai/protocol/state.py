@@ -1,4 +1,4 @@
-"""What the OpenAI protocol's handlers share: the gateway, model ids, files; and
+"""What the OpenAI protocol's handlers share: the gateway, model ids, files, jobs; and
 the per-request helpers (tenant, parsed body)."""
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from tuneplug_openai.protocol.models import ModelIds
 
 if TYPE_CHECKING:
     from tuneplug_openai.protocol.files import FileStore
+    from tuneplug_openai.protocol.jobs import Jobs
 
 __all__ = ["ProtocolState", "parse_body", "state_of", "tenant_of"]
 
@@ -31,6 +32,7 @@ class ProtocolState:
     gateway: Gateway
     ids: ModelIds
     files: FileStore
+    jobs: Jobs
 
 
 def state_of(request: Request) -> ProtocolState:

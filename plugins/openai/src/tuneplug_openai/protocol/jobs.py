@@ -1,0 +1,246 @@
+"""``/v1/fine_tuning/jobs``: create, list, retrieve, cancel, events, per tenant.
+
+A job runs through the facade: ``Model.start_fine_tune`` on the backend model,
+which is the core's local job runner for providers with step hooks (in a
+thread of the server) or the provider's own job service. The server records
+each job under an OpenAI-style id (``ftjob-...``, namespace ``openai.job``)
+with its tenant and the backend job it follows (``tuneplug.get_job``). When
+the job has succeeded, its model gets an ``ft:`` id
+(:func:`~tuneplug_openai.protocol.models.fine_tuned_id`) usable in completions
+and chat at once, and after restarts.
+
+Statuses: ``validating`` -> ``validating_files``; ``paused``/``cancelling`` ->
+``running`` (OpenAI has no such states); the others keep their names. Events
+are listed newest first, as OpenAI does, with ``after``/``limit``.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from typing import Any
+
+import tuneplug
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from tuneplug.errors import NotFoundError, TuneplugError
+from tuneplug.jobs.types import Job, JobEvent
+from tuneplug.server.gateway import Gateway
+from tuneplug.server.tenants import Tenant
+
+from tuneplug_openai.protocol.errors import OpenAIError, from_tuneplug, not_found
+from tuneplug_openai.protocol.files import FileStore
+from tuneplug_openai.protocol.models import ModelIds, fine_tuned_id
+from tuneplug_openai.protocol.paging import page, page_params
+from tuneplug_openai.protocol.schemas import JobBody
+from tuneplug_openai.protocol.state import parse_body, state_of, tenant_of
+
+__all__ = ["JOBS", "ROUTES", "Jobs"]
+
+JOBS = "openai.job"
+"""State namespace: job id -> what the server knows of the job beyond the backend's."""
+
+_STATUS = {"validating": "validating_files", "paused": "running", "cancelling": "running"}
+_EVENT_PAGES = 100  # at most this many pages of 1000 events are read for one listing
+
+
+class Jobs:
+    """The tenants' fine-tuning jobs (blocking methods: run in threads)."""
+
+    def __init__(self, gateway: Gateway, ids: ModelIds, files: FileStore) -> None:
+        self.gateway = gateway
+        self.ids = ids
+        self.files = files
+
+    def create(self, tenant: Tenant, body: JobBody) -> dict[str, Any]:
+        """Start a job; 404 for an unknown model or file, 400 for a bad spec."""
+        model = self.ids.resolve(tenant, body.model)
+        if model is None:
+            raise not_found("model", body.model, param="model")
+        training = self.files.path(tenant, body.training_file)
+        if training is None:
+            raise not_found("file", body.training_file, param="training_file")
+        validation = None
+        if body.validation_file is not None:
+            validation = self.files.path(tenant, body.validation_file)
+            if validation is None:
+                raise not_found("file", body.validation_file, param="validation_file")
+        hyper = body.hyper()
+        spec: dict[str, Any] = {
+            "n_epochs": hyper.n_epochs,
+            "batch_size": hyper.batch_size,
+            "learning_rate_multiplier": hyper.learning_rate_multiplier,
+            "suffix": body.suffix,
+            "seed": body.seed,
+            "validation_data": str(validation) if validation else None,
+        }
+        spec = {k: v for k, v in spec.items() if v is not None and v != "auto"}
+        try:
+            job = model.start_fine_tune(str(training), **spec)
+        except TuneplugError as exc:
+            raise from_tuneplug(exc) from exc
+        job_id = f"ftjob-{secrets.token_hex(12)}"
+        record = {
+            "ref": job.ref,
+            "model": body.model,
+            "training_file": body.training_file,
+            "validation_file": body.validation_file,
+            "suffix": body.suffix,
+            "seed": body.seed if body.seed is not None else 0,
+            "metadata": body.metadata,
+            "created_at": int(time.time()),
+            "fine_tuned_model": None,
+        }
+        self.gateway.state.put(JOBS, job_id, tenant.name, record)
+        return self._object(tenant, job_id, record, job)
+
+    def _job(self, record: dict[str, Any]) -> Job:
+        return tuneplug.get_job(record["ref"])
+
+    def _object(
+        self, tenant: Tenant, job_id: str, record: dict[str, Any], job: Job
+    ) -> dict[str, Any]:
+        """The OpenAI job object; records the ``ft:`` model the first time it succeeded."""
+        if job.status == "succeeded" and job.fine_tuned_model and not record["fine_tuned_model"]:
+            model_id = fine_tuned_id(record["model"], tenant, record["suffix"], job_id)
+            self.ids.add(tenant, model_id, job.fine_tuned_model, record["model"])
+            record = {**record, "fine_tuned_model": model_id}
+            self.gateway.state.put(JOBS, job_id, tenant.name, record)
+        error = {"code": "job_failed", "message": job.error, "param": None} if job.error else None
+        hyper = job.hyperparameters
+        return {
+            "id": job_id,
+            "object": "fine_tuning.job",
+            "model": record["model"],
+            "created_at": record["created_at"],
+            "finished_at": int(job.finished_at) if job.finished_at else None,
+            "fine_tuned_model": record["fine_tuned_model"],
+            "organization_id": tenant.name,
+            "result_files": [],
+            "status": _STATUS.get(str(job.status), str(job.status)),
+            "trained_tokens": job.trained_tokens,
+            "training_file": record["training_file"],
+            "validation_file": record["validation_file"],
+            "hyperparameters": {
+                "n_epochs": hyper.get("n_epochs", "auto"),
+                "batch_size": hyper.get("batch_size", "auto"),
+                "learning_rate_multiplier": hyper.get("learning_rate_multiplier", "auto"),
+            },
+            "error": error,
+            "seed": record["seed"],
+            "estimated_finish": None,
+            "integrations": None,
+            "metadata": record["metadata"],
+            "method": {"type": "supervised"},
+        }
+
+    def get(self, tenant: Tenant, job_id: str) -> dict[str, Any]:
+        """The job object; 404 if ``tenant`` has no such job."""
+        record = self.gateway.state.get(JOBS, job_id, tenant.name)
+        if record is None:
+            raise not_found("fine-tuning job", job_id)
+        return self._object(tenant, job_id, record, self._job(record))
+
+    def list(self, tenant: Tenant, after: str | None, limit: int) -> dict[str, Any]:
+        """A page of ``tenant``'s jobs, newest first."""
+        rows = self.gateway.state.list(JOBS, tenant.name)
+        rows.reverse()
+        listed = page([{"id": job_id, **data} for job_id, data in rows], after, limit)
+        listed["data"] = [
+            self._object(tenant, item["id"], item, self._job(item)) for item in listed["data"]
+        ]
+        return listed
+
+    def cancel(self, tenant: Tenant, job_id: str) -> dict[str, Any]:
+        """Cancel a job (a finished one answers 409: nothing to cancel)."""
+        record = self.gateway.state.get(JOBS, job_id, tenant.name)
+        if record is None:
+            raise not_found("fine-tuning job", job_id)
+        job = self._job(record)
+        if str(job.status) in ("succeeded", "failed", "cancelled"):
+            raise OpenAIError(409, f"job {job_id!r} has already {job.status}", code="job_finished")
+        return self._object(tenant, job_id, record, job.cancel())
+
+    def events(self, tenant: Tenant, job_id: str, after: str | None, limit: int) -> dict[str, Any]:
+        """A page of the job's events, newest first."""
+        record = self.gateway.state.get(JOBS, job_id, tenant.name)
+        if record is None:
+            raise not_found("fine-tuning job", job_id)
+        job = self._job(record)
+        events: list[JobEvent] = []
+        cursor: str | None = None
+        for _ in range(_EVENT_PAGES):
+            got = job.events(after=cursor, limit=1000)
+            events.extend(got)
+            if not got.has_more or not len(got):
+                break
+            cursor = got[-1].id
+        # The backend names its own model in messages; clients know it by its ft: id.
+        hidden = (job.fine_tuned_model, record["fine_tuned_model"] or "the fine-tuned model")
+        items = [_event(e, hidden) for e in reversed(events)]
+        return page(items, after, limit)
+
+
+def _event(event: JobEvent, hidden: tuple[str | None, str]) -> dict[str, Any]:
+    data: dict[str, Any] | None = None
+    if event.metrics:
+        data = {"step": event.step, **event.metrics}
+        if "loss" in event.metrics:
+            data["train_loss"] = event.metrics["loss"]
+    return {
+        "id": event.id,
+        "object": "fine_tuning.job.event",
+        "created_at": int(event.created_at),
+        "level": event.level,
+        "message": event.message.replace(hidden[0], hidden[1]) if hidden[0] else event.message,
+        "type": "metrics" if data else "message",
+        "data": data,
+    }
+
+
+async def _run(request: Request, method: str, *args: Any) -> Response:
+    state = state_of(request)
+    try:
+        result = await state.gateway.run(getattr(state.jobs, method), tenant_of(request), *args)
+    except NotFoundError as exc:  # the backend lost the job (its store was removed)
+        raise OpenAIError(404, "the fine-tuning job's backend record is gone") from exc
+    except TuneplugError as exc:
+        raise from_tuneplug(exc) from exc
+    return JSONResponse(result)
+
+
+async def create(request: Request) -> Response:
+    """``POST /v1/fine_tuning/jobs``."""
+    return await _run(request, "create", await parse_body(request, JobBody))
+
+
+async def list_jobs(request: Request) -> Response:
+    """``GET /v1/fine_tuning/jobs?after&limit``."""
+    after, limit = page_params(request)
+    return await _run(request, "list", after, limit)
+
+
+async def retrieve(request: Request) -> Response:
+    """``GET /v1/fine_tuning/jobs/{id}``."""
+    return await _run(request, "get", request.path_params["id"])
+
+
+async def cancel(request: Request) -> Response:
+    """``POST /v1/fine_tuning/jobs/{id}/cancel``."""
+    return await _run(request, "cancel", request.path_params["id"])
+
+
+async def events(request: Request) -> Response:
+    """``GET /v1/fine_tuning/jobs/{id}/events?after&limit``."""
+    after, limit = page_params(request)
+    return await _run(request, "events", request.path_params["id"], after, limit)
+
+
+ROUTES = [
+    Route("/fine_tuning/jobs", create, methods=["POST"]),
+    Route("/fine_tuning/jobs", list_jobs, methods=["GET"]),
+    Route("/fine_tuning/jobs/{id}", retrieve, methods=["GET"]),
+    Route("/fine_tuning/jobs/{id}/cancel", cancel, methods=["POST"]),
+    Route("/fine_tuning/jobs/{id}/events", events, methods=["GET"]),
+]
