@@ -127,7 +127,13 @@ def _steps_taken(adapter: Model) -> int:
     return int(state["step"])
 
 
+# Superseded versions wait in `.trash-*` for the provider's background deleter; they are
+# not adapter state, and copying one races with its deletion.
+_TRASH = shutil.ignore_patterns(".trash-*")
+
+
 def _restore(adapter: Model, snapshot: Path, tuneplug_home: Any) -> None:
+    tuneplug_home.reset_providers()  # closing the provider waits for its trash deleter
     shutil.rmtree(_adapter_dir(adapter))
     shutil.copytree(snapshot, _adapter_dir(adapter), symlinks=True)
     tuneplug_home.reset_providers()
@@ -139,7 +145,7 @@ def test_training_continues_in_a_new_process(
     adapter = base.create_adapter("continued", learning_rate=LEARNING_RATE)
     _run_steps(adapter, ["a:1", "a:2", "a:3"])
     snapshot = tmp_path / "after-3"
-    shutil.copytree(_adapter_dir(adapter), snapshot, symlinks=True)
+    shutil.copytree(_adapter_dir(adapter), snapshot, symlinks=True, ignore=_TRASH)
 
     _run_steps(adapter, ["a:4", "a:5", "a:6"])
     in_process = _adapter_weights(adapter)
@@ -169,7 +175,7 @@ def test_kill_9_mid_step_then_resume_equals_an_uninterrupted_run(
 ) -> None:
     adapter = base.create_adapter("killed", learning_rate=LEARNING_RATE)
     snapshot = tmp_path / "fresh"
-    shutil.copytree(_adapter_dir(adapter), snapshot, symlinks=True)
+    shutil.copytree(_adapter_dir(adapter), snapshot, symlinks=True, ignore=_TRASH)
     keys = [f"job:{n}" for n in range(1, 9)]
 
     child = subprocess.Popen(
