@@ -287,12 +287,13 @@ def _print_options(model: Any, as_json: bool) -> None:
 # -- complete -----------------------------------------------------------------------
 
 
-def _parse_extra(values: tuple[str, ...]) -> dict[str, Any]:
+def _parse_extra(values: tuple[str, ...], flag: str = "-o") -> dict[str, Any]:
+    """``key=value`` provider options (JSON values, a bare word a string); ``flag`` names errors."""
     extra: dict[str, Any] = {}
     for item in values:
         key, sep, raw = item.partition("=")
         if not sep or not key:
-            raise click.BadParameter(f"expected key=value, got {item!r}", param_hint="-o")
+            raise click.BadParameter(f"expected key=value, got {item!r}", param_hint=flag)
         try:
             extra[key] = json.loads(raw)
         except json.JSONDecodeError:

@@ -14,19 +14,6 @@ import click
 __all__ = ["batch_command"]
 
 
-def _parse_options(values: tuple[str, ...]) -> dict[str, Any]:
-    extra: dict[str, Any] = {}
-    for item in values:
-        key, sep, raw = item.partition("=")
-        if not sep or not key:
-            raise click.BadParameter(f"expected key=value, got {item!r}", param_hint="-O")
-        try:
-            extra[key] = json.loads(raw)
-        except json.JSONDecodeError:
-            extra[key] = raw  # a bare word is a string
-    return extra
-
-
 class _Bar:
     """The rich progress bar on stderr: done/total, failed, rate, ETA, tokens, pauses."""
 
@@ -146,7 +133,9 @@ def batch_command(
         }.items()
         if v is not None
     }  # fmt: skip
-    options.update(_parse_options(extra))
+    from tuneplug.cli import _parse_extra  # tuneplug.cli imports this module
+
+    options.update(_parse_extra(extra, "-O"))
     with _Bar(quiet) as bar:
         try:
             summary = run_batch_file(
