@@ -1,8 +1,9 @@
 """``/v1/fine_tuning/jobs``: create, list, retrieve, cancel, events, per tenant.
 
-A job runs through the facade: ``Model.start_fine_tune`` on the backend model,
-which is the core's local job runner for providers with step hooks (in a
-thread of the server) or the provider's own job service. The server records
+A job runs through the facade (:func:`tuneplug.server.jobs.start_job`, as
+``Model.start_fine_tune`` on the backend model): the core's local job runner
+for providers with step hooks (in a thread of the server, resumed when the
+server restarts) or the provider's own job service. The server records
 each job under an OpenAI-style id (``ftjob-...``, namespace ``openai.job``)
 with its tenant and the backend job it follows (``tuneplug.get_job``). When
 the job has succeeded, its model gets an ``ft:`` id
@@ -27,6 +28,7 @@ from starlette.routing import Route
 from tuneplug.errors import NotFoundError, TuneplugError
 from tuneplug.jobs.types import Job, JobEvent
 from tuneplug.server.gateway import Gateway
+from tuneplug.server.jobs import start_job
 from tuneplug.server.tenants import Tenant
 
 from tuneplug_openai.protocol.errors import OpenAIError, from_tuneplug, not_found
@@ -77,7 +79,8 @@ class Jobs:
         }
         spec = {k: v for k, v in spec.items() if v is not None and v != "auto"}
         try:
-            job = model.start_fine_tune(str(training), **spec)
+            # The gateway's job: resumed by the server after a restart.
+            job = start_job(self.gateway, model, str(training), **spec)
         except TuneplugError as exc:
             raise from_tuneplug(exc) from exc
         job_id = f"ftjob-{secrets.token_hex(12)}"
