@@ -32,7 +32,7 @@ from test_openai_gateway import ANSWER, _ask, _chat_file
 from tuneplug.jobs.local import LocalJobs, job_store
 from tuneplug.jobs.runner import EXIT_AFTER_STEP_ENV
 from tuneplug.server.gateway import Gateway
-from tuneplug.server.jobs import origin_of, resume_jobs, start_job, stop_jobs
+from tuneplug.server.jobs import origin_of, resume_jobs, stop_jobs
 from tuneplug.server.state import StateStore
 from tuneplug.server.tenants import Tenant, Tenants
 from tuneplug.types import FineTuneResult
@@ -136,7 +136,7 @@ def test_a_graceful_stop_requeues_running_jobs_and_the_next_start_resumes_them(
     try:
         gateway = Gateway("slow", state, tenants)
         base = tuneplug.get_model("slow/base")
-        job = start_job(gateway, base, ["x", "y", "z"], batch_size=1, seed=1)
+        job = gateway.start_job(base, ["x", "y", "z"], batch_size=1, seed=1)
         assert entered.wait(READ_TIMEOUT)
         left: list[list[str]] = []
         stopper = threading.Thread(target=lambda: left.append(stop_jobs(gateway)))
@@ -172,7 +172,7 @@ def test_another_servers_jobs_and_paused_jobs_are_not_resumed(tmp_path: Path) ->
         spec = tuneplug.JobSpec(model="tiny", training_data=seed)
         paused = LocalJobs(base.provider).create(spec, start="none", origin=origin_of(ours))
         paused = paused.pause()
-        foreign = start_job(other, base, seed, batch_size=1)
+        foreign = other.start_job(base, seed, batch_size=1)
         foreign.wait(timeout=READ_TIMEOUT)
         job_store().set_status(foreign.id, "running")  # as if killed
         assert resume_jobs(ours) == []

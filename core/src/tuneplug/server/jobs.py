@@ -1,6 +1,7 @@
 """The server's fine-tuning jobs: started for a gateway, resumed when it restarts.
 
-A protocol starts a job with :func:`start_job` (not ``Model.start_fine_tune``):
+A protocol starts a job with :meth:`Gateway.start_job
+<tuneplug.server.gateway.Gateway.start_job>` (not ``Model.start_fine_tune``):
 a job of the core's local job runner is tagged with the gateway's origin,
 ``serve:<state dir>``, and runs in a thread of the server. The jobs a server
 runs belong to its state directory, so a second server with another state
@@ -24,15 +25,13 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING, Any
-
-from tuneplug.jobs.types import Job
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from tuneplug.models import Model
+    from tuneplug.jobs.local import LocalJobs
     from tuneplug.server.gateway import Gateway
 
-__all__ = ["STOP_GRACE", "origin_of", "resume_jobs", "start_job", "stop_jobs"]
+__all__ = ["STOP_GRACE", "origin_of", "resume_jobs", "stop_jobs"]
 
 STOP_GRACE = 30.0
 """Seconds a graceful stop waits for running jobs to finish their current step."""
@@ -46,34 +45,12 @@ def origin_of(gateway: Gateway) -> str:
     return f"serve:{gateway.state_dir.resolve()}"
 
 
-def start_job(gateway: Gateway, model: Model, data: Any, **spec: Any) -> Job:
-    """Start a fine-tuning job of ``model`` for ``gateway`` (blocking: run it in a thread).
-
-    As :meth:`tuneplug.Model.start_fine_tune` (same ``spec`` keywords and
-    errors), but a local job is the gateway's: it runs in a thread of the
-    server and is resumed when the server restarts.
-    """
-    from tuneplug.jobs.facade import backend_for, make_spec
+def _local(gateway: Gateway) -> LocalJobs | None:
     from tuneplug.jobs.local import LocalJobs
-    from tuneplug.types import Capability
 
-    model.provider.require(Capability.JOBS, "run fine-tuning jobs")
-    job_spec = make_spec(model.id, data, spec)
-    backend = backend_for(model.provider)
-    if isinstance(backend, LocalJobs):
-        return backend.create(job_spec, start="thread", origin=origin_of(gateway))
-    return backend.create(job_spec)
-
-
-def _local(gateway: Gateway) -> Any:
-    from tuneplug.jobs.local import LocalJobs, job_store
-    from tuneplug.types import Capability
-
-    if Capability.FINE_TUNE not in gateway.provider.capabilities:
-        return None
-    if gateway.provider.has("tuneplug_jobs"):
-        return None  # native jobs: the provider's service runs them
-    return LocalJobs(gateway.provider, job_store())
+    # The backend bound when the gateway was made (its journal: TUNEPLUG_HOME at start).
+    jobs = gateway._jobs
+    return jobs if isinstance(jobs, LocalJobs) else None
 
 
 def resume_jobs(gateway: Gateway) -> list[str]:
