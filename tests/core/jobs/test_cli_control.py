@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 
 import tuneplug
-from test_jobs_cli import error_lines, invoke, ok
 from tuneplug.jobs.local import LocalJobs, job_store
+
+from tests.core.jobs.test_cli import error_lines, invoke, ok
 
 SEED = [{"inputs": "Question: hi?\n\nAnswer: hello."}] * 4
 

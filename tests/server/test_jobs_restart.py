@@ -26,9 +26,7 @@ from typing import Any
 import openai
 import pytest
 import tuneplug
-from conftest import COMPLETER, FINETUNABLE
 from pydantic import SecretStr
-from test_openai_gateway import ANSWER, _ask, _chat_file
 from tuneplug.jobs.local import LocalJobs, job_store
 from tuneplug.jobs.runner import EXIT_AFTER_STEP_ENV
 from tuneplug.server.gateway import Gateway
@@ -38,6 +36,9 @@ from tuneplug.server.tenants import Tenant, Tenants
 from tuneplug.types import FineTuneResult
 from tuneplug_mock.settings import MockSettings
 from tuneplug_mock.store import AdapterStore
+
+from tests.core.plugin_kit import COMPLETER, FINETUNABLE
+from tests.openai.test_gateway import ANSWER, _ask, _chat_file
 
 READ_TIMEOUT = 30.0  # seconds for a banner or an exit (never reached when it works)
 POLLS = 600  # job retrievals, 0.05 s apart, before the test gives up
