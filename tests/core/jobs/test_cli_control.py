@@ -6,8 +6,10 @@ import json
 
 import tuneplug
 from tuneplug.jobs.local import LocalJobs, job_store
+from tuneplug.types import FineTuneResult
 
 from tests.core.jobs.test_cli import error_lines, invoke, ok
+from tests.core.plugin_kit import COMPLETER, FINETUNABLE
 
 SEED = [{"inputs": "Question: hi?\n\nAnswer: hello."}] * 4
 
@@ -75,9 +77,6 @@ def test_a_job_paused_while_attached_ends_the_command_with_how_to_resume(
     make_plugin,
     register,  # type: ignore[no-untyped-def]
 ) -> None:
-    from conftest import COMPLETER, FINETUNABLE
-    from tuneplug.types import FineTuneResult
-
     def fine_tune(ctx, model, samples, idempotency_key):  # type: ignore[no-untyped-def]
         if idempotency_key.endswith(":1"):  # another terminal pauses it during step 1
             tuneplug.get_job(idempotency_key.split(":")[0]).pause()
