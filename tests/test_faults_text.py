@@ -13,6 +13,7 @@ in ``test_faults_samples.py``.
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,7 +24,7 @@ from click.testing import CliRunner
 from gradient_fake import ADAPTER_ID, FakeGradient, Reply, serve
 from tuneplug.cli import cli
 from tuneplug.errors import ConfigError, InvalidRequestError, ServerError, UnknownModelError
-from tuneplug.text import check_text, decode_utf8
+from tuneplug.text import check_text, check_utf8_file, decode_utf8, lone_surrogate_escape
 
 LATIN1 = b'default_model = "mock/echo"\n# Ren\xe9\n'  # the bad byte is at offset 33
 
@@ -48,6 +49,40 @@ def test_the_helpers_name_input_and_offset() -> None:
         check_text(raw, "argument")
     with pytest.raises(InvalidRequestError, match=r"lone surrogate U\+D800 at character 2"):
         check_text("ab\ud800", "the prompt")
+
+
+@pytest.mark.parametrize(
+    ("data", "found"),
+    [
+        (b'"\\ud800"', (1, "\\ud800")),
+        (b'"ab\\uDC00\\ud800"', (3, "\\uDC00")),
+        (b'"\\ud83d\\ude00 \\ud83d"', (14, "\\ud83d")),
+        (b'"\\ud83d x \\ude00"', (1, "\\ud83d")),
+        (b'"\\ud83d\\n"', (1, "\\ud83d")),
+        (b'"\\ud83d\\ude00"', None),
+        (b'"\\\\ud800"', None),  # an escaped backslash, then the letters u d 8 0 0
+        (b'"\\\\\\ud800"', (3, "\\ud800")),
+        (b'"no escapes at all"', None),
+    ],
+)
+def test_lone_surrogate_escapes_are_found_at_their_byte_offset(
+    data: bytes, found: tuple[int, str] | None
+) -> None:
+    assert lone_surrogate_escape(data) == found
+
+
+@pytest.mark.parametrize(
+    ("data", "line", "offset"),
+    [
+        (b"ab\nc\xe9", 2, 4),
+        (b"a" * 65535 + b"\xc3\xa9\n\xff", 2, 65538),  # a character across two chunks
+        (b"a\n" * 40000 + b"\xc3", 40001, 80000),  # cut short at the end
+    ],
+)
+def test_check_utf8_file_names_line_and_offset(data: bytes, line: int, offset: int) -> None:
+    with pytest.raises(InvalidRequestError, match=rf"^f: line {line}: .* at byte offset {offset}$"):
+        check_utf8_file(io.BytesIO(data), "f")
+    check_utf8_file(io.BytesIO("ok\ncafé\n".encode()), "f")
 
 
 # -- the CLI ------------------------------------------------------------------------

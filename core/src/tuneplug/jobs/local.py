@@ -34,7 +34,7 @@ from tuneplug import paths
 from tuneplug.errors import InvalidRequestError, TuneplugError
 from tuneplug.jobs.backend import JobPage
 from tuneplug.jobs.data import write_samples
-from tuneplug.jobs.inputs import iter_samples
+from tuneplug.jobs.inputs import iter_samples, no_samples
 from tuneplug.jobs.runner import Runner, runner_lock
 from tuneplug.jobs.store import EventRow, JobRow, JobStore
 from tuneplug.jobs.types import Job, JobEvent, JobSpec, JobStatus
@@ -162,12 +162,15 @@ class LocalJobs:
             train = iter_samples(spec.training_data, self.provider, info)
             n = write_samples(train, job_dir / "train.jsonl")
             if n == 0:
-                raise InvalidRequestError("no training samples", provider=self.provider.name)
+                raise no_samples(spec.training_data, "training_data")
             n_valid = 0
             if spec.validation_data is not None:
                 n_valid = write_samples(
-                    iter_samples(spec.validation_data, self.provider, info), job_dir / "valid.jsonl"
+                    iter_samples(spec.validation_data, self.provider, info, "validation_data"),
+                    job_dir / "valid.jsonl",
                 )
+                if n_valid == 0:
+                    raise no_samples(spec.validation_data, "validation_data")
             batch = spec.batch_size or DEFAULT_BATCH_SIZE
             epochs = spec.n_epochs or DEFAULT_EPOCHS
             per_epoch = -(-n // batch)

@@ -18,6 +18,7 @@ trainable). So no existing provider changes to accept the new formats.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable, Mapping
 from typing import Any, TypeAlias
 
@@ -49,6 +50,11 @@ TrainingSample: TypeAlias = Sample | PromptCompletionSample | ChatSample
 SampleLike: TypeAlias = TrainingSample | str | Mapping[str, Any]
 """What a caller may pass as one sample: a validated sample, a string or a JSON-like mapping."""
 
+# Every key of every format, for "did you mean" hints.
+_FIELDS = (
+    "inputs", "multiplier", "value", "trainable", "prompt", "completion", "messages", "role",
+    "content", "weight",
+)  # fmt: skip
 _JSON_TYPES = {bool: "boolean", int: "number", float: "number", list: "array", type(None): "null"}
 
 
@@ -67,6 +73,11 @@ def _model_for(value: Mapping[str, Any]) -> type[BaseModel]:
     if "prompt" in value or "completion" in value:
         return PromptCompletionSample
     return Sample
+
+
+def _unknown_field(key: str) -> str:
+    close = difflib.get_close_matches(key, _FIELDS, n=1)
+    return "unknown field" + (f" (did you mean {close[0]!r}?)" if close else "")
 
 
 def _is_union_tag(part: object) -> bool:
@@ -122,6 +133,11 @@ def parse_value(value: object) -> TrainingSample:
     if not isinstance(value, Mapping):
         kind = _JSON_TYPES.get(type(value), type(value).__name__)
         raise SampleProblem(f"a sample must be an object or a string, not {kind}")
+    if not value:
+        raise SampleProblem(
+            "an empty object is not a sample: give 'inputs', 'prompt' and 'completion', "
+            "or 'messages'"
+        )
     model = _model_for(value)
     try:
         sample = model.model_validate(value)
@@ -130,8 +146,12 @@ def parse_value(value: object) -> TrainingSample:
         # `inputs` is a union: report the branch matching what the user wrote.
         if isinstance(value.get("inputs"), list):
             errors = [e for e in errors if "list[" in str(e["loc"])] or errors
+        # A misspelt key is the cause of the "Field required" beside it: name it.
+        errors = [e for e in errors if e["type"] == "extra_forbidden"] or errors
         err = errors[0]
         field = ".".join(str(p) for p in err["loc"] if not _is_union_tag(p))
+        if err["type"] == "extra_forbidden":
+            raise SampleProblem(_unknown_field(str(err["loc"][-1])), field) from None
         message = str(err["msg"]).removeprefix("Value error, ")
         raise SampleProblem(message, field or None) from None
     assert isinstance(sample, Sample | PromptCompletionSample | ChatSample)

@@ -24,8 +24,9 @@ import tuneplug
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from tuneplug.errors import NotFoundError, TuneplugError
+from tuneplug.errors import NotFoundError, SampleFileError, TuneplugError
 from tuneplug.jobs.types import Job, JobEvent
+from tuneplug.server.errors import scrub
 from tuneplug.server.gateway import Gateway
 from tuneplug.server.tenants import Tenant
 
@@ -43,6 +44,19 @@ JOBS = "openai.job"
 
 _STATUS = {"validating": "validating_files", "paused": "running", "cancelling": "running"}
 _EVENT_PAGES = 100  # at most this many pages of 1000 events are read for one listing
+
+
+def _file_error(exc: SampleFileError, files: dict[str, tuple[str, str]]) -> OpenAIError:
+    """400 for an invalid sample of an uploaded file, naming the parameter and the file id
+    (not the server's path), the line and the field."""
+    named = files.get(exc.path)
+    if named is None:
+        return from_tuneplug(exc)
+    param, file_id = named
+    line = f"line {exc.line}: " if exc.line is not None else ""
+    field = f"{exc.field}: " if exc.field else ""
+    message = scrub(f"{param} {file_id!r}: {line}{field}{exc.detail}")
+    return OpenAIError(400, message, param=param, code="invalid_file")
 
 
 class Jobs:
@@ -76,8 +90,13 @@ class Jobs:
             "validation_data": str(validation) if validation else None,
         }
         spec = {k: v for k, v in spec.items() if v is not None and v != "auto"}
+        files = {str(training): ("training_file", body.training_file)}
+        if validation is not None and body.validation_file is not None:
+            files[str(validation)] = ("validation_file", body.validation_file)
         try:
             job = model.start_fine_tune(str(training), **spec)
+        except SampleFileError as exc:
+            raise _file_error(exc, files) from exc
         except TuneplugError as exc:
             raise from_tuneplug(exc) from exc
         job_id = f"ftjob-{secrets.token_hex(12)}"
