@@ -275,7 +275,7 @@ def jobs_resume(job_ref: str, detach: bool, worker: bool, plot: str | None, as_j
         resumed = backend.resume(job.id, start="detach")
         click.echo(json.dumps(resumed.model_dump(mode="json")) if as_json else resumed.ref)
         return
-    _attach(job, as_json, plot, run=True)
+    _attach(backend.resume(job.id, start="none"), as_json, plot, run=True)
 
 
 @jobs.command("list")
