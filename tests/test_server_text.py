@@ -224,11 +224,11 @@ def test_other_purposes_keep_their_bytes(client: TestClient) -> None:
 @pytest.mark.parametrize(
     ("line", "expected"),
     [
-        (b'{"mesages": []}', "line 2: mesages: unknown field (did you mean 'messages'?)"),
-        (b'{"prompt": "a", "completion": 5}', "line 2: completion: Input should be a valid"),
+        (b'{"mesages": []}', "2: mesages: unknown field (did you mean 'messages'?)"),
+        (b'{"prompt": "a", "completion": 5}', "2: completion: Input should be a valid"),
         (
             b'{"prompt": "a", "completion": "b\\udfff"}',
-            "line 2: not valid text: \\udfff (half of a UTF-16 surrogate pair, alone) at byte "
+            "2: not valid text: \\udfff (half of a UTF-16 surrogate pair, alone) at byte "
             f"offset {len(GOOD_LINE) + 32}",
         ),
     ],
@@ -241,6 +241,6 @@ def test_a_job_names_the_file_id_line_and_field(
     file_id = uploaded.json()["id"]
     job = {"model": "tiny", "training_file": file_id}
     response = client.post("/v1/fine_tuning/jobs", json=job, headers=OPENAI)
-    message = _openai_error(response, "invalid_file", "training_file")
-    assert message.startswith(f"training_file {file_id!r}: {expected}")
+    message = _openai_error(response, "invalid_training_file", "training_file")
+    assert message.startswith(f"{file_id}:{expected}")
     assert "<path>" not in message
