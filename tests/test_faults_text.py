@@ -15,15 +15,21 @@ from __future__ import annotations
 import asyncio
 import io
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import tuneplug
 from click.testing import CliRunner
+from conftest import COMPLETER, FINETUNABLE
 from gradient_fake import ADAPTER_ID, FakeGradient, Reply, serve
+from openai_fake import OpenAIFake
+from openai_fake import serve as serve_openai
 from tuneplug.cli import cli
 from tuneplug.errors import ConfigError, InvalidRequestError, ServerError, UnknownModelError
+from tuneplug.options import OptionError
 from tuneplug.text import check_text, check_utf8_file, decode_utf8, lone_surrogate_escape
 
 LATIN1 = b'default_model = "mock/echo"\n# Ren\xe9\n'  # the bad byte is at offset 33
@@ -47,8 +53,12 @@ def test_the_helpers_name_input_and_offset() -> None:
     raw = os.fsdecode(b"caf\xe9")  # what argv and os.environ hold for those bytes
     with pytest.raises(InvalidRequestError, match=r"argument is not UTF-8.*0xe9.*offset 3"):
         check_text(raw, "argument")
-    with pytest.raises(InvalidRequestError, match=r"lone surrogate U\+D800 at character 2"):
+    with pytest.raises(
+        InvalidRequestError, match=r"lone surrogate U\+D800 at character 2 \(byte offset 2 in"
+    ):
         check_text("ab\ud800", "the prompt")
+    with pytest.raises(InvalidRequestError, match=r"at character 2 \(byte offset 4 in UTF-8\)$"):
+        check_text("\u00e9\u00e9\udfff", "the prompt")
 
 
 @pytest.mark.parametrize(
@@ -214,3 +224,95 @@ def test_a_non_utf8_gradient_response_body_is_a_typed_error(fake: FakeGradient) 
     fake.script(Reply(400, b'{"message": "bad \xff request"}'))
     with pytest.raises(InvalidRequestError, match="bad"):
         model.complete("Q")
+
+
+# -- text sent to providers: refused before any request ---------------------------------
+
+CALLS = ["chat", "achat", "stream_chat", "astream_chat"]
+
+
+def _call(model: tuneplug.Model, call: str, *args: Any, **options: Any) -> None:
+    result = getattr(model, call)(*args, **options)
+    if asyncio.iscoroutine(result):
+        asyncio.run(result)
+
+
+@pytest.fixture
+def openai_fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[OpenAIFake]:
+    with serve_openai(monkeypatch) as server:
+        yield server
+
+
+@pytest.mark.parametrize("call", CALLS)
+def test_native_chat_names_the_message_and_offset_before_any_request(
+    openai_fake: OpenAIFake, call: str
+) -> None:
+    model = tuneplug.get_model("openai/gpt-4o-mini")
+    assert model.provider.accepts("tuneplug_complete", "messages")  # a native-chat provider
+    messages = [{"role": "user", "content": "hi"}, {"role": "user", "content": "caf\u00e9 \ud800"}]
+    with pytest.raises(InvalidRequestError) as caught:
+        _call(model, call, messages)
+    assert str(caught.value).endswith(
+        "messages[1].content is not valid text: lone surrogate U+D800 at character 5 "
+        "(byte offset 6 in UTF-8)"
+    )
+    assert openai_fake.server.requests == []
+
+
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [
+        ({"stop": ["ok", "x\ud800"]}, "option stop[1] is not valid text"),
+        ({"stop": "\udfff"}, "option stop is not valid text"),
+        ({"suffix": "s\ud800"}, "option suffix is not valid text"),
+        ({"response_format": {"type": "\ud800"}}, "option response_format.type is not valid"),
+        ({"logit_bias": {"\ud800": 1.0}}, "option logit_bias (a key) is not valid text"),
+    ],
+)
+@pytest.mark.parametrize("call", ["complete", "chat"])
+def test_option_strings_that_are_not_text_are_refused_before_any_request(
+    openai_fake: OpenAIFake, call: str, options: dict[str, Any], named: str
+) -> None:
+    model = tuneplug.get_model("openai/gpt-4o-mini")
+    prompt: Any = "hi" if call == "complete" else [{"role": "user", "content": "hi"}]
+    with pytest.raises(OptionError, match=re.escape(named)) as caught:
+        _call(model, call, prompt, **options)
+    assert caught.value.option == next(iter(options))
+    assert openai_fake.server.requests == []
+
+
+@pytest.mark.parametrize("call", ["complete", "stream", "acomplete", "astream", *CALLS])
+def test_every_provider_refuses_a_prompt_that_is_not_text(
+    openai_fake: OpenAIFake, fake: FakeGradient, call: str
+) -> None:
+    prompt: Any = (
+        "a \ud83d"
+        if call in ("complete", "stream", "acomplete", "astream")
+        else [{"role": "user", "content": "a \ud83d"}]
+    )
+    before = len(fake.requests)
+    for ref in ("mock/echo", "mock/tiny", f"gradient/{ADAPTER_ID}", "openai/gpt-4o-mini"):
+        model = tuneplug.get_model(ref)
+        with pytest.raises(InvalidRequestError, match="lone surrogate U\\+D83D at character 2"):
+            result = getattr(model, call)(prompt)
+            if asyncio.iscoroutine(result):
+                asyncio.run(result)
+    assert len(fake.requests) == before and openai_fake.server.requests == []
+
+
+def test_default_options_and_aliases_are_checked_too() -> None:
+    with pytest.raises(OptionError, match=re.escape("option stop[0] is not valid text")):
+        tuneplug.get_model("mock/tiny", stop=["\ud800"])
+
+
+def test_adapter_options_that_are_not_text_create_nothing(make_plugin: Any, register: Any) -> None:
+    plugin = register("rec", make_plugin("rec", COMPLETER + FINETUNABLE))
+    base = tuneplug.get_model("rec/base")
+    with pytest.raises(
+        OptionError,
+        match=re.escape(
+            "option target_modules[1] is not UTF-8 text: invalid byte (0xe9) at byte offset 1"
+        ),
+    ):
+        base.create_adapter("ok", target_modules=["q_proj", "v\udce9"])
+    assert "tuneplug_create_adapter" not in plugin.calls.hooks()

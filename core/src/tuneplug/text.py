@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import codecs
 import re
+from collections.abc import Mapping
 from typing import IO
 
 from tuneplug.errors import InvalidRequestError, TuneplugError
 
 __all__ = [
     "check_text",
+    "check_texts",
     "check_utf8_file",
     "decode_utf8",
     "describe_lone_surrogate",
@@ -94,10 +96,42 @@ def check_text(value: str, what: str, *, error: type[TuneplugError] = InvalidReq
                 f"{what} is not UTF-8 text: invalid byte (0x{ord(char) - 0xDC00:02x}) "
                 f"at byte offset {at}"
             ) from None
+        at = len(head.encode("utf-8", "surrogatepass"))
         raise error(
-            f"{what} is not valid text: lone surrogate U+{ord(char):04X} at character {exc.start}"
+            f"{what} is not valid text: lone surrogate U+{ord(char):04X} at character "
+            f"{exc.start} (byte offset {at} in UTF-8)"
         ) from None
     return value
+
+
+_MAX_DEPTH = 32  # nested option values deeper than this are left to their validators
+
+
+def check_texts(
+    value: object,
+    what: str,
+    *,
+    error: type[TuneplugError] = InvalidRequestError,
+    _depth: int = 0,
+) -> None:
+    """:func:`check_text` on every ``str`` in ``value``: itself, or in nested lists,
+    tuples, sets and mappings (keys too); ``what`` grows a path (``stop[1]``, ``a.b``).
+
+    Raises:
+        TuneplugError: ``error`` naming the path and the offset.
+    """
+    if isinstance(value, str):
+        if not value.isascii():
+            check_text(value, what, error=error)
+    elif _depth >= _MAX_DEPTH:
+        return
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            check_texts(key, f"{what} (a key)", error=error, _depth=_depth + 1)
+            check_texts(item, f"{what}.{key}", error=error, _depth=_depth + 1)
+    elif isinstance(value, list | tuple | set | frozenset):
+        for index, item in enumerate(value):
+            check_texts(item, f"{what}[{index}]", error=error, _depth=_depth + 1)
 
 
 def check_utf8_file(
