@@ -28,7 +28,14 @@ from gradient_fake import ADAPTER_ID, FakeGradient, Reply, serve
 from openai_fake import OpenAIFake
 from openai_fake import serve as serve_openai
 from tuneplug.cli import cli
-from tuneplug.errors import ConfigError, InvalidRequestError, ServerError, UnknownModelError
+from tuneplug.errors import (
+    ConfigError,
+    InvalidRequestError,
+    SampleFileError,
+    ServerError,
+    TuneplugError,
+    UnknownModelError,
+)
 from tuneplug.options import OptionError
 from tuneplug.text import check_text, check_utf8_file, decode_utf8, lone_surrogate_escape
 
@@ -316,3 +323,52 @@ def test_adapter_options_that_are_not_text_create_nothing(make_plugin: Any, regi
     ):
         base.create_adapter("ok", target_modules=["q_proj", "v\udce9"])
     assert "tuneplug_create_adapter" not in plugin.calls.hooks()
+
+
+# -- names, ids and paths given to tuneplug ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("call", "named"),
+    [
+        (lambda: tuneplug.get_job("mock/ftjob-\ud800"), "the job reference is not valid text"),
+        (
+            lambda: tuneplug.get_job(os.fsdecode(b"ftjob-\xe9")),
+            "the job reference is not UTF-8 text: invalid byte (0xe9) at byte offset 6",
+        ),
+        (lambda: tuneplug.list_jobs(after="x\ud800"), "after is not valid text"),
+        (lambda: tuneplug.get_provider("mo\ud800ck"), "the provider name is not valid text"),
+        (lambda: tuneplug.list_models("mo\ud800ck"), "the provider name is not valid text"),
+    ],
+)
+def test_names_and_ids_that_are_not_text(call: Any, named: str) -> None:
+    with pytest.raises(TuneplugError, match=re.escape(named)) as caught:
+        call()
+    str(caught.value).encode("utf-8")  # the message itself is printable text
+
+
+def test_job_spec_text_and_paths_are_checked_before_anything_starts() -> None:
+    model = tuneplug.get_model("mock/tiny")
+    with pytest.raises(InvalidRequestError, match=r"^suffix is not valid text: lone surrogate"):
+        model.start_fine_tune([{"inputs": "a"}], suffix="s\ud800")
+    with pytest.raises(InvalidRequestError, match=re.escape("training_data (a path) is not valid")):
+        model.start_fine_tune("x\ud800.jsonl")
+    with pytest.raises(InvalidRequestError, match=re.escape("validation_data: sample 0: mesages:")):
+        model.start_fine_tune([{"inputs": "a"}], validation_data=[{"mesages": []}])
+    with pytest.raises(SampleFileError, match="the path is not valid text: lone surrogate"):
+        list(tuneplug.read_samples("x\ud800.jsonl"))
+    assert tuneplug.list_jobs().data == []
+
+
+def test_a_python_sample_with_a_lone_surrogate_names_field_and_offset() -> None:
+    adapter = tuneplug.get_model("mock/tiny").create_adapter(name="surrogates")
+    samples = [{"inputs": "ok"}, {"inputs": [{"value": "ab\ud800", "trainable": True}]}]
+    expected = (
+        "sample 1: inputs.0.value: not valid text: lone surrogate U+D800 at character 2 "
+        "(byte offset 2 in UTF-8)"
+    )
+    with pytest.raises(InvalidRequestError, match=re.escape(expected)):
+        adapter.fine_tune(samples)
+    from tuneplug.models import training_steps
+
+    assert training_steps(adapter.ref) == 0

@@ -16,6 +16,7 @@ from typing import Any
 from tuneplug.errors import InvalidRequestError, SampleFileError
 from tuneplug.provider import Provider
 from tuneplug.samples import read_samples
+from tuneplug.text import check_text
 from tuneplug.types import ModelInfo, Sample
 
 __all__ = ["check_data", "iter_samples", "no_samples"]
@@ -28,8 +29,13 @@ def check_data(data: Any, what: str) -> None:
         InvalidRequestError: naming ``what`` (``training_data``, ...).
     """
     if isinstance(data, str | os.PathLike):
-        if not os.fspath(data):
+        path = os.fspath(data)
+        if not path:
             raise InvalidRequestError(f"{what}: empty path")
+        try:
+            os.fsencode(path)
+        except UnicodeEncodeError:  # a lone surrogate that is not an undecodable byte
+            check_text(str(path), f"{what} (a path)")
         return
     if isinstance(data, bytes | bytearray | dict) or not isinstance(data, list | tuple):
         raise InvalidRequestError(

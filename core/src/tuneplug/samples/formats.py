@@ -80,6 +80,23 @@ def _unknown_field(key: str) -> str:
     return "unknown field" + (f" (did you mean {close[0]!r}?)" if close else "")
 
 
+def _check_raw_text(value: object, field: str = "", depth: int = 0) -> None:
+    """Lone surrogates in the strings of a raw sample, named by field (pydantic's own
+    message, "unable to parse raw data as a unicode string", names no offset)."""
+    if isinstance(value, str):
+        if not value.isascii():
+            try:
+                check_text(value, field)
+            except InvalidRequestError as exc:
+                raise SampleProblem(str(exc).removeprefix(f"{field} is "), field or None) from None
+    elif depth < 8 and isinstance(value, Mapping):
+        for key, item in value.items():
+            _check_raw_text(item, f"{field}.{key}" if field else str(key), depth + 1)
+    elif depth < 8 and isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            _check_raw_text(item, f"{field}.{index}" if field else str(index), depth + 1)
+
+
 def _is_union_tag(part: object) -> bool:
     return isinstance(part, str) and part.startswith(("str", "list[", "constrained-"))
 
@@ -133,6 +150,7 @@ def parse_value(value: object) -> TrainingSample:
     if not isinstance(value, Mapping):
         kind = _JSON_TYPES.get(type(value), type(value).__name__)
         raise SampleProblem(f"a sample must be an object or a string, not {kind}")
+    _check_raw_text(value)
     if not value:
         raise SampleProblem(
             "an empty object is not a sample: give 'inputs', 'prompt' and 'completion', "

@@ -50,6 +50,9 @@ def read_samples(
         fh = Path(path).open("rb")
     except OSError as exc:
         raise SampleFileError(name, None, f"cannot read samples: {exc.strerror}") from None
+    except UnicodeEncodeError as exc:  # a lone surrogate no file system name can hold
+        where = f"lone surrogate U+{ord(name[exc.start]):04X} at character {exc.start}"
+        raise SampleFileError(ascii(name), None, f"the path is not valid text: {where}") from None
     with fh:
         try:
             first = _first_byte(fh)
