@@ -28,6 +28,7 @@ from tuneplug.errors import InvalidRequestError, TuneplugError
 from tuneplug.hookspecs import ProviderContext
 from tuneplug.jobs.backend import JobPage
 from tuneplug.jobs.types import Job, JobEvent, JobSpec, JobStatus
+from tuneplug.options import OptionError
 
 from tuneplug_openai import wire
 from tuneplug_openai.client import OpenAIClient
@@ -101,29 +102,31 @@ class OpenAIJobs:
             for name in ("learning_rate", "rank", "lora_alpha", "lora_dropout")
             if getattr(spec, name) is not None
         ]
+        # OptionError (an InvalidRequestError): a spec field or extra these jobs do not
+        # take, found before any request; the CLI names its flag in a usage error.
         if unsupported:
             hint = (
                 " (OpenAI takes learning_rate_multiplier, relative to its default)"
                 if "learning_rate" in unsupported
                 else ""
             )
-            raise InvalidRequestError(
+            raise _refused(
                 f"OpenAI fine-tuning does not take {', '.join(unsupported)}{hint}",
-                provider=self.provider,
-            )
+                unsupported[0], self.provider,
+            )  # fmt: skip
         if spec.method != "sft":
-            raise InvalidRequestError(
+            raise _refused(
                 "OpenAI DPO needs preference pairs, which no tuneplug sample format holds; "
                 "only method='sft' is supported",
-                provider=self.provider,
-            )
+                "method", self.provider,
+            )  # fmt: skip
         unknown = sorted(set(spec.extra) - _EXTRA)
         if unknown:
-            raise InvalidRequestError(
+            raise _refused(
                 f"unknown extra {unknown[0]!r} for OpenAI jobs "
                 f"(known: {', '.join(sorted(_EXTRA))})",
-                provider=self.provider,
-            )
+                unknown[0], self.provider,
+            )  # fmt: skip
 
     def _file(self, data: Any, what: str, fmt: FileFormat) -> bytes:
         try:
@@ -303,3 +306,9 @@ class OpenAIJobs:
             call = self.http.call("GET", self._path(job_id, "/checkpoints"), idempotent=True)
             raise self.http.http.errors.malformed(call, 200, exc) from None
         return JobPage(items, has_more=bool(page.has_more))
+
+
+def _refused(message: str, option: str, provider: str) -> OptionError:
+    error = OptionError(message, provider=provider)
+    error.option = option
+    return error
