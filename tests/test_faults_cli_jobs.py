@@ -137,7 +137,7 @@ def test_interrupting_jobs_wait_says_the_job_keeps_running(
 
 
 def test_resuming_a_native_job_names_the_provider_with_no_article(natives: dict[str, Any]) -> None:
-    result = invoke("jobs", "resume", "native/ftjob-native1")
+    result = invoke("jobs", "resume", "native/ftjob-native1", "--detach")
     assert result.exit_code == 1
     (line,) = result.stderr.splitlines()
     assert "run by provider 'native' itself" in line and "a native job" not in line
@@ -196,3 +196,40 @@ def test_batch_still_refuses_a_second_run_on_the_same_output(tmp_path: Path) -> 
         busy = invoke("batch", "mock/tiny", str(inp), "-o", str(out), "-q")
     assert busy.exit_code == 1 and "another `tuneplug batch` is writing" in busy.stderr
     assert not out.exists()
+
+
+def test_interrupting_jobs_events_follow_says_the_job_keeps_running(
+    data: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ref = json.loads(invoke("jobs", "create", "mock/tiny", data, "--json").stdout)["ref"]
+
+    def interrupted(self: Job, **kwargs: Any) -> Job:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Job, "wait", interrupted)
+    result = invoke("jobs", "events", ref, "--follow")
+    assert result.exit_code == 130
+    assert result.stderr.splitlines()[-1] == (
+        f"error: interrupted; the job keeps running; follow it again with "
+        f"`tuneplug jobs events {ref} -f`"
+    )
+
+
+def test_interrupting_batch_says_rerunning_continues(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tuneplug.batching import filerun
+
+    def interrupted(*args: Any, **kwargs: Any) -> Any:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(filerun, "run_batch_file", interrupted)
+    inp = tmp_path / "in.jsonl"
+    inp.write_text('"one"\n', encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    result = invoke("batch", "mock/tiny", str(inp), "-o", str(out), "-q")
+    assert result.exit_code == 130
+    assert result.stderr.splitlines()[-1] == (
+        f"error: interrupted; run the same command again to continue: "
+        f"the inputs already in {out} are skipped"
+    )

@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from tuneplug.cli.base import resumable
 from tuneplug.cli.options import Finite, checked_options, completion_options
 
 __all__ = ["MAX_CONCURRENCY", "batch_command"]
@@ -124,6 +125,7 @@ def batch_command(
 
     if output == "":
         raise click.BadParameter("must not be empty", param_hint="-o")
+    resumable(f"run the same command again to continue: the inputs already in {output} are skipped")
     # Every option checked before the output is locked or a line read: a usage error.
     checked_options(tuneplug.get_model(model), options, "-O")
     with _Bar(quiet) as bar:

@@ -1,4 +1,5 @@
-"""``tuneplug jobs``: create, follow, list, inspect and cancel fine-tuning jobs.
+"""``tuneplug jobs``: create, follow, list, inspect, cancel and resume fine-tuning jobs
+(pause, checkpoints, delete and prune: :mod:`tuneplug.cli.jobs_control`).
 
 Progress (a bar with the live loss) and diagnostics go to stderr; the final
 summary, and every ``--json`` document, go to stdout (:mod:`.jobs_watch`). A
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from tuneplug.cli.base import CommandGroup, UsageLine
+from tuneplug.cli.base import CommandGroup, UsageLine, resumable
 from tuneplug.cli.jobs_list import jobs_list
 from tuneplug.cli.jobs_watch import attach, check_plot, job_json, print_job
 from tuneplug.cli.options import Finite, parse_extra
@@ -36,7 +37,8 @@ def jobs() -> None:
 
     Local jobs keep their state in $TUNEPLUG_HOME/jobs; a detached one keeps
     running after the terminal closes (follow it with `jobs wait ID`), and a
-    killed one continues with `jobs resume ID`, every step applied exactly once.
+    paused or killed one continues with `jobs resume ID`, every step applied
+    exactly once. `jobs prune --older-than 7d` deletes old ended jobs.
     """
 
 
@@ -190,7 +192,8 @@ def jobs_wait(job_ref: str, plot: str | None, as_json: bool) -> None:
 @click.option("--plot", help="Write loss curves (PNG, SVG... by suffix; needs matplotlib).")
 @click.option("--json", "as_json", is_flag=True, help="Print the job as JSON.")
 def jobs_resume(job_ref: str, detach: bool, worker: bool, plot: str | None, as_json: bool) -> None:
-    """Continue a local job that stopped (killed, interrupted, or failed on a refused step)."""
+    """Continue a paused job; or a local job that stopped (killed, interrupted, failed on a
+    refused step), in the foreground unless --detach."""
     from tuneplug.errors import InvalidRequestError
     from tuneplug.jobs.local import LocalJobs
 
@@ -198,10 +201,14 @@ def jobs_resume(job_ref: str, detach: bool, worker: bool, plot: str | None, as_j
     job = _find(job_ref)
     backend = job.backend()
     if not isinstance(backend, LocalJobs):
-        raise InvalidRequestError(
-            f"{job.ref} is run by provider {job.provider!r} itself; only the local job "
-            "runner's jobs resume (follow this one with `tuneplug jobs wait`)"
-        )
+        if worker or detach or plot:
+            raise InvalidRequestError(
+                f"{job.ref} is run by provider {job.provider!r} itself: --worker, --detach "
+                "and --plot are for the local job runner's jobs"
+            )
+        resumed = job.resume()  # the provider's own resume (CapabilityError without one)
+        click.echo(json.dumps(job_json(resumed)) if as_json else resumed.ref)
+        return
     if worker:
         final = backend.run(job.id, lambda e: print(e.message, file=sys.stderr, flush=True))
         click.echo(final.status.value)
@@ -210,7 +217,9 @@ def jobs_resume(job_ref: str, detach: bool, worker: bool, plot: str | None, as_j
         resumed = backend.resume(job.id, start="detach")
         click.echo(json.dumps(job_json(resumed)) if as_json else resumed.ref)
         return
-    attach(backend.resume(job.id, start="none"), as_json, plot, run=True)
+    resumed = backend.resume(job.id, start="none")
+    # A job asked to pause whose runner had not stopped yet just goes on there: follow it.
+    attach(resumed, as_json, plot, run=not backend.alive(job.id))
 
 
 @jobs.command("get")
@@ -256,6 +265,10 @@ def jobs_events(job_ref: str, follow: bool, as_json: bool) -> None:
         sys.stdout.flush()
 
     if follow:
+        # Ctrl-C stops following, not the job.
+        resumable(
+            f"the job keeps running; follow it again with `tuneplug jobs events {job.ref} -f`"
+        )
         final = job.wait(on_event=show)
         click.echo(f"{final.ref} {final.status.value}", err=True)
         return
@@ -269,4 +282,11 @@ def jobs_events(job_ref: str, follow: bool, as_json: bool) -> None:
             return
 
 
-jobs.add_command(jobs_list)
+def _register() -> None:
+    from tuneplug.cli.jobs_control import COMMANDS
+
+    for command in (jobs_list, *COMMANDS):
+        jobs.add_command(command)
+
+
+_register()
