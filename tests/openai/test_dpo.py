@@ -12,10 +12,11 @@ from typing import Any
 import openai
 import pytest
 import tuneplug
-from openai_fake import KEY, OpenAIFake, _multipart, serve
-from test_openai_vs_sdk import compare, recorded
 from tuneplug import errors
 from tuneplug.jobs import JobStatus
+
+from tests.openai.fake import KEY, OpenAIFake, _multipart, serve
+from tests.openai.test_vs_sdk import compare, recorded
 
 QUESTION = "What NFL team won the Super Bowl in 1994?"
 PAIR = {
@@ -104,7 +105,7 @@ def test_the_dpo_create_matches_the_sdk(fake: OpenAIFake, tmp_path: Path) -> Non
         )  # fmt: skip
 
     theirs = recorded(fake, with_sdk)
-    ours = ours[1:]  # the model check before the upload (see test_openai_vs_sdk)
+    ours = ours[1:]  # the model check before the upload (see test_vs_sdk)
     assert len(ours) == len(theirs) == 2
     compare(ours[0], theirs[0], body="multipart")
     ours_job, theirs_job = ours[1].json, theirs[1].json
