@@ -138,7 +138,8 @@ def test_usage_errors_exit_2_and_runtime_errors_exit_1(rec: Any, tmp_path: Path)
     missing = invoke("batch", "rec/base", str(tmp_path / "nope.jsonl"), "-o", out)
     assert missing.exit_code == 1 and missing.stderr.startswith("error: No such file")
     bad_option = invoke("batch", "rec/base", str(inp), "-o", out, "--temperature", "7")
-    assert bad_option.exit_code == 1 and "temperature" in bad_option.stderr
+    assert bad_option.exit_code == 2 and "temperature" in bad_option.stderr  # docs/cli.md
+    assert not (tmp_path / "out.jsonl.lock").exists()  # refused before the output was locked
     same = invoke("batch", "rec/base", str(inp), "-o", str(inp))
     assert same.exit_code == 1 and "is the input file" in same.stderr
     unknown = invoke("batch", "nope/base", str(inp), "-o", out)

@@ -95,8 +95,9 @@ def test_plot_without_matplotlib_names_the_extra(
     result = invoke(
         "jobs", "create", "mock/tiny", str(seed_file), "--plot", str(tmp_path / "l.png")
     )
-    (line,) = error_lines(result)
-    assert "tuneplug[plot]" in line
+    (line,) = error_lines(result, 2)  # a usage error, found before the job runs
+    assert "--plot" in line and "tuneplug[plot]" in line
+    assert list(tuneplug.list_jobs()) == []  # nothing was started
 
 
 def test_usage_errors_exit_2(seed_file: Path) -> None:

@@ -32,6 +32,7 @@ from urllib.parse import quote
 from pydantic import ValidationError
 from tuneplug.errors import InvalidRequestError, NotFoundError, TuneplugError, UnknownModelError
 from tuneplug.jobs.types import JobSpec
+from tuneplug.options import OptionError
 
 from tuneplug_openai import wire
 from tuneplug_openai.client import OpenAIClient
@@ -84,8 +85,12 @@ class JobCreator:
         self.http = http
         self.provider = http.provider
 
-    def _fail(self, message: str) -> InvalidRequestError:
-        return InvalidRequestError(message, provider=self.provider)
+    def _fail(self, message: str, option: str) -> OptionError:
+        # OptionError (an InvalidRequestError): a spec field or extra these jobs do not
+        # take, found before any request; the CLI names its flag in a usage error.
+        error = OptionError(message, provider=self.provider)
+        error.option = option
+        return error
 
     def _check(self, spec: JobSpec, base: str) -> _Format:
         """The spec's problems (before any I/O); the file format to write."""
@@ -100,25 +105,31 @@ class JobCreator:
                 if "learning_rate" in unsupported
                 else ""
             )
-            raise self._fail(f"OpenAI fine-tuning does not take {', '.join(unsupported)}{hint}")
+            raise self._fail(
+                f"OpenAI fine-tuning does not take {', '.join(unsupported)}{hint}", unsupported[0]
+            )
         unknown = sorted(set(spec.extra) - EXTRA)
         if unknown:
             known = ", ".join(sorted(EXTRA))
-            raise self._fail(f"unknown extra {unknown[0]!r} for OpenAI jobs (known: {known})")
+            raise self._fail(
+                f"unknown extra {unknown[0]!r} for OpenAI jobs (known: {known})", unknown[0]
+            )
         fmt: FileFormat = spec.extra.get("file_format") or file_format(base)
         if fmt not in ("chat", "completion"):
-            raise self._fail("file_format must be 'chat' or 'completion'")
+            raise self._fail("file_format must be 'chat' or 'completion'", "file_format")
         if spec.method != "dpo":
             if "beta" in spec.extra:
-                raise self._fail("beta is a hyperparameter of method='dpo' only")
+                raise self._fail("beta is a hyperparameter of method='dpo' only", "beta")
             return fmt
         if fmt == "completion":
-            raise self._fail(f"method='dpo' fine-tunes chat models only, not {base!r}")
+            raise self._fail(f"method='dpo' fine-tunes chat models only, not {base!r}", "method")
         beta = spec.extra.get("beta")
         if beta is not None and beta != "auto":
             number = isinstance(beta, int | float) and not isinstance(beta, bool)
             if not number or not math.isfinite(beta) or beta <= 0:
-                raise self._fail(f"beta must be a finite number > 0 or 'auto', got {beta!r}")
+                raise self._fail(
+                    f"beta must be a finite number > 0 or 'auto', got {beta!r}", "beta"
+                )
         return "preference"
 
     def _file(self, data: Any, what: str, fmt: _Format) -> bytes:
@@ -153,10 +164,11 @@ class JobCreator:
                 seed=spec.seed,
                 metadata=spec.extra.get("metadata"),
             )
-        except ValidationError as exc:
+        except ValidationError as exc:  # a spec value OpenAI bounds tighter (suffix, metadata)
             err = exc.errors(include_url=False)[0]
             field = ".".join(str(p) for p in err["loc"])
-            raise self._fail(f"invalid {field}: {err['msg']}") from None
+            top = str(err["loc"][0]) if err["loc"] else "value"
+            raise self._fail(f"invalid {field}: {err['msg']}", top) from None
 
     def create(self, spec: JobSpec, base: str) -> wire.FineTuningJob:
         """Check, convert, ask for the model, upload, create (see the module docstring)."""
