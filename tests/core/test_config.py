@@ -229,7 +229,7 @@ def test_alias_out_of_range_option_names_file(work) -> None:  # type: ignore[no-
         load_config()
     text = str(info.value)
     assert str(path) in text and "qa" in text and "temperature" in text
-    assert f"{path}:3" in text  # the line of [models.qa]
+    assert f"{path}:5" in text  # the line of the bad value, not of [models.qa]
 
 
 def test_alias_out_of_range_option_in_pyproject_names_file(work) -> None:  # type: ignore[no-untyped-def]

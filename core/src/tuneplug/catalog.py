@@ -12,7 +12,7 @@ tools listing what a provider can do); completing and training go through
 from __future__ import annotations
 
 from tuneplug.config import load_config
-from tuneplug.plugins import default_registry
+from tuneplug.config_names import registry_for
 from tuneplug.provider import Provider
 
 __all__ = ["get_provider", "is_provider"]
@@ -27,12 +27,12 @@ def get_provider(name: str) -> Provider:
         ConfigError: its settings are invalid.
     """
     config = load_config()
-    registry = default_registry(plugins=config.settings.plugins, strict=config.settings.strict)
+    registry = registry_for(config)
     return registry.provider(name, config=config)
 
 
 def is_provider(name: str) -> bool:
     """Whether ``name`` is an installed, allowed provider name (no plugin is loaded)."""
     config = load_config()
-    registry = default_registry(plugins=config.settings.plugins, strict=config.settings.strict)
+    registry = registry_for(config)
     return name in registry.names()

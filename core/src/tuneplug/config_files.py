@@ -151,6 +151,11 @@ def _check_layer(path: Path, data: Any, table: str | None = None) -> dict[str, A
                 extra={k: v for k, v in options.items() if k not in known},
             )
         except ValidationError as exc:
+            # The bad value's own line, not the table header's.
+            loc = [str(p) for p in exc.errors()[0]["loc"]]
+            key = loc[1] if loc[:1] == ["extra"] and len(loc) > 1 else (loc or [""])[0]
+            if key in options:
+                where = location(path, ["models", alias, key], table)
             raise ConfigError(f"{where}: [models.{alias}]: {_first_error(exc)}") from None
     return data
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from tuneplug.config import load_config
+from tuneplug.config_names import registry_for
 from tuneplug.errors import NotConfiguredError, TuneplugError
-from tuneplug.plugins import Registry, default_registry
+from tuneplug.plugins import Registry
 from tuneplug.types import Capability, ModelInfo
 
 __all__ = ["ModelListing", "model_listing", "unknown_plugin_names"]
@@ -39,7 +40,7 @@ def model_listing(provider: str | None = None, *, base_only: bool = False) -> Mo
             provider that failed (not for one that is merely unconfigured).
     """
     config = load_config()
-    registry = default_registry(plugins=config.settings.plugins, strict=config.settings.strict)
+    registry = registry_for(config)
     listing = ModelListing()
     if provider is not None:
         names = [provider]

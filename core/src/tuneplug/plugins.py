@@ -203,8 +203,9 @@ class Registry:
             self._loaded[name] = result
             return result
 
-    def _unknown_message(self, name: str) -> str:
-        available = ", ".join(self.names()) or "none"
+    def _unknown_message(self, name: str, instances: Iterable[str] = ()) -> str:
+        # Every "available providers" list holds the config's instances too.
+        available = ", ".join(sorted({*self.names(), *instances})) or "none"
         hint = ""
         if name in self._discover() and not self.filter.allows(name):
             hint = " (excluded by TUNEPLUG_PLUGINS)"
@@ -279,7 +280,10 @@ class Registry:
 
         check_text(name, "the provider name", error=UnknownProviderError)
         cfg = config if config is not None else load_config()
-        plugin = cfg.instances().get(name, name)
+        instances = cfg.instances()
+        plugin = instances.get(name, name)
+        if plugin == name and (name not in self._discover() or not self.filter.allows(name)):
+            raise UnknownProviderError(self._unknown_message(name, instances), provider=name)
         if plugin != name:
             info = self.instance_info(name, plugin)
             _, pm = self._load(plugin)

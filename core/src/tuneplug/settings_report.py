@@ -15,8 +15,8 @@ from tuneplug.config import (
     load_config,
     masked,
 )
+from tuneplug.config_names import registry_for
 from tuneplug.errors import TuneplugError
-from tuneplug.plugins import default_registry
 
 __all__ = ["settings_report"]
 
@@ -42,7 +42,7 @@ def settings_report(config: Config | None = None) -> list[dict[str, Any]]:
     for alias, target in sorted(s.models.items()):
         origin = _layer_with(cfg, ("models", alias))
         rows.append(_row(f"models.{alias}", target.model_dump(), origin))
-    registry = default_registry(plugins=s.plugins, strict=s.strict)
+    registry = registry_for(cfg)
     for info in registry.infos():
         if not info.ok:
             continue

@@ -102,7 +102,7 @@ def run_batch_file(
         BatchFileError: bad input lines or duplicate ids (before any request).
         InvalidRequestError: bad options or limits, or an output line that is not ours.
         TuneplugError: the output is locked by another run; a fatal provider error.
-        OSError: a file cannot be read or written.
+        OSError: a file cannot be read or written; the output's directory is missing.
     """
     inp, out = Path(input_path), Path(output_path)
     for path in (inp, out):
@@ -112,8 +112,14 @@ def run_batch_file(
         raise FileNotFoundError(errno.ENOENT, "No such file", str(inp))
     if out.exists() and out.resolve() == inp.resolve():
         raise InvalidRequestError(f"the output {out} is the input file: give another -o")
-    out.parent.mkdir(parents=True, exist_ok=True)
+    if not out.parent.is_dir():
+        # As `cp` and `tee`: a typo in a directory name must not create a new tree.
+        raise FileNotFoundError(errno.ENOENT, "No such directory for the output", str(out.parent))
     lock_path = Path(str(out) + ".lock")
+    # filelock reports any failure to open the lock file as "held by another"; open it
+    # first so an unwritable place is named with the real OS error (EACCES, EROFS...).
+    with open(lock_path, "a"):
+        pass
     lock = FileLock(str(lock_path), blocking=False)
     try:
         lock.acquire()

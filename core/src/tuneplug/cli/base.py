@@ -5,20 +5,49 @@
 * 2, a usage error: click's own, or :class:`UsageLine` when tuneplug's checks of
   the command line find it (:func:`usage_checked`), always before any I/O;
 * 130, Ctrl-C: ``error: interrupted`` and, for a resumable command
-  (:func:`resumable`), what rerunning it does.
+  (:func:`resumable`), what rerunning it does;
+* 141 (128 + SIGPIPE), quietly, when the reader of stdout goes away
+  (``tuneplug models | head -1``): what a C tool killed by SIGPIPE exits with.
 
 Imports only click, so the CLI starts fast.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+import sys
+import threading
+from collections.abc import Iterator
 from typing import Any
 
 import click
 
 from tuneplug.errors import TuneplugError
 
-__all__ = ["CommandGroup", "UsageLine", "resumable", "usage_checked"]
+__all__ = [
+    "EXIT_BROKEN_PIPE",
+    "CommandGroup",
+    "UsageLine",
+    "quiet_stdout",
+    "resumable",
+    "usage_checked",
+]
+
+EXIT_BROKEN_PIPE = 141
+"""Exit status when stdout's reader has gone (128 + SIGPIPE, as for a C tool)."""
+
+
+def quiet_stdout() -> None:
+    """Point stdout at ``/dev/null`` after a broken pipe, so the interpreter's last
+    flush at exit cannot fail again (the Python docs' recipe, ``signal`` module)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass  # stdout is not a real file (a test runner's capture): nothing to flush
+
 
 _RESUME_HINT = "tuneplug.resume_hint"
 
@@ -26,6 +55,25 @@ _RESUME_HINT = "tuneplug.resume_hint"
 def resumable(hint: str) -> None:
     """Say what rerunning the current command does, shown if it is interrupted."""
     click.get_current_context().meta[_RESUME_HINT] = hint
+
+
+@contextlib.contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+    """Within the block, SIGTERM (``timeout``, ``kill``, a service manager) stops the
+    command as Ctrl-C does: cleanups run (a batch's lock is removed) and it exits 130
+    saying how to resume, instead of dying where it stands."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may set signal handlers
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 class UsageLine(click.ClickException):
@@ -64,6 +112,10 @@ class CommandGroup(click.Group):
         except TuneplugError as exc:
             click.echo(f"error: {exc}", err=True)
             ctx.exit(1)
+        except BrokenPipeError:
+            # The reader stopped reading (`| head`): not an error worth a line.
+            quiet_stdout()
+            ctx.exit(EXIT_BROKEN_PIPE)
         except OSError as exc:
             # The user's environment (permissions, a file where a directory should be).
             target = f": {exc.filename}" if exc.filename else ""

@@ -17,13 +17,13 @@ __all__ = ["config_", "plugins"]
 def plugins(as_json: bool) -> None:
     """List provider plugins and configured instances, capabilities and load errors."""
     from tuneplug.config import load_config
+    from tuneplug.config_names import registry_for
     from tuneplug.listing import unknown_plugin_names
-    from tuneplug.plugins import default_registry
 
-    settings = load_config().settings
-    registry = default_registry(plugins=settings.plugins, strict=settings.strict)
+    config = load_config()
+    registry = registry_for(config)
     warn(unknown_plugin_names(registry))
-    infos = registry.infos() + registry.instance_infos()
+    infos = registry.infos() + registry.instance_infos(config)
     rows: list[dict[str, Any]] = []
     for i in infos:
         row: dict[str, Any] = {

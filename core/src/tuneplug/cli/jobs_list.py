@@ -38,12 +38,12 @@ class _Listing:
 def _native_jobs(listing: _Listing, limit: int) -> None:
     """Add the newest page of each configured provider's native jobs to ``listing``."""
     from tuneplug.config import load_config
+    from tuneplug.config_names import registry_for
     from tuneplug.errors import NotConfiguredError, TuneplugError
-    from tuneplug.plugins import default_registry
     from tuneplug.types import Capability
 
     config = load_config()
-    registry = default_registry(plugins=config.settings.plugins, strict=config.settings.strict)
+    registry = registry_for(config)
     infos = registry.infos() + registry.instance_infos(config)
     for info in infos:
         if not info.ok or Capability.JOBS not in info.capabilities:

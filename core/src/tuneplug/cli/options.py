@@ -46,6 +46,13 @@ class Finite(click.FloatRange):
             self.fail(f"{value!r} is not a finite number", param, ctx)
         return number
 
+    def _describe_range(self) -> str:
+        # click describes a range with no bounds as "x<=None"; such a flag's help
+        # text states the bounds tuneplug's own validation applies.
+        if self.min is None and self.max is None:
+            return ""
+        return super()._describe_range()
+
 
 def parse_extra(values: tuple[str, ...], flag: str = "-o") -> dict[str, Any]:
     """``key=value`` provider options (JSON values, a bare word a string).
@@ -130,10 +137,10 @@ def completion_options(
             return command(*args, options=options, **kwargs)
 
         flags = [
-            click.option("--max-tokens", type=int, help="Most tokens to generate."),
-            click.option("--temperature", type=Finite(), help="Sampling temperature (0 = greedy)."),
-            click.option("--top-k", type=int, help="Sample from the k most likely tokens."),
-            click.option("--top-p", type=Finite(), help="Nucleus sampling probability mass."),
+            click.option("--max-tokens", type=int, help="Most tokens to generate (>= 1)."),
+            click.option("--temperature", type=Finite(), help="Temperature, 0 to 2 (0 = greedy)."),
+            click.option("--top-k", type=int, help="Sample from the k most likely tokens (>= 1)."),
+            click.option("--top-p", type=Finite(), help="Nucleus sampling mass (0 < p <= 1)."),
             click.option("--stop", multiple=True, help="Stop sequence (repeatable)."),
             click.option("--seed", type=int, help="Seed for sampling."),
             click.option(

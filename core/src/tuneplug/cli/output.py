@@ -32,9 +32,15 @@ def console() -> Any:
     """A rich console on stdout, as wide as needed when piped."""
     from rich.console import Console
 
-    out = Console()
+    class QuietConsole(Console):
+        # rich exits 1 on a broken pipe; the CLI's rule is one exit status for every
+        # command (141, tuneplug.cli.base), so hand the error over.
+        def on_broken_pipe(self) -> None:
+            raise BrokenPipeError
+
+    out = QuietConsole()
     if not out.is_terminal:
-        out = Console(width=_PIPED_WIDTH)
+        out = QuietConsole(width=_PIPED_WIDTH)
     return out
 
 

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from tuneplug.config import MOCK_DEFAULT_MODEL, Config, load_config
+from tuneplug.config_names import registry_for
 from tuneplug.errors import UnknownModelError
 from tuneplug.models.model import Model
 from tuneplug.options import (
@@ -22,7 +23,6 @@ from tuneplug.options import (
     build_options,
     declared_options,
 )
-from tuneplug.plugins import default_registry
 from tuneplug.provider import Provider
 from tuneplug.text import check_text
 from tuneplug.types import ModelInfo
@@ -31,7 +31,7 @@ __all__ = ["get_model", "list_models", "resolve"]
 
 
 def _registry(config: Config) -> Any:
-    return default_registry(plugins=config.settings.plugins, strict=config.settings.strict)
+    return registry_for(config)
 
 
 def _split(ref: str) -> tuple[str, str]:

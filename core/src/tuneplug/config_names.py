@@ -1,0 +1,88 @@
+"""The provider names a config file uses, checked against the installed plugins.
+
+Rules (``docs/plugins.md``, "Provider tables"):
+
+* ``[providers.NAME]`` without ``plugin = ...`` configures the installed plugin
+  ``NAME``; a plugin counts as installed whether or not ``TUNEPLUG_PLUGINS``
+  allows it or it loads, so a filter never makes a config unusable. A name no
+  installed plugin has is an error naming the file, the line and the closest
+  installed name (``[providers.opeanai]``: did you mean ``openai``?).
+* ``[providers.NAME]`` with ``plugin = ...`` is a provider instance; ``NAME``
+  must not be an installed plugin's name (the instance would shadow it).
+* ``[models.ALIAS] model = "PROVIDER/..."`` must name an installed plugin or an
+  instance.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Collection
+from typing import Any
+
+from tuneplug.config import Config
+from tuneplug.config_files import ConfigFile, location
+from tuneplug.errors import ConfigError
+from tuneplug.plugins import Registry, default_registry
+
+__all__ = ["check_provider_names", "registry_for"]
+
+
+def registry_for(config: Config) -> Registry:
+    """The process-wide registry for ``config``'s filter and strictness, once the
+    config's provider names are checked.
+
+    Raises:
+        ConfigError: a provider table or alias names no installed plugin or instance.
+    """
+    registry = default_registry(plugins=config.settings.plugins, strict=config.settings.strict)
+    check_provider_names(config, registry.all_names())
+    return registry
+
+
+def _suggestion(name: str, known: Collection[str]) -> str:
+    close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _where(layer: ConfigFile, *parts: str) -> str:
+    head, *rest = parts
+    table = ".".join(t for t in (layer.table, head) if t)
+    return location(layer.path, rest, table)
+
+
+def check_provider_names(config: Config, installed: Collection[str]) -> None:
+    """Check every ``[providers.*]`` table and alias target of ``config`` (see module doc).
+
+    Raises:
+        ConfigError: the first bad name, with ``file:line`` and the closest known name.
+    """
+    instances = config.instances()
+    layers = [layer for layer in (config.project, config.user) if layer is not None]
+    installed_list = ", ".join(sorted(installed)) or "none"
+    for layer in layers:
+        tables: dict[str, Any] = dict(layer.data.get("providers", {}))
+        for name, table in tables.items():
+            is_instance = isinstance(table, dict) and "plugin" in table
+            if is_instance and name in installed and table["plugin"] != name:
+                raise ConfigError(
+                    f"{_where(layer, 'providers', name)}: [providers.{name}] sets plugin = "
+                    f"{table['plugin']!r}, but {name!r} is an installed provider plugin's name: "
+                    "give the instance another name"
+                )
+            if not is_instance and name not in installed:
+                raise ConfigError(
+                    f"{_where(layer, 'providers', name)}: [providers.{name}] names no installed "
+                    f"provider plugin{_suggestion(name, installed)} (installed: {installed_list}; "
+                    'a provider instance needs plugin = "...")'
+                )
+    known = set(installed) | set(instances)
+    for layer in layers:
+        for alias, entry in dict(layer.data.get("models", {})).items():
+            provider, sep, _ = str(entry.get("model", "")).partition("/")
+            if sep and provider not in known:
+                where = _where(layer, "models", alias, "model")
+                raise ConfigError(
+                    f"{where}: [models.{alias}] model names unknown provider {provider!r}"
+                    f"{_suggestion(provider, known)} (available providers: "
+                    f"{', '.join(sorted(known)) or 'none'})"
+                )
