@@ -41,7 +41,7 @@ from tuneplug.jobs.checkpoints import epoch_checkpoints
 from tuneplug.jobs.data import write_samples
 from tuneplug.jobs.detach import check_detachable, spawn_worker
 from tuneplug.jobs.events import event_seq, to_event
-from tuneplug.jobs.inputs import iter_samples
+from tuneplug.jobs.inputs import iter_samples, no_samples
 from tuneplug.jobs.prune import remove_job
 from tuneplug.jobs.runner import Runner, runner_lock
 from tuneplug.jobs.store import JobRow, JobStore
@@ -152,12 +152,15 @@ class LocalJobs:
             train = iter_samples(spec.training_data, self.provider, info)
             n = write_samples(train, job_dir / "train.jsonl")
             if n == 0:
-                raise InvalidRequestError("no training samples", provider=self.provider.name)
+                raise no_samples(spec.training_data, "training_data")
             n_valid = 0
             if spec.validation_data is not None:
                 n_valid = write_samples(
-                    iter_samples(spec.validation_data, self.provider, info), job_dir / "valid.jsonl"
+                    iter_samples(spec.validation_data, self.provider, info, "validation_data"),
+                    job_dir / "valid.jsonl",
                 )
+                if n_valid == 0:
+                    raise no_samples(spec.validation_data, "validation_data")
             batch = spec.batch_size or DEFAULT_BATCH_SIZE
             epochs = spec.n_epochs or DEFAULT_EPOCHS
             per_epoch = -(-n // batch)
