@@ -118,7 +118,7 @@ def test_a_core_value_from_the_user_file(files: tuple[Path, Path]) -> None:
     )
 
 
-def test_a_nested_key_is_shown_dotted_with_its_table_line(files: tuple[Path, Path]) -> None:
+def test_a_bad_alias_value_is_shown_with_its_own_line(files: tuple[Path, Path]) -> None:
     project, _ = files
     project.write_text(
         '[models.a]\nmodel = "mock/tiny"\n\n[models.qa]\nmodel = "x=y"\nmax_tokens = -5\n'
@@ -126,7 +126,7 @@ def test_a_nested_key_is_shown_dotted_with_its_table_line(files: tuple[Path, Pat
     with pytest.raises(ConfigError) as info:
         load_config()
     assert str(info.value) == (
-        f"{project}:4: [models.qa]: max_tokens: Input should be greater than or equal to 1"
+        f"{project}:6: [models.qa]: max_tokens: Input should be greater than or equal to 1"
     )
 
 
