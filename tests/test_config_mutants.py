@@ -14,7 +14,8 @@ import pytest
 import tuneplug
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from tuneplug.config import env_name, load_config
+from tuneplug.config import build_settings, env_name, load_config
+from tuneplug.config_files import read_layer
 from tuneplug.errors import ConfigError
 
 BAD_INT = "Input should be a valid integer, unable to parse string as an integer"
@@ -199,3 +200,28 @@ def test_a_provider_setting_in_a_pyproject_names_its_line(
 ) -> None:
     work_pyproject.write_text('[tool.tuneplug.providers.acme]\nmodel = 1\n\nretries = "x"\n')
     assert _error("acme/base").endswith(f"retries: {BAD_INT} (at {work_pyproject}:4)")
+
+
+def test_a_provider_setting_is_found_in_its_own_table_not_a_namesake(
+    acme: object, files: tuple[Path, Path]
+) -> None:
+    # `section` narrows the search to [providers.acme]: the same key earlier in the file,
+    # under another table, is not where the bad value came from.
+    project, _ = files
+    project.write_text(
+        '[providers.other]\nretries = "many"\n\n[providers.acme]\nmodel = 1\nretries = "many"\n'
+    )
+    assert _error("acme/base").endswith(f"retries: {BAD_INT} (at {project}:6)")
+
+
+def test_build_settings_reads_the_section_it_is_given(tmp_path: Path) -> None:
+    path = tmp_path / "tuneplug.toml"
+    path.write_text('[providers.a]\ndepth = "x"\n\n[providers.b]\n\ndepth = "x"\n')
+    layer = read_layer(path)
+    project = layer.data["providers"]["b"]
+    for section, line in (("providers.b", 6), ("providers.a", 2)):
+        with pytest.raises(ConfigError) as info:
+            build_settings(
+                PlainSettings, project=project, label="acme", files=(layer, None), section=section
+            )
+        assert str(info.value) == f"invalid acme: depth: {BAD_INT} (at {path}:{line})", section
