@@ -176,3 +176,11 @@ def test_a_send_to_a_remote_peer_is_refused_naming_the_peer() -> None:
             with pytest.raises(ModelRequestBlockedError, match=r"blocked send 203\.0\.113\.5:8443"):
                 getattr(socket.socket, name)(_RemotePeer(), b"x")
     assert [str(b) for b in guard.blocked] == ["send 203.0.113.5:8443"] * 2
+
+
+def test_a_send_without_a_peer_is_refused_by_the_guard_not_a_type_error() -> None:
+    # An unconnected UDP socket has no peer to look up: still the guard's own error.
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    with udp, no_network() as guard, pytest.raises(ModelRequestBlockedError, match="blocked send"):
+        udp.sendto(b"x", ("127.0.0.1", 9))
+    assert [b.operation for b in guard.blocked] == ["send"]
