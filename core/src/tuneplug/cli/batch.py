@@ -1,0 +1,140 @@
+"""``tuneplug batch MODEL IN.jsonl -o OUT.jsonl``: a resumable batch from file to file.
+
+Imports only click at module level, so ``tuneplug --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+from tuneplug.cli.options import completion_options
+
+__all__ = ["batch_command"]
+
+
+class _Bar:
+    """The rich progress bar on stderr: done/total, failed, rate, ETA, tokens, pauses."""
+
+    def __init__(self, quiet: bool, console: Any = None) -> None:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self.progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("[red]{task.fields[failed]} failed[/red]"),
+            TextColumn("{task.fields[rate]}/s"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[tokens]} tokens"),
+            console=console or Console(stderr=True, quiet=quiet),
+            transient=False,
+        )
+        self.task: Any = None
+        self.last_done = 0
+
+    def __enter__(self) -> _Bar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.task is not None:  # started at the first result: nothing shows before
+            self.progress.stop()
+
+    def notice(self, text: str) -> None:
+        # Shown even with -q (it says data was dropped); notices come before the bar starts.
+        click.echo(f"notice: {text}", err=True)
+
+    def update(self, stats: Any, total: int, skipped: int, paused: bool) -> None:
+        if self.task is None:
+            self.progress.start()
+            self.task = self.progress.add_task(
+                "batch", total=total, completed=skipped, failed=0, rate="-", tokens=0
+            )
+        elapsed = self.progress.tasks[0].elapsed or 0.0
+        rate = f"{stats.done / elapsed:,.0f}" if elapsed > 0 else "-"
+        self.progress.update(
+            self.task,
+            completed=skipped + stats.done,
+            failed=stats.failed,
+            rate=rate,
+            tokens=f"{stats.tokens:,}",
+            description="[yellow]paused (429)[/yellow]" if paused else "batch",
+        )
+
+
+@click.command("batch")
+@click.argument("model")
+@click.argument("input_file", metavar="IN.jsonl", type=click.Path(dir_okay=False))
+@click.option(
+    "-o", "--output", required=True, type=click.Path(dir_okay=False),
+    help="Output JSONL (appended to; rerun the same command to continue).",
+)  # fmt: skip
+@click.option("-c", "--concurrency", type=click.IntRange(min=1), default=16, show_default=True)
+@click.option("--rpm", type=click.FloatRange(min=0, min_open=True), help="Requests per minute.")
+@click.option("--tpm", type=click.FloatRange(min=0, min_open=True), help="Tokens per minute.")
+@completion_options(("-O", "--option"))  # -o is the output
+@click.option(
+    "--retry-failed", is_flag=True,
+    help="Remove the output's error lines first, so their inputs are sent again.",
+)  # fmt: skip
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
+def batch_command(
+    model: str,
+    input_file: str,
+    output: str,
+    concurrency: int,
+    rpm: float | None,
+    tpm: float | None,
+    options: dict[str, Any],
+    retry_failed: bool,
+    quiet: bool,
+    as_json: bool,
+) -> None:
+    """Complete every input of IN.jsonl with MODEL, appending results to the output.
+
+    A line of IN.jsonl is a JSON string (the prompt), {"prompt": ...} or
+    {"messages": [...]}, with an optional "custom_id" (default: the line number).
+    Each output line has the custom_id, the completion or the error, and usage.
+    Rerunning the same command continues: ids already in the output are skipped
+    (failed ones too, unless --retry-failed).
+    """
+    from tuneplug.batching.filerun import run_batch_file
+    from tuneplug.batching.inputs import BatchFileError
+
+    with _Bar(quiet) as bar:
+        try:
+            summary = run_batch_file(
+                model, input_file, output, concurrency=concurrency, rpm=rpm, tpm=tpm,
+                options=options, retry_failed=retry_failed,
+                progress=None if quiet else bar.update, notice=bar.notice,
+            )  # fmt: skip
+        except BatchFileError as exc:  # every bad line, not only the first
+            for number, message in exc.problems:
+                click.echo(f"error: {exc.where(number, message)}", err=True)
+            if exc.total > len(exc.problems):
+                click.echo(f"error: ... and {exc.total - len(exc.problems)} more", err=True)
+            raise SystemExit(1) from None
+    line = (
+        f"{summary.succeeded + summary.failed} done ({summary.failed} failed), "
+        f"{summary.skipped} already in {output}, {summary.total} inputs; "
+        f"{summary.requests} requests, {summary.rate_limited} rate-limited"
+    )
+    if as_json:
+        click.echo(json.dumps(summary.as_dict()))
+    elif not quiet:
+        click.echo(line, err=True)
+    sys.stderr.flush()
