@@ -122,7 +122,7 @@ def test_a_mistyped_option_from_the_cli(knobs: Declaring) -> None:
     result = CliRunner().invoke(cli, ["complete", "-m", "knobs/m", "-o", "volum=3", "hi"])
     assert result.exit_code == 2  # a usage error (docs/cli.md), still one error line
     (line,) = result.output.strip().splitlines()
-    assert line.startswith("error: knobs: unknown option 'volum'")
+    assert line.startswith("error: -o volum: knobs: unknown option 'volum'")
     assert line.endswith(f"valid options: {COMMON}, volume, style")
     assert knobs.calls == []
 

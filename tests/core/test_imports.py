@@ -33,6 +33,10 @@ def test_cli_help_imports_no_provider_or_pydantic() -> None:
     )
     assert "pydantic" not in modules and "tuneplug_mock" not in modules
     assert "rich" not in modules
+    # Plugin commands are found without importlib.metadata (email, zipfile, socket...).
+    assert "importlib.metadata" not in modules and "email" not in modules
+    # Each command's work is imported when it runs: no server, jobs or batch machinery.
+    assert not {"tuneplug.jobs", "tuneplug.batching", "tuneplug.server.app"} & set(modules)
 
 
 def test_lazy_exports_resolve() -> None:

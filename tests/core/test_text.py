@@ -13,17 +13,29 @@ in ``test_faults_samples.py``.
 from __future__ import annotations
 
 import asyncio
+import io
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import tuneplug
 from click.testing import CliRunner
 from tuneplug.cli import cli
-from tuneplug.errors import ConfigError, InvalidRequestError, ServerError, UnknownModelError
-from tuneplug.text import check_text, decode_utf8
+from tuneplug.errors import (
+    ConfigError,
+    InvalidRequestError,
+    SampleFileError,
+    ServerError,
+    TuneplugError,
+    UnknownModelError,
+)
+from tuneplug.options import OptionError
+from tuneplug.text import check_text, check_utf8_file, decode_utf8, lone_surrogate_escape
 
+from tests.core.plugin_kit import COMPLETER, FINETUNABLE
 from tests.gradient.fake import ADAPTER_ID, FakeGradient, Reply, serve
 
 LATIN1 = b'default_model = "mock/echo"\n# Ren\xe9\n'  # the bad byte is at offset 33
@@ -47,8 +59,46 @@ def test_the_helpers_name_input_and_offset() -> None:
     raw = os.fsdecode(b"caf\xe9")  # what argv and os.environ hold for those bytes
     with pytest.raises(InvalidRequestError, match=r"argument is not UTF-8.*0xe9.*offset 3"):
         check_text(raw, "argument")
-    with pytest.raises(InvalidRequestError, match=r"lone surrogate U\+D800 at character 2"):
+    with pytest.raises(
+        InvalidRequestError, match=r"lone surrogate U\+D800 at character 2 \(byte offset 2 in"
+    ):
         check_text("ab\ud800", "the prompt")
+    with pytest.raises(InvalidRequestError, match=r"at character 2 \(byte offset 4 in UTF-8\)$"):
+        check_text("\u00e9\u00e9\udfff", "the prompt")
+
+
+@pytest.mark.parametrize(
+    ("data", "found"),
+    [
+        (b'"\\ud800"', (1, "\\ud800")),
+        (b'"ab\\uDC00\\ud800"', (3, "\\uDC00")),
+        (b'"\\ud83d\\ude00 \\ud83d"', (14, "\\ud83d")),
+        (b'"\\ud83d x \\ude00"', (1, "\\ud83d")),
+        (b'"\\ud83d\\n"', (1, "\\ud83d")),
+        (b'"\\ud83d\\ude00"', None),
+        (b'"\\\\ud800"', None),  # an escaped backslash, then the letters u d 8 0 0
+        (b'"\\\\\\ud800"', (3, "\\ud800")),
+        (b'"no escapes at all"', None),
+    ],
+)
+def test_lone_surrogate_escapes_are_found_at_their_byte_offset(
+    data: bytes, found: tuple[int, str] | None
+) -> None:
+    assert lone_surrogate_escape(data) == found
+
+
+@pytest.mark.parametrize(
+    ("data", "line", "offset"),
+    [
+        (b"ab\nc\xe9", 2, 4),
+        (b"a" * 65535 + b"\xc3\xa9\n\xff", 2, 65538),  # a character across two chunks
+        (b"a\n" * 40000 + b"\xc3", 40001, 80000),  # cut short at the end
+    ],
+)
+def test_check_utf8_file_names_line_and_offset(data: bytes, line: int, offset: int) -> None:
+    with pytest.raises(InvalidRequestError, match=rf"^f: line {line}: .* at byte offset {offset}$"):
+        check_utf8_file(io.BytesIO(data), "f")
+    check_utf8_file(io.BytesIO("ok\ncafé\n".encode()), "f")
 
 
 # -- the CLI ------------------------------------------------------------------------
@@ -180,3 +230,73 @@ def test_a_non_utf8_gradient_response_body_is_a_typed_error(fake: FakeGradient) 
     fake.script(Reply(400, b'{"message": "bad \xff request"}'))
     with pytest.raises(InvalidRequestError, match="bad"):
         model.complete("Q")
+
+
+# -- text sent to providers: refused before any request ---------------------------------
+
+
+def test_default_options_and_aliases_are_checked_too() -> None:
+    with pytest.raises(OptionError, match=re.escape("option stop[0] is not valid text")):
+        tuneplug.get_model("mock/tiny", stop=["\ud800"])
+
+
+def test_adapter_options_that_are_not_text_create_nothing(make_plugin: Any, register: Any) -> None:
+    plugin = register("rec", make_plugin("rec", COMPLETER + FINETUNABLE))
+    base = tuneplug.get_model("rec/base")
+    with pytest.raises(
+        OptionError,
+        match=re.escape(
+            "option target_modules[1] is not UTF-8 text: invalid byte (0xe9) at byte offset 1"
+        ),
+    ):
+        base.create_adapter("ok", target_modules=["q_proj", "v\udce9"])
+    assert "tuneplug_create_adapter" not in plugin.calls.hooks()
+
+
+# -- names, ids and paths given to tuneplug ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("call", "named"),
+    [
+        (lambda: tuneplug.get_job("mock/ftjob-\ud800"), "the job reference is not valid text"),
+        (
+            lambda: tuneplug.get_job(os.fsdecode(b"ftjob-\xe9")),
+            "the job reference is not UTF-8 text: invalid byte (0xe9) at byte offset 6",
+        ),
+        (lambda: tuneplug.list_jobs(after="x\ud800"), "after is not valid text"),
+        (lambda: tuneplug.get_provider("mo\ud800ck"), "the provider name is not valid text"),
+        (lambda: tuneplug.list_models("mo\ud800ck"), "the provider name is not valid text"),
+    ],
+)
+def test_names_and_ids_that_are_not_text(call: Any, named: str) -> None:
+    with pytest.raises(TuneplugError, match=re.escape(named)) as caught:
+        call()
+    str(caught.value).encode("utf-8")  # the message itself is printable text
+
+
+def test_job_spec_text_and_paths_are_checked_before_anything_starts() -> None:
+    model = tuneplug.get_model("mock/tiny")
+    with pytest.raises(InvalidRequestError, match=r"^suffix is not valid text: lone surrogate"):
+        model.start_fine_tune([{"inputs": "a"}], suffix="s\ud800")
+    with pytest.raises(InvalidRequestError, match=re.escape("training_data (a path) is not valid")):
+        model.start_fine_tune("x\ud800.jsonl")
+    with pytest.raises(InvalidRequestError, match=re.escape("validation_data: sample 0: mesages:")):
+        model.start_fine_tune([{"inputs": "a"}], validation_data=[{"mesages": []}])
+    with pytest.raises(SampleFileError, match="the path is not valid text: lone surrogate"):
+        list(tuneplug.read_samples("x\ud800.jsonl"))
+    assert tuneplug.list_jobs().data == []
+
+
+def test_a_python_sample_with_a_lone_surrogate_names_field_and_offset() -> None:
+    adapter = tuneplug.get_model("mock/tiny").create_adapter(name="surrogates")
+    samples = [{"inputs": "ok"}, {"inputs": [{"value": "ab\ud800", "trainable": True}]}]
+    expected = (
+        "sample 1: inputs.0.value: not valid text: lone surrogate U+D800 at character 2 "
+        "(byte offset 2 in UTF-8)"
+    )
+    with pytest.raises(InvalidRequestError, match=re.escape(expected)):
+        adapter.fine_tune(samples)
+    from tuneplug.models import training_steps
+
+    assert training_steps(adapter.ref) == 0

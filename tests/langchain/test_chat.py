@@ -129,7 +129,7 @@ def test_unsupported_inputs_are_declared_not_faked() -> None:
     image = HumanMessage([{"type": "image", "url": "https://example.com/cat.png"}])
     with pytest.raises(InvalidRequestError, match="text only"):
         chat.invoke([image])
-    with pytest.raises(InvalidRequestError, match="'tool' message"):
+    with pytest.raises(InvalidRequestError, match="message of type 'tool'"):
         chat.invoke([HumanMessage("hi"), ToolMessage("42", tool_call_id="1")])
     tool_call = AIMessage("", tool_calls=[{"name": "add", "args": {}, "id": "1"}])
     with pytest.raises(InvalidRequestError, match="no tool calling"):

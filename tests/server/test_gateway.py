@@ -103,18 +103,17 @@ def test_a_missing_server_extra_is_one_error_line(monkeypatch: pytest.MonkeyPatc
         importlib.util, "find_spec", lambda name, *a: None if name == "starlette" else real(name)
     )
     result = _serve()
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # a usage error, before anything is read or bound
     assert result.stderr.splitlines() == [
-        "error: tuneplug serve needs the server extra (starlette not installed): "
-        "pip install 'tuneplug[server]'"
+        "error: tuneplug serve needs starlette (not installed): pip install 'tuneplug[server]'"
     ]
 
 
 def test_a_missing_protocol_is_one_error_line_naming_what_to_install() -> None:
     result = _serve("--protocol", "gradient,nonesuch")
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # a usage error naming the flag (docs/cli.md)
     [line] = result.stderr.splitlines()
-    assert line.startswith("error: protocol 'nonesuch' is not installed")
+    assert line.startswith("error: --protocol: protocol 'nonesuch' is not installed")
     assert "gradient" in line  # the installed ones are listed
 
 

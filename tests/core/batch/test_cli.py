@@ -114,6 +114,7 @@ def test_bad_lines_and_duplicates_are_reported_before_anything_is_sent(
         b'{"messages": [{"role": "robot", "content": "x"}]}\n\xff\xfe\n'
         b'{"prompt": "b", "custom_id": "d"}\n{"prompt": "c", "model": "x"}\n'
     )
+    offset = inp.read_bytes().index(b"\xff")
     result = invoke("batch", "rec/base", str(inp), "-o", str(tmp_path / "out.jsonl"))
     assert result.exit_code == 1
     assert result.stderr.splitlines() == [
@@ -121,12 +122,35 @@ def test_bad_lines_and_duplicates_are_reported_before_anything_is_sent(
         f"error: {inp}:3: invalid JSON: Expecting value (column 1)",
         f"error: {inp}:4: a line is a JSON string or object, not list",
         f"error: {inp}:7: messages[0].role: Input should be 'system', 'user' or 'assistant'",
-        f"error: {inp}:8: not UTF-8",
+        f"error: {inp}:8: not UTF-8 text: invalid byte (0xff) at byte offset {offset}",
         f"error: {inp}:9: duplicate custom_id 'd' (first on line 6)",
         f"error: {inp}:10: unknown key(s) 'model': expected 'prompt' or 'messages', "
         "and optionally 'custom_id'",
     ]
     assert sent(rec) == [] and not (tmp_path / "out.jsonl").exists()
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b'"ok"\n"caf\xc3"\n', "2: not UTF-8 text: invalid byte (0xc3) at byte offset 9"),
+        (b'"ok"\n{"prompt": "a\\ud800"}\n', "2: not valid text: \\ud800 (half of a UTF-16"),
+        (
+            b'"\\udfff"\n',
+            "1: not valid text: \\udfff (half of a UTF-16 surrogate pair, alone) at byte offset 1",
+        ),
+    ],
+)
+def test_input_that_is_not_text_names_line_and_byte_offset(
+    rec: Any, tmp_path: Path, content: bytes, message: str
+) -> None:
+    inp = tmp_path / "in.jsonl"
+    inp.write_bytes(content)
+    result = invoke("batch", "rec/base", str(inp), "-o", str(tmp_path / "out.jsonl"))
+    assert result.exit_code == 1
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"error: {inp}:{message}")
+    assert sent(rec) == []
 
 
 def test_usage_errors_exit_2_and_runtime_errors_exit_1(rec: Any, tmp_path: Path) -> None:
@@ -138,7 +162,8 @@ def test_usage_errors_exit_2_and_runtime_errors_exit_1(rec: Any, tmp_path: Path)
     missing = invoke("batch", "rec/base", str(tmp_path / "nope.jsonl"), "-o", out)
     assert missing.exit_code == 1 and missing.stderr.startswith("error: No such file")
     bad_option = invoke("batch", "rec/base", str(inp), "-o", out, "--temperature", "7")
-    assert bad_option.exit_code == 1 and "temperature" in bad_option.stderr
+    assert bad_option.exit_code == 2 and "temperature" in bad_option.stderr  # docs/cli.md
+    assert not (tmp_path / "out.jsonl.lock").exists()  # refused before the output was locked
     same = invoke("batch", "rec/base", str(inp), "-o", str(inp))
     assert same.exit_code == 1 and "is the input file" in same.stderr
     unknown = invoke("batch", "nope/base", str(inp), "-o", out)

@@ -95,8 +95,9 @@ def test_plot_without_matplotlib_names_the_extra(
     result = invoke(
         "jobs", "create", "mock/tiny", str(seed_file), "--plot", str(tmp_path / "l.png")
     )
-    (line,) = error_lines(result)
-    assert "tuneplug[plot]" in line
+    (line,) = error_lines(result, 2)  # a usage error, found before the job runs
+    assert "--plot" in line and "tuneplug[plot]" in line
+    assert list(tuneplug.list_jobs()) == []  # nothing was started
 
 
 def test_usage_errors_exit_2(seed_file: Path) -> None:
@@ -120,6 +121,45 @@ def test_runtime_errors_are_one_line_before_anything_starts(
     assert len(error_lines(result)) == 1 and result.stdout == ""
     (line,) = error_lines(invoke("jobs", "get", "mock/ftjob-nope"))
     assert "ftjob-nope" in line
+
+
+@pytest.mark.parametrize(
+    ("content", "needles"),
+    [
+        (b"", ["bad.jsonl", "no samples in the file (training_data)"]),
+        (b"\n  \n", ["bad.jsonl", "no samples in the file (training_data)"]),
+        (b'{"mesages": []}\n', ["bad.jsonl:1: mesages: unknown field (did you mean 'messages'?)"]),
+        (
+            b'"ok"\n{"prompt": "q", "completoin": "a"}\n',
+            ["bad.jsonl:2: completoin: unknown field (did you mean 'completion'?)"],
+        ),
+        (
+            b'{"messages": [{"role": "user", "contnet": "x"}]}\n',
+            ["bad.jsonl:1: messages.0.contnet: unknown field (did you mean 'content'?)"],
+        ),
+        (b'"ok"\n{"inputs": "caf\xe9"}\n', ["bad.jsonl:2:", "(0xe9) at byte offset 20"]),
+        (b'"ok"\n{"inputs": "\\ud800"}\n', ["bad.jsonl:2:", "\\ud800", "byte offset 17"]),
+    ],
+)
+def test_every_data_file_error_names_file_line_and_field(
+    tmp_path: Path, content: bytes, needles: list[str]
+) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_bytes(content)
+    result = invoke("jobs", "create", "mock/tiny", str(bad))
+    (line,) = error_lines(result)
+    assert result.stdout == "" and len(result.stderr.strip().splitlines()) == 1
+    for needle in needles:
+        assert needle in line
+    assert tuneplug.list_jobs().data == []
+
+
+def test_an_empty_validation_file_is_named(seed_file: Path, tmp_path: Path) -> None:
+    empty = tmp_path / "valid.jsonl"
+    empty.write_bytes(b"")
+    result = invoke("jobs", "create", "mock/tiny", str(seed_file), "--validation", str(empty))
+    (line,) = error_lines(result)
+    assert "valid.jsonl" in line and "no samples in the file (validation_data)" in line
 
 
 def test_a_failed_job_prints_its_summary_and_exits_1(

@@ -179,7 +179,7 @@ def test_chat_training_then_chat_prompt_answers(adapter: tuneplug.Model) -> None
             "messages",
             "assistant turns only",
         ),
-        ({"messages": [CHAT["messages"][2]], "tools": []}, "tools", "not permitted"),
+        ({"messages": [CHAT["messages"][2]], "tools": []}, "tools", "unknown field"),
         ({"prompt": "x"}, "completion", "required"),
         ({"prompt": "x", "completion": ""}, "completion", "at least 1"),
         ({"inputs": "x", "multiplier": 1e308}, "multiplier", "less than or equal to 1000"),

@@ -262,7 +262,7 @@ def test_a_python_object_that_is_not_a_sample_is_named() -> None:
     assert str(info.value) == "invalid sample: a sample must be an object or a string, not object"
 
 
-LONE = "not valid text: lone surrogate U+D800 at character 1"
+LONE = "not valid text: lone surrogate U+D800 at character 1 (byte offset 1 in UTF-8)"
 
 
 @pytest.mark.parametrize(

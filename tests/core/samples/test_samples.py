@@ -120,8 +120,11 @@ def test_invalid_field_names_line_and_field(tmp_path: Path) -> None:
 
 def test_missing_inputs(tmp_path: Path) -> None:
     err = error_of(write(tmp_path, '{"input": "typo"}\n'))
-    assert (err.line, err.field) == (1, "inputs")  # the field that is missing, not the typo
-    assert str(err).startswith(f"{tmp_path / 'samples.jsonl'}:1: inputs: ")
+    # The typo is named (it is why `inputs` is missing), with the field it stands for.
+    assert (err.line, err.field) == (1, "input")
+    assert (
+        str(err) == f"{tmp_path / 'samples.jsonl'}:1: input: unknown field (did you mean 'inputs'?)"
+    )
 
 
 @pytest.mark.parametrize("value", ["5", "null", "[1, 2]", "true"])
