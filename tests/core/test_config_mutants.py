@@ -131,12 +131,12 @@ def test_a_bad_alias_value_is_shown_with_its_own_line(files: tuple[Path, Path]) 
     )
 
 
-def test_a_key_without_a_line_names_the_file_alone(files: tuple[Path, Path]) -> None:
+def test_a_dotted_alias_key_is_found_at_its_own_line(files: tuple[Path, Path]) -> None:
     project, _ = files
     project.write_text('models.qa.model = "mock/tiny"\nmodels.qa.max_tokens = -5\n')
     with pytest.raises(ConfigError) as info:
         load_config()
-    assert str(info.value).startswith(f"{project}: [models.qa]: max_tokens: ")
+    assert str(info.value).startswith(f"{project}:2: [models.qa]: max_tokens: ")
 
 
 def test_a_pyproject_table_line_is_found_inside_tool_tuneplug(work_pyproject: Path) -> None:
@@ -146,7 +146,7 @@ def test_a_pyproject_table_line_is_found_inside_tool_tuneplug(work_pyproject: Pa
     )
     with pytest.raises(ConfigError) as info:
         load_config()
-    assert str(info.value).startswith(f"{work_pyproject}:7: [models.qa]: max_tokens: ")
+    assert str(info.value).startswith(f"{work_pyproject}:9: [models.qa]: max_tokens: ")
 
 
 @pytest.mark.parametrize(
@@ -209,7 +209,7 @@ def test_a_provider_setting_is_found_in_its_own_table_not_a_namesake(
     # under another table, is not where the bad value came from.
     project, _ = files
     project.write_text(
-        '[providers.other]\nretries = "many"\n\n[providers.acme]\nmodel = 1\nretries = "many"\n'
+        '[providers.mock]\nretries = "many"\n\n[providers.acme]\nmodel = 1\nretries = "many"\n'
     )
     assert _error("acme/base").endswith(f"retries: {BAD_INT} (at {project}:6)")
 
