@@ -140,9 +140,22 @@ async def _drive(
     runner: Batch, todo: Iterator[BatchInput], out: Path, summary: Any, progress: Any
 ) -> BatchStats:
     journal = Journal(out)
+    loop = asyncio.get_running_loop()
+    flushing = False
+
+    def flush() -> None:
+        nonlocal flushing
+        flushing = False
+        journal.flush()
+
     try:
         async for result in runner.results(todo):
-            journal.write(record_of(result))
+            # Results that finish together are written together: the flush runs once
+            # the loop has nothing else ready (one write(2) per burst, not per line).
+            journal.buffer(record_of(result))
+            if not flushing:
+                flushing = True
+                loop.call_soon(flush)
             if progress is not None:
                 progress(runner.stats, summary.total, summary.done, runner.backoff.paused)
     finally:
