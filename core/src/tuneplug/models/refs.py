@@ -1,0 +1,134 @@
+"""Model references: ``provider/model`` or an alias, resolved to a :class:`Model`.
+
+``get_model`` checks the reference and the options (an alias's naming its
+config file) before the provider is asked for the model; ``list_models`` lists
+them.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from typing import Any
+
+from tuneplug.config import MOCK_DEFAULT_MODEL, Config, load_config
+from tuneplug.errors import UnknownModelError
+from tuneplug.models.model import Model
+from tuneplug.options import (
+    UNDECLARED,
+    DeclaredOptions,
+    OptionError,
+    alias_error,
+    build_options,
+    declared_options,
+)
+from tuneplug.plugins import default_registry
+from tuneplug.provider import Provider
+from tuneplug.text import check_text
+from tuneplug.types import ModelInfo
+
+__all__ = ["get_model", "list_models", "resolve"]
+
+
+def _registry(config: Config) -> Any:
+    return default_registry(plugins=config.settings.plugins, strict=config.settings.strict)
+
+
+def _split(ref: str) -> tuple[str, str]:
+    provider, sep, name = ref.partition("/")
+    if not sep or not provider or not name:
+        raise UnknownModelError(
+            f"bad model reference {ref!r}: expected 'provider/model' or a configured alias"
+        )
+    return provider, name
+
+
+def get_model(
+    ref: str | None = None,
+    *,
+    settings: Mapping[str, Any] | None = None,
+    **options: Any,
+) -> Model:
+    """The model ``ref`` names: ``provider/model``, an alias, or ``None`` for the default.
+
+    The default is ``TUNEPLUG_MODEL``, else ``default_model`` from config, else
+    ``mock/tiny``. ``settings`` override the provider's configured settings;
+    ``options`` become default completion options (after the alias's own).
+
+    Raises:
+        UnknownModelError: the reference is malformed, or names no alias or model.
+        UnknownProviderError: no installed provider has that name.
+        PluginLoadError: the provider's plugin failed to load.
+        ConfigError: config files or provider settings are invalid.
+        InvalidRequestError: an option is out of range or not one the provider
+            declares (from an alias: naming the config file and line, and not
+            the provider, which did nothing wrong).
+    """
+    config = load_config()
+    target = ref or config.settings.model or MOCK_DEFAULT_MODEL
+    check_text(target, "the model reference", error=UnknownModelError)
+    alias_name: str | None = None
+    alias_options: dict[str, Any] = {}
+    if "/" not in target:
+        alias = config.resolve_alias(target)
+        if alias is None:
+            known = ", ".join(sorted(config.settings.models)) or "none configured"
+            raise UnknownModelError(
+                f"unknown model {target!r}: not 'provider/model' and not an alias "
+                f"(aliases: {known})"
+            )
+        alias_name, target, alias_options = target, alias.model, alias.options
+    provider_name, name = _split(target)
+    provider = _registry(config).provider(provider_name, settings, config=config)
+    merged = {**alias_options, **options}
+
+    def check(declared: DeclaredOptions) -> None:
+        if alias_name is not None:
+            try:
+                build_options(alias_options, provider.name, declared)
+            except OptionError as exc:
+                raise alias_error(exc, (config.project, config.user), alias_name) from None
+        build_options(merged, provider.name, declared)
+
+    # Options declared per provider are checked before the model is looked up
+    # (which may be a request); per-model ones right after.
+    per_model = provider.accepts("tuneplug_options", "model")
+    declared = UNDECLARED if per_model else declared_options(provider, None)
+    check(declared)
+    info = resolve(provider, name)
+    if per_model:
+        declared = declared_options(provider, info)
+        check(declared)
+    return Model(info, provider, merged, declared=declared)
+
+
+def resolve(provider: Provider, name: str) -> ModelInfo:
+    """Ask ``provider`` for the model ``name`` (id, slug or name)."""
+    info: ModelInfo | None
+    if provider.has("tuneplug_resolve_model"):
+        info = provider.call("tuneplug_resolve_model", name=name)
+    else:
+        models = provider.call("tuneplug_list_models", base_only=False)
+        info = next((m for m in models if name in (m.id, m.slug, m.name)), None)
+    if info is None:
+        raise UnknownModelError(
+            f"unknown model {name!r} (see `tuneplug models --provider {provider.name}`)",
+            provider=provider.name,
+        )
+    return provider.model_info(info)
+
+
+def list_models(provider: str | None = None, *, base_only: bool = False) -> list[ModelInfo]:
+    """Models of one provider, or of every loadable provider.
+
+    Across providers, one that is installed but not configured (no credentials)
+    is passed by silently; a plugin that failed, or a provider that failed to
+    list, is skipped with a warning (raised in strict mode). See
+    :func:`tuneplug.listing.model_listing` for the whole report.
+    """
+    from tuneplug.listing import model_listing
+
+    listing = model_listing(provider, base_only=base_only)
+    for line in listing.warnings:
+        warnings.warn(f"tuneplug: {line}", stacklevel=2)
+    return listing.models
