@@ -250,8 +250,8 @@ def test_retry_failed_sends_only_the_failed_inputs_again(rec: Any, tmp_path: Pat
 
 def test_the_progress_bar_shows_done_failed_rate_and_tokens() -> None:
     from rich.console import Console
-    from tuneplug.batching.command import _Bar
     from tuneplug.batching.types import BatchStats
+    from tuneplug.cli.batch import _Bar
 
     output = io.StringIO()
     bar = _Bar(quiet=False, console=Console(file=output, width=200))

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from tuneplug import cli_chat, hookimpl
+from tuneplug import hookimpl
+from tuneplug.cli import chat as cli_chat
 from tuneplug.cli import cli
 from tuneplug.plugins import registered
 from tuneplug.types import Completion, CompletionOptions, Message, ModelInfo
@@ -95,7 +96,7 @@ def test_interactive_ends_at_end_of_input(
 
 def test_a_bad_option_fails_before_the_first_turn(tuneplug_home: Any) -> None:
     result = CliRunner().invoke(cli, ["chat", "-m", "mock/tiny", "-o", "volume=3"], input="hi")
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # a usage error (docs/cli.md)
     assert "unknown option 'volume'" in result.stderr and "valid options:" in result.stderr
     assert result.stdout == ""
 

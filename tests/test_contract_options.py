@@ -189,7 +189,7 @@ def test_adapter_options_from_the_cli(knobs: Declaring) -> None:
     assert ok.exit_code == 0, ok.output
     assert knobs.calls == [("create_adapter", {"lora_alpha": 8.0})]
     bad = CliRunner().invoke(cli, ["adapters", "create", "knobs/m", "--name", "b", "-o", "alpha=8"])
-    assert bad.exit_code == 1
+    assert bad.exit_code == 2  # a usage error (docs/cli.md), before anything is sent
     assert "unknown option 'alpha'" in bad.stderr
     assert "valid options: rank, learning_rate, lora_alpha" in bad.stderr
     assert len(knobs.calls) == 1

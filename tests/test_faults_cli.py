@@ -159,7 +159,7 @@ def test_the_exit_code_table_is_documented() -> None:
     text = (DOCS / "cli.md").read_text(encoding="utf-8")
     for code in ("| 0 |", "| 1 |", "| 2 |", "| 130 |"):
         assert code in text
-    assert "docs/cli.md" in (Path(tuneplug.__file__).parent / "cli.py").read_text()
+    assert "docs/cli.md" in (Path(tuneplug.__file__).parent / "cli" / "__init__.py").read_text()
 
 
 # -- stdout and stderr -----------------------------------------------------------------

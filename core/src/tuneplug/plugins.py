@@ -134,6 +134,12 @@ class Registry:
             for key in [k for k in self._providers if k[0] == name]:
                 self._providers.pop(key).close()
 
+    def in_process(self, name: str) -> bool:
+        """Whether provider ``name`` is an object registered in this process (not importable
+        by another process: a detached job runner refuses it)."""
+        found = self._discover().get(name) or []
+        return any(c.plugin is not None for c in found)
+
     def names(self) -> list[str]:
         """The provider names that may load (without importing anything)."""
         with self._lock:  # register() may be adding a name from another thread

@@ -6,8 +6,10 @@ implements the same interface for every provider with the step hooks, so the
 facade (``Model.start_fine_tune``, ``tuneplug.get_job``) has one code path.
 
 Every method raises :mod:`tuneplug.errors` exceptions (``NotFoundError`` for an
-unknown job id). Optional methods (pause, resume, checkpoints) may be left out;
-``CapabilityError`` is raised by the facade when a backend lacks one.
+unknown job id). The optional methods of :class:`PausableJobBackend`,
+:class:`CheckpointedJobBackend` and :class:`DeletableJobBackend` may be left
+out: the facade (``job.pause()``, ...) then raises ``CapabilityError`` naming
+the provider and what it cannot do, before any request.
 """
 
 from __future__ import annotations
@@ -16,9 +18,24 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypeVar, runtime_checkable
 
-from tuneplug.jobs.types import Job, JobEvent, JobSpec
+from tuneplug.jobs.types import Job, JobCheckpoint, JobEvent, JobSpec
 
-__all__ = ["JobBackend", "JobPage"]
+__all__ = [
+    "OPTIONAL_METHODS",
+    "CheckpointedJobBackend",
+    "DeletableJobBackend",
+    "JobBackend",
+    "JobPage",
+    "PausableJobBackend",
+]
+
+OPTIONAL_METHODS = {
+    "pause": "paused",
+    "resume": "resumed",
+    "checkpoints": "listed for checkpoints",
+    "delete": "deleted",
+}
+"""The optional backend methods, and how the "not supported" error says each."""
 
 T = TypeVar("T")
 
@@ -64,4 +81,37 @@ class JobBackend(Protocol):
         self, job_id: str, *, after: str | None = None, limit: int = 100
     ) -> JobPage[JobEvent]:
         """The job's events, oldest first, after the event id ``after``."""
+        ...
+
+
+@runtime_checkable
+class PausableJobBackend(JobBackend, Protocol):
+    """Jobs that can be paused and resumed (OpenAI's ``/pause`` and ``/resume``)."""
+
+    def pause(self, job_id: str) -> Job:
+        """Pause the job; returns it (``paused``). A terminal job is an ``InvalidRequestError``."""
+        ...
+
+    def resume(self, job_id: str) -> Job:
+        """Resume a paused job; returns it (``queued`` or ``running``)."""
+        ...
+
+
+@runtime_checkable
+class CheckpointedJobBackend(JobBackend, Protocol):
+    """Jobs that keep checkpoints (OpenAI's ``/fine_tuning/jobs/{id}/checkpoints``)."""
+
+    def checkpoints(
+        self, job_id: str, *, after: str | None = None, limit: int = 10
+    ) -> JobPage[JobCheckpoint]:
+        """The job's checkpoints, newest first, after the checkpoint id ``after`` (1..100)."""
+        ...
+
+
+@runtime_checkable
+class DeletableJobBackend(JobBackend, Protocol):
+    """Jobs whose records can be deleted once they ended."""
+
+    def delete(self, job_id: str) -> None:
+        """Forget an ended job; a job not ended is an ``InvalidRequestError``."""
         ...

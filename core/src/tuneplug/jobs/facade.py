@@ -21,13 +21,21 @@ from tuneplug.errors import (
     TuneplugError,
     UnknownModelError,
 )
-from tuneplug.jobs.backend import JobBackend, JobPage
+from tuneplug.jobs.backend import OPTIONAL_METHODS, JobBackend, JobPage
 from tuneplug.jobs.inputs import check_data
 from tuneplug.jobs.types import Job, JobEvent, JobSpec, JobStatus
 from tuneplug.provider import Provider
 from tuneplug.types import Capability
 
-__all__ = ["backend_for", "follow", "get_job", "job_backend", "list_jobs", "make_spec"]
+__all__ = [
+    "backend_for",
+    "follow",
+    "get_job",
+    "job_backend",
+    "list_jobs",
+    "make_spec",
+    "optional",
+]
 
 
 def backend_for(provider: Provider) -> JobBackend:
@@ -48,6 +56,22 @@ def backend_for(provider: Provider) -> JobBackend:
         "tuneplug_jobs nor FineTunable",
         provider=provider.name,
     )
+
+
+def optional(backend: JobBackend, method: str, provider: str) -> Callable[..., Any]:
+    """The backend's optional ``method`` (``pause``, ``resume``, ``checkpoints``, ``delete``).
+
+    Raises:
+        CapabilityError: the backend does not implement it (before any request).
+    """
+    found: Callable[..., Any] | None = getattr(backend, method, None)
+    if not callable(found):
+        raise CapabilityError(
+            f"jobs of provider {provider!r} cannot be {OPTIONAL_METHODS[method]}: its job "
+            f"backend ({type(backend).__name__}) does not implement {method}()",
+            provider=provider,
+        )
+    return found
 
 
 def job_backend(name: str) -> JobBackend:
@@ -139,10 +163,11 @@ def follow(
         after = _drain(backend, job.id, after, on_event)
         if current.status.is_terminal:
             return current
-        if current.status is JobStatus.PAUSED and current.raw_status == "interrupted":
+        if current.status is JobStatus.PAUSED and current.raw_status in _STOPPED:
+            why = _STOPPED[current.raw_status]
             raise TuneplugError(
-                f"job {job.id} is not running: its runner was interrupted or killed "
-                f"(resume it with `tuneplug jobs resume {job.ref}`)",
+                f"job {job.id} is not running: {why} (resume it with job.resume() or "
+                f"`tuneplug jobs resume {job.ref}`)",
                 provider=job.provider,
             )
         left = None if deadline is None else deadline - clock()
@@ -152,6 +177,13 @@ def follow(
                 provider=job.provider,
             )
         time.sleep(interval if left is None else min(interval, left))
+
+
+_STOPPED = {
+    "interrupted": "its runner was interrupted or killed",
+    "paused": "it was paused",
+}
+"""Raw statuses of a paused job nothing will continue by itself (``pausing`` still runs)."""
 
 
 def _drain(

@@ -12,16 +12,20 @@ starts as asked: in a thread of this process (the Python default), in a
 detached process of its own (``python -m tuneplug jobs resume ID --worker``,
 in a new session so a closed terminal does not stop it), or not at all (the
 CLI runs it in the foreground).
+
+A runner checks, before each step, whether it was asked to cancel, to pause
+(the job reads ``paused``; :meth:`LocalJobs.resume` continues it) or to
+requeue (its server is stopping: the job reads ``queued`` and the server
+resumes it when it restarts). Checkpoints (:mod:`tuneplug.jobs.checkpoints`),
+deleting and pruning (:mod:`tuneplug.jobs.prune`) and detaching
+(:mod:`tuneplug.jobs.detach`) live in modules of their own.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 import secrets
 import shutil
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -33,11 +37,15 @@ from filelock import Timeout
 from tuneplug import paths
 from tuneplug.errors import InvalidRequestError, TuneplugError
 from tuneplug.jobs.backend import JobPage
+from tuneplug.jobs.checkpoints import epoch_checkpoints
 from tuneplug.jobs.data import write_samples
+from tuneplug.jobs.detach import check_detachable, spawn_worker
+from tuneplug.jobs.events import event_seq, to_event
 from tuneplug.jobs.inputs import iter_samples
+from tuneplug.jobs.prune import remove_job
 from tuneplug.jobs.runner import Runner, runner_lock
-from tuneplug.jobs.store import EventRow, JobRow, JobStore
-from tuneplug.jobs.types import Job, JobEvent, JobSpec, JobStatus
+from tuneplug.jobs.store import JobRow, JobStore
+from tuneplug.jobs.types import Job, JobCheckpoint, JobEvent, JobSpec, JobStatus
 from tuneplug.provider import Provider
 from tuneplug.types import Capability, ModelInfo, ModelKind
 
@@ -60,28 +68,6 @@ def job_store() -> JobStore:
         if store is None:
             store = _stores[path] = JobStore(path)
         return store
-
-
-def _event_id(seq: int) -> str:
-    return f"event-{seq}"
-
-
-def _seq(event_id: str | None) -> int | None:
-    if event_id is None:
-        return None
-    head, _, number = event_id.partition("-")
-    if head != "event" or not number.isdigit():
-        raise InvalidRequestError(f"bad event id {event_id!r}: expected 'event-<number>'")
-    return int(number)
-
-
-def to_event(row: EventRow) -> JobEvent:
-    """The public form of a journal event."""
-    level: Any = row.level
-    return JobEvent(
-        id=_event_id(row.seq), created_at=row.created_at, level=level, message=row.message,
-        step=row.step, metrics=row.metrics,
-    )  # fmt: skip
 
 
 class LocalJobs:
@@ -117,6 +103,8 @@ class LocalJobs:
             alive = self.alive(row.id)
             if alive and row.cancel_requested:
                 status, raw = JobStatus.CANCELLING, "cancelling"
+            elif alive and row.stop_request == "pause":
+                status, raw = JobStatus.PAUSED, "pausing"  # as OpenAI's: stops after this step
             elif status is JobStatus.RUNNING and not alive:
                 status, raw = JobStatus.PAUSED, "interrupted"
         settings = row.settings
@@ -154,6 +142,8 @@ class LocalJobs:
             CapabilityError: the provider cannot fine-tune.
         """
         self.provider.require(Capability.FINE_TUNE, "run fine-tuning jobs")
+        if start == "detach":
+            check_detachable(self.provider)
         info = self._check(spec)
         job_id = f"ftjob-{secrets.token_hex(8)}"
         job_dir = self._dir(job_id)
@@ -243,22 +233,13 @@ class LocalJobs:
                 target=self._quietly, args=(job_id,), name=f"tuneplug-{job_id}", daemon=True
             ).start()
         elif start == "detach":
-            self._spawn(job_id)
+            spawn_worker(job_id, self._dir(job_id))
 
     def _quietly(self, job_id: str) -> None:
         # The journal holds the outcome (failed, with its error) for job.wait();
         # nothing is left for a thread to raise to.
         with contextlib.suppress(Exception):
             Runner(self.store, self.provider, self._dir(job_id), job_id).run()
-
-    def _spawn(self, job_id: str) -> None:
-        log = (self._dir(job_id) / "runner.log").open("ab")
-        with log:
-            subprocess.Popen(
-                [sys.executable, "-m", "tuneplug", "jobs", "resume", job_id, "--worker"],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd=os.getcwd(),
-                start_new_session=True, close_fds=True,
-            )  # fmt: skip
 
     def get(self, job_id: str) -> Job:
         """The job ``job_id`` of this provider (``NotFoundError`` otherwise)."""
@@ -301,13 +282,44 @@ class LocalJobs:
         """The job's events, oldest first, after the event id ``after``."""
         _check_limit(limit, 1000)
         self.store.get(job_id, self.provider.name)
-        rows, more = self.store.events(job_id, _seq(after), limit)
+        rows, more = self.store.events(job_id, event_seq(after), limit)
         return JobPage([to_event(r) for r in rows], more)
 
     # -- beyond the protocol ---------------------------------------------------------
 
+    def pause(self, job_id: str) -> Job:
+        """Pause the job: at once when no runner holds it, else before the runner's next step.
+
+        A paused job keeps the steps it applied; :meth:`resume` continues it.
+
+        Raises:
+            InvalidRequestError: the job already succeeded, failed or was cancelled.
+        """
+        row = self.store.get(job_id, self.provider.name)
+        if row.status in ("succeeded", "failed", "cancelled"):
+            raise InvalidRequestError(
+                f"job {job_id} already {row.status}; nothing to pause", provider=self.provider.name
+            )
+        if row.status == "paused":
+            return self.to_job(row)
+        self.store.request_stop(job_id, "pause")
+        lock = runner_lock(self._dir(job_id))
+        try:
+            lock.acquire(timeout=0.2)  # a probe may hold it for an instant; a runner for good
+        except Timeout:
+            return self.get(job_id)  # its runner pauses before the next step
+        try:
+            if self.store.get(job_id).status in ("queued", "running"):
+                self.store.stop(job_id, "paused", ("info", "message", "paused", None, {}))
+        finally:
+            lock.release()
+        return self.get(job_id)
+
     def resume(self, job_id: str, *, start: Start = "thread") -> Job:
-        """Start the runner of a job that is not running (interrupted, killed or failed).
+        """Start the runner of a job that is not running (paused, killed or failed).
+
+        ``start`` is where it runs: a thread of this process, a detached
+        process, or ``"none"`` (the caller runs it with :meth:`run`).
 
         Raises:
             InvalidRequestError: the job succeeded or was cancelled.
@@ -318,15 +330,47 @@ class LocalJobs:
             raise InvalidRequestError(
                 f"job {job_id} {row.status}; nothing to resume", provider=self.provider.name
             )
+        if start == "detach":
+            check_detachable(self.provider)
         if self.alive(job_id):
+            if row.stop_request == "pause":  # still finishing its step: stay running
+                self.store.request_stop(job_id, None)
+                return self.get(job_id)
             raise TuneplugError(
                 f"job {job_id} is already running; follow it with `tuneplug jobs wait {job_id}`",
                 retryable=True,
             )
         # Queued until its runner takes the lock: never mistaken for the dead run it replaces.
+        self.store.request_stop(job_id, None)
         self.store.set_status(job_id, "queued", ("info", "message", "resuming", None, {}))
         self._start(job_id, start)
         return self.get(job_id)
+
+    def checkpoints(
+        self, job_id: str, *, after: str | None = None, limit: int = 10
+    ) -> JobPage[JobCheckpoint]:
+        """The job's epoch-end checkpoints, newest first (see :mod:`tuneplug.jobs.checkpoints`)."""
+        _check_limit(limit, 100)
+        row = self.store.get(job_id, self.provider.name)
+        return JobPage(*epoch_checkpoints(self.store, row, after, limit))
+
+    def delete(self, job_id: str) -> None:
+        """Forget an ended job: its journal rows and its directory (samples copy, log).
+
+        The trained adapter stays: it is the user's model (``Model.delete`` removes it).
+
+        Raises:
+            InvalidRequestError: the job has not ended (cancel it first), or a runner
+                holds it (it is being resumed).
+        """
+        row = self.store.get(job_id, self.provider.name)
+        if row.status not in ("succeeded", "failed", "cancelled"):
+            raise InvalidRequestError(
+                f"job {job_id} is {self.to_job(row).status.value}, not ended: cancel it first "
+                f"(`tuneplug jobs cancel {self.provider.name}/{job_id}`)",
+                provider=self.provider.name,
+            )
+        remove_job(self.store, job_id)
 
     def run(self, job_id: str, on_event: Callable[[JobEvent], None] | None = None) -> Job:
         """Run (or resume) the job in this thread, passing each event to ``on_event``."""

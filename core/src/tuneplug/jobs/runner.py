@@ -152,6 +152,8 @@ class Runner:
         row = self.store.get(self.job_id)
         if row.status in ("succeeded", "failed", "cancelled") and not self._resumable(row):
             return row
+        if row.status == "paused":
+            return row  # paused while this runner waited for the lock: resume() unpauses
         seen = self._emit(on_event, 0)
         if row.cancel_requested:
             cancelled: Event = ("info", "message", "cancelled", None, {})
@@ -183,12 +185,10 @@ class Runner:
                 if first <= total and pending is None:
                     self.store.start_step(self.job_id, first, (first - 1) // per_epoch)
                 for step in range(first, total + 1):
-                    if self.store.cancel_requested(self.job_id):
+                    cancel, stop = self.store.requests(self.job_id)
+                    if cancel or stop is not None:
                         self.store.forget_step(self.job_id, step)
-                        self.store.set_status(
-                            self.job_id, "cancelled",
-                            ("info", "message", f"cancelled before step {step}", None, {}),
-                        )  # fmt: skip
+                        self._stop(step, "cancel" if cancel else stop)
                         self._emit(on_event, seen)
                         return self.store.get(self.job_id)
                     epoch = (step - 1) // per_epoch
@@ -217,6 +217,19 @@ class Runner:
         )
         self._emit(on_event, seen)
         return self.store.get(self.job_id)
+
+    def _stop(self, step: int, why: str | None) -> None:
+        """Journal the job stopped on request before ``step`` (which was not sent)."""
+        if why == "cancel":
+            event: Event = ("info", "message", f"cancelled before step {step}", None, {})
+            self.store.set_status(self.job_id, "cancelled", event)
+        elif why == "pause":
+            self.store.stop(
+                self.job_id, "paused", ("info", "message", f"paused before step {step}", None, {})
+            )
+        else:  # requeue: the server running it is stopping; it resumes the job when it restarts
+            message = f"stopped before step {step}: its server is stopping; queued for its restart"
+            self.store.stop(self.job_id, "queued", ("info", "message", message, None, {}))
 
     @staticmethod
     def _resumable(row: JobRow) -> bool:

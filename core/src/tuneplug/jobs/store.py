@@ -19,120 +19,24 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from tuneplug.errors import ConfigError, NotFoundError, ServerError
-
-__all__ = ["Event", "EventRow", "JobRow", "JobStore", "StepRow"]
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS jobs (
-    id TEXT PRIMARY KEY,
-    provider TEXT NOT NULL,
-    model TEXT NOT NULL,
-    target TEXT NOT NULL,
-    status TEXT NOT NULL,
-    error TEXT,
-    created_at REAL NOT NULL,
-    started_at REAL,
-    finished_at REAL,
-    settings TEXT NOT NULL,
-    steps_total INTEGER NOT NULL,
-    steps_done INTEGER NOT NULL DEFAULT 0,
-    trained_tokens INTEGER NOT NULL DEFAULT 0,
-    cancel_requested INTEGER NOT NULL DEFAULT 0,
-    origin TEXT
-);
-CREATE INDEX IF NOT EXISTS jobs_by_origin ON jobs (origin);
-CREATE TABLE IF NOT EXISTS steps (
-    job_id TEXT NOT NULL,
-    step INTEGER NOT NULL,
-    epoch INTEGER NOT NULL,
-    state TEXT NOT NULL,
-    tokens INTEGER,
-    sum_loss REAL,
-    PRIMARY KEY (job_id, step)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS events (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    job_id TEXT NOT NULL,
-    created_at REAL NOT NULL,
-    level TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    message TEXT NOT NULL,
-    step INTEGER,
-    metrics TEXT
-);
-CREATE INDEX IF NOT EXISTS events_by_job ON events (job_id, seq);
-"""
-
-_JOB_COLUMNS = (
-    "id, provider, model, target, status, error, created_at, started_at, finished_at, "
-    "settings, steps_total, steps_done, trained_tokens, cancel_requested, origin"
+from tuneplug.jobs.rows import (
+    JOB_COLUMNS,
+    SCHEMA,
+    STOPS,
+    Event,
+    EventRow,
+    JobRow,
+    StepRow,
+    add_columns,
+    event_row,
+    job_row,
 )
 
-
-@dataclass(frozen=True)
-class JobRow:
-    """A job as the journal keeps it (``settings`` decoded from JSON)."""
-
-    id: str
-    provider: str
-    model: str
-    target: str
-    status: str
-    error: str | None
-    created_at: float
-    started_at: float | None
-    finished_at: float | None
-    settings: dict[str, Any]
-    steps_total: int
-    steps_done: int
-    trained_tokens: int
-    cancel_requested: bool
-    origin: str | None
-
-
-@dataclass(frozen=True)
-class StepRow:
-    """One journalled step: ``started`` (outcome unknown) or ``done`` with its result."""
-
-    step: int
-    epoch: int
-    state: str
-    tokens: int | None
-    sum_loss: float | None
-
-
-@dataclass(frozen=True)
-class EventRow:
-    """One event row (``kind`` is ``step``, ``valid`` or ``message``)."""
-
-    seq: int
-    created_at: float
-    level: str
-    kind: str
-    message: str
-    step: int | None
-    metrics: dict[str, float]
-
-
-def _job(row: tuple[Any, ...]) -> JobRow:
-    values = list(row)
-    values[9] = json.loads(values[9])
-    values[13] = bool(values[13])
-    return JobRow(*values)
-
-
-def _event(row: tuple[Any, ...]) -> EventRow:
-    seq, created, level, kind, message, step, metrics = row
-    return EventRow(seq, created, level, kind, message, step, json.loads(metrics or "{}"))
-
-
-Event = tuple[str, str, str, int | None, dict[str, float]]
-"""An event to write: ``(level, kind, message, step, metrics)``."""
+__all__ = ["STOPS", "Event", "EventRow", "JobRow", "JobStore", "StepRow"]
 
 
 class JobStore:
@@ -157,7 +61,8 @@ class JobStore:
             with self._schema_lock:
                 if not self._ready:
                     conn.execute("PRAGMA journal_mode = WAL")
-                    conn.executescript(_SCHEMA)
+                    conn.executescript(SCHEMA)
+                    add_columns(conn)
                     self._ready = True
         self._local.conn = conn
         return conn
@@ -202,22 +107,22 @@ class JobStore:
         """Record a new job and its first event."""
         with self._write() as conn:
             conn.execute(
-                f"INSERT INTO jobs ({_JOB_COLUMNS}) VALUES ({', '.join('?' * 15)})",
+                f"INSERT INTO jobs ({JOB_COLUMNS}) VALUES ({', '.join('?' * 16)})",
                 (
                     row.id, row.provider, row.model, row.target, row.status, row.error,
                     row.created_at, row.started_at, row.finished_at, json.dumps(row.settings),
                     row.steps_total, row.steps_done, row.trained_tokens,
-                    int(row.cancel_requested), row.origin,
+                    int(row.cancel_requested), row.origin, row.stop_request,
                 ),
             )  # fmt: skip
             _add_event(conn, row.id, ("info", "message", message, None, {}))
 
     def get(self, job_id: str, provider: str | None = None) -> JobRow:
         """The job ``job_id`` (of ``provider`` when given); ``NotFoundError`` otherwise."""
-        rows = self._read(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE id = ?", (job_id,))
+        rows = self._read(f"SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?", (job_id,))
         if not rows or (provider is not None and rows[0][1] != provider):
             raise NotFoundError(f"no job {job_id!r}", provider=provider, status=404)
-        return _job(rows[0])
+        return job_row(rows[0])
 
     def page(
         self, provider: str | None, after: str | None, limit: int
@@ -233,18 +138,18 @@ class JobStore:
             where.append("(created_at < ? OR (created_at = ? AND id < ?))")
             args += [mark.created_at, mark.created_at, mark.id]
         rows = self._read(
-            f"SELECT {_JOB_COLUMNS} FROM jobs WHERE {' AND '.join(where)} "
+            f"SELECT {JOB_COLUMNS} FROM jobs WHERE {' AND '.join(where)} "
             "ORDER BY created_at DESC, id DESC LIMIT ?",
             (*args, limit + 1),
         )
-        return [_job(r) for r in rows[:limit]], len(rows) > limit
+        return [job_row(r) for r in rows[:limit]], len(rows) > limit
 
     def by_origin(self, origin: str) -> list[JobRow]:
         """Jobs started for ``origin`` (``tuneplug fine-tune``'s run key), newest first."""
         rows = self._read(
-            f"SELECT {_JOB_COLUMNS} FROM jobs WHERE origin = ? ORDER BY created_at DESC", (origin,)
+            f"SELECT {JOB_COLUMNS} FROM jobs WHERE origin = ? ORDER BY created_at DESC", (origin,)
         )
-        return [_job(r) for r in rows]
+        return [job_row(r) for r in rows]
 
     def set_status(
         self, job_id: str, status: str, event: Event | None = None, *, error: str | None = None
@@ -269,8 +174,52 @@ class JobStore:
 
     def cancel_requested(self, job_id: str) -> bool:
         """Whether :meth:`request_cancel` was called (one indexed read)."""
-        rows = self._read("SELECT cancel_requested FROM jobs WHERE id = ?", (job_id,))
-        return bool(rows and rows[0][0])
+        return self.requests(job_id)[0]
+
+    def request_stop(self, job_id: str, stop: str | None) -> None:
+        """Ask the runner to stop before its next step (``stop`` in :data:`STOPS`), or not."""
+        if stop is not None and stop not in STOPS:
+            raise ValueError(f"stop must be one of {STOPS} or None, got {stop!r}")
+        with self._write() as conn:
+            conn.execute("UPDATE jobs SET stop_request = ? WHERE id = ?", (stop, job_id))
+
+    def requests(self, job_id: str) -> tuple[bool, str | None]:
+        """``(cancel requested, stop requested)``: what a runner reads before each step."""
+        rows = self._read("SELECT cancel_requested, stop_request FROM jobs WHERE id = ?", (job_id,))
+        return (bool(rows[0][0]), rows[0][1]) if rows else (False, None)
+
+    def stop(self, job_id: str, status: str, event: Event) -> None:
+        """Set ``status`` (``paused`` or ``queued``) and clear the stop request, in one write."""
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE jobs SET status = ?, stop_request = NULL WHERE id = ?", (status, job_id)
+            )
+            _add_event(conn, job_id, event)
+
+    def delete(self, job_id: str) -> None:
+        """Remove the job, its steps and its events (one transaction)."""
+        with self._write() as conn:
+            for table, column in (("events", "job_id"), ("steps", "job_id"), ("jobs", "id")):
+                conn.execute(f"DELETE FROM {table} WHERE {column} = ?", (job_id,))
+
+    def ended_before(self, when: float, limit: int) -> list[JobRow]:
+        """Up to ``limit`` jobs that ended before ``when`` (Unix seconds), oldest first."""
+        rows = self._read(
+            f"SELECT {JOB_COLUMNS} FROM jobs WHERE status IN ('succeeded', 'failed', "
+            "'cancelled') AND COALESCE(finished_at, created_at) < ? "
+            "ORDER BY COALESCE(finished_at, created_at), id LIMIT ?",
+            (when, limit),
+        )
+        return [job_row(r) for r in rows]
+
+    def unfinished(self, origin: str) -> list[JobRow]:
+        """Jobs started for ``origin`` that have not ended, oldest first."""
+        rows = self._read(
+            f"SELECT {JOB_COLUMNS} FROM jobs WHERE origin = ? AND status NOT IN "
+            "('succeeded', 'failed', 'cancelled') ORDER BY created_at, id",
+            (origin,),
+        )
+        return [job_row(r) for r in rows]
 
     # -- steps -------------------------------------------------------------------------
 
@@ -334,6 +283,18 @@ class JobStore:
         )
         return [(int(e), int(t or 0), float(s or 0.0)) for e, t, s in rows]
 
+    def step_times(self, job_id: str, steps: list[int]) -> dict[int, float]:
+        """When each of ``steps`` was journalled done (its step event), by step."""
+        if not steps:
+            return {}
+        marks = ", ".join("?" * len(steps))
+        rows = self._read(
+            "SELECT step, MIN(created_at) FROM events WHERE job_id = ? AND kind = 'step' "
+            f"AND step IN ({marks}) GROUP BY step",
+            (job_id, *steps),
+        )
+        return {int(step): float(when) for step, when in rows}
+
     # -- events ------------------------------------------------------------------------
 
     def add_event(self, job_id: str, event: Event) -> None:
@@ -353,7 +314,7 @@ class JobStore:
         if kind is not None:
             query, args = query + " AND kind = ?", (*args, kind)
         rows = self._read(query + " ORDER BY seq LIMIT ?", (*args, limit + 1))
-        return [_event(r) for r in rows[:limit]], len(rows) > limit
+        return [event_row(r) for r in rows[:limit]], len(rows) > limit
 
 
 def _start(conn: sqlite3.Connection, job_id: str, step: int, epoch: int) -> None:

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator,
 if TYPE_CHECKING:
     from tuneplug.jobs.backend import JobBackend, JobPage
 
-__all__ = ["Job", "JobEvent", "JobSpec", "JobStatus"]
+__all__ = ["Job", "JobCheckpoint", "JobEvent", "JobSpec", "JobStatus"]
 
 
 class JobStatus(StrEnum):
@@ -97,7 +97,9 @@ class Job(BaseModel):
     A job is a snapshot; its methods ask the provider's job backend (the one
     that made it, else the provider's current one) and return new snapshots.
     A local job whose runner died (killed, interrupted) reports ``paused``
-    with ``raw_status`` ``"interrupted"``: ``tuneplug jobs resume`` continues it.
+    with ``raw_status`` ``"interrupted"``; one paused on request has
+    ``raw_status`` ``"paused"``: :meth:`resume` (or ``tuneplug jobs resume``)
+    continues either.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -157,6 +159,68 @@ class Job(BaseModel):
         """Ask the job to stop: ``cancelled`` at once if nothing runs it, else ``cancelling``."""
         return self.backend().cancel(self.id)
 
+    def pause(self) -> Job:
+        """Pause the job (OpenAI's ``POST /fine_tuning/jobs/{id}/pause``); returns it.
+
+        A local job whose runner is between steps reads ``paused`` at once; a
+        running one stops before its next step (``paused``, ``raw_status``
+        ``"pausing"`` until then). Pausing a paused job returns it.
+
+        Raises:
+            InvalidRequestError: the job already succeeded, failed or was cancelled.
+            CapabilityError: the provider's jobs cannot be paused.
+        """
+        from tuneplug.jobs.facade import optional
+
+        job: Job = optional(self.backend(), "pause", self.provider)(self.id)
+        return job
+
+    def resume(self) -> Job:
+        """Continue a paused job (OpenAI's ``POST /fine_tuning/jobs/{id}/resume``).
+
+        A local job continues at its first step not done, every step applied
+        exactly once, in a thread of this process (as :meth:`Model.start_fine_tune`).
+        A local job that failed on a refused step (a rate limit, a 503) or
+        whose runner was killed resumes the same way.
+
+        Raises:
+            InvalidRequestError: the job succeeded or was cancelled.
+            TuneplugError: a runner is running it already.
+            CapabilityError: the provider's jobs cannot be resumed.
+        """
+        from tuneplug.jobs.facade import optional
+
+        job: Job = optional(self.backend(), "resume", self.provider)(self.id)
+        return job
+
+    def checkpoints(self, *, after: str | None = None, limit: int = 10) -> JobPage[JobCheckpoint]:
+        """The job's checkpoints newest first (OpenAI's ``/fine_tuning/jobs/{id}/checkpoints``).
+
+        ``after`` is the last checkpoint id of the previous page; ``limit`` is 1..100.
+
+        Raises:
+            CapabilityError: the provider's jobs keep no checkpoints.
+        """
+        from tuneplug.jobs.facade import optional
+
+        page: JobPage[JobCheckpoint] = optional(self.backend(), "checkpoints", self.provider)(
+            self.id, after=after, limit=limit
+        )
+        return page
+
+    def delete(self) -> None:
+        """Forget a finished job: its record, events and copy of the samples.
+
+        The fine-tuned model stays (delete it with ``Model.delete``).
+
+        Raises:
+            InvalidRequestError: the job has not ended (cancel it first).
+            CapabilityError: the provider's jobs cannot be deleted.
+        """
+        from tuneplug.jobs.facade import optional
+
+        optional(self.backend(), "delete", self.provider)(self.id)
+
     def wait(
         self,
         on_event: Callable[[JobEvent], None] | None = None,
@@ -172,8 +236,8 @@ class Job(BaseModel):
 
         Raises:
             TimeoutError: ``timeout`` passed first (the job goes on).
-            TuneplugError: the job stopped without ending (a local job whose
-                runner was killed or interrupted: resume it).
+            TuneplugError: the job stopped without ending: paused, or a local job
+                whose runner was killed or interrupted (:meth:`resume` it).
         """
         from tuneplug.jobs.facade import follow
 
@@ -200,7 +264,37 @@ class JobEvent(BaseModel):
     @field_validator("metrics")
     @classmethod
     def _finite(cls, value: dict[str, float]) -> dict[str, float]:
-        bad = sorted(k for k, v in value.items() if not math.isfinite(v))
-        if bad:
-            raise ValueError(f"metrics must be finite: {', '.join(bad)}")
-        return value
+        return _finite(value)
+
+
+def _finite(value: dict[str, float]) -> dict[str, float]:
+    bad = sorted(k for k, v in value.items() if not math.isfinite(v))
+    if bad:
+        raise ValueError(f"metrics must be finite: {', '.join(bad)}")
+    return value
+
+
+class JobCheckpoint(BaseModel):
+    """A saved state of a job's model after a step (OpenAI's ``fine_tuning.job.checkpoint``).
+
+    ``step_number`` counts steps from 1. ``metrics`` carries finite numbers:
+    ``train_loss`` (mean per trainable token over the epoch ending at the
+    step, for the local runner), ``valid_loss``, ``epoch``, ``tokens``...
+    ``fine_tuned_model_checkpoint`` is a ``provider/id`` reference usable with
+    :func:`tuneplug.get_model`, or ``None`` when the provider keeps no model
+    for this checkpoint (the local runner names only a succeeded job's last one).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str = Field(min_length=1)
+    job_id: str = Field(min_length=1)
+    created_at: float
+    step_number: int = Field(ge=1)
+    metrics: dict[str, float] = Field(default_factory=dict)
+    fine_tuned_model_checkpoint: str | None = None
+
+    @field_validator("metrics")
+    @classmethod
+    def _finite(cls, value: dict[str, float]) -> dict[str, float]:
+        return _finite(value)

@@ -91,13 +91,15 @@ def status_for(exc: TuneplugError) -> int:
 
 
 def public_message(exc: TuneplugError, aliases: Mapping[str, str] | None = None) -> str:
-    """The message a client may see for ``exc``: no file paths, and each backend name in
-    ``aliases`` (a backend model reference or id) replaced by the name the client used."""
-    message = scrub(str(exc))
-    # Longest first: a reference ("mock/abc") contains its id ("abc").
+    """The message a client may see for ``exc``: each backend name in ``aliases`` (a
+    backend model reference or id, or a server path) replaced by the name the client
+    used, then every other absolute file path replaced by ``<path>``."""
+    message = str(exc)
+    # Longest first: a reference ("mock/abc") contains its id ("abc"). Before the
+    # scrub, so an alias may name a server path (an uploaded file -> its public id).
     for backend, public in sorted((aliases or {}).items(), key=lambda kv: -len(kv[0])):
         message = message.replace(backend, public)
-    return message
+    return scrub(message)
 
 
 def model_aliases(model: Model, public: str) -> dict[str, str]:

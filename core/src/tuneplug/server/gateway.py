@@ -3,11 +3,17 @@
 :class:`Gateway` is what every protocol is given. It answers, for the tenant of
 a request, which models it may use (the served base models plus the adapters
 and fine-tuned models it owns), resolves one, creates and deletes adapters on
-its behalf, and runs blocking calls off the event loop. It reaches the provider
-only through :func:`tuneplug.get_model`, :func:`tuneplug.list_models`,
-:func:`tuneplug.get_provider` and :class:`tuneplug.Model`, so the facade's
-checks and fallbacks (async in a worker thread, chat through a template) are the
-server's too.
+its behalf, starts and follows fine-tuning jobs, and runs blocking calls off the
+event loop. It opens the provider with :func:`tuneplug.get_provider` /
+:func:`tuneplug.get_model` and uses it through :class:`tuneplug.Model` and the
+jobs facade, so the facade's checks and fallbacks (async in a worker thread,
+chat through a template) are the server's too.
+
+Everything is resolved through the provider instance and the job backend opened
+when the gateway was made (:attr:`Gateway.provider`, :attr:`Gateway.jobs`), never
+through the process's configuration as it is at request time: an in-process
+server that outlives a change of ``TUNEPLUG_HOME`` (a test module sharing one
+server) still finds the models and jobs it made.
 
 What is served follows from the ``backend`` reference:
 
@@ -18,6 +24,7 @@ What is served follows from the ``backend`` reference:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,8 +33,10 @@ from typing import Any, TypeVar
 
 import tuneplug
 from tuneplug.catalog import is_provider
-from tuneplug.errors import ConfigError, NotFoundError, UnknownModelError
-from tuneplug.models import Model
+from tuneplug.errors import CapabilityError, ConfigError, NotFoundError, UnknownModelError
+from tuneplug.jobs.backend import JobBackend
+from tuneplug.jobs.types import Job
+from tuneplug.models import Model, resolve
 from tuneplug.provider import Provider
 from tuneplug.server.state import StateStore
 from tuneplug.server.tenants import RateLimiter, Tenant, Tenants
@@ -103,6 +112,12 @@ class Gateway:
         self._owners: dict[str, str] = {}  # ref -> tenant name, for cached non-base models
         if self.pinned is not None:
             self._cache[self.pinned.ref] = self.pinned
+        self._jobs: JobBackend | None = None
+        if Capability.JOBS in self.provider.capabilities:
+            from tuneplug.jobs.facade import backend_for
+
+            # Bound now (the local runner's journal is that of TUNEPLUG_HOME at start).
+            self._jobs = backend_for(self.provider)
 
     @property
     def state_dir(self) -> Path:
@@ -122,12 +137,15 @@ class Gateway:
 
     # -- models a tenant may use (blocking) -----------------------------------------------
 
+    def _listed(self, *, base_only: bool) -> list[ModelInfo]:
+        listed = self.provider.call("tuneplug_list_models", base_only=base_only)
+        return [self.provider.model_info(info) for info in listed]
+
     def base_models(self) -> list[ModelInfo]:
         """The served base models, in the provider's order."""
         if self.pinned is not None:
             return [self.pinned.info]
-        infos = tuneplug.list_models(self.provider.name, base_only=True)
-        return [i for i in infos if i.kind is ModelKind.BASE]
+        return [i for i in self._listed(base_only=True) if i.kind is ModelKind.BASE]
 
     def capabilities(self, info: ModelInfo) -> frozenset[Capability]:
         """What clients may do with ``info``: its own capabilities the provider implements."""
@@ -139,7 +157,7 @@ class Gateway:
         if not mine or Capability.FINE_TUNE not in self.provider.capabilities:
             return []
         served = {b.id for b in self.base_models()}
-        infos = tuneplug.list_models(self.provider.name, base_only=False)
+        infos = self._listed(base_only=False)
         return [
             i
             for i in infos
@@ -170,7 +188,7 @@ class Gateway:
         cached = self._cache.get(ref)
         if cached is None:
             try:
-                cached = tuneplug.get_model(ref, **self.defaults)
+                cached = Model(resolve(self.provider, name), self.provider, self.defaults)
             except (UnknownModelError, NotFoundError):
                 return None
         if not self.allowed(tenant, cached.info):
@@ -227,6 +245,42 @@ class Gateway:
             # Whether it was deleted now or behind the server's back, it is gone.
             self.forget(model.ref)
         self.state.disown(model.ref)
+
+    # -- fine-tuning jobs (blocking) --------------------------------------------------
+
+    @property
+    def jobs(self) -> JobBackend:
+        """The backend's jobs (native, or the core's local job runner), bound at start.
+
+        Raises:
+            CapabilityError: the backend provider cannot run fine-tuning jobs.
+        """
+        if self._jobs is None:
+            raise CapabilityError(
+                f"provider {self.provider.name!r} cannot run fine-tuning jobs",
+                provider=self.provider.name,
+            )
+        return self._jobs
+
+    def start_job(self, base: Model, data: Any, **spec: Any) -> Job:
+        """A job training ``base`` (a served model) on ``data`` (a samples file path),
+        ``spec`` as for :meth:`tuneplug.Model.start_fine_tune`; validated before any I/O."""
+        from tuneplug.jobs.facade import make_spec
+
+        return self.jobs.create(make_spec(base.id, data, spec))
+
+    def job(self, job_id: str) -> Job:
+        """The backend job ``job_id`` (``NotFoundError`` if the backend lost it)."""
+        return self.jobs.get(job_id)
+
+    def job_target(self, job_id: str) -> str | None:
+        """The backend model a job trains (known before it ends), if the backend says."""
+        from tuneplug.jobs.local import LocalJobs
+
+        if isinstance(self._jobs, LocalJobs):
+            with contextlib.suppress(NotFoundError):
+                return f"{self.provider.name}/{self._jobs.store.get(job_id).target}"
+        return None
 
     def close(self) -> None:
         """Nothing to release: providers are closed with the process's registry."""

@@ -30,8 +30,8 @@ untrained text (the prompt/completion format cannot say that).
 
 from __future__ import annotations
 
+import hashlib
 import json
-import secrets
 from collections.abc import Iterable
 from typing import Any, Literal
 
@@ -125,8 +125,21 @@ def multipart(
     fields: dict[str, str], name: str, filename: str, content: bytes
 ) -> tuple[bytes, bytes]:
     """A ``multipart/form-data`` body (RFC 7578): text ``fields`` first, then the file
-    part ``name``; returns ``(body, content_type)``."""
-    boundary = secrets.token_hex(16)
+    part ``name``; returns ``(body, content_type)``.
+
+    The boundary is derived from what the body carries, not drawn at random: the same
+    upload is the same bytes, so a recorded upload (cassettes) matches on replay. A
+    boundary must not occur in any part (RFC 2046 section 5.1.1), which is checked.
+    """
+    carried = [*fields.values(), name, filename]
+    digest = hashlib.sha256(content)
+    for text in carried:
+        digest.update(b"\0" + text.encode())
+    boundary = f"tuneplug-{digest.hexdigest()[:32]}"
+    counter = 0
+    while any(boundary.encode() in part for part in (content, *(t.encode() for t in carried))):
+        counter += 1  # practically never: the content would have to contain its own hash
+        boundary = f"tuneplug-{digest.hexdigest()[:32]}-{counter}"
     parts: list[bytes] = []
     for key, value in fields.items():
         parts.append(

@@ -1,31 +1,39 @@
 """``/v1/fine_tuning/jobs``: create, list, retrieve, cancel, events, per tenant.
 
-A job runs through the facade: ``Model.start_fine_tune`` on the backend model,
-which is the core's local job runner for providers with step hooks (in a
-thread of the server) or the provider's own job service. The server records
-each job under an OpenAI-style id (``ftjob-...``, namespace ``openai.job``)
-with its tenant and the backend job it follows (``tuneplug.get_job``). When
-the job has succeeded, its model gets an ``ft:`` id
+A job runs on the gateway's job backend (:meth:`~tuneplug.server.gateway.Gateway.start_job`):
+the core's local job runner for providers with step hooks (in a thread of the
+server) or the provider's own job service, bound when the server started. The
+server records each job under an OpenAI-style id (``ftjob-...``, namespace
+``openai.job``) with its tenant and the backend job it follows. When the job has
+succeeded, its model gets an ``ft:`` id
 (:func:`~tuneplug_openai.protocol.models.fine_tuned_id`) usable in completions
 and chat at once, and after restarts.
 
 Statuses: ``validating`` -> ``validating_files``; ``paused``/``cancelling`` ->
-``running`` (OpenAI has no such states); the others keep their names. Events
-are listed newest first, as OpenAI does, with ``after``/``limit``.
+``running`` (OpenAI has no such states); the others keep their names. A job whose
+backend record is gone (pruned behind the server's back) is ``failed`` with the
+error code ``backend_record_gone``; it never breaks the listing of the others.
+Events are listed newest first, as OpenAI does, with ``after``/``limit``.
+
+Clients never see the server's side: a bad uploaded file is named by its file id
+(``file-...:2: ...``, ``param`` ``training_file`` or ``validation_file``), the
+backend model a job trains by the job's ``ft:`` id, and no message carries a
+server path.
 """
 
 from __future__ import annotations
 
 import secrets
 import time
+from pathlib import Path
 from typing import Any
 
-import tuneplug
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from tuneplug.errors import NotFoundError, TuneplugError
+from tuneplug.errors import NotFoundError, SampleFileError, TuneplugError
 from tuneplug.jobs.types import Job, JobEvent
+from tuneplug.server.errors import scrub
 from tuneplug.server.gateway import Gateway
 from tuneplug.server.tenants import Tenant
 
@@ -76,10 +84,15 @@ class Jobs:
             "validation_data": str(validation) if validation else None,
         }
         spec = {k: v for k, v in spec.items() if v is not None and v != "auto"}
+        files = {str(training): body.training_file}
+        if validation is not None:
+            files[str(validation)] = body.validation_file or ""
         try:
-            job = model.start_fine_tune(str(training), **spec)
+            job = self.gateway.start_job(model, str(training), **spec)
+        except SampleFileError as exc:
+            raise _file_error(exc, body.training_file, validation, body.validation_file) from None
         except TuneplugError as exc:
-            raise from_tuneplug(exc) from exc
+            raise from_tuneplug(exc, aliases=files) from exc
         job_id = f"ftjob-{secrets.token_hex(12)}"
         record = {
             "ref": job.ref,
@@ -95,44 +108,56 @@ class Jobs:
         self.gateway.state.put(JOBS, job_id, tenant.name, record)
         return self._object(tenant, job_id, record, job)
 
-    def _job(self, record: dict[str, Any]) -> Job:
-        return tuneplug.get_job(record["ref"])
+    def _job(self, record: dict[str, Any]) -> Job | None:
+        """The backend job, or ``None`` if the backend no longer has it."""
+        try:
+            return self.gateway.job(_backend_id(record))
+        except NotFoundError:
+            return None
+
+    def _hidden(
+        self, tenant: Tenant, job_id: str, record: dict[str, Any], job: Job | None
+    ) -> dict[str, str]:
+        """Backend model names -> the ``ft:`` id the client knows (longest first)."""
+        public = fine_tuned_id(record["model"], tenant, record["suffix"], job_id)
+        names = [
+            job.fine_tuned_model if job else None,
+            self.gateway.job_target(_backend_id(record)),
+        ]
+        hidden: dict[str, str] = {}
+        for ref in filter(None, names):
+            hidden[ref] = public
+            hidden[ref.partition("/")[2]] = public
+        return hidden
 
     def _object(
-        self, tenant: Tenant, job_id: str, record: dict[str, Any], job: Job
+        self, tenant: Tenant, job_id: str, record: dict[str, Any], job: Job | None
     ) -> dict[str, Any]:
         """The OpenAI job object; records the ``ft:`` model the first time it succeeded."""
+        if job is None:
+            return _lost(tenant, job_id, record)
         if job.status == "succeeded" and job.fine_tuned_model and not record["fine_tuned_model"]:
             model_id = fine_tuned_id(record["model"], tenant, record["suffix"], job_id)
             self.ids.add(tenant, model_id, job.fine_tuned_model, record["model"])
             record = {**record, "fine_tuned_model": model_id}
             self.gateway.state.put(JOBS, job_id, tenant.name, record)
-        error = {"code": "job_failed", "message": job.error, "param": None} if job.error else None
-        hyper = job.hyperparameters
+        error = None
+        if job.error:
+            message = _public(job.error, self._hidden(tenant, job_id, record, job))
+            error = {"code": "job_failed", "message": message, "param": None}
         return {
-            "id": job_id,
-            "object": "fine_tuning.job",
-            "model": record["model"],
-            "created_at": record["created_at"],
+            **_base_object(tenant, job_id, record),
             "finished_at": int(job.finished_at) if job.finished_at else None,
-            "fine_tuned_model": record["fine_tuned_model"],
-            "organization_id": tenant.name,
-            "result_files": [],
             "status": _STATUS.get(str(job.status), str(job.status)),
             "trained_tokens": job.trained_tokens,
-            "training_file": record["training_file"],
-            "validation_file": record["validation_file"],
             "hyperparameters": {
-                "n_epochs": hyper.get("n_epochs", "auto"),
-                "batch_size": hyper.get("batch_size", "auto"),
-                "learning_rate_multiplier": hyper.get("learning_rate_multiplier", "auto"),
+                "n_epochs": job.hyperparameters.get("n_epochs", "auto"),
+                "batch_size": job.hyperparameters.get("batch_size", "auto"),
+                "learning_rate_multiplier": job.hyperparameters.get(
+                    "learning_rate_multiplier", "auto"
+                ),
             },
             "error": error,
-            "seed": record["seed"],
-            "estimated_finish": None,
-            "integrations": None,
-            "metadata": record["metadata"],
-            "method": {"type": "supervised"},
         }
 
     def get(self, tenant: Tenant, job_id: str) -> dict[str, Any]:
@@ -158,8 +183,9 @@ class Jobs:
         if record is None:
             raise not_found("fine-tuning job", job_id)
         job = self._job(record)
-        if str(job.status) in ("succeeded", "failed", "cancelled"):
-            raise OpenAIError(409, f"job {job_id!r} has already {job.status}", code="job_finished")
+        status = "failed" if job is None else str(job.status)
+        if job is None or status in ("succeeded", "failed", "cancelled"):
+            raise OpenAIError(409, f"job {job_id!r} has already {status}", code="job_finished")
         return self._object(tenant, job_id, record, job.cancel())
 
     def events(self, tenant: Tenant, job_id: str, after: str | None, limit: int) -> dict[str, Any]:
@@ -168,21 +194,89 @@ class Jobs:
         if record is None:
             raise not_found("fine-tuning job", job_id)
         job = self._job(record)
-        events: list[JobEvent] = []
-        cursor: str | None = None
-        for _ in range(_EVENT_PAGES):
-            got = job.events(after=cursor, limit=1000)
-            events.extend(got)
-            if not got.has_more or not len(got):
-                break
-            cursor = got[-1].id
-        # The backend names its own model in messages; clients know it by its ft: id.
-        hidden = (job.fine_tuned_model, record["fine_tuned_model"] or "the fine-tuned model")
+        events = [] if job is None else _all_events(job)
+        hidden = self._hidden(tenant, job_id, record, job)
         items = [_event(e, hidden) for e in reversed(events)]
         return page(items, after, limit)
 
 
-def _event(event: JobEvent, hidden: tuple[str | None, str]) -> dict[str, Any]:
+def _all_events(job: Job) -> list[JobEvent]:
+    """Every event of ``job``, oldest first (at most ``_EVENT_PAGES`` pages)."""
+    events: list[JobEvent] = []
+    cursor: str | None = None
+    for _ in range(_EVENT_PAGES):
+        got = job.events(after=cursor, limit=1000)
+        events.extend(got)
+        if not got.has_more or not len(got):
+            break
+        cursor = got[-1].id
+    return events
+
+
+def _backend_id(record: dict[str, Any]) -> str:
+    return str(record["ref"]).partition("/")[2]
+
+
+def _public(message: str, hidden: dict[str, str]) -> str:
+    """``message`` without server paths, backend model names replaced (longest first)."""
+    message = scrub(message)
+    for name, public in sorted(hidden.items(), key=lambda kv: -len(kv[0])):
+        message = message.replace(name, public)
+    return message
+
+
+def _file_error(
+    exc: SampleFileError, training_id: str, validation: Path | None, validation_id: str | None
+) -> OpenAIError:
+    """400 naming the uploaded file by its id, line and field, as OpenAI's ``param``."""
+    in_validation = validation is not None and Path(exc.path) == validation
+    param = "validation_file" if in_validation else "training_file"
+    file_id = (validation_id or "") if in_validation else training_id
+    where = f"{file_id}:{exc.line}" if exc.line is not None else file_id
+    field = f"{exc.field}: " if exc.field else ""
+    return OpenAIError(
+        400, f"{where}: {field}{scrub(exc.detail)}", param=param, code=f"invalid_{param}"
+    )
+
+
+def _base_object(tenant: Tenant, job_id: str, record: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": job_id,
+        "object": "fine_tuning.job",
+        "model": record["model"],
+        "created_at": record["created_at"],
+        "finished_at": None,
+        "fine_tuned_model": record["fine_tuned_model"],
+        "organization_id": tenant.name,
+        "result_files": [],
+        "status": "failed",
+        "trained_tokens": None,
+        "training_file": record["training_file"],
+        "validation_file": record["validation_file"],
+        "hyperparameters": {
+            "n_epochs": "auto",
+            "batch_size": "auto",
+            "learning_rate_multiplier": "auto",
+        },
+        "error": None,
+        "seed": record["seed"],
+        "estimated_finish": None,
+        "integrations": None,
+        "metadata": record["metadata"],
+        "method": {"type": "supervised"},
+    }
+
+
+def _lost(tenant: Tenant, job_id: str, record: dict[str, Any]) -> dict[str, Any]:
+    """A job whose backend record is gone: failed, saying so (its listing goes on)."""
+    message = "the backend's record of this job is gone (it was removed from the server)"
+    return {
+        **_base_object(tenant, job_id, record),
+        "error": {"code": "backend_record_gone", "message": message, "param": None},
+    }
+
+
+def _event(event: JobEvent, hidden: dict[str, str]) -> dict[str, Any]:
     data: dict[str, Any] | None = None
     if event.metrics:
         data = {"step": event.step, **event.metrics}
@@ -193,7 +287,7 @@ def _event(event: JobEvent, hidden: tuple[str | None, str]) -> dict[str, Any]:
         "object": "fine_tuning.job.event",
         "created_at": int(event.created_at),
         "level": event.level,
-        "message": event.message.replace(hidden[0], hidden[1]) if hidden[0] else event.message,
+        "message": _public(event.message, hidden),
         "type": "metrics" if data else "message",
         "data": data,
     }
@@ -203,8 +297,6 @@ async def _run(request: Request, method: str, *args: Any) -> Response:
     state = state_of(request)
     try:
         result = await state.gateway.run(getattr(state.jobs, method), tenant_of(request), *args)
-    except NotFoundError as exc:  # the backend lost the job (its store was removed)
-        raise OpenAIError(404, "the fine-tuning job's backend record is gone") from exc
     except TuneplugError as exc:
         raise from_tuneplug(exc) from exc
     return JSONResponse(result)

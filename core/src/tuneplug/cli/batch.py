@@ -1,4 +1,4 @@
-"""``tuneplug batch MODEL IN.jsonl -o OUT.jsonl``: the command (registered in ``tuneplug.cli``).
+"""``tuneplug batch MODEL IN.jsonl -o OUT.jsonl``: a resumable batch from file to file.
 
 Imports only click at module level, so ``tuneplug --help`` stays fast.
 """
@@ -10,6 +10,8 @@ import sys
 from typing import Any
 
 import click
+
+from tuneplug.cli.options import completion_options
 
 __all__ = ["batch_command"]
 
@@ -83,13 +85,7 @@ class _Bar:
 @click.option("-c", "--concurrency", type=click.IntRange(min=1), default=16, show_default=True)
 @click.option("--rpm", type=click.FloatRange(min=0, min_open=True), help="Requests per minute.")
 @click.option("--tpm", type=click.FloatRange(min=0, min_open=True), help="Tokens per minute.")
-@click.option("--max-tokens", type=int, help="Most tokens to generate per input.")
-@click.option("--temperature", type=float, help="Sampling temperature (0 = greedy).")
-@click.option("--top-k", type=int, help="Sample from the k most likely tokens.")
-@click.option("--top-p", type=float, help="Nucleus sampling probability mass.")
-@click.option("--stop", multiple=True, help="Stop sequence (repeatable).")
-@click.option("--seed", type=int, help="Seed for sampling.")
-@click.option("-O", "--option", "extra", multiple=True, help="Provider option key=value (JSON).")
+@completion_options(("-O", "--option"))  # -o is the output
 @click.option(
     "--retry-failed", is_flag=True,
     help="Remove the output's error lines first, so their inputs are sent again.",
@@ -103,13 +99,7 @@ def batch_command(
     concurrency: int,
     rpm: float | None,
     tpm: float | None,
-    max_tokens: int | None,
-    temperature: float | None,
-    top_k: int | None,
-    top_p: float | None,
-    stop: tuple[str, ...],
-    seed: int | None,
-    extra: tuple[str, ...],
+    options: dict[str, Any],
     retry_failed: bool,
     quiet: bool,
     as_json: bool,
@@ -125,17 +115,6 @@ def batch_command(
     from tuneplug.batching.filerun import run_batch_file
     from tuneplug.batching.inputs import BatchFileError
 
-    options: dict[str, Any] = {
-        k: v
-        for k, v in {
-            "max_tokens": max_tokens, "temperature": temperature, "top_k": top_k,
-            "top_p": top_p, "seed": seed, "stop": list(stop) or None,
-        }.items()
-        if v is not None
-    }  # fmt: skip
-    from tuneplug.cli import _parse_extra  # tuneplug.cli imports this module
-
-    options.update(_parse_extra(extra, "-O"))
     with _Bar(quiet) as bar:
         try:
             summary = run_batch_file(

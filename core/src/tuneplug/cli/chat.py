@@ -8,9 +8,11 @@ reply is streamed to stdout and the command exits, so it composes in pipes::
 
     echo "What NFL team won the Super Bowl in 1994?" | tuneplug chat -m mock/tiny
 
-``--system TEXT`` opens the conversation with a system message. Errors are one
-``error: ...`` line and exit status 1 (a bad option before anything is sent);
-in the interactive loop an error from one turn is shown and the session goes on.
+``--system TEXT`` opens the conversation with a system message. It takes
+``complete``'s flags (:func:`tuneplug.cli.options.completion_options`); a bad
+one is a usage error (exit 2) before anything is sent. Other errors are one
+``error: ...`` line and exit status 1; in the interactive loop an error from one
+turn is shown and the session goes on.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from tuneplug.cli.base import usage_checked
+from tuneplug.cli.options import completion_options, read_stdin
 from tuneplug.errors import InvalidRequestError, TuneplugError
 
 if TYPE_CHECKING:
@@ -48,10 +52,9 @@ def _say(model: Model, history: list[Message], options: dict[str, Any]) -> str:
 
 
 def _one_shot(model: Model, history: list[Message], options: dict[str, Any]) -> None:
-    from tuneplug.cli import _read_stdin
     from tuneplug.types import Message
 
-    text = _read_stdin().strip()
+    text = read_stdin().strip()
     if not text:
         raise InvalidRequestError("stdin is empty: nothing to say")
     _say(model, [*history, Message(role="user", content=text)], options)
@@ -93,31 +96,16 @@ def _interactive(model: Model, history: list[Message], options: dict[str, Any]) 
 @click.command("chat")
 @click.option("-m", "--model", "ref", help="Model reference or alias.")
 @click.option("--system", help="A system message that opens the conversation.")
-@click.option("--max-tokens", type=int, help="Most tokens per reply.")
-@click.option("--temperature", type=float, help="Sampling temperature (0 = greedy).")
-@click.option("--seed", type=int, help="Seed for sampling.")
-@click.option("-o", "--option", "extra", multiple=True, help="Provider option key=value (JSON).")
-def chat_command(
-    ref: str | None,
-    system: str | None,
-    max_tokens: int | None,
-    temperature: float | None,
-    seed: int | None,
-    extra: tuple[str, ...],
-) -> None:
+@completion_options()
+def chat_command(ref: str | None, system: str | None, options: dict[str, Any]) -> None:
     """Chat with a model: interactive on a terminal, one-shot from a pipe."""
     import tuneplug
-    from tuneplug.cli import _parse_extra
     from tuneplug.types import Message
 
-    options: dict[str, Any] = {
-        k: v
-        for k, v in {"max_tokens": max_tokens, "temperature": temperature, "seed": seed}.items()
-        if v is not None
-    }
-    options.update(_parse_extra(extra))
+    if system == "":
+        raise click.BadParameter("must not be empty", param_hint="--system")
     model = tuneplug.get_model(ref)
-    model.options(**options)  # a bad option fails now, before the first turn
+    usage_checked(model.options, **options)  # a bad option fails now, before the first turn
     history = [Message(role="system", content=system)] if system else []
     if _is_terminal():
         _interactive(model, history, options)

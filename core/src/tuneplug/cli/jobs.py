@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from tuneplug.cli import _echo_json, _Group
+from tuneplug.cli.base import CommandGroup
+from tuneplug.cli.output import console, echo_json, table
 
 if TYPE_CHECKING:
     from tuneplug.jobs.backend import JobBackend
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
 __all__ = ["jobs"]
 
 
-@click.group(cls=_Group)
+@click.group(cls=CommandGroup)
 def jobs() -> None:
     """Fine-tuning jobs: the provider's own, or the local job runner's.
 
@@ -105,7 +106,7 @@ def _summary(job: Job, curves: Curves, as_json: bool, plot: str | None) -> None:
         row["ref"] = job.ref
         row["loss_curve"] = [{"step": s, "loss": x} for s, x in curves.train]
         row["valid_loss_curve"] = [{"step": s, "valid_loss": x} for s, x in curves.valid]
-        _echo_json(row)
+        echo_json(row)
     else:
         _print_job(job)
         if curves.train:
@@ -235,7 +236,7 @@ def jobs_create(
         job = backend.create(spec)
     if detach:
         if as_json:
-            _echo_json({**job.model_dump(mode="json"), "ref": job.ref})
+            echo_json({**job.model_dump(mode="json"), "ref": job.ref})
         else:
             click.echo(job.ref)
             click.echo(f"follow it with: tuneplug jobs wait {job.ref}", err=True)
@@ -275,7 +276,7 @@ def jobs_resume(job_ref: str, detach: bool, worker: bool, plot: str | None, as_j
         resumed = backend.resume(job.id, start="detach")
         click.echo(json.dumps(resumed.model_dump(mode="json")) if as_json else resumed.ref)
         return
-    _attach(job, as_json, plot, run=True)
+    _attach(backend.resume(job.id, start="none"), as_json, plot, run=True)
 
 
 @jobs.command("list")
@@ -286,18 +287,17 @@ def jobs_resume(job_ref: str, detach: bool, worker: bool, plot: str | None, as_j
 def jobs_list(provider: str | None, limit: int, after: str | None, as_json: bool) -> None:
     """List jobs, newest first (every local job, or one provider's)."""
     import tuneplug
-    from tuneplug.cli import _console, _table
 
     page = tuneplug.list_jobs(provider, after=after, limit=limit)
     if as_json:
         rows = [{**j.model_dump(mode="json"), "ref": j.ref} for j in page]
-        _echo_json({"data": rows, "has_more": page.has_more})
+        echo_json({"data": rows, "has_more": page.has_more})
         return
-    table = _table("job", "status", "model", "fine-tuned model", "progress")
+    shown = table("job", "status", "model", "fine-tuned model", "progress")
     for job in page:
-        shown = f"{job.progress:.0%}" if job.progress is not None else ""
-        table.add_row(job.ref, job.status.value, job.model, job.fine_tuned_model or "", shown)
-    _console().print(table)
+        progress = f"{job.progress:.0%}" if job.progress is not None else ""
+        shown.add_row(job.ref, job.status.value, job.model, job.fine_tuned_model or "", progress)
+    console().print(shown)
     if page.has_more:
         click.echo(f"more: --after {page[-1].id}", err=True)
 
@@ -309,7 +309,7 @@ def jobs_get(job_ref: str, as_json: bool) -> None:
     """Describe the job ID."""
     job = _find(job_ref)
     if as_json:
-        _echo_json({**job.model_dump(mode="json"), "ref": job.ref})
+        echo_json({**job.model_dump(mode="json"), "ref": job.ref})
     else:
         _print_job(job)
 
@@ -321,7 +321,7 @@ def jobs_cancel(job_ref: str, as_json: bool) -> None:
     """Cancel the job ID (its runner stops before its next step)."""
     job = _find(job_ref).cancel()
     if as_json:
-        _echo_json({**job.model_dump(mode="json"), "ref": job.ref})
+        echo_json({**job.model_dump(mode="json"), "ref": job.ref})
     else:
         click.echo(f"{job.ref} {job.status.value}")
 

@@ -1,0 +1,78 @@
+"""``tuneplug adapters create|get|delete``: a base model's adapters."""
+
+from __future__ import annotations
+
+import click
+
+from tuneplug.cli.base import CommandGroup, UsageLine
+from tuneplug.cli.models import print_info
+from tuneplug.cli.options import parse_extra
+
+__all__ = ["adapters"]
+
+
+@click.group(cls=CommandGroup)
+def adapters() -> None:
+    """Create, describe and delete model adapters."""
+
+
+@adapters.command("create")
+@click.argument("base")
+@click.option("--name", required=True, help="The adapter's name.")
+@click.option("--rank", type=click.IntRange(1, 32), help="LoRA rank (1..32).")
+@click.option(
+    "--learning-rate", type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    help="Learning rate (0 < lr < 1).",
+)  # fmt: skip
+@click.option(
+    "-o", "--option", "extra", multiple=True,
+    help="Adapter option key=value (JSON); `tuneplug models BASE --options` lists them.",
+)  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def adapters_create(
+    base: str,
+    name: str,
+    rank: int | None,
+    learning_rate: float | None,
+    extra: tuple[str, ...],
+    as_json: bool,
+) -> None:
+    """Create an adapter on the base model BASE and print it.
+
+    Provider adapter options (LoRA alpha, dropout, ...) go in -o; `tuneplug models
+    BASE --options` lists them.
+    """
+    if not name.strip():
+        raise click.BadParameter("must not be empty", param_hint="--name")
+    import tuneplug
+    from tuneplug.options import OptionError
+
+    options = parse_extra(extra)
+    model = tuneplug.get_model(base)
+    try:
+        adapter = model.create_adapter(name, rank=rank, learning_rate=learning_rate, **options)
+    except OptionError as exc:
+        # A mistyped or out-of-range -o, found before anything is sent: a usage error.
+        raise UsageLine(str(exc)) from None
+    print_info(adapter.info, as_json)
+
+
+@adapters.command("get")
+@click.argument("model")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def adapters_get(model: str, as_json: bool) -> None:
+    """Describe the adapter (or model) MODEL."""
+    import tuneplug
+
+    print_info(tuneplug.get_model(model).info, as_json)
+
+
+@adapters.command("delete")
+@click.argument("model")
+def adapters_delete(model: str) -> None:
+    """Delete the adapter MODEL."""
+    import tuneplug
+
+    target = tuneplug.get_model(model)
+    target.delete()
+    click.echo(f"deleted {target.ref}")

@@ -1,0 +1,42 @@
+"""``tuneplug fine-tune``: train an adapter on a samples file, resumable by rerunning."""
+
+from __future__ import annotations
+
+import click
+
+from tuneplug.cli.base import resumable
+from tuneplug.cli.output import echo_json
+
+__all__ = ["fine_tune"]
+
+
+@click.command("fine-tune")
+@click.argument("model")
+@click.argument("file")
+@click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True)
+@click.option("--epochs", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option(
+    "--resume/--no-resume", default=True, show_default=True,
+    help="Continue an interrupted run of the same model, file and batch size.",
+)  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def fine_tune(
+    model: str, file: str, batch_size: int, epochs: int, resume: bool, as_json: bool
+) -> None:
+    """Fine-tune the adapter MODEL on the samples in FILE (JSONL or a JSON array)."""
+    from tuneplug.training import run_fine_tune
+
+    resumable("run the same command again to resume where it stopped")
+    summary = run_fine_tune(
+        model, file, batch_size=batch_size, epochs=epochs, resume=resume, quiet=as_json
+    )
+    if as_json:
+        echo_json(summary)
+        return
+    # The result on stdout (the progress bar went to stderr).
+    for row in summary["epochs"]:
+        loss = "-" if row["loss"] is None else f"{row['loss']:.4f}"
+        click.echo(
+            f"epoch {row['epoch']}: {row['trainable_tokens']} trainable tokens, "
+            f"sum loss {row['sum_loss']:.4f}, mean loss {loss}"
+        )

@@ -1,0 +1,103 @@
+"""Option sets shared by commands, so ``complete``, ``chat`` and ``batch`` take the same flags.
+
+:func:`completion_options` adds the sampling flags (``--max-tokens``,
+``--temperature``, ``--top-k``, ``--top-p``, ``--stop``, ``--seed``) and the
+provider options (``-o key=value``) and hands the command one ``options`` dict
+of what was given. Their ranges are the provider's (``Model.options`` checks them,
+see :func:`tuneplug.cli.base.usage_checked`), so click only checks the types.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+__all__ = ["completion_options", "parse_extra", "read_stdin", "require_module"]
+
+_SAMPLING = ("max_tokens", "temperature", "top_k", "top_p", "stop", "seed")
+
+
+def parse_extra(values: tuple[str, ...], flag: str = "-o") -> dict[str, Any]:
+    """``key=value`` provider options (JSON values, a bare word a string).
+
+    Raises:
+        click.BadParameter: an item is not ``key=value`` (a usage error naming ``flag``).
+    """
+    extra: dict[str, Any] = {}
+    for item in values:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"expected key=value, got {item!r}", param_hint=flag)
+        try:
+            extra[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            extra[key] = raw  # a bare word is a string
+    return extra
+
+
+def read_stdin() -> str:
+    """All of stdin as text; bytes that are not UTF-8 are one clear error (exit 1)."""
+    # UTF-8 whatever the locale says.
+    from tuneplug.text import decode_utf8
+
+    return decode_utf8(sys.stdin.buffer.read(), "stdin")
+
+
+def require_module(module: str, extra: str, flag: str) -> None:
+    """Refuse ``flag`` as a usage error (exit 2) unless ``module`` can be imported.
+
+    Checked before any work, so a run never succeeds only to fail at its end for
+    want of an optional dependency; the message says what to install.
+    """
+    import importlib.util
+
+    if importlib.util.find_spec(module) is None:
+        from tuneplug.cli.base import UsageLine
+
+        raise UsageLine(f"{flag} needs {module}: pip install 'tuneplug[{extra}]'")
+
+
+def completion_options(
+    extra_flags: tuple[str, str] = ("-o", "--option"),
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Add the sampling and provider-option flags; the command receives ``options``.
+
+    ``options`` holds only the flags given (``--stop`` as a list, ``-o`` items
+    parsed by :func:`parse_extra`). ``extra_flags`` renames ``-o`` for a command
+    whose ``-o`` is taken (``batch``'s output).
+    """
+
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(command)
+        def collect(*args: Any, **kwargs: Any) -> Any:
+            given = {name: kwargs.pop(name) for name in _SAMPLING}
+            options: dict[str, Any] = {
+                k: (list(v) if k == "stop" else v)
+                for k, v in given.items()
+                if v is not None and v != ()
+            }
+            options.update(parse_extra(kwargs.pop("extra"), extra_flags[0]))
+            return command(*args, options=options, **kwargs)
+
+        flags = [
+            click.option("--max-tokens", type=int, help="Most tokens to generate."),
+            click.option("--temperature", type=float, help="Sampling temperature (0 = greedy)."),
+            click.option("--top-k", type=int, help="Sample from the k most likely tokens."),
+            click.option("--top-p", type=float, help="Nucleus sampling probability mass."),
+            click.option("--stop", multiple=True, help="Stop sequence (repeatable)."),
+            click.option("--seed", type=int, help="Seed for sampling."),
+            click.option(
+                *extra_flags, "extra", multiple=True,
+                help="Provider option key=value (JSON); `tuneplug models M --options` lists them.",
+            ),
+        ]  # fmt: skip
+        for flag in reversed(flags):
+            collect = flag(collect)
+        return collect
+
+    return decorate

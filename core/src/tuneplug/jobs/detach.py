@@ -1,0 +1,76 @@
+"""Running a local job in a process of its own (``detach=True``, ``jobs create --detach``).
+
+The detached runner is ``python -m tuneplug jobs resume ID --worker``, started
+in a new session so a closed terminal does not stop it. It builds its provider
+as any fresh process does: from the installed plugins, the environment and the
+config files of the working directory. Whatever exists only in the calling
+process would be silently different there, so :func:`check_detachable` refuses
+before the job is created:
+
+* a provider registered in-process (``tuneplug.plugins.register``): the worker
+  cannot import it;
+* settings passed in Python (``get_model(..., settings={...})``) that differ
+  from the configured ones: the worker would train with the configured ones
+  (another store, another account). They are not written down for it:
+  secrets must never reach the disk in clear, and a job whose later resume
+  (``jobs resume`` in another shell) could not rebuild them would not be
+  resumable.
+
+Run such a job in a thread (the default) or in the foreground, or put the
+settings in a config file or the environment, where the worker finds them too.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tuneplug.errors import InvalidRequestError
+from tuneplug.provider import Provider
+
+__all__ = ["check_detachable", "spawn_worker"]
+
+
+def check_detachable(provider: Provider) -> None:
+    """Refuse (no I/O beyond loading config) what a detached runner would not reproduce.
+
+    Raises:
+        InvalidRequestError: the provider is registered in-process, or was given
+            settings in Python that differ from its configured ones.
+    """
+    from tuneplug.config import load_config
+    from tuneplug.models import _registry
+
+    config = load_config()
+    registry = _registry(config)
+    if registry.in_process(provider.info.plugin or provider.name):
+        raise InvalidRequestError(
+            f"cannot detach a job of provider {provider.name!r}: it is registered in this "
+            "process (tuneplug.plugins.register), and a detached runner is a new process that "
+            "cannot import it; run the job in this process (detach=False, the default) or "
+            "install the plugin as a distribution with a tuneplug entry point",
+            provider=provider.name,
+        )
+    configured = registry.provider(provider.name, None, config=config)
+    if configured is not provider:
+        raise InvalidRequestError(
+            f"cannot detach a job of provider {provider.name!r}: it was given settings in "
+            "Python that differ from its configured ones, and a detached runner builds its "
+            "provider from the environment and config files only (settings are not written "
+            "to disk for it: they may hold secrets); run the job in this process "
+            "(detach=False, the default) or put the settings in tuneplug.toml or the "
+            "environment",
+            provider=provider.name,
+        )
+
+
+def spawn_worker(job_id: str, job_dir: Path) -> None:
+    """Start the detached runner of ``job_id``, logging to ``job_dir/runner.log``."""
+    with (job_dir / "runner.log").open("ab") as log:
+        subprocess.Popen(
+            [sys.executable, "-m", "tuneplug", "jobs", "resume", job_id, "--worker"],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd=os.getcwd(),
+            start_new_session=True, close_fds=True,
+        )  # fmt: skip
