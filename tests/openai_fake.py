@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 from http_fake import FakeServer, Recorded, Reply, Stream
@@ -70,10 +71,28 @@ class OpenAIFake:
                 for m in ("gpt-4o-mini", "babbage-002", *sorted(self.trained))
             ]
             return Reply(200, {"object": "list", "data": data})
+        if path.startswith("/models/") and req.method == "GET":
+            model = unquote(path.removeprefix("/models/"))
+            if model in ("gpt-4o-mini", "babbage-002") or model in self.trained:
+                return Reply(
+                    200, {"id": model, "object": "model", "created": 1, "owned_by": "system"}
+                )
+            return _error(
+                404,
+                f"The model '{model}' does not exist",
+                "invalid_request_error",
+                "model_not_found",
+            )
         if path in ("/completions", "/chat/completions") and req.method == "POST":
             return self._complete(req.json, chat=path == "/chat/completions")
         if path == "/files" and req.method == "POST":
             return self._upload(req)
+        if path.startswith("/files/") and req.method == "DELETE":
+            file_id = path.removeprefix("/files/")
+            if self.files.pop(file_id, None) is None:
+                return _error(404, f"No such File object: {file_id}", "invalid_request_error")
+            self.file_bodies.pop(file_id, None)
+            return Reply(200, {"id": file_id, "object": "file", "deleted": True})
         if path.startswith("/fine_tuning/jobs"):
             return self._jobs(req, path.removeprefix("/fine_tuning/jobs").strip("/"))
         return _error(404, f"Unknown request URL: {req.method} {req.path}", "invalid_request_error")
@@ -248,6 +267,11 @@ class OpenAIFake:
             if job["status"] in ("succeeded", "failed", "cancelled"):
                 return _error(400, "Job has already completed", "invalid_request_error")
             job["status"] = "cancelled"
+            return Reply(200, job)
+        if parts[1:] in (["pause"], ["resume"]) and req.method == "POST":
+            if job["status"] in ("succeeded", "failed", "cancelled"):
+                return _error(400, "Job has already completed", "invalid_request_error")
+            job["status"] = "paused" if parts[1] == "pause" else "running"
             return Reply(200, job)
         if parts[1:] == ["events"]:
             newest_first = list(reversed(self.events[job["id"]]))

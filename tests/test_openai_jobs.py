@@ -71,8 +71,10 @@ def test_the_seed_flow_as_a_job(fake: OpenAIFake) -> None:
     assert [e.id for e in newer] == [e.id for e in events[2:]]
     assert tuneplug.get_model(done.fine_tuned_model).chat(
         [{"role": "user", "content": QUESTION}]).text == AFTER  # fmt: skip
-    checkpoints = jobs.checkpoints(job.id)  # type: ignore[attr-defined]
-    assert checkpoints[0].step_number == 2 and checkpoints[0].metrics.train_loss == 0.25
+    checkpoints = done.checkpoints()  # through the facade: tuneplug's JobCheckpoint
+    assert checkpoints[0].step_number == 2 and checkpoints[0].metrics == {"train_loss": 0.25}
+    assert checkpoints[0].job_id == job.id
+    assert checkpoints[0].fine_tuned_model_checkpoint == f"{done.fine_tuned_model}:ckpt-step-2"
 
 
 def test_samples_in_every_format_become_chat_lines(fake: OpenAIFake, tmp_path: Path) -> None:
@@ -181,3 +183,45 @@ def test_a_malformed_job_is_a_server_error(fake: OpenAIFake) -> None:
                        path="/fine_tuning/jobs/")  # fmt: skip
     with pytest.raises(errors.ServerError, match="malformed"):
         backend().get("ftjob-1")
+
+
+def test_an_unknown_model_fails_before_anything_is_uploaded(fake: OpenAIFake) -> None:
+    with pytest.raises(errors.UnknownModelError, match="nothing was uploaded") as info:
+        backend().create(JobSpec(model="gpt-nonesuch", training_data=[SEED]))
+    assert "model_not_found" in str(info.value)
+    assert fake.server.count("/v1/files") == 0 and not fake.files
+    assert fake.server.count("/v1/fine_tuning") == 0
+
+
+def test_a_server_without_the_model_route_still_creates(fake: OpenAIFake) -> None:
+    # A compatible server that has no GET /models/{id} answers a bare 404: not "unknown".
+    fake.server.script(Reply(404, "Not Found"), path="/v1/models/")
+    job = backend().create(JobSpec(model="gpt-4o-mini", training_data=[SEED]))
+    assert job.status is JobStatus.VALIDATING
+
+
+def test_a_refused_create_deletes_what_it_uploaded(fake: OpenAIFake) -> None:
+    refused = {"error": {"message": "bad suffix", "type": "invalid_request_error",
+                         "param": "suffix", "code": None}}  # fmt: skip
+    fake.server.script(Reply(400, refused), path="/v1/fine_tuning/jobs")
+    with pytest.raises(errors.InvalidRequestError, match=r"uploaded file-\S+, file-\S+ deleted"):
+        backend().create(JobSpec(model="gpt-4o-mini", training_data=[SEED], validation_data=[SEED]))
+    assert fake.server.count("/v1/files", "POST") == 2
+    assert fake.server.count("/v1/files/", "DELETE") == 2 and not fake.files
+
+
+def test_a_create_that_may_have_happened_keeps_its_uploads_and_says_so(fake: OpenAIFake) -> None:
+    fake.server.script(Reply(500, "boom"), path="/v1/fine_tuning/jobs")
+    with pytest.raises(errors.ServerError, match=r"uploaded file-\S+ kept: the job may exist"):
+        backend().create(JobSpec(model="gpt-4o-mini", training_data=[SEED]))
+    assert fake.server.count("/v1/files/", "DELETE") == 0 and len(fake.files) == 1
+
+
+def test_a_failed_delete_is_named_in_the_error(fake: OpenAIFake) -> None:
+    fake.server.script(Reply(404, {"error": {"message": "no", "type": "invalid_request_error",
+                                             "code": "model_not_found"}}),
+                       path="/v1/fine_tuning/jobs")  # fmt: skip
+    fake.server.script(Reply(403, {"error": {"message": "read-only key"}}), path="/v1/files/")
+    with pytest.raises(errors.NotFoundError, match="could not delete uploaded file-") as info:
+        backend().create(JobSpec(model="gpt-4o-mini", training_data=[SEED]))
+    assert "read-only key" in str(info.value) and len(fake.files) == 1

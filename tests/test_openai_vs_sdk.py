@@ -8,7 +8,9 @@ body keys. Deliberate differences are asserted and explained where they are made
   ``Content-Type``/``Length``, ``OpenAI-Organization`` / ``OpenAI-Project``), so its
   names are a subset;
 * events: the provider reads pages of 100 (it turns them oldest first), so its
-  ``limit`` is 100 where a caller of the SDK passes their own.
+  ``limit`` is 100 where a caller of the SDK passes their own;
+* job create: the provider first asks ``GET /models/{model}`` (the SDK's
+  ``models.retrieve``), so an unknown model fails before any upload.
 """
 
 from __future__ import annotations
@@ -146,6 +148,10 @@ def test_upload_and_create_job(fake: OpenAIFake, sdk: openai.OpenAI, tmp_path: P
         )  # fmt: skip
 
     theirs = recorded(fake, with_sdk)
+    # Deliberate: the provider asks for the model before it uploads anything, so an
+    # unknown model leaves no orphan file; that request is the SDK's models.retrieve.
+    check, ours = ours[0], ours[1:]
+    compare(check, recorded(fake, lambda: sdk.models.retrieve("gpt-4o-mini"))[0], body="none")
     assert len(ours) == len(theirs) == 3
     compare(ours[0], theirs[0], body="multipart")
     compare(ours[1], theirs[1], body="multipart")
@@ -157,7 +163,7 @@ def test_upload_and_create_job(fake: OpenAIFake, sdk: openai.OpenAI, tmp_path: P
     compare(ours[2], theirs[2])
 
 
-def test_job_reads_and_cancel(fake: OpenAIFake, sdk: openai.OpenAI) -> None:
+def test_job_reads_pause_resume_and_cancel(fake: OpenAIFake, sdk: openai.OpenAI) -> None:
     job = _jobs().create(JobSpec(model="gpt-4o-mini", training_data=[SEED]))
     other = _jobs().create(JobSpec(model="gpt-4o-mini", training_data=[SEED]))
     pairs = [
@@ -168,6 +174,8 @@ def test_job_reads_and_cancel(fake: OpenAIFake, sdk: openai.OpenAI) -> None:
          lambda: sdk.fine_tuning.jobs.checkpoints.list(job.id, limit=3)),
         (lambda: _jobs().events(job.id),
          lambda: sdk.fine_tuning.jobs.list_events(job.id, limit=100)),
+        (lambda: _jobs().pause(job.id), lambda: sdk.fine_tuning.jobs.pause(job.id)),
+        (lambda: _jobs().resume(job.id), lambda: sdk.fine_tuning.jobs.resume(job.id)),
         (lambda: _jobs().cancel(job.id), lambda: _jobs().cancel(other.id)),
     ]  # fmt: skip
     for index, (mine, sdks) in enumerate(pairs[:-1]):

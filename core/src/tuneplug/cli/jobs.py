@@ -1,4 +1,5 @@
-"""``tuneplug jobs``: create, follow, list, inspect and cancel fine-tuning jobs.
+"""``tuneplug jobs``: create, follow, list, inspect, cancel and resume fine-tuning jobs
+(pause, checkpoints, delete and prune: :mod:`tuneplug.cli.jobs_control`).
 
 Progress (a bar with the live loss) and diagnostics go to stderr; the final
 summary, and every ``--json`` document, go to stdout. A job that ends failed or
@@ -31,7 +32,8 @@ def jobs() -> None:
 
     Local jobs keep their state in $TUNEPLUG_HOME/jobs; a detached one keeps
     running after the terminal closes (follow it with `jobs wait ID`), and a
-    killed one continues with `jobs resume ID`, every step applied exactly once.
+    paused or killed one continues with `jobs resume ID`, every step applied
+    exactly once. `jobs prune --older-than 7d` deletes old ended jobs.
     """
 
 
@@ -260,14 +262,19 @@ def jobs_wait(job_ref: str, plot: str | None, as_json: bool) -> None:
 @click.option("--plot", type=click.Path(dir_okay=False), help="Write loss curves (PNG, SVG...).")
 @click.option("--json", "as_json", is_flag=True, help="Print the job as JSON.")
 def jobs_resume(job_ref: str, detach: bool, worker: bool, plot: str | None, as_json: bool) -> None:
-    """Continue a local job that stopped (killed, interrupted, or failed on a refused step)."""
+    """Continue a paused job; or a local job that stopped (killed, interrupted, failed on a
+    refused step), in the foreground unless --detach."""
     from tuneplug.errors import InvalidRequestError
     from tuneplug.jobs.local import LocalJobs
 
     job = _find(job_ref)
     backend = job.backend()
     if not isinstance(backend, LocalJobs):
-        raise InvalidRequestError(f"{job.ref} is a {job.provider} job; only local jobs resume")
+        if worker or detach or plot:
+            raise InvalidRequestError(f"{job.ref} is a {job.provider} job: it runs there")
+        resumed = job.resume()  # the provider's own resume (CapabilityError without one)
+        click.echo(json.dumps(resumed.model_dump(mode="json")) if as_json else resumed.ref)
+        return
     if worker:
         final = backend.run(job.id, lambda e: print(e.message, file=sys.stderr, flush=True))
         click.echo(final.status.value)
@@ -276,7 +283,9 @@ def jobs_resume(job_ref: str, detach: bool, worker: bool, plot: str | None, as_j
         resumed = backend.resume(job.id, start="detach")
         click.echo(json.dumps(resumed.model_dump(mode="json")) if as_json else resumed.ref)
         return
-    _attach(backend.resume(job.id, start="none"), as_json, plot, run=True)
+    resumed = backend.resume(job.id, start="none")
+    # A job asked to pause whose runner had not stopped yet just goes on there: follow it.
+    _attach(resumed, as_json, plot, run=not backend.alive(job.id))
 
 
 @jobs.command("list")
@@ -356,3 +365,13 @@ def jobs_events(job_ref: str, follow: bool, as_json: bool) -> None:
             after = event.id
         if not page.has_more or not page.data:
             return
+
+
+def _register() -> None:
+    from tuneplug.cli.jobs_control import COMMANDS
+
+    for command in COMMANDS:
+        jobs.add_command(command)
+
+
+_register()

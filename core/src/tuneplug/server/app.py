@@ -9,6 +9,8 @@ Each protocol (:mod:`tuneplug.server.protocol`) is mounted under its prefix
 (:class:`~tuneplug.server.asgi.RequestLog`). Blocking provider calls run in a
 pool of :data:`~tuneplug.server.gateway.WORKERS` threads installed as the event
 loop's default executor, which is what the facade's async fallbacks use.
+Fine-tuning jobs the server ran resume when it starts again
+(:mod:`tuneplug.server.jobs`).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from starlette.routing import Mount
 from tuneplug.errors import ConfigError
 from tuneplug.server.asgi import RequestLog
 from tuneplug.server.gateway import WORKERS, Gateway, Limits
+from tuneplug.server.jobs import resume_jobs, stop_jobs
 from tuneplug.server.protocol import ServerProtocol, load_protocol
 from tuneplug.server.state import StateStore
 from tuneplug.server.tenants import Tenant, Tenants
@@ -103,8 +106,12 @@ def create_app(
         pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="tuneplug-serve")
         asyncio.get_running_loop().set_default_executor(pool)
         try:
+            # Jobs this server ran when it last stopped (or was killed) go on.
+            await asyncio.to_thread(resume_jobs, gateway)
             yield
         finally:
+            # Running jobs stop between steps, queued for the next start.
+            await asyncio.to_thread(stop_jobs, gateway)
             for protocol in served:
                 await protocol.aclose()
             pool.shutdown(wait=True, cancel_futures=True)

@@ -83,6 +83,9 @@ def bind(
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(address)
+        # Listening now, not when uvicorn starts serving after the lifespan's startup
+        # (which resumes jobs): a client given the URL waits in the backlog, not refused.
+        sock.listen(2048)
     except OSError:
         sock.close()
         raise

@@ -266,8 +266,14 @@ class Gateway:
         """A job training ``base`` (a served model) on ``data`` (a samples file path),
         ``spec`` as for :meth:`tuneplug.Model.start_fine_tune`; validated before any I/O."""
         from tuneplug.jobs.facade import make_spec
+        from tuneplug.jobs.local import LocalJobs
+        from tuneplug.server.jobs import origin_of
 
-        return self.jobs.create(make_spec(base.id, data, spec))
+        job_spec = make_spec(base.id, data, spec)
+        if isinstance(self._jobs, LocalJobs):
+            # The server's own job: resumed when it restarts (tuneplug.server.jobs).
+            return self._jobs.create(job_spec, start="thread", origin=origin_of(self))
+        return self.jobs.create(job_spec)
 
     def job(self, job_id: str) -> Job:
         """The backend job ``job_id`` (``NotFoundError`` if the backend lost it)."""

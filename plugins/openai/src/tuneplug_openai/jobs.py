@@ -24,10 +24,10 @@ from typing import Any
 from urllib.parse import quote
 
 from pydantic import ValidationError
-from tuneplug.errors import InvalidRequestError, TuneplugError
+from tuneplug.errors import InvalidRequestError, NotFoundError, TuneplugError, UnknownModelError
 from tuneplug.hookspecs import ProviderContext
 from tuneplug.jobs.backend import JobPage
-from tuneplug.jobs.types import Job, JobEvent, JobSpec, JobStatus
+from tuneplug.jobs.types import Job, JobCheckpoint, JobEvent, JobSpec, JobStatus
 
 from tuneplug_openai import wire
 from tuneplug_openai.client import OpenAIClient
@@ -173,14 +173,68 @@ class OpenAIJobs:
             raise InvalidRequestError(
                 f"invalid {field}: {err['msg']}", provider=self.provider
             ) from None
-        training_id = self._upload(training, "training.jsonl")
-        validation_id = None if validation is None else self._upload(validation, "validation.jsonl")
-        request = request.model_copy(
-            update={"training_file": training_id, "validation_file": validation_id}
-        )
-        call = self.http.call("POST", "/fine_tuning/jobs", idempotent=False)
-        response = self.http.http.send(call, json.dumps(wire.dump(request)).encode())
-        return self._job(self.http.parse(wire.FineTuningJob, response, call))
+        self._known_model(base)
+        uploaded: list[str] = []
+        try:
+            uploaded.append(self._upload(training, "training.jsonl"))
+            if validation is not None:
+                uploaded.append(self._upload(validation, "validation.jsonl"))
+            request = request.model_copy(
+                update={
+                    "training_file": uploaded[0],
+                    "validation_file": uploaded[1] if validation is not None else None,
+                }
+            )
+            call = self.http.call("POST", "/fine_tuning/jobs", idempotent=False)
+            response = self.http.http.send(call, json.dumps(wire.dump(request)).encode())
+            return self._job(self.http.parse(wire.FineTuningJob, response, call))
+        except TuneplugError as exc:
+            if uploaded:
+                exc.message += self._clean_up(uploaded, exc)
+            raise
+
+    def _known_model(self, base: str) -> None:
+        """``GET /models/{base}`` before anything is uploaded: an unknown model is an
+        ``UnknownModelError`` and no file is left behind.
+
+        Only OpenAI's ``model_not_found`` answer counts: a compatible server without
+        the route (a bare 404) is not taken to mean the model is unknown; its create
+        decides (and the uploads are then deleted).
+        """
+        call = self.http.call("GET", f"/models/{quote(base, safe='')}", idempotent=True)
+        try:
+            self.http.http.send(call)
+        except NotFoundError as exc:
+            if "model_not_found" in exc.message:
+                raise UnknownModelError(
+                    f"unknown model {base!r} to fine-tune (nothing was uploaded): {exc.message}",
+                    provider=self.provider,
+                    status=exc.status,
+                ) from None
+
+    def _clean_up(self, uploaded: list[str], exc: TuneplugError) -> str:
+        """Delete the files a failed create uploaded; what to add to its message.
+
+        Only when the job surely does not exist (a 4xx answer): after a timeout or a
+        5xx the job may have been created and may be reading them, so they are kept.
+        """
+        files = ", ".join(uploaded)
+        if exc.status is None or not 400 <= exc.status < 500:
+            return (
+                f" (uploaded {files} kept: the job may exist and use them; if it does not, "
+                "delete them with DELETE /files/{id})"
+            )
+        failed: list[str] = []
+        for file_id in uploaded:
+            call = self.http.call("DELETE", f"/files/{quote(file_id, safe='')}", idempotent=True)
+            try:
+                self.http.http.send(call)
+            except TuneplugError as deleting:
+                if not isinstance(deleting, NotFoundError):
+                    failed.append(f"{file_id} ({deleting.message})")
+        if failed:
+            return f" (could not delete uploaded {'; '.join(failed)}: delete them yourself)"
+        return f" (uploaded {files} deleted)"
 
     # -- read and control ------------------------------------------------------------
 
@@ -216,7 +270,11 @@ class OpenAIJobs:
 
     def _one(self, method: str, path: str, *, idempotent: bool) -> Job:
         call = self.http.call(method, path, idempotent=idempotent)
-        return self._job(self.http.parse(wire.FineTuningJob, self.http.http.send(call), call))
+        # A POST without content still says so (Content-Length: 0, RFC 9110 section 8.6),
+        # as the SDK does: some proxies answer 411 to a POST without a length.
+        body = b"" if method == "POST" else None
+        response = self.http.http.send(call, body)
+        return self._job(self.http.parse(wire.FineTuningJob, response, call))
 
     def get(self, job_id: str) -> Job:
         """``GET /fine_tuning/jobs/{id}``."""
@@ -294,12 +352,28 @@ class OpenAIJobs:
 
     def checkpoints(
         self, job_id: str, *, after: str | None = None, limit: int = 10
-    ) -> JobPage[wire.Checkpoint]:
-        """``GET /fine_tuning/jobs/{id}/checkpoints`` (newest first, as OpenAI lists)."""
+    ) -> JobPage[JobCheckpoint]:
+        """``GET /fine_tuning/jobs/{id}/checkpoints`` (newest first, as OpenAI lists);
+        ``fine_tuned_model_checkpoint`` becomes ``<provider>/ft:...:ckpt-step-N``."""
         page = self._page(self._path(job_id, "/checkpoints"), after, limit)
         try:
             items = [wire.Checkpoint.model_validate(item) for item in page.data]
         except ValidationError as exc:
             call = self.http.call("GET", self._path(job_id, "/checkpoints"), idempotent=True)
             raise self.http.http.errors.malformed(call, 200, exc) from None
-        return JobPage(items, has_more=bool(page.has_more))
+        return JobPage([self._checkpoint(c) for c in items], has_more=bool(page.has_more))
+
+    def _checkpoint(self, item: wire.Checkpoint) -> JobCheckpoint:
+        metrics = {
+            key: float(value)
+            for key, value in wire.dump(item.metrics).items()
+            if key != "step" and isinstance(value, int | float) and math.isfinite(value)
+        }
+        return JobCheckpoint(
+            id=item.id,
+            job_id=item.fine_tuning_job_id,
+            created_at=float(item.created_at),
+            step_number=max(1, item.step_number),
+            metrics=metrics,
+            fine_tuned_model_checkpoint=f"{self.provider}/{item.fine_tuned_model_checkpoint}",
+        )

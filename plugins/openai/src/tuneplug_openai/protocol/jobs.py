@@ -2,7 +2,8 @@
 
 A job runs on the gateway's job backend (:meth:`~tuneplug.server.gateway.Gateway.start_job`):
 the core's local job runner for providers with step hooks (in a thread of the
-server) or the provider's own job service, bound when the server started. The
+server, resumed when the server restarts) or the provider's own job service,
+bound when the server started. The
 server records each job under an OpenAI-style id (``ftjob-...``, namespace
 ``openai.job``) with its tenant and the backend job it follows. When the job has
 succeeded, its model gets an ``ft:`` id
