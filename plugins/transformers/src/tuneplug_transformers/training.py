@@ -142,13 +142,18 @@ def _loss_sums(model: Any, batch: list[Encoded], pad_id: int, device: Any) -> tu
         attention[row, : len(enc.ids)] = 1
         mask[row, : len(enc.ids)] = torch.tensor(enc.mask)
     ids, attention, mask = ids.to(device), attention.to(device), mask.to(device)
-    logits = model(input_ids=ids, attention_mask=attention).logits[:, :-1, :].float()
-    targets = ids[:, 1:]
+    logits = model(input_ids=ids, attention_mask=attention).logits.float()
+    # Position t predicts token t + 1. The targets move left (the last position gets a
+    # pad, masked out) instead of the logits being sliced: a sliced (B, T-1, V) view is
+    # copied by the reshape, a whole second logits tensor (B x T x 32k-150k floats on a
+    # real model) plus its gradient; transformers' own loss shifts the labels likewise.
+    targets = torch.cat([ids[:, 1:], ids[:, :1].clone().fill_(pad_id)], dim=1)
+    shifted = torch.cat([mask[:, 1:], torch.zeros_like(mask[:, :1])], dim=1)
     token_loss = torch.nn.functional.cross_entropy(
-        logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), reduction="none"
+        logits.view(-1, logits.shape[-1]), targets.view(-1), reduction="none"
     ).view(targets.shape)
-    token_loss = token_loss * mask[:, 1:]
-    return token_loss.sum(dim=1), mask[:, 1:].sum()
+    token_loss = token_loss * shifted
+    return token_loss.sum(dim=1), shifted.sum()
 
 
 def _seed(torch: Any, device: Any, seed: int) -> None:
