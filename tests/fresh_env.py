@@ -1,6 +1,6 @@
 """Throwaway virtual environments with real plugin distributions installed, in about a second.
 
-Shared by ``test_third_party.py`` and ``test_example_plugin.py``; :func:`modules_after`
+Shared by ``tests/core/test_third_party.py`` and ``test_example_plugin.py``; :func:`modules_after`
 (what a fresh interpreter has imported after some code) by the import-cost tests. How the
 environment is made (fast and offline):
 

@@ -30,6 +30,7 @@ from pydantic import BaseModel, ValidationError
 
 from tuneplug.config_files import ConfigFile, location
 from tuneplug.errors import InvalidRequestError, TuneplugError
+from tuneplug.text import check_texts
 from tuneplug.types import CompletionOptions
 
 if TYPE_CHECKING:
@@ -47,6 +48,7 @@ __all__ = [
     "alias_error",
     "build_options",
     "check_extra",
+    "check_option_text",
     "declared_options",
     "option_rows",
 ]
@@ -112,6 +114,22 @@ def declared_options(
     return DeclaredOptions(model=found)
 
 
+def check_option_text(values: Mapping[str, Any], provider: str | None) -> None:
+    """Refuse option values holding text no provider can send (lone surrogates), at any
+    depth, before any I/O.
+
+    Raises:
+        OptionError: naming the option, the path inside it and the offset.
+    """
+    for name, value in values.items():
+        try:
+            check_texts(value, f"option {name}")
+        except InvalidRequestError as exc:
+            error = OptionError(exc.message, provider=provider)
+            error.option = name
+            raise error from None
+
+
 def _unknown(
     name: str, declared: DeclaredOptions, common: tuple[str, ...], provider: str | None
 ) -> OptionError:
@@ -139,6 +157,7 @@ def check_extra(
     Raises:
         OptionError: an unknown name (listing the valid ones) or an invalid value.
     """
+    check_option_text(extra, provider)
     if not extra or not declared.declared:
         return dict(extra)
     names = declared.names
@@ -195,6 +214,7 @@ def build_options(
     extra: dict[str, Any] = {}
     for key, value in values.items():
         (known if key in _COMMON else extra)[key] = value
+    check_option_text(known, provider)  # stop sequences; extras in check_extra
     if extra:
         extra = check_extra(extra, declared, provider)
     try:

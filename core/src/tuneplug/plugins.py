@@ -275,7 +275,9 @@ class Registry:
         instance's own settings, which never read the plugin's environment variables.
         """
         from tuneplug.config import build_settings, load_config
+        from tuneplug.text import check_text
 
+        check_text(name, "the provider name", error=UnknownProviderError)
         cfg = config if config is not None else load_config()
         plugin = cfg.instances().get(name, name)
         if plugin != name:

@@ -11,9 +11,27 @@ library or a provider.
 
 from __future__ import annotations
 
+import codecs
+import re
+from collections.abc import Mapping
+from typing import IO
+
 from tuneplug.errors import InvalidRequestError, TuneplugError
 
-__all__ = ["check_text", "decode_utf8", "describe_utf8_error", "utf8_error"]
+__all__ = [
+    "check_text",
+    "check_texts",
+    "check_utf8_file",
+    "decode_utf8",
+    "describe_lone_surrogate",
+    "describe_utf8_error",
+    "lone_surrogate_escape",
+    "utf8_error",
+]
+
+_CHUNK = 1 << 16
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+_ESCAPE = re.compile(rb"\\(?:u([0-9a-fA-F]{4})|.)", re.DOTALL)
 
 
 def describe_utf8_error(exc: UnicodeDecodeError, *, offset: int = 0) -> str:
@@ -78,7 +96,99 @@ def check_text(value: str, what: str, *, error: type[TuneplugError] = InvalidReq
                 f"{what} is not UTF-8 text: invalid byte (0x{ord(char) - 0xDC00:02x}) "
                 f"at byte offset {at}"
             ) from None
+        at = len(head.encode("utf-8", "surrogatepass"))
         raise error(
-            f"{what} is not valid text: lone surrogate U+{ord(char):04X} at character {exc.start}"
+            f"{what} is not valid text: lone surrogate U+{ord(char):04X} at character "
+            f"{exc.start} (byte offset {at} in UTF-8)"
         ) from None
     return value
+
+
+_MAX_DEPTH = 32  # nested option values deeper than this are left to their validators
+
+
+def check_texts(
+    value: object,
+    what: str,
+    *,
+    error: type[TuneplugError] = InvalidRequestError,
+    _depth: int = 0,
+) -> None:
+    """:func:`check_text` on every ``str`` in ``value``: itself, or in nested lists,
+    tuples, sets and mappings (keys too); ``what`` grows a path (``stop[1]``, ``a.b``).
+
+    Raises:
+        TuneplugError: ``error`` naming the path and the offset.
+    """
+    if isinstance(value, str):
+        if not value.isascii():
+            check_text(value, what, error=error)
+    elif _depth >= _MAX_DEPTH:
+        return
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            check_texts(key, f"{what} (a key)", error=error, _depth=_depth + 1)
+            check_texts(item, f"{what}.{key}", error=error, _depth=_depth + 1)
+    elif isinstance(value, list | tuple | set | frozenset):
+        for index, item in enumerate(value):
+            check_texts(item, f"{what}[{index}]", error=error, _depth=_depth + 1)
+
+
+def check_utf8_file(
+    fh: IO[bytes], what: str, *, error: type[TuneplugError] = InvalidRequestError
+) -> None:
+    """Read ``fh`` to its end and refuse it unless it is UTF-8 text (linear, one chunk in memory).
+
+    Raises:
+        TuneplugError: ``error``: ``<what>: line N: not UTF-8 text: invalid byte
+            (0xe9) at byte offset M`` (1-based line, 0-based offset in the file).
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    consumed = 0  # bytes handed to the decoder so far
+    newlines = 0  # in those bytes
+    while True:
+        data = fh.read(_CHUNK)
+        pending = decoder.getstate()[0]  # an incomplete character: never a newline
+        try:
+            decoder.decode(data, final=not data)
+        except UnicodeDecodeError as exc:
+            line = 1 + newlines + exc.object[: exc.start].count(b"\n")
+            where = describe_utf8_error(exc, offset=consumed - len(pending))
+            raise error(f"{what}: line {line}: {where}") from None
+        if not data:
+            return
+        consumed += len(data)
+        newlines += data.count(b"\n")
+
+
+def lone_surrogate_escape(data: bytes) -> tuple[int, str] | None:
+    """``(byte offset, escape)`` of the first ``\\uXXXX`` escape of a lone surrogate in the
+    JSON text ``data``, if any.
+
+    JSON's grammar allows ``"\\ud800"``, but no text holds half of a surrogate pair:
+    Python's ``json`` decodes it to a ``str`` that cannot be encoded, other parsers
+    refuse it with a generic message. Linear; a regex search when there is none.
+    """
+    if _SURROGATE_ESCAPE.search(data) is None:
+        return None
+    pending: tuple[int, bytes] | None = None  # a high surrogate waiting for its low half
+    for match in _ESCAPE.finditer(data):
+        code = int(match.group(1), 16) if match.group(1) else None
+        if pending is not None:
+            if code is not None and 0xDC00 <= code <= 0xDFFF and match.start() == pending[0] + 6:
+                pending = None
+                continue
+            return pending[0], pending[1].decode("ascii")
+        if code is None or not 0xD800 <= code <= 0xDFFF:
+            continue
+        if code >= 0xDC00:
+            return match.start(), match.group(0).decode("ascii")
+        pending = (match.start(), match.group(0))
+    return None if pending is None else (pending[0], pending[1].decode("ascii"))
+
+
+def describe_lone_surrogate(escape: str, offset: int) -> str:
+    """``not valid text: \\ud800 (half of a UTF-16 surrogate pair, alone) at byte offset N``."""
+    return (
+        f"not valid text: {escape} (half of a UTF-16 surrogate pair, alone) at byte offset {offset}"
+    )

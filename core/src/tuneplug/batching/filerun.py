@@ -10,6 +10,7 @@ and append each result as it completes.
 from __future__ import annotations
 
 import asyncio
+import errno
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -104,12 +105,16 @@ def run_batch_file(
         OSError: a file cannot be read or written.
     """
     inp, out = Path(input_path), Path(output_path)
+    for path in (inp, out):
+        if path.is_dir():  # a runtime error (exit 1) like a missing file, docs/cli.md
+            raise IsADirectoryError(errno.EISDIR, "Is a directory", str(path))
     if not inp.is_file():
-        raise FileNotFoundError(2, "No such file", str(inp))
+        raise FileNotFoundError(errno.ENOENT, "No such file", str(inp))
     if out.exists() and out.resolve() == inp.resolve():
         raise InvalidRequestError(f"the output {out} is the input file: give another -o")
     out.parent.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(out) + ".lock", blocking=False)
+    lock_path = Path(str(out) + ".lock")
+    lock = FileLock(str(lock_path), blocking=False)
     try:
         lock.acquire()
     except Timeout:
@@ -133,6 +138,10 @@ def run_batch_file(
             repaired_bytes=repaired, seconds=time.monotonic() - started,
         )  # fmt: skip
     finally:
+        # Removed while still held, so no lock file is left behind. A second run that
+        # opened the old file just before gets a lock on an unlinked file, which
+        # filelock (>= 4.3) never counts as held: never two writers at once.
+        lock_path.unlink(missing_ok=True)
         lock.release()
 
 

@@ -22,6 +22,7 @@ from typing import Any
 from tuneplug.batching.ids import IdSet, digest
 from tuneplug.batching.types import BatchInput
 from tuneplug.errors import InvalidRequestError
+from tuneplug.text import describe_lone_surrogate, describe_utf8_error, lone_surrogate_escape
 
 __all__ = ["BatchFileError", "InputSummary", "read_inputs", "validate_inputs"]
 
@@ -68,24 +69,34 @@ def parse_line(text: str, line: int) -> BatchInput:
     return item
 
 
-def _lines(path: Path) -> Iterator[tuple[int, str | None]]:
-    """``(line number, text)``; text ``None`` for a line that is not UTF-8."""
+class NotText(str):
+    """What is wrong with a line that is not text (``not UTF-8 text: ... at byte offset N``)."""
+
+
+def _lines(path: Path) -> Iterator[tuple[int, str]]:
+    """``(line number, text)`` of the non-blank lines; for a line that is not UTF-8 text
+    (or escapes half a surrogate pair), a :class:`NotText` naming the byte offset in the file."""
+    offset = 0
     with path.open("rb") as fh:
         for number, raw in enumerate(fh, start=1):
+            start, offset = offset, offset + len(raw)
             try:
                 text = raw.decode("utf-8")
-            except UnicodeDecodeError:
-                yield number, None
+            except UnicodeDecodeError as exc:
+                yield number, NotText(describe_utf8_error(exc, offset=start))
                 continue
-            if text.strip():
+            lone = lone_surrogate_escape(raw)
+            if lone is not None:
+                yield number, NotText(describe_lone_surrogate(lone[1], start + lone[0]))
+            elif text.strip():
                 yield number, text
 
 
 def read_inputs(path: Path) -> Iterator[tuple[int, BatchInput]]:
     """``(line number, input)`` of every line of a file :func:`validate_inputs` accepted."""
     for number, text in _lines(path):
-        if text is None:
-            raise BatchFileError(str(path), [(number, "not UTF-8")], 1)
+        if isinstance(text, NotText):
+            raise BatchFileError(str(path), [(number, str(text))], 1)
         try:
             yield number, parse_line(text, number)
         except InvalidRequestError as exc:
@@ -121,8 +132,8 @@ def validate_inputs(path: Path, done: IdSet) -> InputSummary:
             problems.append((line, message))
 
     for number, text in _lines(path):
-        if text is None:
-            problem(number, "not UTF-8")
+        if isinstance(text, NotText):
+            problem(number, str(text))
             continue
         try:
             item = parse_line(text, number)
@@ -150,7 +161,7 @@ def _duplicates(path: Path, repeated: set[bytes]) -> Iterator[tuple[int, str]]:
     """Each repeat of a ``custom_id``, naming the line it first appeared on."""
     first: dict[str, int] = {}
     for number, text in _lines(path):
-        if text is None:
+        if isinstance(text, NotText):
             continue
         try:
             custom_id = parse_line(text, number).custom_id

@@ -19,8 +19,8 @@ done: a rerun reads the ``custom_id`` of every line and sends only the others.
 * **A torn last line is repaired on start** (truncated to the last newline, and
   said so), since only the end of an append-only file can be torn. A bad line
   *before* the end is not ours to drop: it is reported with its line number.
-* **One writer at a time**: ``<out>.lock`` (a ``filelock``) refuses a second
-  ``tuneplug batch`` on the same output while one runs.
+* **One writer at a time**: ``<out>.lock`` (a ``filelock``, removed when the run
+  ends) refuses a second ``tuneplug batch`` on the same output while one runs.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ import click
 
 from tuneplug.cli.base import CommandGroup, UsageLine
 from tuneplug.cli.models import print_info
-from tuneplug.cli.options import parse_extra
+from tuneplug.cli.options import Finite, parse_extra
 
 __all__ = ["adapters"]
 
@@ -21,7 +21,7 @@ def adapters() -> None:
 @click.option("--name", required=True, help="The adapter's name.")
 @click.option("--rank", type=click.IntRange(1, 32), help="LoRA rank (1..32).")
 @click.option(
-    "--learning-rate", type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    "--learning-rate", type=Finite(0, 1, min_open=True, max_open=True),
     help="Learning rate (0 < lr < 1).",
 )  # fmt: skip
 @click.option(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import os
+import sys
 from typing import Any
 
 import click
@@ -26,11 +28,56 @@ COMMANDS_GROUP = "tuneplug.commands"
 
 
 @functools.cache
-def _plugin_commands() -> dict[str, Any]:
-    # Read once per process: scanning every installed distribution is most of --help's time.
-    from importlib.metadata import entry_points
+def _plugin_commands() -> dict[str, tuple[str, str]]:
+    """Command name -> (``module:attr``, distribution) from the ``tuneplug.commands`` group.
 
-    return {ep.name: ep for ep in entry_points(group=COMMANDS_GROUP)}
+    Read from each installed distribution's ``entry_points.txt`` directly, once per
+    process: ``importlib.metadata`` would import email, zipfile and socket and parse
+    every distribution's entry points, most of ``tuneplug --help``'s time (DESIGN.md
+    budget), to find a group that is usually empty. The first distribution on
+    ``sys.path`` that names a command wins, as with ``importlib.metadata``.
+    """
+    found: dict[str, tuple[str, str]] = {}
+    header = f"[{COMMANDS_GROUP}]"
+    for entry in sys.path:
+        try:
+            names = os.listdir(entry or ".")
+        except OSError:
+            continue  # a zip or a missing directory: no plugin commands there
+        for name in names:
+            if not name.endswith((".dist-info", ".egg-info")):
+                continue
+            try:
+                with open(os.path.join(entry, name, "entry_points.txt"), encoding="utf-8") as f:
+                    text = f.read()
+            except (OSError, UnicodeDecodeError):
+                continue
+            if header not in text:
+                continue
+            dist = name.rpartition(".")[0].partition("-")[0]
+            for command, value in _section(text, header):
+                found.setdefault(command, (value, dist))
+    return found
+
+
+def _section(text: str, header: str) -> list[tuple[str, str]]:
+    """The ``name = value`` lines of one ``[group]`` of an ``entry_points.txt``."""
+    items: list[tuple[str, str]] = []
+    inside = False
+    for raw in text.splitlines():
+        line = raw.strip()
+        if line.startswith("["):
+            inside = line == header
+        elif inside and "=" in line and not line.startswith(("#", ";")):
+            name, _, value = line.partition("=")
+            items.append((name.strip(), value.strip()))
+    return items
+
+
+def _load(name: str, value: str) -> Any:
+    from importlib.metadata import EntryPoint
+
+    return EntryPoint(name=name, value=value, group=COMMANDS_GROUP).load()
 
 
 class RootGroup(CommandGroup):
@@ -60,15 +107,15 @@ class RootGroup(CommandGroup):
         command = super().get_command(ctx, cmd_name)
         if command is not None:
             return command
-        ep = _plugin_commands().get(cmd_name)
-        if ep is None:
+        found = _plugin_commands().get(cmd_name)
+        if found is None:
             return None
         try:
-            loaded = ep.load()
+            loaded = _load(cmd_name, found[0])
         except Exception as exc:
-            raise click.ClickException(f"command {cmd_name!r} failed to load: {exc}") from None
+            raise TuneplugError(f"command {cmd_name!r} failed to load: {exc}") from None
         if not isinstance(loaded, click.Command):
-            raise click.ClickException(f"command {cmd_name!r} is not a click command")
+            raise TuneplugError(f"command {cmd_name!r} is not a click command")
         return loaded
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
@@ -79,9 +126,7 @@ class RootGroup(CommandGroup):
             if name in self.commands:
                 rows.append((name, self.commands[name].get_short_help_str(limit=60)))
             else:
-                dist = plugin[name].dist
-                source = dist.metadata["Name"] if dist else "a plugin"
-                rows.append((name, f"(from {source})"))
+                rows.append((name, f"(from {plugin[name][1]})"))
         with formatter.section("Commands"):
             formatter.write_dl(rows)
 

@@ -11,9 +11,13 @@ from typing import Any
 
 import click
 
-from tuneplug.cli.options import completion_options
+from tuneplug.cli.base import resumable
+from tuneplug.cli.options import Finite, checked_options, completion_options
 
-__all__ = ["batch_command"]
+__all__ = ["MAX_CONCURRENCY", "batch_command"]
+
+MAX_CONCURRENCY = 4096
+"""Most requests in flight: each is a task and a queue slot, so memory follows it."""
 
 
 class _Bar:
@@ -77,14 +81,17 @@ class _Bar:
 
 @click.command("batch")
 @click.argument("model")
-@click.argument("input_file", metavar="IN.jsonl", type=click.Path(dir_okay=False))
+@click.argument("input_file", metavar="IN.jsonl")
 @click.option(
-    "-o", "--output", required=True, type=click.Path(dir_okay=False),
+    "-o", "--output", required=True,
     help="Output JSONL (appended to; rerun the same command to continue).",
 )  # fmt: skip
-@click.option("-c", "--concurrency", type=click.IntRange(min=1), default=16, show_default=True)
-@click.option("--rpm", type=click.FloatRange(min=0, min_open=True), help="Requests per minute.")
-@click.option("--tpm", type=click.FloatRange(min=0, min_open=True), help="Tokens per minute.")
+@click.option(
+    "-c", "--concurrency", type=click.IntRange(1, MAX_CONCURRENCY), default=16,
+    show_default=True, help=f"Requests in flight (1..{MAX_CONCURRENCY}).",
+)  # fmt: skip
+@click.option("--rpm", type=Finite(min=0, min_open=True), help="Requests per minute.")
+@click.option("--tpm", type=Finite(min=0, min_open=True), help="Tokens per minute.")
 @completion_options(("-O", "--option"))  # -o is the output
 @click.option(
     "--retry-failed", is_flag=True,
@@ -112,9 +119,15 @@ def batch_command(
     Rerunning the same command continues: ids already in the output are skipped
     (failed ones too, unless --retry-failed).
     """
+    import tuneplug
     from tuneplug.batching.filerun import run_batch_file
     from tuneplug.batching.inputs import BatchFileError
 
+    if output == "":
+        raise click.BadParameter("must not be empty", param_hint="-o")
+    resumable(f"run the same command again to continue: the inputs already in {output} are skipped")
+    # Every option checked before the output is locked or a line read: a usage error.
+    checked_options(tuneplug.get_model(model), options, "-O")
     with _Bar(quiet) as bar:
         try:
             summary = run_batch_file(

@@ -22,8 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from tuneplug.cli.base import usage_checked
-from tuneplug.cli.options import completion_options, read_stdin
+from tuneplug.cli.options import checked_options, completion_options, read_stdin
 from tuneplug.errors import InvalidRequestError, TuneplugError
 
 if TYPE_CHECKING:
@@ -105,7 +104,7 @@ def chat_command(ref: str | None, system: str | None, options: dict[str, Any]) -
     if system == "":
         raise click.BadParameter("must not be empty", param_hint="--system")
     model = tuneplug.get_model(ref)
-    usage_checked(model.options, **options)  # a bad option fails now, before the first turn
+    checked_options(model, options)  # a bad option fails now, before the first turn
     history = [Message(role="system", content=system)] if system else []
     if _is_terminal():
         _interactive(model, history, options)

@@ -8,8 +8,7 @@ from typing import Any
 
 import click
 
-from tuneplug.cli.base import usage_checked
-from tuneplug.cli.options import completion_options, read_stdin
+from tuneplug.cli.options import checked_options, completion_options, read_stdin
 from tuneplug.cli.output import echo_json
 
 __all__ = ["complete"]
@@ -33,7 +32,7 @@ def complete(
     import tuneplug
 
     model = tuneplug.get_model(ref)
-    usage_checked(model.options, **options)  # every option checked before any I/O
+    checked_options(model, options)  # every option checked before any I/O
     if prompt is None or prompt == "-":
         if sys.stdin.isatty():
             raise click.UsageError("give a PROMPT or pipe one on stdin")

@@ -2,26 +2,31 @@
 (pause, checkpoints, delete and prune: :mod:`tuneplug.cli.jobs_control`).
 
 Progress (a bar with the live loss) and diagnostics go to stderr; the final
-summary, and every ``--json`` document, go to stdout. A job that ends failed or
-cancelled, or stops being run, is a runtime error (exit 1, one ``error:`` line)
-after its summary. Heavy modules are imported inside the commands.
+summary, and every ``--json`` document, go to stdout (:mod:`.jobs_watch`). A
+hyperparameter out of its range, or one the provider's jobs do not take, is a
+usage error (exit 2) naming the flag, before any file is read or request sent.
+A job that ends failed or cancelled, or stops being run, is a runtime error (exit
+1, one ``error:`` line) after its summary. Heavy modules are imported inside the
+commands.
 """
 
 from __future__ import annotations
 
 import json
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from tuneplug.cli.base import CommandGroup
-from tuneplug.cli.output import console, echo_json, table
+from tuneplug.cli.base import CommandGroup, UsageLine, resumable
+from tuneplug.cli.jobs_list import jobs_list
+from tuneplug.cli.jobs_watch import attach, check_plot, job_json, print_job
+from tuneplug.cli.options import Finite, parse_extra
+from tuneplug.cli.output import echo_json
 
 if TYPE_CHECKING:
     from tuneplug.jobs.backend import JobBackend
-    from tuneplug.jobs.plot import Curves
-    from tuneplug.jobs.types import Job, JobEvent
+    from tuneplug.jobs.types import Job, JobEvent, JobSpec
 
 __all__ = ["jobs"]
 
@@ -43,166 +48,76 @@ def _find(ref: str) -> Job:
     return tuneplug.get_job(ref)
 
 
-def _steps_total(job: Job) -> int | None:
-    from tuneplug.jobs.local import LocalJobs
-
-    backend = job.backend()
-    if isinstance(backend, LocalJobs):
-        return backend.store.get(job.id).steps_total
-    return None
-
-
-class _Watch:
-    """A progress bar on stderr fed by a job's events, collecting its loss curves."""
-
-    def __init__(self, job: Job, quiet: bool) -> None:
-        from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-        )
-
-        from tuneplug.jobs.plot import Curves
-
-        self.curves: Curves = Curves()
-        self.console = Console(stderr=True, quiet=quiet)
-        self.progress = Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("loss {task.fields[loss]}"), TextColumn("{task.fields[valid]}"),
-            TimeElapsedColumn(), console=self.console, transient=False,
-        )  # fmt: skip
-        self.task = self.progress.add_task(job.id, total=_steps_total(job), loss="-", valid="")
-
-    def __enter__(self) -> _Watch:
-        self.progress.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.progress.stop()
-
-    def __call__(self, event: JobEvent) -> None:
-        self.curves.add(event)
-        if event.step is not None and "loss" in event.metrics:
-            self.progress.update(
-                self.task, completed=event.step, loss=f"{event.metrics['loss']:.4f}"
-            )
-        elif "valid_loss" in event.metrics:
-            self.progress.update(self.task, valid=f"valid {event.metrics['valid_loss']:.4f}")
-        elif event.level == "warn":
-            self.progress.console.print(f"warning: {event.message}", highlight=False)
-        elif event.level == "info" and event.step is None:
-            self.progress.console.print(event.message, highlight=False, markup=False)
-        # error events end the job: its summary and one error line say them
+_FLAGS = {
+    "n_epochs": "--epochs", "batch_size": "--batch-size", "learning_rate": "--learning-rate",
+    "learning_rate_multiplier": "--learning-rate-multiplier", "rank": "--rank",
+    "lora_alpha": "--lora-alpha", "lora_dropout": "--lora-dropout", "suffix": "--suffix",
+    "seed": "--seed", "extra": "-o", "method": "--method",
+}  # fmt: skip
+"""JobSpec field -> the flag that sets it, to name the flag in a usage error."""
 
 
-def _summary(job: Job, curves: Curves, as_json: bool, plot: str | None) -> None:
-    from tuneplug.jobs.plot import sparkline, write_plot
-
-    if plot:
-        write_plot(plot, curves, f"{job.ref} ({job.model})")
-    if as_json:
-        row = job.model_dump(mode="json")
-        row["ref"] = job.ref
-        row["loss_curve"] = [{"step": s, "loss": x} for s, x in curves.train]
-        row["valid_loss_curve"] = [{"step": s, "valid_loss": x} for s, x in curves.valid]
-        echo_json(row)
-    else:
-        _print_job(job)
-        if curves.train:
-            first, last = curves.train[0][1], curves.train[-1][1]
-            line = sparkline([x for _, x in curves.train])
-            click.echo(f"{'loss:':18} {line}  {first:.4f} -> {last:.4f}")
-        if curves.valid:
-            shown = ", ".join(f"{x:.4f}" for _, x in curves.valid)
-            click.echo(f"{'validation loss:':18} {shown}")
-        if plot:
-            click.echo(f"{'plot:':18} {plot}")
-    _fail_unless_done(job)
+def _flag(field: str | None) -> str:
+    return _FLAGS.get(field or "", f"-o {field}" if field else "an option")
 
 
-def _fail_unless_done(job: Job) -> None:
-    from tuneplug.errors import TuneplugError
-    from tuneplug.jobs.types import JobStatus
+def _checked_spec(model: str, data: str, given: dict[str, Any]) -> JobSpec:
+    """The job spec of the command line, every value checked before any I/O.
 
-    if job.status is JobStatus.SUCCEEDED:
-        return
-    if job.status is JobStatus.PAUSED and job.raw_status == "interrupted":
-        raise TuneplugError(
-            f"job {job.id} stopped; resume it with `tuneplug jobs resume {job.ref}`"
-        )
-    reason = f": {job.error}" if job.error else ""
-    raise TuneplugError(f"job {job.id} {job.status.value}{reason}", provider=job.provider)
+    A value out of its range is a usage error naming its flag (JobSpec's bounds
+    are the single source of them); the data paths are checked when read.
+    """
+    from pydantic import ValidationError
 
+    from tuneplug.jobs.types import JobSpec
 
-def _print_job(job: Job) -> None:
-    rows = {
-        "job": job.ref,
-        "status": job.status.value,
-        "model": job.model,
-        "fine-tuned model": job.fine_tuned_model or "",
-        "trained tokens": job.trained_tokens if job.trained_tokens is not None else "",
-        "progress": f"{job.progress:.0%}" if job.progress is not None else "",
-        "error": job.error or "",
-    }
-    for key, value in rows.items():
-        if value != "":
-            click.echo(f"{key + ':':18} {value}")
-
-
-def _attach(job: Job, as_json: bool, plot: str | None, run: bool) -> None:
-    """Follow ``job`` with a progress bar (running it here when ``run``), then summarise."""
-    from tuneplug.errors import TuneplugError
-    from tuneplug.jobs.local import LocalJobs
-    from tuneplug.jobs.types import JobStatus
-
-    backend = job.backend()
-    with _Watch(job, quiet=as_json) as watch:
-        try:
-            if run and isinstance(backend, LocalJobs):
-                try:
-                    final = backend.run(job.id, watch)
-                except TuneplugError:
-                    final = job.refresh()
-                    if final.status is not JobStatus.FAILED:
-                        raise  # not the job's own failure (e.g. another runner has it)
-            else:
-                final = job.wait(on_event=watch)
-        except KeyboardInterrupt:
-            watch.progress.stop()
-            hint = f"resume it with `tuneplug jobs resume {job.ref}`" if run else "it goes on"
-            click.echo(f"error: interrupted; {hint}", err=True)
-            raise SystemExit(130) from None
-    _summary(final, watch.curves, as_json, plot)
+    try:
+        return JobSpec(model=model, training_data=data, **given)
+    except ValidationError as exc:
+        err = exc.errors(include_url=False)[0]
+        field = str(err["loc"][0]) if err["loc"] else None
+        raise UsageLine(f"{_flag(field)}: {err['msg'].lower()}") from None
 
 
 @jobs.command("create")
 @click.argument("model")
-@click.argument("data", type=click.Path(dir_okay=False))
-@click.option("--validation", type=click.Path(dir_okay=False), help="Validation samples file.")
-@click.option("--epochs", type=click.IntRange(min=1), help="Epochs (n_epochs).")
-@click.option("--batch-size", type=click.IntRange(min=1), help="Samples per step.")
-@click.option("--learning-rate", type=float, help="Absolute learning rate.")
-@click.option("--learning-rate-multiplier", type=float, help="OpenAI's relative learning rate.")
-@click.option("--rank", type=click.IntRange(min=1), help="LoRA rank of a new adapter.")
+@click.argument("data")
+@click.option("--validation", help="Validation samples file.")
+@click.option("--method", type=click.Choice(["sft", "dpo"]), help="Training method. [default: sft]")
+@click.option("--epochs", type=int, help="Epochs (n_epochs, 1..1000).")
+@click.option("--batch-size", type=int, help="Samples per step (1..65536).")
+@click.option("--learning-rate", type=Finite(), help="Absolute learning rate (0 < lr < 1).")
+@click.option(
+    "--learning-rate-multiplier", type=Finite(),
+    help="OpenAI's learning rate relative to its default (0 < m <= 100).",
+)  # fmt: skip
+@click.option("--rank", type=int, help="LoRA rank of a new adapter (1..1024).")
+@click.option("--lora-alpha", type=Finite(), help="LoRA alpha of a new adapter (> 0).")
+@click.option("--lora-dropout", type=Finite(), help="LoRA dropout of a new adapter (0 <= p < 1).")
 @click.option("--suffix", help="Name of the new adapter / suffix of the fine-tuned model.")
-@click.option("--seed", type=click.IntRange(min=0), help="Seed of the shuffle (and provider).")
+@click.option("--seed", type=int, help="Seed of the shuffle (and provider).")
+@click.option(
+    "-o", "--option", "extra", multiple=True,
+    help="Provider job option key=value (JSON), such as OpenAI's metadata.",
+)  # fmt: skip
 @click.option("--detach", is_flag=True, help="Start the job and return; follow with `jobs wait`.")
-@click.option("--plot", type=click.Path(dir_okay=False), help="Write loss curves (PNG, SVG...).")
+@click.option("--plot", help="Write loss curves (PNG, SVG... by suffix; needs matplotlib).")
 @click.option("--json", "as_json", is_flag=True, help="Print the job as JSON.")
 def jobs_create(
     model: str,
     data: str,
     validation: str | None,
+    method: str | None,
     epochs: int | None,
     batch_size: int | None,
     learning_rate: float | None,
     learning_rate_multiplier: float | None,
     rank: int | None,
+    lora_alpha: float | None,
+    lora_dropout: float | None,
     suffix: str | None,
     seed: int | None,
+    extra: tuple[str, ...],
     detach: bool,
     plot: str | None,
     as_json: bool,
@@ -216,50 +131,65 @@ def jobs_create(
         raise click.UsageError("give --learning-rate or --learning-rate-multiplier, not both")
     if detach and plot:
         raise click.UsageError("--plot needs the finished job: use it with `jobs wait` instead")
+    given: dict[str, Any] = {
+        "validation_data": validation, "method": method, "n_epochs": epochs,
+        "batch_size": batch_size, "learning_rate": learning_rate,
+        "learning_rate_multiplier": learning_rate_multiplier, "rank": rank,
+        "lora_alpha": lora_alpha, "lora_dropout": lora_dropout, "suffix": suffix, "seed": seed,
+    }  # fmt: skip
+    given = {k: v for k, v in given.items() if v is not None}
+    options = parse_extra(extra)
+    if options:
+        given["extra"] = options
+    _checked_spec(model, data, given)  # the ranges, before the model is even resolved
+    check_plot(plot)
     import tuneplug
     from tuneplug.jobs.facade import backend_for, make_spec
     from tuneplug.jobs.local import LocalJobs
+    from tuneplug.options import OptionError
     from tuneplug.types import Capability
 
     target = tuneplug.get_model(model)
     target.provider.require(Capability.JOBS, "run fine-tuning jobs")
-    given = {
-        "validation_data": validation, "n_epochs": epochs, "batch_size": batch_size,
-        "learning_rate": learning_rate, "learning_rate_multiplier": learning_rate_multiplier,
-        "rank": rank, "suffix": suffix, "seed": seed,
-    }  # fmt: skip
-    spec = make_spec(target.id, data, {k: v for k, v in given.items() if v is not None})
+    spec = make_spec(target.id, data, given)
     backend: JobBackend = backend_for(target.provider)
     local = isinstance(backend, LocalJobs)
-    if local:
-        assert isinstance(backend, LocalJobs)
-        job = backend.create(spec, start="detach" if detach else "none")
-    else:
-        job = backend.create(spec)
+    try:
+        if isinstance(backend, LocalJobs):
+            job = backend.create(spec, start="detach" if detach else "none")
+        else:
+            job = backend.create(spec)
+    except OptionError as exc:
+        # What this provider's jobs refuse before any I/O (a flag it does not take).
+        raise UsageLine(f"{_flag(exc.option)}: {exc}" if exc.option else str(exc)) from None
     if detach:
         if as_json:
-            echo_json({**job.model_dump(mode="json"), "ref": job.ref})
+            echo_json(job_json(job))
         else:
             click.echo(job.ref)
             click.echo(f"follow it with: tuneplug jobs wait {job.ref}", err=True)
         return
-    _attach(job, as_json, plot, run=local)
+    attach(job, as_json, plot, run=local)
 
 
 @jobs.command("wait")
 @click.argument("job_ref", metavar="ID")
-@click.option("--plot", type=click.Path(dir_okay=False), help="Write loss curves (PNG, SVG...).")
+@click.option("--plot", help="Write loss curves (PNG, SVG... by suffix; needs matplotlib).")
 @click.option("--json", "as_json", is_flag=True, help="Print the job as JSON.")
 def jobs_wait(job_ref: str, plot: str | None, as_json: bool) -> None:
-    """Follow the job ID (provider/id, or a local job's id) until it ends."""
-    _attach(_find(job_ref), as_json, plot, run=False)
+    """Follow the job ID (provider/id, or a local job's id) until it ends.
+
+    Ctrl-C stops following, not the job: it keeps running.
+    """
+    check_plot(plot)
+    attach(_find(job_ref), as_json, plot, run=False)
 
 
 @jobs.command("resume")
 @click.argument("job_ref", metavar="ID")
 @click.option("--detach", is_flag=True, help="Resume in a process of its own and return.")
 @click.option("--worker", is_flag=True, hidden=True, help="Run as a detached job's runner.")
-@click.option("--plot", type=click.Path(dir_okay=False), help="Write loss curves (PNG, SVG...).")
+@click.option("--plot", help="Write loss curves (PNG, SVG... by suffix; needs matplotlib).")
 @click.option("--json", "as_json", is_flag=True, help="Print the job as JSON.")
 def jobs_resume(job_ref: str, detach: bool, worker: bool, plot: str | None, as_json: bool) -> None:
     """Continue a paused job; or a local job that stopped (killed, interrupted, failed on a
@@ -267,13 +197,17 @@ def jobs_resume(job_ref: str, detach: bool, worker: bool, plot: str | None, as_j
     from tuneplug.errors import InvalidRequestError
     from tuneplug.jobs.local import LocalJobs
 
+    check_plot(plot)
     job = _find(job_ref)
     backend = job.backend()
     if not isinstance(backend, LocalJobs):
         if worker or detach or plot:
-            raise InvalidRequestError(f"{job.ref} is a {job.provider} job: it runs there")
+            raise InvalidRequestError(
+                f"{job.ref} is run by provider {job.provider!r} itself: --worker, --detach "
+                "and --plot are for the local job runner's jobs"
+            )
         resumed = job.resume()  # the provider's own resume (CapabilityError without one)
-        click.echo(json.dumps(resumed.model_dump(mode="json")) if as_json else resumed.ref)
+        click.echo(json.dumps(job_json(resumed)) if as_json else resumed.ref)
         return
     if worker:
         final = backend.run(job.id, lambda e: print(e.message, file=sys.stderr, flush=True))
@@ -281,34 +215,11 @@ def jobs_resume(job_ref: str, detach: bool, worker: bool, plot: str | None, as_j
         return
     if detach:
         resumed = backend.resume(job.id, start="detach")
-        click.echo(json.dumps(resumed.model_dump(mode="json")) if as_json else resumed.ref)
+        click.echo(json.dumps(job_json(resumed)) if as_json else resumed.ref)
         return
     resumed = backend.resume(job.id, start="none")
     # A job asked to pause whose runner had not stopped yet just goes on there: follow it.
-    _attach(resumed, as_json, plot, run=not backend.alive(job.id))
-
-
-@jobs.command("list")
-@click.option("--provider", "-p", help="Only this provider's jobs (its native jobs too).")
-@click.option("--limit", type=click.IntRange(1, 100), default=20, show_default=True)
-@click.option("--after", help="The last job id of the previous page.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def jobs_list(provider: str | None, limit: int, after: str | None, as_json: bool) -> None:
-    """List jobs, newest first (every local job, or one provider's)."""
-    import tuneplug
-
-    page = tuneplug.list_jobs(provider, after=after, limit=limit)
-    if as_json:
-        rows = [{**j.model_dump(mode="json"), "ref": j.ref} for j in page]
-        echo_json({"data": rows, "has_more": page.has_more})
-        return
-    shown = table("job", "status", "model", "fine-tuned model", "progress")
-    for job in page:
-        progress = f"{job.progress:.0%}" if job.progress is not None else ""
-        shown.add_row(job.ref, job.status.value, job.model, job.fine_tuned_model or "", progress)
-    console().print(shown)
-    if page.has_more:
-        click.echo(f"more: --after {page[-1].id}", err=True)
+    attach(resumed, as_json, plot, run=not backend.alive(job.id))
 
 
 @jobs.command("get")
@@ -318,9 +229,9 @@ def jobs_get(job_ref: str, as_json: bool) -> None:
     """Describe the job ID."""
     job = _find(job_ref)
     if as_json:
-        echo_json({**job.model_dump(mode="json"), "ref": job.ref})
+        echo_json(job_json(job))
     else:
-        _print_job(job)
+        print_job(job)
 
 
 @jobs.command("cancel")
@@ -330,7 +241,7 @@ def jobs_cancel(job_ref: str, as_json: bool) -> None:
     """Cancel the job ID (its runner stops before its next step)."""
     job = _find(job_ref).cancel()
     if as_json:
-        echo_json({**job.model_dump(mode="json"), "ref": job.ref})
+        echo_json(job_json(job))
     else:
         click.echo(f"{job.ref} {job.status.value}")
 
@@ -354,6 +265,10 @@ def jobs_events(job_ref: str, follow: bool, as_json: bool) -> None:
         sys.stdout.flush()
 
     if follow:
+        # Ctrl-C stops following, not the job.
+        resumable(
+            f"the job keeps running; follow it again with `tuneplug jobs events {job.ref} -f`"
+        )
         final = job.wait(on_event=show)
         click.echo(f"{final.ref} {final.status.value}", err=True)
         return
@@ -370,7 +285,7 @@ def jobs_events(job_ref: str, follow: bool, as_json: bool) -> None:
 def _register() -> None:
     from tuneplug.cli.jobs_control import COMMANDS
 
-    for command in COMMANDS:
+    for command in (jobs_list, *COMMANDS):
         jobs.add_command(command)
 
 

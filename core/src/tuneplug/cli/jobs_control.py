@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 
+from tuneplug.cli.jobs_watch import job_json
 from tuneplug.cli.output import console, echo_json, table
 
 __all__ = ["COMMANDS"]
@@ -49,7 +50,7 @@ def jobs_pause(job_ref: str, as_json: bool) -> None:
     """Pause the job ID: it stops before its next step; `jobs resume ID` continues it."""
     job = _find(job_ref).pause()
     if as_json:
-        echo_json({**job.model_dump(mode="json"), "ref": job.ref})
+        echo_json(job_json(job))
     else:
         click.echo(f"{job.ref} {job.status.value} ({job.raw_status})")
 

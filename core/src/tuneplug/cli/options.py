@@ -11,15 +11,40 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import sys
 from collections.abc import Callable
 from typing import Any
 
 import click
 
-__all__ = ["completion_options", "parse_extra", "read_stdin", "require_module"]
+__all__ = [
+    "Finite",
+    "checked_options",
+    "completion_options",
+    "parse_extra",
+    "read_stdin",
+    "require_module",
+]
 
 _SAMPLING = ("max_tokens", "temperature", "top_k", "top_p", "stop", "seed")
+
+
+class Finite(click.FloatRange):
+    """A float flag that refuses ``nan`` and ``inf`` (click's ``FloatRange`` lets nan through).
+
+    A non-finite number would pass every range check and poison what it sets (a
+    rate limit, a timeout, a learning rate), so it is a usage error like any value
+    out of range. Bounds as :class:`click.FloatRange`.
+    """
+
+    name = "finite float"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
 
 
 def parse_extra(values: tuple[str, ...], flag: str = "-o") -> dict[str, Any]:
@@ -59,7 +84,27 @@ def require_module(module: str, extra: str, flag: str) -> None:
     if importlib.util.find_spec(module) is None:
         from tuneplug.cli.base import UsageLine
 
-        raise UsageLine(f"{flag} needs {module}: pip install 'tuneplug[{extra}]'")
+        raise UsageLine(f"{flag} needs {module} (not installed): pip install 'tuneplug[{extra}]'")
+
+
+def checked_options(model: Any, options: dict[str, Any], extra_flag: str = "-o") -> None:
+    """Check ``options`` against ``model`` (no I/O); a bad one is a usage error naming its flag.
+
+    ``--max-tokens: ...`` for a sampling flag, ``-o volume: ...`` for a provider
+    option (``extra_flag`` is ``batch``'s ``-O``).
+    """
+    from tuneplug.cli.base import UsageLine
+    from tuneplug.errors import InvalidRequestError
+
+    try:
+        model.options(**options)
+    except InvalidRequestError as exc:
+        option = getattr(exc, "option", None)
+        if option in _SAMPLING:
+            flag = "--" + option.replace("_", "-")
+        else:
+            flag = f"{extra_flag} {option}" if option else extra_flag
+        raise UsageLine(f"{flag}: {exc}") from None
 
 
 def completion_options(
@@ -86,9 +131,9 @@ def completion_options(
 
         flags = [
             click.option("--max-tokens", type=int, help="Most tokens to generate."),
-            click.option("--temperature", type=float, help="Sampling temperature (0 = greedy)."),
+            click.option("--temperature", type=Finite(), help="Sampling temperature (0 = greedy)."),
             click.option("--top-k", type=int, help="Sample from the k most likely tokens."),
-            click.option("--top-p", type=float, help="Nucleus sampling probability mass."),
+            click.option("--top-p", type=Finite(), help="Nucleus sampling probability mass."),
             click.option("--stop", multiple=True, help="Stop sequence (repeatable)."),
             click.option("--seed", type=int, help="Seed for sampling."),
             click.option(

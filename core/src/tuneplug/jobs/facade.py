@@ -25,6 +25,7 @@ from tuneplug.jobs.backend import OPTIONAL_METHODS, JobBackend, JobPage
 from tuneplug.jobs.inputs import check_data
 from tuneplug.jobs.types import Job, JobEvent, JobSpec, JobStatus
 from tuneplug.provider import Provider
+from tuneplug.text import check_text, check_texts
 from tuneplug.types import Capability
 
 __all__ = [
@@ -90,6 +91,10 @@ def make_spec(model: str, data: Any, spec: dict[str, Any]) -> JobSpec:
     check_data(data, "training_data")
     if spec.get("validation_data") is not None:
         check_data(spec["validation_data"], "validation_data")
+    # Text fields (suffix, extra, ...): pydantic's own message names no offset.
+    for name, value in spec.items():
+        if name != "validation_data":  # a path may hold undecodable bytes: check_data's
+            check_texts(value, name)
     try:
         return JobSpec(model=model, training_data=data, **spec)
     except ValidationError as exc:
@@ -108,6 +113,8 @@ def list_jobs(
 
     ``after`` is the last job id of the previous page; ``limit`` is 1..100.
     """
+    if isinstance(after, str):
+        check_text(after, "after")
     if provider is not None:
         return job_backend(provider).list(after=after, limit=limit)
     from tuneplug.jobs.local import job_store
@@ -134,6 +141,7 @@ def get_job(ref: str) -> Job:
     """
     if not isinstance(ref, str) or not ref.strip():
         raise UnknownModelError(f"bad job reference {ref!r}: expected 'provider/job_id'")
+    check_text(ref, "the job reference", error=UnknownModelError)
     provider, sep, job_id = ref.partition("/")
     if not sep:
         from tuneplug.jobs.local import job_store

@@ -13,12 +13,13 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
-from tuneplug.errors import InvalidRequestError
+from tuneplug.errors import InvalidRequestError, SampleFileError
 from tuneplug.provider import Provider
 from tuneplug.samples import read_samples
+from tuneplug.text import check_text
 from tuneplug.types import ModelInfo, Sample
 
-__all__ = ["check_data", "iter_samples"]
+__all__ = ["check_data", "iter_samples", "no_samples"]
 
 
 def check_data(data: Any, what: str) -> None:
@@ -28,8 +29,13 @@ def check_data(data: Any, what: str) -> None:
         InvalidRequestError: naming ``what`` (``training_data``, ...).
     """
     if isinstance(data, str | os.PathLike):
-        if not os.fspath(data):
+        path = os.fspath(data)
+        if not path:
             raise InvalidRequestError(f"{what}: empty path")
+        try:
+            os.fsencode(path)
+        except UnicodeEncodeError:  # a lone surrogate that is not an undecodable byte
+            check_text(str(path), f"{what} (a path)")
         return
     if isinstance(data, bytes | bytearray | dict) or not isinstance(data, list | tuple):
         raise InvalidRequestError(
@@ -37,12 +43,22 @@ def check_data(data: Any, what: str) -> None:
         )
 
 
-def iter_samples(data: Any, provider: Provider, model: ModelInfo) -> Iterator[Sample]:
+def no_samples(data: Any, what: str) -> InvalidRequestError:
+    """The error for ``data`` (``what``: ``training_data``, ...) holding no samples:
+    a :class:`SampleFileError` naming the file, or naming ``what`` for a list."""
+    if isinstance(data, str | os.PathLike):
+        return SampleFileError(os.fspath(data), None, f"no samples in the file ({what})")
+    return InvalidRequestError(f"{what}: no samples")
+
+
+def iter_samples(
+    data: Any, provider: Provider, model: ModelInfo, what: str = "training_data"
+) -> Iterator[Sample]:
     """Every sample of ``data``, validated, in the form ``provider``'s step hooks take.
 
     Raises:
         SampleFileError: a file's sample is invalid (file, line, field).
-        InvalidRequestError: a listed sample is invalid (its index and field).
+        InvalidRequestError: a listed sample is invalid (``what``, its index and field).
     """
     from tuneplug.models import Model
     from tuneplug.samples.formats import SampleProblem, parse_value, to_inputs
@@ -55,7 +71,7 @@ def iter_samples(data: Any, provider: Provider, model: ModelInfo) -> Iterator[Sa
         except SampleProblem as exc:
             where = f"{exc.field}: " if exc.field else ""
             raise InvalidRequestError(
-                f"sample {index}: {where}{exc.message}", provider=provider.name
+                f"{what}: sample {index}: {where}{exc.message}", provider=provider.name
             ) from None
         if not isinstance(sample, Sample) and template is None:
             template = Model(model, provider)._training_template()

@@ -41,7 +41,7 @@ from tuneplug.jobs.checkpoints import epoch_checkpoints
 from tuneplug.jobs.data import write_samples
 from tuneplug.jobs.detach import check_detachable, spawn_worker
 from tuneplug.jobs.events import event_seq, to_event
-from tuneplug.jobs.inputs import iter_samples
+from tuneplug.jobs.inputs import iter_samples, no_samples
 from tuneplug.jobs.prune import remove_job
 from tuneplug.jobs.runner import Runner, runner_lock
 from tuneplug.jobs.store import JobRow, JobStore
@@ -152,12 +152,15 @@ class LocalJobs:
             train = iter_samples(spec.training_data, self.provider, info)
             n = write_samples(train, job_dir / "train.jsonl")
             if n == 0:
-                raise InvalidRequestError("no training samples", provider=self.provider.name)
+                raise no_samples(spec.training_data, "training_data")
             n_valid = 0
             if spec.validation_data is not None:
                 n_valid = write_samples(
-                    iter_samples(spec.validation_data, self.provider, info), job_dir / "valid.jsonl"
+                    iter_samples(spec.validation_data, self.provider, info, "validation_data"),
+                    job_dir / "valid.jsonl",
                 )
+                if n_valid == 0:
+                    raise no_samples(spec.validation_data, "validation_data")
             batch = spec.batch_size or DEFAULT_BATCH_SIZE
             epochs = spec.n_epochs or DEFAULT_EPOCHS
             per_epoch = -(-n // batch)
@@ -189,30 +192,37 @@ class LocalJobs:
 
     def _check(self, spec: JobSpec) -> ModelInfo:
         from tuneplug.models import Model, resolve
+        from tuneplug.options import OptionError
 
         name = spec.model.removeprefix(f"{self.provider.name}/")
-        refuse: list[str] = []
+        refuse: dict[str, str] = {}
         if spec.method != "sft":
-            refuse.append(f"method {spec.method!r} (the local runner trains with sft steps)")
+            refuse["method"] = f"method {spec.method!r} (the local runner trains with sft steps)"
         if spec.learning_rate_multiplier is not None:
-            refuse.append(
+            refuse["learning_rate_multiplier"] = (
                 "learning_rate_multiplier (the step hooks take an absolute learning_rate)"
             )
         if refuse:
-            raise InvalidRequestError(
-                f"the local job runner of {self.provider.name!r} cannot take: " + "; ".join(refuse),
+            # An OptionError: a spec field this backend does not take, found before any I/O.
+            error = OptionError(
+                f"the local job runner of {self.provider.name!r} cannot take: "
+                + "; ".join(refuse.values()),
                 provider=self.provider.name,
             )
+            error.option = next(iter(refuse))
+            raise error
         info = resolve(self.provider, name)
         if info.kind is ModelKind.ADAPTER:
             fixed = [k for k in ("rank", "learning_rate", "suffix") if getattr(spec, k) is not None]
             fixed += [k for k in _adapter_options(spec)]
             if fixed:
-                raise InvalidRequestError(
+                error = OptionError(
                     f"{info.id} is an adapter, trained in place: {', '.join(fixed)} "
                     "were set when it was created (start from its base model for new ones)",
                     provider=self.provider.name,
                 )
+                error.option = fixed[0]
+                raise error
         else:
             # Checked against the provider's declared adapter options before any I/O.
             Model(info, self.provider)._adapter_options(_adapter_options(spec))

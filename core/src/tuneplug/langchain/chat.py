@@ -64,7 +64,7 @@ def _text(message: BaseMessage) -> str:
             parts.append(str(block.get("text", "")))
         else:
             raise InvalidRequestError(
-                f"TuneplugChat takes text only; got a {block.get('type')!r} content block"
+                f"TuneplugChat takes text only; got a content block of type {block.get('type')!r}"
             )
     return "".join(parts)
 
@@ -81,7 +81,7 @@ def _role(message: BaseMessage) -> Role:
     if isinstance(message, ChatMessage) and message.role in _ROLES:
         return _ROLES[message.role]
     raise InvalidRequestError(
-        f"TuneplugChat cannot render a {message.type!r} message (no tool calling; "
+        f"TuneplugChat cannot render a message of type {message.type!r} (no tool calling; "
         f"roles: system, user, assistant)"
     )
 

@@ -18,6 +18,7 @@ trainable). So no existing provider changes to accept the new formats.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable, Mapping
 from typing import Any, TypeAlias
 
@@ -49,6 +50,11 @@ TrainingSample: TypeAlias = Sample | PromptCompletionSample | ChatSample
 SampleLike: TypeAlias = TrainingSample | str | Mapping[str, Any]
 """What a caller may pass as one sample: a validated sample, a string or a JSON-like mapping."""
 
+# Every key of every format, for "did you mean" hints.
+_FIELDS = (
+    "inputs", "multiplier", "value", "trainable", "prompt", "completion", "messages", "role",
+    "content", "weight",
+)  # fmt: skip
 _JSON_TYPES = {bool: "boolean", int: "number", float: "number", list: "array", type(None): "null"}
 
 
@@ -67,6 +73,28 @@ def _model_for(value: Mapping[str, Any]) -> type[BaseModel]:
     if "prompt" in value or "completion" in value:
         return PromptCompletionSample
     return Sample
+
+
+def _unknown_field(key: str) -> str:
+    close = difflib.get_close_matches(key, _FIELDS, n=1)
+    return "unknown field" + (f" (did you mean {close[0]!r}?)" if close else "")
+
+
+def _check_raw_text(value: object, field: str = "", depth: int = 0) -> None:
+    """Lone surrogates in the strings of a raw sample, named by field (pydantic's own
+    message, "unable to parse raw data as a unicode string", names no offset)."""
+    if isinstance(value, str):
+        if not value.isascii():
+            try:
+                check_text(value, field)
+            except InvalidRequestError as exc:
+                raise SampleProblem(str(exc).removeprefix(f"{field} is "), field or None) from None
+    elif depth < 8 and isinstance(value, Mapping):
+        for key, item in value.items():
+            _check_raw_text(item, f"{field}.{key}" if field else str(key), depth + 1)
+    elif depth < 8 and isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            _check_raw_text(item, f"{field}.{index}" if field else str(index), depth + 1)
 
 
 def _is_union_tag(part: object) -> bool:
@@ -122,6 +150,12 @@ def parse_value(value: object) -> TrainingSample:
     if not isinstance(value, Mapping):
         kind = _JSON_TYPES.get(type(value), type(value).__name__)
         raise SampleProblem(f"a sample must be an object or a string, not {kind}")
+    _check_raw_text(value)
+    if not value:
+        raise SampleProblem(
+            "an empty object is not a sample: give 'inputs', 'prompt' and 'completion', "
+            "or 'messages'"
+        )
     model = _model_for(value)
     try:
         sample = model.model_validate(value)
@@ -130,8 +164,12 @@ def parse_value(value: object) -> TrainingSample:
         # `inputs` is a union: report the branch matching what the user wrote.
         if isinstance(value.get("inputs"), list):
             errors = [e for e in errors if "list[" in str(e["loc"])] or errors
+        # A misspelt key is the cause of the "Field required" beside it: name it.
+        errors = [e for e in errors if e["type"] == "extra_forbidden"] or errors
         err = errors[0]
         field = ".".join(str(p) for p in err["loc"] if not _is_union_tag(p))
+        if err["type"] == "extra_forbidden":
+            raise SampleProblem(_unknown_field(str(err["loc"][-1])), field) from None
         message = str(err["msg"]).removeprefix("Value error, ")
         raise SampleProblem(message, field or None) from None
     assert isinstance(sample, Sample | PromptCompletionSample | ChatSample)

@@ -24,7 +24,7 @@ from typing import IO
 
 from tuneplug.errors import SampleFileError
 from tuneplug.samples.formats import MAX_SAMPLE_BYTES, SampleProblem, TrainingSample, parse_value
-from tuneplug.text import describe_utf8_error
+from tuneplug.text import describe_lone_surrogate, describe_utf8_error, lone_surrogate_escape
 
 __all__ = ["read_samples"]
 
@@ -50,6 +50,9 @@ def read_samples(
         fh = Path(path).open("rb")
     except OSError as exc:
         raise SampleFileError(name, None, f"cannot read samples: {exc.strerror}") from None
+    except UnicodeEncodeError as exc:  # a lone surrogate no file system name can hold
+        where = f"lone surrogate U+{ord(name[exc.start]):04X} at character {exc.start}"
+        raise SampleFileError(ascii(name), None, f"the path is not valid text: {where}") from None
     with fh:
         try:
             first = _first_byte(fh)
@@ -98,6 +101,10 @@ def _read_lines(name: str, fh: IO[bytes], limit: int) -> Iterator[TrainingSample
             text = raw.decode("utf-8").strip().lstrip("\ufeff")
         except UnicodeDecodeError as exc:
             raise SampleFileError(name, number, describe_utf8_error(exc, offset=offset)) from None
+        lone = lone_surrogate_escape(raw)
+        if lone is not None:
+            where = describe_lone_surrogate(lone[1], offset + lone[0])
+            raise SampleFileError(name, number, where)
         offset += len(raw)
         if not text:
             continue

@@ -7,21 +7,21 @@ the command is one ``error:`` line naming what to install.
 
 from __future__ import annotations
 
-import importlib.util
-import logging
 import os
-import secrets
-import shlex
-import socket
+import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
+from tuneplug.cli.base import UsageLine
+from tuneplug.cli.options import Finite, require_module
 from tuneplug.errors import ConfigError
 
 if TYPE_CHECKING:
+    import socket
+
     import uvicorn
     from starlette.applications import Starlette
 
@@ -34,13 +34,62 @@ TOKEN_ENV = "TUNEPLUG_SERVE_TOKEN"
 WORKSPACE_ENV = "TUNEPLUG_SERVE_WORKSPACE"
 
 
+_B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+"""RFC 6750 section 2.1 ``b64token``: what a client can send after ``Bearer``."""
+
+_MAX_TIMEOUT = 3600.0
+"""Longest header/body timeout in seconds (a connection held longer is a leak, not a client)."""
+
+
 def _require_server_extra() -> None:
-    missing = [m for m in ("starlette", "uvicorn", "multipart") if not importlib.util.find_spec(m)]
-    if missing:
+    # Checked before anything is read or bound: a usage error naming the extra.
+    for module in ("starlette", "uvicorn", "multipart"):
+        require_module(module, "server", "tuneplug serve")
+
+
+def check_token(key: str, where: str) -> None:
+    """Refuse an API key no client could send as ``Authorization: Bearer <key>``.
+
+    ``where`` names its source (``--token``, ``$TUNEPLUG_SERVE_TOKEN``, a tenant);
+    the key itself is never shown.
+
+    Raises:
+        ConfigError: the key is empty or not an RFC 6750 ``b64token`` (spaces,
+            control characters, quotes, non-ASCII).
+    """
+    if not _B64TOKEN.fullmatch(key):
         raise ConfigError(
-            f"tuneplug serve needs the server extra ({', '.join(missing)} not installed): "
-            "pip install 'tuneplug[server]'"
+            f"{where}: an API key must be 1 or more of A-Z a-z 0-9 - . _ ~ + / (then = "
+            "padding), the characters a Bearer token may hold (RFC 6750); this one is "
+            f"{'empty' if not key else 'not'}"
         )
+
+
+def _check_host(host: str) -> None:
+    # A name or an address, not a URL: "http://x" or "x:8000" would only fail at bind.
+    if not host or any(c.isspace() or c in "/@?#" for c in host) or host.count(":") == 1:
+        raise UsageLine(
+            f"--host {host!r}: give an interface name or address (127.0.0.1, ::1, "
+            "localhost, 0.0.0.0), without scheme or port (--port sets it)"
+        )
+
+
+def _protocol_names(protocols: str | None) -> list[str]:
+    from tuneplug.server.protocol import load_protocol, protocol_names
+
+    installed = protocol_names()
+    if protocols is None:
+        return installed
+    names = [p.strip() for p in protocols.split(",") if p.strip()]
+    if not names:
+        raise UsageLine(f"--protocol: give one or more of: {', '.join(installed) or 'none'}")
+    for name in names:
+        if name not in installed:
+            try:
+                load_protocol(name)  # raises, saying what to install
+            except ConfigError as exc:
+                raise UsageLine(f"--protocol: {exc.message}") from None
+    return names
 
 
 def bind(
@@ -57,6 +106,8 @@ def bind(
     Raises:
         OSError: the address cannot be bound (in use, no such interface).
     """
+    import socket
+
     import uvicorn
 
     from tuneplug.server.gateway import Limits
@@ -113,16 +164,18 @@ def _flag_tenants(
     A generated key is printed once, in an ``export`` line; keys the user chose
     are never repeated.
     """
+    import secrets
+
     from pydantic import SecretStr
 
     from tuneplug.server.tenants import Tenant, new_workspace
 
-    if workspaces and len(workspaces) != max(1, len(tokens)):
-        raise ConfigError("give one --workspace per --token (or none, to generate them)")
     shown: dict[str, str] = {}
     keys = list(tokens)
     if not keys:
         from_env = os.environ.get(TOKEN_ENV, "")
+        if from_env:
+            check_token(from_env, f"${TOKEN_ENV}")
         keys = [from_env or secrets.token_urlsafe(32)]
         if not from_env:
             shown["generated"] = keys[0]
@@ -166,15 +219,15 @@ def _flag_tenants(
     "else generated]",
 )  # fmt: skip
 @click.option(
-    "--tenants", "tenants_file", type=click.Path(dir_okay=False, path_type=Path),
+    "--tenants", "tenants_file", type=click.Path(path_type=Path),
     help="TOML file of tenants ([tenants.NAME] key_env/key, workspace, rate_limit).",
 )  # fmt: skip
 @click.option(
-    "--rate-limit", type=click.FloatRange(min=0, min_open=True),
+    "--rate-limit", type=Finite(min=0, min_open=True),
     help="Requests per minute per API key (429 with Retry-After beyond). [default: none]",
 )  # fmt: skip
 @click.option(
-    "--state-dir", type=click.Path(file_okay=False, path_type=Path),
+    "--state-dir", type=click.Path(path_type=Path),
     help="Where ownership, ids and uploaded files are kept. [default: $TUNEPLUG_HOME/serve]",
 )  # fmt: skip
 @click.option(
@@ -186,11 +239,11 @@ def _flag_tenants(
     help="Refuse larger uploaded files (413).",
 )  # fmt: skip
 @click.option(
-    "--header-timeout", type=click.FloatRange(min=0.1), default=10.0, show_default=True,
+    "--header-timeout", type=Finite(0.1, _MAX_TIMEOUT), default=10.0, show_default=True,
     help="Seconds a client may take to send request headers (then the connection is closed).",
 )  # fmt: skip
 @click.option(
-    "--body-timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True,
+    "--body-timeout", type=Finite(0.1, _MAX_TIMEOUT), default=30.0, show_default=True,
     help="Seconds a client may take to send a request body (408).",
 )  # fmt: skip
 def serve_command(
@@ -213,22 +266,33 @@ def serve_command(
     Point the protocols' own clients (the gradientai and openai SDKs, LangChain)
     at the printed URLs with the printed keys.
     """
+    # The command line first, all of it before anything is read, bound or started.
     _require_server_extra()
+    _check_host(host)
+    for token in tokens:
+        try:
+            check_token(token, "--token")
+        except ConfigError as exc:
+            raise UsageLine(exc.message) from None
+    if tenants_file is not None and (tokens or workspaces):
+        raise UsageLine("give --tenants or --token/--workspace, not both")
+    if workspaces and len(workspaces) != max(1, len(tokens)):
+        raise UsageLine("give one --workspace per --token (or none, to generate them)")
+    names = _protocol_names(protocols)
     from tuneplug.paths import home
     from tuneplug.server.app import create_app
     from tuneplug.server.gateway import Limits
-    from tuneplug.server.protocol import load_protocol, protocol_names
+    from tuneplug.server.protocol import load_protocol
     from tuneplug.server.tenants import load_tenants_file
 
-    names = [p.strip() for p in (protocols or "").split(",") if p.strip()] or protocol_names()
     if not names:
         raise ConfigError("no protocol is installed: pip install tuneplug-gradient")
     served = [load_protocol(name) for name in names]
     shown: dict[str, str]
     if tenants_file is not None:
-        if tokens or workspaces:
-            raise ConfigError("give --tenants or --token/--workspace, not both")
         tenants = load_tenants_file(tenants_file, default_rate_limit=rate_limit)
+        for tenant in tenants:
+            check_token(tenant.key.get_secret_value(), f"{tenants_file}: tenant {tenant.name!r}")
         shown = {t.name: f"'<key of tenant {t.name}>'" for t in tenants}
     else:
         tenants, shown = _flag_tenants(tokens, workspaces, rate_limit)
@@ -256,6 +320,8 @@ def serve_command(
     click.echo(f"tuneplug serve: {backend}: {mounted}")
     click.echo("Use it with:")
     if "generated" in shown:
+        import shlex
+
         click.echo(f"  export {TOKEN_ENV}={shlex.quote(shown['generated'])}")
     for tenant in tenants:
         if len(tenants) > 1:
@@ -274,6 +340,8 @@ def serve_command(
 
 
 def _log_requests_to_stderr() -> None:
+    import logging
+
     log = logging.getLogger("tuneplug.server")
     if not log.handlers:
         handler = logging.StreamHandler(sys.stderr)

@@ -53,17 +53,26 @@ class HttpProblem(Exception):
     """A request the server refuses before any protocol logic: ``status`` and ``message``.
 
     ``kind`` is a short machine name (``body_too_large``, ``body_timeout``,
-    ``bad_content_length``, ``rate_limited``) a protocol may map to its error codes.
+    ``bad_content_length``, ``rate_limited``, ``body_not_text``, ``path_not_text``,
+    ``query_not_text``, ``header_not_text``) a protocol may map to its error codes;
+    ``param`` the query parameter or header at fault, if one is.
     """
 
     def __init__(
-        self, status: int, message: str, kind: str, headers: dict[str, str] | None = None
+        self,
+        status: int,
+        message: str,
+        kind: str,
+        headers: dict[str, str] | None = None,
+        *,
+        param: str | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.kind = kind
         self.headers = headers or {}
+        self.param = param
 
 
 def scrub(message: str) -> str:

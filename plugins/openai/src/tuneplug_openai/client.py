@@ -112,7 +112,7 @@ def text_piece(text: str) -> StreamChunk:
     Built the way pydantic's ``model_construct`` builds a model, without its
     per-field loop: this runs once per streamed token, where validating one string
     field costs as much as parsing the whole chunk. Equal to the validated object
-    (``tests/test_openai_provider.py`` checks it).
+    (``tests/openai/test_provider.py`` checks it).
     """
     chunk = _new(StreamChunk)
     _set(chunk, "__dict__", {"text": text, "finish_reason": None, "usage": None})

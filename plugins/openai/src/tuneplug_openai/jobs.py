@@ -28,6 +28,7 @@ from tuneplug.errors import InvalidRequestError, NotFoundError, TuneplugError, U
 from tuneplug.hookspecs import ProviderContext
 from tuneplug.jobs.backend import JobPage
 from tuneplug.jobs.types import Job, JobCheckpoint, JobEvent, JobSpec, JobStatus
+from tuneplug.options import OptionError
 
 from tuneplug_openai import wire
 from tuneplug_openai.client import OpenAIClient
@@ -101,29 +102,31 @@ class OpenAIJobs:
             for name in ("learning_rate", "rank", "lora_alpha", "lora_dropout")
             if getattr(spec, name) is not None
         ]
+        # OptionError (an InvalidRequestError): a spec field or extra these jobs do not
+        # take, found before any request; the CLI names its flag in a usage error.
         if unsupported:
             hint = (
                 " (OpenAI takes learning_rate_multiplier, relative to its default)"
                 if "learning_rate" in unsupported
                 else ""
             )
-            raise InvalidRequestError(
+            raise _refused(
                 f"OpenAI fine-tuning does not take {', '.join(unsupported)}{hint}",
-                provider=self.provider,
-            )
+                unsupported[0], self.provider,
+            )  # fmt: skip
         if spec.method != "sft":
-            raise InvalidRequestError(
+            raise _refused(
                 "OpenAI DPO needs preference pairs, which no tuneplug sample format holds; "
                 "only method='sft' is supported",
-                provider=self.provider,
-            )
+                "method", self.provider,
+            )  # fmt: skip
         unknown = sorted(set(spec.extra) - _EXTRA)
         if unknown:
-            raise InvalidRequestError(
+            raise _refused(
                 f"unknown extra {unknown[0]!r} for OpenAI jobs "
                 f"(known: {', '.join(sorted(_EXTRA))})",
-                provider=self.provider,
-            )
+                unknown[0], self.provider,
+            )  # fmt: skip
 
     def _file(self, data: Any, what: str, fmt: FileFormat) -> bytes:
         try:
@@ -144,7 +147,9 @@ class OpenAIJobs:
         base = self._base(spec)
         fmt: FileFormat = spec.extra.get("file_format") or file_format(base)
         if fmt not in ("chat", "completion"):
-            raise InvalidRequestError("file_format must be 'chat' or 'completion'")
+            raise _refused(
+                "file_format must be 'chat' or 'completion'", "file_format", self.provider
+            )
         training = self._file(spec.training_data, "training_data", fmt)
         validation = (
             None
@@ -167,12 +172,11 @@ class OpenAIJobs:
                 seed=spec.seed,
                 metadata=spec.extra.get("metadata"),
             )
-        except ValidationError as exc:
+        except ValidationError as exc:  # a spec value OpenAI bounds tighter (suffix, metadata)
             err = exc.errors(include_url=False)[0]
             field = ".".join(str(p) for p in err["loc"])
-            raise InvalidRequestError(
-                f"invalid {field}: {err['msg']}", provider=self.provider
-            ) from None
+            top = str(err["loc"][0]) if err["loc"] else "value"
+            raise _refused(f"invalid {field}: {err['msg']}", top, self.provider) from None
         self._known_model(base)
         uploaded: list[str] = []
         try:
@@ -377,3 +381,9 @@ class OpenAIJobs:
             metrics=metrics,
             fine_tuned_model_checkpoint=f"{self.provider}/{item.fine_tuned_model_checkpoint}",
         )
+
+
+def _refused(message: str, option: str, provider: str) -> OptionError:
+    error = OptionError(message, provider=provider)
+    error.option = option
+    return error

@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 from starlette.responses import JSONResponse
 from tuneplug.errors import CapabilityError, InvalidRequestError, TuneplugError
-from tuneplug.server.errors import public_message, retry_after_header, status_for
+from tuneplug.server.errors import HttpProblem, public_message, retry_after_header, status_for
 
 from tuneplug_gradient.wire import ErrorBody
 
@@ -83,6 +83,22 @@ def query_parsing_error(field: str, message: str) -> ApiError:
         type="queryOrPathParsingError",
         payload={"formattedValidationError": f"{field}: {message}", "validationError": [error]},
     )
+
+
+def from_problem(exc: HttpProblem) -> ApiError:
+    """The response for a problem the gateway's shared helpers found (size, time, rate,
+    text): a body that is not text is a ``bodyParsingError``, a path or query
+    parameter a ``queryOrPathParsingError``, as Gradient types its parse errors."""
+    if exc.kind == "body_not_text":
+        error = {"loc": [], "msg": exc.message, "type": exc.kind}
+        payload = {"formattedValidationError": f"body: {exc.message}", "validationError": [error]}
+        return ApiError(exc.status, exc.message, type="bodyParsingError", payload=payload)
+    if exc.kind in ("path_not_text", "query_not_text"):
+        loc = ["path"] if exc.param is None else ["query", exc.param]
+        error = {"loc": loc, "msg": exc.message, "type": exc.kind}
+        payload = {"formattedValidationError": exc.message, "validationError": [error]}
+        return ApiError(exc.status, exc.message, type="queryOrPathParsingError", payload=payload)
+    return ApiError(exc.status, exc.message, headers=exc.headers)
 
 
 def from_tuneplug(

@@ -27,9 +27,15 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from tuneplug.server.asgi import admit, bearer, read_body, tenant_of
 from tuneplug.server.errors import HttpProblem
 from tuneplug.server.gateway import Gateway
+from tuneplug.server.text import check_json_text, check_request_text
 
 from tuneplug_gradient.protocol.backend import GradientBackend
-from tuneplug_gradient.protocol.errors import ApiError, body_parsing_error, query_parsing_error
+from tuneplug_gradient.protocol.errors import (
+    ApiError,
+    body_parsing_error,
+    from_problem,
+    query_parsing_error,
+)
 from tuneplug_gradient.wire import CompleteRequest, CreateAdapterRequest, FineTuneRequest
 
 __all__ = ["build_app"]
@@ -52,6 +58,10 @@ class Auth:
 
     def _problem(self, scope: Scope) -> ApiError | None:
         challenge = {"WWW-Authenticate": "Bearer"}
+        try:
+            check_request_text(scope, ("authorization", "x-gradient-workspace-id"))
+        except HttpProblem as exc:
+            return from_problem(exc)
         key = bearer(scope)
         if key is None:
             return ApiError(
@@ -70,7 +80,7 @@ class Auth:
         try:
             admit(self.gateway, tenant, scope)
         except HttpProblem as exc:
-            return ApiError(exc.status, exc.message, headers=exc.headers)
+            return from_problem(exc)
         return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -87,8 +97,9 @@ async def _parse(request: Request, model: type[M]) -> M:
     limits = _backend(request).gateway.limits
     try:
         body = await read_body(request, limits.max_body_bytes, limits.body_timeout)
+        check_json_text(body)
     except HttpProblem as exc:
-        raise ApiError(exc.status, exc.message) from None
+        raise from_problem(exc) from None
     try:
         # Wire (camelCase) names only: the Python names the client builds bodies with are
         # unknown keys on the wire, as they would be on the real API.

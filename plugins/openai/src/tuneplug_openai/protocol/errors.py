@@ -72,10 +72,14 @@ def not_found(what: str, id: str, *, param: str | None = None) -> OpenAIError:
 
 
 def from_problem(exc: HttpProblem) -> OpenAIError:
-    """The error for a problem the gateway's shared helpers found (size, time, rate)."""
+    """The error for a problem the gateway's shared helpers found (size, time, rate, text)."""
     code = {"body_too_large": "request_too_large", "rate_limited": "rate_limit_exceeded"}
     return OpenAIError(
-        exc.status, exc.message, code=code.get(exc.kind, exc.kind), headers=exc.headers
+        exc.status,
+        exc.message,
+        code=code.get(exc.kind, exc.kind),
+        param=exc.param,
+        headers=exc.headers,
     )
 
 

@@ -5,6 +5,8 @@ name is only recorded, never used in a path) and described in the server's state
 (namespace ``openai.file``) with its tenant; another tenant's file answers 404
 like an unknown one. Uploads larger than ``Limits.max_upload_bytes`` are refused
 with 413 while they arrive (a declared or a counted length), before they fill the disk.
+A ``fine-tune`` file that is empty or not UTF-8 text is refused with 400 (naming the
+file, the line and the byte offset); its samples are checked when a job uses it.
 """
 
 from __future__ import annotations
@@ -20,8 +22,10 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Message
+from tuneplug.errors import InvalidRequestError
 from tuneplug.server.gateway import Gateway
 from tuneplug.server.tenants import Tenant
+from tuneplug.text import check_utf8_file
 
 from tuneplug_openai.protocol.errors import OpenAIError, not_found
 from tuneplug_openai.protocol.paging import page, page_params
@@ -55,12 +59,19 @@ class FileStore:
         if size > self.gateway.limits.max_upload_bytes:
             target.unlink()
             raise _too_large(self.gateway.limits.max_upload_bytes)
+        filename = upload.filename or "upload"
+        if purpose == "fine-tune":
+            try:
+                _check_training_text(target, filename, size)
+            except OpenAIError:
+                target.unlink()
+                raise
         record = {
             "id": file_id,
             "object": "file",
             "bytes": size,
             "created_at": int(time.time()),
-            "filename": upload.filename or "upload",
+            "filename": filename,
             "purpose": purpose,
             "status": "processed",
             "expires_at": None,
@@ -90,6 +101,18 @@ class FileStore:
             return False
         (self.dir / file_id).unlink(missing_ok=True)
         return True
+
+
+def _check_training_text(path: Path, filename: str, size: int) -> None:
+    """Refuse an empty or non-UTF-8 fine-tuning file at upload, naming it, the line and
+    the byte offset (its samples are validated when a job uses it)."""
+    if size == 0:
+        raise OpenAIError(400, f"file {filename!r} is empty", param="file", code="empty_file")
+    with path.open("rb") as fh:
+        try:
+            check_utf8_file(fh, f"file {filename!r}")
+        except InvalidRequestError as exc:
+            raise OpenAIError(400, str(exc), param="file", code="invalid_file_format") from None
 
 
 def _too_large(limit: int) -> OpenAIError:

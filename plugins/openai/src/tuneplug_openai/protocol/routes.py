@@ -14,6 +14,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from tuneplug.server.asgi import admit, bearer
 from tuneplug.server.errors import HttpProblem
 from tuneplug.server.gateway import Gateway
+from tuneplug.server.text import check_request_text
 
 from tuneplug_openai.protocol import completions, files, jobs
 from tuneplug_openai.protocol.errors import OpenAIError, from_problem, not_found
@@ -30,6 +31,10 @@ class Auth:
         self.gateway = gateway
 
     def _problem(self, scope: Scope) -> OpenAIError | None:
+        try:
+            check_request_text(scope, ("authorization",))
+        except HttpProblem as exc:
+            return from_problem(exc)
         key = bearer(scope)
         tenant = self.gateway.tenants.authenticate(key) if key is not None else None
         if tenant is None:

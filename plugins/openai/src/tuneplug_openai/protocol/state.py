@@ -12,6 +12,7 @@ from tuneplug.server import asgi
 from tuneplug.server.errors import HttpProblem
 from tuneplug.server.gateway import Gateway
 from tuneplug.server.tenants import Tenant
+from tuneplug.server.text import check_json_text
 
 from tuneplug_openai.protocol.errors import OpenAIError, from_problem
 from tuneplug_openai.protocol.models import ModelIds
@@ -51,6 +52,7 @@ async def parse_body(request: Request, model: type[M]) -> M:
     limits = state_of(request).gateway.limits
     try:
         raw = await asgi.read_body(request, limits.max_body_bytes, limits.body_timeout)
+        check_json_text(raw)
     except HttpProblem as exc:
         raise from_problem(exc) from None
     try:

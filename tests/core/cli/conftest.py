@@ -1,0 +1,1 @@
+"""The ``tuneplug`` command line (fixtures of ``tests/core/conftest.py`` apply)."""

@@ -1,0 +1,1 @@
+"""Training samples: reading, formats, limits. Fixture files in ``fixtures/``."""

@@ -1,0 +1,201 @@
+"""Where a bad config value came from, exactly: edges mutation testing found unheld.
+
+``tests/core/test_config.py`` shows each layer is named; these pin the whole message
+(layer, line, the field as the user wrote it) in the cases a plausible slip would get
+wrong: two files holding the same table, an aliased environment variable, a provider
+setting called ``model``, a key with no line to point at.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import tuneplug
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from tuneplug.config import env_name, load_config
+from tuneplug.errors import ConfigError
+
+BAD_INT = "Input should be a valid integer, unable to parse string as an integer"
+
+
+class AcmeSettings(BaseSettings):
+    """Settings of a provider ``acme``: an aliased variable, a field called ``model``."""
+
+    model_config = SettingsConfigDict(env_prefix="TPACME_")
+
+    retries: int = 1
+    model: int = 0
+    limits: dict[str, int] = Field(default_factory=dict)
+    api_key: str = Field(default="", validation_alias="ACME_SECRET_KEY")
+
+
+class PlainSettings(BaseSettings):
+    """No ``env_prefix``: the variable is the field's name."""
+
+    depth: int = 1
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> tuple[Path, Path]:
+    user = tmp_path / "xdg" / "tuneplug" / "config.toml"
+    user.parent.mkdir(parents=True, exist_ok=True)
+    return tmp_path / "work" / "tuneplug.toml", user
+
+
+@pytest.fixture
+def acme(make_plugin, register):  # type: ignore[no-untyped-def]
+    return register("acme", make_plugin("acme", settings=lambda: AcmeSettings))
+
+
+def _error(*args: object, **kwargs: object) -> str:
+    with pytest.raises(ConfigError) as info:
+        tuneplug.get_model(*args, **kwargs)  # type: ignore[arg-type]
+    return str(info.value)
+
+
+def test_environment_variable_names() -> None:
+    assert env_name(AcmeSettings, "retries") == "TPACME_RETRIES"
+    assert env_name(AcmeSettings, "api_key") == "ACME_SECRET_KEY"  # the alias, as written
+    assert env_name(PlainSettings, "depth") == "DEPTH"
+
+
+def test_a_bad_aliased_variable_is_named(acme: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TPACME_RETRIES", "many")
+    message = _error("acme/base")
+    assert message.endswith(f"retries: {BAD_INT} (from env TPACME_RETRIES)")
+
+
+def test_the_layer_holding_the_whole_path_is_named(acme: object, files: tuple[Path, Path]) -> None:
+    project, user = files
+    # Both files have [providers.acme]; only the user's holds the bad key.
+    project.write_text("[providers.acme]\nmodel = 3\n")
+    user.write_text('[providers.acme]\nmodel = 3\n\nretries = "many"\n')
+    assert _error("acme/base").endswith(f"retries: {BAD_INT} (at {user}:4)")
+
+
+def test_a_nested_bad_value_is_found_in_the_layer_that_holds_it(
+    acme: object, files: tuple[Path, Path]
+) -> None:
+    # Both files have `limits`; only the user's `limits.b` is bad: name the user file.
+    project, user = files
+    project.write_text("[providers.acme.limits]\na = 1\n")
+    user.write_text('[providers.acme.limits]\n\nb = "x"\n')
+    assert _error("acme/base").endswith(f"limits.b: {BAD_INT} (at {user}:3)")
+
+
+def test_a_value_holding_an_equals_sign_is_still_found_on_its_line(
+    acme: object, files: tuple[Path, Path]
+) -> None:
+    project, _ = files
+    project.write_text('[providers.acme]\n\nretries = "a=b"\n')
+    assert _error("acme/base").endswith(f"retries: {BAD_INT} (at {project}:3)")
+
+
+def test_a_provider_setting_called_model_keeps_its_name(
+    acme: object, files: tuple[Path, Path]
+) -> None:
+    # The core's own `model` is `default_model` in files; a provider's `model` is not.
+    project, _ = files
+    project.write_text('[providers.acme]\n\nmodel = "big"\n')
+    assert _error("acme/base").endswith(f"model: {BAD_INT} (at {project}:3)")
+
+
+def test_an_argument_is_named_as_such(acme: object) -> None:
+    message = _error("acme/base", settings={"retries": "many"})
+    assert message.endswith(f"retries: {BAD_INT} (from the argument)")
+
+
+def test_a_core_value_from_the_user_file(files: tuple[Path, Path]) -> None:
+    _, user = files
+    user.write_text('plugins = "mock"\nstrict = "very"\n')
+    with pytest.raises(ConfigError) as info:
+        load_config()
+    assert str(info.value) == (
+        "invalid settings: strict: Input should be a valid boolean, unable to interpret "
+        f"input (at {user}:2)"
+    )
+
+
+def test_a_nested_key_is_shown_dotted_with_its_table_line(files: tuple[Path, Path]) -> None:
+    project, _ = files
+    project.write_text(
+        '[models.a]\nmodel = "mock/tiny"\n\n[models.qa]\nmodel = "x=y"\nmax_tokens = -5\n'
+    )
+    with pytest.raises(ConfigError) as info:
+        load_config()
+    assert str(info.value) == (
+        f"{project}:4: [models.qa]: max_tokens: Input should be greater than or equal to 1"
+    )
+
+
+def test_a_key_without_a_line_names_the_file_alone(files: tuple[Path, Path]) -> None:
+    project, _ = files
+    project.write_text('models.qa.model = "mock/tiny"\nmodels.qa.max_tokens = -5\n')
+    with pytest.raises(ConfigError) as info:
+        load_config()
+    assert str(info.value).startswith(f"{project}: [models.qa]: max_tokens: ")
+
+
+def test_a_pyproject_table_line_is_found_inside_tool_tuneplug(work_pyproject: Path) -> None:
+    work_pyproject.write_text(
+        '[project]\nname = "x"\n\n[tool.other.models.qa]\nmodel = 1\n\n'
+        '[tool.tuneplug.models.qa]\nmodel = "mock/tiny"\nmax_tokens=-5\n'
+    )
+    with pytest.raises(ConfigError) as info:
+        load_config()
+    assert str(info.value).startswith(f"{work_pyproject}:7: [models.qa]: max_tokens: ")
+
+
+@pytest.mark.parametrize(
+    "text", ['[project]\nname = "tuneplug-app"\n', 'tool = 3\nx = "tuneplug"\n']
+)
+def test_a_pyproject_that_only_mentions_tuneplug_is_not_a_config(
+    work_pyproject: Path, text: str
+) -> None:
+    work_pyproject.write_text(text)
+    assert load_config().project is None  # no [tool.tuneplug]: not a tuneplug config
+
+
+@pytest.fixture
+def work_pyproject(tmp_path: Path) -> Path:
+    return tmp_path / "work" / "pyproject.toml"
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "message"),
+    [
+        ("tuneplug.toml", "[providers]\nx = 1\n", ":2: [providers.x] must be a table of settings"),
+        ("pyproject.toml", "[tool.tuneplug.providers]\n\nx = 1\n",
+         ":3: [providers.x] must be a table of settings"),
+        ("pyproject.toml", "[tool.tuneplug]\nmodels = 3\n",
+         ":2: 'models' must hold [models.<alias>] tables, not a single value"),
+        ("pyproject.toml", "[tool.tuneplug]\nproviders = 3\n",
+         ":2: 'providers' must hold [providers.<name>], not a single value"),
+        ("pyproject.toml", "[tool.tuneplug.models.qa]\n\nmax_tokens = 5\n",
+         ":1: [models.qa] needs a 'model' key"),
+        ("tuneplug.toml", "[models.qa]\nmax_tokens = 5\n", ":1: [models.qa] needs a 'model' key"),
+        ("pyproject.toml", "[tool]\ntuneplug = 3\n", ": the tuneplug config must be a table"),
+    ],
+)  # fmt: skip
+def test_a_malformed_layer_is_one_exact_error(
+    tmp_path: Path, name: str, text: str, message: str
+) -> None:
+    path = tmp_path / "work" / name
+    path.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_config()
+    assert str(info.value) == f"{path}{message}"
+
+
+def test_a_pyproject_layer_is_labelled_with_its_table(work_pyproject: Path) -> None:
+    work_pyproject.write_text("[tool.tuneplug]\nstrict = true\n")
+    assert load_config().origin("strict") == f"{work_pyproject} [tool.tuneplug]"
+
+
+def test_a_provider_setting_in_a_pyproject_names_its_line(
+    acme: object, work_pyproject: Path
+) -> None:
+    work_pyproject.write_text('[tool.tuneplug.providers.acme]\nmodel = 1\n\nretries = "x"\n')
+    assert _error("acme/base").endswith(f"retries: {BAD_INT} (at {work_pyproject}:4)")

@@ -1,0 +1,47 @@
+"""``import tuneplug`` is cheap: no provider, HTTP client, LangChain or pydantic."""
+
+from __future__ import annotations
+
+import pytest
+import tuneplug
+
+from tests.fresh_env import modules_after
+
+HEAVY = ["httpx", "langchain_core", "pydantic", "tuneplug_mock", "tuneplug_gradient", "rich"]
+
+
+def test_import_tuneplug_pulls_in_nothing_heavy() -> None:
+    modules = modules_after("import tuneplug")
+    loaded = [m for m in HEAVY if m in modules or any(k.startswith(m + ".") for k in modules)]
+    assert loaded == []
+    # nor any of tuneplug's own heavier modules
+    assert not {"tuneplug.models", "tuneplug.config", "tuneplug.plugins", "tuneplug.types"} & set(
+        modules
+    )
+
+
+def test_errors_module_is_light() -> None:
+    modules = modules_after("import tuneplug.errors")
+    assert "pydantic" not in modules and "pluggy" not in modules
+
+
+def test_cli_help_imports_no_provider_or_pydantic() -> None:
+    modules = modules_after(
+        "from click.testing import CliRunner\n"
+        "from tuneplug.cli import cli\n"
+        "assert CliRunner().invoke(cli, ['--help']).exit_code == 0"
+    )
+    assert "pydantic" not in modules and "tuneplug_mock" not in modules
+    assert "rich" not in modules
+    # Plugin commands are found without importlib.metadata (email, zipfile, socket...).
+    assert "importlib.metadata" not in modules and "email" not in modules
+    # Each command's work is imported when it runs: no server, jobs or batch machinery.
+    assert not {"tuneplug.jobs", "tuneplug.batching", "tuneplug.server.app"} & set(modules)
+
+
+def test_lazy_exports_resolve() -> None:
+    for name in tuneplug.__all__:
+        assert getattr(tuneplug, name) is not None, name
+    assert set(tuneplug.__all__) <= set(dir(tuneplug))
+    with pytest.raises(AttributeError):
+        tuneplug.no_such_name  # noqa: B018

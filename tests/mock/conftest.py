@@ -1,0 +1,3 @@
+"""The mock provider (``plugins/mock``): its language model, store, multipliers and contract
+suites. No fixtures of its own yet.
+"""

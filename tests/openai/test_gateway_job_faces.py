@@ -1,0 +1,89 @@
+"""What a client of the OpenAI gateway's jobs sees, never the server's side (judged by the
+official ``openai`` SDK on loopback): a bad uploaded file named by its file id, line and
+``param``; events naming the ``ft:`` model, not the backend adapter; no server path in
+any message; a job whose backend record is gone listed as failed, not a 404 breaking
+the listing of every job."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import openai
+import pytest
+
+from tests.openai.test_gateway import ALICE, ANSWER, QUESTION, _sdk, _serve
+from tests.openai.test_gateway_jobs import _fine_tune
+from tests.server.gradient_server import RunningServer
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[RunningServer]:
+    with _serve(tmp_path, tenants=[ALICE]) as running:
+        yield running
+
+
+def _upload(client: openai.OpenAI, path: Path, lines: list[str]) -> str:
+    path.write_text("".join(f"{line}\n" for line in lines))
+    with path.open("rb") as handle:
+        return client.files.create(file=handle, purpose="fine-tune").id
+
+
+def test_a_bad_training_file_is_named_by_its_id_line_and_param(
+    server: RunningServer, tmp_path: Path
+) -> None:
+    client = _sdk(server)
+    good = json.dumps({"messages": [{"role": "assistant", "content": ANSWER}]})
+    bad = _upload(client, tmp_path / "bad.jsonl", [good, '{"messages": [1, 2'])
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.fine_tuning.jobs.create(model="tiny", training_file=bad)
+    error = caught.value
+    assert error.param == "training_file" and error.code == "invalid_training_file"
+    message = error.body["message"]  # type: ignore[index]
+    assert message.startswith(f"{bad}:2: invalid JSON"), message
+    assert str(server.state_dir) not in message and "<path>" not in message
+    ok = _upload(client, tmp_path / "ok.jsonl", [good])
+    with pytest.raises(openai.BadRequestError) as validation:
+        client.fine_tuning.jobs.create(model="tiny", training_file=ok, validation_file=bad)
+    assert validation.value.param == "validation_file"
+    assert validation.value.body["message"].startswith(f"{bad}:2: ")  # type: ignore[index]
+    assert client.fine_tuning.jobs.list().data == []
+
+
+def test_events_name_the_fine_tuned_model_never_the_backend_adapter(
+    server: RunningServer, tmp_path: Path
+) -> None:
+    job, events = _fine_tune(_sdk(server), tmp_path)
+    assert job.status == "succeeded", job.error
+    messages = [e.message for e in events]
+    assert not any("adapter" in m or "mock/" in m or "/tmp" in m for m in messages), messages
+    created = next(m for m in messages if m.startswith("created:"))
+    assert created.endswith(f"training {job.fine_tuned_model}"), created
+
+
+def test_a_job_whose_backend_record_is_gone_is_failed_and_the_others_still_list(
+    server: RunningServer, tmp_path: Path
+) -> None:
+    client = _sdk(server)
+    lost, _ = _fine_tune(client, tmp_path)
+    kept, _ = _fine_tune(client, tmp_path)
+    gateway = server.app.state.gateway  # type: ignore[attr-defined]
+    backend_id = gateway.state.get("openai.job", lost.id, ALICE.name)["ref"].partition("/")[2]
+    # What pruning the backend's journal behind the server's back leaves.
+    with sqlite3.connect(gateway.jobs.store.path) as journal:
+        assert journal.execute("DELETE FROM jobs WHERE id = ?", (backend_id,)).rowcount == 1
+    listed = {j.id: j for j in client.fine_tuning.jobs.list().data}
+    assert listed[kept.id].status == "succeeded"
+    gone = client.fine_tuning.jobs.retrieve(lost.id)
+    assert listed[lost.id].status == gone.status == "failed"
+    assert gone.error and gone.error.code == "backend_record_gone"
+    assert client.fine_tuning.jobs.list_events(lost.id).data == []
+    with pytest.raises(openai.ConflictError):
+        client.fine_tuning.jobs.cancel(lost.id)
+    # Its model was recorded when it succeeded, and still answers.
+    answer = client.chat.completions.create(
+        model=lost.fine_tuned_model, messages=[{"role": "user", "content": QUESTION}]
+    )
+    assert (answer.choices[0].message.content or "").startswith(ANSWER)

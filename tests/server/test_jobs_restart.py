@@ -1,0 +1,192 @@
+"""A server resumes its fine-tuning jobs after a restart.
+
+``tuneplug serve`` is a real process: its job runner exits it (``os._exit``, as
+a kill) right after the provider applied step 2 and before the journal marks
+it done. Restarted on the same state directory, the server resumes the job;
+the job succeeds with every step applied once, and its ``ft:`` model answers.
+A graceful stop pauses running jobs between steps, queued for the next start.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import openai
+import pytest
+import tuneplug
+from pydantic import SecretStr
+from tuneplug.jobs.local import LocalJobs, job_store
+from tuneplug.jobs.runner import EXIT_AFTER_STEP_ENV
+from tuneplug.server.gateway import Gateway
+from tuneplug.server.jobs import origin_of, resume_jobs, stop_jobs
+from tuneplug.server.state import StateStore
+from tuneplug.server.tenants import Tenant, Tenants
+from tuneplug.types import FineTuneResult
+from tuneplug_mock.settings import MockSettings
+from tuneplug_mock.store import AdapterStore
+
+from tests.core.plugin_kit import COMPLETER, FINETUNABLE
+from tests.openai.test_gateway import ANSWER, _ask, _chat_file
+
+READ_TIMEOUT = 30.0  # seconds for a banner or an exit (never reached when it works)
+POLLS = 600  # job retrievals, 0.05 s apart, before the test gives up
+KEY = "restart-key-0123456789"
+
+
+@contextmanager
+def _serve(state: Path, env: dict[str, str]) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """``tuneplug serve --protocol openai`` over mock/tiny in a process; its /v1 URL."""
+    args = ["--backend", "mock/tiny", "--protocol", "openai", "--port", "0"]
+    args += ["--state-dir", str(state), "--token", KEY]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tuneplug", "serve", *args],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=lambda: [lines.put(x) for x in proc.stdout], daemon=True).start()  # type: ignore[union-attr]
+        seen = ""
+        while "OPENAI_API_KEY" not in seen:
+            try:
+                seen += lines.get(timeout=READ_TIMEOUT)
+            except queue.Empty:
+                raise AssertionError(f"no banner: {seen!r}") from None
+        url = re.search(r"OPENAI_BASE_URL=(\S+)", seen).group(1)  # type: ignore[union-attr]
+        yield proc, url
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=READ_TIMEOUT)
+        print(err, file=sys.stderr)  # the server's log, shown when a test fails
+
+
+def _applied_steps(adapter_id: str) -> int:
+    store = AdapterStore(MockSettings().store_path())
+    try:
+        found = store.load(adapter_id)
+        assert found is not None
+        return found[0].steps
+    finally:
+        store.close()
+
+
+def test_a_job_killed_with_its_server_completes_after_the_restart(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TUNEPLUG_SERVE_")}
+    state = tmp_path / "state"
+    with _serve(state, {**env, EXIT_AFTER_STEP_ENV: "2"}) as (proc, url):
+        client = openai.OpenAI(base_url=url, api_key=KEY, max_retries=0)
+        with _chat_file(tmp_path).open("rb") as handle:
+            uploaded = client.files.create(file=handle, purpose="fine-tune")
+        with contextlib.suppress(openai.APIConnectionError):  # it may die before answering
+            client.fine_tuning.jobs.create(
+                model="tiny", training_file=uploaded.id, hyperparameters={"n_epochs": 3}
+            )
+        assert proc.wait(timeout=READ_TIMEOUT) == 86  # killed right after step 2 was applied
+
+    (row,) = job_store().unfinished(f"serve:{state.resolve()}")
+    assert (row.status, row.steps_done, row.steps_total) == ("running", 1, 3)
+    assert _applied_steps(row.target) == 2  # the provider has step 2; the journal does not
+
+    with _serve(state, env) as (_, url):
+        client = openai.OpenAI(base_url=url, api_key=KEY, max_retries=0)
+        (job,) = client.fine_tuning.jobs.list().data
+        for _ in range(POLLS):
+            done = client.fine_tuning.jobs.retrieve(job.id)
+            if done.status in ("succeeded", "failed", "cancelled"):
+                break
+            time.sleep(0.05)
+        assert done.status == "succeeded", done.error
+        assert done.fine_tuned_model and _ask(client, done.fine_tuned_model).startswith(ANSWER)
+        events = client.fine_tuning.jobs.list_events(job.id, limit=100).data
+    assert _applied_steps(row.target) == 3  # step 2 answered from its key, not applied again
+    steps = sorted(e.data["step"] for e in events if e.data and "train_loss" in e.data)
+    assert steps == [1, 2, 3]
+    assert any(m.message.startswith("resumed at step 2") for m in events)
+
+
+def test_a_graceful_stop_requeues_running_jobs_and_the_next_start_resumes_them(
+    make_plugin,
+    register,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    entered, go = threading.Event(), threading.Event()
+    sent: list[str] = []
+
+    def fine_tune(ctx, model, samples, idempotency_key):  # type: ignore[no-untyped-def]
+        sent.extend(s.text for s in samples)
+        if len(sent) == 1:
+            entered.set()
+            assert go.wait(READ_TIMEOUT)
+        return FineTuneResult(trainable_tokens=len(samples), sum_loss=1.0)
+
+    register("slow", make_plugin("slow", (*COMPLETER, *FINETUNABLE), fine_tune=fine_tune))
+    tenants = Tenants([Tenant("a", SecretStr("a-key-0123456789"), "a_ws")])
+    state = StateStore(tmp_path / "state")
+    try:
+        gateway = Gateway("slow", state, tenants)
+        base = tuneplug.get_model("slow/base")
+        job = gateway.start_job(base, ["x", "y", "z"], batch_size=1, seed=1)
+        assert entered.wait(READ_TIMEOUT)
+        left: list[list[str]] = []
+        stopper = threading.Thread(target=lambda: left.append(stop_jobs(gateway)))
+        stopper.start()
+        for _ in range(POLLS):  # the stop is asked before step 1 may finish
+            if job_store().requests(job.id)[1] == "requeue":
+                break
+            time.sleep(0.01)
+        go.set()
+        stopper.join(READ_TIMEOUT)
+        assert left == [[]]  # stopped within the grace
+        stopped = job.refresh()
+        assert stopped.status is tuneplug.JobStatus.QUEUED and len(sent) == 1
+        assert any("server is stopping" in e.message for e in stopped.events())
+        assert job_store().unfinished(origin_of(gateway))[0].id == job.id
+
+        assert resume_jobs(gateway) == [job.id]
+        done = job.wait(timeout=READ_TIMEOUT)
+        assert done.status is tuneplug.JobStatus.SUCCEEDED
+        assert sorted(sent) == ["x", "y", "z"]  # each once
+        assert resume_jobs(gateway) == []  # nothing left to resume
+    finally:
+        state.close()
+
+
+def test_another_servers_jobs_and_paused_jobs_are_not_resumed(tmp_path: Path) -> None:
+    tenants = Tenants([Tenant("a", SecretStr("a-key-0123456789"), "a_ws")])
+    mine, theirs = StateStore(tmp_path / "mine"), StateStore(tmp_path / "theirs")
+    try:
+        ours, other = Gateway("mock/tiny", mine, tenants), Gateway("mock/tiny", theirs, tenants)
+        base = tuneplug.get_model("mock/tiny")
+        seed: list[Any] = [{"inputs": "a b"}]
+        spec = tuneplug.JobSpec(model="tiny", training_data=seed)
+        paused = LocalJobs(base.provider).create(spec, start="none", origin=origin_of(ours))
+        paused = paused.pause()
+        foreign = other.start_job(base, seed, batch_size=1)
+        foreign.wait(timeout=READ_TIMEOUT)
+        job_store().set_status(foreign.id, "running")  # as if killed
+        assert resume_jobs(ours) == []
+        assert paused.refresh() == paused  # a client paused it: it stays paused
+        assert foreign.refresh().raw_status == "interrupted"  # left to its own server
+    finally:
+        mine.close()
+        theirs.close()
+
+
+@pytest.fixture(autouse=True)
+def _no_leftover_runners() -> Iterator[None]:
+    yield
+    for row in job_store().page(None, None, 100)[0]:
+        if row.status in ("queued", "running"):
+            job_store().request_stop(row.id, "requeue")

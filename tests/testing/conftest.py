@@ -1,0 +1,3 @@
+"""The testing kit ``tuneplug.testing``: pytest plugin, network guard, cassettes, scripted
+provider.
+"""
