@@ -4,8 +4,8 @@
 in the body it answers ``--chunks`` SSE chunk events (``chat.completion.chunk``), a
 usage chunk and ``data: [DONE]``, as one chunked body. Anything else gets a fixed
 ``text_completion``. Answers go out ``--latency-ms`` after the request's last byte.
-An ``asyncio.Protocol`` with no HTTP framework, in its own process (:func:`start`), so
-that it is not the bottleneck of what is measured.
+Served by the shared loopback server (``loopback.py``: an ``asyncio.Protocol``, no HTTP
+framework) in a process of its own (:func:`start`), so that it is not what is measured.
 
     python bench/openai_loopback.py --latency-ms 20 --chunks 10000   # prints "PORT <n>"
 """
@@ -15,10 +15,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import subprocess
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, suppress
+
+import loopback
 
 USAGE = {"prompt_tokens": 12, "completion_tokens": 4, "total_tokens": 16}
 CHAT = json.dumps(
@@ -49,13 +48,6 @@ TEXT = json.dumps(
         "usage": USAGE,
     }
 ).encode()
-
-
-def _response(body: bytes) -> bytes:
-    return (
-        b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
-        b"content-length: " + str(len(body)).encode() + b"\r\n\r\n" + body
-    )
 
 
 def sse_body(chunks: int) -> bytes:
@@ -93,82 +85,27 @@ def sse_body(chunks: int) -> bytes:
     return b"".join(lines) + b"data: [DONE]\n\n"
 
 
-class _Protocol(asyncio.Protocol):
-    def __init__(self, latency: float, stream: bytes) -> None:
-        self.latency = latency
-        self.stream = stream
-        self.buffer = b""
-        self.transport: asyncio.Transport | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-
-    def data_received(self, data: bytes) -> None:
-        self.buffer += data
-        loop = asyncio.get_running_loop()
-        while True:
-            end = self.buffer.find(b"\r\n\r\n")
-            if end < 0:
-                return
-            head = self.buffer[:end]
-            length = 0
-            for line in head.split(b"\r\n")[1:]:
-                name, _, value = line.partition(b":")
-                if name.strip().lower() == b"content-length":
-                    length = int(value)
-            if len(self.buffer) < end + 4 + length:
-                return
-            body = self.buffer[end + 4 : end + 4 + length]
-            self.buffer = self.buffer[end + 4 + length :]
-            if b'"stream": true' in body or b'"stream":true' in body:
-                reply = self.stream
-            elif b"/chat/completions" in head.split(b"\r\n", 1)[0]:
-                reply = _response(CHAT)
-            else:
-                reply = _response(TEXT)
-            if self.latency > 0:
-                loop.call_later(self.latency, self._reply, reply)
-            else:
-                self._reply(reply)
-
-    def _reply(self, reply: bytes) -> None:
-        if self.transport is not None and not self.transport.is_closing():
-            self.transport.write(reply)
-
-
-async def _serve(latency_ms: float, chunks: int) -> None:
-    body = sse_body(chunks)
+def _answerer(chunks: int) -> loopback.Answer:
+    """Answers by the request: a stream when it asks for one, else chat or text completion."""
+    events = sse_body(chunks)
     stream = (
-        b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
-        b"transfer-encoding: chunked\r\n\r\n" + b"%x\r\n%s\r\n" % (len(body), body) + b"0\r\n\r\n"
+        b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
+        + b"%x\r\n%s\r\n" % (len(events), events)
+        + b"0\r\n\r\n"
     )
-    loop = asyncio.get_running_loop()
-    server = await loop.create_server(
-        lambda: _Protocol(latency_ms / 1000, stream), "127.0.0.1", 0, backlog=1024
-    )
-    print(f"PORT {server.sockets[0].getsockname()[1]}", flush=True)
-    async with server:
-        await server.serve_forever()
+    chat, text = loopback.json_response(CHAT), loopback.json_response(TEXT)
+
+    def answer(head: bytes, body: bytes) -> bytes:
+        if b'"stream": true' in body or b'"stream":true' in body:
+            return stream
+        return chat if b"/chat/completions" in head.split(b"\r\n", 1)[0] else text
+
+    return answer
 
 
-@contextmanager
-def start(latency_ms: float = 0.0, chunks: int = 10) -> Iterator[int]:
+def start(latency_ms: float = 0.0, chunks: int = 10) -> AbstractContextManager[int]:
     """Run the server in a subprocess for the ``with`` block; yields its port."""
-    proc = subprocess.Popen(
-        [sys.executable, __file__, "--latency-ms", str(latency_ms), "--chunks", str(chunks)],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        if not line.startswith("PORT "):
-            raise RuntimeError(f"loopback server failed to start: {line!r}")
-        yield int(line.split()[1])
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    return loopback.start(__file__, "--latency-ms", str(latency_ms), "--chunks", str(chunks))
 
 
 def main() -> None:
@@ -177,7 +114,7 @@ def main() -> None:
     parser.add_argument("--chunks", type=int, default=10)
     args = parser.parse_args()
     with suppress(KeyboardInterrupt):
-        asyncio.run(_serve(args.latency_ms, args.chunks))
+        asyncio.run(loopback.serve(_answerer(args.chunks), args.latency_ms))
 
 
 if __name__ == "__main__":

@@ -1,32 +1,30 @@
 """A scripted, loopback-only fake of the Gradient v1 API for the client tests.
 
-:class:`FakeGradient` is a threaded HTTP/1.1 keep-alive server on ``127.0.0.1:0``.
-By default it behaves like a tiny Gradient (one base model ``nous-hermes2``,
-adapters, the seed notebook's answers); :meth:`FakeGradient.script` queues faults
-that replace the default answer of the next matching requests. Every request is
-logged (method, path, query, headers, raw body) for shape assertions.
-
-Faults are plain objects: :class:`Reply` (any status/body/headers), :class:`Reset`
-(close with a TCP RST, no response), :class:`Stall` (answer after a delay, to
-trigger read timeouts), :class:`Truncate` (promise more body than is sent, then
-close). All waits are short and bounded, so nothing here can hang a test.
+:class:`FakeGradient` is the scriptable loopback HTTP/1.1 server of the ``tuneplug.http``
+tests (``tests/core/http/fake.py``: threaded, keep-alive, ``127.0.0.1:0``, every request
+logged with method, path, query, headers and raw body) answering like a tiny Gradient by
+default (one base model ``nous-hermes2``, adapters, the seed notebook's answers) under
+``/api``. :meth:`FakeGradient.script` queues faults that replace the default answer of
+the next matching requests: :class:`Reply` (any status/body/headers), :class:`Reset`
+(close with a TCP RST, no response), :class:`Stall` (answer after a delay, to trigger
+read timeouts), :class:`Truncate` (promise more body than is sent, then close), and the
+HTTP fake's others. All waits are short and bounded, so nothing here can hang a test.
 """
 
 from __future__ import annotations
 
-import json
-import socket
-import struct
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
 import pytest
+
+from tests.core.http import fake as http_fake
+from tests.core.http.fake import FakeServer, Recorded, Reply, Reset, Stall
+
+__all__ = ["FakeGradient", "Recorded", "Reply", "Reset", "Stall", "Truncate", "serve"]
 
 TOKEN = "tok_Secret_0123456789abcdef"
 WORKSPACE = "12345614fc0_workspace"
@@ -38,103 +36,26 @@ AFTER = "The Dallas Cowboys"
 
 
 @dataclass
-class Recorded:
-    """One request as the fake received it."""
-
-    method: str
-    path: str
-    query: list[tuple[str, str]]
-    raw_query: str
-    headers: dict[str, str]  # lower-cased names
-    header_names: list[str]  # as sent, in order
-    body: bytes
-
-    @property
-    def json(self) -> Any:
-        """The body parsed as JSON."""
-        return json.loads(self.body)
-
-
-@dataclass
-class Reply:
-    """Answer with this status, body (bytes, str or JSON-able) and headers."""
-
-    status: int = 200
-    body: Any = b""
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass
-class Reset:
-    """Drop the connection with a TCP reset instead of answering."""
-
-
-@dataclass
-class Stall:
-    """Wait ``seconds`` before giving the default answer (read-timeout bait)."""
-
-    seconds: float = 1.0
-
-
-@dataclass
-class Truncate:
-    """Send headers promising a longer body, part of it, then close."""
+class Truncate(http_fake.Truncate):
+    """Send headers promising a longer body, part of a Gradient answer, then close."""
 
     body: bytes = b'{"finishReason": "len'
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 128  # 20 concurrent connects must not overflow the backlog
-
-
-class FakeGradient:
-    """The fake server; use :func:`serve` to run one for a test."""
+class FakeGradient(FakeServer):
+    """The fake Gradient; use :func:`serve` to run one for a test (``url`` ends in ``/api``)."""
 
     def __init__(self) -> None:
-        self.requests: list[Recorded] = []
-        self._script: list[tuple[str | None, Any]] = []
-        self._lock = threading.Lock()
         self.adapters: dict[str, dict[str, Any]] = {}
         self.trained: set[str] = set()
-        self.server = _Server(("127.0.0.1", 0), _handler_for(self))
+        super().__init__(self.answer)
         self.port = self.server.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}/api"
-        self._thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
+        self.url = f"{self.url}/api"
 
     def start(self) -> FakeGradient:
         """Serve in a background thread."""
-        self._thread.start()
+        super().start()
         return self
-
-    def stop(self) -> None:
-        """Stop serving and close the listening socket."""
-        self.server.shutdown()
-        self.server.server_close()
-        self._thread.join(timeout=5)
-
-    def script(self, *actions: Any, path: str | None = None) -> None:
-        """Queue ``actions`` for the next requests whose path contains ``path``."""
-        with self._lock:
-            self._script.extend((path, action) for action in actions)
-
-    def count(self, path_part: str = "", method: str | None = None) -> int:
-        """How many logged requests match."""
-        return sum(
-            1
-            for r in self.requests
-            if path_part in r.path and (method is None or r.method == method)
-        )
-
-    def _next_action(self, path: str) -> Any:
-        with self._lock:
-            for i, (wanted, action) in enumerate(self._script):
-                if wanted is None or wanted in path:
-                    del self._script[i]
-                    return action
-        return None
 
     # -- the default Gradient behaviour --------------------------------------------
 
@@ -202,71 +123,6 @@ class FakeGradient:
                 for i, m in self.adapters.items()
             ]
         return models
-
-
-def _handler_for(fake: FakeGradient) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        disable_nagle_algorithm = True  # headers and body go out in two writes
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass  # keep test output clean
-
-        def _handle(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
-            split = urlsplit(self.path)
-            req = Recorded(
-                method=self.command,
-                path=split.path,
-                query=parse_qsl(split.query, keep_blank_values=True),
-                raw_query=split.query,
-                headers={k.lower(): v for k, v in self.headers.items()},
-                header_names=list(self.headers.keys()),
-                body=body,
-            )
-            with fake._lock:
-                fake.requests.append(req)
-            action = fake._next_action(split.path)
-            if isinstance(action, Reset):
-                self.connection.setsockopt(
-                    socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
-                )
-                self.close_connection = True
-                return
-            if isinstance(action, Truncate):
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(action.body) + 50))
-                self.end_headers()
-                self.wfile.write(action.body)
-                self.wfile.flush()
-                self.close_connection = True
-                return
-            if isinstance(action, Stall):
-                time.sleep(action.seconds)
-                action = None
-            reply = action if isinstance(action, Reply) else fake.answer(req)
-            self._send(reply)
-
-        def _send(self, reply: Reply) -> None:
-            data = reply.body
-            if not isinstance(data, bytes):
-                data = data.encode() if isinstance(data, str) else json.dumps(data).encode()
-            try:
-                self.send_response(reply.status)
-                headers = {"Content-Type": "application/json", **reply.headers}
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-            except OSError:
-                self.close_connection = True  # the client gave up (timeout); fine
-
-        do_GET = do_POST = do_DELETE = do_PUT = _handle
-
-    return Handler
 
 
 def fast_sleeps(monkeypatch: pytest.MonkeyPatch, longest: float = 0.01) -> None:

@@ -17,9 +17,10 @@ from typing import Any
 
 import pytest
 import tuneplug
-from tuneplug.errors import InvalidRequestError
+from tuneplug.errors import InvalidRequestError, ServerError
 from tuneplug.options import OptionError
 
+from tests.core.http.fake import Reply
 from tests.gradient.fake import ADAPTER_ID, FakeGradient
 from tests.gradient.fake import serve as serve_gradient
 from tests.openai.fake import OpenAIFake, serve
@@ -101,3 +102,21 @@ def test_every_provider_refuses_a_prompt_that_is_not_text(
             if asyncio.iscoroutine(result):
                 asyncio.run(result)
     assert len(fake.requests) == before and openai_fake.server.requests == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"choices": [{"index": 0, "finish_reason": "stop", '
+        b'"message": {"role": "assistant", "content": "caf\xe9"}}]}',
+        b'{"choices": [{"index": 0, "finish_reason": "stop", '
+        b'"message": {"role": "assistant", "content": "caf\\ud800"}}]}',
+    ],
+)
+def test_a_reply_that_is_not_text_is_a_typed_error(openai_fake: OpenAIFake, body: bytes) -> None:
+    openai_fake.server.script(Reply(200, body), path="/chat/completions")
+    model = tuneplug.get_model("openai/gpt-4o-mini")
+    with pytest.raises(ServerError, match="malformed") as caught:
+        model.chat([{"role": "user", "content": "hi"}])
+    assert caught.value.status == 200 and not caught.value.retryable
+    str(caught.value).encode("utf-8")

@@ -16,7 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from starlette.testclient import TestClient
+from tuneplug.cli import cli
+from tuneplug.errors import ConfigError
+from tuneplug.server.tenants import load_tenants_file
 from tuneplug_gradient.protocol import GradientProtocol
 from tuneplug_openai.protocol import OpenAIProtocol
 
@@ -245,3 +249,16 @@ def test_a_job_names_the_file_id_line_and_field(
     message = _openai_error(response, "invalid_training_file", "training_file")
     assert message.startswith(f"{file_id}:{expected}")
     assert "<path>" not in message
+
+
+def test_a_tenants_file_that_is_not_utf8_names_the_byte_offset(tmp_path: Path) -> None:
+    path = tmp_path / "tenants.toml"
+    path.write_bytes(b'[tenants.ren\xe9]\nkey = "ren-key-0123456789"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_tenants_file(path)
+    assert str(caught.value) == (
+        f"{path}: the tenants file is not UTF-8 text: invalid byte (0xe9) at byte offset 12"
+    )
+    result = CliRunner().invoke(cli, ["serve", "--port", "0", "--tenants", str(path)])
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [f"error: {caught.value}"]

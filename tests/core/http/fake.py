@@ -43,6 +43,7 @@ class Recorded:
     headers: dict[str, str]  # lower-cased names
     header_names: list[str]  # as sent, in order
     body: bytes
+    raw_query: str = ""  # the query string as sent
 
     @property
     def json(self) -> Any:
@@ -192,6 +193,7 @@ def _handler_for(fake: FakeServer) -> type[BaseHTTPRequestHandler]:
                 headers={k.lower(): v for k, v in self.headers.items()},
                 header_names=list(self.headers.keys()),
                 body=body,
+                raw_query=split.query,
             )
             with fake._lock:
                 fake.requests.append(req)

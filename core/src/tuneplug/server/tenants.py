@@ -31,6 +31,7 @@ from typing import Any
 from pydantic import SecretStr
 
 from tuneplug.errors import ConfigError
+from tuneplug.text import decode_utf8
 
 __all__ = ["RateLimiter", "Tenant", "Tenants", "load_tenants_file"]
 
@@ -110,10 +111,13 @@ def load_tenants_file(path: Path, *, default_rate_limit: float | None = None) ->
         ConfigError: unreadable or malformed file, unknown keys, a missing key variable.
     """
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        raw = path.read_bytes()
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read tenants file: {exc.strerror or exc}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+    text = decode_utf8(raw, f"{path}: the tenants file", error=ConfigError)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
     table = data.get("tenants")
     if not isinstance(table, dict) or not table or set(data) - {"tenants"}:

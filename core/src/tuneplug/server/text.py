@@ -10,8 +10,10 @@ protocol renders in its own error shape:
 
 * :func:`check_request_text`: the raw path and query string (after
   percent-decoding) and the named headers, before authentication;
-* :func:`check_json_text`: a JSON body's bytes, and ``\\uD800``-style escapes of
-  lone surrogates (JSON's grammar allows them; no text holds them).
+* :func:`json_text_problem`: why a JSON body the parser refused is not text: a
+  byte that is not UTF-8, or a ``\\uD800``-style escape of a lone surrogate (JSON's
+  grammar allows them; no text holds them). Only on the error path: the parser
+  validates both on the way.
 
 Offsets are 0-based byte offsets in what the client sent: in the raw
 (still percent-encoded) path or query string, in the header's value, in the body.
@@ -27,7 +29,7 @@ from starlette.types import Scope
 from tuneplug.server.errors import HttpProblem
 from tuneplug.text import describe_lone_surrogate, lone_surrogate_escape
 
-__all__ = ["check_json_text", "check_request_text"]
+__all__ = ["check_request_text", "json_text_problem"]
 
 _PERCENT = re.compile(rb"%([0-9A-Fa-f]{2})")
 
@@ -46,6 +48,8 @@ def _first_invalid(data: bytes) -> int | None:
 def _percent_problem(raw: bytes) -> tuple[int, str] | None:
     """``(offset in raw, shown byte)`` of the first byte of percent-decoded ``raw``
     that is not UTF-8 text."""
+    if b"%" not in raw and raw.isascii():  # the common case: nothing to decode
+        return None
     decoded = bytearray()
     origin: list[int] = []  # raw offset of each decoded byte
     at = 0
@@ -108,7 +112,7 @@ def check_request_text(scope: Scope, headers: Iterable[str] = ()) -> None:
         )
     wanted = {name.encode("latin-1") for name in headers}
     for name, value in scope.get("headers", ()):
-        if name.lower() in wanted and not value.isascii():
+        if not value.isascii() and name.lower() in wanted:
             offset = next(i for i, byte in enumerate(value) if byte > 0x7F)
             header = name.decode("latin-1").lower()
             raise HttpProblem(
@@ -119,16 +123,21 @@ def check_request_text(scope: Scope, headers: Iterable[str] = ()) -> None:
             )
 
 
-def check_json_text(body: bytes) -> None:
-    """Refuse a JSON body that is not UTF-8 or escapes a lone surrogate (no I/O, linear).
+def json_text_problem(body: bytes) -> HttpProblem | None:
+    """Why a JSON body a parser refused is not text, if that is why: a byte that is not
+    UTF-8, or a ``\\uXXXX`` escape of a lone surrogate (``None`` when it is text).
 
-    Raises:
-        HttpProblem: 400, kind ``body_not_text``, naming the byte offset (and the byte
-            or the escape).
+    Call it when parsing failed (pydantic's ``json_invalid``): parsers refuse both,
+    but their message has a line and column, not the byte; on the happy path the
+    parser's own validation is the only cost.
+
+    Returns:
+        HttpProblem: 400, kind ``body_not_text``, naming the byte offset and the byte
+        or the escape.
     """
     bad = _first_invalid(body)
     if bad is not None:
-        raise HttpProblem(
+        return HttpProblem(
             400,
             f"the request body is not UTF-8 text: invalid byte (0x{body[bad]:02x}) "
             f"at byte offset {bad}",
@@ -136,7 +145,8 @@ def check_json_text(body: bytes) -> None:
         )
     found = lone_surrogate_escape(body)
     if found is not None:
-        escape, offset = found[1], found[0]
-        raise HttpProblem(
+        offset, escape = found
+        return HttpProblem(
             400, f"the request body is {describe_lone_surrogate(escape, offset)}", "body_not_text"
         )
+    return None

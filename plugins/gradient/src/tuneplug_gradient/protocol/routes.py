@@ -27,7 +27,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from tuneplug.server.asgi import admit, bearer, read_body, tenant_of
 from tuneplug.server.errors import HttpProblem
 from tuneplug.server.gateway import Gateway
-from tuneplug.server.text import check_json_text, check_request_text
+from tuneplug.server.text import check_request_text, json_text_problem
 
 from tuneplug_gradient.protocol.backend import GradientBackend
 from tuneplug_gradient.protocol.errors import (
@@ -97,7 +97,6 @@ async def _parse(request: Request, model: type[M]) -> M:
     limits = _backend(request).gateway.limits
     try:
         body = await read_body(request, limits.max_body_bytes, limits.body_timeout)
-        check_json_text(body)
     except HttpProblem as exc:
         raise from_problem(exc) from None
     try:
@@ -105,6 +104,9 @@ async def _parse(request: Request, model: type[M]) -> M:
         # unknown keys on the wire, as they would be on the real API.
         return model.model_validate_json(body, by_alias=True, by_name=False)
     except ValidationError as exc:
+        problem = json_text_problem(body) if exc.errors()[0]["type"] == "json_invalid" else None
+        if problem is not None:
+            raise from_problem(problem) from None
         raise body_parsing_error(exc) from None
 
 

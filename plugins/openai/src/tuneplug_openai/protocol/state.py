@@ -12,7 +12,7 @@ from tuneplug.server import asgi
 from tuneplug.server.errors import HttpProblem
 from tuneplug.server.gateway import Gateway
 from tuneplug.server.tenants import Tenant
-from tuneplug.server.text import check_json_text
+from tuneplug.server.text import json_text_problem
 
 from tuneplug_openai.protocol.errors import OpenAIError, from_problem
 from tuneplug_openai.protocol.models import ModelIds
@@ -52,12 +52,14 @@ async def parse_body(request: Request, model: type[M]) -> M:
     limits = state_of(request).gateway.limits
     try:
         raw = await asgi.read_body(request, limits.max_body_bytes, limits.body_timeout)
-        check_json_text(raw)
     except HttpProblem as exc:
         raise from_problem(exc) from None
     try:
         return model.model_validate_json(raw)
     except ValidationError as exc:
+        problem = json_text_problem(raw) if exc.errors()[0]["type"] == "json_invalid" else None
+        if problem is not None:
+            raise from_problem(problem) from None
         err = exc.errors(include_url=False, include_input=False)[0]
         where = ".".join(str(p) for p in err["loc"])
         param = str(err["loc"][0]) if err["loc"] else None
