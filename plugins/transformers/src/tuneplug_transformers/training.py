@@ -134,13 +134,19 @@ def _loss_sums(model: Any, batch: list[Encoded], pad_id: int, device: Any) -> tu
     import torch
 
     width = max(len(e.ids) for e in batch)
-    ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
-    attention = torch.zeros((len(batch), width), dtype=torch.long)
-    mask = torch.zeros((len(batch), width), dtype=torch.bool)
-    for row, enc in enumerate(batch):
-        ids[row, : len(enc.ids)] = torch.tensor(enc.ids)
-        attention[row, : len(enc.ids)] = 1
-        mask[row, : len(enc.ids)] = torch.tensor(enc.mask)
+    # Padded in Python, one tensor each: a torch.tensor + slice assignment per row cost
+    # ~1 ms a step (5-8 % of a small model's step), more than the rows themselves.
+    pads = [width - len(e.ids) for e in batch]
+    ids = torch.tensor(
+        [[*e.ids, *[pad_id] * pad] for e, pad in zip(batch, pads, strict=True)], dtype=torch.long
+    )
+    attention = torch.tensor(
+        [[1] * len(e.ids) + [0] * pad for e, pad in zip(batch, pads, strict=True)],
+        dtype=torch.long,
+    )
+    mask = torch.tensor(
+        [[*e.mask, *[False] * pad] for e, pad in zip(batch, pads, strict=True)], dtype=torch.bool
+    )
     ids, attention, mask = ids.to(device), attention.to(device), mask.to(device)
     logits = model(input_ids=ids, attention_mask=attention).logits.float()
     # Position t predicts token t + 1. The targets move left (the last position gets a
