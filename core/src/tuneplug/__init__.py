@@ -25,6 +25,7 @@ _EXPORTS = {
     "get_job": "tuneplug.jobs.facade",
     "list_jobs": "tuneplug.jobs.facade",
     "Job": "tuneplug.jobs.types",
+    "JobCheckpoint": "tuneplug.jobs.types",
     "JobEvent": "tuneplug.jobs.types",
     "JobSpec": "tuneplug.jobs.types",
     "JobStatus": "tuneplug.jobs.types",
@@ -87,6 +88,7 @@ __all__ = [
     "InputPart",
     "InvalidRequestError",
     "Job",
+    "JobCheckpoint",
     "JobEvent",
     "JobSpec",
     "JobStatus",
@@ -148,7 +150,7 @@ if TYPE_CHECKING:
     )
     from tuneplug.hookspecs import ProviderContext, hookimpl, hookspec
     from tuneplug.jobs.facade import get_job, list_jobs
-    from tuneplug.jobs.types import Job, JobEvent, JobSpec, JobStatus
+    from tuneplug.jobs.types import Job, JobCheckpoint, JobEvent, JobSpec, JobStatus
     from tuneplug.models import Model, get_model, list_models
     from tuneplug.samples import batched, parse_sample, read_samples, to_inputs
     from tuneplug.types import (

@@ -6,8 +6,10 @@ import json
 
 import tuneplug
 from tuneplug.jobs.local import LocalJobs, job_store
+from tuneplug.types import FineTuneResult
 
 from tests.core.jobs.test_cli import error_lines, invoke, ok
+from tests.core.plugin_kit import COMPLETER, FINETUNABLE
 
 SEED = [{"inputs": "Question: hi?\n\nAnswer: hello."}] * 4
 
@@ -69,3 +71,21 @@ def test_prune_needs_a_valid_age_as_a_usage_error() -> None:
     assert missing.exit_code == 2 and "--older-than" in missing.stderr
     bad = invoke("jobs", "prune", "--older-than", "7 days")
     assert bad.exit_code == 2 and "expected a number and a unit" in bad.stderr
+
+
+def test_a_job_paused_while_attached_ends_the_command_with_how_to_resume(
+    make_plugin,
+    register,  # type: ignore[no-untyped-def]
+) -> None:
+    def fine_tune(ctx, model, samples, idempotency_key):  # type: ignore[no-untyped-def]
+        if idempotency_key.endswith(":1"):  # another terminal pauses it during step 1
+            tuneplug.get_job(idempotency_key.split(":")[0]).pause()
+        return FineTuneResult(trainable_tokens=len(samples), sum_loss=1.0)
+
+    register("p", make_plugin("p", (*COMPLETER, *FINETUNABLE), fine_tune=fine_tune))
+    path = job_store().path.parent.parent / "two.jsonl"
+    path.write_text('"a"\n"b"\n')
+    result = invoke("jobs", "create", "p/base", str(path), "--batch-size", "1")
+    (line,) = error_lines(result)
+    assert "paused; resume it with `tuneplug jobs resume p/ftjob-" in line
+    assert "status:            paused" in result.stdout

@@ -59,3 +59,24 @@ def test_settings_from_the_environment_detach(
     assert done.status is tuneplug.JobStatus.SUCCEEDED, done.error
     assert store.exists()  # the detached runner trained in the environment's store
     assert tuneplug.get_model(done.fine_tuned_model or "").info.name == "detached"
+
+
+def test_a_detached_runner_that_cannot_start_fails_the_job_saying_why(
+    make_plugin,
+    register,  # type: ignore[no-untyped-def]
+) -> None:
+    import subprocess
+    import sys
+
+    register("gone", make_plugin("gone", (*COMPLETER, *FINETUNABLE)))
+    jobs = LocalJobs(tuneplug.get_model("gone/base").provider)
+    job = jobs.create(tuneplug.JobSpec(model="base", training_data=["a b"]), start="none")
+    worker = subprocess.run(  # as spawned for a detached job: a process without the plugin
+        [sys.executable, "-m", "tuneplug", "jobs", "resume", job.id, "--worker"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert worker.returncode == 1 and "gone" in worker.stderr
+    failed = job.refresh()
+    assert failed.status is tuneplug.JobStatus.FAILED
+    assert "the detached runner could not start" in failed.events()[-1].message
+    assert "gone" in (failed.error or "")

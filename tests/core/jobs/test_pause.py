@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -125,3 +127,24 @@ def test_a_backend_without_pause_says_so_before_any_request() -> None:
         optional(Minimal(), "pause", "acme")  # type: ignore[arg-type]
     with pytest.raises(CapabilityError, match="cannot be listed for checkpoints"):
         optional(Minimal(), "checkpoints", "acme")  # type: ignore[arg-type]
+
+
+def test_a_journal_from_before_pause_gains_its_column_when_opened(tmp_path: Path) -> None:
+    from tuneplug.jobs.rows import SCHEMA
+    from tuneplug.jobs.store import JobStore
+
+    old_schema = SCHEMA.replace(",\n    stop_request TEXT\n", "\n")
+    assert "stop_request" not in old_schema
+    path = tmp_path / "jobs" / "jobs.sqlite3"
+    path.parent.mkdir()
+    with sqlite3.connect(path) as conn:
+        conn.executescript(old_schema)
+        conn.execute(
+            "INSERT INTO jobs (id, provider, model, target, status, created_at, settings, "
+            "steps_total) VALUES ('ftjob-old', 'mock', 'tiny', 'a', 'queued', 1.0, '{}', 1)"
+        )
+    store = JobStore(path)
+    row = store.get("ftjob-old")
+    assert row.status == "queued" and row.stop_request is None
+    store.request_stop("ftjob-old", "pause")
+    assert store.requests("ftjob-old") == (False, "pause")

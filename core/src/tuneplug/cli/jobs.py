@@ -198,20 +198,19 @@ def jobs_resume(job_ref: str, detach: bool, worker: bool, plot: str | None, as_j
     from tuneplug.jobs.local import LocalJobs
 
     check_plot(plot)
+    if worker:
+        _work(job_ref)
+        return
     job = _find(job_ref)
     backend = job.backend()
     if not isinstance(backend, LocalJobs):
-        if worker or detach or plot:
+        if detach or plot:
             raise InvalidRequestError(
-                f"{job.ref} is run by provider {job.provider!r} itself: --worker, --detach "
+                f"{job.ref} is run by provider {job.provider!r} itself: --detach "
                 "and --plot are for the local job runner's jobs"
             )
         resumed = job.resume()  # the provider's own resume (CapabilityError without one)
         click.echo(json.dumps(job_json(resumed)) if as_json else resumed.ref)
-        return
-    if worker:
-        final = backend.run(job.id, lambda e: print(e.message, file=sys.stderr, flush=True))
-        click.echo(final.status.value)
         return
     if detach:
         resumed = backend.resume(job.id, start="detach")
@@ -220,6 +219,29 @@ def jobs_resume(job_ref: str, detach: bool, worker: bool, plot: str | None, as_j
     resumed = backend.resume(job.id, start="none")
     # A job asked to pause whose runner had not stopped yet just goes on there: follow it.
     attach(resumed, as_json, plot, run=not backend.alive(job.id))
+
+
+def _work(job_id: str) -> None:
+    """The detached runner of the local job ``job_id`` (``jobs resume ID --worker``).
+
+    What fails before the runner starts (the provider does not load here, its
+    settings are invalid) is journalled as the job's failure, so `jobs wait`
+    says it instead of waiting for a runner that will never come.
+    """
+    from tuneplug.errors import InvalidRequestError
+    from tuneplug.jobs.detach import fail_unstarted
+    from tuneplug.jobs.local import LocalJobs, job_store
+
+    try:
+        job = _find(job_id)
+        backend = job.backend()
+        if not isinstance(backend, LocalJobs):
+            raise InvalidRequestError(f"{job.ref} is run by provider {job.provider!r} itself")
+    except Exception as exc:
+        fail_unstarted(job_store(), job_id, exc)
+        raise
+    final = backend.run(job.id, lambda e: print(e.message, file=sys.stderr, flush=True))
+    click.echo(final.status.value)
 
 
 @jobs.command("get")

@@ -146,10 +146,9 @@ def _fail_unless_done(job: Job) -> None:
 
     if job.status is JobStatus.SUCCEEDED:
         return
-    if job.status is JobStatus.PAUSED and job.raw_status == "interrupted":
-        raise TuneplugError(
-            f"job {job.id} stopped; resume it with `tuneplug jobs resume {job.ref}`"
-        )
+    if job.status is JobStatus.PAUSED:
+        how = "stopped" if job.raw_status == "interrupted" else "paused"
+        raise TuneplugError(f"job {job.id} {how}; resume it with `tuneplug jobs resume {job.ref}`")
     reason = f": {job.error}" if job.error else ""
     raise TuneplugError(f"job {job.id} {job.status.value}{reason}", provider=job.provider)
 

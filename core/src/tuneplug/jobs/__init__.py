@@ -9,7 +9,24 @@ core's local job runner. Either way users see the same :class:`Job`.
 
 from __future__ import annotations
 
-from tuneplug.jobs.backend import JobBackend, JobPage
-from tuneplug.jobs.types import Job, JobEvent, JobSpec, JobStatus
+from tuneplug.jobs.backend import (
+    CheckpointedJobBackend,
+    DeletableJobBackend,
+    JobBackend,
+    JobPage,
+    PausableJobBackend,
+)
+from tuneplug.jobs.types import Job, JobCheckpoint, JobEvent, JobSpec, JobStatus
 
-__all__ = ["Job", "JobBackend", "JobEvent", "JobPage", "JobSpec", "JobStatus"]
+__all__ = [
+    "CheckpointedJobBackend",
+    "DeletableJobBackend",
+    "Job",
+    "JobBackend",
+    "JobCheckpoint",
+    "JobEvent",
+    "JobPage",
+    "JobSpec",
+    "JobStatus",
+    "PausableJobBackend",
+]

@@ -27,10 +27,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tuneplug.errors import InvalidRequestError
+from filelock import Timeout
+
+from tuneplug.errors import InvalidRequestError, NotFoundError, TuneplugError
+from tuneplug.jobs.runner import runner_lock
+from tuneplug.jobs.store import JobStore
 from tuneplug.provider import Provider
 
-__all__ = ["check_detachable", "spawn_worker"]
+__all__ = ["check_detachable", "fail_unstarted", "spawn_worker"]
 
 
 def check_detachable(provider: Provider) -> None:
@@ -74,3 +78,25 @@ def spawn_worker(job_id: str, job_dir: Path) -> None:
             stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd=os.getcwd(),
             start_new_session=True, close_fds=True,
         )  # fmt: skip
+
+
+def fail_unstarted(store: JobStore, job_id: str, exc: BaseException) -> None:
+    """Journal ``job_id`` failed with ``exc`` if it is still queued and no runner holds it
+    (a detached runner that could not start: otherwise the job would wait forever)."""
+    try:
+        row = store.get(job_id)
+    except NotFoundError:
+        return
+    if row.status != "queued":
+        return
+    lock = runner_lock(store.path.parent / job_id)
+    try:
+        lock.acquire(timeout=0.2)  # a probe may hold it for an instant; a runner for good
+    except Timeout:
+        return
+    try:
+        reason = str(exc) if isinstance(exc, TuneplugError) else f"{type(exc).__name__}: {exc}"
+        message = f"failed: the detached runner could not start: {reason}"
+        store.set_status(job_id, "failed", ("error", "message", message, None, {}), error=reason)
+    finally:
+        lock.release()

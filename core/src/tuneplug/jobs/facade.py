@@ -166,19 +166,23 @@ def follow(
     interval = poll_interval or float(getattr(backend, "poll_interval", 1.0))
     deadline = None if timeout is None else clock() + timeout
     after: str | None = None
+    stopped_before = False
     while True:
         current = backend.get(job.id)  # state first: events up to it are all written
         after = _drain(backend, job.id, after, on_event)
         if current.status.is_terminal:
             return current
-        if current.status is JobStatus.PAUSED and current.raw_status in _STOPPED:
-            why = _STOPPED[current.raw_status]
+        left = None if deadline is None else deadline - clock()
+        stopped = current.status is JobStatus.PAUSED and current.raw_status in _STOPPED
+        # Seen twice in a row (or at the deadline): one probe of a runner's lock is not proof.
+        if stopped and (stopped_before or (left is not None and left <= 0)):
+            why = _STOPPED[str(current.raw_status)]
             raise TuneplugError(
                 f"job {job.id} is not running: {why} (resume it with job.resume() or "
                 f"`tuneplug jobs resume {job.ref}`)",
                 provider=job.provider,
             )
-        left = None if deadline is None else deadline - clock()
+        stopped_before = stopped
         if left is not None and left <= 0:
             raise TimeoutError(
                 f"job {job.id} still {current.status.value} after {timeout} s",
