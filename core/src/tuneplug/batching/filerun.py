@@ -151,14 +151,20 @@ async def _drive(
     journal = Journal(out)
     loop = asyncio.get_running_loop()
     flushing = False
+    failed: list[BaseException] = []
 
     def flush() -> None:
         nonlocal flushing
         flushing = False
-        journal.flush()
+        try:
+            journal.flush()
+        except BaseException as exc:  # raised in the batch below, not lost in the loop
+            failed.append(exc)
 
     try:
         async for result in runner.results(todo):
+            if failed:
+                raise failed[0]
             # Results that finish together are written together: the flush runs once
             # the loop has nothing else ready (one write(2) per burst, not per line).
             journal.buffer(record_of(result))
@@ -167,6 +173,8 @@ async def _drive(
                 loop.call_soon(flush)
             if progress is not None:
                 progress(runner.stats, summary.total, summary.done, runner.backoff.paused)
+        if failed:
+            raise failed[0]
     finally:
         journal.close()
     return runner.stats
