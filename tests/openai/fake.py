@@ -238,10 +238,7 @@ class OpenAIFake:
                 "seed": body.get("seed", 42),
                 "training_file": body["training_file"],
                 "validation_file": body.get("validation_file"),
-                "hyperparameters": ((body.get("method") or {}).get("supervised") or {}).get(
-                    "hyperparameters"
-                )
-                or {"n_epochs": "auto"},
+                "hyperparameters": _method_hyper(body) or {"n_epochs": "auto"},
                 "method": body.get("method"),
                 "error": None,
                 "suffix": body.get("suffix"),
@@ -346,6 +343,12 @@ def _page(items: list[dict[str, Any]], query: dict[str, str]) -> dict[str, Any]:
         ids = [i["id"] for i in items]
         items = items[ids.index(after) + 1 :] if after in ids else []
     return {"object": "list", "data": items[:limit], "has_more": len(items) > limit}
+
+
+def _method_hyper(body: dict[str, Any]) -> dict[str, Any] | None:
+    method = body.get("method") or {}
+    found: dict[str, Any] | None = (method.get(method.get("type", "")) or {}).get("hyperparameters")
+    return found
 
 
 def _error(

@@ -19,7 +19,7 @@ query and body (never host, port or headers), ids and timestamps come from the
 recorded answers, the upload's multipart boundary is derived from its content, and
 polling is a sequence of identical ``GET``s answered in recorded order: the client
 stops at the recorded terminal status, and a poll beyond the recording finds no
-answer and fails (``test_openai_jobs_cassettes.py`` proves both). The bearer token is
+answer and fails (``test_jobs_cassettes.py`` proves both). The bearer token is
 scrubbed to ``<REDACTED>`` before anything is written.
 
 The gateway is one server for the module (as a deployment is one server for many

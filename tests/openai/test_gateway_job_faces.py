@@ -87,3 +87,28 @@ def test_a_job_whose_backend_record_is_gone_is_failed_and_the_others_still_list(
         model=lost.fine_tuned_model, messages=[{"role": "user", "content": QUESTION}]
     )
     assert (answer.choices[0].message.content or "").startswith(ANSWER)
+
+
+def test_dpo_is_refused_in_openais_shape_when_the_backend_cannot_train_it(
+    server: RunningServer, tmp_path: Path
+) -> None:
+    client = _sdk(server)
+    pair = {
+        "input": {"messages": [{"role": "user", "content": QUESTION}]},
+        "preferred_output": [{"role": "assistant", "content": ANSWER}],
+        "non_preferred_output": [{"role": "assistant", "content": "The 49ers."}],
+    }
+    file_id = _upload(client, tmp_path / "pairs.jsonl", [json.dumps(pair)])
+    for method in (
+        {"type": "dpo", "dpo": {"hyperparameters": {"beta": 0.1}}},
+        {"type": "reinforcement", "reinforcement": {}},
+    ):
+        with pytest.raises(openai.BadRequestError) as refused:
+            client.fine_tuning.jobs.create(
+                model="tiny",
+                training_file=file_id,
+                method=method,  # type: ignore[arg-type]
+            )
+        assert refused.value.param == "method" and refused.value.code == "unsupported_method"
+        assert method["type"] in refused.value.body["message"]  # type: ignore[index]
+    assert client.fine_tuning.jobs.list().data == []

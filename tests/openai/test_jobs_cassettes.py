@@ -1,5 +1,5 @@
 """What the OpenAI jobs cassettes prove (``cassettes/contract/openai/jobs``, replayed by
-``TestOpenAIJobsContractCassettes`` in ``test_contract_openai_jobs.py``):
+``TestOpenAIJobsContractCassettes`` in ``test_contract_jobs.py``):
 
 * polling in replay is bounded: a recording cut short of the job's end makes the
   follow fail at the first poll beyond it, after exactly the recorded requests;

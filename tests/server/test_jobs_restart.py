@@ -190,3 +190,14 @@ def _no_leftover_runners() -> Iterator[None]:
     for row in job_store().page(None, None, 100)[0]:
         if row.status in ("queued", "running"):
             job_store().request_stop(row.id, "requeue")
+
+
+def test_a_server_that_never_ran_a_job_creates_no_journal(tmp_path: Path) -> None:
+    tenants = Tenants([Tenant("a", SecretStr("a-key-0123456789"), "a_ws")])
+    state = StateStore(tmp_path / "state")
+    try:
+        gateway = Gateway("mock/tiny", state, tenants)
+        assert resume_jobs(gateway) == [] and stop_jobs(gateway) == []
+        assert not job_store().path.exists()
+    finally:
+        state.close()

@@ -5,7 +5,9 @@
 * :func:`parse_sample` validates one sample in any format, :func:`sample_list`
   turns what a caller passed into a list (a bare string is *one* sample);
 * :func:`to_inputs` converts a chat or prompt/completion sample into the
-  ``inputs`` form providers train on, through the model's chat template.
+  ``inputs`` form providers train on, through the model's chat template;
+* :func:`read_preference_samples` and :func:`parse_preference` read preference
+  pairs (:class:`PreferenceSample`, DPO's data), which the functions above refuse.
 
 The formats and the conversion rules are described in :mod:`tuneplug.samples.formats`
 and in ``docs/samples.md``.
@@ -26,15 +28,19 @@ from tuneplug.samples.formats import (
     sample_list,
     to_inputs,
 )
-from tuneplug.samples.reader import read_samples
+from tuneplug.samples.preference import PreferenceSample, parse_preference
+from tuneplug.samples.reader import read_preference_samples, read_samples
 
 __all__ = [
     "MAX_SAMPLE_BYTES",
+    "PreferenceSample",
     "SampleLike",
     "TrainingSample",
     "batched",
     "count_samples",
+    "parse_preference",
     "parse_sample",
+    "read_preference_samples",
     "read_samples",
     "sample_list",
     "to_inputs",

@@ -9,6 +9,10 @@ Four formats are accepted wherever samples are (``Model.fine_tune``, jobs, files
 * chat (OpenAI fine-tuning files): ``{"messages": [{"role", "content", "weight"?}, ...]}``,
   a :class:`~tuneplug.types.ChatSample`.
 
+A preference pair (``{"input", "preferred_output", "non_preferred_output"}``, DPO's data)
+is not one of them: it is refused here naming ``method='dpo'``, and read by
+:mod:`tuneplug.samples.preference` for the providers whose jobs take that method.
+
 Providers' step hooks (``tuneplug_fine_tune``) always receive :class:`~tuneplug.types.Sample`
 objects: :func:`to_inputs` converts the other two, a prompt/completion into two
 parts (only the completion trainable) and a chat into the turns rendered through
@@ -26,6 +30,7 @@ from pydantic import BaseModel, ValidationError
 
 from tuneplug.chat_templates import DEFAULT, ChatTemplate, template
 from tuneplug.errors import InvalidRequestError
+from tuneplug.samples.preference import PREFERENCE_KEYS, is_preference
 from tuneplug.text import check_text
 from tuneplug.types import ChatSample, InputPart, PromptCompletionSample, Sample
 
@@ -147,6 +152,13 @@ def parse_value(value: object) -> TrainingSample:
         return check_sample(value)
     if isinstance(value, str):
         value = {"inputs": value}
+    if is_preference(value):
+        key = next((k for k in PREFERENCE_KEYS if isinstance(value, Mapping) and k in value), None)
+        raise SampleProblem(
+            "a preference pair (input, preferred_output, non_preferred_output) trains "
+            "with method='dpo' only, on a provider that supports it",
+            key,
+        )
     if not isinstance(value, Mapping):
         kind = _JSON_TYPES.get(type(value), type(value).__name__)
         raise SampleProblem(f"a sample must be an object or a string, not {kind}")

@@ -18,15 +18,18 @@ from __future__ import annotations
 import codecs
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, TypeVar
 
 from tuneplug.errors import SampleFileError
 from tuneplug.samples.formats import MAX_SAMPLE_BYTES, SampleProblem, TrainingSample, parse_value
+from tuneplug.samples.preference import PreferenceSample, parse_preference
 from tuneplug.text import describe_lone_surrogate, describe_utf8_error, lone_surrogate_escape
 
-__all__ = ["read_samples"]
+__all__ = ["read_preference_samples", "read_samples"]
+
+_S = TypeVar("_S")
 
 _CHUNK = 1 << 16
 _WHITESPACE = " \t\r\n"
@@ -45,6 +48,25 @@ def read_samples(
             offset), is not JSON, holds a sample over ``max_sample_bytes``, or a
             sample is invalid; the message names file, line and field.
     """
+    yield from _read(path, max_sample_bytes, parse_value)
+
+
+def read_preference_samples(
+    path: str | os.PathLike[str], *, max_sample_bytes: int = MAX_SAMPLE_BYTES
+) -> Iterator[PreferenceSample]:
+    """Yield the preference pairs (DPO's data, :mod:`tuneplug.samples.preference`) of a
+    JSONL or JSON-array file, as :func:`read_samples` reads samples.
+
+    Raises:
+        SampleFileError: as :func:`read_samples`; a line that is not a pair names
+            the keys a pair needs.
+    """
+    yield from _read(path, max_sample_bytes, parse_preference)
+
+
+def _read(
+    path: str | os.PathLike[str], max_sample_bytes: int, parse: Callable[[object], _S]
+) -> Iterator[_S]:
     name = str(path)
     try:
         fh = Path(path).open("rb")
@@ -59,9 +81,9 @@ def read_samples(
         except OSError as exc:  # e.g. a directory opens on some systems, then fails to read
             raise SampleFileError(name, None, f"cannot read samples: {exc.strerror}") from None
         if first == b"[":
-            yield from _read_array(name, _Utf8Reader(name, fh), max_sample_bytes)
+            yield from _read_array(name, _Utf8Reader(name, fh), max_sample_bytes, parse)
         elif first:
-            yield from _read_lines(name, fh, max_sample_bytes)
+            yield from _read_lines(name, fh, max_sample_bytes, parse)
 
 
 def _first_byte(fh: IO[bytes]) -> bytes:
@@ -70,9 +92,9 @@ def _first_byte(fh: IO[bytes]) -> bytes:
     return head[:1]
 
 
-def _validate(name: str, line: int, value: object) -> TrainingSample:
+def _validate(name: str, line: int, value: object, parse: Callable[[object], _S]) -> _S:
     try:
-        return parse_value(value)
+        return parse(value)
     except SampleProblem as exc:
         raise SampleFileError(name, line, exc.message, field=exc.field) from None
 
@@ -86,7 +108,9 @@ def _too_big(name: str, line: int, limit: int) -> SampleFileError:
     )
 
 
-def _read_lines(name: str, fh: IO[bytes], limit: int) -> Iterator[TrainingSample]:
+def _read_lines(
+    name: str, fh: IO[bytes], limit: int, parse: Callable[[object], _S]
+) -> Iterator[_S]:
     number = 0
     offset = 0
     while True:
@@ -116,7 +140,7 @@ def _read_lines(name: str, fh: IO[bytes], limit: int) -> Iterator[TrainingSample
             ) from None
         except RecursionError:
             raise SampleFileError(name, number, _TOO_DEEP) from None
-        yield _validate(name, number, value)
+        yield _validate(name, number, value, parse)
 
 
 class _Utf8Reader:
@@ -147,7 +171,9 @@ def _truncated(buf: str, exc: json.JSONDecodeError) -> bool:
     return len(buf) - exc.pos <= _TRUNCATION_SLACK
 
 
-def _read_array(name: str, fh: _Utf8Reader, limit: int) -> Iterator[TrainingSample]:
+def _read_array(
+    name: str, fh: _Utf8Reader, limit: int, parse: Callable[[object], _S]
+) -> Iterator[_S]:
     decoder = json.JSONDecoder()
     buf = fh.read(_CHUNK)
     pos = buf.index("[")  # _first_byte saw it among the leading whitespace
@@ -203,7 +229,7 @@ def _read_array(name: str, fh: _Utf8Reader, limit: int) -> Iterator[TrainingSamp
             buf, pos = buf[pos:] + more, 0
         if end - pos > limit:
             raise _too_big(name, line, limit)
-        yield _validate(name, line, value)
+        yield _validate(name, line, value, parse)
         line += buf.count("\n", pos, end)
         pos = end
         expect_value = False

@@ -49,8 +49,12 @@ def _local(gateway: Gateway) -> LocalJobs | None:
     from tuneplug.jobs.local import LocalJobs
 
     # The backend bound when the gateway was made (its journal: TUNEPLUG_HOME at start).
+    # No journal yet: no job ever ran here, and starting must not create one (or fail
+    # on a read-only TUNEPLUG_HOME for a server that never fine-tunes).
     jobs = gateway._jobs
-    return jobs if isinstance(jobs, LocalJobs) else None
+    if not isinstance(jobs, LocalJobs) or not jobs.store.path.exists():
+        return None
+    return jobs
 
 
 def resume_jobs(gateway: Gateway) -> list[str]:

@@ -23,6 +23,10 @@ plain text / ``inputs`` string    one assistant turn                 empty promp
                                                                      completion
 ================================  =================================  ======================
 
+DPO's preference pairs (:mod:`tuneplug.samples.preference`) are written as they are
+read, one ``{"input", "preferred_output", "non_preferred_output"}`` object a line
+(:func:`to_preference_jsonl`).
+
 OpenAI has no per-sample weight, so a ``multiplier`` other than 1 is refused (before
 anything is uploaded), as is a completion-model sample that trains on text before
 untrained text (the prompt/completion format cannot say that).
@@ -36,9 +40,17 @@ from collections.abc import Iterable
 from typing import Any, Literal
 
 from tuneplug.errors import InvalidRequestError
+from tuneplug.samples.preference import PreferenceSample, as_line
 from tuneplug.types import ChatSample, Message, PromptCompletionSample, Sample
 
-__all__ = ["COMPLETION_MODELS", "FileFormat", "file_format", "multipart", "to_jsonl"]
+__all__ = [
+    "COMPLETION_MODELS",
+    "FileFormat",
+    "file_format",
+    "multipart",
+    "to_jsonl",
+    "to_preference_jsonl",
+]
 
 FileFormat = Literal["chat", "completion"]
 COMPLETION_MODELS = ("babbage-002", "davinci-002")
@@ -116,6 +128,15 @@ def to_jsonl(samples: Iterable[TrainingSample], fmt: FileFormat) -> bytes:
         except InvalidRequestError as exc:
             raise InvalidRequestError(f"sample {number}: {exc.message}") from None
         lines.append(json.dumps(line, ensure_ascii=False).encode())
+    if not lines:
+        raise InvalidRequestError("no training samples")
+    return b"\n".join(lines) + b"\n"
+
+
+def to_preference_jsonl(samples: Iterable[PreferenceSample]) -> bytes:
+    """The JSONL file of DPO's preference pairs, one line each as OpenAI reads them:
+    ``{"input": {"messages"}, "preferred_output", "non_preferred_output"}``."""
+    lines = [json.dumps(as_line(sample), ensure_ascii=False).encode() for sample in samples]
     if not lines:
         raise InvalidRequestError("no training samples")
     return b"\n".join(lines) + b"\n"

@@ -75,6 +75,7 @@ class Jobs:
             validation = self.files.path(tenant, body.validation_file)
             if validation is None:
                 raise not_found("file", body.validation_file, param="validation_file")
+        self._check_method(body)
         hyper = body.hyper()
         spec: dict[str, Any] = {
             "n_epochs": hyper.n_epochs,
@@ -85,6 +86,10 @@ class Jobs:
             "validation_data": str(validation) if validation else None,
         }
         spec = {k: v for k, v in spec.items() if v is not None and v != "auto"}
+        if body.method_type == "dpo":
+            spec["method"] = "dpo"
+            if hyper.beta is not None:
+                spec["extra"] = {"beta": hyper.beta}
         files = {str(training): body.training_file}
         if validation is not None:
             files[str(validation)] = body.validation_file or ""
@@ -103,11 +108,30 @@ class Jobs:
             "suffix": body.suffix,
             "seed": body.seed if body.seed is not None else 0,
             "metadata": body.metadata,
+            "method": body.method_type,
             "created_at": int(time.time()),
             "fine_tuned_model": None,
         }
         self.gateway.state.put(JOBS, job_id, tenant.name, record)
         return self._object(tenant, job_id, record, job)
+
+    def _check_method(self, body: JobBody) -> None:
+        """400 (``param: "method"``) for a method the backend cannot train, before
+        anything is read: the local job runner trains supervised steps only."""
+        from tuneplug.jobs.local import LocalJobs
+
+        method = body.method_type
+        local = isinstance(self.gateway.jobs, LocalJobs)
+        if method == "reinforcement" or (method == "dpo" and local):
+            raise OpenAIError(
+                400,
+                f"method {method!r} is not supported by this server (its backend trains "
+                "supervised fine-tuning only)",
+                param="method",
+                code="unsupported_method",
+            )
+        if method == "supervised" and body.hyper().beta is not None:
+            raise OpenAIError(400, "beta is a hyperparameter of method 'dpo' only", param="method")
 
     def _job(self, record: dict[str, Any]) -> Job | None:
         """The backend job, or ``None`` if the backend no longer has it."""
@@ -264,7 +288,7 @@ def _base_object(tenant: Tenant, job_id: str, record: dict[str, Any]) -> dict[st
         "estimated_finish": None,
         "integrations": None,
         "metadata": record["metadata"],
-        "method": {"type": "supervised"},
+        "method": {"type": record.get("method", "supervised")},
     }
 
 

@@ -115,6 +115,8 @@ class _Hyper(_Body):
     n_epochs: int | Literal["auto"] | None = Field(default=None, ge=1)
     batch_size: int | Literal["auto"] | None = Field(default=None, ge=1)
     learning_rate_multiplier: float | Literal["auto"] | None = Field(default=None, gt=0)
+    beta: float | Literal["auto"] | None = Field(default=None, gt=0)
+    """DPO's; refused under ``supervised``."""
 
 
 class _Supervised(_Body):
@@ -122,12 +124,15 @@ class _Supervised(_Body):
 
 
 class _Method(_Body):
-    type: Literal["supervised"]
+    type: Literal["supervised", "dpo", "reinforcement"]
+    """What OpenAI names; the server refuses what its backend cannot train."""
     supervised: _Supervised | None = None
+    dpo: _Supervised | None = None
+    reinforcement: dict[str, Any] | None = None
 
 
 class JobBody(_Body):
-    """``POST /v1/fine_tuning/jobs`` (supervised fine-tuning)."""
+    """``POST /v1/fine_tuning/jobs`` (supervised; ``dpo`` where the backend trains it)."""
 
     model: str = Field(min_length=1)
     training_file: str = Field(min_length=1)
@@ -138,10 +143,15 @@ class JobBody(_Body):
     seed: int | None = None
     metadata: dict[str, str] | None = None
 
+    @property
+    def method_type(self) -> str:
+        """``supervised`` (also when no method is given), ``dpo`` or ``reinforcement``."""
+        return self.method.type if self.method is not None else "supervised"
+
     def hyper(self) -> _Hyper:
-        """The hyperparameters, from ``method.supervised`` or the legacy field."""
-        if self.method is not None and self.method.supervised is not None:
-            found = self.method.supervised.hyperparameters
-            if found is not None:
-                return found
+        """The hyperparameters, from ``method.<type>`` or the legacy field."""
+        if self.method is not None:
+            config = self.method.dpo if self.method.type == "dpo" else self.method.supervised
+            if config is not None and config.hyperparameters is not None:
+                return config.hyperparameters
         return self.hyperparameters or _Hyper()

@@ -1,0 +1,115 @@
+"""DPO through the OpenAI provider, on the loopback fake and judged by the official SDK:
+preference pairs uploaded as OpenAI's DPO lines, ``method: {"type": "dpo", "dpo":
+{"hyperparameters": {"beta", ...}}}``, and every mistake refused before any request."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import openai
+import pytest
+import tuneplug
+from tuneplug import errors
+from tuneplug.jobs import JobStatus
+
+from tests.openai.fake import KEY, OpenAIFake, _multipart, serve
+from tests.openai.test_vs_sdk import compare, recorded
+
+QUESTION = "What NFL team won the Super Bowl in 1994?"
+PAIR = {
+    "input": {"messages": [{"role": "user", "content": QUESTION}]},
+    "preferred_output": [{"role": "assistant", "content": "The Dallas Cowboys!"}],
+    "non_preferred_output": [{"role": "assistant", "content": "The San Francisco 49ers."}],
+}
+
+
+@pytest.fixture
+def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[OpenAIFake]:
+    with serve(monkeypatch, ORG_ID="org-1", PROJECT_ID="proj-1") as server:
+        yield server
+
+
+def _start(**spec: Any) -> Any:
+    spec.setdefault("method", "dpo")
+    return tuneplug.get_model("openai/gpt-4o-mini").start_fine_tune(
+        spec.pop("data", [PAIR, PAIR]), **spec
+    )
+
+
+def test_a_dpo_job_uploads_pairs_and_sends_the_dpo_method(fake: OpenAIFake) -> None:
+    job = _start(n_epochs=2, extra={"beta": 0.2}, suffix="prefs")
+    upload = next(r for r in fake.server.requests if r.path == "/v1/files")
+    lines = [json.loads(x) for x in _multipart(upload)["file"][1].splitlines()]
+    assert lines == [PAIR, PAIR]
+    create = next(r for r in fake.server.requests if r.path == "/v1/fine_tuning/jobs")
+    assert create.json["method"] == {
+        "type": "dpo", "dpo": {"hyperparameters": {"n_epochs": 2, "beta": 0.2}}
+    }  # fmt: skip
+    assert job.hyperparameters == {"n_epochs": 2, "beta": 0.2}
+    done = job.wait(timeout=30, poll_interval=0.001)
+    assert done.status is JobStatus.SUCCEEDED and done.fine_tuned_model
+
+
+def test_a_pairs_file_is_read_as_pairs(fake: OpenAIFake, tmp_path: Path) -> None:
+    path = tmp_path / "pairs.jsonl"
+    path.write_text(json.dumps(PAIR) + "\n")
+    _start(data=str(path))
+    upload = next(r for r in fake.server.requests if r.path == "/v1/files")
+    assert json.loads(_multipart(upload)["file"][1]) == PAIR
+
+
+@pytest.mark.parametrize(
+    ("spec", "error", "match"),
+    [
+        ({"data": [{"messages": [{"role": "user", "content": "Q"},
+                                 {"role": "assistant", "content": "A"}]}]},
+         errors.InvalidRequestError, "sample 0: method 'dpo' trains on preference pairs"),
+        ({"data": [{**PAIR, "preferred_output": [{"role": "user", "content": "x"}]}]},
+         errors.InvalidRequestError, "sample 0: preferred_output: message 0: an output"),
+        ({"extra": {"beta": -1}}, errors.InvalidRequestError, "beta must be"),
+        ({"extra": {"beta": 0.1}, "method": "sft", "data": ["text"]},
+         errors.InvalidRequestError, "beta is a hyperparameter of method='dpo' only"),
+        ({"method": "sft"}, errors.InvalidRequestError,
+         "preference pair .* trains with method='dpo' only"),
+    ],
+)  # fmt: skip
+def test_dpo_mistakes_are_refused_before_any_request(
+    fake: OpenAIFake, spec: dict[str, Any], error: type[Exception], match: str
+) -> None:
+    with pytest.raises(error, match=match):
+        _start(**spec)
+    assert fake.server.requests == []
+
+
+def test_dpo_on_a_completion_model_is_refused_before_any_request(fake: OpenAIFake) -> None:
+    with pytest.raises(errors.InvalidRequestError, match="chat models only"):
+        tuneplug.get_model("openai/babbage-002").start_fine_tune([PAIR], method="dpo")
+    assert fake.server.requests == []
+
+
+def test_the_dpo_create_matches_the_sdk(fake: OpenAIFake, tmp_path: Path) -> None:
+    sdk = openai.OpenAI(api_key=KEY, base_url=fake.url, organization="org-1",
+                        project="proj-1", max_retries=0)  # fmt: skip
+    ours = recorded(fake, lambda: _start(data=[PAIR], n_epochs=1, extra={"beta": 0.1}))
+    path = tmp_path / "pairs.jsonl"
+    path.write_text(json.dumps(PAIR) + "\n")
+
+    def with_sdk() -> None:
+        file = sdk.files.create(file=path.open("rb"), purpose="fine-tune")
+        sdk.fine_tuning.jobs.create(
+            model="gpt-4o-mini", training_file=file.id,
+            method={"type": "dpo", "dpo": {"hyperparameters": {"beta": 0.1, "n_epochs": 1}}},
+        )  # fmt: skip
+
+    theirs = recorded(fake, with_sdk)
+    ours = ours[1:]  # the model check before the upload (see test_vs_sdk)
+    assert len(ours) == len(theirs) == 2
+    compare(ours[0], theirs[0], body="multipart")
+    ours_job, theirs_job = ours[1].json, theirs[1].json
+    assert ours_job.pop("training_file") != theirs_job.pop("training_file")  # new uploads
+    ours[1].body = json.dumps(ours_job).encode()
+    theirs[1].body = json.dumps(theirs_job).encode()
+    compare(ours[1], theirs[1])
