@@ -70,6 +70,9 @@ USAGE: list[tuple[str, list[str], str]] = [
     ("batch", ["batch", "mock/tiny", "{in}", "-o", ""], "-o"),
     ("fine-tune", ["fine-tune", "mock/tiny", "{data}", "--epochs", "0"], "--epochs"),
     ("fine-tune", ["fine-tune", "mock/tiny", "{data}", "--batch-size", "0"], "--batch-size"),
+    ("fine-tune", ["fine-tune", "mock/tiny", "{data}", "--epochs", "1001"], "--epochs"),
+    ("fine-tune", ["fine-tune", "mock/tiny", "{data}", "--batch-size", "65537"],
+     "--batch-size"),
     ("jobs create", ["jobs", "create", "mock/tiny", "{data}", "--learning-rate", "-1"],
      "--learning-rate"),
     ("jobs create", ["jobs", "create", "mock/tiny", "{data}", "--learning-rate", "nan"],
@@ -103,6 +106,9 @@ USAGE: list[tuple[str, list[str], str]] = [
     ("jobs list", ["jobs", "list", "--limit", "101"], "--limit"),
     ("jobs list", ["jobs", "list", "--after", "ftjob-x"], "--after"),
     ("jobs events", ["jobs", "events"], "ID"),
+    ("jobs checkpoints", ["jobs", "checkpoints", "mock/ftjob-x", "--limit", "0"], "--limit"),
+    ("jobs prune", ["jobs", "prune", "--older-than", "soon"], "--older-than"),
+    ("jobs prune", ["jobs", "prune", "--older-than", "nan"], "--older-than"),
     ("adapters create", ["adapters", "create", "mock/tiny", "--name", "a", "--rank", "0"],
      "--rank"),
     ("adapters create", ["adapters", "create", "mock/tiny", "--name", "a", "--rank", "33"],
@@ -137,6 +143,8 @@ USAGE: list[tuple[str, list[str], str]] = [
     ("serve", ["serve", "--rate-limit", "nan"], "--rate-limit"),
     ("serve", ["serve", "--token", "a", "--workspace", "w1", "--workspace", "w2"], "--workspace"),
     ("serve", ["serve", "--tenants", "{data}", "--token", "a"], "--tenants"),
+    ("serve", ["serve", "--token", "a", "--workspace", ""], "--workspace"),
+    ("serve", ["serve", "--token", "a", "--workspace", "my space"], "--workspace"),
     ("config", ["config", "--bogus"], "--bogus"),
     ("plugins", ["plugins", "--bogus"], "--bogus"),
 ]  # fmt: skip
@@ -247,3 +255,22 @@ def test_plot_without_matplotlib_is_refused_before_the_job(
             "error: --plot needs matplotlib (not installed): pip install 'tuneplug[plot]'"
         ]
     _nothing_started(files)
+
+
+def test_fine_tune_bounds_are_the_job_specs() -> None:
+    # fine-tune runs a local job: its flags refuse exactly what JobSpec refuses.
+    from tuneplug.cli.fine_tune import fine_tune
+    from tuneplug.jobs.types import JobSpec
+
+    for flag, field in (("epochs", "n_epochs"), ("batch_size", "batch_size")):
+        (param,) = [p for p in fine_tune.params if p.name == flag]
+        bounds = {type(m).__name__: m for m in JobSpec.model_fields[field].metadata}
+        assert (param.type.min, param.type.max) == (bounds["Ge"].ge, bounds["Le"].le)  # type: ignore[attr-defined]
+
+
+def test_help_shows_the_range_of_every_float_flag() -> None:
+    # An unbounded finite flag says "finite", never click's "x<=None".
+    for args in (["complete", "--help"], ["batch", "--help"], ["serve", "--help"],
+                 ["jobs", "create", "--help"], ["adapters", "create", "--help"]):  # fmt: skip
+        result = invoke(*args)
+        assert result.exit_code == 0 and "None]" not in result.stdout, args
