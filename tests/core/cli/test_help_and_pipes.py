@@ -52,7 +52,7 @@ def test_sampling_flags_state_their_bounds(command: str) -> None:
 @pytest.mark.parametrize(
     ("finite", "shown"),
     [
-        (Finite(), ""),
+        (Finite(), "finite"),
         (Finite(min=0), "x>=0"),
         (Finite(max=1), "x<=1"),
         (Finite(0, 1, min_open=True), "0<x<=1"),

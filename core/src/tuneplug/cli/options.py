@@ -52,13 +52,6 @@ class Finite(click.FloatRange):
             self.fail(f"{value!r} is not a finite number", param, ctx)
         return number
 
-    def _describe_range(self) -> str:
-        # click describes a range with no bounds as "x<=None"; such a flag's help
-        # text states the bounds tuneplug's own validation applies.
-        if self.min is None and self.max is None:
-            return ""
-        return super()._describe_range()
-
 
 def parse_extra(values: tuple[str, ...], flag: str = "-o") -> dict[str, Any]:
     """``key=value`` provider options (JSON values, a bare word a string).
