@@ -6,7 +6,8 @@
     python bench/mutation.py samples --results     # survivors of the last run, no new run
 
 Each target (``[tool.mutmut-targets.<name>]`` in the root ``pyproject.toml``) names the
-files to mutate, the test files that exercise them and extra pytest arguments, if any.
+files to mutate, the test files that exercise them, extra pytest arguments and the
+mutants to run (mutmut name patterns, for a target too slow to run whole), if any.
 mutmut mutates a copy, so this builds a scratch tree under ``.mutation/<target>/``
 (git-ignored): every distribution's ``src`` merged into one ``src/`` (mutmut puts
 ``mutants/src`` first on ``sys.path``, so the mutated copy shadows the editable
@@ -160,8 +161,10 @@ def main(argv: list[str] | None = None) -> int:
         work = SCRATCH / name
         if not args.results:
             work = build(name, targets[name], config)
-            command = [MUTMUT, "run", "--max-children"]
-            done = subprocess.run([*command, str(args.max_children)], cwd=work, check=False)
+            command = [MUTMUT, "run", "--max-children", str(args.max_children)]
+            # A target may mutate its critical functions only: mutmut name patterns.
+            command += list(targets[name].get("mutants", []))
+            done = subprocess.run(command, cwd=work, check=False)
             status = status or done.returncode
         results = _results(work)
         survivors = [line for line in results.splitlines() if line.endswith(": survived")]

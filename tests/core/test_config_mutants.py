@@ -14,7 +14,8 @@ import pytest
 import tuneplug
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from tuneplug.config import env_name, load_config
+from tuneplug.config import build_settings, env_name, load_config
+from tuneplug.config_files import read_layer
 from tuneplug.errors import ConfigError
 
 BAD_INT = "Input should be a valid integer, unable to parse string as an integer"
@@ -199,3 +200,135 @@ def test_a_provider_setting_in_a_pyproject_names_its_line(
 ) -> None:
     work_pyproject.write_text('[tool.tuneplug.providers.acme]\nmodel = 1\n\nretries = "x"\n')
     assert _error("acme/base").endswith(f"retries: {BAD_INT} (at {work_pyproject}:4)")
+
+
+def test_a_provider_setting_is_found_in_its_own_table_not_a_namesake(
+    acme: object, files: tuple[Path, Path]
+) -> None:
+    # `section` narrows the search to [providers.acme]: the same key earlier in the file,
+    # under another table, is not where the bad value came from.
+    project, _ = files
+    project.write_text(
+        '[providers.other]\nretries = "many"\n\n[providers.acme]\nmodel = 1\nretries = "many"\n'
+    )
+    assert _error("acme/base").endswith(f"retries: {BAD_INT} (at {project}:6)")
+
+
+def test_build_settings_reads_the_section_it_is_given(tmp_path: Path) -> None:
+    path = tmp_path / "tuneplug.toml"
+    path.write_text('[providers.a]\ndepth = "x"\n\n[providers.b]\n\ndepth = "x"\n')
+    layer = read_layer(path)
+    project = layer.data["providers"]["b"]
+    for section, line in (("providers.b", 6), ("providers.a", 2)):
+        with pytest.raises(ConfigError) as info:
+            build_settings(
+                PlainSettings, project=project, label="acme", files=(layer, None), section=section
+            )
+        assert str(info.value) == f"invalid acme: depth: {BAD_INT} (at {path}:{line})", section
+
+
+class RatioSettings(BaseSettings):
+    """A float: the core's finite-number rule applies after pydantic's validation."""
+
+    model_config = SettingsConfigDict(env_prefix="TPRATIO_")
+
+    ratio: float = 1.0
+
+
+def test_a_rule_breaking_value_is_found_in_the_section_given(tmp_path: Path) -> None:
+    path = tmp_path / "tuneplug.toml"
+    path.write_text("[providers.a]\nratio = inf\n\n[providers.b]\n\nratio = inf\n")
+    layer = read_layer(path)
+    with pytest.raises(ConfigError) as info:
+        build_settings(
+            RatioSettings,
+            project=layer.data["providers"]["b"],
+            label="b",
+            files=(layer, None),
+            section="providers.b",
+        )
+    assert str(info.value).startswith("invalid b: ratio: ")
+    assert str(info.value).endswith(f"(at {path}:6)")
+
+
+@pytest.mark.parametrize("layer", ["project", "user"])
+def test_layers_given_without_their_files_are_named_by_kind(layer: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        build_settings(PlainSettings, **{layer: {"depth": "x"}})  # type: ignore[arg-type]
+    assert str(info.value) == f"invalid settings: depth: {BAD_INT} (from the {layer} config)"
+
+
+def test_without_environment_the_variables_are_not_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A provider instance never reads its plugin's variables (environment=False).
+    monkeypatch.setenv("TPACME_RETRIES", "7")
+    assert build_settings(AcmeSettings).retries == 7
+    assert build_settings(AcmeSettings, environment=False).retries == 1
+    assert build_settings(AcmeSettings, user={"retries": 3}, environment=False).retries == 3
+
+
+def test_instances_come_from_both_files_the_project_winning(files: tuple[Path, Path]) -> None:
+    project, user = files
+    user.write_text(
+        '[providers.plain]\nx = 1\n\n[providers.mine]\nplugin = "mock"\n\n'
+        '[providers.both]\nplugin = "mock"\n'
+    )
+    project.write_text(
+        '[providers.plain]\ny = 1\n\n[providers.both]\nplugin = "openai"\nbase_url = "u"\n'
+    )
+    config = load_config()
+    assert config.instances() == {"mine": "mock", "both": "openai"}
+    # The `plugin` key is the core's: the plugin's settings never see it.
+    assert config.provider_table("both") == ({"base_url": "u"}, {})
+    assert config.provider_table("mine") == ({}, {})
+
+
+def test_instances_of_a_project_file_alone(files: tuple[Path, Path]) -> None:
+    project, _ = files
+    project.write_text('[providers.a]\nx = 1\n\n[providers.b]\nplugin = "mock"\n')
+    assert load_config().instances() == {"b": "mock"}
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "line"),
+    [
+        ("tuneplug.toml", '[providers.ok]\nplugin = "mock"\n\n[providers.x]\nplugin = "a b"\n', 5),
+        ("tuneplug.toml", "[providers.x]\n\nplugin = 3\n", 3),
+        ("pyproject.toml", "[tool.other.providers.x]\nplugin = 1\n\n"
+         '[tool.tuneplug.providers.x]\n\nplugin = "a/b"\n', 6),
+    ],
+)  # fmt: skip
+def test_an_instance_plugin_that_is_not_a_name_is_an_error_on_its_line(
+    tmp_path: Path, name: str, text: str, line: int
+) -> None:
+    path = tmp_path / "work" / name
+    path.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_config().instances()
+    assert str(info.value) == (
+        "invalid [providers.x] plugin: expected the name of an installed provider plugin, "
+        f'such as "openai" (at {path}:{line})'
+    )
+
+
+def test_keys_without_blanks_and_inline_tables_are_found(
+    acme: object, files: tuple[Path, Path]
+) -> None:
+    project, _ = files
+    project.write_text('[providers.acme]\nmodel = 1\nretries="many"\n')
+    assert _error("acme/base").endswith(f"retries: {BAD_INT} (at {project}:3)")
+    # A bad value inside an inline table: the line of the key holding the table.
+    project.write_text('[providers.acme]\n\nlimits = {a = 1, b = "x"}\n')
+    assert _error("acme/base").endswith(f"limits.b: {BAD_INT} (at {project}:3)")
+
+
+def test_a_nested_option_error_is_named_with_dots(files: tuple[Path, Path]) -> None:
+    project, _ = files
+    project.write_text('[models.qa]\nmodel = "mock/tiny"\nstop = ["a", 1]\n')
+    with pytest.raises(ConfigError, match=r"\[models\.qa\]: stop\.1: "):
+        load_config()
+
+
+def test_a_config_file_that_cannot_be_read_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        read_layer(tmp_path)  # a directory
+    assert str(info.value) == f"{tmp_path}: cannot read config file: Is a directory"

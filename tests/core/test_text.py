@@ -13,6 +13,7 @@ in ``test_faults_samples.py``.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import io
 import os
 import re
@@ -300,3 +301,54 @@ def test_a_python_sample_with_a_lone_surrogate_names_field_and_offset() -> None:
     from tuneplug.models import training_steps
 
     assert training_steps(adapter.ref) == 0
+
+
+# -- text coming back from providers -------------------------------------------------------
+
+BAD_REPLY = "caf\u00e9 \ud800"
+
+
+def bad_plugin(make_plugin: Any, register: Any) -> None:
+    """Registers ``bad/base``: every completion and stream ends in a lone surrogate."""
+    from tuneplug.types import Completion, StreamChunk
+
+    def tuneplug_complete(ctx, model, prompt, options):  # type: ignore[no-untyped-def]
+        return Completion(text=BAD_REPLY, finish_reason="stop", model=model.id, provider="bad")
+
+    def tuneplug_stream(ctx, model, prompt, options):  # type: ignore[no-untyped-def]
+        yield StreamChunk(text="ok ")
+        yield StreamChunk(text=BAD_REPLY, finish_reason="stop")
+
+    async def tuneplug_astream(ctx, model, prompt, options):  # type: ignore[no-untyped-def]
+        yield StreamChunk(text=BAD_REPLY, finish_reason="stop")
+
+    hooks = {"complete": tuneplug_complete, "stream": tuneplug_stream, "astream": tuneplug_astream}
+    register("bad", make_plugin("bad", COMPLETER, **hooks))
+
+
+async def _drain(chunks: Any) -> list[Any]:
+    return [chunk async for chunk in chunks]
+
+
+@pytest.mark.parametrize(
+    "call", ["complete", "acomplete", "stream", "astream", "chat", "stream_chat", "astream_chat"]
+)
+def test_a_reply_that_is_not_text_is_a_server_error_naming_the_offset(
+    make_plugin: Any, register: Any, call: str
+) -> None:
+    bad_plugin(make_plugin, register)
+    model = tuneplug.get_model("bad/base")
+    arg: Any = "hi" if "chat" not in call else [{"role": "user", "content": "hi"}]
+    with pytest.raises(ServerError) as caught:
+        result = getattr(model, call)(arg)
+        if inspect.iscoroutine(result):
+            asyncio.run(result)
+        elif hasattr(result, "__aiter__"):
+            asyncio.run(_drain(result))
+        elif not hasattr(result, "text"):
+            list(result)
+    assert str(caught.value) == (
+        "bad: the completion is not valid text: lone surrogate U+D800 at character 5 "
+        "(byte offset 6 in UTF-8)"
+    )
+    assert not caught.value.retryable

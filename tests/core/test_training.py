@@ -69,3 +69,15 @@ def test_checkpoint_past_the_asked_epochs_is_not_resumed(make_plugin, register, 
     summary = run_fine_tune("flaky/mine_adapter", path, batch_size=1, epochs=1, quiet=True)
     assert summary["resumed"] is False
     assert [(e["epoch"], e["trainable_tokens"]) for e in summary["epochs"]] == [(1, 3)]
+
+
+@pytest.mark.parametrize(("epochs", "batch_size"), [(1001, 8), (1, 65537), (0, 8), (1, 0)])
+def test_out_of_range_runs_are_refused_before_any_work(
+    tmp_path: Path, epochs: int, batch_size: int
+) -> None:
+    from tuneplug.errors import InvalidRequestError
+
+    adapter = tuneplug.get_model("mock/tiny").create_adapter("bounds")
+    with pytest.raises(InvalidRequestError, match="invalid job spec"):  # not pydantic's own error
+        run_fine_tune(adapter.ref, write_samples(tmp_path, 2), epochs=epochs, batch_size=batch_size)
+    assert list(tuneplug.list_jobs()) == []

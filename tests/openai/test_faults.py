@@ -165,8 +165,10 @@ SSE_HEAD = b'data: {"choices": [{"index": 0, "delta": {"content": " The"}}]}\n\n
         ([b'data: {"choices": [{"delta": {"content": 5}}]}\n\n'], errors.ServerError, "content"),
         ([b'data: {"choices": [], "usage": {"prompt_tokens": -1}}\n\n'], errors.ServerError,
          "usage"),
+        ([b'data: {"choices": [{"index": 1, "delta": {"content": "x"}}]}\n\n'],
+         errors.ServerError, "another choice"),
     ],
-    ids=["no-done", "cut", "not-json", "choices", "content", "usage"],
+    ids=["no-done", "cut", "not-json", "choices", "content", "usage", "other-choice"],
 )  # fmt: skip
 @pytest.mark.parametrize("mode", MODES)
 def test_broken_streams_are_typed_errors_never_resent(

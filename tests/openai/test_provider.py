@@ -128,6 +128,9 @@ def test_echo_and_logprobs(fake: OpenAIFake) -> None:
         (lambda m: m.complete(QUESTION, stop=["a", "b", "c", "d", "e"]), "at most 4"),
         (lambda m: m.complete(QUESTION, extra_body={"prompt": "x"}), "extra_body"),
         (lambda m: list(m.stream(QUESTION, frequency_penalty="high")), "frequency_penalty"),
+        (lambda m: m.chat(CHAT, n=3), "n=3: a tuneplug Completion holds one choice"),
+        (lambda m: list(m.stream_chat(CHAT, n=2)), "n=2: a tuneplug Completion"),
+        (lambda m: m.complete(QUESTION, extra_body={"n": 2}), "n=2: a tuneplug Completion"),
     ],
 )  # fmt: skip
 def test_options_are_checked_before_any_request(fake: OpenAIFake, call: Any, match: str) -> None:
@@ -136,6 +139,18 @@ def test_options_are_checked_before_any_request(fake: OpenAIFake, call: Any, mat
         call(model)
     assert info.value.provider == "openai" and info.value.status is None
     assert fake.server.requests == []
+
+
+def test_n_is_one_choice_and_more_choices_are_never_dropped(fake: OpenAIFake) -> None:
+    model = tuneplug.get_model("openai/gpt-4o-mini")
+    assert model.chat(CHAT, n=1).text == BEFORE  # 1 is the API's default: not sent
+    assert "n" not in last(fake).json
+    two = {"id": "c", "object": "chat.completion", "created": 1, "model": "gpt-4o-mini",
+           "choices": [{"index": i, "message": {"role": "assistant", "content": "x"},
+                        "finish_reason": "stop"} for i in (0, 1)]}  # fmt: skip
+    fake.server.script(Reply(200, two), path="/chat/completions")
+    with pytest.raises(errors.ServerError, match="2 choices for a request of one"):
+        model.chat(CHAT)
 
 
 def test_extra_body_reaches_servers_with_their_own_fields(fake: OpenAIFake) -> None:

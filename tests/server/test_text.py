@@ -24,6 +24,7 @@ from tuneplug.server.tenants import load_tenants_file
 from tuneplug_gradient.protocol import GradientProtocol
 from tuneplug_openai.protocol import OpenAIProtocol
 
+from tests.core.test_text import bad_plugin
 from tests.server.gradient_server import AUTH, TOKEN, api, base_model_id
 
 OPENAI = {"Authorization": f"Bearer {TOKEN}"}
@@ -262,3 +263,17 @@ def test_a_tenants_file_that_is_not_utf8_names_the_byte_offset(tmp_path: Path) -
     result = CliRunner().invoke(cli, ["serve", "--port", "0", "--tenants", str(path)])
     assert result.exit_code == 1
     assert result.stderr.splitlines() == [f"error: {caught.value}"]
+
+
+def test_a_backend_reply_that_is_not_text_is_502_not_500(
+    tmp_path: Path, make_plugin: Any, register: Any
+) -> None:
+    bad_plugin(make_plugin, register)
+    with api("bad/base", tmp_path / "state", protocols=[OpenAIProtocol()]) as bad:
+        body = {"model": "base", "prompt": "hi"}
+        response = bad.post("/v1/completions", json=body, headers=OPENAI)
+        assert response.status_code == 502, response.text
+        assert "lone surrogate U+D800 at character 5" in response.json()["error"]["message"]
+        chat = {"model": "base", "messages": [{"role": "user", "content": "hi"}], "stream": True}
+        streamed = bad.post("/v1/chat/completions", json=chat, headers=OPENAI)
+        assert "lone surrogate" in streamed.text and "Traceback" not in streamed.text

@@ -6,7 +6,9 @@ implementation only the ones it names). Fallbacks: no ``tuneplug_acomplete``
 runs ``tuneplug_complete`` in a worker thread; no ``tuneplug_stream`` yields the
 whole completion as one chunk; no ``tuneplug_astream`` drives the sync stream
 from a worker thread. Every result passes the :mod:`tuneplug.stops` safety net
-when the call has stop sequences.
+when the call has stop sequences, and is text: a completion or chunk holding a lone
+surrogate (which no one can print, encode or send on) is a ``ServerError`` naming
+the offset, not a crash in the caller's ``print`` or a server's 500.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ import asyncio
 from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING
 
+from tuneplug.errors import InvalidRequestError, ServerError
 from tuneplug.stops import cut_completion, cut_stream, cut_stream_async
+from tuneplug.text import check_text
 from tuneplug.types import StreamChunk
 
 if TYPE_CHECKING:
@@ -30,6 +34,36 @@ ACOMPLETE = "tuneplug_acomplete"
 STREAM = "tuneplug_stream"
 ASTREAM = "tuneplug_astream"
 _DONE = object()
+
+
+def _not_text(provider: Provider, text: str) -> ServerError | None:
+    try:
+        check_text(text, "the completion")
+    except InvalidRequestError as exc:
+        return ServerError(exc.message, provider=provider.name, retryable=False)
+    return None
+
+
+def _checked(provider: Provider, done: Completion) -> Completion:
+    if not done.text.isascii() and (problem := _not_text(provider, done.text)) is not None:
+        raise problem
+    return done
+
+
+def _checked_stream(provider: Provider, chunks: Iterator[StreamChunk]) -> Iterator[StreamChunk]:
+    for chunk in chunks:
+        if not chunk.text.isascii() and (problem := _not_text(provider, chunk.text)) is not None:
+            raise problem
+        yield chunk
+
+
+async def _checked_astream(
+    provider: Provider, chunks: AsyncIterator[StreamChunk]
+) -> AsyncIterator[StreamChunk]:
+    async for chunk in chunks:
+        if not chunk.text.isascii() and (problem := _not_text(provider, chunk.text)) is not None:
+            raise problem
+        yield chunk
 
 
 def acomplete_hook(provider: Provider) -> str:
@@ -55,8 +89,9 @@ def complete(
     messages: list[Message] | None,
 ) -> Completion:
     """``tuneplug_complete``, cut at the first stop sequence."""
-    done: Completion = provider.call(
-        COMPLETE, model=model, prompt=prompt, options=options, messages=messages
+    done: Completion = _checked(
+        provider,
+        provider.call(COMPLETE, model=model, prompt=prompt, options=options, messages=messages),
     )
     return cut_completion(done, options.stop) if options.stop else done
 
@@ -70,8 +105,11 @@ async def acomplete(
 ) -> Completion:
     """``tuneplug_acomplete``, or ``tuneplug_complete`` in a worker thread."""
     if provider.has(ACOMPLETE):
-        done: Completion = await provider.call(
-            ACOMPLETE, model=model, prompt=prompt, options=options, messages=messages
+        done: Completion = _checked(
+            provider,
+            await provider.call(
+                ACOMPLETE, model=model, prompt=prompt, options=options, messages=messages
+            ),
         )
     else:
         done = await asyncio.to_thread(complete, provider, model, prompt, options, messages)
@@ -87,8 +125,9 @@ def stream(
 ) -> Iterator[StreamChunk]:
     """``tuneplug_stream`` (called now, so its validation errors raise now), or one chunk."""
     if provider.has(STREAM):
-        chunks: Iterator[StreamChunk] = provider.call(
-            STREAM, model=model, prompt=prompt, options=options, messages=messages
+        chunks: Iterator[StreamChunk] = _checked_stream(
+            provider,
+            provider.call(STREAM, model=model, prompt=prompt, options=options, messages=messages),
         )
         return cut_stream(chunks, options.stop) if options.stop else chunks
     return _one_chunk(provider, model, prompt, options, messages)
@@ -114,8 +153,9 @@ def astream(
 ) -> AsyncIterator[StreamChunk]:
     """``tuneplug_astream``, or :func:`stream` driven from a worker thread."""
     if provider.has(ASTREAM):
-        chunks: AsyncIterator[StreamChunk] = provider.call(
-            ASTREAM, model=model, prompt=prompt, options=options, messages=messages
+        chunks: AsyncIterator[StreamChunk] = _checked_astream(
+            provider,
+            provider.call(ASTREAM, model=model, prompt=prompt, options=options, messages=messages),
         )
         return cut_stream_async(chunks, options.stop) if options.stop else chunks
     return _in_thread(stream(provider, model, prompt, options, messages))

@@ -57,14 +57,15 @@ def run_fine_tune(
     """
     from rich.console import Console
 
+    from tuneplug.jobs.facade import make_spec
     from tuneplug.jobs.local import LocalJobs
-    from tuneplug.jobs.types import JobSpec, JobStatus
+    from tuneplug.jobs.types import JobStatus
 
-    if batch_size < 1 or epochs < 1:
-        raise InvalidRequestError("batch size and epochs must be at least 1")
     model = get_model(ref)
-    model.check_fine_tunable()
     path = Path(file)
+    # JobSpec's bounds (epochs 1..1000, batch size 1..65536), as an InvalidRequestError.
+    spec = make_spec(model.id, path, {"n_epochs": epochs, "batch_size": batch_size})
+    model.check_fine_tunable()
     total = count_samples(path)  # validates every line before anything is made
     if total == 0:
         raise InvalidRequestError(f"{path}: no samples")
@@ -75,7 +76,6 @@ def run_fine_tune(
     if resume and latest is not None and latest.status not in _ENDED:
         job_id, resumed = latest.id, latest.steps_done > 0
     else:
-        spec = JobSpec(model=model.id, training_data=path, n_epochs=epochs, batch_size=batch_size)
         job_id = jobs.create(spec, start="none", shuffle=False, origin=origin).id
         resumed = False
     console = Console(stderr=True, quiet=quiet)

@@ -70,6 +70,9 @@ USAGE: list[tuple[str, list[str], str]] = [
     ("batch", ["batch", "mock/tiny", "{in}", "-o", ""], "-o"),
     ("fine-tune", ["fine-tune", "mock/tiny", "{data}", "--epochs", "0"], "--epochs"),
     ("fine-tune", ["fine-tune", "mock/tiny", "{data}", "--batch-size", "0"], "--batch-size"),
+    ("fine-tune", ["fine-tune", "mock/tiny", "{data}", "--epochs", "1001"], "--epochs"),
+    ("fine-tune", ["fine-tune", "mock/tiny", "{data}", "--batch-size", "65537"],
+     "--batch-size"),
     ("jobs create", ["jobs", "create", "mock/tiny", "{data}", "--learning-rate", "-1"],
      "--learning-rate"),
     ("jobs create", ["jobs", "create", "mock/tiny", "{data}", "--learning-rate", "nan"],
@@ -247,3 +250,14 @@ def test_plot_without_matplotlib_is_refused_before_the_job(
             "error: --plot needs matplotlib (not installed): pip install 'tuneplug[plot]'"
         ]
     _nothing_started(files)
+
+
+def test_fine_tune_bounds_are_the_job_specs() -> None:
+    # fine-tune runs a local job: its flags refuse exactly what JobSpec refuses.
+    from tuneplug.cli.fine_tune import fine_tune
+    from tuneplug.jobs.types import JobSpec
+
+    for flag, field in (("epochs", "n_epochs"), ("batch_size", "batch_size")):
+        (param,) = [p for p in fine_tune.params if p.name == flag]
+        bounds = {type(m).__name__: m for m in JobSpec.model_fields[field].metadata}
+        assert (param.type.min, param.type.max) == (bounds["Ge"].ge, bounds["Le"].le)  # type: ignore[attr-defined]

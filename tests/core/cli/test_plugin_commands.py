@@ -1,6 +1,7 @@
-"""Commands a plugin adds through the ``tuneplug.commands`` entry-point group.
+"""Commands a plugin adds through the ``tuneplug.commands`` entry-point group, and the
+built-in ones, which are loaded the same lazy way.
 
-``tuneplug --help`` names them (and their distribution) without importing them;
+``tuneplug --help`` names them (and a plugin's distribution) without importing them;
 running one imports it then. They follow the same exit-code table.
 """
 
@@ -74,3 +75,12 @@ def test_a_plugin_command_that_fails_to_load_is_one_error(
     result = CliRunner().invoke(cli, ["hello", "world"])
     assert result.exit_code == 1
     assert result.stderr == "error: command 'hello' failed to load: no greeting\n"
+
+
+@pytest.mark.parametrize("name", sorted(app.BUILTIN))
+def test_the_help_line_of_a_builtin_command_is_its_own(name: str) -> None:
+    # --help shows BUILTIN's line without importing the command: it must not drift.
+    command = cli.get_command(None, name)  # type: ignore[arg-type]
+    assert command is not None and command.name == name
+    assert command.help is not None
+    assert command.help.split("\n\n")[0].replace("\n", " ").strip() == app.BUILTIN[name][2]

@@ -7,6 +7,9 @@ exact field and message of a sample error.
 
 from __future__ import annotations
 
+import errno
+import io
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -147,6 +150,7 @@ def test_bytes_are_refused_and_batches_need_a_size() -> None:
     with pytest.raises(ValueError, match=r"^batch size must be at least 1$"):
         list(batched(["a"], 0))
     assert list(batched("abcde", 2)) == [["a", "b"], ["c", "d"], ["e"]]
+    assert list(batched("abc", 1)) == [["a"], ["b"], ["c"]]  # a batch size of 1 is valid
 
 
 # -- JSON array errors: exact message and line ------------------------------------------
@@ -199,6 +203,48 @@ def test_elements_across_the_first_chunk_boundary(tmp_path: Path) -> None:
     assert len(_texts(tmp_path, exact, "s.json", max_sample_bytes=64536)[0]) == 64534
     err = _error(tmp_path, start + b'"' + b"a" * 64535 + b'"]', max_sample_bytes=64536)
     assert err.line == 1 and "size limit of 64536 bytes" in str(err)
+
+
+def test_whitespace_across_chunks_is_skipped_in_bounded_memory(tmp_path: Path) -> None:
+    # 512 KiB of blank lines between elements: skipped a chunk at a time, never read whole.
+    blank = b"\n" * 2**19
+    path = tmp_path / "s.json"
+    path.write_bytes(b'["a",' + blank + b'"b"]')
+    tracemalloc.start()
+    try:
+        texts = [s.inputs for s in read_samples(path)]  # type: ignore[union-attr]
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert texts == ["a", "b"]
+    assert peak < len(blank), f"peak {peak} bytes"  # about 230 KB: a chunk and its copies
+
+
+def test_a_byte_order_mark_then_blank_lines_is_still_an_array(tmp_path: Path) -> None:
+    assert _texts(tmp_path, b'\xef\xbb\xbf\n\n  ["a", "b"]', "s.json") == ["a", "b"]
+    assert _texts(tmp_path, b'\xef\xbb\xbf\n"a"\n', "s.jsonl") == ["a"]
+
+
+def test_a_file_that_cannot_be_read_is_one_error_naming_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    missing = tmp_path / "missing.jsonl"
+    with pytest.raises(SampleFileError) as info:
+        list(read_samples(missing))
+    assert str(info.value) == f"{missing}: cannot read samples: No such file or directory"
+
+    # A read that fails after the open (an I/O error on a network mount, say).
+    class Failing(io.BytesIO):
+        def read(self, size: int | None = -1) -> bytes:
+            raise OSError(errno.EIO, "Input/output error")
+
+    path = tmp_path / "s.jsonl"
+    path.write_bytes(b'"a"\n')
+    monkeypatch.setattr(Path, "open", lambda self, *a, **k: Failing())
+    with pytest.raises(SampleFileError) as info:
+        list(read_samples(path))
+    assert str(info.value) == f"{path}: cannot read samples: Input/output error"
+    assert (info.value.path, info.value.line) == (str(path), None)
 
 
 # -- formats: which model, which field, what size ---------------------------------------

@@ -15,8 +15,9 @@ Exit codes, the same for every command (built in or added by a plugin):
 
 Results go to stdout, diagnostics (progress, warnings, errors) to stderr. One
 module per command (or group); :mod:`tuneplug.cli.base` holds the exit-code
-rules, :mod:`tuneplug.cli.options` the flags commands share. Modules import
-only click at startup, so ``tuneplug --help`` is fast.
+rules, :mod:`tuneplug.cli.options` the flags commands share. The group
+(:mod:`tuneplug.cli.app`) imports a command's module only when it runs, and
+modules import only click at startup, so ``tuneplug --help`` is fast.
 
 For plugin commands: :class:`UsageLine`, :func:`usage_checked`, :func:`resumable`.
 """

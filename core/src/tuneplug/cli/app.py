@@ -9,22 +9,43 @@ from typing import Any
 
 import click
 
-from tuneplug.cli.adapters import adapters
 from tuneplug.cli.base import CommandGroup
-from tuneplug.cli.batch import batch_command
-from tuneplug.cli.chat import chat_command
-from tuneplug.cli.complete import complete
-from tuneplug.cli.fine_tune import fine_tune
-from tuneplug.cli.info import config_, plugins
-from tuneplug.cli.jobs import jobs
-from tuneplug.cli.models import models
 from tuneplug.errors import TuneplugError
-from tuneplug.server.cli import serve_command
 
-__all__ = ["COMMANDS_GROUP", "cli", "main"]
+__all__ = ["BUILTIN", "COMMANDS_GROUP", "cli", "main"]
 
 COMMANDS_GROUP = "tuneplug.commands"
 """Entry-point group where plugins add CLI commands (entry name = command name)."""
+
+BUILTIN: dict[str, tuple[str, str, str]] = {
+    "adapters": ("tuneplug.cli.adapters", "adapters",
+                 "Create, describe and delete model adapters."),
+    "batch": ("tuneplug.cli.batch", "batch_command",
+              "Complete every input of IN.jsonl with MODEL, appending results to the output."),
+    "chat": ("tuneplug.cli.chat", "chat_command",
+             "Chat with a model: interactive on a terminal, one-shot from a pipe."),
+    "complete": ("tuneplug.cli.complete", "complete",
+                 "Complete PROMPT (read from stdin when omitted or '-')."),
+    "config": ("tuneplug.cli.info", "config_",
+               "Show the effective settings and where each came from (secrets masked)."),
+    "fine-tune": ("tuneplug.cli.fine_tune", "fine_tune",
+                  "Fine-tune the adapter MODEL on the samples in FILE (JSONL or a JSON array)."),
+    "jobs": ("tuneplug.cli.jobs", "jobs",
+             "Fine-tuning jobs: the provider's own, or the local job runner's."),
+    "models": ("tuneplug.cli.models", "models",
+               "List the models of every installed provider, or describe MODEL "
+               "(--options: its options)."),
+    "plugins": ("tuneplug.cli.info", "plugins",
+                "List provider plugins and configured instances, capabilities and load errors."),
+    "serve": ("tuneplug.server.cli", "serve_command",
+              "Serve wire protocols (Gradient, OpenAI, ...) on top of a tuneplug provider."),
+}  # fmt: skip
+"""Built-in command name -> (module, attribute, the first line of its help).
+
+A command's module is imported only when it runs, so ``tuneplug --help`` and
+every command start without the others (DESIGN.md's startup budget); the help
+line is what ``--help`` shows (a test checks it against each command's own).
+"""
 
 
 @functools.cache
@@ -81,10 +102,12 @@ def _load(name: str, value: str) -> Any:
 
 
 class RootGroup(CommandGroup):
-    """Adds commands that plugins declare in the ``tuneplug.commands`` entry-point group.
+    """The built-in commands (:data:`BUILTIN`) and those plugins declare in the
+    ``tuneplug.commands`` entry-point group.
 
-    Only their names are read for ``--help``; a command's module is imported when
-    it runs, so a plugin's heavy server dependencies never slow the CLI down.
+    Only their names (and the built-ins' help lines) are read for ``--help``; a
+    command's module is imported when it runs, so one command's dependencies (the
+    server's, the jobs') never slow another down.
     """
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
@@ -101,12 +124,19 @@ class RootGroup(CommandGroup):
         return super().parse_args(ctx, args)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted({*super().list_commands(ctx), *_plugin_commands()})
+        return sorted({*super().list_commands(ctx), *BUILTIN, *_plugin_commands()})
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         command = super().get_command(ctx, cmd_name)
         if command is not None:
             return command
+        if cmd_name in BUILTIN:
+            import importlib
+
+            module, attribute, _ = BUILTIN[cmd_name]
+            loaded: click.Command = getattr(importlib.import_module(module), attribute)
+            self.add_command(loaded, cmd_name)
+            return loaded
         found = _plugin_commands().get(cmd_name)
         if found is None:
             return None
@@ -119,12 +149,15 @@ class RootGroup(CommandGroup):
         return loaded
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        # Describe plugin commands from metadata alone: --help must not import them.
+        # Describe commands without importing them: built-ins by their table, plugins by name.
         rows = []
         plugin = _plugin_commands()
         for name in self.list_commands(ctx):
             if name in self.commands:
                 rows.append((name, self.commands[name].get_short_help_str(limit=60)))
+            elif name in BUILTIN:
+                short = click.Command(name, help=BUILTIN[name][2]).get_short_help_str(limit=60)
+                rows.append((name, short))
             else:
                 rows.append((name, f"(from {plugin[name][1]})"))
         with formatter.section("Commands"):
@@ -139,13 +172,6 @@ def cli() -> None:
     Models are named provider/model (mock/tiny, gradient/nous-hermes2) or by an
     alias from tuneplug.toml. With nothing configured, mock/tiny is used.
     """
-
-
-for _command in (
-    models, complete, chat_command, batch_command, adapters, fine_tune, jobs,
-    serve_command, plugins, config_,
-):  # fmt: skip
-    cli.add_command(_command)
 
 
 def main() -> None:

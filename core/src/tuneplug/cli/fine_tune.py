@@ -13,8 +13,15 @@ __all__ = ["fine_tune"]
 @click.command("fine-tune")
 @click.argument("model")
 @click.argument("file")
-@click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True)
-@click.option("--epochs", type=click.IntRange(min=1), default=1, show_default=True)
+# The bounds of JobSpec (fine-tune runs a local job), so a value is refused before any work.
+@click.option(
+    "--batch-size", type=click.IntRange(1, 65536), default=8, show_default=True,
+    help="Samples per step (1..65536).",
+)  # fmt: skip
+@click.option(
+    "--epochs", type=click.IntRange(1, 1000), default=1, show_default=True,
+    help="Passes over the samples (1..1000).",
+)  # fmt: skip
 @click.option(
     "--resume/--no-resume", default=True, show_default=True,
     help="Continue an interrupted run of the same model, file and batch size.",

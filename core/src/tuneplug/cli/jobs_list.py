@@ -10,7 +10,6 @@ jobs, so it needs ``--provider``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import click
@@ -24,15 +23,14 @@ if TYPE_CHECKING:
 __all__ = ["jobs_list"]
 
 
-@dataclass
 class _Listing:
-    """Jobs from every source, which sources have more, and what to say on stderr."""
+    """Jobs from every source, the providers with more of them, what to say on stderr."""
 
-    jobs: list[Job] = field(default_factory=list)
-    more: list[str] = field(default_factory=list)
-    """Sources with more jobs: ``"local"`` or a provider name."""
-    notes: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    def __init__(self, jobs: list[Job] | None = None, more: list[str] | None = None) -> None:
+        self.jobs: list[Job] = jobs or []
+        self.more: list[str] = more or []
+        self.notes: list[str] = []
+        self.warnings: list[str] = []
 
 
 def _native_jobs(listing: _Listing, limit: int) -> None:

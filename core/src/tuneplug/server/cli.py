@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import re
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -219,7 +218,7 @@ def _flag_tenants(
     "else generated]",
 )  # fmt: skip
 @click.option(
-    "--tenants", "tenants_file", type=click.Path(path_type=Path),
+    "--tenants", "tenants_file", type=click.Path(),
     help="TOML file of tenants ([tenants.NAME] key_env/key, workspace, rate_limit).",
 )  # fmt: skip
 @click.option(
@@ -227,7 +226,7 @@ def _flag_tenants(
     help="Requests per minute per API key (429 with Retry-After beyond). [default: none]",
 )  # fmt: skip
 @click.option(
-    "--state-dir", type=click.Path(path_type=Path),
+    "--state-dir", type=click.Path(),
     help="Where ownership, ids and uploaded files are kept. [default: $TUNEPLUG_HOME/serve]",
 )  # fmt: skip
 @click.option(
@@ -253,9 +252,9 @@ def serve_command(
     port: int,
     tokens: tuple[str, ...],
     workspaces: tuple[str, ...],
-    tenants_file: Path | None,
+    tenants_file: str | None,
     rate_limit: float | None,
-    state_dir: Path | None,
+    state_dir: str | None,
     max_body_bytes: int,
     max_upload_bytes: int,
     header_timeout: float,
@@ -279,6 +278,8 @@ def serve_command(
     if workspaces and len(workspaces) != max(1, len(tokens)):
         raise UsageLine("give one --workspace per --token (or none, to generate them)")
     names = _protocol_names(protocols)
+    from pathlib import Path
+
     from tuneplug.paths import home
     from tuneplug.server.app import create_app
     from tuneplug.server.gateway import Limits
@@ -290,7 +291,7 @@ def serve_command(
     served = [load_protocol(name) for name in names]
     shown: dict[str, str]
     if tenants_file is not None:
-        tenants = load_tenants_file(tenants_file, default_rate_limit=rate_limit)
+        tenants = load_tenants_file(Path(tenants_file), default_rate_limit=rate_limit)
         for tenant in tenants:
             check_token(tenant.key.get_secret_value(), f"{tenants_file}: tenant {tenant.name!r}")
         shown = {t.name: f"'<key of tenant {t.name}>'" for t in tenants}
@@ -302,7 +303,7 @@ def serve_command(
     # prints them as every command's, one `error: ...` line and exit status 1.
     app = create_app(
         backend,
-        state_dir=state_dir or home() / "serve",
+        state_dir=Path(state_dir) if state_dir else home() / "serve",
         protocols=served,
         tenants=tenants,
         limits=limits,

@@ -51,6 +51,13 @@ _RETRY_STATUSES = DEFAULT_RETRY_STATUSES | {409}
 W = TypeVar("W", bound=BaseModel)
 
 
+def _choices(answer: wire.ChatCompletion | wire.TextCompletion) -> str:
+    """Why an answer is not one choice (n is 1: more would be dropped, none is nothing)."""
+    if not answer.choices:
+        return "no choices"
+    return f"{len(answer.choices)} choices for a request of one (none is dropped silently)"
+
+
 def model_info(provider: str, model_id: str, owned_by: str | None = None) -> ModelInfo:
     """The :class:`ModelInfo` of ``model_id``; ``ft:<base>:...`` ids are adapters of
     ``<base>``. Capabilities are left to the provider's hooks (complete, chat, jobs):
@@ -170,6 +177,9 @@ class _StreamState:
         choice = choices[0]
         if not isinstance(choice, dict):
             raise _Malformed("choices[0] is not an object")
+        if len(choices) != 1 or choice.get("index", 0) != 0:
+            # n is 1: another choice's text would be mixed in or dropped silently.
+            raise _Malformed("a chunk carries another choice than the one asked for")
         if self.chat:
             delta = choice.get("delta") or {}
             if not isinstance(delta, dict):
@@ -282,8 +292,8 @@ class OpenAIClient:
     ) -> Completion:
         if chat:
             answer = self.parse(wire.ChatCompletion, response, call)
-            if not answer.choices:
-                raise self.http.errors.malformed(call, response.status_code, "no choices")
+            if len(answer.choices) != 1:
+                raise self.http.errors.malformed(call, response.status_code, _choices(answer))
             choice = answer.choices[0]
             content = choice.message.content
             text = content if isinstance(content, str) else ""
@@ -291,8 +301,8 @@ class OpenAIClient:
             logprobs = _chat_logprobs(choice.logprobs)
         else:
             done = self.parse(wire.TextCompletion, response, call)
-            if not done.choices:
-                raise self.http.errors.malformed(call, response.status_code, "no choices")
+            if len(done.choices) != 1:
+                raise self.http.errors.malformed(call, response.status_code, _choices(done))
             text, reason, usage = done.choices[0].text, done.choices[0].finish_reason, done.usage
             logprobs = _completion_logprobs(done.choices[0].logprobs)
         return Completion(

@@ -65,6 +65,11 @@ class OpenAIOptions(BaseModel):
         default=None,
         description='chat only: {"type": "json_object"} or {"type": "json_schema", ...}',
     )
+    n: int | None = Field(
+        default=None,
+        description="choices per call: 1 only (a Completion holds one choice; "
+        "call again, or use `tuneplug batch`, for more answers)",
+    )
     user: str | None = Field(default=None, max_length=256, description="end-user id")
     extra_body: dict[str, Any] | None = Field(
         default=None,
@@ -81,12 +86,36 @@ class OpenAIOptions(BaseModel):
                 raise ValueError(f"bias of token {token} must be in [-100, 100]")
         return value
 
+    @field_validator("n")
+    @classmethod
+    def _one_choice(cls, value: int | None) -> int | None:
+        if value is not None:
+            _only_one(value)
+        return value
+
+    @field_validator("extra_body")
+    @classmethod
+    def _no_more_choices(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is not None and "n" in value:
+            _only_one(value["n"])
+        return value
+
     @field_validator("response_format")
     @classmethod
     def _format(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
         if value is not None and value.get("type") not in ("text", "json_object", "json_schema"):
             raise ValueError('type must be "text", "json_object" or "json_schema"')
         return value
+
+
+def _only_one(n: object) -> None:
+    # Sending n > 1 makes the server generate (and bill) choices a Completion cannot
+    # hold; keeping the first and dropping the others silently would be worse.
+    if n != 1 or isinstance(n, bool):
+        raise ValueError(
+            f"n={n!r}: a tuneplug Completion holds one choice, so only n=1 is taken; "
+            "ask again (or run `tuneplug batch`) for more answers"
+        )
 
 
 def _options(extra: Mapping[str, Any], endpoint: Literal["chat", "completions"]) -> OpenAIOptions:
