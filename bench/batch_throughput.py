@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -166,6 +167,10 @@ def main() -> None:
             rows.append(_median_run(cli_runs, "wall"))
             raws.append(_median_run(raw_runs, "engine"))
             rows[-1]["rss_mb"] = max(r["rss_mb"] for r in cli_runs)
+            # Per-round ratios, then their median: a load swing hits both runs of a round.
+            pairs = list(zip(cli_runs, raw_runs, strict=True))
+            rows[-1]["vs_raw"] = statistics.median(c["engine"] / r["engine"] for c, r in pairs)
+            rows[-1]["cpu_vs_raw"] = statistics.median(c["cpu_us"] / r["cpu_us"] for c, r in pairs)
         print(f"medians of {args.repeat} run(s); peak RSS: the largest of the runs")
         print("| prompts | wall s | ideal s | x ideal | engine s | engine x ideal | cpu µs/prompt"
               " | peak RSS MB |")  # fmt: skip
@@ -178,7 +183,9 @@ def main() -> None:
         for r, raw in zip(rows, raws, strict=True):
             print(f"  {r['n']:,}: {raw['engine']:.2f} s in-loop, {raw['cpu_us']:.0f} µs/prompt, "
                   f"peak RSS {raw['rss_mb']:.1f} MB; tuneplug batch in-engine = "
-                  f"{r['engine'] / raw['engine']:.2f}x raw")  # fmt: skip
+                  f"{r['vs_raw']:.2f}x raw (CPU {r['cpu_vs_raw']:.2f}x), median of "
+                  f"per-round ratios")  # fmt: skip
+        print(f"load average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
         if len(rows) > 1:
             print(f"peak RSS {rows[-1]['n']:,} vs {rows[0]['n']:,}: "
                   f"{rows[-1]['rss_mb'] / rows[0]['rss_mb']:.2f}x")  # fmt: skip

@@ -332,3 +332,15 @@ def test_a_config_file_that_cannot_be_read_is_named(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         read_layer(tmp_path)  # a directory
     assert str(info.value) == f"{tmp_path}: cannot read config file: Is a directory"
+
+
+def test_one_provider_instance_per_distinct_settings(acme: object) -> None:
+    # Settings are part of a provider instance's identity (its fingerprint).
+    from tuneplug.plugins import default_registry
+
+    registry = default_registry()
+    two = registry.provider("acme", {"retries": 2})
+    assert registry.provider("acme", {"retries": 2}) is two
+    three = registry.provider("acme", {"retries": 3})
+    assert three is not two
+    assert (two.ctx.settings.retries, three.ctx.settings.retries) == (2, 3)

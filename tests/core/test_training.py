@@ -44,9 +44,36 @@ def test_a_second_identical_run_is_refused_while_one_runs(make_plugin, register,
     assert run_fine_tune("busy/mine_adapter", path, batch_size=1, quiet=True)["resumed"] is False
 
 
-def _capture(into: list[BaseException], ref: str, path: Path) -> None:
+def test_a_refused_second_run_does_not_announce_a_resume(  # type: ignore[no-untyped-def]
+    make_plugin, register, tmp_path, capsys
+) -> None:
+    # A fresh user saw "resuming job ... after step N" and then the refusal: the second run
+    # resumes nothing, the first one goes on.
+    path = write_samples(tmp_path, 4)
+    refused: list[BaseException] = []
+    calls = {"n": 0}
+
+    def fine_tune(ctx, model, samples):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        if calls["n"] == 2:  # step 1 is journalled done: the job has something to resume
+            second = threading.Thread(
+                target=lambda: _capture(refused, model.ref, path, quiet=False)
+            )
+            second.start()
+            second.join()
+        return tuneplug.FineTuneResult(trainable_tokens=len(samples), sum_loss=1.0)
+
+    register("busy", make_plugin("busy", (*COMPLETER, *FINETUNABLE), fine_tune=fine_tune))
+    tuneplug.get_model("busy/base").create_adapter("mine")
+    run_fine_tune("busy/mine_adapter", path, batch_size=1, quiet=True)
+    (error,) = refused
+    assert isinstance(error, TuneplugError) and "already running" in str(error)
+    assert "resuming" not in capsys.readouterr().err
+
+
+def _capture(into: list[BaseException], ref: str, path: Path, *, quiet: bool = True) -> None:
     try:
-        run_fine_tune(ref, path, batch_size=1, quiet=True)
+        run_fine_tune(ref, path, batch_size=1, quiet=quiet)
     except BaseException as exc:  # the test inspects it
         into.append(exc)
 

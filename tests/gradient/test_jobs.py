@@ -70,6 +70,11 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 class TestGradientJobsLive(_GradientJobs):
     """Live over HTTP against the Gradient-compatible server on 127.0.0.1."""
 
+    # Under pytest's per-test limit (120 s): a job that stops progressing fails with
+    # wait()'s TimeoutError and the job's state instead of pytest killing the test.
+    # A test takes well under a second, ~1 s at load 14 on 2 cores.
+    job_timeout = 90.0
+
     @pytest.fixture
     def provider_env(self, tuneplug_home: Any, live_server: Any) -> Iterator[None]:
         tuneplug_home.set_env({**live_server.env, **FAST_RETRIES})

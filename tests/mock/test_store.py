@@ -23,6 +23,8 @@ from tuneplug_mock import lm, plugin
 from tuneplug_mock.settings import MockSettings
 from tuneplug_mock.store import AdapterStore
 
+from tests.interrupting import Interrupting
+
 PROMPT = "Question: What NFL team won the Super Bowl in 1994?\n\nAnswer: "
 SEED = Sample(
     inputs="Question: What NFL team won the Super Bowl in 1994?\n\nAnswer:  The Dallas Cowboys!"
@@ -506,3 +508,44 @@ def test_completion_reads_are_cached_by_version(
         assert loads == [new.id, new.id]
     finally:
         plugin.tuneplug_close(fresh)
+
+
+# -- Ctrl-C between statements (a fresh user's `fine-tune` exited 1 with SQLite's
+# "cannot rollback - no transaction is active" instead of 130) ------------------------
+
+
+@pytest.mark.parametrize(("statement", "kept"), [("BEGIN", True), ("COMMIT", False)])
+def test_an_interrupted_write_is_a_keyboard_interrupt(
+    store_path: Path, statement: str, kept: bool
+) -> None:
+    store = AdapterStore(store_path)
+    try:
+        record = store.create(base_model_id="tiny", name="a", rank=4, learning_rate=0.1)
+        real = store._writer
+        store._writer = Interrupting(real, statement)  # type: ignore[assignment]
+        with pytest.raises(KeyboardInterrupt):
+            store.delete(record.id)
+        assert not real.in_transaction
+        # Interrupted after BEGIN: nothing deleted; after COMMIT: the delete stands.
+        assert (store.get(record.id) is not None) is kept
+        store._writer = real
+        other = store.create(base_model_id="tiny", name="b", rank=4, learning_rate=0.1)
+        assert store.delete(other.id)
+    finally:
+        store.close()
+
+
+def test_an_interrupted_snapshot_read_leaves_no_transaction(store_path: Path) -> None:
+    store = AdapterStore(store_path)
+    try:
+        record = store.create(base_model_id="tiny", name="a", rank=4, learning_rate=0.1)
+        real = store._reader
+        store._reader = Interrupting(real, "BEGIN")  # type: ignore[assignment]
+        with pytest.raises(KeyboardInterrupt):
+            store.load(record.id)
+        assert not real.in_transaction
+        store._reader = real
+        loaded = store.load(record.id)
+        assert loaded is not None and loaded[0].id == record.id
+    finally:
+        store.close()

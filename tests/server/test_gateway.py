@@ -253,3 +253,76 @@ def test_a_body_that_never_arrives_is_408(tmp_path: Path) -> None:
             sock.settimeout(WAIT)
             answer = sock.recv(4096)
     assert answer.startswith(b"HTTP/1.1 408 "), answer[:80]
+
+
+class _RecordingTransport:
+    """The parts of ``asyncio.Transport`` the coalescing wrapper uses, recorded."""
+
+    def __init__(self) -> None:
+        self.writes: list[bytes] = []
+        self.events: list[str] = []
+        self.closing = False
+
+    def write(self, data: bytes) -> None:
+        self.writes.append(data)
+
+    def is_closing(self) -> bool:
+        return self.closing
+
+    def close(self) -> None:
+        self.events.append("close")
+        self.closing = True
+
+    def abort(self) -> None:
+        self.events.append("abort")
+        self.closing = True
+
+    def get_extra_info(self, name: str) -> str:
+        return f"info:{name}"
+
+
+def test_writes_of_one_loop_pass_leave_as_one_write_in_order() -> None:
+    import asyncio
+
+    from tuneplug.server.writes import CoalescingTransport
+
+    async def main() -> tuple[_RecordingTransport, list[list[bytes]]]:
+        raw = _RecordingTransport()
+        wrapped = CoalescingTransport(raw, asyncio.get_running_loop())  # type: ignore[arg-type]
+        wrapped.write(b"HTTP/1.1 200 OK\r\n\r\n")
+        wrapped.write(b"")  # nothing: schedules nothing
+        wrapped.writelines([b"{", b"}"])
+        seen = [list(raw.writes)]  # nothing sent while the pass runs
+        await asyncio.sleep(0)
+        seen.append(list(raw.writes))
+        wrapped.write(b"next")
+        wrapped.close()  # close sends what is pending first
+        assert wrapped.get_extra_info("peername") == "info:peername"
+        return raw, seen
+
+    raw, seen = asyncio.run(main())
+    assert seen == [[], [b"HTTP/1.1 200 OK\r\n\r\n{}"]]
+    assert raw.writes == [b"HTTP/1.1 200 OK\r\n\r\n{}", b"next"]
+    assert raw.events == ["close"]
+
+
+def test_abort_and_a_closed_peer_drop_pending_writes() -> None:
+    import asyncio
+
+    from tuneplug.server.writes import CoalescingTransport
+
+    async def main() -> tuple[_RecordingTransport, _RecordingTransport]:
+        loop = asyncio.get_running_loop()
+        aborted, gone = _RecordingTransport(), _RecordingTransport()
+        first = CoalescingTransport(aborted, loop)  # type: ignore[arg-type]
+        first.write(b"lost")
+        first.abort()
+        second = CoalescingTransport(gone, loop)  # type: ignore[arg-type]
+        second.write(b"too late")
+        gone.closing = True  # the peer hung up before the flush ran
+        await asyncio.sleep(0)
+        return aborted, gone
+
+    aborted, gone = asyncio.run(main())
+    assert aborted.writes == [] and aborted.events == ["abort"]
+    assert gone.writes == []

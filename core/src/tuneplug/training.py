@@ -79,7 +79,8 @@ def run_fine_tune(
         job_id = jobs.create(spec, start="none", shuffle=False, origin=origin).id
         resumed = False
     console = Console(stderr=True, quiet=quiet)
-    if resumed:
+    # A run another process is going on with is refused by the runner: don't announce it.
+    if resumed and not jobs.alive(job_id):
         done = jobs.store.get(job_id).steps_done
         console.print(f"resuming job {job_id} after step {done}")
     final = _run(jobs, job_id, epochs, console)

@@ -288,3 +288,22 @@ def test_the_progress_bar_shows_done_failed_rate_and_tokens() -> None:
         assert task.fields["tokens"] == "1,234" and "paused (429)" in task.description
     rendered = output.getvalue()
     assert "14/20" in rendered and "2 failed" in rendered and "1,234 tokens" in rendered
+
+
+def test_an_output_write_that_fails_stops_the_batch(
+    rec: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Lines of a burst are written from an event-loop callback: its error must stop
+    # the run like a failed write always did, not be logged by the loop and lost.
+    from tuneplug.batching.filerun import run_batch_file
+
+    def disk_full(self: Journal) -> None:
+        if self._pending:  # as the real flush: the queued lines are taken, then the write fails
+            self._pending.clear()
+            raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Journal, "flush", disk_full)
+    inp = write_lines(tmp_path / "in.jsonl", ["a", "b", "c"])
+    with pytest.raises(OSError, match="No space left on device"):
+        run_batch_file("rec/base", inp, tmp_path / "o.jsonl", concurrency=1)
+    assert (tmp_path / "o.jsonl").read_bytes() == b""

@@ -210,14 +210,16 @@ class RateLimited:
 def test_429s_pause_everyone_and_one_probe_goes_first() -> None:
     server = RateLimited(limited=30)
     model = FakeModel(answer=server, steps=2)
-    results = run(model, [f"p{i}" for i in range(40)], concurrency=8)
+    # Which waiter probes after a pause is whichever timer fires first, so one input
+    # may be the probe many times in a row (more often on a loaded machine): allow
+    # every rejection to land on it, so the counts below are what is tested.
+    results = run(model, [f"p{i}" for i in range(40)], concurrency=8, max_attempts=31)
     assert all(r.ok for r in results)
     # Every in-flight request may hit the first 429 (8); after that, each pause lets
     # one probe through, so the 30 rejections are the 8 plus 22 lone probes, and no
     # request beyond the 40 inputs + 30 rejected ones was sent.
-    assert server.calls == 40 + 30
+    assert server.calls == 40 + 30 and server.rejected == 30
     assert sum(r.attempts for r in results) == 70
-    assert max(r.attempts for r in results) <= 30
 
 
 def test_the_probe_is_alone_while_the_gate_is_half_open() -> None:

@@ -106,6 +106,9 @@ USAGE: list[tuple[str, list[str], str]] = [
     ("jobs list", ["jobs", "list", "--limit", "101"], "--limit"),
     ("jobs list", ["jobs", "list", "--after", "ftjob-x"], "--after"),
     ("jobs events", ["jobs", "events"], "ID"),
+    ("jobs checkpoints", ["jobs", "checkpoints", "mock/ftjob-x", "--limit", "0"], "--limit"),
+    ("jobs prune", ["jobs", "prune", "--older-than", "soon"], "--older-than"),
+    ("jobs prune", ["jobs", "prune", "--older-than", "nan"], "--older-than"),
     ("adapters create", ["adapters", "create", "mock/tiny", "--name", "a", "--rank", "0"],
      "--rank"),
     ("adapters create", ["adapters", "create", "mock/tiny", "--name", "a", "--rank", "33"],
@@ -140,6 +143,8 @@ USAGE: list[tuple[str, list[str], str]] = [
     ("serve", ["serve", "--rate-limit", "nan"], "--rate-limit"),
     ("serve", ["serve", "--token", "a", "--workspace", "w1", "--workspace", "w2"], "--workspace"),
     ("serve", ["serve", "--tenants", "{data}", "--token", "a"], "--tenants"),
+    ("serve", ["serve", "--token", "a", "--workspace", ""], "--workspace"),
+    ("serve", ["serve", "--token", "a", "--workspace", "my space"], "--workspace"),
     ("config", ["config", "--bogus"], "--bogus"),
     ("plugins", ["plugins", "--bogus"], "--bogus"),
 ]  # fmt: skip
@@ -261,3 +266,11 @@ def test_fine_tune_bounds_are_the_job_specs() -> None:
         (param,) = [p for p in fine_tune.params if p.name == flag]
         bounds = {type(m).__name__: m for m in JobSpec.model_fields[field].metadata}
         assert (param.type.min, param.type.max) == (bounds["Ge"].ge, bounds["Le"].le)  # type: ignore[attr-defined]
+
+
+def test_help_shows_the_range_of_every_float_flag() -> None:
+    # An unbounded finite flag says "finite", never click's "x<=None".
+    for args in (["complete", "--help"], ["batch", "--help"], ["serve", "--help"],
+                 ["jobs", "create", "--help"], ["adapters", "create", "--help"]):  # fmt: skip
+        result = invoke(*args)
+        assert result.exit_code == 0 and "None]" not in result.stdout, args

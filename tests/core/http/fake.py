@@ -28,6 +28,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+HOLD_LIMIT = 300.0
+"""Seconds a ``Hold`` parks a request if the test never releases it (a bound, not a
+timing: answering a held request by itself would reorder what a test is counting)."""
+
 
 @dataclass
 class Recorded:
@@ -200,7 +204,7 @@ def _handler_for(fake: FakeServer) -> type[BaseHTTPRequestHandler]:
                     fake._held.setdefault(action.name, []).append(gate)
                 fake.arrived.notify_all()
             if gate is not None:
-                gate.wait(timeout=30)
+                gate.wait(timeout=HOLD_LIMIT)
                 action = None
             try:
                 self._act(req, action)

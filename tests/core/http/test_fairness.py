@@ -8,6 +8,7 @@ reach the server is read from its log.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -22,12 +23,17 @@ def fake() -> Iterator[FakeServer]:
         yield server
 
 
+UNTIL = 60.0
+"""Seconds a condition may take to hold: never reached when it works, even on a machine
+whose load average is ten times its cores (a count of polls is no bound there)."""
+
+
 async def _until(predicate: object) -> None:
-    for _ in range(2000):  # bounded: fails the test instead of hanging it
-        if predicate():  # type: ignore[operator]
-            return
+    deadline = time.monotonic() + UNTIL  # bounded: fails the test instead of hanging it
+    while not predicate():  # type: ignore[operator]
+        if time.monotonic() > deadline:
+            raise AssertionError("condition never held")
         await asyncio.sleep(0.005)
-    raise AssertionError("condition never held")
 
 
 def test_gate_admits_in_arrival_order_and_the_releaser_cannot_barge() -> None:
@@ -114,7 +120,7 @@ def test_http_callers_beyond_the_pool_reach_the_server_in_arrival_order(
         for arrived, held in ((4, 2), (5, 2), (6, 2), (7, 2), (7, 1), (7, 0)):
             fake.release(count=1)
             await _until(lambda n=arrived, h=held: len(fake.requests) == n and fake.held() == h)
-        await asyncio.wait_for(asyncio.gather(*tasks), timeout=20)
+        await asyncio.wait_for(asyncio.gather(*tasks), timeout=UNTIL)
         return [f"{r.json['caller']}" for r in fake.requests]
 
     try:

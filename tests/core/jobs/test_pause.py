@@ -148,3 +148,42 @@ def test_a_journal_from_before_pause_gains_its_column_when_opened(tmp_path: Path
     assert row.status == "queued" and row.stop_request is None
     store.request_stop("ftjob-old", "pause")
     assert store.requests("ftjob-old") == (False, "pause")
+
+
+class _Flickering:
+    """A backend whose first poll reads a job as interrupted, then sees it running on."""
+
+    poll_interval = 0.0
+
+    def __init__(self, statuses: list[tuple[str, str]]) -> None:
+        self.statuses = statuses
+        self.polls = 0
+
+    def get(self, job_id: str) -> tuneplug.Job:
+        status, raw = self.statuses[min(self.polls, len(self.statuses) - 1)]
+        self.polls += 1
+        job = tuneplug.Job(
+            id=job_id, provider="fake", model="m", status=status, raw_status=raw, created_at=0.0
+        )
+        return job.bind(self)  # type: ignore[arg-type]
+
+    def events(self, job_id: str, *, after: str | None = None, limit: int = 100) -> Any:
+        from tuneplug.jobs.backend import JobPage
+
+        return JobPage([])
+
+
+def test_wait_needs_two_polls_in_a_row_to_call_a_job_stopped() -> None:
+    flicker = _Flickering(
+        [("paused", "interrupted"), ("running", "running"), ("succeeded", "succeeded")]
+    )
+    job = flicker.get("j")
+    flicker.polls = 0
+    assert job.wait(timeout=60).status is tuneplug.JobStatus.SUCCEEDED
+    assert flicker.polls == 3
+    stuck = _Flickering([("paused", "interrupted")])
+    with pytest.raises(tuneplug.TuneplugError, match="interrupted or killed"):
+        stuck.get("j").wait(timeout=60)
+    assert stuck.polls == 1 + 2  # the snapshot, then two polls agreeing
+    with pytest.raises(tuneplug.TuneplugError, match="interrupted or killed"):
+        _Flickering([("paused", "interrupted")]).get("j").wait(timeout=0)  # no second poll

@@ -149,11 +149,32 @@ async def _drive(
     runner: Batch, todo: Iterator[BatchInput], out: Path, summary: Any, progress: Any
 ) -> BatchStats:
     journal = Journal(out)
+    loop = asyncio.get_running_loop()
+    flushing = False
+    failed: list[BaseException] = []
+
+    def flush() -> None:
+        nonlocal flushing
+        flushing = False
+        try:
+            journal.flush()
+        except BaseException as exc:  # raised in the batch below, not lost in the loop
+            failed.append(exc)
+
     try:
         async for result in runner.results(todo):
-            journal.write(record_of(result))
+            if failed:
+                raise failed[0]
+            # Results that finish together are written together: the flush runs once
+            # the loop has nothing else ready (one write(2) per burst, not per line).
+            journal.buffer(record_of(result))
+            if not flushing:
+                flushing = True
+                loop.call_soon(flush)
             if progress is not None:
                 progress(runner.stats, summary.total, summary.done, runner.backoff.paused)
+        if failed:
+            raise failed[0]
     finally:
         journal.close()
     return runner.stats

@@ -3,10 +3,13 @@
 A line is written once its input finished, so the file *is* the record of what is
 done: a rerun reads the ``custom_id`` of every line and sends only the others.
 
-* **One write per line.** Each line goes out in a single ``write(2)`` on a file
-  opened with ``O_APPEND``. A process killed at any point (``kill -9``, Ctrl-C, a
-  crash) leaves whole lines: what ``write`` accepted belongs to the kernel and
-  reaches the disk without us.
+* **Whole lines per write.** Lines go out in single ``write(2)`` calls on a file
+  opened with ``O_APPEND``, each call carrying whole lines: the results that finished
+  together (``tuneplug batch`` buffers a burst and writes it once its event loop has
+  nothing else ready, one system call instead of one per line). A process killed at
+  any point (``kill -9``, Ctrl-C, a crash) leaves whole lines: what ``write``
+  accepted belongs to the kernel and reaches the disk without us; a buffered line
+  not yet written is absent, and its input is sent again on the rerun.
 * **fsync about once a second** (and at the end), not per line. ``fsync`` only
   matters if the *machine* stops (power loss, kernel panic); then at most the last
   second of lines is lost, or left torn, and their inputs are simply sent again on
@@ -145,17 +148,32 @@ class Journal:
         self._interval = fsync_interval
         self._synced = time.monotonic()
         self._dirty = False
+        self._pending: list[str] = []
         self.written = 0
         if created:  # the new name itself must survive a power loss
             _fsync_dir(path.parent)
 
     def write(self, record: dict[str, Any]) -> None:
         """Append one line (a single ``write`` call) and sync if a second has passed."""
-        data = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
+        self.buffer(record)
+        self.flush()
+
+    def buffer(self, record: dict[str, Any]) -> None:
+        """Queue one line for the next :meth:`flush` (nothing is written yet)."""
+        self._pending.append(json.dumps(record, ensure_ascii=False))
+        self._pending.append("\n")
+
+    def flush(self) -> None:
+        """Write the queued lines in one ``write`` call; sync if a second has passed."""
+        if not self._pending:
+            return
+        data = "".join(self._pending).encode("utf-8")
+        lines = len(self._pending) // 2
+        self._pending.clear()
         view = memoryview(data)
         while view:  # a regular file takes it all at once; the loop is for the odd case
             view = view[os.write(self._fd, view) :]
-        self.written += 1
+        self.written += lines
         self._dirty = True
         now = time.monotonic()
         if now - self._synced >= self._interval:
@@ -169,10 +187,11 @@ class Journal:
         self._synced = time.monotonic() if now is None else now
 
     def close(self) -> None:
-        """Sync and close (idempotent)."""
+        """Write what is queued, sync and close (idempotent)."""
         if self._fd < 0:
             return
         try:
+            self.flush()
             self.sync()
         finally:
             os.close(self._fd)

@@ -88,12 +88,16 @@ class JobStore:
     def _write(self) -> Iterator[sqlite3.Connection]:
         conn = self._conn()
         with self._errors():
-            conn.execute("BEGIN IMMEDIATE")
             try:
+                conn.execute("BEGIN IMMEDIATE")
                 yield conn
                 conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                # A Ctrl-C is delivered between statements, so it can land after COMMIT
+                # (or before the block ran): roll back only an open transaction, or
+                # SQLite's "no transaction is active" would replace the interrupt.
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
                 raise
 
     def _read(self, query: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:

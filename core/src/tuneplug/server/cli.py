@@ -277,6 +277,10 @@ def serve_command(
         raise UsageLine("give --tenants or --token/--workspace, not both")
     if workspaces and len(workspaces) != max(1, len(tokens)):
         raise UsageLine("give one --workspace per --token (or none, to generate them)")
+    for workspace in workspaces:
+        # Sent by clients as a header value: empty or spaced, no client could match it.
+        if not workspace or not workspace.isprintable() or any(c.isspace() for c in workspace):
+            raise UsageLine(f"--workspace {workspace!r}: give a non-empty id without spaces")
     names = _protocol_names(protocols)
     from pathlib import Path
 

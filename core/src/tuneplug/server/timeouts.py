@@ -17,6 +17,8 @@ from typing import Any
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from tuneplug.server.writes import CoalescingTransport
+
 __all__ = ["header_timeout_protocol"]
 
 
@@ -24,7 +26,8 @@ class _HeaderTimeout(H11Protocol):
     header_timeout: float = 10.0
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
+        # uvicorn's protocol sees a transport that sends once per loop pass (writes.py).
+        super().connection_made(CoalescingTransport(transport, self.loop))  # type: ignore[arg-type]
         self._header_timer: asyncio.TimerHandle | None = None
         self._arm()
 

@@ -144,12 +144,16 @@ def _translated(path: Path) -> Iterator[None]:
 @contextmanager
 def _immediate(conn: sqlite3.Connection) -> Iterator[None]:
     """A write transaction: ``BEGIN IMMEDIATE``, committed if the block succeeds."""
-    conn.execute("BEGIN IMMEDIATE")
     try:
+        conn.execute("BEGIN IMMEDIATE")
         yield
         conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        # A Ctrl-C is delivered between statements, so it can land after COMMIT (or
+        # before the block ran): roll back only an open transaction, or SQLite's
+        # "no transaction is active" would replace the interrupt.
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
         raise
 
 
@@ -288,8 +292,8 @@ class AdapterStore:
     def load(self, adapter_id: str) -> tuple[AdapterRecord, list[Row]] | None:
         """The adapter and all its deltas from one consistent snapshot, or ``None``."""
         with self._read_lock, _translated(self.path):
-            self._reader.execute("BEGIN")
             try:
+                self._reader.execute("BEGIN")
                 record = _record(
                     self._reader.execute(
                         f"SELECT {_COLUMNS} FROM adapters WHERE id = ?", (adapter_id,)
@@ -303,7 +307,8 @@ class AdapterStore:
                 )
                 return record, [(_decode(c), t, w) for c, t, w in cursor]
             finally:
-                self._reader.execute("COMMIT")
+                if self._reader.in_transaction:  # not when an interrupt hit BEGIN itself
+                    self._reader.execute("COMMIT")
 
     # -- writes ------------------------------------------------------------------
 

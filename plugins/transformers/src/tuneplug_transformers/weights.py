@@ -110,6 +110,7 @@ def write_version(
 ) -> None:
     """Write the adapter's weights, config, optimizer state and training state."""
     from peft import get_peft_model_state_dict
+    from peft.utils.constants import EMBEDDING_LAYER_NAMES
     from safetensors.torch import save_file
 
     model = base.loaded.model
@@ -119,7 +120,14 @@ def write_version(
         _CONFIGS[meta.id] = (directory / CONFIG_FILE).read_bytes()
     else:
         (directory / CONFIG_FILE).write_bytes(config)
-    weights = get_peft_model_state_dict(model, adapter_name=meta.id)
+    # PEFT's "auto" re-reads the base model's config.json (or asks the Hub) on every save
+    # to detect a resized vocabulary; tuneplug never resizes it, so "auto" reduces to
+    # PEFT's own rule for a list of target modules: save embeddings iff one is targeted.
+    weights = get_peft_model_state_dict(
+        model,
+        adapter_name=meta.id,
+        save_embedding_layers=any(t in EMBEDDING_LAYER_NAMES for t in meta.target_modules),
+    )
     save_file(
         {k: v.detach().contiguous().cpu() for k, v in weights.items()},
         str(directory / WEIGHTS_FILE),
