@@ -66,3 +66,14 @@ def test_findings_name_their_file_line_and_a_masked_excerpt(tmp_path: Path) -> N
         (path, 9, "known secret value", "***"),
         (path, 15, "bearer token", "Bearer... (27 characters)"),
     }
+
+
+def test_a_six_character_literal_is_looked_for_a_five_character_one_not(tmp_path: Path) -> None:
+    (tmp_path / "c.yaml").write_text(CASSETTE)
+
+    def literals(secret: str) -> list[str]:
+        found = scan_cassettes(tmp_path, secrets=[secret])
+        return [f.kind for f in found if f.kind == "known secret value"]
+
+    assert literals(SECRET) == ["known secret value"]
+    assert literals("s3cre") == []
