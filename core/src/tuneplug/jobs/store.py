@@ -320,6 +320,20 @@ class JobStore:
         rows = self._read(query + " ORDER BY seq LIMIT ?", (*args, limit + 1))
         return [event_row(r) for r in rows[:limit]], len(rows) > limit
 
+    def events_newest(
+        self, job_id: str, before: int | None, limit: int
+    ) -> tuple[list[EventRow], bool]:
+        """Events newest first with sequence numbers below ``before`` (``None``: from the
+        newest), and whether older ones follow. Reads at most ``limit + 1`` rows through
+        the ``(job_id, seq)`` index: a page of OpenAI's newest-first listing costs O(page)."""
+        query = (
+            "SELECT seq, created_at, level, kind, message, step, metrics FROM events "
+            "WHERE job_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?"
+        )
+        below = before if before is not None else 2**62
+        rows = self._read(query, (job_id, below, limit + 1))
+        return [event_row(r) for r in rows[:limit]], len(rows) > limit
+
 
 def _start(conn: sqlite3.Connection, job_id: str, step: int, epoch: int) -> None:
     conn.execute(

@@ -34,17 +34,20 @@ from typing import Any, TypeVar
 import tuneplug
 from tuneplug.catalog import is_provider
 from tuneplug.errors import CapabilityError, ConfigError, NotFoundError, UnknownModelError
-from tuneplug.jobs.backend import JobBackend
-from tuneplug.jobs.types import Job
+from tuneplug.jobs.backend import JobBackend, JobPage
+from tuneplug.jobs.types import Job, JobEvent
 from tuneplug.models import Model, resolve
 from tuneplug.provider import Provider
 from tuneplug.server.state import StateStore
 from tuneplug.server.tenants import RateLimiter, Tenant, Tenants
 from tuneplug.types import Capability, ModelInfo, ModelKind
 
-__all__ = ["Gateway", "Limits"]
+__all__ = ["JOB_NAMES", "Gateway", "Limits"]
 
 T = TypeVar("T")
+
+JOB_NAMES = "gateway.job"
+"""State namespace: backend job id -> ``{"id"}``, the id its client knows it by."""
 
 WORKERS = 64
 """Threads for blocking provider calls: enough for 64 requests in flight at once."""
@@ -151,9 +154,11 @@ class Gateway:
         """What clients may do with ``info``: its own capabilities the provider implements."""
         return info.capabilities & self.provider.capabilities
 
-    def owned_models(self, tenant: Tenant) -> list[ModelInfo]:
-        """The adapters and fine-tuned models ``tenant`` created that still exist."""
-        mine = set(self.state.owned(tenant.name))
+    def owned_models(self, tenant: Tenant, kind: str | None = None) -> list[ModelInfo]:
+        """The adapters and fine-tuned models ``tenant`` created that still exist (those it
+        owns as ``kind`` only: ``"adapter"`` leaves out a protocol's job results, which
+        clients know by that protocol's ids, e.g. OpenAI's ``ft:``, never the backend's)."""
+        mine = set(self.state.owned(tenant.name, kind))
         if not mine or Capability.FINE_TUNE not in self.provider.capabilities:
             return []
         served = {b.id for b in self.base_models()}
@@ -278,6 +283,36 @@ class Gateway:
     def job(self, job_id: str) -> Job:
         """The backend job ``job_id`` (``NotFoundError`` if the backend lost it)."""
         return self.jobs.get(job_id)
+
+    def job_events_newest(
+        self, job_id: str, after: str | None, limit: int
+    ) -> JobPage[JobEvent] | None:
+        """A page of the job's events newest first, those older than the event ``after``
+        (OpenAI's order and cursor), read by an indexed query of ``limit + 1`` rows; ``None``
+        when the backend cannot page that way (native jobs: page their events yourself).
+
+        Raises:
+            NotFoundError: the backend lost the job.
+            InvalidRequestError: ``after`` is not an event id of the local runner.
+        """
+        from tuneplug.jobs.events import event_seq, to_event
+        from tuneplug.jobs.local import LocalJobs
+
+        if not isinstance(self._jobs, LocalJobs):
+            return None
+        store = self._jobs.store
+        store.get(job_id, self.provider.name)
+        rows, more = store.events_newest(job_id, event_seq(after), limit)
+        return JobPage([to_event(row) for row in rows], more)
+
+    def name_job(self, tenant: Tenant, job_id: str, public_id: str) -> None:
+        """Record the id a client knows the backend job ``job_id`` by (for the server's log)."""
+        self.state.put(JOB_NAMES, job_id, tenant.name, {"id": public_id})
+
+    def public_job_id(self, job_id: str) -> str:
+        """The id a client knows the backend job ``job_id`` by (itself if none was recorded)."""
+        found = self.state.find(JOB_NAMES, job_id)
+        return str(found[1]["id"]) if found is not None else job_id
 
     def job_target(self, job_id: str) -> str | None:
         """The backend model a job trains (known before it ends), if the backend says."""

@@ -69,9 +69,11 @@ def resume_jobs(gateway: Gateway) -> list[str]:
         try:
             jobs.resume(row.id, start="thread")
         except Exception as exc:  # one job's trouble must not keep the server down
-            log.warning("job %s not resumed: %s", row.id, exc)
+            public = gateway.public_job_id(row.id)
+            log.warning("job %s not resumed: %s", public, str(exc).replace(row.id, public))
             continue
-        log.info("job %s resumed at step %d", row.id, row.steps_done + 1)
+        public = gateway.public_job_id(row.id)
+        log.info("job %s resumed at step %d", public, row.steps_done + 1)
         resumed.append(row.id)
     return resumed
 
@@ -87,6 +89,8 @@ def stop_jobs(gateway: Gateway, grace: float = STOP_GRACE) -> list[str]:
         for row in jobs.store.unfinished(origin_of(gateway))
         if row.provider == gateway.name and row.status in ("queued", "running")
     ]
+    # A job a client is pausing keeps its "pause" request: requeued, it would resume at restart.
+    running = [job_id for job_id in running if jobs.store.requests(job_id)[1] != "pause"]
     for job_id in running:
         jobs.store.request_stop(job_id, "requeue")
     deadline = time.monotonic() + grace
@@ -97,5 +101,6 @@ def stop_jobs(gateway: Gateway, grace: float = STOP_GRACE) -> list[str]:
             break
         time.sleep(_POLL)
     for job_id in running:
-        log.warning("job %s still running its step at shutdown; resumed at restart", job_id)
+        public = gateway.public_job_id(job_id)
+        log.warning("job %s still running its step at shutdown; resumed at restart", public)
     return running

@@ -74,6 +74,9 @@ class OpenAIJobs:
     def __init__(self, http: OpenAIClient) -> None:
         self.http = http
         self.provider = http.provider
+        # The last events listing read (job id, oldest first): the next page of a reader
+        # walking forward comes from it while it holds more than a page after the cursor.
+        self._read: tuple[str, list[wire.JobEvent]] | None = None
 
     def create(self, spec: JobSpec) -> Job:
         """Check, convert, upload (training then validation file), create the job
@@ -165,9 +168,13 @@ class OpenAIJobs:
         """The job's events oldest first, those after the event id ``after``.
 
         OpenAI pages newest first, so the pages back to ``after`` are read (at most
-        100 pages) and turned around.
+        100 pages of 100, OpenAI's largest) and turned around; the next pages of a
+        forward walk come from that read (:meth:`_cached`).
         """
         path = self._path(job_id, "/events")
+        cached = self._cached(job_id, after, limit)
+        if cached is not None:
+            return cached
         newest_first: list[wire.JobEvent] = []
         cursor: str | None = None
         for _ in range(_MAX_EVENT_PAGES):
@@ -186,8 +193,24 @@ class OpenAIJobs:
                 break
             cursor = batch[-1].id
         oldest_first = list(reversed(newest_first))
+        self._read = (job_id, oldest_first)
         chosen = oldest_first[:limit]
         return JobPage([self._event(e) for e in chosen], has_more=len(oldest_first) > limit)
+
+    def _cached(self, job_id: str, after: str | None, limit: int) -> JobPage[JobEvent] | None:
+        """The page after ``after`` from the last listing read, if it holds more than
+        ``limit`` events after it: those are the oldest after ``after`` whatever came
+        since (new events are newer), so walking a job's log costs one read, not one per
+        page (9000 events: 91 requests, not 91 per page)."""
+        if self._read is None or after is None or self._read[0] != job_id:
+            return None
+        ids = [e.id for e in self._read[1]]
+        if after not in ids:
+            return None
+        rest = self._read[1][ids.index(after) + 1 :]
+        if len(rest) <= limit:
+            return None
+        return JobPage([self._event(e) for e in rest[:limit]], has_more=True)
 
     def _event(self, event: wire.JobEvent) -> JobEvent:
         step, metrics = _metrics(event.data)
@@ -225,5 +248,9 @@ class OpenAIJobs:
             created_at=float(item.created_at),
             step_number=max(1, item.step_number),
             metrics=metrics,
-            fine_tuned_model_checkpoint=f"{self.provider}/{item.fine_tuned_model_checkpoint}",
+            fine_tuned_model_checkpoint=(
+                f"{self.provider}/{item.fine_tuned_model_checkpoint}"
+                if item.fine_tuned_model_checkpoint
+                else None
+            ),
         )

@@ -394,7 +394,9 @@ class Checkpoint(_Wire):
     id: str = Field(min_length=1)
     object: str = "fine_tuning.job.checkpoint"
     created_at: int
-    fine_tuned_model_checkpoint: str
+    # OpenAI always names one; a tuneplug gateway's local runner keeps no model per
+    # checkpoint and says null (docs/jobs.md "Checkpoints").
+    fine_tuned_model_checkpoint: str | None
     fine_tuning_job_id: str
     step_number: int
     metrics: CheckpointMetrics = Field(default_factory=CheckpointMetrics)

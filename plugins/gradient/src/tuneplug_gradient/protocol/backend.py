@@ -88,7 +88,8 @@ class GradientBackend:
             if capability == "any" or capability in self._capabilities(info):
                 entries.append(self._base_entry(info))
         if not only_base:
-            for info in self.gateway.owned_models(tenant):
+            # Its own adapters only: an OpenAI job's result is named after the backend job.
+            for info in self.gateway.owned_models(tenant, "adapter"):
                 if info.kind is not ModelKind.ADAPTER:
                     continue
                 if capability == "any" or capability in self._capabilities(info):

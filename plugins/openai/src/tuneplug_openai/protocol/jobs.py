@@ -10,11 +10,13 @@ succeeded, its model gets an ``ft:`` id
 (:func:`~tuneplug_openai.protocol.models.fine_tuned_id`) usable in completions
 and chat at once, and after restarts.
 
-Statuses: ``validating`` -> ``validating_files``; ``paused``/``cancelling`` ->
-``running`` (OpenAI has no such states); the others keep their names. A job whose
+Statuses: ``validating`` -> ``validating_files``; ``cancelling`` -> ``running``
+(OpenAI has no such state); the others keep their names (``paused`` too: OpenAI's
+``/pause`` answers it, :mod:`~tuneplug_openai.protocol.job_control`). A job whose
 backend record is gone (pruned behind the server's back) is ``failed`` with the
 error code ``backend_record_gone``; it never breaks the listing of the others.
-Events are listed newest first, as OpenAI does, with ``after``/``limit``.
+Events are listed newest first, as OpenAI does, with ``after``/``limit``; on the
+local runner a page is one indexed query of ``limit + 1`` rows, whatever the job's size.
 
 Clients never see the server's side: a bad uploaded file is named by its file id
 (``file-...:2: ...``, ``param`` ``training_file`` or ``validation_file``), the
@@ -32,7 +34,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from tuneplug.errors import NotFoundError, SampleFileError, TuneplugError
+from tuneplug.errors import InvalidRequestError, NotFoundError, SampleFileError, TuneplugError
 from tuneplug.jobs.types import Job, JobEvent
 from tuneplug.server.errors import scrub
 from tuneplug.server.gateway import Gateway
@@ -41,7 +43,7 @@ from tuneplug.server.tenants import Tenant
 from tuneplug_openai.protocol.errors import OpenAIError, from_tuneplug, not_found
 from tuneplug_openai.protocol.files import FileStore
 from tuneplug_openai.protocol.models import ModelIds, fine_tuned_id
-from tuneplug_openai.protocol.paging import page, page_params
+from tuneplug_openai.protocol.paging import listing, page, page_params
 from tuneplug_openai.protocol.schemas import JobBody
 from tuneplug_openai.protocol.state import parse_body, state_of, tenant_of
 
@@ -50,7 +52,7 @@ __all__ = ["JOBS", "ROUTES", "Jobs"]
 JOBS = "openai.job"
 """State namespace: job id -> what the server knows of the job beyond the backend's."""
 
-_STATUS = {"validating": "validating_files", "paused": "running", "cancelling": "running"}
+_STATUS = {"validating": "validating_files", "cancelling": "running"}
 _EVENT_PAGES = 100  # at most this many pages of 1000 events are read for one listing
 
 
@@ -113,6 +115,7 @@ class Jobs:
             "fine_tuned_model": None,
         }
         self.gateway.state.put(JOBS, job_id, tenant.name, record)
+        self.gateway.name_job(tenant, job.id, job_id)
         return self._object(tenant, job_id, record, job)
 
     def _check_method(self, body: JobBody) -> None:
@@ -219,9 +222,18 @@ class Jobs:
         if record is None:
             raise not_found("fine-tuning job", job_id)
         job = self._job(record)
-        events = [] if job is None else _all_events(job)
         hidden = self._hidden(tenant, job_id, record, job)
-        items = [_event(e, hidden) for e in reversed(events)]
+        if job is None:
+            return page([], after, limit)
+        try:
+            newest = self.gateway.job_events_newest(_backend_id(record), after, limit)
+        except InvalidRequestError:
+            return page([], after, limit)  # not an event id of this server: the cursor is gone
+        except NotFoundError:
+            return page([], after, limit)
+        if newest is not None:  # the local runner: one indexed query of limit + 1 rows
+            return listing([_event(e, hidden) for e in newest], newest.has_more)
+        items = [_event(e, hidden) for e in reversed(_all_events(job))]
         return page(items, after, limit)
 
 

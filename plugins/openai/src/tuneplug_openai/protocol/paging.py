@@ -9,7 +9,7 @@ from starlette.requests import Request
 
 from tuneplug_openai.protocol.errors import OpenAIError
 
-__all__ = ["page", "page_params"]
+__all__ = ["listing", "page", "page_params"]
 
 
 def page_params(
@@ -42,4 +42,15 @@ def page(items: Sequence[dict[str, Any]], after: str | None, limit: int) -> dict
         "has_more": start + limit < len(items),
         "first_id": chosen[0]["id"] if chosen else None,
         "last_id": chosen[-1]["id"] if chosen else None,
+    }
+
+
+def listing(items: Sequence[dict[str, Any]], has_more: bool) -> dict[str, Any]:
+    """The list object of a page the backend already cut (``has_more`` as it says)."""
+    return {
+        "object": "list",
+        "data": list(items),
+        "has_more": has_more,
+        "first_id": items[0]["id"] if items else None,
+        "last_id": items[-1]["id"] if items else None,
     }

@@ -1,0 +1,120 @@
+"""``/v1/fine_tuning/jobs/{id}/pause``, ``/resume`` and ``/checkpoints``, per tenant.
+
+OpenAI's shapes: pause and resume answer the ``fine_tuning.job`` object (status
+``paused`` once paused; a running job of the local runner reads ``paused`` at
+once and stops before its next step); checkpoints are a newest-first list of
+``fine_tuning.job.checkpoint`` objects with ``after``/``limit`` (1..100, default
+10) and ``has_more``/``first_id``/``last_id``. The backend's job id never shows:
+a checkpoint id is ``ftckpt-<the client's job hex>-<step>``, and a checkpoint's
+model is the job's ``ft:`` id (``None`` until the job succeeded: the local
+runner keeps no model per checkpoint). Another tenant's job is a 404; a job
+that ended (or whose backend record is gone) cannot be paused or resumed (400
+from the backend, 409 for a lost one). A paused job stays paused across a
+restart of the server (:func:`tuneplug.server.jobs.resume_jobs`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from tuneplug.errors import TuneplugError
+from tuneplug.jobs.types import Job, JobCheckpoint
+from tuneplug.server.tenants import Tenant
+
+from tuneplug_openai.protocol.errors import OpenAIError, from_tuneplug, not_found
+from tuneplug_openai.protocol.jobs import JOBS, Jobs, _backend_id, _public
+from tuneplug_openai.protocol.paging import listing, page_params
+from tuneplug_openai.protocol.state import state_of, tenant_of
+
+__all__ = ["ROUTES", "checkpoints", "pause", "resume"]
+
+
+def _found(jobs: Jobs, tenant: Tenant, job_id: str) -> tuple[dict[str, Any], Job]:
+    record = jobs.gateway.state.get(JOBS, job_id, tenant.name)
+    if record is None:
+        raise not_found("fine-tuning job", job_id)
+    job = jobs._job(record)
+    if job is None:
+        raise OpenAIError(409, f"job {job_id!r} has already failed", code="job_finished")
+    return record, job
+
+
+def pause(jobs: Jobs, tenant: Tenant, job_id: str) -> dict[str, Any]:
+    """Pause ``tenant``'s job: the job object, status ``paused``."""
+    record, job = _found(jobs, tenant, job_id)
+    return jobs._object(tenant, job_id, record, job.pause())
+
+
+def resume(jobs: Jobs, tenant: Tenant, job_id: str) -> dict[str, Any]:
+    """Resume ``tenant``'s paused job (it runs in a thread of the server again)."""
+    record, job = _found(jobs, tenant, job_id)
+    return jobs._object(tenant, job_id, record, job.resume())
+
+
+def _hex(job_id: str) -> str:
+    return job_id.removeprefix("ftjob-")
+
+
+def checkpoints(
+    jobs: Jobs, tenant: Tenant, job_id: str, after: str | None, limit: int
+) -> dict[str, Any]:
+    """A page of the job's checkpoints, newest first, in OpenAI's list shape."""
+    record, job = _found(jobs, tenant, job_id)
+    backend, public = _hex(_backend_id(record)), _hex(job_id)
+    cursor = after.replace(public, backend) if after is not None else None
+    got = job.checkpoints(after=cursor, limit=limit)
+    hidden = jobs._hidden(tenant, job_id, record, job)
+    data = [_checkpoint(c, job_id, backend, public, hidden) for c in got]
+    return listing(data, got.has_more)
+
+
+def _checkpoint(
+    checkpoint: JobCheckpoint, job_id: str, backend: str, public: str, hidden: dict[str, str]
+) -> dict[str, Any]:
+    model = checkpoint.fine_tuned_model_checkpoint
+    metrics: dict[str, Any] = {"step": checkpoint.step_number}
+    metrics.update({k: v for k, v in checkpoint.metrics.items() if k != "step"})
+    return {
+        "id": checkpoint.id.replace(backend, public),
+        "object": "fine_tuning.job.checkpoint",
+        "created_at": int(checkpoint.created_at),
+        "fine_tuned_model_checkpoint": hidden.get(model, _public(model, hidden)) if model else None,
+        "fine_tuning_job_id": job_id,
+        "metrics": metrics,
+        "step_number": checkpoint.step_number,
+    }
+
+
+async def _run(request: Request, fn: Any, *args: Any) -> Response:
+    state = state_of(request)
+    try:
+        result = await state.gateway.run(fn, state.jobs, tenant_of(request), *args)
+    except TuneplugError as exc:
+        raise from_tuneplug(exc) from exc
+    return JSONResponse(result)
+
+
+async def pause_job(request: Request) -> Response:
+    """``POST /v1/fine_tuning/jobs/{id}/pause``."""
+    return await _run(request, pause, request.path_params["id"])
+
+
+async def resume_job(request: Request) -> Response:
+    """``POST /v1/fine_tuning/jobs/{id}/resume``."""
+    return await _run(request, resume, request.path_params["id"])
+
+
+async def list_checkpoints(request: Request) -> Response:
+    """``GET /v1/fine_tuning/jobs/{id}/checkpoints?after&limit`` (limit default 10)."""
+    after, limit = page_params(request, default_limit=10)
+    return await _run(request, checkpoints, request.path_params["id"], after, limit)
+
+
+ROUTES = [
+    Route("/fine_tuning/jobs/{id}/pause", pause_job, methods=["POST"]),
+    Route("/fine_tuning/jobs/{id}/resume", resume_job, methods=["POST"]),
+    Route("/fine_tuning/jobs/{id}/checkpoints", list_checkpoints, methods=["GET"]),
+]
