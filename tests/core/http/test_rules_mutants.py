@@ -5,8 +5,11 @@ error body whose ``error`` is a plain string."""
 from __future__ import annotations
 
 import httpx
+import pydantic
 import pytest
+from tuneplug import errors
 from tuneplug.http import parse_error_body, parse_retry_after
+from tuneplug.http.mapping import ErrorMapper
 from tuneplug.http.policy import Call, may_repeat
 
 NOW = 784111777.0  # Sun, 06 Nov 1994 08:49:37 GMT
@@ -120,3 +123,113 @@ def test_a_string_error_keeps_the_bodys_type() -> None:
 def test_a_string_error_gives_way_to_a_message() -> None:
     info = parse_error_body(b'{"error": "Bad Request", "message": "model is required"}')
     assert info.message == "model is required"
+
+
+# -- ErrorMapper: which error, retryable, and what it quotes ----------------------------
+
+MAPPER = ErrorMapper("acme", secrets=("sk-secret",))
+
+
+def _raw(status: int, content: bytes = b"", **headers: str) -> httpx.Response:
+    return httpx.Response(
+        status, content=content, headers={k.replace("_", "-"): v for k, v in headers.items()}
+    )
+
+
+def test_a_transport_error_of_a_call_that_may_have_applied_is_not_retryable() -> None:
+    request = httpx.Request("POST", _URL)
+    slow = httpx.ReadTimeout("read timed out", request=request)
+    cut = httpx.RemoteProtocolError("peer closed", request=request)
+    assert MAPPER.transport(TRAINS, slow).retryable is False
+    assert MAPPER.transport(TRAINS, cut).retryable is False
+    assert MAPPER.transport(TRAINS, slow, deadline=5.0).retryable is False
+    assert MAPPER.transport(TRAINS, httpx.ConnectError("refused", request=request)).retryable
+
+
+def test_transport_messages_name_the_phase_the_class_and_the_reason() -> None:
+    request = httpx.Request("GET", _URL)
+    slow = MAPPER.transport(IDEMPOTENT, httpx.ReadTimeout("read timed out", request=request))
+    assert isinstance(slow, errors.TimeoutError)
+    assert slow.provider == "acme"
+    assert slow.message == "GET /v1/x: timed out waiting for the response (read timed out)"
+    bare = MAPPER.transport(IDEMPOTENT, httpx.TimeoutException("", request=request), 3)
+    assert bare.message == (
+        "GET /v1/x: timed out waiting (TimeoutException) (gave up after 3 attempts)"
+    )
+    cut = MAPPER.transport(IDEMPOTENT, httpx.RemoteProtocolError("peer closed\nmore"))
+    assert isinstance(cut, errors.ConnectionError)
+    assert cut.provider == "acme"
+    assert cut.message == "GET /v1/x: connection failed: RemoteProtocolError: peer closed"
+
+
+def test_a_non_transport_exception_is_a_server_error_never_retried() -> None:
+    error = MAPPER.transport(IDEMPOTENT, KeyError("sk-secret"))
+    assert type(error) is errors.ServerError
+    assert error.retryable is False
+    assert error.provider == "acme"
+    assert error.message == "GET /v1/x: KeyError: '***'"
+
+
+def test_a_malformed_response_is_not_retryable() -> None:
+    error = MAPPER.malformed(IDEMPOTENT, 200, "no choices")
+    assert error.retryable is False
+    assert error.message == "malformed response to GET /v1/x: no choices"
+
+
+def test_response_errors_by_status() -> None:
+    assert type(MAPPER.response(IDEMPOTENT, _raw(404))) is errors.NotFoundError
+    assert type(MAPPER.response(IDEMPOTENT, _raw(405))) is errors.InvalidRequestError
+    timeout = MAPPER.response(IDEMPOTENT, _raw(408, b"slow"))
+    assert isinstance(timeout, errors.TimeoutError)
+    assert (timeout.message, timeout.provider, timeout.status) == (
+        "GET /v1/x failed: slow", "acme", 408)  # fmt: skip
+    for status in (500, 501):
+        error = MAPPER.response(IDEMPOTENT, _raw(status, b"boom"))
+        assert type(error) is errors.ServerError
+        assert error.message == "GET /v1/x failed: boom"
+    busy = MAPPER.response(TRAINS, _raw(503, b"busy", retry_after="30"))
+    assert busy.message.startswith("POST /v1/x failed: busy; the server asks to retry after 30 s")
+    odd = MAPPER.response(IDEMPOTENT, _raw(302, b"elsewhere"))
+    assert type(odd) is errors.ServerError
+    assert (odd.message, odd.provider, odd.status) == (
+        "GET /v1/x: unexpected HTTP 302: elsewhere", "acme", 302)  # fmt: skip
+
+
+def test_response_messages_quote_what_the_body_gives() -> None:
+    one = MAPPER.response(IDEMPOTENT, _raw(400, b'{"error": {"message": "bad"}}'))
+    assert one.message == "GET /v1/x failed: bad"  # one attempt: no "gave up"
+    html = MAPPER.response(IDEMPOTENT, _raw(400, b"\xff<html> sk-secret </html>\n"))
+    assert html.message == "GET /v1/x failed: \ufffd<html> *** </html>"
+    reason = MAPPER.response(IDEMPOTENT, _raw(400))
+    assert reason.message == "GET /v1/x failed: Bad Request"
+    nothing = MAPPER.response(IDEMPOTENT, _raw(499))  # no reason phrase
+    assert nothing.message == "GET /v1/x failed: no details"
+
+
+def test_response_messages_carry_param_and_request_id_after_the_message() -> None:
+    body = b'{"error": {"message": "bad", "param": "' + b"p" * 90 + b'"}}'
+    error = MAPPER.response(IDEMPOTENT, _raw(400, body, x_request_id="r" * 120))
+    assert error.message == (f"GET /v1/x failed: bad (param: {'p' * 80}) (request id {'r' * 100})")
+    quiet = ErrorMapper("acme", request_id_header=None)
+    assert quiet.response(IDEMPOTENT, _raw(400, b"bad", x_request_id="r1")).message == (
+        "GET /v1/x failed: bad"
+    )
+
+
+class _Inner(pydantic.BaseModel):
+    b: int
+
+
+class _Outer(pydantic.BaseModel):
+    a: _Inner
+
+
+def test_a_malformed_response_quotes_the_first_validation_error_by_its_path() -> None:
+    with pytest.raises(pydantic.ValidationError) as nested:
+        _Outer.model_validate({"a": {"b": "x"}})
+    error = MAPPER.malformed(IDEMPOTENT, 200, nested.value)
+    assert error.message.startswith("malformed response to GET /v1/x: a.b: Input should be")
+    with pytest.raises(pydantic.ValidationError) as whole:
+        _Outer.model_validate([1])
+    error = MAPPER.malformed(IDEMPOTENT, 200, whole.value)
+    assert error.message.startswith("malformed response to GET /v1/x: body: Input should be")
