@@ -4,13 +4,24 @@ error body whose ``error`` is a plain string."""
 
 from __future__ import annotations
 
+import asyncio
+import calendar
+import random
+import time
+
 import httpx
 import pydantic
 import pytest
 from tuneplug import errors
-from tuneplug.http import parse_error_body, parse_retry_after
+from tuneplug.http import (
+    MESSAGE_LIMIT,
+    parse_error_body,
+    parse_retry_after,
+    parse_retry_after_ms,
+    retry_after_from_headers,
+)
 from tuneplug.http.mapping import ErrorMapper
-from tuneplug.http.policy import Call, may_repeat
+from tuneplug.http.policy import Call, RetryPolicy, may_repeat
 
 NOW = 784111777.0  # Sun, 06 Nov 1994 08:49:37 GMT
 
@@ -233,3 +244,104 @@ def test_a_malformed_response_quotes_the_first_validation_error_by_its_path() ->
         _Outer.model_validate([1])
     error = MAPPER.malformed(IDEMPOTENT, 200, whole.value)
     assert error.message.startswith("malformed response to GET /v1/x: body: Input should be")
+
+
+# -- Retry-After values at their limits ---------------------------------------------------
+
+
+def test_delay_seconds_with_leading_zeros_is_the_number() -> None:
+    # Was a bug: 12 or more characters meant "forever" even when they were zeros.
+    assert parse_retry_after("000000000005") == 5.0
+    assert parse_retry_after("0" * 30) == 0.0
+    assert parse_retry_after("1" + "0" * 20) == 10.0**9
+
+
+@pytest.mark.parametrize("value", ["\x0c5", "5\x0b", "5X", "X5"])
+def test_only_spaces_and_tabs_surround_a_retry_after(value: str) -> None:
+    assert parse_retry_after(value) is None
+    assert parse_retry_after_ms(value) is None
+
+
+def test_an_http_date_without_now_is_read_against_the_clock() -> None:
+    assert parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT") == 0.0
+
+
+def test_retry_after_from_headers_passes_now_on() -> None:
+    headers = httpx.Headers({"Retry-After": "Sun, 06 Nov 1994 08:49:47 GMT"})
+    assert retry_after_from_headers(headers, now=NOW) == 10.0
+
+
+def test_rfc850_year_exactly_50_years_ahead_is_kept() -> None:
+    # now is 2026: "76" is 2076 (exactly 50 years ahead, kept); "80" is 1980, a leap
+    # year, so its 29 February is a valid (past) date.
+    now = float(calendar.timegm((2026, 1, 1, 0, 0, 0)))
+    ahead = calendar.timegm((2076, 11, 6, 8, 49, 37)) - now
+    assert parse_retry_after("Friday, 06-Nov-76 08:49:37 GMT", now=now) == ahead
+    assert parse_retry_after("Friday, 29-Feb-80 08:49:37 GMT", now=now) == 0.0
+
+
+def test_retry_after_ms_of_15_characters_is_read() -> None:
+    assert parse_retry_after_ms("000000000001000") == 1.0
+
+
+# -- small helpers seen through their errors ----------------------------------------------
+
+
+def test_messages_are_clipped_at_message_limit() -> None:
+    exact = MAPPER.malformed(IDEMPOTENT, 200, "x" * MESSAGE_LIMIT)
+    assert exact.message.endswith(" " + "x" * MESSAGE_LIMIT)
+    longer = MAPPER.malformed(IDEMPOTENT, 200, "y" * (MESSAGE_LIMIT + 1))
+    assert longer.message.endswith(" " + "y" * (MESSAGE_LIMIT - 3) + "...")
+
+
+def test_error_body_fields_are_text_or_whole_numbers() -> None:
+    info = parse_error_body(b'{"message": ["x"], "code": 42, "type": true, "param": 1.5}')
+    assert (info.message, info.code, info.type, info.param) == (None, "42", None, None)
+
+
+def test_attempts_are_named_from_two() -> None:
+    error = MAPPER.response(IDEMPOTENT, _raw(400, b"bad"), 2)
+    assert error.message == "GET /v1/x failed: bad (gave up after 2 attempts)"
+
+
+def test_an_empty_hint_adds_nothing() -> None:
+    assert MAPPER.response(IDEMPOTENT, _raw(401, b"no")).message == "GET /v1/x failed: no"
+    hinted = ErrorMapper("acme", auth_hint="check ACME_KEY")
+    assert hinted.response(IDEMPOTENT, _raw(401, b"no")).message == (
+        "GET /v1/x failed: no; check ACME_KEY"
+    )
+
+
+def test_the_come_back_time_is_now_plus_the_wait() -> None:
+    before = time.strftime("%H:%M:%S UTC", time.gmtime(time.time() + 3600))
+    error = MAPPER.response(IDEMPOTENT, _raw(429, b"slow", retry_after="3600"))
+    after = time.strftime("%H:%M:%S UTC", time.gmtime(time.time() + 3600))
+    assert error.message in {
+        f"GET /v1/x failed: slow; the server asks to retry after 3600 s (at {when})"
+        for when in (before, after)
+    }
+
+
+# -- RetryPolicy defaults and x-should-retry ---------------------------------------------
+
+
+class _Top(random.Random):
+    def uniform(self, a: float, b: float) -> float:
+        return b
+
+
+def test_retry_policy_defaults() -> None:
+    policy = RetryPolicy(rng=_Top())
+    assert (policy.backoff(0), policy.backoff(10)) == (0.5, 8.0)
+    assert (policy.sleep, policy.asleep) == (time.sleep, asyncio.sleep)
+    assert policy.after_status(IDEMPOTENT, _response(500), 1) == 1.0
+    assert policy.after_status(IDEMPOTENT, _response(500), 2) is None  # 2 retries
+    assert policy.after_status(IDEMPOTENT, _response(429, retry_after="60"), 0) == 60.0
+    assert policy.after_status(IDEMPOTENT, _response(429, retry_after="61"), 0) is None
+
+
+def test_x_should_retry_true_repeats_a_status_outside_retry_statuses() -> None:
+    policy = RetryPolicy(rng=_Top())
+    assert policy.after_status(IDEMPOTENT, _response(409, x_should_retry="true"), 0) == 0.5
+    assert policy.after_status(IDEMPOTENT, _response(400, x_should_retry="true"), 0) == 0.5
+    assert policy.after_status(IDEMPOTENT, _response(400), 0) is None

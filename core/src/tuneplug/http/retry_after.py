@@ -89,7 +89,9 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
         return None
     value = value.strip(" \t")
     if _DIGITS.fullmatch(value):
-        return min(float(value) if len(value) < 12 else _FOREVER, _FOREVER)
+        # Leading zeros are allowed (1*DIGIT): "000000000005" is 5 s, not "forever".
+        digits = value.lstrip("0") or "0"
+        return min(float(digits) if len(digits) < 12 else _FOREVER, _FOREVER)
     current = time.time() if now is None else now
     when = _http_date(value, current)
     if when is None:
