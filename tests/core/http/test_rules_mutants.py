@@ -345,3 +345,14 @@ def test_x_should_retry_true_repeats_a_status_outside_retry_statuses() -> None:
     assert policy.after_status(IDEMPOTENT, _response(409, x_should_retry="true"), 0) == 0.5
     assert policy.after_status(IDEMPOTENT, _response(400, x_should_retry="true"), 0) == 0.5
     assert policy.after_status(IDEMPOTENT, _response(400), 0) is None
+
+
+def test_permission_hint_and_not_found_types_stop_at_4xx() -> None:
+    mapper = ErrorMapper(
+        "acme", permission_hint="ask an admin", not_found_types=frozenset({"gone"})
+    )
+    denied = mapper.response(IDEMPOTENT, _raw(403, b"no"))
+    assert denied.message == "GET /v1/x failed: no; ask an admin"
+    body = b'{"message": "lost", "type": "gone"}'
+    assert type(mapper.response(IDEMPOTENT, _raw(499, body))) is errors.NotFoundError
+    assert type(mapper.response(IDEMPOTENT, _raw(500, body))) is errors.ServerError
