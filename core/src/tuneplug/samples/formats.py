@@ -127,8 +127,20 @@ def check_sample(sample: TrainingSample) -> TrainingSample:
     Raises:
         SampleProblem: naming the field.
     """
+    check_texts(_texts(sample))
+    return sample
+
+
+def check_texts(texts: Iterable[tuple[str, str]]) -> None:
+    """Check one sample's ``(field, text)`` pairs: valid Unicode, within :data:`MAX_SAMPLE_BYTES`.
+
+    Shared by every sample format (supervised and preference pairs).
+
+    Raises:
+        SampleProblem: naming the field.
+    """
     size = 0
-    for field, text in _texts(sample):
+    for field, text in texts:
         size += len(text)
         try:
             check_text(text, field)
@@ -139,7 +151,6 @@ def check_sample(sample: TrainingSample) -> TrainingSample:
             f"the sample's text is {size} characters, over the limit of {MAX_SAMPLE_BYTES} "
             "(tuneplug.samples.MAX_SAMPLE_BYTES)"
         )
-    return sample
 
 
 def parse_value(value: object) -> TrainingSample:

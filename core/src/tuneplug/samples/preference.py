@@ -22,8 +22,6 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from tuneplug.errors import InvalidRequestError
-from tuneplug.text import check_text
 from tuneplug.types import Message
 
 __all__ = [
@@ -99,7 +97,7 @@ def parse_preference(value: object) -> PreferenceSample:
         SampleProblem: naming the field and what is wrong (a supervised sample
             says which keys a pair needs).
     """
-    from tuneplug.samples.formats import MAX_SAMPLE_BYTES, SampleProblem
+    from tuneplug.samples.formats import SampleProblem, check_texts
 
     if isinstance(value, PreferenceSample):
         sample = value
@@ -117,18 +115,7 @@ def parse_preference(value: object) -> PreferenceSample:
             field = ".".join(str(p) for p in err["loc"])
             message = str(err["msg"]).removeprefix("Value error, ")
             raise SampleProblem(message, field or None) from None
-    size = 0
-    for field, text in _texts(sample):
-        size += len(text)
-        try:
-            check_text(text, field)
-        except InvalidRequestError as exc:
-            raise SampleProblem(str(exc).removeprefix(f"{field} is "), field) from None
-    if size > MAX_SAMPLE_BYTES:
-        raise SampleProblem(
-            f"the sample's text is {size} characters, over the limit of {MAX_SAMPLE_BYTES} "
-            "(tuneplug.samples.MAX_SAMPLE_BYTES)"
-        )
+    check_texts(_texts(sample))
     return sample
 
 
