@@ -22,8 +22,10 @@ __all__ = [
     "Finite",
     "checked_options",
     "completion_options",
+    "option_flag",
     "parse_extra",
     "read_stdin",
+    "refused",
     "require_module",
 ]
 
@@ -99,18 +101,34 @@ def checked_options(model: Any, options: dict[str, Any], extra_flag: str = "-o")
     ``--max-tokens: ...`` for a sampling flag, ``-o volume: ...`` for a provider
     option (``extra_flag`` is ``batch``'s ``-O``).
     """
-    from tuneplug.cli.base import UsageLine
     from tuneplug.errors import InvalidRequestError
 
     try:
         model.options(**options)
     except InvalidRequestError as exc:
         option = getattr(exc, "option", None)
-        if option in _SAMPLING:
-            flag = "--" + option.replace("_", "-")
-        else:
-            flag = f"{extra_flag} {option}" if option else extra_flag
-        raise UsageLine(f"{flag}: {exc}") from None
+        flag = "--" + option.replace("_", "-") if option in _SAMPLING else None
+        raise refused(exc, flag or option_flag(option, extra_flag)) from None
+
+
+def option_flag(option: str | None, extra_flag: str = "-o") -> str:
+    """The flag that gave the provider option ``option``: ``-o volume`` (``-o`` if unknown)."""
+    return f"{extra_flag} {option}" if option else extra_flag
+
+
+def refused(exc: Exception, flag: str | None) -> click.ClickException:
+    """``exc`` (a value refused before any I/O) as one usage line (exit 2) naming ``flag``.
+
+    The flag names the option, so the line shows the error's ``detail`` (an
+    :class:`~tuneplug.options.OptionError`'s problem without the option or the
+    provider named again): ``error: -o volume: unknown option for mock; ...``.
+    Without a flag the error is shown whole.
+    """
+    from tuneplug.cli.base import UsageLine
+
+    if flag is None:
+        return UsageLine(str(exc))
+    return UsageLine(f"{flag}: {getattr(exc, 'detail', None) or exc}")
 
 
 def completion_options(
