@@ -14,11 +14,12 @@ import json
 import math
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 __all__ = [
+    "Beta",
     "Finite",
     "checked_options",
     "completion_options",
@@ -52,6 +53,35 @@ class Finite(click.FloatRange):
         number = super().convert(value, param, ctx)
         if not math.isfinite(number):
             self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
+
+
+if TYPE_CHECKING:  # generic from click 8.2 on; the project takes click >= 8.1
+    _ParamType = click.ParamType[Any]
+else:
+    _ParamType = click.ParamType
+
+
+class Beta(_ParamType):
+    """DPO's ``beta``: a finite number > 0, or ``auto`` (OpenAI's words for its default).
+
+    Refused as one ``error: --beta: ...`` line (exit 2), as tuneplug's checks of
+    provider hyperparameters are, not click's usage block.
+    """
+
+    name = "number|auto"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from tuneplug.cli.base import UsageLine
+
+        if isinstance(value, float) or value == "auto":
+            return value
+        try:
+            number = float(value)
+        except ValueError:
+            number = math.nan
+        if not math.isfinite(number) or number <= 0:
+            raise UsageLine(f"--beta: must be a finite number > 0 or 'auto', got {value!r}")
         return number
 
 
