@@ -26,33 +26,38 @@ def check_spec(provider: Provider, spec: JobSpec) -> ModelInfo:
     from tuneplug.options import OptionError
 
     name = spec.model.removeprefix(f"{provider.name}/")
-    refuse: dict[str, str] = {}
+    # field -> (the value as the flag's error shows it, why it is refused)
+    refuse: dict[str, tuple[str, str]] = {}
     if spec.method != "sft":
-        refuse["method"] = f"method {spec.method!r} (the local runner trains with sft steps)"
+        refuse["method"] = (repr(spec.method), "it trains with sft steps")
     if spec.learning_rate_multiplier is not None:
         refuse["learning_rate_multiplier"] = (
-            "learning_rate_multiplier (the step hooks take an absolute learning_rate)"
+            "a multiplier",
+            "the step hooks take an absolute learning_rate",
         )
     if refuse:
         # An OptionError: a spec field this backend does not take, found before any I/O.
-        error = OptionError(
-            f"the local job runner of {provider.name!r} cannot take: " + "; ".join(refuse.values()),
+        # The provider is named by the error's prefix, the field by `option` (or its flag).
+        field, (given, why) = next(iter(refuse.items()))
+        taken = "; ".join(f"{k}={getattr(spec, k)!r} ({v[1]})" for k, v in refuse.items())
+        raise OptionError(
+            f"the local job runner cannot take {taken}",
+            option=field,
+            detail=f"the local job runner cannot take {given} ({why})",
             provider=provider.name,
         )
-        error.option = next(iter(refuse))
-        raise error
     info = resolve(provider, name)
     if info.kind is ModelKind.ADAPTER:
         fixed = [k for k in ("rank", "learning_rate", "suffix") if getattr(spec, k) is not None]
         fixed += [k for k in adapter_options(spec)]
         if fixed:
-            error = OptionError(
-                f"{info.id} is an adapter, trained in place: {', '.join(fixed)} "
-                "were set when it was created (start from its base model for new ones)",
+            why = "set when it was created (start from its base model for new ones)"
+            raise OptionError(
+                f"{info.id} is an adapter, trained in place: {', '.join(fixed)} were {why}",
+                option=fixed[0],
+                detail=f"{info.id} is an adapter, trained in place: this was {why}",
                 provider=provider.name,
             )
-            error.option = fixed[0]
-            raise error
     else:
         # Checked against the provider's declared adapter options before any I/O.
         Model(info, provider)._adapter_options(adapter_options(spec))
