@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import gc
 import os
 import sys
 from typing import Any
@@ -176,4 +177,11 @@ def cli() -> None:
 
 def main() -> None:
     """Console-script entry point."""
-    cli(prog_name="tuneplug")
+    try:
+        cli(prog_name="tuneplug")
+    finally:
+        # The process ends here. Its last garbage collection would walk every object
+        # left (modules, schemas, the HTTP stack): ~0.1-0.2 s of CPU after a batch, for
+        # nothing. Frozen objects are skipped by it; objects still referenced are freed
+        # as usual when their modules are cleared.
+        gc.freeze()
