@@ -6,17 +6,23 @@
   ``ft:<base>:<tenant>:<suffix>:<job id>``, recorded in the server's state
   (namespace ``openai.model``) with the backend model it names, so it keeps
   working after a restart. Only its tenant can list or use it.
+* A checkpoint's model, ``<ft: id>:ckpt-step-<step>`` (OpenAI's layout), resolves
+  through its job's checkpoints (:func:`~tuneplug_openai.protocol.job_control.checkpoint_model`)
+  for the job's tenant only; it is not listed by ``GET /v1/models``.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tuneplug.models import Model
 from tuneplug.server.gateway import Gateway
 from tuneplug.server.tenants import Tenant
 from tuneplug.types import ModelInfo
+
+if TYPE_CHECKING:
+    from tuneplug_openai.protocol.jobs import Jobs
 
 __all__ = ["MODELS", "ModelIds", "fine_tuned_id"]
 
@@ -41,6 +47,8 @@ class ModelIds:
     def __init__(self, gateway: Gateway) -> None:
         self.gateway = gateway
         self._refs: dict[tuple[str, str], str] = {}  # (tenant, model id) -> backend ref
+        self.jobs: Jobs | None = None
+        """The protocol's jobs, set by the protocol: their checkpoints' models resolve too."""
 
     def objects(self, tenant: Tenant) -> list[dict[str, Any]]:
         """``GET /v1/models`` entries: served bases, then the tenant's fine-tuned models."""
@@ -77,6 +85,10 @@ class ModelIds:
                 if model_id in (info.ref, info.id, info.slug):
                     ref = info.ref
                     break
+        if ref is None and self.jobs is not None:
+            from tuneplug_openai.protocol.job_control import checkpoint_model
+
+            ref = checkpoint_model(self.jobs, tenant, model_id)
         if ref is None:
             return None
         model = self.gateway.model(tenant, ref)
