@@ -64,8 +64,11 @@ def test_the_newest_three_checkpoints_are_models_that_answer(
         prompt = f"Question: {QUESTION}\n\nAnswer: "
         done = alice.completions.create(model=model, prompt=prompt, max_tokens=16)
         assert done.model == model and done.choices[0].text.startswith(ANSWER)
+        assert alice.models.retrieve(model).id == model
         with pytest.raises(openai.NotFoundError):  # another tenant's checkpoint
             _ask(bob, model)
+        with pytest.raises(openai.NotFoundError):
+            bob.models.retrieve(model)
     for gone in (
         f"{job.fine_tuned_model}:ckpt-step-2",  # its copy was deleted (retention)
         f"{job.fine_tuned_model}:ckpt-step-9",  # no such checkpoint
@@ -74,6 +77,8 @@ def test_the_newest_three_checkpoints_are_models_that_answer(
     ):
         with pytest.raises(openai.NotFoundError):
             _ask(alice, gone)
+        with pytest.raises(openai.NotFoundError):
+            alice.models.retrieve(gone)
     listed = [m.id for m in alice.models.list()]
     assert job.fine_tuned_model in listed and not any(":ckpt-step-" in m for m in listed)
     shown = str([c.model_dump() for c in found])

@@ -140,6 +140,12 @@ def test_the_tuneplug_provider_pauses_resumes_and_lists_checkpoints_through_the_
     _quiet(_sdk(server), job.id)
     checkpoints = jobs.checkpoints(job.id, limit=1)  # type: ignore[attr-defined]
     assert checkpoints.has_more and checkpoints[0].job_id == job.id
+    # The paused job's newest checkpoint is a model the tuneplug provider can chat with.
+    step = checkpoints[0].step_number
+    model = checkpoints[0].fine_tuned_model_checkpoint
+    assert model == f"gwa/ft:tiny:alice::{job.id}:ckpt-step-{step}"
+    reply = tuneplug.get_model(model).chat([{"role": "user", "content": QUESTION}], max_tokens=16)
+    assert reply.text.startswith(ANSWER)
     assert jobs.resume(job.id).status.value in ("queued", "running")  # type: ignore[attr-defined]
     jobs.cancel(job.id)
 

@@ -68,8 +68,12 @@ class ModelIds:
         return found
 
     def object(self, tenant: Tenant, model_id: str) -> dict[str, Any] | None:
-        """One entry of :meth:`objects`, or ``None``."""
-        return next((o for o in self.objects(tenant) if o["id"] == model_id), None)
+        """One entry of :meth:`objects`, or one of ``tenant``'s checkpoint models (not
+        listed, as their number changes while a job runs), or ``None``."""
+        found = next((o for o in self.objects(tenant) if o["id"] == model_id), None)
+        if found is None and ":ckpt-step-" in model_id and self.resolve(tenant, model_id):
+            found = {"id": model_id, "object": "model", "created": 0, "owned_by": tenant.name}
+        return found
 
     def cached(self, tenant: Tenant, model_id: str) -> Model | None:
         """The model from memory, or ``None`` (then call :meth:`resolve`); no I/O."""
