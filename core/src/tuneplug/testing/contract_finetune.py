@@ -132,13 +132,25 @@ class FineTunableContract(CompletionTests):
         with pytest.raises(NotFoundError):
             adapter.delete()
 
-    def test_copy_adapter_is_an_independent_snapshot(self, model: Model, adapter: Model) -> None:
-        provider = adapter.provider
-        if not provider.has("tuneplug_copy_adapter"):
+    def test_copy_adapter_is_an_independent_snapshot(self, request: pytest.FixtureRequest) -> None:
+        # Asked before the model fixture resolves anything: a skip sends no request.
+        if not tuneplug.get_provider(self.provider).has("tuneplug_copy_adapter"):
             pytest.skip(
                 "the provider does not implement tuneplug_copy_adapter (optional): "
                 "its jobs' checkpoints before the last have no model"
             )
+        model: Model = request.getfixturevalue("model")
+        adapter = model.create_adapter(
+            self.adapter_name, rank=self.rank, learning_rate=self.learning_rate
+        )
+        try:
+            self._check_copy(model, adapter)
+        finally:
+            with contextlib.suppress(NotFoundError, UnknownModelError):
+                adapter.delete()
+
+    def _check_copy(self, model: Model, adapter: Model) -> None:
+        provider = adapter.provider
         self.check_result(adapter.fine_tune(self.samples))
         made = provider.call("tuneplug_copy_adapter", model=adapter.info, name=self.copy_name)
         copy = tuneplug.get_model(f"{self.provider}/{made.id}")
