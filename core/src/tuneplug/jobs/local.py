@@ -195,34 +195,38 @@ class LocalJobs:
         from tuneplug.options import OptionError
 
         name = spec.model.removeprefix(f"{self.provider.name}/")
-        refuse: dict[str, str] = {}
+        # field -> (the value as the flag's error shows it, why it is refused)
+        refuse: dict[str, tuple[str, str]] = {}
         if spec.method != "sft":
-            refuse["method"] = f"method {spec.method!r} (the local runner trains with sft steps)"
+            refuse["method"] = (repr(spec.method), "it trains with sft steps")
         if spec.learning_rate_multiplier is not None:
             refuse["learning_rate_multiplier"] = (
-                "learning_rate_multiplier (the step hooks take an absolute learning_rate)"
+                "a multiplier",
+                "the step hooks take an absolute learning_rate",
             )
         if refuse:
             # An OptionError: a spec field this backend does not take, found before any I/O.
-            error = OptionError(
-                f"the local job runner of {self.provider.name!r} cannot take: "
-                + "; ".join(refuse.values()),
+            # The provider is named by the error's prefix, the field by `option` (or its flag).
+            field, (given, why) = next(iter(refuse.items()))
+            taken = "; ".join(f"{k}={getattr(spec, k)!r} ({v[1]})" for k, v in refuse.items())
+            raise OptionError(
+                f"the local job runner cannot take {taken}",
+                option=field,
+                detail=f"the local job runner cannot take {given} ({why})",
                 provider=self.provider.name,
             )
-            error.option = next(iter(refuse))
-            raise error
         info = resolve(self.provider, name)
         if info.kind is ModelKind.ADAPTER:
             fixed = [k for k in ("rank", "learning_rate", "suffix") if getattr(spec, k) is not None]
             fixed += [k for k in _adapter_options(spec)]
             if fixed:
-                error = OptionError(
-                    f"{info.id} is an adapter, trained in place: {', '.join(fixed)} "
-                    "were set when it was created (start from its base model for new ones)",
+                why = "set when it was created (start from its base model for new ones)"
+                raise OptionError(
+                    f"{info.id} is an adapter, trained in place: {', '.join(fixed)} were {why}",
+                    option=fixed[0],
+                    detail=f"{info.id} is an adapter, trained in place: this was {why}",
                     provider=self.provider.name,
                 )
-                error.option = fixed[0]
-                raise error
         else:
             # Checked against the provider's declared adapter options before any I/O.
             Model(info, self.provider)._adapter_options(_adapter_options(spec))
@@ -293,6 +297,15 @@ class LocalJobs:
         _check_limit(limit, 1000)
         self.store.get(job_id, self.provider.name)
         rows, more = self.store.events(job_id, event_seq(after), limit)
+        return JobPage([to_event(r) for r in rows], more)
+
+    def events_newest(
+        self, job_id: str, *, after: str | None = None, limit: int = 20
+    ) -> JobPage[JobEvent]:
+        """The events older than ``after``, newest first: one indexed read of ``limit + 1``."""
+        _check_limit(limit, 100)
+        self.store.get(job_id, self.provider.name)
+        rows, more = self.store.events_newest(job_id, event_seq(after), limit)
         return JobPage([to_event(r) for r in rows], more)
 
     # -- beyond the protocol ---------------------------------------------------------
