@@ -207,3 +207,27 @@ def test_without_the_copy_hook_checkpoints_carry_metrics_only(make_plugin, regis
     assert all("train_loss" in c.metrics for c in found)
     assert [hook for hook, _ in calls].count("create_adapter") == 1
     done.delete()  # nothing to copy, nothing to delete but the journal
+
+
+def test_a_job_whose_copies_cannot_be_deleted_is_kept_saying_why(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    jobs = _jobs()
+    done = jobs.run(jobs.create(_spec(2), start="none").id)
+    (copy,) = [c.fine_tuned_model_checkpoint for c in done.checkpoints()[1:]]
+
+    original = MockRuntime.delete_adapter
+
+    def refusing(self: MockRuntime, model: ModelInfo) -> None:
+        raise tuneplug.errors.ServerError("store is read-only", provider="mock")
+
+    monkeypatch.setattr(MockRuntime, "delete_adapter", refusing)
+    with pytest.raises(tuneplug.errors.ServerError, match="read-only"):
+        done.delete()  # the caller hears why; nothing is forgotten
+    assert done.refresh().id == done.id
+    with caplog.at_level("WARNING", logger="tuneplug.jobs"):
+        assert prune_jobs(0) == []  # a prune goes on with the other jobs, logging this one
+    assert f"job {done.id} kept" in caplog.text and "read-only" in caplog.text
+    monkeypatch.setattr(MockRuntime, "delete_adapter", original)
+    assert [r.id for r in prune_jobs(0)] == [done.id]
+    assert (copy or "").partition("/")[2] not in _adapters()
