@@ -295,6 +295,15 @@ class LocalJobs:
         rows, more = self.store.events(job_id, event_seq(after), limit)
         return JobPage([to_event(r) for r in rows], more)
 
+    def events_newest(
+        self, job_id: str, *, after: str | None = None, limit: int = 20
+    ) -> JobPage[JobEvent]:
+        """The events older than ``after``, newest first: one indexed read of ``limit + 1``."""
+        _check_limit(limit, 100)
+        self.store.get(job_id, self.provider.name)
+        rows, more = self.store.events_newest(job_id, event_seq(after), limit)
+        return JobPage([to_event(r) for r in rows], more)
+
     # -- beyond the protocol ---------------------------------------------------------
 
     def pause(self, job_id: str) -> Job:

@@ -34,7 +34,7 @@ from typing import Any, TypeVar
 import tuneplug
 from tuneplug.catalog import is_provider
 from tuneplug.errors import CapabilityError, ConfigError, NotFoundError, UnknownModelError
-from tuneplug.jobs.backend import JobBackend, JobPage
+from tuneplug.jobs.backend import JobBackend, JobPage, NewestEventsJobBackend
 from tuneplug.jobs.types import Job, JobEvent
 from tuneplug.models import Model, resolve
 from tuneplug.provider import Provider
@@ -288,22 +288,18 @@ class Gateway:
         self, job_id: str, after: str | None, limit: int
     ) -> JobPage[JobEvent] | None:
         """A page of the job's events newest first, those older than the event ``after``
-        (OpenAI's order and cursor), read by an indexed query of ``limit + 1`` rows; ``None``
-        when the backend cannot page that way (native jobs: page their events yourself).
+        (OpenAI's order and cursor), for one indexed read or one request of ``limit``
+        (:class:`~tuneplug.jobs.backend.NewestEventsJobBackend`: the local runner, the
+        OpenAI provider); ``None`` when the backend cannot page that way (then read its
+        events oldest first).
 
         Raises:
             NotFoundError: the backend lost the job.
-            InvalidRequestError: ``after`` is not an event id of the local runner.
+            InvalidRequestError: ``after`` is not an event id of the backend.
         """
-        from tuneplug.jobs.events import event_seq, to_event
-        from tuneplug.jobs.local import LocalJobs
-
-        if not isinstance(self._jobs, LocalJobs):
+        if not isinstance(self._jobs, NewestEventsJobBackend):
             return None
-        store = self._jobs.store
-        store.get(job_id, self.provider.name)
-        rows, more = store.events_newest(job_id, event_seq(after), limit)
-        return JobPage([to_event(row) for row in rows], more)
+        return self._jobs.events_newest(job_id, after=after, limit=limit)
 
     def name_job(self, tenant: Tenant, job_id: str, public_id: str) -> None:
         """Record the id a client knows the backend job ``job_id`` by (for the server's log)."""

@@ -15,8 +15,11 @@ Statuses: ``validating`` -> ``validating_files``; ``cancelling`` -> ``running``
 ``/pause`` answers it, :mod:`~tuneplug_openai.protocol.job_control`). A job whose
 backend record is gone (pruned behind the server's back) is ``failed`` with the
 error code ``backend_record_gone``; it never breaks the listing of the others.
-Events are listed newest first, as OpenAI does, with ``after``/``limit``; on the
-local runner a page is one indexed query of ``limit + 1`` rows, whatever the job's size.
+Events are listed newest first, as OpenAI does, with ``after``/``limit``; a page is
+one indexed query of ``limit + 1`` rows on the local runner and one request of
+``limit`` on a native backend that pages newest first (the OpenAI provider:
+:class:`~tuneplug.jobs.backend.NewestEventsJobBackend`), whatever the job's size.
+Only a third-party backend without that method has its events read to the end.
 
 Clients never see the server's side: a bad uploaded file is named by its file id
 (``file-...:2: ...``, ``param`` ``training_file`` or ``validation_file``), the
@@ -231,7 +234,7 @@ class Jobs:
             return page([], after, limit)  # not an event id of this server: the cursor is gone
         except NotFoundError:
             return page([], after, limit)
-        if newest is not None:  # the local runner: one indexed query of limit + 1 rows
+        if newest is not None:  # one indexed query of limit + 1 rows, or one request
             return listing([_event(e, hidden) for e in newest], newest.has_more)
         items = [_event(e, hidden) for e in reversed(_all_events(job))]
         return page(items, after, limit)
