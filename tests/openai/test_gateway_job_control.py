@@ -113,7 +113,7 @@ def test_a_succeeded_jobs_last_checkpoint_names_its_ft_model(
     assert [c.step_number for c in found] == [3, 2, 1]
     assert found[0].fine_tuned_model_checkpoint == job.fine_tuned_model
     assert all(c.fine_tuned_model_checkpoint is None for c in found[1:])
-    with pytest.raises(openai.BadRequestError) as caught:
+    with pytest.raises(openai.ConflictError) as caught:
         client.fine_tuning.jobs.pause(job.id)
     assert caught.value.body["message"]  # type: ignore[index]
     assert "mock/" not in str(caught.value.body)
