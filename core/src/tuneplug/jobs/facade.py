@@ -105,9 +105,11 @@ def make_spec(model: str, data: Any, spec: dict[str, Any]) -> JobSpec:
         where = f"{field}: " if field else ""
         # An OptionError naming the field: a front end (the gateway) says which of its
         # own inputs it was.
-        error = OptionError(f"invalid job spec: {where}{err['msg']}")
-        error.option = str(err["loc"][0]) if err["loc"] else None
-        raise error from None
+        raise OptionError(
+            f"invalid job spec: {where}{err['msg']}",
+            option=str(err["loc"][0]) if err["loc"] else None,
+            detail=str(err["msg"]),
+        ) from None
     except TypeError as exc:
         raise InvalidRequestError(f"invalid job spec: {exc}") from None
 
