@@ -6,7 +6,8 @@ documented as "a number or 'auto'", ``null``, a nested object, ``NaN`` /
 not expect it and the server answered ``500 internal server error``. Right: the
 value is taken (``"auto"`` where documented), or a 4xx in the protocol's own
 error shape, naming the field (OpenAI's ``param``, Gradient's
-``payload.validationError[].loc``). Every field of every route's body is replaced by every bad value below.
+``payload.validationError[].loc``). Every field of every route's body is replaced
+by every bad value below.
 """
 
 from __future__ import annotations
