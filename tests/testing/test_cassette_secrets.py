@@ -30,12 +30,6 @@ HEADER_SECRET = "hdr-SECRET-777"
 KEY = "sk-test-SECRET123"
 
 
-@pytest.fixture(autouse=True)
-def _forget_recorded_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
-    # What earlier tests recorded is remembered for scans in the process; not here.
-    monkeypatch.setattr(known_secrets, "_remembered", set())
-
-
 @pytest.fixture
 def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[OpenAIFake]:
     # No OPENAI_API_KEY: each case puts its credential where it wants it.

@@ -34,7 +34,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from tuneplug.testing.known_secrets import known_secrets, provider_secrets, remember
+from tuneplug.testing.known_secrets import known_secrets, provider_secrets
 
 __all__ = [
     "COMMON_SECRET_HEADERS",
@@ -155,7 +155,6 @@ def _scrubbers(
         # vcrpy also runs this on live requests before matching them at replay,
         # so a scrubbed recording still matches a request carrying the real secret.
         names, values = current()
-        remember(values)
         request.uri = _replace_all(request.uri, values)
         request.body = _replace_all(request.body, values)
         for key in list(request.headers):
@@ -167,7 +166,6 @@ def _scrubbers(
 
     def before_record_response(response: Any) -> Any:
         names, values = current()
-        remember(values)
         headers = response.get("headers") or {}
         for key in [k for k in headers if str(k).lower() in drop]:
             headers.pop(key)

@@ -31,9 +31,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, get_args, get_origin
 
-__all__ = ["KnownSecrets", "known_secrets", "provider_secrets", "remember"]
-
-_remembered: set[str] = set()
+__all__ = ["KnownSecrets", "known_secrets", "provider_secrets"]
 
 
 @dataclass(frozen=True)
@@ -42,12 +40,6 @@ class KnownSecrets:
 
     headers: tuple[str, ...]
     values: tuple[str, ...]
-
-
-def remember(values: Iterable[str]) -> None:
-    """Keep ``values`` (scrubbed from a recording) for later scans in this process,
-    after the variables that held them are gone (kept in memory only)."""
-    _remembered.update(v for v in values if v)
 
 
 def _field_keys(settings_cls: Any, field_name: str, info: Any) -> list[str]:
@@ -255,8 +247,7 @@ def known_secrets() -> KnownSecrets:
     found = [*_configured(), *settings_in_use()]
     headers = [h for p in _installed() for h in p.headers]
     headers.extend(secret_names(found))
-    values = [*secret_values(found), *sorted(_remembered)]
-    return KnownSecrets(tuple(dict.fromkeys(headers)), tuple(dict.fromkeys(values)))
+    return KnownSecrets(tuple(dict.fromkeys(headers)), secret_values(found))
 
 
 def _instances(cfg: Any) -> dict[str, str]:
