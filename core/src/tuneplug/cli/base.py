@@ -4,8 +4,9 @@
   (:class:`CommandGroup`) is one ``error: ...`` line;
 * 2, a usage error: click's own, or :class:`UsageLine` when tuneplug's checks of
   the command line find it (:func:`usage_checked`), always before any I/O;
-* 130, Ctrl-C: ``error: interrupted`` and, for a resumable command
-  (:func:`resumable`), what rerunning it does;
+* 130, Ctrl-C or SIGTERM (:func:`terminate_as_interrupt`, around every command):
+  ``error: interrupted`` and, for a resumable command (:func:`resumable`), what
+  rerunning it does;
 * 141 (128 + SIGPIPE), quietly, when the reader of stdout goes away
   (``tuneplug models | head -1``): what a C tool killed by SIGPIPE exits with.
 
@@ -32,6 +33,7 @@ __all__ = [
     "UsageLine",
     "quiet_stdout",
     "resumable",
+    "terminate_as_interrupt",
     "usage_checked",
 ]
 
@@ -60,8 +62,16 @@ def resumable(hint: str) -> None:
 @contextlib.contextmanager
 def terminate_as_interrupt() -> Iterator[None]:
     """Within the block, SIGTERM (``timeout``, ``kill``, a service manager) stops the
-    command as Ctrl-C does: cleanups run (a batch's lock is removed) and it exits 130
-    saying how to resume, instead of dying where it stands."""
+    command as Ctrl-C does: cleanups run (a batch's lock is removed, a job is left
+    resumable after its last finished step) and it exits 130 saying how to go on,
+    instead of dying where it stands.
+
+    130, not 143 (128 + SIGTERM): the command did not die of the signal, it stopped
+    as asked and cleaned up, exactly as after Ctrl-C, so both read the same to a
+    script. ``serve`` lets uvicorn shut down gracefully first (it catches SIGTERM
+    itself and raises it again once stopped, which lands here), then exits 0 as
+    after Ctrl-C.
+    """
     if threading.current_thread() is not threading.main_thread():
         yield  # only the main thread may set signal handlers
         return
@@ -104,9 +114,16 @@ def usage_checked(check: Any, *args: Any, **kwargs: Any) -> Any:
 
 
 class CommandGroup(click.Group):
-    """Turns tuneplug errors into one stderr line and exit status 1 (Ctrl-C: 130)."""
+    """Turns tuneplug errors into one stderr line and exit status 1 (Ctrl-C, SIGTERM: 130)."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        if ctx.parent is None:
+            # The root group: every command, a plugin's too, stops on SIGTERM as on Ctrl-C.
+            with terminate_as_interrupt():
+                return self._invoke(ctx)
+        return self._invoke(ctx)
+
+    def _invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except TuneplugError as exc:
