@@ -42,13 +42,16 @@ EXIT_BROKEN_PIPE = 141
 
 
 def quiet_stdout() -> None:
-    """Point stdout at ``/dev/null`` after a broken pipe, so the interpreter's last
-    flush at exit cannot fail again (the Python docs' recipe, ``signal`` module)."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):
-        pass  # stdout is not a real file (a test runner's capture): nothing to flush
+    """Point stdout and stderr at ``/dev/null`` after a broken pipe, so the
+    interpreter's last flush at exit cannot fail again (the Python docs' recipe,
+    ``signal`` module); the command is ending, with nothing more to say."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, stream.fileno())
+            os.close(devnull)
+        except (OSError, ValueError):
+            pass  # not a real file (a test runner's capture): nothing to flush
 
 
 _RESUME_HINT = "tuneplug.resume_hint"
@@ -116,12 +119,41 @@ def usage_checked(check: Any, *args: Any, **kwargs: Any) -> Any:
 class CommandGroup(click.Group):
     """Turns tuneplug errors into one stderr line and exit status 1 (Ctrl-C, SIGTERM: 130)."""
 
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        # Parsing prints too (--help, --version: eager options, before `invoke`); a
+        # reader gone then is 141 and quiet as well, not click's exit 1.
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except BrokenPipeError:
+            quiet_stdout()
+            raise click.exceptions.Exit(EXIT_BROKEN_PIPE) from None
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        # click shows its own usage errors after `invoke` (stderr); a reader gone then
+        # would escape as an exception: 141 and quiet too.
+        try:
+            return super().main(*args, **kwargs)
+        except BrokenPipeError:
+            quiet_stdout()
+            sys.exit(EXIT_BROKEN_PIPE)
+
     def invoke(self, ctx: click.Context) -> Any:
-        if ctx.parent is None:
+        if ctx.parent is not None:
+            return self._invoke(ctx)
+        try:
             # The root group: every command, a plugin's too, stops on SIGTERM as on Ctrl-C.
             with terminate_as_interrupt():
                 return self._invoke(ctx)
-        return self._invoke(ctx)
+        except BrokenPipeError:
+            # Even while telling what went wrong, on a stderr whose reader is gone.
+            quiet_stdout()
+            ctx.exit(EXIT_BROKEN_PIPE)
 
     def _invoke(self, ctx: click.Context) -> Any:
         try:
