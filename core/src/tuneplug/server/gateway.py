@@ -267,18 +267,37 @@ class Gateway:
             )
         return self._jobs
 
-    def start_job(self, base: Model, data: Any, **spec: Any) -> Job:
+    def start_job(
+        self, base: Model, data: Any, *, record: Callable[[Job], None] | None = None, **spec: Any
+    ) -> Job:
         """A job training ``base`` (a served model) on ``data`` (a samples file path),
-        ``spec`` as for :meth:`tuneplug.Model.start_fine_tune`; validated before any I/O."""
+        ``spec`` as for :meth:`tuneplug.Model.start_fine_tune`; validated before any I/O.
+
+        ``record(job)`` is where a protocol writes down the job for its client: on the
+        local job runner it runs before the job may take its first step, so a server
+        killed at any moment after never leaves a job training that its client cannot
+        find. If it raises, the job is cancelled (it never ran) and the error passed on.
+        """
         from tuneplug.jobs.facade import make_spec
         from tuneplug.jobs.local import LocalJobs
         from tuneplug.server.jobs import origin_of
 
         job_spec = make_spec(base.id, data, spec)
-        if isinstance(self._jobs, LocalJobs):
-            # The server's own job: resumed when it restarts (tuneplug.server.jobs).
-            return self._jobs.create(job_spec, start="thread", origin=origin_of(self))
-        return self.jobs.create(job_spec)
+        if not isinstance(self._jobs, LocalJobs):
+            job = self.jobs.create(job_spec)  # the provider's service runs it already
+            if record is not None:
+                record(job)
+            return job
+        # The server's own job: resumed when it restarts (tuneplug.server.jobs).
+        job = self._jobs.create(job_spec, start="none", origin=origin_of(self))
+        if record is not None:
+            try:
+                record(job)
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    self._jobs.cancel(job.id)
+                raise
+        return self._jobs.start(job.id)
 
     def job(self, job_id: str) -> Job:
         """The backend job ``job_id`` (``NotFoundError`` if the backend lost it)."""

@@ -98,15 +98,9 @@ class Jobs:
         files = {str(training): body.training_file}
         if validation is not None:
             files[str(validation)] = body.validation_file or ""
-        try:
-            job = self.gateway.start_job(model, str(training), **spec)
-        except SampleFileError as exc:
-            raise _file_error(exc, body.training_file, validation, body.validation_file) from None
-        except TuneplugError as exc:
-            raise from_tuneplug(exc, aliases=files) from exc
         job_id = f"ftjob-{secrets.token_hex(12)}"
-        record = {
-            "ref": job.ref,
+        record: dict[str, Any] = {
+            "ref": None,  # the backend job's, known once created
             "model": body.model,
             "training_file": body.training_file,
             "validation_file": body.validation_file,
@@ -117,8 +111,20 @@ class Jobs:
             "created_at": int(time.time()),
             "fine_tuned_model": None,
         }
-        self.gateway.state.put(JOBS, job_id, tenant.name, record)
-        self.gateway.name_job(tenant, job.id, job_id)
+
+        def write_down(job: Job) -> None:
+            # Before the job's first step: a server killed mid-job restarts with a job
+            # its tenant can list, not one that trains unseen.
+            record["ref"] = job.ref
+            self.gateway.state.put(JOBS, job_id, tenant.name, record)
+            self.gateway.name_job(tenant, job.id, job_id)
+
+        try:
+            job = self.gateway.start_job(model, str(training), record=write_down, **spec)
+        except SampleFileError as exc:
+            raise _file_error(exc, body.training_file, validation, body.validation_file) from None
+        except TuneplugError as exc:
+            raise from_tuneplug(exc, aliases=files) from exc
         return self._object(tenant, job_id, record, job)
 
     def _check_method(self, body: JobBody) -> None:
