@@ -1,7 +1,8 @@
 """A gateway over a *native* job backend (the tuneplug ``openai`` provider, pointed at a
 second gateway on loopback), judged by the official ``openai`` SDK: one page of a job's
 events costs one upstream request of ``limit`` events (and ``limit + 1`` journal rows
-upstream), however long the job; the cursor walks back to the job's first event."""
+upstream), however long the job; the cursor walks back to the job's first event. The
+job's checkpoint models, named by the front, answer through it."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from tuneplug.jobs.store import JobStore
 from tuneplug_openai.protocol import OpenAIProtocol
 from tuneplug_openai.protocol.jobs import Jobs
 
-from tests.openai.test_gateway import ALICE, _sdk, _serve
+from tests.openai.test_gateway import ALICE, ANSWER, _ask, _sdk, _serve
 from tests.openai.test_gateway_jobs import _fine_tune
 from tests.server.gradient_server import RunningServer, running_server
 
@@ -113,3 +114,16 @@ def test_a_native_jobs_events_page_with_a_foreign_cursor_is_empty(
     job, _ = _fine_tune(client, tmp_path)
     page = client.fine_tuning.jobs.list_events(job.id, limit=5, after="not-an-event")
     assert page.data == [] and not page.has_more
+
+
+def test_a_native_jobs_checkpoint_models_answer_through_the_front_gateway(
+    chained: tuple[RunningServer, RunningServer], tmp_path: Path
+) -> None:
+    client = _sdk(chained[1])
+    job, _ = _fine_tune(client, tmp_path)
+    found = client.fine_tuning.jobs.checkpoints.list(job.id).data
+    models = [c.fine_tuned_model_checkpoint for c in found]
+    ft = job.fine_tuned_model
+    assert models == [ft, f"{ft}:ckpt-step-2", f"{ft}:ckpt-step-1"]  # the front's ids only
+    for model in models:
+        assert _ask(client, model or "").startswith(ANSWER)

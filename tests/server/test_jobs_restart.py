@@ -113,7 +113,17 @@ def test_a_job_killed_with_its_server_completes_after_the_restart(tmp_path: Path
         assert done.status == "succeeded", done.error
         assert done.fine_tuned_model and _ask(client, done.fine_tuned_model).startswith(ANSWER)
         events = client.fine_tuning.jobs.list_events(job.id, limit=100).data
+        # The checkpoint copied before the kill and the one copied after the restart
+        # are models that answer; the step-2 copy holds step 2 once.
+        found = client.fine_tuning.jobs.checkpoints.list(job.id).data
+        models = [c.fine_tuned_model_checkpoint for c in found]
+        ft = done.fine_tuned_model
+        assert models == [ft, f"{ft}:ckpt-step-2", f"{ft}:ckpt-step-1"]
+        assert all(_ask(client, m or "").startswith(ANSWER) for m in models[1:])
     assert _applied_steps(row.target) == 3  # step 2 answered from its key, not applied again
+    copies = {c[0]: c[2] for c in job_store().checkpoint_copies(row.id)}
+    assert sorted(copies) == [1, 2]
+    assert [_applied_steps((copies[s] or "").partition("/")[2]) for s in (1, 2)] == [1, 2]
     steps = sorted(e.data["step"] for e in events if e.data and "train_loss" in e.data)
     assert steps == [1, 2, 3]
     assert any(m.message.startswith("resumed at step 2") for m in events)

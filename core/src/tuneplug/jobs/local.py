@@ -376,13 +376,15 @@ class LocalJobs:
         return JobPage(*epoch_checkpoints(self.store, row, after, limit))
 
     def delete(self, job_id: str) -> None:
-        """Forget an ended job: its journal rows and its directory (samples copy, log).
+        """Forget an ended job: its checkpoints' adapter copies, its journal rows and its
+        directory (samples copy, log).
 
         The trained adapter stays: it is the user's model (``Model.delete`` removes it).
 
         Raises:
             InvalidRequestError: the job has not ended (cancel it first), or a runner
                 holds it (it is being resumed).
+            TuneplugError: a checkpoint's copy could not be deleted (the job is kept).
         """
         row = self.store.get(job_id, self.provider.name)
         if row.status not in ("succeeded", "failed", "cancelled"):
@@ -391,7 +393,7 @@ class LocalJobs:
                 f"(`tuneplug jobs cancel {self.provider.name}/{job_id}`)",
                 provider=self.provider.name,
             )
-        remove_job(self.store, job_id)
+        remove_job(self.store, job_id, self.provider)
 
     def run(self, job_id: str, on_event: Callable[[JobEvent], None] | None = None) -> Job:
         """Run (or resume) the job in this thread, passing each event to ``on_event``."""
