@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from tuneplug.cli.base import resumable, terminate_as_interrupt
+from tuneplug.cli.base import resumable
 from tuneplug.cli.options import Finite, checked_options, completion_options
 
 __all__ = ["MAX_CONCURRENCY", "batch_command"]
@@ -129,7 +129,7 @@ def batch_command(
     resumable(f"run the same command again to continue: the inputs already in {output} are skipped")
     # Every option checked before the output is locked or a line read: a usage error.
     checked_options(tuneplug.get_model(model), options, "-O")
-    with terminate_as_interrupt(), _Bar(quiet) as bar:
+    with _Bar(quiet) as bar:  # SIGTERM stops it as Ctrl-C does (cli.base)
         try:
             summary = run_batch_file(
                 model, input_file, output, concurrency=concurrency, rpm=rpm, tpm=tpm,

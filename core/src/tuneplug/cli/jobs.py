@@ -20,7 +20,7 @@ import click
 
 from tuneplug.cli.base import CommandGroup, UsageLine, resumable
 from tuneplug.cli.jobs_list import jobs_list
-from tuneplug.cli.jobs_watch import attach, check_plot, job_json, print_job
+from tuneplug.cli.jobs_watch import attach, check_plot, following_hint, job_json, print_job
 from tuneplug.cli.options import Beta, Finite, parse_extra, refused
 from tuneplug.cli.output import echo_json
 
@@ -197,6 +197,8 @@ def jobs_wait(job_ref: str, plot: str | None, as_json: bool) -> None:
 
     Ctrl-C stops following, not the job: it keeps running.
     """
+    # Interrupted at any point (even while the job is looked up), the job keeps running.
+    resumable(following_hint(job_ref))
     check_plot(plot)
     attach(_find(job_ref), as_json, plot, run=False)
 
