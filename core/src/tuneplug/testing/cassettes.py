@@ -25,6 +25,7 @@ vcrpy is imported only by :func:`use_cassette`; nothing here needs it otherwise.
 from __future__ import annotations
 
 import importlib
+import json
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -120,14 +121,23 @@ def is_recording() -> bool:
 # -- what each installed provider considers secret ------------------------------------
 
 
-def _secret_annotation(annotation: Any) -> bool:
+def _secret_annotation(annotation: Any, seen: frozenset[type] = frozenset()) -> bool:
+    """Whether a field of this type holds a secret: a ``SecretStr``/``SecretBytes``,
+    alone or inside an ``Optional``, a container or a nested model."""
     from typing import get_args
 
-    from pydantic import SecretBytes, SecretStr
+    from pydantic import BaseModel, SecretBytes, SecretStr
 
     if annotation in (SecretStr, SecretBytes):
         return True
-    return any(_secret_annotation(arg) for arg in get_args(annotation))
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        if annotation in seen:  # a model that contains itself
+            return False
+        inner = seen | {annotation}
+        return any(
+            _secret_annotation(f.annotation, inner) for f in annotation.model_fields.values()
+        )
+    return any(_secret_annotation(arg, seen) for arg in get_args(annotation))
 
 
 def _env_names(settings_cls: Any) -> dict[str, list[str]]:
@@ -149,6 +159,34 @@ def _env_names(settings_cls: Any) -> dict[str, list[str]]:
     return names
 
 
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+def _secret_values(raw: str) -> list[str]:
+    """The secrets one variable holds, as requests carry them.
+
+    Settings strip what they read (a key pasted with its newline still works), so the
+    value is stripped too; a JSON object or array (a ``dict[str, SecretStr]`` such as
+    extra headers, a nested model) holds its secrets as its strings, which are what
+    requests carry, never the JSON text itself.
+    """
+    text = raw.strip()
+    if text.startswith(("{", "[")):
+        try:
+            return list(_strings(json.loads(text)))
+        except ValueError:
+            pass  # not JSON after all: the text is the value
+    return [text]
+
+
 def provider_secrets(
     environ: Mapping[str, str] | None = None,
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -157,9 +195,12 @@ def provider_secrets(
 
     Each provider plugin of the ``tuneplug`` entry-point group is imported (not
     configured): its ``SECRET_HEADERS`` attribute, if any, names headers that
-    carry credentials, and the ``SecretStr`` fields of the settings model its
-    ``tuneplug_settings`` hook returns name the variables holding them. A plugin
-    that fails to import is skipped: ``tuneplug plugins`` reports it.
+    carry credentials, and the secret fields (``SecretStr``, also inside a dict, a
+    list or a nested model) of the settings model its ``tuneplug_settings`` hook
+    returns name the variables holding them: ``env_prefix`` plus the field name, its
+    alias or ``AliasChoices``, and with ``env_nested_delimiter`` the variables below
+    them. Values are stripped; a JSON value gives its strings. A plugin that fails to
+    import (or declares no usable settings) is skipped: ``tuneplug plugins`` reports it.
     """
     env = {k.upper(): v for k, v in (os.environ if environ is None else environ).items()}
     headers: list[str] = []
@@ -174,8 +215,15 @@ def provider_secrets(
             continue
         if settings_cls is None:
             continue
+        config = getattr(settings_cls, "model_config", {}) or {}
+        nested = str(config.get("env_nested_delimiter") or "").upper()
         for candidates in _env_names(settings_cls).values():
-            values.extend(env[n.upper()] for n in candidates if env.get(n.upper()))
+            for name in (n.upper() for n in candidates):
+                found = [name] if name in env else []
+                if nested:
+                    found += [k for k in env if k.startswith(name + nested)]
+                for key in found:
+                    values.extend(v for v in _secret_values(env[key]) if v)
     return tuple(dict.fromkeys(headers)), tuple(dict.fromkeys(values))
 
 
@@ -183,6 +231,9 @@ def provider_secrets(
 
 
 def _replace_all(data: Any, secrets: Iterable[str]) -> Any:
+    # Longest first: a secret that contains a shorter one would otherwise keep its
+    # remainder (``abcdef123456`` with ``abcdef`` also secret: ``<REDACTED>123456``).
+    secrets = sorted(secrets, key=len, reverse=True)
     if isinstance(data, bytes):
         for secret in secrets:
             data = data.replace(secret.encode(), PLACEHOLDER.encode())
