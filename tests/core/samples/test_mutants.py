@@ -16,6 +16,7 @@ import pytest
 from tuneplug.errors import InvalidRequestError, SampleFileError
 from tuneplug.samples import (
     MAX_SAMPLE_BYTES,
+    PreferenceSample,
     batched,
     parse_sample,
     read_samples,
@@ -342,25 +343,34 @@ def test_a_path_that_is_not_text_is_named_in_ascii() -> None:
 
 
 def test_a_deeply_nested_raw_value_is_walked_a_few_levels_only() -> None:
-    # The lone-surrogate walk stops at 8 levels: 3000 nested lists are the unknown
-    # field they are, not a RecursionError.
+    # The lone-surrogate walk stops at 8 levels: 3000 nested objects and lists are the
+    # unknown field they are, not a RecursionError.
     deep: object = "x\ud800"
-    for _ in range(3000):
-        deep = [deep]
+    for _ in range(1500):
+        deep = {"k": [deep]}
     with pytest.raises(InvalidRequestError) as info:
         parse_sample({"prompt": "a", "completion": "b", "extra": deep})
     assert str(info.value) == "invalid sample: extra: unknown field"
+
+
+PAIR_ONLY = (
+    "a preference pair (input, preferred_output, non_preferred_output) trains "
+    "with method='dpo' only, on a provider that supports it"
+)
 
 
 @pytest.mark.parametrize(
     ("value", "message"),
     [({}, "an empty object is not a sample: give 'inputs', 'prompt' and 'completion', "
           "or 'messages'"),
-     ({"input": {"messages": []}, "preferred_output": []},
-      "input: a preference pair (input, preferred_output, non_preferred_output) trains "
-      "with method='dpo' only, on a provider that supports it")],
+     ({"input": {"messages": []}, "preferred_output": []}, f"input: {PAIR_ONLY}"),
+     ({"preferred_output": []}, f"preferred_output: {PAIR_ONLY}"),
+     ({"prompt": "a", "non_preferred_output": []}, f"non_preferred_output: {PAIR_ONLY}"),
+     (PreferenceSample.model_construct(), PAIR_ONLY)],
 )  # fmt: skip
-def test_an_empty_object_and_a_preference_pair_are_not_samples(value: object, message: str) -> None:
+def test_an_empty_object_and_anything_claiming_to_be_a_pair_are_not_samples(
+    value: object, message: str
+) -> None:
     with pytest.raises(InvalidRequestError) as info:
         parse_sample(value)  # type: ignore[arg-type]
     assert str(info.value) == f"invalid sample: {message}"
