@@ -402,3 +402,22 @@ def test_a_model_level_error_and_a_bad_default_are_named_as_such() -> None:
     with pytest.raises(ConfigError) as info:
         build_settings(PairedSettings)
     assert str(info.value) == "invalid settings: ceiling: must be a finite number (default)"
+
+
+def test_an_alias_option_called_extra_is_an_option_like_any_other(
+    files: tuple[Path, Path],
+) -> None:
+    # Provider-specific options sit beside the common ones; `extra` is no keyword of ours.
+    project, _ = files
+    project.write_text('[models.qa]\nmodel = "mock/tiny"\nextra = 1\ntop_k = 3\n')
+    alias = load_config().settings.models["qa"]
+    assert alias.model_dump(exclude_none=True) == {"model": "mock/tiny", "extra": 1, "top_k": 3}
+
+
+def test_an_instance_plugin_name_may_have_capitals_dots_and_dashes(
+    files: tuple[Path, Path],
+) -> None:
+    # Entry-point names are not only lower case; whether one is installed is checked later.
+    project, _ = files
+    project.write_text('[providers.x]\nplugin = "AcmeAI-2.v_1"\n')
+    assert load_config().instances() == {"x": "AcmeAI-2.v_1"}

@@ -176,8 +176,12 @@ def test_every_secret_field_of_a_settings_model_is_read(monkeypatch: pytest.Monk
 
 def test_a_secret_dict_under_a_nested_delimiter(monkeypatch: pytest.MonkeyPatch) -> None:
     _installed(monkeypatch, _Plugin(Layered))
-    environ = {"LAYER_AUTH__X_KEY": "nested-delimited", "LAYER_AUTHOR": "not-below-auth"}
-    assert provider_secrets(environ)[1] == ("nested-delimited",)
+    environ = {
+        "LAYER_AUTH": '{"X-Whole": "whole-json-secret"}',
+        "LAYER_AUTH__X_KEY": "nested-delimited",
+        "LAYER_AUTHOR": "not-below-auth",
+    }
+    assert provider_secrets(environ)[1] == ("whole-json-secret", "nested-delimited")
 
 
 def test_values_not_json_after_all_are_taken_whole(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -228,13 +232,43 @@ def test_the_installed_providers_declare_their_secrets() -> None:
 
 
 def test_a_secret_containing_another_is_scrubbed_whole() -> None:
-    config = vcr_config(secrets=["abcdef", "abcdef123456"], providers=False)
-    request = Request("GET", "https://api.example/abcdef123456/abcdef", None, {})
+    # Longest first, whatever order they sort in ("secret" > "a-secret-1" as text).
+    config = vcr_config(secrets=["secret", "a-secret-1"], providers=False)
+    request = Request("GET", "https://api.example/a-secret-1/secret", None, {})
     scrubbed = config["before_record_request"](request)
     assert scrubbed.uri == f"https://api.example/{PLACEHOLDER}/{PLACEHOLDER}"
-    response = {"headers": {"X": ["abcdef123456"]}, "body": {"string": b"abcdef123456"}}
+    response = {"headers": {"X": ["a-secret-1"]}, "body": {"string": b"a-secret-1"}}
     response = config["before_record_response"](response)
     assert response == {"headers": {"X": [PLACEHOLDER]}, "body": {"string": PLACEHOLDER.encode()}}
+
+
+class Node(BaseModel):
+    """A model that contains itself, holding a secret."""
+
+    token: SecretStr | None = None
+    child: Node | None = None
+
+
+class Tree(BaseModel):
+    """A model that contains itself, holding nothing secret."""
+
+    name: str = ""
+    children: list[Tree] = Field(default_factory=list)
+
+
+class Recursive(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="REC_")
+    node: Node | None = None
+    tree: Tree | None = None
+
+
+def test_models_that_contain_themselves_are_read_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    _installed(monkeypatch, _Plugin(Recursive))
+    environ = {
+        "REC_NODE": '{"token": "outer-secret", "child": {"token": "inner-secret"}}',
+        "REC_TREE": '{"name": "public-name", "children": []}',
+    }
+    assert set(provider_secrets(environ)[1]) == {"outer-secret", "inner-secret"}
 
 
 # -- the scan: what it reads, where it says a finding is, what it shows ------------------
