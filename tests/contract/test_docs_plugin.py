@@ -97,7 +97,7 @@ def test_the_guides_plugin_loads_chats_and_refuses_a_mistyped_option(env: Env) -
     assert said.stdout == "USER: HELLO ASSISTANT:\n"
     bad = env.cli("complete", "-m", "acme/shout", "-o", "volum=3", "hi")
     assert bad.returncode == 2  # a usage error (docs/cli.md)
-    assert "unknown option 'volum' for acme; valid options: max_tokens," in bad.stderr
+    assert "error: -o volum: unknown option for acme; valid options: max_tokens," in bad.stderr
 
 
 def test_echoes_unchanged_chats_through_the_default_template(env: Env) -> None:

@@ -113,3 +113,60 @@ def test_the_dpo_create_matches_the_sdk(fake: OpenAIFake, tmp_path: Path) -> Non
     ours[1].body = json.dumps(ours_job).encode()
     theirs[1].body = json.dumps(theirs_job).encode()
     compare(ours[1], theirs[1])
+
+
+def _cli(*args: str) -> Any:
+    from click.testing import CliRunner
+    from tuneplug.cli import cli
+
+    return CliRunner(env={"COLUMNS": "250"}).invoke(cli, list(args))
+
+
+@pytest.mark.parametrize(("flag", "sent"), [("0.2", 0.2), ("auto", "auto"), ("1e-3", 0.001)])
+def test_the_cli_sends_beta_as_dpo_s_hyperparameter(
+    fake: OpenAIFake, tmp_path: Path, flag: str, sent: float | str
+) -> None:
+    path = tmp_path / "pairs.jsonl"
+    path.write_text(json.dumps(PAIR) + "\n")
+    result = _cli(
+        "jobs", "create", "openai/gpt-4o-mini", str(path), "--method", "dpo", "--beta", flag,
+        "--detach",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    create = next(r for r in fake.server.requests if r.path == "/v1/fine_tuning/jobs")
+    assert create.json["method"] == {"type": "dpo", "dpo": {"hyperparameters": {"beta": sent}}}
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (["--beta", "0.1"], "error: --beta: a hyperparameter of --method dpo only"),
+        (["--method", "sft", "--beta", "0.1"],
+         "error: --beta: a hyperparameter of --method dpo only"),
+        (["--method", "dpo", "--beta", "0"],
+         "error: --beta: must be a finite number > 0 or 'auto', got '0'"),
+        (["--method", "dpo", "--beta", "nan"],
+         "error: --beta: must be a finite number > 0 or 'auto', got 'nan'"),
+        (["--method", "dpo", "--beta", "0.1", "-o", "beta=0.2"],
+         "error: --beta: give it once: --beta or -o beta, not both"),
+        # The provider's own check of -o beta names -o beta, once.
+        (["--method", "dpo", "-o", "beta=-1"],
+         "error: -o beta: must be a finite number > 0 or 'auto', got -1"),
+        (["--method", "sft", "-o", "beta=0.1"],
+         "error: -o beta: a hyperparameter of method 'dpo' only"),
+        (["-o", "suffix2=x"],
+         "error: -o suffix2: unknown option for OpenAI jobs (known: beta, file_format, metadata)"),
+        (["--learning-rate", "0.1"],
+         "error: --learning-rate: not taken by OpenAI fine-tuning jobs "
+         "(OpenAI takes learning_rate_multiplier, relative to its default)"),
+    ],
+)  # fmt: skip
+def test_the_cli_refuses_a_bad_beta_before_any_request(
+    fake: OpenAIFake, tmp_path: Path, args: list[str], line: str
+) -> None:
+    path = tmp_path / "pairs.jsonl"
+    path.write_text(json.dumps(PAIR) + "\n")
+    result = _cli("jobs", "create", "openai/gpt-4o-mini", str(path), *args, "--detach")
+    assert result.exit_code == 2, result.output
+    assert result.stderr.splitlines() == [line]
+    assert fake.server.requests == []

@@ -92,7 +92,9 @@ def test_the_sdk_pauses_resumes_and_lists_checkpoints_per_tenant(
     assert newest.id == f"ftckpt-{job.id.removeprefix('ftjob-')}-{newest.step_number}"
     assert newest.step_number % LINES == 0 and newest.step_number > first.data[1].step_number
     assert newest.metrics.step == newest.step_number and newest.metrics.train_loss is not None
-    assert newest.fine_tuned_model_checkpoint is None  # the job has not succeeded
+    # A running job's checkpoints are models already (the mock copies the adapter).
+    ft_id = f"ft:tiny:alice::{job.id}"
+    assert newest.fine_tuned_model_checkpoint == f"{ft_id}:ckpt-step-{newest.step_number}"
     raw = alice.fine_tuning.jobs.checkpoints.with_raw_response.list(job.id, limit=2).http_response
     assert raw.json()["first_id"] == newest.id and raw.json()["last_id"] == first.data[1].id
     rest = alice.fine_tuning.jobs.checkpoints.list(job.id, limit=100, after=first.data[1].id)
@@ -112,7 +114,10 @@ def test_a_succeeded_jobs_last_checkpoint_names_its_ft_model(
     found = client.fine_tuning.jobs.checkpoints.list(job.id).data
     assert [c.step_number for c in found] == [3, 2, 1]
     assert found[0].fine_tuned_model_checkpoint == job.fine_tuned_model
-    assert all(c.fine_tuned_model_checkpoint is None for c in found[1:])
+    assert [c.fine_tuned_model_checkpoint for c in found[1:]] == [
+        f"{job.fine_tuned_model}:ckpt-step-2",
+        f"{job.fine_tuned_model}:ckpt-step-1",
+    ]
     with pytest.raises(openai.BadRequestError) as caught:
         client.fine_tuning.jobs.pause(job.id)
     assert caught.value.body["message"]  # type: ignore[index]
@@ -135,6 +140,12 @@ def test_the_tuneplug_provider_pauses_resumes_and_lists_checkpoints_through_the_
     _quiet(_sdk(server), job.id)
     checkpoints = jobs.checkpoints(job.id, limit=1)  # type: ignore[attr-defined]
     assert checkpoints.has_more and checkpoints[0].job_id == job.id
+    # The paused job's newest checkpoint is a model the tuneplug provider can chat with.
+    step = checkpoints[0].step_number
+    model = checkpoints[0].fine_tuned_model_checkpoint
+    assert model == f"gwa/ft:tiny:alice::{job.id}:ckpt-step-{step}"
+    reply = tuneplug.get_model(model).chat([{"role": "user", "content": QUESTION}], max_tokens=16)
+    assert reply.text.startswith(ANSWER)
     assert jobs.resume(job.id).status.value in ("queued", "running")  # type: ignore[attr-defined]
     jobs.cancel(job.id)
 

@@ -36,9 +36,12 @@ from tuneplug.server.tenants import Tenant, Tenants
 from tuneplug.types import FineTuneResult
 from tuneplug_mock.settings import MockSettings
 from tuneplug_mock.store import AdapterStore
+from tuneplug_openai.protocol import OpenAIProtocol
+from tuneplug_openai.protocol.jobs import JOBS
 
 from tests.core.plugin_kit import COMPLETER, FINETUNABLE
 from tests.openai.test_gateway import ANSWER, _ask, _chat_file
+from tests.server.gradient_server import running_server
 
 READ_TIMEOUT = 30.0  # seconds for a banner or an exit (never reached when it works)
 POLLS = 600  # job retrievals, 0.05 s apart, before the test gives up
@@ -110,10 +113,92 @@ def test_a_job_killed_with_its_server_completes_after_the_restart(tmp_path: Path
         assert done.status == "succeeded", done.error
         assert done.fine_tuned_model and _ask(client, done.fine_tuned_model).startswith(ANSWER)
         events = client.fine_tuning.jobs.list_events(job.id, limit=100).data
+        # The checkpoint copied before the kill and the one copied after the restart
+        # are models that answer; the step-2 copy holds step 2 once.
+        found = client.fine_tuning.jobs.checkpoints.list(job.id).data
+        models = [c.fine_tuned_model_checkpoint for c in found]
+        ft = done.fine_tuned_model
+        assert models == [ft, f"{ft}:ckpt-step-2", f"{ft}:ckpt-step-1"]
+        assert all(_ask(client, m or "").startswith(ANSWER) for m in models[1:])
     assert _applied_steps(row.target) == 3  # step 2 answered from its key, not applied again
+    copies = {c[0]: c[2] for c in job_store().checkpoint_copies(row.id)}
+    assert sorted(copies) == [1, 2]
+    assert [_applied_steps((copies[s] or "").partition("/")[2]) for s in (1, 2)] == [1, 2]
     steps = sorted(e.data["step"] for e in events if e.data and "train_loss" in e.data)
     assert steps == [1, 2, 3]
     assert any(m.message.startswith("resumed at step 2") for m in events)
+
+
+def test_a_job_is_recorded_for_its_client_before_its_first_step(
+    make_plugin: Any, register: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The race behind a once-flaky restart: the job's thread ran (and the server was
+    # killed) before the protocol wrote the job down, so the restarted server trained a
+    # job its tenant could not list. Whenever a step runs, the job must be listed.
+    listed: list[list[str]] = []
+    tenant = Tenant("a", SecretStr("a-key-0123456789"), "a_ws")
+    stepped = threading.Event()
+
+    def fine_tune(ctx, model, samples, idempotency_key):  # type: ignore[no-untyped-def]
+        listed.append([job.id for job in client.fine_tuning.jobs.list().data])
+        stepped.set()
+        return FineTuneResult(trainable_tokens=len(samples), sum_loss=1.0)
+
+    def slow_put(self: StateStore, namespace: str, *args: Any) -> None:
+        if namespace == JOBS:  # widen the window: a step that can run first, runs first
+            stepped.wait(1.0)
+        real_put(self, namespace, *args)
+
+    real_put = StateStore.put
+    monkeypatch.setattr(StateStore, "put", slow_put)
+    register("watch", make_plugin("watch", (*COMPLETER, *FINETUNABLE), fine_tune=fine_tune))
+    with running_server(
+        "watch/base", tmp_path, tenants=[tenant], protocols=[OpenAIProtocol()]
+    ) as served:
+        client = openai.OpenAI(
+            base_url=f"{served.root}/v1", api_key=tenant.key.get_secret_value(), max_retries=0
+        )
+        with _chat_file(tmp_path).open("rb") as handle:
+            uploaded = client.files.create(file=handle, purpose="fine-tune")
+        job = client.fine_tuning.jobs.create(model="base", training_file=uploaded.id)
+        for _ in range(POLLS):
+            if client.fine_tuning.jobs.retrieve(job.id).status == "succeeded":
+                break
+            time.sleep(0.05)
+    assert listed == [[job.id]]
+
+
+def test_a_job_whose_record_fails_never_runs(
+    make_plugin: Any, register: Any, tmp_path: Path
+) -> None:
+    sent: list[str] = []
+
+    def fine_tune(ctx, model, samples, idempotency_key):  # type: ignore[no-untyped-def]
+        sent.append(idempotency_key)
+        return FineTuneResult(trainable_tokens=len(samples), sum_loss=1.0)
+
+    def record(job: tuneplug.Job) -> None:
+        assert job.status is tuneplug.JobStatus.QUEUED and not LocalJobs(base.provider).alive(
+            job.id
+        )
+        seen.append(job.id)
+        raise OSError("state store full")
+
+    register("rec", make_plugin("rec", (*COMPLETER, *FINETUNABLE), fine_tune=fine_tune))
+    tenants = Tenants([Tenant("a", SecretStr("a-key-0123456789"), "a_ws")])
+    state = StateStore(tmp_path / "state")
+    seen: list[str] = []
+    try:
+        gateway = Gateway("rec", state, tenants)
+        base = tuneplug.get_model("rec/base")
+        with pytest.raises(OSError, match="state store full"):
+            gateway.start_job(base, ["x"], record=record)
+        (job_id,) = seen
+        assert job_store().get(job_id).status == "cancelled" and sent == []
+        assert resume_jobs(gateway) == []  # nothing for a restart to run unseen
+        assert sent == []
+    finally:
+        state.close()
 
 
 def test_a_graceful_stop_requeues_running_jobs_and_the_next_start_resumes_them(

@@ -1,6 +1,6 @@
 """The transformers provider through the core's local job runner: the jobs contract suite,
 the seed flow as a job (falling loss over its events), and exactly-once resume after the
-runner dies right after a step committed (the worst moment)."""
+runner dies right after a step committed (the worst moment), its checkpoint's copy too."""
 
 from __future__ import annotations
 
@@ -118,5 +118,13 @@ def test_killed_right_after_a_step_commits_then_resumed_equals_an_uninterrupted_
         _stored(reference.fine_tuned_model),
     )
     assert steps == ref_steps == 6  # 2 epochs x 3 batches, each applied exactly once
+    for name, value in theirs.items():
+        torch.testing.assert_close(ours[name], value, rtol=1e-6, atol=1e-7)
+    # Killed at step 3, the first epoch's end, before its checkpoint's copy: the resumed
+    # run copies the adapter as step 3 left it, as the uninterrupted run did.
+    (mine,) = [c.fine_tuned_model_checkpoint for c in resumed.checkpoints()[1:]]
+    (copied,) = [c.fine_tuned_model_checkpoint for c in reference.checkpoints()[1:]]
+    (steps, ours), (ref_steps, theirs) = _stored(mine), _stored(copied)
+    assert steps == ref_steps == 3 and mine != copied
     for name, value in theirs.items():
         torch.testing.assert_close(ours[name], value, rtol=1e-6, atol=1e-7)

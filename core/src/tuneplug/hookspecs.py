@@ -14,7 +14,8 @@ What a provider can do follows from what it implements:
   ``tuneplug_chat_template`` are optional and have sensible fallbacks in the core.
 * **FineTunable** (capability ``fine_tune``): ``tuneplug_create_adapter``,
   ``tuneplug_fine_tune`` and ``tuneplug_delete_adapter`` are required together;
-  ``tuneplug_afine_tune`` is optional.
+  ``tuneplug_afine_tune``, ``tuneplug_evaluate`` and ``tuneplug_copy_adapter`` are
+  optional.
 * **Setup**: ``tuneplug_settings`` declares the provider's settings model;
   ``tuneplug_close`` releases what the provider opened (pooled clients).
 
@@ -344,6 +345,28 @@ class FineTunable:
         """
 
     @hookspec(firstresult=True)
+    def tuneplug_copy_adapter(self, ctx: ProviderContext, model: ModelInfo, name: str) -> ModelInfo:
+        """Copy the adapter ``model``, as it is now, into a new adapter named ``name``. Optional.
+
+        Return the new adapter's ``ModelInfo`` (a fresh id, ``kind`` adapter, the same
+        base model). The copy has the source's weights and settings (rank, learning
+        rate, LoRA alpha/dropout/targets, optimizer state where the provider keeps
+        one) and is independent of it: later steps on either never change the other;
+        it is completed with and deleted (``tuneplug_delete_adapter``) like any adapter.
+        The copy must not interleave with a step on ``model``: it holds the weights
+        after some whole number of steps. Raise ``NotFoundError`` if ``model`` does
+        not exist.
+
+        The local job runner calls it at each checkpoint (the end of every epoch but
+        the last, whose model is the job's ``fine_tuned_model``) so that the
+        checkpoint's ``fine_tuned_model_checkpoint`` names a model that answers;
+        ``name`` is then the checkpoint id (``ftckpt-<job hex>-<step>``). It keeps the
+        copies of the newest 3 checkpoints (as OpenAI does) and deletes the others,
+        and all of them when the job is deleted. Without this hook, checkpoints carry
+        metrics only: ``fine_tuned_model_checkpoint`` is ``None`` before the last.
+        """
+
+    @hookspec(firstresult=True)
     def tuneplug_delete_adapter(self, ctx: ProviderContext, model: ModelInfo) -> None:
         """Delete the adapter ``model``; raise ``NotFoundError`` if it does not exist."""
 
@@ -383,6 +406,7 @@ FINETUNABLE_HOOKS = frozenset(
         "tuneplug_fine_tune",
         "tuneplug_afine_tune",
         "tuneplug_evaluate",
+        "tuneplug_copy_adapter",
         "tuneplug_delete_adapter",
         "tuneplug_jobs",
     }

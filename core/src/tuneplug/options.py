@@ -56,12 +56,33 @@ __all__ = [
 COMMON_OPTIONS: tuple[str, ...] = tuple(f for f in CompletionOptions.model_fields if f != "extra")
 """The options every provider takes (``CompletionOptions`` without ``extra``)."""
 _COMMON = frozenset(COMMON_OPTIONS)
+_MISSING = object()
 
 
 class OptionError(InvalidRequestError):
-    """An invalid option keyword; ``option`` is its name (so callers can say where it came from)."""
+    """An invalid option keyword (or job-spec field), found before any I/O.
+
+    Attributes:
+        option: its name, or ``None``, so a caller can say where it came from
+            (the CLI names its flag, a config error its file and line).
+        detail: the problem without the option or the provider named: what a
+            caller that names them itself shows (``-o volume: unknown option ...``),
+            so no layer names a thing twice. ``message`` names the option.
+    """
 
     option: str | None = None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        option: str | None = None,
+        detail: str | None = None,
+        provider: str | None = None,
+    ) -> None:
+        super().__init__(message, provider=provider)
+        self.option = option
+        self.detail = message if detail is None else detail
 
 
 @dataclass(frozen=True)
@@ -125,9 +146,12 @@ def check_option_text(values: Mapping[str, Any], provider: str | None) -> None:
         try:
             check_texts(value, f"option {name}")
         except InvalidRequestError as exc:
-            error = OptionError(exc.message, provider=provider)
-            error.option = name
-            raise error from None
+            # The path inside the value stays: `option stop[0] is ...` -> `value[0] is ...`.
+            prefix = f"option {name}"
+            detail = exc.message
+            if detail.startswith(prefix):
+                detail = "value" + detail.removeprefix(prefix)
+            raise OptionError(exc.message, option=name, detail=detail, provider=provider) from None
 
 
 def _unknown(
@@ -137,11 +161,14 @@ def _unknown(
     close = difflib.get_close_matches(name, valid, n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     listed = ", ".join(valid) if valid else "none"
+    # The provider is named once, by the error's prefix (or, in `detail`, here).
     where = f" for {provider}" if provider else ""
-    exc = OptionError(f"unknown option {name!r}{where}{hint}; valid options: {listed}")
-    exc.provider = provider
-    exc.option = name
-    return exc
+    return OptionError(
+        f"unknown option {name!r}{hint}; valid options: {listed}",
+        option=name,
+        detail=f"unknown option{where}{hint}; valid options: {listed}",
+        provider=provider,
+    )
 
 
 def check_extra(
@@ -174,10 +201,18 @@ def check_extra(
         err = exc.errors(include_url=False)[0]
         field = ".".join(str(p) for p in err["loc"]) or "value"
         top = str(err["loc"][0]) if err["loc"] else None
-        shown = f"{field}={extra[top]!r}" if top is not None and top in extra else field
-        error = OptionError(f"invalid option {shown}: {err['msg']}", provider=provider)
-        error.option = top
-        raise error from None
+        given = extra[top] if top is not None and top in extra else _MISSING
+        shown = field if given is _MISSING else f"{field}={given!r}"
+        # Inside a nested value, the path below the option: `volume.max` -> `max`.
+        inner = field.removeprefix(f"{top}.") if top is not None and field != top else ""
+        whole = given is _MISSING or inner
+        value = "invalid value" if whole else f"invalid value {given!r}"
+        raise OptionError(
+            f"invalid option {shown}: {err['msg']}",
+            option=top,
+            detail=f"{inner}: {value}: {err['msg']}" if inner else f"{value}: {err['msg']}",
+            provider=provider,
+        ) from None
     values = {name: getattr(validated, name) for name in validated.model_fields_set}
     values.update(validated.model_extra or {})
     return values
@@ -222,11 +257,13 @@ def build_options(
     except ValidationError as exc:
         err = exc.errors(include_url=False)[0]
         field = ".".join(str(p) for p in err["loc"])
-        error = OptionError(
-            f"invalid option {field}={err.get('input')!r}: {err['msg']}", provider=provider
-        )
-        error.option = str(err["loc"][0]) if err["loc"] else None
-        raise error from None
+        given = err.get("input")
+        raise OptionError(
+            f"invalid option {field}={given!r}: {err['msg']}",
+            option=str(err["loc"][0]) if err["loc"] else None,
+            detail=f"invalid value {given!r}: {err['msg']}",
+            provider=provider,
+        ) from None
 
 
 # -- describing them (``tuneplug models MODEL --options``) ----------------------------

@@ -12,6 +12,7 @@ library or a provider.
 from __future__ import annotations
 
 import codecs
+import json
 import re
 from collections.abc import Mapping
 from typing import IO
@@ -19,12 +20,15 @@ from typing import IO
 from tuneplug.errors import InvalidRequestError, TuneplugError
 
 __all__ = [
+    "BOM",
     "check_text",
     "check_texts",
     "check_utf8_file",
     "decode_utf8",
+    "describe_json_error",
     "describe_lone_surrogate",
     "describe_utf8_error",
+    "drop_bom",
     "lone_surrogate_escape",
     "utf8_error",
 ]
@@ -32,6 +36,33 @@ __all__ = [
 _CHUNK = 1 << 16
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 _ESCAPE = re.compile(rb"\\(?:u([0-9a-fA-F]{4})|.)", re.DOTALL)
+
+
+BOM = "\ufeff"
+"""The byte order mark (U+FEFF) editors on Windows put before UTF-8 text."""
+
+
+def drop_bom(line: str) -> str:
+    """``line`` without a leading byte order mark.
+
+    Every reader of a data file (samples, preference pairs, batch inputs, config and
+    tenants files, stdin) accepts one at the start of the file; line-based readers
+    accept one at the start of any line too, so files joined with ``cat`` read as
+    their parts do. A BOM elsewhere is text, and the JSON of a line refuses it.
+    """
+    return line[1:] if line.startswith(BOM) else line
+
+
+def describe_json_error(exc: json.JSONDecodeError) -> str:
+    """``invalid JSON: <problem> (column N)`` for a line's JSON, in tuneplug's words.
+
+    ``json`` words a leading BOM as a hint for Python callers ("decode using
+    utf-8-sig"); a user gets what is wrong with the data instead.
+    """
+    problem = exc.msg
+    if problem.startswith("Unexpected UTF-8 BOM"):
+        problem = "a byte order mark (U+FEFF) where a value should start"
+    return f"invalid JSON: {problem} (column {exc.colno})"
 
 
 def describe_utf8_error(exc: UnicodeDecodeError, *, offset: int = 0) -> str:

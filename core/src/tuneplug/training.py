@@ -55,8 +55,7 @@ def run_fine_tune(
         TuneplugError: the same run is already going on, or its job stopped on
             a step it cannot prove applied or not.
     """
-    from rich.console import Console
-
+    from tuneplug.cli.output import stderr_console
     from tuneplug.jobs.facade import make_spec
     from tuneplug.jobs.local import LocalJobs
     from tuneplug.jobs.types import JobStatus
@@ -78,7 +77,7 @@ def run_fine_tune(
     else:
         job_id = jobs.create(spec, start="none", shuffle=False, origin=origin).id
         resumed = False
-    console = Console(stderr=True, quiet=quiet)
+    console = stderr_console(quiet)
     # A run another process is going on with is refused by the runner: don't announce it.
     if resumed and not jobs.alive(job_id):
         done = jobs.store.get(job_id).steps_done

@@ -63,8 +63,9 @@ def _repeat(options: CompletionOptions) -> int:
     # Provider-specific options arrive in `options.extra`; validate them before any work.
     unknown = sorted(set(options.extra) - {"repeat"})
     if unknown:
+        # The provider is named once: the error's prefix says it (`echoes: ...`).
         raise InvalidRequestError(
-            f"unknown option {unknown[0]!r} for echoes (supported: repeat)", provider=PROVIDER
+            f"unknown option {unknown[0]!r} (supported: repeat)", provider=PROVIDER
         )
     repeat = options.extra.get("repeat", 1)
     if isinstance(repeat, bool) or not isinstance(repeat, int) or not 1 <= repeat <= 3:

@@ -99,7 +99,7 @@ def test_the_local_job_runner_refuses_dpo_before_any_io(tmp_path: Path) -> None:
     from tuneplug.paths import home
 
     models = [m.id for m in tuneplug.list_models("mock")]
-    with pytest.raises(InvalidRequestError, match="method 'dpo'"):
+    with pytest.raises(InvalidRequestError, match="method='dpo'"):
         tuneplug.get_model("mock/tiny").start_fine_tune(str(_file(tmp_path, PAIR)), method="dpo")
     assert [m.id for m in tuneplug.list_models("mock")] == models  # no adapter made
     jobs_dir = home() / "jobs"

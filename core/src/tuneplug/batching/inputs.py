@@ -22,7 +22,13 @@ from typing import Any
 from tuneplug.batching.ids import IdSet, digest
 from tuneplug.batching.types import BatchInput
 from tuneplug.errors import InvalidRequestError
-from tuneplug.text import describe_lone_surrogate, describe_utf8_error, lone_surrogate_escape
+from tuneplug.text import (
+    describe_json_error,
+    describe_lone_surrogate,
+    describe_utf8_error,
+    drop_bom,
+    lone_surrogate_escape,
+)
 
 __all__ = ["BatchFileError", "InputSummary", "read_inputs", "validate_inputs"]
 
@@ -60,7 +66,7 @@ def parse_line(text: str, line: int) -> BatchInput:
     try:
         value: Any = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InvalidRequestError(f"invalid JSON: {exc.msg} (column {exc.colno})") from None
+        raise InvalidRequestError(describe_json_error(exc)) from None
     if not isinstance(value, str | dict):
         raise InvalidRequestError(f"a line is a JSON string or object, not {type(value).__name__}")
     item = BatchInput.coerce(value)
@@ -81,7 +87,7 @@ def _lines(path: Path) -> Iterator[tuple[int, str]]:
         for number, raw in enumerate(fh, start=1):
             start, offset = offset, offset + len(raw)
             try:
-                text = raw.decode("utf-8")
+                text = drop_bom(raw.decode("utf-8"))
             except UnicodeDecodeError as exc:
                 yield number, NotText(describe_utf8_error(exc, offset=start))
                 continue

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from tuneplug.cli.base import CommandGroup, UsageLine
+from tuneplug.cli.base import CommandGroup
 from tuneplug.cli.models import print_info
-from tuneplug.cli.options import Finite, parse_extra
+from tuneplug.cli.options import Finite, option_flag, parse_extra, refused
 
 __all__ = ["adapters"]
 
@@ -53,7 +53,8 @@ def adapters_create(
         adapter = model.create_adapter(name, rank=rank, learning_rate=learning_rate, **options)
     except OptionError as exc:
         # A mistyped or out-of-range -o, found before anything is sent: a usage error.
-        raise UsageLine(str(exc)) from None
+        flag = {"rank": "--rank", "learning_rate": "--learning-rate"}.get(exc.option or "")
+        raise refused(exc, flag or option_flag(exc.option)) from None
     print_info(adapter.info, as_json)
 
 

@@ -176,4 +176,10 @@ def cli() -> None:
 
 def main() -> None:
     """Console-script entry point."""
-    cli(prog_name="tuneplug")
+    from tuneplug.cli import stdout
+
+    stdout.install()  # a reader that goes away mid-write is 141, never a cut-short exit 0
+    try:
+        cli(prog_name="tuneplug")
+    except SystemExit as exc:
+        sys.exit(stdout.flush_at_exit(exc.code) if exc.code in (0, None) else exc.code)

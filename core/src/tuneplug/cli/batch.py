@@ -24,7 +24,6 @@ class _Bar:
     """The rich progress bar on stderr: done/total, failed, rate, ETA, tokens, pauses."""
 
     def __init__(self, quiet: bool, console: Any = None) -> None:
-        from rich.console import Console
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
@@ -33,6 +32,8 @@ class _Bar:
             TimeElapsedColumn,
             TimeRemainingColumn,
         )
+
+        from tuneplug.cli.output import stderr_console
 
         self.progress = Progress(
             TextColumn("{task.description}"),
@@ -44,7 +45,7 @@ class _Bar:
             TextColumn("ETA"),
             TimeRemainingColumn(),
             TextColumn("{task.fields[tokens]} tokens"),
-            console=console or Console(stderr=True, quiet=quiet),
+            console=console or stderr_console(quiet),
             transient=False,
         )
         self.task: Any = None

@@ -60,12 +60,12 @@ def _one_shot(model: Model, history: list[Message], options: dict[str, Any]) -> 
 
 
 def _interactive(model: Model, history: list[Message], options: dict[str, Any]) -> None:
-    from rich.console import Console
     from rich.prompt import Prompt
 
+    from tuneplug.cli.output import stderr_console
     from tuneplug.types import Message
 
-    console = Console(stderr=True)
+    console = stderr_console()
     console.print(f"[dim]chatting with {model.ref}; /reset forgets, /exit or Ctrl-D ends[/dim]")
     opening = list(history)
     while True:

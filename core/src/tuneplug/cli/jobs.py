@@ -21,7 +21,7 @@ import click
 from tuneplug.cli.base import CommandGroup, UsageLine, resumable
 from tuneplug.cli.jobs_list import jobs_list
 from tuneplug.cli.jobs_watch import attach, check_plot, job_json, print_job
-from tuneplug.cli.options import Finite, parse_extra
+from tuneplug.cli.options import Beta, Finite, parse_extra, refused
 from tuneplug.cli.output import echo_json
 
 if TYPE_CHECKING:
@@ -57,8 +57,11 @@ _FLAGS = {
 """JobSpec field -> the flag that sets it, to name the flag in a usage error."""
 
 
-def _flag(field: str | None) -> str:
-    return _FLAGS.get(field or "", f"-o {field}" if field else "an option")
+def _flag(field: str | None) -> str | None:
+    """The flag that set ``field`` (``-o NAME`` for a provider option), ``None`` if none did."""
+    if field is None:
+        return None
+    return _FLAGS.get(field, f"-o {field}")
 
 
 def _checked_spec(model: str, data: str, given: dict[str, Any]) -> JobSpec:
@@ -76,7 +79,9 @@ def _checked_spec(model: str, data: str, given: dict[str, Any]) -> JobSpec:
     except ValidationError as exc:
         err = exc.errors(include_url=False)[0]
         field = str(err["loc"][0]) if err["loc"] else None
-        raise UsageLine(f"{_flag(field)}: {err['msg'].lower()}") from None
+        inner = ".".join(str(p) for p in err["loc"][1:])  # inside -o's dict: the key
+        where = f"-o {inner}" if field == "extra" and inner else _flag(field) or "the job spec"
+        raise UsageLine(f"{where}: {err['msg'].lower()}") from None
 
 
 @jobs.command("create")
@@ -84,6 +89,10 @@ def _checked_spec(model: str, data: str, given: dict[str, Any]) -> JobSpec:
 @click.argument("data")
 @click.option("--validation", help="Validation samples file.")
 @click.option("--method", type=click.Choice(["sft", "dpo"]), help="Training method. [default: sft]")
+@click.option(
+    "--beta", type=Beta(),
+    help="DPO's beta: a finite number > 0, or 'auto' (--method dpo only; the provider's default).",
+)  # fmt: skip
 @click.option("--epochs", type=int, help="Epochs (n_epochs, 1..1000).")
 @click.option("--batch-size", type=int, help="Samples per step (1..65536).")
 @click.option("--learning-rate", type=Finite(), help="Absolute learning rate (0 < lr < 1).")
@@ -108,6 +117,7 @@ def jobs_create(
     data: str,
     validation: str | None,
     method: str | None,
+    beta: float | str | None,
     epochs: int | None,
     batch_size: int | None,
     learning_rate: float | None,
@@ -139,6 +149,12 @@ def jobs_create(
     }  # fmt: skip
     given = {k: v for k, v in given.items() if v is not None}
     options = parse_extra(extra)
+    if beta is not None:
+        if method != "dpo":
+            raise UsageLine("--beta: a hyperparameter of --method dpo only")
+        if "beta" in options:
+            raise UsageLine("--beta: give it once: --beta or -o beta, not both")
+        options["beta"] = beta  # OpenAI's `extra={"beta": ...}`, as Python passes it
     if options:
         given["extra"] = options
     _checked_spec(model, data, given)  # the ranges, before the model is even resolved
@@ -161,7 +177,7 @@ def jobs_create(
             job = backend.create(spec)
     except OptionError as exc:
         # What this provider's jobs refuse before any I/O (a flag it does not take).
-        raise UsageLine(f"{_flag(exc.option)}: {exc}" if exc.option else str(exc)) from None
+        raise refused(exc, _flag(exc.option)) from None
     if detach:
         if as_json:
             echo_json(job_json(job))

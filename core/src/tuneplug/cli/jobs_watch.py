@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from tuneplug.cli.options import require_module
-from tuneplug.cli.output import echo_json
+from tuneplug.cli.output import echo_json, stderr_console
 
 if TYPE_CHECKING:
     from tuneplug.jobs.plot import Curves
@@ -74,7 +74,6 @@ class _Watch:
     """A progress bar on stderr fed by a job's events, collecting its loss curves."""
 
     def __init__(self, job: Job, quiet: bool) -> None:
-        from rich.console import Console
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
@@ -86,7 +85,7 @@ class _Watch:
         from tuneplug.jobs.plot import Curves
 
         self.curves: Curves = Curves()
-        self.console = Console(stderr=True, quiet=quiet)
+        self.console = stderr_console(quiet)
         self.progress = Progress(
             TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
             TextColumn("loss {task.fields[loss]}"), TextColumn("{task.fields[valid]}"),

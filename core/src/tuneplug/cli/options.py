@@ -14,16 +14,19 @@ import json
 import math
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 __all__ = [
+    "Beta",
     "Finite",
     "checked_options",
     "completion_options",
+    "option_flag",
     "parse_extra",
     "read_stdin",
+    "refused",
     "require_module",
 ]
 
@@ -50,6 +53,35 @@ class Finite(click.FloatRange):
         number = super().convert(value, param, ctx)
         if not math.isfinite(number):
             self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
+
+
+if TYPE_CHECKING:  # generic from click 8.2 on; the project takes click >= 8.1
+    _ParamType = click.ParamType[Any]
+else:
+    _ParamType = click.ParamType
+
+
+class Beta(_ParamType):
+    """DPO's ``beta``: a finite number > 0, or ``auto`` (OpenAI's words for its default).
+
+    Refused as one ``error: --beta: ...`` line (exit 2), as tuneplug's checks of
+    provider hyperparameters are, not click's usage block.
+    """
+
+    name = "number|auto"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from tuneplug.cli.base import UsageLine
+
+        if isinstance(value, float) or value == "auto":
+            return value
+        try:
+            number = float(value)
+        except ValueError:
+            number = math.nan
+        if not math.isfinite(number) or number <= 0:
+            raise UsageLine(f"--beta: must be a finite number > 0 or 'auto', got {value!r}")
         return number
 
 
@@ -99,18 +131,34 @@ def checked_options(model: Any, options: dict[str, Any], extra_flag: str = "-o")
     ``--max-tokens: ...`` for a sampling flag, ``-o volume: ...`` for a provider
     option (``extra_flag`` is ``batch``'s ``-O``).
     """
-    from tuneplug.cli.base import UsageLine
     from tuneplug.errors import InvalidRequestError
 
     try:
         model.options(**options)
     except InvalidRequestError as exc:
         option = getattr(exc, "option", None)
-        if option in _SAMPLING:
-            flag = "--" + option.replace("_", "-")
-        else:
-            flag = f"{extra_flag} {option}" if option else extra_flag
-        raise UsageLine(f"{flag}: {exc}") from None
+        flag = "--" + option.replace("_", "-") if option in _SAMPLING else None
+        raise refused(exc, flag or option_flag(option, extra_flag)) from None
+
+
+def option_flag(option: str | None, extra_flag: str = "-o") -> str:
+    """The flag that gave the provider option ``option``: ``-o volume`` (``-o`` if unknown)."""
+    return f"{extra_flag} {option}" if option else extra_flag
+
+
+def refused(exc: Exception, flag: str | None) -> click.ClickException:
+    """``exc`` (a value refused before any I/O) as one usage line (exit 2) naming ``flag``.
+
+    The flag names the option, so the line shows the error's ``detail`` (an
+    :class:`~tuneplug.options.OptionError`'s problem without the option or the
+    provider named again): ``error: -o volume: unknown option for mock; ...``.
+    Without a flag the error is shown whole.
+    """
+    from tuneplug.cli.base import UsageLine
+
+    if flag is None:
+        return UsageLine(str(exc))
+    return UsageLine(f"{flag}: {getattr(exc, 'detail', None) or exc}")
 
 
 def completion_options(

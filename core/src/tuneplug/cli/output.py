@@ -11,10 +11,10 @@ from typing import Any
 
 import click
 
-__all__ = ["console", "echo_json", "table", "warn"]
+__all__ = ["console", "echo_json", "stderr_console", "table", "warn"]
 
 _PIPED_WIDTH = 10_000
-"""Console width when stdout is not a terminal: rows stay whole lines for grep and cut."""
+"""Console width when the stream is not a terminal: rows stay whole lines for grep and cut."""
 
 
 def echo_json(value: Any) -> None:
@@ -42,6 +42,21 @@ def console() -> Any:
     if not out.is_terminal:
         out = QuietConsole(width=_PIPED_WIDTH)
     return out
+
+
+def stderr_console(quiet: bool = False) -> Any:
+    """A rich console on stderr (progress bars, event lines); ``quiet`` prints nothing.
+
+    When stderr is not a terminal (a log file, a pipe, a detached job's
+    ``runner.log``) a line is never wrapped or cut, whatever its length: logs stay
+    one event per line for grep. On a terminal, rich fits the terminal's width.
+    """
+    from rich.console import Console
+
+    err = Console(stderr=True, quiet=quiet)
+    if not err.is_terminal:
+        err = Console(stderr=True, quiet=quiet, width=_PIPED_WIDTH, soft_wrap=True)
+    return err
 
 
 def table(*columns: str) -> Any:

@@ -10,6 +10,9 @@ unknown job id). The optional methods of :class:`PausableJobBackend`,
 :class:`CheckpointedJobBackend` and :class:`DeletableJobBackend` may be left
 out: the facade (``job.pause()``, ...) then raises ``CapabilityError`` naming
 the provider and what it cannot do, before any request.
+:class:`NewestEventsJobBackend` is optional too: a server (``tuneplug serve``'s
+OpenAI protocol) serves one newest-first events page with one call of it;
+without it the server reads the job's events oldest first to the end.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ __all__ = [
     "DeletableJobBackend",
     "JobBackend",
     "JobPage",
+    "NewestEventsJobBackend",
     "PausableJobBackend",
 ]
 
@@ -81,6 +85,25 @@ class JobBackend(Protocol):
         self, job_id: str, *, after: str | None = None, limit: int = 100
     ) -> JobPage[JobEvent]:
         """The job's events, oldest first, after the event id ``after``."""
+        ...
+
+
+@runtime_checkable
+class NewestEventsJobBackend(JobBackend, Protocol):
+    """Jobs whose events can be read newest first, as OpenAI's ``/events`` lists them."""
+
+    def events_newest(
+        self, job_id: str, *, after: str | None = None, limit: int = 20
+    ) -> JobPage[JobEvent]:
+        """The ``limit`` (1..100) events older than the event id ``after``, newest first
+        (``None``: from the newest), and whether older ones follow; one page costs one
+        request or one indexed read, however long the job.
+
+        Raises:
+            NotFoundError: no such job.
+            InvalidRequestError: ``after`` is not an event id of this backend, or ``limit``
+                is out of range.
+        """
         ...
 
 

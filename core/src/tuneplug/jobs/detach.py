@@ -95,6 +95,8 @@ def fail_unstarted(store: JobStore, job_id: str, exc: BaseException) -> None:
     except Timeout:
         return
     try:
+        if store.get(job_id).status != "queued":
+            return  # a runner started and left it between the first read and the lock
         reason = str(exc) if isinstance(exc, TuneplugError) else f"{type(exc).__name__}: {exc}"
         message = f"failed: the detached runner could not start: {reason}"
         store.set_status(job_id, "failed", ("error", "message", message, None, {}), error=reason)

@@ -17,8 +17,9 @@ A runner checks, before each step, whether it was asked to cancel, to pause
 (the job reads ``paused``; :meth:`LocalJobs.resume` continues it) or to
 requeue (its server is stopping: the job reads ``queued`` and the server
 resumes it when it restarts). Checkpoints (:mod:`tuneplug.jobs.checkpoints`),
-deleting and pruning (:mod:`tuneplug.jobs.prune`) and detaching
-(:mod:`tuneplug.jobs.detach`) live in modules of their own.
+deleting and pruning (:mod:`tuneplug.jobs.prune`), detaching
+(:mod:`tuneplug.jobs.detach`) and checking a spec (:mod:`tuneplug.jobs.spec_check`) live in
+modules of their own.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from filelock import Timeout
 
@@ -44,7 +45,8 @@ from tuneplug.jobs.events import event_seq, to_event
 from tuneplug.jobs.inputs import iter_samples, no_samples
 from tuneplug.jobs.prune import remove_job
 from tuneplug.jobs.runner import Runner, runner_lock
-from tuneplug.jobs.store import JobRow, JobStore
+from tuneplug.jobs.spec_check import adapter_options, check_spec
+from tuneplug.jobs.store import Event, JobRow, JobStore
 from tuneplug.jobs.types import Job, JobCheckpoint, JobEvent, JobSpec, JobStatus
 from tuneplug.provider import Provider
 from tuneplug.types import Capability, ModelInfo, ModelKind
@@ -101,6 +103,11 @@ class LocalJobs:
         status, raw = JobStatus(row.status), row.status
         if status in (JobStatus.QUEUED, JobStatus.RUNNING):
             alive = self.alive(row.id)
+            if not alive:
+                # The row may predate the runner's last write: it journals its end, then
+                # lets go of the lock. Read after a probe that found the lock free, it is final.
+                row = self.store.get(row.id)
+                status, raw = JobStatus(row.status), row.status
             if alive and row.cancel_requested:
                 status, raw = JobStatus.CANCELLING, "cancelling"
             elif alive and row.stop_request == "pause":
@@ -144,7 +151,7 @@ class LocalJobs:
         self.provider.require(Capability.FINE_TUNE, "run fine-tuning jobs")
         if start == "detach":
             check_detachable(self.provider)
-        info = self._check(spec)
+        info = check_spec(self.provider, spec)
         job_id = f"ftjob-{secrets.token_hex(8)}"
         job_dir = self._dir(job_id)
         job_dir.mkdir(parents=True)
@@ -176,7 +183,7 @@ class LocalJobs:
             "samples": n, "valid_samples": n_valid, "steps_per_epoch": per_epoch,
             "adapter": {
                 "rank": spec.rank, "learning_rate": spec.learning_rate, "suffix": spec.suffix,
-                **_adapter_options(spec),
+                **adapter_options(spec),
             },
         }  # fmt: skip
         row = JobRow(
@@ -190,52 +197,20 @@ class LocalJobs:
         self._start(job_id, start)
         return self.get(job_id)
 
-    def _check(self, spec: JobSpec) -> ModelInfo:
-        from tuneplug.models import Model, resolve
-        from tuneplug.options import OptionError
-
-        name = spec.model.removeprefix(f"{self.provider.name}/")
-        refuse: dict[str, str] = {}
-        if spec.method != "sft":
-            refuse["method"] = f"method {spec.method!r} (the local runner trains with sft steps)"
-        if spec.learning_rate_multiplier is not None:
-            refuse["learning_rate_multiplier"] = (
-                "learning_rate_multiplier (the step hooks take an absolute learning_rate)"
-            )
-        if refuse:
-            # An OptionError: a spec field this backend does not take, found before any I/O.
-            error = OptionError(
-                f"the local job runner of {self.provider.name!r} cannot take: "
-                + "; ".join(refuse.values()),
-                provider=self.provider.name,
-            )
-            error.option = next(iter(refuse))
-            raise error
-        info = resolve(self.provider, name)
-        if info.kind is ModelKind.ADAPTER:
-            fixed = [k for k in ("rank", "learning_rate", "suffix") if getattr(spec, k) is not None]
-            fixed += [k for k in _adapter_options(spec)]
-            if fixed:
-                error = OptionError(
-                    f"{info.id} is an adapter, trained in place: {', '.join(fixed)} "
-                    "were set when it was created (start from its base model for new ones)",
-                    provider=self.provider.name,
-                )
-                error.option = fixed[0]
-                raise error
-        else:
-            # Checked against the provider's declared adapter options before any I/O.
-            Model(info, self.provider)._adapter_options(_adapter_options(spec))
-        return info
-
     def _adapter(self, base: ModelInfo, spec: JobSpec, job_id: str) -> str:
         from tuneplug.models import Model
 
         name = spec.suffix or job_id
         adapter = Model(base, self.provider).create_adapter(
-            name, rank=spec.rank, learning_rate=spec.learning_rate, **_adapter_options(spec)
+            name, rank=spec.rank, learning_rate=spec.learning_rate, **adapter_options(spec)
         )
         return adapter.id
+
+    def start(self, job_id: str, start: Start = "thread") -> Job:
+        """Start the runner of a job created with ``start="none"`` (once its creator
+        recorded it), in a thread of this process or a detached process."""
+        self._start(job_id, start)
+        return self.get(job_id)
 
     def _start(self, job_id: str, start: Start) -> None:
         if start == "thread":
@@ -268,10 +243,7 @@ class LocalJobs:
             InvalidRequestError: the job already succeeded or failed.
         """
         row = self.store.get(job_id, self.provider.name)
-        if row.status in ("succeeded", "failed"):
-            raise InvalidRequestError(
-                f"job {job_id} already {row.status}; nothing to cancel", provider=self.provider.name
-            )
+        self._cancellable(row)
         if row.status == "cancelled":
             return self.to_job(row)
         self.store.request_cancel(job_id)
@@ -281,10 +253,21 @@ class LocalJobs:
         except Timeout:
             return self.get(job_id)  # its runner stops before the next step
         try:
-            self.store.set_status(job_id, "cancelled", ("info", "message", "cancelled", None, {}))
+            # Read again under the lock: a runner may have ended the job since the first read.
+            row = self.store.get(job_id)
+            self._cancellable(row)
+            if row.status != "cancelled":
+                cancelled: Event = ("info", "message", "cancelled", None, {})
+                self.store.set_status(job_id, "cancelled", cancelled)
         finally:
             lock.release()
         return self.get(job_id)
+
+    def _cancellable(self, row: JobRow) -> None:
+        if row.status in ("succeeded", "failed"):
+            raise InvalidRequestError(
+                f"job {row.id} already {row.status}; nothing to cancel", provider=self.provider.name
+            )
 
     def events(
         self, job_id: str, *, after: str | None = None, limit: int = 100
@@ -293,6 +276,15 @@ class LocalJobs:
         _check_limit(limit, 1000)
         self.store.get(job_id, self.provider.name)
         rows, more = self.store.events(job_id, event_seq(after), limit)
+        return JobPage([to_event(r) for r in rows], more)
+
+    def events_newest(
+        self, job_id: str, *, after: str | None = None, limit: int = 20
+    ) -> JobPage[JobEvent]:
+        """The events older than ``after``, newest first: one indexed read of ``limit + 1``."""
+        _check_limit(limit, 100)
+        self.store.get(job_id, self.provider.name)
+        rows, more = self.store.events_newest(job_id, event_seq(after), limit)
         return JobPage([to_event(r) for r in rows], more)
 
     # -- beyond the protocol ---------------------------------------------------------
@@ -335,26 +327,37 @@ class LocalJobs:
             InvalidRequestError: the job succeeded or was cancelled.
             TuneplugError: a runner is running it already.
         """
-        row = self.store.get(job_id, self.provider.name)
-        if row.status in ("succeeded", "cancelled"):
-            raise InvalidRequestError(
-                f"job {job_id} {row.status}; nothing to resume", provider=self.provider.name
-            )
+        self._resumable(self.store.get(job_id, self.provider.name))
         if start == "detach":
             check_detachable(self.provider)
-        if self.alive(job_id):
-            if row.stop_request == "pause":  # still finishing its step: stay running
+        lock = runner_lock(self._dir(job_id))
+        try:
+            lock.acquire(timeout=0.2)  # a probe may hold it for an instant; a runner for good
+        except Timeout:
+            if self.store.requests(job_id)[1] == "pause":  # still finishing its step: run on
                 self.store.request_stop(job_id, None)
                 return self.get(job_id)
             raise TuneplugError(
                 f"job {job_id} is already running; follow it with `tuneplug jobs wait {job_id}`",
                 retryable=True,
-            )
-        # Queued until its runner takes the lock: never mistaken for the dead run it replaces.
-        self.store.request_stop(job_id, None)
-        self.store.set_status(job_id, "queued", ("info", "message", "resuming", None, {}))
+            ) from None
+        try:
+            # Decided under the lock: a runner that ended the job since the first read has
+            # journalled that end, and none can start until this is written.
+            self._resumable(self.store.get(job_id))
+            # Queued until its runner takes the lock: never mistaken for the dead run it replaces.
+            self.store.request_stop(job_id, None)
+            self.store.set_status(job_id, "queued", ("info", "message", "resuming", None, {}))
+        finally:
+            lock.release()
         self._start(job_id, start)
         return self.get(job_id)
+
+    def _resumable(self, row: JobRow) -> None:
+        if row.status in ("succeeded", "cancelled"):
+            raise InvalidRequestError(
+                f"job {row.id} {row.status}; nothing to resume", provider=self.provider.name
+            )
 
     def checkpoints(
         self, job_id: str, *, after: str | None = None, limit: int = 10
@@ -365,13 +368,15 @@ class LocalJobs:
         return JobPage(*epoch_checkpoints(self.store, row, after, limit))
 
     def delete(self, job_id: str) -> None:
-        """Forget an ended job: its journal rows and its directory (samples copy, log).
+        """Forget an ended job: its checkpoints' adapter copies, its journal rows and its
+        directory (samples copy, log).
 
         The trained adapter stays: it is the user's model (``Model.delete`` removes it).
 
         Raises:
             InvalidRequestError: the job has not ended (cancel it first), or a runner
                 holds it (it is being resumed).
+            TuneplugError: a checkpoint's copy could not be deleted (the job is kept).
         """
         row = self.store.get(job_id, self.provider.name)
         if row.status not in ("succeeded", "failed", "cancelled"):
@@ -380,7 +385,7 @@ class LocalJobs:
                 f"(`tuneplug jobs cancel {self.provider.name}/{job_id}`)",
                 provider=self.provider.name,
             )
-        remove_job(self.store, job_id)
+        remove_job(self.store, job_id, self.provider)
 
     def run(self, job_id: str, on_event: Callable[[JobEvent], None] | None = None) -> Job:
         """Run (or resume) the job in this thread, passing each event to ``on_event``."""
@@ -393,12 +398,6 @@ class LocalJobs:
         """``(epoch from 1, trainable tokens, summed loss)`` of the job's done steps."""
         for epoch, tokens, total in self.store.epoch_totals(job_id):
             yield epoch + 1, tokens, total
-
-
-def _adapter_options(spec: JobSpec) -> dict[str, Any]:
-    """The provider-specific keywords of a new adapter: LoRA alpha/dropout and extras."""
-    given = {"lora_alpha": spec.lora_alpha, "lora_dropout": spec.lora_dropout}
-    return {**{k: v for k, v in given.items() if v is not None}, **spec.extra}
 
 
 def _check_limit(limit: int, most: int) -> None:

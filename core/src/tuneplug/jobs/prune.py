@@ -5,11 +5,14 @@ Only ended jobs (succeeded, failed, cancelled) are ever removed, each under its
 runner's lock, so a job being resumed at that moment is skipped, never cut
 short. Removing a job deletes its journal rows (job, steps, events) in one
 transaction, then its directory (the copy of the samples, the runner's log).
-The model a job trained stays: it is the user's (``tuneplug adapters delete``).
+The adapter copies of its checkpoints are deleted first (a prune keeps a job whose
+copies cannot be deleted, saying so in the log). The model a job trained stays:
+it is the user's (``tuneplug adapters delete``).
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 import shutil
@@ -17,13 +20,17 @@ import time
 
 from filelock import Timeout
 
-from tuneplug.errors import InvalidRequestError
+from tuneplug.errors import InvalidRequestError, TuneplugError
+from tuneplug.jobs.checkpoints import drop_copies
 from tuneplug.jobs.runner import runner_lock
 from tuneplug.jobs.store import JobRow, JobStore
+from tuneplug.provider import Provider
 
 __all__ = ["ENDED", "MAX_PRUNE", "parse_age", "prune_jobs", "remove_job"]
 
 ENDED = ("succeeded", "failed", "cancelled")
+
+log = logging.getLogger("tuneplug.jobs")
 
 MAX_PRUNE = 10_000
 """Most jobs one prune removes (run it again for more): a bound on its time."""
@@ -49,9 +56,15 @@ def parse_age(text: str) -> float:
     return seconds
 
 
-def remove_job(store: JobStore, job_id: str) -> bool:
-    """Delete the ended job ``job_id``; ``False`` (nothing removed) if it has not ended
-    or a runner holds it."""
+def remove_job(store: JobStore, job_id: str, provider: Provider | None = None) -> bool:
+    """Delete the ended job ``job_id`` and its checkpoints' adapter copies (through
+    ``provider``, else the provider the job names); ``False`` (nothing removed) if it
+    has not ended or a runner holds it, or (without ``provider``: a prune) a copy
+    could not be deleted, which is logged.
+
+    Raises:
+        TuneplugError: with ``provider``, a checkpoint's copy could not be deleted.
+    """
     job_dir = store.path.parent / job_id
     lock = runner_lock(job_dir) if job_dir.is_dir() else None
     if lock is not None:
@@ -61,6 +74,13 @@ def remove_job(store: JobStore, job_id: str) -> bool:
             return False
     try:
         if store.get(job_id).status not in ENDED:
+            return False
+        try:
+            drop_copies(store, job_id, provider)
+        except TuneplugError as exc:
+            if provider is not None:
+                raise
+            log.warning("job %s kept: its checkpoints' adapters were not deleted: %s", job_id, exc)
             return False
         store.delete(job_id)
         shutil.rmtree(job_dir, ignore_errors=True)

@@ -1,8 +1,11 @@
 """The job journal's schema and row types (:mod:`tuneplug.jobs.store` reads and writes them).
 
 ``jobs`` holds each job's settings and state, ``steps`` the step journal,
-``events`` what users see. Columns added after the first release are listed
-in ``_ADDED_COLUMNS`` and added to an older journal when it is opened.
+``events`` what users see, ``checkpoints`` the adapter copies made at checkpoints
+(``copying`` before the copy is asked for, ``kept`` with its model, ``dropped``
+once deleted or failed; :mod:`tuneplug.jobs.checkpoints`). Columns added after the
+first release are listed in ``_ADDED_COLUMNS`` and added to an older journal when it
+is opened.
 """
 
 from __future__ import annotations
@@ -54,6 +57,14 @@ CREATE TABLE IF NOT EXISTS events (
     metrics TEXT
 );
 CREATE INDEX IF NOT EXISTS events_by_job ON events (job_id, seq);
+CREATE TABLE IF NOT EXISTS checkpoints (
+    job_id TEXT NOT NULL,
+    step INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    model TEXT,
+    state TEXT NOT NULL,
+    PRIMARY KEY (job_id, step)
+) WITHOUT ROWID;
 """
 
 JOB_COLUMNS = (

@@ -13,6 +13,11 @@ rate limit, a 503, an error raised before any request) was not applied and the
 step is simply sent again on resume; anything else (a timeout, a dropped
 connection, a 500, an unexpected exception) leaves the step's outcome unknown.
 
+At a checkpoint (an epoch's end) a provider with ``tuneplug_copy_adapter`` is
+asked for a copy of the adapter before the next step is journalled started
+(:class:`tuneplug.jobs.checkpoints.Copies`), so a resumed run knows the adapter
+still holds exactly that epoch's steps when it makes a copy a killed run did not.
+
 Batches are deterministic: epoch ``e`` visits the samples in the order
 :func:`tuneplug.jobs.data.permuted` gives for the job's seed and ``e``, so a
 resumed job sends exactly the batches an uninterrupted one would.
@@ -39,6 +44,7 @@ from tuneplug.errors import (
     TuneplugError,
     UnknownModelError,
 )
+from tuneplug.jobs.checkpoints import Copies
 from tuneplug.jobs.data import SampleFile, permuted
 from tuneplug.jobs.store import Event, EventRow, JobRow, JobStore
 from tuneplug.provider import Provider
@@ -176,14 +182,23 @@ class Runner:
         begun: Event = ("info", "message", f"{note} ({total} steps)", None, {})
         self.store.set_status(self.job_id, "running", begun)
         seen = self._emit(on_event, seen)
+        copies = Copies(self.store, self.provider, self.job_id)
         with SampleFile(self.dir / "train.jsonl") as train:
             valid = SampleFile(self.dir / "valid.jsonl") if settings.get("valid_samples") else None
             try:
                 if first > 1 and (first - 1) % per_epoch == 0:
                     self._validate(valid, info, (first - 2) // per_epoch)
                     seen = self._emit(on_event, seen)
+                if copies.enabled:
+                    copies.settle(keep=first - 1 if pending is None else None)
                 if first <= total and pending is None:
-                    self.store.start_step(self.job_id, first, (first - 1) // per_epoch)
+                    begin = (first, (first - 1) // per_epoch)
+                    # Step `first` was never sent: the adapter holds exactly steps 1..first-1.
+                    if copies.wanted(first - 1, per_epoch, total) and copies.due(first - 1):
+                        copies.take(info, first - 1, begin)
+                        seen = self._emit(on_event, seen)
+                    else:
+                        self.store.start_step(self.job_id, *begin)
                 for step in range(first, total + 1):
                     cancel, stop = self.store.requests(self.job_id)
                     if cancel or stop is not None:
@@ -199,18 +214,25 @@ class Runner:
                         seen = self._emit(on_event, seen)
                     if step == self._exit_after:
                         os._exit(86)  # the test's kill point: applied, not yet journalled
+                    # At a checkpoint the next step starts once the copy is journalled.
+                    copy = copies.wanted(step, per_epoch, total)
                     nxt = (step + 1, step // per_epoch) if step < total else None
                     self.store.finish_step(
                         self.job_id, step, result.trainable_tokens, result.sum_loss,
-                        _step_event(step, total, epoch, result), nxt,
+                        _step_event(step, total, epoch, result), None if copy else nxt,
                     )  # fmt: skip
                     seen = self._emit(on_event, seen)
                     if step % per_epoch == 0:
                         self._validate(valid, info, epoch)
                         seen = self._emit(on_event, seen)
+                    if copy:
+                        copies.take(info, step, nxt)
+                        seen = self._emit(on_event, seen)
             finally:
                 if valid is not None:
                     valid.close()
+        if copies.enabled:
+            copies.retain(final=True)  # the job's own model is now the newest checkpoint's
         final = f"{self.provider.name}/{row.target}"
         self.store.set_status(
             self.job_id, "succeeded", ("info", "message", f"succeeded: {final}", None, {})

@@ -1,9 +1,10 @@
 """The local job runner's journal: one SQLite file, ``$TUNEPLUG_HOME/jobs/jobs.sqlite3``.
 
-Three tables. ``jobs`` holds each job's settings and state; ``steps`` is the
+Four tables. ``jobs`` holds each job's settings and state; ``steps`` is the
 step journal (a row is written ``started`` before the step is sent and turned
 ``done`` with its result after, so a crash leaves at most one step whose
-outcome must be found out); ``events`` is what users see (``jobs events``).
+outcome must be found out); ``events`` is what users see (``jobs events``);
+``checkpoints`` names the adapter copies kept at checkpoints.
 
 Writes are short ``BEGIN IMMEDIATE`` transactions in WAL mode with
 ``synchronous = NORMAL``: durable against a killed process (the failure the
@@ -203,7 +204,8 @@ class JobStore:
     def delete(self, job_id: str) -> None:
         """Remove the job, its steps and its events (one transaction)."""
         with self._write() as conn:
-            for table, column in (("events", "job_id"), ("steps", "job_id"), ("jobs", "id")):
+            tables = (("events", "job_id"), ("steps", "job_id"), ("checkpoints", "job_id"))
+            for table, column in (*tables, ("jobs", "id")):
                 conn.execute(f"DELETE FROM {table} WHERE {column} = ?", (job_id,))
 
     def ended_before(self, when: float, limit: int) -> list[JobRow]:
@@ -298,6 +300,52 @@ class JobStore:
             (job_id, *steps),
         )
         return {int(step): float(when) for step, when in rows}
+
+    # -- checkpoints' copies -----------------------------------------------------------
+
+    def begin_checkpoint(self, job_id: str, step: int, name: str) -> None:
+        """Journal that the copy ``name`` of the checkpoint at ``step`` is being made."""
+        with self._write() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO checkpoints (job_id, step, name, model, state) "
+                "VALUES (?, ?, ?, NULL, 'copying')",
+                (job_id, step, name),
+            )
+
+    def end_checkpoint(
+        self,
+        job_id: str,
+        step: int,
+        model: str | None,
+        event: Event | None = None,
+        next_step: tuple[int, int] | None = None,
+    ) -> None:
+        """Journal the checkpoint's copy ``kept`` as ``model``, or ``dropped`` (``None``),
+        with ``event``, and start ``next_step`` (one transaction)."""
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE checkpoints SET model = ?, state = ? WHERE job_id = ? AND step = ?",
+                (model, "dropped" if model is None else "kept", job_id, step),
+            )
+            if event is not None:
+                _add_event(conn, job_id, event)
+            if next_step is not None:
+                _start(conn, job_id, *next_step)
+
+    def checkpoint_copies(
+        self, job_id: str, steps: list[int] | None = None
+    ) -> list[tuple[int, str, str | None, str]]:
+        """``(step, name, model, state)`` of the job's copies (of ``steps`` only when
+        given), newest first."""
+        query = "SELECT step, name, model, state FROM checkpoints WHERE job_id = ?"
+        args: tuple[Any, ...] = (job_id,)
+        if steps is not None:
+            if not steps:
+                return []
+            query += f" AND step IN ({', '.join('?' * len(steps))})"
+            args = (*args, *steps)
+        rows = self._read(query + " ORDER BY step DESC", args)
+        return [(int(step), str(name), model, str(state)) for step, name, model, state in rows]
 
     # -- events ------------------------------------------------------------------------
 

@@ -282,7 +282,8 @@ class JobCheckpoint(BaseModel):
     step, for the local runner), ``valid_loss``, ``epoch``, ``tokens``...
     ``fine_tuned_model_checkpoint`` is a ``provider/id`` reference usable with
     :func:`tuneplug.get_model`, or ``None`` when the provider keeps no model
-    for this checkpoint (the local runner names only a succeeded job's last one).
+    for this checkpoint (the local runner keeps the newest 3 when the provider
+    implements ``tuneplug_copy_adapter``, else only a succeeded job's last).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")

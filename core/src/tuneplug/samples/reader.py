@@ -25,7 +25,13 @@ from typing import IO, TypeVar
 from tuneplug.errors import SampleFileError
 from tuneplug.samples.formats import MAX_SAMPLE_BYTES, SampleProblem, TrainingSample, parse_value
 from tuneplug.samples.preference import PreferenceSample, parse_preference
-from tuneplug.text import describe_lone_surrogate, describe_utf8_error, lone_surrogate_escape
+from tuneplug.text import (
+    describe_json_error,
+    describe_lone_surrogate,
+    describe_utf8_error,
+    drop_bom,
+    lone_surrogate_escape,
+)
 
 __all__ = ["read_preference_samples", "read_samples"]
 
@@ -122,7 +128,7 @@ def _read_lines(
         if len(raw) > limit and not raw.endswith(b"\n"):
             raise _too_big(name, number, limit)
         try:
-            text = raw.decode("utf-8").strip().lstrip("\ufeff")
+            text = drop_bom(raw.decode("utf-8")).strip()
         except UnicodeDecodeError as exc:
             raise SampleFileError(name, number, describe_utf8_error(exc, offset=offset)) from None
         lone = lone_surrogate_escape(raw)
@@ -135,9 +141,7 @@ def _read_lines(
         try:
             value = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise SampleFileError(
-                name, number, f"invalid JSON: {exc.msg} (column {exc.colno})"
-            ) from None
+            raise SampleFileError(name, number, describe_json_error(exc)) from None
         except RecursionError:
             raise SampleFileError(name, number, _TOO_DEEP) from None
         yield _validate(name, number, value, parse)

@@ -34,7 +34,7 @@ from typing import Any, TypeVar
 import tuneplug
 from tuneplug.catalog import is_provider
 from tuneplug.errors import CapabilityError, ConfigError, NotFoundError, UnknownModelError
-from tuneplug.jobs.backend import JobBackend, JobPage
+from tuneplug.jobs.backend import JobBackend, JobPage, NewestEventsJobBackend
 from tuneplug.jobs.types import Job, JobEvent
 from tuneplug.models import Model, resolve
 from tuneplug.provider import Provider
@@ -267,18 +267,37 @@ class Gateway:
             )
         return self._jobs
 
-    def start_job(self, base: Model, data: Any, **spec: Any) -> Job:
+    def start_job(
+        self, base: Model, data: Any, *, record: Callable[[Job], None] | None = None, **spec: Any
+    ) -> Job:
         """A job training ``base`` (a served model) on ``data`` (a samples file path),
-        ``spec`` as for :meth:`tuneplug.Model.start_fine_tune`; validated before any I/O."""
+        ``spec`` as for :meth:`tuneplug.Model.start_fine_tune`; validated before any I/O.
+
+        ``record(job)`` is where a protocol writes down the job for its client: on the
+        local job runner it runs before the job may take its first step, so a server
+        killed at any moment after never leaves a job training that its client cannot
+        find. If it raises, the job is cancelled (it never ran) and the error passed on.
+        """
         from tuneplug.jobs.facade import make_spec
         from tuneplug.jobs.local import LocalJobs
         from tuneplug.server.jobs import origin_of
 
         job_spec = make_spec(base.id, data, spec)
-        if isinstance(self._jobs, LocalJobs):
-            # The server's own job: resumed when it restarts (tuneplug.server.jobs).
-            return self._jobs.create(job_spec, start="thread", origin=origin_of(self))
-        return self.jobs.create(job_spec)
+        if not isinstance(self._jobs, LocalJobs):
+            job = self.jobs.create(job_spec)  # the provider's service runs it already
+            if record is not None:
+                record(job)
+            return job
+        # The server's own job: resumed when it restarts (tuneplug.server.jobs).
+        job = self._jobs.create(job_spec, start="none", origin=origin_of(self))
+        if record is not None:
+            try:
+                record(job)
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    self._jobs.cancel(job.id)
+                raise
+        return self._jobs.start(job.id)
 
     def job(self, job_id: str) -> Job:
         """The backend job ``job_id`` (``NotFoundError`` if the backend lost it)."""
@@ -288,22 +307,18 @@ class Gateway:
         self, job_id: str, after: str | None, limit: int
     ) -> JobPage[JobEvent] | None:
         """A page of the job's events newest first, those older than the event ``after``
-        (OpenAI's order and cursor), read by an indexed query of ``limit + 1`` rows; ``None``
-        when the backend cannot page that way (native jobs: page their events yourself).
+        (OpenAI's order and cursor), for one indexed read or one request of ``limit``
+        (:class:`~tuneplug.jobs.backend.NewestEventsJobBackend`: the local runner, the
+        OpenAI provider); ``None`` when the backend cannot page that way (then read its
+        events oldest first).
 
         Raises:
             NotFoundError: the backend lost the job.
-            InvalidRequestError: ``after`` is not an event id of the local runner.
+            InvalidRequestError: ``after`` is not an event id of the backend.
         """
-        from tuneplug.jobs.events import event_seq, to_event
-        from tuneplug.jobs.local import LocalJobs
-
-        if not isinstance(self._jobs, LocalJobs):
+        if not isinstance(self._jobs, NewestEventsJobBackend):
             return None
-        store = self._jobs.store
-        store.get(job_id, self.provider.name)
-        rows, more = store.events_newest(job_id, event_seq(after), limit)
-        return JobPage([to_event(row) for row in rows], more)
+        return self._jobs.events_newest(job_id, after=after, limit=limit)
 
     def name_job(self, tenant: Tenant, job_id: str, public_id: str) -> None:
         """Record the id a client knows the backend job ``job_id`` by (for the server's log)."""

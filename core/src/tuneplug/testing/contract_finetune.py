@@ -27,7 +27,10 @@ class FineTunableContract(CompletionTests):
     Besides every completion test: create an adapter, fine-tune it (sync and
     async; trainable tokens > 0, finite loss, ``loss == sum_loss /
     trainable_tokens``), complete with it, delete it, and argument and sample
-    validation before any I/O.
+    validation before any I/O. A provider that implements the optional
+    ``tuneplug_copy_adapter`` must copy an adapter into an independent adapter
+    (the local job runner's checkpoint models); one that does not has that test
+    skipped, saying so.
 
     Optional class attributes (defaults in brackets):
         adapter_name: the name of every adapter the suite creates; fixed, so
@@ -37,6 +40,8 @@ class FineTunableContract(CompletionTests):
         learned_answer: if set, after one step on the sample the adapter's
             completion must start with it (a provider that really learns) [None].
         structured_samples: the provider honours ``trainable: false`` parts [True].
+        copy_name: the name of the copy ``tuneplug_copy_adapter`` makes
+            [``"tuneplug-contract-copy"``].
     """
 
     capabilities: ClassVar[frozenset[str]] = frozenset({"complete", "fine_tune"})
@@ -46,6 +51,7 @@ class FineTunableContract(CompletionTests):
     answer: ClassVar[str] = " The Dallas Cowboys!"
     learned_answer: ClassVar[str | None] = None
     structured_samples: ClassVar[bool] = True
+    copy_name: ClassVar[str] = "tuneplug-contract-copy"
 
     @property
     def samples(self) -> list[dict[str, Any]]:
@@ -125,6 +131,50 @@ class FineTunableContract(CompletionTests):
         assert gone.value.provider == self.provider
         with pytest.raises(NotFoundError):
             adapter.delete()
+
+    def test_copy_adapter_is_an_independent_snapshot(self, request: pytest.FixtureRequest) -> None:
+        # Asked before the model fixture resolves anything: a skip sends no request.
+        if not tuneplug.get_provider(self.provider).has("tuneplug_copy_adapter"):
+            pytest.skip(
+                "the provider does not implement tuneplug_copy_adapter (optional): "
+                "its jobs' checkpoints before the last have no model"
+            )
+        model: Model = request.getfixturevalue("model")
+        adapter = model.create_adapter(
+            self.adapter_name, rank=self.rank, learning_rate=self.learning_rate
+        )
+        try:
+            self._check_copy(model, adapter)
+        finally:
+            with contextlib.suppress(NotFoundError, UnknownModelError):
+                adapter.delete()
+
+    def _check_copy(self, model: Model, adapter: Model) -> None:
+        provider = adapter.provider
+        self.check_result(adapter.fine_tune(self.samples))
+        made = provider.call("tuneplug_copy_adapter", model=adapter.info, name=self.copy_name)
+        copy = tuneplug.get_model(f"{self.provider}/{made.id}")
+        try:
+            info = copy.info
+            assert info.kind is ModelKind.ADAPTER and info.id != adapter.id
+            assert (info.provider, info.base_model_id) == (self.provider, model.id)
+            assert info.name == self.copy_name
+            assert copy.id in {m.id for m in tuneplug.list_models(self.provider)}
+            asked = {"max_tokens": self.max_tokens, "temperature": 0.0}
+            at_copy = copy.complete(self.prompt, **asked)
+            self.check_completion(at_copy, copy)
+            assert at_copy.text == adapter.complete(self.prompt, **asked).text  # the same weights
+            for _ in range(3):
+                adapter.fine_tune(self.samples)
+            assert copy.complete(self.prompt, **asked).text == at_copy.text  # untouched by them
+            self.check_result(copy.fine_tune(self.samples))  # trainable on its own
+        finally:
+            copy.delete()
+        assert copy.id not in {m.id for m in tuneplug.list_models(self.provider)}
+        adapter.complete(self.prompt, max_tokens=self.max_tokens)  # the source lives on
+        gone = adapter.info.model_copy(update={"id": f"{adapter.id}-missing"})
+        with pytest.raises((NotFoundError, UnknownModelError)):
+            provider.call("tuneplug_copy_adapter", model=gone, name=self.copy_name)
 
     def test_adapter_arguments_are_validated_before_io(self, model: Model) -> None:
         with no_network():

@@ -179,8 +179,11 @@ def _sdk_sample(sample: dict[str, Any]) -> dict[str, Any]:
     inputs = sample["inputs"]
     if isinstance(inputs, list):
         inputs = [
-            {"parseSpecialTokens": p["parseSpecialTokens"], "trainable": p["trainable"],
-             "value": p["value"]}
+            {
+                "parseSpecialTokens": p["parseSpecialTokens"],
+                "trainable": p["trainable"],
+                "value": p["value"],
+            }
             for p in inputs
         ]
     return {"fineTuningParameters": sample["fineTuningParameters"], "inputs": inputs}
@@ -194,8 +197,9 @@ def fine_tune_body(samples: list[Sample]) -> bytes:
                 wire.WireSample(
                     inputs=s.inputs
                     if isinstance(s.inputs, str)
-                    else [wire.StructuredInput(value=p.value, trainable=p.trainable)
-                          for p in s.inputs],
+                    else [
+                        wire.StructuredInput(value=p.value, trainable=p.trainable) for p in s.inputs
+                    ],
                     fine_tuning_parameters=wire.FineTuningParameters(multiplier=s.multiplier),
                 )
                 for s in samples
@@ -280,8 +284,9 @@ class GradientClient:
     def _model_call(self, model_id: str, action: str, method: str = "POST") -> Call:
         call = self._calls.get((method, model_id, action))
         if call is None:  # once per model and operation: quoting and URL parsing cost
-            call = self._call(method, f"/models/{quote(model_id, safe='')}{action}",
-                              safe=action != "/fine-tune")
+            call = self._call(
+                method, f"/models/{quote(model_id, safe='')}{action}", safe=action != "/fine-tune"
+            )
             self._calls[(method, model_id, action)] = call
         return call
 

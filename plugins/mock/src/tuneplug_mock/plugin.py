@@ -34,6 +34,7 @@ __all__ = [
     "tuneplug_chat_template",
     "tuneplug_close",
     "tuneplug_complete",
+    "tuneplug_copy_adapter",
     "tuneplug_create_adapter",
     "tuneplug_delete_adapter",
     "tuneplug_evaluate",
@@ -212,6 +213,12 @@ def tuneplug_evaluate(
 ) -> FineTuneResult:
     """The loss of ``samples`` under ``model`` (base or adapter), nothing learned."""
     return _runtime(ctx).evaluate(model, samples)
+
+
+@hookimpl
+def tuneplug_copy_adapter(ctx: ProviderContext, model: ModelInfo, name: str) -> ModelInfo:
+    """A new adapter named ``name`` with the weights ``model`` has now (one transaction)."""
+    return _runtime(ctx).copy_adapter(model, name)
 
 
 @hookimpl

@@ -275,6 +275,19 @@ class MockRuntime:
         )
         return self.info(record)
 
+    def copy_adapter(self, model: ModelInfo, name: str) -> ModelInfo:
+        """A new adapter named ``name`` holding what ``model`` learned so far."""
+        self._check_trainable(model)
+        if not isinstance(name, str) or not name.strip():
+            raise InvalidRequestError("adapter name must not be empty", provider=PROVIDER)
+        store = self.store(create=False)
+        if store is None:
+            raise self._not_found(model)
+        try:
+            return self.info(store.copy(model.id, name))
+        except NotFoundError:
+            raise self._not_found(model) from None
+
     def _check_trainable(self, model: ModelInfo) -> None:
         if model.kind is not ModelKind.ADAPTER or model.id in BASES:
             raise CapabilityError(

@@ -347,6 +347,50 @@ class AdapterStore:
             )
         return record
 
+    def copy(self, adapter_id: str, name: str) -> AdapterRecord:
+        """A new adapter named ``name`` with ``adapter_id``'s settings, counters and
+        weights, copied in one transaction (never between two steps' writes).
+
+        Raises:
+            NotFoundError: no such adapter.
+        """
+        with self._write_lock, _translated(self.path), _immediate(self._writer):
+            source = _record(
+                self._writer.execute(
+                    f"SELECT {_COLUMNS} FROM adapters WHERE id = ?", (adapter_id,)
+                ).fetchone()
+            )
+            if source is None:
+                raise NotFoundError(f"no adapter {adapter_id!r} in {self.path}", provider=PROVIDER)
+            now = _now()
+            record = AdapterRecord(
+                id=f"{source.base_model_id}-adapter-{secrets.token_hex(6)}",
+                name=name,
+                base_model_id=source.base_model_id,
+                rank=source.rank,
+                learning_rate=source.learning_rate,
+                version=source.version,
+                steps=source.steps,
+                trained_tokens=source.trained_tokens,
+                created_at=now,
+                updated_at=now,
+            )
+            self._writer.execute(
+                f"INSERT INTO adapters ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    record.id, record.name, record.base_model_id, record.rank,
+                    record.learning_rate, record.version, record.steps, record.trained_tokens,
+                    record.created_at, record.updated_at,
+                ),
+            )  # fmt: skip
+            # The idempotency keys stay with the source: they name its steps, not the copy's.
+            self._writer.execute(
+                "INSERT INTO deltas (adapter_id, context, token, weight) "
+                "SELECT ?, context, token, weight FROM deltas WHERE adapter_id = ?",
+                (record.id, adapter_id),
+            )
+        return record
+
     def delete(self, adapter_id: str) -> bool:
         """Delete the adapter and its deltas; ``False`` if it did not exist."""
         with self._write_lock, _translated(self.path), _immediate(self._writer):

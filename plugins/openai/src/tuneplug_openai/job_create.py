@@ -85,12 +85,11 @@ class JobCreator:
         self.http = http
         self.provider = http.provider
 
-    def _fail(self, message: str, option: str) -> OptionError:
+    def _fail(self, message: str, option: str, detail: str | None = None) -> OptionError:
         # OptionError (an InvalidRequestError): a spec field or extra these jobs do not
-        # take, found before any request; the CLI names its flag in a usage error.
-        error = OptionError(message, provider=self.provider)
-        error.option = option
-        return error
+        # take, found before any request; the CLI names its flag and shows `detail`
+        # (the problem without the option's name), the prefix names the provider.
+        return OptionError(message, option=option, detail=detail, provider=self.provider)
 
     def _check(self, spec: JobSpec, base: str) -> _Format:
         """The spec's problems (before any I/O); the file format to write."""
@@ -106,29 +105,47 @@ class JobCreator:
                 else ""
             )
             raise self._fail(
-                f"OpenAI fine-tuning does not take {', '.join(unsupported)}{hint}", unsupported[0]
+                f"fine-tuning jobs do not take {', '.join(unsupported)}{hint}",
+                unsupported[0],
+                f"not taken by OpenAI fine-tuning jobs{hint}",
             )
         unknown = sorted(set(spec.extra) - EXTRA)
         if unknown:
             known = ", ".join(sorted(EXTRA))
             raise self._fail(
-                f"unknown extra {unknown[0]!r} for OpenAI jobs (known: {known})", unknown[0]
+                f"unknown extra {unknown[0]!r} for jobs (known: {known})",
+                unknown[0],
+                f"unknown option for OpenAI jobs (known: {known})",
             )
         fmt: FileFormat = spec.extra.get("file_format") or file_format(base)
         if fmt not in ("chat", "completion"):
-            raise self._fail("file_format must be 'chat' or 'completion'", "file_format")
+            raise self._fail(
+                "file_format must be 'chat' or 'completion'",
+                "file_format",
+                f"must be 'chat' or 'completion', got {fmt!r}",
+            )
         if spec.method != "dpo":
             if "beta" in spec.extra:
-                raise self._fail("beta is a hyperparameter of method='dpo' only", "beta")
+                raise self._fail(
+                    "beta is a hyperparameter of method='dpo' only",
+                    "beta",
+                    "a hyperparameter of method 'dpo' only",
+                )
             return fmt
         if fmt == "completion":
-            raise self._fail(f"method='dpo' fine-tunes chat models only, not {base!r}", "method")
+            raise self._fail(
+                f"method='dpo' fine-tunes chat models only, not {base!r}",
+                "method",
+                f"'dpo' fine-tunes chat models only, not {base!r}",
+            )
         beta = spec.extra.get("beta")
         if beta is not None and beta != "auto":
             number = isinstance(beta, int | float) and not isinstance(beta, bool)
             if not number or not math.isfinite(beta) or beta <= 0:
                 raise self._fail(
-                    f"beta must be a finite number > 0 or 'auto', got {beta!r}", "beta"
+                    f"beta must be a finite number > 0 or 'auto', got {beta!r}",
+                    "beta",
+                    f"must be a finite number > 0 or 'auto', got {beta!r}",
                 )
         return "preference"
 
@@ -168,7 +185,12 @@ class JobCreator:
             err = exc.errors(include_url=False)[0]
             field = ".".join(str(p) for p in err["loc"])
             top = str(err["loc"][0]) if err["loc"] else "value"
-            raise self._fail(f"invalid {field}: {err['msg']}", top) from None
+            inner = field.removeprefix(top).lstrip(".")
+            raise self._fail(
+                f"invalid {field}: {err['msg']}",
+                top,
+                f"{inner}: {err['msg']}" if inner else f"invalid value: {err['msg']}",
+            ) from None
 
     def create(self, spec: JobSpec, base: str) -> wire.FineTuningJob:
         """Check, convert, ask for the model, upload, create (see the module docstring)."""

@@ -18,6 +18,7 @@ first (OpenAI lists newest first), with ``train_loss`` as ``loss``.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -178,24 +179,38 @@ class OpenAIJobs:
         newest_first: list[wire.JobEvent] = []
         cursor: str | None = None
         for _ in range(_MAX_EVENT_PAGES):
-            page = self._page(path, cursor, 100)
-            try:
-                batch = [wire.JobEvent.model_validate(item) for item in page.data]
-            except ValidationError as exc:
-                call = self.http.call("GET", path, idempotent=True)
-                raise self.http.http.errors.malformed(call, 200, exc) from None
+            batch, more = self._event_page(path, cursor, 100)
             ids = [e.id for e in batch]
             if after is not None and after in ids:
                 newest_first.extend(batch[: ids.index(after)])
                 break
             newest_first.extend(batch)
-            if not page.has_more or not batch:
+            if not more or not batch:
                 break
             cursor = batch[-1].id
         oldest_first = list(reversed(newest_first))
         self._read = (job_id, oldest_first)
         chosen = oldest_first[:limit]
         return JobPage([self._event(e) for e in chosen], has_more=len(oldest_first) > limit)
+
+    def events_newest(
+        self, job_id: str, *, after: str | None = None, limit: int = 20
+    ) -> JobPage[JobEvent]:
+        """``GET /fine_tuning/jobs/{id}/events?after&limit``: one page newest first, as
+        OpenAI lists them, for one request (a server's page of a job's events)."""
+        batch, more = self._event_page(self._path(job_id, "/events"), after, limit)
+        return JobPage([self._event(e) for e in batch], has_more=more)
+
+    def _event_page(
+        self, path: str, after: str | None, limit: int
+    ) -> tuple[Sequence[wire.JobEvent], bool]:
+        page = self._page(path, after, limit)
+        try:
+            batch = [wire.JobEvent.model_validate(item) for item in page.data]
+        except ValidationError as exc:
+            call = self.http.call("GET", path, idempotent=True)
+            raise self.http.http.errors.malformed(call, 200, exc) from None
+        return batch, bool(page.has_more)
 
     def _cached(self, job_id: str, after: str | None, limit: int) -> JobPage[JobEvent] | None:
         """The page after ``after`` from the last listing read, if it holds more than

@@ -39,6 +39,7 @@ __all__ = [
     "tuneplug_astream",
     "tuneplug_chat_template",
     "tuneplug_complete",
+    "tuneplug_copy_adapter",
     "tuneplug_create_adapter",
     "tuneplug_delete_adapter",
     "tuneplug_fine_tune",
@@ -228,6 +229,13 @@ async def tuneplug_afine_tune(
     from tuneplug_transformers.training import fine_tune
 
     return await asyncio.to_thread(fine_tune, runtime_of(ctx), model, samples, idempotency_key)
+
+
+@hookimpl
+def tuneplug_copy_adapter(ctx: ProviderContext, model: ModelInfo, name: str) -> ModelInfo:
+    """A new adapter named ``name``: ``model``'s committed version (weights and AdamW
+    state) copied under its step lock (``NotFoundError`` if ``model`` does not exist)."""
+    return runtime_of(ctx).copy_adapter(model, name)
 
 
 @hookimpl

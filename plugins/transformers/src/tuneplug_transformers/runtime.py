@@ -11,17 +11,18 @@ loaded first, so several processes can complete with and train one adapter.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from tuneplug.errors import NotFoundError
+from tuneplug.errors import InvalidRequestError, NotFoundError
 from tuneplug.types import Capability, ModelInfo, ModelKind
 
 from tuneplug_transformers.loading import Loaded, load_base, load_tokenizer
 from tuneplug_transformers.refs import PROVIDER, BaseSource, find_base
 from tuneplug_transformers.settings import TransformersSettings
-from tuneplug_transformers.store import AdapterMeta, AdapterStore
+from tuneplug_transformers.store import AdapterMeta, AdapterStore, new_adapter_id
 
 __all__ = ["AdapterState", "Base", "Runtime"]
 
@@ -204,6 +205,26 @@ class Runtime:
             else:
                 # PEFT needs one adapter left; the disabled, unused one costs little.
                 base.activate(None)
+
+    def copy_adapter(self, model: ModelInfo, name: str) -> ModelInfo:
+        """A new adapter named ``name`` with ``model``'s committed version (weights,
+        AdamW state), copied under its step lock so no step commits meanwhile.
+
+        Raises:
+            NotFoundError: ``model`` is not a stored adapter.
+            InvalidRequestError: ``name`` is empty.
+        """
+        if model.kind is not ModelKind.ADAPTER:
+            raise NotFoundError(f"{model.id!r} is not an adapter", provider=PROVIDER)
+        if not isinstance(name, str) or not name.strip():
+            raise InvalidRequestError("adapter name must not be empty", provider=PROVIDER)
+        made = replace(
+            self.store.meta(model.id), id=new_adapter_id(), name=name,
+            created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        )  # fmt: skip
+        with self.store.locked(model.id):
+            self.store.copy(model.id, made)
+        return adapter_info(made)
 
     def drop_adapter(self, adapter_id: str) -> None:
         """Forget a deleted adapter in every loaded base that has it."""

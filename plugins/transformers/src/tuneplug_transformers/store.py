@@ -193,6 +193,22 @@ class AdapterStore:
             shutil.rmtree(staging, ignore_errors=True)
             raise
 
+    def copy(self, adapter_id: str, meta: AdapterMeta) -> None:
+        """Create ``meta.id`` from ``adapter_id``'s committed version (weights, optimizer
+        state, training state), whole or not at all. Call it holding :meth:`locked`
+        (``adapter_id``'s), so no step commits meanwhile.
+
+        Raises:
+            NotFoundError: ``adapter_id`` does not exist.
+        """
+        source = self.current(adapter_id)
+
+        def write(target: Path) -> None:
+            for path in source.iterdir():
+                shutil.copy2(path, target / path.name)
+
+        self.create(meta, write)
+
     def commit(self, adapter_id: str, step: int, write: Callable[[Path], None]) -> str:
         """Write a new version with ``write(dir)`` and make it current atomically.
 

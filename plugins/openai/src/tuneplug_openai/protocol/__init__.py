@@ -44,7 +44,8 @@ class OpenAIProtocol(ServerProtocol):
 
         ids = ModelIds(gateway)
         files = FileStore(gateway)
-        self.state = ProtocolState(gateway, ids, files, Jobs(gateway, ids, files))
+        ids.jobs = Jobs(gateway, ids, files)
+        self.state = ProtocolState(gateway, ids, files, ids.jobs)
         return build_app(self.state)
 
     def client_hints(self, url: str, tenant: Tenant, key_shown: str) -> list[str]:

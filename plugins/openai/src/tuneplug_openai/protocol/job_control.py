@@ -5,9 +5,14 @@ OpenAI's shapes: pause and resume answer the ``fine_tuning.job`` object (status
 once and stops before its next step); checkpoints are a newest-first list of
 ``fine_tuning.job.checkpoint`` objects with ``after``/``limit`` (1..100, default
 10) and ``has_more``/``first_id``/``last_id``. The backend's job id never shows:
-a checkpoint id is ``ftckpt-<the client's job hex>-<step>``, and a checkpoint's
-model is the job's ``ft:`` id (``None`` until the job succeeded: the local
-runner keeps no model per checkpoint). Another tenant's job is a 404; a job
+a checkpoint id is ``ftckpt-<the client's job hex>-<step>``. A checkpoint's model
+(``fine_tuned_model_checkpoint``) is, as OpenAI names them,
+``<the job's ft: id>:ckpt-step-<step>``, or the job's ``ft:`` id for a succeeded
+job's last checkpoint; ``None`` when the backend keeps no model for it (a provider
+without ``tuneplug_copy_adapter``, or a checkpoint older than the newest 3).
+:func:`checkpoint_model` resolves such an id, for its tenant only, to the backend's
+copy, so it answers ``/v1/chat/completions`` and ``/v1/completions`` like any
+fine-tuned model. Another tenant's job is a 404; a job
 that ended (or whose backend record is gone) cannot be paused or resumed (400
 from the backend, 409 for a lost one). A paused job stays paused across a
 restart of the server (:func:`tuneplug.server.jobs.resume_jobs`).
@@ -15,6 +20,7 @@ restart of the server (:func:`tuneplug.server.jobs.resume_jobs`).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from starlette.requests import Request
@@ -25,11 +31,15 @@ from tuneplug.jobs.types import Job, JobCheckpoint
 from tuneplug.server.tenants import Tenant
 
 from tuneplug_openai.protocol.errors import OpenAIError, from_tuneplug, not_found
-from tuneplug_openai.protocol.jobs import JOBS, Jobs, _backend_id, _public
+from tuneplug_openai.protocol.jobs import JOBS, Jobs, _backend_id
+from tuneplug_openai.protocol.models import fine_tuned_id
 from tuneplug_openai.protocol.paging import listing, page_params
 from tuneplug_openai.protocol.state import state_of, tenant_of
 
-__all__ = ["ROUTES", "checkpoints", "pause", "resume"]
+__all__ = ["ROUTES", "checkpoint_model", "checkpoints", "pause", "resume"]
+
+_CHECKPOINT_MODEL = re.compile(r"^(ft:.+):ckpt-step-([1-9][0-9]{0,11})$")
+_CHECKPOINT_PAGES = 10  # pages of 100 checkpoints read to find one: far beyond a job's epochs
 
 
 def _found(jobs: Jobs, tenant: Tenant, job_id: str) -> tuple[dict[str, Any], Job]:
@@ -66,22 +76,56 @@ def checkpoints(
     backend, public = _hex(_backend_id(record)), _hex(job_id)
     cursor = after.replace(public, backend) if after is not None else None
     got = job.checkpoints(after=cursor, limit=limit)
-    hidden = jobs._hidden(tenant, job_id, record, job)
-    data = [_checkpoint(c, job_id, backend, public, hidden) for c in got]
+    ft_id = fine_tuned_id(record["model"], tenant, record["suffix"], job_id)
+    data = [_checkpoint(c, job_id, backend, public, job, ft_id) for c in got]
     return listing(data, got.has_more)
 
 
+def checkpoint_model(jobs: Jobs, tenant: Tenant, model_id: str) -> str | None:
+    """The backend model of ``tenant``'s checkpoint model ``model_id``
+    (``ft:...:<job id>:ckpt-step-<step>``), or ``None``: not of this form, not a job of
+    ``tenant``, or no model kept for that checkpoint. The backend model becomes the
+    tenant's (kind ``checkpoint``) so the gateway lets it, and only it, use it."""
+    found = _CHECKPOINT_MODEL.match(model_id)
+    if found is None:
+        return None
+    ft_id, step = found.group(1), int(found.group(2))
+    job_id = ft_id.rpartition(":")[2]
+    record = jobs.gateway.state.get(JOBS, job_id, tenant.name)
+    if record is None or fine_tuned_id(record["model"], tenant, record["suffix"], job_id) != ft_id:
+        return None
+    job = jobs._job(record)
+    if job is None:
+        return None
+    cursor: str | None = None
+    for _ in range(_CHECKPOINT_PAGES):
+        got = job.checkpoints(after=cursor, limit=100)
+        for checkpoint in got:
+            if checkpoint.step_number == step:
+                ref = checkpoint.fine_tuned_model_checkpoint
+                if ref is not None and jobs.gateway.state.owner(ref) != tenant.name:
+                    jobs.gateway.own(tenant, ref, "checkpoint")
+                return ref
+        if not got.has_more or not len(got):
+            break
+        cursor = got[-1].id
+    return None
+
+
 def _checkpoint(
-    checkpoint: JobCheckpoint, job_id: str, backend: str, public: str, hidden: dict[str, str]
+    checkpoint: JobCheckpoint, job_id: str, backend: str, public: str, job: Job, ft_id: str
 ) -> dict[str, Any]:
     model = checkpoint.fine_tuned_model_checkpoint
+    if model is not None:
+        last = model == job.fine_tuned_model
+        model = ft_id if last else f"{ft_id}:ckpt-step-{checkpoint.step_number}"
     metrics: dict[str, Any] = {"step": checkpoint.step_number}
     metrics.update({k: v for k, v in checkpoint.metrics.items() if k != "step"})
     return {
         "id": checkpoint.id.replace(backend, public),
         "object": "fine_tuning.job.checkpoint",
         "created_at": int(checkpoint.created_at),
-        "fine_tuned_model_checkpoint": hidden.get(model, _public(model, hidden)) if model else None,
+        "fine_tuned_model_checkpoint": model,
         "fine_tuning_job_id": job_id,
         "metrics": metrics,
         "step_number": checkpoint.step_number,

@@ -15,8 +15,11 @@ Statuses: ``validating`` -> ``validating_files``; ``cancelling`` -> ``running``
 ``/pause`` answers it, :mod:`~tuneplug_openai.protocol.job_control`). A job whose
 backend record is gone (pruned behind the server's back) is ``failed`` with the
 error code ``backend_record_gone``; it never breaks the listing of the others.
-Events are listed newest first, as OpenAI does, with ``after``/``limit``; on the
-local runner a page is one indexed query of ``limit + 1`` rows, whatever the job's size.
+Events are listed newest first, as OpenAI does, with ``after``/``limit``; a page is
+one indexed query of ``limit + 1`` rows on the local runner and one request of
+``limit`` on a native backend that pages newest first (the OpenAI provider:
+:class:`~tuneplug.jobs.backend.NewestEventsJobBackend`), whatever the job's size.
+Only a third-party backend without that method has its events read to the end.
 
 Clients never see the server's side: a bad uploaded file is named by its file id
 (``file-...:2: ...``, ``param`` ``training_file`` or ``validation_file``), the
@@ -95,15 +98,9 @@ class Jobs:
         files = {str(training): body.training_file}
         if validation is not None:
             files[str(validation)] = body.validation_file or ""
-        try:
-            job = self.gateway.start_job(model, str(training), **spec)
-        except SampleFileError as exc:
-            raise _file_error(exc, body.training_file, validation, body.validation_file) from None
-        except TuneplugError as exc:
-            raise from_tuneplug(exc, aliases=files) from exc
         job_id = f"ftjob-{secrets.token_hex(12)}"
-        record = {
-            "ref": job.ref,
+        record: dict[str, Any] = {
+            "ref": None,  # the backend job's, known once created
             "model": body.model,
             "training_file": body.training_file,
             "validation_file": body.validation_file,
@@ -114,8 +111,20 @@ class Jobs:
             "created_at": int(time.time()),
             "fine_tuned_model": None,
         }
-        self.gateway.state.put(JOBS, job_id, tenant.name, record)
-        self.gateway.name_job(tenant, job.id, job_id)
+
+        def write_down(job: Job) -> None:
+            # Before the job's first step: a server killed mid-job restarts with a job
+            # its tenant can list, not one that trains unseen.
+            record["ref"] = job.ref
+            self.gateway.state.put(JOBS, job_id, tenant.name, record)
+            self.gateway.name_job(tenant, job.id, job_id)
+
+        try:
+            job = self.gateway.start_job(model, str(training), record=write_down, **spec)
+        except SampleFileError as exc:
+            raise _file_error(exc, body.training_file, validation, body.validation_file) from None
+        except TuneplugError as exc:
+            raise from_tuneplug(exc, aliases=files) from exc
         return self._object(tenant, job_id, record, job)
 
     def _check_method(self, body: JobBody) -> None:
@@ -231,7 +240,7 @@ class Jobs:
             return page([], after, limit)  # not an event id of this server: the cursor is gone
         except NotFoundError:
             return page([], after, limit)
-        if newest is not None:  # the local runner: one indexed query of limit + 1 rows
+        if newest is not None:  # one indexed query of limit + 1 rows, or one request
             return listing([_event(e, hidden) for e in newest], newest.has_more)
         items = [_event(e, hidden) for e in reversed(_all_events(job))]
         return page(items, after, limit)

@@ -6,17 +6,23 @@
   ``ft:<base>:<tenant>:<suffix>:<job id>``, recorded in the server's state
   (namespace ``openai.model``) with the backend model it names, so it keeps
   working after a restart. Only its tenant can list or use it.
+* A checkpoint's model, ``<ft: id>:ckpt-step-<step>`` (OpenAI's layout), resolves
+  through its job's checkpoints (:func:`~tuneplug_openai.protocol.job_control.checkpoint_model`)
+  for the job's tenant only; it is not listed by ``GET /v1/models``.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tuneplug.models import Model
 from tuneplug.server.gateway import Gateway
 from tuneplug.server.tenants import Tenant
 from tuneplug.types import ModelInfo
+
+if TYPE_CHECKING:
+    from tuneplug_openai.protocol.jobs import Jobs
 
 __all__ = ["MODELS", "ModelIds", "fine_tuned_id"]
 
@@ -41,6 +47,8 @@ class ModelIds:
     def __init__(self, gateway: Gateway) -> None:
         self.gateway = gateway
         self._refs: dict[tuple[str, str], str] = {}  # (tenant, model id) -> backend ref
+        self.jobs: Jobs | None = None
+        """The protocol's jobs, set by the protocol: their checkpoints' models resolve too."""
 
     def objects(self, tenant: Tenant) -> list[dict[str, Any]]:
         """``GET /v1/models`` entries: served bases, then the tenant's fine-tuned models."""
@@ -60,8 +68,12 @@ class ModelIds:
         return found
 
     def object(self, tenant: Tenant, model_id: str) -> dict[str, Any] | None:
-        """One entry of :meth:`objects`, or ``None``."""
-        return next((o for o in self.objects(tenant) if o["id"] == model_id), None)
+        """One entry of :meth:`objects`, or one of ``tenant``'s checkpoint models (not
+        listed, as their number changes while a job runs), or ``None``."""
+        found = next((o for o in self.objects(tenant) if o["id"] == model_id), None)
+        if found is None and ":ckpt-step-" in model_id and self.resolve(tenant, model_id):
+            found = {"id": model_id, "object": "model", "created": 0, "owned_by": tenant.name}
+        return found
 
     def cached(self, tenant: Tenant, model_id: str) -> Model | None:
         """The model from memory, or ``None`` (then call :meth:`resolve`); no I/O."""
@@ -77,6 +89,10 @@ class ModelIds:
                 if model_id in (info.ref, info.id, info.slug):
                     ref = info.ref
                     break
+        if ref is None and self.jobs is not None:
+            from tuneplug_openai.protocol.job_control import checkpoint_model
+
+            ref = checkpoint_model(self.jobs, tenant, model_id)
         if ref is None:
             return None
         model = self.gateway.model(tenant, ref)

@@ -1,0 +1,70 @@
+"""What the local job runner takes of a :class:`~tuneplug.jobs.types.JobSpec`, checked
+before any I/O: the runner trains ``sft`` steps with an absolute learning rate, and an
+adapter given as the model is trained in place (its options were fixed when it was made)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tuneplug.jobs.types import JobSpec
+from tuneplug.provider import Provider
+from tuneplug.types import ModelInfo, ModelKind
+
+__all__ = ["adapter_options", "check_spec"]
+
+
+def check_spec(provider: Provider, spec: JobSpec) -> ModelInfo:
+    """The model ``spec`` trains, once the local runner can take every field of it.
+
+    Raises:
+        OptionError: a field the local runner cannot take (``method`` other than ``sft``,
+            ``learning_rate_multiplier``), adapter options given for an adapter trained in
+            place, or an adapter option the provider does not declare.
+        UnknownModelError: the provider has no such model.
+    """
+    from tuneplug.models import Model, resolve
+    from tuneplug.options import OptionError
+
+    name = spec.model.removeprefix(f"{provider.name}/")
+    # field -> (the value as the flag's error shows it, why it is refused)
+    refuse: dict[str, tuple[str, str]] = {}
+    if spec.method != "sft":
+        refuse["method"] = (repr(spec.method), "it trains with sft steps")
+    if spec.learning_rate_multiplier is not None:
+        refuse["learning_rate_multiplier"] = (
+            "a multiplier",
+            "the step hooks take an absolute learning_rate",
+        )
+    if refuse:
+        # An OptionError: a spec field this backend does not take, found before any I/O.
+        # The provider is named by the error's prefix, the field by `option` (or its flag).
+        field, (given, why) = next(iter(refuse.items()))
+        taken = "; ".join(f"{k}={getattr(spec, k)!r} ({v[1]})" for k, v in refuse.items())
+        raise OptionError(
+            f"the local job runner cannot take {taken}",
+            option=field,
+            detail=f"the local job runner cannot take {given} ({why})",
+            provider=provider.name,
+        )
+    info = resolve(provider, name)
+    if info.kind is ModelKind.ADAPTER:
+        fixed = [k for k in ("rank", "learning_rate", "suffix") if getattr(spec, k) is not None]
+        fixed += [k for k in adapter_options(spec)]
+        if fixed:
+            why = "set when it was created (start from its base model for new ones)"
+            raise OptionError(
+                f"{info.id} is an adapter, trained in place: {', '.join(fixed)} were {why}",
+                option=fixed[0],
+                detail=f"{info.id} is an adapter, trained in place: this was {why}",
+                provider=provider.name,
+            )
+    else:
+        # Checked against the provider's declared adapter options before any I/O.
+        Model(info, provider)._adapter_options(adapter_options(spec))
+    return info
+
+
+def adapter_options(spec: JobSpec) -> dict[str, Any]:
+    """The provider-specific keywords of a new adapter: LoRA alpha/dropout and extras."""
+    given = {"lora_alpha": spec.lora_alpha, "lora_dropout": spec.lora_dropout}
+    return {**{k: v for k, v in given.items() if v is not None}, **spec.extra}

@@ -1,0 +1,129 @@
+"""A gateway over a *native* job backend (the tuneplug ``openai`` provider, pointed at a
+second gateway on loopback), judged by the official ``openai`` SDK: one page of a job's
+events costs one upstream request of ``limit`` events (and ``limit + 1`` journal rows
+upstream), however long the job; the cursor walks back to the job's first event. The
+job's checkpoint models, named by the front, answer through it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tuneplug.jobs.store import JobStore
+from tuneplug_openai.protocol import OpenAIProtocol
+from tuneplug_openai.protocol.jobs import Jobs
+
+from tests.openai.test_gateway import ALICE, ANSWER, _ask, _sdk, _serve
+from tests.openai.test_gateway_jobs import _fine_tune
+from tests.server.gradient_server import RunningServer, running_server
+
+EXTRA = 3000  # events added to the upstream job's journal: a long job
+
+
+@pytest.fixture
+def chained(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[RunningServer, RunningServer]]:
+    """``(upstream, front)``: the front gateway serves the ``openai`` provider ``up``,
+    whose base URL is the upstream gateway (mock/tiny, the local runner)."""
+    with _serve(tmp_path / "up", tenants=[ALICE]) as upstream:
+        Path("tuneplug.toml").write_text(
+            f'[providers.up]\nplugin = "openai"\nbase_url = "{upstream.root}/v1"\n'
+            'api_key_env = "UP_KEY"\n'
+        )
+        monkeypatch.setenv("UP_KEY", ALICE.key.get_secret_value())
+        with running_server(
+            "up/tiny", tmp_path / "front", protocols=[OpenAIProtocol()], tenants=[ALICE]
+        ) as front:
+            yield upstream, front
+
+
+def _upstream_job(upstream: RunningServer) -> tuple[JobStore, str]:
+    gateway = upstream.app.state.gateway  # type: ignore[attr-defined]
+    store: JobStore = gateway.jobs.store
+    rows, _ = store.page(None, None, 100)
+    assert len(rows) == 1
+    return store, rows[0].id
+
+
+def test_an_events_page_of_a_native_job_is_one_upstream_request_of_limit(
+    chained: tuple[RunningServer, RunningServer],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    upstream, front = chained
+    client = _sdk(front)
+    job, events = _fine_tune(client, tmp_path)
+    assert job.status == "succeeded", job.error
+    assert events and events[0].message.startswith("succeeded")
+    store, backend_id = _upstream_job(upstream)
+    for step in range(EXTRA):
+        store.add_event(backend_id, ("info", "step", f"step {step}", None, {}))
+
+    upstream_gateway = upstream.app.state.gateway  # type: ignore[attr-defined]
+    limits: list[int] = []  # the limit of each events request the upstream answered
+    rows_read: list[int] = []
+    original_events, original_read = Jobs.events, JobStore._read
+
+    def counting(self: Jobs, *args: Any) -> dict[str, Any]:
+        if self.gateway is upstream_gateway:
+            limits.append(args[-1])
+        return original_events(self, *args)
+
+    def reading(self: JobStore, query: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        rows = original_read(self, query, args)
+        if "FROM events" in query:
+            rows_read.append(len(rows))
+        return rows
+
+    monkeypatch.setattr(Jobs, "events", counting)
+    monkeypatch.setattr(JobStore, "_read", reading)
+    newest = client.fine_tuning.jobs.list_events(job.id, limit=100)
+    assert len(newest.data) == 100 and newest.has_more
+    assert [e.message for e in newest.data[:2]] == [f"step {EXTRA - 1}", f"step {EXTRA - 2}"]
+    assert limits == [100] and rows_read == [101]  # was: every event, 100 at a time
+
+    limits.clear()
+    rows_read.clear()
+    after = client.fine_tuning.jobs.list_events(job.id, limit=7, after=newest.data[-1].id)
+    assert [e.message for e in after.data] == [f"step {EXTRA - 101 - i}" for i in range(7)]
+    assert limits == [7] and rows_read == [8]
+
+    # The cursor walks back to the job's first event, a page per request.
+    seen: list[str] = []
+    cursor: str | None = None
+    limits.clear()
+    for _ in range(50):
+        page = client.fine_tuning.jobs.list_events(job.id, limit=100, after=cursor)
+        seen += [e.id for e in page.data]
+        if not page.has_more:
+            break
+        cursor = page.data[-1].id
+    assert len(seen) == len(set(seen)) == EXTRA + len(events)
+    assert seen[-1] == events[-1].id  # the job's first event, "created: ..."
+    assert len(limits) == -(-len(seen) // 100)
+    assert not any(backend_id in e.message for e in newest.data + after.data)
+
+
+def test_a_native_jobs_events_page_with_a_foreign_cursor_is_empty(
+    chained: tuple[RunningServer, RunningServer], tmp_path: Path
+) -> None:
+    client = _sdk(chained[1])
+    job, _ = _fine_tune(client, tmp_path)
+    page = client.fine_tuning.jobs.list_events(job.id, limit=5, after="not-an-event")
+    assert page.data == [] and not page.has_more
+
+
+def test_a_native_jobs_checkpoint_models_answer_through_the_front_gateway(
+    chained: tuple[RunningServer, RunningServer], tmp_path: Path
+) -> None:
+    client = _sdk(chained[1])
+    job, _ = _fine_tune(client, tmp_path)
+    found = client.fine_tuning.jobs.checkpoints.list(job.id).data
+    models = [c.fine_tuned_model_checkpoint for c in found]
+    ft = job.fine_tuned_model
+    assert models == [ft, f"{ft}:ckpt-step-2", f"{ft}:ckpt-step-1"]  # the front's ids only
+    for model in models:
+        assert _ask(client, model or "").startswith(ANSWER)
