@@ -35,10 +35,18 @@ IDEAL = 1000 / 64 * 0.020
 BUDGET = 1.3
 MODEL_ID = "674119b5-f19e-4856-add2-767ae7f7d7ef_model_adapter"
 PROMPT = "Question: What NFL team won the Super Bowl in 1994?\n\nAnswer: "
-BODY = json.dumps({
-    "query": PROMPT, "maxGeneratedTokenCount": 32, "temperature": None, "topK": None,
-    "topP": None, "guidance": None, "autoTemplate": None, "rag": None,
-}).encode()
+BODY = json.dumps(
+    {
+        "query": PROMPT,
+        "maxGeneratedTokenCount": 32,
+        "temperature": None,
+        "topK": None,
+        "topP": None,
+        "guidance": None,
+        "autoTemplate": None,
+        "rag": None,
+    }
+).encode()
 HEADERS = {
     "x-gradient-workspace-id": "bench_workspace",
     "Accept": "application/json",
@@ -76,7 +84,8 @@ async def _socket_floor(port: int, concurrency: int) -> Call:
         writer.write(request)
         head = await reader.readuntil(b"\r\n\r\n")
         length = next(
-            int(line.split(b":")[1]) for line in head.split(b"\r\n")
+            int(line.split(b":")[1])
+            for line in head.split(b"\r\n")
             if line.lower().startswith(b"content-length")
         )
         data = json.loads(await reader.readexactly(length))
@@ -114,30 +123,36 @@ async def run(args: argparse.Namespace) -> dict[str, list[tuple[float, float]]]:
         model = tuneplug.get_model(f"gradient/{MODEL_ID}")
         clients: list[Any] = []
         candidates: dict[str, tuple[Call, int]] = {
-            "server floor (raw sockets)": (await _socket_floor(port, args.concurrency),
-                                           args.repeat),
+            "server floor (raw sockets)": (
+                await _socket_floor(port, args.concurrency),
+                args.repeat,
+            ),
         }
         httpcore_client = httpx.AsyncClient(limits=limits, headers=HEADERS)
         aio_client = httpx.AsyncClient(
             transport=AiohttpTransport(max_connections=args.concurrency), headers=HEADERS
         )
         clients += [httpcore_client, aio_client]
-        candidates["raw httpx (httpcore)"] = (_httpx_call(httpcore_client, url),
-                                              args.httpcore_repeat)
+        candidates["raw httpx (httpcore)"] = (
+            _httpx_call(httpcore_client, url),
+            args.httpcore_repeat,
+        )
         candidates["raw httpx + AiohttpTransport"] = (_httpx_call(aio_client, url), args.repeat)
         if importlib.util.find_spec("httpx_aiohttp"):
             from httpx_aiohttp import AiohttpTransport as PackagedTransport
 
-            packaged = httpx.AsyncClient(transport=PackagedTransport(limits=limits),
-                                         headers=HEADERS)
+            packaged = httpx.AsyncClient(
+                transport=PackagedTransport(limits=limits), headers=HEADERS
+            )
             clients.append(packaged)
             candidates["raw httpx + httpx-aiohttp"] = (_httpx_call(packaged, url), args.repeat)
         if importlib.util.find_spec("httpx2"):
             import httpx2
 
             two = httpx2.AsyncClient(
-                limits=httpx2.Limits(max_connections=args.concurrency,
-                                     max_keepalive_connections=args.concurrency),
+                limits=httpx2.Limits(
+                    max_connections=args.concurrency, max_keepalive_connections=args.concurrency
+                ),
                 headers=HEADERS,
             )
             clients.append(two)
@@ -169,8 +184,10 @@ def main() -> int:
     args = parser.parse_args()
     ideal = args.requests / args.concurrency * 0.020
     results = asyncio.run(run(args))
-    print(f"{args.requests} requests, {args.concurrency} in flight, 20 ms server latency; "
-          f"ideal {ideal:.4f} s, budget {BUDGET} x = {ideal * BUDGET:.4f} s")
+    print(
+        f"{args.requests} requests, {args.concurrency} in flight, 20 ms server latency; "
+        f"ideal {ideal:.4f} s, budget {BUDGET} x = {ideal * BUDGET:.4f} s"
+    )
     print(f"{'client':32} {'median s':>9} {'best s':>8} {'x ideal':>8} {'cpu us/req':>11}")
     for name, runs in results.items():
         if not runs:

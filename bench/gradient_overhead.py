@@ -57,10 +57,18 @@ def main() -> int:
         model = tuneplug.get_model(f"gradient/{MODEL_ID}")
         url = f"{api}/models/{MODEL_ID}/complete"
         # The exact body the provider sends for complete(PROMPT, max_tokens=32).
-        body = json.dumps({
-            "query": PROMPT, "maxGeneratedTokenCount": 32, "temperature": None, "topK": None,
-            "topP": None, "guidance": None, "autoTemplate": None, "rag": None,
-        }).encode()
+        body = json.dumps(
+            {
+                "query": PROMPT,
+                "maxGeneratedTokenCount": 32,
+                "temperature": None,
+                "topK": None,
+                "topP": None,
+                "guidance": None,
+                "autoTemplate": None,
+                "rag": None,
+            }
+        ).encode()
         headers = {
             "x-gradient-workspace-id": WORKSPACE,
             "Accept": "application/json",
@@ -81,15 +89,18 @@ def main() -> int:
 
             lean_headers = [(b"Host", f"127.0.0.1:{port}".encode())]
             lean_headers += [(k.encode(), v.encode()) for k, v in headers.items()]
-            lean_headers += [(b"Content-Type", b"application/json"),
-                             (b"Content-Length", str(len(body)).encode())]
+            lean_headers += [
+                (b"Content-Type", b"application/json"),
+                (b"Content-Length", str(len(body)).encode()),
+            ]
             lean_url = httpx.URL(url)
 
             def lean_block() -> float:
                 start_t = time.perf_counter()
                 for _ in range(args.calls):
-                    request = httpx.Request("POST", lean_url, headers=lean_headers,
-                                            stream=httpx.ByteStream(body))
+                    request = httpx.Request(
+                        "POST", lean_url, headers=lean_headers, stream=httpx.ByteStream(body)
+                    )
                     response = raw.send(request)
                     response.raise_for_status()
                     response.json()
@@ -123,8 +134,10 @@ def main() -> int:
     print(f"raw httpx.Client    {raw_us:8.1f} us/call (median)")
     print(f"tuneplug complete   {tp_us:8.1f} us/call (median)  overhead {tp_us - raw_us:+.1f} us")
     print(f"raw, lean (ref.)    {lean_us:8.1f} us/call (median)")
-    print(f"ratio               {ratio:8.3f} x  (median of rounds; min {min(ratios):.3f}, "
-          f"max {max(ratios):.3f}; budget {BUDGET} x)")
+    print(
+        f"ratio               {ratio:8.3f} x  (median of rounds; min {min(ratios):.3f}, "
+        f"max {max(ratios):.3f}; budget {BUDGET} x)"
+    )
     print(f"ratio to raw, lean  {statistics.median(lean_ratios):8.3f} x  (reference only)")
     ok = ratio <= BUDGET
     print("within budget" if ok else "OVER BUDGET")

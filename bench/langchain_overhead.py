@@ -60,10 +60,14 @@ def import_costs(runs: int) -> None:
     light = _import_ms("import tuneplug.chat_templates", runs)
     print(f"bare python                           {bare:7.1f} ms")
     print(f"langchain_core BaseLLM, BaseChatModel {core - bare:+7.1f} ms over bare")
-    print(f"tuneplug.langchain TuneplugLLM, Chat  {ours - bare:+7.1f} ms over bare "
-          f"({ours - core:+.1f} ms over langchain_core's)")
-    print(f"tuneplug_gradient.langchain           {drop_in - bare:+7.1f} ms over bare "
-          f"({drop_in - core:+.1f} ms over langchain_core's)")
+    print(
+        f"tuneplug.langchain TuneplugLLM, Chat  {ours - bare:+7.1f} ms over bare "
+        f"({ours - core:+.1f} ms over langchain_core's)"
+    )
+    print(
+        f"tuneplug_gradient.langchain           {drop_in - bare:+7.1f} ms over bare "
+        f"({drop_in - core:+.1f} ms over langchain_core's)"
+    )
     print(f"tuneplug.chat_templates          {light - bare:+7.1f} ms over bare (no LangChain)")
 
 
@@ -97,11 +101,18 @@ def main() -> int:
 
             def raw_call(prompt: str) -> str:
                 # The exact body the provider sends for max_tokens=32.
-                body = json.dumps({
-                    "query": prompt, "maxGeneratedTokenCount": 32, "temperature": None,
-                    "topK": None, "topP": None, "guidance": None, "autoTemplate": None,
-                    "rag": None,
-                }).encode()
+                body = json.dumps(
+                    {
+                        "query": prompt,
+                        "maxGeneratedTokenCount": 32,
+                        "temperature": None,
+                        "topK": None,
+                        "topP": None,
+                        "guidance": None,
+                        "autoTemplate": None,
+                        "rag": None,
+                    }
+                ).encode()
                 response = raw.post(url, content=body, headers=post_headers)
                 response.raise_for_status()
                 return str(response.json()["generatedOutput"])
@@ -113,8 +124,9 @@ def main() -> int:
                 def _llm_type(self) -> str:
                     return "bare"
 
-                def _call(self, prompt: str, stop: Any = None, run_manager: Any = None,
-                          **kwargs: Any) -> str:
+                def _call(
+                    self, prompt: str, stop: Any = None, run_manager: Any = None, **kwargs: Any
+                ) -> str:
                     return raw_call(prompt)
 
             bare = BareLLM()
@@ -127,6 +139,7 @@ def main() -> int:
                     for _ in range(args.calls):
                         call(PROMPT)
                     return float(time.perf_counter() - begin) / args.calls
+
                 return run
 
             sides = {
@@ -142,7 +155,7 @@ def main() -> int:
             for i in range(args.rounds):
                 # Rotate the order so no side always gets the warmer cache.
                 names = list(sides)
-                names = names[i % len(names):] + names[: i % len(names)]
+                names = names[i % len(names) :] + names[: i % len(names)]
                 for name in names:
                     times[name].append(sides[name]())
 

@@ -65,9 +65,7 @@ def test_seed_flow_through_the_facade(fake: FakeGradient, mode: str) -> None:
 
     samples = [{"inputs": prompt + " The Dallas Cowboys!"}]
     result = (
-        adapter.fine_tune(samples)
-        if mode == "sync"
-        else asyncio.run(adapter.afine_tune(samples))
+        adapter.fine_tune(samples) if mode == "sync" else asyncio.run(adapter.afine_tune(samples))
     )
     assert (result.trainable_tokens, result.sum_loss) == (27, 78.17996)
     assert result.loss == pytest.approx(78.17996 / 27)
@@ -149,8 +147,17 @@ def test_headers(fake: FakeGradient, mode: str) -> None:
 @pytest.mark.parametrize("mode", ["sync", "async"])
 def test_complete_body_all_options(fake: FakeGradient, mode: str) -> None:
     model = tuneplug.get_model(ADAPTER_REF)
-    _complete(model, mode, "Say hi", max_tokens=100, temperature=0.5, top_k=3, top_p=0.9,
-              guidance=["a", "b"], auto_template=False)
+    _complete(
+        model,
+        mode,
+        "Say hi",
+        max_tokens=100,
+        temperature=0.5,
+        top_k=3,
+        top_p=0.9,
+        guidance=["a", "b"],
+        auto_template=False,
+    )
     _complete(model, mode, "Q", guidance={"type": "choice", "value": ["yes"]})
     first, second = (r.json for r in fake.requests)
     assert first == {
@@ -164,8 +171,13 @@ def test_complete_body_all_options(fake: FakeGradient, mode: str) -> None:
         "topP": 0.9,
     }
     assert second == {
-        "query": "Q", "autoTemplate": None, "guidance": {"type": "choice", "value": ["yes"]},
-        "maxGeneratedTokenCount": None, "rag": None, "temperature": None, "topK": None,
+        "query": "Q",
+        "autoTemplate": None,
+        "guidance": {"type": "choice", "value": ["yes"]},
+        "maxGeneratedTokenCount": None,
+        "rag": None,
+        "temperature": None,
+        "topK": None,
         "topP": None,
     }
 
@@ -173,9 +185,20 @@ def test_complete_body_all_options(fake: FakeGradient, mode: str) -> None:
 def test_complete_body_defaults_are_explicit_nulls(fake: FakeGradient) -> None:
     tuneplug.get_model(ADAPTER_REF).complete("Q")
     body = fake.requests[0].json
-    assert body == {"query": "Q", **dict.fromkeys(
-        ["autoTemplate", "guidance", "maxGeneratedTokenCount", "rag", "temperature", "topK",
-         "topP"])}
+    assert body == {
+        "query": "Q",
+        **dict.fromkeys(
+            [
+                "autoTemplate",
+                "guidance",
+                "maxGeneratedTokenCount",
+                "rag",
+                "temperature",
+                "topK",
+                "topP",
+            ]
+        ),
+    }
 
 
 @pytest.mark.parametrize(
@@ -230,10 +253,12 @@ def test_create_adapter_body(fake: FakeGradient) -> None:
 
 def test_fine_tune_body_is_the_sdks(fake: FakeGradient) -> None:
     adapter = tuneplug.get_model(ADAPTER_REF)
-    adapter.fine_tune([
-        "text",
-        {"inputs": [{"value": "a"}, {"value": "b", "trainable": False}], "multiplier": 0.5},
-    ])
+    adapter.fine_tune(
+        [
+            "text",
+            {"inputs": [{"value": "a"}, {"value": "b", "trainable": False}], "multiplier": 0.5},
+        ]
+    )
     raw = fake.requests[0].body.decode()
     assert raw == (
         '{"samples": [{"fineTuningParameters": {"multiplier": null}, "inputs": "text"}, '
@@ -308,8 +333,14 @@ def test_secret_never_in_repr(fake: FakeGradient) -> None:
     model = tuneplug.get_model(ADAPTER_REF)
     model.complete("Q")
     ctx = model.provider.ctx
-    for text in (repr(ctx.settings), str(ctx.settings), repr(_client(ctx)), repr(ctx.state),
-                 repr(model), repr(_client(ctx).http)):
+    for text in (
+        repr(ctx.settings),
+        str(ctx.settings),
+        repr(_client(ctx)),
+        repr(ctx.state),
+        repr(model),
+        repr(_client(ctx).http),
+    ):
         assert TOKEN not in text
 
 

@@ -71,12 +71,15 @@ def _check(exc: errors.TuneplugError) -> None:
         (Reply(403, {"message": "wrong workspace"}), errors.PermissionDeniedError),
         (Reply(404, {"message": "gone", "type": "unknownModelAdapter"}), errors.NotFoundError),
         (Reply(400, {"message": "no base", "type": "unknownBaseModel"}), errors.NotFoundError),
-        (Reply(400, {"message": "bad", "type": "bodyParsingError", "payload": {}}),
-         errors.InvalidRequestError),
-        (Reply(422, {"message": "unprocessable", "type": "unprocessableContent"}),
-         errors.InvalidRequestError),
-        (Reply(400, {"message": "flagged", "type": "flaggedContent"}),
-         errors.InvalidRequestError),
+        (
+            Reply(400, {"message": "bad", "type": "bodyParsingError", "payload": {}}),
+            errors.InvalidRequestError,
+        ),
+        (
+            Reply(422, {"message": "unprocessable", "type": "unprocessableContent"}),
+            errors.InvalidRequestError,
+        ),
+        (Reply(400, {"message": "flagged", "type": "flaggedContent"}), errors.InvalidRequestError),
         (Reply(409, "conflict"), errors.InvalidRequestError),
         (Reply(501, {"message": "not implemented"}), errors.ServerError),
     ],
@@ -169,8 +172,10 @@ def test_429_honours_retry_after(
 
     policy = _client(model.provider.ctx).http.policy
     policy.sleep, policy.asleep = waits.append, asleep
-    fake.script(Reply(429, {"message": "slow down"}, {"Retry-After": "2"}),
-                Reply(429, {"message": "slow down"}, {"Retry-After": "30"}))
+    fake.script(
+        Reply(429, {"message": "slow down"}, {"Retry-After": "2"}),
+        Reply(429, {"message": "slow down"}, {"Retry-After": "30"}),
+    )
     done = model.complete("Q") if mode == "sync" else asyncio.run(model.acomplete("Q"))
     assert done.text == BEFORE
     assert waits == [2.0, 30.0]  # as asked, up to max_retry_after
@@ -256,8 +261,9 @@ def test_read_timeout_fine_tune_not_retried(fake: FakeGradient, mode: str) -> No
 
 
 @pytest.mark.parametrize(
-    "fault", [Reset(), Reply(500, {"message": "x"}), Reply(502, "x"), Reply(503, "x"),
-              Reply(504, "x")], ids=repr,
+    "fault",
+    [Reset(), Reply(500, {"message": "x"}), Reply(502, "x"), Reply(503, "x"), Reply(504, "x")],
+    ids=repr,
 )
 @pytest.mark.parametrize("mode", MODES)
 def test_fine_tune_not_retried_once_it_may_have_run(
@@ -354,13 +360,18 @@ def test_truncated_body_is_a_connection_error(fake: FakeGradient, mode: str) -> 
 @pytest.mark.parametrize(
     ("path", "body", "call"),
     [
-        ("/models", {"models": [{"type": "baseModel", "id": "short"}]},
-         lambda: tuneplug.list_models("gradient")),
+        (
+            "/models",
+            {"models": [{"type": "baseModel", "id": "short"}]},
+            lambda: tuneplug.list_models("gradient"),
+        ),
         ("/models", {"models": [{"id": "x" * 50}]}, lambda: tuneplug.list_models("gradient")),
-        ("/fine-tune", {"numberOfTrainableTokens": -1, "sumLoss": 1.0},
-         lambda: fine_tune("sync")),
-        ("/fine-tune", b'{"numberOfTrainableTokens": 1, "sumLoss": NaN}',
-         lambda: fine_tune("sync")),
+        ("/fine-tune", {"numberOfTrainableTokens": -1, "sumLoss": 1.0}, lambda: fine_tune("sync")),
+        (
+            "/fine-tune",
+            b'{"numberOfTrainableTokens": 1, "sumLoss": NaN}',
+            lambda: fine_tune("sync"),
+        ),
         ("/models", {"nope": 1}, lambda: tuneplug.get_model("gradient/nous-hermes2")),
     ],
 )
@@ -391,8 +402,9 @@ def test_parse_retry_after() -> None:
 def test_full_jitter_backoff_is_bounded() -> None:
     from tuneplug.http import RetryPolicy
 
-    policy = RetryPolicy(max_retries=5, backoff_base=0.5, backoff_max=4.0, max_retry_after=1.0,
-                         rng=random.Random(7))
+    policy = RetryPolicy(
+        max_retries=5, backoff_base=0.5, backoff_max=4.0, max_retry_after=1.0, rng=random.Random(7)
+    )
     for attempt in range(6):
         cap = min(4.0, 0.5 * 2**attempt)
         waits = [policy.backoff(attempt) for _ in range(2000)]

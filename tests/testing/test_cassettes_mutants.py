@@ -9,12 +9,8 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
-import tuneplug.testing.cassettes as cassettes
-from pydantic import BaseModel, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
 from tuneplug.testing.cassettes import PLACEHOLDER, provider_secrets, record_mode, vcr_config
 from tuneplug.testing.scan import assert_no_secrets, scan_cassettes
 from vcr.request import Request
@@ -105,130 +101,21 @@ def test_an_unknown_record_mode_names_the_variable_and_every_mode() -> None:
     )
 
 
-# -- which variables of installed providers are secret -----------------------------------
+# -- what is scrubbed ---------------------------------------------------------------------
 
 
-class _Plugin:
-    def __init__(self, settings: Any = None, headers: tuple[str, ...] | None = None) -> None:
-        if settings is not None:
-            self.tuneplug_settings = lambda: settings
-        if headers is not None:
-            self.SECRET_HEADERS = headers
-
-
-class _EntryPoint:
-    def __init__(self, plugin: Any) -> None:
-        self._plugin = plugin
-
-    def load(self) -> Any:
-        if isinstance(self._plugin, Exception):
-            raise self._plugin
-        return self._plugin
-
-
-class Nested(BaseModel):
-    token: SecretStr
-    label: str = "x"
-
-
-class Widget(BaseSettings):
-    # No prefix; plain fields before the secret ones.
-    region: str = "eu"
-    widget_token: SecretStr | None = None
-    named: SecretStr | None = Field(None, validation_alias="WIDGET_KEY_FILE_VALUE")
-    headers: dict[str, SecretStr] = Field(default_factory=dict)
-    keys: list[SecretStr] = Field(default_factory=list)
-    nested: Nested | None = None
-
-
-class Layered(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="LAYER_", env_nested_delimiter="__")
-    auth: dict[str, SecretStr] = Field(default_factory=dict)
-
-
-def _installed(monkeypatch: pytest.MonkeyPatch, *plugins: Any) -> list[str]:
-    groups: list[str] = []
-
-    def entry_points(group: str) -> list[_EntryPoint]:
-        groups.append(group)
-        return [_EntryPoint(p) for p in plugins]
-
-    monkeypatch.setattr(cassettes, "entry_points", entry_points)
-    return groups
-
-
-def test_every_secret_field_of_a_settings_model_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
-    _installed(monkeypatch, _Plugin(Widget))
-    environ = {
-        "REGION": "us-east-1-not-secret",
-        "WIDGET_TOKEN": "widget-token-1\n",  # pasted with its newline: settings strip it
-        "widget_key_file_value": "aliased-secret",  # names are not case-sensitive
-        "HEADERS": '{"X-Custom-Auth": "header-secret", "X-Other": "other-secret"}',
-        "KEYS": '["first-secret", "second-secret"]',
-        "NESTED": '{"token": "nested-secret"}',
-    }
-    _, values = provider_secrets(environ)
-    assert set(values) == {
-        "widget-token-1", "aliased-secret", "header-secret", "other-secret",
-        "first-secret", "second-secret", "nested-secret",
-    }  # fmt: skip
-
-
-def test_a_secret_dict_under_a_nested_delimiter(monkeypatch: pytest.MonkeyPatch) -> None:
-    _installed(monkeypatch, _Plugin(Layered))
-    environ = {
-        "LAYER_AUTH": '{"X-Whole": "whole-json-secret"}',
-        "LAYER_AUTH__X_KEY": "nested-delimited",
-        "LAYER_AUTHOR": "not-below-auth",
-    }
-    assert provider_secrets(environ)[1] == ("whole-json-secret", "nested-delimited")
-
-
-def test_values_not_json_after_all_are_taken_whole(monkeypatch: pytest.MonkeyPatch) -> None:
-    _installed(monkeypatch, _Plugin(Widget))
-    assert provider_secrets({"HEADERS": "{not json"})[1] == ("{not json",)
-
-
-def test_plugins_without_settings_or_headers_or_broken_do_not_hide_later_ones(
+def test_the_installed_providers_secrets_are_found_as_requests_carry_them(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    class NotAModel:  # a hook returning something that is not a settings model
-        pass
-
-    groups = _installed(
-        monkeypatch,
-        ImportError("no lib"),
-        _Plugin(headers=("X-First",)),
-        _Plugin(NotAModel, headers=("X-Second",)),
-        _Plugin(Widget),  # no SECRET_HEADERS attribute: its settings still count
-    )
-    headers, values = provider_secrets({"WIDGET_TOKEN": "widget-token-1"})
-    assert groups == ["tuneplug"]
-    assert headers == ("x-first", "x-second")
-    assert values == ("widget-token-1",)
-
-
-def test_the_environ_given_is_read_not_the_process_environment(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    _installed(monkeypatch, _Plugin(Widget))
-    monkeypatch.setenv("WIDGET_TOKEN", "from-the-process")
-    assert provider_secrets({"WIDGET_TOKEN": "from-the-mapping"})[1] == ("from-the-mapping",)
-    assert provider_secrets()[1] == ("from-the-process",)
-
-
-def test_the_installed_providers_declare_their_secrets() -> None:
-    # The real entry-point group: OpenAI's key, its extra headers' values, Gradient's token.
-    headers, values = provider_secrets(
-        {
-            "OPENAI_API_KEY": "sk-test-0000000",
-            "OPENAI_HEADERS": '{"X-Custom-Auth": "custom-secret-1"}',
-            "GRADIENT_ACCESS_TOKEN": "gradient-token-1",
-            "OPENAI_BASE_URL": "http://127.0.0.1:9",
-        }
-    )
+    # OpenAI's key pasted with its newline (the provider strips it), the values of its
+    # extra headers (JSON in the variable, never the JSON text), Gradient's token.
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-0000000\n")
+    monkeypatch.setenv("OPENAI_HEADERS", '{"X-Custom-Auth": "custom-secret-1"}')
+    monkeypatch.setenv("GRADIENT_ACCESS_TOKEN", "gradient-token-1")
+    headers, values = provider_secrets()
     assert {"openai-organization", "api-key", "x-gradient-workspace-id"} <= set(headers)
-    assert set(values) == {"sk-test-0000000", "custom-secret-1", "gradient-token-1"}
+    assert {"sk-test-0000000", "custom-secret-1", "gradient-token-1"} <= set(values)
+    assert '{"X-Custom-Auth": "custom-secret-1"}' not in values
 
 
 def test_a_secret_containing_another_is_scrubbed_whole() -> None:
@@ -240,35 +127,6 @@ def test_a_secret_containing_another_is_scrubbed_whole() -> None:
     response = {"headers": {"X": ["a-secret-1"]}, "body": {"string": b"a-secret-1"}}
     response = config["before_record_response"](response)
     assert response == {"headers": {"X": [PLACEHOLDER]}, "body": {"string": PLACEHOLDER.encode()}}
-
-
-class Node(BaseModel):
-    """A model that contains itself, holding a secret."""
-
-    token: SecretStr | None = None
-    child: Node | None = None
-
-
-class Tree(BaseModel):
-    """A model that contains itself, holding nothing secret."""
-
-    name: str = ""
-    children: list[Tree] = Field(default_factory=list)
-
-
-class Recursive(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="REC_")
-    node: Node | None = None
-    tree: Tree | None = None
-
-
-def test_models_that_contain_themselves_are_read_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    _installed(monkeypatch, _Plugin(Recursive))
-    environ = {
-        "REC_NODE": '{"token": "outer-secret", "child": {"token": "inner-secret"}}',
-        "REC_TREE": '{"name": "public-name", "children": []}',
-    }
-    assert set(provider_secrets(environ)[1]) == {"outer-secret", "inner-secret"}
 
 
 # -- the scan: what it reads, where it says a finding is, what it shows ------------------

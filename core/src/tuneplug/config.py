@@ -26,10 +26,9 @@ import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
@@ -42,6 +41,7 @@ from pydantic_settings import (
 from tuneplug import paths
 from tuneplug.config_files import ConfigFile, find_project_file, location, read_layer
 from tuneplug.errors import ConfigError
+from tuneplug.settings_secrets import masked
 
 __all__ = [
     "Config",
@@ -51,6 +51,7 @@ __all__ = [
     "build_settings",
     "find_project_file",
     "load_config",
+    "masked",
 ]
 
 S = TypeVar("S", bound=BaseModel)
@@ -123,6 +124,28 @@ class Config:
             if layer is not None and _file_key(key) in layer.data:
                 return layer.label
         return "default"
+
+    def where(self, key: str) -> str:
+        """Where the effective top-level ``key`` came from, as the prefix of an error:
+        ``TUNEPLUG_MODEL`` (the variable), ``tuneplug.toml:1: default_model`` (the
+        file, line and key), ``argument`` or ``default``."""
+        origin = self.origin(key)
+        if origin.startswith("env "):
+            return origin.removeprefix("env ")
+        for layer in (self.project, self.user):
+            if layer is not None and origin == layer.label:
+                return f"{location(layer.path, [_file_key(key)], layer.table)}: {_file_key(key)}"
+        return origin
+
+    def alias_where(self, alias: str) -> str:
+        """Where ``[models.<alias>]``'s ``model`` is, as the prefix of an error:
+        ``tuneplug.toml:4: [models.qa] model`` (the project file's wins)."""
+        for layer in (self.project, self.user):
+            entry = (layer.data.get("models", {}) if layer is not None else {}).get(alias)
+            if layer is not None and isinstance(entry, dict) and "model" in entry:
+                at = location(layer.path, ["models", alias, "model"], layer.table)
+                return f"{at}: [models.{alias}] model"
+        return f"[models.{alias}] model"
 
     def provider_table(self, provider: str) -> tuple[dict[str, Any], dict[str, Any]]:
         """The ``[providers.<name>]`` tables of the project and user files (without the
@@ -354,20 +377,3 @@ def env_values(cls: type[BaseModel]) -> dict[str, Any]:
     if not issubclass(cls, BaseSettings):
         return {}
     return dict(EnvSettingsSource(cls, env_ignore_empty=True)())
-
-
-def masked(value: Any) -> Any:
-    """``value`` fit for display: secrets become ``'**********'``."""
-    if isinstance(value, SecretStr):
-        return "**********" if value.get_secret_value() else ""
-    if isinstance(value, BaseModel):
-        return {k: masked(v) for k, v in value}
-    if isinstance(value, dict):
-        return {k: masked(v) for k, v in value.items()}
-    if isinstance(value, Path):
-        return str(value)
-    if isinstance(value, str):
-        from tuneplug.settings_rules import mask_url
-
-        return mask_url(value)
-    return value

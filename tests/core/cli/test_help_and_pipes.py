@@ -70,6 +70,13 @@ def test_finite_describes_only_the_bounds_it_has(finite: Finite, shown: str) -> 
         ["models", "--json"],
         ["plugins"],
         ["config"],
+        # Printed while the command line is parsed (eager options), before any command runs.
+        ["--help"],
+        ["-h"],
+        ["--version"],
+        ["jobs", "--help"],
+        ["jobs", "create", "--help"],
+        ["adapters", "create", "--help"],
     ],
     ids=" ".join,
 )
@@ -84,3 +91,46 @@ def test_a_closed_stdout_is_a_quiet_exit_141(args: list[str]) -> None:
     stderr = process.stderr.read()
     assert process.wait(timeout=120) == EXIT_BROKEN_PIPE == 141
     assert stderr == b""
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--help"],
+        [],  # the group's help, on stderr (click's "no command" usage error)
+        ["jobs"],
+        ["bogus"],  # click's usage error
+        ["complete", "--bogus"],
+        ["complete", "hi", "-m", "mock/tiny", "-o", "volume=3"],  # tuneplug's usage error
+        ["complete", "hi", "-m", "nonesuch/x"],  # a runtime error
+        ["complete", "hi", "-m", "mock/tiny"],
+    ],
+    ids=lambda a: " ".join(a) or "(none)",
+)
+def test_a_closed_stdout_and_stderr_is_a_quiet_exit_141(args: list[str]) -> None:
+    # `tuneplug ... 2>&1 | head -c 0`: even the error line has nobody to read it.
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tuneplug", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    assert process.stdout is not None
+    process.stdout.close()
+    assert process.wait(timeout=120) == EXIT_BROKEN_PIPE
+
+
+@pytest.mark.parametrize("argv", [["--version"], ["no-such-command"]], ids=["ok", "usage"])
+def test_the_entry_point_skips_the_last_collection_whatever_the_exit(
+    monkeypatch: pytest.MonkeyPatch, argv: list[str]
+) -> None:
+    import gc
+
+    from tuneplug.cli import main
+
+    frozen: list[bool] = []
+    monkeypatch.setattr(gc, "freeze", lambda: frozen.append(True))  # never this process's heap
+    monkeypatch.setattr(sys, "argv", ["tuneplug", *argv])
+    with pytest.raises(SystemExit) as exited:
+        main()
+    assert exited.value.code == (0 if argv == ["--version"] else 2)
+    assert frozen == [True]

@@ -11,7 +11,7 @@ Exit codes, the same for every command (built in or added by a plugin):
   provider option, an optional dependency a flag needs; whether click or
   tuneplug's checks find it, before any I/O); click's usage message or one
   ``error: ...`` line naming the flag;
-* 130: interrupted (Ctrl-C; SIGTERM for ``batch``), with what to do next;
+* 130: interrupted (Ctrl-C, or SIGTERM: handled alike), with what to do next;
 * 141: stdout's reader went away (``| head``): quietly, 128 + SIGPIPE.
 
 Results go to stdout, diagnostics (progress, warnings, errors) to stderr. One

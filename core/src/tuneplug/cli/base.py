@@ -4,8 +4,9 @@
   (:class:`CommandGroup`) is one ``error: ...`` line;
 * 2, a usage error: click's own, or :class:`UsageLine` when tuneplug's checks of
   the command line find it (:func:`usage_checked`), always before any I/O;
-* 130, Ctrl-C: ``error: interrupted`` and, for a resumable command
-  (:func:`resumable`), what rerunning it does;
+* 130, Ctrl-C or SIGTERM (:func:`terminate_as_interrupt`, around every command):
+  ``error: interrupted`` and, for a resumable command (:func:`resumable`), what
+  rerunning it does;
 * 141 (128 + SIGPIPE), quietly, when the reader of stdout goes away
   (``tuneplug models | head -1``): what a C tool killed by SIGPIPE exits with.
 
@@ -32,6 +33,7 @@ __all__ = [
     "UsageLine",
     "quiet_stdout",
     "resumable",
+    "terminate_as_interrupt",
     "usage_checked",
 ]
 
@@ -40,13 +42,16 @@ EXIT_BROKEN_PIPE = 141
 
 
 def quiet_stdout() -> None:
-    """Point stdout at ``/dev/null`` after a broken pipe, so the interpreter's last
-    flush at exit cannot fail again (the Python docs' recipe, ``signal`` module)."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):
-        pass  # stdout is not a real file (a test runner's capture): nothing to flush
+    """Point stdout and stderr at ``/dev/null`` after a broken pipe, so the
+    interpreter's last flush at exit cannot fail again (the Python docs' recipe,
+    ``signal`` module); the command is ending, with nothing more to say."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, stream.fileno())
+            os.close(devnull)
+        except (OSError, ValueError):
+            pass  # not a real file (a test runner's capture): nothing to flush
 
 
 _RESUME_HINT = "tuneplug.resume_hint"
@@ -60,8 +65,16 @@ def resumable(hint: str) -> None:
 @contextlib.contextmanager
 def terminate_as_interrupt() -> Iterator[None]:
     """Within the block, SIGTERM (``timeout``, ``kill``, a service manager) stops the
-    command as Ctrl-C does: cleanups run (a batch's lock is removed) and it exits 130
-    saying how to resume, instead of dying where it stands."""
+    command as Ctrl-C does: cleanups run (a batch's lock is removed, a job is left
+    resumable after its last finished step) and it exits 130 saying how to go on,
+    instead of dying where it stands.
+
+    130, not 143 (128 + SIGTERM): the command did not die of the signal, it stopped
+    as asked and cleaned up, exactly as after Ctrl-C, so both read the same to a
+    script. ``serve`` lets uvicorn shut down gracefully first (it catches SIGTERM
+    itself and raises it again once stopped, which lands here), then exits 0 as
+    after Ctrl-C.
+    """
     if threading.current_thread() is not threading.main_thread():
         yield  # only the main thread may set signal handlers
         return
@@ -104,9 +117,45 @@ def usage_checked(check: Any, *args: Any, **kwargs: Any) -> Any:
 
 
 class CommandGroup(click.Group):
-    """Turns tuneplug errors into one stderr line and exit status 1 (Ctrl-C: 130)."""
+    """Turns tuneplug errors into one stderr line and exit status 1 (Ctrl-C, SIGTERM: 130)."""
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        # Parsing prints too (--help, --version: eager options, before `invoke`); a
+        # reader gone then is 141 and quiet as well, not click's exit 1.
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except BrokenPipeError:
+            quiet_stdout()
+            raise click.exceptions.Exit(EXIT_BROKEN_PIPE) from None
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        # click shows its own usage errors after `invoke` (stderr); a reader gone then
+        # would escape as an exception: 141 and quiet too.
+        try:
+            return super().main(*args, **kwargs)
+        except BrokenPipeError:
+            quiet_stdout()
+            sys.exit(EXIT_BROKEN_PIPE)
 
     def invoke(self, ctx: click.Context) -> Any:
+        if ctx.parent is not None:
+            return self._invoke(ctx)
+        try:
+            # The root group: every command, a plugin's too, stops on SIGTERM as on Ctrl-C.
+            with terminate_as_interrupt():
+                return self._invoke(ctx)
+        except BrokenPipeError:
+            # Even while telling what went wrong, on a stderr whose reader is gone.
+            quiet_stdout()
+            ctx.exit(EXIT_BROKEN_PIPE)
+
+    def _invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except TuneplugError as exc:

@@ -11,8 +11,8 @@ from typing import Any
 
 import click
 
-from tuneplug.cli.base import resumable, terminate_as_interrupt
-from tuneplug.cli.options import Finite, checked_options, completion_options
+from tuneplug.cli.base import resumable
+from tuneplug.cli.options import MODEL_REF, Finite, checked_options, completion_options
 
 __all__ = ["MAX_CONCURRENCY", "batch_command"]
 
@@ -81,7 +81,7 @@ class _Bar:
 
 
 @click.command("batch")
-@click.argument("model")
+@click.argument("model", type=MODEL_REF)
 @click.argument("input_file", metavar="IN.jsonl")
 @click.option(
     "-o", "--output", required=True,
@@ -129,7 +129,7 @@ def batch_command(
     resumable(f"run the same command again to continue: the inputs already in {output} are skipped")
     # Every option checked before the output is locked or a line read: a usage error.
     checked_options(tuneplug.get_model(model), options, "-O")
-    with terminate_as_interrupt(), _Bar(quiet) as bar:
+    with _Bar(quiet) as bar:  # SIGTERM stops it as Ctrl-C does (cli.base)
         try:
             summary = run_batch_file(
                 model, input_file, output, concurrency=concurrency, rpm=rpm, tpm=tpm,

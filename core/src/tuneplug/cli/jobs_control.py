@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from tuneplug.cli.jobs_watch import job_json
+from tuneplug.cli.options import JOB_REF
 from tuneplug.cli.output import console, echo_json, table
 
 __all__ = ["COMMANDS"]
@@ -44,7 +45,7 @@ class _Age(click.ParamType[float, Any]):
 
 
 @click.command("pause")
-@click.argument("job_ref", metavar="ID")
+@click.argument("job_ref", metavar="ID", type=JOB_REF)
 @click.option("--json", "as_json", is_flag=True, help="Print the job as JSON.")
 def jobs_pause(job_ref: str, as_json: bool) -> None:
     """Pause the job ID: it stops before its next step; `jobs resume ID` continues it."""
@@ -56,7 +57,7 @@ def jobs_pause(job_ref: str, as_json: bool) -> None:
 
 
 @click.command("checkpoints")
-@click.argument("job_ref", metavar="ID")
+@click.argument("job_ref", metavar="ID", type=JOB_REF)
 @click.option("--limit", type=click.IntRange(1, 100), default=10, show_default=True)
 @click.option("--after", help="The last checkpoint id of the previous page.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
@@ -78,7 +79,7 @@ def jobs_checkpoints(job_ref: str, limit: int, after: str | None, as_json: bool)
 
 
 @click.command("delete")
-@click.argument("job_ref", metavar="ID")
+@click.argument("job_ref", metavar="ID", type=JOB_REF)
 def jobs_delete(job_ref: str) -> None:
     """Forget the ended job ID: its record, events and copy of the samples (not its model)."""
     job = _find(job_ref)
@@ -101,19 +102,29 @@ def jobs_prune(older_than: float, dry_run: bool, limit: int, as_json: bool) -> N
     """Delete the local jobs (every provider's) that ended before an age.
 
     Jobs that have not ended (queued, running, paused) are never touched, nor
-    one being resumed at that moment; the models they trained stay.
+    one being resumed at that moment; the models they trained stay. Job
+    directories with no record (left by a killed creation or deletion) unchanged
+    for as long go too; --limit bounds both together.
     """
-    from tuneplug.jobs.prune import prune_jobs
+    from tuneplug.jobs.prune import prune_jobs, prune_orphans
 
     rows = prune_jobs(older_than, limit=limit, dry_run=dry_run)
     refs = [f"{row.provider}/{row.id}" for row in rows]
+    orphans: list[str] = []
+    if len(rows) < limit:
+        orphans = list(prune_orphans(older_than, limit=limit - len(rows), dry_run=dry_run))
     if as_json:
-        echo_json({"deleted": [] if dry_run else refs, "would_delete": refs if dry_run else []})
+        key = "would_delete" if dry_run else "deleted"
+        other = "deleted" if dry_run else "would_delete"
+        echo_json({key: refs, other: [], f"orphans_{key}": orphans, f"orphans_{other}": []})
         return
     for ref in refs:
         click.echo(ref)
+    for orphan in orphans:
+        click.echo(f"{orphan} (a job directory with no record)")
     verb = "would delete" if dry_run else "deleted"
-    click.echo(f"{verb} {len(refs)} job(s)", err=True)
+    tail = f" and {len(orphans)} directory(ies) with no record" if orphans else ""
+    click.echo(f"{verb} {len(refs)} job(s){tail}", err=True)
 
 
 COMMANDS = (jobs_pause, jobs_checkpoints, jobs_delete, jobs_prune)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from tuneplug.cli.base import resumable
 from tuneplug.cli.options import require_module
 from tuneplug.cli.output import echo_json, stderr_console
 
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
     from tuneplug.jobs.plot import Curves
     from tuneplug.jobs.types import Job, JobEvent
 
-__all__ = ["attach", "check_plot", "job_json", "model_ref", "print_job"]
+__all__ = ["attach", "check_plot", "following_hint", "job_json", "model_ref", "print_job"]
 
 
 def model_ref(job: Job) -> str:
@@ -179,6 +180,7 @@ def attach(job: Job, as_json: bool, plot: str | None, run: bool) -> None:
 
     backend = job.backend()
     here = run and isinstance(backend, LocalJobs)
+    resumable(_interrupted(job, here))  # also said if interrupted before the bar is up
     with _Watch(job, quiet=as_json) as watch:
         try:
             if isinstance(backend, LocalJobs) and here:
@@ -204,7 +206,12 @@ def _interrupted(job: Job, here: bool) -> str:
             f"the job stopped after its last finished step; "
             f"continue it with `tuneplug jobs resume {job.ref}`"
         )
+    return following_hint(job.ref)
+
+
+def following_hint(ref: str) -> str:
+    """What Ctrl-C (or SIGTERM) while following the job ``ref`` did: nothing to the job."""
     return (
-        f"the job keeps running; follow it again with `tuneplug jobs wait {job.ref}` "
-        f"or stop it with `tuneplug jobs cancel {job.ref}`"
+        f"the job keeps running; follow it again with `tuneplug jobs wait {ref}` "
+        f"or stop it with `tuneplug jobs cancel {ref}`"
     )

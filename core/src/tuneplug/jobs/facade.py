@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
 
+from tuneplug.arguments import check_int, check_name
 from tuneplug.errors import (
     CapabilityError,
     InvalidRequestError,
+    NotConfiguredError,
     TimeoutError,
     TuneplugError,
-    UnknownModelError,
 )
 from tuneplug.jobs.backend import OPTIONAL_METHODS, JobBackend, JobPage
 from tuneplug.jobs.inputs import check_data
@@ -29,6 +31,8 @@ from tuneplug.text import check_text, check_texts
 from tuneplug.types import Capability
 
 __all__ = [
+    "JobListing",
+    "ListProblem",
     "backend_for",
     "follow",
     "get_job",
@@ -95,60 +99,150 @@ def make_spec(model: str, data: Any, spec: dict[str, Any]) -> JobSpec:
     for name, value in spec.items():
         if name != "validation_data":  # a path may hold undecodable bytes: check_data's
             check_texts(value, name)
+    from tuneplug.options import OptionError
+
     try:
         return JobSpec(model=model, training_data=data, **spec)
     except ValidationError as exc:
         err = exc.errors()[0]
         field = ".".join(str(p) for p in err["loc"])
         where = f"{field}: " if field else ""
-        raise InvalidRequestError(f"invalid job spec: {where}{err['msg']}") from None
+        # An OptionError naming the field: a front end (the gateway) says which of its
+        # own inputs it was.
+        raise OptionError(
+            f"invalid job spec: {where}{err['msg']}",
+            option=str(err["loc"][0]) if err["loc"] else None,
+            detail=str(err["msg"]),
+        ) from None
     except TypeError as exc:
         raise InvalidRequestError(f"invalid job spec: {exc}") from None
 
 
+@dataclass(frozen=True)
+class ListProblem:
+    """A provider whose jobs :func:`list_jobs` could not list (the rest are listed).
+
+    ``configured`` is false for a provider not configured (no key: a normal
+    state, as ``tuneplug models`` shows it), true for one that failed to answer;
+    ``error`` is what it raised (its message names no secret).
+    """
+
+    provider: str
+    error: TuneplugError
+    configured: bool
+
+    def __str__(self) -> str:
+        if not self.configured:
+            return f"provider {self.provider!r} not configured: {self.error.message}"
+        reason = str(self.error).removeprefix(f"{self.provider}: ")
+        return f"provider {self.provider!r} skipped: {reason}"
+
+
+@dataclass(frozen=True)
+class JobListing(JobPage[Job]):
+    """What :func:`list_jobs` returns: a :class:`JobPage` of jobs, newest first, and
+
+    * ``more``: the providers with more jobs than listed (page on with
+      ``list_jobs(provider, after=<its last job's id>)``); ``has_more`` is ``bool(more)``;
+    * ``problems``: the providers that could not be listed (:class:`ListProblem`).
+    """
+
+    more: tuple[str, ...] = ()
+    problems: tuple[ListProblem, ...] = ()
+
+
 def list_jobs(
     provider: str | None = None, *, after: str | None = None, limit: int = 20
-) -> JobPage[Job]:
-    """Jobs newest first: of ``provider`` (native or local), or every local job when ``None``.
+) -> JobListing:
+    """Jobs newest first, at most ``limit`` (1..100).
 
-    ``after`` is the last job id of the previous page; ``limit`` is 1..100.
+    With ``provider``: that provider's jobs (native, or the local runner's),
+    ``after`` being the last job id of the previous page. Without: every local
+    job (any provider's) and the newest page of each configured provider's own
+    jobs (``tuneplug_jobs``, such as OpenAI's: one request each, bounded by its
+    timeouts), merged; ``tuneplug jobs list`` shows the same. A provider not
+    configured, or failing to answer, is in ``problems``, not raised. With
+    ``after`` and no provider, the local jobs page on (the native ones page per
+    provider).
+
+    Raises:
+        InvalidRequestError: ``limit`` out of range, ``after`` not text.
+        TuneplugError: the one ``provider`` asked for fails (unknown, not configured, ...).
     """
-    if isinstance(after, str):
-        check_text(after, "after")
+    check_name(provider, "provider", "a provider name", optional=True)
+    if after is not None:
+        check_text(check_name(after, "after", "the last job id of a previous page") or "", "after")
+    check_int(limit, "limit", 1, 100)
     if provider is not None:
-        return job_backend(provider).list(after=after, limit=limit)
+        page = job_backend(provider).list(after=after, limit=limit)
+        return JobListing(list(page), page.has_more, more=(provider,) if page.has_more else ())
+    jobs, more = _local_jobs(after, limit)
+    problems: list[ListProblem] = []
+    if after is None:
+        for name, native in _native_pages(limit, problems):
+            jobs.extend(native)
+            if native.has_more:
+                more.append(name)
+    jobs.sort(key=lambda j: j.created_at, reverse=True)
+    for job in jobs[limit:]:  # cut: their providers have more
+        if job.provider not in more:
+            more.append(job.provider)
+    return JobListing(jobs[:limit], bool(more), more=tuple(more), problems=tuple(problems))
+
+
+def _local_jobs(after: str | None, limit: int) -> tuple[list[Job], list[str]]:
+    """A page of the local runner's jobs (every provider's); the providers with more."""
     from tuneplug.jobs.local import job_store
 
-    store = job_store()
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 100:
-        raise InvalidRequestError(f"limit must be an integer in 1..100, got {limit!r}")
-    rows, more = store.page(None, after, limit)
+    rows, has_more = job_store().page(None, after, limit)
     jobs: list[Job] = []
     backends: dict[str, JobBackend] = {}
     for row in rows:
         if row.provider not in backends:
             backends[row.provider] = job_backend(row.provider)
         jobs.append(backends[row.provider].get(row.id))
-    return JobPage(jobs, more)
+    return jobs, sorted({j.provider for j in jobs}) if has_more else []
+
+
+def _native_pages(limit: int, problems: list[ListProblem]) -> list[tuple[str, JobPage[Job]]]:
+    """The newest page of each configured provider's native jobs; problems appended."""
+    from tuneplug.config import load_config
+    from tuneplug.config_names import registry_for
+
+    config = load_config()
+    registry = registry_for(config)
+    pages: list[tuple[str, JobPage[Job]]] = []
+    for info in registry.infos() + registry.instance_infos(config):
+        if not info.ok or Capability.JOBS not in info.capabilities:
+            continue
+        try:
+            provider = registry.provider(info.name, config=config)
+            if not provider.has("tuneplug_jobs"):
+                continue  # its jobs are the local runner's, listed already
+            pages.append((info.name, provider.call("tuneplug_jobs").list(limit=limit)))
+        except NotConfiguredError as exc:
+            problems.append(ListProblem(info.name, exc, configured=False))
+        except TuneplugError as exc:
+            problems.append(ListProblem(info.name, exc, configured=True))
+    return pages
 
 
 def get_job(ref: str) -> Job:
     """The job ``ref`` names: ``provider/job_id``, or a bare id of a local job.
 
     Raises:
-        UnknownModelError: the reference is malformed.
+        InvalidRequestError: the reference is not a string, empty or malformed.
         NotFoundError: the provider has no such job.
     """
-    if not isinstance(ref, str) or not ref.strip():
-        raise UnknownModelError(f"bad job reference {ref!r}: expected 'provider/job_id'")
-    check_text(ref, "the job reference", error=UnknownModelError)
+    check_name(ref, "ref", "a job reference, 'provider/job_id' or a local job's id")
+    check_text(ref, "the job reference")
     provider, sep, job_id = ref.partition("/")
+    if sep and not (provider and job_id):
+        raise InvalidRequestError(f"bad job reference {ref!r}: expected 'provider/job_id'")
     if not sep:
         from tuneplug.jobs.local import job_store
 
         provider, job_id = job_store().get(ref).provider, ref
-    if not provider or not job_id:
-        raise UnknownModelError(f"bad job reference {ref!r}: expected 'provider/job_id'")
     return job_backend(provider).get(job_id)
 
 

@@ -155,6 +155,10 @@ class LocalJobs:
         job_id = f"ftjob-{secrets.token_hex(8)}"
         job_dir = self._dir(job_id)
         job_dir.mkdir(parents=True)
+        # Held until the job is journalled: until then its directory has no record, and
+        # `prune` must not take it for one a killed creation left (jobs/prune.py).
+        creating = runner_lock(job_dir)
+        creating.acquire()
         try:
             train = iter_samples(spec.training_data, self.provider, info)
             n = write_samples(train, job_dir / "train.jsonl")
@@ -176,6 +180,7 @@ class LocalJobs:
             )
         except BaseException:
             shutil.rmtree(job_dir, ignore_errors=True)
+            creating.release()
             raise
         seed = spec.seed if spec.seed is not None else secrets.randbits(31)
         settings = {
@@ -193,7 +198,10 @@ class LocalJobs:
             trained_tokens=0, cancel_requested=False, origin=origin,
         )  # fmt: skip
         what = f"{n} samples, {epochs} epoch(s) of {per_epoch} step(s), training {target}"
-        self.store.insert(row, f"created: {what}")
+        try:
+            self.store.insert(row, f"created: {what}")
+        finally:
+            creating.release()  # before the runner starts: it takes the same lock
         self._start(job_id, start)
         return self.get(job_id)
 
