@@ -69,6 +69,7 @@ _EXPORTS = {
     "NotFoundError": "tuneplug.errors",
     "InvalidRequestError": "tuneplug.errors",
     "SampleFileError": "tuneplug.errors",
+    "AdapterBusyError": "tuneplug.errors",
     "RateLimitError": "tuneplug.errors",
     "ServerError": "tuneplug.errors",
     "TimeoutError": "tuneplug.errors",
@@ -76,6 +77,7 @@ _EXPORTS = {
 }
 
 __all__ = [
+    "AdapterBusyError",
     "AuthenticationError",
     "Capability",
     "CapabilityError",
@@ -131,6 +133,7 @@ if TYPE_CHECKING:
     from tuneplug.batching.api import abatch, batch
     from tuneplug.catalog import get_provider
     from tuneplug.errors import (
+        AdapterBusyError,
         AuthenticationError,
         CapabilityError,
         ConfigError,

@@ -12,6 +12,7 @@ This module imports nothing heavy so that ``import tuneplug.errors`` is cheap.
 from __future__ import annotations
 
 __all__ = [
+    "AdapterBusyError",
     "AuthenticationError",
     "CapabilityError",
     "ConfigError",
@@ -115,6 +116,25 @@ class NotFoundError(TuneplugError):
 
 class InvalidRequestError(TuneplugError):
     """The request is invalid: rejected locally before any I/O, or by the server (400/422)."""
+
+
+class AdapterBusyError(InvalidRequestError):
+    """Another unfinished job trains the adapter (a gateway answers it with HTTP 409).
+
+    Attributes:
+        job_id: the id of the job that holds the adapter (its provider's, unprefixed).
+        job_status: that job's journal status (``queued``, ``running`` or ``paused``).
+        target: the adapter's id.
+    """
+
+    def __init__(
+        self, message: str, *, provider: str, job_id: str, job_status: str, target: str
+    ) -> None:
+        # No status: the local journal refused it, no HTTP server did.
+        super().__init__(message, provider=provider)
+        self.job_id = job_id
+        self.job_status = job_status
+        self.target = target
 
 
 class SampleFileError(InvalidRequestError):

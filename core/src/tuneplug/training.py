@@ -52,6 +52,8 @@ def run_fine_tune(
     Raises:
         CapabilityError: ``ref`` is not an adapter of a FineTunable provider.
         SampleFileError: the file is unreadable or holds an invalid sample.
+        AdapterBusyError: another unfinished job (another run, ``jobs create``, a
+            gateway's) trains the adapter; nothing is read or sent.
         TuneplugError: the same run is already going on, or its job stopped on
             a step it cannot prove applied or not.
     """
@@ -65,14 +67,21 @@ def run_fine_tune(
     # JobSpec's bounds (epochs 1..1000, batch size 1..65536), as an InvalidRequestError.
     spec = make_spec(model.id, path, {"n_epochs": epochs, "batch_size": batch_size})
     model.check_fine_tunable()
+    jobs = LocalJobs(model.provider)
+    try:
+        origin = run_key(model, path, batch_size, epochs)
+    except OSError:
+        count_samples(path)  # says what is wrong with the file, as a SampleFileError
+        raise
+    # Only the newest job of this run is ever resumed: --no-resume leaves older ones behind.
+    latest = next(iter(jobs.store.by_origin(origin)), None)
+    again = resume and latest is not None and latest.status not in _ENDED
+    # Another job on the adapter refuses this run before the file is read.
+    jobs.check_free(model.id, latest.id if again and latest is not None else None)
     total = count_samples(path)  # validates every line before anything is made
     if total == 0:
         raise InvalidRequestError(f"{path}: no samples")
-    jobs = LocalJobs(model.provider)
-    origin = run_key(model, path, batch_size, epochs)
-    # Only the newest job of this run is ever resumed: --no-resume leaves older ones behind.
-    latest = next(iter(jobs.store.by_origin(origin)), None)
-    if resume and latest is not None and latest.status not in _ENDED:
+    if again and latest is not None:
         job_id, resumed = latest.id, latest.steps_done > 0
     else:
         job_id = jobs.create(spec, start="none", shuffle=False, origin=origin).id

@@ -20,7 +20,7 @@ from tests.interrupting import Interrupting
 
 def row(job_id: str) -> JobRow:
     return JobRow(
-        id=job_id, provider="mock", model="mock/tiny", target="mock/tiny", status="queued",
+        id=job_id, provider="mock", model="mock/tiny", target=f"tiny-{job_id}", status="queued",
         error=None, created_at=1.0, started_at=None, finished_at=None, settings={},
         steps_total=3, steps_done=0, trained_tokens=0, cancel_requested=False, origin=None,
     )  # fmt: skip

@@ -37,6 +37,7 @@ from filelock import Timeout
 
 from tuneplug import paths
 from tuneplug.errors import InvalidRequestError, TuneplugError
+from tuneplug.jobs.adapter_lock import busy_error
 from tuneplug.jobs.backend import JobPage
 from tuneplug.jobs.checkpoints import epoch_checkpoints
 from tuneplug.jobs.data import write_samples
@@ -152,6 +153,8 @@ class LocalJobs:
         if start == "detach":
             check_detachable(self.provider)
         info = check_spec(self.provider, spec)
+        if info.kind is ModelKind.ADAPTER:
+            self.check_free(info.id)  # before the samples are read
         job_id = f"ftjob-{secrets.token_hex(8)}"
         job_dir = self._dir(job_id)
         job_dir.mkdir(parents=True)
@@ -199,11 +202,26 @@ class LocalJobs:
         )  # fmt: skip
         what = f"{n} samples, {epochs} epoch(s) of {per_epoch} step(s), training {target}"
         try:
-            self.store.insert(row, f"created: {what}")
+            # Checked again in the write: another process may have taken the adapter since.
+            other = self.store.insert(row, f"created: {what}")
+            if other is not None:
+                shutil.rmtree(job_dir, ignore_errors=True)
+                raise busy_error(other)
         finally:
             creating.release()  # before the runner starts: it takes the same lock
         self._start(job_id, start)
         return self.get(job_id)
+
+    def check_free(self, target: str, job_id: str | None = None) -> None:
+        """Refuse when an unfinished job other than ``job_id`` trains this provider's
+        adapter ``target`` (see :mod:`tuneplug.jobs.adapter_lock`).
+
+        Raises:
+            AdapterBusyError: naming that job and how to resume or cancel it.
+        """
+        other = self.store.holder(self.provider.name, target, job_id)
+        if other is not None:
+            raise busy_error(other)
 
     def _adapter(self, base: ModelInfo, spec: JobSpec, job_id: str) -> str:
         from tuneplug.models import Model
@@ -334,6 +352,7 @@ class LocalJobs:
         Raises:
             InvalidRequestError: the job succeeded or was cancelled.
             TuneplugError: a runner is running it already.
+            AdapterBusyError: another unfinished job trains its adapter.
         """
         self._resumable(self.store.get(job_id, self.provider.name))
         if start == "detach":
@@ -355,7 +374,9 @@ class LocalJobs:
             self._resumable(self.store.get(job_id))
             # Queued until its runner takes the lock: never mistaken for the dead run it replaces.
             self.store.request_stop(job_id, None)
-            self.store.set_status(job_id, "queued", ("info", "message", "resuming", None, {}))
+            other = self.store.take(job_id, "queued", ("info", "message", "resuming", None, {}))
+            if other is not None:
+                raise busy_error(other)
         finally:
             lock.release()
         self._start(job_id, start)
@@ -396,8 +417,14 @@ class LocalJobs:
         remove_job(self.store, job_id, self.provider)
 
     def run(self, job_id: str, on_event: Callable[[JobEvent], None] | None = None) -> Job:
-        """Run (or resume) the job in this thread, passing each event to ``on_event``."""
-        self.store.get(job_id, self.provider.name)
+        """Run (or resume) the job in this thread, passing each event to ``on_event``.
+
+        Raises:
+            AdapterBusyError: another unfinished job trains its adapter (nothing is sent).
+            TuneplugError: a runner is running it already.
+        """
+        row = self.store.get(job_id, self.provider.name)
+        self.check_free(row.target, job_id)  # the runner checks again as it starts
         runner = Runner(self.store, self.provider, self._dir(job_id), job_id)
         callback = None if on_event is None else (lambda row: on_event(to_event(row)))
         return self.to_job(runner.run(callback))

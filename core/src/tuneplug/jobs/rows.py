@@ -37,6 +37,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     stop_request TEXT
 );
 CREATE INDEX IF NOT EXISTS jobs_by_origin ON jobs (origin);
+CREATE INDEX IF NOT EXISTS jobs_by_target ON jobs (provider, target);
 CREATE TABLE IF NOT EXISTS steps (
     job_id TEXT NOT NULL,
     step INTEGER NOT NULL,

@@ -44,6 +44,7 @@ from tuneplug.errors import (
     TuneplugError,
     UnknownModelError,
 )
+from tuneplug.jobs.adapter_lock import busy_error
 from tuneplug.jobs.checkpoints import Copies
 from tuneplug.jobs.data import SampleFile, permuted
 from tuneplug.jobs.store import Event, EventRow, JobRow, JobStore
@@ -180,7 +181,9 @@ class Runner:
         info = self._target(row)
         note = "started" if first == 1 and row.started_at is None else f"resumed at step {first}"
         begun: Event = ("info", "message", f"{note} ({total} steps)", None, {})
-        self.store.set_status(self.job_id, "running", begun)
+        other = self.store.take(self.job_id, "running", begun)
+        if other is not None:
+            raise busy_error(other)  # nothing sent: a failed job stays failed, others fail
         seen = self._emit(on_event, seen)
         copies = Copies(self.store, self.provider, self.job_id)
         with SampleFile(self.dir / "train.jsonl") as train:

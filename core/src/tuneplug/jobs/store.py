@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from tuneplug.errors import ConfigError, NotFoundError, ServerError
+from tuneplug.jobs.adapter_lock import holder
 from tuneplug.jobs.rows import (
     JOB_COLUMNS,
     SCHEMA,
@@ -108,9 +109,13 @@ class JobStore:
 
     # -- jobs --------------------------------------------------------------------------
 
-    def insert(self, row: JobRow, message: str) -> None:
-        """Record a new job and its first event."""
+    def insert(self, row: JobRow, message: str) -> JobRow | None:
+        """Record a new job and its first event, unless another unfinished job trains its
+        adapter: then nothing is written and that job is returned (:mod:`.adapter_lock`)."""
         with self._write() as conn:
+            other = holder(conn, row.provider, row.target)
+            if other is not None:
+                return other
             conn.execute(
                 f"INSERT INTO jobs ({JOB_COLUMNS}) VALUES ({', '.join('?' * 16)})",
                 (
@@ -121,6 +126,25 @@ class JobStore:
                 ),
             )  # fmt: skip
             _add_event(conn, row.id, ("info", "message", message, None, {}))
+        return None
+
+    def holder(self, provider: str, target: str, exclude: str | None = None) -> JobRow | None:
+        """The unfinished job (not ``exclude``) training ``provider``'s adapter ``target``."""
+        with self._errors():
+            return holder(self._conn(), provider, target, exclude)
+
+    def take(self, job_id: str, status: str, event: Event) -> JobRow | None:
+        """Set the job ``queued`` or ``running`` (as :meth:`set_status`) unless another
+        unfinished job trains its adapter: then nothing is written and that job is returned."""
+        with self._write() as conn:
+            row = job_row(
+                conn.execute(f"SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            )
+            other = holder(conn, row.provider, row.target, job_id)
+            if other is None:
+                _set_status(conn, job_id, status, None)
+                _add_event(conn, job_id, event)
+            return other
 
     def get(self, job_id: str, provider: str | None = None) -> JobRow:
         """The job ``job_id`` (of ``provider`` when given); ``NotFoundError`` otherwise."""
@@ -160,15 +184,8 @@ class JobStore:
         self, job_id: str, status: str, event: Event | None = None, *, error: str | None = None
     ) -> None:
         """Change the status (timestamps follow), clearing or setting ``error``."""
-        now = time.time()
-        terminal = status in ("succeeded", "failed", "cancelled")
         with self._write() as conn:
-            conn.execute(
-                "UPDATE jobs SET status = ?, error = ?, "
-                "started_at = CASE WHEN ? = 'running' THEN COALESCE(started_at, ?) "
-                "ELSE started_at END, finished_at = ? WHERE id = ?",
-                (status, error, status, now, now if terminal else None, job_id),
-            )
+            _set_status(conn, job_id, status, error)
             if event is not None:
                 _add_event(conn, job_id, event)
 
@@ -381,6 +398,17 @@ class JobStore:
         below = before if before is not None else 2**62
         rows = self._read(query, (job_id, below, limit + 1))
         return [event_row(r) for r in rows[:limit]], len(rows) > limit
+
+
+def _set_status(conn: sqlite3.Connection, job_id: str, status: str, error: str | None) -> None:
+    now = time.time()
+    terminal = status in ("succeeded", "failed", "cancelled")
+    conn.execute(
+        "UPDATE jobs SET status = ?, error = ?, "
+        "started_at = CASE WHEN ? = 'running' THEN COALESCE(started_at, ?) "
+        "ELSE started_at END, finished_at = ? WHERE id = ?",
+        (status, error, status, now, now if terminal else None, job_id),
+    )
 
 
 def _start(conn: sqlite3.Connection, job_id: str, step: int, epoch: int) -> None:

@@ -21,6 +21,7 @@ import re
 from collections.abc import Mapping
 
 from tuneplug.errors import (
+    AdapterBusyError,
     AuthenticationError,
     CapabilityError,
     ConnectionError,
@@ -84,6 +85,8 @@ def status_for(exc: TuneplugError) -> int:
     """The HTTP status a client gets for the backend error ``exc``."""
     if isinstance(exc, NotFoundError | UnknownModelError):
         return 404
+    if isinstance(exc, AdapterBusyError):
+        return 409  # the request is sound; the model is taken (retry once that job ends)
     if isinstance(exc, InvalidRequestError | CapabilityError):
         return 400
     if isinstance(exc, RateLimitError):

@@ -10,6 +10,10 @@ retrieve, events, checkpoints, cancel, pause, resume):
   ``cancelled``) cannot be cancelled, paused or resumed: 409 ``job_finished``;
   resuming a job that is not paused: 409 ``job_not_paused``. Both carry
   ``x-should-retry: false`` (the SDK retries a 409 otherwise: the answer will not change);
+* a job on a model another unfinished job trains (one job at a time trains a model,
+  :mod:`tuneplug.jobs.adapter_lock`): 409 ``model_busy``, naming that job when it is
+  the client's own and nothing of it otherwise, also with ``x-should-retry: false``
+  (a retry at once meets the same job);
 * a field at fault is the ``param``, named as the client sent it
   (``hyperparameters.n_epochs``, or ``method.supervised.hyperparameters.n_epochs``),
   code ``invalid_request``.
@@ -21,7 +25,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from tuneplug.errors import TuneplugError
+from tuneplug.errors import AdapterBusyError, TuneplugError
 
 from tuneplug_openai.protocol.errors import OpenAIError, from_tuneplug
 
@@ -32,6 +36,7 @@ __all__ = [
     "ENDED",
     "job_aliases",
     "job_finished",
+    "model_busy",
     "not_paused",
     "speaking_for",
     "spec_params",
@@ -61,6 +66,31 @@ def not_paused(job_id: str, status: str) -> OpenAIError:
         409,
         f"job {job_id!r} is {status}, not paused; nothing to resume",
         code="job_not_paused",
+        headers=_NO_RETRY,
+    )
+
+
+def model_busy(model: str | None, exc: AdapterBusyError, other: str | None) -> OpenAIError:
+    """409 ``model_busy``: ``model`` (``None``: the job's own) is trained by the unfinished
+    job of ``exc``, known to the client as ``other`` (``None``: not the client's job, so it
+    is not named)."""
+    status = "running" if exc.job_status in ("queued", "running") else exc.job_status
+    what = "this job's model" if model is None else f"model {model!r}"
+    if other is None:
+        return OpenAIError(
+            409,
+            f"{what} is being trained by another job ({status}); one job at a "
+            "time trains a model: start this one once that job has ended",
+            code="model_busy",
+            headers=_NO_RETRY,
+        )
+    url = f"/v1/fine_tuning/jobs/{other}"
+    return OpenAIError(
+        409,
+        f"{what} is being trained by job {other!r} ({status}); one job at a time "
+        f"trains a model: wait for it, resume it (POST {url}/resume) or cancel it "
+        f"(POST {url}/cancel), then start this one",
+        code="model_busy",
         headers=_NO_RETRY,
     )
 
@@ -109,5 +139,8 @@ def speaking_for(
     """Turn a backend error raised inside into the client's :class:`OpenAIError`."""
     try:
         yield
+    except AdapterBusyError as exc:
+        # Resuming a job whose model another job took: that job is not named (whose is it?).
+        raise model_busy(None, exc, None) from exc
     except TuneplugError as exc:
         raise from_tuneplug(exc, aliases=aliases, params=params) from exc

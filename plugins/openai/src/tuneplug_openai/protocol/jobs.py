@@ -38,15 +38,26 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from tuneplug.errors import InvalidRequestError, NotFoundError, SampleFileError, TuneplugError
+from tuneplug.errors import (
+    AdapterBusyError,
+    InvalidRequestError,
+    NotFoundError,
+    SampleFileError,
+    TuneplugError,
+)
 from tuneplug.jobs.types import Job, JobEvent
 from tuneplug.server.errors import scrub
-from tuneplug.server.gateway import Gateway
+from tuneplug.server.gateway import JOB_NAMES, Gateway
 from tuneplug.server.tenants import Tenant
 
 from tuneplug_openai.protocol.errors import OpenAIError, from_tuneplug, not_found
 from tuneplug_openai.protocol.files import FileStore
-from tuneplug_openai.protocol.job_errors import job_aliases, speaking_for, spec_params
+from tuneplug_openai.protocol.job_errors import (
+    job_aliases,
+    model_busy,
+    speaking_for,
+    spec_params,
+)
 from tuneplug_openai.protocol.models import ModelIds, fine_tuned_id
 from tuneplug_openai.protocol.paging import listing, page, page_params
 from tuneplug_openai.protocol.schemas import JobBody
@@ -129,9 +140,16 @@ class Jobs:
             job = self.gateway.start_job(model, str(training), record=write_down, **spec)
         except SampleFileError as exc:
             raise _file_error(exc, body.training_file, validation, body.validation_file) from None
+        except AdapterBusyError as exc:
+            raise model_busy(body.model, exc, self._own_job(tenant, exc.job_id)) from exc
         except TuneplugError as exc:
             raise from_tuneplug(exc, aliases=files, params=spec_params(body)) from exc
         return self._object(tenant, job_id, record, job)
+
+    def _own_job(self, tenant: Tenant, backend_id: str) -> str | None:
+        """The client's id of the backend job ``backend_id`` if it is ``tenant``'s."""
+        found = self.gateway.state.find(JOB_NAMES, backend_id)
+        return str(found[1]["id"]) if found is not None and found[0] == tenant.name else None
 
     def _check_method(self, body: JobBody) -> None:
         """400 (``param: "method"``) for a method the backend cannot train, before
