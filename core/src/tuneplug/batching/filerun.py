@@ -154,7 +154,7 @@ def run_batch_file(
 async def _drive(
     runner: Batch, todo: Iterator[BatchInput], out: Path, summary: Any, progress: Any
 ) -> BatchStats:
-    journal = Journal(out)
+    journal = Journal(out, sync_in_thread=True)  # a slow disk never stalls the requests
     loop = asyncio.get_running_loop()
     flushing = False
     failed: list[BaseException] = []
