@@ -90,7 +90,7 @@ def run_fine_tune(
     # A run another process is going on with is refused by the runner: don't announce it.
     if resumed and not jobs.alive(job_id):
         done = jobs.store.get(job_id).steps_done
-        console.print(f"resuming job {job_id} after step {done}")
+        console.print(f"resuming job {job_id} after step {done}", markup=False)
     final = _run(jobs, job_id, epochs, console)
     if final.status is not JobStatus.SUCCEEDED:
         raise TuneplugError(final.error or f"job {job_id} {final.status.value}")

@@ -59,12 +59,14 @@ def _one_shot(model: Model, history: list[Message], options: dict[str, Any]) -> 
 
 def _interactive(model: Model, history: list[Message], options: dict[str, Any]) -> None:
     from rich.prompt import Prompt
+    from rich.text import Text
 
     from tuneplug.cli.output import stderr_console
     from tuneplug.types import Message
 
     console = stderr_console()
-    console.print(f"[dim]chatting with {model.ref}; /reset forgets, /exit or Ctrl-D ends[/dim]")
+    # Values in a Text: a model's name or an error's text is never markup.
+    console.print(Text(f"chatting with {model.ref}; /reset forgets, /exit or Ctrl-D ends", "dim"))
     opening = list(history)
     while True:
         try:
@@ -85,7 +87,7 @@ def _interactive(model: Model, history: list[Message], options: dict[str, Any]) 
             reply = _say(model, turn, options)
         except TuneplugError as exc:
             # One failed turn (a rate limit, a timeout) does not end the session.
-            console.print(f"[red]error: {exc}[/red]")
+            console.print(Text(f"error: {exc}", "red"))
             continue
         history = [*turn, Message(role="assistant", content=reply)]
 

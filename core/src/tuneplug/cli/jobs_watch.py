@@ -88,7 +88,8 @@ class _Watch:
         self.curves: Curves = Curves()
         self.console = stderr_console(quiet)
         self.progress = Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+            # The description is the job's id (the provider's): data, never markup.
+            TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
             TextColumn("loss {task.fields[loss]}"), TextColumn("{task.fields[valid]}"),
             TimeElapsedColumn(), console=self.console, transient=False,
         )  # fmt: skip
@@ -110,7 +111,7 @@ class _Watch:
         elif "valid_loss" in event.metrics:
             self.progress.update(self.task, valid=f"valid {event.metrics['valid_loss']:.4f}")
         elif event.level == "warn":
-            self.progress.console.print(f"warning: {event.message}", highlight=False)
+            self.progress.console.print(f"warning: {event.message}", highlight=False, markup=False)
         elif event.level == "info" and event.step is None:
             self.progress.console.print(event.message, highlight=False, markup=False)
         # error events end the job: its summary and one error line say them

@@ -1,6 +1,10 @@
 """How commands print: JSON documents and tables on stdout, warnings on stderr.
 
-rich is imported when a table is printed, never at startup.
+rich is imported when a table is printed, never at startup. Values (a model's name,
+a provider's message, a file name) are data: no console here turns ``:x:`` into an
+emoji, and a table cell is never read as markup or emoji either (``[red]``, ``\\[``
+and ``:smile:`` print as typed). Text the CLI writes itself may use markup; a value
+put into it goes in a :class:`rich.text.Text` or with ``markup=False``.
 """
 
 from __future__ import annotations
@@ -38,9 +42,9 @@ def console() -> Any:
         def on_broken_pipe(self) -> None:
             raise BrokenPipeError
 
-    out = QuietConsole()
+    out = QuietConsole(emoji=False)
     if not out.is_terminal:
-        out = QuietConsole(width=_PIPED_WIDTH)
+        out = QuietConsole(emoji=False, width=_PIPED_WIDTH)
     return out
 
 
@@ -53,22 +57,23 @@ def stderr_console(quiet: bool = False) -> Any:
     """
     from rich.console import Console
 
-    err = Console(stderr=True, quiet=quiet)
+    err = Console(stderr=True, quiet=quiet, emoji=False)
     if not err.is_terminal:
-        err = Console(stderr=True, quiet=quiet, width=_PIPED_WIDTH, soft_wrap=True)
+        err = Console(stderr=True, quiet=quiet, emoji=False, width=_PIPED_WIDTH, soft_wrap=True)
     return err
 
 
 def table(*columns: str) -> Any:
-    """A borderless rich table whose cells are data, never markup."""
+    """A borderless rich table whose cells are data, never markup or emoji codes."""
     # Fold rather than truncate on a narrow terminal: a value is never cut short.
-    from rich.markup import escape
     from rich.table import Table
+    from rich.text import Text
 
     class PlainTable(Table):
-        # Cells are data, never markup: "[providers.gradient]" in a message must show.
+        # Cells are data: "[providers.gradient]" in a message and ":x:" in a model's name
+        # must show as typed, whatever console prints the table (a Text is never parsed).
         def add_row(self, *cells: Any, **kwargs: Any) -> None:
-            super().add_row(*(escape(c) if isinstance(c, str) else c for c in cells), **kwargs)
+            super().add_row(*(Text(c) if isinstance(c, str) else c for c in cells), **kwargs)
 
     shown = PlainTable(box=None)
     for column in columns:
