@@ -28,7 +28,7 @@ def make(cls: type[TuneplugError], **kwargs: object) -> TuneplugError:
 
 
 def test_all_names_are_error_classes() -> None:
-    assert len(ALL) == 16
+    assert len(ALL) == 17
     for cls in ALL:
         assert isinstance(cls, type) and issubclass(cls, TuneplugError), cls
 
@@ -99,6 +99,9 @@ def test_errors_are_exported_lazily_from_package() -> None:
         errors.TimeoutError("too slow", provider="g"),
         errors.SampleFileError("train.jsonl", 3, "Field required", field="inputs"),
         errors.SampleFileError("train.jsonl", None, "cannot read samples"),
+        errors.AdapterBusyError(
+            "held", provider="mock", job_id="ftjob-1", job_status="paused", target="a-1"
+        ),
     ],
 )
 def test_errors_survive_pickling(error: errors.TuneplugError) -> None:

@@ -128,10 +128,17 @@ class AdapterBusyError(InvalidRequestError):
     """
 
     def __init__(
-        self, message: str, *, provider: str, job_id: str, job_status: str, target: str
+        self,
+        message: str,
+        *,
+        provider: str | None = None,
+        status: int | None = None,
+        job_id: str = "",
+        job_status: str = "",
+        target: str = "",
     ) -> None:
-        # No status: the local journal refused it, no HTTP server did.
-        super().__init__(message, provider=provider)
+        # The local journal raises it without a status: no HTTP server refused it.
+        super().__init__(message, provider=provider, status=status)
         self.job_id = job_id
         self.job_status = job_status
         self.target = target
