@@ -127,3 +127,36 @@ def test_a_native_jobs_checkpoint_models_answer_through_the_front_gateway(
     assert models == [ft, f"{ft}:ckpt-step-2", f"{ft}:ckpt-step-1"]  # the front's ids only
     for model in models:
         assert _ask(client, model or "").startswith(ANSWER)
+
+
+def test_a_backend_without_events_newest_is_read_in_pages_it_accepts(
+    chained: tuple[RunningServer, RunningServer],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tuneplug_openai.jobs import OpenAIJobs
+
+    upstream, front = chained
+    client = _sdk(front)
+    job, events = _fine_tune(client, tmp_path)
+    store, backend_id = _upstream_job(upstream)
+    for step in range(250):
+        store.add_event(backend_id, ("info", "step", f"step {step}", None, {}))
+    # A third-party backend: no events_newest, and no page beyond JobBackend's default.
+    monkeypatch.delattr(OpenAIJobs, "events_newest")
+    asked: list[int] = []
+    original = OpenAIJobs.events
+
+    def strict(self: OpenAIJobs, job_id: str, *, after: str | None = None, limit: int = 100) -> Any:
+        asked.append(limit)
+        assert 1 <= limit <= 100, "more than JobBackend.events promises"
+        return original(self, job_id, after=after, limit=limit)
+
+    monkeypatch.setattr(OpenAIJobs, "events", strict)
+    first = client.fine_tuning.jobs.list_events(job.id, limit=100)
+    rest = client.fine_tuning.jobs.list_events(job.id, limit=100, after=first.data[-1].id)
+    last = client.fine_tuning.jobs.list_events(job.id, limit=100, after=rest.data[-1].id)
+    seen = [e.id for e in first.data + rest.data + last.data]
+    assert first.has_more and rest.has_more and not last.has_more
+    assert len(seen) == len(set(seen)) == 250 + len(events) and seen[-1] == events[-1].id
+    assert asked and set(asked) == {100}

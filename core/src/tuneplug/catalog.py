@@ -26,6 +26,9 @@ def get_provider(name: str) -> Provider:
         PluginLoadError: its plugin failed to load.
         ConfigError: its settings are invalid.
     """
+    from tuneplug.arguments import check_name
+
+    check_name(name, "name", "a provider name")
     config = load_config()
     registry = registry_for(config)
     return registry.provider(name, config=config)

@@ -124,6 +124,28 @@ class Config:
                 return layer.label
         return "default"
 
+    def where(self, key: str) -> str:
+        """Where the effective top-level ``key`` came from, as the prefix of an error:
+        ``TUNEPLUG_MODEL`` (the variable), ``tuneplug.toml:1: default_model`` (the
+        file, line and key), ``argument`` or ``default``."""
+        origin = self.origin(key)
+        if origin.startswith("env "):
+            return origin.removeprefix("env ")
+        for layer in (self.project, self.user):
+            if layer is not None and origin == layer.label:
+                return f"{location(layer.path, [_file_key(key)], layer.table)}: {_file_key(key)}"
+        return origin
+
+    def alias_where(self, alias: str) -> str:
+        """Where ``[models.<alias>]``'s ``model`` is, as the prefix of an error:
+        ``tuneplug.toml:4: [models.qa] model`` (the project file's wins)."""
+        for layer in (self.project, self.user):
+            entry = (layer.data.get("models", {}) if layer is not None else {}).get(alias)
+            if layer is not None and isinstance(entry, dict) and "model" in entry:
+                at = location(layer.path, ["models", alias, "model"], layer.table)
+                return f"{at}: [models.{alias}] model"
+        return f"[models.{alias}] model"
+
     def provider_table(self, provider: str) -> tuple[dict[str, Any], dict[str, Any]]:
         """The ``[providers.<name>]`` tables of the project and user files (without the
         ``plugin`` key of a provider instance, which is the core's, not the plugin's)."""

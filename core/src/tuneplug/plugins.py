@@ -165,7 +165,7 @@ class Registry:
                 return self._loaded[name]
             candidates = self._discover().get(name)
             if not candidates or not self.filter.allows(name):
-                raise UnknownProviderError(self._unknown_message(name), provider=name)
+                raise UnknownProviderError(self._unknown_message(name))
             if len(candidates) > 1:
                 dists = " and ".join(repr(c.distribution) for c in candidates)
                 info = PluginInfo(
@@ -283,7 +283,7 @@ class Registry:
         instances = cfg.instances()
         plugin = instances.get(name, name)
         if plugin == name and (name not in self._discover() or not self.filter.allows(name)):
-            raise UnknownProviderError(self._unknown_message(name, instances), provider=name)
+            raise UnknownProviderError(self._unknown_message(name, instances))
         if plugin != name:
             info = self.instance_info(name, plugin)
             _, pm = self._load(plugin)

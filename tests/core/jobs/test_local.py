@@ -134,7 +134,7 @@ def test_list_get_cancel_and_pages() -> None:
         done.cancel()
     with pytest.raises(NotFoundError):
         tuneplug.get_job("mock/ftjob-missing")
-    with pytest.raises(tuneplug.UnknownModelError):
+    with pytest.raises(tuneplug.InvalidRequestError, match=r"^bad job reference .mock/."):
         tuneplug.get_job("mock/")
 
 

@@ -147,7 +147,7 @@ def test_parse_sample_names_the_field_without_union_tags(value: object, where: s
 def test_bytes_are_refused_and_batches_need_a_size() -> None:
     with pytest.raises(InvalidRequestError, match=r"^samples must be text, not bytes: decode"):
         sample_list(b'"a"')
-    with pytest.raises(ValueError, match=r"^batch size must be at least 1$"):
+    with pytest.raises(InvalidRequestError, match=r"^size must be an integer in 1\.\.\d+, got 0$"):
         list(batched(["a"], 0))
     assert list(batched("abcde", 2)) == [["a", "b"], ["c", "d"], ["e"]]
     assert list(batched("abc", 1)) == [["a"], ["b"], ["c"]]  # a batch size of 1 is valid

@@ -309,7 +309,8 @@ def test_batched_is_lazy() -> None:
     assert [s.text for s in first] == ["0", "1"]
 
 
-@pytest.mark.parametrize("size", [0, -1])
+@pytest.mark.parametrize("size", [0, -1, True, "2", 2.0])
 def test_batched_rejects_bad_size(size: int) -> None:
-    with pytest.raises(ValueError, match="batch size"):
-        list(batched([Sample(inputs="x")], size))
+    # Refused when called, before the first batch is asked for.
+    with pytest.raises(InvalidRequestError, match=r"^size must be an integer in 1\.\.\d+, got "):
+        batched([Sample(inputs="x")], size)

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from tuneplug.batching.runner import Batch
 from tuneplug.batching.types import BatchResult
+from tuneplug.errors import InvalidRequestError
 
 if TYPE_CHECKING:
     from tuneplug.models import Model
@@ -33,6 +34,15 @@ __all__ = ["abatch", "batch"]
 
 _POLL = 0.1
 """Seconds between checks for a stopped consumer while a hand-over waits (bounded waits only)."""
+
+
+def _check_inputs(inputs: Any) -> None:
+    # A wrong argument fails here, before any I/O, not inside the batch's thread.
+    if isinstance(inputs, str | bytes) or not isinstance(inputs, Iterable | AsyncIterable):
+        raise InvalidRequestError(
+            "inputs must be an iterable (or async iterable) of prompts, conversations or "
+            f"inputs, got {type(inputs).__name__}"
+        )
 
 
 def abatch(
@@ -77,6 +87,7 @@ def abatch(
         InvalidRequestError: a bad argument or option (before any I/O).
         UnknownModelError, UnknownProviderError, ConfigError: ``model`` cannot be had.
     """
+    _check_inputs(inputs)
     runner = Batch(
         model, concurrency=concurrency, rpm=rpm, tpm=tpm, ordered=ordered, window=window,
         max_attempts=max_attempts, options=options,
@@ -102,6 +113,7 @@ def batch(
     iterator is returned). Closing the iterator early (``break``) cancels the
     requests in flight. Safe to call where an event loop is already running.
     """
+    _check_inputs(inputs)
     runner = Batch(
         model, concurrency=concurrency, rpm=rpm, tpm=tpm, ordered=ordered, window=window,
         max_attempts=max_attempts, options=options,

@@ -98,6 +98,11 @@ class Batch:
             from tuneplug.models import get_model
 
             model = get_model(model)
+        elif not callable(getattr(model, "acomplete", None)):
+            raise InvalidRequestError(
+                "model must be a Model, a model reference or an alias, or None for the "
+                f"default model; got {type(model).__name__}"
+            )
         self.model = model
         self.options = dict(options or {})
         # Bad options fail here, once, not once per input.

@@ -6,7 +6,7 @@ import click
 
 from tuneplug.cli.base import CommandGroup
 from tuneplug.cli.models import print_info
-from tuneplug.cli.options import Finite, option_flag, parse_extra, refused
+from tuneplug.cli.options import MODEL_REF, Finite, option_flag, parse_extra, refused
 
 __all__ = ["adapters"]
 
@@ -17,13 +17,11 @@ def adapters() -> None:
 
 
 @adapters.command("create")
-@click.argument("base")
+@click.argument("base", type=MODEL_REF)
 @click.option("--name", required=True, help="The adapter's name.")
-@click.option("--rank", type=click.IntRange(1, 32), help="LoRA rank (1..32).")
-@click.option(
-    "--learning-rate", type=Finite(0, 1, min_open=True, max_open=True),
-    help="Learning rate (0 < lr < 1).",
-)  # fmt: skip
+# The bounds are the core's (Model.check_adapter_args): refused as `error: --rank: ...`.
+@click.option("--rank", type=int, help="LoRA rank (1..32).")
+@click.option("--learning-rate", type=Finite(), help="Learning rate (0 < lr < 1).")
 @click.option(
     "-o", "--option", "extra", multiple=True,
     help="Adapter option key=value (JSON); `tuneplug models BASE --options` lists them.",
@@ -59,7 +57,7 @@ def adapters_create(
 
 
 @adapters.command("get")
-@click.argument("model")
+@click.argument("model", type=MODEL_REF)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def adapters_get(model: str, as_json: bool) -> None:
     """Describe the adapter (or model) MODEL."""
@@ -69,7 +67,7 @@ def adapters_get(model: str, as_json: bool) -> None:
 
 
 @adapters.command("delete")
-@click.argument("model")
+@click.argument("model", type=MODEL_REF)
 def adapters_delete(model: str) -> None:
     """Delete the adapter MODEL."""
     import tuneplug

@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from tuneplug.cli.base import resumable
-from tuneplug.cli.options import Finite, checked_options, completion_options
+from tuneplug.cli.options import MODEL_REF, Finite, checked_options, completion_options
 
 __all__ = ["MAX_CONCURRENCY", "batch_command"]
 
@@ -81,7 +81,7 @@ class _Bar:
 
 
 @click.command("batch")
-@click.argument("model")
+@click.argument("model", type=MODEL_REF)
 @click.argument("input_file", metavar="IN.jsonl")
 @click.option(
     "-o", "--output", required=True,

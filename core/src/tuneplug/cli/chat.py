@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from tuneplug.cli.options import checked_options, completion_options, read_stdin
+from tuneplug.cli.options import MODEL_REF, checked_options, completion_options, read_stdin
 from tuneplug.errors import InvalidRequestError, TuneplugError
 
 if TYPE_CHECKING:
@@ -93,7 +93,7 @@ def _interactive(model: Model, history: list[Message], options: dict[str, Any]) 
 
 
 @click.command("chat")
-@click.option("-m", "--model", "ref", help="Model reference or alias.")
+@click.option("-m", "--model", "ref", type=MODEL_REF, help="Model reference or alias.")
 @click.option("--system", help="A system message that opens the conversation.")
 @completion_options()
 def chat_command(ref: str | None, system: str | None, options: dict[str, Any]) -> None:

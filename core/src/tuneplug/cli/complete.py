@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from tuneplug.cli.options import checked_options, completion_options, read_stdin
+from tuneplug.cli.options import MODEL_REF, checked_options, completion_options, read_stdin
 from tuneplug.cli.output import echo_json
 
 __all__ = ["complete"]
@@ -16,7 +16,7 @@ __all__ = ["complete"]
 
 @click.command()
 @click.argument("prompt", required=False)
-@click.option("-m", "--model", "ref", help="Model reference or alias.")
+@click.option("-m", "--model", "ref", type=MODEL_REF, help="Model reference or alias.")
 @completion_options()
 @click.option("--stream", is_flag=True, help="Print the completion as it is generated.")
 @click.option(

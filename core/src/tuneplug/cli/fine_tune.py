@@ -5,13 +5,14 @@ from __future__ import annotations
 import click
 
 from tuneplug.cli.base import resumable
+from tuneplug.cli.options import MODEL_REF
 from tuneplug.cli.output import echo_json
 
 __all__ = ["fine_tune"]
 
 
 @click.command("fine-tune")
-@click.argument("model")
+@click.argument("model", type=MODEL_REF)
 @click.argument("file")
 # The bounds of JobSpec (fine-tune runs a local job), so a value is refused before any work.
 @click.option(

@@ -21,7 +21,7 @@ import click
 from tuneplug.cli.base import CommandGroup, UsageLine, resumable
 from tuneplug.cli.jobs_list import jobs_list
 from tuneplug.cli.jobs_watch import attach, check_plot, following_hint, job_json, print_job
-from tuneplug.cli.options import Beta, Finite, parse_extra, refused
+from tuneplug.cli.options import JOB_REF, MODEL_REF, Beta, Finite, parse_extra, refused
 from tuneplug.cli.output import echo_json
 
 if TYPE_CHECKING:
@@ -52,16 +52,27 @@ _FLAGS = {
     "n_epochs": "--epochs", "batch_size": "--batch-size", "learning_rate": "--learning-rate",
     "learning_rate_multiplier": "--learning-rate-multiplier", "rank": "--rank",
     "lora_alpha": "--lora-alpha", "lora_dropout": "--lora-dropout", "suffix": "--suffix",
-    "seed": "--seed", "extra": "-o", "method": "--method",
+    "seed": "--seed", "extra": "-o", "method": "--method", "model": "MODEL",
+    "training_data": "DATA", "validation_data": "--validation",
 }  # fmt: skip
-"""JobSpec field -> the flag that sets it, to name the flag in a usage error."""
+"""JobSpec field -> the flag (or argument) that sets it, to name it in a usage error."""
 
 
-def _flag(field: str | None) -> str | None:
-    """The flag that set ``field`` (``-o NAME`` for a provider option), ``None`` if none did."""
+def _flag(field: str | None, options: dict[str, Any] | None = None) -> str | None:
+    """The flag that set ``field``: ``-o NAME`` for a provider option (a key of
+    ``options``, the ``-o`` values, or no spec field), ``None`` if none did."""
     if field is None:
         return None
+    if options is not None and field in options:
+        return f"-o {field}"
     return _FLAGS.get(field, f"-o {field}")
+
+
+def _no_spec_fields(options: dict[str, Any]) -> None:
+    """``-o`` is for the provider's own job options: a spec field has its flag."""
+    for key in options:
+        if key in _FLAGS and key != "extra":
+            raise UsageLine(f"-o {key}: a field of the job spec, set by {_FLAGS[key]}")
 
 
 def _checked_spec(model: str, data: str, given: dict[str, Any]) -> JobSpec:
@@ -85,7 +96,7 @@ def _checked_spec(model: str, data: str, given: dict[str, Any]) -> JobSpec:
 
 
 @jobs.command("create")
-@click.argument("model")
+@click.argument("model", type=MODEL_REF)
 @click.argument("data")
 @click.option("--validation", help="Validation samples file.")
 @click.option("--method", type=click.Choice(["sft", "dpo"]), help="Training method. [default: sft]")
@@ -155,6 +166,7 @@ def jobs_create(
         if "beta" in options:
             raise UsageLine("--beta: give it once: --beta or -o beta, not both")
         options["beta"] = beta  # OpenAI's `extra={"beta": ...}`, as Python passes it
+    _no_spec_fields(options)
     if options:
         given["extra"] = options
     _checked_spec(model, data, given)  # the ranges, before the model is even resolved
@@ -177,7 +189,7 @@ def jobs_create(
             job = backend.create(spec)
     except OptionError as exc:
         # What this provider's jobs refuse before any I/O (a flag it does not take).
-        raise refused(exc, _flag(exc.option)) from None
+        raise refused(exc, _flag(exc.option, options)) from None
     if detach:
         if as_json:
             echo_json(job_json(job))
@@ -189,7 +201,7 @@ def jobs_create(
 
 
 @jobs.command("wait")
-@click.argument("job_ref", metavar="ID")
+@click.argument("job_ref", metavar="ID", type=JOB_REF)
 @click.option("--plot", help="Write loss curves (PNG, SVG... by suffix; needs matplotlib).")
 @click.option("--json", "as_json", is_flag=True, help="Print the job as JSON.")
 def jobs_wait(job_ref: str, plot: str | None, as_json: bool) -> None:
@@ -204,7 +216,7 @@ def jobs_wait(job_ref: str, plot: str | None, as_json: bool) -> None:
 
 
 @jobs.command("resume")
-@click.argument("job_ref", metavar="ID")
+@click.argument("job_ref", metavar="ID", type=JOB_REF)
 @click.option("--detach", is_flag=True, help="Resume in a process of its own and return.")
 @click.option("--worker", is_flag=True, hidden=True, help="Run as a detached job's runner.")
 @click.option("--plot", help="Write loss curves (PNG, SVG... by suffix; needs matplotlib).")
@@ -263,7 +275,7 @@ def _work(job_id: str) -> None:
 
 
 @jobs.command("get")
-@click.argument("job_ref", metavar="ID")
+@click.argument("job_ref", metavar="ID", type=JOB_REF)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def jobs_get(job_ref: str, as_json: bool) -> None:
     """Describe the job ID."""
@@ -275,7 +287,7 @@ def jobs_get(job_ref: str, as_json: bool) -> None:
 
 
 @jobs.command("cancel")
-@click.argument("job_ref", metavar="ID")
+@click.argument("job_ref", metavar="ID", type=JOB_REF)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def jobs_cancel(job_ref: str, as_json: bool) -> None:
     """Cancel the job ID (its runner stops before its next step)."""
@@ -287,7 +299,7 @@ def jobs_cancel(job_ref: str, as_json: bool) -> None:
 
 
 @jobs.command("events")
-@click.argument("job_ref", metavar="ID")
+@click.argument("job_ref", metavar="ID", type=JOB_REF)
 @click.option("--follow", "-f", is_flag=True, help="Keep printing until the job ends.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 def jobs_events(job_ref: str, follow: bool, as_json: bool) -> None:

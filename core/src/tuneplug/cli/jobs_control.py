@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from tuneplug.cli.jobs_watch import job_json
+from tuneplug.cli.options import JOB_REF
 from tuneplug.cli.output import console, echo_json, table
 
 __all__ = ["COMMANDS"]
@@ -44,7 +45,7 @@ class _Age(click.ParamType[float, Any]):
 
 
 @click.command("pause")
-@click.argument("job_ref", metavar="ID")
+@click.argument("job_ref", metavar="ID", type=JOB_REF)
 @click.option("--json", "as_json", is_flag=True, help="Print the job as JSON.")
 def jobs_pause(job_ref: str, as_json: bool) -> None:
     """Pause the job ID: it stops before its next step; `jobs resume ID` continues it."""
@@ -56,7 +57,7 @@ def jobs_pause(job_ref: str, as_json: bool) -> None:
 
 
 @click.command("checkpoints")
-@click.argument("job_ref", metavar="ID")
+@click.argument("job_ref", metavar="ID", type=JOB_REF)
 @click.option("--limit", type=click.IntRange(1, 100), default=10, show_default=True)
 @click.option("--after", help="The last checkpoint id of the previous page.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
@@ -78,7 +79,7 @@ def jobs_checkpoints(job_ref: str, limit: int, after: str | None, as_json: bool)
 
 
 @click.command("delete")
-@click.argument("job_ref", metavar="ID")
+@click.argument("job_ref", metavar="ID", type=JOB_REF)
 def jobs_delete(job_ref: str) -> None:
     """Forget the ended job ID: its record, events and copy of the samples (not its model)."""
     job = _find(job_ref)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from tuneplug.cli.options import MODEL_REF, PROVIDER
 from tuneplug.cli.output import console, echo_json, table, warn
 
 if TYPE_CHECKING:
@@ -40,8 +41,8 @@ def print_info(info: ModelInfo, as_json: bool) -> None:
 
 
 @click.command()
-@click.argument("model", required=False)
-@click.option("--provider", "-p", help="Only this provider's models.")
+@click.argument("model", required=False, type=MODEL_REF)
+@click.option("--provider", "-p", type=PROVIDER, help="Only this provider's models.")
 @click.option("--base", is_flag=True, help="Only base models (no adapters).")
 @click.option("--options", "show_options", is_flag=True, help="The options MODEL takes.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")

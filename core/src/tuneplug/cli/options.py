@@ -19,11 +19,16 @@ from typing import TYPE_CHECKING, Any
 import click
 
 __all__ = [
+    "JOB_REF",
+    "MODEL_REF",
+    "PROVIDER",
     "Beta",
     "Finite",
+    "Reference",
     "checked_options",
     "completion_options",
     "option_flag",
+    "param_name",
     "parse_extra",
     "read_stdin",
     "refused",
@@ -83,6 +88,51 @@ class Beta(_ParamType):
         if not math.isfinite(number) or number <= 0:
             raise UsageLine(f"--beta: must be a finite number > 0 or 'auto', got {value!r}")
         return number
+
+
+def param_name(param: click.Parameter | None) -> str:
+    """How a usage line names ``param``: its first flag (``-m``), or an argument's
+    name (``MODEL``, ``ID``)."""
+    if isinstance(param, click.Option) and param.opts:
+        return param.opts[0]
+    return param.human_readable_name if param is not None else "a value"
+
+
+class Reference(_ParamType):
+    """A model or job reference (or a provider name) on the command line.
+
+    An empty one is one ``error: -m: must not be empty ...`` line (exit 2) before
+    any I/O, where it used to pass for "not given" and pick the default model.
+    ``job=True`` also refuses a job reference with an empty side (``mock/``).
+    """
+
+    name = "text"
+
+    def __init__(self, what: str, *, job: bool = False) -> None:
+        self.what = what
+        self.job = job
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from tuneplug.cli.base import UsageLine
+
+        if not isinstance(value, str):
+            return value
+        if not value.strip():
+            raise UsageLine(f"{param_name(param)}: must not be empty: give {self.what}")
+        provider, sep, job_id = value.partition("/")
+        if self.job and sep and not (provider and job_id):
+            raise UsageLine(f"{param_name(param)}: {value!r} is not {self.what}")
+        return value
+
+
+MODEL_REF = Reference("a model reference (provider/model) or an alias")
+"""The type of every command's model reference (``-m``, ``MODEL``, ``BASE``)."""
+
+JOB_REF = Reference("a job reference (provider/job_id, or a local job's id)", job=True)
+"""The type of every ``jobs`` command's ``ID``."""
+
+PROVIDER = Reference("a provider name")
+"""The type of ``--provider``."""
 
 
 def parse_extra(values: tuple[str, ...], flag: str = "-o") -> dict[str, Any]:

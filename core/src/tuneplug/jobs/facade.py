@@ -15,13 +15,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from tuneplug.arguments import check_int, check_name
 from tuneplug.errors import (
     CapabilityError,
     InvalidRequestError,
     NotConfiguredError,
     TimeoutError,
     TuneplugError,
-    UnknownModelError,
 )
 from tuneplug.jobs.backend import OPTIONAL_METHODS, JobBackend, JobPage
 from tuneplug.jobs.inputs import check_data
@@ -161,10 +161,10 @@ def list_jobs(
         InvalidRequestError: ``limit`` out of range, ``after`` not text.
         TuneplugError: the one ``provider`` asked for fails (unknown, not configured, ...).
     """
-    if isinstance(after, str):
-        check_text(after, "after")
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 100:
-        raise InvalidRequestError(f"limit must be an integer in 1..100, got {limit!r}")
+    check_name(provider, "provider", "a provider name", optional=True)
+    if after is not None:
+        check_text(check_name(after, "after", "the last job id of a previous page") or "", "after")
+    check_int(limit, "limit", 1, 100)
     if provider is not None:
         page = job_backend(provider).list(after=after, limit=limit)
         return JobListing(list(page), page.has_more, more=(provider,) if page.has_more else ())
@@ -223,19 +223,18 @@ def get_job(ref: str) -> Job:
     """The job ``ref`` names: ``provider/job_id``, or a bare id of a local job.
 
     Raises:
-        UnknownModelError: the reference is malformed.
+        InvalidRequestError: the reference is not a string, empty or malformed.
         NotFoundError: the provider has no such job.
     """
-    if not isinstance(ref, str) or not ref.strip():
-        raise UnknownModelError(f"bad job reference {ref!r}: expected 'provider/job_id'")
-    check_text(ref, "the job reference", error=UnknownModelError)
+    check_name(ref, "ref", "a job reference, 'provider/job_id' or a local job's id")
+    check_text(ref, "the job reference")
     provider, sep, job_id = ref.partition("/")
+    if sep and not (provider and job_id):
+        raise InvalidRequestError(f"bad job reference {ref!r}: expected 'provider/job_id'")
     if not sep:
         from tuneplug.jobs.local import job_store
 
         provider, job_id = job_store().get(ref).provider, ref
-    if not provider or not job_id:
-        raise UnknownModelError(f"bad job reference {ref!r}: expected 'provider/job_id'")
     return job_backend(provider).get(job_id)
 
 

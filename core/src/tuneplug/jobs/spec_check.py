@@ -53,14 +53,17 @@ def check_spec(provider: Provider, spec: JobSpec) -> ModelInfo:
         if fixed:
             why = "set when it was created (start from its base model for new ones)"
             raise OptionError(
-                f"{info.id} is an adapter, trained in place: {', '.join(fixed)} were {why}",
+                f"{info.id} is an adapter, trained in place: {', '.join(fixed)} "
+                f"{'was' if len(fixed) == 1 else 'were'} {why}",
                 option=fixed[0],
                 detail=f"{info.id} is an adapter, trained in place: this was {why}",
                 provider=provider.name,
             )
     else:
-        # Checked against the provider's declared adapter options before any I/O.
-        Model(info, provider)._adapter_options(adapter_options(spec))
+        # What the new adapter takes, checked before any I/O (the data is read next).
+        base = Model(info, provider)
+        base.check_adapter_args(spec.rank, spec.learning_rate)
+        base._adapter_options(adapter_options(spec))
     return info
 
 

@@ -7,13 +7,20 @@ them.
 
 from __future__ import annotations
 
+import contextlib
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
+from tuneplug.arguments import check_bool, check_name
 from tuneplug.config import MOCK_DEFAULT_MODEL, Config, load_config
 from tuneplug.config_names import registry_for
-from tuneplug.errors import UnknownModelError
+from tuneplug.errors import (
+    InvalidRequestError,
+    NotFoundError,
+    UnknownModelError,
+    UnknownProviderError,
+)
 from tuneplug.models.model import Model
 from tuneplug.options import (
     UNDECLARED,
@@ -30,6 +37,9 @@ from tuneplug.types import ModelInfo
 __all__ = ["get_model", "list_models", "resolve"]
 
 
+MODEL_REFERENCE = "a model reference, 'provider/model' or an alias"
+
+
 def _registry(config: Config) -> Any:
     return registry_for(config)
 
@@ -41,6 +51,19 @@ def _split(ref: str) -> tuple[str, str]:
             f"bad model reference {ref!r}: expected 'provider/model' or a configured alias"
         )
     return provider, name
+
+
+@contextlib.contextmanager
+def _from(origin: str | None) -> Iterator[None]:
+    """Errors resolving a reference the config gave say where it came from
+    (``tuneplug.toml:3: [models.qa] model: unknown model ...``), not the provider,
+    which did nothing wrong."""
+    try:
+        yield
+    except (UnknownModelError, UnknownProviderError, NotFoundError) as exc:
+        if origin is None:
+            raise
+        raise type(exc)(f"{origin}: {exc}") from None
 
 
 def get_model(
@@ -64,22 +87,38 @@ def get_model(
             declares (from an alias: naming the config file and line, and not
             the provider, which did nothing wrong).
     """
+    check_name(ref, "ref", MODEL_REFERENCE, optional=True)
+    if settings is not None and not isinstance(settings, Mapping):
+        raise InvalidRequestError(
+            f"settings must be a mapping of setting names to values, got {type(settings).__name__}"
+        )
     config = load_config()
-    target = ref or config.settings.model or MOCK_DEFAULT_MODEL
-    check_text(target, "the model reference", error=UnknownModelError)
+    # A reference the config gave is resolved under its origin: an error names it.
+    origin: str | None = None
+    if ref is not None:
+        target = ref
+    elif config.settings.model is not None:
+        target = config.settings.model
+        origin = config.where("model")
+    else:
+        target = MOCK_DEFAULT_MODEL
     alias_name: str | None = None
     alias_options: dict[str, Any] = {}
-    if "/" not in target:
-        alias = config.resolve_alias(target)
-        if alias is None:
-            known = ", ".join(sorted(config.settings.models)) or "none configured"
-            raise UnknownModelError(
-                f"unknown model {target!r}: not 'provider/model' and not an alias "
-                f"(aliases: {known})"
-            )
-        alias_name, target, alias_options = target, alias.model, alias.options
-    provider_name, name = _split(target)
-    provider = _registry(config).provider(provider_name, settings, config=config)
+    with _from(origin):
+        check_text(target, "the model reference", error=UnknownModelError)
+        if "/" not in target:
+            alias = config.resolve_alias(target)
+            if alias is None:
+                known = ", ".join(sorted(config.settings.models)) or "none configured"
+                raise UnknownModelError(
+                    f"unknown model {target!r}: not 'provider/model' and not an alias "
+                    f"(aliases: {known})"
+                )
+            alias_name, target, alias_options = target, alias.model, alias.options
+            origin = config.alias_where(alias_name)
+    with _from(origin):
+        provider_name, name = _split(target)
+        provider = _registry(config).provider(provider_name, settings, config=config)
     merged = {**alias_options, **options}
 
     def check(declared: DeclaredOptions) -> None:
@@ -95,7 +134,8 @@ def get_model(
     per_model = provider.accepts("tuneplug_options", "model")
     declared = UNDECLARED if per_model else declared_options(provider, None)
     check(declared)
-    info = resolve(provider, name)
+    with _from(origin):
+        info = resolve(provider, name)
     if per_model:
         declared = declared_options(provider, info)
         check(declared)
@@ -128,6 +168,8 @@ def list_models(provider: str | None = None, *, base_only: bool = False) -> list
     """
     from tuneplug.listing import model_listing
 
+    check_name(provider, "provider", "a provider name", optional=True)
+    check_bool(base_only, "base_only")
     listing = model_listing(provider, base_only=base_only)
     for line in listing.warnings:
         warnings.warn(f"tuneplug: {line}", stacklevel=2)

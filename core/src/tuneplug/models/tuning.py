@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from tuneplug.errors import CapabilityError, InvalidRequestError
-from tuneplug.options import DeclaredOptions, check_extra, declared_options
+from tuneplug.options import DeclaredOptions, OptionError, check_extra, declared_options
 from tuneplug.text import check_text
 from tuneplug.types import Capability, FineTuneResult, ModelKind, Sample
 
@@ -83,20 +83,15 @@ class TuningMixin:
         self.provider.require(Capability.FINE_TUNE, "create adapters")
         self._require_model(Capability.FINE_TUNE, "be fine-tuned: it takes no adapters")
         if not isinstance(name, str) or not name.strip():
-            raise InvalidRequestError("adapter name must not be empty", provider=self.provider.name)
-        check_text(name, "the adapter name")
-        # bool is an int to Python, but `rank=True` is a mistake, not rank 1.
-        if rank is not None and (
-            isinstance(rank, bool) or not isinstance(rank, int) or not 0 < rank <= 32
-        ):
-            raise InvalidRequestError(
-                f"rank must be an integer in 1..32, got {rank!r}", provider=self.provider.name
-            )
-        if learning_rate is not None and not 0 < learning_rate < 1:
-            raise InvalidRequestError(
-                f"learning_rate must be between 0 and 1 (exclusive), got {learning_rate}",
+            got = "" if isinstance(name, str) else f", got {type(name).__name__}"
+            raise OptionError(
+                f"adapter name must be a non-empty string{got}",
+                option="name",
+                detail=f"must be a non-empty string{got}",
                 provider=self.provider.name,
             )
+        check_text(name, "the adapter name")
+        self.check_adapter_args(rank, learning_rate)
         if self.info.kind is not ModelKind.BASE:
             raise InvalidRequestError(
                 f"{self.ref} is an adapter; create adapters on a base model",
@@ -114,6 +109,35 @@ class TuningMixin:
         from tuneplug.models.model import Model
 
         return Model(info, self.provider, self.defaults)
+
+    def check_adapter_args(self, rank: Any, learning_rate: Any) -> None:
+        """Refuse a ``rank`` or ``learning_rate`` a new adapter cannot take, before any I/O.
+
+        The bounds every provider's ``tuneplug_create_adapter`` is promised: rank
+        1..32, ``0 < learning_rate < 1``, strictly typed (``True`` is not rank 1,
+        ``"0.1"`` is not a number). A fine-tuning job that creates an adapter checks
+        them before it reads its data.
+
+        Raises:
+            OptionError: naming the argument (``option``), with the provider.
+        """
+        from tuneplug.options import OptionError
+
+        # bool is an int to Python, but `rank=True` is a mistake, not rank 1.
+        if rank is not None and (
+            isinstance(rank, bool) or not isinstance(rank, int) or not 0 < rank <= 32
+        ):
+            why = f"must be an integer in 1..32, got {rank!r}"
+            raise OptionError(f"rank {why}", option="rank", detail=why, provider=self.provider.name)
+        number = isinstance(learning_rate, int | float) and not isinstance(learning_rate, bool)
+        if learning_rate is not None and (not number or not 0 < learning_rate < 1):
+            why = f"must be a number between 0 and 1 (exclusive), got {learning_rate!r}"
+            raise OptionError(
+                f"learning_rate {why}",
+                option="learning_rate",
+                detail=why,
+                provider=self.provider.name,
+            )
 
     def _adapter_options(self, options: dict[str, Any]) -> dict[str, Any]:
         if not options:
@@ -226,8 +250,10 @@ class TuningMixin:
             CapabilityError: the provider cannot run fine-tuning jobs.
             SampleFileError: a sample of the file is invalid.
         """
+        from tuneplug.arguments import check_bool
         from tuneplug.jobs.facade import backend_for, make_spec
 
+        check_bool(detach, "detach")
         self.provider.require(Capability.JOBS, "run fine-tuning jobs")
         job_spec = make_spec(self.id, data, spec)
         backend = backend_for(self.provider)

@@ -55,9 +55,15 @@ def count_samples(path: str | PathLike[str]) -> int:
 
 
 def batched(samples: Iterable[_T], size: int) -> Iterator[list[_T]]:
-    """Group ``samples`` into lists of at most ``size``."""
-    if size < 1:
-        raise ValueError("batch size must be at least 1")
+    """Group ``samples`` into lists of at most ``size`` (an int >= 1, else
+    ``InvalidRequestError``, raised when the iterator is created)."""
+    from tuneplug.arguments import check_int
+
+    check_int(size, "size", 1, 2**31 - 1)
+    return _batches(samples, size)
+
+
+def _batches(samples: Iterable[_T], size: int) -> Iterator[list[_T]]:
     it = iter(samples)
     while batch := list(islice(it, size)):
         yield batch

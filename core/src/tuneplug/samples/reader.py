@@ -44,6 +44,13 @@ _TOO_DEEP = "invalid JSON: nested too deeply"
 _TRUNCATION_SLACK = 8
 
 
+def _check_arguments(path: object, max_sample_bytes: object) -> None:
+    from tuneplug.arguments import check_int, check_path
+
+    check_path(path, "path")
+    check_int(max_sample_bytes, "max_sample_bytes", 1, 2**62)
+
+
 def read_samples(
     path: str | os.PathLike[str], *, max_sample_bytes: int = MAX_SAMPLE_BYTES
 ) -> Iterator[TrainingSample]:
@@ -53,7 +60,9 @@ def read_samples(
         SampleFileError: the file cannot be read, is not UTF-8 (naming the byte
             offset), is not JSON, holds a sample over ``max_sample_bytes``, or a
             sample is invalid; the message names file, line and field.
+        InvalidRequestError: ``path`` is not a path or ``max_sample_bytes`` not an int > 0.
     """
+    _check_arguments(path, max_sample_bytes)
     yield from _read(path, max_sample_bytes, parse_value)
 
 
@@ -67,6 +76,7 @@ def read_preference_samples(
         SampleFileError: as :func:`read_samples`; a line that is not a pair names
             the keys a pair needs.
     """
+    _check_arguments(path, max_sample_bytes)
     yield from _read(path, max_sample_bytes, parse_preference)
 
 

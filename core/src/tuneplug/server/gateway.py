@@ -34,7 +34,7 @@ from typing import Any, TypeVar
 import tuneplug
 from tuneplug.catalog import is_provider
 from tuneplug.errors import CapabilityError, ConfigError, NotFoundError, UnknownModelError
-from tuneplug.jobs.backend import JobBackend, JobPage, NewestEventsJobBackend
+from tuneplug.jobs.backend import JobBackend, JobPage
 from tuneplug.jobs.types import Job, JobEvent
 from tuneplug.models import Model, resolve
 from tuneplug.provider import Provider
@@ -316,9 +316,12 @@ class Gateway:
             NotFoundError: the backend lost the job.
             InvalidRequestError: ``after`` is not an event id of the backend.
         """
-        if not isinstance(self._jobs, NewestEventsJobBackend):
+        # The method itself, not isinstance(..., Protocol): that caches a class's answer.
+        newest = getattr(self._jobs, "events_newest", None)
+        if not callable(newest):
             return None
-        return self._jobs.events_newest(job_id, after=after, limit=limit)
+        found: JobPage[JobEvent] = newest(job_id, after=after, limit=limit)
+        return found
 
     def name_job(self, tenant: Tenant, job_id: str, public_id: str) -> None:
         """Record the id a client knows the backend job ``job_id`` by (for the server's log)."""

@@ -56,7 +56,10 @@ JOBS = "openai.job"
 """State namespace: job id -> what the server knows of the job beyond the backend's."""
 
 _STATUS = {"validating": "validating_files", "cancelling": "running"}
-_EVENT_PAGES = 100  # at most this many pages of 1000 events are read for one listing
+# A backend without events_newest is read oldest first, in pages of the protocol's default
+# size (JobBackend.events promises no larger), at most 100,000 events for one listing.
+_EVENT_PAGE = 100
+_EVENT_PAGES = 1000
 
 
 class Jobs:
@@ -251,7 +254,7 @@ def _all_events(job: Job) -> list[JobEvent]:
     events: list[JobEvent] = []
     cursor: str | None = None
     for _ in range(_EVENT_PAGES):
-        got = job.events(after=cursor, limit=1000)
+        got = job.events(after=cursor, limit=_EVENT_PAGE)
         events.extend(got)
         if not got.has_more or not len(got):
             break
