@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 import tuneplug.testing.cassettes as cassettes
+import tuneplug.testing.known_secrets as known_secrets
 import yaml
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -79,7 +80,9 @@ class _EntryPoint:
 def acme(monkeypatch: pytest.MonkeyPatch) -> None:
     """An installed provider 'acme' declaring secret headers and settings, and a broken one."""
     plugins = [_EntryPoint("acme", _Plugin()), _EntryPoint("broken", ImportError("no lib"))]
-    monkeypatch.setattr(cassettes, "entry_points", lambda group: plugins)
+    monkeypatch.setattr(known_secrets, "entry_points", lambda group: plugins)
+    installed = known_secrets._installed.__wrapped__()  # type: ignore[attr-defined]
+    monkeypatch.setattr(known_secrets, "_installed", lambda: installed)
     monkeypatch.setenv("ACME_API_KEY", SECRET)
     monkeypatch.setenv("ACME_ALT", "alternative-secret")
     monkeypatch.setenv("ACME_REGION", "us-east")

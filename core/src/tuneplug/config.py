@@ -26,10 +26,9 @@ import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
@@ -42,6 +41,7 @@ from pydantic_settings import (
 from tuneplug import paths
 from tuneplug.config_files import ConfigFile, find_project_file, location, read_layer
 from tuneplug.errors import ConfigError
+from tuneplug.settings_secrets import masked
 
 __all__ = [
     "Config",
@@ -51,6 +51,7 @@ __all__ = [
     "build_settings",
     "find_project_file",
     "load_config",
+    "masked",
 ]
 
 S = TypeVar("S", bound=BaseModel)
@@ -376,20 +377,3 @@ def env_values(cls: type[BaseModel]) -> dict[str, Any]:
     if not issubclass(cls, BaseSettings):
         return {}
     return dict(EnvSettingsSource(cls, env_ignore_empty=True)())
-
-
-def masked(value: Any) -> Any:
-    """``value`` fit for display: secrets become ``'**********'``."""
-    if isinstance(value, SecretStr):
-        return "**********" if value.get_secret_value() else ""
-    if isinstance(value, BaseModel):
-        return {k: masked(v) for k, v in value}
-    if isinstance(value, dict):
-        return {k: masked(v) for k, v in value.items()}
-    if isinstance(value, Path):
-        return str(value)
-    if isinstance(value, str):
-        from tuneplug.settings_rules import mask_url
-
-        return mask_url(value)
-    return value

@@ -318,6 +318,12 @@ class Registry:
                 existing = self._providers[key] = Provider(info, pm, built)
             return existing
 
+    def settings_in_use(self) -> list[Any]:
+        """The settings of every provider this registry has created (``None`` omitted)."""
+        with self._lock:
+            providers = list(self._providers.values())
+        return [p.ctx.settings for p in providers if p.ctx.settings is not None]
+
     def close(self) -> None:
         """Close every provider instance this registry created."""
         with self._lock:
@@ -366,6 +372,14 @@ def default_registry(*, plugins: str | None = None, strict: bool = False) -> Reg
         if registry is None:
             registry = _registries[key] = Registry(plugins=plugins, strict=strict)
         return registry
+
+
+def settings_in_use() -> list[Any]:
+    """The settings of every provider created in this process so far, ``get_model(...,
+    settings=...)`` overrides included (the cassette kit scrubs their secrets)."""
+    with _registries_lock:
+        registries = list(_registries.values())
+    return [s for registry in registries for s in registry.settings_in_use()]
 
 
 def reset() -> None:

@@ -99,13 +99,21 @@ def make_spec(model: str, data: Any, spec: dict[str, Any]) -> JobSpec:
     for name, value in spec.items():
         if name != "validation_data":  # a path may hold undecodable bytes: check_data's
             check_texts(value, name)
+    from tuneplug.options import OptionError
+
     try:
         return JobSpec(model=model, training_data=data, **spec)
     except ValidationError as exc:
         err = exc.errors()[0]
         field = ".".join(str(p) for p in err["loc"])
         where = f"{field}: " if field else ""
-        raise InvalidRequestError(f"invalid job spec: {where}{err['msg']}") from None
+        # An OptionError naming the field: a front end (the gateway) says which of its
+        # own inputs it was.
+        raise OptionError(
+            f"invalid job spec: {where}{err['msg']}",
+            option=str(err["loc"][0]) if err["loc"] else None,
+            detail=str(err["msg"]),
+        ) from None
     except TypeError as exc:
         raise InvalidRequestError(f"invalid job spec: {exc}") from None
 

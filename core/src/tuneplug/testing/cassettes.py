@@ -6,11 +6,14 @@ pytest-recording and pytest-vcr expect (keyword arguments of ``vcr.VCR``):
 * record mode ``none`` unless the run asks to record (``TUNEPLUG_RECORD_CASSETTES=1``
   re-records everything; a vcrpy mode name such as ``once`` is taken as is);
 * credential headers replaced by ``<REDACTED>``: common ones (``authorization``,
-  ``x-api-key``, ...) plus the ``SECRET_HEADERS`` every installed provider
-  plugin declares;
-* the values of every installed provider's secret settings (its ``SecretStr``
-  fields, read from the environment) replaced wherever they appear: URL, headers
-  and bodies, both ways;
+  ``x-api-key``, ...), the ``SECRET_HEADERS`` every installed provider plugin
+  declares, and the names of secret mapping entries (``headers = {"X-Token" = ...}``);
+* every secret value of every provider's effective settings — what ``tuneplug
+  config`` masks, from the environment, the config files, provider instances and
+  ``get_model(settings=...)``, nested values included — replaced wherever it
+  appears: URL, headers and bodies, both ways. They are read again for each
+  interaction (:mod:`tuneplug.testing.known_secrets`), so a key set inside a test
+  counts;
 * requests matched on method, URL and body (JSON bodies compared parsed, as
   vcrpy's ``body`` matcher does for ``application/json``);
 * compressed response bodies stored decoded, so cassettes stay readable and
@@ -26,11 +29,12 @@ from __future__ import annotations
 
 import importlib
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
+
+from tuneplug.testing.known_secrets import known_secrets, provider_secrets
 
 __all__ = [
     "COMMON_SECRET_HEADERS",
@@ -117,68 +121,6 @@ def is_recording() -> bool:
     return record_mode() != "none"
 
 
-# -- what each installed provider considers secret ------------------------------------
-
-
-def _secret_annotation(annotation: Any) -> bool:
-    from typing import get_args
-
-    from pydantic import SecretBytes, SecretStr
-
-    if annotation in (SecretStr, SecretBytes):
-        return True
-    return any(_secret_annotation(arg) for arg in get_args(annotation))
-
-
-def _env_names(settings_cls: Any) -> dict[str, list[str]]:
-    """The environment variables each secret field of a pydantic-settings class reads."""
-    config = getattr(settings_cls, "model_config", {}) or {}
-    prefix = str(config.get("env_prefix", "") or "")
-    names: dict[str, list[str]] = {}
-    for field_name, info in getattr(settings_cls, "model_fields", {}).items():
-        if not _secret_annotation(info.annotation):
-            continue
-        candidates = [f"{prefix}{field_name}"]
-        alias = info.validation_alias
-        if isinstance(alias, str):
-            candidates.append(alias)
-        for choice in getattr(alias, "choices", ()) or ():
-            if isinstance(choice, str):
-                candidates.append(choice)
-        names[field_name] = candidates
-    return names
-
-
-def provider_secrets(
-    environ: Mapping[str, str] | None = None,
-) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """``(headers, values)``: the secret headers installed providers declare and the
-    current values of their secret settings.
-
-    Each provider plugin of the ``tuneplug`` entry-point group is imported (not
-    configured): its ``SECRET_HEADERS`` attribute, if any, names headers that
-    carry credentials, and the ``SecretStr`` fields of the settings model its
-    ``tuneplug_settings`` hook returns name the variables holding them. A plugin
-    that fails to import is skipped: ``tuneplug plugins`` reports it.
-    """
-    env = {k.upper(): v for k, v in (os.environ if environ is None else environ).items()}
-    headers: list[str] = []
-    values: list[str] = []
-    for ep in entry_points(group="tuneplug"):
-        try:
-            plugin = ep.load()
-            headers.extend(str(h).lower() for h in getattr(plugin, "SECRET_HEADERS", ()) or ())
-            declare = getattr(plugin, "tuneplug_settings", None)
-            settings_cls = declare() if callable(declare) else None
-        except Exception:  # a broken plugin must not break every cassette test
-            continue
-        if settings_cls is None:
-            continue
-        for candidates in _env_names(settings_cls).values():
-            values.extend(env[n.upper()] for n in candidates if env.get(n.upper()))
-    return tuple(dict.fromkeys(headers)), tuple(dict.fromkeys(values))
-
-
 # -- scrubbing -------------------------------------------------------------------------
 
 
@@ -194,29 +136,47 @@ def _replace_all(data: Any, secrets: Iterable[str]) -> Any:
     return data
 
 
-def _scrubbers(secrets: tuple[str, ...]) -> tuple[Callable[[Any], Any], Callable[[Any], Any]]:
+def _scrubbers(
+    secrets: tuple[str, ...], providers: bool
+) -> tuple[Callable[[Any], Any], Callable[[Any], Any]]:
     drop = frozenset({"set-cookie"})
+
+    def current() -> tuple[frozenset[str], tuple[str, ...]]:
+        # Read at every interaction, not when the config was built: a key a test sets
+        # (monkeypatch.setenv) after the fixture ran is as secret as any other.
+        if not providers:
+            return frozenset(), secrets
+        found = known_secrets()
+        values = [*secrets, *(v for v in found.values if len(v) >= _MIN_SECRET_LENGTH)]
+        # Longest first: a secret containing another is replaced whole.
+        return frozenset(found.headers), tuple(sorted(set(values), key=len, reverse=True))
 
     def before_record_request(request: Any) -> Any:
         # vcrpy also runs this on live requests before matching them at replay,
         # so a scrubbed recording still matches a request carrying the real secret.
-        if secrets:
-            request.uri = _replace_all(request.uri, secrets)
-            request.body = _replace_all(request.body, secrets)
-            for key in list(request.headers):
-                request.headers[key] = _replace_all(request.headers[key], secrets)
+        names, values = current()
+        request.uri = _replace_all(request.uri, values)
+        request.body = _replace_all(request.body, values)
+        for key in list(request.headers):
+            if str(key).lower() in names:
+                request.headers[key] = PLACEHOLDER
+            else:
+                request.headers[key] = _replace_all(request.headers[key], values)
         return request
 
     def before_record_response(response: Any) -> Any:
+        names, values = current()
         headers = response.get("headers") or {}
         for key in [k for k in headers if str(k).lower() in drop]:
             headers.pop(key)
         body = response.get("body") or {}
-        if secrets and "string" in body:
-            body["string"] = _replace_all(body["string"], secrets)
-        if secrets:
-            for key, value in list(headers.items()):
-                headers[key] = [_replace_all(v, secrets) for v in value]
+        if "string" in body:
+            body["string"] = _replace_all(body["string"], values)
+        for key, value in list(headers.items()):
+            if str(key).lower() in names:
+                headers[key] = [PLACEHOLDER]
+            else:
+                headers[key] = [_replace_all(v, values) for v in value]
         return response
 
     return before_record_request, before_record_response
@@ -241,13 +201,10 @@ def vcr_config(
         providers: ask installed provider plugins for their secret headers and values.
     """
     headers: list[str] = [*COMMON_SECRET_HEADERS, *(h.lower() for h in extra_headers)]
-    values: list[str] = [s for s in secrets if s]
     if providers:
-        declared, current = provider_secrets()
-        headers.extend(declared)
-        values.extend(current)
-    scrub_values = tuple(v for v in dict.fromkeys(values) if len(v) >= _MIN_SECRET_LENGTH)
-    before_request, before_response = _scrubbers(scrub_values)
+        headers.extend(known_secrets().headers)
+    scrub_values = tuple(v for v in dict.fromkeys(secrets) if len(v) >= _MIN_SECRET_LENGTH)
+    before_request, before_response = _scrubbers(scrub_values, providers)
     return {
         "record_mode": record_mode(record),
         "filter_headers": [(h, PLACEHOLDER) for h in dict.fromkeys(headers)],

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tuneplug.testing.cassettes import COMMON_SECRET_HEADERS, provider_secrets
+from tuneplug.testing.cassettes import COMMON_SECRET_HEADERS
+from tuneplug.testing.known_secrets import known_secrets
 
 __all__ = ["SecretFinding", "assert_no_secrets", "scan_cassettes"]
 
@@ -102,15 +103,17 @@ def scan_cassettes(
     """Find credential-looking content in the cassettes under ``directory`` (recursively).
 
     Looks for: credential headers (common ones, those installed providers declare,
-    and ``headers``) whose value is not a placeholder such as ``<REDACTED>``;
-    well-known token formats (bearer tokens, ``sk-...``, AWS, GitHub, Slack,
-    Google keys, JWTs, keys in URLs); and the literal ``secrets`` — by default
-    the current values of installed providers' secret settings.
+    the names of configured secret headers, and ``headers``) whose value is not a
+    placeholder such as ``<REDACTED>``; well-known token formats (bearer tokens,
+    ``sk-...``, AWS, GitHub, Slack, Google keys, JWTs, keys in URLs); and the
+    literal ``secrets`` — by default every secret of every provider's settings as
+    they are when the scan runs, the same values the recorder scrubs
+    (:mod:`tuneplug.testing.known_secrets`).
     """
-    declared, current = provider_secrets()
-    watched = frozenset([*COMMON_SECRET_HEADERS, *declared, *(h.lower() for h in headers)])
+    known = known_secrets()
+    watched = frozenset([*COMMON_SECRET_HEADERS, *known.headers, *(h.lower() for h in headers)])
     literals = [
-        s for s in (current if secrets is None else secrets) if len(s) >= _MIN_SECRET_LENGTH
+        s for s in (known.values if secrets is None else secrets) if len(s) >= _MIN_SECRET_LENGTH
     ]
     findings: list[SecretFinding] = []
     root = Path(directory)

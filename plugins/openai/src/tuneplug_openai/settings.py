@@ -21,12 +21,13 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
-from typing import Literal
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from tuneplug.errors import ConfigError, NotConfiguredError
+from tuneplug.settings_secrets import SECRET_VARIABLE
 
 __all__ = ["DEFAULT_BASE_URL", "PROVIDER", "OpenAISettings", "is_loopback"]
 
@@ -84,7 +85,9 @@ class OpenAISettings(BaseSettings):
     )
 
     api_key: SecretStr | None = None
-    api_key_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    api_key_env: Annotated[str | None, SECRET_VARIABLE] = Field(
+        default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$"
+    )
     base_url: str = DEFAULT_BASE_URL
     organization: str | None = Field(
         default=None, validation_alias=AliasChoices("organization", "OPENAI_ORG_ID")

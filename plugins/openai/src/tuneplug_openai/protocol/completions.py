@@ -72,12 +72,13 @@ async def _stream(
     frame: Callable[[StreamChunk | None, bool], dict[str, Any]],
     include_usage: bool,
     aliases: dict[str, str],
+    params: dict[str, str] | None = None,
 ) -> Response:
     """An SSE response from ``chunks``; ``frame(chunk, first)`` builds each event's JSON."""
     try:
         first = await anext(chunks, None)
     except TuneplugError as exc:
-        raise from_tuneplug(exc, aliases=aliases) from exc
+        raise from_tuneplug(exc, aliases=aliases, params=params) from exc
 
     async def events() -> AsyncIterator[bytes]:
         usage: Usage | None = None
@@ -157,6 +158,8 @@ async def chat_completions(request: Request) -> Response:
     model = await _model(state, request, body.model)
     aliases = model_aliases(model, body.model)
     messages = _messages(body)
+    # The backend's max_tokens is the field the client set it with.
+    named = {"max_tokens": "max_completion_tokens"} if body.max_completion_tokens else None
     created, cid = int(time.time()), f"chatcmpl-{secrets.token_hex(12)}"
     base = {"id": cid, "created": created, "model": body.model, "system_fingerprint": None}
     try:
@@ -176,10 +179,10 @@ async def chat_completions(request: Request) -> Response:
                 return {**base, "object": "chat.completion.chunk", "choices": [choice]}
 
             include = bool(body.stream_options and body.stream_options.include_usage)
-            return await _stream(chunks, frame, include, aliases)
+            return await _stream(chunks, frame, include, aliases, named)
         result = await model.achat(messages, **body.options())
     except TuneplugError as exc:
-        raise from_tuneplug(exc, aliases=aliases) from exc
+        raise from_tuneplug(exc, aliases=aliases, params=named) from exc
     choice = {
         "index": 0,
         "message": {"role": "assistant", "content": result.text, "refusal": None},

@@ -84,10 +84,24 @@ def from_problem(exc: HttpProblem) -> OpenAIError:
 
 
 def from_tuneplug(
-    exc: TuneplugError, *, param: str | None = None, aliases: Mapping[str, str] | None = None
+    exc: TuneplugError,
+    *,
+    param: str | None = None,
+    aliases: Mapping[str, str] | None = None,
+    params: Mapping[str, str] | None = None,
 ) -> OpenAIError:
     """The error for a backend failure, without file paths or the backend names in
-    ``aliases`` (see ``tuneplug.server.errors``)."""
+    ``aliases`` (see ``tuneplug.server.errors``).
+
+    A refused option (:class:`~tuneplug.options.OptionError`, e.g. ``max_tokens`` beyond
+    the backend's bound) names its field as ``param`` — renamed by ``params`` to the
+    body field the client sent (``n_epochs`` -> ``hyperparameters.n_epochs``) — with
+    the code ``invalid_request``, as a body the schema refused.
+    """
     status = status_for(exc)
     message = public_message(exc, aliases)
-    return OpenAIError(status, message, param=param, headers=retry_after_header(exc))
+    option = getattr(exc, "option", None)
+    if param is None and isinstance(option, str) and status == 400:
+        param = (params or {}).get(option, option)
+    code = "invalid_request" if param is not None and status == 400 else None
+    return OpenAIError(status, message, code=code, param=param, headers=retry_after_header(exc))

@@ -1,4 +1,4 @@
-"""``/v1/fine_tuning/jobs/{id}/pause``, ``/resume`` and ``/checkpoints``, per tenant.
+"""``/v1/fine_tuning/jobs/{id}/cancel``, ``/pause``, ``/resume`` and ``/checkpoints``, per tenant.
 
 OpenAI's shapes: pause and resume answer the ``fine_tuning.job`` object (status
 ``paused`` once paused; a running job of the local runner reads ``paused`` at
@@ -12,10 +12,12 @@ job's last checkpoint; ``None`` when the backend keeps no model for it (a provid
 without ``tuneplug_copy_adapter``, or a checkpoint older than the newest 3).
 :func:`checkpoint_model` resolves such an id, for its tenant only, to the backend's
 copy, so it answers ``/v1/chat/completions`` and ``/v1/completions`` like any
-fine-tuned model. Another tenant's job is a 404; a job
-that ended (or whose backend record is gone) cannot be paused or resumed (400
-from the backend, 409 for a lost one). A paused job stays paused across a
-restart of the server (:func:`tuneplug.server.jobs.resume_jobs`).
+fine-tuned model. Another tenant's job is a 404; a job that ended (or whose
+backend record is gone) cannot be cancelled, paused or resumed: 409
+``job_finished``, and resuming a job that is not paused is 409 ``job_not_paused``
+(:mod:`~tuneplug_openai.protocol.job_errors`: every job error in the client's ids).
+A paused job stays paused across a restart of the server
+(:func:`tuneplug.server.jobs.resume_jobs`).
 """
 
 from __future__ import annotations
@@ -30,38 +32,71 @@ from tuneplug.errors import TuneplugError
 from tuneplug.jobs.types import Job, JobCheckpoint
 from tuneplug.server.tenants import Tenant
 
-from tuneplug_openai.protocol.errors import OpenAIError, from_tuneplug, not_found
-from tuneplug_openai.protocol.jobs import JOBS, Jobs, _backend_id
+from tuneplug_openai.protocol.errors import from_tuneplug
+from tuneplug_openai.protocol.job_errors import (
+    ENDED,
+    job_aliases,
+    job_finished,
+    not_paused,
+    speaking_for,
+)
+from tuneplug_openai.protocol.jobs import _STATUS, JOBS, Jobs, _backend_id
 from tuneplug_openai.protocol.models import fine_tuned_id
 from tuneplug_openai.protocol.paging import listing, page_params
 from tuneplug_openai.protocol.state import state_of, tenant_of
 
-__all__ = ["ROUTES", "checkpoint_model", "checkpoints", "pause", "resume"]
+__all__ = ["ROUTES", "cancel", "checkpoint_model", "checkpoints", "control", "pause", "resume"]
 
 _CHECKPOINT_MODEL = re.compile(r"^(ft:.+):ckpt-step-([1-9][0-9]{0,11})$")
 _CHECKPOINT_PAGES = 10  # pages of 100 checkpoints read to find one: far beyond a job's epochs
 
 
-def _found(jobs: Jobs, tenant: Tenant, job_id: str) -> tuple[dict[str, Any], Job]:
-    record = jobs.gateway.state.get(JOBS, job_id, tenant.name)
-    if record is None:
-        raise not_found("fine-tuning job", job_id)
-    job = jobs._job(record)
-    if job is None:
-        raise OpenAIError(409, f"job {job_id!r} has already failed", code="job_finished")
-    return record, job
+def _status(job: Job | None) -> str:
+    return "failed" if job is None else _STATUS.get(str(job.status), str(job.status))
+
+
+def control(jobs: Jobs, tenant: Tenant, job_id: str, action: str) -> dict[str, Any]:
+    """``action`` (``cancel``, ``pause`` or ``resume``) on ``tenant``'s job: the job object.
+
+    A job that ended answers 409 ``job_finished`` (a failed one can be resumed: its
+    runner starts again from its last applied step); resuming one that runs, 409
+    ``job_not_paused``; either also when the job got there while the backend acted.
+    """
+    record = jobs.record(tenant, job_id)
+    aliases = job_aliases(record, job_id)
+    with speaking_for(aliases):
+        job = jobs._job(record)
+    ended = ("succeeded", "cancelled") if action == "resume" else ENDED
+    if job is None or str(job.status) in ended:
+        raise job_finished(job_id, _status(job), action)
+    try:
+        done = getattr(job, action)()
+    except TuneplugError as exc:
+        with speaking_for(aliases):
+            now = jobs._job(record)
+        if now is None or str(now.status) in ended:
+            raise job_finished(job_id, _status(now), action) from exc
+        if action == "resume" and str(now.status) != "paused":
+            raise not_paused(job_id, _status(now)) from exc
+        with speaking_for(aliases):
+            raise
+    with speaking_for(jobs._hidden(tenant, job_id, record, done) | aliases):
+        return jobs._object(tenant, job_id, record, done)
 
 
 def pause(jobs: Jobs, tenant: Tenant, job_id: str) -> dict[str, Any]:
     """Pause ``tenant``'s job: the job object, status ``paused``."""
-    record, job = _found(jobs, tenant, job_id)
-    return jobs._object(tenant, job_id, record, job.pause())
+    return control(jobs, tenant, job_id, "pause")
 
 
 def resume(jobs: Jobs, tenant: Tenant, job_id: str) -> dict[str, Any]:
     """Resume ``tenant``'s paused job (it runs in a thread of the server again)."""
-    record, job = _found(jobs, tenant, job_id)
-    return jobs._object(tenant, job_id, record, job.resume())
+    return control(jobs, tenant, job_id, "resume")
+
+
+def cancel(jobs: Jobs, tenant: Tenant, job_id: str) -> dict[str, Any]:
+    """Cancel ``tenant``'s job (its runner stops before its next step)."""
+    return control(jobs, tenant, job_id, "cancel")
 
 
 def _hex(job_id: str) -> str:
@@ -72,10 +107,15 @@ def checkpoints(
     jobs: Jobs, tenant: Tenant, job_id: str, after: str | None, limit: int
 ) -> dict[str, Any]:
     """A page of the job's checkpoints, newest first, in OpenAI's list shape."""
-    record, job = _found(jobs, tenant, job_id)
+    record = jobs.record(tenant, job_id)
+    with speaking_for(job_aliases(record, job_id)):
+        job = jobs._job(record)
+    if job is None:  # its backend record is gone: nothing is left to list, as for events
+        return listing([], False)
     backend, public = _hex(_backend_id(record)), _hex(job_id)
     cursor = after.replace(public, backend) if after is not None else None
-    got = job.checkpoints(after=cursor, limit=limit)
+    with speaking_for(job_aliases(record, job_id, jobs._hidden(tenant, job_id, record, job))):
+        got = job.checkpoints(after=cursor, limit=limit)
     ft_id = fine_tuned_id(record["model"], tenant, record["suffix"], job_id)
     data = [_checkpoint(c, job_id, backend, public, job, ft_id) for c in got]
     return listing(data, got.has_more)
@@ -141,6 +181,11 @@ async def _run(request: Request, fn: Any, *args: Any) -> Response:
     return JSONResponse(result)
 
 
+async def cancel_job(request: Request) -> Response:
+    """``POST /v1/fine_tuning/jobs/{id}/cancel``."""
+    return await _run(request, cancel, request.path_params["id"])
+
+
 async def pause_job(request: Request) -> Response:
     """``POST /v1/fine_tuning/jobs/{id}/pause``."""
     return await _run(request, pause, request.path_params["id"])
@@ -158,6 +203,7 @@ async def list_checkpoints(request: Request) -> Response:
 
 
 ROUTES = [
+    Route("/fine_tuning/jobs/{id}/cancel", cancel_job, methods=["POST"]),
     Route("/fine_tuning/jobs/{id}/pause", pause_job, methods=["POST"]),
     Route("/fine_tuning/jobs/{id}/resume", resume_job, methods=["POST"]),
     Route("/fine_tuning/jobs/{id}/checkpoints", list_checkpoints, methods=["GET"]),

@@ -1,4 +1,5 @@
-"""``/v1/fine_tuning/jobs``: create, list, retrieve, cancel, events, per tenant.
+"""``/v1/fine_tuning/jobs``: create, list, retrieve, events, per tenant (cancel, pause,
+resume and checkpoints: :mod:`~tuneplug_openai.protocol.job_control`).
 
 A job runs on the gateway's job backend (:meth:`~tuneplug.server.gateway.Gateway.start_job`):
 the core's local job runner for providers with step hooks (in a thread of the
@@ -24,7 +25,7 @@ Only a third-party backend without that method has its events read to the end.
 Clients never see the server's side: a bad uploaded file is named by its file id
 (``file-...:2: ...``, ``param`` ``training_file`` or ``validation_file``), the
 backend model a job trains by the job's ``ft:`` id, and no message carries a
-server path.
+server path or a backend job id (:mod:`~tuneplug_openai.protocol.job_errors`).
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from tuneplug.server.tenants import Tenant
 
 from tuneplug_openai.protocol.errors import OpenAIError, from_tuneplug, not_found
 from tuneplug_openai.protocol.files import FileStore
+from tuneplug_openai.protocol.job_errors import job_aliases, speaking_for, spec_params
 from tuneplug_openai.protocol.models import ModelIds, fine_tuned_id
 from tuneplug_openai.protocol.paging import listing, page, page_params
 from tuneplug_openai.protocol.schemas import JobBody
@@ -93,10 +95,11 @@ class Jobs:
             "seed": body.seed,
             "validation_data": str(validation) if validation else None,
         }
+        # "auto" is the backend's default: the same as leaving the field out.
         spec = {k: v for k, v in spec.items() if v is not None and v != "auto"}
         if body.method_type == "dpo":
             spec["method"] = "dpo"
-            if hyper.beta is not None:
+            if hyper.beta not in (None, "auto"):
                 spec["extra"] = {"beta": hyper.beta}
         files = {str(training): body.training_file}
         if validation is not None:
@@ -127,7 +130,7 @@ class Jobs:
         except SampleFileError as exc:
             raise _file_error(exc, body.training_file, validation, body.validation_file) from None
         except TuneplugError as exc:
-            raise from_tuneplug(exc, aliases=files) from exc
+            raise from_tuneplug(exc, aliases=files, params=spec_params(body)) from exc
         return self._object(tenant, job_id, record, job)
 
     def _check_method(self, body: JobBody) -> None:
@@ -146,7 +149,12 @@ class Jobs:
                 code="unsupported_method",
             )
         if method == "supervised" and body.hyper().beta is not None:
-            raise OpenAIError(400, "beta is a hyperparameter of method 'dpo' only", param="method")
+            raise OpenAIError(
+                400,
+                "beta is a hyperparameter of method 'dpo' only",
+                param=spec_params(body)["beta"],
+                code="invalid_request",
+            )
 
     def _job(self, record: dict[str, Any]) -> Job | None:
         """The backend job, or ``None`` if the backend no longer has it."""
@@ -200,39 +208,40 @@ class Jobs:
             "error": error,
         }
 
-    def get(self, tenant: Tenant, job_id: str) -> dict[str, Any]:
-        """The job object; 404 if ``tenant`` has no such job."""
+    def record(self, tenant: Tenant, job_id: str) -> dict[str, Any]:
+        """What the server knows of ``tenant``'s job ``job_id``; 404 if it has none."""
         record = self.gateway.state.get(JOBS, job_id, tenant.name)
         if record is None:
             raise not_found("fine-tuning job", job_id)
-        return self._object(tenant, job_id, record, self._job(record))
+        return record
+
+    def get(self, tenant: Tenant, job_id: str) -> dict[str, Any]:
+        """The job object; 404 if ``tenant`` has no such job."""
+        record = self.record(tenant, job_id)
+        with speaking_for(job_aliases(record, job_id)):
+            return self._object(tenant, job_id, record, self._job(record))
 
     def list(self, tenant: Tenant, after: str | None, limit: int) -> dict[str, Any]:
         """A page of ``tenant``'s jobs, newest first."""
         rows = self.gateway.state.list(JOBS, tenant.name)
         rows.reverse()
         listed = page([{"id": job_id, **data} for job_id, data in rows], after, limit)
-        listed["data"] = [
-            self._object(tenant, item["id"], item, self._job(item)) for item in listed["data"]
-        ]
+        objects = []
+        for item in listed["data"]:
+            with speaking_for(job_aliases(item, item["id"])):
+                objects.append(self._object(tenant, item["id"], item, self._job(item)))
+        listed["data"] = objects
         return listed
-
-    def cancel(self, tenant: Tenant, job_id: str) -> dict[str, Any]:
-        """Cancel a job (a finished one answers 409: nothing to cancel)."""
-        record = self.gateway.state.get(JOBS, job_id, tenant.name)
-        if record is None:
-            raise not_found("fine-tuning job", job_id)
-        job = self._job(record)
-        status = "failed" if job is None else str(job.status)
-        if job is None or status in ("succeeded", "failed", "cancelled"):
-            raise OpenAIError(409, f"job {job_id!r} has already {status}", code="job_finished")
-        return self._object(tenant, job_id, record, job.cancel())
 
     def events(self, tenant: Tenant, job_id: str, after: str | None, limit: int) -> dict[str, Any]:
         """A page of the job's events, newest first."""
-        record = self.gateway.state.get(JOBS, job_id, tenant.name)
-        if record is None:
-            raise not_found("fine-tuning job", job_id)
+        record = self.record(tenant, job_id)
+        with speaking_for(job_aliases(record, job_id)):
+            return self._events(tenant, job_id, record, after, limit)
+
+    def _events(
+        self, tenant: Tenant, job_id: str, record: dict[str, Any], after: str | None, limit: int
+    ) -> dict[str, Any]:
         job = self._job(record)
         hidden = self._hidden(tenant, job_id, record, job)
         if job is None:
@@ -367,11 +376,6 @@ async def retrieve(request: Request) -> Response:
     return await _run(request, "get", request.path_params["id"])
 
 
-async def cancel(request: Request) -> Response:
-    """``POST /v1/fine_tuning/jobs/{id}/cancel``."""
-    return await _run(request, "cancel", request.path_params["id"])
-
-
 async def events(request: Request) -> Response:
     """``GET /v1/fine_tuning/jobs/{id}/events?after&limit``."""
     after, limit = page_params(request)
@@ -382,6 +386,5 @@ ROUTES = [
     Route("/fine_tuning/jobs", create, methods=["POST"]),
     Route("/fine_tuning/jobs", list_jobs, methods=["GET"]),
     Route("/fine_tuning/jobs/{id}", retrieve, methods=["GET"]),
-    Route("/fine_tuning/jobs/{id}/cancel", cancel, methods=["POST"]),
     Route("/fine_tuning/jobs/{id}/events", events, methods=["GET"]),
 ]

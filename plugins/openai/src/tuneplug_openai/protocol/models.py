@@ -16,10 +16,13 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
+from tuneplug.errors import NotFoundError, TuneplugError
 from tuneplug.models import Model
 from tuneplug.server.gateway import Gateway
 from tuneplug.server.tenants import Tenant
 from tuneplug.types import ModelInfo
+
+from tuneplug_openai.protocol.errors import from_tuneplug
 
 if TYPE_CHECKING:
     from tuneplug_openai.protocol.jobs import Jobs
@@ -113,7 +116,14 @@ class ModelIds:
             return False
         model = self.gateway.model(tenant, record["ref"])
         if model is not None:
-            self.gateway.delete(model)
+            try:
+                self.gateway.delete(model)
+            except NotFoundError:
+                pass  # gone behind the server's back: forgetting it is what was asked
+            except TuneplugError as exc:
+                ref = str(record["ref"])
+                hidden = {ref: model_id, ref.partition("/")[2]: model_id}
+                raise from_tuneplug(exc, aliases=hidden) from exc
         self.gateway.state.delete(MODELS, model_id, tenant.name)
         self._refs.pop((tenant.name, model_id), None)
         return True

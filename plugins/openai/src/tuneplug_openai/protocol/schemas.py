@@ -4,36 +4,55 @@ Only the fields tuneplug acts on are typed; the rest of what OpenAI's clients se
 (``user``, ``logit_bias``, ``presence_penalty``...) is accepted and ignored, as a
 compatible server does, except where ignoring would change the answer's shape:
 ``n`` > 1, ``echo``, ``logprobs`` and ``best_of`` > 1 are refused (400).
+
+Types are JSON's, strictly: a number field takes a JSON number (an integer field an
+integer), never a string or a boolean; ``NaN`` and ``Infinity`` literals are refused
+as not finite. A hyperparameter is a number or ``"auto"`` (the backend's default).
+Bounds the backend sets (``n_epochs`` at most 1000, ...) are checked by the job spec
+(:func:`tuneplug.jobs.facade.make_spec`) and answered as 400 with the same ``param``.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    field_validator,
+)
 
 __all__ = ["ChatBody", "ChatMessageIn", "CompletionBody", "JobBody", "StreamOptions"]
 
 
 class _Body(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", allow_inf_nan=False)
+
+
+_Count = Annotated[StrictInt, Field(ge=1)]
+_Positive = Annotated[StrictFloat, Field(gt=0)]
+_Text = Annotated[str, Field(min_length=1)]
 
 
 class StreamOptions(_Body):
     """``stream_options``: ``include_usage`` adds a last chunk with ``usage``."""
 
-    include_usage: bool = False
+    include_usage: StrictBool = False
 
 
 class _Sampling(_Body):
     model: str = Field(min_length=1)
-    max_tokens: int | None = Field(default=None, ge=1)
-    temperature: float | None = Field(default=None, ge=0.0, le=2.0)
-    top_p: float | None = Field(default=None, gt=0.0, le=1.0)
+    max_tokens: _Count | None = None
+    temperature: StrictFloat | None = Field(default=None, ge=0.0, le=2.0)
+    top_p: StrictFloat | None = Field(default=None, gt=0.0, le=1.0)
     stop: str | list[str] | None = None
-    seed: int | None = None
-    n: int | None = Field(default=None, ge=1, le=1)
-    stream: bool | None = False
+    seed: StrictInt | None = None
+    n: StrictInt | None = Field(default=None, ge=1, le=1)
+    stream: StrictBool | None = False
     stream_options: StreamOptions | None = None
 
     @field_validator("stop")
@@ -59,10 +78,10 @@ class CompletionBody(_Sampling):
     """``POST /v1/completions``: a prompt, or a list of prompts (one choice each; one
     prompt when streaming)."""
 
-    prompt: str | list[str]
+    prompt: _Text | list[_Text]
     echo: Literal[False] | None = None
     logprobs: None = None
-    best_of: int | None = Field(default=None, ge=1, le=1)
+    best_of: StrictInt | None = Field(default=None, ge=1, le=1)
 
     @field_validator("prompt")
     @classmethod
@@ -100,7 +119,7 @@ class ChatBody(_Sampling):
     """``POST /v1/chat/completions``."""
 
     messages: list[ChatMessageIn] = Field(min_length=1)
-    max_completion_tokens: int | None = Field(default=None, ge=1)
+    max_completion_tokens: _Count | None = None
     logprobs: Literal[False] | None = None
 
     def options(self) -> dict[str, Any]:
@@ -112,10 +131,11 @@ class ChatBody(_Sampling):
 
 
 class _Hyper(_Body):
-    n_epochs: int | Literal["auto"] | None = Field(default=None, ge=1)
-    batch_size: int | Literal["auto"] | None = Field(default=None, ge=1)
-    learning_rate_multiplier: float | Literal["auto"] | None = Field(default=None, gt=0)
-    beta: float | Literal["auto"] | None = Field(default=None, gt=0)
+    # The bound sits on the number, not on the union: "auto" is no number to compare.
+    n_epochs: _Count | Literal["auto"] | None = None
+    batch_size: _Count | Literal["auto"] | None = None
+    learning_rate_multiplier: _Positive | Literal["auto"] | None = None
+    beta: _Positive | Literal["auto"] | None = None
     """DPO's; refused under ``supervised``."""
 
 
@@ -140,7 +160,7 @@ class JobBody(_Body):
     hyperparameters: _Hyper | None = None
     method: _Method | None = None
     suffix: str | None = Field(default=None, min_length=1, max_length=64)
-    seed: int | None = None
+    seed: StrictInt | None = None
     metadata: dict[str, str] | None = None
 
     @property

@@ -3,6 +3,7 @@ the per-request helpers (tenant, parsed body)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
     from tuneplug_openai.protocol.files import FileStore
     from tuneplug_openai.protocol.jobs import Jobs
 
-__all__ = ["ProtocolState", "parse_body", "state_of", "tenant_of"]
+__all__ = ["ProtocolState", "describe", "param_path", "parse_body", "state_of", "tenant_of"]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -60,8 +61,39 @@ async def parse_body(request: Request, model: type[M]) -> M:
         problem = json_text_problem(raw) if exc.errors()[0]["type"] == "json_invalid" else None
         if problem is not None:
             raise from_problem(problem) from None
-        err = exc.errors(include_url=False, include_input=False)[0]
-        where = ".".join(str(p) for p in err["loc"])
-        param = str(err["loc"][0]) if err["loc"] else None
-        message = f"invalid request body: {where or 'body'}: {err['msg']}"
-        raise OpenAIError(400, message, param=param, code="invalid_request") from None
+        param, message = describe(exc)
+        raise OpenAIError(
+            400, f"invalid request body: {param or 'body'}: {message}", param=param,
+            code="invalid_request",
+        ) from None  # fmt: skip
+
+
+_BUILTIN_TAGS = frozenset({"int", "float", "str", "bool", "none", "bytes"})
+
+
+def _is_tag(part: str | int) -> bool:
+    """Whether a location part is pydantic's name for a member of a union
+    (``constrained-int``, ``literal['auto']``, ``list[_Part]``, ``ChatMessageIn``), not a field."""
+    if isinstance(part, int):
+        return False
+    return (
+        part in _BUILTIN_TAGS or "[" in part or "-" in part or part[:1].isupper() or part[:1] == "_"
+    )
+
+
+def param_path(loc: Sequence[str | int]) -> str | None:
+    """OpenAI's ``param`` for a location: ``hyperparameters.n_epochs``, ``messages.[0].content``."""
+    parts = [f"[{p}]" if isinstance(p, int) else p for p in loc if not _is_tag(p)]
+    return ".".join(parts) or None
+
+
+def describe(exc: ValidationError) -> tuple[str | None, str]:
+    """``(param, what is wrong)`` for the first field at fault; a union's other members'
+    requirements are joined (``greater than or equal to 1, or 'auto'``)."""
+    errors = exc.errors(include_url=False, include_input=False)
+    param = param_path(errors[0]["loc"])
+    said = [str(e["msg"]) for e in errors if param_path(e["loc"]) == param]
+    message = said[0]
+    for other in dict.fromkeys(said[1:]):
+        message += ", or " + other.removeprefix("Input should be ")
+    return param, message

@@ -1,0 +1,119 @@
+"""What in a settings object is secret: the one answer every part of tuneplug uses.
+
+``tuneplug config`` hides what :func:`masked` hides, and the cassette kit
+(:mod:`tuneplug.testing.cassettes`, :mod:`tuneplug.testing.scan`) scrubs and looks
+for what :func:`secret_values` returns; both walk a value with the same rule, so a
+setting shown masked is never recorded in clear. A value is secret when it is:
+
+* a pydantic ``SecretStr`` or ``SecretBytes``, wherever it sits: a field, the
+  value of a mapping (``headers = {"X-Token" = ...}`` declared
+  ``dict[str, SecretStr]``), an item of a list or tuple, a field of a nested model;
+* the ``user:password`` part of a URL (``https://user:TOKEN@host``);
+* the value of the environment variable a field marked :data:`SECRET_VARIABLE`
+  names (``api_key_env = "TOGETHER_API_KEY"``: the name is shown, the key it
+  names is secret).
+
+Plugins mark secrets by type (``SecretStr``) and, for a field naming a variable,
+with ``Annotated[str | None, SECRET_VARIABLE]``; nothing else needs declaring.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, SecretBytes, SecretStr
+
+from tuneplug.settings_rules import URL_CREDENTIALS, mask_url
+
+__all__ = ["MASK", "SECRET_VARIABLE", "is_secret", "masked", "secret_names", "secret_values"]
+
+MASK = "**********"
+"""What a secret setting looks like when shown."""
+
+
+class _SecretVariable:
+    """Marks a settings field whose value names an environment variable holding a secret."""
+
+    def __repr__(self) -> str:
+        return "SECRET_VARIABLE"
+
+
+SECRET_VARIABLE = _SecretVariable()
+"""``Annotated`` metadata: this field names the environment variable a secret is read from."""
+
+
+def is_secret(value: Any) -> bool:
+    """Whether ``value`` itself is a secret (``SecretStr`` / ``SecretBytes``)."""
+    return isinstance(value, SecretStr | SecretBytes)
+
+
+def _reveal(value: SecretStr | SecretBytes) -> str:
+    raw = value.get_secret_value()
+    # Cassettes and logs are text: bytes that are not UTF-8 cannot appear in them as such.
+    return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+
+
+def masked(value: Any) -> Any:
+    """``value`` fit for display: secrets become ``'**********'`` (empty ones ``''``),
+    URL credentials ``***``; models and mappings become dicts, lists and tuples lists,
+    paths strings."""
+    if is_secret(value):
+        return MASK if _reveal(value) else ""
+    if isinstance(value, BaseModel):
+        return {k: masked(v) for k, v in value}
+    if isinstance(value, Mapping):
+        return {k: masked(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [masked(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, str):
+        return mask_url(value)
+    return value
+
+
+def _leaves(value: Any, key: str | None = None) -> Iterator[tuple[str | None, Any]]:
+    """``(mapping key or None, leaf)`` for every leaf of ``value``, as :func:`masked` walks it."""
+    if isinstance(value, BaseModel):
+        fields = type(value).model_fields
+        for name, inner in value:
+            info = fields.get(name)
+            if info is not None and SECRET_VARIABLE in info.metadata and isinstance(inner, str):
+                # The variable is read when the secret is needed: so is its value here.
+                found = os.environ.get(inner, "").strip()
+                if found:
+                    yield None, SecretStr(found)
+            yield from _leaves(inner)
+    elif isinstance(value, Mapping):
+        for name, inner in value.items():
+            yield from _leaves(inner, str(name))
+    elif isinstance(value, list | tuple | set | frozenset):
+        for inner in value:
+            yield from _leaves(inner)
+    else:
+        yield key, value
+
+
+def secret_values(value: Any) -> tuple[str, ...]:
+    """Every secret text in ``value`` (a settings model, mapping, list or leaf), in
+    order, without repeats or empty ones: what :func:`masked` hides, revealed."""
+    found: list[str] = []
+    for _, leaf in _leaves(value):
+        if is_secret(leaf):
+            found.append(_reveal(leaf))
+        elif isinstance(leaf, str):
+            match = URL_CREDENTIALS.match(leaf.strip())
+            if match:
+                userinfo = match.group("userinfo")
+                found.extend([userinfo, userinfo.partition(":")[2]])
+    return tuple(v for v in dict.fromkeys(found) if v)
+
+
+def secret_names(value: Any) -> tuple[str, ...]:
+    """The keys whose values are secret, lower-cased (``headers = {"X-Token" = ...}``
+    gives ``"x-token"``): header or parameter names that carry credentials."""
+    names = (k.lower() for k, leaf in _leaves(value) if k is not None and is_secret(leaf))
+    return tuple(dict.fromkeys(names))

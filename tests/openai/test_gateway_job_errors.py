@@ -1,0 +1,203 @@
+"""Every error a job route of the gateway answers is in the client's terms, judged by the
+``openai`` SDK on loopback.
+
+Kind: an error body carried the backend's job id (``mock: job ftjob-5ead... succeeded;
+nothing to resume``), no ``code`` or a different one for one condition (cancel said
+``job_finished``, pause and resume nothing), and no ``param`` for the field at fault
+(``learning_rate_multiplier``). Right, on every route (create, retrieve, events,
+checkpoints, cancel, pause, resume): the client's ids only; one condition, one code
+(``job_finished``, ``job_not_paused``, ``not_found``, ``invalid_request``); ``param``
+naming the body field as the client sent it. Also: ``"auto"`` hyperparameters are taken.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import openai
+import pytest
+from tuneplug.errors import InvalidRequestError, ServerError
+from tuneplug.jobs.local import LocalJobs
+from tuneplug.models import Model
+
+from tests.openai.test_gateway import ALICE, BOB, _chat_file, _sdk, _serve
+from tests.openai.test_gateway_job_control import _long_job, _wait_for_step
+from tests.openai.test_gateway_jobs import _fine_tune
+from tests.server.gradient_server import RunningServer
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[RunningServer]:
+    with _serve(tmp_path, tenants=[ALICE, BOB]) as running:
+        yield running
+
+
+def _backend_id(server: RunningServer, job_id: str) -> str:
+    gateway = server.app.state.gateway  # type: ignore[attr-defined]
+    return str(gateway.state.get("openai.job", job_id, ALICE.name)["ref"]).partition("/")[2]
+
+
+def _error(call: Callable[[], Any], kind: type[openai.APIStatusError]) -> openai.APIStatusError:
+    with pytest.raises(kind) as caught:
+        call()
+    return caught.value
+
+
+def _upload(client: openai.OpenAI, tmp_path: Path) -> str:
+    with _chat_file(tmp_path).open("rb") as handle:
+        return client.files.create(file=handle, purpose="fine-tune").id
+
+
+def test_an_ended_job_is_job_finished_on_every_control_route(
+    server: RunningServer, tmp_path: Path
+) -> None:
+    client = _sdk(server)
+    job, _ = _fine_tune(client, tmp_path)
+    assert job.status == "succeeded"
+    backend = _backend_id(server, job.id)
+    jobs = client.fine_tuning.jobs
+    for action, call in (("resume", jobs.resume), ("pause", jobs.pause), ("cancel", jobs.cancel)):
+        error = _error(lambda: call(job.id), openai.ConflictError)  # noqa: B023
+        assert error.code == "job_finished" and error.param is None
+        assert error.message.endswith(f"job '{job.id}' has already succeeded; nothing to {action}")
+        assert backend not in str(error.body) and "mock:" not in str(error.body)
+        # The answer will not change: the SDK must not retry it (it retries a 409).
+        assert error.response.headers["x-should-retry"] == "false"
+
+
+def test_resuming_a_running_job_is_job_not_paused(server: RunningServer, tmp_path: Path) -> None:
+    client = _sdk(server)
+    job = _long_job(client, tmp_path)
+    _wait_for_step(client, job.id, 1)
+    error = _error(lambda: client.fine_tuning.jobs.resume(job.id), openai.ConflictError)
+    assert error.code == "job_not_paused"
+    assert error.message.endswith(f"job '{job.id}' is running, not paused; nothing to resume")
+    assert _backend_id(server, job.id) not in str(error.body)
+    assert client.fine_tuning.jobs.cancel(job.id).id == job.id
+
+
+def test_a_backend_error_names_the_clients_ids_on_every_route(
+    server: RunningServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = _sdk(server)
+    job, _ = _fine_tune(client, tmp_path)
+    backend = _backend_id(server, job.id)
+    hex_id = backend.removeprefix("ftjob-")
+
+    def refuse(self: LocalJobs, job_id: str, *args: Any, **kwargs: Any) -> Any:
+        raise InvalidRequestError(
+            f"job {job_id} (mock/{job_id}, checkpoint ftckpt-{hex_id}-3) refused",
+            provider="mock",
+        )
+
+    for method in ("get", "checkpoints", "events_newest"):
+        monkeypatch.setattr(LocalJobs, method, refuse)
+    jobs = client.fine_tuning.jobs
+    routes: dict[str, Callable[[], Any]] = {
+        "retrieve": lambda: jobs.retrieve(job.id),
+        "events": lambda: jobs.list_events(job.id),
+        "checkpoints": lambda: jobs.checkpoints.list(job.id),
+        "cancel": lambda: jobs.cancel(job.id),
+        "pause": lambda: jobs.pause(job.id),
+        "resume": lambda: jobs.resume(job.id),
+        "list": lambda: jobs.list(),
+    }
+    for name, call in routes.items():
+        error = _error(call, openai.BadRequestError)
+        assert backend not in str(error.body) and hex_id not in str(error.body), name
+        assert f"job {job.id} (mock/{job.id}" not in error.message  # the reference whole
+        assert f"job {job.id} ({job.id}, checkpoint ftckpt-{job.id[6:]}-3)" in error.message, name
+
+
+def test_an_unknown_job_is_not_found_on_every_route(server: RunningServer) -> None:
+    jobs = _sdk(server).fine_tuning.jobs
+    calls: list[Callable[[str], Any]] = [
+        jobs.retrieve, jobs.list_events, jobs.checkpoints.list, jobs.cancel, jobs.pause,
+        jobs.resume,
+    ]  # fmt: skip
+    for call in calls:
+        error = _error(lambda: call("ftjob-nonesuch"), openai.NotFoundError)  # noqa: B023
+        assert error.code == "not_found" and "'ftjob-nonesuch'" in error.message
+
+
+def test_auto_hyperparameters_are_the_backends_defaults(
+    server: RunningServer, tmp_path: Path
+) -> None:
+    client = _sdk(server)
+    file_id = _upload(client, tmp_path)
+    auto = client.fine_tuning.jobs.create(
+        model="tiny",
+        training_file=file_id,
+        hyperparameters={"n_epochs": "auto", "batch_size": "auto"},
+    )
+    plain = client.fine_tuning.jobs.create(model="tiny", training_file=file_id)
+    # The job shows what "auto" became, as OpenAI's do: the backend's default.
+    assert auto.hyperparameters == plain.hyperparameters
+    assert isinstance(auto.hyperparameters.n_epochs, int) and auto.hyperparameters.n_epochs >= 1
+    method = client.fine_tuning.jobs.create(
+        model="tiny",
+        training_file=file_id,
+        method={
+            "type": "supervised",
+            "supervised": {"hyperparameters": {"batch_size": "auto", "n_epochs": 1}},
+        },
+    )
+    assert method.status in ("queued", "running", "succeeded")
+
+
+@pytest.mark.parametrize(
+    ("hyper", "param"),
+    [
+        ({"hyperparameters": {"learning_rate_multiplier": 2}},
+         "hyperparameters.learning_rate_multiplier"),
+        ({"method": {"type": "supervised",
+                     "supervised": {"hyperparameters": {"learning_rate_multiplier": 2.0}}}},
+         "method.supervised.hyperparameters.learning_rate_multiplier"),
+        ({"hyperparameters": {"n_epochs": 5000}}, "hyperparameters.n_epochs"),
+        ({"hyperparameters": {"n_epochs": "three"}}, "hyperparameters.n_epochs"),
+        ({"hyperparameters": {"batch_size": 0}}, "hyperparameters.batch_size"),
+        ({"hyperparameters": {"learning_rate_multiplier": 0}},
+         "hyperparameters.learning_rate_multiplier"),
+        ({"hyperparameters": {"n_epochs": True}}, "hyperparameters.n_epochs"),
+        ({"seed": -1}, "seed"),
+        ({"suffix": "x" * 65}, "suffix"),
+    ],
+)  # fmt: skip
+def test_a_bad_job_field_is_400_naming_it(
+    server: RunningServer, tmp_path: Path, hyper: dict[str, Any], param: str
+) -> None:
+    client = _sdk(server)
+    file_id = _upload(client, tmp_path)
+    error = _error(
+        lambda: client.fine_tuning.jobs.create(
+            model="tiny",
+            training_file=file_id,
+            **hyper,
+        ),
+        openai.BadRequestError,
+    )
+    assert (error.param, error.code) == (param, "invalid_request")
+    assert client.fine_tuning.jobs.list().data == []  # nothing started
+
+
+def test_deleting_a_jobs_model_the_backend_cannot_delete_names_the_ft_model(
+    server: RunningServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = _sdk(server)
+    job, _ = _fine_tune(client, tmp_path)
+    assert job.fine_tuned_model
+    gateway = server.app.state.gateway  # type: ignore[attr-defined]
+    ref = gateway.state.get("openai.model", job.fine_tuned_model, ALICE.name)["ref"]
+
+    def fail(self: Model) -> None:
+        raise ServerError(f"could not delete {self.ref} ({self.id})", provider="mock", status=503)
+
+    monkeypatch.setattr(Model, "delete", fail)
+    error = _error(lambda: client.models.delete(job.fine_tuned_model or ""), openai.APIStatusError)
+    assert error.status_code == 503 and "Traceback" not in str(error.body)
+    assert ref not in error.message and ref.partition("/")[2] not in error.message
+    assert f"could not delete {job.fine_tuned_model} ({job.fine_tuned_model})" in error.message
+    monkeypatch.undo()
+    assert client.models.delete(job.fine_tuned_model).deleted  # still there: deletable
