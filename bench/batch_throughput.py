@@ -11,12 +11,24 @@ compared between sizes. ``--ray`` then runs the largest N through Ray Data on th
 machine (``map_batches(TuneplugBatch, ...)``, ``--actors`` actors of 64 in flight
 each) and reports its wall time as a ratio to the single-process run.
 
+Each round also runs a one-prompt batch (what process start, imports and exit cost
+on their own) and the bare ``acomplete`` loop in a process of its own, so every
+ratio is taken against the raw library in the same round; the tables give medians
+of the per-round ratios, with the load average. ``--baseline DIR`` also runs another
+checkout's ``tuneplug batch`` (its ``core/src`` and ``plugins/*/src`` first on
+``PYTHONPATH``) in every round, for a before/after comparison under the same load.
+Before measuring, the sources are compiled to bytecode (``compileall``), as an
+installed wheel or any earlier run would have them; an editable install under
+``PYTHONDONTWRITEBYTECODE`` would otherwise compile every module at every start.
+
     python bench/batch_throughput.py [--sizes 10000 100000] [--repeat 3] [--ray] [--actors 1]
+                                     [--baseline DIR]
 """
 
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
 import statistics
@@ -41,26 +53,43 @@ def write_inputs(path: Path, n: int) -> None:
             fh.write("\n")
 
 
-def env_for(port: int, concurrency: int) -> dict[str, str]:
-    return {
+def sources(root: Path) -> list[Path]:
+    """A checkout's importable source directories: ``core/src`` and each plugin's ``src``."""
+    return [root / "core" / "src", *sorted(root.glob("plugins/*/src"))]
+
+
+def compile_sources(root: Path) -> None:
+    """Bytecode for every module of the checkout, as ``pip install`` writes it."""
+    for path in sources(root):
+        compileall.compile_dir(path, quiet=1)
+
+
+def env_for(port: int, concurrency: int, root: Path | None = None) -> dict[str, str]:
+    env = {
         **os.environ,
         "GRADIENT_API_URL": f"http://127.0.0.1:{port}/api",
         "GRADIENT_ACCESS_TOKEN": "bench-token-0123456789",
         "GRADIENT_WORKSPACE_ID": "bench_workspace",
         "GRADIENT_MAX_CONNECTIONS": str(concurrency),
     }
+    if root is not None:  # another checkout's packages shadow the installed ones
+        env["PYTHONPATH"] = os.pathsep.join(str(p) for p in sources(root))
+    return env
 
 
-def run_cli(work: Path, n: int, port: int, concurrency: int) -> dict[str, Any]:
+def run_cli(
+    work: Path, n: int, port: int, concurrency: int, root: Path | None = None
+) -> dict[str, Any]:
     inp, out = work / f"in-{n}.jsonl", work / f"out-{n}.jsonl"
-    write_inputs(inp, n)
+    if not inp.exists():
+        write_inputs(inp, n)
     out.unlink(missing_ok=True)
     argv = [
         sys.executable, "-m", "tuneplug", "batch", f"gradient/{MODEL_ID}", str(inp),
         "-o", str(out), "-c", str(concurrency), "-q", "--max-tokens", "16", "--json",
     ]  # fmt: skip
     wall = time.perf_counter()
-    proc = subprocess.Popen(argv, env=env_for(port, concurrency), stdout=subprocess.PIPE)
+    proc = subprocess.Popen(argv, env=env_for(port, concurrency, root), stdout=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - wall
     assert proc.stdout is not None
@@ -142,59 +171,101 @@ def run_ray(work: Path, n: int, port: int, concurrency: int, actors: int) -> dic
     return {"n": n, "wall": wall, "ideal": ideal, "ratio": wall / ideal, "actors": actors}
 
 
-def _median_run(runs: list[dict[str, Any]], key: str) -> dict[str, Any]:
-    return sorted(runs, key=lambda r: r[key])[len(runs) // 2]
+def _median(runs: list[dict[str, Any]], key: str) -> float:
+    return float(statistics.median(r[key] for r in runs))
+
+
+def _ratio(a: list[dict[str, Any]], b: list[dict[str, Any]], key: str, other: str = "") -> float:
+    """Median of the per-round ratios ``a[key] / b[other or key]``: a load swing hits both."""
+    return float(statistics.median(x[key] / y[other or key] for x, y in zip(a, b, strict=True)))
+
+
+def measure(args: argparse.Namespace, work: Path, port: int, n: int) -> dict[str, Any]:
+    """``--repeat`` interleaved rounds for ``n`` prompts: batch, start-only, raw, baseline."""
+    c = args.concurrency
+    cli, start, raw, base = [], [], [], []
+    for _ in range(args.repeat):  # interleaved: all see the same machine load
+        cli.append(run_cli(work, n, port, c))
+        start.append(run_cli(work, 1, port, c))
+        raw.append(run_raw(n, port, c))
+        if args.baseline is not None:
+            base.append(run_cli(work, n, port, c, args.baseline))
+    return {"n": n, "cli": cli, "start": start, "raw": raw, "base": base}
+
+
+def report(m: dict[str, Any], concurrency: int) -> None:
+    cli, start, raw, base = m["cli"], m["start"], m["raw"], m["base"]
+    n, ideal = m["n"], m["n"] / concurrency * LATENCY
+    print(f"\n{n:,} prompts, ideal {ideal:.3f} s; medians of {len(cli)} round(s)")
+    print("| | wall s | x ideal | engine s | engine x ideal | cpu µs/prompt | peak RSS MB |")
+    print("|---|---|---|---|---|---|---|")
+    for name, runs in (("tuneplug batch", cli), ("baseline batch", base)):
+        if runs:
+            print(
+                f"| {name} | {_median(runs, 'wall'):.3f} | {_median(runs, 'ratio'):.3f} | "
+                f"{_median(runs, 'engine'):.3f} | {_median(runs, 'engine_ratio'):.3f} | "
+                f"{_median(runs, 'cpu_us'):.0f} | {max(r['rss_mb'] for r in runs):.1f} |"
+            )
+    print(
+        f"| raw acomplete loop (own process) | {_median(raw, 'wall'):.3f} | "
+        f"{_median(raw, 'wall') / ideal:.3f} | {_median(raw, 'engine'):.3f} | "
+        f"{_median(raw, 'engine') / ideal:.3f} | {_median(raw, 'cpu_us'):.0f} | "
+        f"{max(r['rss_mb'] for r in raw):.1f} |"
+    )
+    one = _median(start, "wall")
+    print(
+        f"process start + exit (a one-prompt batch): {one:.3f} s wall, "
+        f"{_median(start, 'cpu_us') / 1000:.0f} ms CPU = {one / ideal:.3f} x ideal"
+    )
+    print(
+        f"ratios to the raw library, same rounds: batch wall / raw process wall "
+        f"{_ratio(cli, raw, 'wall'):.3f}; "
+        f"batch engine / raw loop {_ratio(cli, raw, 'engine'):.3f}; "
+        f"CPU {_ratio(cli, raw, 'cpu_us'):.3f}"
+    )
+    if base:
+        print(
+            f"ratios to the baseline, same rounds: wall {_ratio(cli, base, 'wall'):.3f}; "
+            f"engine {_ratio(cli, base, 'engine'):.3f}; CPU {_ratio(cli, base, 'cpu_us'):.3f}"
+        )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--concurrency", type=int, default=64)
-    parser.add_argument("--repeat", type=int, default=1, help="interleaved runs per size")
+    parser.add_argument("--repeat", type=int, default=1, help="interleaved rounds per size")
     parser.add_argument("--ray", action="store_true", help="also run the largest size on Ray")
     parser.add_argument("--actors", type=int, default=1)
+    parser.add_argument("--baseline", type=Path, help="another checkout to compare with")
     args = parser.parse_args()
-    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, "
-          f"load {os.getloadavg()[0]:.1f}")  # fmt: skip
+    compile_sources(Path(__file__).resolve().parent.parent)
+    if args.baseline is not None:
+        compile_sources(args.baseline)
+    print(
+        f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, "
+        f"load {' '.join(f'{x:.1f}' for x in os.getloadavg())}"
+    )
     with tempfile.TemporaryDirectory() as tmp, start(LATENCY * 1000) as port:
         work = Path(tmp)
-        rows, raws = [], []
-        for n in args.sizes:
-            cli_runs, raw_runs = [], []
-            for _ in range(args.repeat):  # interleaved: both see the same machine load
-                cli_runs.append(run_cli(work, n, port, args.concurrency))
-                raw_runs.append(run_raw(n, port, args.concurrency))
-            rows.append(_median_run(cli_runs, "wall"))
-            raws.append(_median_run(raw_runs, "engine"))
-            rows[-1]["rss_mb"] = max(r["rss_mb"] for r in cli_runs)
-            # Per-round ratios, then their median: a load swing hits both runs of a round.
-            pairs = list(zip(cli_runs, raw_runs, strict=True))
-            rows[-1]["vs_raw"] = statistics.median(c["engine"] / r["engine"] for c, r in pairs)
-            rows[-1]["cpu_vs_raw"] = statistics.median(c["cpu_us"] / r["cpu_us"] for c, r in pairs)
-        print(f"medians of {args.repeat} run(s); peak RSS: the largest of the runs")
-        print("| prompts | wall s | ideal s | x ideal | engine s | engine x ideal | cpu µs/prompt"
-              " | peak RSS MB |")  # fmt: skip
-        print("|---|---|---|---|---|---|---|---|")
-        for r in rows:
-            print(f"| {r['n']:,} | {r['wall']:.2f} | {r['ideal']:.2f} | {r['ratio']:.2f} | "
-                  f"{r['engine']:.2f} | {r['engine_ratio']:.2f} | {r['cpu_us']:.0f} | "
-                  f"{r['rss_mb']:.1f} |")  # fmt: skip
-        print("\nraw asyncio loop over acomplete (same N, same server), for reference:")
-        for r, raw in zip(rows, raws, strict=True):
-            print(f"  {r['n']:,}: {raw['engine']:.2f} s in-loop, {raw['cpu_us']:.0f} µs/prompt, "
-                  f"peak RSS {raw['rss_mb']:.1f} MB; tuneplug batch in-engine = "
-                  f"{r['vs_raw']:.2f}x raw (CPU {r['cpu_vs_raw']:.2f}x), median of "
-                  f"per-round ratios")  # fmt: skip
-        print(f"load average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
-        if len(rows) > 1:
-            print(f"peak RSS {rows[-1]['n']:,} vs {rows[0]['n']:,}: "
-                  f"{rows[-1]['rss_mb'] / rows[0]['rss_mb']:.2f}x")  # fmt: skip
+        runs = [measure(args, work, port, n) for n in args.sizes]
+        for m in runs:
+            report(m, args.concurrency)
+        print(f"\nload average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+        if len(runs) > 1:
+            small, large = runs[0]["cli"], runs[-1]["cli"]
+            print(
+                f"peak RSS {runs[-1]['n']:,} vs {runs[0]['n']:,}: "
+                f"{max(r['rss_mb'] for r in large) / max(r['rss_mb'] for r in small):.2f}x"
+            )
         if args.ray:
             r = run_ray(work, args.sizes[-1], port, args.concurrency, args.actors)
-            single = rows[-1]["wall"]
-            print(f"ray data ({r['actors']} actor(s) x {args.concurrency}): {r['wall']:.2f} s "
-                  f"= {r['wall'] / single:.2f}x the single-process run "
-                  f"({r['ratio']:.2f}x its ideal {r['ideal']:.2f} s)")  # fmt: skip
+            single = _median(runs[-1]["cli"], "wall")
+            print(
+                f"ray data ({r['actors']} actor(s) x {args.concurrency}): {r['wall']:.2f} s "
+                f"= {r['wall'] / single:.2f}x the single-process run "
+                f"({r['ratio']:.2f}x its ideal {r['ideal']:.2f} s)"
+            )
 
 
 if __name__ == "__main__":

@@ -6,8 +6,9 @@
     python bench/mutation.py samples --results     # survivors of the last run, no new run
 
 Each target (``[tool.mutmut-targets.<name>]`` in the root ``pyproject.toml``) names the
-files to mutate, the test files that exercise them, extra pytest arguments and the
-mutants to run (mutmut name patterns, for a target too slow to run whole), if any.
+files to mutate, the test files that exercise them, extra pytest arguments, the
+mutants to run (mutmut name patterns, for a target too slow to run whole) and its own
+``timeout_multiplier``, if any.
 mutmut mutates a copy, so this builds a scratch tree under ``.mutation/<target>/``
 (git-ignored): every distribution's ``src`` merged into one ``src/`` (mutmut puts
 ``mutants/src`` first on ``sys.path``, so the mutated copy shadows the editable
@@ -104,6 +105,9 @@ def build(name: str, target: dict[str, Any], config: dict[str, Any]) -> Path:
         ],
         "pytest_add_cli_args_test_selection": list(target["tests"]),
     }
+    # A target whose tests mostly wait (loopback servers) calls a hang sooner.
+    if "timeout_multiplier" in target:
+        mutmut["timeout_multiplier"] = float(target["timeout_multiplier"])
     (work / "pyproject.toml").write_text(
         _table("tool.pytest.ini_options", pytest_ini) + "\n" + _table("tool.mutmut", mutmut),
         encoding="utf-8",

@@ -22,11 +22,23 @@ tests, imported as ``from tests.<part>.<module> import ...``. Helpers several pa
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import tuneplug.plugins
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Tests stop real `tuneplug` subprocesses with SIGINT, as a user's Ctrl-C would. POSIX
+    # keeps an *ignored* signal ignored across exec, and Python then installs no
+    # KeyboardInterrupt handler, so a suite started with SIGINT ignored (`nohup cmd &`,
+    # some CI runners) would have children that never see the Ctrl-C and time out. A
+    # handler, unlike SIG_IGN, is reset to the default on exec, so children start clean.
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
 
 _ISOLATED_EXACT = ("TUNEPLUG_MODEL", "TUNEPLUG_PLUGINS", "TUNEPLUG_CONFIG", "TUNEPLUG_STRICT")
 

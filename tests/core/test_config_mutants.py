@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import tuneplug
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from tuneplug.config import build_settings, env_name, load_config
 from tuneplug.config_files import read_layer
@@ -344,3 +344,80 @@ def test_one_provider_instance_per_distinct_settings(acme: object) -> None:
     three = registry.provider("acme", {"retries": 3})
     assert three is not two
     assert (two.ctx.settings.retries, three.ctx.settings.retries) == (2, 3)
+
+
+_EXPECTED_KEYS = "(expected one of ['default_model', 'models', 'plugins', 'providers', 'strict'])"
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [("# keys as TOML lets them be written\n'bogus' = 1\n", ":2"),
+     ('# quoted\n"bogus" = 1\n', ":2"),
+     ("# dotted\n\nbogus.inner = 1\n", ":3"),
+     ('"\\u0062ogus" = 1\n', "")],  # an escaped key has no line to point at
+)  # fmt: skip
+def test_a_key_is_found_quoted_or_dotted_else_the_file_is_named_alone(
+    files: tuple[Path, Path], text: str, where: str
+) -> None:
+    project, _ = files
+    project.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_config()
+    assert str(info.value) == f"{project}{where}: unknown config key 'bogus' {_EXPECTED_KEYS}"
+
+
+def test_a_dotted_key_inside_tool_tuneplug_is_found_on_its_own_line(
+    work_pyproject: Path,
+) -> None:
+    work_pyproject.write_text(
+        '[tool.tuneplug]\n# aliases\nmodels.qa.model = "mock/tiny"\nmodels.qa.max_tokens = "x"\n'
+    )
+    with pytest.raises(ConfigError) as info:
+        load_config()
+    assert str(info.value).startswith(f"{work_pyproject}:4: [models.qa]: max_tokens: ")
+
+
+class PairedSettings(BaseSettings):
+    """A model-level rule (no one field is wrong) and a default the core's rules refuse."""
+
+    model_config = SettingsConfigDict(env_prefix="TPPAIRED_")
+
+    low: int = 1
+    high: int = 2
+    ceiling: float = float("inf")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> PairedSettings:
+        if self.low > self.high:
+            raise ValueError("low must not exceed high")
+        return self
+
+
+def test_a_model_level_error_and_a_bad_default_are_named_as_such() -> None:
+    with pytest.raises(ConfigError) as info:
+        build_settings(PairedSettings, explicit={"low": 3, "ceiling": 1.0})
+    message = str(info.value)  # (pydantic's "Value error, " prefix is not the point here)
+    assert message.startswith("invalid settings: value: ")
+    assert message.endswith("low must not exceed high (settings)")
+    with pytest.raises(ConfigError) as info:
+        build_settings(PairedSettings)
+    assert str(info.value) == "invalid settings: ceiling: must be a finite number (default)"
+
+
+def test_an_alias_option_called_extra_is_an_option_like_any_other(
+    files: tuple[Path, Path],
+) -> None:
+    # Provider-specific options sit beside the common ones; `extra` is no keyword of ours.
+    project, _ = files
+    project.write_text('[models.qa]\nmodel = "mock/tiny"\nextra = 1\ntop_k = 3\n')
+    alias = load_config().settings.models["qa"]
+    assert alias.model_dump(exclude_none=True) == {"model": "mock/tiny", "extra": 1, "top_k": 3}
+
+
+def test_an_instance_plugin_name_may_have_capitals_dots_and_dashes(
+    files: tuple[Path, Path],
+) -> None:
+    # Entry-point names are not only lower case; whether one is installed is checked later.
+    project, _ = files
+    project.write_text('[providers.x]\nplugin = "AcmeAI-2.v_1"\n')
+    assert load_config().instances() == {"x": "AcmeAI-2.v_1"}

@@ -7,10 +7,12 @@ where ``scan_cassettes`` says a finding is (file, line, masked excerpt).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
-from tuneplug.testing.cassettes import PLACEHOLDER, vcr_config
-from tuneplug.testing.scan import scan_cassettes
+import pytest
+from tuneplug.testing.cassettes import PLACEHOLDER, provider_secrets, record_mode, vcr_config
+from tuneplug.testing.scan import assert_no_secrets, scan_cassettes
 from vcr.request import Request
 
 SECRET = "s3cret"  # six characters: the shortest value scrubbed
@@ -77,3 +79,133 @@ def test_a_six_character_literal_is_looked_for_a_five_character_one_not(tmp_path
 
     assert literals(SECRET) == ["known secret value"]
     assert literals("s3cre") == []
+
+
+# -- the record mode's words -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "mode"),
+    [("false", "none"), ("No", "none"), (" 0\n", "none"), ("yes", "all"), ("TRUE", "all")],
+)
+def test_record_mode_words(value: str, mode: str) -> None:
+    assert record_mode(value) == mode
+
+
+def test_an_unknown_record_mode_names_the_variable_and_every_mode() -> None:
+    with pytest.raises(ValueError) as caught:
+        record_mode("sometimes")
+    assert str(caught.value) == (
+        "TUNEPLUG_RECORD_CASSETTES='sometimes': expected 1, 0 or a vcrpy record mode "
+        "(none, once, new_episodes, all)"
+    )
+
+
+# -- what is scrubbed ---------------------------------------------------------------------
+
+
+def test_the_installed_providers_secrets_are_found_as_requests_carry_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # OpenAI's key pasted with its newline (the provider strips it), the values of its
+    # extra headers (JSON in the variable, never the JSON text), Gradient's token.
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-0000000\n")
+    monkeypatch.setenv("OPENAI_HEADERS", '{"X-Custom-Auth": "custom-secret-1"}')
+    monkeypatch.setenv("GRADIENT_ACCESS_TOKEN", "gradient-token-1")
+    headers, values = provider_secrets()
+    assert {"openai-organization", "api-key", "x-gradient-workspace-id"} <= set(headers)
+    assert {"sk-test-0000000", "custom-secret-1", "gradient-token-1"} <= set(values)
+    assert '{"X-Custom-Auth": "custom-secret-1"}' not in values
+
+
+def test_a_secret_containing_another_is_scrubbed_whole() -> None:
+    # Longest first, whatever order they sort in ("secret" > "a-secret-1" as text).
+    config = vcr_config(secrets=["secret", "a-secret-1"], providers=False)
+    request = Request("GET", "https://api.example/a-secret-1/secret", None, {})
+    scrubbed = config["before_record_request"](request)
+    assert scrubbed.uri == f"https://api.example/{PLACEHOLDER}/{PLACEHOLDER}"
+    response = {"headers": {"X": ["a-secret-1"]}, "body": {"string": b"a-secret-1"}}
+    response = config["before_record_response"](response)
+    assert response == {"headers": {"X": [PLACEHOLDER]}, "body": {"string": PLACEHOLDER.encode()}}
+
+
+# -- the scan: what it reads, where it says a finding is, what it shows ------------------
+
+
+def _cassette(headers: str, body: str = "null") -> str:
+    return (
+        "interactions:\n- request:\n    body: " + body + "\n    headers:\n" + headers
+        + "    method: GET\n    uri: https://api.example/v1\n"
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("value", "excerpt"),
+    [("abcdefghijk", "***"), ("abcdefghijkl", "abcdef... (12 characters)"), ("abc", "***")],
+)
+def test_a_finding_shows_at_most_half_of_the_value(
+    tmp_path: Path, value: str, excerpt: str
+) -> None:
+    (tmp_path / "c.yaml").write_text(_cassette(f"      X-Api-Key:\n      - {value}\n"))
+    assert [f.excerpt for f in scan_cassettes(tmp_path, secrets=[])] == [excerpt]
+
+
+def test_every_watched_header_is_read_and_a_scalar_value_is_one_value(tmp_path: Path) -> None:
+    headers = (
+        "      Content-Type:\n      - application/json\n"  # not watched, listed first
+        "      X-Api-Key: plain-key-value-1\n"  # a hand-written scalar, not a list
+    )
+    (tmp_path / "c.yaml").write_text(_cassette(headers))
+    found = [(f.line, f.kind, f.excerpt) for f in scan_cassettes(tmp_path, secrets=[])]
+    assert found == [(7, "request header X-Api-Key", "plain-... (17 characters)")]
+
+
+def test_json_cassettes_are_read_for_headers(tmp_path: Path) -> None:
+    interaction = {"request": {"headers": {"x-api-key": ["plain-key-value-1"]}}}
+    (tmp_path / "c.json").write_text(json.dumps({"interactions": [interaction]}, indent=1))
+    found = [(f.line, f.kind) for f in scan_cassettes(tmp_path, secrets=[])]
+    assert found == [(7, "request header x-api-key")]
+
+
+def test_yaml_that_is_no_cassette_and_bytes_that_are_no_utf8_are_still_scanned(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "list.yaml").write_text("- one\n- two token=abcdef123456\n")
+    (tmp_path / "bytes.yaml").write_bytes(b"\xff\xfe\n?api_key=abcdef123456\n")
+    found = [(f.path.name, f.line, f.kind) for f in scan_cassettes(tmp_path, secrets=[])]
+    assert found == [("bytes.yaml", 2, "credential in a URL")]
+
+
+def test_lines_count_from_the_first_line_even_when_it_is_blank(tmp_path: Path) -> None:
+    text = "\n" + _cassette("      X-Api-Key:\n      - plain-key-value-1\n", body="known-value-1")
+    (tmp_path / "c.yaml").write_text(text + "# ?token=abcdef123456\n")
+    found = {(f.line, f.kind) for f in scan_cassettes(tmp_path, secrets=["known-value-1"])}
+    assert found == {(4, "known secret value"), (7, "request header X-Api-Key"),
+                     (10, "credential in a URL")}  # fmt: skip
+
+
+def test_a_value_is_placed_at_its_first_line_or_its_longest_word(tmp_path: Path) -> None:
+    # The same value twice: the first one. A value YAML folded over two lines: its
+    # longest word's line. A value only found escaped (JSON): line 1.
+    twice = _cassette("      X-Api-Key:\n      - plain-key-value-1\n", body="plain-key-value-1")
+    (tmp_path / "a.yaml").write_text(twice)
+    folded = "      X-Api-Key:\n      - word word\n        longest-secret-word\n"
+    (tmp_path / "b.yaml").write_text(_cassette(folded))
+    escaped = {"interactions": [{"request": {"headers": {"x-api-key": ["caf\u00e9-secret-1"]}}}]}
+    (tmp_path / "c.json").write_text(json.dumps(escaped))
+    found = [(f.path.name, f.line) for f in scan_cassettes(tmp_path, secrets=[])]
+    assert found == [("a.yaml", 3), ("b.yaml", 7), ("c.json", 1)]
+
+
+def test_assert_no_secrets_passes_its_secrets_and_headers_on_and_lists_findings(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(_cassette("      X-Acme:\n      - raw-acme-value\n", body="given-secret-1"))
+    with pytest.raises(AssertionError) as caught:
+        assert_no_secrets(tmp_path, secrets=["given-secret-1"], headers=["X-ACME"])
+    assert str(caught.value) == (
+        "2 secret-looking value(s) in cassettes:\n"
+        f"  {path}:6: request header X-Acme: raw-ac... (14 characters)\n"
+        f"  {path}:3: known secret value: ***"
+    )

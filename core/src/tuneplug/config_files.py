@@ -53,8 +53,11 @@ def _line_of(path: Path, needle: str, table: str | None = None) -> int | None:
             inner = header.removeprefix(prefix) if header.startswith(prefix) else None
             if inner is not None and (inner == bare or inner.startswith(bare + ".")):
                 return number
-        elif in_table and "=" in text and text.split("=", 1)[0].strip() == bare:
-            return number
+        elif in_table and "=" in text:
+            # TOML lets a key be quoted ('max_tokens' = 5) or dotted (limits.a = 1).
+            key = ".".join(p.strip().strip("\"'") for p in text.split("=", 1)[0].split("."))
+            if key == bare or key.startswith(bare + "."):
+                return number
     return None
 
 

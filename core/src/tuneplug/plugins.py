@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import threading
-import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from importlib.metadata import EntryPoint, entry_points
@@ -330,15 +329,6 @@ class Registry:
             providers, self._providers = list(self._providers.values()), {}
         for provider in providers:
             provider.close()
-
-    def warn_failed(self, infos: Iterable[PluginInfo]) -> None:
-        """Warn about plugins that failed to load (used when listing across providers)."""
-        for info in infos:
-            if info.error is not None:
-                warnings.warn(
-                    f"tuneplug: plugin {info.name!r} ({info.distribution}) skipped: {info.error}",
-                    stacklevel=3,
-                )
 
 
 def _fingerprint(settings: Any) -> str:

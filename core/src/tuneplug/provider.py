@@ -103,7 +103,8 @@ def capabilities_of(
                 provider=name,
             )
     if Capability.FINE_TUNE in found or "tuneplug_jobs" in present:
-        found.add(Capability.JOBS)  # native jobs, or the local job runner's
+        # The local job runner's jobs, or native ones (OpenAI's), with or without step hooks.
+        found.add(Capability.JOBS)
     if not found:
         raise PluginLoadError(
             f"plugin {name!r} implements neither Completer "
@@ -112,8 +113,6 @@ def capabilities_of(
         )
     if pm is not None and Capability.COMPLETE in found and native_chat(pm):
         found.add(Capability.CHAT)
-    if "tuneplug_jobs" in present:  # native jobs (OpenAI's), with or without step hooks
-        found.add(Capability.JOBS)
     return frozenset(found)
 
 

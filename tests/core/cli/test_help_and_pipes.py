@@ -117,3 +117,20 @@ def test_a_closed_stdout_and_stderr_is_a_quiet_exit_141(args: list[str]) -> None
     assert process.stdout is not None
     process.stdout.close()
     assert process.wait(timeout=120) == EXIT_BROKEN_PIPE
+
+
+@pytest.mark.parametrize("argv", [["--version"], ["no-such-command"]], ids=["ok", "usage"])
+def test_the_entry_point_skips_the_last_collection_whatever_the_exit(
+    monkeypatch: pytest.MonkeyPatch, argv: list[str]
+) -> None:
+    import gc
+
+    from tuneplug.cli import main
+
+    frozen: list[bool] = []
+    monkeypatch.setattr(gc, "freeze", lambda: frozen.append(True))  # never this process's heap
+    monkeypatch.setattr(sys, "argv", ["tuneplug", *argv])
+    with pytest.raises(SystemExit) as exited:
+        main()
+    assert exited.value.code == (0 if argv == ["--version"] else 2)
+    assert frozen == [True]

@@ -16,6 +16,7 @@ import pytest
 from tuneplug.errors import InvalidRequestError, SampleFileError
 from tuneplug.samples import (
     MAX_SAMPLE_BYTES,
+    PreferenceSample,
     batched,
     parse_sample,
     read_samples,
@@ -300,3 +301,76 @@ def test_a_validator_message_comes_without_pydantics_prefix() -> None:
     with pytest.raises(InvalidRequestError) as info:
         parse_sample({"inputs": []})
     assert str(info.value) == "invalid sample: inputs: inputs must not be an empty list"
+
+
+@pytest.mark.parametrize(
+    ("value", "field"),
+    [({"prompt": "x\ud800", "completion": "ok"}, "prompt"),
+     ({"messages": [{"role": "user", "content": "x\ud800"}]}, "messages.0.content")],
+)  # fmt: skip
+def test_a_raw_sample_with_a_lone_surrogate_names_its_field(value: object, field: str) -> None:
+    # Checked before pydantic, whose message names neither field nor offset.
+    with pytest.raises(InvalidRequestError) as info:
+        parse_sample(value)  # type: ignore[arg-type]
+    assert str(info.value) == f"invalid sample: {field}: {LONE}"
+
+
+def test_an_unknown_field_without_a_close_name_is_just_unknown() -> None:
+    with pytest.raises(InvalidRequestError) as info:
+        parse_sample({"prompt": "a", "completion": "b", "zzzzzz": 1})
+    assert str(info.value) == "invalid sample: zzzzzz: unknown field"
+
+
+def test_a_lone_surrogate_escape_in_a_jsonl_line_names_line_and_file_offset(
+    tmp_path: Path,
+) -> None:
+    data = b'{"prompt": "a", "completion": "b"}\n{"prompt": "a\\ud800", "completion": "b"}\n'
+    error = _error(tmp_path, data, name="s.jsonl")
+    assert error.line == 2
+    assert str(error) == (
+        f"{tmp_path / 's.jsonl'}:2: not valid text: \\ud800 (half of a UTF-16 surrogate pair, "
+        "alone) at byte offset 48"
+    )
+
+
+def test_a_path_that_is_not_text_is_named_in_ascii() -> None:
+    with pytest.raises(SampleFileError) as info:
+        list(read_samples("x\ud800.jsonl"))
+    assert (info.value.path, info.value.line) == ("'x\\ud800.jsonl'", None)
+    assert str(info.value) == (
+        "'x\\ud800.jsonl': the path is not valid text: lone surrogate U+D800 at character 1"
+    )
+
+
+def test_a_deeply_nested_raw_value_is_walked_a_few_levels_only() -> None:
+    # The lone-surrogate walk stops at 8 levels: 3000 nested objects and lists are the
+    # unknown field they are, not a RecursionError.
+    deep: object = "x\ud800"
+    for _ in range(1500):
+        deep = {"k": [deep]}
+    with pytest.raises(InvalidRequestError) as info:
+        parse_sample({"prompt": "a", "completion": "b", "extra": deep})
+    assert str(info.value) == "invalid sample: extra: unknown field"
+
+
+PAIR_ONLY = (
+    "a preference pair (input, preferred_output, non_preferred_output) trains "
+    "with method='dpo' only, on a provider that supports it"
+)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [({}, "an empty object is not a sample: give 'inputs', 'prompt' and 'completion', "
+          "or 'messages'"),
+     ({"input": {"messages": []}, "preferred_output": []}, f"input: {PAIR_ONLY}"),
+     ({"preferred_output": []}, f"preferred_output: {PAIR_ONLY}"),
+     ({"prompt": "a", "non_preferred_output": []}, f"non_preferred_output: {PAIR_ONLY}"),
+     (PreferenceSample.model_construct(), PAIR_ONLY)],
+)  # fmt: skip
+def test_an_empty_object_and_anything_claiming_to_be_a_pair_are_not_samples(
+    value: object, message: str
+) -> None:
+    with pytest.raises(InvalidRequestError) as info:
+        parse_sample(value)  # type: ignore[arg-type]
+    assert str(info.value) == f"invalid sample: {message}"

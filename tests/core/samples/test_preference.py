@@ -104,3 +104,20 @@ def test_the_local_job_runner_refuses_dpo_before_any_io(tmp_path: Path) -> None:
     assert [m.id for m in tuneplug.list_models("mock")] == models  # no adapter made
     jobs_dir = home() / "jobs"
     assert not any(p.is_dir() for p in jobs_dir.glob("ftjob-*"))  # no job directory
+
+
+def test_a_parsed_pair_is_checked_and_returned_as_it_is() -> None:
+    pair = parse_preference(PAIR)
+    assert parse_preference(pair) is pair
+
+
+def test_a_non_pair_and_a_bad_turn_have_exact_messages() -> None:
+    with pytest.raises(SampleProblem) as info:
+        parse_preference({"messages": []})
+    assert info.value.message == (
+        "method 'dpo' trains on preference pairs: "
+        '{"input": {"messages": [...]}, "preferred_output": [...], "non_preferred_output": [...]}'
+    )
+    with pytest.raises(SampleProblem) as info:
+        parse_preference({**PAIR, "non_preferred_output": [{"role": "user", "content": "x"}]})
+    assert info.value.message == "message 0: an output holds assistant turns only"

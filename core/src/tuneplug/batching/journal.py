@@ -10,7 +10,11 @@ done: a rerun reads the ``custom_id`` of every line and sends only the others.
   any point (``kill -9``, Ctrl-C, a crash) leaves whole lines: what ``write``
   accepted belongs to the kernel and reaches the disk without us; a buffered line
   not yet written is absent, and its input is sent again on the rerun.
-* **fsync about once a second** (and at the end), not per line. ``fsync`` only
+* **fsync about once a second** (and at the end), not per line, and with
+  ``sync_in_thread`` in a thread of its own: a flush to a busy disk can take tens
+  or hundreds of milliseconds, which would stall every request in flight on the
+  event loop; appends go on meanwhile (``fsync`` covers what was written before it
+  began), and :meth:`Journal.close` waits for it, then syncs the rest. ``fsync`` only
   matters if the *machine* stops (power loss, kernel panic); then at most the last
   second of lines is lost, or left torn, and their inputs are simply sent again on
   the rerun. Nothing is written twice, because a lost line is absent, not doubled.
@@ -28,6 +32,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -139,9 +144,20 @@ def drop_failed(path: Path) -> int:
 
 
 class Journal:
-    """Appends output lines to ``path`` (created if missing); close it to sync."""
+    """Appends output lines to ``path`` (created if missing); close it to sync.
 
-    def __init__(self, path: Path, *, fsync_interval: float = FSYNC_INTERVAL) -> None:
+    ``sync_in_thread``: the periodic fsync runs in a thread of the journal's own, one
+    at a time, so :meth:`flush` never waits for the disk; its error (``OSError``) is
+    raised by the next :meth:`flush` or by :meth:`close`.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        fsync_interval: float = FSYNC_INTERVAL,
+        sync_in_thread: bool = False,
+    ) -> None:
         created = not path.exists()
         self.path = path
         self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
@@ -149,6 +165,12 @@ class Journal:
         self._synced = time.monotonic()
         self._dirty = False
         self._pending: list[str] = []
+        self._syncer = (
+            ThreadPoolExecutor(1, thread_name_prefix="tuneplug-batch-fsync")
+            if sync_in_thread
+            else None
+        )
+        self._syncing: Future[None] | None = None
         self.written = 0
         if created:  # the new name itself must survive a power loss
             _fsync_dir(path.parent)
@@ -177,10 +199,30 @@ class Journal:
         self._dirty = True
         now = time.monotonic()
         if now - self._synced >= self._interval:
+            self._sync_soon(now)
+
+    def _sync_soon(self, now: float) -> None:
+        if self._syncer is None:
             self.sync(now)
+            return
+        if self._syncing is not None:
+            if not self._syncing.done():
+                return  # one at a time: a later flush starts the next
+            self._settle()
+        # What is written from here on is the next sync's: the one starting covers the rest.
+        self._dirty = False
+        self._synced = now
+        self._syncing = self._syncer.submit(os.fsync, self._fd)
+
+    def _settle(self) -> None:
+        """Wait for the thread's sync, if any; raise its error."""
+        syncing, self._syncing = self._syncing, None
+        if syncing is not None:
+            syncing.result()
 
     def sync(self, now: float | None = None) -> None:
-        """fsync the lines written so far."""
+        """fsync the lines written so far (after the thread's sync, if one is running)."""
+        self._settle()
         if self._dirty:
             os.fsync(self._fd)
             self._dirty = False
@@ -194,6 +236,8 @@ class Journal:
             self.flush()
             self.sync()
         finally:
+            if self._syncer is not None:
+                self._syncer.shutdown(wait=True)  # never close the fd under a running fsync
             os.close(self._fd)
             self._fd = -1
 

@@ -48,9 +48,10 @@ class BatchInput:
             return value
         if isinstance(value, str):
             return cls(prompt=_prompt(value))
-        if isinstance(value, Mapping):
-            unknown = sorted(set(value) - _KEYS)
-            if unknown:
+        # A dict first: the common case (a JSONL line), tested without the ABC machinery.
+        if type(value) is dict or isinstance(value, Mapping):
+            if not _KEYS.issuperset(value):
+                unknown = sorted(set(value) - _KEYS)
                 raise InvalidRequestError(
                     f"unknown key(s) {', '.join(map(repr, unknown))}: "
                     "expected 'prompt' or 'messages', and optionally 'custom_id'"
@@ -60,10 +61,11 @@ class BatchInput:
                 raise InvalidRequestError(
                     f"custom_id must be a non-empty string, got {custom_id!r}"
                 )
+            prompt = value.get("prompt")
             if ("prompt" in value) == ("messages" in value):
                 raise InvalidRequestError("give exactly one of 'prompt' and 'messages'")
             if "prompt" in value:
-                return cls(prompt=_prompt(value["prompt"]), custom_id=custom_id)
+                return cls(_prompt(prompt), None, custom_id)
             return cls(messages=_messages(value["messages"]), custom_id=custom_id)
         if isinstance(value, Sequence) and not isinstance(value, bytes | bytearray):
             return cls(messages=_messages(value))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import gc
 import os
 import sys
 from typing import Any
@@ -183,3 +184,9 @@ def main() -> None:
         cli(prog_name="tuneplug")
     except SystemExit as exc:
         sys.exit(stdout.flush_at_exit(exc.code) if exc.code in (0, None) else exc.code)
+    finally:
+        # The process ends here. Its last garbage collection would walk every object
+        # left (modules, schemas, the HTTP stack): ~0.1-0.2 s of CPU after a batch, for
+        # nothing. Frozen objects are skipped by it; objects still referenced are freed
+        # as usual when their modules are cleared.
+        gc.freeze()

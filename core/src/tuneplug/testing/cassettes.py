@@ -125,6 +125,9 @@ def is_recording() -> bool:
 
 
 def _replace_all(data: Any, secrets: Iterable[str]) -> Any:
+    # Longest first: a secret that contains a shorter one would otherwise keep its
+    # remainder (``a-secret-1`` with ``secret`` also secret: ``a-<REDACTED>-1``).
+    secrets = sorted(secrets, key=len, reverse=True)
     if isinstance(data, bytes):
         for secret in secrets:
             data = data.replace(secret.encode(), PLACEHOLDER.encode())

@@ -56,14 +56,24 @@ class SecretFinding:
         return f"{self.path}:{self.line}: {self.kind}: {self.excerpt}"
 
 
+_SHOWN = 6  # leading characters of a finding shown, so it can be told from its neighbours
+
+
 def _mask(value: str) -> str:
+    # The start is shown only when it is at most half the value: a 7-character token
+    # shown as 6 of its characters would be as good as shown.
     value = value.strip()
-    return f"{value[:6]}... ({len(value)} characters)" if len(value) > 6 else "***"
+    return f"{value[:_SHOWN]}... ({len(value)} characters)" if len(value) >= 2 * _SHOWN else "***"
 
 
 def _line_of(text: str, needle: str) -> int:
-    index = text.find(needle)
-    return text.count("\n", 0, index) + 1 if index >= 0 else 1
+    """The line ``needle`` starts on; 1 if it cannot be found (an escaped value)."""
+    # YAML folds a long value with blanks over lines: its longest word is then looked for.
+    for part in (needle, max(needle.split(), key=len, default=needle)):
+        index = text.find(part)
+        if index >= 0:
+            return text.count("\n", 0, index) + 1
+    return 1
 
 
 def _interactions(path: Path, text: str) -> list[dict[str, Any]]:
