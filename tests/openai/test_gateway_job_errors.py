@@ -179,6 +179,8 @@ def test_a_bad_job_field_is_400_naming_it(
         openai.BadRequestError,
     )
     assert (error.param, error.code) == (param, "invalid_request")
+    # Worded alike whoever refused it (the schema, the job spec, the local runner).
+    assert f" - invalid request body: {param}: " in error.message, error.message
     assert client.fine_tuning.jobs.list().data == []  # nothing started
 
 

@@ -105,7 +105,8 @@ def test_a_missing_server_extra_is_one_error_line(monkeypatch: pytest.MonkeyPatc
     result = _serve()
     assert result.exit_code == 2  # a usage error, before anything is read or bound
     assert result.stderr.splitlines() == [
-        "error: tuneplug serve needs starlette (not installed): pip install 'tuneplug[server]'"
+        "error: tuneplug serve needs starlette (not installed): pip install 'tuneplug[server]' "
+        "(from a clone: pip install -e './core[server]')"
     ]
 
 

@@ -255,11 +255,20 @@ def test_tuneplug_config_masks_each_value_the_kit_scrubs(tmp_path: Path) -> None
         Path("tuneplug.toml"),
         f'[providers.openai]\napi_key = "{KEY}"\n'
         f'headers = {{ "X-Custom-Token" = "{HEADER_SECRET}" }}\n'
-        '[providers.gradient]\naccess_token = "grad-token-4242"\nworkspace_id = "ws-public-1"\n',
+        '[providers.gradient]\naccess_token = "grad-token-4242"\nworkspace_id = "ws-public-1"\n'
+        '[providers.together]\nplugin = "openai"\napi_key = "tog-secret-123456"\n'
+        'headers = { "X-T" = "tog-header-654321" }\n',
     )
     scrubbed = set(known_secrets.known_secrets().values)
-    assert {KEY, HEADER_SECRET, "grad-token-4242"} <= scrubbed
+    assert {KEY, HEADER_SECRET, "grad-token-4242", "tog-secret-123456", "tog-header-654321"} <= (
+        scrubbed
+    )
     assert "ws-public-1" not in scrubbed  # not secret: shown by the config, kept by the kit
-    report = json.dumps(settings_report())
+    rows = {row["key"]: row for row in settings_report()}
+    report = json.dumps(list(rows.values()))
     assert not [s for s in scrubbed if s in report]
     assert "ws-public-1" in report
+    # The instance is shown (masked) as the kit sees it: from its own table only.
+    assert rows["providers.together.api_key"]["value"] == "**********"
+    assert rows["providers.together.headers"]["value"] == {"X-T": "**********"}
+    assert rows["providers.together.plugin"]["value"] == "openai"

@@ -22,6 +22,7 @@ reading and checking the files is :mod:`tuneplug.config_files`.
 from __future__ import annotations
 
 import itertools
+import math
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -254,18 +255,40 @@ def build_settings(
         # The core's rules, for every plugin's settings (see tuneplug.settings_rules).
         for loc, problem in problems(built):
             where, shown = _origin_of_error(cls, loc, layers, files, section)
-            raise ConfigError(f"invalid {label}: {shown}: {problem} ({where})")
+            raise ConfigError(_invalid(label, shown, problem, where))
         return built
     except ValidationError as exc:
         err = exc.errors()[0]
         where, shown = _origin_of_error(cls, err["loc"], layers, files, section)
-        raise ConfigError(f"invalid {label}: {shown}: {err['msg']} ({where})") from None
+        # nan fails any bound before the finiteness rule can say what is wrong with it.
+        problem = "must be a finite number" if _not_finite(err.get("input")) else err["msg"]
+        raise ConfigError(_invalid(label, shown, problem, where)) from None
     except SettingsError as exc:
         # pydantic-settings could not even parse an environment value (a list or
         # table field wants JSON); its message names the field, not the variable.
         found = re.search(r'field "([^"]+)"', str(exc))
         variable = env_name(cls, found.group(1)) if found else "an environment variable"
         raise ConfigError(f"invalid {label}: {variable} is not valid JSON") from None
+
+
+def _invalid(label: str, shown: str, problem: str, where: str) -> str:
+    """One phrasing for a bad provider setting, whichever check found it: the core's
+    (``providers.mock.latency_ms``) or the plugin's settings model."""
+    head, _, rest = shown.partition(".")
+    name, _, key = rest.partition(".")
+    if label == "settings" and head == "providers" and key:
+        label, shown = f"settings for provider {name!r}", key
+    return f"invalid {label}: {shown}: {problem} ({where})"
+
+
+def _not_finite(value: Any) -> bool:
+    """Whether ``value`` is (or, as text from the environment, reads as) nan or an infinity."""
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            return False
+    return isinstance(value, float) and not math.isfinite(value)
 
 
 def env_name(cls: type[BaseModel], field_name: str) -> str:

@@ -47,11 +47,20 @@ def settings_report(config: Config | None = None) -> list[dict[str, Any]]:
         if not info.ok:
             continue
         rows.extend(_provider_rows(cfg, registry, info.name))
+    # Provider instances ([providers.NAME] plugin = "..."): their own tables only, never
+    # the plugin's variables, as the registry builds them; secrets masked alike.
+    for info in registry.instance_infos(cfg):
+        if info.ok and info.plugin is not None:
+            origin = _layer_with(cfg, ("providers", info.name))
+            rows.append(_row(f"providers.{info.name}.plugin", info.plugin, origin))
+            rows.extend(_provider_rows(cfg, registry, info.name, plugin=info.plugin))
     return rows
 
 
-def _provider_rows(cfg: Config, registry: Any, name: str) -> list[dict[str, Any]]:
-    settings_cls = registry.provider_settings_class(name)
+def _provider_rows(
+    cfg: Config, registry: Any, name: str, *, plugin: str | None = None
+) -> list[dict[str, Any]]:
+    settings_cls = registry.provider_settings_class(plugin or name)
     if settings_cls is None:
         return []
     project, user = cfg.provider_table(name)
@@ -62,10 +71,11 @@ def _provider_rows(cfg: Config, registry: Any, name: str) -> list[dict[str, Any]
             user=user,
             files=(cfg.project, cfg.user),
             section=f"providers.{name}",
+            environment=plugin is None,
         )
     except TuneplugError as exc:
         return [_row(f"providers.{name}", None, f"invalid: {exc.message}")]
-    from_env = env_values(settings_cls)
+    from_env = env_values(settings_cls) if plugin is None else {}
     rows = []
     for field_name, value in built:
         if field_name in from_env:

@@ -261,7 +261,8 @@ def test_plot_without_matplotlib_is_refused_before_the_job(
         result = invoke(*args)
         assert result.exit_code == 2, result.stderr
         assert result.stderr.splitlines() == [
-            "error: --plot needs matplotlib (not installed): pip install 'tuneplug[plot]'"
+            "error: --plot needs matplotlib (not installed): pip install 'tuneplug[plot]' "
+            "(from a clone: pip install -e './core[plot]')"
         ]
     _nothing_started(files)
 

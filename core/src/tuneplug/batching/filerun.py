@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -109,12 +110,13 @@ def run_batch_file(
         if path.is_dir():  # a runtime error (exit 1) like a missing file, docs/cli.md
             raise IsADirectoryError(errno.EISDIR, "Is a directory", str(path))
     if not inp.is_file():
-        raise FileNotFoundError(errno.ENOENT, "No such file", str(inp))
+        why = f"cannot read the inputs: {os.strerror(errno.ENOENT)}"
+        raise FileNotFoundError(errno.ENOENT, why, str(inp))
     if out.exists() and out.resolve() == inp.resolve():
         raise InvalidRequestError(f"the output {out} is the input file: give another -o")
     if not out.parent.is_dir():
         # As `cp` and `tee`: a typo in a directory name must not create a new tree.
-        raise FileNotFoundError(errno.ENOENT, "No such directory for the output", str(out.parent))
+        raise FileNotFoundError(errno.ENOENT, "no such directory for the output", str(out.parent))
     lock_path = Path(str(out) + ".lock")
     # filelock reports any failure to open the lock file as "held by another"; open it
     # first so an unwritable place is named with the real OS error (EACCES, EROFS...).

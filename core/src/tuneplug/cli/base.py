@@ -167,8 +167,9 @@ class CommandGroup(click.Group):
             ctx.exit(EXIT_BROKEN_PIPE)
         except OSError as exc:
             # The user's environment (permissions, a file where a directory should be).
-            target = f": {exc.filename}" if exc.filename else ""
-            click.echo(f"error: {exc.strerror or exc}{target}", err=True)
+            # "FILE: problem", the shape of every other error about a file.
+            where = f"{exc.filename}: " if exc.filename else ""
+            click.echo(f"error: {where}{exc.strerror or exc}", err=True)
             ctx.exit(1)
         except KeyboardInterrupt:
             # A command that can be resumed says how (see `resumable`).

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from tuneplug.cli.options import MODEL_REF, checked_options, completion_options, read_stdin
-from tuneplug.errors import InvalidRequestError, TuneplugError
+from tuneplug.errors import TuneplugError
 
 if TYPE_CHECKING:
     from tuneplug.models import Model
@@ -54,8 +54,6 @@ def _one_shot(model: Model, history: list[Message], options: dict[str, Any]) -> 
     from tuneplug.types import Message
 
     text = read_stdin().strip()
-    if not text:
-        raise InvalidRequestError("stdin is empty: nothing to say")
     _say(model, [*history, Message(role="user", content=text)], options)
 
 

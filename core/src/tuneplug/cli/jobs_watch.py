@@ -191,7 +191,14 @@ def attach(job: Job, as_json: bool, plot: str | None, run: bool) -> None:
                     if final.status is not JobStatus.FAILED:
                         raise  # not the job's own failure (e.g. another runner has it)
             else:
-                final = job.wait(on_event=watch)
+                try:
+                    final = job.wait(on_event=watch)
+                except TuneplugError:
+                    # A paused job nothing will continue: the summary, then the CLI's
+                    # way to resume it (the Python error also names job.resume()).
+                    final = job.refresh()
+                    if final.status is not JobStatus.PAUSED:
+                        raise
         except KeyboardInterrupt:
             watch.progress.stop()
             click.echo(f"error: interrupted; {_interrupted(job, here)}", err=True)

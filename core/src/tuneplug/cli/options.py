@@ -154,11 +154,16 @@ def parse_extra(values: tuple[str, ...], flag: str = "-o") -> dict[str, Any]:
 
 
 def read_stdin() -> str:
-    """All of stdin as text; bytes that are not UTF-8 are one clear error (exit 1)."""
+    """All of stdin as text; bytes that are not UTF-8, or nothing but blanks, are one
+    clear error (exit 1, like an empty file), the same for every command."""
     # UTF-8 whatever the locale says.
+    from tuneplug.errors import InvalidRequestError
     from tuneplug.text import decode_utf8
 
-    return decode_utf8(sys.stdin.buffer.read(), "stdin")
+    text = decode_utf8(sys.stdin.buffer.read(), "stdin")
+    if not text.strip():
+        raise InvalidRequestError("stdin is empty: give the prompt on stdin or as an argument")
+    return text
 
 
 def require_module(module: str, extra: str, flag: str) -> None:
@@ -172,7 +177,11 @@ def require_module(module: str, extra: str, flag: str) -> None:
     if importlib.util.find_spec(module) is None:
         from tuneplug.cli.base import UsageLine
 
-        raise UsageLine(f"{flag} needs {module} (not installed): pip install 'tuneplug[{extra}]'")
+        # The distribution's name (core/pyproject.toml), and the form a clone installs.
+        raise UsageLine(
+            f"{flag} needs {module} (not installed): pip install 'tuneplug[{extra}]' "
+            f"(from a clone: pip install -e './core[{extra}]')"
+        )
 
 
 def checked_options(model: Any, options: dict[str, Any], extra_flag: str = "-o") -> None:

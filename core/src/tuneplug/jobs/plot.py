@@ -75,7 +75,8 @@ def write_plot(path: str | os.PathLike[str], curves: Curves, title: str) -> None
         from matplotlib import pyplot as plt
     except ImportError:
         raise ConfigError(
-            "--plot needs matplotlib, an optional extra: pip install 'tuneplug[plot]'"
+            "--plot needs matplotlib, the 'plot' extra: pip install 'tuneplug[plot]' "
+            "(from a clone: pip install -e './core[plot]')"
         ) from None
     figure, axes = plt.subplots(figsize=(8, 4.5))
     try:

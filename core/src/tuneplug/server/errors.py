@@ -40,6 +40,7 @@ __all__ = [
     "HttpProblem",
     "model_aliases",
     "public_message",
+    "public_text",
     "retry_after_header",
     "scrub",
     "status_for",
@@ -103,7 +104,11 @@ def public_message(exc: TuneplugError, aliases: Mapping[str, str] | None = None)
     """The message a client may see for ``exc``: each backend name in ``aliases`` (a
     backend model reference or id, or a server path) replaced by the name the client
     used, then every other absolute file path replaced by ``<path>``."""
-    message = str(exc)
+    return public_text(str(exc), aliases)
+
+
+def public_text(message: str, aliases: Mapping[str, str] | None = None) -> str:
+    """``message`` made public as :func:`public_message` makes an error's."""
     # Longest first: a reference ("mock/abc") contains its id ("abc"). Before the
     # scrub, so an alias may name a server path (an uploaded file -> its public id).
     for backend, public in sorted((aliases or {}).items(), key=lambda kv: -len(kv[0])):

@@ -14,7 +14,13 @@ from collections.abc import Mapping
 
 from starlette.responses import JSONResponse
 from tuneplug.errors import TuneplugError
-from tuneplug.server.errors import HttpProblem, public_message, retry_after_header, status_for
+from tuneplug.server.errors import (
+    HttpProblem,
+    public_message,
+    public_text,
+    retry_after_header,
+    status_for,
+)
 
 __all__ = ["OpenAIError", "from_problem", "from_tuneplug", "not_found"]
 
@@ -96,12 +102,16 @@ def from_tuneplug(
     A refused option (:class:`~tuneplug.options.OptionError`, e.g. ``max_tokens`` beyond
     the backend's bound) names its field as ``param`` — renamed by ``params`` to the
     body field the client sent (``n_epochs`` -> ``hyperparameters.n_epochs``) — with
-    the code ``invalid_request``, as a body the schema refused.
+    the code ``invalid_request`` and the words of a body the schema refused
+    (``invalid request body: hyperparameters.n_epochs: ...``).
     """
     status = status_for(exc)
     message = public_message(exc, aliases)
     option = getattr(exc, "option", None)
     if param is None and isinstance(option, str) and status == 400:
         param = (params or {}).get(option, option)
+        detail = getattr(exc, "detail", None)
+        if isinstance(detail, str) and detail:
+            message = public_text(f"invalid request body: {param}: {detail}", aliases)
     code = "invalid_request" if param is not None and status == 400 else None
     return OpenAIError(status, message, code=code, param=param, headers=retry_after_header(exc))
