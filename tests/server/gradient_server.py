@@ -111,7 +111,8 @@ def running_server(
     """Serve ``backend`` on 127.0.0.1 (free port) while the block runs.
 
     State goes under ``tmp_path / "gradient-server"`` (a fresh temporary
-    directory without ``tmp_path``); reuse the same ``tmp_path`` to test a restart.
+    directory without ``tmp_path``); reuse the same ``tmp_path`` and ``token`` to test a
+    restart (the tenant is named after its key: another token sees nothing of the first's).
     """
     with tempfile.TemporaryDirectory() as scratch:
         state_dir = (tmp_path or Path(scratch)) / "gradient-server"
