@@ -128,3 +128,33 @@ def test_every_error_of_the_table_is_a_tuneplug_error() -> None:
     for function, _ in WRONG.values():
         with pytest.raises(TuneplugError):
             function()
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("max_tokens", "3"),
+        ("max_tokens", True),
+        ("max_tokens", 3.0),
+        ("top_k", "5"),
+        ("seed", False),
+        ("temperature", "0.5"),
+        ("temperature", True),
+        ("top_p", "1"),
+    ],
+)
+@pytest.mark.parametrize("where", ["complete", "get_model", "options"])
+def test_completion_options_are_strict_in_python(option: str, value: Any, where: str) -> None:
+    with pytest.raises(OptionError) as caught:
+        if where == "complete":
+            _model().complete("hi", **{option: value})
+        elif where == "get_model":
+            tuneplug.get_model("mock/tiny", **{option: value})
+        else:
+            _model().options(**{option: value})
+    assert caught.value.option == option
+    assert f"invalid option {option}={value!r}: must be " in str(caught.value)
+
+
+def test_an_integer_is_a_number_for_a_float_option() -> None:
+    assert _model().options(temperature=1, top_p=1).temperature == 1.0

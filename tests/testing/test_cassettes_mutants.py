@@ -11,6 +11,10 @@ import json
 from pathlib import Path
 
 import pytest
+import tuneplug.testing.known_secrets as known_secrets
+from pydantic import AliasChoices, Field, SecretBytes, SecretStr
+from pydantic_settings import BaseSettings
+from tuneplug.settings_secrets import MASK, masked, secret_values
 from tuneplug.testing.cassettes import PLACEHOLDER, provider_secrets, record_mode, vcr_config
 from tuneplug.testing.scan import assert_no_secrets, scan_cassettes
 from vcr.request import Request
@@ -209,3 +213,69 @@ def test_assert_no_secrets_passes_its_secrets_and_headers_on_and_lists_findings(
         f"  {path}:6: request header X-Acme: raw-ac... (14 characters)\n"
         f"  {path}:3: known secret value: ***"
     )
+
+
+# -- main's secret scan (known_secrets, settings_secrets): its 1st mutation run ------------
+
+
+def test_a_configured_secret_header_is_replaced_by_name_however_short(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A value under 6 characters is not scrubbed as text; its header still is, by name.
+    monkeypatch.setenv("OPENAI_HEADERS", '{"X-Custom-Auth": "abc12"}')
+    config = vcr_config(providers=True)
+    request = Request("GET", "https://api.example/v1", None,
+                      {"X-Custom-Auth": "abc12", "Accept": "text/plain"})  # fmt: skip
+    scrubbed = config["before_record_request"](request)
+    assert dict(scrubbed.headers) == {"X-Custom-Auth": PLACEHOLDER, "Accept": "text/plain"}
+    response = {"headers": {"X-Custom-Auth": ["abc12"], "Accept": ["text/plain"]},
+                "body": {"string": b"ok"}}  # fmt: skip
+    assert config["before_record_response"](response)["headers"] == {
+        "X-Custom-Auth": [PLACEHOLDER], "Accept": ["text/plain"]}  # fmt: skip
+
+
+def test_a_configured_six_character_key_is_scrubbed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-abc")
+    config = vcr_config(providers=True)
+    request = Request("GET", "https://api.example/v1/sk-abc", None, {})
+    assert config["before_record_request"](request).uri == f"https://api.example/v1/{PLACEHOLDER}"
+
+
+class Aliased(BaseSettings):
+    """No prefix, aliases, a list and a dict of secrets, and a value that cannot build."""
+
+    token: SecretStr | None = Field(None, validation_alias="ALIASED_TOKEN_VAR")
+    other: SecretStr | None = Field(None, validation_alias=AliasChoices("ALIASED_1", "ALIASED_2"))
+    plain_secret: SecretStr | None = None
+    spare_keys: list[SecretStr] = Field(default_factory=list)
+    extra_headers: dict[str, SecretStr] = Field(default_factory=dict)
+    timeout: float = 1.0
+
+
+def test_settings_that_do_not_build_are_read_by_every_name_they_take(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    installed = (known_secrets._Installed("aliased", (), Aliased),)
+    monkeypatch.setattr(known_secrets, "_installed", lambda: installed)
+    for name, value in {
+        "ALIASED_TOKEN_VAR": "alias-secret-1",
+        "ALIASED_2": "choice-secret-1",
+        "PLAIN_SECRET": "noprefix-secret",
+        "SPARE_KEYS": '  ["list-secret-1"]',  # JSON, after blanks
+        "EXTRA_HEADERS": "not-a-table",  # neither JSON nor a table: nothing, no crash
+        "TIMEOUT": "soon",  # the settings cannot be built: the raw texts count
+    }.items():
+        monkeypatch.setenv(name, value)
+    values = set(known_secrets.known_secrets().values)
+    assert {"alias-secret-1", "choice-secret-1", "noprefix-secret", "list-secret-1"} <= values
+    assert "not-a-table" not in values and "soon" not in values
+
+
+def test_secret_bytes_that_are_not_utf8_are_revealed_with_replacements() -> None:
+    assert secret_values({"blob": SecretBytes(b"\xff-bytes-secret")}) == ("\ufffd-bytes-secret",)
+
+
+def test_masked_hides_secrets_and_shows_the_rest_as_plain_data() -> None:
+    shown = masked({"key": SecretStr("k"), "empty": SecretStr(""), "n": 1,
+                    "list": [SecretStr("k"), 2], "path": Path("/x/y")})  # fmt: skip
+    assert shown == {"key": MASK, "empty": "", "n": 1, "list": [MASK, 2], "path": "/x/y"}

@@ -234,6 +234,28 @@ def alias_error(
     return InvalidRequestError(f"{where}: [models.{alias}]: {exc.message}")
 
 
+_INTEGER_OPTIONS = frozenset({"max_tokens", "top_k", "seed"})
+_NUMBER_OPTIONS = frozenset({"temperature", "top_p"})
+
+
+def _check_number_types(values: Mapping[str, Any], provider: str | None) -> None:
+    """Refuse a common option whose type is wrong, before pydantic would convert it:
+    ``max_tokens="3"`` or ``max_tokens=True`` from Python is a mistake, not 3 or 1."""
+    for name, value in values.items():
+        if value is None or (name not in _INTEGER_OPTIONS and name not in _NUMBER_OPTIONS):
+            continue
+        integer = name in _INTEGER_OPTIONS
+        kinds: tuple[type, ...] = (int,) if integer else (int, float)
+        if isinstance(value, bool) or not isinstance(value, kinds):
+            want = "an integer" if integer else "a number"
+            raise OptionError(
+                f"invalid option {name}={value!r}: must be {want}",
+                option=name,
+                detail=f"invalid value {value!r}: must be {want}",
+                provider=provider,
+            )
+
+
 def build_options(
     values: Mapping[str, Any],
     provider: str | None = None,
@@ -250,6 +272,7 @@ def build_options(
     for key, value in values.items():
         (known if key in _COMMON else extra)[key] = value
     check_option_text(known, provider)  # stop sequences; extras in check_extra
+    _check_number_types(known, provider)
     if extra:
         extra = check_extra(extra, declared, provider)
     try:

@@ -161,9 +161,13 @@ def test_sigterm_stops_an_attached_local_job_resumably(samples: str) -> None:
     assert json.loads(resumed.stdout)["status"] == "succeeded"
 
 
-def test_sigterm_stops_following_not_the_job(samples: str) -> None:
+def test_sigterm_stops_following_not_the_job(tmp_path: Path) -> None:
+    # Long enough (60 steps, 18 s) to be signalled while it is followed, not as it ends.
+    path = tmp_path / "long.jsonl"
+    rows = [{"prompt": f"question {i}", "completion": f"answer {i}"} for i in range(60)]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     created = subprocess.run(
-        [*TUNEPLUG, "jobs", "create", "mock/tiny", samples, "--batch-size", "1", "--detach"],
+        [*TUNEPLUG, "jobs", "create", "mock/tiny", str(path), "--batch-size", "1", "--detach"],
         capture_output=True, text=True, timeout=WAIT, env={**os.environ, **SLOW},
     )  # fmt: skip
     assert created.returncode == 0, created.stderr

@@ -11,7 +11,9 @@ pytest-recording and pytest-vcr expect (keyword arguments of ``vcr.VCR``):
 * every secret value of every provider's effective settings — what ``tuneplug
   config`` masks, from the environment, the config files, provider instances and
   ``get_model(settings=...)``, nested values included — replaced wherever it
-  appears: URL, headers and bodies, both ways. They are read again for each
+  appears: URL, headers and bodies, both ways, in every form a request carries it
+  in (percent- and form-encoded, JSON-escaped, Basic auth:
+  :mod:`tuneplug.testing.secret_forms`). They are read again for each
   interaction (:mod:`tuneplug.testing.known_secrets`), so a key set inside a test
   counts;
 * requests matched on method, URL and body (JSON bodies compared parsed, as
@@ -35,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from tuneplug.testing.known_secrets import known_secrets, provider_secrets
+from tuneplug.testing.secret_forms import scrub
 
 __all__ = [
     "COMMON_SECRET_HEADERS",
@@ -125,18 +128,9 @@ def is_recording() -> bool:
 
 
 def _replace_all(data: Any, secrets: Iterable[str]) -> Any:
-    # Longest first: a secret that contains a shorter one would otherwise keep its
-    # remainder (``a-secret-1`` with ``secret`` also secret: ``a-<REDACTED>-1``).
-    secrets = sorted(secrets, key=len, reverse=True)
-    if isinstance(data, bytes):
-        for secret in secrets:
-            data = data.replace(secret.encode(), PLACEHOLDER.encode())
-        return data
-    if isinstance(data, str):
-        for secret in secrets:
-            data = data.replace(secret, PLACEHOLDER)
-        return data
-    return data
+    # Every form, not only the raw one: httpx percent-encodes a query value (`+` as
+    # `%2B`), JSON escapes `/`; a raw-only replace left those whole in the cassette.
+    return scrub(data, secrets, PLACEHOLDER)
 
 
 def _scrubbers(

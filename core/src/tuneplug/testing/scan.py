@@ -17,6 +17,7 @@ from typing import Any
 
 from tuneplug.testing.cassettes import COMMON_SECRET_HEADERS
 from tuneplug.testing.known_secrets import known_secrets
+from tuneplug.testing.secret_forms import secret_pattern
 
 __all__ = ["SecretFinding", "assert_no_secrets", "scan_cassettes"]
 
@@ -41,6 +42,7 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
 )
 _PLACEHOLDER_VALUE = re.compile(r"^(?:(?:Bearer|Basic|Token)\s+)?(?:<[^<>\s]+>|\*+|REDACTED)?$")
 _CASSETTE_SUFFIXES = (".yaml", ".yml", ".json")
+_KNOWN = "known secret value"
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,38 @@ def _header_findings(path: Path, text: str, headers: frozenset[str]) -> Iterator
                         )
 
 
+def _strings(data: Any) -> Iterator[str]:
+    if isinstance(data, str):
+        yield data
+    elif isinstance(data, bytes):
+        yield data.decode("utf-8", "replace")
+    elif isinstance(data, dict):
+        for value in data.values():
+            yield from _strings(value)
+    elif isinstance(data, list):
+        for value in data:
+            yield from _strings(value)
+
+
+def _literal_findings(path: Path, text: str, literals: list[str]) -> Iterator[SecretFinding]:
+    """One finding per known secret in the file, in whatever form it was recorded."""
+    pattern = secret_pattern(literals)
+    if pattern is None:
+        return
+    seen: set[str] = set()
+    for match in pattern.finditer(text):
+        form = match.group(0)
+        if form not in seen:
+            seen.add(form)
+            yield SecretFinding(path, text.count("\n", 0, match.start()) + 1, _KNOWN, "***")
+    if seen:
+        return
+    # YAML may fold a long value over lines or escape its characters: the parsed
+    # strings hold it as recorded.
+    if any(pattern.search(value) for value in _strings(_interactions(path, text))):
+        yield SecretFinding(path, _line_of(text, literals[0]), _KNOWN, "***")
+
+
 def scan_cassettes(
     directory: str | os.PathLike[str],
     *,
@@ -118,7 +152,9 @@ def scan_cassettes(
     ``sk-...``, AWS, GitHub, Slack, Google keys, JWTs, keys in URLs); and the
     literal ``secrets`` — by default every secret of every provider's settings as
     they are when the scan runs, the same values the recorder scrubs
-    (:mod:`tuneplug.testing.known_secrets`).
+    (:mod:`tuneplug.testing.known_secrets`) — in every form the recorder scrubs
+    (raw, percent- or form-encoded, JSON-escaped, Basic auth:
+    :mod:`tuneplug.testing.secret_forms`).
     """
     known = known_secrets()
     watched = frozenset([*COMMON_SECRET_HEADERS, *known.headers, *(h.lower() for h in headers)])
@@ -134,11 +170,7 @@ def scan_cassettes(
                 line = text.count("\n", 0, match.start()) + 1
                 findings.append(SecretFinding(path, line, kind, _mask(match.group(0))))
         findings.extend(_header_findings(path, text, watched))
-        for literal in literals:
-            if literal in text:
-                findings.append(
-                    SecretFinding(path, _line_of(text, literal), "known secret value", "***")
-                )
+        findings.extend(_literal_findings(path, text, literals))
     return findings
 
 

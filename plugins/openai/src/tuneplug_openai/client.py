@@ -241,7 +241,7 @@ class OpenAIClient:
                 retry_statuses=_RETRY_STATUSES,
             ),
         )
-        self._query = urlencode(settings.query)
+        self._query = urlencode({k: v.get_secret_value() for k, v in settings.query.items()})
 
     def __repr__(self) -> str:
         return f"<OpenAIClient {self.provider} {self.settings.base_url}>"

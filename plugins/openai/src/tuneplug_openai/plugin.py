@@ -169,7 +169,14 @@ def tuneplug_astream(
 
 @hookimpl
 def tuneplug_jobs(ctx: ProviderContext) -> JobBackend:
-    """Native fine-tuning jobs: ``/files`` and ``/fine_tuning/jobs``."""
+    """Native fine-tuning jobs: ``/files`` and ``/fine_tuning/jobs``.
+
+    Raises:
+        NotConfiguredError: no API key (before the HTTP client is imported: listing
+            every provider's jobs asks this of an unconfigured provider too).
+    """
+    settings = ctx.settings if ctx.settings is not None else OpenAISettings()
+    settings.api_key_value(ctx.provider)
     from tuneplug_openai.jobs import jobs_backend
 
     return jobs_backend(ctx)

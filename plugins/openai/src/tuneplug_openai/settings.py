@@ -63,7 +63,8 @@ class OpenAISettings(BaseSettings):
         project: sent as ``OpenAI-Project`` (``OPENAI_PROJECT_ID``).
         headers: extra headers for every request (Azure's ``api-key``, OpenRouter's
             ``HTTP-Referer``, ...); values are never shown.
-        query: extra query parameters for every request (Azure's ``api-version``).
+        query: extra query parameters for every request (Azure's ``api-version``,
+            a SAS ``sig``, an ``api-key``); values are never shown, as for ``headers``.
         timeout: seconds one attempt may take in total (the SDK's default, 600).
         connect_timeout: seconds to open a connection.
         max_retries: repeats after the first attempt of a retryable failure.
@@ -96,7 +97,10 @@ class OpenAISettings(BaseSettings):
         default=None, validation_alias=AliasChoices("project", "OPENAI_PROJECT_ID")
     )
     headers: dict[str, SecretStr] = Field(default_factory=dict)
-    query: dict[str, str] = Field(default_factory=dict)
+    # Secret like `headers`: a query credential is common (Azure's `api-key`, a SAS
+    # `sig`), and the kit scrubs what `tuneplug config` masks. `api-version` is then
+    # masked too: hiding a version beats showing a key.
+    query: dict[str, SecretStr] = Field(default_factory=dict)
     timeout: float = Field(default=600.0, gt=0, le=86_400)
     connect_timeout: float = Field(default=10.0, gt=0, le=600)
     max_retries: int = Field(default=2, ge=0, le=10)
