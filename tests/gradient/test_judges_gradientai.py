@@ -160,14 +160,15 @@ def test_guidance_and_rag_errors_are_typed(gradient: Gradient) -> None:
 
 
 def test_adapters_survive_a_server_restart(tmp_path: Path) -> None:
+    key = "restart-key-0123456789"  # a restart keeps the key: the tenant is named after it
     with (
-        running_server("mock/tiny", tmp_path) as first,
+        running_server("mock/tiny", tmp_path, token=key) as first,
         connect(first) as gradient,
     ):
         adapter = gradient.get_base_model(base_model_slug="tiny").create_model_adapter(name="kept")
         adapter.fine_tune(samples=[{"inputs": PROMPT + ANSWER}])
     with (
-        running_server("mock/tiny", tmp_path) as second,
+        running_server("mock/tiny", tmp_path, token=key) as second,
         connect(second) as gradient,
     ):
         again = gradient.get_model_adapter(model_adapter_id=adapter.id)

@@ -47,6 +47,7 @@ __all__ = [
     "gradient_server",
     "running_server",
     "sdk_create_body",
+    "serving",
     "unknown_adapter_id",
 ]
 
@@ -110,7 +111,8 @@ def running_server(
     """Serve ``backend`` on 127.0.0.1 (free port) while the block runs.
 
     State goes under ``tmp_path / "gradient-server"`` (a fresh temporary
-    directory without ``tmp_path``); reuse the same ``tmp_path`` to test a restart.
+    directory without ``tmp_path``); reuse the same ``tmp_path`` and ``token`` to test a
+    restart (the tenant is named after its key: another token sees nothing of the first's).
     """
     with tempfile.TemporaryDirectory() as scratch:
         state_dir = (tmp_path or Path(scratch)) / "gradient-server"
@@ -125,29 +127,37 @@ def running_server(
             max_body_bytes=max_body_bytes,
             **app_kwargs,
         )
-        server, sock = bind(app, "127.0.0.1", 0, app_kwargs.get("limits"))
-        thread = threading.Thread(
-            target=server.run, kwargs={"sockets": [sock]}, name="gradient-test-server", daemon=True
-        )
-        thread.start()
-        try:
-            _wait(lambda: server.started or not thread.is_alive(), "start")
-            if not server.started:
-                raise RuntimeError("gradient test server exited during startup")
+        with serving(app, app_kwargs.get("limits")) as root:
             yield RunningServer(
-                url=base_url("127.0.0.1", sock) + "/api",
+                url=root + "/api",
                 token=token,
                 workspace=workspace,
                 state_dir=state_dir,
                 backend=backend,
                 app=app,
             )
-        finally:
-            server.should_exit = True
-            thread.join(START_TIMEOUT)
-            sock.close()
-            if thread.is_alive():
-                raise RuntimeError("gradient test server did not stop")
+
+
+@contextmanager
+def serving(app: Any, limits: Any = None) -> Iterator[str]:
+    """Serve an app already made (``create_app``, or the one ``tuneplug serve`` made) on
+    127.0.0.1 (free port) while the block runs; its root URL ``http://127.0.0.1:<port>``."""
+    server, sock = bind(app, "127.0.0.1", 0, limits)
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, name="gradient-test-server", daemon=True
+    )
+    thread.start()
+    try:
+        _wait(lambda: server.started or not thread.is_alive(), "start")
+        if not server.started:
+            raise RuntimeError("gradient test server exited during startup")
+        yield base_url("127.0.0.1", sock)
+    finally:
+        server.should_exit = True
+        thread.join(START_TIMEOUT)
+        sock.close()
+        if thread.is_alive():
+            raise RuntimeError("gradient test server did not stop")
 
 
 @pytest.fixture

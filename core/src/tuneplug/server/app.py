@@ -32,6 +32,7 @@ from starlette.routing import Mount
 from tuneplug.errors import ConfigError
 from tuneplug.server.asgi import RequestLog
 from tuneplug.server.gateway import WORKERS, Gateway, Limits
+from tuneplug.server.identity import KeyIdentity
 from tuneplug.server.jobs import resume_jobs, stop_jobs
 from tuneplug.server.protocol import ServerProtocol, load_protocol
 from tuneplug.server.state import StateStore
@@ -48,7 +49,10 @@ async def _outside(request: Request, exc: Exception) -> Response:
 
 
 def _tenants(
-    tenants: Tenants | Sequence[Tenant] | None, token: str | None, workspace: str | None
+    tenants: Tenants | Sequence[Tenant] | None,
+    token: str | None,
+    workspace: str | None,
+    state_dir: Path,
 ) -> Tenants:
     if isinstance(tenants, Tenants):
         return tenants
@@ -56,7 +60,8 @@ def _tenants(
         return Tenants(tenants)
     if not token or not workspace:
         raise ValueError("token and workspace must not be empty")
-    return Tenants([Tenant("default", SecretStr(token), workspace)])
+    # Named after the key, not a fixed name: another key on this state dir is another tenant.
+    return Tenants([Tenant(KeyIdentity(state_dir).name(token), SecretStr(token), workspace)])
 
 
 def create_app(
@@ -76,16 +81,17 @@ def create_app(
         backend: a provider name (all its base models) or a base model reference or alias.
         state_dir: where ownership, ids and uploaded files are kept.
         protocols: protocol names (``tuneplug.protocols`` entry points) or instances.
-        tenants: the API keys; or a single one from ``token`` and ``workspace``.
+        tenants: the API keys; or a single one from ``token`` and ``workspace``, whose
+            tenant is named after the key (:mod:`tuneplug.server.identity`).
         limits: size and time limits (``max_body_bytes`` overrides its field).
 
     Raises:
         ValueError: no tenants and an empty ``token`` or ``workspace``.
-        ConfigError: a protocol is not installed, two share a prefix, the state is
-            damaged, or ``backend`` is an adapter.
+        ConfigError: a protocol is not installed, two share a prefix, the state (or
+            its ``tenant-secret``) is damaged, or ``backend`` is an adapter.
         TuneplugError: the backend cannot be loaded or names no base model.
     """
-    people = _tenants(tenants, token, workspace)
+    people = _tenants(tenants, token, workspace, state_dir)
     limits = limits or Limits()
     if max_body_bytes is not None:
         limits = Limits(**{**limits.__dict__, "max_body_bytes": max_body_bytes})

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from starlette.applications import Starlette
 
     from tuneplug.server.gateway import Limits
+    from tuneplug.server.identity import KeyIdentity
     from tuneplug.server.tenants import Tenant
 
 __all__ = ["base_url", "bind", "serve_command"]
@@ -156,18 +157,23 @@ def _default_backend() -> str:
 
 
 def _flag_tenants(
-    tokens: tuple[str, ...], workspaces: tuple[str, ...], rate_limit: float | None
+    tokens: tuple[str, ...],
+    workspaces: tuple[str, ...],
+    rate_limit: float | None,
+    identity: KeyIdentity,
 ) -> tuple[list[Tenant], dict[str, str]]:
     """Tenants from ``--token``/``--workspace`` (paired in order), and how to print each key.
 
-    A generated key is printed once, in an ``export`` line; keys the user chose
-    are never repeated.
+    Each tenant's name, and its workspace unless given, is derived from its key
+    (:mod:`tuneplug.server.identity`), never from its position: a key only ever
+    sees what it created. A generated key is printed once, in an ``export`` line;
+    keys the user chose are never repeated.
     """
     import secrets
 
     from pydantic import SecretStr
 
-    from tuneplug.server.tenants import Tenant, new_workspace
+    from tuneplug.server.tenants import Tenant
 
     shown: dict[str, str] = {}
     keys = list(tokens)
@@ -180,11 +186,10 @@ def _flag_tenants(
             shown["generated"] = keys[0]
     if not workspaces and len(keys) == 1 and os.environ.get(WORKSPACE_ENV, ""):
         workspaces = (os.environ[WORKSPACE_ENV],)
-    names = ["default"] if len(keys) == 1 else [f"key{i + 1}" for i in range(len(keys))]
-    spaces = list(workspaces) or [new_workspace() for _ in keys]
+    spaces = list(workspaces) or [identity.workspace(key) for key in keys]
     tenants = [
-        Tenant(name, SecretStr(key), space, rate_limit)
-        for name, key, space in zip(names, keys, spaces, strict=True)
+        Tenant(identity.name(key), SecretStr(key), space, rate_limit)
+        for key, space in zip(keys, spaces, strict=True)
     ]
     for tenant in tenants:
         # A generated key was exported as $TOKEN_ENV just before; one from $TOKEN_ENV is there.
@@ -287,6 +292,7 @@ def serve_command(
     from tuneplug.paths import home
     from tuneplug.server.app import create_app
     from tuneplug.server.gateway import Limits
+    from tuneplug.server.identity import KeyIdentity
     from tuneplug.server.protocol import load_protocol
     from tuneplug.server.tenants import load_tenants_file
 
@@ -294,20 +300,24 @@ def serve_command(
         raise ConfigError("no protocol is installed: pip install tuneplug-gradient")
     served = [load_protocol(name) for name in names]
     shown: dict[str, str]
+    state = Path(state_dir) if state_dir else home() / "serve"
+    identity = KeyIdentity(state)
     if tenants_file is not None:
-        tenants = load_tenants_file(Path(tenants_file), default_rate_limit=rate_limit)
+        tenants = load_tenants_file(
+            Path(tenants_file), default_rate_limit=rate_limit, identity=identity
+        )
         for tenant in tenants:
             check_token(tenant.key.get_secret_value(), f"{tenants_file}: tenant {tenant.name!r}")
         shown = {t.name: f"'<key of tenant {t.name}>'" for t in tenants}
     else:
-        tenants, shown = _flag_tenants(tokens, workspaces, rate_limit)
+        tenants, shown = _flag_tenants(tokens, workspaces, rate_limit, identity)
     limits = Limits(max_body_bytes, max_upload_bytes, header_timeout, body_timeout)
     backend = backend or _default_backend()
     # Failures are tuneplug errors (or OSError from the state dir): the `tuneplug` group
     # prints them as every command's, one `error: ...` line and exit status 1.
     app = create_app(
         backend,
-        state_dir=Path(state_dir) if state_dir else home() / "serve",
+        state_dir=state,
         protocols=served,
         tenants=tenants,
         limits=limits,

@@ -6,7 +6,9 @@ trains or creates is recorded as its own in the server's state
 :class:`~tuneplug.server.gateway.Gateway` with the tenant of the request, so
 one key never lists, uses or deletes another key's objects.
 
-Tenants come from ``--token`` flags (repeatable) or a TOML file (``--tenants``)::
+Tenants come from ``--token`` flags (repeatable; each named after its key by
+:class:`~tuneplug.server.identity.KeyIdentity`) or a TOML file (``--tenants``),
+whose table names are the identities (a key may change, the objects stay)::
 
     [tenants.alice]
     key_env = "ALICE_KEY"          # or key = "..." (the file is then a secret)
@@ -31,6 +33,7 @@ from typing import Any
 from pydantic import SecretStr
 
 from tuneplug.errors import ConfigError
+from tuneplug.server.identity import KeyIdentity
 from tuneplug.text import decode_utf8
 
 __all__ = ["RateLimiter", "Tenant", "Tenants", "load_tenants_file"]
@@ -77,14 +80,15 @@ class Tenants:
         self.all = list(tenants)
         if not self.all:
             raise ConfigError("the server needs at least one API key")
+        # Keys first: a key given twice also gives one key-derived name twice.
+        keys = [t.key.get_secret_value() for t in self.all]
+        if len(set(keys)) != len(keys):
+            raise ConfigError("two tenants share an API key")  # never name the key
         for attr in ("name", "workspace"):
             values = [getattr(t, attr) for t in self.all]
             dupes = sorted({v for v in values if values.count(v) > 1})
             if dupes:
                 raise ConfigError(f"two tenants share the {attr} {dupes[0]!r}")
-        keys = [t.key.get_secret_value() for t in self.all]
-        if len(set(keys)) != len(keys):
-            raise ConfigError("two tenants share an API key")  # never name the key
         self._keys = [(k.encode(), t) for k, t in zip(keys, self.all, strict=True)]
 
     def __len__(self) -> int:
@@ -104,8 +108,17 @@ class Tenants:
         return found
 
 
-def load_tenants_file(path: Path, *, default_rate_limit: float | None = None) -> list[Tenant]:
+def load_tenants_file(
+    path: Path,
+    *,
+    default_rate_limit: float | None = None,
+    identity: KeyIdentity | None = None,
+) -> list[Tenant]:
     """Tenants from a TOML file (module docstring); errors name the file and tenant.
+
+    The name is the identity: a tenant whose key changes in the file keeps its
+    objects (key rotation). A tenant without ``workspace`` gets one derived from
+    its name by ``identity`` (stable across restarts), or a random one without it.
 
     Raises:
         ConfigError: unreadable or malformed file, unknown keys, a missing key variable.
@@ -122,10 +135,14 @@ def load_tenants_file(path: Path, *, default_rate_limit: float | None = None) ->
     table = data.get("tenants")
     if not isinstance(table, dict) or not table or set(data) - {"tenants"}:
         raise ConfigError(f"{path}: expected only [tenants.<name>] tables")
-    return [_tenant(path, name, entry, default_rate_limit) for name, entry in table.items()]
+    return [
+        _tenant(path, name, entry, default_rate_limit, identity) for name, entry in table.items()
+    ]
 
 
-def _tenant(path: Path, name: str, entry: Any, default_rate: float | None) -> Tenant:
+def _tenant(
+    path: Path, name: str, entry: Any, default_rate: float | None, identity: KeyIdentity | None
+) -> Tenant:
     where = f"{path}: [tenants.{name}]"
     if not isinstance(entry, dict):
         raise ConfigError(f"{where}: expected a table")
@@ -142,7 +159,10 @@ def _tenant(path: Path, name: str, entry: Any, default_rate: float | None) -> Te
         key = entry["key"]
         if not isinstance(key, str):
             raise ConfigError(f"{where}: key must be a string")
-    workspace = entry.get("workspace", new_workspace())
+    if "workspace" in entry:
+        workspace = entry["workspace"]
+    else:
+        workspace = identity.named_workspace(name) if identity else new_workspace()
     rate = entry.get("rate_limit", default_rate)
     if not isinstance(workspace, str) or not workspace:
         raise ConfigError(f"{where}: workspace must be a non-empty string")
