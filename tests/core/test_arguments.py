@@ -158,3 +158,54 @@ def test_completion_options_are_strict_in_python(option: str, value: Any, where:
 
 def test_an_integer_is_a_number_for_a_float_option() -> None:
     assert _model().options(temperature=1, top_p=1).temperature == 1.0
+
+
+@pytest.fixture
+def job(tmp_path: Path) -> tuneplug.Job:
+    data = tmp_path / "s.jsonl"
+    data.write_text('{"inputs": "a b"}\n', encoding="utf-8")
+    job = _model().start_fine_tune(str(data))
+    return job.wait(timeout=60)
+
+
+@pytest.mark.parametrize(
+    ("method", "pattern"),
+    [
+        (lambda j: j.events(after=5), r"^after must be a string"),
+        (lambda j: j.events(after=""), r"^after must not be empty"),
+        (lambda j: j.events(limit="3"), r"^limit must be an integer, got '3'"),
+        (lambda j: j.events(limit=True), r"^limit must be an integer, got True"),
+        (lambda j: j.checkpoints(after=5), r"^after must be a string"),
+        (lambda j: j.checkpoints(limit=2.0), r"^limit must be an integer, got 2\.0"),
+        (lambda j: j.wait(on_event=5), r"^on_event must be a callable or None, got int"),
+        (lambda j: j.wait(timeout="1"), r"^timeout \(seconds\) must be a finite number >= 0"),
+        (lambda j: j.wait(timeout=-1), r"^timeout \(seconds\) must be a finite number >= 0"),
+        (lambda j: j.wait(timeout=float("nan")), r"^timeout \(seconds\) must be a finite"),
+        (lambda j: j.wait(poll_interval="0.1"), r"^poll_interval \(seconds\) must be a finite"),
+    ],
+    ids=[
+        "events(after=5)",
+        "events(after='')",
+        "events(limit='3')",
+        "events(limit=True)",
+        "checkpoints(after=5)",
+        "checkpoints(limit=2.0)",
+        "wait(on_event=5)",
+        "wait(timeout='1')",
+        "wait(timeout=-1)",
+        "wait(timeout=nan)",
+        "wait(poll_interval='0.1')",
+    ],
+)
+def test_a_jobs_methods_name_a_wrong_argument(
+    job: tuneplug.Job, method: Callable[[tuneplug.Job], Any], pattern: str
+) -> None:
+    with pytest.raises(InvalidRequestError, match=pattern):
+        method(job)
+
+
+def test_a_jobs_methods_take_what_they_document(job: tuneplug.Job) -> None:
+    assert job.events(limit=1).data and job.checkpoints(limit=1).data
+    seen: list[str] = []
+    assert job.wait(seen.append, timeout=0, poll_interval=0.01).status == "succeeded"
+    assert seen

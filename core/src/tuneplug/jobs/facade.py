@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from tuneplug.arguments import check_int, check_name
+from tuneplug.arguments import check_int, check_name, check_number
 from tuneplug.errors import (
     CapabilityError,
     InvalidRequestError,
@@ -254,8 +254,14 @@ def follow(
     clock: Callable[[], float] = time.monotonic,
 ) -> Job:
     """:meth:`Job.wait`: poll state and events until the job ends (see there)."""
-    if timeout is not None and not timeout >= 0:
-        raise InvalidRequestError(f"timeout must be >= 0 seconds, got {timeout!r}")
+    if on_event is not None and not callable(on_event):
+        raise InvalidRequestError(
+            f"on_event must be a callable or None, got {type(on_event).__name__}"
+        )
+    if timeout is not None:
+        check_number(timeout, "timeout (seconds)", low=0)
+    if poll_interval is not None:
+        check_number(poll_interval, "poll_interval (seconds)", low=0)
     backend = job.backend()
     interval = poll_interval or float(getattr(backend, "poll_interval", 1.0))
     deadline = None if timeout is None else clock() + timeout

@@ -18,6 +18,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
+from tuneplug.arguments import check_name
+from tuneplug.errors import InvalidRequestError
+
 if TYPE_CHECKING:
     from tuneplug.jobs.backend import JobBackend, JobPage
 
@@ -152,7 +155,12 @@ class Job(BaseModel):
         return self.backend().get(self.id)
 
     def events(self, *, after: str | None = None, limit: int = 100) -> JobPage[JobEvent]:
-        """The job's events oldest first, after the event id ``after`` (``limit`` 1..1000)."""
+        """The job's events oldest first, after the event id ``after`` (``limit`` 1..1000).
+
+        Raises:
+            InvalidRequestError: ``after`` is not an event id, or ``limit`` not an integer.
+        """
+        _check_page(after, limit)
         return self.backend().events(self.id, after=after, limit=limit)
 
     def cancel(self) -> Job:
@@ -199,10 +207,12 @@ class Job(BaseModel):
         ``after`` is the last checkpoint id of the previous page; ``limit`` is 1..100.
 
         Raises:
+            InvalidRequestError: ``after`` is not a checkpoint id, or ``limit`` not an integer.
             CapabilityError: the provider's jobs keep no checkpoints.
         """
         from tuneplug.jobs.facade import optional
 
+        _check_page(after, limit)
         page: JobPage[JobCheckpoint] = optional(self.backend(), "checkpoints", self.provider)(
             self.id, after=after, limit=limit
         )
@@ -242,6 +252,14 @@ class Job(BaseModel):
         from tuneplug.jobs.facade import follow
 
         return follow(self, on_event, timeout, poll_interval, time.monotonic)
+
+
+def _check_page(after: object, limit: object) -> None:
+    # Python's own errors for these come from deep in a backend (`'int' object has no
+    # attribute 'partition'`); the README promises an InvalidRequestError naming them.
+    check_name(after, "after", "the last id of the previous page", optional=True)
+    if isinstance(limit, bool) or not isinstance(limit, int):
+        raise InvalidRequestError(f"limit must be an integer, got {limit!r}")
 
 
 class JobEvent(BaseModel):
