@@ -88,6 +88,18 @@ def test_a_new_adapters_limits_are_usage_errors_before_any_io(
         (["jobs", "wait", "mock/"], "error: ID: 'mock/' is not a job reference"),
         (["jobs", "cancel", "/ftjob-1"], "error: ID: '/ftjob-1' is not a job reference"),
         (["jobs", "checkpoints", ""], "error: ID: must not be empty"),
+        (["jobs", "create", "mock/tiny", ""], "error: DATA: must not be empty: give a samples"),
+        (
+            ["jobs", "create", "mock/tiny", "seed.jsonl", "--validation", " "],
+            "error: --validation: must not be empty: give a samples file",
+        ),
+        (["fine-tune", "mock/tiny", ""], "error: FILE: must not be empty: give a samples file"),
+        (["batch", "mock/tiny", "", "-o", "out.jsonl"], "error: IN.jsonl: must not be empty"),
+        (["batch", "mock/tiny", "seed.jsonl", "-o", ""], "error: -o: must not be empty"),
+        (
+            ["batch", "mock/tiny", "seed.jsonl", "-o", "-"],
+            "error: -o: '-' is not a file: give the output file (a file called '-' is ./-)",
+        ),
         (
             ["jobs", "create", "mock/tiny", "seed.jsonl", "-o", "n_epochs=auto"],
             "error: -o n_epochs: a field of the job spec, set by --epochs",
@@ -121,3 +133,12 @@ def test_an_adapter_trained_in_place_says_which_field_was_fixed(seed: Path) -> N
     for spec, verb in (({"rank": 4}, "rank was set"), ({"rank": 4, "suffix": "s"}, "were set")):
         with pytest.raises(OptionError, match=verb):
             adapter.start_fine_tune(["a sample"], **spec)
+
+
+def test_batch_output_dash_is_refused_and_dot_slash_dash_is_a_file(seed: Path) -> None:
+    # A batch resumes from its output, which a stream cannot be: '-' is not stdout here.
+    assert usage_line(invoke("batch", "mock/tiny", "seed.jsonl", "-o", "-")).startswith("error: -o")
+    assert not (seed.parent / "-").exists()
+    result = invoke("batch", "mock/tiny", "seed.jsonl", "-o", "./-", "-q")
+    assert result.exit_code == 0, result.output
+    assert (seed.parent / "-").read_text(encoding="utf-8").count("\n") == 1

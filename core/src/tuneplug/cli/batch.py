@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from tuneplug.cli.base import resumable
-from tuneplug.cli.options import MODEL_REF, Finite, checked_options, completion_options
+from tuneplug.cli.options import MODEL_REF, FilePath, Finite, checked_options, completion_options
 
 __all__ = ["MAX_CONCURRENCY", "batch_command"]
 
@@ -82,9 +82,9 @@ class _Bar:
 
 @click.command("batch")
 @click.argument("model", type=MODEL_REF)
-@click.argument("input_file", metavar="IN.jsonl")
+@click.argument("input_file", metavar="IN.jsonl", type=FilePath("the input file"))
 @click.option(
-    "-o", "--output", required=True,
+    "-o", "--output", required=True, type=FilePath("the output file", dash=False),
     help="Output JSONL (appended to; rerun the same command to continue).",
 )  # fmt: skip
 @click.option(
@@ -124,8 +124,6 @@ def batch_command(
     from tuneplug.batching.filerun import run_batch_file
     from tuneplug.batching.inputs import BatchFileError
 
-    if output == "":
-        raise click.BadParameter("must not be empty", param_hint="-o")
     resumable(f"run the same command again to continue: the inputs already in {output} are skipped")
     # Every option checked before the output is locked or a line read: a usage error.
     checked_options(tuneplug.get_model(model), options, "-O")

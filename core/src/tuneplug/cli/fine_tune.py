@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from tuneplug.cli.base import resumable
-from tuneplug.cli.options import MODEL_REF
+from tuneplug.cli.options import MODEL_REF, FilePath
 from tuneplug.cli.output import echo_json
 
 __all__ = ["fine_tune"]
@@ -13,7 +13,7 @@ __all__ = ["fine_tune"]
 
 @click.command("fine-tune")
 @click.argument("model", type=MODEL_REF)
-@click.argument("file")
+@click.argument("file", type=FilePath("a samples file"))
 # The bounds of JobSpec (fine-tune runs a local job), so a value is refused before any work.
 @click.option(
     "--batch-size", type=click.IntRange(1, 65536), default=8, show_default=True,

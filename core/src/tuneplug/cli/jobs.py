@@ -21,7 +21,7 @@ import click
 from tuneplug.cli.base import CommandGroup, UsageLine, resumable
 from tuneplug.cli.jobs_list import jobs_list
 from tuneplug.cli.jobs_watch import attach, check_plot, following_hint, job_json, print_job
-from tuneplug.cli.options import JOB_REF, MODEL_REF, Beta, Finite, parse_extra, refused
+from tuneplug.cli.options import JOB_REF, MODEL_REF, Beta, FilePath, Finite, parse_extra, refused
 from tuneplug.cli.output import echo_json
 
 if TYPE_CHECKING:
@@ -97,8 +97,8 @@ def _checked_spec(model: str, data: str, given: dict[str, Any]) -> JobSpec:
 
 @jobs.command("create")
 @click.argument("model", type=MODEL_REF)
-@click.argument("data")
-@click.option("--validation", help="Validation samples file.")
+@click.argument("data", type=FilePath("a samples file"))
+@click.option("--validation", type=FilePath("a samples file"), help="Validation samples file.")
 @click.option("--method", type=click.Choice(["sft", "dpo"]), help="Training method. [default: sft]")
 @click.option(
     "--beta", type=Beta(),

@@ -23,6 +23,7 @@ __all__ = [
     "MODEL_REF",
     "PROVIDER",
     "Beta",
+    "FilePath",
     "Finite",
     "Reference",
     "checked_options",
@@ -122,6 +123,37 @@ class Reference(_ParamType):
         provider, sep, job_id = value.partition("/")
         if self.job and sep and not (provider and job_id):
             raise UsageLine(f"{param_name(param)}: {value!r} is not {self.what}")
+        return value
+
+
+class FilePath(_ParamType):
+    """A file named on the command line (``DATA``, ``IN.jsonl``, ``-o``, ``--validation``).
+
+    An empty one is one ``error: DATA: must not be empty ...`` line (exit 2) before
+    any I/O, the rule every other command-line value follows; it used to reach the
+    reader and come back as exit 1 naming the Python argument (``training_data``).
+    ``dash=False`` refuses ``-``: a file these commands must reopen or resume
+    from cannot be a stream (``./-`` names a file called ``-``).
+    """
+
+    name = "file"
+
+    def __init__(self, what: str, *, dash: bool = True) -> None:
+        self.what = what
+        self.dash = dash
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from tuneplug.cli.base import UsageLine
+
+        if not isinstance(value, str):
+            return value
+        if not value.strip():
+            raise UsageLine(f"{param_name(param)}: must not be empty: give {self.what}")
+        if value == "-" and not self.dash:
+            raise UsageLine(
+                f"{param_name(param)}: '-' is not a file: give {self.what} "
+                f"(a file called '-' is ./-)"
+            )
         return value
 
 
