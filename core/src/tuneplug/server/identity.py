@@ -70,7 +70,7 @@ def _load_or_create(path: Path) -> bytes:
         return _read(path)
     except FileNotFoundError:
         pass
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # private, as open_database
     # Written whole under a temporary name, then linked into place: two servers
     # starting on one state dir at once agree on one secret, and neither reads half a file.
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}")

@@ -54,7 +54,9 @@ def open_database(path: Path, schema: str) -> sqlite3.Connection:
             naming the file: it is the operator's, shown at start only).
         OSError: the directory cannot be created.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
+    # 0700: the state dir holds tenants' uploads, ids and ownership; other local users
+    # must not read it (mode applies only when created; an existing dir is the operator's).
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     db: sqlite3.Connection | None = None
     try:
         db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)

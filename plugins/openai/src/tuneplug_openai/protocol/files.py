@@ -49,7 +49,7 @@ class FileStore:
 
     def save(self, tenant: Tenant, upload: UploadFile, purpose: str) -> dict[str, Any]:
         """Store ``upload`` and describe it (the upload's spool file is copied, not kept)."""
-        self.dir.mkdir(parents=True, exist_ok=True)
+        self.dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # tenants' training data
         file_id = f"file-{secrets.token_hex(12)}"
         target = self.dir / file_id
         upload.file.seek(0)
