@@ -99,62 +99,71 @@ def param_name(param: click.Parameter | None) -> str:
     return param.human_readable_name if param is not None else "a value"
 
 
-class Reference(_ParamType):
+class _Given(_ParamType):
+    """A command-line value that must not be empty, then passes :meth:`problem`.
+
+    An empty one is one ``error: FLAG: must not be empty: give ...`` line (exit 2)
+    before any I/O, the rule every command-line value follows.
+    """
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+
+    def problem(self, value: str) -> str | None:
+        """What is wrong with a non-empty ``value``, or ``None``."""
+        return None
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from tuneplug.cli.base import UsageLine
+
+        if not isinstance(value, str):
+            return value
+        empty = not value.strip()
+        problem = f"must not be empty: give {self.what}" if empty else self.problem(value)
+        if problem is not None:
+            raise UsageLine(f"{param_name(param)}: {problem}")
+        return value
+
+
+class Reference(_Given):
     """A model or job reference (or a provider name) on the command line.
 
-    An empty one is one ``error: -m: must not be empty ...`` line (exit 2) before
-    any I/O, where it used to pass for "not given" and pick the default model.
+    An empty one used to pass for "not given" and pick the default model.
     ``job=True`` also refuses a job reference with an empty side (``mock/``).
     """
 
     name = "text"
 
     def __init__(self, what: str, *, job: bool = False) -> None:
-        self.what = what
+        super().__init__(what)
         self.job = job
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        from tuneplug.cli.base import UsageLine
-
-        if not isinstance(value, str):
-            return value
-        if not value.strip():
-            raise UsageLine(f"{param_name(param)}: must not be empty: give {self.what}")
+    def problem(self, value: str) -> str | None:
         provider, sep, job_id = value.partition("/")
         if self.job and sep and not (provider and job_id):
-            raise UsageLine(f"{param_name(param)}: {value!r} is not {self.what}")
-        return value
+            return f"{value!r} is not {self.what}"
+        return None
 
 
-class FilePath(_ParamType):
+class FilePath(_Given):
     """A file named on the command line (``DATA``, ``IN.jsonl``, ``-o``, ``--validation``).
 
-    An empty one is one ``error: DATA: must not be empty ...`` line (exit 2) before
-    any I/O, the rule every other command-line value follows; it used to reach the
-    reader and come back as exit 1 naming the Python argument (``training_data``).
-    ``dash=False`` refuses ``-``: a file these commands must reopen or resume
-    from cannot be a stream (``./-`` names a file called ``-``).
+    An empty one used to reach the reader and come back as exit 1 naming the
+    Python argument (``training_data``). ``dash=False`` refuses ``-``: a file these
+    commands must reopen or resume from cannot be a stream (``./-`` names a file
+    called ``-``).
     """
 
     name = "file"
 
     def __init__(self, what: str, *, dash: bool = True) -> None:
-        self.what = what
+        super().__init__(what)
         self.dash = dash
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        from tuneplug.cli.base import UsageLine
-
-        if not isinstance(value, str):
-            return value
-        if not value.strip():
-            raise UsageLine(f"{param_name(param)}: must not be empty: give {self.what}")
+    def problem(self, value: str) -> str | None:
         if value == "-" and not self.dash:
-            raise UsageLine(
-                f"{param_name(param)}: '-' is not a file: give {self.what} "
-                f"(a file called '-' is ./-)"
-            )
-        return value
+            return f"'-' is not a file: give {self.what} (a file called '-' is ./-)"
+        return None
 
 
 MODEL_REF = Reference("a model reference (provider/model) or an alias")
