@@ -11,10 +11,11 @@ dropped: a validator's message is shown as it was written.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel
-from pydantic_core import ErrorDetails
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+    from pydantic_core import ErrorDetails
 
 __all__ = ["bounds_of", "out_of_range", "problem", "range_words"]
 
