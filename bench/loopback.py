@@ -19,7 +19,7 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 
 Answer = Callable[[bytes, bytes], bytes]
@@ -123,6 +123,32 @@ def stats(port: int) -> dict[str, float]:
         return found
     finally:
         conn.close()
+
+
+async def socket_client(
+    port: int, request: bytes, connections: int
+) -> Callable[[], Awaitable[bytes]]:
+    """A call that sends ``request`` (whole HTTP/1.1 bytes) on one of ``connections``
+    keep-alive asyncio streams and returns the answer's body: no client library at all,
+    so that a run of it shows what this server and machine allow (a benchmark's floor)."""
+    idle: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = asyncio.Queue()
+    for _ in range(connections):
+        idle.put_nowait(await asyncio.open_connection("127.0.0.1", port))
+
+    async def call() -> bytes:
+        reader, writer = await idle.get()
+        writer.write(request)
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = next(
+            int(line.split(b":")[1])
+            for line in head.split(b"\r\n")
+            if line.lower().startswith(b"content-length")
+        )
+        body = await reader.readexactly(length)
+        idle.put_nowait((reader, writer))
+        return body
+
+    return call
 
 
 @contextmanager

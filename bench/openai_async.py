@@ -7,11 +7,13 @@ The loopback server (``bench/openai_loopback.py``, own process) answers each
 answer is compared with the ideal. The floor is a little higher: 1000 is not a multiple
 of 64, so 40 workers make 16 requests one after another, each waiting 20 ms: 0.320 s.
 
-In the same run, interleaved with it, the raw library: 64 workers posting the same
-JSON body with ``aiohttp.ClientSession.post`` (the pool the provider's transport moves
-its bytes with) and reading ``.json()``. On a loaded machine the ideal cannot be
-reached by any client; the raw run shows what this machine allows right now, and
-``tuneplug / raw`` what the provider adds.
+In the same run, interleaved with it, two other clients: the raw library, 64 workers
+posting the same JSON body with ``aiohttp.ClientSession.post`` (the pool the provider's
+transport moves its bytes with) and reading ``.json()``; and a floor, the same request
+written by hand on 64 keep-alive asyncio streams and its answer parsed with
+``json.loads`` (no client library: what this server and machine allow at all). On a
+loaded machine the ideal cannot be reached by any client; ``tuneplug / raw`` is what
+the provider adds.
 
 Wall time depends on the machine's load; CPU per request much less, so both are shown:
 the client's (this process) and the server's (its process), and how late the server's
@@ -34,7 +36,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import aiohttp
-from loopback import stats
+from loopback import socket_client, stats
 from openai_loopback import start
 
 BUDGET = 1.3
@@ -97,6 +99,20 @@ async def measured(port: int, requests: int, go: Callable[[], Awaitable[float]])
     )
 
 
+async def run_floor(call: Callable[[], Awaitable[bytes]], requests: int, concurrency: int) -> float:
+    left = requests
+
+    async def worker() -> None:
+        nonlocal left
+        while left > 0:
+            left -= 1
+            json.loads(await call())
+
+    start_t = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return time.perf_counter() - start_t
+
+
 def _spread(values: list[float], fmt: str) -> str:
     return f"{statistics.median(values):{fmt}} ({min(values):{fmt}}-{max(values):{fmt}})"
 
@@ -125,23 +141,36 @@ def main() -> int:
         url = f"http://127.0.0.1:{port}/v1/chat/completions"
         n, c = args.requests, args.concurrency
 
-        async def all_runs() -> tuple[list[Run], list[Run]]:
+        body = json.dumps(
+            {"model": "gpt-4o-mini", "messages": MESSAGES, "max_completion_tokens": 16}
+        ).encode()
+        request = (
+            f"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+            f"Authorization: Bearer {KEY}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        ).encode() + body
+
+        async def all_runs() -> tuple[list[Run], list[Run], list[Run]]:
             limit = aiohttp.TCPConnector(limit=args.concurrency)
+            call = await socket_client(port, request, c)
             async with aiohttp.ClientSession(connector=limit) as session:
                 await run(model, c * 2, c)  # open the pools
                 await run_raw(session, url, c * 2, c)
+                await run_floor(call, c * 2, c)
                 ours: list[Run] = []
                 raw: list[Run] = []
-                for _ in range(args.repeat):  # interleaved: both see the same load
+                floor: list[Run] = []
+                for _ in range(args.repeat):  # interleaved: all see the same load
+                    floor.append(await measured(port, n, lambda: run_floor(call, n, c)))
                     raw.append(await measured(port, n, lambda: run_raw(session, url, n, c)))
                     ours.append(await measured(port, n, lambda: run(model, n, c)))
-                return ours, raw
+                return ours, raw, floor
 
-        ours, raw = asyncio.run(all_runs())
+        ours, raw, floor_runs = asyncio.run(all_runs())
     load = f"{load_before:.1f}-{os.getloadavg()[0]:.1f}"
     print(f"ideal        {ideal:.4f} s (DESIGN.md); floor {floor:.4f} s = {floor / ideal:.3f} x")
     print(f"load average {load} on {os.cpu_count()} CPUs; medians (min-max) of {args.repeat} runs")
-    for name, runs in (("raw aiohttp", raw), ("tuneplug", ours)):
+    for name, runs in (("floor", floor_runs), ("raw aiohttp", raw), ("tuneplug", ours)):
         print(
             f"{name:12} {_spread([r.wall / ideal for r in runs], '.3f')} x ideal; "
             f"client CPU {_spread([r.cpu_us for r in runs], '.0f')} us/req; "
