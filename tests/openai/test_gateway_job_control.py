@@ -94,7 +94,7 @@ def test_a_succeeded_jobs_last_checkpoint_names_its_ft_model(
         f"{job.fine_tuned_model}:ckpt-step-2",
         f"{job.fine_tuned_model}:ckpt-step-1",
     ]
-    with pytest.raises(openai.ConflictError) as caught:
+    with pytest.raises(openai.BadRequestError) as caught:
         client.fine_tuning.jobs.pause(job.id)
     assert caught.value.body["message"]  # type: ignore[index]
     assert "mock/" not in str(caught.value.body)

@@ -50,11 +50,12 @@ def test_an_ended_job_is_job_finished_on_every_control_route(
     backend = backend_id(server, job.id)
     jobs = client.fine_tuning.jobs
     for action, call in (("resume", jobs.resume), ("pause", jobs.pause), ("cancel", jobs.cancel)):
-        error = _error(lambda: call(job.id), openai.ConflictError)  # noqa: B023
+        error = _error(lambda: call(job.id), openai.BadRequestError)  # noqa: B023
         assert error.code == "job_finished" and error.param is None
+        assert error.status_code == 400  # permanent: no status a client retries (409 is)
         assert error.message.endswith(f"job '{job.id}' has already succeeded; nothing to {action}")
         assert backend not in str(error.body) and "mock:" not in str(error.body)
-        # The answer will not change: the SDK must not retry it (it retries a 409).
+        # The answer will not change: no client should retry it.
         assert error.response.headers["x-should-retry"] == "false"
 
 
@@ -62,8 +63,8 @@ def test_resuming_a_running_job_is_job_not_paused(server: RunningServer, tmp_pat
     client = sdk(server)
     job = long_job(client, tmp_path)
     wait_for_step(client, job.id, 1)
-    error = _error(lambda: client.fine_tuning.jobs.resume(job.id), openai.ConflictError)
-    assert error.code == "job_not_paused"
+    error = _error(lambda: client.fine_tuning.jobs.resume(job.id), openai.BadRequestError)
+    assert (error.status_code, error.code) == (400, "job_not_paused")
     assert error.message.endswith(f"job '{job.id}' is running, not paused; nothing to resume")
     assert backend_id(server, job.id) not in str(error.body)
     assert client.fine_tuning.jobs.cancel(job.id).id == job.id

@@ -71,8 +71,13 @@ def test_a_job_whose_backend_record_is_gone_is_failed_and_the_others_still_list(
     assert listed[lost.id].status == gone.status == "failed"
     assert gone.error and gone.error.code == "backend_record_gone"
     assert client.fine_tuning.jobs.list_events(lost.id).data == []
-    with pytest.raises(openai.ConflictError):
-        client.fine_tuning.jobs.cancel(lost.id)
+    assert client.fine_tuning.jobs.checkpoints.list(lost.id).data == []
+    # Permanent: 400, a status no client retries (the SDK retries every 409, thrice).
+    jobs = client.fine_tuning.jobs
+    for call in (jobs.cancel, jobs.pause, jobs.resume):
+        with pytest.raises(openai.BadRequestError) as caught:
+            call(lost.id)
+        assert (caught.value.status_code, caught.value.code) == (400, "job_finished")
     # Its model was recorded when it succeeded, and still answers.
     answer = client.chat.completions.create(
         model=lost.fine_tuned_model, messages=[{"role": "user", "content": QUESTION}]

@@ -13,8 +13,8 @@ without ``tuneplug_copy_adapter``, or a checkpoint older than the newest 3).
 :func:`checkpoint_model` resolves such an id, for its tenant only, to the backend's
 copy, so it answers ``/v1/chat/completions`` and ``/v1/completions`` like any
 fine-tuned model. Another tenant's job is a 404; a job that ended (or whose
-backend record is gone) cannot be cancelled, paused or resumed: 409
-``job_finished``, and resuming a job that is not paused is 409 ``job_not_paused``
+backend record is gone) cannot be cancelled, paused or resumed: 400
+``job_finished``, and resuming a job that is not paused is 400 ``job_not_paused``
 (:mod:`~tuneplug_openai.protocol.job_errors`: every job error in the client's ids).
 A paused job stays paused across a restart of the server
 (:func:`tuneplug.server.jobs.resume_jobs`).
@@ -55,8 +55,8 @@ _CHECKPOINT_PAGES = 10  # pages of 100 checkpoints read to find one: far beyond 
 def control(jobs: Jobs, tenant: Tenant, job_id: str, action: str) -> dict[str, Any]:
     """``action`` (``cancel``, ``pause`` or ``resume``) on ``tenant``'s job: the job object.
 
-    A job that ended answers 409 ``job_finished`` (a failed one can be resumed: its
-    runner starts again from its last applied step); resuming one that runs, 409
+    A job that ended answers 400 ``job_finished`` (a failed one can be resumed: its
+    runner starts again from its last applied step); resuming one that runs, 400
     ``job_not_paused``; either also when the job got there while the backend acted.
     """
     record = jobs.record(tenant, job_id)

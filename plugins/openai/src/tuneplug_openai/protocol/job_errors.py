@@ -7,9 +7,10 @@ retrieve, events, checkpoints, cancel, pause, resume):
   hex of its checkpoint ids and the backend models it trains are replaced by the
   client's job id, checkpoint hex and ``ft:`` model; server paths by ``<path>``;
 * one condition, one ``code``: a job that ended (``succeeded``, ``failed``,
-  ``cancelled``) cannot be cancelled, paused or resumed: 409 ``job_finished``;
-  resuming a job that is not paused: 409 ``job_not_paused``. Both carry
-  ``x-should-retry: false`` (the SDK retries a 409 otherwise: the answer will not change);
+  ``cancelled``) cannot be cancelled, paused or resumed: 400 ``job_finished``;
+  resuming a job that is not paused: 400 ``job_not_paused``. A status no client
+  retries (the SDK retries every 409; the answer will not change), and
+  ``x-should-retry: false`` besides;
 * a job on a model another unfinished job trains (one job at a time trains a model,
   :mod:`tuneplug.jobs.adapter_lock`): 409 ``model_busy``, naming that job when it is
   the client's own and nothing of it otherwise, also with ``x-should-retry: false``
@@ -56,9 +57,13 @@ _HYPER = ("n_epochs", "batch_size", "learning_rate_multiplier", "beta")
 
 
 def job_finished(job_id: str, status: str, action: str) -> OpenAIError:
-    """409 ``job_finished``: the job ``job_id`` ended with ``status``; nothing to ``action``."""
+    """400 ``job_finished``: the job ``job_id`` ended with ``status``; nothing to ``action``.
+
+    400, not 409: the condition is permanent, and the SDK retries every 409 (a client
+    that ignores ``x-should-retry`` would ask three more times for the same answer).
+    """
     return OpenAIError(
-        409,
+        400,
         f"job {job_id!r} has already {_WORDS.get(status, status)}; nothing to {action}",
         code="job_finished",
         headers=_NO_RETRY,
@@ -66,9 +71,10 @@ def job_finished(job_id: str, status: str, action: str) -> OpenAIError:
 
 
 def not_paused(job_id: str, status: str) -> OpenAIError:
-    """409 ``job_not_paused``: only a paused job can be resumed."""
+    """400 ``job_not_paused``: only a paused job can be resumed (400 as :func:`job_finished`:
+    asking again at once cannot succeed)."""
     return OpenAIError(
-        409,
+        400,
         f"job {job_id!r} is {status}, not paused; nothing to resume",
         code="job_not_paused",
         headers=_NO_RETRY,
