@@ -66,14 +66,14 @@ def test_a_pairs_file_is_read_as_pairs(fake: OpenAIFake, tmp_path: Path) -> None
     [
         ({"data": [{"messages": [{"role": "user", "content": "Q"},
                                  {"role": "assistant", "content": "A"}]}]},
-         errors.InvalidRequestError, "sample 0: method 'dpo' trains on preference pairs"),
+         errors.InvalidRequestError, "sample 0: method=\"dpo\" trains on preference pairs"),
         ({"data": [{**PAIR, "preferred_output": [{"role": "user", "content": "x"}]}]},
          errors.InvalidRequestError, "sample 0: preferred_output: message 0: an output"),
         ({"extra": {"beta": -1}}, errors.InvalidRequestError, "beta must be"),
         ({"extra": {"beta": 0.1}, "method": "sft", "data": ["text"]},
-         errors.InvalidRequestError, "beta is a hyperparameter of method='dpo' only"),
+         errors.InvalidRequestError, "beta applies only to method=\"dpo\""),
         ({"method": "sft"}, errors.InvalidRequestError,
-         "preference pair .* trains with method='dpo' only"),
+         "preference pair .* trains with method=\"dpo\" only"),
     ],
 )  # fmt: skip
 def test_dpo_mistakes_are_refused_before_any_request(
@@ -140,9 +140,9 @@ def test_the_cli_sends_beta_as_dpo_s_hyperparameter(
 @pytest.mark.parametrize(
     ("args", "line"),
     [
-        (["--beta", "0.1"], "error: --beta: a hyperparameter of --method dpo only"),
+        (["--beta", "0.1"], "error: --beta: applies only to --method dpo"),
         (["--method", "sft", "--beta", "0.1"],
-         "error: --beta: a hyperparameter of --method dpo only"),
+         "error: --beta: applies only to --method dpo"),
         (["--method", "dpo", "--beta", "0"],
          "error: --beta: must be a finite number > 0 or 'auto', got 0.0"),
         (["--method", "dpo", "--beta", "nan"],
@@ -153,7 +153,7 @@ def test_the_cli_sends_beta_as_dpo_s_hyperparameter(
         (["--method", "dpo", "-o", "beta=-1"],
          "error: -o beta: must be a finite number > 0 or 'auto', got -1"),
         (["--method", "sft", "-o", "beta=0.1"],
-         "error: -o beta: a hyperparameter of method 'dpo' only"),
+         "error: -o beta: applies only to --method dpo"),
         (["-o", "suffix2=x"],
          "error: -o suffix2: unknown option for OpenAI jobs (known: beta, file_format, metadata)"),
         (["--learning-rate", "0.1"],

@@ -91,7 +91,7 @@ def test_python_job_spec_refusals_name_the_provider_once(data: str) -> None:
     with pytest.raises(OptionError) as refused:
         model.start_fine_tune(data, method="dpo", learning_rate_multiplier=2)
     assert str(refused.value) == (
-        "mock: the local job runner cannot take method='dpo' (it trains with sft steps); "
+        'mock: the local job runner cannot take method="dpo" (it trains with sft steps); '
         "learning_rate_multiplier=2.0 (the step hooks take an absolute learning_rate)"
     )
     assert refused.value.option == "method"

@@ -163,8 +163,8 @@ def test_wait_times_out_and_names_an_interrupted_job() -> None:
     job_store().set_status(job.id, "running")  # as a killed runner leaves it
     current = job.refresh()
     assert current.status is tuneplug.JobStatus.PAUSED and current.raw_status == "interrupted"
-    with pytest.raises(tuneplug.TuneplugError, match="jobs resume"):
-        job.wait(timeout=5)
+    with pytest.raises(tuneplug.TuneplugError, match=r"resume it with job\.resume\(\)\)$"):
+        job.wait(timeout=5)  # Python's words; the CLI's say `tuneplug jobs resume ...`
 
 
 def _flaky(make_plugin, register, error: Exception, name: str = "flaky"):  # type: ignore[no-untyped-def]

@@ -355,7 +355,7 @@ def test_a_deeply_nested_raw_value_is_walked_a_few_levels_only() -> None:
 
 PAIR_ONLY = (
     "a preference pair (input, preferred_output, non_preferred_output) trains "
-    "with method='dpo' only, on a provider that supports it"
+    'with method="dpo" only, on a provider that supports it'
 )
 
 

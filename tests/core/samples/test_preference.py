@@ -64,7 +64,7 @@ def test_a_bad_pair_names_its_field(change: dict[str, object], field: str, words
 
 
 def test_a_supervised_sample_is_not_a_pair() -> None:
-    with pytest.raises(SampleProblem, match="method 'dpo' trains on preference pairs"):
+    with pytest.raises(SampleProblem, match='method="dpo" trains on preference pairs'):
         parse_preference({"messages": [{"role": "assistant", "content": "x"}]})
 
 
@@ -79,7 +79,7 @@ def test_a_pairs_file_names_file_line_and_field(tmp_path: Path) -> None:
 
 
 def test_a_pair_is_never_taken_for_a_supervised_sample(tmp_path: Path) -> None:
-    with pytest.raises(InvalidRequestError, match="method='dpo' only"):
+    with pytest.raises(InvalidRequestError, match='method="dpo" only'):
         parse_sample(PAIR)
     with pytest.raises(SampleFileError, match=r":1: input: a preference pair"):
         list(read_samples(_file(tmp_path, PAIR)))
@@ -99,7 +99,7 @@ def test_the_local_job_runner_refuses_dpo_before_any_io(tmp_path: Path) -> None:
     from tuneplug.paths import home
 
     models = [m.id for m in tuneplug.list_models("mock")]
-    with pytest.raises(InvalidRequestError, match="method='dpo'"):
+    with pytest.raises(InvalidRequestError, match='method="dpo"'):
         tuneplug.get_model("mock/tiny").start_fine_tune(str(_file(tmp_path, PAIR)), method="dpo")
     assert [m.id for m in tuneplug.list_models("mock")] == models  # no adapter made
     jobs_dir = home() / "jobs"
@@ -115,7 +115,7 @@ def test_a_non_pair_and_a_bad_turn_have_exact_messages() -> None:
     with pytest.raises(SampleProblem) as info:
         parse_preference({"messages": []})
     assert info.value.message == (
-        "method 'dpo' trains on preference pairs: "
+        'method="dpo" trains on preference pairs: '
         '{"input": {"messages": [...]}, "preferred_output": [...], "non_preferred_output": [...]}'
     )
     with pytest.raises(SampleProblem) as info:

@@ -146,9 +146,12 @@ class CommandGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         if ctx.parent is not None:
             return self._invoke(ctx)
+        from tuneplug.speech import speaking_flags
+
         try:
-            # The root group: every command, a plugin's too, stops on SIGTERM as on Ctrl-C.
-            with terminate_as_interrupt():
+            # The root group: every command, a plugin's too, stops on SIGTERM as on Ctrl-C,
+            # and errors from the core name the flags the user typed, not Python's arguments.
+            with terminate_as_interrupt(), speaking_flags():
                 return self._invoke(ctx)
         except BrokenPipeError:
             # Even while telling what went wrong, on a stderr whose reader is gone.

@@ -173,7 +173,7 @@ def jobs_create(
     options = parse_extra(extra)
     if beta is not None:
         if method != "dpo":
-            raise UsageLine("--beta: a hyperparameter of --method dpo only")
+            raise UsageLine("--beta: applies only to --method dpo")
         if "beta" in options:
             raise UsageLine("--beta: give it once: --beta or -o beta, not both")
         options["beta"] = beta  # OpenAI's `extra={"beta": ...}`, as Python passes it
@@ -190,10 +190,10 @@ def jobs_create(
 
     target = tuneplug.get_model(model)
     target.provider.require(Capability.JOBS, "run fine-tuning jobs")
-    spec = make_spec(target.id, data, given)
     backend: JobBackend = backend_for(target.provider)
     local = isinstance(backend, LocalJobs)
     try:
+        spec = make_spec(target.id, data, given)
         if isinstance(backend, LocalJobs):
             job = backend.create(spec, start="detach" if detach else "none")
         else:

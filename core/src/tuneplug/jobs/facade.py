@@ -27,6 +27,7 @@ from tuneplug.jobs.backend import OPTIONAL_METHODS, JobBackend, JobPage
 from tuneplug.jobs.inputs import check_data
 from tuneplug.jobs.types import Job, JobEvent, JobSpec, JobStatus
 from tuneplug.provider import Provider
+from tuneplug.speech import setting, speaks_flags
 from tuneplug.text import check_text, check_texts
 from tuneplug.types import Capability
 from tuneplug.validation_words import problem
@@ -100,6 +101,7 @@ def make_spec(model: str, data: Any, spec: dict[str, Any]) -> JobSpec:
     check_data(data, "training_data")
     if spec.get("validation_data") is not None:
         check_data(spec["validation_data"], "validation_data")
+    _check_method_options(spec)
     # Text fields (suffix, extra, ...): pydantic's own message names no offset.
     for name, value in spec.items():
         if name != "validation_data":  # a path may hold undecodable bytes: check_data's
@@ -110,6 +112,25 @@ def make_spec(model: str, data: Any, spec: dict[str, Any]) -> JobSpec:
         raise spec_error(exc) from None
     except TypeError as exc:
         raise InvalidRequestError(f"invalid job spec: {exc}") from None
+
+
+METHOD_OPTIONS = {"beta": "dpo"}
+"""Job options of one training method only (OpenAI's ``method.<type>.hyperparameters``)."""
+
+
+def _check_method_options(spec: dict[str, Any]) -> None:
+    """Refuse an option of another method than the spec's, whatever the provider, before
+    any I/O: ``beta applies only to method="dpo"`` (on the CLI ``--method dpo``), not the
+    provider's "unknown option" for a name it knows under DPO."""
+    from tuneplug.options import OptionError
+
+    extra = spec.get("extra")
+    if not isinstance(extra, dict):
+        return  # JobSpec names the wrong type
+    for option, method in METHOD_OPTIONS.items():
+        if option in extra and spec.get("method", "sft") != method:
+            detail = f"applies only to {setting('method', method)}"
+            raise OptionError(f"{option} {detail}", option=option, detail=detail)
 
 
 def spec_error(exc: ValidationError) -> OptionError:
@@ -293,9 +314,9 @@ def follow(
         # Seen twice in a row (or at the deadline): one probe of a runner's lock is not proof.
         if stopped and (stopped_before or (left is not None and left <= 0)):
             why = _STOPPED[str(current.raw_status)]
+            how = f"`tuneplug jobs resume {job.ref}`" if speaks_flags() else "job.resume()"
             raise TuneplugError(
-                f"job {job.id} is not running: {why} (resume it with job.resume() or "
-                f"`tuneplug jobs resume {job.ref}`)",
+                f"job {job.id} is not running: {why} (resume it with {how})",
                 provider=job.provider,
             )
         stopped_before = stopped

@@ -8,6 +8,7 @@ from typing import Any
 
 from tuneplug.jobs.types import JobSpec
 from tuneplug.provider import Provider
+from tuneplug.speech import setting
 from tuneplug.types import ModelInfo, ModelKind
 
 __all__ = ["adapter_options", "check_spec"]
@@ -39,7 +40,7 @@ def check_spec(provider: Provider, spec: JobSpec) -> ModelInfo:
         # An OptionError: a spec field this backend does not take, found before any I/O.
         # The provider is named by the error's prefix, the field by `option` (or its flag).
         field, (given, why) = next(iter(refuse.items()))
-        taken = "; ".join(f"{k}={getattr(spec, k)!r} ({v[1]})" for k, v in refuse.items())
+        taken = "; ".join(f"{setting(k, getattr(spec, k))} ({v[1]})" for k, v in refuse.items())
         raise OptionError(
             f"the local job runner cannot take {taken}",
             option=field,

@@ -165,10 +165,16 @@ class TuningMixin:
         self._require_model(Capability.FINE_TUNE, "be fine-tuned")
         if self.info.kind is ModelKind.ADAPTER:
             return
+        from tuneplug.speech import speaks_flags
+
+        how = (
+            f"`tuneplug adapters create {self.ref} --name NAME`"
+            if speaks_flags()
+            else "create_adapter(name)"
+        )
         raise CapabilityError(
             f"{self.ref} is a base model and is never trained in place: create an adapter on "
-            f"it (`tuneplug adapters create {self.ref} --name NAME`, or "
-            "create_adapter(name) in Python) and fine-tune that",
+            f"it ({how}) and fine-tune that",
             provider=self.provider.name,
         )
 

@@ -31,6 +31,7 @@ from pydantic import BaseModel, ValidationError
 from tuneplug.chat_templates import DEFAULT, ChatTemplate, template
 from tuneplug.errors import InvalidRequestError
 from tuneplug.samples.preference import PREFERENCE_KEYS, is_preference
+from tuneplug.speech import setting
 from tuneplug.text import check_text
 from tuneplug.types import ChatSample, InputPart, PromptCompletionSample, Sample
 from tuneplug.validation_words import problem
@@ -168,7 +169,7 @@ def parse_value(value: object) -> TrainingSample:
         key = next((k for k in PREFERENCE_KEYS if isinstance(value, Mapping) and k in value), None)
         raise SampleProblem(
             "a preference pair (input, preferred_output, non_preferred_output) trains "
-            "with method='dpo' only, on a provider that supports it",
+            f"with {setting('method', 'dpo')} only, on a provider that supports it",
             key,
         )
     if not isinstance(value, Mapping):

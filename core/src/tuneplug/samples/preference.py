@@ -22,6 +22,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from tuneplug.speech import setting
 from tuneplug.types import Message
 from tuneplug.validation_words import problem
 
@@ -105,7 +106,7 @@ def parse_preference(value: object) -> PreferenceSample:
     else:
         if not is_preference(value):
             raise SampleProblem(
-                "method 'dpo' trains on preference pairs: "
+                f"{setting('method', 'dpo')} trains on preference pairs: "
                 '{"input": {"messages": [...]}, "preferred_output": [...], '
                 '"non_preferred_output": [...]}'
             )

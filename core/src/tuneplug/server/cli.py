@@ -345,8 +345,12 @@ def serve_command(
             for line in protocol.client_hints(url, tenant, shown[tenant.name]):
                 click.echo(f"  {line}")
     sys.stdout.flush()
+    from tuneplug.speech import speaking_python
+
     try:
-        server.run(sockets=[sock])
+        # The requests answer HTTP clients: errors name arguments, never this CLI's flags.
+        with speaking_python():
+            server.run(sockets=[sock])
     except KeyboardInterrupt:
         # uvicorn has shut down gracefully and re-raised Ctrl-C: stopping is success.
         pass

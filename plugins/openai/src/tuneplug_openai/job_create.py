@@ -33,6 +33,7 @@ from pydantic import ValidationError
 from tuneplug.errors import InvalidRequestError, NotFoundError, TuneplugError, UnknownModelError
 from tuneplug.jobs.types import JobSpec
 from tuneplug.options import OptionError
+from tuneplug.speech import setting
 from tuneplug.validation_words import problem
 
 from tuneplug_openai import wire
@@ -128,14 +129,14 @@ class JobCreator:
         if spec.method != "dpo":
             if "beta" in spec.extra:
                 raise self._fail(
-                    "beta is a hyperparameter of method='dpo' only",
+                    f"beta applies only to {setting('method', 'dpo')}",
                     "beta",
-                    "a hyperparameter of method 'dpo' only",
+                    f"applies only to {setting('method', 'dpo')}",
                 )
             return fmt
         if fmt == "completion":
             raise self._fail(
-                f"method='dpo' fine-tunes chat models only, not {base!r}",
+                f"{setting('method', 'dpo')} fine-tunes chat models only, not {base!r}",
                 "method",
                 f"'dpo' fine-tunes chat models only, not {base!r}",
             )
