@@ -299,7 +299,7 @@ def test_fine_tune_without_capability(plain, tmp_path) -> None:  # type: ignore[
 def test_fine_tune_base_model_is_one_error_line_before_any_work(rec, tmp_path) -> None:  # type: ignore[no-untyped-def]
     # no progress bar, no checkpoint directory: the refusal comes before anything starts
     line = error_line(invoke("fine-tune", "rec/base", str(write_samples(tmp_path, 2))))
-    assert "base model" in line and "create_adapter" in line
+    assert "base model" in line and "tuneplug adapters create rec/base" in line  # CLI words
     assert rec.calls.of("fine_tune") == []
     assert not (Path(os.environ["TUNEPLUG_HOME"]) / "runs").exists()
 
