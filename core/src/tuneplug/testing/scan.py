@@ -17,7 +17,7 @@ from typing import Any
 
 from tuneplug.testing.cassettes import COMMON_SECRET_HEADERS
 from tuneplug.testing.known_secrets import known_secrets
-from tuneplug.testing.secret_forms import secret_pattern
+from tuneplug.secret_forms import secret_pattern
 
 __all__ = ["SecretFinding", "assert_no_secrets", "scan_cassettes"]
 
@@ -154,7 +154,7 @@ def scan_cassettes(
     they are when the scan runs, the same values the recorder scrubs
     (:mod:`tuneplug.testing.known_secrets`) — in every form the recorder scrubs
     (raw, percent- or form-encoded, JSON-escaped, Basic auth:
-    :mod:`tuneplug.testing.secret_forms`).
+    :mod:`tuneplug.secret_forms`).
     """
     known = known_secrets()
     watched = frozenset([*COMMON_SECRET_HEADERS, *known.headers, *(h.lower() for h in headers)])
