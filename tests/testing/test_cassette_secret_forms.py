@@ -19,9 +19,9 @@ import pytest
 import tuneplug
 import vcr
 import yaml
+from tuneplug.secret_forms import scrub, secret_pattern
 from tuneplug.settings_report import settings_report
 from tuneplug.testing import scan_cassettes, vcr_config
-from tuneplug.secret_forms import scrub, secret_pattern
 
 from tests.openai.fake import OpenAIFake, serve
 

@@ -36,8 +36,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from tuneplug.testing.known_secrets import known_secrets, provider_secrets
 from tuneplug.secret_forms import scrub
+from tuneplug.testing.known_secrets import known_secrets, provider_secrets
 
 __all__ = [
     "COMMON_SECRET_HEADERS",

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tuneplug.secret_forms import secret_pattern
 from tuneplug.testing.cassettes import COMMON_SECRET_HEADERS
 from tuneplug.testing.known_secrets import known_secrets
-from tuneplug.secret_forms import secret_pattern
 
 __all__ = ["SecretFinding", "assert_no_secrets", "scan_cassettes"]
 
