@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import threading
+import types
 import typing
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -32,8 +33,23 @@ OPTION_NAMES = ("max_tokens", "temperature", "top_k", "top_p", "stop", "seed")
 _NOT_OPTIONS = frozenset({"stream"})
 
 
-def _is_secret(annotation: Any) -> bool:
-    return annotation is SecretStr or SecretStr in typing.get_args(annotation)
+def _holds_one_secret(annotation: Any) -> bool:
+    """``SecretStr`` or ``SecretStr | None``: a credential, not a mapping of secret
+    values (``headers: dict[str, SecretStr]`` is not where an API key goes)."""
+    if annotation is SecretStr:
+        return True
+    union = typing.get_origin(annotation) in (typing.Union, types.UnionType)
+    return union and SecretStr in typing.get_args(annotation)
+
+
+def credential_field(fields: Mapping[str, Any]) -> str | None:
+    """The settings field LangChain's ``api_key`` fills: one named ``api_key`` if it
+    holds a secret (the OpenAI provider's), else the only field that does (Gradient's
+    ``access_token``); ``None`` when there is no such field or more than one."""
+    secrets = [name for name, info in fields.items() if _holds_one_secret(info.annotation)]
+    if "api_key" in secrets:
+        return "api_key"
+    return secrets[0] if len(secrets) == 1 else None
 
 
 @dataclass(frozen=True)
@@ -184,15 +200,14 @@ class Binding:
         if target.max_retries is not None and "max_retries" in fields:
             extra["max_retries"] = target.max_retries
         if target.api_key is not None:
-            secrets = [name for name, info in fields.items() if _is_secret(info.annotation)]
-            if len(secrets) != 1:
+            name = credential_field(fields)
+            if name is None:
                 raise ConfigError(
-                    f"api_key given, but provider {model.provider.name!r} has "
-                    f"{'no' if not secrets else 'more than one'} credential setting; "
-                    "pass settings={...} instead",
+                    "api_key given, but this provider has no single credential setting "
+                    "to put it in; pass settings={...} instead",
                     provider=model.provider.name,
                 )
-            extra[secrets[0]] = target.api_key
+            extra[name] = target.api_key
         return extra
 
     # -- options -------------------------------------------------------------------
