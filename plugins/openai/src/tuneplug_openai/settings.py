@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from tuneplug.errors import ConfigError, NotConfiguredError
-from tuneplug.settings_secrets import SECRET_VARIABLE
+from tuneplug.settings_secrets import secret_variable
 
 __all__ = ["DEFAULT_BASE_URL", "PROVIDER", "OpenAISettings", "is_loopback"]
 
@@ -86,7 +86,7 @@ class OpenAISettings(BaseSettings):
     )
 
     api_key: SecretStr | None = None
-    api_key_env: Annotated[str | None, SECRET_VARIABLE] = Field(
+    api_key_env: Annotated[str | None, secret_variable(fills="api_key")] = Field(
         default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$"
     )
     base_url: str = DEFAULT_BASE_URL
