@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import threading
-import types
 import typing
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from typing import Any
 from pydantic import BaseModel, SecretStr
 
 from tuneplug.errors import ConfigError, InvalidRequestError, TuneplugError
+from tuneplug.settings_rules import credential_field
 from tuneplug.types import FineTuneResult
 
 if typing.TYPE_CHECKING:
@@ -31,25 +31,6 @@ OPTION_NAMES = ("max_tokens", "temperature", "top_k", "top_p", "stop", "seed")
 
 # Keywords LangChain itself may pass down to a model call; they are not completion options.
 _NOT_OPTIONS = frozenset({"stream"})
-
-
-def _holds_one_secret(annotation: Any) -> bool:
-    """``SecretStr`` or ``SecretStr | None``: a credential, not a mapping of secret
-    values (``headers: dict[str, SecretStr]`` is not where an API key goes)."""
-    if annotation is SecretStr:
-        return True
-    union = typing.get_origin(annotation) in (typing.Union, types.UnionType)
-    return union and SecretStr in typing.get_args(annotation)
-
-
-def credential_field(fields: Mapping[str, Any]) -> str | None:
-    """The settings field LangChain's ``api_key`` fills: one named ``api_key`` if it
-    holds a secret (the OpenAI provider's), else the only field that does (Gradient's
-    ``access_token``); ``None`` when there is no such field or more than one."""
-    secrets = [name for name, info in fields.items() if _holds_one_secret(info.annotation)]
-    if "api_key" in secrets:
-        return "api_key"
-    return secrets[0] if len(secrets) == 1 else None
 
 
 @dataclass(frozen=True)
@@ -200,7 +181,7 @@ class Binding:
         if target.max_retries is not None and "max_retries" in fields:
             extra["max_retries"] = target.max_retries
         if target.api_key is not None:
-            name = credential_field(fields)
+            name = credential_field(type(current)) if isinstance(current, BaseModel) else None
             if name is None:
                 raise ConfigError(
                     "api_key given, but this provider has no single credential setting "
