@@ -228,8 +228,8 @@ class OpenAIClient:
             errors=ErrorMapper(
                 provider=provider,
                 secrets=tuple(s for s in secrets if s),
-                auth_hint=f"check {settings.key_variable()}",
-                permission_hint=f"check {settings.key_variable()}, organization and project",
+                auth_hint=f"check {settings.key_source(provider)}",
+                permission_hint=f"check {settings.key_source(provider)}, organization and project",
                 not_found_types=frozenset({"model_not_found"}),
             ),
             timeout=settings.timeout,
