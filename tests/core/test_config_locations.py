@@ -25,7 +25,7 @@ def error_of(text: str, model: str = "local/tiny", name: str = "tuneplug.toml") 
     return str(info.value).replace(str(path), "FILE")
 
 
-BAD_URL = "base_url must be an http:// or https:// URL (at FILE:{line})"
+BAD_URL = "base_url: must be an http:// or https:// URL (at FILE:{line})"
 
 
 @pytest.mark.parametrize(
