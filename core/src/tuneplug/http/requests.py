@@ -35,18 +35,19 @@ class Requests:
 
     def __init__(self, url: httpx.URL, headers: Mapping[str, str], timeout: httpx.Timeout) -> None:
         self._extensions = {"timeout": timeout.as_dict()}
-        self._lines = [(b"Host", url.netloc)]
-        self._lines += [(k.encode("ascii"), v.encode("latin-1")) for k, v in headers.items()]
-        self._text = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in self._lines]
+        self.lines = [(b"Host", url.netloc)]
+        """The header lines of every request, encoded (``Host`` first)."""
+        self.lines += [(k.encode("ascii"), v.encode("latin-1")) for k, v in headers.items()]
+        self._text = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in self.lines]
         self._text_typed: dict[bytes, list[tuple[str, str]]] = {}
 
     def build(self, call: Call, body: bytes | None, content_type: bytes) -> httpx.Request:
         """The request of ``call`` with ``body`` (``None``: no body, no content headers)."""
         if body is None:
-            lines, stream = self._lines, httpx.ByteStream(b"")
+            lines, stream = self.lines, httpx.ByteStream(b"")
         else:
             lines = [
-                *self._lines,
+                *self.lines,
                 (b"Content-Type", content_type),
                 (b"Content-Length", str(len(body)).encode("ascii")),
             ]
