@@ -12,11 +12,9 @@ count (``policy.max_retries``) and in time:
   must follow the previous one within ``timeout`` and the stream end within
   ``stream_timeout``.
 
-Requests are built directly (``httpx.Request`` with encoded header lines, a cached URL
-and a ``stream=`` body) rather than through ``client.post``: merging URLs, headers and
-cookies on every call is most of httpx's per-request CPU, and the bytes on the wire
-are the same. Async requests go to the aiohttp transport directly, behind a FIFO gate
-of ``max_connections`` slots, so callers beyond the pool's size are served in arrival
+Requests are built directly, not through ``client.post`` (:mod:`tuneplug.http.requests`).
+Async requests go to the aiohttp transport directly, behind a FIFO gate of
+``max_connections`` slots, so callers beyond the pool's size are served in arrival
 order.
 """
 
@@ -35,6 +33,7 @@ from tuneplug.http.mapping import ErrorMapper
 from tuneplug.http.policy import Call, RetryPolicy
 from tuneplug.http.pools import LoopPool, LoopPools, env_proxy
 from tuneplug.http.redaction import register_secrets
+from tuneplug.http.requests import Requests
 from tuneplug.http.sse import SSEDecoder, SSEEvent
 from tuneplug.http.transport import AsyncStream
 
@@ -94,12 +93,8 @@ class HttpClient:
         self.stream_timeout = stream_timeout
         url = httpx.URL(self.base_url)
         limits = httpx.Timeout(timeout, connect=connect_timeout)
-        self._timeout_ext = {"timeout": limits.as_dict()}
         self.pools = LoopPools(limits, max_connections, env_proxy(url))
-        # Header lines encoded once. With `stream=` httpx adds no headers of its own, so
-        # Host and Content-Length are ours to send.
-        self._headers = [(b"Host", url.netloc)]
-        self._headers += [(k.encode("ascii"), v.encode("latin-1")) for k, v in headers.items()]
+        self._requests = Requests(url, headers, limits)
         self._calls: dict[tuple[str, str, bool], Call] = {}
 
     def __repr__(self) -> str:
@@ -120,22 +115,6 @@ class HttpClient:
                 method, httpx.URL(self.base_url + path), name, idempotent
             )
         return call
-
-    # -- requests --------------------------------------------------------------------
-
-    def _request(self, call: Call, body: bytes | None, content_type: bytes) -> httpx.Request:
-        if body is None:
-            headers, stream = self._headers, httpx.ByteStream(b"")
-        else:
-            headers = [
-                *self._headers,
-                (b"Content-Type", content_type),
-                (b"Content-Length", str(len(body)).encode("ascii")),
-            ]
-            stream = httpx.ByteStream(body)
-        return httpx.Request(
-            call.method, call.url, headers=headers, stream=stream, extensions=self._timeout_ext
-        )
 
     def _call_deadline(self) -> float | None:
         return None if self.call_timeout is None else time.monotonic() + self.call_timeout
@@ -185,7 +164,7 @@ class HttpClient:
             deadline = self._attempt_deadline(call_deadline)
             try:
                 with deadline_scope(deadline):
-                    response = client.send(self._request(call, body, content_type))
+                    response = client.send(self._requests.build(call, body, content_type))
             except httpx.HTTPError as exc:
                 outcome: httpx.Response | BaseException = _as_deadline(exc, deadline)
             else:
@@ -209,7 +188,9 @@ class HttpClient:
             outcome: httpx.Response | BaseException
             try:
                 with deadline_scope(deadline):
-                    response = client.send(self._request(call, body, content_type), stream=True)
+                    response = client.send(
+                        self._requests.build(call, body, content_type), stream=True
+                    )
                     if not response.is_success:
                         try:
                             response.read()
@@ -272,7 +253,7 @@ class HttpClient:
         call_deadline = self._call_deadline()
         attempt = 0
         while True:
-            request = self._request(call, body, content_type)
+            request = self._requests.build_async(call, body, content_type)
             outcome = await self._attempt(pool, request, self._attempt_deadline(call_deadline))
             if isinstance(outcome, httpx.Response) and _done(call, outcome, attempt):
                 return outcome
@@ -331,7 +312,7 @@ class HttpClient:
         call_deadline = self._call_deadline()
         attempt = 0
         while True:
-            request = self._request(call, body, content_type)
+            request = self._requests.build_async(call, body, content_type)
             outcome = await self._open(pool, request, self._attempt_deadline(call_deadline))
             if isinstance(outcome, AsyncStream):
                 opened = outcome
