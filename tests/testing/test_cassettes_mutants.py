@@ -7,6 +7,7 @@ where ``scan_cassettes`` says a finding is (file, line, masked excerpt).
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 
@@ -199,6 +200,20 @@ def test_a_value_is_placed_at_its_first_line_or_its_longest_word(tmp_path: Path)
     (tmp_path / "c.json").write_text(json.dumps(escaped))
     found = [(f.path.name, f.line) for f in scan_cassettes(tmp_path, secrets=[])]
     assert found == [("a.yaml", 3), ("b.yaml", 7), ("c.json", 1)]
+
+
+def test_a_known_value_folded_over_lines_or_in_a_binary_body_is_found(tmp_path: Path) -> None:
+    # Neither is in the file's text as written: the parsed cassette holds them. YAML
+    # folds a plain value at a blank; vcrpy writes a body that is not UTF-8 as !!binary.
+    folded = _cassette("      {}\n", body="my folded\n      secret-value-1 ok")
+    (tmp_path / "a.yaml").write_text(folded)
+    blob = base64.b64encode(b"\xff\xfe binary-secret-1 \x00").decode()
+    (tmp_path / "b.yaml").write_text(_cassette("      {}\n", body=f"!!binary {blob}"))
+    found = scan_cassettes(tmp_path, secrets=["binary-secret-1", "folded secret-value-1"])
+    assert [(f.path.name, f.line, f.kind) for f in found] == [
+        ("a.yaml", 4, "known secret value"),  # its longest word's line
+        ("b.yaml", 1, "known secret value"),
+    ]
 
 
 def test_assert_no_secrets_passes_its_secrets_and_headers_on_and_lists_findings(
