@@ -135,9 +135,9 @@ def _literal_findings(path: Path, text: str, literals: list[str]) -> Iterator[Se
     # YAML may fold a long value over lines or escape its characters: the parsed
     # strings hold it as recorded.
     for value in _strings(_interactions(path, text)):
-        match = pattern.search(value)
-        if match:  # placed by the value found, not by the first one looked for
-            yield SecretFinding(path, _line_of(text, match.group(0)), _KNOWN, "***")
+        hit = pattern.search(value)
+        if hit:  # placed by the value found, not by the first one looked for
+            yield SecretFinding(path, _line_of(text, hit.group(0)), _KNOWN, "***")
             return
 
 
