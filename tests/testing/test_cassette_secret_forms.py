@@ -59,6 +59,7 @@ FORMS: dict[str, tuple[str, str]] = {
     "JSON surrogate pairs, upper-case": (ASTRAL, _upper_escapes(json.dumps(ASTRAL)[1:-1])),
     "JSON two-character escapes": (ESCAPED, json.dumps(ESCAPED)[1:-1]),
     "Basic auth": ("user:" + KEY, base64.b64encode(f"user:{KEY}".encode()).decode()),
+    "Basic auth, unpadded": ("user:" + KEY, base64.b64encode(f"user:{KEY}".encode()).decode()[:-1]),
 }
 
 
@@ -104,6 +105,16 @@ def test_a_secret_containing_another_is_scrubbed_whole_in_every_form() -> None:
         # The shorter one listed first: order given must not matter.
         assert scrub(f"sig={form}&", [prefix, KEY], "<R>") in ("sig=<R>&", 'sig="<R>"&')
     assert scrub(f"k={prefix}-other", [prefix, KEY], "<R>") == "k=<R>-other"
+
+
+def test_the_scan_reports_each_form_once_at_its_first_line(tmp_path: Path) -> None:
+    lines = [f"a: {KEY}", "b: public", f"c: {KEY}", f"d: {quote_plus(KEY)}", f"e: {KEY}"]
+    (tmp_path / "c.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    found = scan_cassettes(tmp_path, secrets=[KEY])
+    assert [(f.line, f.kind) for f in found if f.kind == "known secret value"] == [
+        (1, "known secret value"),
+        (4, "known secret value"),
+    ]
 
 
 def test_a_near_miss_is_not_scrubbed() -> None:
