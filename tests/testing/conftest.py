@@ -5,7 +5,7 @@ provider.
 from collections.abc import Iterator
 
 import pytest
-from tuneplug.testing import secret_forms
+from tuneplug import secret_forms
 
 
 @pytest.fixture(autouse=True)
