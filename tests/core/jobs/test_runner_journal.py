@@ -6,6 +6,7 @@ mid-epoch resume validates nothing early, and a listener sees every event once, 
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -35,9 +36,11 @@ def _timeline(job_id: str) -> list[str]:
     ]
 
 
+@pytest.mark.parametrize("copies", [False, True])
 def test_each_step_is_journalled_started_with_its_epoch_while_it_is_sent(
-    make_plugin,
+    make_plugin,  # type: ignore[no-untyped-def]
     register,  # type: ignore[no-untyped-def]
+    copies: bool,
 ) -> None:
     job_ids: list[str] = []
     open_while_sent: list[StepRow | None] = []
@@ -46,7 +49,12 @@ def test_each_step_is_journalled_started_with_its_epoch_while_it_is_sent(
         open_while_sent.append(job_store().open_step(job_ids[0]))
         return FineTuneResult(trainable_tokens=1, sum_loss=1.0)
 
-    jobs = _jobs(make_plugin, register, fine_tune=fine_tune)
+    def copy_adapter(ctx, model, name):  # type: ignore[no-untyped-def]
+        return ModelInfo(id=name, provider=ctx.provider, name=name, kind=ModelKind.ADAPTER)
+
+    # With copies, the step after a checkpoint is journalled started with the copy.
+    hooks: dict[str, Any] = {"copy_adapter": copy_adapter} if copies else {}
+    jobs = _jobs(make_plugin, register, fine_tune=fine_tune, **hooks)
     spec = tuneplug.JobSpec(model="base", training_data=["a", "b"], batch_size=1, n_epochs=3)
     job = jobs.create(spec, start="none")
     job_ids.append(job.id)
@@ -291,3 +299,57 @@ def test_a_run_failing_to_read_its_first_batch_resumes_with_it(
         jobs.run(job.id)
     assert not failures and len(sent) == (pause_at or 1) - 1
     _resumes_sending_each_step_once(jobs, job.id, sent)
+
+
+@pytest.mark.parametrize("end", ["succeeded", "cancelled"])
+def test_a_listener_failing_on_the_jobs_end_leaves_the_end_as_it_is(
+    make_plugin,
+    register,
+    end: str,  # type: ignore[no-untyped-def]
+) -> None:
+    jobs = _jobs(make_plugin, register)
+    job = jobs.create(tuneplug.JobSpec(model="base", training_data=["a"]), start="none")
+    if end == "cancelled":
+        job_store().request_cancel(job.id)  # a cancel racing the runner's start
+
+    def listener(event: tuneplug.JobEvent) -> None:
+        if event.message.startswith(end):
+            raise RuntimeError("listener bug")
+
+    with pytest.raises(RuntimeError):
+        jobs.run(job.id, listener)
+    row = job_store().get(job.id)
+    assert (row.status, row.error) == (end, None)
+    assert not [e for e in job_store().events(job.id, None, 100)[0] if e.level == "error"]
+
+
+def test_every_validation_batch_is_evaluated_on_the_jobs_adapter(make_plugin, register) -> None:  # type: ignore[no-untyped-def]
+    models: list[str] = []
+
+    def evaluate(ctx, model, samples):  # type: ignore[no-untyped-def]
+        models.append(model.id)
+        return FineTuneResult(trainable_tokens=1, sum_loss=1.0)
+
+    jobs = _jobs(make_plugin, register, evaluate=evaluate)
+    spec = tuneplug.JobSpec(model="base", training_data=["a"], validation_data=["v"] * 65)
+    job = jobs.run(jobs.create(spec, start="none").id)
+    assert models == [job_store().get(job.id).target] * 2  # a batch of 64, then 1
+
+
+def test_a_job_journalled_before_shuffle_was_a_setting_is_shuffled(make_plugin, register) -> None:  # type: ignore[no-untyped-def]
+    sent: list[str] = []
+
+    def fine_tune(ctx, model, samples):  # type: ignore[no-untyped-def]
+        sent.extend(s.text for s in samples)
+        return FineTuneResult(trainable_tokens=1, sum_loss=1.0)
+
+    jobs = _jobs(make_plugin, register, fine_tune=fine_tune)
+    data = [f"sample {i}" for i in range(12)]
+    job = jobs.create(tuneplug.JobSpec(model="base", training_data=data, seed=3), start="none")
+    store = job_store()
+    settings = dict(store.get(job.id).settings)
+    del settings["shuffle"]  # as an older journal holds it
+    with store._write() as conn:
+        conn.execute("UPDATE jobs SET settings = ? WHERE id = ?", (json.dumps(settings), job.id))
+    jobs.run(job.id)
+    assert sorted(sent) == sorted(data) and sent != data

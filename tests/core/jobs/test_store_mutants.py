@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from tuneplug.errors import NotFoundError
+from tuneplug.jobs.adapter_lock import busy_error
 from tuneplug.jobs.store import Event, JobRow, JobStore, StepRow
 
 
@@ -71,13 +72,14 @@ def test_an_events_page_holding_exactly_the_rest_says_nothing_follows(store: Job
     assert (step.kind, step.step, step.metrics) == ("step", 1, {"loss": 0.5})
 
 
-def test_an_unknown_job_is_not_found_with_its_provider_and_404(store: JobStore) -> None:
+def test_an_unknown_job_is_not_found_naming_its_provider(store: JobStore) -> None:
     store.insert(_row(), "created")
     for job_id, provider in (("job-2", None), ("job-2", "acme"), ("job-1", "other")):
         with pytest.raises(NotFoundError) as info:
             store.get(job_id, provider)
+        # No HTTP status: no server answered, the local journal has no such job.
         assert (info.value.message, info.value.provider, info.value.status) == (
-            f"no job {job_id!r}", provider, 404,
+            f"no job {job_id!r}", provider, None,
         )  # fmt: skip
 
 
@@ -182,3 +184,59 @@ def test_a_thread_reuses_its_connection_and_threads_have_their_own(
     thread.start()
     thread.join()
     assert opened == [threading.current_thread().name, "other"]
+
+
+def test_unfinished_lists_an_origins_jobs_not_ended_oldest_first(store: JobStore) -> None:
+    # `tuneplug fine-tune` finds the job its run key started to continue it.
+    for n, status in enumerate(["running", "succeeded", "queued", "paused", "failed", "cancelled"]):
+        store.insert(_row(f"job-{n}", status, origin="run-key", created_at=1000.0 - n), "c")
+    store.insert(_row("job-9", "queued", origin="other"), "created")
+    assert [row.id for row in store.unfinished("run-key")] == ["job-3", "job-2", "job-0"]
+    assert [row.id for row in store.unfinished("other")] == ["job-9"]
+    assert store.unfinished("none") == []
+
+
+def test_checkpoint_copies_are_journalled_copying_then_kept_or_dropped(store: JobStore) -> None:
+    store.insert(_row(), "created")
+    store.begin_checkpoint("job-1", 2, "ftckpt-1-2")
+    store.begin_checkpoint("job-1", 4, "ftckpt-1-4")
+    assert store.checkpoint_copies("job-1") == [
+        (4, "ftckpt-1-4", None, "copying"), (2, "ftckpt-1-2", None, "copying"),
+    ]  # fmt: skip
+    store.end_checkpoint("job-1", 2, "acme/copy-2", None, (3, 1))
+    assert store.open_step("job-1") == StepRow(3, 1, "started", None, None)
+    store.end_checkpoint("job-1", 4, None, ("warn", "message", "no copy", 4, {}))
+    assert store.checkpoint_copies("job-1") == [
+        (4, "ftckpt-1-4", None, "dropped"), (2, "ftckpt-1-2", "acme/copy-2", "kept"),
+    ]  # fmt: skip
+    assert store.checkpoint_copies("job-1", [2]) == [(2, "ftckpt-1-2", "acme/copy-2", "kept")]
+    assert store.checkpoint_copies("job-1", []) == []
+    assert store.events("job-1", None, 10)[0][-1].message == "no copy"
+
+
+def test_events_newest_pages_back_from_a_cursor(store: JobStore) -> None:
+    store.insert(_row(), "created")
+    for n in range(1, 4):
+        store.add_event("job-1", _message(f"event {n}"))
+    newest, more = store.events_newest("job-1", None, 4)
+    assert [e.message for e in newest] == ["event 3", "event 2", "event 1", "created"]
+    assert more is False  # exactly the rest
+    page, more = store.events_newest("job-1", newest[1].seq, 1)
+    assert ([e.message for e in page], more) == (["event 1"], True)
+    assert store.events_newest("job-1", newest[-1].seq, 5) == ([], False)
+
+
+@pytest.mark.parametrize(
+    ("status", "said"),
+    [("running", "running or interrupted"), ("paused", "paused"), ("queued", "queued")],
+)
+def test_a_busy_adapter_names_its_job_as_the_journal_has_it(status: str, said: str) -> None:
+    error = busy_error(_row("ftjob-1", status, target="base-ft"))
+    assert error.message == (
+        f"adapter acme/base-ft is being trained by job acme/ftjob-1 ({said}, not ended); one "
+        "job at a time trains an adapter: continue that job with `tuneplug jobs resume "
+        "acme/ftjob-1`, or end it with `tuneplug jobs cancel acme/ftjob-1` and start again"
+    )
+    assert (error.provider, error.job_id, error.job_status, error.target) == (
+        "acme", "ftjob-1", status, "base-ft",
+    )  # fmt: skip
