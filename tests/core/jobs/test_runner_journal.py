@@ -79,25 +79,27 @@ def test_each_step_is_journalled_started_with_its_epoch_while_it_is_sent(
 
 
 @pytest.mark.parametrize(
-    ("samples", "epochs", "before", "steps"),
+    ("samples", "epochs", "failing", "before", "steps"),
     [
-        (["a", "b"], 3, "s1", "s1 v1 s2 v2 s3 v3"),  # an epoch of one step: resumed at step 2
-        (["a", "b", "c", "d"], 2, "s1 s2", "s1 s2 v1 s3 s4 v2"),
+        (["a", "b"], 3, 1, "s1", "s1 v1 s2 v2 s3 v3"),  # an epoch of one step: resumed at 2
+        (["a", "b", "c", "d"], 2, 1, "s1 s2", "s1 s2 v1 s3 s4 v2"),
+        (["a", "b"], 2, 2, "s1 v1 s2", "s1 v1 s2 v2"),  # the last epoch's: no step left
     ],
 )
 def test_an_epoch_a_failed_run_did_not_validate_is_validated_first_on_resume(
-    make_plugin,
-    register,
+    make_plugin,  # type: ignore[no-untyped-def]
+    register,  # type: ignore[no-untyped-def]
     samples: list[str],
     epochs: int,
+    failing: int,
     before: str,
-    steps: str,  # type: ignore[no-untyped-def]
+    steps: str,
 ) -> None:
-    calls: list[int] = []
+    models: list[str] = []
 
     def evaluate(ctx, model, samples):  # type: ignore[no-untyped-def]
-        calls.append(len(samples))
-        if len(calls) == 1:  # the run stops between an epoch's last step and its validation
+        models.append(model.id)
+        if len(models) == failing:  # the run stops between an epoch's last step and its validation
             raise RateLimitError("slow down", provider="acme")
         return FineTuneResult(trainable_tokens=2, sum_loss=1.0)
 
@@ -111,13 +113,17 @@ def test_an_epoch_a_failed_run_did_not_validate_is_validated_first_on_resume(
     store = job_store()
     assert store.get(job.id).status == "failed" and _timeline(job.id) == before.split()
     jobs.resume(job.id, start="none")
-    assert jobs.run(job.id).status == "succeeded"
+    seen: list[str] = []
+    assert jobs.run(job.id, lambda e: seen.append(e.message)).status == "succeeded"
     assert _timeline(job.id) == steps.split()
+    assert seen == [e.message for e in store.events(job.id, None, 1000)[0]]  # each once
     valid = store.events(job.id, None, 1000, kind="valid")[0]
     assert [e.message for e in valid] == [
         f"epoch {n}: valid loss 0.5000" for n in range(1, epochs + 1)
     ]
-    assert len(calls) == epochs + 1  # the failed call, then each epoch once
+    # The failed call, then each epoch once, all on the job's adapter; nothing left open.
+    assert models == [store.get(job.id).target] * (epochs + 1)
+    assert store.open_step(job.id) is None
 
 
 def test_a_resume_inside_an_epoch_validates_it_only_at_its_end(make_plugin, register) -> None:  # type: ignore[no-untyped-def]
