@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from tuneplug.errors import ConfigError, NotFoundError, ServerError
-from tuneplug.jobs.adapter_lock import holder
+from tuneplug.jobs.adapter_lock import changed_error, holder, lower, mark, raise_version
 from tuneplug.jobs.rows import (
     JOB_COLUMNS,
     SCHEMA,
@@ -125,6 +125,7 @@ class JobStore:
                     int(row.cancel_requested), row.origin, row.stop_request,
                 ),
             )  # fmt: skip
+            mark(conn, row.id, row.provider, row.target)
             _add_event(conn, row.id, ("info", "message", message, None, {}))
         return None
 
@@ -135,11 +136,19 @@ class JobStore:
 
     def take(self, job_id: str, status: str, event: Event) -> JobRow | None:
         """Set the job ``queued`` or ``running`` (as :meth:`set_status`) unless another
-        unfinished job trains its adapter: then nothing is written and that job is returned."""
+        unfinished job trains its adapter: then nothing is written and that job is returned.
+
+        Raises:
+            AdapterChangedError: another job trained the adapter since this job's last
+                step (nothing is written; :mod:`.adapter_lock`).
+        """
         with self._write() as conn:
             row = job_row(
                 conn.execute(f"SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?", (job_id,)).fetchone()
             )
+            changed = changed_error(conn, row)
+            if changed is not None:
+                raise changed
             other = holder(conn, row.provider, row.target, job_id)
             if other is None:
                 _set_status(conn, job_id, status, None)
@@ -283,10 +292,12 @@ class JobStore:
     def forget_step(self, job_id: str, step: int) -> None:
         """Drop a started step known not to have been applied (it will be sent again)."""
         with self._write() as conn:
-            conn.execute(
+            forgot = conn.execute(
                 "DELETE FROM steps WHERE job_id = ? AND step = ? AND state = 'started'",
                 (job_id, step),
-            )
+            ).rowcount
+            if forgot:
+                lower(conn, job_id)
 
     def open_step(self, job_id: str) -> StepRow | None:
         """The step journalled started but not done, if any."""
@@ -412,10 +423,12 @@ def _set_status(conn: sqlite3.Connection, job_id: str, status: str, error: str |
 
 
 def _start(conn: sqlite3.Connection, job_id: str, step: int, epoch: int) -> None:
-    conn.execute(
+    started = conn.execute(
         "INSERT OR IGNORE INTO steps (job_id, step, epoch, state) VALUES (?, ?, ?, 'started')",
         (job_id, step, epoch),
-    )
+    ).rowcount
+    if started:
+        raise_version(conn, job_id)  # from now on the step may be applied
 
 
 def _add_event(conn: sqlite3.Connection, job_id: str, event: Event) -> None:

@@ -28,7 +28,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from tuneplug.errors import TuneplugError
+from tuneplug.errors import AdapterBusyError, AdapterChangedError, TuneplugError
 from tuneplug.jobs.types import Job, JobCheckpoint
 from tuneplug.server.tenants import Tenant
 
@@ -71,6 +71,10 @@ def control(jobs: Jobs, tenant: Tenant, job_id: str, action: str) -> dict[str, A
         raise job_finished(job_id, _status(job), action)
     try:
         done = getattr(job, action)()
+    except (AdapterBusyError, AdapterChangedError):
+        # The job's model, not its status, refused it (a failed job resuming): say so.
+        with speaking_for(aliases):
+            raise
     except TuneplugError as exc:
         with speaking_for(aliases):
             now = jobs._job(record)

@@ -14,6 +14,8 @@ retrieve, events, checkpoints, cancel, pause, resume):
   :mod:`tuneplug.jobs.adapter_lock`): 409 ``model_busy``, naming that job when it is
   the client's own and nothing of it otherwise, also with ``x-should-retry: false``
   (a retry at once meets the same job);
+* resuming a job whose model another job trained since its last step (a failed job
+  freed it): 409 ``model_changed``, naming no job, ``x-should-retry: false``;
 * a field at fault is the ``param``, named as the client sent it
   (``hyperparameters.n_epochs``, or ``method.supervised.hyperparameters.n_epochs``),
   code ``invalid_request``.
@@ -25,7 +27,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from tuneplug.errors import AdapterBusyError, TuneplugError
+from tuneplug.errors import AdapterBusyError, AdapterChangedError, TuneplugError
 
 from tuneplug_openai.protocol.errors import OpenAIError, from_tuneplug
 
@@ -37,6 +39,7 @@ __all__ = [
     "job_aliases",
     "job_finished",
     "model_busy",
+    "model_changed",
     "not_paused",
     "speaking_for",
     "spec_params",
@@ -95,6 +98,19 @@ def model_busy(model: str | None, exc: AdapterBusyError, other: str | None) -> O
     )
 
 
+def model_changed() -> OpenAIError:
+    """409 ``model_changed``: the job's model was trained by another job since this job's
+    last step, so resuming would continue on weights it did not leave there."""
+    return OpenAIError(
+        409,
+        "this job's model was trained by another job since this job's last step; resuming "
+        "would continue on weights this job did not leave there: start a new job on the "
+        "model (or on one of this job's checkpoint models) instead",
+        code="model_changed",
+        headers=_NO_RETRY,
+    )
+
+
 def spec_params(body: JobBody) -> dict[str, str]:
     """Job spec field -> the body field the client set it with."""
     hyper = "hyperparameters"
@@ -142,5 +158,7 @@ def speaking_for(
     except AdapterBusyError as exc:
         # Resuming a job whose model another job took: that job is not named (whose is it?).
         raise model_busy(None, exc, None) from exc
+    except AdapterChangedError as exc:
+        raise model_changed() from exc
     except TuneplugError as exc:
         raise from_tuneplug(exc, aliases=aliases, params=params) from exc
