@@ -396,6 +396,17 @@ class LocalJobs:
         row = self.store.get(job_id, self.provider.name)
         return JobPage(*epoch_checkpoints(self.store, row, after, limit))
 
+    def forget_checkpoint_model(self, job_id: str, step: int) -> None:
+        """Record that the model kept for the job's checkpoint at ``step`` was deleted
+        (a gateway deleted it as a model of its own): the checkpoint keeps its metrics and
+        says ``None``, as after retention.
+
+        Raises:
+            NotFoundError: no job ``job_id`` of this provider.
+        """
+        self.store.get(job_id, self.provider.name)
+        self.store.end_checkpoint(job_id, step, None)
+
     def delete(self, job_id: str) -> None:
         """Forget an ended job: its checkpoints' adapter copies, its journal rows and its
         directory (samples copy, log).
