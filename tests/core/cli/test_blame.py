@@ -29,7 +29,7 @@ def seed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return path
 
 
-RANK = "error: --rank: must be an integer in 1..32, got 64"
+RANK = "error: --rank: must be an integer in 1..32 for 'mock' adapters, got 64"
 
 
 @pytest.mark.parametrize(
