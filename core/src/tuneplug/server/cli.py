@@ -337,11 +337,11 @@ def serve_command(
         _banner(backend, host, sock, served, tenants, shown)
         server.run(sockets=[sock])
     except KeyboardInterrupt:
-        pass  # stopping is success
+        # Stopping is success. The lifespan closes the state once it ran; a stop before
+        # it started leaves it open (closing twice is harmless).
+        app.state.gateway.state.close()
     finally:
         sock.close()
-        # Closed by the lifespan once it ran; a stop before it started leaves it open.
-        app.state.gateway.state.close()
 
 
 def _banner(
