@@ -7,8 +7,6 @@ it), and a checkpoint whose copy was deleted is ``null``, unlisted and a 404."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,30 +14,28 @@ import openai
 import pytest
 import tuneplug
 
-from tests.openai.test_gateway import ALICE, ANSWER, BOB, QUESTION, _ask, _chat_file, _sdk, _serve
+from tests.openai.gateway import (
+    ANSWER,
+    BOB,
+    QUESTION,
+    ask,
+    chat_file,
+    ended,
+    sdk,
+    upload,
+)
 from tests.server.gradient_server import RunningServer
 
-POLLS = 600  # retrievals before a test gives up (0.05 s apart)
 EPOCHS = 5  # one sample, batch 1: a checkpoint per step
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[RunningServer]:
-    with _serve(tmp_path, tenants=[ALICE, BOB]) as running:
-        yield running
-
-
 def _job(client: openai.OpenAI, tmp_path: Path) -> Any:
-    with _chat_file(tmp_path).open("rb") as handle:
-        uploaded = client.files.create(file=handle, purpose="fine-tune")
     job = client.fine_tuning.jobs.create(
-        model="tiny", training_file=uploaded.id, hyperparameters={"n_epochs": EPOCHS}
+        model="tiny",
+        training_file=upload(client, chat_file(tmp_path)),
+        hyperparameters={"n_epochs": EPOCHS},
     )
-    for _ in range(POLLS):
-        job = client.fine_tuning.jobs.retrieve(job.id)
-        if job.status in ("succeeded", "failed", "cancelled"):
-            break
-        time.sleep(0.05)
+    job = ended(client, job.id)
     assert job.status == "succeeded", job.error
     return job
 
@@ -47,7 +43,7 @@ def _job(client: openai.OpenAI, tmp_path: Path) -> Any:
 def test_the_newest_three_checkpoints_are_models_that_answer(
     server: RunningServer, tmp_path: Path
 ) -> None:
-    alice, bob = _sdk(server), _sdk(server, BOB)
+    alice, bob = sdk(server), sdk(server, BOB)
     job = _job(alice, tmp_path)
     found = alice.fine_tuning.jobs.checkpoints.list(job.id).data
     assert [c.step_number for c in found] == [5, 4, 3, 2, 1]
@@ -61,13 +57,13 @@ def test_the_newest_three_checkpoints_are_models_that_answer(
     ]
     for model in models[1:3]:
         assert model is not None
-        assert _ask(alice, model).startswith(ANSWER)
+        assert ask(alice, model).startswith(ANSWER)
         prompt = f"Question: {QUESTION}\n\nAnswer: "
         done = alice.completions.create(model=model, prompt=prompt, max_tokens=16)
         assert done.model == model and done.choices[0].text.startswith(ANSWER)
         assert alice.models.retrieve(model).id == model
         with pytest.raises(openai.NotFoundError):  # another tenant's checkpoint
-            _ask(bob, model)
+            ask(bob, model)
         with pytest.raises(openai.NotFoundError):
             bob.models.retrieve(model)
     for gone in (
@@ -77,7 +73,7 @@ def test_the_newest_three_checkpoints_are_models_that_answer(
         f"ft:tiny:bob::{job.id}:ckpt-step-4",  # the job, under another name
     ):
         with pytest.raises(openai.NotFoundError):
-            _ask(alice, gone)
+            ask(alice, gone)
         with pytest.raises(openai.NotFoundError):
             alice.models.retrieve(gone)
     # Models of their own, as OpenAI's: listed after the job's ft: model, for alice only.
@@ -94,13 +90,13 @@ def test_the_newest_three_checkpoints_are_models_that_answer(
     copy = next(c for c in gateway.jobs.checkpoints(row.id) if c.step_number == 3)
     tuneplug.get_model(copy.fine_tuned_model_checkpoint).delete()
     with pytest.raises(openai.NotFoundError):
-        _ask(alice, models[2] or "")
+        ask(alice, models[2] or "")
     listed = [m.id for m in alice.models.list()]
     assert models[1] in listed and models[2] not in listed  # its copy is gone
 
 
 def test_a_checkpoint_model_is_deleted_on_its_own(server: RunningServer, tmp_path: Path) -> None:
-    alice, bob = _sdk(server), _sdk(server, BOB)
+    alice, bob = sdk(server), sdk(server, BOB)
     job = _job(alice, tmp_path)
     step4, step3 = (f"{job.fine_tuned_model}:ckpt-step-{n}" for n in (4, 3))
     last = f"{job.fine_tuned_model}:ckpt-step-{EPOCHS}"  # names the job's own ft: model
@@ -119,7 +115,7 @@ def test_a_checkpoint_model_is_deleted_on_its_own(server: RunningServer, tmp_pat
     deleted = alice.models.delete(step4)
     assert (deleted.id, deleted.deleted) == (step4, True)
     with pytest.raises(openai.NotFoundError):
-        _ask(alice, step4)
+        ask(alice, step4)
     with pytest.raises(openai.NotFoundError):
         alice.models.delete(step4)  # once
     with pytest.raises(tuneplug.UnknownModelError):  # the backend's copy is gone
@@ -132,4 +128,4 @@ def test_a_checkpoint_model_is_deleted_on_its_own(server: RunningServer, tmp_pat
     alice.models.delete(job.fine_tuned_model)
     listed = [m.id for m in alice.models.list()]
     assert step3 in listed and job.fine_tuned_model not in listed and step4 not in listed
-    assert _ask(alice, step3).startswith(ANSWER)
+    assert ask(alice, step3).startswith(ANSWER)

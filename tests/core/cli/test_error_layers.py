@@ -13,23 +13,11 @@ from pathlib import Path
 
 import pytest
 import tuneplug
-from click.testing import CliRunner, Result
-from tuneplug.cli import cli
 from tuneplug.options import OptionError
 
-SAMPLES = '{"inputs": "hello world"}\n'
+from tests.core.cli_runner import invoke
+
 VALID = "valid options: max_tokens, temperature, top_k, top_p, stop, seed"
-
-
-def invoke(*args: str) -> Result:
-    return CliRunner(env={"COLUMNS": "250"}).invoke(cli, list(args))
-
-
-@pytest.fixture
-def data(tmp_path: Path) -> str:
-    path = tmp_path / "data.jsonl"
-    path.write_text(SAMPLES, encoding="utf-8")
-    return str(path)
 
 
 @pytest.fixture

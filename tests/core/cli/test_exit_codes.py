@@ -14,14 +14,9 @@ from pathlib import Path
 
 import pytest
 import tuneplug
-from click.testing import CliRunner, Result
 from tuneplug.cli import cli
 
-SAMPLES = '{"inputs": "hello world"}\n{"inputs": "goodbye world"}\n'
-
-
-def invoke(*args: str) -> Result:
-    return CliRunner(env={"COLUMNS": "250"}).invoke(cli, list(args))
+from tests.core.cli_runner import SAMPLES, invoke
 
 
 @pytest.fixture
