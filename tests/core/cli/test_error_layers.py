@@ -50,7 +50,7 @@ CASES = [  # (command line, the one error line)
      "error: --learning-rate-multiplier: the local job runner cannot take a multiplier "
      "(the step hooks take an absolute learning_rate)"),
     (["jobs", "create", "mock/tiny", "{data}", "--epochs", "0"],
-     "error: --epochs: input should be greater than or equal to 1"),
+     "error: --epochs: must be an integer in 1..1000, got 0"),
     (["adapters", "create", "mock/tiny", "--name", "a", "-o", "volume=3"],
      "error: -o volume: unknown option for mock; valid options: rank, learning_rate"),
 ]  # fmt: skip

@@ -124,20 +124,21 @@ class TuningMixin:
         """
         from tuneplug.models.limits import adapter_limits
         from tuneplug.options import OptionError
+        from tuneplug.validation_words import out_of_range, range_words
 
         if rank is not None:
             limits = adapter_limits(self.provider, self.info)
             low, high = limits.min_rank, limits.max_rank
             # bool is an int to Python, but `rank=True` is a mistake, not rank 1.
             if isinstance(rank, bool) or not isinstance(rank, int) or not low <= rank <= high:
-                why = f"must be an integer in {low}..{high} for {self.provider.name!r} adapters"
-                why += f", got {rank!r}"
+                what = range_words(True, ge=low, le=high) + f" for {self.provider.name!r} adapters"
+                why = out_of_range(what, rank)
                 raise OptionError(
                     f"rank {why}", option="rank", detail=why, provider=self.provider.name
                 )
         number = isinstance(learning_rate, int | float) and not isinstance(learning_rate, bool)
         if learning_rate is not None and (not number or not 0 < learning_rate < 1):
-            why = f"must be a number between 0 and 1 (exclusive), got {learning_rate!r}"
+            why = out_of_range(range_words(False, gt=0, lt=1), learning_rate)
             raise OptionError(
                 f"learning_rate {why}",
                 option="learning_rate",

@@ -21,6 +21,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from tuneplug.errors import InvalidRequestError
 from tuneplug.types import CompletionOptions, Message
+from tuneplug.validation_words import problem
 
 from tuneplug_openai import wire
 
@@ -132,7 +133,7 @@ def _options(extra: Mapping[str, Any], endpoint: Literal["chat", "completions"])
     except ValidationError as exc:
         err = exc.errors(include_url=False)[0]
         name = ".".join(str(p) for p in err["loc"]) or "option"
-        raise InvalidRequestError(f"invalid option {name}: {err['msg']}") from None
+        raise InvalidRequestError(f"invalid option {name}: {problem(err)}") from None
     wrong = _COMPLETION_ONLY if endpoint == "chat" else _CHAT_ONLY
     given = [name for name in wrong if getattr(opts, name) is not None]
     if given:
