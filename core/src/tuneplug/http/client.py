@@ -32,6 +32,7 @@ from tuneplug.http.gate import FifoGate
 from tuneplug.http.mapping import ErrorMapper
 from tuneplug.http.policy import Call, RetryPolicy
 from tuneplug.http.pools import LoopPool, LoopPools, env_proxy
+from tuneplug.http.redaction import register_secrets
 from tuneplug.http.requests import Requests
 from tuneplug.http.sse import SSEDecoder, SSEEvent
 from tuneplug.http.transport import AsyncStream
@@ -59,7 +60,9 @@ class HttpClient:
     Args:
         base_url: prefix of every path (``https://api.openai.com/v1``).
         headers: sent with every request (auth, user agent); values are encoded once.
-        errors: maps failures to tuneplug errors and masks secrets.
+        errors: maps failures to tuneplug errors and masks secrets; its secrets are
+            also masked in httpx's, httpcore's and aiohttp's log records
+            (:mod:`tuneplug.http.redaction`).
         timeout: seconds one attempt may take in total (also each read's limit).
         connect_timeout: seconds to open a connection.
         max_connections: pool size (sync and per event loop).
@@ -83,6 +86,7 @@ class HttpClient:
     ) -> None:
         self.base_url = str(base_url).rstrip("/")
         self.errors = errors
+        register_secrets(errors.secrets)
         self.policy = policy if policy is not None else RetryPolicy()
         self.timeout = timeout
         self.call_timeout = call_timeout

@@ -31,6 +31,7 @@ from tuneplug.http import (
     RetryPolicy,
     SSEEvent,
 )
+from tuneplug.settings_secrets import secret_values
 from tuneplug.types import (
     Completion,
     ModelInfo,
@@ -198,6 +199,13 @@ class _StreamState:
         return held.model_copy(update={"usage": self.usage}) if self.usage else held
 
 
+# Endpoints every OpenAI-compatible server answers: a bare 404 there is a wrong URL.
+ROUTES = frozenset(
+    {"POST /completions", "POST /chat/completions", "GET /models", "POST /files",
+     "POST /fine_tuning/jobs", "GET /fine_tuning/jobs"}
+)  # fmt: skip
+
+
 class OpenAIClient:
     """The OpenAI API for one provider instance.
 
@@ -210,7 +218,9 @@ class OpenAIClient:
         self.provider = provider
         key = settings.api_key_value(provider)
         headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
-        secrets = [v.get_secret_value() for v in settings.headers.values()]
+        # Every value the settings mark secret (headers, query, the key), masked in
+        # errors and in the HTTP libraries' logs; the key may also come from a variable.
+        secrets = [*secret_values(settings)]
         if key is not None:
             headers["Authorization"] = f"Bearer {key}"
             secrets.append(key)
@@ -225,9 +235,11 @@ class OpenAIClient:
             errors=ErrorMapper(
                 provider=provider,
                 secrets=tuple(s for s in secrets if s),
-                auth_hint=f"check {settings.key_variable()}",
-                permission_hint=f"check {settings.key_variable()}, organization and project",
+                auth_hint=f"check {settings.key_source(provider)}",
+                permission_hint=f"check {settings.key_source(provider)}, organization and project",
                 not_found_types=frozenset({"model_not_found"}),
+                routes=ROUTES,
+                route_hint="check base_url (OpenAI-compatible servers serve the API under /v1)",
             ),
             timeout=settings.timeout,
             connect_timeout=settings.connect_timeout,
