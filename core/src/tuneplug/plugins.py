@@ -25,6 +25,7 @@ from pydantic import BaseModel, SecretStr
 from tuneplug.errors import ConfigError, PluginLoadError, TuneplugError, UnknownProviderError
 from tuneplug.hookspecs import PROJECT_NAME
 from tuneplug.in_process import IN_PROCESS, in_process, register, registered, unregister
+from tuneplug.plugin_faults import HookSite, call_hook
 from tuneplug.provider import (
     PluginInfo,
     Provider,
@@ -33,6 +34,7 @@ from tuneplug.provider import (
     implemented_hooks,
     new_plugin_manager,
 )
+from tuneplug.text import one_line
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -193,7 +195,9 @@ class Registry:
                 )
                 result: tuple[PluginInfo, Any] = (info, pm)
             except Exception as exc:  # any import-time failure is reported, not raised
-                message = (
+                # One line, as every error and warning is: pluggy's PluginValidationError
+                # spans three.
+                message = one_line(
                     exc.message
                     if isinstance(exc, TuneplugError)
                     else f"{type(exc).__name__}: {exc}"
@@ -225,27 +229,47 @@ class Registry:
     def _raise_if_failed(self, info: PluginInfo) -> None:
         if info.error is not None:
             where = f" (distribution {info.distribution})" if info.distribution else ""
+            plugin = info.plugin or info.name
+            instance = f"provider instance {info.name!r}: " if plugin != info.name else ""
             raise PluginLoadError(
-                f"plugin {info.name!r}{where} failed to load: {info.error}", provider=info.name
+                f"{instance}plugin {plugin!r}{where} failed to load: {info.error}",
+                provider=info.name,
             )
 
     def provider_settings_class(self, name: str) -> Any:
         """The settings model provider ``name`` declares, or ``None`` (loads the plugin)."""
         info, pm = self._load(name)
         self._raise_if_failed(info)
-        return pm.hook.tuneplug_settings()
+        site = HookSite(name, name, info.distribution)
+        return call_hook(site, "tuneplug_settings", pm.hook.tuneplug_settings, {})
 
-    def instance_info(self, name: str, plugin: str) -> PluginInfo:
+    def instance_info(self, name: str, plugin: str, *, config: Any = None) -> PluginInfo:
         """Describe the provider instance ``name`` served by the installed ``plugin``.
 
         Raises:
-            ConfigError: ``name`` is itself an installed plugin's name.
+            ConfigError: ``name`` is itself an installed plugin's name, or ``plugin`` is not
+                installed or ``TUNEPLUG_PLUGINS`` excludes it (naming the file and line of
+                ``[providers.NAME] plugin`` when ``config`` is given).
         """
-        if name in self._discover() and name != plugin:
+        found = self._discover()
+        if name in found and name != plugin:
             raise ConfigError(
                 f"[providers.{name}] sets plugin = {plugin!r}, but {name!r} is an installed "
                 "provider's name: give the instance another name",
                 provider=name,
+            )
+        if plugin not in found or not self.filter.allows(plugin):
+            # The instance is what the config names: blame it, not a provider nobody typed.
+            from tuneplug.config_names import instance_where
+
+            why = (
+                "which TUNEPLUG_PLUGINS excludes"
+                if plugin in found
+                else f"which is not installed (installed: {', '.join(sorted(found)) or 'none'})"
+            )
+            raise ConfigError(
+                f"{instance_where(config, name)}: provider instance {name!r} needs plugin "
+                f"{plugin!r}, {why}"
             )
         info = self.info(plugin)
         return replace(info, name=name, plugin=plugin)
@@ -260,7 +284,7 @@ class Registry:
             if name == plugin:
                 continue  # `plugin = "openai"` in [providers.openai]: the plugin itself
             try:
-                found.append(self.instance_info(name, plugin))
+                found.append(self.instance_info(name, plugin, config=cfg))
             except TuneplugError as exc:
                 found.append(PluginInfo(name, plugin, plugin=plugin, error=exc.message))
         return found
@@ -284,7 +308,7 @@ class Registry:
         if plugin == name and (name not in self._discover() or not self.filter.allows(name)):
             raise UnknownProviderError(self._unknown_message(name, instances))
         if plugin != name:
-            info = self.instance_info(name, plugin)
+            info = self.instance_info(name, plugin, config=cfg)
             _, pm = self._load(plugin)
         else:
             info, pm = self._load(name)

@@ -69,11 +69,14 @@ def optional(backend: JobBackend, method: str, provider: str) -> Callable[..., A
     Raises:
         CapabilityError: the backend does not implement it (before any request).
     """
+    from tuneplug.jobs.guarded import GuardedBackend
+
     found: Callable[..., Any] | None = getattr(backend, method, None)
     if not callable(found):
+        own = backend.wrapped if isinstance(backend, GuardedBackend) else backend
         raise CapabilityError(
             f"jobs of provider {provider!r} cannot be {OPTIONAL_METHODS[method]}: its job "
-            f"backend ({type(backend).__name__}) does not implement {method}()",
+            f"backend ({type(own).__name__}) does not implement {method}()",
             provider=provider,
         )
     return found
