@@ -297,3 +297,24 @@ def test_options_returning_an_instance_is_named(make_plugin: Any, register: Any)
     _install(make_plugin, register, "options", lambda: Options())
     with pytest.raises(PluginError, match="tuneplug_options returned Options, expected a pydantic"):
         _model()
+
+
+def test_a_job_backend_without_a_required_method_is_named(make_plugin: Any, register: Any) -> None:
+    class Partial:
+        def get(self, job_id: str) -> Any:
+            raise NotFoundError(f"no job {job_id}", provider="boom")
+
+    register("boom", make_plugin("boom", ALL, jobs=_override("jobs", Partial)))
+    backend = job_backend("boom")
+    assert not hasattr(backend, "pause")  # an optional method stays simply absent
+    with pytest.raises(NotFoundError):
+        backend.get("ftjob-1")
+    with pytest.raises(PluginError) as caught:
+        backend.create(None)
+    assert caught.value.message == (
+        "plugin 'boom': tuneplug_jobs returned a job backend (Partial) without create(), "
+        "which every backend has (a bug in the plugin)"
+    )
+    register("boom", make_plugin("boom", ALL, jobs=_override("jobs", lambda: None)))
+    with pytest.raises(PluginError, match="tuneplug_jobs returned None, expected a JobBackend"):
+        job_backend("boom")

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from tuneplug.errors import TuneplugError
+from tuneplug.errors import PluginError, TuneplugError
 from tuneplug.jobs.backend import JobPage
 from tuneplug.jobs.types import Job
 from tuneplug.plugin_faults import HookSite, fault, wrong_type
@@ -33,6 +33,8 @@ _RETURNS: dict[str, tuple[type, str]] = {
 }
 """What each :class:`~tuneplug.jobs.backend.JobBackend` method returns (``delete``: unused)."""
 
+_REQUIRED = frozenset({"create", "get", "list", "cancel", "events"})
+
 
 class GuardedBackend:
     """``backend`` with every public method's faults and result types checked."""
@@ -50,7 +52,21 @@ class GuardedBackend:
         return f"<guarded {self._backend!r}>"
 
     def __getattr__(self, name: str) -> Any:
-        value = getattr(self._backend, name)
+        try:
+            value = getattr(self._backend, name)
+        except AttributeError:
+            if name in _REQUIRED:
+                # Not an AttributeError: that would read as "optional method absent".
+                hook = f"tuneplug_jobs().{name}"
+                own = type(self._backend).__name__
+                raise PluginError(
+                    f"{self._site.who('tuneplug_jobs')} returned a job backend ({own}) "
+                    f"without {name}(), which every backend has (a bug in the plugin)",
+                    provider=self._site.provider,
+                    plugin=self._site.plugin,
+                    hook=hook,
+                ) from None
+            raise
         if name.startswith("_") or not callable(value):
             return value
         return _guarded_method(self, name, value)
@@ -82,14 +98,11 @@ def _guarded_method(
 
 
 def guarded_backend(site: HookSite, hook: str, backend: object) -> GuardedBackend:
-    """``backend`` guarded, after checking it has the methods every backend must have.
+    """``backend`` guarded (``None`` is refused at once: no backend at all).
 
     Raises:
-        PluginError: ``backend`` lacks one of ``create``, ``get``, ``list``, ``cancel``,
-            ``events``.
+        PluginError: ``backend`` is ``None``.
     """
-    required = ("create", "get", "list", "cancel", "events")
-    missing = [m for m in required if not callable(getattr(backend, m, None))]
-    if missing:
-        raise wrong_type(site, hook, backend, f"a JobBackend (it lacks {', '.join(missing)})")
+    if backend is None:
+        raise wrong_type(site, hook, backend, "a JobBackend")
     return GuardedBackend(site, backend)
