@@ -46,6 +46,7 @@ from tuneplug.errors import (
     TuneplugError,
 )
 from tuneplug.jobs.types import Job, JobEvent
+from tuneplug.options import OptionError
 from tuneplug.server.gateway import JOB_NAMES, Gateway
 from tuneplug.server.tenants import Tenant
 
@@ -273,6 +274,8 @@ class Jobs:
             return page([], after, limit)
         try:
             newest = self.gateway.job_events_newest(backend_id(record), after, limit)
+        except OptionError:
+            raise  # a malformed cursor (not an event id at all): 400 naming `after`
         except InvalidRequestError:
             return page([], after, limit)  # not an event id of this server: the cursor is gone
         except NotFoundError:
@@ -312,7 +315,7 @@ async def create(request: Request) -> Response:
 
 async def list_jobs(request: Request) -> Response:
     """``GET /v1/fine_tuning/jobs?after&limit``."""
-    after, limit = page_params(request)
+    after, limit = page_params(request, id_prefix="ftjob-")
     return await _run(request, "list", after, limit)
 
 
