@@ -106,9 +106,16 @@ class PluginError(TuneplugError):
     """
 
     def __init__(
-        self, message: str, *, provider: str | None = None, plugin: str = "", hook: str = ""
+        self,
+        message: str,
+        *,
+        provider: str | None = None,
+        status: int | None = None,
+        retryable: bool | None = None,
+        plugin: str = "",
+        hook: str = "",
     ) -> None:
-        super().__init__(message, provider=provider)
+        super().__init__(message, provider=provider, status=status, retryable=retryable)
         self.plugin = plugin
         self.hook = hook
 
