@@ -318,3 +318,22 @@ def test_a_job_backend_without_a_required_method_is_named(make_plugin: Any, regi
     register("boom", make_plugin("boom", ALL, jobs=_override("jobs", lambda: None)))
     with pytest.raises(PluginError, match="tuneplug_jobs returned None, expected a JobBackend"):
         job_backend("boom")
+
+
+def test_a_test_harness_verdict_passes_unchanged(make_plugin: Any, register: Any) -> None:
+    # Raised inside a plugin's I/O, they are the test's verdict, not the plugin's bug.
+    from tuneplug.testing.cassettes import vcr_config
+    from tuneplug.testing.guard import ModelRequestBlockedError
+    from vcr.errors import CannotOverwriteExistingCassetteException
+
+    vcr_config()  # what every cassette is built from registers vcrpy's
+    blocked = ModelRequestBlockedError("no network in tests")
+    unanswered = CannotOverwriteExistingCassetteException.__new__(
+        CannotOverwriteExistingCassetteException
+    )  # its constructor wants a cassette; the type is what matters
+    for verdict in (blocked, unanswered):
+        for hook in ("complete", "stream", "acomplete", "jobs"):
+            _install(make_plugin, register, hook, _raising(verdict))
+            with pytest.raises(type(verdict)) as caught:
+                ACTIONS[hook]()
+            assert caught.value is verdict

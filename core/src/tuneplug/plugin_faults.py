@@ -5,6 +5,7 @@ Every hook call the core makes goes through :meth:`tuneplug.provider.Provider.ca
 the result to :func:`checked`. There, and only there:
 
 * an exception a hook raises that is not a :class:`~tuneplug.errors.TuneplugError`
+  (nor one of a test harness's verdicts, :func:`pass_through`)
   (``RuntimeError``, a ``KeyError``, an SDK's own error) becomes a ``PluginError``
   naming the provider, the plugin, its distribution and the hook, the original kept as
   ``__cause__``. A ``TuneplugError`` the plugin raised on purpose passes unchanged, and so
@@ -28,7 +29,25 @@ from typing import Any
 from tuneplug.errors import PluginError, TuneplugError
 from tuneplug.text import one_line
 
-__all__ = ["HookSite", "call_hook", "checked", "fault", "wrong_type"]
+__all__ = ["HookSite", "call_hook", "checked", "fault", "pass_through", "passes", "wrong_type"]
+
+_passing: tuple[type[BaseException], ...] = ()
+
+
+def pass_through(*types: type[BaseException]) -> None:
+    """Let exceptions of ``types`` out of a hook unchanged, not as a ``PluginError``.
+
+    For a test harness's verdicts, raised inside a plugin's I/O but no bug of the
+    plugin: the network guard's ``ModelRequestBlockedError``, vcrpy's request that a
+    cassette cannot answer. :mod:`tuneplug.testing` registers those.
+    """
+    global _passing
+    _passing = tuple(dict.fromkeys((*_passing, *types)))
+
+
+def passes(exc: BaseException) -> bool:
+    """Whether ``exc`` leaves a hook unchanged (:func:`pass_through`)."""
+    return bool(_passing) and isinstance(exc, _passing)
 
 
 @dataclass(frozen=True)
@@ -104,6 +123,8 @@ def call_hook(site: HookSite, hook: str, fn: Callable[..., Any], kwargs: dict[st
     except TuneplugError:
         raise
     except Exception as exc:
+        if passes(exc):
+            raise
         raise fault(site, hook, exc) from exc
     return checked(site, hook, result)
 
@@ -201,6 +222,8 @@ async def _awaited(site: HookSite, hook: str, pending: Awaitable[Any]) -> Any:
     except TuneplugError:
         raise
     except Exception as exc:
+        if passes(exc):
+            raise
         raise fault(site, hook, exc) from exc
     expected = _TYPES[_AWAITED[hook]]
     if not isinstance(result, expected[0]):
@@ -220,6 +243,8 @@ def _stream(site: HookSite, hook: str, chunks: Iterator[Any]) -> Iterator[Any]:
             except TuneplugError:
                 raise
             except Exception as exc:
+                if passes(exc):
+                    raise
                 raise fault(site, hook, exc) from exc
             if not isinstance(chunk, StreamChunk):
                 raise wrong_type(site, hook, chunk, "StreamChunk", verb="yielded")
@@ -242,6 +267,8 @@ async def _astream(site: HookSite, hook: str, chunks: AsyncIterator[Any]) -> Asy
             except TuneplugError:
                 raise
             except Exception as exc:
+                if passes(exc):
+                    raise
                 raise fault(site, hook, exc) from exc
             if not isinstance(chunk, StreamChunk):
                 raise wrong_type(site, hook, chunk, "StreamChunk", verb="yielded")

@@ -18,7 +18,7 @@ from tuneplug.hookspecs import (
     ProviderContext,
     Setup,
 )
-from tuneplug.plugin_faults import HookSite, call_hook, checked, fault
+from tuneplug.plugin_faults import HookSite, call_hook, checked, fault, passes
 from tuneplug.types import Capability, ModelInfo
 
 __all__ = ["PluginInfo", "Provider", "capabilities_of", "native_chat", "new_plugin_manager"]
@@ -229,6 +229,8 @@ class Provider:
         except TuneplugError:
             raise
         except Exception as exc:
+            if passes(exc):
+                raise
             raise fault(self.site, hook, exc) from exc
         return checked(self.site, hook, result)
 

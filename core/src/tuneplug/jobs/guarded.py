@@ -16,7 +16,7 @@ from typing import Any
 from tuneplug.errors import PluginError, TuneplugError
 from tuneplug.jobs.backend import JobPage
 from tuneplug.jobs.types import Job
-from tuneplug.plugin_faults import HookSite, fault, wrong_type
+from tuneplug.plugin_faults import HookSite, fault, passes, wrong_type
 
 __all__ = ["GuardedBackend", "guarded_backend"]
 
@@ -85,6 +85,8 @@ def _guarded_method(
         except TuneplugError:
             raise
         except Exception as exc:
+            if passes(exc):
+                raise
             raise fault(site, hook, exc) from exc
         if expected is not None and not isinstance(result, expected[0]):
             raise wrong_type(site, hook, result, expected[1])

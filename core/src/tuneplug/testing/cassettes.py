@@ -36,6 +36,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from tuneplug.plugin_faults import pass_through
 from tuneplug.testing.known_secrets import known_secrets, provider_secrets
 from tuneplug.testing.secret_forms import scrub
 
@@ -197,6 +198,7 @@ def vcr_config(
             random loopback port.
         providers: ask installed provider plugins for their secret headers and values.
     """
+    _unanswered_passes_through()
     headers: list[str] = [*COMMON_SECRET_HEADERS, *(h.lower() for h in extra_headers)]
     if providers:
         headers.extend(known_secrets().headers)
@@ -211,6 +213,17 @@ def vcr_config(
         "before_record_request": before_request,
         "before_record_response": before_response,
     }
+
+
+def _unanswered_passes_through() -> None:
+    # A request the cassette cannot answer is the test's verdict, raised inside a
+    # plugin's HTTP call: it must reach the test as vcrpy's own error, not as a
+    # PluginError blaming the plugin (tuneplug.plugin_faults).
+    try:
+        errors = importlib.import_module("vcr.errors")
+    except ImportError:
+        return  # no vcrpy: no cassette can raise it
+    pass_through(errors.CannotOverwriteExistingCassetteException)
 
 
 @contextmanager
