@@ -337,3 +337,11 @@ def test_a_test_harness_verdict_passes_unchanged(make_plugin: Any, register: Any
             with pytest.raises(type(verdict)) as caught:
                 ACTIONS[hook]()
             assert caught.value is verdict
+
+
+def test_an_assertion_in_a_test_double_passes_unchanged(make_plugin: Any, register: Any) -> None:
+    failed = AssertionError("called with the wrong prompt")
+    _install(make_plugin, register, "complete", _raising(failed))
+    with pytest.raises(AssertionError) as caught:
+        ACTIONS["complete"]()
+    assert caught.value is failed

@@ -31,7 +31,9 @@ from tuneplug.text import one_line
 
 __all__ = ["HookSite", "call_hook", "checked", "fault", "pass_through", "passes", "wrong_type"]
 
-_passing: tuple[type[BaseException], ...] = ()
+# An AssertionError is a test's verdict (a test double asserting on its call, the scripted
+# provider's exhausted script), raised inside a hook in tests and nowhere else.
+_passing: tuple[type[BaseException], ...] = (AssertionError,)
 
 
 def pass_through(*types: type[BaseException]) -> None:
@@ -39,7 +41,8 @@ def pass_through(*types: type[BaseException]) -> None:
 
     For a test harness's verdicts, raised inside a plugin's I/O but no bug of the
     plugin: the network guard's ``ModelRequestBlockedError``, vcrpy's request that a
-    cassette cannot answer. :mod:`tuneplug.testing` registers those.
+    cassette cannot answer (:mod:`tuneplug.testing` registers those), and
+    ``AssertionError`` (always).
     """
     global _passing
     _passing = tuple(dict.fromkeys((*_passing, *types)))
