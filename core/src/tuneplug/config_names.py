@@ -97,3 +97,16 @@ def instance_where(config: Any, name: str) -> str:
         if layer is not None and isinstance(table, dict) and "plugin" in table:
             return f"{_where(layer, 'providers', name, 'plugin')}: [providers.{name}] plugin"
     return f"[providers.{name}] plugin"
+
+
+def unavailable_plugin(config: Any, name: str, plugin: str, installed: list[str]) -> ConfigError:
+    """The error for provider instance ``name`` whose ``plugin`` is not installed
+    (``installed`` are the names that are) or which ``TUNEPLUG_PLUGINS`` excludes."""
+    why = (
+        "which TUNEPLUG_PLUGINS excludes"
+        if plugin in installed
+        else f"which is not installed (installed: {', '.join(installed) or 'none'})"
+    )
+    return ConfigError(
+        f"{instance_where(config, name)}: provider instance {name!r} needs plugin {plugin!r}, {why}"
+    )

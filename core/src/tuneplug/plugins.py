@@ -24,7 +24,14 @@ from pydantic import BaseModel, SecretStr
 
 from tuneplug.errors import ConfigError, PluginLoadError, TuneplugError, UnknownProviderError
 from tuneplug.hookspecs import PROJECT_NAME
-from tuneplug.in_process import IN_PROCESS, in_process, register, registered, unregister
+from tuneplug.in_process import (
+    IN_PROCESS,
+    check_provider_name,
+    in_process,
+    register,
+    registered,
+    unregister,
+)
 from tuneplug.plugin_faults import HookSite, call_hook
 from tuneplug.provider import (
     PluginInfo,
@@ -42,6 +49,7 @@ __all__ = [
     "PluginFilter",
     "PluginInfo",
     "Registry",
+    "distributions_of",
     "register",
     "registered",
     "unregister",
@@ -123,10 +131,16 @@ class Registry:
         return self._candidates
 
     def register(self, name: str, plugin: object, *, distribution: str | None = None) -> None:
-        """Register ``plugin`` (a module or object with hookimpls) as provider ``name``.
+        """Register ``plugin`` (a module or object with hookimpls) as provider ``name`` of
+        this registry only, replacing whatever had the name here (closing its providers).
 
-        For tests and embedding; installed plugins come from entry points.
+        For tests and embedding; installed plugins come from entry points, and
+        :func:`tuneplug.plugins.register` adds one to every registry, refusing a taken name.
+
+        Raises:
+            PluginLoadError: ``name`` is not a provider name users can type.
         """
+        check_provider_name(name)
         with self._lock:
             self._discover()[name] = [
                 _Candidate(name, repr(plugin), distribution, None, plugin=plugin)
@@ -260,17 +274,9 @@ class Registry:
             )
         if plugin not in found or not self.filter.allows(plugin):
             # The instance is what the config names: blame it, not a provider nobody typed.
-            from tuneplug.config_names import instance_where
+            from tuneplug.config_names import unavailable_plugin
 
-            why = (
-                "which TUNEPLUG_PLUGINS excludes"
-                if plugin in found
-                else f"which is not installed (installed: {', '.join(sorted(found)) or 'none'})"
-            )
-            raise ConfigError(
-                f"{instance_where(config, name)}: provider instance {name!r} needs plugin "
-                f"{plugin!r}, {why}"
-            )
+            raise unavailable_plugin(config, name, plugin, sorted(found))
         info = self.info(plugin)
         return replace(info, name=name, plugin=plugin)
 
@@ -372,6 +378,15 @@ def _unwrapped(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_unwrapped(v) for v in value]
     return value
+
+
+def distributions_of(name: str) -> list[str]:
+    """The installed distributions declaring the provider ``name`` (entry-point metadata
+    only; an entry point without one is named by its value)."""
+    found = entry_points(group=ENTRY_POINT_GROUP)
+    return sorted(
+        {ep.dist.metadata["Name"] if ep.dist else ep.value for ep in found if ep.name == name}
+    )
 
 
 _registries: dict[tuple[str | None, bool], Registry] = {}

@@ -109,7 +109,8 @@ def capabilities_of(
     if not found:
         raise PluginLoadError(
             f"plugin {name!r} implements neither Completer "
-            f"({', '.join(sorted(COMPLETER_REQUIRED))}) nor FineTunable",
+            f"({', '.join(sorted(COMPLETER_REQUIRED))}) nor FineTunable "
+            f"({', '.join(sorted(FINETUNABLE_REQUIRED))})",
             provider=name,
         )
     if pm is not None and Capability.COMPLETE in found and native_chat(pm):
