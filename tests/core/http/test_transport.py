@@ -10,7 +10,7 @@ import httpx
 import pytest
 from tuneplug import errors
 from tuneplug.http import HttpClient
-from tuneplug.http.transport import AiohttpTransport
+from tuneplug.http.transport import PREPARED, AiohttpTransport
 
 from tests.core.http.fake import FakeServer, Stall, running
 from tests.core.http.test_client import client, complete_call
@@ -49,4 +49,29 @@ def test_http_client_cuts_a_stalled_answer_itself(fake: FakeServer) -> None:
     with pytest.raises(errors.TimeoutError):
         asyncio.run(http.asend(complete_call(http)))
     assert fake.count("/complete") == 1
+    http.close()
+
+
+@pytest.mark.parametrize("body", [b'{"prompt": "\xc3\xa9"}', b"", None])
+def test_prepared_arguments_send_the_same_request_as_the_httpx_one(
+    fake: FakeServer, body: bytes | None
+) -> None:
+    """HttpClient hands the transport its arguments ready (``PREPARED``); the server sees
+    exactly what the plain ``httpx.Request`` would have sent."""
+    http = client(fake)
+    call = http.call("POST", "/complete?api-version=1", idempotent=True)
+
+    async def both() -> None:
+        await http.asend(call, body)
+        plain = http._requests.build(call, body, b"application/json")
+        assert PREPARED not in plain.extensions
+        transport = AiohttpTransport(caller_deadlines=True)
+        await transport.handle_async_request(plain)
+        await transport.aclose()
+
+    asyncio.run(both())
+    prepared, converted = fake.requests[-2:]
+    assert prepared == converted
+    assert prepared.raw_query == "api-version=1" and prepared.body == (body or b"")
+    assert prepared.headers["authorization"].startswith("Bearer ")
     http.close()
