@@ -134,7 +134,8 @@ def test_an_instance_of_a_plugin_not_installed_says_so(instance, monkeypatch) ->
     instance.write_text('[providers.local]\nplugin = "gone"\n')
     monkeypatch.delenv("TUNEPLUG_PLUGINS")
     line = error_line(invoke("complete", "-m", "local/x", "hi"))
+    # Found by the config's name check, before any provider is asked for.
     assert line == (
-        f"error: {instance}:2: [providers.local] plugin: provider instance 'local' needs "
-        "plugin 'gone', which is not installed (installed: boom, other)"
+        f"error: {instance}:2: [providers.local] plugin = 'gone' names no installed provider "
+        "plugin (installed: boom, other)"
     )
