@@ -70,6 +70,7 @@ _EXPORTS = {
     "InvalidRequestError": "tuneplug.errors",
     "SampleFileError": "tuneplug.errors",
     "AdapterBusyError": "tuneplug.errors",
+    "AdapterChangedError": "tuneplug.errors",
     "RateLimitError": "tuneplug.errors",
     "ServerError": "tuneplug.errors",
     "TimeoutError": "tuneplug.errors",
@@ -78,6 +79,7 @@ _EXPORTS = {
 
 __all__ = [
     "AdapterBusyError",
+    "AdapterChangedError",
     "AuthenticationError",
     "Capability",
     "CapabilityError",
@@ -134,6 +136,7 @@ if TYPE_CHECKING:
     from tuneplug.catalog import get_provider
     from tuneplug.errors import (
         AdapterBusyError,
+        AdapterChangedError,
         AuthenticationError,
         CapabilityError,
         ConfigError,
