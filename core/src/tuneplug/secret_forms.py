@@ -105,8 +105,11 @@ def scrub(data: Any, secrets: Iterable[str], placeholder: str) -> Any:
         return data
     # Functions, not templates: a placeholder holding a backslash must stay as written.
     if isinstance(data, bytes):
-        text = _compiled(ordered, True).sub(lambda _: placeholder, data.decode("latin-1"))
-        return text.encode("latin-1", "replace")
+        # The placeholder goes in as its UTF-8 bytes (read as Latin-1 like the data), so
+        # a non-ASCII one is written as UTF-8, not as one Latin-1 byte or a `?`.
+        written = placeholder.encode("utf-8").decode("latin-1")
+        text = _compiled(ordered, True).sub(lambda _: written, data.decode("latin-1"))
+        return text.encode("latin-1")
     if isinstance(data, str):
         return _compiled(ordered, False).sub(lambda _: placeholder, data)
     return data

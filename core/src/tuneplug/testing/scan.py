@@ -138,8 +138,11 @@ def _literal_findings(path: Path, text: str, literals: list[str]) -> Iterator[Se
         return
     # YAML may fold a long value over lines or escape its characters: the parsed
     # strings hold it as recorded.
-    if any(pattern.search(value) for value in _strings(_interactions(path, text))):
-        yield SecretFinding(path, _line_of(text, literals[0])[0], _KNOWN, "***")
+    for value in _strings(_interactions(path, text)):
+        hit = pattern.search(value)
+        if hit:  # placed by the value found, not by the first one looked for
+            yield SecretFinding(path, _line_of(text, hit.group(0))[0], _KNOWN, "***")
+            return
 
 
 def scan_cassettes(
