@@ -102,6 +102,14 @@ def test_errors_are_exported_lazily_from_package() -> None:
         errors.AdapterBusyError(
             "held", provider="mock", job_id="ftjob-1", job_status="paused", target="a-1"
         ),
+        errors.AdapterChangedError(
+            "changed",
+            provider="mock",
+            job_id="ftjob-1",
+            other_job_id="ftjob-2",
+            target="a-1",
+            checkpoint="mock/ftckpt-1-4",
+        ),
     ],
 )
 def test_errors_survive_pickling(error: errors.TuneplugError) -> None:

@@ -72,6 +72,7 @@ _EXPORTS = {
     "InvalidRequestError": "tuneplug.errors",
     "SampleFileError": "tuneplug.errors",
     "AdapterBusyError": "tuneplug.errors",
+    "AdapterChangedError": "tuneplug.errors",
     "RateLimitError": "tuneplug.errors",
     "ServerError": "tuneplug.errors",
     "TimeoutError": "tuneplug.errors",
@@ -80,6 +81,7 @@ _EXPORTS = {
 
 __all__ = [
     "AdapterBusyError",
+    "AdapterChangedError",
     "AuthenticationError",
     "Capability",
     "CapabilityError",
@@ -137,6 +139,7 @@ if TYPE_CHECKING:
     from tuneplug.catalog import get_provider
     from tuneplug.errors import (
         AdapterBusyError,
+        AdapterChangedError,
         AuthenticationError,
         CapabilityError,
         ConfigError,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 __all__ = [
     "AdapterBusyError",
+    "AdapterChangedError",
     "AuthenticationError",
     "CapabilityError",
     "ConfigError",
@@ -172,6 +173,38 @@ class AdapterBusyError(InvalidRequestError):
         self.job_id = job_id
         self.job_status = job_status
         self.target = target
+
+
+class AdapterChangedError(InvalidRequestError):
+    """A job cannot resume: another job trained its adapter since the job last left it.
+
+    Resuming would continue on weights the job did not leave there (a gateway
+    answers it with HTTP 409).
+
+    Attributes:
+        job_id: the job that cannot resume (its provider's id, unprefixed).
+        other_job_id: the job that trained the adapter last.
+        target: the adapter's id.
+        checkpoint: the model of the job's newest kept checkpoint copy
+            (``provider/id``), or ``None`` when it has none.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str | None = None,
+        status: int | None = None,
+        job_id: str = "",
+        other_job_id: str = "",
+        target: str = "",
+        checkpoint: str | None = None,
+    ) -> None:
+        super().__init__(message, provider=provider, status=status)
+        self.job_id = job_id
+        self.other_job_id = other_job_id
+        self.target = target
+        self.checkpoint = checkpoint
 
 
 class SampleFileError(InvalidRequestError):

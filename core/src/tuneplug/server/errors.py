@@ -25,6 +25,7 @@ from collections.abc import Mapping
 
 from tuneplug.errors import (
     AdapterBusyError,
+    AdapterChangedError,
     AuthenticationError,
     CapabilityError,
     ConnectionError,
@@ -94,6 +95,8 @@ def status_for(exc: TuneplugError) -> int:
         return 404
     if isinstance(exc, AdapterBusyError):
         return 409  # the request is sound; the model is taken (retry once that job ends)
+    if isinstance(exc, AdapterChangedError):
+        return 409  # the job cannot resume onto a model another job trained since
     if isinstance(exc, InvalidRequestError | CapabilityError):
         return 400
     if isinstance(exc, RateLimitError):
