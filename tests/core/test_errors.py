@@ -28,7 +28,7 @@ def make(cls: type[TuneplugError], **kwargs: object) -> TuneplugError:
 
 
 def test_all_names_are_error_classes() -> None:
-    assert len(ALL) == 18
+    assert len(ALL) == 19
     for cls in ALL:
         assert isinstance(cls, type) and issubclass(cls, TuneplugError), cls
 
@@ -109,6 +109,12 @@ def test_errors_are_exported_lazily_from_package() -> None:
             other_job_id="ftjob-2",
             target="a-1",
             checkpoint="mock/ftckpt-1-4",
+        ),
+        errors.PluginError(
+            "plugin 'boom': tuneplug_complete raised RuntimeError: x",
+            provider="boom",
+            plugin="boom",
+            hook="tuneplug_complete",
         ),
     ],
 )

@@ -141,7 +141,8 @@ def test_load_errors_are_the_plugins_own_words_naming_it() -> None:
     assert info.value.provider == "empty"
     assert info.value.message == (
         "plugin 'empty' failed to load: plugin 'empty' implements neither Completer "
-        "(tuneplug_complete, tuneplug_list_models) nor FineTunable"
+        "(tuneplug_complete, tuneplug_list_models) nor FineTunable "
+        "(tuneplug_create_adapter, tuneplug_delete_adapter, tuneplug_fine_tune)"
     )
 
 

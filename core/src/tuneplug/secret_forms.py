@@ -24,7 +24,12 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-__all__ = ["scrub", "secret_pattern"]
+__all__ = ["MIN_SECRET_LENGTH", "scrub", "secret_pattern"]
+
+MIN_SECRET_LENGTH = 6
+"""Values shorter than this are not looked for where text is shared (cassettes, the
+scan, log records): they would match ordinary words, and no real credential is
+that short."""
 
 # JSON's two-character escapes (RFC 8259); any other character may come as \uXXXX.
 _JSON_SHORT = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}

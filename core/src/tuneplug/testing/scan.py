@@ -15,13 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tuneplug.secret_forms import secret_pattern
+from tuneplug.secret_forms import MIN_SECRET_LENGTH, secret_pattern
 from tuneplug.testing.cassettes import COMMON_SECRET_HEADERS
 from tuneplug.testing.known_secrets import known_secrets
 
 __all__ = ["SecretFinding", "assert_no_secrets", "scan_cassettes"]
 
-_MIN_SECRET_LENGTH = 6  # shorter literals would match ordinary words
 
 _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (kind, re.compile(pattern))
@@ -167,7 +166,7 @@ def scan_cassettes(
     known = known_secrets()
     watched = frozenset([*COMMON_SECRET_HEADERS, *known.headers, *(h.lower() for h in headers)])
     literals = [
-        s for s in (known.values if secrets is None else secrets) if len(s) >= _MIN_SECRET_LENGTH
+        s for s in (known.values if secrets is None else secrets) if len(s) >= MIN_SECRET_LENGTH
     ]
     findings: list[SecretFinding] = []
     root = Path(directory)
