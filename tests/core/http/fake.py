@@ -1,5 +1,7 @@
 """A scriptable loopback HTTP/1.1 server for the ``tuneplug.http`` and OpenAI tests.
 
+:func:`unanswered` is an address whose connections never complete (connect-timeout bait).
+
 Every request is logged (method, path, query, header names as sent, body) before it is
 answered, so a test proves attempt counts by counting what the server saw. Scripted
 actions answer the next matching requests; the rest go to ``answer`` (a function of
@@ -10,7 +12,8 @@ the request, replaced by subclasses such as the OpenAI fake):
 * ``Stall(seconds)``: wait, then the default answer (read-timeout bait);
 * ``Trickle(body, every)``: headers, then the body one byte every ``every`` seconds;
 * ``Truncate(body)``: promise a longer body than is sent, then close;
-* ``Stream(chunks, every)``: a chunked body of these pieces (SSE tests), then its end;
+* ``Stream(chunks, every, cut)``: a chunked body of these pieces (SSE tests), then its
+  end, or (``cut``) a closed connection where the end should be;
 * ``Hold(name)``: park the request until the test calls ``release(name)``.
 """
 
@@ -83,6 +86,7 @@ class Stream:
     chunks: list[bytes] = field(default_factory=list)
     every: float = 0.0
     content_type: str = "text/event-stream"
+    cut: bool = False
 
 
 @dataclass
@@ -174,6 +178,25 @@ def running(answer: Callable[[Recorded], Any] | None = None) -> Iterator[FakeSer
         fake.stop()
 
 
+@contextmanager
+def unanswered() -> Iterator[str]:
+    """A loopback URL whose connections hang until the client's connect timeout.
+
+    A listener that never accepts, its backlog filled by one connection: the kernel then
+    drops further SYNs (Linux's default), so a connect neither completes nor fails.
+    """
+    listener = socket.socket()
+    filler = socket.socket()
+    try:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        filler.connect(listener.getsockname())
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        filler.close()
+        listener.close()
+
+
 def _handler_for(fake: FakeServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -262,6 +285,9 @@ def _handler_for(fake: FakeServer) -> type[BaseHTTPRequestHandler]:
                     self.wfile.flush()
                 if action.every:
                     time.sleep(action.every)
+            if action.cut:
+                self.close_connection = True
+                return
             self.wfile.write(b"0\r\n\r\n")
 
         def _send(self, reply: Reply) -> None:
