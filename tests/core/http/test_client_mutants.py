@@ -216,12 +216,26 @@ def test_waiting_for_a_free_connection_counts_against_call_timeout_sync(
     fake: FakeServer, streaming: bool
 ) -> None:
     fake.script(Stream([b"data: 1\n\n", b"data: 2\n\n"]))
-    http = client(fake, Waits(), timeout=5.0, call_timeout=0.5, max_connections=1)
+    http = client(fake, Waits(), timeout=60.0, call_timeout=0.5, max_connections=1)
     holder = _held_open(http)  # open: it holds the only connection until closed
-    with pytest.raises(errors.TimeoutError, match="waiting for a free connection") as info:
-        _run(http, "sync", streaming, idempotent=False)
-    assert info.value.retryable and fake.count("/complete") == 1  # never sent
-    holder.close()
+    failed: list[BaseException] = []
+
+    def second() -> None:
+        try:
+            _run(http, "sync", streaming, idempotent=False)
+        except errors.TuneplugError as exc:
+            failed.append(exc)
+
+    worker = threading.Thread(target=second)
+    worker.start()
+    worker.join(20.0)  # a bound on a hang (waiting out `timeout`), not a timing: 0.5 s expected
+    hung = worker.is_alive()
+    holder.close()  # frees the connection either way
+    worker.join()
+    assert not hung, "the wait for a connection outlived call_timeout"
+    assert len(failed) == 1 and isinstance(failed[0], errors.TimeoutError)
+    assert "waiting for a free connection" in str(failed[0]) and failed[0].retryable
+    assert fake.count("/complete") == 1  # never sent
     http.close()
 
 
