@@ -63,3 +63,15 @@ def test_markers_exported() -> None:
     assert tuneplug.hookspec is hookspecs.hookspec
     assert hookspecs.hookimpl.project_name == "tuneplug"
     assert hookspecs.PROJECT_NAME == "tuneplug"
+
+
+def test_every_public_name_imports_from_the_package() -> None:
+    # The groups moved into modules of their own: `tuneplug.hookspecs.X` must keep working.
+    for name in hookspecs.__all__:
+        obj = getattr(hookspecs, name)
+        module = getattr(obj, "__module__", None)
+        if isinstance(obj, type):
+            assert module is not None and module.startswith("tuneplug.hookspecs."), name
+    assert {"ProviderContext", "COMPLETER_REQUIRED", "FINETUNABLE_REQUIRED"} <= set(
+        hookspecs.__all__
+    )

@@ -143,3 +143,10 @@ def test_the_one_file_plugin_works(tuneplug_home: object) -> None:
 
 def test_the_hookspecs_point_at_the_guide() -> None:
     assert "docs/plugins.md" in (tuneplug.hookspecs.__doc__ or "")
+
+
+@pytest.mark.parametrize("group", sorted(GROUPS))
+def test_each_group_heading_names_the_module_that_specifies_it(group: str) -> None:
+    section = re.search(rf"^## {group} hooks\n(.*?)^### ", TEXT, re.MULTILINE | re.DOTALL)
+    assert section is not None, f"no '## {group} hooks' heading"
+    assert f"`{GROUPS[group].__module__}`" in section.group(1)

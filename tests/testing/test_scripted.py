@@ -128,13 +128,18 @@ def test_fine_tune_flow(scripted_model: ScriptedModel) -> None:
     parts = [{"inputs": [{"value": "ignored words", "trainable": False}, {"value": "a b c"}]}]
     assert adapter.fine_tune(parts).trainable_tokens == 3
 
+    with pytest.raises(InvalidRequestError) as taken:
+        base.create_adapter("qa")
     adapter.delete()
-    with pytest.raises(NotFoundError):
+    with pytest.raises(NotFoundError) as gone:
         adapter.complete("Q")
+    # In memory, as every local failure: no "(HTTP ...)" to read as a server's answer.
+    for error in (taken.value, gone.value):
+        assert error.status is None and "HTTP" not in str(error)
     kinds = [c.kind for c in scripted_model.calls]
     assert kinds == [
-        "complete", "create_adapter", "fine_tune", "complete", "fine_tune", "delete_adapter",
-        "complete",
+        "complete", "create_adapter", "fine_tune", "complete", "fine_tune", "create_adapter",
+        "delete_adapter", "complete",
     ]  # fmt: skip
     create = scripted_model.calls[1]
     assert (create.name, create.rank, create.learning_rate) == ("qa", 4, 0.001)

@@ -221,6 +221,20 @@ def test_a_local_mock_error_claims_no_http_status() -> None:
     assert info.value.status is None and "HTTP" not in str(info.value)
 
 
+@pytest.mark.parametrize(
+    "command", ["get", "cancel", "pause", "resume", "events", "checkpoints", "delete", "wait"]
+)
+@pytest.mark.parametrize("ref", ["mock/ftjob-nope", "ftjob-nope"], ids=["ref", "bare id"])
+def test_a_missing_local_job_claims_no_http_status(command: str, ref: str) -> None:
+    # The local job runner's journal answered: "(HTTP 404)" would read as a server's answer.
+    result = invoke("jobs", command, ref)
+    assert result.exit_code == 1, result.output
+    assert result.stderr.strip().endswith("no job 'ftjob-nope'"), result.stderr
+    with pytest.raises(NotFoundError) as info:
+        tuneplug.get_job(ref)
+    assert info.value.status is None and "HTTP" not in str(info.value)
+
+
 def test_fine_tuning_a_model_that_can_have_no_adapter(tmp_path: Path) -> None:
     result = invoke("fine-tune", "mock/echo", str(_samples(tmp_path)))
     assert result.exit_code == 1

@@ -70,13 +70,14 @@ class Command:
         raise AssertionError("the command never caught SIGTERM")
 
     def terminate(self) -> tuple[int, str, str]:
-        """SIGTERM; the exit status, stdout and the last line of stderr."""
+        """SIGTERM; the exit status, stdout and the last line of stderr (blank if one ends it)."""
         self.proc.send_signal(signal.SIGTERM)
         out = self.proc.stdout.read() if self.proc.stdout else ""
         code = self.proc.wait(timeout=WAIT)
         while (chunk := self._chunks.get(timeout=WAIT)) != "":
             self.stderr.append(chunk)
-        lines = "".join(self.stderr).strip().splitlines()
+        # Not stripped: a blank line after the error line would be the last line.
+        lines = "".join(self.stderr).splitlines()
         return code, out, lines[-1] if lines else ""
 
 

@@ -113,7 +113,7 @@ def test_checkpoints_one_per_epoch_newest_first_with_the_final_model(
     assert [c.step_number for c in first] == [6] and first.has_more
     rest = done.checkpoints(after=first[0].id, limit=10)
     assert [c.step_number for c in rest] == [4, 2] and not rest.has_more
-    with pytest.raises(InvalidRequestError, match="bad checkpoint id"):
+    with pytest.raises(InvalidRequestError, match="after must be a checkpoint id of job"):
         done.checkpoints(after="ftckpt-someone-else-2")
     with pytest.raises(InvalidRequestError, match="limit"):
         done.checkpoints(limit=0)

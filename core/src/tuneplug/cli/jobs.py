@@ -21,7 +21,16 @@ import click
 from tuneplug.cli.base import CommandGroup, UsageLine, resumable
 from tuneplug.cli.jobs_list import jobs_list
 from tuneplug.cli.jobs_watch import attach, check_plot, following_hint, job_json, print_job
-from tuneplug.cli.options import JOB_REF, MODEL_REF, Beta, FilePath, Finite, parse_extra, refused
+from tuneplug.cli.options import (
+    JOB_REF,
+    MODEL_REF,
+    Beta,
+    FilePath,
+    Finite,
+    parse_extra,
+    refused,
+    refused_as,
+)
 from tuneplug.cli.output import echo_json
 
 if TYPE_CHECKING:
@@ -301,11 +310,14 @@ def jobs_cancel(job_ref: str, as_json: bool) -> None:
 @jobs.command("events")
 @click.argument("job_ref", metavar="ID", type=JOB_REF)
 @click.option("--follow", "-f", is_flag=True, help="Keep printing until the job ends.")
+@click.option("--after", help="Only the events after this event id (not with --follow).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
-def jobs_events(job_ref: str, follow: bool, as_json: bool) -> None:
+def jobs_events(job_ref: str, follow: bool, after: str | None, as_json: bool) -> None:
     """Print the events of the job ID, oldest first."""
     import datetime
 
+    if follow and after is not None:
+        raise click.UsageError("--follow prints every event: give --follow or --after, not both")
     job = _find(job_ref)
 
     def show(event: JobEvent) -> None:
@@ -324,9 +336,8 @@ def jobs_events(job_ref: str, follow: bool, as_json: bool) -> None:
         final = job.wait(on_event=show)
         click.echo(f"{final.ref} {final.status.value}", err=True)
         return
-    after: str | None = None
     while True:  # bounded: each page moves forward, the last says no more
-        page = job.events(after=after, limit=100)
+        page = refused_as({"after": "--after"}, job.events, after=after, limit=100)
         for event in page:
             show(event)
             after = event.id

@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from tuneplug.cli.jobs_watch import job_json
-from tuneplug.cli.options import JOB_REF
+from tuneplug.cli.options import JOB_REF, refused_as
 from tuneplug.cli.output import console, echo_json, table
 
 __all__ = ["COMMANDS"]
@@ -63,7 +63,8 @@ def jobs_pause(job_ref: str, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def jobs_checkpoints(job_ref: str, limit: int, after: str | None, as_json: bool) -> None:
     """List the checkpoints of the job ID, newest first (one per completed epoch locally)."""
-    page = _find(job_ref).checkpoints(after=after, limit=limit)
+    job = _find(job_ref)
+    page = refused_as({"after": "--after"}, job.checkpoints, after=after, limit=limit)
     if as_json:
         echo_json({"data": [c.model_dump(mode="json") for c in page], "has_more": page.has_more})
         return

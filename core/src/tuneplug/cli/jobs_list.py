@@ -13,6 +13,7 @@ from __future__ import annotations
 import click
 
 from tuneplug.cli.jobs_watch import job_json, model_ref
+from tuneplug.cli.options import refused_as
 from tuneplug.cli.output import console, echo_json, table, warn
 
 __all__ = ["jobs_list"]
@@ -29,7 +30,9 @@ def jobs_list(provider: str | None, limit: int, after: str | None, as_json: bool
 
     if after is not None and provider is None:
         raise click.UsageError("--after pages one provider's jobs: give --provider too")
-    listing = tuneplug.list_jobs(provider, after=after, limit=limit)
+    listing = refused_as(
+        {"after": "--after"}, tuneplug.list_jobs, provider, after=after, limit=limit
+    )
     for problem in listing.problems:
         if not problem.configured:
             click.echo(f"note: {problem}", err=True)

@@ -182,28 +182,25 @@ def attach(job: Job, as_json: bool, plot: str | None, run: bool) -> None:
     backend = job.backend()
     here = run and isinstance(backend, LocalJobs)
     resumable(_interrupted(job, here))  # also said if interrupted before the bar is up
+    # Ctrl-C (or SIGTERM) leaves the block, which stops the bar once, and reaches the
+    # CLI's handler, which says the hint set above: one line, as for every command.
     with _Watch(job, quiet=as_json) as watch:
-        try:
-            if isinstance(backend, LocalJobs) and here:
-                try:
-                    final = backend.run(job.id, watch)
-                except TuneplugError:
-                    final = job.refresh()
-                    if final.status is not JobStatus.FAILED:
-                        raise  # not the job's own failure (e.g. another runner has it)
-            else:
-                try:
-                    final = job.wait(on_event=watch)
-                except TuneplugError:
-                    # A paused job nothing will continue: the summary, then the CLI's
-                    # way to resume it (the Python error also names job.resume()).
-                    final = job.refresh()
-                    if final.status is not JobStatus.PAUSED:
-                        raise
-        except KeyboardInterrupt:
-            watch.progress.stop()
-            click.echo(f"error: interrupted; {_interrupted(job, here)}", err=True)
-            raise SystemExit(130) from None
+        if isinstance(backend, LocalJobs) and here:
+            try:
+                final = backend.run(job.id, watch)
+            except TuneplugError:
+                final = job.refresh()
+                if final.status is not JobStatus.FAILED:
+                    raise  # not the job's own failure (e.g. another runner has it)
+        else:
+            try:
+                final = job.wait(on_event=watch)
+            except TuneplugError:
+                # A paused job nothing will continue: the summary, then the CLI's
+                # way to resume it (the Python error also names job.resume()).
+                final = job.refresh()
+                if final.status is not JobStatus.PAUSED:
+                    raise
     _summary(final, watch.curves, as_json, plot)
 
 

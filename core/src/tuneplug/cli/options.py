@@ -33,6 +33,7 @@ __all__ = [
     "parse_extra",
     "read_stdin",
     "refused",
+    "refused_as",
     "require_module",
 ]
 
@@ -259,6 +260,24 @@ def refused(exc: Exception, flag: str | None) -> click.ClickException:
     if flag is None:
         return UsageLine(str(exc))
     return UsageLine(f"{flag}: {getattr(exc, 'detail', None) or exc}")
+
+
+def refused_as(flags: dict[str, str], call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """``call(*args, **kwargs)``; an :class:`~tuneplug.options.OptionError` it raises for
+    one of ``flags``' arguments (``{"after": "--after"}``) is a usage error naming that flag.
+
+    For arguments checked before any I/O (a malformed ``--after`` cursor): exit 2,
+    not the runtime error (exit 1) a failure of the work is.
+    """
+    from tuneplug.options import OptionError
+
+    try:
+        return call(*args, **kwargs)
+    except OptionError as exc:
+        flag = flags.get(exc.option or "")
+        if flag is None:
+            raise
+        raise refused(exc, flag) from None
 
 
 def completion_options(

@@ -31,7 +31,8 @@ from __future__ import annotations
 
 import logging
 
-from tuneplug.errors import InvalidRequestError, NotFoundError, TuneplugError, UnknownModelError
+from tuneplug.errors import NotFoundError, TuneplugError, UnknownModelError
+from tuneplug.jobs.cursors import bad_cursor
 from tuneplug.jobs.store import Event, JobRow, JobStore
 from tuneplug.jobs.types import JobCheckpoint
 from tuneplug.provider import Provider
@@ -161,7 +162,8 @@ def checkpoint_id(job_id: str, step: int) -> str:
 def _step_of(job_id: str, checkpoint: str) -> int:
     head, _, step = checkpoint.rpartition("-")
     if head != checkpoint_id(job_id, 0).rpartition("-")[0] or not step.isdigit():
-        raise InvalidRequestError(f"bad checkpoint id {checkpoint!r} for job {job_id}")
+        form = checkpoint_id(job_id, 0).removesuffix("0") + "<step>"
+        raise bad_cursor(checkpoint, f"a checkpoint id of job {job_id} ({form})")
     return int(step)
 
 
@@ -172,7 +174,7 @@ def epoch_checkpoints(
     whether more follow.
 
     Raises:
-        InvalidRequestError: ``after`` is not a checkpoint id of this job.
+        OptionError: ``after`` is not a checkpoint id of this job (``option="after"``).
     """
     below = None if after is None else _step_of(row.id, after)
     per_epoch = int(row.settings["steps_per_epoch"])

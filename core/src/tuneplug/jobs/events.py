@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tuneplug.errors import InvalidRequestError
+from tuneplug.jobs.cursors import bad_cursor
 from tuneplug.jobs.rows import EventRow
 from tuneplug.jobs.types import JobEvent
 
@@ -20,13 +20,13 @@ def event_seq(event_id: str | None) -> int | None:
     """The journal sequence number of ``event_id`` (``None`` for ``None``).
 
     Raises:
-        InvalidRequestError: not an ``event-<number>`` id.
+        OptionError: not an ``event-<number>`` id (``option="after"``).
     """
     if event_id is None:
         return None
     head, _, number = event_id.partition("-")
     if head != "event" or not number.isdigit():
-        raise InvalidRequestError(f"bad event id {event_id!r}: expected 'event-<number>'")
+        raise bad_cursor(event_id, "an event id (event-<number>)")
     return int(number)
 
 

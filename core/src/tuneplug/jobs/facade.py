@@ -192,8 +192,10 @@ def list_jobs(
 
 def _local_jobs(after: str | None, limit: int) -> tuple[list[Job], list[str]]:
     """A page of the local runner's jobs (every provider's); the providers with more."""
+    from tuneplug.jobs.cursors import check_job_cursor
     from tuneplug.jobs.local import job_store
 
+    check_job_cursor(after)
     rows, has_more = job_store().page(None, after, limit)
     jobs: list[Job] = []
     backends: dict[str, JobBackend] = {}

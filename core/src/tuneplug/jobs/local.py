@@ -40,6 +40,7 @@ from tuneplug.errors import InvalidRequestError, TuneplugError
 from tuneplug.jobs.adapter_lock import busy_error
 from tuneplug.jobs.backend import JobPage
 from tuneplug.jobs.checkpoints import epoch_checkpoints
+from tuneplug.jobs.cursors import check_job_cursor
 from tuneplug.jobs.data import write_samples
 from tuneplug.jobs.detach import check_detachable, spawn_worker
 from tuneplug.jobs.events import event_seq, to_event
@@ -259,6 +260,7 @@ class LocalJobs:
     def list(self, *, after: str | None = None, limit: int = 20) -> JobPage[Job]:
         """This provider's local jobs, newest first."""
         _check_limit(limit, 100)
+        check_job_cursor(after)
         rows, more = self.store.page(self.provider.name, after, limit)
         return JobPage([self.to_job(r) for r in rows], more)
 

@@ -150,7 +150,7 @@ class JobStore:
         """The job ``job_id`` (of ``provider`` when given); ``NotFoundError`` otherwise."""
         rows = self._read(f"SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?", (job_id,))
         if not rows or (provider is not None and rows[0][1] != provider):
-            raise NotFoundError(f"no job {job_id!r}", provider=provider, status=404)
+            raise NotFoundError(f"no job {job_id!r}", provider=provider)
         return job_row(rows[0])
 
     def page(

@@ -183,7 +183,8 @@ class ScriptedProvider:
     def _live(self, model: ModelInfo) -> ScriptedModel:
         found = self.find(model.id)
         if found is None:
-            raise NotFoundError(f"no model {model.id!r}", provider=self.name, status=404)
+            # In memory, as every local failure: no HTTP status to claim.
+            raise NotFoundError(f"no model {model.id!r}", provider=self.name)
         return found
 
     def _reply(
@@ -295,7 +296,7 @@ class ScriptedProvider:
         with self.lock:
             if name in self._models:
                 raise InvalidRequestError(
-                    f"a model with id {name!r} already exists", provider=self.name, status=409
+                    f"a model with id {name!r} already exists", provider=self.name
                 )
             info = ModelInfo(
                 id=name,

@@ -22,7 +22,11 @@ from tuneplug.server.errors import (
     status_for,
 )
 
-__all__ = ["OpenAIError", "from_problem", "from_tuneplug", "not_found"]
+__all__ = ["QUERY_PARAMS", "OpenAIError", "from_problem", "from_tuneplug", "not_found"]
+
+QUERY_PARAMS = frozenset({"after", "limit"})
+"""The query parameters of a page: a backend refusing one (a malformed ``after``) is
+a 400 naming it, in the words of the gateway's own check of ``limit``."""
 
 _TYPES = {
     400: "invalid_request_error",
@@ -103,7 +107,8 @@ def from_tuneplug(
     the backend's bound) names its field as ``param`` — renamed by ``params`` to the
     body field the client sent (``n_epochs`` -> ``hyperparameters.n_epochs``) — with
     the code ``invalid_request`` and the words of a body the schema refused
-    (``invalid request body: hyperparameters.n_epochs: ...``).
+    (``invalid request body: hyperparameters.n_epochs: ...``); a query parameter
+    (:data:`QUERY_PARAMS`) keeps the error's own words (``after must be ...``).
     """
     status = status_for(exc)
     message = public_message(exc, aliases)
@@ -111,7 +116,8 @@ def from_tuneplug(
     if param is None and isinstance(option, str) and status == 400:
         param = (params or {}).get(option, option)
         detail = getattr(exc, "detail", None)
-        if isinstance(detail, str) and detail:
+        # A query parameter (a page's cursor) keeps its own words: "after must be ...".
+        if isinstance(detail, str) and detail and param not in QUERY_PARAMS:
             message = public_text(f"invalid request body: {param}: {detail}", aliases)
     code = "invalid_request" if param is not None and status == 400 else None
     return OpenAIError(status, message, code=code, param=param, headers=retry_after_header(exc))

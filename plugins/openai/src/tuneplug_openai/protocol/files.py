@@ -158,7 +158,7 @@ async def upload(request: Request) -> Response:
 async def list_files(request: Request) -> Response:
     """``GET /v1/files?after&limit&order&purpose``."""
     state = state_of(request)
-    after, limit = page_params(request, default_limit=10000, max_limit=10000)
+    after, limit = page_params(request, default_limit=10000, max_limit=10000, id_prefix="file-")
     order = request.query_params.get("order", "desc")
     if order not in ("asc", "desc"):
         raise OpenAIError(400, "order must be asc or desc", param="order")

@@ -40,7 +40,8 @@ from tuneplug_openai.protocol.job_errors import (
     not_paused,
     speaking_for,
 )
-from tuneplug_openai.protocol.jobs import _STATUS, JOBS, Jobs, _backend_id
+from tuneplug_openai.protocol.job_objects import backend_id, status_of
+from tuneplug_openai.protocol.jobs import JOBS, Jobs
 from tuneplug_openai.protocol.models import fine_tuned_id
 from tuneplug_openai.protocol.paging import listing, page_params
 from tuneplug_openai.protocol.state import state_of, tenant_of
@@ -49,10 +50,6 @@ __all__ = ["ROUTES", "cancel", "checkpoint_model", "checkpoints", "control", "pa
 
 _CHECKPOINT_MODEL = re.compile(r"^(ft:.+):ckpt-step-([1-9][0-9]{0,11})$")
 _CHECKPOINT_PAGES = 10  # pages of 100 checkpoints read to find one: far beyond a job's epochs
-
-
-def _status(job: Job | None) -> str:
-    return "failed" if job is None else _STATUS.get(str(job.status), str(job.status))
 
 
 def control(jobs: Jobs, tenant: Tenant, job_id: str, action: str) -> dict[str, Any]:
@@ -68,16 +65,16 @@ def control(jobs: Jobs, tenant: Tenant, job_id: str, action: str) -> dict[str, A
         job = jobs._job(record)
     ended = ("succeeded", "cancelled") if action == "resume" else ENDED
     if job is None or str(job.status) in ended:
-        raise job_finished(job_id, _status(job), action)
+        raise job_finished(job_id, status_of(job), action)
     try:
         done = getattr(job, action)()
     except TuneplugError as exc:
         with speaking_for(aliases):
             now = jobs._job(record)
         if now is None or str(now.status) in ended:
-            raise job_finished(job_id, _status(now), action) from exc
+            raise job_finished(job_id, status_of(now), action) from exc
         if action == "resume" and str(now.status) != "paused":
-            raise not_paused(job_id, _status(now)) from exc
+            raise not_paused(job_id, status_of(now)) from exc
         with speaking_for(aliases):
             raise
     with speaking_for(jobs._hidden(tenant, job_id, record, done) | aliases):
@@ -112,7 +109,7 @@ def checkpoints(
         job = jobs._job(record)
     if job is None:  # its backend record is gone: nothing is left to list, as for events
         return listing([], False)
-    backend, public = _hex(_backend_id(record)), _hex(job_id)
+    backend, public = _hex(backend_id(record)), _hex(job_id)
     cursor = after.replace(public, backend) if after is not None else None
     with speaking_for(job_aliases(record, job_id, jobs._hidden(tenant, job_id, record, job))):
         got = job.checkpoints(after=cursor, limit=limit)

@@ -14,6 +14,8 @@ retrieve, events, checkpoints, cancel, pause, resume):
   :mod:`tuneplug.jobs.adapter_lock`): 409 ``model_busy``, naming that job when it is
   the client's own and nothing of it otherwise, also with ``x-should-retry: false``
   (a retry at once meets the same job);
+* a bad uploaded file is named by its file id and line (``file-...:2: ...``), ``param``
+  ``training_file`` or ``validation_file``, code ``invalid_<param>``;
 * a field at fault is the ``param``, named as the client sent it
   (``hyperparameters.n_epochs``, or ``method.supervised.hyperparameters.n_epochs``),
   code ``invalid_request``.
@@ -23,9 +25,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tuneplug.errors import AdapterBusyError, TuneplugError
+from tuneplug.errors import AdapterBusyError, SampleFileError, TuneplugError
+from tuneplug.server.errors import scrub
 
 from tuneplug_openai.protocol.errors import OpenAIError, from_tuneplug
 
@@ -34,6 +38,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ENDED",
+    "file_error",
     "job_aliases",
     "job_finished",
     "model_busy",
@@ -92,6 +97,20 @@ def model_busy(model: str | None, exc: AdapterBusyError, other: str | None) -> O
         f"(POST {url}/cancel), then start this one",
         code="model_busy",
         headers=_NO_RETRY,
+    )
+
+
+def file_error(
+    exc: SampleFileError, training_id: str, validation: Path | None, validation_id: str | None
+) -> OpenAIError:
+    """400 naming the uploaded file by its id, line and field, as OpenAI's ``param``."""
+    in_validation = validation is not None and Path(exc.path) == validation
+    param = "validation_file" if in_validation else "training_file"
+    file_id = (validation_id or "") if in_validation else training_id
+    where = f"{file_id}:{exc.line}" if exc.line is not None else file_id
+    field = f"{exc.field}: " if exc.field else ""
+    return OpenAIError(
+        400, f"{where}: {field}{scrub(exc.detail)}", param=param, code=f"invalid_{param}"
     )
 
 

@@ -11,7 +11,8 @@ succeeded, its model gets an ``ft:`` id
 (:func:`~tuneplug_openai.protocol.models.fine_tuned_id`) usable in completions
 and chat at once, and after restarts.
 
-Statuses: ``validating`` -> ``validating_files``; ``cancelling`` -> ``running``
+Statuses (the objects' shapes: :mod:`~tuneplug_openai.protocol.job_objects`):
+``validating`` -> ``validating_files``; ``cancelling`` -> ``running``
 (OpenAI has no such state); the others keep their names (``paused`` too: OpenAI's
 ``/pause`` answers it, :mod:`~tuneplug_openai.protocol.job_control`). A job whose
 backend record is gone (pruned behind the server's back) is ``failed`` with the
@@ -32,7 +33,6 @@ from __future__ import annotations
 
 import secrets
 import time
-from pathlib import Path
 from typing import Any
 
 from starlette.requests import Request
@@ -46,17 +46,26 @@ from tuneplug.errors import (
     TuneplugError,
 )
 from tuneplug.jobs.types import Job, JobEvent
-from tuneplug.server.errors import scrub
+from tuneplug.options import OptionError
 from tuneplug.server.gateway import JOB_NAMES, Gateway
 from tuneplug.server.tenants import Tenant
 
 from tuneplug_openai.protocol.errors import OpenAIError, from_tuneplug, not_found
 from tuneplug_openai.protocol.files import FileStore
 from tuneplug_openai.protocol.job_errors import (
+    file_error,
     job_aliases,
     model_busy,
     speaking_for,
     spec_params,
+)
+from tuneplug_openai.protocol.job_objects import (
+    backend_id,
+    base_object,
+    event_object,
+    lost_object,
+    public_message,
+    status_of,
 )
 from tuneplug_openai.protocol.models import ModelIds, fine_tuned_id
 from tuneplug_openai.protocol.paging import listing, page, page_params
@@ -68,7 +77,6 @@ __all__ = ["JOBS", "ROUTES", "Jobs"]
 JOBS = "openai.job"
 """State namespace: job id -> what the server knows of the job beyond the backend's."""
 
-_STATUS = {"validating": "validating_files", "cancelling": "running"}
 # A backend without events_newest is read oldest first, in pages of the protocol's default
 # size (JobBackend.events promises no larger), at most 100,000 events for one listing.
 _EVENT_PAGE = 100
@@ -139,7 +147,7 @@ class Jobs:
         try:
             job = self.gateway.start_job(model, str(training), record=write_down, **spec)
         except SampleFileError as exc:
-            raise _file_error(exc, body.training_file, validation, body.validation_file) from None
+            raise file_error(exc, body.training_file, validation, body.validation_file) from None
         except AdapterBusyError as exc:
             raise model_busy(body.model, exc, self._own_job(tenant, exc.job_id)) from exc
         except TuneplugError as exc:
@@ -177,7 +185,7 @@ class Jobs:
     def _job(self, record: dict[str, Any]) -> Job | None:
         """The backend job, or ``None`` if the backend no longer has it."""
         try:
-            return self.gateway.job(_backend_id(record))
+            return self.gateway.job(backend_id(record))
         except NotFoundError:
             return None
 
@@ -188,7 +196,7 @@ class Jobs:
         public = fine_tuned_id(record["model"], tenant, record["suffix"], job_id)
         names = [
             job.fine_tuned_model if job else None,
-            self.gateway.job_target(_backend_id(record)),
+            self.gateway.job_target(backend_id(record)),
         ]
         hidden: dict[str, str] = {}
         for ref in filter(None, names):
@@ -201,7 +209,7 @@ class Jobs:
     ) -> dict[str, Any]:
         """The OpenAI job object; records the ``ft:`` model the first time it succeeded."""
         if job is None:
-            return _lost(tenant, job_id, record)
+            return lost_object(tenant, job_id, record)
         if job.status == "succeeded" and job.fine_tuned_model and not record["fine_tuned_model"]:
             model_id = fine_tuned_id(record["model"], tenant, record["suffix"], job_id)
             self.ids.add(tenant, model_id, job.fine_tuned_model, record["model"])
@@ -209,12 +217,12 @@ class Jobs:
             self.gateway.state.put(JOBS, job_id, tenant.name, record)
         error = None
         if job.error:
-            message = _public(job.error, self._hidden(tenant, job_id, record, job))
+            message = public_message(job.error, self._hidden(tenant, job_id, record, job))
             error = {"code": "job_failed", "message": message, "param": None}
         return {
-            **_base_object(tenant, job_id, record),
+            **base_object(tenant, job_id, record),
             "finished_at": int(job.finished_at) if job.finished_at else None,
-            "status": _STATUS.get(str(job.status), str(job.status)),
+            "status": status_of(job),
             "trained_tokens": job.trained_tokens,
             "hyperparameters": {
                 "n_epochs": job.hyperparameters.get("n_epochs", "auto"),
@@ -265,14 +273,16 @@ class Jobs:
         if job is None:
             return page([], after, limit)
         try:
-            newest = self.gateway.job_events_newest(_backend_id(record), after, limit)
+            newest = self.gateway.job_events_newest(backend_id(record), after, limit)
+        except OptionError:
+            raise  # a malformed cursor (not an event id at all): 400 naming `after`
         except InvalidRequestError:
             return page([], after, limit)  # not an event id of this server: the cursor is gone
         except NotFoundError:
             return page([], after, limit)
         if newest is not None:  # one indexed query of limit + 1 rows, or one request
-            return listing([_event(e, hidden) for e in newest], newest.has_more)
-        items = [_event(e, hidden) for e in reversed(_all_events(job))]
+            return listing([event_object(e, hidden) for e in newest], newest.has_more)
+        items = [event_object(e, hidden) for e in reversed(_all_events(job))]
         return page(items, after, limit)
 
 
@@ -287,86 +297,6 @@ def _all_events(job: Job) -> list[JobEvent]:
             break
         cursor = got[-1].id
     return events
-
-
-def _backend_id(record: dict[str, Any]) -> str:
-    return str(record["ref"]).partition("/")[2]
-
-
-def _public(message: str, hidden: dict[str, str]) -> str:
-    """``message`` without server paths, backend model names replaced (longest first)."""
-    message = scrub(message)
-    for name, public in sorted(hidden.items(), key=lambda kv: -len(kv[0])):
-        message = message.replace(name, public)
-    return message
-
-
-def _file_error(
-    exc: SampleFileError, training_id: str, validation: Path | None, validation_id: str | None
-) -> OpenAIError:
-    """400 naming the uploaded file by its id, line and field, as OpenAI's ``param``."""
-    in_validation = validation is not None and Path(exc.path) == validation
-    param = "validation_file" if in_validation else "training_file"
-    file_id = (validation_id or "") if in_validation else training_id
-    where = f"{file_id}:{exc.line}" if exc.line is not None else file_id
-    field = f"{exc.field}: " if exc.field else ""
-    return OpenAIError(
-        400, f"{where}: {field}{scrub(exc.detail)}", param=param, code=f"invalid_{param}"
-    )
-
-
-def _base_object(tenant: Tenant, job_id: str, record: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "id": job_id,
-        "object": "fine_tuning.job",
-        "model": record["model"],
-        "created_at": record["created_at"],
-        "finished_at": None,
-        "fine_tuned_model": record["fine_tuned_model"],
-        "organization_id": tenant.name,
-        "result_files": [],
-        "status": "failed",
-        "trained_tokens": None,
-        "training_file": record["training_file"],
-        "validation_file": record["validation_file"],
-        "hyperparameters": {
-            "n_epochs": "auto",
-            "batch_size": "auto",
-            "learning_rate_multiplier": "auto",
-        },
-        "error": None,
-        "seed": record["seed"],
-        "estimated_finish": None,
-        "integrations": None,
-        "metadata": record["metadata"],
-        "method": {"type": record.get("method", "supervised")},
-    }
-
-
-def _lost(tenant: Tenant, job_id: str, record: dict[str, Any]) -> dict[str, Any]:
-    """A job whose backend record is gone: failed, saying so (its listing goes on)."""
-    message = "the backend's record of this job is gone (it was removed from the server)"
-    return {
-        **_base_object(tenant, job_id, record),
-        "error": {"code": "backend_record_gone", "message": message, "param": None},
-    }
-
-
-def _event(event: JobEvent, hidden: dict[str, str]) -> dict[str, Any]:
-    data: dict[str, Any] | None = None
-    if event.metrics:
-        data = {"step": event.step, **event.metrics}
-        if "loss" in event.metrics:
-            data["train_loss"] = event.metrics["loss"]
-    return {
-        "id": event.id,
-        "object": "fine_tuning.job.event",
-        "created_at": int(event.created_at),
-        "level": event.level,
-        "message": _public(event.message, hidden),
-        "type": "metrics" if data else "message",
-        "data": data,
-    }
 
 
 async def _run(request: Request, method: str, *args: Any) -> Response:
@@ -385,7 +315,7 @@ async def create(request: Request) -> Response:
 
 async def list_jobs(request: Request) -> Response:
     """``GET /v1/fine_tuning/jobs?after&limit``."""
-    after, limit = page_params(request)
+    after, limit = page_params(request, id_prefix="ftjob-")
     return await _run(request, "list", after, limit)
 
 

@@ -13,9 +13,16 @@ __all__ = ["listing", "page", "page_params"]
 
 
 def page_params(
-    request: Request, *, default_limit: int = 20, max_limit: int = 100
+    request: Request, *, default_limit: int = 20, max_limit: int = 100, id_prefix: str = ""
 ) -> tuple[str | None, int]:
-    """``after`` and ``limit`` from the query (400 for a limit outside 1..``max_limit``)."""
+    """``after`` and ``limit`` from the query.
+
+    Raises:
+        OpenAIError: 400 naming ``limit`` outside 1..``max_limit``, or ``after`` that
+            cannot be an id of this listing (not ``id_prefix`` then more): a malformed
+            cursor is the client's mistake, while a well-formed one naming nothing is
+            a cursor that has gone (an empty page, :func:`page`).
+    """
     raw = request.query_params.get("limit")
     if raw is None:
         limit = default_limit
@@ -23,7 +30,13 @@ def page_params(
         raise OpenAIError(400, f"limit must be an integer in 1..{max_limit}", param="limit")
     else:
         limit = int(raw)
-    return request.query_params.get("after") or None, limit
+    after = request.query_params.get("after") or None
+    if after is not None and not (after.startswith(id_prefix) and after != id_prefix):
+        raise OpenAIError(
+            400, f"after must be an id ({id_prefix}...) of the previous page, got {after!r}",
+            param="after", code="invalid_request",  # as when a backend refuses the cursor
+        )  # fmt: skip
+    return after, limit
 
 
 def page(items: Sequence[dict[str, Any]], after: str | None, limit: int) -> dict[str, Any]:

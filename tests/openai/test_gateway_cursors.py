@@ -1,0 +1,54 @@
+"""A malformed ``after`` is a 400 naming it on every page of the OpenAI protocol, judged
+by the ``openai`` SDK on loopback (not retried: 400 is not retryable); a well-formed
+cursor that names nothing is a cursor that has gone: an empty page, as before."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import openai
+import pytest
+
+from tests.openai.test_gateway import ALICE, _sdk, _serve
+from tests.openai.test_gateway_jobs import _fine_tune
+from tests.server.gradient_server import RunningServer
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[RunningServer]:
+    with _serve(tmp_path, tenants=[ALICE]) as running:
+        yield running
+
+
+def caught_message(call: Callable[[], Any]) -> str:
+    with pytest.raises(openai.BadRequestError) as caught:
+        call()
+    return caught.value.message
+
+
+def test_a_malformed_after_is_400_naming_it_on_every_page(
+    server: RunningServer, tmp_path: Path
+) -> None:
+    client = _sdk(server)
+    job, _ = _fine_tune(client, tmp_path)
+    jobs = client.fine_tuning.jobs
+    pages: dict[str, Callable[[str], Any]] = {
+        "jobs": lambda after: jobs.list(after=after),
+        "events": lambda after: jobs.list_events(job.id, after=after),
+        "checkpoints": lambda after: jobs.checkpoints.list(job.id, after=after),
+        "files": lambda after: client.files.list(after=after),
+    }
+    for name, listing in pages.items():
+        with pytest.raises(openai.BadRequestError) as caught:
+            listing("nonsense")
+        error = caught.value
+        assert (error.param, error.code) == ("after", "invalid_request"), name
+        assert "after must be " in error.message and "'nonsense'" in error.message, name
+        assert "mock" not in error.message, name  # the backend's ids stay hidden
+    checkpoint_error = caught_message(lambda: pages["checkpoints"]("nonsense"))
+    assert f"a checkpoint id of job {job.id} " in checkpoint_error
+    # Well-formed, naming nothing: the cursor has gone, nothing to page on.
+    assert jobs.list(after="ftjob-0123456789abcdef01234567").data == []
+    assert client.files.list(after="file-0123456789abcdef01234567").data == []
