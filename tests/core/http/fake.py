@@ -11,7 +11,7 @@ the request, replaced by subclasses such as the OpenAI fake):
 * ``Reset()``: a TCP reset instead of an answer;
 * ``Stall(seconds)``: wait, then the default answer (read-timeout bait);
 * ``Trickle(body, every)``: headers, then the body one byte every ``every`` seconds;
-* ``Truncate(body)``: promise a longer body than is sent, then close;
+* ``Truncate(body, status)``: promise a longer body than is sent, then close;
 * ``Stream(chunks, every, cut)``: a chunked body of these pieces (SSE tests), then its
   end, or (``cut``) a closed connection where the end should be;
 * ``Hold(name)``: park the request until the test calls ``release(name)``.
@@ -79,6 +79,7 @@ class Trickle:
 @dataclass
 class Truncate:
     body: bytes = b'{"ok": tr'
+    status: int = 200
 
 
 @dataclass
@@ -246,7 +247,7 @@ def _handler_for(fake: FakeServer) -> type[BaseHTTPRequestHandler]:
                 )
                 self.close_connection = True
             elif isinstance(action, Truncate):
-                self._head(200, {"Content-Length": str(len(action.body) + 50)})
+                self._head(action.status, {"Content-Length": str(len(action.body) + 50)})
                 self.wfile.write(action.body)
                 self.close_connection = True
             elif isinstance(action, Trickle):

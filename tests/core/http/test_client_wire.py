@@ -16,7 +16,7 @@ import vcr  # the cassette kit's recorder; it patches aiohttp's ClientSession
 from tuneplug import errors
 from tuneplug.http import Call, ErrorMapper, HttpClient
 
-from tests.core.http.fake import FakeServer, Reply, running
+from tests.core.http.fake import FakeServer, Reply, Truncate, running
 from tests.core.http.test_client import MODES, SECRET, Waits, client
 
 PATHS = ["send", "asend", "stream", "astream", "events", "aevents"]
@@ -132,6 +132,18 @@ def test_a_refused_stream_is_the_servers_error_with_its_request_id(
     with pytest.raises(errors.InvalidRequestError, match="no such model") as info:
         _through(http, path, http.call("POST", "/s", idempotent=True), b"{}")
     assert "req_42" in str(info.value) and info.value.status == 400
+    http.close()
+
+
+@pytest.mark.parametrize("path", ["stream", "astream"])
+def test_a_refused_stream_whose_error_body_is_cut_is_a_connection_error(
+    fake: FakeServer, path: str
+) -> None:
+    fake.script(Truncate(b'{"error": {"mess', status=500))
+    http = client(fake)
+    with pytest.raises(errors.ConnectionError, match="RemoteProtocolError: "):
+        _through(http, path, http.call("POST", "/s", idempotent=False), b"{}")
+    assert fake.count("/s") == 1  # it may have been applied: not sent again
     http.close()
 
 

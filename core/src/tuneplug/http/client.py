@@ -33,7 +33,7 @@ import httpx
 from tuneplug.http.deadline import deadline_scope
 from tuneplug.http.gate import FifoGate
 from tuneplug.http.mapping import ErrorMapper
-from tuneplug.http.outcome import Deadline, as_deadline, async_outcome, pool_wait
+from tuneplug.http.outcome import Deadline, as_deadline, async_outcome, pool_wait, reached
 from tuneplug.http.policy import Call, RetryPolicy
 from tuneplug.http.pools import LoopPool, LoopPools, env_proxy
 from tuneplug.http.sse import SSEDecoder, SSEEvent
@@ -356,16 +356,13 @@ class HttpClient:
             end = _now() + self.stream_timeout
             chunks = opened.chunks()
             while True:
-                left = end - _now()
-                cm: asyncio.Timeout | None = None
                 try:
-                    async with asyncio.timeout(min(self.timeout, left)) as cm:
+                    async with asyncio.timeout(min(self.timeout, end - _now())):
                         chunk = await anext(chunks, None)
                 except (httpx.HTTPError, TimeoutError) as exc:
-                    # A chunk later than `timeout` is a read timeout, as on the sync side;
-                    # only `stream_timeout` running out is the stream's deadline.
-                    whole = cm if left <= self.timeout else None
-                    outcome = async_outcome(exc, whole, self.stream_timeout, _now() >= end)
+                    # Only `stream_timeout` running out is the stream's deadline; a chunk
+                    # later than `timeout` is a read timeout, as on the sync side.
+                    outcome = async_outcome(exc, None, self.stream_timeout, reached(end))
                     self._fail(call, outcome, attempt + 1)
                 if chunk is None:
                     return

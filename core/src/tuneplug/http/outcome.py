@@ -19,7 +19,7 @@ import httpx
 
 from tuneplug.http.policy import NOT_SENT
 
-__all__ = ["Deadline", "as_deadline", "async_outcome", "pool_wait"]
+__all__ = ["Deadline", "as_deadline", "async_outcome", "pool_wait", "reached"]
 
 # A socket timer may fire a little before the deadline it was given.
 _EARLY = 1e-3
@@ -44,10 +44,16 @@ def as_deadline(exc: httpx.HTTPError, deadline: float, limit: float) -> BaseExce
     if (
         isinstance(exc, httpx.TimeoutException)
         and not isinstance(exc, NOT_SENT)
-        and time.monotonic() >= deadline - _EARLY
+        and reached(deadline)
     ):
         return Deadline(str(exc), limit)
     return exc
+
+
+def reached(deadline: float) -> bool:
+    """Whether ``deadline`` (``time.monotonic``) has come, to a timer's precision: a
+    timeout that fired for it may fire a little early."""
+    return time.monotonic() >= deadline - _EARLY
 
 
 def async_outcome(
