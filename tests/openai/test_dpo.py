@@ -144,7 +144,7 @@ def test_the_cli_sends_beta_as_dpo_s_hyperparameter(
         (["--method", "sft", "--beta", "0.1"],
          "error: --beta: a hyperparameter of --method dpo only"),
         (["--method", "dpo", "--beta", "0"],
-         "error: --beta: must be a finite number > 0 or 'auto', got '0'"),
+         "error: --beta: must be a finite number > 0 or 'auto', got 0.0"),
         (["--method", "dpo", "--beta", "nan"],
          "error: --beta: must be a finite number > 0 or 'auto', got 'nan'"),
         (["--method", "dpo", "--beta", "0.1", "-o", "beta=0.2"],

@@ -3,69 +3,24 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import openai
 import pytest
 from pydantic import SecretStr
 from tuneplug.server.tenants import Tenant
-from tuneplug_gradient.protocol import GradientProtocol
-from tuneplug_openai.protocol import OpenAIProtocol
 
-from tests.server.gradient_server import RunningServer, running_server
-
-QUESTION = "What NFL team won the Super Bowl in 1994?"
-ANSWER = "The Dallas Cowboys!"
-ALICE = Tenant("alice", SecretStr("alice-key-0123456789"), "alice_ws")
-BOB = Tenant("bob", SecretStr("bob-key-0123456789"), "bob_ws")
-
-
-def _serve(tmp_path: Path, **kwargs: Any) -> Any:
-    kwargs.setdefault("protocols", [GradientProtocol(), OpenAIProtocol()])
-    return running_server("mock/tiny", tmp_path, **kwargs)
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[RunningServer]:
-    with _serve(tmp_path, tenants=[ALICE, BOB]) as running:
-        yield running
-
-
-def _sdk(server: RunningServer, tenant: Tenant = ALICE, **kwargs: Any) -> openai.OpenAI:
-    kwargs.setdefault("max_retries", 0)
-    key = tenant.key.get_secret_value()
-    return openai.OpenAI(base_url=f"{server.root}/v1", api_key=key, **kwargs)
-
-
-def _chat_file(tmp_path: Path) -> Path:
-    line = {
-        "messages": [
-            {"role": "user", "content": QUESTION},
-            {"role": "assistant", "content": ANSWER},
-        ]
-    }
-    path = tmp_path / "seed.jsonl"
-    path.write_text(json.dumps(line) + "\n")
-    return path
-
-
-def _ask(client: openai.OpenAI, model: str) -> str:
-    reply = client.chat.completions.create(
-        model=model, messages=[{"role": "user", "content": QUESTION}], max_tokens=16
-    )
-    return reply.choices[0].message.content or ""
-
+from tests.openai.gateway import ALICE, BOB, QUESTION, ask, chat_file, sdk, serve
+from tests.server.gradient_server import RunningServer
 
 # -- the official SDK -------------------------------------------------------------------
 
 
 def test_legacy_completions_with_stop_and_streaming(server: RunningServer) -> None:
-    client = _sdk(server)
+    client = sdk(server)
     prompt = f"Question: {QUESTION}\n\nAnswer: "
     whole = client.completions.create(model="tiny", prompt=prompt, max_tokens=16, seed=1)
     stopped = client.completions.create(model="tiny", prompt=prompt, max_tokens=16, stop=["Super"])
@@ -80,12 +35,12 @@ def test_the_sdks_retry_honours_the_servers_429(
 ) -> None:
     caplog.set_level(logging.INFO, logger="tuneplug.server")
     slow = Tenant("slow", SecretStr("slow-key-0123456789"), "slow_ws", rate_limit=60)
-    with _serve(tmp_path, tenants=[slow]) as running:
-        client = _sdk(running, slow, max_retries=3)
+    with serve(tmp_path, tenants=[slow]) as running:
+        client = sdk(running, slow, max_retries=3)
         assert [m.id for m in client.models.list()] == ["tiny"]
         assert [m.id for m in client.models.list()] == ["tiny"]  # waited Retry-After, retried
         with pytest.raises(openai.RateLimitError):
-            _sdk(running, slow, max_retries=0).models.list()
+            sdk(running, slow, max_retries=0).models.list()
     statuses = [r.getMessage().split()[2] for r in caplog.records if r.name == "tuneplug.server"]
     assert statuses.count("429") >= 2 and statuses.count("200") == 2
 
@@ -96,8 +51,8 @@ def test_the_sdks_retry_honours_the_servers_429(
 def test_tenants_cannot_see_or_delete_each_others_files(
     server: RunningServer, tmp_path: Path
 ) -> None:
-    alice, bob = _sdk(server, ALICE), _sdk(server, BOB)
-    with _chat_file(tmp_path).open("rb") as handle:
+    alice, bob = sdk(server, ALICE), sdk(server, BOB)
+    with chat_file(tmp_path).open("rb") as handle:
         file = alice.files.create(file=handle, purpose="fine-tune")
     assert bob.files.list().data == []
     for call in (
@@ -107,15 +62,15 @@ def test_tenants_cannot_see_or_delete_each_others_files(
     ):
         with pytest.raises(openai.NotFoundError):
             call()
-    assert alice.files.content(file.id).read() == _chat_file(tmp_path).read_bytes()
+    assert alice.files.content(file.id).read() == chat_file(tmp_path).read_bytes()
     assert alice.files.delete(file.id).deleted
     assert alice.files.list().data == []
 
 
 def test_chat_and_streaming_through_the_sdk(server: RunningServer) -> None:
-    client = _sdk(server)
+    client = sdk(server)
     assert [m.id for m in client.models.list()] == ["tiny"]
-    said = _ask(client, "tiny")
+    said = ask(client, "tiny")
     stream = client.chat.completions.create(
         model="tiny",
         messages=[{"role": "user", "content": QUESTION}],
@@ -134,8 +89,8 @@ def test_chat_and_streaming_through_the_sdk(server: RunningServer) -> None:
 def test_files_paginate_with_after_limit_and_has_more(
     server: RunningServer, tmp_path: Path
 ) -> None:
-    client = _sdk(server)
-    data = _chat_file(tmp_path)
+    client = sdk(server)
+    data = chat_file(tmp_path)
     ids = [client.files.create(file=data.open("rb"), purpose="fine-tune").id for _ in range(3)]
     first = client.files.list(limit=2, order="asc")
     assert [f.id for f in first.data] == ids[:2] and first.has_more
@@ -148,11 +103,11 @@ def test_files_paginate_with_after_limit_and_has_more(
 
 
 def test_client_mistakes_get_openai_errors_never_500(server: RunningServer, tmp_path: Path) -> None:
-    client = _sdk(server)
+    client = sdk(server)
     with pytest.raises(openai.AuthenticationError):
-        _sdk(server, Tenant("x", SecretStr("wrong-key-0123456789"), "x")).models.list()
+        sdk(server, Tenant("x", SecretStr("wrong-key-0123456789"), "x")).models.list()
     with pytest.raises(openai.NotFoundError) as unknown:
-        _ask(client, "gpt-nonesuch")
+        ask(client, "gpt-nonesuch")
     assert unknown.value.code == "model_not_found"
     with pytest.raises(openai.BadRequestError) as several:
         client.chat.completions.create(
@@ -182,8 +137,8 @@ def test_client_mistakes_get_openai_errors_never_500(server: RunningServer, tmp_
 def test_uploads_over_the_size_cap_are_413(tmp_path: Path) -> None:
     from tuneplug.server.gateway import Limits
 
-    with _serve(tmp_path, tenants=[ALICE], limits=Limits(max_upload_bytes=1000)) as running:
-        client = _sdk(running)
+    with serve(tmp_path, tenants=[ALICE], limits=Limits(max_upload_bytes=1000)) as running:
+        client = sdk(running)
         big = tmp_path / "big.jsonl"
         big.write_text('{"prompt": "x", "completion": "y"}\n' * 100)
         with pytest.raises(openai.APIStatusError) as refused:
@@ -203,7 +158,7 @@ def test_a_chunked_upload_is_cut_off_at_the_size_cap(tmp_path: Path) -> None:
             yield b"x" * 1000
         yield b"\r\n--XyZ--\r\n"
 
-    with _serve(tmp_path, tenants=[ALICE], limits=Limits(max_upload_bytes=1000)) as running:
+    with serve(tmp_path, tenants=[ALICE], limits=Limits(max_upload_bytes=1000)) as running:
         response = httpx.post(
             f"{running.root}/v1/files",
             content=body(),
@@ -214,7 +169,7 @@ def test_a_chunked_upload_is_cut_off_at_the_size_cap(tmp_path: Path) -> None:
         )
         assert response.status_code == 413
         assert response.json()["error"]["code"] == "file_too_large"
-        assert _sdk(running).files.list().data == []
+        assert sdk(running).files.list().data == []
 
 
 # -- LangChain --------------------------------------------------------------------------

@@ -5,11 +5,7 @@ judged by the ``openai`` SDK on loopback."""
 
 from __future__ import annotations
 
-import json
-import time
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import openai
 import pytest
@@ -17,39 +13,14 @@ import tuneplug
 from tuneplug.errors import AdapterBusyError
 from tuneplug.jobs.local import LocalJobs, job_store
 
-from tests.openai.test_gateway import ALICE, ANSWER, BOB, QUESTION, _sdk, _serve
-from tests.openai.test_gateway_jobs import _fine_tune
+from tests.openai.gateway import (
+    chat_file,
+    ended,
+    fine_tune,
+    sdk,
+    upload,
+)
 from tests.server.gradient_server import RunningServer
-
-POLLS = 600  # retrievals 0.05 s apart before a test gives up
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[RunningServer]:
-    with _serve(tmp_path, tenants=[ALICE, BOB]) as running:
-        yield running
-
-
-def _upload(client: openai.OpenAI, tmp_path: Path, lines: int) -> str:
-    line = {
-        "messages": [
-            {"role": "user", "content": QUESTION},
-            {"role": "assistant", "content": ANSWER},
-        ]
-    }
-    path = tmp_path / f"{lines}.jsonl"
-    path.write_text((json.dumps(line) + "\n") * lines)
-    with path.open("rb") as handle:
-        return client.files.create(file=handle, purpose="fine-tune").id
-
-
-def _ended(client: openai.OpenAI, job_id: str) -> Any:
-    for _ in range(POLLS):
-        job = client.fine_tuning.jobs.retrieve(job_id)
-        if job.status in ("succeeded", "failed", "cancelled"):
-            return job
-        time.sleep(0.05)
-    raise AssertionError(f"job {job_id} never ended")
 
 
 def _busy(client: openai.OpenAI, model: str, file_id: str) -> openai.ConflictError:
@@ -67,11 +38,12 @@ def _busy(client: openai.OpenAI, model: str, file_id: str) -> openai.ConflictErr
 def test_a_model_in_training_refuses_another_job_naming_the_clients_own(
     server: RunningServer, tmp_path: Path
 ) -> None:
-    alice = _sdk(server)
-    seed, _ = _fine_tune(alice, tmp_path)
+    alice = sdk(server)
+    seed, _ = fine_tune(alice, tmp_path)
     assert seed.status == "succeeded", seed.error
     tuned = seed.fine_tuned_model
-    long_file, short_file = _upload(alice, tmp_path, 20), _upload(alice, tmp_path, 2)
+    long_file = upload(alice, chat_file(tmp_path, 20))
+    short_file = upload(alice, chat_file(tmp_path, 2))
     # Continued fine-tuning of the ft: model trains its adapter in place.
     long = alice.fine_tuning.jobs.create(
         model=tuned, training_file=long_file, hyperparameters={"n_epochs": 200, "batch_size": 1}
@@ -87,11 +59,11 @@ def test_a_model_in_training_refuses_another_job_naming_the_clients_own(
         jobs.create(spec, start="none")
 
     alice.fine_tuning.jobs.cancel(long.id)
-    assert _ended(alice, long.id).status == "cancelled"
+    assert ended(alice, long.id).status == "cancelled"
     # A job the client cannot see (the CLI's) is not named.
     cli_job = jobs.create(spec, start="none").id
     error = _busy(alice, tuned, short_file)
     assert "another job" in error.message and cli_job not in error.message
     jobs.cancel(cli_job)
     again = alice.fine_tuning.jobs.create(model=tuned, training_file=short_file)
-    assert _ended(alice, again.id).status == "succeeded"
+    assert ended(alice, again.id).status == "succeeded"

@@ -6,8 +6,6 @@ layout) for the newest 3 checkpoints, it answers ``/v1/chat/completions`` and
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,30 +13,28 @@ import openai
 import pytest
 import tuneplug
 
-from tests.openai.test_gateway import ALICE, ANSWER, BOB, QUESTION, _ask, _chat_file, _sdk, _serve
+from tests.openai.gateway import (
+    ANSWER,
+    BOB,
+    QUESTION,
+    ask,
+    chat_file,
+    ended,
+    sdk,
+    upload,
+)
 from tests.server.gradient_server import RunningServer
 
-POLLS = 600  # retrievals before a test gives up (0.05 s apart)
 EPOCHS = 5  # one sample, batch 1: a checkpoint per step
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[RunningServer]:
-    with _serve(tmp_path, tenants=[ALICE, BOB]) as running:
-        yield running
-
-
 def _job(client: openai.OpenAI, tmp_path: Path) -> Any:
-    with _chat_file(tmp_path).open("rb") as handle:
-        uploaded = client.files.create(file=handle, purpose="fine-tune")
     job = client.fine_tuning.jobs.create(
-        model="tiny", training_file=uploaded.id, hyperparameters={"n_epochs": EPOCHS}
+        model="tiny",
+        training_file=upload(client, chat_file(tmp_path)),
+        hyperparameters={"n_epochs": EPOCHS},
     )
-    for _ in range(POLLS):
-        job = client.fine_tuning.jobs.retrieve(job.id)
-        if job.status in ("succeeded", "failed", "cancelled"):
-            break
-        time.sleep(0.05)
+    job = ended(client, job.id)
     assert job.status == "succeeded", job.error
     return job
 
@@ -46,7 +42,7 @@ def _job(client: openai.OpenAI, tmp_path: Path) -> Any:
 def test_the_newest_three_checkpoints_are_models_that_answer(
     server: RunningServer, tmp_path: Path
 ) -> None:
-    alice, bob = _sdk(server), _sdk(server, BOB)
+    alice, bob = sdk(server), sdk(server, BOB)
     job = _job(alice, tmp_path)
     found = alice.fine_tuning.jobs.checkpoints.list(job.id).data
     assert [c.step_number for c in found] == [5, 4, 3, 2, 1]
@@ -60,13 +56,13 @@ def test_the_newest_three_checkpoints_are_models_that_answer(
     ]
     for model in models[1:3]:
         assert model is not None
-        assert _ask(alice, model).startswith(ANSWER)
+        assert ask(alice, model).startswith(ANSWER)
         prompt = f"Question: {QUESTION}\n\nAnswer: "
         done = alice.completions.create(model=model, prompt=prompt, max_tokens=16)
         assert done.model == model and done.choices[0].text.startswith(ANSWER)
         assert alice.models.retrieve(model).id == model
         with pytest.raises(openai.NotFoundError):  # another tenant's checkpoint
-            _ask(bob, model)
+            ask(bob, model)
         with pytest.raises(openai.NotFoundError):
             bob.models.retrieve(model)
     for gone in (
@@ -76,7 +72,7 @@ def test_the_newest_three_checkpoints_are_models_that_answer(
         f"ft:tiny:bob::{job.id}:ckpt-step-4",  # the job, under another name
     ):
         with pytest.raises(openai.NotFoundError):
-            _ask(alice, gone)
+            ask(alice, gone)
         with pytest.raises(openai.NotFoundError):
             alice.models.retrieve(gone)
     listed = [m.id for m in alice.models.list()]
@@ -91,4 +87,4 @@ def test_the_newest_three_checkpoints_are_models_that_answer(
     copy = next(c for c in gateway.jobs.checkpoints(row.id) if c.step_number == 3)
     tuneplug.get_model(copy.fine_tuned_model_checkpoint).delete()
     with pytest.raises(openai.NotFoundError):
-        _ask(alice, models[2] or "")
+        ask(alice, models[2] or "")

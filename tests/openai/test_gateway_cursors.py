@@ -4,22 +4,15 @@ cursor that names nothing is a cursor that has gone: an empty page, as before.""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import openai
 import pytest
 
-from tests.openai.test_gateway import ALICE, _sdk, _serve
-from tests.openai.test_gateway_jobs import _fine_tune
+from tests.openai.gateway import fine_tune, sdk
 from tests.server.gradient_server import RunningServer
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[RunningServer]:
-    with _serve(tmp_path, tenants=[ALICE]) as running:
-        yield running
 
 
 def caught_message(call: Callable[[], Any]) -> str:
@@ -31,8 +24,8 @@ def caught_message(call: Callable[[], Any]) -> str:
 def test_a_malformed_after_is_400_naming_it_on_every_page(
     server: RunningServer, tmp_path: Path
 ) -> None:
-    client = _sdk(server)
-    job, _ = _fine_tune(client, tmp_path)
+    client = sdk(server)
+    job, _ = fine_tune(client, tmp_path)
     jobs = client.fine_tuning.jobs
     pages: dict[str, Callable[[str], Any]] = {
         "jobs": lambda after: jobs.list(after=after),

@@ -5,9 +5,7 @@ indexed query of ``limit + 1`` rows however long the job."""
 
 from __future__ import annotations
 
-import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,45 +15,23 @@ import tuneplug
 from tuneplug.jobs.facade import backend_for
 from tuneplug.jobs.store import JobStore
 
-from tests.openai.test_gateway import ALICE, ANSWER, BOB, QUESTION, _sdk, _serve
-from tests.openai.test_gateway_jobs import _fine_tune
+from tests.openai.gateway import (
+    ALICE,
+    ANSWER,
+    BOB,
+    LINES,
+    POLLS,
+    QUESTION,
+    add_step_events,
+    backend_id,
+    fine_tune,
+    job_store,
+    long_job,
+    sdk,
+    serve,
+    wait_for_step,
+)
 from tests.server.gradient_server import RunningServer
-
-POLLS = 600  # listings before a test gives up (0.05 s apart)
-LINES, EPOCHS = 20, 200  # 4000 steps of batch 1: a job still running when it is paused
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[RunningServer]:
-    with _serve(tmp_path, tenants=[ALICE, BOB]) as running:
-        yield running
-
-
-def _long_job(client: openai.OpenAI, tmp_path: Path) -> Any:
-    line = {
-        "messages": [
-            {"role": "user", "content": QUESTION},
-            {"role": "assistant", "content": ANSWER},
-        ]
-    }
-    path = tmp_path / "long.jsonl"
-    path.write_text((json.dumps(line) + "\n") * LINES)
-    with path.open("rb") as handle:
-        uploaded = client.files.create(file=handle, purpose="fine-tune")
-    return client.fine_tuning.jobs.create(
-        model="tiny",
-        training_file=uploaded.id,
-        hyperparameters={"n_epochs": EPOCHS, "batch_size": 1},
-    )
-
-
-def _wait_for_step(client: openai.OpenAI, job_id: str, step: int) -> None:
-    for _ in range(POLLS):
-        events = client.fine_tuning.jobs.list_events(job_id, limit=5).data
-        if any(e.data and int(e.data.get("step", 0)) >= step for e in events):  # type: ignore[union-attr]
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"job {job_id} never reached step {step}")
 
 
 def _quiet(client: openai.OpenAI, job_id: str) -> int:
@@ -72,9 +48,9 @@ def _quiet(client: openai.OpenAI, job_id: str) -> int:
 def test_the_sdk_pauses_resumes_and_lists_checkpoints_per_tenant(
     server: RunningServer, tmp_path: Path
 ) -> None:
-    alice, bob = _sdk(server), _sdk(server, BOB)
-    job = _long_job(alice, tmp_path)
-    _wait_for_step(alice, job.id, 3 * LINES)  # three epochs done: three checkpoints at least
+    alice, bob = sdk(server), sdk(server, BOB)
+    job = long_job(alice, tmp_path)
+    wait_for_step(alice, job.id, 3 * LINES)  # three epochs done: three checkpoints at least
     paused = alice.fine_tuning.jobs.pause(job.id)
     assert (paused.id, paused.object, paused.status) == (job.id, "fine_tuning.job", "paused")
     _quiet(alice, job.id)
@@ -109,8 +85,8 @@ def test_the_sdk_pauses_resumes_and_lists_checkpoints_per_tenant(
 def test_a_succeeded_jobs_last_checkpoint_names_its_ft_model(
     server: RunningServer, tmp_path: Path
 ) -> None:
-    client = _sdk(server)
-    job, _ = _fine_tune(client, tmp_path)
+    client = sdk(server)
+    job, _ = fine_tune(client, tmp_path)
     found = client.fine_tuning.jobs.checkpoints.list(job.id).data
     assert [c.step_number for c in found] == [3, 2, 1]
     assert found[0].fine_tuned_model_checkpoint == job.fine_tuned_model
@@ -127,17 +103,17 @@ def test_a_succeeded_jobs_last_checkpoint_names_its_ft_model(
 def test_the_tuneplug_provider_pauses_resumes_and_lists_checkpoints_through_the_gateway(
     server: RunningServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    job = _long_job(_sdk(server), tmp_path)
+    job = long_job(sdk(server), tmp_path)
     Path("tuneplug.toml").write_text(
         f'[providers.gwa]\nplugin = "openai"\nbase_url = "{server.root}/v1"\n'
         'api_key_env = "GWA_KEY"\n'
     )
     monkeypatch.setenv("GWA_KEY", ALICE.key.get_secret_value())
     jobs = backend_for(tuneplug.get_provider("gwa"))
-    _wait_for_step(_sdk(server), job.id, 2 * LINES)
+    wait_for_step(sdk(server), job.id, 2 * LINES)
     paused = jobs.pause(job.id)  # type: ignore[attr-defined]
     assert (paused.id, paused.status.value) == (job.id, "paused")
-    _quiet(_sdk(server), job.id)
+    _quiet(sdk(server), job.id)
     checkpoints = jobs.checkpoints(job.id, limit=1)  # type: ignore[attr-defined]
     assert checkpoints.has_more and checkpoints[0].job_id == job.id
     # The paused job's newest checkpoint is a model the tuneplug provider can chat with.
@@ -151,13 +127,13 @@ def test_the_tuneplug_provider_pauses_resumes_and_lists_checkpoints_through_the_
 
 
 def test_a_paused_job_stays_paused_across_a_restart(tmp_path: Path) -> None:
-    with _serve(tmp_path, tenants=[ALICE]) as first:
-        client = _sdk(first)
-        job = _long_job(client, tmp_path)
-        _wait_for_step(client, job.id, 2)
+    with serve(tmp_path, tenants=[ALICE]) as first:
+        client = sdk(first)
+        job = long_job(client, tmp_path)
+        wait_for_step(client, job.id, 2)
         assert client.fine_tuning.jobs.pause(job.id).status == "paused"
-    with _serve(tmp_path, tenants=[ALICE]) as second:
-        client = _sdk(second)
+    with serve(tmp_path, tenants=[ALICE]) as second:
+        client = sdk(second)
         assert client.fine_tuning.jobs.retrieve(job.id).status == "paused"
         before = len(client.fine_tuning.jobs.list_events(job.id, limit=100).data)
         assert client.fine_tuning.jobs.retrieve(job.id).status == "paused"
@@ -168,15 +144,10 @@ def test_a_paused_job_stays_paused_across_a_restart(tmp_path: Path) -> None:
 def test_an_events_page_reads_limit_plus_one_rows_however_long_the_job(
     server: RunningServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    client = _sdk(server)
-    job, events = _fine_tune(client, tmp_path)
-    gateway = server.app.state.gateway  # type: ignore[attr-defined]
-    store: JobStore = gateway.jobs.store
-    backend_id = next(
-        row for row in store.page(None, None, 100)[0] if gateway.public_job_id(row.id) == job.id
-    ).id
-    for step in range(3000):  # a long job's journal
-        store.add_event(backend_id, ("info", "step", f"step {step}", None, {}))
+    client = sdk(server)
+    job, events = fine_tune(client, tmp_path)
+    backend = backend_id(server, job.id)
+    add_step_events(job_store(server), backend, 3000)  # a long job's journal
     read: list[int] = []
     original = JobStore._read
 
@@ -198,7 +169,7 @@ def test_an_events_page_reads_limit_plus_one_rows_however_long_the_job(
     oldest = client.fine_tuning.jobs.list_events(job.id, limit=100, after=events[-2].id)
     assert [e.id for e in oldest.data] == [events[-1].id] and not oldest.has_more
     assert read == [1]
-    assert not any(backend_id in e.message for e in newest.data + after.data)
+    assert not any(backend in e.message for e in newest.data + after.data)
 
 
 def test_the_provider_walks_a_long_jobs_events_in_one_read_of_100_event_pages(
@@ -206,14 +177,8 @@ def test_the_provider_walks_a_long_jobs_events_in_one_read_of_100_event_pages(
 ) -> None:
     from tuneplug_openai.protocol.jobs import Jobs
 
-    job, _ = _fine_tune(_sdk(server), tmp_path)
-    gateway = server.app.state.gateway  # type: ignore[attr-defined]
-    store: JobStore = gateway.jobs.store
-    backend_id = next(
-        row for row in store.page(None, None, 100)[0] if gateway.public_job_id(row.id) == job.id
-    ).id
-    for step in range(1500):
-        store.add_event(backend_id, ("info", "step", f"step {step}", None, {}))
+    job, _ = fine_tune(sdk(server), tmp_path)
+    add_step_events(job_store(server), backend_id(server, job.id), 1500)
     Path("tuneplug.toml").write_text(
         f'[providers.gwa]\nplugin = "openai"\nbase_url = "{server.root}/v1"\n'
         'api_key_env = "GWA_KEY"\n'

@@ -12,7 +12,7 @@ naming the body field as the client sent it. Also: ``"auto"`` hyperparameters ar
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,21 +22,17 @@ from tuneplug.errors import InvalidRequestError, ServerError
 from tuneplug.jobs.local import LocalJobs
 from tuneplug.models import Model
 
-from tests.openai.test_gateway import ALICE, BOB, _chat_file, _sdk, _serve
-from tests.openai.test_gateway_job_control import _long_job, _wait_for_step
-from tests.openai.test_gateway_jobs import _fine_tune
+from tests.openai.gateway import (
+    ALICE,
+    backend_id,
+    chat_file,
+    fine_tune,
+    long_job,
+    sdk,
+    upload,
+    wait_for_step,
+)
 from tests.server.gradient_server import RunningServer
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[RunningServer]:
-    with _serve(tmp_path, tenants=[ALICE, BOB]) as running:
-        yield running
-
-
-def _backend_id(server: RunningServer, job_id: str) -> str:
-    gateway = server.app.state.gateway  # type: ignore[attr-defined]
-    return str(gateway.state.get("openai.job", job_id, ALICE.name)["ref"]).partition("/")[2]
 
 
 def _error(call: Callable[[], Any], kind: type[openai.APIStatusError]) -> openai.APIStatusError:
@@ -45,18 +41,13 @@ def _error(call: Callable[[], Any], kind: type[openai.APIStatusError]) -> openai
     return caught.value
 
 
-def _upload(client: openai.OpenAI, tmp_path: Path) -> str:
-    with _chat_file(tmp_path).open("rb") as handle:
-        return client.files.create(file=handle, purpose="fine-tune").id
-
-
 def test_an_ended_job_is_job_finished_on_every_control_route(
     server: RunningServer, tmp_path: Path
 ) -> None:
-    client = _sdk(server)
-    job, _ = _fine_tune(client, tmp_path)
+    client = sdk(server)
+    job, _ = fine_tune(client, tmp_path)
     assert job.status == "succeeded"
-    backend = _backend_id(server, job.id)
+    backend = backend_id(server, job.id)
     jobs = client.fine_tuning.jobs
     for action, call in (("resume", jobs.resume), ("pause", jobs.pause), ("cancel", jobs.cancel)):
         error = _error(lambda: call(job.id), openai.ConflictError)  # noqa: B023
@@ -68,22 +59,22 @@ def test_an_ended_job_is_job_finished_on_every_control_route(
 
 
 def test_resuming_a_running_job_is_job_not_paused(server: RunningServer, tmp_path: Path) -> None:
-    client = _sdk(server)
-    job = _long_job(client, tmp_path)
-    _wait_for_step(client, job.id, 1)
+    client = sdk(server)
+    job = long_job(client, tmp_path)
+    wait_for_step(client, job.id, 1)
     error = _error(lambda: client.fine_tuning.jobs.resume(job.id), openai.ConflictError)
     assert error.code == "job_not_paused"
     assert error.message.endswith(f"job '{job.id}' is running, not paused; nothing to resume")
-    assert _backend_id(server, job.id) not in str(error.body)
+    assert backend_id(server, job.id) not in str(error.body)
     assert client.fine_tuning.jobs.cancel(job.id).id == job.id
 
 
 def test_a_backend_error_names_the_clients_ids_on_every_route(
     server: RunningServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    client = _sdk(server)
-    job, _ = _fine_tune(client, tmp_path)
-    backend = _backend_id(server, job.id)
+    client = sdk(server)
+    job, _ = fine_tune(client, tmp_path)
+    backend = backend_id(server, job.id)
     hex_id = backend.removeprefix("ftjob-")
 
     def refuse(self: LocalJobs, job_id: str, *args: Any, **kwargs: Any) -> Any:
@@ -112,7 +103,7 @@ def test_a_backend_error_names_the_clients_ids_on_every_route(
 
 
 def test_an_unknown_job_is_not_found_on_every_route(server: RunningServer) -> None:
-    jobs = _sdk(server).fine_tuning.jobs
+    jobs = sdk(server).fine_tuning.jobs
     calls: list[Callable[[str], Any]] = [
         jobs.retrieve, jobs.list_events, jobs.checkpoints.list, jobs.cancel, jobs.pause,
         jobs.resume,
@@ -125,8 +116,8 @@ def test_an_unknown_job_is_not_found_on_every_route(server: RunningServer) -> No
 def test_auto_hyperparameters_are_the_backends_defaults(
     server: RunningServer, tmp_path: Path
 ) -> None:
-    client = _sdk(server)
-    file_id = _upload(client, tmp_path)
+    client = sdk(server)
+    file_id = upload(client, chat_file(tmp_path))
     auto = client.fine_tuning.jobs.create(
         model="tiny",
         training_file=file_id,
@@ -168,8 +159,8 @@ def test_auto_hyperparameters_are_the_backends_defaults(
 def test_a_bad_job_field_is_400_naming_it(
     server: RunningServer, tmp_path: Path, hyper: dict[str, Any], param: str
 ) -> None:
-    client = _sdk(server)
-    file_id = _upload(client, tmp_path)
+    client = sdk(server)
+    file_id = upload(client, chat_file(tmp_path))
     error = _error(
         lambda: client.fine_tuning.jobs.create(
             model="tiny",
@@ -187,8 +178,8 @@ def test_a_bad_job_field_is_400_naming_it(
 def test_deleting_a_jobs_model_the_backend_cannot_delete_names_the_ft_model(
     server: RunningServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    client = _sdk(server)
-    job, _ = _fine_tune(client, tmp_path)
+    client = sdk(server)
+    job, _ = fine_tune(client, tmp_path)
     assert job.fine_tuned_model
     gateway = server.app.state.gateway  # type: ignore[attr-defined]
     ref = gateway.state.get("openai.model", job.fine_tuned_model, ALICE.name)["ref"]

@@ -8,33 +8,24 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import openai
 import pytest
 
-from tests.openai.test_gateway import ALICE, ANSWER, QUESTION, _sdk, _serve
-from tests.openai.test_gateway_jobs import _fine_tune
+from tests.openai.gateway import ANSWER, QUESTION, backend_id, fine_tune, sdk, upload
 from tests.server.gradient_server import RunningServer
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[RunningServer]:
-    with _serve(tmp_path, tenants=[ALICE]) as running:
-        yield running
 
 
 def _upload(client: openai.OpenAI, path: Path, lines: list[str]) -> str:
     path.write_text("".join(f"{line}\n" for line in lines))
-    with path.open("rb") as handle:
-        return client.files.create(file=handle, purpose="fine-tune").id
+    return upload(client, path)
 
 
 def test_a_bad_training_file_is_named_by_its_id_line_and_param(
     server: RunningServer, tmp_path: Path
 ) -> None:
-    client = _sdk(server)
+    client = sdk(server)
     good = json.dumps({"messages": [{"role": "assistant", "content": ANSWER}]})
     bad = _upload(client, tmp_path / "bad.jsonl", [good, '{"messages": [1, 2'])
     with pytest.raises(openai.BadRequestError) as caught:
@@ -55,7 +46,7 @@ def test_a_bad_training_file_is_named_by_its_id_line_and_param(
 def test_events_name_the_fine_tuned_model_never_the_backend_adapter(
     server: RunningServer, tmp_path: Path
 ) -> None:
-    job, events = _fine_tune(_sdk(server), tmp_path)
+    job, events = fine_tune(sdk(server), tmp_path)
     assert job.status == "succeeded", job.error
     messages = [e.message for e in events]
     assert not any("adapter" in m or "mock/" in m or "/tmp" in m for m in messages), messages
@@ -66,14 +57,14 @@ def test_events_name_the_fine_tuned_model_never_the_backend_adapter(
 def test_a_job_whose_backend_record_is_gone_is_failed_and_the_others_still_list(
     server: RunningServer, tmp_path: Path
 ) -> None:
-    client = _sdk(server)
-    lost, _ = _fine_tune(client, tmp_path)
-    kept, _ = _fine_tune(client, tmp_path)
+    client = sdk(server)
+    lost, _ = fine_tune(client, tmp_path)
+    kept, _ = fine_tune(client, tmp_path)
     gateway = server.app.state.gateway  # type: ignore[attr-defined]
-    backend_id = gateway.state.get("openai.job", lost.id, ALICE.name)["ref"].partition("/")[2]
+    backend = backend_id(server, lost.id)
     # What pruning the backend's journal behind the server's back leaves.
     with sqlite3.connect(gateway.jobs.store.path) as journal:
-        assert journal.execute("DELETE FROM jobs WHERE id = ?", (backend_id,)).rowcount == 1
+        assert journal.execute("DELETE FROM jobs WHERE id = ?", (backend,)).rowcount == 1
     listed = {j.id: j for j in client.fine_tuning.jobs.list().data}
     assert listed[kept.id].status == "succeeded"
     gone = client.fine_tuning.jobs.retrieve(lost.id)
@@ -92,7 +83,7 @@ def test_a_job_whose_backend_record_is_gone_is_failed_and_the_others_still_list(
 def test_dpo_is_refused_in_openais_shape_when_the_backend_cannot_train_it(
     server: RunningServer, tmp_path: Path
 ) -> None:
-    client = _sdk(server)
+    client = sdk(server)
     pair = {
         "input": {"messages": [{"role": "user", "content": QUESTION}]},
         "preferred_output": [{"role": "assistant", "content": ANSWER}],

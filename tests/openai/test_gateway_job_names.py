@@ -5,29 +5,14 @@ does not list an OpenAI job's backend adapter, and the server's job log lines sa
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from tuneplug.jobs.store import JobStore
 from tuneplug.server.jobs import resume_jobs
 
-from tests.openai.test_gateway import ALICE, _sdk, _serve
-from tests.openai.test_gateway_jobs import _fine_tune
+from tests.openai.gateway import ALICE, backend_id, fine_tune, sdk
 from tests.server.gradient_server import RunningServer
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[RunningServer]:
-    with _serve(tmp_path, tenants=[ALICE]) as running:
-        yield running
-
-
-def _backend_id(server: RunningServer, job_id: str) -> str:
-    gateway = server.app.state.gateway  # type: ignore[attr-defined]
-    store: JobStore = gateway.jobs.store
-    rows = store.page(None, None, 100)[0]
-    return next(row.id for row in rows if gateway.public_job_id(row.id) == job_id)
 
 
 def test_the_gradient_protocol_lists_no_openai_job_result(
@@ -35,10 +20,10 @@ def test_the_gradient_protocol_lists_no_openai_job_result(
 ) -> None:
     from gradientai import Gradient
 
-    client = _sdk(server)
-    job, _ = _fine_tune(client, tmp_path)
+    client = sdk(server)
+    job, _ = fine_tune(client, tmp_path)
     assert job.fine_tuned_model in [m.id for m in client.models.list()]
-    backend = _backend_id(server, job.id)
+    backend = backend_id(server, job.id)
     gradient = Gradient(
         host=server.url, access_token=ALICE.key.get_secret_value(), workspace_id=ALICE.workspace
     )
@@ -57,10 +42,10 @@ def test_the_gradient_protocol_lists_no_openai_job_result(
 def test_the_server_log_names_a_resumed_job_by_its_client_id(
     server: RunningServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    client = _sdk(server)
-    job, _ = _fine_tune(client, tmp_path)
+    client = sdk(server)
+    job, _ = fine_tune(client, tmp_path)
     gateway = server.app.state.gateway  # type: ignore[attr-defined]
-    backend = _backend_id(server, job.id)
+    backend = backend_id(server, job.id)
     store: JobStore = gateway.jobs.store
     store.set_status(backend, "queued")  # as if stopped before its last step
     with caplog.at_level(logging.INFO, logger="tuneplug.server"):

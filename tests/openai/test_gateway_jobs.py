@@ -3,53 +3,27 @@ the seed flow as a job, ``ft:`` models that survive restarts, tenants kept apart
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import openai
 import pytest
 
-from tests.openai.test_gateway import ALICE, ANSWER, BOB, QUESTION, _ask, _chat_file, _sdk, _serve
+from tests.openai.gateway import ALICE, ANSWER, BOB, QUESTION, ask, chat_file, fine_tune, sdk, serve
 from tests.server.gradient_server import RunningServer
-
-POLLS = 600  # event listings before a test gives up (0.05 s apart)
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[RunningServer]:
-    with _serve(tmp_path, tenants=[ALICE, BOB]) as running:
-        yield running
-
-
-def _fine_tune(client: openai.OpenAI, tmp_path: Path) -> Any:
-    """The seed flow as a job: upload, create, follow the events until done."""
-    with _chat_file(tmp_path).open("rb") as handle:
-        uploaded = client.files.create(file=handle, purpose="fine-tune")
-    job = client.fine_tuning.jobs.create(
-        model="tiny", training_file=uploaded.id, hyperparameters={"n_epochs": 3}, suffix="seed"
-    )
-    for _ in range(POLLS):
-        events = client.fine_tuning.jobs.list_events(job.id, limit=50).data
-        if events and events[0].message.startswith(("succeeded", "failed", "cancelled")):
-            break
-        time.sleep(0.05)
-    return client.fine_tuning.jobs.retrieve(job.id), events
 
 
 def test_the_sdk_runs_the_seed_flow_as_a_fine_tuning_job(
     server: RunningServer, tmp_path: Path
 ) -> None:
-    client = _sdk(server)
+    client = sdk(server)
     assert [m.id for m in client.models.list()] == ["tiny"]
-    assert ANSWER not in _ask(client, "tiny")
-    job, events = _fine_tune(client, tmp_path)
+    assert ANSWER not in ask(client, "tiny")
+    job, events = fine_tune(client, tmp_path)
     assert job.status == "succeeded", job.error
     assert job.fine_tuned_model == f"ft:tiny:alice:seed:{job.id}"
     assert any(e.type == "metrics" and e.data and "train_loss" in e.data for e in events)
     assert not any("mock/" in e.message for e in events)  # no backend ids
-    assert _ask(client, job.fine_tuned_model).startswith(ANSWER)
+    assert ask(client, job.fine_tuned_model).startswith(ANSWER)
     stream = client.chat.completions.create(
         model=job.fine_tuned_model,
         messages=[{"role": "user", "content": QUESTION}],
@@ -66,19 +40,19 @@ def test_the_sdk_runs_the_seed_flow_as_a_fine_tuning_job(
 
 
 def test_the_fine_tuned_model_survives_a_restart(tmp_path: Path) -> None:
-    with _serve(tmp_path, tenants=[ALICE]) as first:
-        job, _ = _fine_tune(_sdk(first), tmp_path)
-    with _serve(tmp_path, tenants=[ALICE]) as second:
-        client = _sdk(second)
-        assert _ask(client, job.fine_tuned_model).startswith(ANSWER)
+    with serve(tmp_path, tenants=[ALICE]) as first:
+        job, _ = fine_tune(sdk(first), tmp_path)
+    with serve(tmp_path, tenants=[ALICE]) as second:
+        client = sdk(second)
+        assert ask(client, job.fine_tuned_model).startswith(ANSWER)
         assert client.fine_tuning.jobs.retrieve(job.id).status == "succeeded"
 
 
 def test_tenants_cannot_see_use_or_delete_each_others_files_jobs_and_models(
     server: RunningServer, tmp_path: Path
 ) -> None:
-    alice, bob = _sdk(server, ALICE), _sdk(server, BOB)
-    job, _ = _fine_tune(alice, tmp_path)
+    alice, bob = sdk(server, ALICE), sdk(server, BOB)
+    job, _ = fine_tune(alice, tmp_path)
     [file] = alice.files.list().data
     assert bob.files.list().data == [] and bob.fine_tuning.jobs.list().data == []
     assert [m.id for m in bob.models.list()] == ["tiny"]
@@ -88,19 +62,19 @@ def test_tenants_cannot_see_use_or_delete_each_others_files_jobs_and_models(
         lambda: bob.fine_tuning.jobs.retrieve(job.id),
         lambda: bob.fine_tuning.jobs.cancel(job.id),
         lambda: bob.fine_tuning.jobs.list_events(job.id),
-        lambda: _ask(bob, job.fine_tuned_model),
+        lambda: ask(bob, job.fine_tuned_model),
         lambda: bob.models.delete(job.fine_tuned_model),
         lambda: bob.fine_tuning.jobs.create(model="tiny", training_file=file.id),
     ):
         with pytest.raises(openai.NotFoundError):
             call()
-    assert _ask(alice, job.fine_tuned_model).startswith(ANSWER)  # still there
+    assert ask(alice, job.fine_tuned_model).startswith(ANSWER)  # still there
     assert alice.files.delete(file.id).deleted
 
 
 def test_jobs_paginate_with_after_limit_and_has_more(server: RunningServer, tmp_path: Path) -> None:
-    client = _sdk(server)
-    data = _chat_file(tmp_path)
+    client = sdk(server)
+    data = chat_file(tmp_path)
     ids = [client.files.create(file=data.open("rb"), purpose="fine-tune").id for _ in range(3)]
     jobs = [client.fine_tuning.jobs.create(model="tiny", training_file=i).id for i in ids[:2]]
     page = client.fine_tuning.jobs.list(limit=1)
@@ -111,8 +85,8 @@ def test_jobs_paginate_with_after_limit_and_has_more(server: RunningServer, tmp_
 def test_events_paginate_and_a_finished_job_cannot_be_cancelled(
     server: RunningServer, tmp_path: Path
 ) -> None:
-    client = _sdk(server)
-    job, events = _fine_tune(client, tmp_path)
+    client = sdk(server)
+    job, events = fine_tune(client, tmp_path)
     first = client.fine_tuning.jobs.list_events(job.id, limit=2)
     assert [e.id for e in first.data] == [e.id for e in events[:2]] and first.has_more
     rest = client.fine_tuning.jobs.list_events(job.id, limit=50, after=first.data[-1].id)
@@ -125,8 +99,8 @@ def test_events_paginate_and_a_finished_job_cannot_be_cancelled(
 def test_a_job_on_an_unknown_model_or_file_is_404_naming_the_parameter(
     server: RunningServer, tmp_path: Path
 ) -> None:
-    client = _sdk(server)
-    with _chat_file(tmp_path).open("rb") as handle:
+    client = sdk(server)
+    with chat_file(tmp_path).open("rb") as handle:
         file = client.files.create(file=handle, purpose="fine-tune")
     with pytest.raises(openai.NotFoundError) as model:
         client.fine_tuning.jobs.create(model="gpt-nonesuch", training_file=file.id)

@@ -15,8 +15,7 @@ from tuneplug.jobs.store import JobStore
 from tuneplug_openai.protocol import OpenAIProtocol
 from tuneplug_openai.protocol.jobs import Jobs
 
-from tests.openai.test_gateway import ALICE, ANSWER, _ask, _sdk, _serve
-from tests.openai.test_gateway_jobs import _fine_tune
+from tests.openai.gateway import ALICE, ANSWER, add_step_events, ask, fine_tune, sdk, serve
 from tests.server.gradient_server import RunningServer, running_server
 
 EXTRA = 3000  # events added to the upstream job's journal: a long job
@@ -28,7 +27,7 @@ def chained(
 ) -> Iterator[tuple[RunningServer, RunningServer]]:
     """``(upstream, front)``: the front gateway serves the ``openai`` provider ``up``,
     whose base URL is the upstream gateway (mock/tiny, the local runner)."""
-    with _serve(tmp_path / "up", tenants=[ALICE]) as upstream:
+    with serve(tmp_path / "up", tenants=[ALICE]) as upstream:
         Path("tuneplug.toml").write_text(
             f'[providers.up]\nplugin = "openai"\nbase_url = "{upstream.root}/v1"\n'
             'api_key_env = "UP_KEY"\n'
@@ -54,13 +53,12 @@ def test_an_events_page_of_a_native_job_is_one_upstream_request_of_limit(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     upstream, front = chained
-    client = _sdk(front)
-    job, events = _fine_tune(client, tmp_path)
+    client = sdk(front)
+    job, events = fine_tune(client, tmp_path)
     assert job.status == "succeeded", job.error
     assert events and events[0].message.startswith("succeeded")
     store, backend_id = _upstream_job(upstream)
-    for step in range(EXTRA):
-        store.add_event(backend_id, ("info", "step", f"step {step}", None, {}))
+    add_step_events(store, backend_id, EXTRA)
 
     upstream_gateway = upstream.app.state.gateway  # type: ignore[attr-defined]
     limits: list[int] = []  # the limit of each events request the upstream answered
@@ -110,8 +108,8 @@ def test_an_events_page_of_a_native_job_is_one_upstream_request_of_limit(
 def test_a_native_jobs_events_page_with_a_foreign_cursor_is_empty(
     chained: tuple[RunningServer, RunningServer], tmp_path: Path
 ) -> None:
-    client = _sdk(chained[1])
-    job, _ = _fine_tune(client, tmp_path)
+    client = sdk(chained[1])
+    job, _ = fine_tune(client, tmp_path)
     page = client.fine_tuning.jobs.list_events(job.id, limit=5, after="not-an-event")
     assert page.data == [] and not page.has_more
 
@@ -119,14 +117,14 @@ def test_a_native_jobs_events_page_with_a_foreign_cursor_is_empty(
 def test_a_native_jobs_checkpoint_models_answer_through_the_front_gateway(
     chained: tuple[RunningServer, RunningServer], tmp_path: Path
 ) -> None:
-    client = _sdk(chained[1])
-    job, _ = _fine_tune(client, tmp_path)
+    client = sdk(chained[1])
+    job, _ = fine_tune(client, tmp_path)
     found = client.fine_tuning.jobs.checkpoints.list(job.id).data
     models = [c.fine_tuned_model_checkpoint for c in found]
     ft = job.fine_tuned_model
     assert models == [ft, f"{ft}:ckpt-step-2", f"{ft}:ckpt-step-1"]  # the front's ids only
     for model in models:
-        assert _ask(client, model or "").startswith(ANSWER)
+        assert ask(client, model or "").startswith(ANSWER)
 
 
 def test_a_backend_without_events_newest_is_read_in_pages_it_accepts(
@@ -137,11 +135,10 @@ def test_a_backend_without_events_newest_is_read_in_pages_it_accepts(
     from tuneplug_openai.jobs import OpenAIJobs
 
     upstream, front = chained
-    client = _sdk(front)
-    job, events = _fine_tune(client, tmp_path)
+    client = sdk(front)
+    job, events = fine_tune(client, tmp_path)
     store, backend_id = _upstream_job(upstream)
-    for step in range(250):
-        store.add_event(backend_id, ("info", "step", f"step {step}", None, {}))
+    add_step_events(store, backend_id, 250)
     # A third-party backend: no events_newest, and no page beyond JobBackend's default.
     monkeypatch.delattr(OpenAIJobs, "events_newest")
     asked: list[int] = []

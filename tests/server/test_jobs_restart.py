@@ -40,7 +40,7 @@ from tuneplug_openai.protocol import OpenAIProtocol
 from tuneplug_openai.protocol.jobs import JOBS
 
 from tests.core.plugin_kit import COMPLETER, FINETUNABLE
-from tests.openai.test_gateway import ANSWER, _ask, _chat_file
+from tests.openai.gateway import ANSWER, ask, chat_file
 from tests.server.gradient_server import running_server
 
 READ_TIMEOUT = 30.0  # seconds for a banner or an exit (never reached when it works)
@@ -90,7 +90,7 @@ def test_a_job_killed_with_its_server_completes_after_the_restart(tmp_path: Path
     state = tmp_path / "state"
     with _serve(state, {**env, EXIT_AFTER_STEP_ENV: "2"}) as (proc, url):
         client = openai.OpenAI(base_url=url, api_key=KEY, max_retries=0)
-        with _chat_file(tmp_path).open("rb") as handle:
+        with chat_file(tmp_path).open("rb") as handle:
             uploaded = client.files.create(file=handle, purpose="fine-tune")
         with contextlib.suppress(openai.APIConnectionError):  # it may die before answering
             client.fine_tuning.jobs.create(
@@ -111,7 +111,7 @@ def test_a_job_killed_with_its_server_completes_after_the_restart(tmp_path: Path
                 break
             time.sleep(0.05)
         assert done.status == "succeeded", done.error
-        assert done.fine_tuned_model and _ask(client, done.fine_tuned_model).startswith(ANSWER)
+        assert done.fine_tuned_model and ask(client, done.fine_tuned_model).startswith(ANSWER)
         events = client.fine_tuning.jobs.list_events(job.id, limit=100).data
         # The checkpoint copied before the kill and the one copied after the restart
         # are models that answer; the step-2 copy holds step 2 once.
@@ -119,7 +119,7 @@ def test_a_job_killed_with_its_server_completes_after_the_restart(tmp_path: Path
         models = [c.fine_tuned_model_checkpoint for c in found]
         ft = done.fine_tuned_model
         assert models == [ft, f"{ft}:ckpt-step-2", f"{ft}:ckpt-step-1"]
-        assert all(_ask(client, m or "").startswith(ANSWER) for m in models[1:])
+        assert all(ask(client, m or "").startswith(ANSWER) for m in models[1:])
     assert _applied_steps(row.target) == 3  # step 2 answered from its key, not applied again
     copies = {c[0]: c[2] for c in job_store().checkpoint_copies(row.id)}
     assert sorted(copies) == [1, 2]
@@ -158,7 +158,7 @@ def test_a_job_is_recorded_for_its_client_before_its_first_step(
         client = openai.OpenAI(
             base_url=f"{served.root}/v1", api_key=tenant.key.get_secret_value(), max_retries=0
         )
-        with _chat_file(tmp_path).open("rb") as handle:
+        with chat_file(tmp_path).open("rb") as handle:
             uploaded = client.files.create(file=handle, purpose="fine-tune")
         job = client.fine_tuning.jobs.create(model="base", training_file=uploaded.id)
         for _ in range(POLLS):

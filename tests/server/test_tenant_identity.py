@@ -30,7 +30,7 @@ from tuneplug.server.tenants import Tenant
 from tuneplug_gradient.protocol import GradientProtocol
 from tuneplug_openai.protocol import OpenAIProtocol
 
-from tests.openai.test_gateway_jobs import _fine_tune
+from tests.openai.gateway import fine_tune
 from tests.server.gradient_server import base_model_id, sdk_create_body, serving
 
 KEY_A = "sk-tenantA-111111"
@@ -123,7 +123,7 @@ def test_a_new_key_in_the_first_position_gets_nothing_of_the_old_one(
 ) -> None:
     state = tmp_path / "state"
     with _serve(made, state, *_tokens(KEY_A, KEY_B)) as first:
-        job, _ = _fine_tune(first.sdk(KEY_A), tmp_path)
+        job, _ = fine_tune(first.sdk(KEY_A), tmp_path)
         [file] = first.sdk(KEY_A).files.list().data
     assert job.status == "succeeded", job.error
     with _serve(made, state, *_tokens(KEY_NEW, KEY_B)) as second:
@@ -147,7 +147,7 @@ def test_the_single_key_is_a_tenant_of_its_own_too(
         return _serve(made, tmp_path / "state", env={"TUNEPLUG_SERVE_TOKEN": key})
 
     with serve(KEY_A) as first:
-        job, _ = _fine_tune(first.sdk(KEY_A), tmp_path)
+        job, _ = fine_tune(first.sdk(KEY_A), tmp_path)
         [file] = first.sdk(KEY_A).files.list().data
     with serve(KEY_NEW) as second:
         _assert_sees_nothing(second.sdk(KEY_NEW), job, file.id)
@@ -190,7 +190,7 @@ def test_objects_of_the_old_positional_names_belong_to_no_key(
         )
         with serving(old) as root:
             client = openai.OpenAI(base_url=f"{root}/v1", api_key=KEY_A, max_retries=0)
-            job, _ = _fine_tune(client, tmp_path)
+            job, _ = fine_tune(client, tmp_path)
             [file] = client.files.list().data
         with _serve(made, state, "--token", KEY_A) as new:
             _assert_sees_nothing(new.sdk(KEY_A), job, file.id)
@@ -254,7 +254,7 @@ def test_a_tenants_file_keeps_names_through_key_rotation_and_derives_workspaces(
         return _serve(made, state, "--tenants", str(spec))
 
     with serve(KEY_A) as first:
-        job, _ = _fine_tune(first.sdk(KEY_A), tmp_path)
+        job, _ = fine_tune(first.sdk(KEY_A), tmp_path)
         [file] = first.sdk(KEY_A).files.list().data
         workspace = first.tenant(KEY_A).workspace
     assert job.organization_id == "alice"

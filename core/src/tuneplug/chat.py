@@ -30,6 +30,7 @@ from tuneplug.errors import InvalidRequestError, PluginLoadError
 from tuneplug.stops import trim_end, trim_stream, trim_stream_async
 from tuneplug.text import check_text
 from tuneplug.types import Capability, CompletionOptions, Message
+from tuneplug.validation_words import problem
 
 if TYPE_CHECKING:
     from tuneplug.provider import Provider
@@ -73,7 +74,7 @@ def coerce_messages(messages: Any, provider: str | None = None) -> list[Message]
             err = exc.errors(include_url=False)[0]
             field = ".".join(str(p) for p in err["loc"])
             where = f"messages[{index}]" + (f".{field}" if field else "")
-            raise InvalidRequestError(f"{where}: {err['msg']}", provider=provider) from None
+            raise InvalidRequestError(f"{where}: {problem(err)}", provider=provider) from None
     if not found:
         raise InvalidRequestError("messages must not be empty", provider=provider)
     for index, message in enumerate(found):

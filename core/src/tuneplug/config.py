@@ -43,6 +43,7 @@ from tuneplug import paths
 from tuneplug.config_files import ConfigFile, find_project_file, location, read_layer
 from tuneplug.errors import ConfigError
 from tuneplug.settings_secrets import masked
+from tuneplug.validation_words import problem as words
 
 __all__ = [
     "Config",
@@ -261,7 +262,7 @@ def build_settings(
         err = exc.errors()[0]
         where, shown = _origin_of_error(cls, err["loc"], layers, files, section)
         # nan fails any bound before the finiteness rule can say what is wrong with it.
-        problem = "must be a finite number" if _not_finite(err.get("input")) else err["msg"]
+        problem = "must be a finite number" if _not_finite(err.get("input")) else words(err)
         raise ConfigError(_invalid(label, shown, problem, where)) from None
     except SettingsError as exc:
         # pydantic-settings could not even parse an environment value (a list or

@@ -166,7 +166,9 @@ def _check_layer(path: Path, data: Any, table: str | None = None) -> dict[str, A
 def _first_error(exc: ValidationError) -> str:
     err = exc.errors()[0]
     loc = ".".join(str(p) for p in err["loc"]) or "value"
-    return f"{loc}: {err['msg']}"
+    from tuneplug.validation_words import problem
+
+    return f"{loc}: {problem(err)}"
 
 
 def find_project_file(start: Path | None = None) -> Path | None:

@@ -32,6 +32,7 @@ from tuneplug.config_files import ConfigFile, location
 from tuneplug.errors import InvalidRequestError, TuneplugError
 from tuneplug.text import check_texts
 from tuneplug.types import CompletionOptions
+from tuneplug.validation_words import problem
 
 if TYPE_CHECKING:
     from pydantic.fields import FieldInfo
@@ -207,10 +208,11 @@ def check_extra(
         inner = field.removeprefix(f"{top}.") if top is not None and field != top else ""
         whole = given is _MISSING or inner
         value = "invalid value" if whole else f"invalid value {given!r}"
+        said = problem(err)
         raise OptionError(
-            f"invalid option {shown}: {err['msg']}",
+            f"invalid option {shown}: {said}",
             option=top,
-            detail=f"{inner}: {value}: {err['msg']}" if inner else f"{value}: {err['msg']}",
+            detail=f"{inner}: {value}: {said}" if inner else f"{value}: {said}",
             provider=provider,
         ) from None
     values = {name: getattr(validated, name) for name in validated.model_fields_set}
@@ -281,10 +283,11 @@ def build_options(
         err = exc.errors(include_url=False)[0]
         field = ".".join(str(p) for p in err["loc"])
         given = err.get("input")
+        said = problem(err)
         raise OptionError(
-            f"invalid option {field}={given!r}: {err['msg']}",
+            f"invalid option {field}={given!r}: {said}",
             option=str(err["loc"][0]) if err["loc"] else None,
-            detail=f"invalid value {given!r}: {err['msg']}",
+            detail=f"invalid value {given!r}: {said}",
             provider=provider,
         ) from None
 

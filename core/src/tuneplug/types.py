@@ -213,7 +213,7 @@ class Sample(_Frozen):
     @classmethod
     def _parts_not_empty(cls, value: str | list[InputPart]) -> str | list[InputPart]:
         if isinstance(value, list) and not value:
-            raise ValueError("inputs must not be an empty list")
+            raise ValueError("must not be an empty list")
         return value
 
     @classmethod

@@ -9,12 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
-from tuneplug.cli import cli
 
-
-def invoke(*args: str) -> Result:
-    return CliRunner(env={"COLUMNS": "250"}).invoke(cli, list(args))
+from tests.core.cli_runner import invoke
 
 
 def test_batch_removes_its_lock_file_when_the_run_ends(tmp_path: Path) -> None:

@@ -40,7 +40,7 @@ RANK = "error: --rank: must be an integer in 1..32, got 64"
         (["adapters", "create", "mock/tiny", "--name", "x", "--rank", "64"], RANK),
         (
             ["adapters", "create", "mock/tiny", "--name", "x", "--learning-rate", "2"],
-            "error: --learning-rate: must be a number between 0 and 1 (exclusive), got 2.0",
+            "error: --learning-rate: must be a number > 0 and < 1, got 2.0",
         ),
         (
             [
@@ -53,7 +53,7 @@ RANK = "error: --rank: must be an integer in 1..32, got 64"
                 "--rank",
                 "0",
             ],
-            "error: --rank: input should be greater than or equal to 1",  # JobSpec's bound
+            "error: --rank: must be an integer in 1..1024, got 0",  # JobSpec's bound
         ),
     ],
     ids=["jobs create", "jobs create, file missing", "adapters create", "adapter lr", "rank 0"],

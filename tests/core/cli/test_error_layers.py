@@ -13,23 +13,11 @@ from pathlib import Path
 
 import pytest
 import tuneplug
-from click.testing import CliRunner, Result
-from tuneplug.cli import cli
 from tuneplug.options import OptionError
 
-SAMPLES = '{"inputs": "hello world"}\n'
+from tests.core.cli_runner import invoke
+
 VALID = "valid options: max_tokens, temperature, top_k, top_p, stop, seed"
-
-
-def invoke(*args: str) -> Result:
-    return CliRunner(env={"COLUMNS": "250"}).invoke(cli, list(args))
-
-
-@pytest.fixture
-def data(tmp_path: Path) -> str:
-    path = tmp_path / "data.jsonl"
-    path.write_text(SAMPLES, encoding="utf-8")
-    return str(path)
 
 
 @pytest.fixture
@@ -62,7 +50,7 @@ CASES = [  # (command line, the one error line)
      "error: --learning-rate-multiplier: the local job runner cannot take a multiplier "
      "(the step hooks take an absolute learning_rate)"),
     (["jobs", "create", "mock/tiny", "{data}", "--epochs", "0"],
-     "error: --epochs: input should be greater than or equal to 1"),
+     "error: --epochs: must be an integer in 1..1000, got 0"),
     (["adapters", "create", "mock/tiny", "--name", "a", "-o", "volume=3"],
      "error: -o volume: unknown option for mock; valid options: rank, learning_rate"),
 ]  # fmt: skip

@@ -14,14 +14,9 @@ from pathlib import Path
 
 import pytest
 import tuneplug
-from click.testing import CliRunner, Result
 from tuneplug.cli import cli
 
-SAMPLES = '{"inputs": "hello world"}\n{"inputs": "goodbye world"}\n'
-
-
-def invoke(*args: str) -> Result:
-    return CliRunner(env={"COLUMNS": "250"}).invoke(cli, list(args))
+from tests.core.cli_runner import SAMPLES, invoke
 
 
 @pytest.fixture
@@ -267,15 +262,18 @@ def test_plot_without_matplotlib_is_refused_before_the_job(
     _nothing_started(files)
 
 
-def test_fine_tune_bounds_are_the_job_specs() -> None:
-    # fine-tune runs a local job: its flags refuse exactly what JobSpec refuses.
-    from tuneplug.cli.fine_tune import fine_tune
-    from tuneplug.jobs.types import JobSpec
-
-    for flag, field in (("epochs", "n_epochs"), ("batch_size", "batch_size")):
-        (param,) = [p for p in fine_tune.params if p.name == flag]
-        bounds = {type(m).__name__: m for m in JobSpec.model_fields[field].metadata}
-        assert (param.type.min, param.type.max) == (bounds["Ge"].ge, bounds["Le"].le)  # type: ignore[attr-defined]
+@pytest.mark.parametrize(
+    ("flag", "value"),
+    [("--epochs", "0"), ("--epochs", "1001"), ("--batch-size", "0"), ("--batch-size", "65537")],
+)
+def test_fine_tune_bounds_are_the_job_specs(files: dict[str, str], flag: str, value: str) -> None:
+    # fine-tune runs a local job: its flags refuse exactly what JobSpec refuses, in its words.
+    fine_tune = invoke("fine-tune", "mock/tiny", files["data"], flag, value)
+    jobs_create = invoke("jobs", "create", "mock/tiny", files["data"], flag, value)
+    assert fine_tune.exit_code == jobs_create.exit_code == 2
+    assert fine_tune.stderr == jobs_create.stderr
+    assert fine_tune.stderr.startswith(f"error: {flag}: must be an integer in 1..")
+    _nothing_started(files)
 
 
 def test_help_shows_the_range_of_every_float_flag() -> None:

@@ -1,8 +1,8 @@
-"""``AiohttpTransport`` used directly, as any httpx async transport: httpx's timeouts
-become aiohttp's, its pool holds ``max_connections``, aiohttp's errors become the
-httpx exception that says whether the request left (the http-client mutation run
-found these unheld: ``HttpClient`` bounds attempts itself, so its tests never saw
-them)."""
+"""``AiohttpTransport`` on its own (under ``httpx.AsyncClient``) and as ``HttpClient``'s
+pool: httpx's timeouts become aiohttp's (who bounds a read that never comes), its pool
+holds ``max_connections``, aiohttp's errors become the httpx exception that says
+whether the request left (the http-client mutation run found most of these unheld:
+``HttpClient`` bounds attempts itself, so its tests never saw them)."""
 
 from __future__ import annotations
 
@@ -16,9 +16,12 @@ import httpx
 import pytest
 import yarl
 from multidict import CIMultiDict, CIMultiDictProxy
+from tuneplug import errors
+from tuneplug.http import HttpClient
 from tuneplug.http.transport import AiohttpTransport, _map_aiohttp_error
 
 from tests.core.http.fake import FakeServer, Hold, Stall, running, unanswered
+from tests.core.http.test_client import client, complete_call
 
 BOUND = 20.0
 """Seconds a scenario may take before it is a hang (a bound, never reached when it works)."""
@@ -50,17 +53,34 @@ def test_a_request_without_timeouts_is_sent(fake: FakeServer) -> None:
     assert response.status_code == 200 and response.json() == {"ok": True}
 
 
-def test_httpx_read_timeout_is_the_idle_read_limit(fake: FakeServer) -> None:
+def test_on_its_own_the_transport_bounds_each_read(fake: FakeServer) -> None:
     fake.script(Stall(2.0))
 
-    async def scenario() -> None:
-        async with httpx.AsyncClient(
-            transport=AiohttpTransport(), timeout=httpx.Timeout(30.0, read=0.2)
-        ) as http:
-            await http.get(fake.url + "/x")
+    async def post() -> None:
+        transport = AiohttpTransport()
+        async with httpx.AsyncClient(transport=transport, timeout=0.2) as http:
+            await http.post(fake.url + "/complete", content=b"{}")
 
     with pytest.raises(httpx.ReadTimeout):
-        _run(scenario())
+        asyncio.run(post())
+
+
+def test_for_a_caller_with_deadlines_it_arms_no_read_timer() -> None:
+    request = httpx.Request("GET", "http://127.0.0.1:9/", extensions={"timeout": {
+        "connect": 5.0, "read": 60.0, "write": 60.0, "pool": 60.0}})  # fmt: skip
+    own = AiohttpTransport()._timeout(request)
+    assert (own.sock_read, own.sock_connect, own.connect) == (60.0, 5.0, 65.0)
+    theirs = AiohttpTransport(caller_deadlines=True)._timeout(request)
+    assert (theirs.sock_read, theirs.sock_connect, theirs.connect) == (None, 5.0, 65.0)
+
+
+def test_http_client_cuts_a_stalled_answer_itself(fake: FakeServer) -> None:
+    fake.script(Stall(2.0))
+    http: HttpClient = client(fake, timeout=0.2, max_retries=0)  # its pools: caller_deadlines
+    with pytest.raises(errors.TimeoutError):
+        asyncio.run(http.asend(complete_call(http)))
+    assert fake.count("/complete") == 1
+    http.close()
 
 
 @pytest.mark.parametrize("pool", [0.2, None], ids=["pool", "no-pool-timeout"])

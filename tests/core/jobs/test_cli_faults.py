@@ -12,29 +12,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 import tuneplug
-from click.testing import CliRunner, Result
-from tuneplug.cli import cli
 from tuneplug.errors import NotConfiguredError, ServerError
 from tuneplug.jobs.backend import JobPage
 from tuneplug.jobs.types import Job, JobStatus
 
-SAMPLES = '{"inputs": "hello world"}\n{"inputs": "goodbye world"}\n'
-
-
-def invoke(*args: str) -> Result:
-    return CliRunner(env={"COLUMNS": "250"}).invoke(cli, list(args))
-
-
-@pytest.fixture
-def data(tmp_path: Path) -> str:
-    path = tmp_path / "data.jsonl"
-    path.write_text(SAMPLES, encoding="utf-8")
-    return str(path)
+from tests.core.cli_runner import invoke
 
 
 class NativeJobs:

@@ -300,7 +300,7 @@ def test_the_size_limit_counts_every_field_together() -> None:
 def test_a_validator_message_comes_without_pydantics_prefix() -> None:
     with pytest.raises(InvalidRequestError) as info:
         parse_sample({"inputs": []})
-    assert str(info.value) == "invalid sample: inputs: inputs must not be an empty list"
+    assert str(info.value) == "invalid sample: inputs: must not be an empty list"
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from tuneplug.errors import InvalidRequestError
 from tuneplug.types import Completion, Message
+from tuneplug.validation_words import problem
 
 __all__ = ["BatchInput", "BatchResult", "BatchStats"]
 
@@ -92,7 +93,7 @@ def _messages(value: Any) -> tuple[Message, ...]:
             err = exc.errors()[0]
             where = ".".join(str(p) for p in err["loc"])
             raise InvalidRequestError(
-                f"messages[{i}]{'.' + where if where else ''}: {err['msg']}"
+                f"messages[{i}]{'.' + where if where else ''}: {problem(err)}"
             ) from None
     return tuple(out)
 

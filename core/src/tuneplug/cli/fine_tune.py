@@ -14,14 +14,13 @@ __all__ = ["fine_tune"]
 @click.command("fine-tune")
 @click.argument("model", type=MODEL_REF)
 @click.argument("file", type=FilePath("a samples file"))
-# The bounds of JobSpec (fine-tune runs a local job), so a value is refused before any work.
+# The bounds are JobSpec's (fine-tune runs a local job), checked as `jobs create` checks
+# them, so a value is refused before any work in the same words (`error: --epochs: ...`).
 @click.option(
-    "--batch-size", type=click.IntRange(1, 65536), default=8, show_default=True,
-    help="Samples per step (1..65536).",
+    "--batch-size", type=int, default=8, show_default=True, help="Samples per step (1..65536)."
 )  # fmt: skip
 @click.option(
-    "--epochs", type=click.IntRange(1, 1000), default=1, show_default=True,
-    help="Passes over the samples (1..1000).",
+    "--epochs", type=int, default=1, show_default=True, help="Passes over the samples (1..1000)."
 )  # fmt: skip
 @click.option(
     "--resume/--no-resume", default=True, show_default=True,
@@ -32,8 +31,10 @@ def fine_tune(
     model: str, file: str, batch_size: int, epochs: int, resume: bool, as_json: bool
 ) -> None:
     """Fine-tune the adapter MODEL on the samples in FILE (JSONL or a JSON array)."""
+    from tuneplug.cli.jobs import checked_spec
     from tuneplug.training import run_fine_tune
 
+    checked_spec(model, file, {"batch_size": batch_size, "n_epochs": epochs})
     resumable("run the same command again to resume where it stopped")
     summary = run_fine_tune(
         model, file, batch_size=batch_size, epochs=epochs, resume=resume, quiet=as_json

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from tuneplug.jobs.backend import JobBackend
     from tuneplug.jobs.types import Job, JobEvent, JobSpec
 
-__all__ = ["jobs"]
+__all__ = ["checked_spec", "jobs"]
 
 
 @click.group(cls=CommandGroup)
@@ -84,7 +84,7 @@ def _no_spec_fields(options: dict[str, Any]) -> None:
             raise UsageLine(f"-o {key}: a field of the job spec, set by {_FLAGS[key]}")
 
 
-def _checked_spec(model: str, data: str, given: dict[str, Any]) -> JobSpec:
+def checked_spec(model: str, data: str, given: dict[str, Any]) -> JobSpec:
     """The job spec of the command line, every value checked before any I/O.
 
     A value out of its range is a usage error naming its flag (JobSpec's bounds
@@ -92,6 +92,7 @@ def _checked_spec(model: str, data: str, given: dict[str, Any]) -> JobSpec:
     """
     from pydantic import ValidationError
 
+    from tuneplug.jobs.facade import spec_error
     from tuneplug.jobs.types import JobSpec
 
     try:
@@ -101,7 +102,8 @@ def _checked_spec(model: str, data: str, given: dict[str, Any]) -> JobSpec:
         field = str(err["loc"][0]) if err["loc"] else None
         inner = ".".join(str(p) for p in err["loc"][1:])  # inside -o's dict: the key
         where = f"-o {inner}" if field == "extra" and inner else _flag(field) or "the job spec"
-        raise UsageLine(f"{where}: {err['msg'].lower()}") from None
+        detail = spec_error(exc).detail  # worded as Python's: "must be an integer in 1..1000"
+        raise UsageLine(f"{where}: {detail[:1].lower()}{detail[1:]}") from None
 
 
 @jobs.command("create")
@@ -178,7 +180,7 @@ def jobs_create(
     _no_spec_fields(options)
     if options:
         given["extra"] = options
-    _checked_spec(model, data, given)  # the ranges, before the model is even resolved
+    checked_spec(model, data, given)  # the ranges, before the model is even resolved
     check_plot(plot)
     import tuneplug
     from tuneplug.jobs.facade import backend_for, make_spec

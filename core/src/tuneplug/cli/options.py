@@ -80,6 +80,7 @@ class Beta(_ParamType):
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         from tuneplug.cli.base import UsageLine
+        from tuneplug.validation_words import out_of_range, range_words
 
         if isinstance(value, float) or value == "auto":
             return value
@@ -88,7 +89,10 @@ class Beta(_ParamType):
         except ValueError:
             number = math.nan
         if not math.isfinite(number) or number <= 0:
-            raise UsageLine(f"--beta: must be a finite number > 0 or 'auto', got {value!r}")
+            # The number as --learning-rate's error shows it (0.0); a word as typed ('x').
+            given = value if math.isnan(number) else number
+            what = range_words(False, gt=0) + " or 'auto'"
+            raise UsageLine(f"--beta: {out_of_range(what, given)}")
         return number
 
 

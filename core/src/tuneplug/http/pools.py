@@ -86,7 +86,10 @@ class LoopPool:
         forget: Callable[[asyncio.AbstractEventLoop], None],
     ) -> None:
         self.loop = loop
-        self.transport = AiohttpTransport(max_connections=max_connections, proxy=proxy)
+        # HttpClient bounds every attempt and stream chunk by its timeout (asyncio.timeout).
+        self.transport = AiohttpTransport(
+            max_connections=max_connections, proxy=proxy, caller_deadlines=True
+        )
         self.gate = FifoGate(max_connections)
         self._tasks: set[asyncio.Future[Any]] = set()
         self._finaliser = self._guard(forget)

@@ -30,11 +30,24 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
     mapped to the httpx exception that says whether the request left: connection
     failures become ``ConnectError``/``ConnectTimeout`` (never sent), everything
     after that becomes a read-side error (may have been applied).
+
+    Timeouts come from the request's httpx ``timeout`` extension (seconds). With
+    ``caller_deadlines=True`` the caller promises to bound every request, and every
+    read of a stream, by at most its ``read`` timeout itself (as
+    :class:`~tuneplug.http.HttpClient` does with ``asyncio.timeout``), so the
+    per-read timeout is not armed; connecting stays bounded here.
     """
 
-    def __init__(self, *, max_connections: int = 100, proxy: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        max_connections: int = 100,
+        proxy: str | None = None,
+        caller_deadlines: bool = False,
+    ) -> None:
         self._max_connections = max_connections
         self._proxy = proxy
+        self._caller_deadlines = caller_deadlines
         self._session: aiohttp.ClientSession | None = None
         self._timeouts: dict[tuple[float | None, ...], aiohttp.ClientTimeout] = {}
 
@@ -58,8 +71,14 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             connect, read, pool = key
             # aiohttp's `connect` covers waiting for a pooled connection plus connecting.
             acquire = None if connect is None or pool is None else connect + pool
+            # A caller that bounds each request and each stream chunk within the read
+            # timeout itself makes aiohttp's per-read timer redundant: it could never
+            # fire first, yet it would be re-armed on every chunk received.
             timeout = self._timeouts[key] = aiohttp.ClientTimeout(
-                total=None, connect=acquire, sock_connect=connect, sock_read=read
+                total=None,
+                connect=acquire,
+                sock_connect=connect,
+                sock_read=None if self._caller_deadlines else read,
             )
         return timeout
 

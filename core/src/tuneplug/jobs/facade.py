@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -29,6 +29,10 @@ from tuneplug.jobs.types import Job, JobEvent, JobSpec, JobStatus
 from tuneplug.provider import Provider
 from tuneplug.text import check_text, check_texts
 from tuneplug.types import Capability
+from tuneplug.validation_words import problem
+
+if TYPE_CHECKING:
+    from tuneplug.options import OptionError
 
 __all__ = [
     "JobListing",
@@ -40,6 +44,7 @@ __all__ = [
     "list_jobs",
     "make_spec",
     "optional",
+    "spec_error",
 ]
 
 
@@ -99,23 +104,32 @@ def make_spec(model: str, data: Any, spec: dict[str, Any]) -> JobSpec:
     for name, value in spec.items():
         if name != "validation_data":  # a path may hold undecodable bytes: check_data's
             check_texts(value, name)
-    from tuneplug.options import OptionError
-
     try:
         return JobSpec(model=model, training_data=data, **spec)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        field = ".".join(str(p) for p in err["loc"])
-        where = f"{field}: " if field else ""
-        # An OptionError naming the field: a front end (the gateway) says which of its
-        # own inputs it was.
-        raise OptionError(
-            f"invalid job spec: {where}{err['msg']}",
-            option=str(err["loc"][0]) if err["loc"] else None,
-            detail=str(err["msg"]),
-        ) from None
+        raise spec_error(exc) from None
     except TypeError as exc:
         raise InvalidRequestError(f"invalid job spec: {exc}") from None
+
+
+def spec_error(exc: ValidationError) -> OptionError:
+    """The first of a :class:`JobSpec`'s validation errors, in tuneplug's words.
+
+    An ``OptionError`` naming the field (``option``), so a front end says which of its
+    own inputs it was (the CLI its flag, the gateway its body field); ``detail`` is the
+    problem alone: ``must be an integer in 1..1000, got 0`` for a bounded number.
+    """
+    from tuneplug.options import OptionError
+
+    err = exc.errors(include_url=False)[0]
+    field = ".".join(str(p) for p in err["loc"])
+    detail = problem(err, JobSpec)
+    if field and detail.startswith("must be "):
+        message = f"{field} {detail}"  # n_epochs must be an integer in 1..1000, got 0
+    else:
+        message = f"invalid job spec: {field}: {detail}" if field else f"invalid job spec: {detail}"
+    option = str(err["loc"][0]) if err["loc"] else None
+    return OptionError(message, option=option, detail=detail)
 
 
 @dataclass(frozen=True)

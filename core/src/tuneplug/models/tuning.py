@@ -122,16 +122,17 @@ class TuningMixin:
             OptionError: naming the argument (``option``), with the provider.
         """
         from tuneplug.options import OptionError
+        from tuneplug.validation_words import out_of_range, range_words
 
         # bool is an int to Python, but `rank=True` is a mistake, not rank 1.
         if rank is not None and (
             isinstance(rank, bool) or not isinstance(rank, int) or not 0 < rank <= 32
         ):
-            why = f"must be an integer in 1..32, got {rank!r}"
+            why = out_of_range(range_words(True, ge=1, le=32), rank)
             raise OptionError(f"rank {why}", option="rank", detail=why, provider=self.provider.name)
         number = isinstance(learning_rate, int | float) and not isinstance(learning_rate, bool)
         if learning_rate is not None and (not number or not 0 < learning_rate < 1):
-            why = f"must be a number between 0 and 1 (exclusive), got {learning_rate!r}"
+            why = out_of_range(range_words(False, gt=0, lt=1), learning_rate)
             raise OptionError(
                 f"learning_rate {why}",
                 option="learning_rate",

@@ -23,6 +23,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from tuneplug.types import Message
+from tuneplug.validation_words import problem
 
 __all__ = [
     "PREFERENCE_KEYS",
@@ -113,8 +114,7 @@ def parse_preference(value: object) -> PreferenceSample:
         except ValidationError as exc:
             err = exc.errors()[0]
             field = ".".join(str(p) for p in err["loc"])
-            message = str(err["msg"]).removeprefix("Value error, ")
-            raise SampleProblem(message, field or None) from None
+            raise SampleProblem(problem(err), field or None) from None
     check_texts(_texts(sample))
     return sample
 

@@ -36,6 +36,7 @@ from tuneplug.types import (
     ModelKind,
     Sample,
 )
+from tuneplug.validation_words import problem
 
 from tuneplug_gradient import __version__, wire
 from tuneplug_gradient.errors_map import error_mapper
@@ -104,7 +105,7 @@ def _invalid(exc: ValidationError, prefix: str = "") -> InvalidRequestError:
     if loc:
         loc[0] = _OPTION_NAMES.get(loc[0], loc[0])
     field = ".".join(loc) or "value"
-    return InvalidRequestError(f"invalid {prefix}{field}: {err['msg']}", provider=PROVIDER)
+    return InvalidRequestError(f"invalid {prefix}{field}: {problem(err)}", provider=PROVIDER)
 
 
 # -- completion ------------------------------------------------------------------------

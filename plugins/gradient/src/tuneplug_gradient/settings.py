@@ -86,7 +86,7 @@ class GradientSettings(BaseSettings):
         # The SDK would build "//models" from a trailing slash; we normalise instead.
         value = value.strip().rstrip("/")
         if not value.startswith(("http://", "https://")):
-            raise ValueError("api_url must start with http:// or https://")
+            raise ValueError("must start with http:// or https://")
         return value
 
     def credentials(self) -> tuple[str, str]:

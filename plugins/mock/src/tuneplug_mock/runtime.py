@@ -267,7 +267,7 @@ class MockRuntime:
         lr = DEFAULT_LEARNING_RATE if learning_rate is None else learning_rate
         if not isinstance(lr, int | float) or not math.isfinite(lr) or not 0 < lr < 1:
             raise InvalidRequestError(
-                f"learning_rate must be between 0 and 1 (exclusive), got {learning_rate!r}",
+                f"learning_rate must be a number > 0 and < 1, got {learning_rate!r}",
                 provider=PROVIDER,
             )
         record = self._opened().create(

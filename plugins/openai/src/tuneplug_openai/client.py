@@ -242,6 +242,7 @@ class OpenAIClient:
             ),
         )
         self._query = urlencode({k: v.get_secret_value() for k, v in settings.query.items()})
+        self._endpoints: dict[bool, Call] = {}
 
     def __repr__(self) -> str:
         return f"<OpenAIClient {self.provider} {self.settings.base_url}>"
@@ -284,8 +285,12 @@ class OpenAIClient:
     # -- completions -----------------------------------------------------------------
 
     def _endpoint(self, chat: bool) -> Call:
-        path = "/chat/completions" if chat else "/completions"
-        return self.call("POST", path, idempotent=True)
+        # Asked once per request: the configured query is fixed, so the Call is too.
+        call = self._endpoints.get(chat)
+        if call is None:
+            path = "/chat/completions" if chat else "/completions"
+            call = self._endpoints[chat] = self.call("POST", path, idempotent=True)
+        return call
 
     def _finish(
         self, model_id: str, response: httpx.Response, call: Call, chat: bool

@@ -33,6 +33,7 @@ from pydantic import ValidationError
 from tuneplug.errors import InvalidRequestError, NotFoundError, TuneplugError, UnknownModelError
 from tuneplug.jobs.types import JobSpec
 from tuneplug.options import OptionError
+from tuneplug.validation_words import problem
 
 from tuneplug_openai import wire
 from tuneplug_openai.client import OpenAIClient
@@ -186,10 +187,11 @@ class JobCreator:
             field = ".".join(str(p) for p in err["loc"])
             top = str(err["loc"][0]) if err["loc"] else "value"
             inner = field.removeprefix(top).lstrip(".")
+            said = problem(err)
             raise self._fail(
-                f"invalid {field}: {err['msg']}",
+                f"invalid {field}: {said}",
                 top,
-                f"{inner}: {err['msg']}" if inner else f"invalid value: {err['msg']}",
+                f"{inner}: {said}" if inner else f"invalid value: {said}",
             ) from None
 
     def create(self, spec: JobSpec, base: str) -> wire.FineTuningJob:

@@ -21,6 +21,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from tuneplug.errors import InvalidRequestError
 from tuneplug.types import CompletionOptions, Message
+from tuneplug.validation_words import problem
 
 from tuneplug_openai import wire
 
@@ -118,13 +119,21 @@ def _only_one(n: object) -> None:
         )
 
 
+_NO_OPTIONS = OpenAIOptions()
+_FIELDS: dict[type[BaseModel], tuple[str, ...]] = {
+    m: tuple(m.model_fields) for m in (wire.CompletionRequest, wire.ChatCompletionRequest)
+}
+
+
 def _options(extra: Mapping[str, Any], endpoint: Literal["chat", "completions"]) -> OpenAIOptions:
+    if not extra:
+        return _NO_OPTIONS  # frozen; every rule below is about an option that was given
     try:
         opts = OpenAIOptions.model_validate(dict(extra))
     except ValidationError as exc:
         err = exc.errors(include_url=False)[0]
         name = ".".join(str(p) for p in err["loc"]) or "option"
-        raise InvalidRequestError(f"invalid option {name}: {err['msg']}") from None
+        raise InvalidRequestError(f"invalid option {name}: {problem(err)}") from None
     wrong = _COMPLETION_ONLY if endpoint == "chat" else _CHAT_ONLY
     given = [name for name in wrong if getattr(opts, name) is not None]
     if given:
@@ -143,8 +152,22 @@ def _stop(options: CompletionOptions) -> list[str] | None:
     return list(options.stop) or None
 
 
-def _encode(body: BaseModel, extra_body: dict[str, Any] | None) -> bytes:
-    data = wire.dump(body)
+def _encode(request: type[BaseModel], values: dict[str, Any], opts: OpenAIOptions) -> bytes:
+    """``values`` (the ``request`` model's fields, ``None`` for unset) as the JSON body.
+
+    The values come from validated options and messages, so when they are all plain
+    JSON scalars, strings and lists of them (no dict-valued option such as
+    ``logit_bias`` or ``response_format``, which may hold anything), the wire model
+    would only drop the ``None`` s and keep its field order: that is done here
+    directly. This runs once per request, and validating and dumping the wire model
+    cost more than the rest of building the body (``tests/openai/test_bodies.py``
+    checks both ways give the same bytes). Otherwise the wire model checks them.
+    """
+    if opts.logit_bias is None and opts.response_format is None:
+        data = {k: values[k] for k in _FIELDS[request] if values.get(k) is not None}
+    else:
+        data = wire.dump(request.model_validate(values))
+    extra_body = opts.extra_body
     if extra_body:
         clash = sorted(set(extra_body) & set(data))
         if clash:
@@ -162,26 +185,26 @@ def completion_body(model: str, prompt: str, options: CompletionOptions, *, stre
     """The JSON body of ``POST /completions`` (``stream_options.include_usage`` when
     streaming, so the last chunk carries the usage)."""
     opts = _options(options.extra, "completions")
-    body = wire.CompletionRequest(
-        model=model,
-        prompt=prompt,
-        max_tokens=options.max_tokens,
-        temperature=options.temperature,
-        top_p=options.top_p,
-        stop=_stop(options),
-        seed=options.seed,
-        echo=opts.echo,
-        logprobs=opts.logprobs,
-        suffix=opts.suffix,
-        best_of=opts.best_of,
-        presence_penalty=opts.presence_penalty,
-        frequency_penalty=opts.frequency_penalty,
-        logit_bias=opts.logit_bias,
-        user=opts.user,
-        stream=True if stream else None,
-        stream_options=wire.StreamOptions(include_usage=True) if stream else None,
-    )
-    return _encode(body, opts.extra_body)
+    values = {
+        "model": model,
+        "prompt": prompt,
+        "max_tokens": options.max_tokens,
+        "temperature": options.temperature,
+        "top_p": options.top_p,
+        "stop": _stop(options),
+        "seed": options.seed,
+        "echo": opts.echo,
+        "logprobs": opts.logprobs,
+        "suffix": opts.suffix,
+        "best_of": opts.best_of,
+        "presence_penalty": opts.presence_penalty,
+        "frequency_penalty": opts.frequency_penalty,
+        "logit_bias": opts.logit_bias,
+        "user": opts.user,
+        "stream": True if stream else None,
+        "stream_options": {"include_usage": True} if stream else None,
+    }
+    return _encode(wire.CompletionRequest, values, opts)
 
 
 def chat_body(
@@ -197,25 +220,25 @@ def chat_body(
     opts = _options(options.extra, "chat")
     if not messages:
         raise InvalidRequestError("a chat needs at least one message")
-    body = wire.ChatCompletionRequest(
-        model=model,
-        messages=[wire.ChatMessage(role=m.role, content=m.content) for m in messages],
-        max_completion_tokens=options.max_tokens
+    values = {
+        "model": model,
+        "messages": [{"role": m.role, "content": m.content} for m in messages],
+        "max_completion_tokens": options.max_tokens
         if max_tokens_field == "max_completion_tokens"
         else None,
-        max_tokens=options.max_tokens if max_tokens_field == "max_tokens" else None,
-        temperature=options.temperature,
-        top_p=options.top_p,
-        stop=_stop(options),
-        seed=options.seed,
-        presence_penalty=opts.presence_penalty,
-        frequency_penalty=opts.frequency_penalty,
-        logit_bias=opts.logit_bias,
-        logprobs=True if opts.logprobs is not None else None,
-        top_logprobs=opts.logprobs or None,
-        response_format=opts.response_format,
-        user=opts.user,
-        stream=True if stream else None,
-        stream_options=wire.StreamOptions(include_usage=True) if stream else None,
-    )
-    return _encode(body, opts.extra_body)
+        "max_tokens": options.max_tokens if max_tokens_field == "max_tokens" else None,
+        "temperature": options.temperature,
+        "top_p": options.top_p,
+        "stop": _stop(options),
+        "seed": options.seed,
+        "presence_penalty": opts.presence_penalty,
+        "frequency_penalty": opts.frequency_penalty,
+        "logit_bias": opts.logit_bias,
+        "logprobs": True if opts.logprobs is not None else None,
+        "top_logprobs": opts.logprobs or None,
+        "response_format": opts.response_format,
+        "user": opts.user,
+        "stream": True if stream else None,
+        "stream_options": {"include_usage": True} if stream else None,
+    }
+    return _encode(wire.ChatCompletionRequest, values, opts)

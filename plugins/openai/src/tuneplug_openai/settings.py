@@ -146,9 +146,9 @@ class OpenAISettings(BaseSettings):
     def _http_url(cls, value: str) -> str:
         value = value.strip().rstrip("/")
         if not value.startswith(("http://", "https://")) or not urlsplit(value).hostname:
-            raise ValueError("base_url must be an http:// or https:// URL")
+            raise ValueError("must be an http:// or https:// URL")
         if urlsplit(value).query:
-            raise ValueError("base_url must not have a query; put it in `query`")
+            raise ValueError("must not have a query; put it in `query`")
         return value
 
     def key_variable(self) -> str:

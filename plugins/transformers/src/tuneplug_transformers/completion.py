@@ -22,6 +22,7 @@ from tuneplug.types import (
     StreamChunk,
     Usage,
 )
+from tuneplug.validation_words import problem
 
 from tuneplug_transformers.chat import derive_template
 from tuneplug_transformers.decoding import Request, TextAssembler, generate_tokens
@@ -81,7 +82,7 @@ def check_extras(extra: dict[str, Any]) -> CompletionExtras:
         field = ".".join(str(p) for p in err["loc"])
         known = ", ".join(CompletionExtras.model_fields)
         raise InvalidRequestError(
-            f"invalid option {field}: {err['msg']} (provider options: {known})",
+            f"invalid option {field}: {problem(err)} (provider options: {known})",
             provider=PROVIDER,
         ) from None
 

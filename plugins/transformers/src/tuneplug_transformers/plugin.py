@@ -28,6 +28,7 @@ from tuneplug.types import (
     Sample,
     StreamChunk,
 )
+from tuneplug.validation_words import problem
 
 from tuneplug_transformers.refs import PROVIDER
 from tuneplug_transformers.runtime import Runtime
@@ -190,7 +191,7 @@ def _adapter_options(options: dict[str, Any]) -> AdapterOptions:
         field = ".".join(str(p) for p in err["loc"])
         known = ", ".join(AdapterOptions.model_fields)
         raise InvalidRequestError(
-            f"invalid adapter option {field}: {err['msg']} (options: {known})", provider=PROVIDER
+            f"invalid adapter option {field}: {problem(err)} (options: {known})", provider=PROVIDER
         ) from None
 
 

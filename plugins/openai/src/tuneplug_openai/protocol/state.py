@@ -14,6 +14,7 @@ from tuneplug.server.errors import HttpProblem
 from tuneplug.server.gateway import Gateway
 from tuneplug.server.tenants import Tenant
 from tuneplug.server.text import json_text_problem
+from tuneplug.validation_words import problem
 
 from tuneplug_openai.protocol.errors import OpenAIError, from_problem
 from tuneplug_openai.protocol.models import ModelIds
@@ -92,7 +93,7 @@ def describe(exc: ValidationError) -> tuple[str | None, str]:
     requirements are joined (``greater than or equal to 1, or 'auto'``)."""
     errors = exc.errors(include_url=False, include_input=False)
     param = param_path(errors[0]["loc"])
-    said = [str(e["msg"]) for e in errors if param_path(e["loc"]) == param]
+    said = [problem(e) for e in errors if param_path(e["loc"]) == param]
     message = said[0]
     for other in dict.fromkeys(said[1:]):
         message += ", or " + other.removeprefix("Input should be ")
