@@ -2,7 +2,8 @@
 
 * ``make_plugin`` builds an in-process provider plugin (a module object) that
   implements a chosen set of hooks and records every hook call.
-* ``register`` registers such a plugin in the default registry.
+* ``register`` registers such a plugin in the default registry; ``rec`` and ``plain``
+  are two registered ones (fine-tunable, and complete-only).
 * ``entry_point_plugins`` fakes the ``tuneplug`` entry-point group so plugin
   *discovery and loading* (lazy import, broken plugins, name clashes) can be
   tested without installing distributions.
@@ -196,6 +197,18 @@ def register() -> Callable[..., Any]:
         return plugin
 
     return _register
+
+
+@pytest.fixture
+def rec(make_plugin: Callable[..., Any], register: Callable[..., Any]) -> Any:
+    """``rec/base``: a complete, fine-tunable provider (sync hooks only) recording its calls."""
+    return register("rec", make_plugin("rec", (*COMPLETER, *FINETUNABLE)))
+
+
+@pytest.fixture
+def plain(make_plugin: Callable[..., Any], register: Callable[..., Any]) -> Any:
+    """``plain/base``: a provider that can only complete."""
+    return register("plain", make_plugin("plain"))
 
 
 # -- fake entry points ----------------------------------------------------------------

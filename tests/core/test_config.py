@@ -1,55 +1,13 @@
-"""Layered configuration: explicit > env > project file > user file > defaults."""
+"""Layered configuration: explicit > env > project file > user file > defaults; where files
+are found, and a bad file or value named by its layer and line. Aliases:
+``test_config_aliases.py``; provider settings: ``test_provider_settings.py``."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import tuneplug
-from pydantic import BaseModel, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
-from tuneplug.config import MOCK_DEFAULT_MODEL, find_project_file, load_config, masked
+from tuneplug.config import MOCK_DEFAULT_MODEL, find_project_file, load_config
 from tuneplug.errors import ConfigError, UnknownModelError
-
-
-class DemoSettings(BaseSettings):
-    """The settings a provider plugin ``demo`` declares."""
-
-    model_config = SettingsConfigDict(env_prefix="TPDEMO_")
-
-    api_url: str = "http://default.invalid"
-    timeout: float = 10.0
-    token: SecretStr = SecretStr("")
-
-
-@pytest.fixture
-def work(tmp_path: Path) -> Path:
-    return tmp_path / "work"
-
-
-@pytest.fixture
-def user_file(tmp_path: Path) -> Path:
-    path = tmp_path / "xdg" / "tuneplug" / "config.toml"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-@pytest.fixture
-def demo(make_plugin, register, monkeypatch):  # type: ignore[no-untyped-def]
-    for var in ("TPDEMO_API_URL", "TPDEMO_TIMEOUT", "TPDEMO_TOKEN"):
-        monkeypatch.delenv(var, raising=False)
-    return register("demo", make_plugin("demo", settings=lambda: DemoSettings))
-
-
-@pytest.fixture
-def providers(make_plugin, register):  # type: ignore[no-untyped-def]
-    """In-process providers named after the layer that should win, plus a stand-in mock."""
-    plugins = {name: make_plugin(name) for name in ("explicit", "env", "project", "user", "alias")}
-    plugins["mock"] = make_plugin("mock", model_id="tiny")
-    for name, plugin in plugins.items():
-        register(name, plugin)
-    return plugins
-
 
 # -- default model precedence ---------------------------------------------------------
 
@@ -178,74 +136,6 @@ def test_tuneplug_config_missing_file(tmp_path, monkeypatch) -> None:  # type: i
         load_config()
 
 
-# -- aliases --------------------------------------------------------------------------
-
-
-def test_alias_with_default_options(providers, work) -> None:  # type: ignore[no-untyped-def]
-    (work / "tuneplug.toml").write_text(
-        '[models.qa]\nmodel = "alias/base"\nmax_tokens = 5\ntemperature = 0.25\n'
-    )
-    model = tuneplug.get_model("qa")
-    assert model.ref == "alias/base"
-    assert model.defaults == {"max_tokens": 5, "temperature": 0.25}
-    model.complete("hi")
-    model.complete("hi", max_tokens=9)
-    first, second = providers["alias"].calls.of("complete")
-    assert first["options"].max_tokens == 5 and first["options"].temperature == 0.25
-    assert second["options"].max_tokens == 9 and second["options"].temperature == 0.25
-
-
-def test_default_model_may_be_an_alias(providers, work) -> None:  # type: ignore[no-untyped-def]
-    (work / "tuneplug.toml").write_text(
-        'default_model = "qa"\n\n[models.qa]\nmodel = "alias/base"\nmax_tokens = 3\n'
-    )
-    model = tuneplug.get_model()
-    assert model.ref == "alias/base" and model.defaults == {"max_tokens": 3}
-
-
-def test_alias_extra_options_are_provider_extras(providers, work) -> None:  # type: ignore[no-untyped-def]
-    (work / "tuneplug.toml").write_text('[models.qa]\nmodel = "alias/base"\nguidance = "yes"\n')
-    assert tuneplug.get_model("qa").options().extra == {"guidance": "yes"}
-
-
-def test_aliases_from_project_and_user_combine(providers, work, user_file) -> None:  # type: ignore[no-untyped-def]
-    (work / "tuneplug.toml").write_text('[models.qa]\nmodel = "project/base"\n')
-    user_file.write_text('[models.mine]\nmodel = "user/base"\n')
-    assert tuneplug.get_model("qa").ref == "project/base"
-    assert tuneplug.get_model("mine").ref == "user/base"
-
-
-def test_unknown_alias(providers, work) -> None:  # type: ignore[no-untyped-def]
-    (work / "tuneplug.toml").write_text('[models.qa]\nmodel = "alias/base"\n')
-    with pytest.raises(UnknownModelError) as info:
-        tuneplug.get_model("nope")
-    assert "nope" in str(info.value) and "qa" in str(info.value)
-
-
-def test_alias_out_of_range_option_names_file(work) -> None:  # type: ignore[no-untyped-def]
-    path = work / "tuneplug.toml"
-    path.write_text('default_model = "qa"\n\n[models.qa]\nmodel = "mock/tiny"\ntemperature = 3\n')
-    with pytest.raises(ConfigError) as info:
-        load_config()
-    text = str(info.value)
-    assert str(path) in text and "qa" in text and "temperature" in text
-    assert f"{path}:5" in text  # the line of the bad value, not of [models.qa]
-
-
-def test_alias_out_of_range_option_in_pyproject_names_file(work) -> None:  # type: ignore[no-untyped-def]
-    path = work / "pyproject.toml"
-    path.write_text('[tool.tuneplug.models.qa]\nmodel = "mock/tiny"\nmax_tokens = 0\n')
-    with pytest.raises(ConfigError) as info:
-        load_config()
-    assert str(path) in str(info.value) and "max_tokens" in str(info.value)
-
-
-def test_alias_without_model_key(work) -> None:  # type: ignore[no-untyped-def]
-    (work / "tuneplug.toml").write_text("[models.qa]\nmax_tokens = 5\n")
-    with pytest.raises(ConfigError, match="model"):
-        load_config()
-
-
 # -- bad files ------------------------------------------------------------------------
 
 
@@ -308,99 +198,6 @@ def test_bad_core_value_is_config_error(work) -> None:  # type: ignore[no-untype
         load_config()
 
 
-# -- provider settings ----------------------------------------------------------------
-
-
-@pytest.mark.parametrize("top", ["default", "user", "project", "env", "explicit"])
-def test_provider_settings_precedence(demo, top, work, user_file, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    layers = ["default", "user", "project", "env", "explicit"]
-    active = layers[: layers.index(top) + 1]
-    if "user" in active:
-        user_file.write_text('[providers.demo]\napi_url = "http://user.invalid"\ntimeout = 1.0\n')
-    if "project" in active:
-        (work / "tuneplug.toml").write_text(
-            '[providers.demo]\napi_url = "http://project.invalid"\n'
-        )
-    if "env" in active:
-        monkeypatch.setenv("TPDEMO_API_URL", "http://env.invalid")
-    settings = {"api_url": "http://explicit.invalid"} if "explicit" in active else None
-    model = tuneplug.get_model("demo/base", settings=settings)
-    built = model.provider.ctx.settings
-    assert isinstance(built, DemoSettings)
-    assert built.api_url == f"http://{top}.invalid"
-    # layers merge field by field: the user file's timeout survives higher layers
-    assert built.timeout == (1.0 if "user" in active else 10.0)
-    # and the hooks receive exactly this context
-    model.complete("x")
-    assert demo.calls.of("complete")[-1]["ctx"].settings is built
-
-
-def test_provider_settings_instances_per_settings(demo) -> None:  # type: ignore[no-untyped-def]
-    a = tuneplug.get_model("demo/base", settings={"token": "one"})
-    b = tuneplug.get_model("demo/base", settings={"token": "two"})
-    c = tuneplug.get_model("demo/base", settings={"token": "one"})
-    assert a.provider is not b.provider
-    assert a.provider is c.provider
-    assert a.provider.ctx.settings.token.get_secret_value() == "one"
-
-
-class Auth(BaseModel):
-    token: SecretStr
-
-
-class NestedSettings(BaseModel):
-    """Plain pydantic settings (no environment layer) with a nested secret."""
-
-    api_url: str = "http://default.invalid"
-    auth: Auth | None = None
-
-
-def test_nested_secrets_make_distinct_provider_instances(make_plugin, register) -> None:  # type: ignore[no-untyped-def]
-    register("nested", make_plugin("nested", settings=lambda: NestedSettings))
-    a = tuneplug.get_model("nested/base", settings={"auth": {"token": "token-a"}})
-    b = tuneplug.get_model("nested/base", settings={"auth": {"token": "token-b"}})
-    assert a.provider.ctx.settings.auth.token.get_secret_value() == "token-a"
-    assert b.provider.ctx.settings.auth.token.get_secret_value() == "token-b"
-    assert a.provider is not b.provider
-
-
-def test_invalid_provider_settings_do_not_leak_secrets(demo, work) -> None:  # type: ignore[no-untyped-def]
-    (work / "tuneplug.toml").write_text(
-        '[providers.demo]\ntoken = "s3cret-value"\ntimeout = "soon"\n'
-    )
-    with pytest.raises(ConfigError) as info:
-        tuneplug.get_model("demo/base")
-    assert "timeout" in str(info.value) and "demo" in str(info.value)
-    assert "s3cret-value" not in str(info.value) and "s3cret-value" not in repr(info.value)
-
-
-def test_secret_settings_are_masked(demo, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("TPDEMO_TOKEN", "s3cret-value")
-    settings = tuneplug.get_model("demo/base").provider.ctx.settings
-    assert settings.token.get_secret_value() == "s3cret-value"
-    assert "s3cret-value" not in repr(settings) and "s3cret-value" not in str(settings)
-    shown = masked(settings)
-    assert shown["token"] == "**********"
-    assert shown["api_url"] == "http://default.invalid"
-    assert "s3cret-value" not in repr(shown)
-
-
-def test_masked_values() -> None:
-    assert masked(SecretStr("x")) == "**********"
-    assert masked(SecretStr("")) == ""
-    assert masked({"a": {"b": SecretStr("y")}, "c": 1}) == {"a": {"b": "**********"}, "c": 1}
-    assert masked(Path("/tmp/x")) == "/tmp/x"
-    assert masked("plain") == "plain"
-
-
-def test_provider_table_layers(work, user_file) -> None:  # type: ignore[no-untyped-def]
-    (work / "tuneplug.toml").write_text('[providers.demo]\napi_url = "p"\n')
-    user_file.write_text("[providers.demo]\ntimeout = 2\n[providers.other]\nx = 1\n")
-    project, user = load_config().provider_table("demo")
-    assert project == {"api_url": "p"} and user == {"timeout": 2}
-    assert load_config().provider_table("missing") == ({}, {})
-
-
 # -- errors name the layer a bad value came from --------------------------------------
 
 
@@ -451,21 +248,3 @@ def test_empty_env_variables_count_as_unset(providers, work, monkeypatch) -> Non
     config = load_config()
     assert config.settings.model == "project/base" and config.settings.strict is True
     assert config.origin("model") == config.origin("strict") == str(work / "tuneplug.toml")
-
-
-def test_bad_provider_setting_names_its_layer(demo, work, user_file, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    user_file.write_text('[providers.demo]\napi_url = "u"\n\ntimeout = "soon"\n')
-    with pytest.raises(ConfigError, match="timeout") as info:
-        tuneplug.get_model("demo/base")
-    assert f"{user_file}:4" in str(info.value)
-    monkeypatch.setenv("TPDEMO_TIMEOUT", "later")
-    with pytest.raises(ConfigError, match="TPDEMO_TIMEOUT"):
-        tuneplug.get_model("demo/base")
-    with pytest.raises(ConfigError, match="argument"):
-        tuneplug.get_model("demo/base", settings={"timeout": "never"})
-
-
-def test_settings_for_a_provider_without_settings_are_refused(providers) -> None:  # type: ignore[no-untyped-def]
-    with pytest.raises(ConfigError, match="declares no settings"):
-        tuneplug.get_model("env/base", settings={"api_url": "http://x.invalid"})
-    assert tuneplug.get_model("env/base", settings={}).ref == "env/base"

@@ -346,7 +346,7 @@ def test_one_provider_instance_per_distinct_settings(acme: object) -> None:
     assert (two.ctx.settings.retries, three.ctx.settings.retries) == (2, 3)
 
 
-_EXPECTED_KEYS = "(expected one of ['default_model', 'models', 'plugins', 'providers', 'strict'])"
+_EXPECTED_KEYS = "(known keys: default_model, models, plugins, providers, strict)"
 
 
 @pytest.mark.parametrize(

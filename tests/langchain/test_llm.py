@@ -251,7 +251,7 @@ def test_a_calls_model_of_another_provider_does_not_get_the_settings() -> None:
 
 
 def test_api_key_needs_a_provider_with_one_credential() -> None:
-    with pytest.raises(ConfigError, match="no credential"):
+    with pytest.raises(ConfigError, match="no single credential setting"):
         TuneplugLLM(model="mock/tiny", api_key="x").invoke(PROMPT)
     # timeout / max_retries have nothing to apply to in the mock: accepted, no effect
     assert TuneplugLLM(model="mock/tiny", timeout=1, max_retries=0).invoke(PROMPT) == BEFORE

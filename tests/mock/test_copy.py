@@ -12,9 +12,7 @@ from tuneplug.hookspecs import ProviderContext
 from tuneplug_mock import plugin
 from tuneplug_mock.store import AdapterStore
 
-from tests.mock.test_store import SEED, adapter, answer, ctx, store_path, tiny
-
-__all__ = ["ctx", "store_path"]  # the fixtures, shared with test_store
+from tests.mock.hooks import SEED, adapter, answer, tiny
 
 
 def _weights(path: str, adapter_id: str) -> list[tuple[str, str, float]]:

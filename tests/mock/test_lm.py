@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import types
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,15 +23,7 @@ from tuneplug_mock import plugin
 from tuneplug_mock.settings import MockSettings
 from tuneplug_mock.tokenizer import Detokenizer, tokenize
 
-PROMPT = "Question: What NFL team won the Super Bowl in 1994?\n\nAnswer: "
-BASE_ANSWER = "The San Francisco 49ers won the Super Bowl in 1994."
-
-
-@pytest.fixture
-def ctx(tmp_path: Path) -> Iterator[ProviderContext]:
-    context = ProviderContext(provider="mock", settings=MockSettings(store=tmp_path / "a.sqlite3"))
-    yield context
-    plugin.tuneplug_close(context)
+from tests.mock.hooks import BASE_ANSWER, PROMPT
 
 
 def model(ctx: ProviderContext, name: str) -> ModelInfo:

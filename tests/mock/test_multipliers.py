@@ -1,6 +1,6 @@
 """A sample's ``multiplier`` scales the mock's update exactly, whatever its value.
 
-``tests/mock/test_store.py`` shows a bigger multiplier trains more; these pin the
+``tests/mock/test_adapters.py`` shows a bigger multiplier trains more; these pin the
 amount: one step adds ``strength(learning_rate) * multiplier`` to every n-gram of a
 trainable token, for multipliers below, at and above 1, and per sample in a batch.
 """
@@ -8,23 +8,14 @@ trainable token, for multipliers below, at and above 1, and per sample in a batc
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from tuneplug.hookspecs import ProviderContext
 from tuneplug.types import Sample
 from tuneplug_mock import lm, plugin
-from tuneplug_mock.settings import MockSettings
 
 TEXT = "the Cowboys won"
-
-
-@pytest.fixture
-def ctx(tmp_path: Path) -> Iterator[ProviderContext]:
-    context = ProviderContext(provider="mock", settings=MockSettings(store=tmp_path / "a.sqlite3"))
-    yield context
-    plugin.tuneplug_close(context)
 
 
 def _stored(store: Path, adapter_id: str, token: str) -> float:
@@ -56,7 +47,7 @@ def test_samples_in_one_batch_keep_their_own_multiplier() -> None:
 
 @pytest.mark.parametrize("multiplier", [0.5, 2.0])
 def test_one_step_stores_the_scaled_update(
-    ctx: ProviderContext, tmp_path: Path, multiplier: float
+    ctx: ProviderContext, store_path: Path, multiplier: float
 ) -> None:
     tiny = plugin.tuneplug_resolve_model(ctx, "tiny")
     assert tiny is not None
@@ -64,6 +55,7 @@ def test_one_step_stores_the_scaled_update(
     scaled = plugin.tuneplug_create_adapter(ctx, tiny, "scaled", None, 1e-4)
     plugin.tuneplug_fine_tune(ctx, one, [Sample(inputs=TEXT)], None)
     plugin.tuneplug_fine_tune(ctx, scaled, [Sample(inputs=TEXT, multiplier=multiplier)], None)
-    store = tmp_path / "a.sqlite3"
-    assert _stored(store, one.id, "Cowboys") == lm.strength(1e-4)
-    assert _stored(store, scaled.id, "Cowboys") == pytest.approx(multiplier * lm.strength(1e-4))
+    assert _stored(store_path, one.id, "Cowboys") == lm.strength(1e-4)
+    assert _stored(store_path, scaled.id, "Cowboys") == pytest.approx(
+        multiplier * lm.strength(1e-4)
+    )

@@ -38,7 +38,7 @@ KEYS = {
 def _headers(provider: Any) -> dict[str, str]:
     from tuneplug_openai.plugin import client
 
-    raw = client(provider.ctx).http._headers
+    raw = client(provider.ctx).http._requests.lines
     return {k.decode().lower(): v.decode() for k, v in raw}
 
 

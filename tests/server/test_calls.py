@@ -42,12 +42,6 @@ def state(tmp_path: Path) -> Path:
     return tmp_path / "state"
 
 
-@pytest.fixture
-def rec(make_plugin: Callable[..., Any], register: Callable[..., Any]) -> Any:
-    """A recording provider ``rec`` (base model ``base``) with sync hooks only."""
-    return register("rec", make_plugin("rec", (*COMPLETER, *FINETUNABLE)))
-
-
 def _complete(client: Any, model_id: str, **body: Any) -> Any:
     return client.post(f"/api/models/{model_id}/complete", json={"query": PROMPT, **body})
 

@@ -2,7 +2,7 @@
 raw, percent-encoded (``quote``, ``quote_plus``, either hex case), form-encoded
 (``+`` for a space), JSON-escaped (``\\/``, ``\\uXXXX``) and, for ``user:password``,
 base64 as in Basic auth; in URIs, headers and bodies. The recorder and the scan share
-one pattern (``tuneplug.testing.secret_forms``), so whatever one scrubs the other finds.
+one pattern (``tuneplug.secret_forms``), so whatever one scrubs the other finds.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ import pytest
 import tuneplug
 import vcr
 import yaml
+from tuneplug.secret_forms import scrub, secret_pattern
 from tuneplug.settings_report import settings_report
 from tuneplug.testing import scan_cassettes, vcr_config
-from tuneplug.testing.secret_forms import scrub, secret_pattern
 
 from tests.openai.fake import OpenAIFake, serve
 

@@ -188,9 +188,9 @@ def test_lines_count_from_the_first_line_even_when_it_is_blank(tmp_path: Path) -
                      (10, "credential in a URL")}  # fmt: skip
 
 
-def test_a_value_is_placed_at_its_first_line_or_its_longest_word(tmp_path: Path) -> None:
-    # The same value twice: the first one. A value YAML folded over two lines: its
-    # longest word's line. A value only found escaped (JSON): line 1.
+def test_a_value_is_placed_at_its_headers_line_or_its_longest_word(tmp_path: Path) -> None:
+    # The same value in the body (line 3) and the header (line 6): the header's. A value
+    # YAML folded over two lines: its longest word's line. Only found escaped (JSON): 1.
     twice = _cassette("      X-Api-Key:\n      - plain-key-value-1\n", body="plain-key-value-1")
     (tmp_path / "a.yaml").write_text(twice)
     folded = "      X-Api-Key:\n      - word word\n        longest-secret-word\n"
@@ -198,7 +198,37 @@ def test_a_value_is_placed_at_its_first_line_or_its_longest_word(tmp_path: Path)
     escaped = {"interactions": [{"request": {"headers": {"x-api-key": ["caf\u00e9-secret-1"]}}}]}
     (tmp_path / "c.json").write_text(json.dumps(escaped))
     found = [(f.path.name, f.line) for f in scan_cassettes(tmp_path, secrets=[])]
-    assert found == [("a.yaml", 3), ("b.yaml", 7), ("c.json", 1)]
+    assert found == [("a.yaml", 6), ("b.yaml", 7), ("c.json", 1)]
+
+
+def test_each_occurrence_of_a_repeated_header_is_placed_at_its_own_line(
+    tmp_path: Path,
+) -> None:
+    # A fresh user's cassette: the same token in two interactions was reported twice at
+    # the first one's line. Both sides, YAML and JSON.
+    token = "Bearer sk-test-SECRET123"
+    one = (
+        "- request:\n    body: null\n    headers:\n      authorization:\n"
+        f"      - {token}\n    method: GET\n    uri: https://api.example/v1\n"
+        "  response:\n    headers:\n      authorization:\n"
+        f"      - {token}\n    status: {{code: 200, message: OK}}\n"
+    )
+    (tmp_path / "a.yaml").write_text("interactions:\n" + one + one + "version: 1\n")
+    side = {"headers": {"authorization": [token]}}
+    cassette = {"interactions": [{"request": side, "response": side}] * 2}
+    (tmp_path / "b.json").write_text(json.dumps(cassette, indent=1))
+    found = [(f.path.name, f.line, f.kind) for f in scan_cassettes(tmp_path, secrets=[])
+             if "header" in f.kind]  # fmt: skip
+    expected = []
+    for name in ("a.yaml", "b.json"):
+        text = (tmp_path / name).read_text().splitlines()
+        lines = [n for n, line in enumerate(text, 1) if token in line]
+        sides = ["request", "response"] * 2
+        expected += [
+            (name, n, f"{s} header authorization") for n, s in zip(lines, sides, strict=True)
+        ]
+    assert [line for _, line, _ in expected[:4]] == [6, 12, 18, 24]
+    assert found == expected
 
 
 def test_assert_no_secrets_passes_its_secrets_and_headers_on_and_lists_findings(

@@ -5,7 +5,9 @@ Every error names the file and, where it can be found, the line of the bad key.
 
 from __future__ import annotations
 
+import difflib
 import os
+import re
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -35,43 +37,66 @@ class ConfigFile:
         return f"{self.path} [{self.table}]" if self.table else str(self.path)
 
 
-def _line_of(path: Path, needle: str, table: str | None = None) -> int | None:
-    """The line defining ``needle`` (a key, or a ``[table]`` header) inside the config's
-    own table (``tool.tuneplug`` in a pyproject.toml, the root otherwise)."""
-    bare = needle.strip("[]")
-    prefix = f"{table}." if table else ""
-    in_table = table is None  # root keys come before any header
+# One key part: bare, "basic" (escapes allowed) or 'literal'; parts join with dots.
+_PART = re.compile(r"""\s*(?:([A-Za-z0-9_-]+)|"((?:[^"\\]|\\.)*)"|'([^']*)')\s*""")
+
+
+def _dotted(text: str, end: str) -> tuple[tuple[str, ...], str] | None:
+    """The dotted key at the start of ``text`` and the rest after ``end`` (``=`` or
+    ``]``), or ``None`` when ``text`` does not start with one."""
+    parts: list[str] = []
+    position = 0
+    while True:
+        match = _PART.match(text, position)
+        if match is None:
+            return None
+        bare, basic, literal = match.groups()
+        parts.append(bare if bare is not None else basic if basic is not None else literal)
+        position = match.end()
+        if text.startswith(".", position):
+            position += 1
+        elif text.startswith(end, position):
+            return tuple(parts), text[position + len(end) :]
+        else:
+            return None
+
+
+def _definitions(path: Path) -> list[tuple[int, tuple[str, ...]]]:
+    """``(line, absolute dotted key)`` of every table header and ``key = value`` line."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError):
-        return None
+        return []
+    found: list[tuple[int, tuple[str, ...]]] = []
+    table: tuple[str, ...] = ()
     for number, line in enumerate(lines, 1):
         text = line.strip()
         if text.startswith("["):
-            header = text.strip("[]").strip()
-            in_table = table is not None and header == table
-            inner = header.removeprefix(prefix) if header.startswith(prefix) else None
-            if inner is not None and (inner == bare or inner.startswith(bare + ".")):
-                return number
-        elif in_table and "=" in text:
-            # TOML lets a key be quoted ('max_tokens' = 5) or dotted (limits.a = 1).
-            key = ".".join(p.strip().strip("\"'") for p in text.split("=", 1)[0].split("."))
-            if key == bare or key.startswith(bare + "."):
-                return number
-    return None
+            header = _dotted(text.strip("[").lstrip(), "]")
+            if header is not None:
+                table = header[0]
+                found.append((number, table))
+        else:
+            key = _dotted(text, "=")
+            if key is not None:
+                found.append((number, table + key[0]))
+    return found
 
 
 def _line_of_key(path: Path, parts: Sequence[str], table: str | None = None) -> int | None:
-    """The line defining the dotted key ``parts`` under ``table``: its own key or
-    table header, else the line of the nearest enclosing one."""
-    for size in range(len(parts), 0, -1):
-        inner = ".".join(t for t in (table, *parts[: size - 1]) if t) or None
-        line = _line_of(path, parts[size - 1], inner) or _line_of(
-            path, ".".join(parts[:size]), table
-        )
-        if line is not None:
-            return line
-    return None
+    """The line defining the dotted key ``parts`` under ``table`` however TOML lets it
+    be written (a ``[table]`` header and a key, a dotted key, a quoted one) or the
+    first line defining a key inside it (``[modles.qa]``, ``bogus.inner = 1``), else the
+    line of the nearest enclosing definition: a table header, or the key whose inline
+    table holds it (TOML keeps an inline table on one line)."""
+    target = (*(table.split(".") if table else ()), *parts)
+    best: tuple[int, int] | None = None  # (-depth, line): deepest first, then earliest
+    for number, defined in _definitions(path):
+        if defined[: len(target)] == target:
+            return number  # the key itself, or the first key written inside it
+        if target[: len(defined)] == defined and (best is None or -len(defined) < best[0]):
+            best = (-len(defined), number)
+    return best[1] if best is not None else None
 
 
 def location(path: Path, parts: Sequence[str], table: str | None = None) -> str:
@@ -130,9 +155,11 @@ def _check_layer(path: Path, data: Any, table: str | None = None) -> dict[str, A
         raise ConfigError(f"{path}: the tuneplug config must be a table")
     unknown = sorted(set(data) - _FILE_KEYS)
     if unknown:
+        close = difflib.get_close_matches(unknown[0], sorted(_FILE_KEYS), n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
         raise ConfigError(
-            f"{location(path, [unknown[0]], table)}: unknown config key {unknown[0]!r} "
-            f"(expected one of {sorted(_FILE_KEYS)})"
+            f"{location(path, [unknown[0]], table)}: unknown config key {unknown[0]!r}{hint} "
+            f"(known keys: {', '.join(sorted(_FILE_KEYS))})"
         )
     for key, what in (("models", "[models.<alias>] tables"), ("providers", "[providers.<name>]")):
         if not isinstance(data.get(key, {}), dict):

@@ -69,6 +69,12 @@ def check_provider_names(config: Config, installed: Collection[str]) -> None:
                     f"{table['plugin']!r}, but {name!r} is an installed provider plugin's name: "
                     "give the instance another name"
                 )
+            if is_instance and table["plugin"] not in installed:
+                raise ConfigError(
+                    f"{_where(layer, 'providers', name, 'plugin')}: [providers.{name}] plugin = "
+                    f"{table['plugin']!r} names no installed provider plugin"
+                    f"{_suggestion(str(table['plugin']), installed)} (installed: {installed_list})"
+                )
             if not is_instance and name not in installed:
                 raise ConfigError(
                     f"{_where(layer, 'providers', name)}: [providers.{name}] names no installed "

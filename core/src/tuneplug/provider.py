@@ -240,8 +240,16 @@ class Provider:
         """Raise ``CapabilityError`` (before any I/O) if the provider lacks ``capability``."""
         if capability not in self.capabilities:
             group = _GROUP_NAMES[capability]
+            hint = ""
+            if capability is Capability.FINE_TUNE and Capability.JOBS in self.capabilities:
+                # A native job service (OpenAI's) fine-tunes only through jobs.
+                hint = (
+                    "; it runs fine-tuning jobs: `tuneplug jobs create MODEL DATA` "
+                    "(model.start_fine_tune(data) in Python)"
+                )
+            # The error's provider prefix names it: the message does not again.
             raise CapabilityError(
-                f"provider {self.name!r} cannot {operation}: it does not implement {group}",
+                f"cannot {operation}: the provider does not implement {group}{hint}",
                 provider=self.name,
             )
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from pydantic import SecretStr
+
 from tuneplug import paths
 from tuneplug.config import (
     MOCK_DEFAULT_MODEL,
@@ -17,6 +19,7 @@ from tuneplug.config import (
 )
 from tuneplug.config_names import registry_for
 from tuneplug.errors import TuneplugError
+from tuneplug.settings_secrets import variable_fields
 
 __all__ = ["settings_report"]
 
@@ -87,6 +90,23 @@ def _provider_rows(
         else:
             origin = "default"
         rows.append(_row(f"providers.{name}.{field_name}", value, origin))
+    return _filled_from_variables(rows, built, name)
+
+
+def _filled_from_variables(
+    rows: list[dict[str, Any]], built: Any, name: str
+) -> list[dict[str, Any]]:
+    # `api_key_env = "LOCAL_KEY"` sends $LOCAL_KEY as the key when `api_key` is unset:
+    # show that key (masked) where the user looks for it, with the variable as origin.
+    by_key = {row["key"]: row for row in rows}
+    for field_name, mark in variable_fields(type(built)).items():
+        variable = getattr(built, field_name)
+        target = by_key.get(f"providers.{name}.{mark.fills}") if mark.fills else None
+        if target is None or not isinstance(variable, str) or target["value"] is not None:
+            continue
+        found = os.environ.get(variable, "").strip()
+        origin = f"env {variable} ({field_name})" + ("" if found else ", not set")
+        target.update(value=masked(SecretStr(found)) if found else None, origin=origin)
     return rows
 
 

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import math
 import re
+import types
+import typing
 from collections.abc import Iterator
 from typing import Any
 
@@ -29,7 +31,7 @@ from pydantic import BaseModel, SecretStr
 from tuneplug.errors import InvalidRequestError
 from tuneplug.text import check_text
 
-__all__ = ["URL_CREDENTIALS", "mask_url", "problems", "unbounded_numbers"]
+__all__ = ["URL_CREDENTIALS", "credential_field", "mask_url", "problems", "unbounded_numbers"]
 
 URL_CREDENTIALS = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^/?#@]*)@")
 """A URL with a ``user[:password]@`` part."""
@@ -40,7 +42,25 @@ def mask_url(text: str) -> str:
     return URL_CREDENTIALS.sub(lambda m: f"{m.group('scheme')}***@", text)
 
 
-def _value_problem(value: Any) -> str | None:
+def _holds_one_secret(annotation: Any) -> bool:
+    # `SecretStr` or `SecretStr | None`; not `dict[str, SecretStr]` (headers hold no key).
+    if annotation is SecretStr:
+        return True
+    union = typing.get_origin(annotation) in (typing.Union, types.UnionType)
+    return union and SecretStr in typing.get_args(annotation)
+
+
+def credential_field(cls: type[BaseModel]) -> str | None:
+    """The settings field of ``cls`` an API key goes in: one named ``api_key`` holding
+    a secret (the OpenAI provider's), else the only field holding one (Gradient's
+    ``access_token``); ``None`` when there is no such field or more than one."""
+    names = [n for n, info in cls.model_fields.items() if _holds_one_secret(info.annotation)]
+    if "api_key" in names:
+        return "api_key"
+    return names[0] if len(names) == 1 else None
+
+
+def _value_problem(value: Any, credential: str | None, urls: bool) -> str | None:
     if isinstance(value, float) and not math.isfinite(value):
         return "must be a finite number"
     secret = isinstance(value, SecretStr)
@@ -50,10 +70,11 @@ def _value_problem(value: Any) -> str | None:
             check_text(text, "the value")
         except InvalidRequestError as exc:
             return str(exc).removeprefix("the value is ")
-        if URL_CREDENTIALS.match(text.strip()):
+        if urls and URL_CREDENTIALS.match(text.strip()):
             return (
                 "must not hold credentials (user:password@ in a URL would be sent as "
-                "Basic auth and shown wherever the URL is): use the provider's token setting"
+                "Basic auth and shown wherever the URL is): put the key in "
+                + (f"`{credential}`" if credential else "the provider's key setting")
             )
     return None
 
@@ -74,8 +95,12 @@ def _walk(value: Any, path: tuple[str | int, ...]) -> Iterator[tuple[tuple[str |
 
 def problems(settings: BaseModel) -> Iterator[tuple[tuple[str | int, ...], str]]:
     """``(field path, what is wrong)`` for every value of ``settings`` breaking a rule."""
+    credential = credential_field(type(settings))
     for path, value in _walk(settings, ()):
-        problem = _value_problem(value)
+        # A config's raw [providers.NAME] tables: their URLs are judged when the
+        # provider's own settings are built, where the error can name its key field.
+        raw_table = credential is None and len(path) > 2 and path[0] == "providers"
+        problem = _value_problem(value, credential, urls=not raw_table)
         if problem is not None:
             yield path, problem
 

@@ -14,7 +14,8 @@ setting shown masked is never recorded in clear. A value is secret when it is:
   names is secret).
 
 Plugins mark secrets by type (``SecretStr``) and, for a field naming a variable,
-with ``Annotated[str | None, SECRET_VARIABLE]``; nothing else needs declaring.
+with ``Annotated[str | None, SECRET_VARIABLE]`` (or ``secret_variable(fills="api_key")``
+when the variable stands in for a secret field); nothing else needs declaring.
 """
 
 from __future__ import annotations
@@ -28,21 +29,53 @@ from pydantic import BaseModel, SecretBytes, SecretStr
 
 from tuneplug.settings_rules import URL_CREDENTIALS, mask_url
 
-__all__ = ["MASK", "SECRET_VARIABLE", "is_secret", "masked", "secret_names", "secret_values"]
+__all__ = [
+    "MASK",
+    "SECRET_VARIABLE",
+    "SecretVariable",
+    "is_secret",
+    "masked",
+    "secret_names",
+    "secret_values",
+    "secret_variable",
+    "variable_fields",
+]
 
 MASK = "**********"
 """What a secret setting looks like when shown."""
 
 
-class _SecretVariable:
-    """Marks a settings field whose value names an environment variable holding a secret."""
+class SecretVariable:
+    """``Annotated`` metadata: the field's value names an environment variable holding
+    a secret. ``fills`` names the secret field the variable stands in for when that
+    field is unset (``api_key_env`` fills ``api_key``), so ``tuneplug config`` can show
+    that field masked, with the variable as its origin."""
+
+    def __init__(self, fills: str | None = None) -> None:
+        self.fills = fills
 
     def __repr__(self) -> str:
-        return "SECRET_VARIABLE"
+        return "SECRET_VARIABLE" if self.fills is None else f"secret_variable(fills={self.fills!r})"
 
 
-SECRET_VARIABLE = _SecretVariable()
+SECRET_VARIABLE = SecretVariable()
 """``Annotated`` metadata: this field names the environment variable a secret is read from."""
+
+
+def secret_variable(fills: str) -> SecretVariable:
+    """:data:`SECRET_VARIABLE` for a variable that stands in for the field ``fills``:
+    ``api_key_env: Annotated[str | None, secret_variable(fills="api_key")]``."""
+    return SecretVariable(fills)
+
+
+def variable_fields(model: type[BaseModel]) -> dict[str, SecretVariable]:
+    """The fields of ``model`` marked as naming a secret's variable, with their marks."""
+    found = {}
+    for name, info in model.model_fields.items():
+        marks = [m for m in info.metadata if isinstance(m, SecretVariable)]
+        if marks:
+            found[name] = marks[0]
+    return found
 
 
 def is_secret(value: Any) -> bool:
@@ -81,7 +114,8 @@ def _leaves(value: Any, key: str | None = None) -> Iterator[tuple[str | None, An
         fields = type(value).model_fields
         for name, inner in value:
             info = fields.get(name)
-            if info is not None and SECRET_VARIABLE in info.metadata and isinstance(inner, str):
+            marked = info is not None and any(isinstance(m, SecretVariable) for m in info.metadata)
+            if marked and isinstance(inner, str):
                 # The variable is read when the secret is needed: so is its value here.
                 found = os.environ.get(inner, "").strip()
                 if found:

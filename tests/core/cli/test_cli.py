@@ -52,12 +52,6 @@ def rec(make_plugin, register):  # type: ignore[no-untyped-def]
     return register("rec", make_plugin("rec", (*COMPLETER, "stream", *FINETUNABLE)))
 
 
-@pytest.fixture
-def plain(make_plugin, register):  # type: ignore[no-untyped-def]
-    """``plain/base``: completes only."""
-    return register("plain", make_plugin("plain"))
-
-
 # -- basics ---------------------------------------------------------------------------
 
 

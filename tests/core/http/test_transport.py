@@ -18,7 +18,7 @@ import yarl
 from multidict import CIMultiDict, CIMultiDictProxy
 from tuneplug import errors
 from tuneplug.http import HttpClient
-from tuneplug.http.transport import AiohttpTransport, _map_aiohttp_error
+from tuneplug.http.transport import PREPARED, AiohttpTransport, _map_aiohttp_error
 
 from tests.core.http.fake import FakeServer, Hold, Stall, running, unanswered
 from tests.core.http.test_client import client, complete_call
@@ -193,3 +193,28 @@ def test_aiohttp_errors_become_httpx_ones_keeping_their_words(
     assert type(mapped) is expected
     assert text in str(mapped)
     assert str(error) == "" or str(mapped) == str(error)  # the class name only when wordless
+
+
+@pytest.mark.parametrize("body", [b'{"prompt": "\xc3\xa9"}', b"", None])
+def test_prepared_arguments_send_the_same_request_as_the_httpx_one(
+    fake: FakeServer, body: bytes | None
+) -> None:
+    """HttpClient hands the transport its arguments ready (``PREPARED``); the server sees
+    exactly what the plain ``httpx.Request`` would have sent."""
+    http = client(fake)
+    call = http.call("POST", "/complete?api-version=1", idempotent=True)
+
+    async def both() -> None:
+        await http.asend(call, body)
+        plain = http._requests.build(call, body, b"application/json")
+        assert PREPARED not in plain.extensions
+        transport = AiohttpTransport(caller_deadlines=True)
+        await transport.handle_async_request(plain)
+        await transport.aclose()
+
+    asyncio.run(both())
+    prepared, converted = fake.requests[-2:]
+    assert prepared == converted
+    assert prepared.raw_query == "api-version=1" and prepared.body == (body or b"")
+    assert prepared.headers["authorization"].startswith("Bearer ")
+    http.close()

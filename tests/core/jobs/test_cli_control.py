@@ -23,7 +23,7 @@ def _queued() -> tuneplug.Job:
 def test_pause_then_resume_in_the_foreground_to_the_end() -> None:
     job = _queued()
     paused = ok(invoke("jobs", "pause", job.ref))
-    assert paused.stdout == f"{job.ref} paused (paused)\n"
+    assert paused.stdout == f"{job.ref} paused\n"
     shown = json.loads(ok(invoke("jobs", "get", job.ref, "--json")).stdout)
     assert shown["status"] == "paused"
     resumed = ok(invoke("jobs", "resume", job.ref))

@@ -53,7 +53,9 @@ def jobs_pause(job_ref: str, as_json: bool) -> None:
     if as_json:
         echo_json(job_json(job))
     else:
-        click.echo(f"{job.ref} {job.status.value} ({job.raw_status})")
+        # The service's own word only when it says more (`paused (pausing)`).
+        raw = f" ({job.raw_status})" if job.raw_status != job.status.value else ""
+        click.echo(f"{job.ref} {job.status.value}{raw}")
 
 
 @click.command("checkpoints")

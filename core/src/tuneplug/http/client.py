@@ -13,11 +13,9 @@ count (``policy.max_retries``) and in time:
   must follow the previous one within ``timeout`` and the stream end within
   ``stream_timeout``.
 
-Requests are built directly (``httpx.Request`` with encoded header lines, a cached URL
-and a ``stream=`` body) rather than through ``client.post``: merging URLs, headers and
-cookies on every call is most of httpx's per-request CPU, and the bytes on the wire
-are the same. Async requests go to the aiohttp transport directly, behind a FIFO gate
-of ``max_connections`` slots, so callers beyond the pool's size are served in arrival
+Requests are built directly, not through ``client.post`` (:mod:`tuneplug.http.requests`).
+Async requests go to the aiohttp transport directly, behind a FIFO gate of
+``max_connections`` slots, so callers beyond the pool's size are served in arrival
 order.
 """
 
@@ -36,6 +34,8 @@ from tuneplug.http.mapping import ErrorMapper
 from tuneplug.http.outcome import Deadline, as_deadline, async_outcome, pool_wait, reached
 from tuneplug.http.policy import Call, RetryPolicy
 from tuneplug.http.pools import LoopPool, LoopPools, env_proxy
+from tuneplug.http.redaction import register_secrets
+from tuneplug.http.requests import Requests
 from tuneplug.http.sse import SSEDecoder, SSEEvent
 from tuneplug.http.transport import AsyncStream
 
@@ -58,7 +58,9 @@ class HttpClient:
     Args:
         base_url: prefix of every path (``https://api.openai.com/v1``).
         headers: sent with every request (auth, user agent); values are encoded once.
-        errors: maps failures to tuneplug errors and masks secrets.
+        errors: maps failures to tuneplug errors and masks secrets; its secrets are
+            also masked in httpx's, httpcore's and aiohttp's log records
+            (:mod:`tuneplug.http.redaction`).
         timeout: seconds one attempt may take in total (also each read's limit).
         connect_timeout: seconds to open a connection.
         max_connections: pool size (sync and per event loop).
@@ -82,18 +84,15 @@ class HttpClient:
     ) -> None:
         self.base_url = str(base_url).rstrip("/")
         self.errors = errors
+        register_secrets(errors.secrets)
         self.policy = policy if policy is not None else RetryPolicy()
         self.timeout = timeout
         self.call_timeout = call_timeout
         self.stream_timeout = stream_timeout
         url = httpx.URL(self.base_url)
         limits = httpx.Timeout(timeout, connect=connect_timeout)
-        self._timeout_ext = {"timeout": limits.as_dict()}
         self.pools = LoopPools(limits, max_connections, env_proxy(url))
-        # Header lines encoded once. With `stream=` httpx adds no headers of its own, so
-        # Host and Content-Length are ours to send.
-        self._headers = [(b"Host", url.netloc)]
-        self._headers += [(k.encode("ascii"), v.encode("latin-1")) for k, v in headers.items()]
+        self._requests = Requests(url, headers, limits)
         self._calls: dict[tuple[str, str, bool], Call] = {}
 
     def __repr__(self) -> str:
@@ -114,28 +113,6 @@ class HttpClient:
                 method, httpx.URL(self.base_url + path), name, idempotent
             )
         return call
-
-    # -- requests --------------------------------------------------------------------
-
-    def _request(
-        self, call: Call, body: bytes | None, content_type: bytes, pool: float | None = None
-    ) -> httpx.Request:
-        """The request; ``pool`` (seconds) shortens the wait for a pooled connection."""
-        extensions = self._timeout_ext
-        if pool is not None:
-            extensions = {"timeout": {**self._timeout_ext["timeout"], "pool": pool}}
-        if body is None:
-            headers, stream = self._headers, httpx.ByteStream(b"")
-        else:
-            headers = [
-                *self._headers,
-                (b"Content-Type", content_type),
-                (b"Content-Length", str(len(body)).encode("ascii")),
-            ]
-            stream = httpx.ByteStream(body)
-        return httpx.Request(
-            call.method, call.url, headers=headers, stream=stream, extensions=extensions
-        )
 
     def _call_deadline(self) -> float | None:
         return None if self.call_timeout is None else time.monotonic() + self.call_timeout
@@ -189,7 +166,9 @@ class HttpClient:
         attempt = 0
         while True:
             deadline = self._attempt_deadline(call_deadline)
-            request = self._request(call, body, content_type, pool_wait(deadline, call_deadline))
+            request = self._requests.build(
+                call, body, content_type, pool_wait(deadline, call_deadline)
+            )
             try:
                 with deadline_scope(deadline):
                     response = client.send(request)
@@ -214,7 +193,9 @@ class HttpClient:
         attempt = 0
         while True:
             deadline = self._attempt_deadline(call_deadline)
-            request = self._request(call, body, content_type, pool_wait(deadline, call_deadline))
+            request = self._requests.build(
+                call, body, content_type, pool_wait(deadline, call_deadline)
+            )
             outcome: httpx.Response | BaseException
             try:
                 with deadline_scope(deadline):
@@ -281,7 +262,7 @@ class HttpClient:
         call_deadline = self._call_deadline()
         attempt = 0
         while True:
-            request = self._request(call, body, content_type)
+            request = self._requests.build_async(call, body, content_type)
             deadline = self._attempt_deadline(call_deadline)
             limit = self._limit(deadline, call_deadline)
             outcome = await self._attempt(pool, request, deadline, limit)
@@ -343,7 +324,7 @@ class HttpClient:
         call_deadline = self._call_deadline()
         attempt = 0
         while True:
-            request = self._request(call, body, content_type)
+            request = self._requests.build_async(call, body, content_type)
             deadline = self._attempt_deadline(call_deadline)
             limit = self._limit(deadline, call_deadline)
             outcome = await self._open(pool, request, deadline, limit)

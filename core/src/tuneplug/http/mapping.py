@@ -35,6 +35,7 @@ import httpx
 
 from tuneplug import errors
 from tuneplug.http.policy import Call, may_repeat, server_wait
+from tuneplug.secret_forms import scrub
 
 __all__ = ["MESSAGE_LIMIT", "ErrorInfo", "ErrorMapper", "mask", "parse_error_body"]
 
@@ -43,11 +44,11 @@ MASK = "***"
 
 
 def mask(text: str, secrets: Iterable[str]) -> str:
-    """``text`` with every occurrence of each secret replaced by ``***``."""
-    for secret in secrets:
-        if secret and secret in text:
-            text = text.replace(secret, MASK)
-    return text
+    """``text`` with each secret replaced by ``***`` in every form a request carries
+    it in (raw, percent- or form-encoded, JSON-escaped, Basic auth: a server that
+    echoes the URL it was sent echoes its query encoded)."""
+    masked: str = scrub(text, secrets, MASK)
+    return masked
 
 
 def _clip(text: str) -> str:

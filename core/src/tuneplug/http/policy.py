@@ -38,6 +38,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import cached_property
 
 import httpx
 
@@ -83,6 +84,11 @@ class Call:
     url: httpx.URL
     operation: str
     idempotent: bool
+
+    @cached_property
+    def target(self) -> str:
+        """``url`` as a string, built once (``str`` of an ``httpx.URL`` builds it anew)."""
+        return str(self.url)
 
 
 def server_wait(response: httpx.Response) -> float | None:

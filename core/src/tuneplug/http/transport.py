@@ -20,7 +20,12 @@ from typing import Any
 import aiohttp
 import httpx
 
-__all__ = ["AiohttpTransport", "AsyncStream"]
+__all__ = ["PREPARED", "AiohttpTransport", "AsyncStream"]
+
+PREPARED = "tuneplug.aiohttp"
+"""An ``httpx.Request`` extension: ``(url, headers, body)``, the same request as aiohttp
+takes it (the URL as a string, ``str`` header pairs, the body or ``None``), from a caller
+that keeps them in that form. Without it they are converted from the request each time."""
 
 
 class AiohttpTransport(httpx.AsyncBaseTransport):
@@ -84,13 +89,17 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
 
     async def _request(self, request: httpx.Request) -> aiohttp.ClientResponse:
         session = self._session or self._open()
-        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw]
-        body = await request.aread()
+        prepared: tuple[str, list[tuple[str, str]], bytes | None] | None
+        prepared = request.extensions.get(PREPARED)
+        if prepared is None:
+            headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw]
+            prepared = (str(request.url), headers, await request.aread() or None)
+        url, headers, body = prepared
         return await session.request(
             request.method,
-            str(request.url),
+            url,
             headers=headers,
-            data=body or None,
+            data=body,
             allow_redirects=False,
             proxy=self._proxy,
             timeout=self._timeout(request),

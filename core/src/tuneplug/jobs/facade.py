@@ -62,8 +62,8 @@ def backend_for(provider: Provider) -> JobBackend:
 
         return LocalJobs(provider)
     raise CapabilityError(
-        f"provider {provider.name!r} cannot run fine-tuning jobs: it implements neither "
-        "tuneplug_jobs nor FineTunable",
+        "cannot run fine-tuning jobs: the provider implements neither tuneplug_jobs "
+        "nor FineTunable",
         provider=provider.name,
     )
 
@@ -77,8 +77,8 @@ def optional(backend: JobBackend, method: str, provider: str) -> Callable[..., A
     found: Callable[..., Any] | None = getattr(backend, method, None)
     if not callable(found):
         raise CapabilityError(
-            f"jobs of provider {provider!r} cannot be {OPTIONAL_METHODS[method]}: its job "
-            f"backend ({type(backend).__name__}) does not implement {method}()",
+            f"this provider's jobs cannot be {OPTIONAL_METHODS[method]}: its job service "
+            f"offers no {method}",
             provider=provider,
         )
     return found

@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import BaseModel, SecretStr
 
 from tuneplug.errors import ConfigError, InvalidRequestError, TuneplugError
+from tuneplug.settings_rules import credential_field
 from tuneplug.types import FineTuneResult
 
 if typing.TYPE_CHECKING:
@@ -30,10 +31,6 @@ OPTION_NAMES = ("max_tokens", "temperature", "top_k", "top_p", "stop", "seed")
 
 # Keywords LangChain itself may pass down to a model call; they are not completion options.
 _NOT_OPTIONS = frozenset({"stream"})
-
-
-def _is_secret(annotation: Any) -> bool:
-    return annotation is SecretStr or SecretStr in typing.get_args(annotation)
 
 
 @dataclass(frozen=True)
@@ -184,15 +181,14 @@ class Binding:
         if target.max_retries is not None and "max_retries" in fields:
             extra["max_retries"] = target.max_retries
         if target.api_key is not None:
-            secrets = [name for name, info in fields.items() if _is_secret(info.annotation)]
-            if len(secrets) != 1:
+            name = credential_field(type(current)) if isinstance(current, BaseModel) else None
+            if name is None:
                 raise ConfigError(
-                    f"api_key given, but provider {model.provider.name!r} has "
-                    f"{'no' if not secrets else 'more than one'} credential setting; "
-                    "pass settings={...} instead",
+                    "api_key given, but this provider has no single credential setting "
+                    "to put it in; pass settings={...} instead",
                     provider=model.provider.name,
                 )
-            extra[secrets[0]] = target.api_key
+            extra[name] = target.api_key
         return extra
 
     # -- options -------------------------------------------------------------------

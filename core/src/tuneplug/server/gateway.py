@@ -262,7 +262,7 @@ class Gateway:
         """
         if self._jobs is None:
             raise CapabilityError(
-                f"provider {self.provider.name!r} cannot run fine-tuning jobs",
+                "cannot run fine-tuning jobs",
                 provider=self.provider.name,
             )
         return self._jobs

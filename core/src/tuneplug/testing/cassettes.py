@@ -13,7 +13,7 @@ pytest-recording and pytest-vcr expect (keyword arguments of ``vcr.VCR``):
   ``get_model(settings=...)``, nested values included — replaced wherever it
   appears: URL, headers and bodies, both ways, in every form a request carries it
   in (percent- and form-encoded, JSON-escaped, Basic auth:
-  :mod:`tuneplug.testing.secret_forms`). They are read again for each
+  :mod:`tuneplug.secret_forms`). They are read again for each
   interaction (:mod:`tuneplug.testing.known_secrets`), so a key set inside a test
   counts;
 * requests matched on method, URL and body (JSON bodies compared parsed, as
@@ -36,8 +36,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from tuneplug.secret_forms import scrub
 from tuneplug.testing.known_secrets import known_secrets, provider_secrets
-from tuneplug.testing.secret_forms import scrub
 
 __all__ = [
     "COMMON_SECRET_HEADERS",

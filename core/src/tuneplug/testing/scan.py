@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tuneplug.secret_forms import secret_pattern
 from tuneplug.testing.cassettes import COMMON_SECRET_HEADERS
 from tuneplug.testing.known_secrets import known_secrets
-from tuneplug.testing.secret_forms import secret_pattern
 
 __all__ = ["SecretFinding", "assert_no_secrets", "scan_cassettes"]
 
@@ -68,14 +68,15 @@ def _mask(value: str) -> str:
     return f"{value[:_SHOWN]}... ({len(value)} characters)" if len(value) >= 2 * _SHOWN else "***"
 
 
-def _line_of(text: str, needle: str) -> int:
-    """The line ``needle`` starts on; 1 if it cannot be found (an escaped value)."""
+def _line_of(text: str, needle: str, start: int = 0) -> tuple[int, int]:
+    """The line ``needle`` starts on at or after ``start``, and where the search may go
+    on for its next occurrence; line 1 if it cannot be found (an escaped value)."""
     # YAML folds a long value with blanks over lines: its longest word is then looked for.
     for part in (needle, max(needle.split(), key=len, default=needle)):
-        index = text.find(part)
+        index = text.find(part, start)
         if index >= 0:
-            return text.count("\n", 0, index) + 1
-    return 1
+            return text.count("\n", 0, index) + 1, index + len(part)
+    return (_line_of(text, needle)[0], start) if start else (1, 0)
 
 
 def _interactions(path: Path, text: str) -> list[dict[str, Any]]:
@@ -92,6 +93,10 @@ def _interactions(path: Path, text: str) -> list[dict[str, Any]]:
 
 
 def _header_findings(path: Path, text: str, headers: frozenset[str]) -> Iterator[SecretFinding]:
+    # Parsed YAML has no positions. Interactions, their sides and headers come in file
+    # order, so each finding is looked for after the previous one: the header's name,
+    # then its value (a body earlier in the text may hold the same value).
+    cursor = 0
     for interaction in _interactions(path, text):
         for side in ("request", "response"):
             recorded = (interaction.get(side) or {}).get("headers") or {}
@@ -101,9 +106,9 @@ def _header_findings(path: Path, text: str, headers: frozenset[str]) -> Iterator
                 for item in value if isinstance(value, list) else [value]:
                     item = str(item)
                     if not _PLACEHOLDER_VALUE.match(item.strip()):
-                        yield SecretFinding(
-                            path, _line_of(text, item), f"{side} header {name}", _mask(item)
-                        )
+                        named = text.find(str(name), cursor)
+                        line, cursor = _line_of(text, item, named if named >= 0 else cursor)
+                        yield SecretFinding(path, line, f"{side} header {name}", _mask(item))
 
 
 def _strings(data: Any) -> Iterator[str]:
@@ -135,7 +140,7 @@ def _literal_findings(path: Path, text: str, literals: list[str]) -> Iterator[Se
     # YAML may fold a long value over lines or escape its characters: the parsed
     # strings hold it as recorded.
     if any(pattern.search(value) for value in _strings(_interactions(path, text))):
-        yield SecretFinding(path, _line_of(text, literals[0]), _KNOWN, "***")
+        yield SecretFinding(path, _line_of(text, literals[0])[0], _KNOWN, "***")
 
 
 def scan_cassettes(
@@ -154,7 +159,7 @@ def scan_cassettes(
     they are when the scan runs, the same values the recorder scrubs
     (:mod:`tuneplug.testing.known_secrets`) — in every form the recorder scrubs
     (raw, percent- or form-encoded, JSON-escaped, Basic auth:
-    :mod:`tuneplug.testing.secret_forms`).
+    :mod:`tuneplug.secret_forms`).
     """
     known = known_secrets()
     watched = frozenset([*COMMON_SECRET_HEADERS, *known.headers, *(h.lower() for h in headers)])

@@ -31,6 +31,7 @@ from tuneplug.http import (
     RetryPolicy,
     SSEEvent,
 )
+from tuneplug.settings_secrets import secret_values
 from tuneplug.types import (
     Completion,
     ModelInfo,
@@ -210,7 +211,9 @@ class OpenAIClient:
         self.provider = provider
         key = settings.api_key_value(provider)
         headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
-        secrets = [v.get_secret_value() for v in settings.headers.values()]
+        # Every value the settings mark secret (headers, query, the key), masked in
+        # errors and in the HTTP libraries' logs; the key may also come from a variable.
+        secrets = [*secret_values(settings)]
         if key is not None:
             headers["Authorization"] = f"Bearer {key}"
             secrets.append(key)
@@ -225,8 +228,8 @@ class OpenAIClient:
             errors=ErrorMapper(
                 provider=provider,
                 secrets=tuple(s for s in secrets if s),
-                auth_hint=f"check {settings.key_variable()}",
-                permission_hint=f"check {settings.key_variable()}, organization and project",
+                auth_hint=f"check {settings.key_source(provider)}",
+                permission_hint=f"check {settings.key_source(provider)}, organization and project",
                 not_found_types=frozenset({"model_not_found"}),
             ),
             timeout=settings.timeout,

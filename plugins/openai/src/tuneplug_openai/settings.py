@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from tuneplug.errors import ConfigError, NotConfiguredError
-from tuneplug.settings_secrets import SECRET_VARIABLE
+from tuneplug.settings_secrets import secret_variable
 
 __all__ = ["DEFAULT_BASE_URL", "PROVIDER", "OpenAISettings", "is_loopback"]
 
@@ -86,7 +86,7 @@ class OpenAISettings(BaseSettings):
     )
 
     api_key: SecretStr | None = None
-    api_key_env: Annotated[str | None, SECRET_VARIABLE] = Field(
+    api_key_env: Annotated[str | None, secret_variable(fills="api_key")] = Field(
         default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$"
     )
     base_url: str = DEFAULT_BASE_URL
@@ -155,6 +155,19 @@ class OpenAISettings(BaseSettings):
         """The environment variable the key comes from (for messages)."""
         return self.api_key_env or "OPENAI_API_KEY"
 
+    def key_source(self, provider: str = PROVIDER) -> str:
+        """Where this provider's key is set, in the words of a hint: ``OPENAI_API_KEY``
+        for the plugin itself, never for an instance (``[providers.NAME] plugin =
+        "openai"``), which reads only its own table (docs/providers.md)."""
+        table = f"[providers.{provider}]"
+        if self.api_key is not None:
+            return f"api_key in {table}" if provider != PROVIDER else "OPENAI_API_KEY"
+        if self.api_key_env:
+            return f"{self.api_key_env} (named by api_key_env in {table})"
+        if provider != PROVIDER:
+            return f"api_key, or api_key_env naming a variable, in {table}"
+        return "OPENAI_API_KEY"
+
     def api_key_value(self, provider: str = PROVIDER) -> str | None:
         """The API key, ``None`` for a loopback server without one.
 
@@ -175,8 +188,12 @@ class OpenAISettings(BaseSettings):
         if is_loopback(self.base_url):
             return None  # a local server (vLLM, Ollama, llama.cpp, LM Studio): no key
         # Not configured, not broken: `tuneplug models` lists it as such, without a warning.
+        where = (
+            f"{self.key_variable()} in the environment (or api_key in [providers.{provider}] "
+            "of tuneplug.toml)"
+            if provider == PROVIDER or self.api_key_env
+            else self.key_source(provider)
+        )
         raise NotConfiguredError(
-            f"missing API key for {self.base_url}: set {self.key_variable()} "
-            f"in the environment (or api_key in [providers.{provider}] of tuneplug.toml)",
-            provider=provider,
+            f"missing API key for {self.base_url}: set {where}", provider=provider
         )

@@ -6,9 +6,11 @@ with upper- or lower-case hex), a JSON body escapes ``/`` as ``\\/`` and any
 character as ``\\uXXXX``, and ``https://user:TOKEN@host`` travels as
 ``Authorization: Basic base64(user:TOKEN)``. :func:`secret_pattern` matches a
 secret in any of these forms, character by character, so a value encoded in
-part (``quote`` keeps ``/``, ``quote_plus`` does not) is found too; the recorder
-(:mod:`tuneplug.testing.cassettes`) replaces what it matches and the scan
-(:mod:`tuneplug.testing.scan`) reports it, with the same pattern.
+part (``quote`` keeps ``/``, ``quote_plus`` does not) is found too. One pattern serves
+every place a secret must not show: the HTTP errors (:mod:`tuneplug.http.mapping`)
+and log records (:mod:`tuneplug.http.redaction`) mask it, the cassette recorder
+(:mod:`tuneplug.testing.cassettes`) replaces it and the scan
+(:mod:`tuneplug.testing.scan`) reports it.
 
 Not covered: a value encoded twice (``%252B``) and encodings a provider would have
 to choose on purpose (a whole body in base64).
