@@ -26,6 +26,9 @@ is cut (a secret across the cut would otherwise leak its start).
 from __future__ import annotations
 
 import json
+import os
+import re
+import socket
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -121,6 +124,10 @@ class ErrorMapper:
             thing" whatever the 4xx status (Gradient's ``unknownModelAdapter``).
         request_id_header: the response header quoted as ``request id``.
         parse_body: reads an error body (default :func:`parse_error_body`).
+        routes: operations (``"POST /chat/completions"``) every server of the
+            protocol answers: a 404 there that is not a not-found type means the
+            URL is wrong, and the error names it (never its query) and adds
+            ``route_hint`` (``"check base_url ..."``).
     """
 
     provider: str
@@ -130,6 +137,8 @@ class ErrorMapper:
     not_found_types: frozenset[str] = frozenset()
     request_id_header: str | None = "x-request-id"
     parse_body: Callable[[bytes], ErrorInfo] = field(default=parse_error_body)
+    routes: frozenset[str] = frozenset()
+    route_hint: str = ""
 
     def mask(self, text: str) -> str:
         """``text`` with this provider's secrets masked."""
@@ -167,6 +176,9 @@ class ErrorMapper:
         if status == 403:
             return errors.PermissionDeniedError(_hint(text, self.permission_hint), **common)
         types = {info.type, info.code} & self.not_found_types
+        if status == 404 and not types and call.operation in self.routes:
+            url = self.mask(str(call.url.copy_with(query=None)))
+            text = _hint(f"{text}; nothing answers at {url}", self.route_hint)
         if status == 404 or (types and 400 <= status < 500):
             return errors.NotFoundError(text, **common)
         if status == 429:
@@ -205,6 +217,14 @@ class ErrorMapper:
                 provider=self.provider,
                 retryable=retryable,
             )
+        if isinstance(exc, httpx.ConnectError):
+            # One wording for httpx and aiohttp (which says "ssl:default" of plain http).
+            return errors.ConnectionError(
+                f"{call.operation}: cannot connect to {_host_port(call.url)}: "
+                f"{self.mask(_os_reason(exc, reason))}{tail}",
+                provider=self.provider,
+                retryable=retryable,
+            )
         if isinstance(exc, httpx.TransportError):
             return errors.ConnectionError(
                 f"{call.operation}: connection failed: {type(exc).__name__}: {reason}{tail}",
@@ -234,6 +254,30 @@ class ErrorMapper:
             status=status,
             retryable=False,
         )
+
+
+def _host_port(url: httpx.URL) -> str:
+    host = f"[{url.host}]" if ":" in url.host else url.host
+    port = url.port or (443 if url.scheme == "https" else 80)
+    return f"{host}:{port}"
+
+
+def _os_reason(exc: BaseException, fallback: str) -> str:
+    """What the operating system said (``Connection refused``), found along the
+    exception's causes (aiohttp keeps it in ``os_error``); else ``fallback``."""
+    seen: BaseException | None = exc
+    for _ in range(6):  # a chain is a few links; never loop on a cycle
+        if seen is None:
+            break
+        inner = getattr(seen, "os_error", None)
+        found = inner if isinstance(inner, OSError) else seen
+        if isinstance(found, OSError) and found.errno:
+            # asyncio words a refusal "Connect call failed (...)": the errno says it.
+            if found.errno > 0 and not isinstance(found, socket.gaierror):
+                return os.strerror(found.errno)
+            return str(found.strerror or found)
+        seen = seen.__cause__ or seen.__context__
+    return re.sub(r"^\[Errno -?\d+\] ", "", fallback)
 
 
 def _hint(text: str, hint: str) -> str:

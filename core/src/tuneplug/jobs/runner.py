@@ -18,6 +18,12 @@ asked for a copy of the adapter before the next step is journalled started
 (:class:`tuneplug.jobs.checkpoints.Copies`), so a resumed run knows the adapter
 still holds exactly that epoch's steps when it makes a copy a killed run did not.
 
+A started step means "perhaps sent", so nothing long runs between journalling a step
+started and sending it: an epoch's validation and copy come before the next step is
+journalled, and a run that fails or is interrupted before sending a step it journalled
+(a listener's error, a failed copy clean-up, Ctrl-C) drops that step again, so the job
+resumes by sending it rather than stopping on a step no provider ever saw.
+
 Batches are deterministic: epoch ``e`` visits the samples in the order
 :func:`tuneplug.jobs.data.permuted` gives for the job's seed and ``e``, so a
 resumed job sends exactly the batches an uninterrupted one would.
@@ -25,6 +31,7 @@ resumed job sends exactly the batches an uninterrupted one would.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 from collections.abc import Callable
@@ -108,6 +115,8 @@ class Runner:
         self.dir = job_dir
         self.job_id = job_id
         self._listening = False
+        # The step journalled started and not yet handed to the provider, if any.
+        self._unsent: int | None = None
         self._exit_after = int(os.environ.get(EXIT_AFTER_STEP_ENV, "0") or 0)
 
     def run(self, on_event: Callable[[EventRow], None] | None = None) -> JobRow:
@@ -132,11 +141,22 @@ class Runner:
             (self.dir / "runner.pid").write_text(str(os.getpid()), encoding="ascii")
             self._listening = on_event is not None
             return self._run(on_event or (lambda event: None))
-        except Exception as exc:
-            self._failed(exc)
+        except BaseException as exc:
+            self._forget_unsent()
+            if isinstance(exc, Exception):
+                self._failed(exc)
             raise
         finally:
             lock.release()
+
+    def _forget_unsent(self) -> None:
+        """Drop the step this run journalled started but never sent: resuming sends it."""
+        if self._unsent is None:
+            return
+        # Best effort: a journal that cannot be written keeps the step open, which only
+        # makes a resume more careful than it needs to be.
+        with contextlib.suppress(TuneplugError):
+            self.store.forget_step(self.job_id, self._unsent)
 
     def _failed(self, exc: Exception) -> None:
         """Journal an error the loop did not (resolving the model, reading the copy, ...)."""
@@ -197,6 +217,7 @@ class Runner:
                 if first <= total and pending is None:
                     begin = (first, (first - 1) // per_epoch)
                     # Step `first` was never sent: the adapter holds exactly steps 1..first-1.
+                    self._unsent = first
                     if copies.wanted(first - 1, per_epoch, total) and copies.due(first - 1):
                         copies.take(info, first - 1, begin)
                         seen = self._emit(on_event, seen)
@@ -217,20 +238,26 @@ class Runner:
                         seen = self._emit(on_event, seen)
                     if step == self._exit_after:
                         os._exit(86)  # the test's kill point: applied, not yet journalled
-                    # At a checkpoint the next step starts once the copy is journalled.
+                    # At an epoch's end the next step starts once the validation and
+                    # the copy are journalled: a run killed during either never sent it.
                     copy = copies.wanted(step, per_epoch, total)
+                    ends_epoch = step % per_epoch == 0
                     nxt = (step + 1, step // per_epoch) if step < total else None
+                    self._unsent = None if nxt is None else nxt[0]
                     self.store.finish_step(
                         self.job_id, step, result.trainable_tokens, result.sum_loss,
-                        _step_event(step, total, epoch, result), None if copy else nxt,
+                        _step_event(step, total, epoch, result),
+                        None if copy or ends_epoch else nxt,
                     )  # fmt: skip
                     seen = self._emit(on_event, seen)
-                    if step % per_epoch == 0:
+                    if ends_epoch:
                         self._validate(valid, info, epoch)
                         seen = self._emit(on_event, seen)
                     if copy:
                         copies.take(info, step, nxt)
                         seen = self._emit(on_event, seen)
+                    elif ends_epoch and nxt is not None:
+                        self.store.start_step(self.job_id, *nxt)
             finally:
                 if valid is not None:
                     valid.close()
@@ -279,6 +306,7 @@ class Runner:
     def _send(self, info: ModelInfo, batch: list[Sample], step: int) -> FineTuneResult:
         """The step's result; on an error, the job is journalled failed and the error raised."""
         try:
+            self._unsent = None  # from here on the provider may have seen it
             result: FineTuneResult = self.provider.call(
                 "tuneplug_fine_tune", model=info, samples=batch,
                 idempotency_key=f"{self.job_id}:{step}",

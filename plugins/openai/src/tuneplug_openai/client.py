@@ -199,6 +199,13 @@ class _StreamState:
         return held.model_copy(update={"usage": self.usage}) if self.usage else held
 
 
+# Endpoints every OpenAI-compatible server answers: a bare 404 there is a wrong URL.
+ROUTES = frozenset(
+    {"POST /completions", "POST /chat/completions", "GET /models", "POST /files",
+     "POST /fine_tuning/jobs", "GET /fine_tuning/jobs"}
+)  # fmt: skip
+
+
 class OpenAIClient:
     """The OpenAI API for one provider instance.
 
@@ -231,6 +238,8 @@ class OpenAIClient:
                 auth_hint=f"check {settings.key_source(provider)}",
                 permission_hint=f"check {settings.key_source(provider)}, organization and project",
                 not_found_types=frozenset({"model_not_found"}),
+                routes=ROUTES,
+                route_hint="check base_url (OpenAI-compatible servers serve the API under /v1)",
             ),
             timeout=settings.timeout,
             connect_timeout=settings.connect_timeout,
