@@ -10,7 +10,7 @@ import pytest
 import tuneplug
 import tuneplug.plugins
 from tuneplug import hookimpl
-from tuneplug.errors import UnknownProviderError
+from tuneplug.errors import PluginLoadError, UnknownProviderError
 from tuneplug.hookspecs import ProviderContext
 from tuneplug.plugins import registered
 from tuneplug.types import Completion, ModelInfo
@@ -80,9 +80,10 @@ def test_register_unregister_and_the_context_manager(tuneplug_home: Any) -> None
         tuneplug.plugins.unregister("minimal")
     with pytest.raises(UnknownProviderError):
         tuneplug.get_model("minimal/m")
-    # An in-process provider stands in for an installed one of the same name, then gives it back.
-    with registered("mock", Minimal()):
+    # An in-process provider stands in for an installed one of the same name when told to,
+    # then gives it back.
+    with registered("mock", Minimal(), replace=True):
         assert tuneplug.get_model("mock/m").complete("ab").text == "ba"
     assert tuneplug.get_model("mock/tiny").provider.info.distribution == "tuneplug-mock"
-    with pytest.raises(ValueError, match="bad provider name"):
+    with pytest.raises(PluginLoadError, match="bad provider name 'a/b'"):
         tuneplug.plugins.register("a/b", Minimal())

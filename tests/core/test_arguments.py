@@ -102,9 +102,9 @@ def test_start_fine_tune_detach_must_be_a_bool() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "option", "detail"),
     [
-        ({"rank": "8"}, "rank", "must be an integer in 1..32, got '8'"),
-        ({"rank": True}, "rank", "must be an integer in 1..32, got True"),
-        ({"rank": 64}, "rank", "must be an integer in 1..32, got 64"),
+        ({"rank": "8"}, "rank", "must be an integer in 1..32 for 'mock' adapters, got '8'"),
+        ({"rank": True}, "rank", "must be an integer in 1..32 for 'mock' adapters, got True"),
+        ({"rank": 64}, "rank", "must be an integer in 1..32 for 'mock' adapters, got 64"),
         ({"learning_rate": "0.1"}, "learning_rate", "got '0.1'"),
         ({"learning_rate": True}, "learning_rate", "got True"),
         ({"learning_rate": float("nan")}, "learning_rate", "got nan"),
@@ -121,7 +121,9 @@ def test_create_adapter_arguments_are_strict(
 
 def test_a_new_adapters_limits_are_checked_before_the_data_is_read(tmp_path: Path) -> None:
     missing = tmp_path / "nofile.jsonl"
-    with pytest.raises(OptionError, match=r"rank must be an integer in 1\.\.32, got 64"):
+    with pytest.raises(
+        OptionError, match=r"rank must be an integer in 1\.\.32 for 'mock' adapters, got 64"
+    ):
         _model().start_fine_tune(missing, rank=64)
     assert tuneplug.list_jobs().data == []
 

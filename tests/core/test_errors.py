@@ -28,7 +28,7 @@ def make(cls: type[TuneplugError], **kwargs: object) -> TuneplugError:
 
 
 def test_all_names_are_error_classes() -> None:
-    assert len(ALL) == 17
+    assert len(ALL) == 19
     for cls in ALL:
         assert isinstance(cls, type) and issubclass(cls, TuneplugError), cls
 
@@ -101,6 +101,20 @@ def test_errors_are_exported_lazily_from_package() -> None:
         errors.SampleFileError("train.jsonl", None, "cannot read samples"),
         errors.AdapterBusyError(
             "held", provider="mock", job_id="ftjob-1", job_status="paused", target="a-1"
+        ),
+        errors.AdapterChangedError(
+            "changed",
+            provider="mock",
+            job_id="ftjob-1",
+            other_job_id="ftjob-2",
+            target="a-1",
+            checkpoint="mock/ftckpt-1-4",
+        ),
+        errors.PluginError(
+            "plugin 'boom': tuneplug_complete raised RuntimeError: x",
+            provider="boom",
+            plugin="boom",
+            hook="tuneplug_complete",
         ),
     ],
 )

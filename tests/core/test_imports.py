@@ -47,3 +47,14 @@ def test_lazy_exports_resolve() -> None:
     assert set(tuneplug.__all__) <= set(dir(tuneplug))
     with pytest.raises(AttributeError):
         tuneplug.no_such_name  # noqa: B018
+
+
+def test_submodules_resolve_after_a_bare_import() -> None:
+    # The docs write `import tuneplug` then `tuneplug.plugins.register(...)`.
+    modules = modules_after(
+        "import tuneplug\n"
+        "assert callable(tuneplug.plugins.register)\n"
+        "assert tuneplug.stops.cut('ab', ('b',)) == ('a', True)\n"
+        "assert not hasattr(tuneplug, 'no_such_module') and not hasattr(tuneplug, '__wrapped__')"
+    )
+    assert "tuneplug.plugins" in modules and "tuneplug.no_such_module" not in modules

@@ -17,7 +17,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from tuneplug.config import load_config
 from tuneplug.errors import ConfigError, PluginLoadError, UnknownProviderError
-from tuneplug.plugins import Registry, default_registry, registered
+from tuneplug.plugins import Registry, default_registry, registered, settings_in_use
 from tuneplug.provider import PluginInfo
 from tuneplug.types import Capability
 
@@ -141,7 +141,8 @@ def test_load_errors_are_the_plugins_own_words_naming_it() -> None:
     assert info.value.provider == "empty"
     assert info.value.message == (
         "plugin 'empty' failed to load: plugin 'empty' implements neither Completer "
-        "(tuneplug_complete, tuneplug_list_models) nor FineTunable"
+        "(tuneplug_complete, tuneplug_list_models) nor FineTunable "
+        "(tuneplug_create_adapter, tuneplug_delete_adapter, tuneplug_fine_tune)"
     )
 
 
@@ -331,3 +332,17 @@ def test_settings_differing_inside_a_list_or_a_mapping_are_two_providers() -> No
     two = registry.provider("lists", {"hosts": ["x"], "limits": {"a": 2}})
     assert len({id(x), id(y), id(two)}) == 3
     assert (y.ctx.settings.hosts, two.ctx.settings.limits) == (["y"], {"a": 2})
+
+
+def test_settings_in_use_are_every_registry_s_providers_settings() -> None:
+    # What the cassette kit scrubs besides the config: `settings=` overrides included.
+    assert settings_in_use() == []
+    everything, lists_only = default_registry(), default_registry(plugins="lists")
+    for registry in (everything, lists_only):
+        registry.register("lists", build_plugin("lists", settings=lambda: ListSettings))
+    everything.register("acme", build_plugin("acme"))  # no settings: left out
+    everything.provider("acme")
+    x = everything.provider("lists", {"hosts": ["x"]}).ctx.settings
+    y = lists_only.provider("lists", {"hosts": ["y"]}).ctx.settings
+    assert everything.settings_in_use() == [x] and lists_only.settings_in_use() == [y]
+    assert sorted(s.hosts[0] for s in settings_in_use()) == ["x", "y"]

@@ -5,6 +5,7 @@ judged by the ``openai`` SDK on loopback."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import openai
@@ -14,6 +15,7 @@ from tuneplug.errors import AdapterBusyError
 from tuneplug.jobs.local import LocalJobs, job_store
 
 from tests.openai.gateway import (
+    POLLS,
     chat_file,
     ended,
     fine_tune,
@@ -67,3 +69,74 @@ def test_a_model_in_training_refuses_another_job_naming_the_clients_own(
     jobs.cancel(cli_job)
     again = alice.fine_tuning.jobs.create(model=tuned, training_file=short_file)
     assert ended(alice, again.id).status == "succeeded"
+
+
+def test_resuming_onto_a_model_another_job_trained_is_409_model_changed() -> None:
+    """A gateway resumes paused jobs only, and a paused job holds its model, so this is
+    the answer should a backend refuse a resume for it: nothing of the backend named."""
+    from tuneplug.errors import AdapterChangedError
+    from tuneplug.server.errors import status_for
+    from tuneplug_openai.protocol.errors import OpenAIError
+    from tuneplug_openai.protocol.job_errors import speaking_for
+
+    exc = AdapterChangedError(
+        "job mock/ftjob-1 cannot resume: adapter mock/a-2 was trained by job mock/ftjob-3",
+        provider="mock", job_id="ftjob-1", other_job_id="ftjob-3", target="a-2",
+    )  # fmt: skip
+    assert status_for(exc) == 409
+    with pytest.raises(OpenAIError) as caught, speaking_for({"mock/ftjob-1": "ftjob-x"}):
+        raise exc
+    error = caught.value
+    assert (error.status, error.code, error.headers) == (
+        409, "model_changed", {"x-should-retry": "false"}
+    )  # fmt: skip
+    assert "trained by another job" in error.message and "start a new job" in error.message
+    assert "mock" not in error.message and "ftjob-3" not in error.message
+
+
+def _paused(client: openai.OpenAI, job_id: str) -> None:
+    for _ in range(POLLS):
+        if client.fine_tuning.jobs.retrieve(job_id).status == "paused":
+            row = next(r for r in job_store().page("mock", None, 100)[0] if r.status == "paused")
+            if row.stop_request is None:
+                return
+        time.sleep(0.05)
+    raise AssertionError(f"job {job_id} never paused")
+
+
+def test_a_failed_job_whose_model_another_job_trained_is_not_resumed(
+    server: RunningServer, tmp_path: Path
+) -> None:
+    """Resuming a failed gateway job (its runner starts again) onto its model after a
+    CLI job trained it: 409 ``model_changed`` (was ``job_not_paused``), nothing sent; while
+    that job holds the model, 409 ``model_busy``."""
+    alice = sdk(server)
+    seed, _ = fine_tune(alice, tmp_path)
+    long = alice.fine_tuning.jobs.create(
+        model=seed.fine_tuned_model, training_file=upload(alice, chat_file(tmp_path, 20)),
+        hyperparameters={"n_epochs": 200, "batch_size": 1},
+    )  # fmt: skip
+    alice.fine_tuning.jobs.pause(long.id)
+    _paused(alice, long.id)
+    # As a refused step leaves it: failed, its steps kept, its model free for others.
+    backend = next(r for r in job_store().page("mock", None, 100)[0] if r.status == "paused")
+    job_store().set_status(backend.id, "failed", error="step 7 failed: slow down")
+    jobs = LocalJobs(tuneplug.get_model("mock/tiny").provider)
+    spec = tuneplug.JobSpec(model=backend.target, training_data=["a b"])
+    holder = jobs.create(spec, start="none").id
+    # While the CLI's job holds the model: model_busy, naming nothing (was job_not_paused).
+    with pytest.raises(openai.ConflictError) as busy:
+        alice.fine_tuning.jobs.resume(long.id)
+    assert busy.value.code == "model_busy" and holder not in busy.value.message
+    assert jobs.run(holder).status.value == "succeeded"
+    done = job_store().get(backend.id).steps_done
+
+    with pytest.raises(openai.ConflictError) as caught:
+        alice.fine_tuning.jobs.resume(long.id)
+    error = caught.value
+    assert error.code == "model_changed" and "start a new job" in error.message
+    assert error.response.headers["x-should-retry"] == "false"
+    assert "mock/" not in error.message and backend.target not in error.message
+    row = job_store().get(backend.id)
+    assert (row.status, row.steps_done) == ("failed", done)
+    assert alice.fine_tuning.jobs.retrieve(long.id).status == "failed"

@@ -1,8 +1,9 @@
 """A fine-tuning job's checkpoints are models, judged by the official ``openai`` SDK on
 loopback: ``fine_tuned_model_checkpoint`` is ``<ft: id>:ckpt-step-<step>`` (OpenAI's
 layout) for the newest 3 checkpoints, it answers ``/v1/chat/completions`` and
-``/v1/completions`` for its tenant only, and a checkpoint whose copy was deleted is
-``null`` and a 404."""
+``/v1/completions`` for its tenant only, is listed by ``/v1/models`` and deleted by
+``DELETE /v1/models/{id}`` (as a model of its own: deleting the job's ``ft:`` model leaves
+it), and a checkpoint whose copy was deleted is ``null``, unlisted and a 404."""
 
 from __future__ import annotations
 
@@ -75,8 +76,10 @@ def test_the_newest_three_checkpoints_are_models_that_answer(
             ask(alice, gone)
         with pytest.raises(openai.NotFoundError):
             alice.models.retrieve(gone)
+    # Models of their own, as OpenAI's: listed after the job's ft: model, for alice only.
     listed = [m.id for m in alice.models.list()]
-    assert job.fine_tuned_model in listed and not any(":ckpt-step-" in m for m in listed)
+    assert listed[listed.index(job.fine_tuned_model) :] == [job.fine_tuned_model, *models[1:3]]
+    assert not any(":ckpt-step-" in m.id or m.id.startswith("ft:") for m in bob.models.list())
     shown = str([c.model_dump() for c in found])
     assert "mock/" not in shown and "ftckpt-" + job.id.removeprefix("ftjob-") in shown
 
@@ -88,3 +91,41 @@ def test_the_newest_three_checkpoints_are_models_that_answer(
     tuneplug.get_model(copy.fine_tuned_model_checkpoint).delete()
     with pytest.raises(openai.NotFoundError):
         ask(alice, models[2] or "")
+    listed = [m.id for m in alice.models.list()]
+    assert models[1] in listed and models[2] not in listed  # its copy is gone
+
+
+def test_a_checkpoint_model_is_deleted_on_its_own(server: RunningServer, tmp_path: Path) -> None:
+    alice, bob = sdk(server), sdk(server, BOB)
+    job = _job(alice, tmp_path)
+    step4, step3 = (f"{job.fine_tuned_model}:ckpt-step-{n}" for n in (4, 3))
+    last = f"{job.fine_tuned_model}:ckpt-step-{EPOCHS}"  # names the job's own ft: model
+    for refused, client in (
+        (step4, bob),
+        (last, alice),
+        (f"{job.fine_tuned_model}:ckpt-step-2", alice),
+    ):
+        with pytest.raises(openai.NotFoundError):
+            client.models.delete(refused)
+    gateway = server.app.state.gateway  # type: ignore[attr-defined]
+    (row,) = gateway.jobs.store.page(None, None, 100)[0]
+    copy = next(c for c in gateway.jobs.checkpoints(row.id) if c.step_number == 4)
+    assert copy.fine_tuned_model_checkpoint is not None
+
+    deleted = alice.models.delete(step4)
+    assert (deleted.id, deleted.deleted) == (step4, True)
+    with pytest.raises(openai.NotFoundError):
+        ask(alice, step4)
+    with pytest.raises(openai.NotFoundError):
+        alice.models.delete(step4)  # once
+    with pytest.raises(tuneplug.UnknownModelError):  # the backend's copy is gone
+        tuneplug.get_model(copy.fine_tuned_model_checkpoint)
+    # The job's checkpoint says null, as after retention; its metrics stay.
+    (four,) = [c for c in alice.fine_tuning.jobs.checkpoints.list(job.id) if c.step_number == 4]
+    assert four.fine_tuned_model_checkpoint is None and four.metrics.train_loss is not None
+
+    # Deleting the job's ft: model leaves its other checkpoint model, listed and answering.
+    alice.models.delete(job.fine_tuned_model)
+    listed = [m.id for m in alice.models.list()]
+    assert step3 in listed and job.fine_tuned_model not in listed and step4 not in listed
+    assert ask(alice, step3).startswith(ANSWER)

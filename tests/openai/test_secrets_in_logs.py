@@ -18,7 +18,7 @@ from urllib.parse import quote, quote_plus
 import pytest
 import tuneplug
 from tuneplug import errors
-from tuneplug.http.redaction import LOGGERS
+from tuneplug.http.redaction import LOGGERS, register_secrets
 from tuneplug.secret_forms import secret_pattern
 from tuneplug.types import Message
 
@@ -110,3 +110,13 @@ def test_an_error_echoing_the_request_url_masks_the_query_credential(
     text = f"{info.value}\n{info.value!r}"
     assert "No route for /v1/chat/completions?api-key=***" in text
     assert _leaks(text) == []
+
+
+def test_a_value_too_short_to_be_a_key_masks_nothing(caplog: pytest.LogCaptureFixture) -> None:
+    # The filter is process-wide: a test's api_key="x" once masked every "x" of every
+    # later line ("connec***_***cp.s***ar***ed").
+    register_secrets(["x", "t", "abcde"])
+    caplog.set_level(logging.INFO, logger="httpx")
+    logging.getLogger("httpx").info("connect_tcp.started abcde x t")
+    mine = [r.getMessage() for r in caplog.records if r.name == "httpx"]
+    assert mine[-1:] == ["connect_tcp.started abcde x t"]

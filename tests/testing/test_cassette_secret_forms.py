@@ -28,14 +28,23 @@ from tests.openai.fake import OpenAIFake, serve
 KEY = "sk-test-SECRET123+AB/CD="  # `+ / =`: a token docs/cli.md allows
 SPACED = "sk-test SECRET123"
 NON_ASCII = "clé-secrète-42"
+# JSON writes an astral character as a surrogate pair: U+1F400's low half is DC00,
+# U+1F511's is not, so each bit of the pair's arithmetic shows in one of them.
+ASTRAL = "key-\U0001f400\U0001f511-42"
+ESCAPED = 'pa"ss\\wo\trd\n-42'  # JSON's two-character escapes: \" \\ \t \n
 
 
 def _lower_hex(text: str) -> str:
     return re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), text)
 
 
+def _upper_escapes(text: str) -> str:
+    return re.sub(r"\\u[0-9a-f]{4}", lambda m: m.group(0)[:2] + m.group(0)[2:].upper(), text)
+
+
 FORMS: dict[str, tuple[str, str]] = {
     "raw": (KEY, KEY),
+    "raw non-ASCII": (NON_ASCII, NON_ASCII),
     "quote (keeps /)": (KEY, quote(KEY)),
     "quote, nothing safe": (KEY, quote(KEY, safe="")),
     "quote_plus": (KEY, quote_plus(KEY)),
@@ -46,14 +55,18 @@ FORMS: dict[str, tuple[str, str]] = {
     "JSON \\u escapes": (NON_ASCII, json.dumps(NON_ASCII)[1:-1]),
     "JSON \\u escape, lower-case": (NON_ASCII, json.dumps(NON_ASCII)[1:-1].replace("E9", "e9")),
     "UTF-8 percent-encoded": (NON_ASCII, quote(NON_ASCII)),
+    "JSON surrogate pairs": (ASTRAL, json.dumps(ASTRAL)[1:-1]),
+    "JSON surrogate pairs, upper-case": (ASTRAL, _upper_escapes(json.dumps(ASTRAL)[1:-1])),
+    "JSON two-character escapes": (ESCAPED, json.dumps(ESCAPED)[1:-1]),
     "Basic auth": ("user:" + KEY, base64.b64encode(f"user:{KEY}".encode()).decode()),
+    "Basic auth, unpadded": ("user:" + KEY, base64.b64encode(f"user:{KEY}".encode()).decode()[:-1]),
 }
 
 
 @pytest.mark.parametrize("name", list(FORMS))
 def test_each_form_is_scrubbed_from_text_and_bytes(name: str) -> None:
     secret, form = FORMS[name]
-    assert form != secret or name == "raw"  # each case really is encoded
+    assert form != secret or name.startswith("raw")  # each other case really is encoded
     text = f"a={form}&b=public"
     assert scrub(text, [secret], "<REDACTED>") == "a=<REDACTED>&b=public"
     assert scrub(text.encode(), [secret], "<REDACTED>") == b"a=<REDACTED>&b=public"
@@ -94,6 +107,16 @@ def test_a_secret_containing_another_is_scrubbed_whole_in_every_form() -> None:
     assert scrub(f"k={prefix}-other", [prefix, KEY], "<R>") == "k=<R>-other"
 
 
+def test_the_scan_reports_each_form_once_at_its_first_line(tmp_path: Path) -> None:
+    lines = [f"a: {KEY}", "b: public", f"c: {KEY}", f"d: {quote_plus(KEY)}", f"e: {KEY}"]
+    (tmp_path / "c.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    found = scan_cassettes(tmp_path, secrets=[KEY])
+    assert [(f.line, f.kind) for f in found if f.kind == "known secret value"] == [
+        (1, "known secret value"),
+        (4, "known secret value"),
+    ]
+
+
 def test_a_near_miss_is_not_scrubbed() -> None:
     # Decoding is character by character: a different character is a different value.
     assert scrub("sk-test-SECRET123%2BAB%2FCE%3D", [KEY], "<R>") == "sk-test-SECRET123%2BAB%2FCE%3D"
@@ -103,6 +126,12 @@ def test_a_near_miss_is_not_scrubbed() -> None:
 
 def test_a_placeholder_with_a_backslash_is_written_as_given() -> None:
     assert scrub(f"k={KEY}", [KEY], r"<\1>") == r"k=<\1>"
+
+
+def test_a_non_ascii_placeholder_is_written_as_utf8_into_bytes() -> None:
+    for placeholder in ("<REDACTÉ>", "<\U0001f512>"):  # Latin-1 and beyond
+        scrubbed = scrub(f"k={KEY}&".encode(), [KEY], placeholder)
+        assert scrubbed == f"k={placeholder}&".encode()
 
 
 # -- end to end: a key in the query, a header and the environment, on a loopback server -----

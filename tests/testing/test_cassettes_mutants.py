@@ -7,6 +7,7 @@ where ``scan_cassettes`` says a finding is (file, line, masked excerpt).
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 
@@ -229,6 +230,20 @@ def test_each_occurrence_of_a_repeated_header_is_placed_at_its_own_line(
         ]
     assert [line for _, line, _ in expected[:4]] == [6, 12, 18, 24]
     assert found == expected
+
+
+def test_a_known_value_folded_over_lines_or_in_a_binary_body_is_found(tmp_path: Path) -> None:
+    # Neither is in the file's text as written: the parsed cassette holds them. YAML
+    # folds a plain value at a blank; vcrpy writes a body that is not UTF-8 as !!binary.
+    folded = _cassette("      {}\n", body="my folded\n      secret-value-1 ok")
+    (tmp_path / "a.yaml").write_text(folded)
+    blob = base64.b64encode(b"\xff\xfe binary-secret-1 \x00").decode()
+    (tmp_path / "b.yaml").write_text(_cassette("      {}\n", body=f"!!binary {blob}"))
+    found = scan_cassettes(tmp_path, secrets=["binary-secret-1", "folded secret-value-1"])
+    assert [(f.path.name, f.line, f.kind) for f in found] == [
+        ("a.yaml", 4, "known secret value"),  # its longest word's line
+        ("b.yaml", 1, "known secret value"),
+    ]
 
 
 def test_assert_no_secrets_passes_its_secrets_and_headers_on_and_lists_findings(

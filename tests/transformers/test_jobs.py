@@ -128,3 +128,26 @@ def test_killed_right_after_a_step_commits_then_resumed_equals_an_uninterrupted_
     assert steps == ref_steps == 3 and mine != copied
     for name, value in theirs.items():
         torch.testing.assert_close(ours[name], value, rtol=1e-6, atol=1e-7)
+
+
+def test_a_failed_job_does_not_resume_onto_an_adapter_another_job_trained(
+    tuneplug_home: Any,
+) -> None:
+    from tuneplug.errors import AdapterChangedError
+
+    from tests.core.jobs.test_adapter_versions import failed_at
+
+    configure(tuneplug_home)
+    adapter = tuneplug.get_model("transformers/tiny").create_adapter("versioned")
+    jobs = LocalJobs(adapter.provider)
+    failed = failed_at(jobs, adapter, 2)
+    other = jobs.run(jobs.create(tuneplug.JobSpec(model=adapter.id, training_data=[SEED_SAMPLE]),
+                                 start="none").id)  # fmt: skip
+    assert other.status is tuneplug.JobStatus.SUCCEEDED, other.error
+    weights = _stored(adapter.ref)
+    with pytest.raises(AdapterChangedError, match=f"trained by job transformers/{other.id}"):
+        jobs.resume(failed)
+    steps, after = _stored(adapter.ref)
+    assert steps == weights[0] == 2  # the failed job's step 1, the other's step: nothing more
+    for name, value in weights[1].items():
+        torch.testing.assert_close(after[name], value, rtol=0, atol=0)

@@ -5,7 +5,8 @@
     >>> model.complete("Question: ...\\n\\nAnswer: ").text
 
 The public names below are imported on first use, so ``import tuneplug`` costs
-almost nothing and pulls in no provider, HTTP client or pydantic.
+almost nothing and pulls in no provider, HTTP client or pydantic. Submodules are too:
+``tuneplug.plugins.register(...)`` works after ``import tuneplug`` alone.
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ _EXPORTS = {
     "TuneplugError": "tuneplug.errors",
     "ConfigError": "tuneplug.errors",
     "NotConfiguredError": "tuneplug.errors",
+    "PluginError": "tuneplug.errors",
     "PluginLoadError": "tuneplug.errors",
     "UnknownProviderError": "tuneplug.errors",
     "UnknownModelError": "tuneplug.errors",
@@ -70,6 +72,7 @@ _EXPORTS = {
     "InvalidRequestError": "tuneplug.errors",
     "SampleFileError": "tuneplug.errors",
     "AdapterBusyError": "tuneplug.errors",
+    "AdapterChangedError": "tuneplug.errors",
     "RateLimitError": "tuneplug.errors",
     "ServerError": "tuneplug.errors",
     "TimeoutError": "tuneplug.errors",
@@ -78,6 +81,7 @@ _EXPORTS = {
 
 __all__ = [
     "AdapterBusyError",
+    "AdapterChangedError",
     "AuthenticationError",
     "Capability",
     "CapabilityError",
@@ -101,6 +105,7 @@ __all__ = [
     "NotConfiguredError",
     "NotFoundError",
     "PermissionDeniedError",
+    "PluginError",
     "PluginLoadError",
     "PromptCompletionSample",
     "ProviderContext",
@@ -134,6 +139,7 @@ if TYPE_CHECKING:
     from tuneplug.catalog import get_provider
     from tuneplug.errors import (
         AdapterBusyError,
+        AdapterChangedError,
         AuthenticationError,
         CapabilityError,
         ConfigError,
@@ -142,6 +148,7 @@ if TYPE_CHECKING:
         NotConfiguredError,
         NotFoundError,
         PermissionDeniedError,
+        PluginError,
         PluginLoadError,
         RateLimitError,
         SampleFileError,
@@ -173,4 +180,6 @@ if TYPE_CHECKING:
     )
 
 
-__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
+# `tuneplug.plugins.register(...)` after a bare `import tuneplug`, as the docs write it:
+# every submodule is imported on first attribute access, like the names above.
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals(), submodules=True)

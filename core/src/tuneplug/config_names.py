@@ -92,3 +92,27 @@ def check_provider_names(config: Config, installed: Collection[str]) -> None:
                     f"{_suggestion(provider, known)} (available providers: "
                     f"{', '.join(sorted(known)) or 'none'})"
                 )
+
+
+def instance_where(config: Any, name: str) -> str:
+    """Where provider instance ``name`` gets its plugin, as the prefix of an error:
+    ``tuneplug.toml:9: [providers.local] plugin`` (the project file's wins), or
+    ``[providers.local] plugin`` without ``config``."""
+    for layer in (config.project, config.user) if config is not None else ():
+        table = (layer.data.get("providers", {}) if layer is not None else {}).get(name)
+        if layer is not None and isinstance(table, dict) and "plugin" in table:
+            return f"{_where(layer, 'providers', name, 'plugin')}: [providers.{name}] plugin"
+    return f"[providers.{name}] plugin"
+
+
+def unavailable_plugin(config: Any, name: str, plugin: str, installed: list[str]) -> ConfigError:
+    """The error for provider instance ``name`` whose ``plugin`` is not installed
+    (``installed`` are the names that are) or which ``TUNEPLUG_PLUGINS`` excludes."""
+    why = (
+        "which TUNEPLUG_PLUGINS excludes"
+        if plugin in installed
+        else f"which is not installed (installed: {', '.join(installed) or 'none'})"
+    )
+    return ConfigError(
+        f"{instance_where(config, name)}: provider instance {name!r} needs plugin {plugin!r}, {why}"
+    )

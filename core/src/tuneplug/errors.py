@@ -13,6 +13,7 @@ from __future__ import annotations
 
 __all__ = [
     "AdapterBusyError",
+    "AdapterChangedError",
     "AuthenticationError",
     "CapabilityError",
     "ConfigError",
@@ -21,6 +22,7 @@ __all__ = [
     "NotConfiguredError",
     "NotFoundError",
     "PermissionDeniedError",
+    "PluginError",
     "PluginLoadError",
     "RateLimitError",
     "SampleFileError",
@@ -90,6 +92,35 @@ class PluginLoadError(TuneplugError):
     """A provider plugin could not be loaded (import error, bad hooks, name clash)."""
 
 
+class PluginError(TuneplugError):
+    """A provider plugin broke the hook contract: a hook raised an exception that is not a
+    ``TuneplugError`` (the original is ``__cause__``), or returned the wrong type.
+
+    A bug in the plugin, not in the call: retrying does not help, reporting it to the
+    plugin's authors does.
+
+    Attributes:
+        plugin: the installed plugin's name (``provider`` is the name the user typed,
+            a provider instance's own name when it is one).
+        hook: the hook at fault (``tuneplug_complete``); a job backend's method is
+            ``tuneplug_jobs().create``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str | None = None,
+        status: int | None = None,
+        retryable: bool | None = None,
+        plugin: str = "",
+        hook: str = "",
+    ) -> None:
+        super().__init__(message, provider=provider, status=status, retryable=retryable)
+        self.plugin = plugin
+        self.hook = hook
+
+
 class UnknownProviderError(TuneplugError):
     """A model reference names a provider that is not installed (or was excluded)."""
 
@@ -142,6 +173,38 @@ class AdapterBusyError(InvalidRequestError):
         self.job_id = job_id
         self.job_status = job_status
         self.target = target
+
+
+class AdapterChangedError(InvalidRequestError):
+    """A job cannot resume: another job trained its adapter since the job last left it.
+
+    Resuming would continue on weights the job did not leave there (a gateway
+    answers it with HTTP 409).
+
+    Attributes:
+        job_id: the job that cannot resume (its provider's id, unprefixed).
+        other_job_id: the job that trained the adapter last.
+        target: the adapter's id.
+        checkpoint: the model of the job's newest kept checkpoint copy
+            (``provider/id``), or ``None`` when it has none.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str | None = None,
+        status: int | None = None,
+        job_id: str = "",
+        other_job_id: str = "",
+        target: str = "",
+        checkpoint: str | None = None,
+    ) -> None:
+        super().__init__(message, provider=provider, status=status)
+        self.job_id = job_id
+        self.other_job_id = other_job_id
+        self.target = target
+        self.checkpoint = checkpoint
 
 
 class SampleFileError(InvalidRequestError):

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from tuneplug.config import load_config
 from tuneplug.config_names import registry_for
 from tuneplug.errors import NotConfiguredError, TuneplugError
-from tuneplug.plugins import Registry
+from tuneplug.plugins import PluginInfo, Registry
 from tuneplug.types import Capability, ModelInfo
 
-__all__ = ["ModelListing", "model_listing", "unknown_plugin_names"]
+__all__ = ["ModelListing", "model_listing", "skipped", "unknown_plugin_names"]
 
 
 @dataclass
@@ -47,11 +47,7 @@ def model_listing(provider: str | None = None, *, base_only: bool = False) -> Mo
     else:
         listing.warnings.extend(unknown_plugin_names(registry))
         infos = registry.infos() + registry.instance_infos(config)
-        for info in infos:
-            if info.error is not None:
-                listing.warnings.append(
-                    f"plugin {info.name!r} ({info.distribution}) skipped: {info.error}"
-                )
+        listing.warnings.extend(skipped(info) for info in infos if info.error is not None)
         names = [i.name for i in infos if i.ok and Capability.COMPLETE in i.capabilities]
     for name in names:
         try:
@@ -71,6 +67,18 @@ def model_listing(provider: str | None = None, *, base_only: bool = False) -> Mo
             reason = str(exc).removeprefix(f"{name}: ")  # the provider is named already
             listing.warnings.append(f"provider {name!r} skipped: {reason}")
     return listing
+
+
+def skipped(info: PluginInfo) -> str:
+    """The warning for a provider that failed to load: a plugin (with its distribution,
+    when known) or a provider instance (with the plugin behind it)."""
+    if info.plugin is not None and info.plugin != info.name:
+        error = info.error or ""
+        named = f"plugin {info.plugin!r}" in error  # "... needs plugin 'openai', which ..."
+        behind = "" if named else f" (plugin {info.plugin!r})"
+        return f"provider instance {info.name!r}{behind} skipped: {error}"
+    dist = f" ({info.distribution})" if info.distribution else ""
+    return f"plugin {info.name!r}{dist} skipped: {info.error}"
 
 
 def unknown_plugin_names(registry: Registry) -> list[str]:

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ValidationError
 
 from tuneplug.config_files import ConfigFile, location
-from tuneplug.errors import InvalidRequestError, TuneplugError
+from tuneplug.errors import InvalidRequestError
 from tuneplug.text import check_texts
 from tuneplug.types import CompletionOptions
 from tuneplug.validation_words import problem
@@ -127,12 +127,7 @@ def declared_options(
         return UNDECLARED
     if purpose != "complete" and not provider.accepts(hook, "purpose"):
         return DeclaredOptions(model=None)
-    found = provider.call(hook, model=model, purpose=purpose)
-    if found is not None and not (isinstance(found, type) and issubclass(found, BaseModel)):
-        raise TuneplugError(
-            f"tuneplug_options returned {found!r}, not a pydantic model class",
-            provider=provider.name,
-        )
+    found = provider.call(hook, model=model, purpose=purpose)  # a model class or None: checked
     return DeclaredOptions(model=found)
 
 
@@ -295,7 +290,8 @@ def build_options(
 # -- describing them (``tuneplug models MODEL --options``) ----------------------------
 
 _ADAPTER_COMMON = {
-    "rank": ("int | None", "LoRA rank, 1..32 (None: the provider's default)."),
+    # {limits}: the provider's (tuneplug_adapter_limits), filled in by option_rows.
+    "rank": ("int | None", "LoRA rank, {limits} (None: the provider's default)."),
     "learning_rate": ("float | None", "Learning rate, 0 < lr < 1 (None: the provider's default)."),
 }
 
@@ -355,10 +351,14 @@ def option_rows(model: Model) -> list[dict[str, Any]]:
     from tuneplug.types import Capability
 
     if Capability.FINE_TUNE in model.provider.capabilities:
+        from tuneplug.models.limits import adapter_limits
+
+        limits = adapter_limits(model.provider, model.info)
+        shown = f"{limits.min_rank}..{limits.max_rank}"
         for name, (kind, text) in _ADAPTER_COMMON.items():
             rows.append({"name": name, "purpose": "create_adapter", "scope": "common",
                          "type": kind, "required": False, "default": None,
-                         "description": text})  # fmt: skip
+                         "description": text.format(limits=shown)})  # fmt: skip
         adapter = declared_options(model.provider, model.info, "create_adapter")
         if adapter.model is not None:
             rows += [

@@ -24,7 +24,15 @@ from pydantic import BaseModel, SecretStr
 
 from tuneplug.errors import ConfigError, PluginLoadError, TuneplugError, UnknownProviderError
 from tuneplug.hookspecs import PROJECT_NAME
-from tuneplug.in_process import IN_PROCESS, in_process, register, registered, unregister
+from tuneplug.in_process import (
+    IN_PROCESS,
+    check_provider_name,
+    in_process,
+    register,
+    registered,
+    unregister,
+)
+from tuneplug.plugin_faults import HookSite, call_hook
 from tuneplug.provider import (
     PluginInfo,
     Provider,
@@ -33,6 +41,7 @@ from tuneplug.provider import (
     implemented_hooks,
     new_plugin_manager,
 )
+from tuneplug.text import one_line
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -40,6 +49,7 @@ __all__ = [
     "PluginFilter",
     "PluginInfo",
     "Registry",
+    "distributions_of",
     "register",
     "registered",
     "unregister",
@@ -121,10 +131,16 @@ class Registry:
         return self._candidates
 
     def register(self, name: str, plugin: object, *, distribution: str | None = None) -> None:
-        """Register ``plugin`` (a module or object with hookimpls) as provider ``name``.
+        """Register ``plugin`` (a module or object with hookimpls) as provider ``name`` of
+        this registry only, replacing whatever had the name here (closing its providers).
 
-        For tests and embedding; installed plugins come from entry points.
+        For tests and embedding; installed plugins come from entry points, and
+        :func:`tuneplug.plugins.register` adds one to every registry, refusing a taken name.
+
+        Raises:
+            PluginLoadError: ``name`` is not a provider name users can type.
         """
+        check_provider_name(name)
         with self._lock:
             self._discover()[name] = [
                 _Candidate(name, repr(plugin), distribution, None, plugin=plugin)
@@ -193,7 +209,9 @@ class Registry:
                 )
                 result: tuple[PluginInfo, Any] = (info, pm)
             except Exception as exc:  # any import-time failure is reported, not raised
-                message = (
+                # One line, as every error and warning is: pluggy's PluginValidationError
+                # spans three.
+                message = one_line(
                     exc.message
                     if isinstance(exc, TuneplugError)
                     else f"{type(exc).__name__}: {exc}"
@@ -225,28 +243,40 @@ class Registry:
     def _raise_if_failed(self, info: PluginInfo) -> None:
         if info.error is not None:
             where = f" (distribution {info.distribution})" if info.distribution else ""
+            plugin = info.plugin or info.name
+            instance = f"provider instance {info.name!r}: " if plugin != info.name else ""
             raise PluginLoadError(
-                f"plugin {info.name!r}{where} failed to load: {info.error}", provider=info.name
+                f"{instance}plugin {plugin!r}{where} failed to load: {info.error}",
+                provider=info.name,
             )
 
     def provider_settings_class(self, name: str) -> Any:
         """The settings model provider ``name`` declares, or ``None`` (loads the plugin)."""
         info, pm = self._load(name)
         self._raise_if_failed(info)
-        return pm.hook.tuneplug_settings()
+        site = HookSite(name, name, info.distribution)
+        return call_hook(site, "tuneplug_settings", pm.hook.tuneplug_settings, {})
 
-    def instance_info(self, name: str, plugin: str) -> PluginInfo:
+    def instance_info(self, name: str, plugin: str, *, config: Any = None) -> PluginInfo:
         """Describe the provider instance ``name`` served by the installed ``plugin``.
 
         Raises:
-            ConfigError: ``name`` is itself an installed plugin's name.
+            ConfigError: ``name`` is itself an installed plugin's name, or ``plugin`` is not
+                installed or ``TUNEPLUG_PLUGINS`` excludes it (naming the file and line of
+                ``[providers.NAME] plugin`` when ``config`` is given).
         """
-        if name in self._discover() and name != plugin:
+        found = self._discover()
+        if name in found and name != plugin:
             raise ConfigError(
                 f"[providers.{name}] sets plugin = {plugin!r}, but {name!r} is an installed "
                 "provider's name: give the instance another name",
                 provider=name,
             )
+        if plugin not in found or not self.filter.allows(plugin):
+            # The instance is what the config names: blame it, not a provider nobody typed.
+            from tuneplug.config_names import unavailable_plugin
+
+            raise unavailable_plugin(config, name, plugin, sorted(found))
         info = self.info(plugin)
         return replace(info, name=name, plugin=plugin)
 
@@ -260,7 +290,7 @@ class Registry:
             if name == plugin:
                 continue  # `plugin = "openai"` in [providers.openai]: the plugin itself
             try:
-                found.append(self.instance_info(name, plugin))
+                found.append(self.instance_info(name, plugin, config=cfg))
             except TuneplugError as exc:
                 found.append(PluginInfo(name, plugin, plugin=plugin, error=exc.message))
         return found
@@ -284,7 +314,7 @@ class Registry:
         if plugin == name and (name not in self._discover() or not self.filter.allows(name)):
             raise UnknownProviderError(self._unknown_message(name, instances))
         if plugin != name:
-            info = self.instance_info(name, plugin)
+            info = self.instance_info(name, plugin, config=cfg)
             _, pm = self._load(plugin)
         else:
             info, pm = self._load(name)
@@ -348,6 +378,15 @@ def _unwrapped(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_unwrapped(v) for v in value]
     return value
+
+
+def distributions_of(name: str) -> list[str]:
+    """The installed distributions declaring the provider ``name`` (entry-point metadata
+    only; an entry point without one is named by its value)."""
+    found = entry_points(group=ENTRY_POINT_GROUP)
+    return sorted(
+        {ep.dist.metadata["Name"] if ep.dist else ep.value for ep in found if ep.name == name}
+    )
 
 
 _registries: dict[tuple[str | None, bool], Registry] = {}

@@ -8,7 +8,7 @@ from typing import Any
 
 import pluggy
 
-from tuneplug.errors import CapabilityError, PluginLoadError
+from tuneplug.errors import CapabilityError, PluginLoadError, TuneplugError
 from tuneplug.hookspecs import (
     COMPLETER_REQUIRED,
     FINETUNABLE_REQUIRED,
@@ -18,6 +18,7 @@ from tuneplug.hookspecs import (
     ProviderContext,
     Setup,
 )
+from tuneplug.plugin_faults import HookSite, call_hook, checked, fault, passes
 from tuneplug.types import Capability, ModelInfo
 
 __all__ = ["PluginInfo", "Provider", "capabilities_of", "native_chat", "new_plugin_manager"]
@@ -108,7 +109,8 @@ def capabilities_of(
     if not found:
         raise PluginLoadError(
             f"plugin {name!r} implements neither Completer "
-            f"({', '.join(sorted(COMPLETER_REQUIRED))}) nor FineTunable",
+            f"({', '.join(sorted(COMPLETER_REQUIRED))}) nor FineTunable "
+            f"({', '.join(sorted(FINETUNABLE_REQUIRED))})",
             provider=name,
         )
     if pm is not None and Capability.COMPLETE in found and native_chat(pm):
@@ -151,6 +153,8 @@ class Provider:
         self.name = info.name
         self.pm = pm
         self.ctx = ProviderContext(provider=info.name, settings=settings)
+        self.site = HookSite(info.name, info.plugin or info.name, info.distribution, settings)
+        """Who a faulty hook's ``PluginError`` blames (:mod:`tuneplug.plugin_faults`)."""
         self.capabilities = info.capabilities
         self._fast: dict[str, tuple[Callable[..., Any] | None, frozenset[str] | None]] = {}
         self._accepts: dict[tuple[str, str], bool] = {}
@@ -202,10 +206,16 @@ class Provider:
         return found
 
     def call(self, hook: str, **kwargs: Any) -> Any:
-        """Call ``hook`` with this provider's ``ctx``.
+        """Call ``hook`` with this provider's ``ctx``; what it returns, checked.
 
         Pass every argument the hook's spec has: implementations get the ones
         they name.
+
+        Raises:
+            CapabilityError: the plugin does not implement ``hook``.
+            PluginError: the hook raised an exception that is not a ``TuneplugError``,
+                or returned the wrong type (later, for an async hook's result, a stream's
+                chunks and a job backend's methods); see :mod:`tuneplug.plugin_faults`.
         """
         fn, names = self._resolve(hook)
         if fn is None:
@@ -215,7 +225,15 @@ class Provider:
         kwargs["ctx"] = self.ctx
         if names is not None and len(names) != len(kwargs):
             kwargs = {k: v for k, v in kwargs.items() if k in names}
-        return fn(**kwargs)
+        try:
+            result = fn(**kwargs)
+        except TuneplugError:
+            raise
+        except Exception as exc:
+            if passes(exc):
+                raise
+            raise fault(self.site, hook, exc) from exc
+        return checked(self.site, hook, result)
 
     def model_info(self, info: ModelInfo) -> ModelInfo:
         """``info`` with its effective capabilities: the provider's, narrowed by the model.
@@ -256,6 +274,6 @@ class Provider:
     def close(self) -> None:
         """Let the plugin release what it opened, then close its ``ctx.resource`` objects."""
         try:
-            self.pm.hook.tuneplug_close(ctx=self.ctx)
+            call_hook(self.site, "tuneplug_close", self.pm.hook.tuneplug_close, {"ctx": self.ctx})
         finally:
             self.ctx.close_resources()

@@ -24,7 +24,12 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-__all__ = ["scrub", "secret_pattern"]
+__all__ = ["MIN_SECRET_LENGTH", "scrub", "secret_pattern"]
+
+MIN_SECRET_LENGTH = 6
+"""Values shorter than this are not looked for where text is shared (cassettes, the
+scan, log records): they would match ordinary words, and no real credential is
+that short."""
 
 # JSON's two-character escapes (RFC 8259); any other character may come as \uXXXX.
 _JSON_SHORT = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
@@ -100,8 +105,11 @@ def scrub(data: Any, secrets: Iterable[str], placeholder: str) -> Any:
         return data
     # Functions, not templates: a placeholder holding a backslash must stay as written.
     if isinstance(data, bytes):
-        text = _compiled(ordered, True).sub(lambda _: placeholder, data.decode("latin-1"))
-        return text.encode("latin-1", "replace")
+        # The placeholder goes in as its UTF-8 bytes (read as Latin-1 like the data), so
+        # a non-ASCII one is written as UTF-8, not as one Latin-1 byte or a `?`.
+        written = placeholder.encode("utf-8").decode("latin-1")
+        text = _compiled(ordered, True).sub(lambda _: written, data.decode("latin-1"))
+        return text.encode("latin-1")
     if isinstance(data, str):
         return _compiled(ordered, False).sub(lambda _: placeholder, data)
     return data

@@ -30,6 +30,7 @@ __all__ = [
     "describe_utf8_error",
     "drop_bom",
     "lone_surrogate_escape",
+    "one_line",
     "utf8_error",
 ]
 
@@ -223,3 +224,11 @@ def describe_lone_surrogate(escape: str, offset: int) -> str:
     return (
         f"not valid text: {escape} (half of a UTF-16 surrogate pair, alone) at byte offset {offset}"
     )
+
+
+def one_line(text: str) -> str:
+    """``text`` on one line, as every error and warning is printed: its non-blank lines,
+    stripped, joined with ``"; "`` (pluggy's ``PluginValidationError`` spans three)."""
+    if "\n" not in text and "\r" not in text:
+        return text
+    return "; ".join(line.strip() for line in text.splitlines() if line.strip())

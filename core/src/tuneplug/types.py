@@ -10,10 +10,11 @@ import math
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator, model_validator
 
 __all__ = [
     "MAX_MULTIPLIER",
+    "AdapterLimits",
     "Capability",
     "ChatSample",
     "Completion",
@@ -52,6 +53,26 @@ class ModelKind(StrEnum):
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class AdapterLimits(_Frozen):
+    """What a provider's new adapters take, declared with ``tuneplug_adapter_limits``.
+
+    ``min_rank``..``max_rank`` bound PEFT's LoRA rank ``r`` (``rank`` in tuneplug),
+    inclusive. The defaults are what a provider that declares nothing gets: 1..32.
+
+    Raises:
+        pydantic.ValidationError: a bound below 1, or ``min_rank > max_rank``.
+    """
+
+    min_rank: int = Field(default=1, ge=1, strict=True)
+    max_rank: int = Field(default=32, ge=1, strict=True)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> AdapterLimits:
+        if self.min_rank > self.max_rank:
+            raise ValueError(f"min_rank {self.min_rank} is above max_rank {self.max_rank}")
+        return self
 
 
 class ModelInfo(_Frozen):

@@ -28,8 +28,8 @@ CASES = [
     ("--learning-rate", "0", "a number > 0 and < 1", "0.0"),
     ("--learning-rate", "1", "a number > 0 and < 1", "1.0"),
     ("--learning-rate-multiplier", "101", "a number > 0 and <= 100", "101.0"),
-    ("--rank", "0", "an integer in 1..1024", "0"),
-    ("--rank", "64", "an integer in 1..32", "64"),  # the mock's own bound
+    ("--rank", "0", "an integer >= 1", "0"),  # JobSpec's; the range is the provider's
+    ("--rank", "64", "an integer in 1..32 for 'mock' adapters", "64"),  # the mock's own
     ("--lora-alpha", "0", "a number > 0 and <= 1000000", "0.0"),
     ("--lora-dropout", "1", "a number >= 0 and < 1", "1.0"),
     ("--seed", "-1", "an integer >= 0", "-1"),
@@ -75,7 +75,7 @@ def test_fine_tune_words_them_as_jobs_create(data: str, args: list[str], line: s
 @pytest.mark.parametrize(
     ("args", "line"),
     [
-        (["--rank", "0"], "error: --rank: must be an integer in 1..32, got 0"),
+        (["--rank", "0"], "error: --rank: must be an integer in 1..32 for 'mock' adapters, got 0"),
         (["--learning-rate", "2"], "error: --learning-rate: must be a number > 0 and < 1, got 2.0"),
     ],
 )
@@ -109,7 +109,9 @@ def test_python_words_them_with_the_argument(given: dict[str, Any], message: str
 
 def test_adapter_arguments_in_python() -> None:
     model = tuneplug.get_model("mock/tiny")
-    with pytest.raises(OptionError, match=r"^mock: rank must be an integer in 1\.\.32, got 0$"):
+    with pytest.raises(
+        OptionError, match=r"^mock: rank must be an integer in 1\.\.32 for 'mock' adapters, got 0$"
+    ):
         model.create_adapter("a", rank=0)
     with pytest.raises(
         OptionError, match=r"^mock: learning_rate must be a number > 0 and < 1, got 1$"

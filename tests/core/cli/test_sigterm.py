@@ -3,7 +3,8 @@
 Real subprocesses (``python -m tuneplug``), each wait bounded: a command is signalled
 once it catches SIGTERM (``/proc/PID/status``) and, for a job, once a step is done.
 Same message, same state left behind (a job resumable after its last finished step),
-exit 130. ``serve`` shuts down through uvicorn, then exits 0 as after Ctrl-C.
+exit 130. ``serve`` shuts down through uvicorn, then exits 0 as after Ctrl-C, also when
+signalled while it starts.
 """
 
 from __future__ import annotations
@@ -208,3 +209,44 @@ def test_sigterm_shuts_serve_down_gracefully_and_exits_0(tmp_path: Path) -> None
     assert "Traceback" not in err and "error:" not in err
     with pytest.raises(httpx.ConnectError):
         httpx.get(url.group(1), timeout=5)
+
+
+# The process signals itself at the named moment (a real SIGTERM, through the real
+# handlers), so the window is hit every time instead of by luck of timing.
+_SELF_SIGNAL = """
+import os, signal, sys
+import click, uvicorn
+from tuneplug.cli import main
+
+def term():
+    os.kill(os.getpid(), signal.SIGTERM)
+
+window = sys.argv.pop(1)
+if window == "banner":  # while the banner prints, before uvicorn runs
+    echo = click.echo
+    def echoing(message=None, *args, **kwargs):
+        echo(message, *args, **kwargs)
+        if message == "Use it with:":
+            term()
+    click.echo = echoing
+else:  # uvicorn runs, its own handlers not yet installed
+    capture = uvicorn.Server.capture_signals
+    def capturing(self):
+        term()
+        return capture(self)
+    uvicorn.Server.capture_signals = capturing
+main()
+"""
+
+
+@pytest.mark.parametrize("window", ["banner", "before uvicorn's handlers"])
+def test_sigterm_while_serve_starts_is_graceful_too(tmp_path: Path, window: str) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TUNEPLUG_SERVE_")}
+    args = ["serve", "--port", "0", "--state-dir", str(tmp_path / "state")]
+    done = subprocess.run(
+        [sys.executable, "-c", _SELF_SIGNAL, window.split()[0], *args],
+        env=env, capture_output=True, text=True, timeout=WAIT, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert done.stdout.startswith("tuneplug serve: "), (done.stdout, done.stderr)
+    assert done.returncode == 0, done.stderr  # the banner window was 130, "error: interrupted"
+    assert "Traceback" not in done.stderr and "error:" not in done.stderr

@@ -18,6 +18,7 @@ from tuneplug.errors import (
     AuthenticationError,
     InvalidRequestError,
     NotFoundError,
+    PluginError,
     RateLimitError,
     ServerError,
     TimeoutError,
@@ -148,9 +149,10 @@ def test_an_error_before_the_first_step_fails_the_job_saying_why(
         reason = str(info.value)
     else:
         armed["on"] = True
-        with pytest.raises(RuntimeError) as info:  # type: ignore[assignment]
+        with pytest.raises(PluginError) as info:  # type: ignore[assignment]
             jobs.run(job.id)
-        reason = "RuntimeError: listing broke"
+        reason = str(info.value)  # the plugin and hook named, the RuntimeError its cause
+        assert isinstance(info.value.__cause__, RuntimeError) and "listing broke" in reason
     row = store.get(job.id)
     assert (row.status, row.error) == ("failed", reason)
     last = _events(job.id)[-1]
@@ -394,13 +396,12 @@ def test_a_failed_step_is_journalled_with_its_step(make_plugin, register, error:
 
     jobs = _jobs(make_plugin, register, fine_tune=fine_tune)
     job = jobs.create(tuneplug.JobSpec(model="base", training_data=["a"]), start="none")
-    with pytest.raises(type(error)):
+    # A plugin's bug reaches the runner as a PluginError naming the plugin and hook.
+    with pytest.raises(type(error) if isinstance(error, TuneplugError) else PluginError) as caught:
         jobs.run(job.id)
-    said = str(error) if isinstance(error, TuneplugError) else f"RuntimeError: {error}"
+    said = str(caught.value)
+    assert "plugin bug" in said or caught.value is error
     row = job_store().get(job.id)
-    assert (row.status, row.error) == (
-        "failed",
-        str(error) if isinstance(error, TuneplugError) else f"step 1 failed: {said}",
-    )
+    assert (row.status, row.error) == ("failed", said)
     errors = [(e.level, e.kind, e.message, e.step) for e in _events(job.id) if e.level == "error"]
     assert errors == [("error", "message", f"step 1 failed: {said}", 1)]

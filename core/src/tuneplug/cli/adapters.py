@@ -19,8 +19,9 @@ def adapters() -> None:
 @adapters.command("create")
 @click.argument("base", type=MODEL_REF)
 @click.option("--name", required=True, help="The adapter's name.")
-# The bounds are the core's (Model.check_adapter_args): refused as `error: --rank: ...`.
-@click.option("--rank", type=int, help="LoRA rank (1..32).")
+# The bounds are the provider's (Model.check_adapter_args, tuneplug_adapter_limits):
+# refused as `error: --rank: ...` before any I/O.
+@click.option("--rank", type=int, help="LoRA rank, within the provider's limits.")
 @click.option("--learning-rate", type=Finite(), help="Learning rate (0 < lr < 1).")
 @click.option(
     "-o", "--option", "extra", multiple=True,

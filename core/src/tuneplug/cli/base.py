@@ -26,6 +26,7 @@ from typing import Any
 import click
 
 from tuneplug.errors import TuneplugError
+from tuneplug.text import one_line
 
 __all__ = [
     "EXIT_BROKEN_PIPE",
@@ -159,7 +160,8 @@ class CommandGroup(click.Group):
         try:
             return super().invoke(ctx)
         except TuneplugError as exc:
-            click.echo(f"error: {exc}", err=True)
+            # One line for grep, whatever the message holds (a plugin's, a server's).
+            click.echo(f"error: {one_line(str(exc))}", err=True)
             ctx.exit(1)
         except BrokenPipeError:
             # The reader stopped reading (`| head`): not an error worth a line.

@@ -122,7 +122,7 @@ def checked_spec(model: str, data: str, given: dict[str, Any]) -> JobSpec:
     "--learning-rate-multiplier", type=Finite(),
     help="OpenAI's learning rate relative to its default (0 < m <= 100).",
 )  # fmt: skip
-@click.option("--rank", type=int, help="LoRA rank of a new adapter (1..1024).")
+@click.option("--rank", type=int, help="LoRA rank of a new adapter, within the provider's limits.")
 @click.option("--lora-alpha", type=Finite(), help="LoRA alpha of a new adapter (> 0).")
 @click.option("--lora-dropout", type=Finite(), help="LoRA dropout of a new adapter (0 <= p < 1).")
 @click.option("--suffix", help="Name of the new adapter / suffix of the fine-tuned model.")

@@ -27,9 +27,11 @@ def echo_json(value: Any) -> None:
 
 
 def warn(lines: Iterable[str]) -> None:
-    """One ``warning: ...`` line on stderr per line."""
+    """One ``warning: ...`` line on stderr per warning (a warning spanning lines is joined)."""
+    from tuneplug.text import one_line
+
     for line in lines:
-        click.echo(f"warning: {line}", err=True)
+        click.echo(f"warning: {one_line(line)}", err=True)
 
 
 def console() -> Any:

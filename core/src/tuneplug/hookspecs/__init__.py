@@ -14,8 +14,8 @@ What a provider can do follows from what it implements:
   ``tuneplug_chat_template`` are optional and have sensible fallbacks in the core.
 * **FineTunable** (capability ``fine_tune``): ``tuneplug_create_adapter``,
   ``tuneplug_fine_tune`` and ``tuneplug_delete_adapter`` are required together;
-  ``tuneplug_afine_tune``, ``tuneplug_evaluate`` and ``tuneplug_copy_adapter`` are
-  optional.
+  ``tuneplug_afine_tune``, ``tuneplug_evaluate``, ``tuneplug_copy_adapter`` and
+  ``tuneplug_adapter_limits`` are optional.
 * **Setup**: ``tuneplug_settings`` declares the provider's settings model;
   ``tuneplug_close`` releases what the provider opened (pooled clients).
 

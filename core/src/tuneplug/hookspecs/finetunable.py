@@ -11,7 +11,7 @@ from tuneplug.hookspecs.markers import hookspec
 if TYPE_CHECKING:
     from tuneplug.hookspecs.context import ProviderContext
     from tuneplug.jobs.backend import JobBackend
-    from tuneplug.types import FineTuneResult, ModelInfo, Sample
+    from tuneplug.types import AdapterLimits, FineTuneResult, ModelInfo, Sample
 
 __all__ = ["FINETUNABLE_HOOKS", "FINETUNABLE_REQUIRED", "FineTunable"]
 
@@ -110,6 +110,23 @@ class FineTunable:
         """
 
     @hookspec(firstresult=True)
+    def tuneplug_adapter_limits(
+        self, ctx: ProviderContext, base: ModelInfo
+    ) -> AdapterLimits | None:
+        """The limits of new adapters on the base model ``base``. Optional.
+
+        Return :class:`tuneplug.types.AdapterLimits` (``min_rank``..``max_rank``,
+        PEFT's LoRA ``r``), or ``None`` for the default, rank 1..32, which a provider
+        without this hook gets too. An implementation that does not name ``base``
+        declares one set for every model. It must not do I/O: the core asks it before
+        ``tuneplug_create_adapter`` (``Model.create_adapter``, ``tuneplug adapters
+        create --rank``) and before a fine-tuning job reads its data, and refuses a
+        rank outside the limits with an ``OptionError`` naming ``rank`` (the CLI's
+        ``--rank``) and the provider, so ``tuneplug_create_adapter`` is only ever
+        given a rank within them. ``tuneplug.testing.contract`` checks the contract.
+        """
+
+    @hookspec(firstresult=True)
     def tuneplug_delete_adapter(self, ctx: ProviderContext, model: ModelInfo) -> None:
         """Delete the adapter ``model``; raise ``NotFoundError`` if it does not exist."""
 
@@ -133,6 +150,7 @@ FINETUNABLE_HOOKS = frozenset(
         "tuneplug_afine_tune",
         "tuneplug_evaluate",
         "tuneplug_copy_adapter",
+        "tuneplug_adapter_limits",
         "tuneplug_delete_adapter",
         "tuneplug_jobs",
     }

@@ -18,7 +18,7 @@ import logging
 import threading
 from collections.abc import Iterable
 
-from tuneplug.secret_forms import scrub
+from tuneplug.secret_forms import MIN_SECRET_LENGTH, scrub
 
 __all__ = ["LOGGERS", "register_secrets"]
 
@@ -59,11 +59,13 @@ _filter = _SecretFilter()
 
 
 def register_secrets(secrets: Iterable[str]) -> None:
-    """Mask ``secrets`` (non-empty strings) in the HTTP libraries' log records from now
-    on, for the life of the process. The first call installs the filter on
-    :data:`LOGGERS`; later calls only add values."""
+    """Mask ``secrets`` in the HTTP libraries' log records from now on, for the life of
+    the process (values shorter than ``MIN_SECRET_LENGTH``, 6, are left out). The first
+    call installs the filter on :data:`LOGGERS`; later calls only add values."""
     global _secrets
-    new = {s for s in secrets if s} - _secrets
+    # Process-wide and shared by every logger: a one-letter "secret" (a test's
+    # api_key="x") would mask that letter in every line.
+    new = {s for s in secrets if len(s) >= MIN_SECRET_LENGTH} - _secrets
     if not new:
         return
     with _lock:

@@ -13,16 +13,26 @@ The journal is the lock: the check and the write that takes the adapter (a new
 job's row, a job set back to ``queued`` or ``running``) are one ``BEGIN
 IMMEDIATE`` transaction, so two processes (CLI, detached worker, gateway)
 cannot both pass it.
+
+An ended job frees its adapter, so another job may train it before a failed job
+is resumed. The journal versions each adapter (table ``adapters``): every step
+journalled ``started`` (from then on it may be applied) raises the version and
+records it as the job's own (``jobs.adapter_version``), a new job records the
+version it found, and a step known not to have been applied (``forget_step``)
+lowers it back. A job resumes only while the adapter's version is its own; else
+:func:`changed_error` names the job that trained it since. Steps applied outside
+jobs (``Model.fine_tune``) are not journalled and not seen; a job from a journal
+older than the versions (``adapter_version`` NULL) is not checked.
 """
 
 from __future__ import annotations
 
 import sqlite3
 
-from tuneplug.errors import AdapterBusyError
+from tuneplug.errors import AdapterBusyError, AdapterChangedError
 from tuneplug.jobs.rows import JOB_COLUMNS, JobRow, job_row
 
-__all__ = ["busy_error", "holder"]
+__all__ = ["busy_error", "changed_error", "holder", "lower", "mark", "raise_version"]
 
 
 def holder(
@@ -52,4 +62,87 @@ def busy_error(other: JobRow) -> AdapterBusyError:
         job_id=other.id,
         job_status=other.status,
         target=other.target,
+    )
+
+
+def mark(conn: sqlite3.Connection, job_id: str, provider: str, target: str) -> None:
+    """Record, for the new job ``job_id``, the version of the adapter it will train."""
+    found = conn.execute(
+        "SELECT version FROM adapters WHERE provider = ? AND target = ?", (provider, target)
+    ).fetchone()
+    conn.execute(
+        "UPDATE jobs SET adapter_version = ? WHERE id = ?", (found[0] if found else 0, job_id)
+    )
+
+
+def raise_version(conn: sqlite3.Connection, job_id: str) -> None:
+    """The job ``job_id`` is about to send a step: the adapter may change from now on."""
+    conn.execute(
+        "INSERT INTO adapters (provider, target, version, job_id, previous_job) "
+        "SELECT provider, target, 1, id, NULL FROM jobs WHERE id = ? "
+        "ON CONFLICT (provider, target) DO UPDATE SET version = version + 1, "
+        "previous_job = adapters.job_id, job_id = excluded.job_id",
+        (job_id,),
+    )
+    _own(conn, job_id)
+
+
+def lower(conn: sqlite3.Connection, job_id: str) -> None:
+    """The step ``job_id`` started last was not applied: its version raise is undone.
+
+    Only while nothing raised the version since (the adapter lock lets one job at a
+    time start steps, so this is the rule, not a race)."""
+    conn.execute(
+        "UPDATE adapters SET version = version - 1, job_id = COALESCE(previous_job, job_id), "
+        "previous_job = NULL WHERE (provider, target) = "
+        "(SELECT provider, target FROM jobs WHERE id = ? AND adapter_version IS NOT NULL) "
+        "AND job_id = ? AND version = (SELECT adapter_version FROM jobs WHERE id = ?)",
+        (job_id, job_id, job_id),
+    )
+    _own(conn, job_id)
+
+
+def _own(conn: sqlite3.Connection, job_id: str) -> None:
+    conn.execute(
+        "UPDATE jobs SET adapter_version = (SELECT version FROM adapters "
+        "WHERE adapters.provider = jobs.provider AND adapters.target = jobs.target) "
+        "WHERE id = ?",
+        (job_id,),
+    )
+
+
+def changed_error(conn: sqlite3.Connection, row: JobRow) -> AdapterChangedError | None:
+    """The refusal to resume ``row`` when another job trained its adapter since ``row``
+    last left it; ``None`` when the adapter is as ``row`` left it (or unversioned)."""
+    found = conn.execute(
+        "SELECT jobs.adapter_version, adapters.version, adapters.job_id FROM jobs "
+        "JOIN adapters ON adapters.provider = jobs.provider AND adapters.target = jobs.target "
+        "WHERE jobs.id = ?",
+        (row.id,),
+    ).fetchone()
+    if found is None or found[0] is None or found[0] == found[1]:
+        return None
+    other = str(found[2])
+    kept = conn.execute(
+        "SELECT model FROM checkpoints WHERE job_id = ? AND state = 'kept' "
+        "ORDER BY step DESC LIMIT 1",
+        (row.id,),
+    ).fetchone()
+    checkpoint = None if kept is None else str(kept[0])
+    ref, adapter = f"{row.provider}/{row.id}", f"{row.provider}/{row.target}"
+    how = f"start a new job on the adapter as it is now (`tuneplug jobs create {adapter} DATA`)"
+    if checkpoint is not None:
+        how += (
+            f", or from this job's newest checkpoint copy "
+            f"(`tuneplug jobs create {checkpoint} DATA`)"
+        )
+    return AdapterChangedError(
+        f"job {ref} cannot resume: adapter {adapter} was trained by job "
+        f"{row.provider}/{other} since this job's last step, so resuming would continue "
+        f"on weights this job did not leave there; {how}",
+        provider=row.provider,
+        job_id=row.id,
+        other_job_id=other,
+        target=row.target,
+        checkpoint=checkpoint,
     )

@@ -16,7 +16,8 @@ CLI runs it in the foreground).
 A runner checks, before each step, whether it was asked to cancel, to pause
 (the job reads ``paused``; :meth:`LocalJobs.resume` continues it) or to
 requeue (its server is stopping: the job reads ``queued`` and the server
-resumes it when it restarts). Checkpoints (:mod:`tuneplug.jobs.checkpoints`),
+resumes it when it restarts). Cancelling, pausing and resuming
+(:mod:`tuneplug.jobs.control`), checkpoints (:mod:`tuneplug.jobs.checkpoints`),
 deleting and pruning (:mod:`tuneplug.jobs.prune`), detaching
 (:mod:`tuneplug.jobs.detach`) and checking a spec (:mod:`tuneplug.jobs.spec_check`) live in
 modules of their own.
@@ -31,15 +32,15 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Literal
 
 from filelock import Timeout
 
 from tuneplug import paths
-from tuneplug.errors import InvalidRequestError, TuneplugError
+from tuneplug.errors import InvalidRequestError
 from tuneplug.jobs.adapter_lock import busy_error
 from tuneplug.jobs.backend import JobPage
 from tuneplug.jobs.checkpoints import epoch_checkpoints
+from tuneplug.jobs.control import JobControl, Start
 from tuneplug.jobs.cursors import check_job_cursor
 from tuneplug.jobs.data import write_samples
 from tuneplug.jobs.detach import check_detachable, spawn_worker
@@ -48,7 +49,7 @@ from tuneplug.jobs.inputs import iter_samples, no_samples
 from tuneplug.jobs.prune import remove_job
 from tuneplug.jobs.runner import Runner, runner_lock
 from tuneplug.jobs.spec_check import adapter_options, check_spec
-from tuneplug.jobs.store import Event, JobRow, JobStore
+from tuneplug.jobs.store import JobRow, JobStore
 from tuneplug.jobs.types import Job, JobCheckpoint, JobEvent, JobSpec, JobStatus
 from tuneplug.provider import Provider
 from tuneplug.types import Capability, ModelInfo, ModelKind
@@ -57,8 +58,6 @@ __all__ = ["DEFAULT_BATCH_SIZE", "DEFAULT_EPOCHS", "LocalJobs", "Start", "job_st
 
 DEFAULT_BATCH_SIZE = 8
 DEFAULT_EPOCHS = 1
-
-Start = Literal["thread", "detach", "none"]
 
 _stores: dict[Path, JobStore] = {}
 _stores_lock = threading.Lock()
@@ -74,7 +73,7 @@ def job_store() -> JobStore:
         return store
 
 
-class LocalJobs:
+class LocalJobs(JobControl):
     """Jobs of one provider run by the core (see the module docstring)."""
 
     poll_interval = 0.1
@@ -264,39 +263,6 @@ class LocalJobs:
         rows, more = self.store.page(self.provider.name, after, limit)
         return JobPage([self.to_job(r) for r in rows], more)
 
-    def cancel(self, job_id: str) -> Job:
-        """Cancel at once when no runner holds the job, else ask its runner to stop.
-
-        Raises:
-            InvalidRequestError: the job already succeeded or failed.
-        """
-        row = self.store.get(job_id, self.provider.name)
-        self._cancellable(row)
-        if row.status == "cancelled":
-            return self.to_job(row)
-        self.store.request_cancel(job_id)
-        lock = runner_lock(self._dir(job_id))
-        try:
-            lock.acquire(timeout=0.2)  # a probe may hold it for an instant; a runner for good
-        except Timeout:
-            return self.get(job_id)  # its runner stops before the next step
-        try:
-            # Read again under the lock: a runner may have ended the job since the first read.
-            row = self.store.get(job_id)
-            self._cancellable(row)
-            if row.status != "cancelled":
-                cancelled: Event = ("info", "message", "cancelled", None, {})
-                self.store.set_status(job_id, "cancelled", cancelled)
-        finally:
-            lock.release()
-        return self.get(job_id)
-
-    def _cancellable(self, row: JobRow) -> None:
-        if row.status in ("succeeded", "failed"):
-            raise InvalidRequestError(
-                f"job {row.id} already {row.status}; nothing to cancel", provider=self.provider.name
-            )
-
     def events(
         self, job_id: str, *, after: str | None = None, limit: int = 100
     ) -> JobPage[JobEvent]:
@@ -315,80 +281,7 @@ class LocalJobs:
         rows, more = self.store.events_newest(job_id, event_seq(after), limit)
         return JobPage([to_event(r) for r in rows], more)
 
-    # -- beyond the protocol ---------------------------------------------------------
-
-    def pause(self, job_id: str) -> Job:
-        """Pause the job: at once when no runner holds it, else before the runner's next step.
-
-        A paused job keeps the steps it applied; :meth:`resume` continues it.
-
-        Raises:
-            InvalidRequestError: the job already succeeded, failed or was cancelled.
-        """
-        row = self.store.get(job_id, self.provider.name)
-        if row.status in ("succeeded", "failed", "cancelled"):
-            raise InvalidRequestError(
-                f"job {job_id} already {row.status}; nothing to pause", provider=self.provider.name
-            )
-        if row.status == "paused":
-            return self.to_job(row)
-        self.store.request_stop(job_id, "pause")
-        lock = runner_lock(self._dir(job_id))
-        try:
-            lock.acquire(timeout=0.2)  # a probe may hold it for an instant; a runner for good
-        except Timeout:
-            return self.get(job_id)  # its runner pauses before the next step
-        try:
-            if self.store.get(job_id).status in ("queued", "running"):
-                self.store.stop(job_id, "paused", ("info", "message", "paused", None, {}))
-        finally:
-            lock.release()
-        return self.get(job_id)
-
-    def resume(self, job_id: str, *, start: Start = "thread") -> Job:
-        """Start the runner of a job that is not running (paused, killed or failed).
-
-        ``start`` is where it runs: a thread of this process, a detached
-        process, or ``"none"`` (the caller runs it with :meth:`run`).
-
-        Raises:
-            InvalidRequestError: the job succeeded or was cancelled.
-            TuneplugError: a runner is running it already.
-            AdapterBusyError: another unfinished job trains its adapter.
-        """
-        self._resumable(self.store.get(job_id, self.provider.name))
-        if start == "detach":
-            check_detachable(self.provider)
-        lock = runner_lock(self._dir(job_id))
-        try:
-            lock.acquire(timeout=0.2)  # a probe may hold it for an instant; a runner for good
-        except Timeout:
-            if self.store.requests(job_id)[1] == "pause":  # still finishing its step: run on
-                self.store.request_stop(job_id, None)
-                return self.get(job_id)
-            raise TuneplugError(
-                f"job {job_id} is already running; follow it with `tuneplug jobs wait {job_id}`",
-                retryable=True,
-            ) from None
-        try:
-            # Decided under the lock: a runner that ended the job since the first read has
-            # journalled that end, and none can start until this is written.
-            self._resumable(self.store.get(job_id))
-            # Queued until its runner takes the lock: never mistaken for the dead run it replaces.
-            self.store.request_stop(job_id, None)
-            other = self.store.take(job_id, "queued", ("info", "message", "resuming", None, {}))
-            if other is not None:
-                raise busy_error(other)
-        finally:
-            lock.release()
-        self._start(job_id, start)
-        return self.get(job_id)
-
-    def _resumable(self, row: JobRow) -> None:
-        if row.status in ("succeeded", "cancelled"):
-            raise InvalidRequestError(
-                f"job {row.id} {row.status}; nothing to resume", provider=self.provider.name
-            )
+    # -- beyond the protocol (cancel, pause, resume: jobs/control.py) ----------------
 
     def checkpoints(
         self, job_id: str, *, after: str | None = None, limit: int = 10
@@ -397,6 +290,17 @@ class LocalJobs:
         _check_limit(limit, 100)
         row = self.store.get(job_id, self.provider.name)
         return JobPage(*epoch_checkpoints(self.store, row, after, limit))
+
+    def forget_checkpoint_model(self, job_id: str, step: int) -> None:
+        """Record that the model kept for the job's checkpoint at ``step`` was deleted
+        (a gateway deleted it as a model of its own): the checkpoint keeps its metrics and
+        says ``None``, as after retention.
+
+        Raises:
+            NotFoundError: no job ``job_id`` of this provider.
+        """
+        self.store.get(job_id, self.provider.name)
+        self.store.end_checkpoint(job_id, step, None)
 
     def delete(self, job_id: str) -> None:
         """Forget an ended job: its checkpoints' adapter copies, its journal rows and its

@@ -3,7 +3,9 @@
 ``jobs`` holds each job's settings and state, ``steps`` the step journal,
 ``events`` what users see, ``checkpoints`` the adapter copies made at checkpoints
 (``copying`` before the copy is asked for, ``kept`` with its model, ``dropped``
-once deleted or failed; :mod:`tuneplug.jobs.checkpoints`). Columns added after the
+once deleted or failed; :mod:`tuneplug.jobs.checkpoints`), ``adapters`` each
+trained adapter's version (:mod:`tuneplug.jobs.adapter_lock`; a job's own is its
+``adapter_version`` column, read apart from :data:`JOB_COLUMNS`). Columns added after the
 first release are listed in ``_ADDED_COLUMNS`` and added to an older journal when it
 is opened.
 """
@@ -66,13 +68,21 @@ CREATE TABLE IF NOT EXISTS checkpoints (
     state TEXT NOT NULL,
     PRIMARY KEY (job_id, step)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS adapters (
+    provider TEXT NOT NULL,
+    target TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    job_id TEXT NOT NULL,
+    previous_job TEXT,
+    PRIMARY KEY (provider, target)
+) WITHOUT ROWID;
 """
 
 JOB_COLUMNS = (
     "id, provider, model, target, status, error, created_at, started_at, finished_at, "
     "settings, steps_total, steps_done, trained_tokens, cancel_requested, origin, stop_request"
 )
-_ADDED_COLUMNS = {"stop_request": "TEXT"}
+_ADDED_COLUMNS = {"stop_request": "TEXT", "adapter_version": "INTEGER"}
 """Columns newer than the first journals: added to an older file when it is opened."""
 
 STOPS = ("pause", "requeue")

@@ -1,10 +1,9 @@
 """The local job runner's journal: one SQLite file, ``$TUNEPLUG_HOME/jobs/jobs.sqlite3``.
 
-Four tables. ``jobs`` holds each job's settings and state; ``steps`` is the
-step journal (a row is written ``started`` before the step is sent and turned
-``done`` with its result after, so a crash leaves at most one step whose
-outcome must be found out); ``events`` is what users see (``jobs events``);
-``checkpoints`` names the adapter copies kept at checkpoints.
+Its tables are in :mod:`tuneplug.jobs.rows`. :class:`JobStore` opens it and holds
+the ``jobs`` table (each job's settings and state); the step journal and the
+checkpoints' copies are :class:`~tuneplug.jobs.journal_steps.StepJournal`'s, the
+event log :class:`~tuneplug.jobs.journal_events.EventLog`'s, both mixed in here.
 
 Writes are short ``BEGIN IMMEDIATE`` transactions in WAL mode with
 ``synchronous = NORMAL``: durable against a killed process (the failure the
@@ -24,7 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from tuneplug.errors import ConfigError, NotFoundError, ServerError
-from tuneplug.jobs.adapter_lock import holder
+from tuneplug.jobs.adapter_lock import changed_error, holder, mark
+from tuneplug.jobs.journal_events import EventLog, write_event
+from tuneplug.jobs.journal_steps import StepJournal
 from tuneplug.jobs.rows import (
     JOB_COLUMNS,
     SCHEMA,
@@ -34,14 +35,13 @@ from tuneplug.jobs.rows import (
     JobRow,
     StepRow,
     add_columns,
-    event_row,
     job_row,
 )
 
 __all__ = ["STOPS", "Event", "EventRow", "JobRow", "JobStore", "StepRow"]
 
 
-class JobStore:
+class JobStore(StepJournal, EventLog):
     """The journal at ``path`` (created with its directory on first use)."""
 
     def __init__(self, path: Path) -> None:
@@ -125,7 +125,8 @@ class JobStore:
                     int(row.cancel_requested), row.origin, row.stop_request,
                 ),
             )  # fmt: skip
-            _add_event(conn, row.id, ("info", "message", message, None, {}))
+            mark(conn, row.id, row.provider, row.target)
+            write_event(conn, row.id, ("info", "message", message, None, {}))
         return None
 
     def holder(self, provider: str, target: str, exclude: str | None = None) -> JobRow | None:
@@ -135,15 +136,23 @@ class JobStore:
 
     def take(self, job_id: str, status: str, event: Event) -> JobRow | None:
         """Set the job ``queued`` or ``running`` (as :meth:`set_status`) unless another
-        unfinished job trains its adapter: then nothing is written and that job is returned."""
+        unfinished job trains its adapter: then nothing is written and that job is returned.
+
+        Raises:
+            AdapterChangedError: another job trained the adapter since this job's last
+                step (nothing is written; :mod:`.adapter_lock`).
+        """
         with self._write() as conn:
             row = job_row(
                 conn.execute(f"SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?", (job_id,)).fetchone()
             )
+            changed = changed_error(conn, row)
+            if changed is not None:
+                raise changed
             other = holder(conn, row.provider, row.target, job_id)
             if other is None:
                 _set_status(conn, job_id, status, None)
-                _add_event(conn, job_id, event)
+                write_event(conn, job_id, event)
             return other
 
     def get(self, job_id: str, provider: str | None = None) -> JobRow:
@@ -187,7 +196,7 @@ class JobStore:
         with self._write() as conn:
             _set_status(conn, job_id, status, error)
             if event is not None:
-                _add_event(conn, job_id, event)
+                write_event(conn, job_id, event)
 
     def request_cancel(self, job_id: str) -> None:
         """Ask the runner to stop before its next step."""
@@ -216,7 +225,7 @@ class JobStore:
             conn.execute(
                 "UPDATE jobs SET status = ?, stop_request = NULL WHERE id = ?", (status, job_id)
             )
-            _add_event(conn, job_id, event)
+            write_event(conn, job_id, event)
 
     def delete(self, job_id: str) -> None:
         """Remove the job, its steps and its events (one transaction)."""
@@ -244,161 +253,6 @@ class JobStore:
         )
         return [job_row(r) for r in rows]
 
-    # -- steps -------------------------------------------------------------------------
-
-    def start_step(self, job_id: str, step: int, epoch: int) -> None:
-        """Journal ``step`` as started (before it is sent)."""
-        with self._write() as conn:
-            _start(conn, job_id, step, epoch)
-
-    def finish_step(
-        self,
-        job_id: str,
-        step: int,
-        tokens: int,
-        sum_loss: float,
-        event: Event,
-        next_step: tuple[int, int] | None,
-    ) -> None:
-        """Journal ``step`` done with its result and event, and start ``next_step``.
-
-        One transaction: the journal never shows a step done without its event
-        and totals, and starting the next step costs no commit of its own.
-        """
-        with self._write() as conn:
-            conn.execute(
-                "UPDATE steps SET state = 'done', tokens = ?, sum_loss = ? "
-                "WHERE job_id = ? AND step = ?",
-                (tokens, sum_loss, job_id, step),
-            )
-            conn.execute(
-                "UPDATE jobs SET steps_done = steps_done + 1, "
-                "trained_tokens = trained_tokens + ? WHERE id = ?",
-                (tokens, job_id),
-            )
-            _add_event(conn, job_id, event)
-            if next_step is not None:
-                _start(conn, job_id, *next_step)
-
-    def forget_step(self, job_id: str, step: int) -> None:
-        """Drop a started step known not to have been applied (it will be sent again)."""
-        with self._write() as conn:
-            conn.execute(
-                "DELETE FROM steps WHERE job_id = ? AND step = ? AND state = 'started'",
-                (job_id, step),
-            )
-
-    def open_step(self, job_id: str) -> StepRow | None:
-        """The step journalled started but not done, if any."""
-        rows = self._read(
-            "SELECT step, epoch, state, tokens, sum_loss FROM steps "
-            "WHERE job_id = ? AND state = 'started' ORDER BY step LIMIT 1",
-            (job_id,),
-        )
-        return StepRow(*rows[0]) if rows else None
-
-    def epoch_totals(self, job_id: str) -> list[tuple[int, int, float]]:
-        """``(epoch, tokens, summed loss)`` of the done steps, per epoch (0-based)."""
-        rows = self._read(
-            "SELECT epoch, SUM(tokens), SUM(sum_loss) FROM steps "
-            "WHERE job_id = ? AND state = 'done' GROUP BY epoch ORDER BY epoch",
-            (job_id,),
-        )
-        return [(int(e), int(t or 0), float(s or 0.0)) for e, t, s in rows]
-
-    def step_times(self, job_id: str, steps: list[int]) -> dict[int, float]:
-        """When each of ``steps`` was journalled done (its step event), by step."""
-        if not steps:
-            return {}
-        marks = ", ".join("?" * len(steps))
-        rows = self._read(
-            "SELECT step, MIN(created_at) FROM events WHERE job_id = ? AND kind = 'step' "
-            f"AND step IN ({marks}) GROUP BY step",
-            (job_id, *steps),
-        )
-        return {int(step): float(when) for step, when in rows}
-
-    # -- checkpoints' copies -----------------------------------------------------------
-
-    def begin_checkpoint(self, job_id: str, step: int, name: str) -> None:
-        """Journal that the copy ``name`` of the checkpoint at ``step`` is being made."""
-        with self._write() as conn:
-            conn.execute(
-                "INSERT OR REPLACE INTO checkpoints (job_id, step, name, model, state) "
-                "VALUES (?, ?, ?, NULL, 'copying')",
-                (job_id, step, name),
-            )
-
-    def end_checkpoint(
-        self,
-        job_id: str,
-        step: int,
-        model: str | None,
-        event: Event | None = None,
-        next_step: tuple[int, int] | None = None,
-    ) -> None:
-        """Journal the checkpoint's copy ``kept`` as ``model``, or ``dropped`` (``None``),
-        with ``event``, and start ``next_step`` (one transaction)."""
-        with self._write() as conn:
-            conn.execute(
-                "UPDATE checkpoints SET model = ?, state = ? WHERE job_id = ? AND step = ?",
-                (model, "dropped" if model is None else "kept", job_id, step),
-            )
-            if event is not None:
-                _add_event(conn, job_id, event)
-            if next_step is not None:
-                _start(conn, job_id, *next_step)
-
-    def checkpoint_copies(
-        self, job_id: str, steps: list[int] | None = None
-    ) -> list[tuple[int, str, str | None, str]]:
-        """``(step, name, model, state)`` of the job's copies (of ``steps`` only when
-        given), newest first."""
-        query = "SELECT step, name, model, state FROM checkpoints WHERE job_id = ?"
-        args: tuple[Any, ...] = (job_id,)
-        if steps is not None:
-            if not steps:
-                return []
-            query += f" AND step IN ({', '.join('?' * len(steps))})"
-            args = (*args, *steps)
-        rows = self._read(query + " ORDER BY step DESC", args)
-        return [(int(step), str(name), model, str(state)) for step, name, model, state in rows]
-
-    # -- events ------------------------------------------------------------------------
-
-    def add_event(self, job_id: str, event: Event) -> None:
-        """Record one event."""
-        with self._write() as conn:
-            _add_event(conn, job_id, event)
-
-    def events(
-        self, job_id: str, after: int | None, limit: int, kind: str | None = None
-    ) -> tuple[list[EventRow], bool]:
-        """Events oldest first after the sequence number ``after``, and whether more follow."""
-        query = (
-            "SELECT seq, created_at, level, kind, message, step, metrics FROM events "
-            "WHERE job_id = ? AND seq > ?"
-        )
-        args: tuple[Any, ...] = (job_id, after or 0)
-        if kind is not None:
-            query, args = query + " AND kind = ?", (*args, kind)
-        rows = self._read(query + " ORDER BY seq LIMIT ?", (*args, limit + 1))
-        return [event_row(r) for r in rows[:limit]], len(rows) > limit
-
-    def events_newest(
-        self, job_id: str, before: int | None, limit: int
-    ) -> tuple[list[EventRow], bool]:
-        """Events newest first with sequence numbers below ``before`` (``None``: from the
-        newest), and whether older ones follow. Reads at most ``limit + 1`` rows through
-        the ``(job_id, seq)`` index: a page of OpenAI's newest-first listing costs O(page)."""
-        query = (
-            "SELECT seq, created_at, level, kind, message, step, metrics FROM events "
-            "WHERE job_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?"
-        )
-        below = before if before is not None else 2**62
-        rows = self._read(query, (job_id, below, limit + 1))
-        return [event_row(r) for r in rows[:limit]], len(rows) > limit
-
 
 def _set_status(conn: sqlite3.Connection, job_id: str, status: str, error: str | None) -> None:
     now = time.time()
@@ -408,20 +262,4 @@ def _set_status(conn: sqlite3.Connection, job_id: str, status: str, error: str |
         "started_at = CASE WHEN ? = 'running' THEN COALESCE(started_at, ?) "
         "ELSE started_at END, finished_at = ? WHERE id = ?",
         (status, error, status, now, now if terminal else None, job_id),
-    )
-
-
-def _start(conn: sqlite3.Connection, job_id: str, step: int, epoch: int) -> None:
-    conn.execute(
-        "INSERT OR IGNORE INTO steps (job_id, step, epoch, state) VALUES (?, ?, ?, 'started')",
-        (job_id, step, epoch),
-    )
-
-
-def _add_event(conn: sqlite3.Connection, job_id: str, event: Event) -> None:
-    level, kind, message, step, metrics = event
-    conn.execute(
-        "INSERT INTO events (job_id, created_at, level, kind, message, step, metrics) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (job_id, time.time(), level, kind, message, step, json.dumps(metrics) if metrics else None),
     )

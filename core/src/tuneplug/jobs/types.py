@@ -75,7 +75,8 @@ class JobSpec(BaseModel):
     batch_size: int | None = Field(default=None, ge=1, le=65536, strict=True)
     learning_rate: float | None = Field(default=None, gt=0.0, lt=1.0, strict=True)
     learning_rate_multiplier: float | None = Field(default=None, gt=0.0, le=100.0, strict=True)
-    rank: int | None = Field(default=None, ge=1, le=1024, strict=True)
+    # Bounded by the provider (tuneplug_adapter_limits), checked before the data is read.
+    rank: int | None = Field(default=None, ge=1, strict=True)
     lora_alpha: float | None = Field(default=None, gt=0.0, le=1e6, strict=True)
     lora_dropout: float | None = Field(default=None, ge=0.0, lt=1.0, strict=True)
     suffix: str | None = Field(default=None, min_length=1, max_length=64, strict=True)

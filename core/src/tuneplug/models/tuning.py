@@ -113,23 +113,29 @@ class TuningMixin:
     def check_adapter_args(self, rank: Any, learning_rate: Any) -> None:
         """Refuse a ``rank`` or ``learning_rate`` a new adapter cannot take, before any I/O.
 
-        The bounds every provider's ``tuneplug_create_adapter`` is promised: rank
-        1..32, ``0 < learning_rate < 1``, strictly typed (``True`` is not rank 1,
-        ``"0.1"`` is not a number). A fine-tuning job that creates an adapter checks
-        them before it reads its data.
+        ``rank`` within the provider's limits (``tuneplug_adapter_limits``; 1..32 for a
+        provider that declares none, see :mod:`tuneplug.models.limits`),
+        ``0 < learning_rate < 1``, strictly typed (``True`` is not rank 1, ``"0.1"`` is
+        not a number). A fine-tuning job that creates an adapter checks them before it
+        reads its data.
 
         Raises:
-            OptionError: naming the argument (``option``), with the provider.
+            OptionError: naming the argument (``option``) and the provider.
         """
+        from tuneplug.models.limits import adapter_limits
         from tuneplug.options import OptionError
         from tuneplug.validation_words import out_of_range, range_words
 
-        # bool is an int to Python, but `rank=True` is a mistake, not rank 1.
-        if rank is not None and (
-            isinstance(rank, bool) or not isinstance(rank, int) or not 0 < rank <= 32
-        ):
-            why = out_of_range(range_words(True, ge=1, le=32), rank)
-            raise OptionError(f"rank {why}", option="rank", detail=why, provider=self.provider.name)
+        if rank is not None:
+            limits = adapter_limits(self.provider, self.info)
+            low, high = limits.min_rank, limits.max_rank
+            # bool is an int to Python, but `rank=True` is a mistake, not rank 1.
+            if isinstance(rank, bool) or not isinstance(rank, int) or not low <= rank <= high:
+                what = range_words(True, ge=low, le=high) + f" for {self.provider.name!r} adapters"
+                why = out_of_range(what, rank)
+                raise OptionError(
+                    f"rank {why}", option="rank", detail=why, provider=self.provider.name
+                )
         number = isinstance(learning_rate, int | float) and not isinstance(learning_rate, bool)
         if learning_rate is not None and (not number or not 0 < learning_rate < 1):
             why = out_of_range(range_words(False, gt=0, lt=1), learning_rate)

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
     from tuneplug.server.gateway import Limits
     from tuneplug.server.identity import KeyIdentity
+    from tuneplug.server.protocol import ServerProtocol
     from tuneplug.server.tenants import Tenant
 
 __all__ = ["base_url", "bind", "serve_command"]
@@ -329,9 +330,31 @@ def serve_command(
         app.state.gateway.state.close()  # the lifespan that would close it never runs
         # --host/--port name an address this machine cannot listen on.
         raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    try:
+        # From here a stop (Ctrl-C, SIGTERM) is graceful whenever it comes: while the
+        # banner prints, before uvicorn installs its handlers, or once it serves (it
+        # shuts down, then raises the signal again, which lands here as Ctrl-C).
+        _banner(backend, host, sock, served, tenants, shown)
+        server.run(sockets=[sock])
+    except KeyboardInterrupt:
+        # Stopping is success. The lifespan closes the state once it ran; a stop before
+        # it started leaves it open (closing twice is harmless).
+        app.state.gateway.state.close()
+    finally:
+        sock.close()
+
+
+def _banner(
+    backend: str,
+    host: str,
+    sock: socket.socket,
+    served: list[ServerProtocol],
+    tenants: list[Tenant],
+    shown: dict[str, str],
+) -> None:
+    """What to point clients at, printed once to whoever started the server; never logged."""
     url = base_url(host, sock)
     mounted = ", ".join(f"{p.name} at {url}{p.prefix}" for p in served)
-    # Printed once, to the person who started the server; never logged.
     click.echo(f"tuneplug serve: {backend}: {mounted}")
     click.echo("Use it with:")
     if "generated" in shown:
@@ -345,13 +368,6 @@ def serve_command(
             for line in protocol.client_hints(url, tenant, shown[tenant.name]):
                 click.echo(f"  {line}")
     sys.stdout.flush()
-    try:
-        server.run(sockets=[sock])
-    except KeyboardInterrupt:
-        # uvicorn has shut down gracefully and re-raised Ctrl-C: stopping is success.
-        pass
-    finally:
-        sock.close()
 
 
 def _log_requests_to_stderr() -> None:

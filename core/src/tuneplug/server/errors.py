@@ -8,7 +8,9 @@ from here, so the Gradient and OpenAI faces of one failure agree:
   client's key was fine), 504 backend timeout, the backend's 5xx, else 500.
 * :func:`public_message`: the error's message with absolute file paths
   replaced by ``<path>``. Tracebacks are never part of a message (tuneplug
-  errors carry none; anything else is a bare 500).
+  errors carry none; anything else is a bare 500), nor is a plugin's bug (a
+  ``PluginError``: its words are the plugin's internals): "internal server error",
+  500, the error and its cause in the server's log.
 * :class:`HttpProblem`: a problem with the request itself (too large, too
   slow, malformed framing) found by the server's shared helpers; each protocol
   renders it in its own shape.
@@ -16,18 +18,21 @@ from here, so the Gradient and OpenAI faces of one failure agree:
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 from collections.abc import Mapping
 
 from tuneplug.errors import (
     AdapterBusyError,
+    AdapterChangedError,
     AuthenticationError,
     CapabilityError,
     ConnectionError,
     InvalidRequestError,
     NotFoundError,
     PermissionDeniedError,
+    PluginError,
     RateLimitError,
     ServerError,
     TimeoutError,
@@ -46,6 +51,8 @@ __all__ = [
     "scrub",
     "status_for",
 ]
+
+log = logging.getLogger("tuneplug.server")
 
 # An absolute POSIX or Windows path: not the path part of a URL (preceded by ':' '/' or a word).
 _PATH = re.compile(r"(?<![\w:/.])(?:/[\w.@+-]+){2,}/?|\b[A-Za-z]:\\[^\s'\"]+")
@@ -88,6 +95,8 @@ def status_for(exc: TuneplugError) -> int:
         return 404
     if isinstance(exc, AdapterBusyError):
         return 409  # the request is sound; the model is taken (retry once that job ends)
+    if isinstance(exc, AdapterChangedError):
+        return 409  # the job cannot resume onto a model another job trained since
     if isinstance(exc, InvalidRequestError | CapabilityError):
         return 400
     if isinstance(exc, RateLimitError):
@@ -106,7 +115,11 @@ def status_for(exc: TuneplugError) -> int:
 def public_message(exc: TuneplugError, aliases: Mapping[str, str] | None = None) -> str:
     """The message a client may see for ``exc``: each backend name in ``aliases`` (a
     backend model reference or id, or a server path) replaced by the name the client
-    used, then every other absolute file path replaced by ``<path>``."""
+    used, then every other absolute file path replaced by ``<path>``. A plugin's bug is
+    "internal server error" (logged with its cause, as any other exception is)."""
+    if isinstance(exc, PluginError):
+        log.error("internal server error: %s", exc, exc_info=exc)
+        return "internal server error"
     return public_text(str(exc), aliases)
 
 

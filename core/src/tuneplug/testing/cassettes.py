@@ -36,7 +36,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from tuneplug.secret_forms import scrub
+from tuneplug.plugin_faults import pass_through
+from tuneplug.secret_forms import MIN_SECRET_LENGTH, scrub
 from tuneplug.testing.known_secrets import known_secrets, provider_secrets
 
 __all__ = [
@@ -76,7 +77,6 @@ SECRET_QUERY_PARAMETERS = ("api_key", "apikey", "api-key", "access_token", "toke
 DEFAULT_MATCH_ON = ("method", "scheme", "host", "port", "path", "query", "body")
 
 _RECORD_MODES = ("none", "once", "new_episodes", "all")
-_MIN_SECRET_LENGTH = 6  # shorter values would scrub ordinary words
 
 
 _run_default: str | None = None
@@ -144,7 +144,7 @@ def _scrubbers(
         if not providers:
             return frozenset(), secrets
         found = known_secrets()
-        values = [*secrets, *(v for v in found.values if len(v) >= _MIN_SECRET_LENGTH)]
+        values = [*secrets, *(v for v in found.values if len(v) >= MIN_SECRET_LENGTH)]
         # Longest first: a secret containing another is replaced whole.
         return frozenset(found.headers), tuple(sorted(set(values), key=len, reverse=True))
 
@@ -197,10 +197,11 @@ def vcr_config(
             random loopback port.
         providers: ask installed provider plugins for their secret headers and values.
     """
+    _unanswered_passes_through()
     headers: list[str] = [*COMMON_SECRET_HEADERS, *(h.lower() for h in extra_headers)]
     if providers:
         headers.extend(known_secrets().headers)
-    scrub_values = tuple(v for v in dict.fromkeys(secrets) if len(v) >= _MIN_SECRET_LENGTH)
+    scrub_values = tuple(v for v in dict.fromkeys(secrets) if len(v) >= MIN_SECRET_LENGTH)
     before_request, before_response = _scrubbers(scrub_values, providers)
     return {
         "record_mode": record_mode(record),
@@ -211,6 +212,17 @@ def vcr_config(
         "before_record_request": before_request,
         "before_record_response": before_response,
     }
+
+
+def _unanswered_passes_through() -> None:
+    # A request the cassette cannot answer is the test's verdict, raised inside a
+    # plugin's HTTP call: it must reach the test as vcrpy's own error, not as a
+    # PluginError blaming the plugin (tuneplug.plugin_faults).
+    try:
+        errors = importlib.import_module("vcr.errors")
+    except ImportError:
+        return  # no vcrpy: no cassette can raise it
+    pass_through(errors.CannotOverwriteExistingCassetteException)
 
 
 @contextmanager

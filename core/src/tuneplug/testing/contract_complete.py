@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -69,6 +69,13 @@ def collect(chunks: AsyncIterator[StreamChunk]) -> list[StreamChunk]:
     return asyncio.run(drain())
 
 
+_REQUIRED_KNOBS = {
+    "provider": "the provider's name, as its entry point (or register()) names it",
+    "base_model": "a base model of the provider that completes (id, slug or name), such as "
+    'base_model = "large"',
+}
+
+
 class ProviderContract:
     """What every suite shares: the configuration a subclass names, and fixtures.
 
@@ -112,6 +119,25 @@ class ProviderContract:
     provider_options: ClassVar[dict[str, Any]] = {}
     cassette_dir: ClassVar[str | Path | None] = None
     cassette_config: ClassVar[dict[str, Any]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # Checked once, when the module defines the class: a forgotten knob is one
+        # error at collection, not an AttributeError in every test. Only what pytest
+        # collects (`Test*`) is checked: the suites and a plugin's own bases leave it open.
+        super().__init_subclass__(**kwargs)
+        if not cls.__name__.startswith("Test"):
+            return
+        suite = next(
+            (b.__name__ for b in cls.__mro__[1:] if b.__module__.startswith("tuneplug.testing.")),
+            "contract suite",
+        )
+        for knob, what in _REQUIRED_KNOBS.items():
+            value = getattr(cls, knob, None)
+            if not isinstance(value, str) or not value:
+                raise TypeError(
+                    f"{cls.__qualname__} (a {suite}) must set the class attribute {knob}: "
+                    f"{what}, got {value!r}"
+                )
 
     @property
     def ref(self) -> str:
@@ -251,13 +277,31 @@ class CompletionTests(ProviderContract, SettingsTests, ChatTests):
             pytest.skip("the provider accepts any provider-specific option")
         bad = {self.unknown_option: 1}
         with no_network():
-            with pytest.raises(InvalidRequestError) as refused:
-                model.complete(self.prompt, **bad)
-            assert refused.value.provider == self.provider
-            with pytest.raises(InvalidRequestError):
-                list(model.stream(self.prompt, **bad))
-            with pytest.raises(InvalidRequestError):
-                asyncio.run(model.acomplete(self.prompt, **bad))
+            refused = self._refuses(
+                bad, "model.complete", lambda: model.complete(self.prompt, **bad)
+            )
+            assert refused.provider == self.provider
+            self._refuses(bad, "model.stream", lambda: list(model.stream(self.prompt, **bad)))
+            self._refuses(
+                bad, "model.acomplete", lambda: asyncio.run(model.acomplete(self.prompt, **bad))
+            )
+
+    def _refuses(
+        self, bad: dict[str, Any], call: str, run: Callable[[], object]
+    ) -> InvalidRequestError:
+        try:
+            run()
+        except InvalidRequestError as exc:
+            return exc
+        pytest.fail(
+            f"{self.provider} accepted the unknown provider option {next(iter(bad))!r} ({call}): "
+            "implement tuneplug_options (return None to refuse every provider-specific option, "
+            "or a pydantic model of yours: the core then refuses the others before any I/O), "
+            "or refuse unknown keys of options.extra in your completion hooks with "
+            "InvalidRequestError before any I/O; if the provider really accepts any option, "
+            "set unknown_option = None",
+            pytrace=False,
+        )
 
     def test_chat_template_is_known_and_needs_no_io(self, model: Model) -> None:
         if not model.provider.has("tuneplug_chat_template"):

@@ -14,9 +14,11 @@ import pytest
 import tuneplug
 from tuneplug.errors import InvalidRequestError, NotFoundError, UnknownModelError
 from tuneplug.models import Model
+from tuneplug.models.limits import adapter_limits
+from tuneplug.options import OptionError
 from tuneplug.testing.contract_complete import CompletionTests
 from tuneplug.testing.guard import no_network
-from tuneplug.types import Capability, FineTuneResult, ModelKind
+from tuneplug.types import AdapterLimits, Capability, FineTuneResult, ModelKind
 
 __all__ = ["FineTunableContract"]
 
@@ -27,10 +29,11 @@ class FineTunableContract(CompletionTests):
     Besides every completion test: create an adapter, fine-tune it (sync and
     async; trainable tokens > 0, finite loss, ``loss == sum_loss /
     trainable_tokens``), complete with it, delete it, and argument and sample
-    validation before any I/O. A provider that implements the optional
-    ``tuneplug_copy_adapter`` must copy an adapter into an independent adapter
-    (the local job runner's checkpoint models); one that does not has that test
-    skipped, saying so.
+    validation before any I/O, the adapter limits it declares (optional
+    ``tuneplug_adapter_limits``) held before any I/O and its highest rank taken.
+    A provider that implements the optional ``tuneplug_copy_adapter`` must copy an
+    adapter into an independent adapter (the local job runner's checkpoint models);
+    one that does not has that test skipped, saying so.
 
     Optional class attributes (defaults in brackets):
         adapter_name: the name of every adapter the suite creates; fixed, so
@@ -184,6 +187,28 @@ class FineTunableContract(CompletionTests):
                 assert refused.value.provider == self.provider
             with pytest.raises(InvalidRequestError):
                 model.delete()  # a base model is not an adapter
+
+    def test_adapter_limits_hold_and_are_checked_before_io(self, model: Model) -> None:
+        """The limits ``tuneplug_adapter_limits`` declares (optional: rank 1..32 without
+        it) are asked without I/O; a rank outside them is refused before any I/O, naming
+        ``rank`` and the provider; and ``tuneplug_create_adapter`` takes the highest."""
+        with no_network():
+            limits = adapter_limits(model.provider, model.info)
+            assert isinstance(limits, AdapterLimits)
+            shown = f"{limits.min_rank}..{limits.max_rank}"
+            for rank in (limits.min_rank - 1, limits.max_rank + 1):
+                with pytest.raises(OptionError) as refused:
+                    model.create_adapter(self.adapter_name, rank=rank)
+                assert refused.value.option == "rank" and shown in str(refused.value)
+                assert refused.value.provider == self.provider
+                assert repr(self.provider) in str(refused.value)
+        highest = model.create_adapter(
+            self.adapter_name, rank=limits.max_rank, learning_rate=self.learning_rate
+        )
+        try:
+            assert highest.info.kind is ModelKind.ADAPTER
+        finally:
+            highest.delete()
 
     def test_samples_are_validated_before_io(self, adapter: Model) -> None:
         batches: tuple[list[Any], ...] = (

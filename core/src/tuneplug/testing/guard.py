@@ -30,6 +30,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from tuneplug.plugin_faults import pass_through
+
 __all__ = [
     "HOW_TO_ALLOW",
     "BlockedRequest",
@@ -54,8 +56,13 @@ class ModelRequestBlockedError(RuntimeError):
 
     A ``RuntimeError`` rather than an ``OSError`` on purpose: HTTP clients turn
     ``OSError`` into their own connection errors and providers retry those, which
-    would bury this message under retries and a generic "could not connect".
+    would bury this message under retries and a generic "could not connect". It
+    leaves a plugin's hook as it is, not as a ``PluginError``: the test's verdict, not
+    the plugin's bug.
     """
+
+
+pass_through(ModelRequestBlockedError)
 
 
 @dataclass(frozen=True)

@@ -15,13 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tuneplug.secret_forms import secret_pattern
+from tuneplug.secret_forms import MIN_SECRET_LENGTH, secret_pattern
 from tuneplug.testing.cassettes import COMMON_SECRET_HEADERS
 from tuneplug.testing.known_secrets import known_secrets
 
 __all__ = ["SecretFinding", "assert_no_secrets", "scan_cassettes"]
 
-_MIN_SECRET_LENGTH = 6  # shorter literals would match ordinary words
 
 _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (kind, re.compile(pattern))
@@ -139,8 +138,11 @@ def _literal_findings(path: Path, text: str, literals: list[str]) -> Iterator[Se
         return
     # YAML may fold a long value over lines or escape its characters: the parsed
     # strings hold it as recorded.
-    if any(pattern.search(value) for value in _strings(_interactions(path, text))):
-        yield SecretFinding(path, _line_of(text, literals[0])[0], _KNOWN, "***")
+    for value in _strings(_interactions(path, text)):
+        hit = pattern.search(value)
+        if hit:  # placed by the value found, not by the first one looked for
+            yield SecretFinding(path, _line_of(text, hit.group(0))[0], _KNOWN, "***")
+            return
 
 
 def scan_cassettes(
@@ -164,7 +166,7 @@ def scan_cassettes(
     known = known_secrets()
     watched = frozenset([*COMMON_SECRET_HEADERS, *known.headers, *(h.lower() for h in headers)])
     literals = [
-        s for s in (known.values if secrets is None else secrets) if len(s) >= _MIN_SECRET_LENGTH
+        s for s in (known.values if secrets is None else secrets) if len(s) >= MIN_SECRET_LENGTH
     ]
     findings: list[SecretFinding] = []
     root = Path(directory)

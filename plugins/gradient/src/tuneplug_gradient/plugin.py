@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from tuneplug.hookspecs import ProviderContext, hookimpl
 from tuneplug.types import (
+    AdapterLimits,
     Completion,
     CompletionOptions,
     FineTuneResult,
@@ -175,6 +176,14 @@ def tuneplug_astream(
 def tuneplug_chat_template(ctx: ProviderContext, model: ModelInfo) -> str | None:
     """ChatML for the Nous Hermes 2 family (trained on it); the default template otherwise."""
     return "chatml" if model.slug and "hermes" in model.slug else None
+
+
+@hookimpl
+def tuneplug_adapter_limits() -> AdapterLimits:
+    """LoRA rank 1..32, what Gradient's ``POST /models`` takes (``wire.LoraHyperparameters``)."""
+    from tuneplug_gradient.wire import MAX_RANK
+
+    return AdapterLimits(max_rank=MAX_RANK)
 
 
 @hookimpl

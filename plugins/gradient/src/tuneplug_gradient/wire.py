@@ -22,6 +22,7 @@ __all__ = [
     "ADAPTER_SUFFIX",
     "BASE_SUFFIX",
     "ID_LENGTH",
+    "MAX_RANK",
     "BaseModelEntry",
     "CompleteRequest",
     "CompleteResponse",
@@ -112,10 +113,14 @@ class ListModelsResponse(Wire):
     models: list[Annotated[BaseModelEntry | ModelAdapterEntry, Field(discriminator="type")]]
 
 
+MAX_RANK = 32
+"""The highest LoRA rank Gradient's ``POST /models`` takes."""
+
+
 class LoraHyperparameters(StrictWire):
     """``initialHyperparameters.loraHyperparameters``."""
 
-    rank: Annotated[StrictInt, Field(gt=0, le=32)] | None = None
+    rank: Annotated[StrictInt, Field(gt=0, le=MAX_RANK)] | None = None
 
 
 class TrainingArguments(StrictWire):

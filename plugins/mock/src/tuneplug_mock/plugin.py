@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Iterator
 
 from tuneplug.hookspecs import ProviderContext, hookimpl
 from tuneplug.types import (
+    AdapterLimits,
     Completion,
     CompletionOptions,
     FineTuneResult,
@@ -24,7 +25,7 @@ from tuneplug.types import (
 )
 
 from tuneplug_mock.decoding import collect
-from tuneplug_mock.runtime import PROVIDER, MockRuntime
+from tuneplug_mock.runtime import MAX_RANK, PROVIDER, MockRuntime
 from tuneplug_mock.settings import MockSettings
 
 __all__ = [
@@ -169,6 +170,12 @@ def tuneplug_chat_template(ctx: ProviderContext, model: ModelInfo) -> str | None
 
 
 # -- fine-tuning ---------------------------------------------------------------------
+
+
+@hookimpl
+def tuneplug_adapter_limits() -> AdapterLimits:
+    """Rank 1..32: the rank bounds the n-gram context an adapter adjusts (runtime.py)."""
+    return AdapterLimits(max_rank=MAX_RANK)
 
 
 @hookimpl

@@ -34,6 +34,7 @@ __all__ = [
     "DEFAULT_LEARNING_RATE",
     "DEFAULT_RANK",
     "ECHO",
+    "MAX_RANK",
     "PROVIDER",
     "TINY",
     "MockRuntime",
@@ -62,6 +63,7 @@ ECHO = ModelInfo(
 BASES = {TINY.id: TINY, ECHO.id: ECHO}
 
 DEFAULT_RANK = 8
+MAX_RANK = 32
 """Rank of an adapter created without one.
 
 The rank bounds the context length of the n-grams an adapter adjusts: rank
@@ -260,9 +262,9 @@ class MockRuntime:
         if not isinstance(name, str) or not name.strip():
             raise InvalidRequestError("adapter name must not be empty", provider=PROVIDER)
         rank = DEFAULT_RANK if rank is None else rank
-        if isinstance(rank, bool) or not isinstance(rank, int) or not 1 <= rank <= 32:
+        if isinstance(rank, bool) or not isinstance(rank, int) or not 1 <= rank <= MAX_RANK:
             raise InvalidRequestError(
-                f"rank must be an integer in 1..32, got {rank!r}", provider=PROVIDER
+                f"rank must be an integer in 1..{MAX_RANK}, got {rank!r}", provider=PROVIDER
             )
         lr = DEFAULT_LEARNING_RATE if learning_rate is None else learning_rate
         if not isinstance(lr, int | float) or not math.isfinite(lr) or not 0 < lr < 1:

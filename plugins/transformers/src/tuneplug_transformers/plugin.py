@@ -19,6 +19,7 @@ from tuneplug.chat_templates import ChatTemplate
 from tuneplug.errors import InvalidRequestError, NotFoundError
 from tuneplug.hookspecs import ProviderContext, hookimpl
 from tuneplug.types import (
+    AdapterLimits,
     Completion,
     CompletionOptions,
     FineTuneResult,
@@ -30,7 +31,7 @@ from tuneplug.types import (
 )
 from tuneplug.validation_words import problem
 
-from tuneplug_transformers.refs import PROVIDER
+from tuneplug_transformers.refs import MAX_RANK, PROVIDER
 from tuneplug_transformers.runtime import Runtime
 from tuneplug_transformers.settings import AdapterOptions, CompletionExtras, TransformersSettings
 
@@ -193,6 +194,13 @@ def _adapter_options(options: dict[str, Any]) -> AdapterOptions:
         raise InvalidRequestError(
             f"invalid adapter option {field}: {problem(err)} (options: {known})", provider=PROVIDER
         ) from None
+
+
+@hookimpl
+def tuneplug_adapter_limits() -> AdapterLimits:
+    """LoRA rank 1..256: PEFT takes any rank; beyond 256 a LoRA stops being low-rank
+    for the models this runs on CPU."""
+    return AdapterLimits(max_rank=MAX_RANK)
 
 
 @hookimpl

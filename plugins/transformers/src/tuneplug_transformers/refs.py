@@ -26,9 +26,12 @@ from tuneplug.errors import UnknownModelError
 
 from tuneplug_transformers.settings import TransformersSettings
 
-__all__ = ["PROVIDER", "BaseSource", "find_base"]
+__all__ = ["MAX_RANK", "PROVIDER", "BaseSource", "find_base"]
 
 PROVIDER = "transformers"
+
+MAX_RANK = 256
+"""The highest LoRA rank a new adapter takes (declared with ``tuneplug_adapter_limits``)."""
 
 _PATH_PREFIXES = ("/", "./", "../", "~")
 # Hub ids as huggingface_hub validates them: an optional namespace and a name.

@@ -20,7 +20,7 @@ from tuneplug.errors import InvalidRequestError
 from tuneplug.types import FineTuneResult, ModelInfo, Sample
 
 from tuneplug_transformers.batches import Encoded, encode_samples
-from tuneplug_transformers.refs import PROVIDER
+from tuneplug_transformers.refs import MAX_RANK, PROVIDER
 from tuneplug_transformers.runtime import Base, Runtime, adapter_info
 from tuneplug_transformers.settings import AdapterOptions
 from tuneplug_transformers.store import AdapterMeta, new_adapter_id
@@ -30,7 +30,6 @@ __all__ = ["DEFAULT_LEARNING_RATE", "DEFAULT_RANK", "create_adapter", "fine_tune
 
 DEFAULT_RANK = 8
 DEFAULT_LEARNING_RATE = 1e-4
-MAX_RANK = 256
 
 
 def _targets(base: Base, wanted: tuple[str, ...] | None) -> tuple[str, ...]:

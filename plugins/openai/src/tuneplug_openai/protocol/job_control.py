@@ -10,11 +10,10 @@ a checkpoint id is ``ftckpt-<the client's job hex>-<step>``. A checkpoint's mode
 ``<the job's ft: id>:ckpt-step-<step>``, or the job's ``ft:`` id for a succeeded
 job's last checkpoint; ``None`` when the backend keeps no model for it (a provider
 without ``tuneplug_copy_adapter``, or a checkpoint older than the newest 3).
-:func:`checkpoint_model` resolves such an id, for its tenant only, to the backend's
-copy, so it answers ``/v1/chat/completions`` and ``/v1/completions`` like any
-fine-tuned model. Another tenant's job is a 404; a job that ended (or whose
-backend record is gone) cannot be cancelled, paused or resumed: 409
-``job_finished``, and resuming a job that is not paused is 409 ``job_not_paused``
+Such a model is listed, resolved and deleted, for its tenant only, by
+:mod:`~tuneplug_openai.protocol.checkpoint_models`. Another tenant's job is a 404; a
+job that ended (or whose backend record is gone) cannot be cancelled, paused or
+resumed: 409 ``job_finished``, and resuming a job that is not paused is 409 ``job_not_paused``
 (:mod:`~tuneplug_openai.protocol.job_errors`: every job error in the client's ids).
 A paused job stays paused across a restart of the server
 (:func:`tuneplug.server.jobs.resume_jobs`).
@@ -22,13 +21,12 @@ A paused job stays paused across a restart of the server
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from tuneplug.errors import TuneplugError
+from tuneplug.errors import AdapterBusyError, AdapterChangedError, TuneplugError
 from tuneplug.jobs.types import Job, JobCheckpoint
 from tuneplug.server.tenants import Tenant
 
@@ -41,15 +39,12 @@ from tuneplug_openai.protocol.job_errors import (
     speaking_for,
 )
 from tuneplug_openai.protocol.job_objects import backend_id, status_of
-from tuneplug_openai.protocol.jobs import JOBS, Jobs
+from tuneplug_openai.protocol.jobs import Jobs
 from tuneplug_openai.protocol.models import fine_tuned_id
 from tuneplug_openai.protocol.paging import listing, page_params
 from tuneplug_openai.protocol.state import state_of, tenant_of
 
-__all__ = ["ROUTES", "cancel", "checkpoint_model", "checkpoints", "control", "pause", "resume"]
-
-_CHECKPOINT_MODEL = re.compile(r"^(ft:.+):ckpt-step-([1-9][0-9]{0,11})$")
-_CHECKPOINT_PAGES = 10  # pages of 100 checkpoints read to find one: far beyond a job's epochs
+__all__ = ["ROUTES", "cancel", "checkpoints", "control", "pause", "resume"]
 
 
 def control(jobs: Jobs, tenant: Tenant, job_id: str, action: str) -> dict[str, Any]:
@@ -68,6 +63,10 @@ def control(jobs: Jobs, tenant: Tenant, job_id: str, action: str) -> dict[str, A
         raise job_finished(job_id, status_of(job), action)
     try:
         done = getattr(job, action)()
+    except (AdapterBusyError, AdapterChangedError):
+        # The job's model, not its status, refused it (a failed job resuming): say so.
+        with speaking_for(aliases):
+            raise
     except TuneplugError as exc:
         with speaking_for(aliases):
             now = jobs._job(record)
@@ -116,37 +115,6 @@ def checkpoints(
     ft_id = fine_tuned_id(record["model"], tenant, record["suffix"], job_id)
     data = [_checkpoint(c, job_id, backend, public, job, ft_id) for c in got]
     return listing(data, got.has_more)
-
-
-def checkpoint_model(jobs: Jobs, tenant: Tenant, model_id: str) -> str | None:
-    """The backend model of ``tenant``'s checkpoint model ``model_id``
-    (``ft:...:<job id>:ckpt-step-<step>``), or ``None``: not of this form, not a job of
-    ``tenant``, or no model kept for that checkpoint. The backend model becomes the
-    tenant's (kind ``checkpoint``) so the gateway lets it, and only it, use it."""
-    found = _CHECKPOINT_MODEL.match(model_id)
-    if found is None:
-        return None
-    ft_id, step = found.group(1), int(found.group(2))
-    job_id = ft_id.rpartition(":")[2]
-    record = jobs.gateway.state.get(JOBS, job_id, tenant.name)
-    if record is None or fine_tuned_id(record["model"], tenant, record["suffix"], job_id) != ft_id:
-        return None
-    job = jobs._job(record)
-    if job is None:
-        return None
-    cursor: str | None = None
-    for _ in range(_CHECKPOINT_PAGES):
-        got = job.checkpoints(after=cursor, limit=100)
-        for checkpoint in got:
-            if checkpoint.step_number == step:
-                ref = checkpoint.fine_tuned_model_checkpoint
-                if ref is not None and jobs.gateway.state.owner(ref) != tenant.name:
-                    jobs.gateway.own(tenant, ref, "checkpoint")
-                return ref
-        if not got.has_more or not len(got):
-            break
-        cursor = got[-1].id
-    return None
 
 
 def _checkpoint(

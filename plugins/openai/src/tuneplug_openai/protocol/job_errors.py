@@ -14,6 +14,8 @@ retrieve, events, checkpoints, cancel, pause, resume):
   :mod:`tuneplug.jobs.adapter_lock`): 409 ``model_busy``, naming that job when it is
   the client's own and nothing of it otherwise, also with ``x-should-retry: false``
   (a retry at once meets the same job);
+* resuming a job whose model another job trained since its last step (a failed job
+  freed it): 409 ``model_changed``, naming no job, ``x-should-retry: false``;
 * a bad uploaded file is named by its file id and line (``file-...:2: ...``), ``param``
   ``training_file`` or ``validation_file``, code ``invalid_<param>``;
 * a field at fault is the ``param``, named as the client sent it
@@ -28,7 +30,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tuneplug.errors import AdapterBusyError, SampleFileError, TuneplugError
+from tuneplug.errors import (
+    AdapterBusyError,
+    AdapterChangedError,
+    SampleFileError,
+    TuneplugError,
+)
 from tuneplug.server.errors import scrub
 
 from tuneplug_openai.protocol.errors import OpenAIError, from_tuneplug
@@ -42,6 +49,7 @@ __all__ = [
     "job_aliases",
     "job_finished",
     "model_busy",
+    "model_changed",
     "not_paused",
     "speaking_for",
     "spec_params",
@@ -96,6 +104,19 @@ def model_busy(model: str | None, exc: AdapterBusyError, other: str | None) -> O
         f"trains a model: wait for it, resume it (POST {url}/resume) or cancel it "
         f"(POST {url}/cancel), then start this one",
         code="model_busy",
+        headers=_NO_RETRY,
+    )
+
+
+def model_changed() -> OpenAIError:
+    """409 ``model_changed``: the job's model was trained by another job since this job's
+    last step, so resuming would continue on weights it did not leave there."""
+    return OpenAIError(
+        409,
+        "this job's model was trained by another job since this job's last step; resuming "
+        "would continue on weights this job did not leave there: start a new job on the "
+        "model (or on one of this job's checkpoint models) instead",
+        code="model_changed",
         headers=_NO_RETRY,
     )
 
@@ -161,5 +182,7 @@ def speaking_for(
     except AdapterBusyError as exc:
         # Resuming a job whose model another job took: that job is not named (whose is it?).
         raise model_busy(None, exc, None) from exc
+    except AdapterChangedError as exc:
+        raise model_changed() from exc
     except TuneplugError as exc:
         raise from_tuneplug(exc, aliases=aliases, params=params) from exc

@@ -6,9 +6,10 @@
   ``ft:<base>:<tenant>:<suffix>:<job id>``, recorded in the server's state
   (namespace ``openai.model``) with the backend model it names, so it keeps
   working after a restart. Only its tenant can list or use it.
-* A checkpoint's model, ``<ft: id>:ckpt-step-<step>`` (OpenAI's layout), resolves
-  through its job's checkpoints (:func:`~tuneplug_openai.protocol.job_control.checkpoint_model`)
-  for the job's tenant only; it is not listed by ``GET /v1/models``.
+* A checkpoint's model, ``<ft: id>:ckpt-step-<step>`` (OpenAI's layout), is a model of
+  its own, for the job's tenant only: listed after the ``ft:`` models, resolved and
+  deleted through its job's checkpoints
+  (:mod:`~tuneplug_openai.protocol.checkpoint_models`).
 """
 
 from __future__ import annotations
@@ -54,7 +55,8 @@ class ModelIds:
         """The protocol's jobs, set by the protocol: their checkpoints' models resolve too."""
 
     def objects(self, tenant: Tenant) -> list[dict[str, Any]]:
-        """``GET /v1/models`` entries: served bases, then the tenant's fine-tuned models."""
+        """``GET /v1/models`` entries: served bases, then the tenant's fine-tuned models,
+        then its checkpoint models."""
         found = [
             {"id": public_id(i), "object": "model", "created": 0, "owned_by": i.provider}
             for i in self.gateway.base_models()
@@ -68,15 +70,15 @@ class ModelIds:
                     "owned_by": tenant.name,
                 }
             )
+        if self.jobs is not None:
+            from tuneplug_openai.protocol import checkpoint_models
+
+            found += checkpoint_models.listed(self.jobs, tenant)
         return found
 
     def object(self, tenant: Tenant, model_id: str) -> dict[str, Any] | None:
-        """One entry of :meth:`objects`, or one of ``tenant``'s checkpoint models (not
-        listed, as their number changes while a job runs), or ``None``."""
-        found = next((o for o in self.objects(tenant) if o["id"] == model_id), None)
-        if found is None and ":ckpt-step-" in model_id and self.resolve(tenant, model_id):
-            found = {"id": model_id, "object": "model", "created": 0, "owned_by": tenant.name}
-        return found
+        """One entry of :meth:`objects`, or ``None``."""
+        return next((o for o in self.objects(tenant) if o["id"] == model_id), None)
 
     def cached(self, tenant: Tenant, model_id: str) -> Model | None:
         """The model from memory, or ``None`` (then call :meth:`resolve`); no I/O."""
@@ -93,7 +95,7 @@ class ModelIds:
                     ref = info.ref
                     break
         if ref is None and self.jobs is not None:
-            from tuneplug_openai.protocol.job_control import checkpoint_model
+            from tuneplug_openai.protocol.checkpoint_models import checkpoint_model
 
             ref = checkpoint_model(self.jobs, tenant, model_id)
         if ref is None:
@@ -110,8 +112,14 @@ class ModelIds:
         self.gateway.state.put(MODELS, model_id, tenant.name, data)
 
     def delete(self, tenant: Tenant, model_id: str) -> bool:
-        """Delete a fine-tuned model of ``tenant`` (backend model and id); whether it existed."""
+        """Delete a fine-tuned or checkpoint model of ``tenant`` (backend model and id);
+        whether it existed."""
         record = self.gateway.state.get(MODELS, model_id, tenant.name)
+        if record is None and self.jobs is not None:
+            from tuneplug_openai.protocol import checkpoint_models
+
+            self._refs.pop((tenant.name, model_id), None)
+            return checkpoint_models.delete(self.jobs, tenant, model_id)
         if record is None:
             return False
         model = self.gateway.model(tenant, record["ref"])

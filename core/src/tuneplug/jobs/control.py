@@ -1,0 +1,154 @@
+"""Stopping and continuing a local job: cancel, pause, resume.
+
+Each acts at once when no runner holds the job's lock, else asks its runner to
+stop before its next step (the step in flight is never cut off) and reads the
+job again under the lock, so a runner that ended the job in between keeps its end.
+Resuming takes the job's adapter again (:mod:`tuneplug.jobs.adapter_lock`): refused
+while another job holds it, or when another job trained it since this job's last
+step. :class:`JobControl` is that part of :class:`~tuneplug.jobs.local.LocalJobs`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from filelock import Timeout
+
+from tuneplug.errors import InvalidRequestError, TuneplugError
+from tuneplug.jobs.adapter_lock import busy_error
+from tuneplug.jobs.detach import check_detachable
+from tuneplug.jobs.runner import runner_lock
+from tuneplug.jobs.store import Event, JobRow, JobStore
+from tuneplug.jobs.types import Job
+
+if TYPE_CHECKING:
+    from tuneplug.provider import Provider
+
+__all__ = ["JobControl", "Start"]
+
+Start = Literal["thread", "detach", "none"]
+"""Where a job's runner runs: a thread of this process, a detached process, or
+nowhere yet (the caller runs it)."""
+
+
+class JobControl:
+    """Cancel, pause and resume (a mixin of ``LocalJobs``)."""
+
+    if TYPE_CHECKING:  # provided by LocalJobs
+        provider: Provider
+        store: JobStore
+
+        def _dir(self, job_id: str) -> Path: ...
+
+        def _start(self, job_id: str, start: Start) -> None: ...
+
+        def get(self, job_id: str) -> Job: ...
+
+        def to_job(self, row: JobRow) -> Job: ...
+
+    def cancel(self, job_id: str) -> Job:
+        """Cancel at once when no runner holds the job, else ask its runner to stop.
+
+        Raises:
+            InvalidRequestError: the job already succeeded or failed.
+        """
+        row = self.store.get(job_id, self.provider.name)
+        self._cancellable(row)
+        if row.status == "cancelled":
+            return self.to_job(row)
+        self.store.request_cancel(job_id)
+        lock = runner_lock(self._dir(job_id))
+        try:
+            lock.acquire(timeout=0.2)  # a probe may hold it for an instant; a runner for good
+        except Timeout:
+            return self.get(job_id)  # its runner stops before the next step
+        try:
+            # Read again under the lock: a runner may have ended the job since the first read.
+            row = self.store.get(job_id)
+            self._cancellable(row)
+            if row.status != "cancelled":
+                cancelled: Event = ("info", "message", "cancelled", None, {})
+                self.store.set_status(job_id, "cancelled", cancelled)
+        finally:
+            lock.release()
+        return self.get(job_id)
+
+    def _cancellable(self, row: JobRow) -> None:
+        if row.status in ("succeeded", "failed"):
+            raise InvalidRequestError(
+                f"job {row.id} already {row.status}; nothing to cancel", provider=self.provider.name
+            )
+
+    def pause(self, job_id: str) -> Job:
+        """Pause the job: at once when no runner holds it, else before the runner's next step.
+
+        A paused job keeps the steps it applied; :meth:`resume` continues it.
+
+        Raises:
+            InvalidRequestError: the job already succeeded, failed or was cancelled.
+        """
+        row = self.store.get(job_id, self.provider.name)
+        if row.status in ("succeeded", "failed", "cancelled"):
+            raise InvalidRequestError(
+                f"job {job_id} already {row.status}; nothing to pause", provider=self.provider.name
+            )
+        if row.status == "paused":
+            return self.to_job(row)
+        self.store.request_stop(job_id, "pause")
+        lock = runner_lock(self._dir(job_id))
+        try:
+            lock.acquire(timeout=0.2)  # a probe may hold it for an instant; a runner for good
+        except Timeout:
+            return self.get(job_id)  # its runner pauses before the next step
+        try:
+            if self.store.get(job_id).status in ("queued", "running"):
+                self.store.stop(job_id, "paused", ("info", "message", "paused", None, {}))
+        finally:
+            lock.release()
+        return self.get(job_id)
+
+    def resume(self, job_id: str, *, start: Start = "thread") -> Job:
+        """Start the runner of a job that is not running (paused, killed or failed).
+
+        ``start`` is where it runs: a thread of this process, a detached
+        process, or ``"none"`` (the caller runs it with :meth:`run`).
+
+        Raises:
+            InvalidRequestError: the job succeeded or was cancelled.
+            TuneplugError: a runner is running it already.
+            AdapterBusyError: another unfinished job trains its adapter.
+        """
+        self._resumable(self.store.get(job_id, self.provider.name))
+        if start == "detach":
+            check_detachable(self.provider)
+        lock = runner_lock(self._dir(job_id))
+        try:
+            lock.acquire(timeout=0.2)  # a probe may hold it for an instant; a runner for good
+        except Timeout:
+            if self.store.requests(job_id)[1] == "pause":  # still finishing its step: run on
+                self.store.request_stop(job_id, None)
+                return self.get(job_id)
+            raise TuneplugError(
+                f"job {job_id} is already running; follow it with `tuneplug jobs wait {job_id}`",
+                retryable=True,
+            ) from None
+        try:
+            # Decided under the lock: a runner that ended the job since the first read has
+            # journalled that end, and none can start until this is written.
+            self._resumable(self.store.get(job_id))
+            # Queued until its runner takes the lock: never mistaken for the dead run it replaces.
+            self.store.request_stop(job_id, None)
+            other = self.store.take(job_id, "queued", ("info", "message", "resuming", None, {}))
+            if other is not None:
+                raise busy_error(other)
+        finally:
+            lock.release()
+        self._start(job_id, start)
+        return self.get(job_id)
+
+    def _resumable(self, row: JobRow) -> None:
+        if row.status in ("succeeded", "cancelled"):
+            raise InvalidRequestError(
+                f"job {row.id} {row.status}; nothing to resume", provider=self.provider.name
+            )

@@ -1,0 +1,295 @@
+"""A plugin's bug, told as one :class:`~tuneplug.errors.PluginError` naming the plugin and hook.
+
+Every hook call the core makes goes through :meth:`tuneplug.provider.Provider.call` (and
+:func:`call_hook` for the two Setup hooks called before a provider exists), which hands
+the result to :func:`checked`. There, and only there:
+
+* an exception a hook raises that is not a :class:`~tuneplug.errors.TuneplugError`
+  (nor one of a test harness's verdicts, :func:`pass_through`)
+  (``RuntimeError``, a ``KeyError``, an SDK's own error) becomes a ``PluginError``
+  naming the provider, the plugin, its distribution and the hook, the original kept as
+  ``__cause__``. A ``TuneplugError`` the plugin raised on purpose passes unchanged, and so
+  do ``KeyboardInterrupt``, ``SystemExit`` and ``asyncio.CancelledError`` (not
+  ``Exception``\\ s: they stop the program, they are no fault);
+* a result of the wrong type (``tuneplug_complete`` returning a dict) is a ``PluginError``
+  saying what came and what the hook's spec asks for, before the core touches it;
+* the results that arrive later are guarded the same way: an async hook's coroutine when
+  awaited, a stream's chunks as they come, a job backend's methods (:mod:`tuneplug.jobs.guarded`).
+
+pluggy itself re-raises an implementation's exception as it is (its ``PluginValidationError``
+is a load-time matter, reported by :mod:`tuneplug.plugins`), so the wrapping happens here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from tuneplug.errors import PluginError, TuneplugError
+from tuneplug.text import one_line
+
+__all__ = ["HookSite", "call_hook", "checked", "fault", "pass_through", "passes", "wrong_type"]
+
+# An AssertionError is a test's verdict (a test double asserting on its call, the scripted
+# provider's exhausted script), raised inside a hook in tests and nowhere else.
+_passing: tuple[type[BaseException], ...] = (AssertionError,)
+
+
+def pass_through(*types: type[BaseException]) -> None:
+    """Let exceptions of ``types`` out of a hook unchanged, not as a ``PluginError``.
+
+    For a test harness's verdicts, raised inside a plugin's I/O but no bug of the
+    plugin: the network guard's ``ModelRequestBlockedError``, vcrpy's request that a
+    cassette cannot answer (:mod:`tuneplug.testing` registers those), and
+    ``AssertionError`` (always).
+    """
+    global _passing
+    _passing = tuple(dict.fromkeys((*_passing, *types)))
+
+
+def passes(exc: BaseException) -> bool:
+    """Whether ``exc`` leaves a hook unchanged (:func:`pass_through`)."""
+    return bool(_passing) and isinstance(exc, _passing)
+
+
+@dataclass(frozen=True)
+class HookSite:
+    """Who a hook belongs to, for the error that blames it.
+
+    ``provider`` is the name the user typed (a provider instance's own name); ``plugin``
+    the installed plugin serving it; ``distribution`` the package to report the bug to.
+    ``settings`` lends its secret values, which never appear in the message.
+    """
+
+    provider: str
+    plugin: str
+    distribution: str | None = None
+    settings: Any = None
+
+    def who(self, hook: str) -> str:
+        """``plugin 'boom' (tuneplug-boom) tuneplug_complete``, with the instance if any."""
+        dist = f" ({self.distribution})" if self.distribution else ""
+        instance = (
+            f" serving provider instance {self.provider!r}" if self.plugin != self.provider else ""
+        )
+        return f"plugin {self.plugin!r}{dist}{instance}: {hook}"
+
+
+def _masked(site: HookSite, text: str) -> str:
+    if site.settings is None:
+        return text
+    from tuneplug.settings_secrets import secret_values
+
+    for secret in secret_values(site.settings):
+        text = text.replace(secret, "**********")
+    return text
+
+
+def fault(site: HookSite, hook: str, exc: BaseException) -> PluginError:
+    """The ``PluginError`` for ``exc``, an exception ``hook`` raised (raise it ``from exc``)."""
+    detail = _masked(site, one_line(str(exc)))
+    what = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+    return PluginError(
+        f"{site.who(hook)} raised {what} (a bug in the plugin)",
+        provider=site.provider,
+        plugin=site.plugin,
+        hook=hook,
+    )
+
+
+def wrong_type(
+    site: HookSite, hook: str, value: object, expected: str, *, verb: str = "returned"
+) -> PluginError:
+    """The ``PluginError`` for ``hook`` returning (``verb``) ``value`` where its spec says
+    ``expected``."""
+    return PluginError(
+        f"{site.who(hook)} {verb} {_kind(value)}, expected {expected} (a bug in the plugin)",
+        provider=site.provider,
+        plugin=site.plugin,
+        hook=hook,
+    )
+
+
+def _kind(value: object) -> str:
+    if value is None:
+        return "None"
+    if isinstance(value, type):
+        return f"the class {value.__name__}"
+    return type(value).__name__
+
+
+def call_hook(site: HookSite, hook: str, fn: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
+    """``fn(**kwargs)``, its faults and its result checked as ``hook``'s."""
+    try:
+        result = fn(**kwargs)
+    except TuneplugError:
+        raise
+    except Exception as exc:
+        if passes(exc):
+            raise
+        raise fault(site, hook, exc) from exc
+    return checked(site, hook, result)
+
+
+# -- what each hook returns ------------------------------------------------------------
+
+
+def _types() -> dict[str, tuple[tuple[type, ...], str]]:
+    # Imported on the first check, not with the module: `import tuneplug` stays cheap.
+    from tuneplug.chat_templates import ChatTemplate
+    from tuneplug.types import Completion, FineTuneResult, ModelInfo
+
+    none = type(None)
+    return {
+        "tuneplug_complete": ((Completion,), "Completion"),
+        "tuneplug_resolve_model": ((ModelInfo, none), "ModelInfo or None"),
+        "tuneplug_create_adapter": ((ModelInfo,), "ModelInfo"),
+        "tuneplug_copy_adapter": ((ModelInfo,), "ModelInfo"),
+        "tuneplug_fine_tune": ((FineTuneResult,), "FineTuneResult"),
+        "tuneplug_evaluate": ((FineTuneResult,), "FineTuneResult"),
+        "tuneplug_chat_template": ((ChatTemplate, str, none), "ChatTemplate, str or None"),
+    }
+
+
+_TYPES: dict[str, tuple[tuple[type, ...], str]] = {}
+_AWAITED = {"tuneplug_acomplete": "tuneplug_complete", "tuneplug_afine_tune": "tuneplug_fine_tune"}
+
+
+def checked(site: HookSite, hook: str, result: Any) -> Any:
+    """``result`` if it is what ``hook``'s spec returns, guarded for later if it comes later.
+
+    Raises:
+        PluginError: ``result`` is of the wrong type.
+    """
+    if not _TYPES:
+        _TYPES.update(_types())
+    plain = _TYPES.get(hook)
+    if plain is not None:
+        if not isinstance(result, plain[0]):
+            raise wrong_type(site, hook, result, plain[1])
+        return result
+    later = _LATER.get(hook)
+    if later is not None:
+        return later(site, hook, result)
+    return result  # tuneplug_delete_adapter, tuneplug_close: what they return is not used
+
+
+def _coroutine(site: HookSite, hook: str, result: Any) -> Any:
+    expected = _TYPES[_AWAITED[hook]][1]
+    if not isinstance(result, Awaitable):
+        raise wrong_type(site, hook, result, f"an awaitable (async def) of {expected}")
+    return _awaited(site, hook, result)
+
+
+def _iterator(site: HookSite, hook: str, result: Any) -> Any:
+    if isinstance(result, str | bytes) or not hasattr(result, "__iter__"):
+        raise wrong_type(site, hook, result, "an iterator of StreamChunk")
+    return _stream(site, hook, iter(result))
+
+
+def _async_iterator(site: HookSite, hook: str, result: Any) -> Any:
+    if not hasattr(result, "__aiter__"):
+        raise wrong_type(site, hook, result, "an async iterator (async def with yield)")
+    return _astream(site, hook, result.__aiter__())
+
+
+def _model_class(site: HookSite, hook: str, result: Any) -> Any:
+    from pydantic import BaseModel
+
+    if result is not None and not (isinstance(result, type) and issubclass(result, BaseModel)):
+        raise wrong_type(site, hook, result, "a pydantic model class or None")
+    return result
+
+
+def _backend(site: HookSite, hook: str, result: Any) -> Any:
+    from tuneplug.jobs.guarded import guarded_backend
+
+    return guarded_backend(site, hook, result)
+
+
+def _model_list(site: HookSite, hook: str, result: Any) -> Any:
+    from tuneplug.types import ModelInfo
+
+    if not isinstance(result, list | tuple):
+        raise wrong_type(site, hook, result, "a list of ModelInfo")
+    for item in result:
+        if not isinstance(item, ModelInfo):
+            raise wrong_type(site, hook, item, "ModelInfo", verb="returned a list holding")
+    return result
+
+
+async def _awaited(site: HookSite, hook: str, pending: Awaitable[Any]) -> Any:
+    try:
+        result = await pending
+    except TuneplugError:
+        raise
+    except Exception as exc:
+        if passes(exc):
+            raise
+        raise fault(site, hook, exc) from exc
+    expected = _TYPES[_AWAITED[hook]]
+    if not isinstance(result, expected[0]):
+        raise wrong_type(site, hook, result, expected[1])
+    return result
+
+
+def _stream(site: HookSite, hook: str, chunks: Iterator[Any]) -> Iterator[Any]:
+    from tuneplug.types import StreamChunk
+
+    try:
+        while True:
+            try:
+                chunk = next(chunks)
+            except StopIteration:
+                return
+            except TuneplugError:
+                raise
+            except Exception as exc:
+                if passes(exc):
+                    raise
+                raise fault(site, hook, exc) from exc
+            if not isinstance(chunk, StreamChunk):
+                raise wrong_type(site, hook, chunk, "StreamChunk", verb="yielded")
+            yield chunk
+    finally:
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()  # the consumer stopped early: let the plugin release its response
+
+
+async def _astream(site: HookSite, hook: str, chunks: AsyncIterator[Any]) -> AsyncIterator[Any]:
+    from tuneplug.types import StreamChunk
+
+    try:
+        while True:
+            try:
+                chunk = await chunks.__anext__()
+            except StopAsyncIteration:
+                return
+            except TuneplugError:
+                raise
+            except Exception as exc:
+                if passes(exc):
+                    raise
+                raise fault(site, hook, exc) from exc
+            if not isinstance(chunk, StreamChunk):
+                raise wrong_type(site, hook, chunk, "StreamChunk", verb="yielded")
+            yield chunk
+    finally:
+        aclose = getattr(chunks, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+
+_LATER: dict[str, Callable[[HookSite, str, Any], Any]] = {
+    "tuneplug_list_models": _model_list,
+    "tuneplug_acomplete": _coroutine,
+    "tuneplug_afine_tune": _coroutine,
+    "tuneplug_stream": _iterator,
+    "tuneplug_astream": _async_iterator,
+    "tuneplug_options": _model_class,
+    "tuneplug_settings": _model_class,
+    "tuneplug_jobs": _backend,
+}
+"""The hooks whose results are checked by more than ``isinstance`` (or later, when they come)."""
