@@ -1,5 +1,7 @@
 """A scriptable loopback HTTP/1.1 server for the ``tuneplug.http`` and OpenAI tests.
 
+:func:`unanswered` is an address whose connections never complete (connect-timeout bait).
+
 Every request is logged (method, path, query, header names as sent, body) before it is
 answered, so a test proves attempt counts by counting what the server saw. Scripted
 actions answer the next matching requests; the rest go to ``answer`` (a function of
@@ -9,8 +11,9 @@ the request, replaced by subclasses such as the OpenAI fake):
 * ``Reset()``: a TCP reset instead of an answer;
 * ``Stall(seconds)``: wait, then the default answer (read-timeout bait);
 * ``Trickle(body, every)``: headers, then the body one byte every ``every`` seconds;
-* ``Truncate(body)``: promise a longer body than is sent, then close;
-* ``Stream(chunks, every)``: a chunked body of these pieces (SSE tests), then its end;
+* ``Truncate(body, status)``: promise a longer body than is sent, then close;
+* ``Stream(chunks, every, cut)``: a chunked body of these pieces (SSE tests), then its
+  end, or (``cut``) a closed connection where the end should be;
 * ``Hold(name)``: park the request until the test calls ``release(name)``.
 """
 
@@ -76,6 +79,7 @@ class Trickle:
 @dataclass
 class Truncate:
     body: bytes = b'{"ok": tr'
+    status: int = 200
 
 
 @dataclass
@@ -83,6 +87,7 @@ class Stream:
     chunks: list[bytes] = field(default_factory=list)
     every: float = 0.0
     content_type: str = "text/event-stream"
+    cut: bool = False
 
 
 @dataclass
@@ -174,6 +179,25 @@ def running(answer: Callable[[Recorded], Any] | None = None) -> Iterator[FakeSer
         fake.stop()
 
 
+@contextmanager
+def unanswered() -> Iterator[str]:
+    """A loopback URL whose connections hang until the client's connect timeout.
+
+    A listener that never accepts, its backlog filled by one connection: the kernel then
+    drops further SYNs (Linux's default), so a connect neither completes nor fails.
+    """
+    listener = socket.socket()
+    filler = socket.socket()
+    try:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        filler.connect(listener.getsockname())
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        filler.close()
+        listener.close()
+
+
 def _handler_for(fake: FakeServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -223,7 +247,7 @@ def _handler_for(fake: FakeServer) -> type[BaseHTTPRequestHandler]:
                 )
                 self.close_connection = True
             elif isinstance(action, Truncate):
-                self._head(200, {"Content-Length": str(len(action.body) + 50)})
+                self._head(action.status, {"Content-Length": str(len(action.body) + 50)})
                 self.wfile.write(action.body)
                 self.close_connection = True
             elif isinstance(action, Trickle):
@@ -262,6 +286,9 @@ def _handler_for(fake: FakeServer) -> type[BaseHTTPRequestHandler]:
                     self.wfile.flush()
                 if action.every:
                     time.sleep(action.every)
+            if action.cut:
+                self.close_connection = True
+                return
             self.wfile.write(b"0\r\n\r\n")
 
         def _send(self, reply: Reply) -> None:

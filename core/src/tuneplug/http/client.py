@@ -8,6 +8,7 @@ count (``policy.max_retries``) and in time:
   first byte to receiving the last one, however the server paces its bytes;
 * the whole **call**, retries and waits included, ends within ``call_timeout``
   seconds when that is set (a wait that would cross it is not slept);
+* waiting for a free connection is part of the attempt (and so of the call);
 * a **stream** must start (status and headers) within ``timeout``; then every chunk
   must follow the previous one within ``timeout`` and the stream end within
   ``stream_timeout``.
@@ -30,6 +31,7 @@ import httpx
 from tuneplug.http.deadline import deadline_scope
 from tuneplug.http.gate import FifoGate
 from tuneplug.http.mapping import ErrorMapper
+from tuneplug.http.outcome import Deadline, as_deadline, async_outcome, pool_wait, reached
 from tuneplug.http.policy import Call, RetryPolicy
 from tuneplug.http.pools import LoopPool, LoopPools, env_proxy
 from tuneplug.http.redaction import register_secrets
@@ -41,10 +43,6 @@ __all__ = ["HttpClient"]
 
 _JSON = b"application/json"
 _MAX_CALLS = 4096
-
-
-class _Deadline(httpx.ReadTimeout):
-    """An attempt ran into its total deadline (not one slow read)."""
 
 
 def _done(call: Call, response: httpx.Response, attempt: int) -> bool:
@@ -123,10 +121,16 @@ class HttpClient:
         deadline = time.monotonic() + self.timeout
         return deadline if call_deadline is None else min(deadline, call_deadline)
 
+    def _limit(self, deadline: float, call_deadline: float | None) -> float:
+        """The setting an attempt's ``deadline`` comes from (seconds), for its error."""
+        if self.call_timeout is not None and deadline == call_deadline:
+            return self.call_timeout
+        return self.timeout
+
     def _fail(self, call: Call, outcome: httpx.Response | BaseException, attempts: int) -> NoReturn:
         if isinstance(outcome, httpx.Response):
             raise self.errors.response(call, outcome, attempts)
-        limit = self.timeout if isinstance(outcome, _Deadline) else None
+        limit = outcome.limit if isinstance(outcome, Deadline) else None
         raise self.errors.transport(call, outcome, attempts, deadline=limit) from None
 
     def _delay(
@@ -162,11 +166,15 @@ class HttpClient:
         attempt = 0
         while True:
             deadline = self._attempt_deadline(call_deadline)
+            request = self._requests.build(
+                call, body, content_type, pool_wait(deadline, call_deadline)
+            )
             try:
                 with deadline_scope(deadline):
-                    response = client.send(self._requests.build(call, body, content_type))
+                    response = client.send(request)
             except httpx.HTTPError as exc:
-                outcome: httpx.Response | BaseException = _as_deadline(exc, deadline)
+                limit = self._limit(deadline, call_deadline)
+                outcome: httpx.Response | BaseException = as_deadline(exc, deadline, limit)
             else:
                 if _done(call, response, attempt):
                     return response
@@ -185,19 +193,20 @@ class HttpClient:
         attempt = 0
         while True:
             deadline = self._attempt_deadline(call_deadline)
+            request = self._requests.build(
+                call, body, content_type, pool_wait(deadline, call_deadline)
+            )
             outcome: httpx.Response | BaseException
             try:
                 with deadline_scope(deadline):
-                    response = client.send(
-                        self._requests.build(call, body, content_type), stream=True
-                    )
+                    response = client.send(request, stream=True)
                     if not response.is_success:
                         try:
                             response.read()
                         finally:
                             response.close()
             except httpx.HTTPError as exc:
-                outcome = _as_deadline(exc, deadline)
+                outcome = as_deadline(exc, deadline, self._limit(deadline, call_deadline))
             else:
                 if response.is_success:
                     break
@@ -216,7 +225,7 @@ class HttpClient:
                     with deadline_scope(deadline):
                         chunk = next(chunks, None)
                 except httpx.HTTPError as exc:
-                    self._fail(call, _as_deadline(exc, end), attempts)
+                    self._fail(call, as_deadline(exc, end, self.stream_timeout), attempts)
                 if chunk is None:
                     return
                 yield chunk
@@ -254,18 +263,21 @@ class HttpClient:
         attempt = 0
         while True:
             request = self._requests.build_async(call, body, content_type)
-            outcome = await self._attempt(pool, request, self._attempt_deadline(call_deadline))
+            deadline = self._attempt_deadline(call_deadline)
+            limit = self._limit(deadline, call_deadline)
+            outcome = await self._attempt(pool, request, deadline, limit)
             if isinstance(outcome, httpx.Response) and _done(call, outcome, attempt):
                 return outcome
             await self.policy.asleep(self._delay(call, attempt, outcome, call_deadline))
             attempt += 1
 
     async def _attempt(
-        self, pool: LoopPool, request: httpx.Request, deadline: float
+        self, pool: LoopPool, request: httpx.Request, deadline: float, limit: float
     ) -> httpx.Response | BaseException:
-        """One async attempt: the whole response, or the exception that ended it."""
+        """One async attempt, the wait for a gate slot included: the whole response, or
+        the exception that ended it (``limit``: the setting ``deadline`` comes from)."""
         try:
-            await _acquire(pool.gate, self.timeout)
+            await _acquire(pool.gate, deadline)
         except httpx.PoolTimeout as exc:
             return exc
         cm: asyncio.Timeout | None = None
@@ -276,17 +288,17 @@ class HttpClient:
                 await response.aread()  # decodes a compressed body; no-op for identity
             return response
         except (httpx.HTTPError, TimeoutError) as exc:
-            return _async_outcome(exc, cm)
+            return async_outcome(exc, cm, limit)
         finally:
             pool.gate.release()
 
     async def _open(
-        self, pool: LoopPool, request: httpx.Request, deadline: float
+        self, pool: LoopPool, request: httpx.Request, deadline: float, limit: float
     ) -> AsyncStream | httpx.Response | BaseException:
         """Open a stream: the open stream (holding a gate slot), or the error response
         (body read) or exception (no slot held)."""
         try:
-            await _acquire(pool.gate, self.timeout)
+            await _acquire(pool.gate, deadline)
         except httpx.PoolTimeout as exc:
             return exc
         cm: asyncio.Timeout | None = None
@@ -300,7 +312,7 @@ class HttpClient:
                 finally:
                     await opened.aclose()
         except (httpx.HTTPError, TimeoutError) as exc:
-            failed = _async_outcome(exc, cm)
+            failed = async_outcome(exc, cm, limit)
         pool.gate.release()
         return failed
 
@@ -313,7 +325,9 @@ class HttpClient:
         attempt = 0
         while True:
             request = self._requests.build_async(call, body, content_type)
-            outcome = await self._open(pool, request, self._attempt_deadline(call_deadline))
+            deadline = self._attempt_deadline(call_deadline)
+            limit = self._limit(deadline, call_deadline)
+            outcome = await self._open(pool, request, deadline, limit)
             if isinstance(outcome, AsyncStream):
                 opened = outcome
                 break
@@ -323,12 +337,14 @@ class HttpClient:
             end = _now() + self.stream_timeout
             chunks = opened.chunks()
             while True:
-                cm: asyncio.Timeout | None = None
                 try:
-                    async with asyncio.timeout(min(self.timeout, end - _now())) as cm:
+                    async with asyncio.timeout(min(self.timeout, end - _now())):
                         chunk = await anext(chunks, None)
                 except (httpx.HTTPError, TimeoutError) as exc:
-                    self._fail(call, _async_outcome(exc, cm, _now() >= end), attempt + 1)
+                    # Only `stream_timeout` running out is the stream's deadline; a chunk
+                    # later than `timeout` is a read timeout, as on the sync side.
+                    outcome = async_outcome(exc, None, self.stream_timeout, reached(end))
+                    self._fail(call, outcome, attempt + 1)
                 if chunk is None:
                     return
                 yield chunk
@@ -360,28 +376,12 @@ def _now() -> float:
     return time.monotonic()
 
 
-def _as_deadline(exc: httpx.HTTPError, deadline: float) -> BaseException:
-    """``exc``, or a :class:`_Deadline` when the attempt's deadline is what ended it."""
-    if isinstance(exc, httpx.TimeoutException) and time.monotonic() >= deadline - 1e-3:
-        return _Deadline(str(exc))
-    return exc
-
-
-def _async_outcome(
-    exc: BaseException, cm: asyncio.Timeout | None, expired: bool = False
-) -> BaseException:
-    if expired or (cm is not None and cm.expired()):
-        return _Deadline("deadline")
-    if isinstance(exc, TimeoutError) and not isinstance(exc, httpx.HTTPError):
-        return httpx.ReadTimeout(str(exc) or "timed out")
-    return exc
-
-
-async def _acquire(gate: FifoGate, timeout: float) -> None:
+async def _acquire(gate: FifoGate, deadline: float) -> None:
+    """Take a gate slot by ``deadline`` (``time.monotonic``), else ``PoolTimeout``."""
     if gate.try_acquire():
         return  # the common case: no timer to arm and cancel
     try:
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(deadline - _now()):
             await gate.acquire()
     except TimeoutError:
         raise httpx.PoolTimeout("no free connection in time") from None

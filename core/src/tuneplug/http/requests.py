@@ -41,8 +41,14 @@ class Requests:
         self._text = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in self.lines]
         self._text_typed: dict[bytes, list[tuple[str, str]]] = {}
 
-    def build(self, call: Call, body: bytes | None, content_type: bytes) -> httpx.Request:
-        """The request of ``call`` with ``body`` (``None``: no body, no content headers)."""
+    def build(
+        self, call: Call, body: bytes | None, content_type: bytes, pool: float | None = None
+    ) -> httpx.Request:
+        """The request of ``call`` with ``body`` (``None``: no body, no content headers);
+        ``pool`` (seconds) shortens its wait for a pooled connection (sync requests)."""
+        extensions = self._extensions
+        if pool is not None:
+            extensions = {"timeout": {**self._extensions["timeout"], "pool": pool}}
         if body is None:
             lines, stream = self.lines, httpx.ByteStream(b"")
         else:
@@ -53,7 +59,7 @@ class Requests:
             ]
             stream = httpx.ByteStream(body)
         return httpx.Request(
-            call.method, call.url, headers=lines, stream=stream, extensions=self._extensions
+            call.method, call.url, headers=lines, stream=stream, extensions=extensions
         )
 
     def build_async(self, call: Call, body: bytes | None, content_type: bytes) -> httpx.Request:

@@ -62,7 +62,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             connector=connector,
             auto_decompress=False,  # httpx decodes, as with its own transport
             cookie_jar=aiohttp.DummyCookieJar(),
-            skip_auto_headers=("Accept-Encoding", "User-Agent", "Content-Type"),
+            # The caller's headers only, as httpx sends them (aiohttp would add these).
+            skip_auto_headers=("Accept", "Accept-Encoding", "User-Agent", "Content-Type"),
             trust_env=False,
         )
         return self._session
