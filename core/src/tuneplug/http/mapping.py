@@ -155,12 +155,7 @@ class ErrorMapper:
             # Not JSON (a proxy's HTML page, an empty body): quote a little of it.
             text = self.mask(response.content.decode("utf-8", "replace")).strip()
             message = text or response.reason_phrase or "no details"
-        kind = info.code or info.type
-        detail = _clip(self.mask(message))
-        if kind and kind not in detail:
-            detail += f" [{kind}]"
-        if info.param:
-            detail += f" (param: {self.mask(info.param)[:80]})"
+        detail = self._detail(info, message)
         rid = response.headers.get(self.request_id_header) if self.request_id_header else None
         if rid:
             detail += f" (request id {self.mask(rid)[:100]})"
@@ -191,6 +186,29 @@ class ErrorMapper:
             return errors.ServerError(_come_back(text, wait), **common)
         # 1xx/3xx that reached us (redirects are not followed): not the protocol.
         return errors.ServerError(f"{call.operation}: unexpected HTTP {status}: {detail}", **common)
+
+    def _detail(self, info: ErrorInfo, message: str) -> str:
+        """``message`` masked and cut, with the body's ``code``/``type`` and ``param``."""
+        kind = info.code or info.type
+        detail = _clip(self.mask(message))
+        if kind and kind not in detail:
+            detail += f" [{kind}]"
+        if info.param:
+            detail += f" (param: {self.mask(info.param)[:80]})"
+        return detail
+
+    def in_stream(self, call: Call, body: bytes) -> errors.ServerError:
+        """The error for an error object a server sent as an event of a stream it had
+        already answered 200 to (OpenAI's ``data: {"error": {...}}``, which
+        openai-python raises as ``APIError``): its message, code and param, not
+        retryable (the stream was under way)."""
+        info = self.parse_body(body)
+        detail = self._detail(info, info.message or "no details")
+        return errors.ServerError(
+            f"{call.operation}: the server ended the stream with an error: {detail}",
+            provider=self.provider,
+            retryable=False,
+        )
 
     def transport(
         self, call: Call, exc: BaseException, attempts: int = 1, *, deadline: float | None = None

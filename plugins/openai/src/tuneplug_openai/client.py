@@ -130,6 +130,13 @@ def text_piece(text: str) -> StreamChunk:
     return chunk
 
 
+class _ErrorEvent(Exception):
+    """The server sent an error object as a stream event (``{"error": {...}}``)."""
+
+    def __init__(self, data: str) -> None:
+        self.data = data
+
+
 class _Malformed(ValueError):
     """A stream chunk that is not the documented shape."""
 
@@ -164,6 +171,8 @@ class _StreamState:
             chunk = from_json(event.data)
         except ValueError:
             raise _Malformed("a chunk is not JSON") from None
+        if isinstance(chunk, dict) and "error" in chunk and "choices" not in chunk:
+            raise _ErrorEvent(event.data)
         if not isinstance(chunk, dict) or not isinstance(chunk.get("choices"), list):
             raise _Malformed("a chunk has no choices list")
         usage = chunk.get("usage")
@@ -363,6 +372,8 @@ class OpenAIClient:
                     yield chunk
                 elif state.done:
                     yield state.last()
+        except _ErrorEvent as exc:
+            raise self.http.errors.in_stream(call, exc.data.encode()) from None
         except _Malformed as exc:
             raise self.http.errors.malformed(call, 200, str(exc)) from None
         finally:
@@ -385,6 +396,8 @@ class OpenAIClient:
                     yield chunk
                 elif state.done:
                     yield state.last()
+        except _ErrorEvent as exc:
+            raise self.http.errors.in_stream(call, exc.data.encode()) from None
         except _Malformed as exc:
             raise self.http.errors.malformed(call, 200, str(exc)) from None
         finally:
