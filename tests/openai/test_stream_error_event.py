@@ -11,14 +11,16 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
+import openai
 import pytest
 import tuneplug
 from tuneplug import errors
 from tuneplug.types import Message
 
 from tests.core.http.fake import Reply
-from tests.openai.fake import OpenAIFake, serve
+from tests.openai.fake import KEY, OpenAIFake, serve
 
 CHUNK = {"id": "c", "object": "text_completion", "created": 1, "model": "gpt-4o-mini",
          "choices": [{"index": 0, "text": "The", "finish_reason": None}]}  # fmt: skip
@@ -70,3 +72,31 @@ def test_a_chunk_without_choices_or_error_is_still_malformed(
                     [Message(role="user", content="Hi")]
                 )
             )
+
+
+def test_a_gateway_ends_a_stream_with_the_same_error_object_the_sdk_reads(
+    fake: OpenAIFake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A front gateway over the openai provider (pointed at the fake, which fails the
+    # stream after one chunk): the error event carries message, type, param and code,
+    # the non-streamed error's keys (it had no param and always code None).
+    from tuneplug_openai.protocol import OpenAIProtocol
+
+    from tests.openai.gateway import ALICE, sdk
+    from tests.server.gradient_server import running_server
+
+    Path("tuneplug.toml").write_text(
+        f'[providers.up]\nplugin = "openai"\nbase_url = "{fake.url}"\napi_key_env = "UP_KEY"\n'
+    )
+    monkeypatch.setenv("UP_KEY", KEY)
+    with running_server(
+        "up/gpt-4o-mini", tmp_path / "front", protocols=[OpenAIProtocol()], tenants=[ALICE]
+    ) as front:
+        stream = sdk(front).completions.create(model="gpt-4o-mini", prompt="Hi", stream=True)
+        with pytest.raises(openai.APIError) as info:
+            for _ in stream:
+                pass
+    body = info.value.body
+    assert isinstance(body, dict) and set(body) == {"message", "type", "param", "code"}
+    assert body["type"] == "server_error" and "The server had an error" in body["message"]
+    assert "up" not in body["message"].split()  # the backend's name stays behind the gateway

@@ -95,8 +95,8 @@ async def _stream(
                 chunk = await anext(chunks, None)
         except TuneplugError as exc:
             # Headers are sent: the error can only be an event (as OpenAI's streams do).
-            error = from_tuneplug(exc, aliases=aliases)
-            yield _sse({"error": {"message": error.message, "type": error.type, "code": None}})
+            # The same error object as before the stream started, param and code kept.
+            yield _sse(from_tuneplug(exc, aliases=aliases, params=params).body())
             return
         if include_usage:
             yield _sse({**frame(None, False), "choices": [], "usage": _usage(usage)})

@@ -11,6 +11,7 @@ never a 500.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from starlette.responses import JSONResponse
 from tuneplug.errors import TuneplugError
@@ -62,9 +63,10 @@ class OpenAIError(Exception):
         self.type = type or _TYPES.get(status, "server_error" if status >= 500 else "api_error")
         self.headers = dict(headers or {})
 
-    def response(self) -> JSONResponse:
-        """The JSON response."""
-        body = {
+    def body(self) -> dict[str, Any]:
+        """``{"error": {"message", "type", "param", "code"}}``: the response body, and
+        the event that ends a stream already under way (openai-python reads both)."""
+        return {
             "error": {
                 "message": self.message,
                 "type": self.type,
@@ -72,7 +74,10 @@ class OpenAIError(Exception):
                 "code": self.code,
             }
         }
-        return JSONResponse(body, status_code=self.status, headers=self.headers)
+
+    def response(self) -> JSONResponse:
+        """The JSON response."""
+        return JSONResponse(self.body(), status_code=self.status, headers=self.headers)
 
 
 def not_found(what: str, id: str, *, param: str | None = None) -> OpenAIError:
