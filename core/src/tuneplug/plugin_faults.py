@@ -29,7 +29,16 @@ from typing import Any
 from tuneplug.errors import PluginError, TuneplugError
 from tuneplug.text import one_line
 
-__all__ = ["HookSite", "call_hook", "checked", "fault", "pass_through", "passes", "wrong_type"]
+__all__ = [
+    "Blamed",
+    "HookSite",
+    "call_hook",
+    "checked",
+    "fault",
+    "pass_through",
+    "passes",
+    "wrong_type",
+]
 
 # An AssertionError is a test's verdict (a test double asserting on its call, the scripted
 # provider's exhausted script), raised inside a hook in tests and nowhere else.
@@ -51,6 +60,30 @@ def pass_through(*types: type[BaseException]) -> None:
 def passes(exc: BaseException) -> bool:
     """Whether ``exc`` leaves a hook unchanged (:func:`pass_through`)."""
     return bool(_passing) and isinstance(exc, _passing)
+
+
+class Blamed:
+    """``with Blamed(site, hook):`` an exception of the block that is no
+    ``TuneplugError`` and does not :func:`passes` becomes the plugin's ``PluginError``
+    (the original as ``__cause__``); anything else leaves unchanged. One instance may
+    guard many blocks (a stream's chunks)."""
+
+    __slots__ = ("hook", "site")
+
+    def __init__(self, site: HookSite, hook: str) -> None:
+        self.site = site
+        self.hook = hook
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: object, exc: BaseException | None, tb: object) -> None:
+        if (
+            isinstance(exc, Exception)
+            and not isinstance(exc, TuneplugError | StopIteration | StopAsyncIteration)
+            and not passes(exc)
+        ):
+            raise fault(self.site, self.hook, exc) from exc
 
 
 @dataclass(frozen=True)
@@ -121,14 +154,8 @@ def _kind(value: object) -> str:
 
 def call_hook(site: HookSite, hook: str, fn: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
     """``fn(**kwargs)``, its faults and its result checked as ``hook``'s."""
-    try:
+    with Blamed(site, hook):
         result = fn(**kwargs)
-    except TuneplugError:
-        raise
-    except Exception as exc:
-        if passes(exc):
-            raise
-        raise fault(site, hook, exc) from exc
     return checked(site, hook, result)
 
 
@@ -220,14 +247,8 @@ def _model_list(site: HookSite, hook: str, result: Any) -> Any:
 
 
 async def _awaited(site: HookSite, hook: str, pending: Awaitable[Any]) -> Any:
-    try:
+    with Blamed(site, hook):
         result = await pending
-    except TuneplugError:
-        raise
-    except Exception as exc:
-        if passes(exc):
-            raise
-        raise fault(site, hook, exc) from exc
     expected = _TYPES[_AWAITED[hook]]
     if not isinstance(result, expected[0]):
         raise wrong_type(site, hook, result, expected[1])
@@ -237,18 +258,14 @@ async def _awaited(site: HookSite, hook: str, pending: Awaitable[Any]) -> Any:
 def _stream(site: HookSite, hook: str, chunks: Iterator[Any]) -> Iterator[Any]:
     from tuneplug.types import StreamChunk
 
+    blamed = Blamed(site, hook)
     try:
         while True:
-            try:
-                chunk = next(chunks)
-            except StopIteration:
-                return
-            except TuneplugError:
-                raise
-            except Exception as exc:
-                if passes(exc):
-                    raise
-                raise fault(site, hook, exc) from exc
+            with blamed:
+                try:
+                    chunk = next(chunks)
+                except StopIteration:
+                    return
             if not isinstance(chunk, StreamChunk):
                 raise wrong_type(site, hook, chunk, "StreamChunk", verb="yielded")
             yield chunk
@@ -261,18 +278,14 @@ def _stream(site: HookSite, hook: str, chunks: Iterator[Any]) -> Iterator[Any]:
 async def _astream(site: HookSite, hook: str, chunks: AsyncIterator[Any]) -> AsyncIterator[Any]:
     from tuneplug.types import StreamChunk
 
+    blamed = Blamed(site, hook)
     try:
         while True:
-            try:
-                chunk = await chunks.__anext__()
-            except StopAsyncIteration:
-                return
-            except TuneplugError:
-                raise
-            except Exception as exc:
-                if passes(exc):
-                    raise
-                raise fault(site, hook, exc) from exc
+            with blamed:
+                try:
+                    chunk = await chunks.__anext__()
+                except StopAsyncIteration:
+                    return
             if not isinstance(chunk, StreamChunk):
                 raise wrong_type(site, hook, chunk, "StreamChunk", verb="yielded")
             yield chunk

@@ -13,10 +13,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from tuneplug.errors import PluginError, TuneplugError
+from tuneplug.errors import PluginError
 from tuneplug.jobs.backend import JobPage
 from tuneplug.jobs.types import Job
-from tuneplug.plugin_faults import HookSite, fault, passes, wrong_type
+from tuneplug.plugin_faults import Blamed, HookSite, wrong_type
 
 __all__ = ["GuardedBackend", "guarded_backend"]
 
@@ -80,14 +80,8 @@ def _guarded_method(
     expected = _RETURNS.get(name)
 
     def call(*args: Any, **kwargs: Any) -> Any:
-        try:
+        with Blamed(site, hook):
             result = method(*args, **kwargs)
-        except TuneplugError:
-            raise
-        except Exception as exc:
-            if passes(exc):
-                raise
-            raise fault(site, hook, exc) from exc
         if expected is not None and not isinstance(result, expected[0]):
             raise wrong_type(site, hook, result, expected[1])
         if isinstance(result, Job) and result._backend is backend:
