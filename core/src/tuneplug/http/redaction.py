@@ -15,10 +15,11 @@ off (the default) this costs nothing per request.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Iterable
 
-from tuneplug.secret_forms import MIN_SECRET_LENGTH, scrub
+from tuneplug.secret_forms import MIN_SECRET_LENGTH, secret_pattern
 
 __all__ = ["LOGGERS", "register_secrets"]
 
@@ -39,17 +40,19 @@ MASK = "***"
 
 _lock = threading.Lock()
 _secrets: frozenset[str] = frozenset()
+# Compiled when a secret is registered, not for each record a logger emits.
+_pattern: re.Pattern[str] | None = None
 
 
 class _SecretFilter(logging.Filter):
     """Rewrites a record whose message holds a registered secret; drops nothing."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        secrets = _secrets  # one read: registration swaps the set, never mutates it
-        if not secrets:
+        pattern = _pattern  # one read: registration swaps it, never mutates it
+        if pattern is None:
             return True
         message = record.getMessage()
-        masked = scrub(message, secrets, MASK)
+        masked = pattern.sub(lambda _: MASK, message)
         if masked != message:
             record.msg, record.args = masked, None
         return True
@@ -62,7 +65,7 @@ def register_secrets(secrets: Iterable[str]) -> None:
     """Mask ``secrets`` in the HTTP libraries' log records from now on, for the life of
     the process (values shorter than ``MIN_SECRET_LENGTH``, 6, are left out). The first
     call installs the filter on :data:`LOGGERS`; later calls only add values."""
-    global _secrets
+    global _secrets, _pattern
     # Process-wide and shared by every logger: a one-letter "secret" (a test's
     # api_key="x") would mask that letter in every line.
     new = {s for s in secrets if len(s) >= MIN_SECRET_LENGTH} - _secrets
@@ -73,3 +76,4 @@ def register_secrets(secrets: Iterable[str]) -> None:
             for name in LOGGERS:
                 logging.getLogger(name).addFilter(_filter)
         _secrets = _secrets | new
+        _pattern = secret_pattern(_secrets)
