@@ -19,7 +19,7 @@ from tuneplug.config import (
 )
 from tuneplug.config_names import registry_for
 from tuneplug.errors import TuneplugError
-from tuneplug.settings_secrets import variable_fields
+from tuneplug.settings_secrets import variable_fields, variable_secret
 
 __all__ = ["settings_report"]
 
@@ -104,7 +104,7 @@ def _filled_from_variables(
         target = by_key.get(f"providers.{name}.{mark.fills}") if mark.fills else None
         if target is None or not isinstance(variable, str) or target["value"] is not None:
             continue
-        found = os.environ.get(variable, "").strip()
+        found = variable_secret(variable)
         origin = f"env {variable} ({field_name})" + ("" if found else ", not set")
         target.update(value=masked(SecretStr(found)) if found else None, origin=origin)
     return rows

@@ -39,6 +39,7 @@ __all__ = [
     "secret_values",
     "secret_variable",
     "variable_fields",
+    "variable_secret",
 ]
 
 MASK = "**********"
@@ -66,6 +67,14 @@ def secret_variable(fills: str) -> SecretVariable:
     """:data:`SECRET_VARIABLE` for a variable that stands in for the field ``fills``:
     ``api_key_env: Annotated[str | None, secret_variable(fills="api_key")]``."""
     return SecretVariable(fills)
+
+
+def variable_secret(name: str) -> str:
+    """The secret the environment variable ``name`` holds, stripped (a key pasted
+    with a trailing newline still works); ``""`` when it is unset or blank. The one
+    reading of a :data:`SECRET_VARIABLE` field's variable: the provider sending the
+    key, ``tuneplug config`` showing it and the cassette kit scrubbing it agree."""
+    return os.environ.get(name, "").strip()
 
 
 def variable_fields(model: type[BaseModel]) -> dict[str, SecretVariable]:
@@ -117,7 +126,7 @@ def _leaves(value: Any, key: str | None = None) -> Iterator[tuple[str | None, An
             marked = info is not None and any(isinstance(m, SecretVariable) for m in info.metadata)
             if marked and isinstance(inner, str):
                 # The variable is read when the secret is needed: so is its value here.
-                found = os.environ.get(inner, "").strip()
+                found = variable_secret(inner)
                 if found:
                     yield None, SecretStr(found)
             yield from _leaves(inner)

@@ -19,7 +19,6 @@ LM Studio on this machine) needs no key.
 from __future__ import annotations
 
 import ipaddress
-import os
 import re
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
@@ -27,7 +26,7 @@ from urllib.parse import urlsplit
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from tuneplug.errors import ConfigError, NotConfiguredError
-from tuneplug.settings_secrets import secret_variable
+from tuneplug.settings_secrets import secret_variable, variable_secret
 
 __all__ = ["DEFAULT_BASE_URL", "PROVIDER", "OpenAISettings", "is_loopback"]
 
@@ -177,7 +176,7 @@ class OpenAISettings(BaseSettings):
         if self.api_key is not None:
             return self.api_key.get_secret_value()
         if self.api_key_env:
-            found = os.environ.get(self.api_key_env, "").strip()
+            found = variable_secret(self.api_key_env)
             if found:
                 if not (_header_safe(found) and " " not in found):
                     raise ConfigError(
