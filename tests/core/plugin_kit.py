@@ -291,3 +291,12 @@ def entry_point_plugins(
     eps = EntryPointPlugins(tmp_path / "plugin_modules", monkeypatch)
     yield eps
     eps.cleanup()
+
+
+def local_jobs(make_plugin, register, name: str = "acme", **hooks: Any) -> Any:  # type: ignore[no-untyped-def]
+    """The core's job runner over a fine-tunable plugin ``name`` built with ``hooks``
+    (``make_plugin`` and ``register`` are the fixtures); its model is ``name/base``."""
+    from tuneplug.jobs.local import LocalJobs
+
+    register(name, make_plugin(name, (*COMPLETER, *FINETUNABLE), **hooks))
+    return LocalJobs(tuneplug.get_model(f"{name}/base").provider)

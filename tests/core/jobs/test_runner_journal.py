@@ -18,12 +18,7 @@ from tuneplug.jobs.local import LocalJobs, job_store
 from tuneplug.jobs.store import StepRow
 from tuneplug.types import FineTuneResult, ModelInfo, ModelKind
 
-from tests.core.plugin_kit import COMPLETER, FINETUNABLE
-
-
-def _jobs(make_plugin, register, **hooks: Any) -> LocalJobs:  # type: ignore[no-untyped-def]
-    register("acme", make_plugin("acme", (*COMPLETER, *FINETUNABLE), **hooks))
-    return LocalJobs(tuneplug.get_model("acme/base").provider)
+from tests.core.plugin_kit import local_jobs
 
 
 def _timeline(job_id: str) -> list[str]:
@@ -54,7 +49,7 @@ def test_each_step_is_journalled_started_with_its_epoch_while_it_is_sent(
 
     # With copies, the step after a checkpoint is journalled started with the copy.
     hooks: dict[str, Any] = {"copy_adapter": copy_adapter} if copies else {}
-    jobs = _jobs(make_plugin, register, fine_tune=fine_tune, **hooks)
+    jobs = local_jobs(make_plugin, register, fine_tune=fine_tune, **hooks)
     spec = tuneplug.JobSpec(model="base", training_data=["a", "b"], batch_size=1, n_epochs=3)
     job = jobs.create(spec, start="none")
     job_ids.append(job.id)
@@ -103,7 +98,7 @@ def test_an_epoch_a_failed_run_did_not_validate_is_validated_first_on_resume(
             raise RateLimitError("slow down", provider="acme")
         return FineTuneResult(trainable_tokens=2, sum_loss=1.0)
 
-    jobs = _jobs(make_plugin, register, evaluate=evaluate)
+    jobs = local_jobs(make_plugin, register, evaluate=evaluate)
     spec = tuneplug.JobSpec(
         model="base", training_data=samples, validation_data=["v"], n_epochs=epochs, batch_size=2
     )
@@ -130,7 +125,7 @@ def test_a_resume_inside_an_epoch_validates_it_only_at_its_end(make_plugin, regi
     def evaluate(ctx, model, samples):  # type: ignore[no-untyped-def]
         return FineTuneResult(trainable_tokens=2, sum_loss=1.0)
 
-    jobs = _jobs(make_plugin, register, evaluate=evaluate)
+    jobs = local_jobs(make_plugin, register, evaluate=evaluate)
     spec = tuneplug.JobSpec(
         model="base", training_data=["a", "b", "c", "d"], validation_data=["v"], n_epochs=2,
         batch_size=1,
@@ -161,7 +156,7 @@ def test_a_listener_sees_every_event_of_the_job_once_in_order(make_plugin, regis
             raise TimeoutError("read timed out", provider="acme")  # step 2: outcome unknown
         return FineTuneResult(trainable_tokens=1, sum_loss=1.0)
 
-    jobs = _jobs(make_plugin, register, fine_tune=fine_tune)
+    jobs = local_jobs(make_plugin, register, fine_tune=fine_tune)
     spec = tuneplug.JobSpec(model="base", training_data=["a", "b", "c"], batch_size=1)
     job = jobs.create(spec, start="none")
     everything = lambda: [e.message for e in job_store().events(job.id, None, 1000)[0]]  # noqa: E731
@@ -209,7 +204,7 @@ def test_an_epochs_validation_and_copy_run_with_no_step_open(
     hooks: dict[str, Any] = {"evaluate": evaluate}
     if copies:
         hooks["copy_adapter"] = copy_adapter
-    jobs = _jobs(make_plugin, register, **hooks)
+    jobs = local_jobs(make_plugin, register, **hooks)
     spec = tuneplug.JobSpec(
         model="base", training_data=["a", "b"], validation_data=["v"], n_epochs=2, batch_size=1
     )
@@ -235,7 +230,7 @@ def test_a_run_stopped_by_its_listener_resumes_with_the_next_step(
     error: BaseException,  # type: ignore[no-untyped-def]
 ) -> None:
     sent: list[int] = []
-    jobs = _jobs(make_plugin, register, fine_tune=_counting(sent))
+    jobs = local_jobs(make_plugin, register, fine_tune=_counting(sent))
     spec = tuneplug.JobSpec(model="base", training_data=["a", "b", "c", "d"], batch_size=1)
     job = jobs.create(spec, start="none")
 
@@ -259,7 +254,7 @@ def test_a_run_failing_after_a_copy_resumes_with_the_next_step(
     def copy_adapter(ctx, model, name):  # type: ignore[no-untyped-def]
         return ModelInfo(id=name, provider=ctx.provider, name=name, kind=ModelKind.ADAPTER)
 
-    jobs = _jobs(make_plugin, register, fine_tune=_counting(sent), copy_adapter=copy_adapter)
+    jobs = local_jobs(make_plugin, register, fine_tune=_counting(sent), copy_adapter=copy_adapter)
     # Deleting the copies beyond the newest three fails: after the copy was journalled
     # kept and the next step started, in the same transaction.
     retain, failures = Copies.retain, [ServerError("cannot delete an old copy", status=500)]
@@ -286,7 +281,7 @@ def test_a_run_failing_to_read_its_first_batch_resumes_with_it(
     pause_at: int | None,  # type: ignore[no-untyped-def]
 ) -> None:
     sent: list[int] = []
-    jobs = _jobs(make_plugin, register, fine_tune=_counting(sent))
+    jobs = local_jobs(make_plugin, register, fine_tune=_counting(sent))
     spec = tuneplug.JobSpec(model="base", training_data=["a", "b", "c", "d"], batch_size=1)
     job = jobs.create(spec, start="none")
     store = job_store()
@@ -313,7 +308,7 @@ def test_a_listener_failing_on_the_jobs_end_leaves_the_end_as_it_is(
     register,
     end: str,  # type: ignore[no-untyped-def]
 ) -> None:
-    jobs = _jobs(make_plugin, register)
+    jobs = local_jobs(make_plugin, register)
     job = jobs.create(tuneplug.JobSpec(model="base", training_data=["a"]), start="none")
     if end == "cancelled":
         job_store().request_cancel(job.id)  # a cancel racing the runner's start
@@ -336,7 +331,7 @@ def test_every_validation_batch_is_evaluated_on_the_jobs_adapter(make_plugin, re
         models.append(model.id)
         return FineTuneResult(trainable_tokens=1, sum_loss=1.0)
 
-    jobs = _jobs(make_plugin, register, evaluate=evaluate)
+    jobs = local_jobs(make_plugin, register, evaluate=evaluate)
     spec = tuneplug.JobSpec(model="base", training_data=["a"], validation_data=["v"] * 65)
     job = jobs.run(jobs.create(spec, start="none").id)
     assert models == [job_store().get(job.id).target] * 2  # a batch of 64, then 1
@@ -349,7 +344,7 @@ def test_a_job_journalled_before_shuffle_was_a_setting_is_shuffled(make_plugin, 
         sent.extend(s.text for s in samples)
         return FineTuneResult(trainable_tokens=1, sum_loss=1.0)
 
-    jobs = _jobs(make_plugin, register, fine_tune=fine_tune)
+    jobs = local_jobs(make_plugin, register, fine_tune=fine_tune)
     data = [f"sample {i}" for i in range(12)]
     job = jobs.create(tuneplug.JobSpec(model="base", training_data=data, seed=3), start="none")
     store = job_store()

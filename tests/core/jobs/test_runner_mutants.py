@@ -10,7 +10,6 @@ also across a resume), and the journal's listings.
 from __future__ import annotations
 
 import os
-from typing import Any
 
 import pytest
 import tuneplug
@@ -29,16 +28,11 @@ from tuneplug.jobs.runner import is_refusal, runner_lock
 from tuneplug.jobs.store import EventRow
 from tuneplug.types import FineTuneResult
 
-from tests.core.plugin_kit import COMPLETER, FINETUNABLE
+from tests.core.plugin_kit import COMPLETER, FINETUNABLE, local_jobs
 
 
 def _events(job_id: str, kind: str | None = None) -> list[EventRow]:
     return job_store().events(job_id, None, 1000, kind=kind)[0]
-
-
-def _jobs(make_plugin, register, name: str = "acme", **hooks: Any) -> LocalJobs:  # type: ignore[no-untyped-def]
-    register(name, make_plugin(name, (*COMPLETER, *FINETUNABLE), **hooks))
-    return LocalJobs(tuneplug.get_model(f"{name}/base").provider)
 
 
 # -- which errors prove a step was not applied ----------------------------------------------
@@ -81,7 +75,7 @@ def test_an_uncertain_step_is_named_with_what_the_adapter_holds(make_plugin, reg
             raise TimeoutError("read timed out", provider="acme")
         return FineTuneResult(trainable_tokens=1, sum_loss=1.0)
 
-    jobs = _jobs(make_plugin, register, fine_tune=fine_tune)
+    jobs = local_jobs(make_plugin, register, fine_tune=fine_tune)
     spec = tuneplug.JobSpec(model="base", training_data=["a", "b", "c", "d"], batch_size=1)
     job = jobs.create(spec, start="none")
     with pytest.raises(TimeoutError):
@@ -102,7 +96,7 @@ def test_a_job_another_runner_holds_is_refused_as_running(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr("tuneplug.jobs.runner.PROBE_GRACE", 0.05)
-    jobs = _jobs(make_plugin, register)
+    jobs = local_jobs(make_plugin, register)
     job = jobs.create(tuneplug.JobSpec(model="base", training_data=["a"]), start="none")
     with runner_lock(job_store().path.parent / job.id), pytest.raises(TuneplugError) as info:
         jobs.run(job.id)
@@ -115,7 +109,7 @@ def test_a_job_another_runner_holds_is_refused_as_running(
 
 
 def test_a_runner_says_who_it_is_while_it_runs(make_plugin, register) -> None:  # type: ignore[no-untyped-def]
-    jobs = _jobs(make_plugin, register)
+    jobs = local_jobs(make_plugin, register)
     job = jobs.create(tuneplug.JobSpec(model="base", training_data=["a"]), start="none")
     pid_file = job_store().path.parent / job.id / "runner.pid"
     seen: list[str] = []
@@ -178,7 +172,7 @@ def test_a_stop_request_ends_the_run_before_the_next_step(
     status: str,
     message: str,
 ) -> None:
-    jobs = _jobs(make_plugin, register)
+    jobs = local_jobs(make_plugin, register)
     spec = tuneplug.JobSpec(model="base", training_data=["a", "b", "c", "d"], batch_size=1)
     job = jobs.create(spec, start="none")
     store = job_store()
@@ -205,7 +199,7 @@ def _evaluating(make_plugin, register, tokens: int = 2):  # type: ignore[no-unty
         batches.append(len(samples))
         return FineTuneResult(trainable_tokens=tokens * len(samples), sum_loss=1.0 * len(samples))
 
-    return _jobs(make_plugin, register, evaluate=evaluate), batches
+    return local_jobs(make_plugin, register, evaluate=evaluate), batches
 
 
 def test_validation_goes_in_batches_of_64_and_is_one_event_per_epoch(make_plugin, register) -> None:  # type: ignore[no-untyped-def]
@@ -258,7 +252,7 @@ def test_a_validation_without_tokens_shows_no_loss(make_plugin, register) -> Non
 def test_validation_without_an_evaluate_hook_is_one_warning_per_epoch(
     make_plugin, register
 ) -> None:  # type: ignore[no-untyped-def]
-    jobs = _jobs(make_plugin, register)
+    jobs = local_jobs(make_plugin, register)
     spec = tuneplug.JobSpec(model="base", training_data=["a"], validation_data=["v"], n_epochs=2)
     job = jobs.run(jobs.create(spec, start="none").id)
     assert [(e.level, e.message, e.metrics) for e in _events(job.id, kind="valid")] == [
@@ -276,8 +270,8 @@ def test_validation_without_an_evaluate_hook_is_one_warning_per_epoch(
 
 
 def test_listings_of_the_journal(make_plugin, register) -> None:  # type: ignore[no-untyped-def]
-    jobs = _jobs(make_plugin, register)
-    other = _jobs(make_plugin, register, name="other")
+    jobs = local_jobs(make_plugin, register)
+    other = local_jobs(make_plugin, register, name="other")
     store = job_store()
     spec = tuneplug.JobSpec(model="base", training_data=["a", "b", "c"], batch_size=1)
     done, cancelled, queued = (jobs.create(spec, start="none") for _ in range(3))
@@ -310,7 +304,7 @@ def test_step_events_and_epoch_totals_say_what_each_step_returned(make_plugin, r
         tokens, loss = next(results)
         return FineTuneResult(trainable_tokens=tokens, sum_loss=loss)
 
-    jobs = _jobs(make_plugin, register, fine_tune=fine_tune)
+    jobs = local_jobs(make_plugin, register, fine_tune=fine_tune)
     spec = tuneplug.JobSpec(model="base", training_data=["a", "b"], batch_size=1, n_epochs=2)
     job = jobs.run(jobs.create(spec, start="none").id)
     steps = [(e.level, e.message, e.step, e.metrics) for e in _events(job.id, "step")]
@@ -328,7 +322,7 @@ def test_an_epoch_of_steps_without_tokens_totals_zero(make_plugin, register) -> 
     def fine_tune(ctx, model, samples):  # type: ignore[no-untyped-def]
         return FineTuneResult(trainable_tokens=0, sum_loss=0.0)
 
-    jobs = _jobs(make_plugin, register, fine_tune=fine_tune)
+    jobs = local_jobs(make_plugin, register, fine_tune=fine_tune)
     job = jobs.run(
         jobs.create(tuneplug.JobSpec(model="base", training_data=["a"]), start="none").id
     )
@@ -343,7 +337,7 @@ def test_shuffle_false_keeps_the_files_order(make_plugin, register, shuffle: boo
         sent.extend(s.text for s in samples)
         return FineTuneResult(trainable_tokens=1, sum_loss=1.0)
 
-    jobs = _jobs(make_plugin, register, fine_tune=fine_tune)
+    jobs = local_jobs(make_plugin, register, fine_tune=fine_tune)
     data = [f"sample {i}" for i in range(12)]
     spec = tuneplug.JobSpec(model="base", training_data=data, batch_size=4, seed=3)
     jobs.run(jobs.create(spec, start="none", shuffle=shuffle).id)
@@ -351,7 +345,7 @@ def test_shuffle_false_keeps_the_files_order(make_plugin, register, shuffle: boo
 
 
 def test_a_run_says_it_started_and_a_resumed_one_where(make_plugin, register) -> None:  # type: ignore[no-untyped-def]
-    jobs = _jobs(make_plugin, register)
+    jobs = local_jobs(make_plugin, register)
     spec = tuneplug.JobSpec(model="base", training_data=["a", "b", "c"], batch_size=1)
     job = jobs.create(spec, start="none")
     store = job_store()
@@ -365,7 +359,7 @@ def test_a_run_says_it_started_and_a_resumed_one_where(make_plugin, register) ->
 
 
 def test_an_ended_job_is_not_run_again(make_plugin, register) -> None:  # type: ignore[no-untyped-def]
-    jobs = _jobs(make_plugin, register)
+    jobs = local_jobs(make_plugin, register)
     spec = tuneplug.JobSpec(model="base", training_data=["a", "b"], batch_size=1)
     done, cancelled = jobs.create(spec, start="none"), jobs.create(spec, start="none")
     jobs.run(done.id)
@@ -377,7 +371,7 @@ def test_an_ended_job_is_not_run_again(make_plugin, register) -> None:  # type: 
 
 
 def test_a_job_cancelled_before_its_runner_starts_sends_nothing(make_plugin, register) -> None:  # type: ignore[no-untyped-def]
-    jobs = _jobs(make_plugin, register)
+    jobs = local_jobs(make_plugin, register)
     job = jobs.create(tuneplug.JobSpec(model="base", training_data=["a"]), start="none")
     store = job_store()
     store.request_cancel(job.id)  # as a `jobs cancel` racing the runner's start leaves it
@@ -394,7 +388,7 @@ def test_a_failed_step_is_journalled_with_its_step(make_plugin, register, error:
     def fine_tune(ctx, model, samples):  # type: ignore[no-untyped-def]
         raise error
 
-    jobs = _jobs(make_plugin, register, fine_tune=fine_tune)
+    jobs = local_jobs(make_plugin, register, fine_tune=fine_tune)
     job = jobs.create(tuneplug.JobSpec(model="base", training_data=["a"]), start="none")
     # A plugin's bug reaches the runner as a PluginError naming the plugin and hook.
     with pytest.raises(type(error) if isinstance(error, TuneplugError) else PluginError) as caught:
