@@ -59,6 +59,22 @@ def send(http: HttpClient, mode: str, call: Call, body: bytes | None = b"{}") ->
     return asyncio.run(http.asend(call, body))
 
 
+def events(http: HttpClient, mode: str, call: Call, seen: list[Any] | None = None) -> list[Any]:
+    """The events of ``call`` (``b"{}"`` sent), sync or async; each is also appended to
+    ``seen`` as it comes, so a test sees those before a failure."""
+    got = [] if seen is None else seen
+    if mode == "sync":
+        got.extend(http.events(call, b"{}"))
+        return got
+
+    async def collect() -> None:
+        async for event in http.aevents(call, b"{}"):
+            got.append(event)
+
+    asyncio.run(collect())
+    return got
+
+
 def complete_call(http: HttpClient) -> Call:
     return http.call("POST", "/complete", idempotent=True)
 
@@ -239,14 +255,7 @@ def test_events_are_decoded_across_any_chunking(fake: FakeServer, mode: str) -> 
     fake.script(Stream([raw[i : i + 1] for i in range(len(raw))]))
     http = client(fake)
     call = http.call("POST", "/stream", idempotent=True)
-    if mode == "sync":
-        got = list(http.events(call, b"{}"))
-    else:
-
-        async def collect() -> list[Any]:
-            return [e async for e in http.aevents(call, b"{}")]
-
-        got = asyncio.run(collect())
+    got = events(http, mode, call)
     assert [(e.event, e.data) for e in got] == [
         ("message", '{"a": 1}'), ("x", "2\n3"), ("message", "[DONE]")]  # fmt: skip
     http.close()
@@ -257,18 +266,11 @@ def test_a_stream_cut_mid_event_is_a_connection_error(fake: FakeServer, mode: st
     fake.script(Stream([b'data: {"a": 1}\n\n', b'data: {"a"']))
     http = client(fake)
     call = http.call("POST", "/stream", idempotent=True)
-    seen: list[str] = []
+    seen: list[Any] = []
     with pytest.raises(errors.ConnectionError, match="mid-event"):
-        if mode == "sync":
-            seen.extend(e.data for e in http.events(call, b"{}"))
-        else:
-
-            async def collect() -> None:
-                async for e in http.aevents(call, b"{}"):
-                    seen.append(e.data)
-
-            asyncio.run(collect())
-    assert seen == ['{"a": 1}'] and fake.count("/stream") == 1  # never re-sent mid-stream
+        events(http, mode, call, seen)
+    assert [e.data for e in seen] == ['{"a": 1}']
+    assert fake.count("/stream") == 1  # never re-sent mid-stream
     http.close()
 
 
@@ -277,14 +279,7 @@ def test_a_stream_is_retried_before_its_head_only(fake: FakeServer, mode: str) -
     fake.script(Reply(503, "busy"), Stream([b"data: ok\n\n"]))
     http = client(fake)
     call = http.call("POST", "/stream", idempotent=True)
-    if mode == "sync":
-        got = [e.data for e in http.events(call, b"{}")]
-    else:
-
-        async def collect() -> list[str]:
-            return [e.data async for e in http.aevents(call, b"{}")]
-
-        got = asyncio.run(collect())
+    got = [e.data for e in events(http, mode, call)]
     assert got == ["ok"] and fake.count("/stream") == 2
     http.close()
 
@@ -295,13 +290,5 @@ def test_a_stalled_stream_is_cut_by_its_idle_timeout(fake: FakeServer, mode: str
     http = client(fake, timeout=0.3)
     call = http.call("POST", "/stream", idempotent=True)
     with pytest.raises(errors.TimeoutError):
-        if mode == "sync":
-            list(http.events(call, b"{}"))
-        else:
-
-            async def collect() -> None:
-                async for _ in http.aevents(call, b"{}"):
-                    pass
-
-            asyncio.run(collect())
+        events(http, mode, call)
     http.close()

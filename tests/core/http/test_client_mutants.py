@@ -26,7 +26,7 @@ from tests.core.http.fake import (
     running,
     unanswered,
 )
-from tests.core.http.test_client import MODES, Waits, client, complete_call
+from tests.core.http.test_client import MODES, Waits, client, complete_call, events
 
 STREAMING = [False, True]
 
@@ -168,15 +168,7 @@ def test_a_stream_cut_mid_event_on_its_first_attempt_counts_one(
     call = http.call("POST", "/stream", idempotent=True)
     cut = r"RemoteProtocolError: the event stream ended mid-event\b"
     with pytest.raises(errors.ConnectionError, match=cut) as info:
-        if mode == "sync":
-            list(http.events(call, b"{}"))
-        else:
-
-            async def collect() -> None:
-                async for _ in http.aevents(call, b"{}"):
-                    pass
-
-            asyncio.run(collect())
+        events(http, mode, call)
     assert "gave up" not in str(info.value)  # one attempt: nothing was given up on
     http.close()
 
