@@ -53,6 +53,8 @@ def test_a_model_in_training_refuses_another_job_naming_the_clients_own(
     error = _busy(alice, tuned, short_file)
     assert f"job {long.id!r}" in error.message
     assert f"/v1/fine_tuning/jobs/{long.id}/cancel" in error.message
+    assert "(running)" in error.message and "wait for it to end" in error.message
+    assert "/resume" not in error.message  # a running job is not resumed
     # The CLI's side of the same journal refuses too, naming the gateway's backend job.
     adapter = next(r for r in job_store().page("mock", None, 100)[0] if r.status == "succeeded")
     jobs = LocalJobs(tuneplug.get_model("mock/tiny").provider)
@@ -140,3 +142,26 @@ def test_a_failed_job_whose_model_another_job_trained_is_not_resumed(
     row = job_store().get(backend.id)
     assert (row.status, row.steps_done) == ("failed", done)
     assert alice.fine_tuning.jobs.retrieve(long.id).status == "failed"
+
+
+@pytest.mark.parametrize(
+    ("status", "advice", "not_said"),
+    [
+        ("running", "wait for it to end or cancel it", "/resume"),
+        ("queued", "wait for it to end or cancel it", "/resume"),
+        ("paused", "resume it (POST /v1/fine_tuning/jobs/ftjob-own/resume) or cancel", "wait"),
+    ],
+)
+def test_model_busy_advises_what_fits_the_holding_jobs_state(
+    status: str, advice: str, not_said: str
+) -> None:
+    from tuneplug_openai.protocol.job_errors import model_busy
+
+    exc = AdapterBusyError("busy", job_id="j-1", job_status=status, target="a-1")
+    error = model_busy("ft:tiny:alice::ftjob-x", exc, "ftjob-own")
+    assert (error.status, error.code) == (409, "model_busy")
+    assert advice in error.message and not_said not in error.message
+    assert "POST /v1/fine_tuning/jobs/ftjob-own/cancel" in error.message
+    # Not the client's job: nothing of it is named, whatever its state.
+    anonymous = model_busy(None, exc, None).message
+    assert "j-1" not in anonymous and "once that job has ended" in anonymous

@@ -63,6 +63,7 @@ def test_the_seed_flow_as_a_job(fake: OpenAIFake) -> None:
     assert seen == [JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.SUCCEEDED]
     done = jobs.get(job.id)
     assert done.fine_tuned_model == f"openai/ft:gpt-4o-mini:tuneplug:qa:{job.id}"
+    assert done.hyperparameters["seed"] == 7  # the job object's seed: the run can be repeated
     assert done.trained_tokens == 27 and done.finished_at is not None
     events = jobs.events(job.id)
     assert events[0].message == "Created fine-tuning job"  # oldest first

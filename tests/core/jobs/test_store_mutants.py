@@ -224,6 +224,12 @@ def test_events_newest_pages_back_from_a_cursor(store: JobStore) -> None:
     page, more = store.events_newest("job-1", newest[1].seq, 1)
     assert ([e.message for e in page], more) == (["event 1"], True)
     assert store.events_newest("job-1", newest[-1].seq, 5) == ([], False)
+    # A cursor naming no event of the job (beyond its newest, or another job's) has gone:
+    # nothing, not the newest page again.
+    assert store.events_newest("job-1", newest[0].seq + 90, 2) == ([], False)
+    store.insert(_row("job-2"), "created")
+    (other,), _ = store.events_newest("job-2", None, 1)
+    assert store.events_newest("job-1", other.seq, 2) == ([], False)
 
 
 @pytest.mark.parametrize(

@@ -171,7 +171,8 @@ def epoch_checkpoints(
     store: JobStore, row: JobRow, after: str | None, limit: int
 ) -> tuple[list[JobCheckpoint], bool]:
     """``row``'s checkpoints newest first, those before the checkpoint ``after``; and
-    whether more follow.
+    whether more follow. An ``after`` of this job's form naming no checkpoint of it gives
+    none (a page that has gone, as OpenAI's lists answer an unknown cursor).
 
     Raises:
         OptionError: ``after`` is not a checkpoint id of this job (``option="after"``).
@@ -187,6 +188,8 @@ def epoch_checkpoints(
         if "valid_loss" in e.metrics and "epoch" in e.metrics
     }
     ends = [(epoch + 1) * per_epoch for epoch in range(done_epochs)]
+    if below is not None and below not in ends:  # names no checkpoint: the cursor has gone
+        return [], False
     ends = [step for step in ends if below is None or step < below]
     ends.reverse()
     chosen = ends[:limit]

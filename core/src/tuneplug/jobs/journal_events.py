@@ -51,13 +51,18 @@ class EventLog:
     ) -> tuple[list[EventRow], bool]:
         """Events newest first with sequence numbers below ``before`` (``None``: from the
         newest), and whether older ones follow. Reads at most ``limit + 1`` rows through
-        the ``(job_id, seq)`` index: a page of OpenAI's newest-first listing costs O(page)."""
+        the ``(job_id, seq)`` index: a page of OpenAI's newest-first listing costs O(page).
+        A ``before`` that is no event of the job is a cursor that has gone: no rows (not
+        the newest page again, which a client paging on would read twice)."""
         query = (
             "SELECT seq, created_at, level, kind, message, step, metrics FROM events "
-            "WHERE job_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?"
+            "WHERE job_id = ? AND seq < ? "
+            "AND (? OR EXISTS (SELECT 1 FROM events WHERE job_id = ? AND seq = ?)) "
+            "ORDER BY seq DESC LIMIT ?"
         )
         below = before if before is not None else 2**62
-        rows = self._read(query, (job_id, below, limit + 1))
+        args = (job_id, below, before is None, job_id, below, limit + 1)
+        rows = self._read(query, args)
         return [event_row(r) for r in rows[:limit]], len(rows) > limit
 
 

@@ -101,6 +101,9 @@ class OpenAIJobs:
             used = job.method.dpo if job.method.type == "dpo" else job.method.supervised
             if used is not None:
                 hyper = used.hyperparameters or hyper
+        hyperparameters = wire.dump(hyper) if hyper is not None else {}
+        if job.seed is not None:  # the run's seed (OpenAI's, or the one it drew), to repeat it
+            hyperparameters["seed"] = job.seed
         return Job(
             id=job.id,
             provider=self.provider,
@@ -114,7 +117,7 @@ class OpenAIJobs:
             fine_tuned_model=(
                 f"{self.provider}/{job.fine_tuned_model}" if job.fine_tuned_model else None
             ),
-            hyperparameters=wire.dump(hyper) if hyper is not None else {},
+            hyperparameters=hyperparameters,
         )
 
     def _path(self, job_id: str, action: str = "") -> str:

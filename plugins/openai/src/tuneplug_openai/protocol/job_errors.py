@@ -104,11 +104,13 @@ def model_busy(model: str | None, exc: AdapterBusyError, other: str | None) -> O
             headers=_NO_RETRY,
         )
     url = f"/v1/fine_tuning/jobs/{other}"
+    # The advice fits the job's state: a running job ends by itself, a paused one only
+    # once resumed; either can be cancelled.
+    ends = "wait for it to end" if status == "running" else f"resume it (POST {url}/resume)"
     return OpenAIError(
         409,
         f"{what} is being trained by job {other!r} ({status}); one job at a time "
-        f"trains a model: wait for it, resume it (POST {url}/resume) or cancel it "
-        f"(POST {url}/cancel), then start this one",
+        f"trains a model: {ends} or cancel it (POST {url}/cancel), then start this one",
         code="model_busy",
         headers=_NO_RETRY,
     )

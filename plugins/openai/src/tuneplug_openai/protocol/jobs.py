@@ -130,7 +130,7 @@ class Jobs:
             "training_file": body.training_file,
             "validation_file": body.validation_file,
             "suffix": body.suffix,
-            "seed": body.seed if body.seed is not None else 0,
+            "seed": body.seed,  # the seed the backend drew once it says (write_down)
             "metadata": body.metadata,
             "method": body.method_type,
             "created_at": int(time.time()),
@@ -141,6 +141,9 @@ class Jobs:
             # Before the job's first step: a server killed mid-job restarts with a job
             # its tenant can list, not one that trains unseen.
             record["ref"] = job.ref
+            drawn = job.hyperparameters.get("seed")
+            if isinstance(drawn, int):  # the seed the run uses, so it can be repeated
+                record["seed"] = drawn
             self.gateway.state.put(JOBS, job_id, tenant.name, record)
             self.gateway.name_job(tenant, job.id, job_id)
 
@@ -232,6 +235,7 @@ class Jobs:
                 ),
             },
             "error": error,
+            "seed": _seed(job, record),
         }
 
     def record(self, tenant: Tenant, job_id: str) -> dict[str, Any]:
@@ -284,6 +288,13 @@ class Jobs:
             return listing([event_object(e, hidden) for e in newest], newest.has_more)
         items = [event_object(e, hidden) for e in reversed(_all_events(job))]
         return page(items, after, limit)
+
+
+def _seed(job: Job, record: dict[str, Any]) -> int | None:
+    """The seed the run used: the backend's (drawn when the client gave none), else the
+    recorded one; ``None`` when neither knows (not a made-up 0: it could not be repeated)."""
+    used = job.hyperparameters.get("seed")
+    return used if isinstance(used, int) and not isinstance(used, bool) else record["seed"]
 
 
 def _all_events(job: Job) -> list[JobEvent]:

@@ -23,7 +23,7 @@ from tuneplug.server.gateway import Gateway
 from tuneplug.server.tenants import Tenant
 from tuneplug.types import ModelInfo
 
-from tuneplug_openai.protocol.errors import from_tuneplug
+from tuneplug_openai.protocol.errors import OpenAIError, from_tuneplug
 
 if TYPE_CHECKING:
     from tuneplug_openai.protocol.jobs import Jobs
@@ -113,7 +113,20 @@ class ModelIds:
 
     def delete(self, tenant: Tenant, model_id: str) -> bool:
         """Delete a fine-tuned or checkpoint model of ``tenant`` (backend model and id);
-        whether it existed."""
+        whether it existed.
+
+        Raises:
+            OpenAIError: 403 ``model_not_deletable`` for a served base model (it exists,
+                but no tenant owns it: OpenAI's status for a model you don't own).
+        """
+        if any(model_id in (i.ref, i.id, i.slug) for i in self.gateway.base_models()):
+            raise OpenAIError(
+                403,
+                f"model {model_id!r} is a base model served to every client: it cannot be "
+                "deleted (you do not own it; only your fine-tuned models can be)",
+                code="model_not_deletable",
+                param="model",
+            )
         record = self.gateway.state.get(MODELS, model_id, tenant.name)
         if record is None and self.jobs is not None:
             from tuneplug_openai.protocol import checkpoint_models
