@@ -136,6 +136,8 @@ class _Places:
         elif err["type"] == "extra_forbidden" and len(loc) == 1:
             problem = _unknown_setting(self.cls, str(loc[0]))
         else:
+            if from_env:  # a variable's number reads as typed (got 0, not got '0')
+                err = _env_number(err)
             problem = shape_problem(err, from_env=from_env) or words(err, self.cls)
         return self.line(loc, problem)
 
@@ -194,6 +196,20 @@ def _unknown_setting(cls: type[BaseModel], key: str) -> str:
     close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
     hint = f"; did you mean {close[0]!r}?" if close else ""
     return f"unknown setting{hint} (settings: {', '.join(known) or 'none'})"
+
+
+def _env_number(err: ErrorDetails) -> ErrorDetails:
+    """``err`` with its text input read as the number it spells, when it spells one."""
+    given = err.get("input")
+    if not isinstance(given, str):
+        return err
+    for kind in (int, float):
+        try:
+            number = kind(given)
+        except ValueError:
+            continue
+        return {**err, "input": number}
+    return err
 
 
 def _not_finite(value: Any) -> bool:
