@@ -15,7 +15,14 @@ import sqlite3
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
-from tuneplug.jobs.adapter_lock import lower, raise_version
+from tuneplug.jobs.adapter_lock import (
+    busy_error,
+    holder,
+    lower,
+    lower_direct,
+    raise_direct,
+    raise_version,
+)
 from tuneplug.jobs.journal_events import write_event
 from tuneplug.jobs.rows import Event, StepRow
 
@@ -67,6 +74,24 @@ class StepJournal:
             ).rowcount
             if forgot:
                 lower(conn, job_id)
+
+    def start_direct_step(self, provider: str, target: str) -> int:
+        """Journal a step outside jobs (``Model.fine_tune``) about to be sent to the
+        adapter ``target``: the adapter's version, raised.
+
+        Raises:
+            AdapterBusyError: an unfinished job trains the adapter (nothing written).
+        """
+        with self._write() as conn:
+            other = holder(conn, provider, target)
+            if other is not None:
+                raise busy_error(other, step=True)
+            return raise_direct(conn, provider, target)
+
+    def forget_direct_step(self, provider: str, target: str, version: int) -> None:
+        """The step outside jobs that raised ``target`` to ``version`` was not applied."""
+        with self._write() as conn:
+            lower_direct(conn, provider, target, version)
 
     def open_step(self, job_id: str) -> StepRow | None:
         """The step journalled started but not done, if any."""
