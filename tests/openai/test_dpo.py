@@ -48,7 +48,7 @@ def test_a_dpo_job_uploads_pairs_and_sends_the_dpo_method(fake: OpenAIFake) -> N
     assert create.json["method"] == {
         "type": "dpo", "dpo": {"hyperparameters": {"n_epochs": 2, "beta": 0.2}}
     }  # fmt: skip
-    assert job.hyperparameters == {"n_epochs": 2, "beta": 0.2}
+    assert job.hyperparameters == {"n_epochs": 2, "beta": 0.2, "seed": 42}  # the job says it
     done = job.wait(timeout=30, poll_interval=0.001)
     assert done.status is JobStatus.SUCCEEDED and done.fine_tuned_model
 
