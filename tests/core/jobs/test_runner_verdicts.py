@@ -1,0 +1,43 @@
+"""A test harness's verdict raised inside a step (a test double's ``AssertionError``, the
+network guard's refusal) is no plugin bug and reaches the caller unchanged
+(:func:`tuneplug.plugin_faults.pass_through`); the job still fails on that step,
+journalled with the verdict's type and text, and the step stays open (it may have
+been sent)."""
+
+from __future__ import annotations
+
+import pytest
+import tuneplug
+from tuneplug.jobs.local import job_store
+from tuneplug.jobs.store import StepRow
+from tuneplug.testing.guard import ModelRequestBlockedError
+
+from tests.core.plugin_kit import local_jobs
+
+
+@pytest.mark.parametrize(
+    "verdict",
+    [AssertionError("script exhausted"), ModelRequestBlockedError("network is blocked")],
+    ids=["assertion", "guard"],
+)
+def test_a_harness_verdict_in_a_step_fails_the_job_saying_what_it_was(
+    make_plugin,  # type: ignore[no-untyped-def]
+    register,  # type: ignore[no-untyped-def]
+    verdict: Exception,
+) -> None:
+    def fine_tune(ctx, model, samples):  # type: ignore[no-untyped-def]
+        raise verdict
+
+    jobs = local_jobs(make_plugin, register, fine_tune=fine_tune)
+    job = jobs.create(tuneplug.JobSpec(model="base", training_data=["a"]), start="none")
+    with pytest.raises(type(verdict)) as caught:
+        jobs.run(job.id)
+    assert caught.value is verdict
+    reason = f"step 1 failed: {type(verdict).__name__}: {verdict}"
+    row = job_store().get(job.id)
+    assert (row.status, row.error) == ("failed", reason)
+    errors = job_store().events(job.id, None, 100)[0]
+    assert [(e.level, e.message, e.step) for e in errors if e.level == "error"] == [
+        ("error", reason, 1)
+    ]
+    assert job_store().open_step(job.id) == StepRow(1, 0, "started", None, None)
