@@ -37,7 +37,7 @@ def test_a_harness_verdict_in_a_step_fails_the_job_saying_what_it_was(
     row = job_store().get(job.id)
     assert (row.status, row.error) == ("failed", reason)
     errors = job_store().events(job.id, None, 100)[0]
-    assert [(e.level, e.message, e.step) for e in errors if e.level == "error"] == [
-        ("error", reason, 1)
+    assert [(e.level, e.kind, e.message, e.step) for e in errors if e.level == "error"] == [
+        ("error", "message", reason, 1)
     ]
     assert job_store().open_step(job.id) == StepRow(1, 0, "started", None, None)
