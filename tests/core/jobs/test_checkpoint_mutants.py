@@ -70,6 +70,9 @@ def test_a_checkpoint_carries_its_epochs_validation_loss_and_the_time_of_its_ste
         (2, valid[1]),
     ]
     assert [c.created_at for c in found] == [step_at[6], step_at[4], step_at[2]]
+    assert [(c.metrics["step"], c.metrics["epoch"]) for c in found] == [(6, 3), (4, 2), (2, 1)]
+    page = jobs.checkpoints(done.id, limit=3)  # exactly the limit: nothing more follows
+    assert len(page) == 3 and not page.has_more and jobs.checkpoints(done.id, limit=2).has_more
     assert done.created_at < step_at[2]
 
 

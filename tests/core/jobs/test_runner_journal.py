@@ -254,18 +254,20 @@ def test_a_run_whose_journal_cannot_drop_its_unsent_step_raises_its_own_error(
     spec = tuneplug.JobSpec(model="base", training_data=["a", "b"], batch_size=1)
     job = jobs.create(spec, start="none")
     store = job_store()
+    start = JobStore.start_step
+
+    def interrupted(self: JobStore, job_id: str, step: int, epoch: int) -> None:
+        start(self, job_id, step, epoch)
+        if step == 2:  # journalled started, not sent
+            raise RuntimeError("interrupted")
 
     def unwritable(self: JobStore, job_id: str, step: int) -> None:
         raise ServerError("job journal: disk I/O error", retryable=False)
 
+    monkeypatch.setattr(JobStore, "start_step", interrupted)
     monkeypatch.setattr(JobStore, "forget_step", unwritable)
-
-    def listener(event: tuneplug.JobEvent) -> None:
-        if event.step == 1:  # step 2 is journalled started by now, not sent
-            raise RuntimeError("listener bug")
-
-    with pytest.raises(RuntimeError, match="listener bug"):  # not the journal's error
-        jobs.run(job.id, listener)
+    with pytest.raises(RuntimeError, match="interrupted"):  # not the journal's error
+        jobs.run(job.id)
     # The step stays open: a resume is more careful than it needs to be, never less.
     assert len(sent) == 1 and store.open_step(job.id) == StepRow(2, 0, "started", None, None)
 
