@@ -22,7 +22,7 @@ def _raised(exc: BaseException) -> BaseException:
     """``exc`` with a traceback, as a plugin's exception arrives."""
     try:
         raise exc
-    except BaseException as caught:  # noqa: BLE001
+    except BaseException as caught:
         return caught
 
 
