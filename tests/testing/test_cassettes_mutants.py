@@ -324,3 +324,18 @@ def test_masked_hides_secrets_and_shows_the_rest_as_plain_data() -> None:
     shown = masked({"key": SecretStr("k"), "empty": SecretStr(""), "n": 1,
                     "list": [SecretStr("k"), 2], "path": Path("/x/y")})  # fmt: skip
     assert shown == {"key": MASK, "empty": "", "n": 1, "list": [MASK, 2], "path": "/x/y"}
+
+
+def test_a_cassette_config_lets_an_unanswered_request_out_of_a_plugin_unchanged(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Registration is process-wide and any earlier test made a config, so start from
+    # none (a mutant that registered nothing survived the cassettes 6th run).
+    from tuneplug import plugin_faults
+    from vcr.errors import CannotOverwriteExistingCassetteException as Unanswered
+
+    monkeypatch.setattr(plugin_faults, "_passing", ())
+    unanswered = Unanswered.__new__(Unanswered)  # its constructor wants a cassette
+    assert not plugin_faults.passes(unanswered)
+    vcr_config()
+    assert plugin_faults.passes(unanswered)
