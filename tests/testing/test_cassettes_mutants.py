@@ -202,6 +202,16 @@ def test_a_value_is_placed_at_its_headers_line_or_its_longest_word(tmp_path: Pat
     assert found == [("a.yaml", 6), ("b.yaml", 7), ("c.json", 1)]
 
 
+def test_a_header_s_second_value_is_placed_after_its_first_not_at_the_body(
+    tmp_path: Path,
+) -> None:
+    # Its name is written once, before the first value: the second is looked for after
+    # the first, not from the top, where the body holds it too (line 3).
+    values = "      X-Api-Key:\n      - plain-key-value-1\n      - plain-key-value-2\n"
+    (tmp_path / "c.yaml").write_text(_cassette(values, body="plain-key-value-2"))
+    assert [f.line for f in scan_cassettes(tmp_path, secrets=[])] == [6, 7]
+
+
 def test_each_occurrence_of_a_repeated_header_is_placed_at_its_own_line(
     tmp_path: Path,
 ) -> None:
