@@ -176,14 +176,16 @@ class AdapterBusyError(InvalidRequestError):
 
 
 class AdapterChangedError(InvalidRequestError):
-    """A job cannot resume: another job trained its adapter since the job last left it.
+    """A job cannot resume: another job (or a step outside jobs) trained its adapter since
+    the job last left it.
 
     Resuming would continue on weights the job did not leave there (a gateway
     answers it with HTTP 409).
 
     Attributes:
         job_id: the job that cannot resume (its provider's id, unprefixed).
-        other_job_id: the job that trained the adapter last.
+        other_job_id: the job that trained the adapter last (``""``: a step outside
+            jobs, ``Model.fine_tune``).
         target: the adapter's id.
         checkpoint: the model of the job's newest kept checkpoint copy
             (``provider/id``), or ``None`` when it has none.

@@ -95,12 +95,13 @@ def test_a_second_interrupt_abandons_the_step_and_says_the_job_cannot_go_on(
     with terminate_as_interrupt(), pytest.raises(StepAbandoned) as info:
         jobs.run(job_id)
     said = str(info.value)
+    target = job_store().get(job_id).target
     assert said == (
         f"step 2 of job {job_id} may or may not have been applied: it was abandoned "
         "(interrupted twice) before 'acme' answered, and 'acme' does not take idempotency "
         "keys, so sending it again could train on that batch twice; the job stops here "
-        "instead of guessing (the adapter holds step 1, perhaps step 2; start a new job "
-        "for the rest)"
+        "instead of guessing (the adapter holds step 1, perhaps step 2); to go on, start a "
+        f"new job on the adapter as it is now (`tuneplug jobs create acme/{target} DATA`)"
     )
     assert "finishing step 2 first" in capsys.readouterr().err
     row = job_store().get(job_id)

@@ -31,8 +31,8 @@ from tests.core.plugin_kit import local_jobs
     ],
 )
 def test_what_the_adapter_holds_reads_right_for_every_step(step: int, holds: str) -> None:
-    said = uncertain_message("ftjob-1", step, "zap")
-    assert f"(the adapter holds {holds}; start a new job for the rest)" in said
+    said = uncertain_message("ftjob-1", step, "zap", "ad")
+    assert f"(the adapter holds {holds}); to go on, start a new job on the adapter" in said
     assert "stopped before 'zap' answered" in said  # no cause given: the run stopped
 
 
@@ -77,13 +77,15 @@ def test_a_failed_step_says_it_failed_not_that_the_run_stopped(
     assert words in error and not error.startswith("zap:")  # the job is zap's: not said again
     assert error == str(info.value).removeprefix("zap: ")
     again = jobs.run(job.id)  # no keys: the job stops on the step, saying why
+    target = jobs.store.get(job.id).target
     holds = "none of its steps" if at == 1 else "steps 1..2"
     assert again.error == (
         f"step {at} of job {job.id} may or may not have been applied: sending it failed with "
         f"an error that does not prove it was not ({error}), and 'zap' does not take "
         "idempotency keys, so sending it again could train on that batch twice; the job "
-        f"stops here instead of guessing (the adapter holds {holds}, perhaps step {at}; "
-        "start a new job for the rest)"
+        f"stops here instead of guessing (the adapter holds {holds}, perhaps step {at}); to go "
+        f"on, start a new job on the adapter as it is now (`tuneplug jobs create zap/{target} "
+        "DATA`)"
     )
     assert jobs.run(job.id).error == again.error  # a third run says the same, not nested
 

@@ -51,19 +51,36 @@ def is_refusal(exc: BaseException) -> bool:
     return False
 
 
-def uncertain_message(job_id: str, step: int, provider: str, why: str | None = None) -> str:
-    """What a job says when it stops on a step it cannot prove applied or not.
+def uncertain_message(
+    job_id: str,
+    step: int,
+    provider: str,
+    target: str,
+    copy: tuple[int, str] | None = None,
+    why: str | None = None,
+) -> str:
+    """What a job says when it stops on a step it cannot prove applied or not, and how
+    to go on (``copy``: the step and model of its newest kept checkpoint copy).
 
     ``why`` says how the step's outcome was lost (default: the run sending it stopped
     before the provider answered, as after a ``kill -9``).
     """
     why = why or f"the run sending it stopped before {provider!r} answered"
     holds = f"steps 1..{step - 1}" if step > 2 else "step 1" if step == 2 else "none of its steps"
+    how = (
+        f"start a new job on the adapter as it is now "
+        f"(`tuneplug jobs create {provider}/{target} DATA`)"
+    )
+    if copy is not None:
+        how += (
+            f", or on this job's newest checkpoint copy, which holds exactly its steps "
+            f"1..{copy[0]} (`tuneplug jobs create {copy[1]} DATA`)"
+        )
     return (
         f"step {step} of job {job_id} may or may not have been applied: {why}, and "
         f"{provider!r} does not take idempotency keys, so sending it again could train on "
         "that batch twice; the job stops here instead of guessing (the adapter holds "
-        f"{holds}, perhaps step {step}; start a new job for the rest)"
+        f"{holds}, perhaps step {step}); to go on, {how}"
     )
 
 
