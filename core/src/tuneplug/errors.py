@@ -75,7 +75,26 @@ class TuneplugError(Exception):
 
 
 class ConfigError(TuneplugError):
-    """Configuration is malformed or incomplete (bad TOML, missing credentials, bad alias)."""
+    """Configuration is malformed or incomplete (bad TOML, missing credentials, bad alias).
+
+    Attributes:
+        problems: each problem on one line; a config file's start with ``FILE:LINE:``
+            (the compiler's form editors jump to) and an environment variable's with
+            ``VARIABLE:``. One, the ``message``, unless several were found at once: the
+            message is then ``N problems in the config:`` followed by these lines.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        problems: tuple[str, ...] | None = None,
+        provider: str | None = None,
+        status: int | None = None,
+        retryable: bool | None = None,
+    ) -> None:
+        super().__init__(message, provider=provider, status=status, retryable=retryable)
+        self.problems = problems if problems else (message,)
 
 
 class NotConfiguredError(ConfigError):

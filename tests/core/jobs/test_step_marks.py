@@ -104,7 +104,7 @@ def test_an_uncertain_step_names_the_jobs_newest_checkpoint_copy(
     target = jobs.store.get(job.id).target
     error = jobs.run(job.id).error or ""
     assert error.endswith(
-        "(the adapter holds steps 1..2, perhaps 3); to go on, start a new job on the adapter "
+        "(the adapter holds steps 1..2, perhaps step 3); to go on, start a new job on the adapter "
         f"as it is now (`tuneplug jobs create acme/{target} DATA`), or on this job's newest "
         f"checkpoint copy, which holds exactly its steps 1..2 (`tuneplug jobs create {copy} DATA`)"
     )
