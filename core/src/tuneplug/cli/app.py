@@ -176,9 +176,15 @@ def cli() -> None:
 
 
 def main() -> None:
-    """Console-script entry point."""
-    from tuneplug.cli import stdout
+    """Console-script entry point; ends the process (``SystemExit``).
 
+    Ctrl-C and SIGTERM are handled from here to the process's end
+    (:func:`tuneplug.cli.interrupts.install`): whenever one comes, the command exits
+    130 saying ``error: interrupted``, or, once its work is done, as it was about to.
+    """
+    from tuneplug.cli import interrupts, stdout
+
+    interrupts.install()  # first: a stop from here on is never a traceback
     stdout.install()  # a reader that goes away mid-write is 141, never a cut-short exit 0
     try:
         cli(prog_name="tuneplug")
