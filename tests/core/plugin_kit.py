@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import tuneplug.plugin_discovery
 import tuneplug.plugins
 from tuneplug.hookspecs import hookimpl
 
@@ -218,7 +219,7 @@ GOOD_PLUGIN_SOURCE = (Path(__file__).parent / "fixtures" / "other_plugin.py").re
 
 
 class FakeDist:
-    """What ``Registry._discover`` reads from ``EntryPoint.dist``."""
+    """What ``tuneplug.plugin_discovery.discover`` reads from ``EntryPoint.dist``."""
 
     def __init__(self, name: str, version: str) -> None:
         self.metadata = {"Name": name}
@@ -256,7 +257,7 @@ class EntryPointPlugins:
             installed = list(real(**params)) if self.include_installed else []
             return [*installed, *self.entry_points]
 
-        monkeypatch.setattr(tuneplug.plugins, "entry_points", fake_entry_points)
+        monkeypatch.setattr(tuneplug.plugin_discovery, "entry_points", fake_entry_points)
 
     def add(
         self,

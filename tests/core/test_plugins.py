@@ -8,6 +8,7 @@ import warnings
 
 import pytest
 import tuneplug
+import tuneplug.plugin_discovery
 from tuneplug.errors import PluginLoadError, UnknownProviderError
 from tuneplug.plugins import PluginFilter, Registry
 from tuneplug.types import Capability
@@ -377,7 +378,7 @@ def test_registering_during_discovery_is_not_lost(monkeypatch, make_plugin) -> N
             racing[0].join(0.2)  # with the lock held it waits; without, it is done by now
         return []
 
-    monkeypatch.setattr(tuneplug.plugins, "entry_points", entry_points)
+    monkeypatch.setattr(tuneplug.plugin_discovery, "entry_points", entry_points)
     registry.names()
     racing[0].join()
     assert registry.names() == ["late"]

@@ -61,7 +61,7 @@ def check_provider_name(name: object) -> str:
 
 
 def _installed_owners(name: str) -> list[str]:
-    from tuneplug.plugins import distributions_of
+    from tuneplug.plugin_discovery import distributions_of
 
     return distributions_of(name)
 

@@ -1,7 +1,8 @@
-"""Plugin discovery and loading from the ``tuneplug`` entry-point group.
+"""Loading the discovered provider plugins and binding them to their settings.
 
-Loading is lazy: discovery reads entry-point metadata only, and a provider's
-module is imported the first time a call needs that provider. A plugin that
+Loading is lazy: discovery (:mod:`tuneplug.plugin_discovery`) reads entry-point
+metadata only, and a provider's module is imported the first time a call needs
+that provider. A plugin that
 fails to load is reported (name, distribution, error) and skipped, unless strict
 mode is on. ``TUNEPLUG_PLUGINS`` restricts which providers load.
 
@@ -16,21 +17,20 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
-from importlib.metadata import EntryPoint, entry_points
+from dataclasses import replace
 from typing import Any
 
 from pydantic import BaseModel, SecretStr
 
 from tuneplug.errors import ConfigError, PluginLoadError, TuneplugError, UnknownProviderError
-from tuneplug.hookspecs import PROJECT_NAME
-from tuneplug.in_process import (
-    IN_PROCESS,
-    check_provider_name,
-    in_process,
-    register,
-    registered,
-    unregister,
+from tuneplug.in_process import IN_PROCESS, check_provider_name, register, registered, unregister
+from tuneplug.in_process import in_process as in_process  # tests read the registrations here
+from tuneplug.plugin_discovery import (
+    ENTRY_POINT_GROUP,
+    Candidate,
+    PluginFilter,
+    discover,
+    distributions_of,
 )
 from tuneplug.plugin_faults import HookSite, call_hook
 from tuneplug.provider import (
@@ -55,42 +55,6 @@ __all__ = [
     "unregister",
 ]
 
-ENTRY_POINT_GROUP = PROJECT_NAME
-
-
-@dataclass(frozen=True)
-class PluginFilter:
-    """Which providers may load: ``"a,b"`` allows only those; ``"-c"`` excludes ``c``."""
-
-    only: frozenset[str] | None = None
-    exclude: frozenset[str] = frozenset()
-
-    @classmethod
-    def parse(cls, spec: str | None) -> PluginFilter:
-        """Parse a ``TUNEPLUG_PLUGINS`` value."""
-        if not spec or not spec.strip():
-            return cls()
-        names = [part.strip() for part in spec.split(",") if part.strip()]
-        excluded = frozenset(n[1:] for n in names if n.startswith("-"))
-        included = frozenset(n for n in names if not n.startswith("-"))
-        return cls(only=included or None, exclude=excluded)
-
-    def allows(self, name: str) -> bool:
-        """Whether provider ``name`` may load."""
-        if name in self.exclude:
-            return False
-        return self.only is None or name in self.only
-
-
-@dataclass(frozen=True)
-class _Candidate:
-    name: str
-    value: str
-    distribution: str | None
-    version: str | None
-    entry_point: EntryPoint | None = None
-    plugin: object | None = None  # registered in-process
-
 
 class Registry:
     """The providers one process can use, loaded on first use and cached."""
@@ -99,36 +63,19 @@ class Registry:
         self.filter = PluginFilter.parse(plugins)
         self.strict = strict
         self._lock = threading.RLock()
-        self._candidates: dict[str, list[_Candidate]] | None = None
+        self._candidates: dict[str, list[Candidate]] | None = None
         self._loaded: dict[str, tuple[PluginInfo, Any]] = {}
         self._providers: dict[tuple[str, str], Provider] = {}
 
     # -- discovery -----------------------------------------------------------------
 
-    def _discover(self) -> dict[str, list[_Candidate]]:
+    def _discover(self) -> dict[str, list[Candidate]]:
         if self._candidates is not None:
             return self._candidates
         with self._lock:  # a registration racing the first discovery must not be lost
-            if self._candidates is not None:
-                return self._candidates
-            found: dict[str, list[_Candidate]] = {}
-            for ep in entry_points(group=ENTRY_POINT_GROUP):
-                dist = ep.dist
-                cand = _Candidate(
-                    ep.name,
-                    ep.value,
-                    dist.metadata["Name"] if dist else None,
-                    dist.version if dist else None,
-                    entry_point=ep,
-                )
-                same = found.setdefault(ep.name, [])
-                # One distribution seen through two sys.path entries is not a clash.
-                if all(c.distribution != cand.distribution for c in same):
-                    same.append(cand)
-            for name, (plugin, owner) in in_process().items():
-                found[name] = [_Candidate(name, repr(plugin), owner, None, plugin=plugin)]
-            self._candidates = found
-        return self._candidates
+            if self._candidates is None:
+                self._candidates = discover()
+            return self._candidates
 
     def register(self, name: str, plugin: object, *, distribution: str | None = None) -> None:
         """Register ``plugin`` (a module or object with hookimpls) as provider ``name`` of
@@ -143,7 +90,7 @@ class Registry:
         check_provider_name(name)
         with self._lock:
             self._discover()[name] = [
-                _Candidate(name, repr(plugin), distribution, None, plugin=plugin)
+                Candidate(name, repr(plugin), distribution, None, plugin=plugin)
             ]
             self._loaded.pop(name, None)
             for key in [k for k in self._providers if k[0] == name]:
@@ -378,15 +325,6 @@ def _unwrapped(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_unwrapped(v) for v in value]
     return value
-
-
-def distributions_of(name: str) -> list[str]:
-    """The installed distributions declaring the provider ``name`` (entry-point metadata
-    only; an entry point without one is named by its value)."""
-    found = entry_points(group=ENTRY_POINT_GROUP)
-    return sorted(
-        {ep.dist.metadata["Name"] if ep.dist else ep.value for ep in found if ep.name == name}
-    )
 
 
 _registries: dict[tuple[str | None, bool], Registry] = {}

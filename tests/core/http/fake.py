@@ -12,8 +12,8 @@ the request, replaced by subclasses such as the OpenAI fake):
 * ``Stall(seconds)``: wait, then the default answer (read-timeout bait);
 * ``Trickle(body, every)``: headers, then the body one byte every ``every`` seconds;
 * ``Truncate(body, status)``: promise a longer body than is sent, then close;
-* ``Stream(chunks, every, cut)``: a chunked body of these pieces (SSE tests), then its
-  end, or (``cut``) a closed connection where the end should be;
+* ``Stream(chunks, every, cut, headers)``: a chunked body of these pieces (SSE tests),
+  then its end, or (``cut``) a closed connection where the end should be;
 * ``Hold(name)``: park the request until the test calls ``release(name)``.
 """
 
@@ -88,6 +88,7 @@ class Stream:
     every: float = 0.0
     content_type: str = "text/event-stream"
     cut: bool = False
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -279,7 +280,8 @@ def _handler_for(fake: FakeServer) -> type[BaseHTTPRequestHandler]:
             self.wfile.flush()
 
         def _stream(self, action: Stream) -> None:
-            self._head(200, {"Content-Type": action.content_type, "Transfer-Encoding": "chunked"})
+            head = {"Content-Type": action.content_type, **action.headers}
+            self._head(200, {**head, "Transfer-Encoding": "chunked"})
             for piece in action.chunks:
                 if piece:
                     self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))

@@ -28,7 +28,7 @@ def fake() -> Iterator[FakeServer]:
         yield server
 
 
-def _through(http: HttpClient, path: str, call: Call, body: bytes | None, **kw: Any) -> Any:
+def through(http: HttpClient, path: str, call: Call, body: bytes | None, **kw: Any) -> Any:
     """Run ``call`` through ``path``: the response, the streamed bytes or the events."""
     if path == "send":
         return http.send(call, body, **kw)
@@ -56,9 +56,9 @@ def test_the_body_and_its_type_reach_the_server_on_every_path(path: str) -> None
     with running(_sse) as fake:
         http = client(fake)
         call = http.call("POST", "/up", idempotent=True)
-        _through(http, path, call, b"a,b\n1,2\n", content_type=b"text/csv")
-        _through(http, path, call, b"{}")
-        _through(http, path, call, None)
+        through(http, path, call, b"a,b\n1,2\n", content_type=b"text/csv")
+        through(http, path, call, b"{}")
+        through(http, path, call, None)
         csv, default, empty = fake.requests
         assert csv.body == b"a,b\n1,2\n" and csv.headers["content-type"] == "text/csv"
         assert csv.headers["content-length"] == "8"
@@ -72,7 +72,7 @@ def test_only_the_clients_headers_are_sent(path: str) -> None:
     # No Accept-Encoding, User-Agent or Cookie of the transport's own: the same on both sides.
     with running(_sse) as fake:
         http = client(fake)
-        _through(http, path, http.call("POST", "/h", idempotent=True), b"{}")
+        through(http, path, http.call("POST", "/h", idempotent=True), b"{}")
         names = {name.lower() for name in fake.requests[0].header_names}
         assert names == {"host", "authorization", "content-type", "content-length"}
         http.close()
@@ -106,7 +106,7 @@ def test_a_redirect_is_not_followed(fake: FakeServer, path: str) -> None:
     fake.script(Reply(307, b"", {"Location": fake.url + "/elsewhere"}))
     http = client(fake)
     with pytest.raises(errors.ServerError, match="unexpected HTTP 307"):
-        _through(http, path, http.call("POST", "/r", idempotent=True), b"{}")
+        through(http, path, http.call("POST", "/r", idempotent=True), b"{}")
     assert fake.count("/elsewhere") == 0
     http.close()
 
@@ -116,7 +116,7 @@ def test_a_compressed_body_is_decoded_once(fake: FakeServer, mode: str) -> None:
     packed = gzip.compress(json.dumps({"text": "hi"}).encode())
     fake.script(Reply(200, packed, {"Content-Encoding": "gzip"}))
     http = client(fake)
-    response = _through(http, "send" if mode == "sync" else "asend", http.call(
+    response = through(http, "send" if mode == "sync" else "asend", http.call(
         "GET", "/z", idempotent=True), None)  # fmt: skip
     assert response.json() == {"text": "hi"}
     http.close()
@@ -130,7 +130,7 @@ def test_a_refused_stream_is_the_servers_error_with_its_request_id(
     fake.script(Reply(400, body, {"x-request-id": "req_42"}))
     http = client(fake)
     with pytest.raises(errors.InvalidRequestError, match="no such model") as info:
-        _through(http, path, http.call("POST", "/s", idempotent=True), b"{}")
+        through(http, path, http.call("POST", "/s", idempotent=True), b"{}")
     assert "req_42" in str(info.value) and info.value.status == 400
     http.close()
 
@@ -142,7 +142,7 @@ def test_a_refused_stream_whose_error_body_is_cut_is_a_connection_error(
     fake.script(Truncate(b'{"error": {"mess', status=500))
     http = client(fake)
     with pytest.raises(errors.ConnectionError, match="RemoteProtocolError: "):
-        _through(http, path, http.call("POST", "/s", idempotent=False), b"{}")
+        through(http, path, http.call("POST", "/s", idempotent=False), b"{}")
     assert fake.count("/s") == 1  # it may have been applied: not sent again
     http.close()
 
@@ -152,7 +152,7 @@ def test_a_stream_waits_what_a_429_asks(fake: FakeServer, path: str) -> None:
     fake.script(Reply(429, {"error": {"message": "slow"}}, {"retry-after-ms": "1500"}))
     waits = Waits()
     http = client(fake, waits)
-    assert _through(http, path, http.call("POST", "/s", idempotent=False), b"{}")
+    assert through(http, path, http.call("POST", "/s", idempotent=False), b"{}")
     assert waits == [1.5] and fake.count("/s") == 2
     http.close()
 
@@ -170,7 +170,7 @@ def test_requests_go_through_the_environments_proxy(
         headers={"Authorization": f"Bearer {SECRET}"},
         errors=client(fake).errors,
     )
-    _through(http, path, http.call("POST", "/p", idempotent=True), b"{}")
+    through(http, path, http.call("POST", "/p", idempotent=True), b"{}")
     assert fake.requests[0].path == "/v1/p"
     assert fake.requests[0].headers["host"] == "api.example.invalid"
     http.close()
@@ -188,7 +188,7 @@ def test_no_credentials_are_taken_from_netrc(
     http = HttpClient(
         base_url=fake.url.replace("127.0.0.1", "localhost"), headers={}, errors=client(fake).errors
     )
-    _through(http, path, http.call("GET", "/n", idempotent=True), None)
+    through(http, path, http.call("GET", "/n", idempotent=True), None)
     assert "authorization" not in fake.requests[0].headers
     http.close()
 
@@ -200,12 +200,12 @@ def test_an_async_call_replays_from_a_cassette(path: str, tmp_path: Any) -> None
         url = fake.url
         http = client(fake)
         with vcr.VCR(record_mode="once").use_cassette(cassette):
-            recorded = _through(http, path, http.call("POST", "/v", idempotent=True), b"{}")
+            recorded = through(http, path, http.call("POST", "/v", idempotent=True), b"{}")
         http.close()
     # The fake is gone: only the cassette can answer now.
     http = HttpClient(base_url=url + "/v1", headers={}, errors=ErrorMapper(provider="acme"))
     with vcr.VCR(record_mode="none").use_cassette(cassette):
-        replayed = _through(http, path, http.call("POST", "/v", idempotent=True), b"{}")
+        replayed = through(http, path, http.call("POST", "/v", idempotent=True), b"{}")
     if path == "asend":
         assert replayed.json() == recorded.json() == {"ok": True}
         assert replayed.headers["content-type"] == "application/json"

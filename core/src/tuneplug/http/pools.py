@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 
 from tuneplug.http import deadline
+from tuneplug.http.coding import refuse_undecodable
 from tuneplug.http.gate import FifoGate
 from tuneplug.http.transport import AiohttpTransport
 
@@ -40,7 +41,8 @@ class _NoCookies(httpx.Cookies):
 
 
 def sync_client(timeout: httpx.Timeout, max_connections: int) -> httpx.Client:
-    """A pooled ``httpx.Client`` with per-request deadlines and no cookie jar."""
+    """A pooled ``httpx.Client`` with per-request deadlines, no cookie jar, and no
+    success whose body is in a coding it cannot decode (:mod:`tuneplug.http.coding`)."""
     client = httpx.Client(
         timeout=timeout,
         limits=httpx.Limits(
@@ -48,6 +50,8 @@ def sync_client(timeout: httpx.Timeout, max_connections: int) -> httpx.Client:
         ),
         follow_redirects=False,
         trust_env=True,  # HTTP(S)_PROXY, NO_PROXY, SSL_CERT_FILE
+        # Run on the head, before the body is read: what the async transport refuses too.
+        event_hooks={"response": [_refuse_undecodable]},
     )
     # The `cookies=` argument would be copied into a plain httpx.Cookies; swap the jar
     # itself (httpx 0.28 keeps it in `_cookies`), and leave it alone if that changes.
@@ -55,6 +59,10 @@ def sync_client(timeout: httpx.Timeout, max_connections: int) -> httpx.Client:
         client._cookies = _NoCookies()
     deadline.install(client)
     return client
+
+
+def _refuse_undecodable(response: httpx.Response) -> None:
+    refuse_undecodable(response, response.request)
 
 
 def env_proxy(url: httpx.URL) -> str | None:

@@ -20,6 +20,8 @@ from typing import Any
 import aiohttp
 import httpx
 
+from tuneplug.http.coding import refuse_undecodable
+
 __all__ = ["PREPARED", "AiohttpTransport", "AsyncStream"]
 
 PREPARED = "tuneplug.aiohttp"
@@ -123,6 +125,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             stream=httpx.ByteStream(content),
             extensions={"http_version": b"HTTP/1.1"},
         )
+        refuse_undecodable(result, request)
         if "content-encoding" not in response.headers:
             # Identity body: mark it read, sparing httpx's decoder pipeline (about a tenth
             # of its per-request CPU). Encoded bodies are still decoded by httpx on read.
@@ -141,7 +144,13 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             raise _map_aiohttp_error(exc) from exc
         except TimeoutError as exc:
             raise httpx.ReadTimeout(str(exc) or "timed out") from exc
-        return AsyncStream(response, request)
+        opened = AsyncStream(response, request)
+        try:
+            refuse_undecodable(opened.head, request)
+        except httpx.DecodingError:
+            await opened.aclose()
+            raise
+        return opened
 
     async def aclose(self) -> None:
         """Close the aiohttp session and its connections."""
@@ -177,8 +186,9 @@ class AsyncStream:
     """A response whose body is still arriving: status and headers now, chunks later.
 
     ``head`` is an ``httpx.Response`` without a body (for the status, the headers and
-    error mapping); :meth:`chunks` yields the raw body as it arrives, :meth:`read`
-    reads the rest at once (an error body). aiohttp errors become httpx ones.
+    error mapping); :meth:`chunks` yields the body as it arrives, decoded as httpx
+    decodes a sync stream (:mod:`tuneplug.http.coding`), :meth:`read` reads the rest
+    at once (an error body). aiohttp errors become httpx ones.
     """
 
     def __init__(self, response: aiohttp.ClientResponse, request: httpx.Request) -> None:
@@ -190,8 +200,21 @@ class AsyncStream:
             extensions={"http_version": b"HTTP/1.1"},
         )
 
-    async def chunks(self) -> AsyncIterator[bytes]:
-        """The body, chunk by chunk, as the server sends it."""
+    def chunks(self) -> AsyncIterator[bytes]:
+        """The body, chunk by chunk, as the server sends it (decoded if it is encoded;
+        a body that does not decode raises ``httpx.DecodingError``)."""
+        if "content-encoding" not in self.head.headers:
+            return self._raw()  # the common case: no decoder on the path of every chunk
+        # httpx's own decoders, as the sync side's `iter_bytes`, on the raw chunks.
+        encoded = httpx.Response(
+            self.head.status_code,
+            headers=self.head.headers,
+            stream=_Body(self._raw()),
+            request=self.head.request,
+        )
+        return encoded.aiter_bytes()
+
+    async def _raw(self) -> AsyncIterator[bytes]:
         try:
             async for chunk in self._response.content.iter_any():
                 yield chunk
@@ -219,3 +242,15 @@ class AsyncStream:
             self._response.release()
         else:
             self._response.close()
+
+
+class _Body(httpx.AsyncByteStream):
+    """Raw chunks as the body stream of an ``httpx.Response`` (for its decoders); the
+    connection is the :class:`AsyncStream`'s to close, not this stream's."""
+
+    def __init__(self, chunks: AsyncIterator[bytes]) -> None:
+        self._chunks = chunks
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self._chunks:
+            yield chunk

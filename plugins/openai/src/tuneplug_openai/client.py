@@ -10,7 +10,7 @@ Streams ask for ``stream_options.include_usage`` and end at ``data: [DONE]``; th
 chunk that carries ``finish_reason`` is yielded last, with the usage of the final
 (choice-less) chunk merged into it, so the last :class:`StreamChunk` carries both.
 A stream that closes before ``[DONE]`` is a ``ConnectionError`` (never re-sent:
-part of it was already delivered).
+part of it was already delivered). Chunk parsing is :mod:`tuneplug_openai.chunks`.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from urllib.parse import urlencode
 
 import httpx
 from pydantic import BaseModel, ValidationError
-from pydantic_core import from_json
 from tuneplug.errors import ConnectionError
 from tuneplug.http import (
     DEFAULT_RETRY_STATUSES,
@@ -29,7 +28,6 @@ from tuneplug.http import (
     ErrorMapper,
     HttpClient,
     RetryPolicy,
-    SSEEvent,
 )
 from tuneplug.settings_secrets import secret_values
 from tuneplug.types import (
@@ -38,10 +36,11 @@ from tuneplug.types import (
     ModelKind,
     StreamChunk,
     TokenLogprob,
-    Usage,
 )
 
 from tuneplug_openai import __version__, wire
+from tuneplug_openai.chunks import ErrorEvent, Malformed, StreamState, text_piece
+from tuneplug_openai.chunks import usage as _usage
 from tuneplug_openai.settings import OpenAISettings
 
 __all__ = ["USER_AGENT", "OpenAIClient", "model_info", "text_piece"]
@@ -75,12 +74,6 @@ def model_info(provider: str, model_id: str, owned_by: str | None = None) -> Mod
     return ModelInfo(id=model_id, provider=provider, name=model_id)
 
 
-def _usage(usage: wire.Usage | None) -> Usage:
-    if usage is None:
-        return Usage()
-    return Usage(prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens)
-
-
 def _completion_logprobs(lp: wire.CompletionLogprobs | None) -> tuple[TokenLogprob, ...] | None:
     if lp is None or lp.tokens is None:
         return None
@@ -108,104 +101,6 @@ def _chat_logprobs(lp: dict[str, Any] | None) -> tuple[TokenLogprob, ...] | None
         )
         for item in content
     )
-
-
-_new = object.__new__
-_set = object.__setattr__
-
-
-def text_piece(text: str) -> StreamChunk:
-    """``StreamChunk(text=text)`` for a ``text`` already checked to be a ``str``.
-
-    Built the way pydantic's ``model_construct`` builds a model, without its
-    per-field loop: this runs once per streamed token, where validating one string
-    field costs as much as parsing the whole chunk. Equal to the validated object
-    (``tests/openai/test_provider.py`` checks it).
-    """
-    chunk = _new(StreamChunk)
-    _set(chunk, "__dict__", {"text": text, "finish_reason": None, "usage": None})
-    _set(chunk, "__pydantic_fields_set__", {"text"})
-    _set(chunk, "__pydantic_extra__", None)
-    _set(chunk, "__pydantic_private__", None)
-    return chunk
-
-
-class _ErrorEvent(Exception):
-    """The server sent an error object as a stream event (``{"error": {...}}``)."""
-
-    def __init__(self, data: str) -> None:
-        self.data = data
-
-
-class _Malformed(ValueError):
-    """A stream chunk that is not the documented shape."""
-
-
-def _text_of(value: Any, what: str) -> str:
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise _Malformed(f"{what} must be a string")
-    return value
-
-
-class _StreamState:
-    """Turns wire chunks into :class:`StreamChunk` s, holding back the finishing one.
-
-    Chunks are read with ``pydantic_core.from_json`` and checked by hand rather than
-    through the wire models: this runs once per token, and validating a whole chunk
-    model costs more than everything else a chunk goes through.
-    """
-
-    def __init__(self, chat: bool) -> None:
-        self.chat = chat
-        self.held: StreamChunk | None = None
-        self.usage: Usage | None = None
-        self.done = False
-
-    def feed(self, event: SSEEvent) -> StreamChunk | None:
-        if event.data == wire.DONE:
-            self.done = True
-            return None
-        try:
-            chunk = from_json(event.data)
-        except ValueError:
-            raise _Malformed("a chunk is not JSON") from None
-        if isinstance(chunk, dict) and "error" in chunk and "choices" not in chunk:
-            raise _ErrorEvent(event.data)
-        if not isinstance(chunk, dict) or not isinstance(chunk.get("choices"), list):
-            raise _Malformed("a chunk has no choices list")
-        usage = chunk.get("usage")
-        if usage is not None:
-            try:
-                self.usage = _usage(wire.Usage.model_validate(usage))
-            except ValidationError:
-                raise _Malformed("usage is not token counts") from None
-        choices = chunk["choices"]
-        if not choices:
-            return None
-        choice = choices[0]
-        if not isinstance(choice, dict):
-            raise _Malformed("choices[0] is not an object")
-        if len(choices) != 1 or choice.get("index", 0) != 0:
-            # n is 1: another choice's text would be mixed in or dropped silently.
-            raise _Malformed("a chunk carries another choice than the one asked for")
-        if self.chat:
-            delta = choice.get("delta") or {}
-            if not isinstance(delta, dict):
-                raise _Malformed("choices[0].delta is not an object")
-            text = _text_of(delta.get("content"), "choices[0].delta.content")
-        else:
-            text = _text_of(choice.get("text"), "choices[0].text")
-        reason = choice.get("finish_reason")
-        if reason is not None:
-            self.held = StreamChunk(text=text, finish_reason=_text_of(reason, "finish_reason"))
-            return None
-        return text_piece(text) if text else None
-
-    def last(self) -> StreamChunk:
-        held = self.held or StreamChunk(text="", finish_reason="unknown")
-        return held.model_copy(update={"usage": self.usage}) if self.usage else held
 
 
 # Endpoints every OpenAI-compatible server answers: a bare 404 there is a wrong URL.
@@ -360,7 +255,7 @@ class OpenAIClient:
     def stream(self, body: bytes, *, chat: bool) -> Iterator[StreamChunk]:
         """Stream a prepared body (``"stream": true``); see the module docstring."""
         call = self._endpoint(chat)
-        state = _StreamState(chat)
+        state = StreamState(chat)
         feed = state.feed
         events = self.http.events(call, body)
         try:
@@ -372,9 +267,9 @@ class OpenAIClient:
                     yield chunk
                 elif state.done:
                     yield state.last()
-        except _ErrorEvent as exc:
+        except ErrorEvent as exc:
             raise self.http.errors.in_stream(call, exc.data.encode()) from None
-        except _Malformed as exc:
+        except Malformed as exc:
             raise self.http.errors.malformed(call, 200, str(exc)) from None
         finally:
             events.close()
@@ -384,7 +279,7 @@ class OpenAIClient:
     async def astream(self, body: bytes, *, chat: bool) -> AsyncIterator[StreamChunk]:
         """Async :meth:`stream`."""
         call = self._endpoint(chat)
-        state = _StreamState(chat)
+        state = StreamState(chat)
         feed = state.feed
         events = self.http.aevents(call, body)
         try:
@@ -396,9 +291,9 @@ class OpenAIClient:
                     yield chunk
                 elif state.done:
                     yield state.last()
-        except _ErrorEvent as exc:
+        except ErrorEvent as exc:
             raise self.http.errors.in_stream(call, exc.data.encode()) from None
-        except _Malformed as exc:
+        except Malformed as exc:
             raise self.http.errors.malformed(call, 200, str(exc)) from None
         finally:
             await events.aclose()
