@@ -19,6 +19,7 @@ from tuneplug.config import (
 )
 from tuneplug.config_names import registry_for
 from tuneplug.errors import TuneplugError
+from tuneplug.settings_http import http_fields
 from tuneplug.settings_secrets import variable_fields, variable_secret
 
 __all__ = ["settings_report"]
@@ -80,7 +81,9 @@ def _provider_rows(
         return [_row(f"providers.{name}", None, f"invalid: {exc.message}")]
     from_env = env_values(settings_cls) if plugin is None else {}
     rows = []
-    for field_name, value in built:
+    # The provider's own fields (key, URL, ...) first, the shared HTTP-client ones after.
+    shared = http_fields(settings_cls)
+    for field_name, value in sorted(built, key=lambda item: item[0] in shared):
         if field_name in from_env:
             origin = f"env {env_name(settings_cls, field_name)}"
         elif field_name in project:

@@ -5,19 +5,19 @@ never imports this package, so a provider should import it inside its hooks (or 
 module its hooks import lazily) to keep ``tuneplug plugins`` cheap.
 
 A provider builds one :class:`HttpClient` per provider instance, with
-``ctx.resource``, and sends :class:`Call` s through it::
+``ctx.resource``, and sends :class:`Call` s through it. Settings deriving from
+:class:`tuneplug.settings_http.HttpSettings` carry the timeouts, retries and pool
+size, and build the client::
 
-    from tuneplug.http import ErrorMapper, HttpClient, RetryPolicy
+    from tuneplug.http import ErrorMapper
 
     def make_client(ctx):
         key = ctx.settings.api_key.get_secret_value()
-        return HttpClient(
+        return ctx.settings.http_client(
             base_url=ctx.settings.base_url,
             headers={"Authorization": f"Bearer {key}", "User-Agent": "acme/1.0"},
             errors=ErrorMapper(provider=ctx.provider, secrets=(key,),
                                auth_hint="check ACME_API_KEY"),
-            timeout=ctx.settings.timeout,
-            policy=RetryPolicy(max_retries=ctx.settings.max_retries),
         )
 
     http = ctx.resource(make_client)           # closed when the provider closes

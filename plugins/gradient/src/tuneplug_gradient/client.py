@@ -25,7 +25,7 @@ from urllib.parse import quote
 import httpx
 from pydantic import BaseModel, ValidationError
 from tuneplug.errors import InvalidRequestError
-from tuneplug.http import Call, HttpClient, RetryPolicy
+from tuneplug.http import Call
 from tuneplug.stops import cut
 from tuneplug.types import (
     Capability,
@@ -232,18 +232,12 @@ class GradientClient:
     ) -> None:
         token, workspace = settings.credentials()
         self.settings = settings
-        policy = RetryPolicy(
-            max_retries=settings.max_retries,
-            backoff_base=settings.backoff_base,
-            backoff_max=settings.backoff_max,
-            max_retry_after=settings.max_retry_after,
-            rng=rng,
-        )
+        policy = settings.retry_policy(rng=rng)
         if sleep is not None:
             policy.sleep = sleep
         if asleep is not None:
             policy.asleep = asleep
-        self.http = HttpClient(
+        self.http = settings.http_client(
             base_url=settings.api_url,
             headers={
                 "x-gradient-workspace-id": workspace,
@@ -252,9 +246,6 @@ class GradientClient:
                 "Authorization": f"Bearer {token}",
             },
             errors=error_mapper(token),
-            timeout=settings.timeout,
-            connect_timeout=settings.connect_timeout,
-            max_connections=settings.max_connections,
             policy=policy,
         )
         self._calls: dict[tuple[str, str, str], Call] = {}

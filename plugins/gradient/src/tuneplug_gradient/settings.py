@@ -3,7 +3,8 @@
 The three variables the official SDK reads keep their names and meaning
 (``GRADIENT_ACCESS_TOKEN``, ``GRADIENT_WORKSPACE_ID``, ``GRADIENT_API_URL``), and
 an empty value counts as unset, as in the SDK. The other fields tune the HTTP
-client and read ``GRADIENT_TIMEOUT``, ``GRADIENT_MAX_RETRIES``, ... the same way.
+client (:mod:`tuneplug.settings_http`) and read ``GRADIENT_TIMEOUT``,
+``GRADIENT_MAX_RETRIES``, ... the same way.
 
 Credentials are optional here on purpose: building the settings must not fail
 without them, so ``tuneplug plugins`` or another provider's commands work on a
@@ -17,6 +18,7 @@ from __future__ import annotations
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from tuneplug.errors import NotConfiguredError
+from tuneplug.settings_http import HttpSettings
 
 __all__ = ["DEFAULT_API_URL", "PROVIDER", "GradientSettings"]
 
@@ -24,23 +26,18 @@ PROVIDER = "gradient"
 DEFAULT_API_URL = "https://api.gradient.ai/api"
 
 
-class GradientSettings(BaseSettings):
+class GradientSettings(HttpSettings, BaseSettings):
     """How the Gradient provider reaches the API.
 
     Attributes:
         access_token: the bearer token (``GRADIENT_ACCESS_TOKEN``); never shown.
         workspace_id: sent as ``x-gradient-workspace-id`` (``GRADIENT_WORKSPACE_ID``).
         api_url: the API base URL, trailing ``/`` removed (``GRADIENT_API_URL``).
-        timeout: seconds to wait for a response (read/write/pool).
-        connect_timeout: seconds to wait for a TCP/TLS connection.
-        max_retries: retries after the first attempt of a retryable failure.
-        backoff_base: first backoff step in seconds; attempt ``n`` waits a random
-            time in ``[0, min(backoff_max, backoff_base * 2**n)]`` (full jitter).
-        backoff_max: upper bound of one backoff wait.
-        max_retry_after: upper bound on a server's ``Retry-After`` that is honoured.
-        max_connections: connection-pool size per client (sync and async).
 
-    Every number has an upper bound (an hour for timeouts, ten minutes for a
+    The HTTP-client fields (``timeout``, ``connect_timeout``, ``max_retries``,
+    ``backoff_base``, ``backoff_max``, ``max_retry_after``, ``max_connections``) are
+    :class:`tuneplug.settings_http.HttpSettings`'s, with ``timeout`` 120 seconds per
+    attempt. Every number has an upper bound (an hour for timeouts, ten minutes for a
     connection or one backoff wait): a value beyond it is a typo, refused before any call.
     """
 
@@ -52,12 +49,6 @@ class GradientSettings(BaseSettings):
     workspace_id: str | None = None
     api_url: str = DEFAULT_API_URL
     timeout: float = Field(default=120.0, gt=0, le=3600)
-    connect_timeout: float = Field(default=10.0, gt=0, le=600)
-    max_retries: int = Field(default=2, ge=0, le=10)
-    backoff_base: float = Field(default=0.5, ge=0, le=60)
-    backoff_max: float = Field(default=8.0, ge=0, le=600)
-    max_retry_after: float = Field(default=60.0, ge=0, le=3600)
-    max_connections: int = Field(default=100, ge=1, le=10_000)
 
     @field_validator("access_token", "workspace_id", mode="before")
     @classmethod

@@ -26,8 +26,6 @@ from tuneplug.http import (
     DEFAULT_RETRY_STATUSES,
     Call,
     ErrorMapper,
-    HttpClient,
-    RetryPolicy,
 )
 from tuneplug.settings_secrets import secret_values
 from tuneplug.types import (
@@ -133,7 +131,7 @@ class OpenAIClient:
         if settings.project:
             headers["OpenAI-Project"] = settings.project
         headers.update({k: v.get_secret_value() for k, v in settings.headers.items()})
-        self.http = HttpClient(
+        self.http = settings.http_client(
             base_url=settings.base_url,
             headers=headers,
             errors=ErrorMapper(
@@ -145,17 +143,7 @@ class OpenAIClient:
                 routes=ROUTES,
                 route_hint="check base_url (OpenAI-compatible servers serve the API under /v1)",
             ),
-            timeout=settings.timeout,
-            connect_timeout=settings.connect_timeout,
-            max_connections=settings.max_connections,
-            stream_timeout=settings.stream_timeout,
-            policy=RetryPolicy(
-                max_retries=settings.max_retries,
-                backoff_base=settings.backoff_base,
-                backoff_max=settings.backoff_max,
-                max_retry_after=settings.max_retry_after,
-                retry_statuses=_RETRY_STATUSES,
-            ),
+            policy=settings.retry_policy(retry_statuses=_RETRY_STATUSES),
         )
         self._query = urlencode({k: v.get_secret_value() for k, v in settings.query.items()})
         self._endpoints: dict[bool, Call] = {}

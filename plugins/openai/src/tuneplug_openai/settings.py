@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from tuneplug.errors import ConfigError, NotConfiguredError
+from tuneplug.settings_http import HttpStreamSettings
 from tuneplug.settings_secrets import secret_variable, variable_secret
 
 __all__ = ["DEFAULT_BASE_URL", "PROVIDER", "OpenAISettings", "is_loopback"]
@@ -50,7 +51,7 @@ def _header_safe(value: str) -> bool:
     return value.isascii() and value.isprintable()
 
 
-class OpenAISettings(BaseSettings):
+class OpenAISettings(HttpStreamSettings, BaseSettings):
     """How the OpenAI provider reaches an OpenAI-compatible API.
 
     Attributes:
@@ -64,16 +65,13 @@ class OpenAISettings(BaseSettings):
             ``HTTP-Referer``, ...); values are never shown.
         query: extra query parameters for every request (Azure's ``api-version``,
             a SAS ``sig``, an ``api-key``); values are never shown, as for ``headers``.
-        timeout: seconds one attempt may take in total (the SDK's default, 600).
-        connect_timeout: seconds to open a connection.
-        max_retries: repeats after the first attempt of a retryable failure.
-        backoff_base / backoff_max: full-jitter backoff bounds in seconds.
-        max_retry_after: longest server-requested wait that is slept through;
-            a longer one fails at once with the wait in the error.
-        max_connections: connection-pool size (sync, and per event loop).
-        stream_timeout: seconds a streamed completion may last in total.
         chat_max_tokens_field: the chat body field ``max_tokens`` goes out as
             (``max_completion_tokens``, OpenAI's; ``max_tokens`` for older servers).
+
+    The HTTP-client fields (``timeout``, ``connect_timeout``, ``max_retries``,
+    ``backoff_base``, ``backoff_max``, ``max_retry_after``, ``max_connections``,
+    ``stream_timeout``) are :class:`tuneplug.settings_http.HttpStreamSettings`'s, with
+    ``timeout`` the SDK's default: 600 seconds per attempt (at most a day).
     """
 
     model_config = SettingsConfigDict(
@@ -100,14 +98,8 @@ class OpenAISettings(BaseSettings):
     # `sig`), and the kit scrubs what `tuneplug config` masks. `api-version` is then
     # masked too: hiding a version beats showing a key.
     query: dict[str, SecretStr] = Field(default_factory=dict)
+    # The SDK's default: a long completion takes minutes.
     timeout: float = Field(default=600.0, gt=0, le=86_400)
-    connect_timeout: float = Field(default=10.0, gt=0, le=600)
-    max_retries: int = Field(default=2, ge=0, le=10)
-    backoff_base: float = Field(default=0.5, ge=0, le=60)
-    backoff_max: float = Field(default=8.0, ge=0, le=600)
-    max_retry_after: float = Field(default=60.0, ge=0, le=3600)
-    max_connections: int = Field(default=100, ge=1, le=10_000)
-    stream_timeout: float = Field(default=3600.0, gt=0, le=86_400)
     chat_max_tokens_field: Literal["max_completion_tokens", "max_tokens"] = "max_completion_tokens"
 
     @field_validator("api_key", "organization", "project", mode="before")
