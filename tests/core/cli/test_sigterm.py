@@ -326,3 +326,28 @@ def test_a_stop_outside_the_work_is_the_outcome_it_says(
     assert (done.returncode, done.stdout) == (code, out), done.stderr
     assert done.stderr.startswith(err) and done.stderr.count("\n") == (1 if err else 0)
     assert "interrupted" not in done.stderr or code == 130, done.stderr
+
+
+# `python -m tuneplug` whose work is stopped while it runs source text through exec()
+# (as namedtuple and dataclasses do during imports): CPython notes the stop as unhandled
+# there and then killed the interpreter with SIGINT once the CLI had exited 130 (-2).
+_STOPPED_IN_EXEC = """
+import tuneplug
+from tuneplug.cli import main
+
+def complete(self, *args, **kwargs):
+    exec("import os, signal\\nos.kill(os.getpid(), signal.SIGTERM)\\nfor _ in range(10**7): pass")
+    raise AssertionError("not stopped")
+
+tuneplug.Model.complete = complete
+main()
+"""
+
+
+def test_a_stop_in_source_run_by_exec_is_130_not_a_death_by_sigint(tmp_path: Path) -> None:
+    (tmp_path / "stopped_in_exec.py").write_text(_STOPPED_IN_EXEC, encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "stopped_in_exec", "complete", "hi", "-m", "mock/tiny"],
+        capture_output=True, text=True, timeout=WAIT, stdin=subprocess.DEVNULL, cwd=tmp_path,
+    )  # fmt: skip
+    assert (done.returncode, done.stdout, done.stderr) == (130, "", "error: interrupted\n")

@@ -191,6 +191,7 @@ def main() -> None:
     except SystemExit as exc:
         sys.exit(stdout.flush_at_exit(exc.code) if exc.code in (0, None) else exc.code)
     finally:
+        interrupts.settle()  # a stop handled in an exec(): 130, not a death by SIGINT
         # The process ends here. Its last garbage collection would walk every object
         # left (modules, schemas, the HTTP stack): ~0.1-0.2 s of CPU after a batch, for
         # nothing. Frozen objects are skipped by it; objects still referenced are freed

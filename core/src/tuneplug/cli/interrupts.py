@@ -37,7 +37,7 @@ from collections.abc import Callable, Iterator
 from types import FrameType
 from typing import Any, TypeVar
 
-__all__ = ["STOPS", "install", "stop", "stoppable", "stops_handled"]
+__all__ = ["STOPS", "install", "settle", "stop", "stoppable", "stops_handled"]
 
 _T = TypeVar("_T")
 
@@ -126,6 +126,20 @@ def install() -> None:
     decided) must not become a traceback or a death by signal either.
     """
     _install()
+
+
+def settle() -> None:
+    """Forget a stop CPython noted as unhandled although the command handled it.
+
+    Source text run by ``exec`` or ``eval`` (``collections.namedtuple``, dataclasses,
+    pydantic: all over the imports a command's work does) goes through CPython's
+    ``PyRun_String``, which notes "a ``KeyboardInterrupt`` went unhandled" when one
+    leaves it, and only the next such run clears the note. A stop landing there is then
+    handled (``error: interrupted``, status 130), yet ``python -m tuneplug`` ends by
+    killing itself with SIGINT (exit -2). Running an empty text clears the note; call
+    this once the exit status is decided.
+    """
+    exec("")
 
 
 @contextlib.contextmanager
