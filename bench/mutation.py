@@ -4,6 +4,7 @@
     python bench/mutation.py samples config        # one or more targets
     python bench/mutation.py --list                # the targets and what they mutate
     python bench/mutation.py samples --results     # survivors of the last run, no new run
+    python bench/mutation.py http-client --mutants 'tuneplug.http.requests.*'   # some only
 
 Each target (``[tool.mutmut-targets.<name>]`` in the root ``pyproject.toml``) names the
 files to mutate, the test files that exercise them, extra pytest arguments, the
@@ -150,6 +151,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--list", action="store_true", help="show the targets and exit")
     parser.add_argument("--results", action="store_true", help="report the last run only")
     parser.add_argument("--max-children", type=int, default=os.cpu_count() or 1)
+    parser.add_argument(
+        "--mutants",
+        nargs="+",
+        metavar="PATTERN",
+        help="run only these mutmut name patterns instead of the target's `mutants` "
+        "(a limited re-run: the changed and never-checked functions)",
+    )
     args = parser.parse_args(argv)
     config = _config()
     targets: dict[str, dict[str, Any]] = config["targets"]
@@ -167,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
             work = build(name, targets[name], config)
             command = [MUTMUT, "run", "--max-children", str(args.max_children)]
             # A target may mutate its critical functions only: mutmut name patterns.
-            command += list(targets[name].get("mutants", []))
+            command += list(args.mutants or targets[name].get("mutants", []))
             done = subprocess.run(command, cwd=work, check=False)
             status = status or done.returncode
         results = _results(work)

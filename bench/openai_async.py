@@ -20,7 +20,14 @@ the client's (this process) and the server's (its process), and how late the ser
 20 ms timers fired on average (asyncio timers fire up to 1 ms late, more when the
 server waits for a core: every such delay is added to a whole wave of requests).
 
-    python bench/openai_async.py [--requests 1000] [--concurrency 64] [--repeat 5]
+With ``--probe``, one more run per client after the timed ones, counted by
+``loop_probe.py`` (not timed: the counting costs CPU of its own): loop callbacks, timers
+and tasks per request, garbage collections, and the mean process CPU time from a
+worker's answer arriving to its next request leaving (``reply->send``), which includes
+every other worker's work the loop runs in between. These do not move with the load the
+way wall time does, so they compare clients and commits on a busy machine.
+
+    python bench/openai_async.py [--requests 1000] [--concurrency 64] [--repeat 5] [--probe]
 """
 
 from __future__ import annotations
@@ -36,6 +43,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import aiohttp
+from loop_probe import LoopProbe, Probed
 from loopback import socket_client, stats
 from openai_loopback import start
 
@@ -123,6 +131,11 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--latency-ms", type=float, default=20.0)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument(
+        "--probe",
+        action="store_true",
+        help="after the timed runs, one counted run per client (loop_probe.py; not timed)",
+    )
     args = parser.parse_args()
     ideal = args.requests / args.concurrency * args.latency_ms / 1000
     floor = math.ceil(args.requests / args.concurrency) * args.latency_ms / 1000
@@ -150,6 +163,8 @@ def main() -> int:
             f"Content-Length: {len(body)}\r\n\r\n"
         ).encode() + body
 
+        probed: dict[str, Probed] = {}
+
         async def all_runs() -> tuple[list[Run], list[Run], list[Run]]:
             limit = aiohttp.TCPConnector(limit=args.concurrency)
             call = await socket_client(port, request, c)
@@ -164,6 +179,16 @@ def main() -> int:
                     floor.append(await measured(port, n, lambda: run_floor(call, n, c)))
                     raw.append(await measured(port, n, lambda: run_raw(session, url, n, c)))
                     ours.append(await measured(port, n, lambda: run(model, n, c)))
+                if args.probe:
+                    loop, probe = asyncio.get_running_loop(), LoopProbe()
+                    clients = (
+                        ("floor", lambda: run_floor(call, n, c)),
+                        ("raw aiohttp", lambda: run_raw(session, url, n, c)),
+                        ("tuneplug", lambda: run(model, n, c)),
+                    )
+                    for name, go in clients:
+                        with probe.counting(loop) as probed[name]:
+                            await go()
                 return ours, raw, floor
 
         ours, raw, floor_runs = asyncio.run(all_runs())
@@ -183,6 +208,8 @@ def main() -> int:
     walls = [o.wall / r.wall for o, r in zip(ours, raw, strict=True)]
     cpus = [o.cpu_us / r.cpu_us for o, r in zip(ours, raw, strict=True)]
     print(f"vs raw       wall {_spread(walls, '.3f')}; client CPU {_spread(cpus, '.3f')}, per pair")
+    for name, counts in probed.items():
+        print(f"{name:12} {counts.line(args.requests)}")
     return 0
 
 

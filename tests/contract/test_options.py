@@ -135,10 +135,12 @@ def test_a_mistyped_option_from_a_config_alias_names_file_and_line(
     with no_network(), pytest.raises(InvalidRequestError) as refused:
         tuneplug.get_model("qa")
     assert refused.value.provider is None  # the provider did nothing wrong
-    assert str(refused.value).startswith(f"{path}:4: [models.qa]: unknown option 'volum'")
-    assert f"valid options: {COMMON}, volume, style" in str(refused.value)
+    assert str(refused.value) == (
+        f"{path}:4: [models.qa] volum: unknown option for knobs (did you mean 'volume'?); "
+        f"valid options: {COMMON}, volume, style"
+    )
     result = CliRunner().invoke(cli, ["complete", "-m", "qa", "hi"])
-    assert result.exit_code == 1 and f"{path}:4: [models.qa]" in result.output
+    assert result.exit_code == 1 and f"error: {path}:4: [models.qa] volum: " in result.output
     assert knobs.calls == []
 
 

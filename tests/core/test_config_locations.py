@@ -25,7 +25,7 @@ def error_of(text: str, model: str = "local/tiny", name: str = "tuneplug.toml") 
     return str(info.value).replace(str(path), "FILE")
 
 
-BAD_URL = "base_url: must be an http:// or https:// URL (at FILE:{line})"
+BAD_URL = "FILE:{line}: [{table}] base_url: must be an http:// or https:// URL"
 
 
 @pytest.mark.parametrize(
@@ -44,13 +44,14 @@ BAD_URL = "base_url: must be an http:// or https:// URL (at FILE:{line})"
          "inline-in-table"],
 )  # fmt: skip
 def test_a_provider_setting_is_placed_however_it_is_written(text: str, line: int) -> None:
-    assert error_of(text).endswith(BAD_URL.format(line=line))
+    assert error_of(text) == BAD_URL.format(line=line, table="providers.local")
 
 
 def test_in_pyproject_the_tool_table_is_the_root() -> None:
     text = '[tool.other]\nbase_url = 1\n\n[tool.tuneplug.providers.local]\nplugin = "openai"\n'
     text += 'base_url = "ftp://x"\n'
-    assert error_of(text, name="pyproject.toml").endswith(BAD_URL.format(line=6))
+    expected = BAD_URL.format(line=6, table="tool.tuneplug.providers.local")
+    assert error_of(text, name="pyproject.toml") == expected
 
 
 def test_a_key_that_is_nowhere_names_the_nearest_table_or_only_the_file(tmp_path: Path) -> None:
@@ -64,7 +65,7 @@ def test_a_key_that_is_nowhere_names_the_nearest_table_or_only_the_file(tmp_path
 def test_a_misspelled_plugin_names_file_line_and_the_closest_plugin() -> None:
     message = error_of('[providers.local]\nbase_url = "http://127.0.0.1:9/v1"\nplugin = "opneai"\n')
     assert message.startswith(
-        "FILE:3: [providers.local] plugin = 'opneai' names no installed provider plugin; "
+        "FILE:3: [providers.local] plugin: 'opneai' names no installed provider plugin; "
         "did you mean 'openai'? (installed: "
     )
 
@@ -91,5 +92,7 @@ def test_credentials_in_a_url_name_the_providers_own_key_setting(
     provider = table.split("]")[0].split(".")[1]
     text = f'{table} = "https://user:pw-SECRET-9@llm.example/v1"\n'
     message = error_of(text, model=f"{provider}/x")
-    assert message.endswith(f"put the key in `{field}` (at FILE:{line})")
+    url = table.rpartition("\n")[2]
+    assert message.startswith(f"FILE:{line}: [providers.{provider}] {url}: ")
+    assert message.endswith(f"put the key in `{field}`")
     assert "pw-SECRET-9" not in message

@@ -33,14 +33,14 @@ def error_of(text: str) -> str:
 
 def test_a_misspelled_provider_table_is_one_error_with_line_and_suggestion() -> None:
     message = error_of('default_model = "mock/tiny"\n\n[providers.opeanai]\napi_key = "x"\n')
-    assert message.startswith("FILE:3: [providers.opeanai] names no installed provider plugin")
+    assert message.startswith("FILE:3: [providers.opeanai]: names no installed provider plugin")
     assert "did you mean 'openai'?" in message
     assert "installed: gradient, mock, openai" in message
 
 
 def test_a_table_no_plugin_is_close_to_is_an_error_without_a_guess() -> None:
     message = error_of('[providers.anthropic]\napi_key = "x"\n')
-    assert message.startswith("FILE:1: [providers.anthropic] names no installed provider")
+    assert message.startswith("FILE:1: [providers.anthropic]: names no installed provider")
     assert "did you mean" not in message and 'plugin = "..."' in message
 
 
@@ -76,14 +76,14 @@ def test_a_plugin_excluded_by_tuneplug_plugins_still_counts_as_installed(
 def test_an_instance_named_like_an_installed_plugin_is_one_error() -> None:
     message = error_of('[providers.mock]\nplugin = "openai"\n')
     assert message == (
-        "FILE:1: [providers.mock] sets plugin = 'openai', but 'mock' is an installed "
+        "FILE:1: [providers.mock]: sets plugin = 'openai', but 'mock' is an installed "
         "provider plugin's name: give the instance another name"
     )
 
 
 def test_an_alias_to_an_unknown_provider_names_its_model_line() -> None:
     message = error_of('[providers.gwa]\nplugin = "openai"\n\n[models.qa]\nmodel = "gwx/m"\n')
-    assert message.startswith("FILE:5: [models.qa] model names unknown provider 'gwx'")
+    assert message.startswith("FILE:5: [models.qa] model: unknown provider 'gwx'")
     assert "did you mean 'gwa'?" in message
     assert "available providers: gradient, gwa, mock, openai" in message
 
@@ -97,7 +97,7 @@ def test_every_command_refuses_a_misspelled_table(args: list[str]) -> None:
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 1
     assert result.output == (
-        f"error: {path}:1: [providers.opeanai] names no installed provider plugin; did you "
+        f"error: {path}:1: [providers.opeanai]: names no installed provider plugin; did you "
         "mean 'openai'? (installed: gradient, mock, openai, transformers; a provider instance "
         'needs plugin = "...")\n'
     )

@@ -13,6 +13,7 @@ from pydantic import BaseModel, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from tuneplug.errors import NotFoundError, PluginError, TuneplugError
 from tuneplug.jobs.facade import job_backend
+from tuneplug.plugin_faults import pass_through
 from tuneplug.types import Completion, StreamChunk
 
 from tests.core.plugin_kit import COMPLETER, FINETUNABLE
@@ -225,13 +226,64 @@ def test_a_tuneplug_error_raised_on_purpose_passes_unchanged(
         assert caught.value is gone
 
 
-@pytest.mark.parametrize("hook", ["complete", "stream", "acomplete", "jobs"])
-def test_keyboard_interrupt_is_not_a_plugin_fault(
+class _Cancelled(BaseException):
+    """Another library's cancellation (trio's ``Cancelled``, gevent's ``Timeout``): a
+    ``BaseException`` so that ``except Exception`` lets it through."""
+
+
+# BaseExceptions that are no Exception and not the plugin's: they stop or steer the
+# program (a test's verdict too), so they leave a hook as they came.
+STEERING: dict[str, Callable[[], BaseException]] = {
+    "KeyboardInterrupt": KeyboardInterrupt,
+    "SystemExit": lambda: SystemExit(2),
+    "GeneratorExit": GeneratorExit,
+    "CancelledError": asyncio.CancelledError,
+    "pytest.fail": lambda: pytest.fail.Exception("a test's verdict"),
+    "pytest.skip": lambda: pytest.skip.Exception("skipped"),
+    "another library's": _Cancelled,
+}
+GUARDED = ["complete", "stream", "astream", "acomplete", "jobs", "settings"]
+
+
+@pytest.mark.parametrize("hook", GUARDED)
+@pytest.mark.parametrize("kind", sorted(STEERING))
+def test_a_base_exception_not_the_plugins_own_passes_unchanged(
+    make_plugin: Any, register: Any, hook: str, kind: str
+) -> None:
+    raised = STEERING[kind]()
+    _install(make_plugin, register, hook, _raising(raised))
+    with pytest.raises(type(raised)) as caught:
+        ACTIONS[hook]()
+    assert caught.value is raised
+
+
+@pytest.mark.parametrize("hook", GUARDED)
+def test_a_base_exception_the_plugin_defines_is_its_bug(
     make_plugin: Any, register: Any, hook: str
 ) -> None:
-    _install(make_plugin, register, hook, _raising(KeyboardInterrupt()))
-    with pytest.raises(KeyboardInterrupt):
+    # A plugin's own class deriving from BaseException (against Python's advice) would pass
+    # every `except Exception` of its callers: a gateway's, a batch's, the CLI's.
+    own = type("BoomSignal", (BaseException,), {"__module__": "_tuneplug_test_plugin_boom.api"})
+    _install(make_plugin, register, hook, _raising(own("backend gave up")))
+    with pytest.raises(PluginError) as caught:
         ACTIONS[hook]()
+    name = "tuneplug_jobs().get" if hook == "jobs" else f"tuneplug_{hook}"
+    assert caught.value.message == (
+        f"plugin 'boom': {name} raised BoomSignal: backend gave up (a bug in the plugin)"
+    )
+    assert isinstance(caught.value.__cause__, own)
+
+
+def test_a_test_verdict_the_plugin_package_defines_still_passes(
+    make_plugin: Any, register: Any
+) -> None:
+    # pass_through wins over ownership: a harness living in the plugin's package (its own
+    # test double's verdict) is still a verdict.
+    own = type("Verdict", (BaseException,), {"__module__": "_tuneplug_test_plugin_boom"})
+    pass_through(own)
+    _install(make_plugin, register, "complete", _raising(own()))
+    with pytest.raises(own):
+        ACTIONS["complete"]()
 
 
 def test_the_message_is_one_line_without_the_providers_secrets(

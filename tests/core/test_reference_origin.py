@@ -48,7 +48,8 @@ def test_pyproject_table_is_named_too(tmp_path: Path, monkeypatch: pytest.Monkey
     with pytest.raises(UnknownModelError) as caught:
         tuneplug.get_model()
     message = str(caught.value)
-    assert message.startswith(f"{tmp_path / 'pyproject.toml'}:5: default_model: mock: ")
+    where = f"{tmp_path / 'pyproject.toml'}:5: [tool.tuneplug] default_model"
+    assert message.startswith(f"{where}: mock: ")
     assert "unknown model 'nothere'" in message
 
 

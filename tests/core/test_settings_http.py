@@ -8,6 +8,7 @@ defaults, bounds, variables, ``tuneplug config`` order) and what the base builds
 
 from __future__ import annotations
 
+import inspect
 import json
 import random
 import subprocess
@@ -23,7 +24,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from tuneplug.cli import cli
 from tuneplug.config import build_settings, env_name
 from tuneplug.errors import ConfigError
-from tuneplug.http import DEFAULT_RETRY_STATUSES, ErrorMapper, HttpClient
+from tuneplug.http import DEFAULT_RETRY_STATUSES, ErrorMapper, HttpClient, RetryPolicy
 from tuneplug.settings_http import HttpSettings, HttpStreamSettings, http_fields
 from tuneplug_gradient.settings import GradientSettings
 from tuneplug_openai.settings import OpenAISettings
@@ -40,7 +41,7 @@ TABLE: dict[str, tuple[float, tuple[str, float], float]] = {
     "backoff_max": (8.0, ("ge", 0), 600),
     "max_retry_after": (60.0, ("ge", 0), 3600),
     "max_connections": (100, ("ge", 1), 10_000),
-    "stream_timeout": (3600.0, ("gt", 0), 86_400),
+    "stream_timeout": (600.0, ("gt", 0), 86_400),
 }
 
 
@@ -49,6 +50,11 @@ def _bounds(cls: type[BaseModel], name: str) -> tuple[float, tuple[str, float], 
     lower = next((k, getattr(m, k)) for m in info.metadata for k in ("gt", "ge") if hasattr(m, k))
     upper = next(m.le for m in info.metadata if hasattr(m, "le"))
     return info.default, lower, upper
+
+
+def _defaults(function: Callable[..., Any]) -> dict[str, Any]:
+    parameters = inspect.signature(function).parameters.values()
+    return {p.name: p.default for p in parameters if p.default is not inspect.Parameter.empty}
 
 
 class AcmeSettings(HttpSettings, BaseSettings):
@@ -70,6 +76,13 @@ def test_the_documented_table(name: str) -> None:
     assert (name in HttpSettings.model_fields) == (name != "stream_timeout")
 
 
+def test_the_defaults_are_the_clients_and_the_policys() -> None:
+    # One default per setting in the core: a provider built either way behaves alike.
+    given = {**_defaults(HttpClient.__init__), **_defaults(RetryPolicy.__init__)}
+    for name, (default, _, _) in TABLE.items():
+        assert given[name] == default, name
+
+
 def test_both_providers_keep_their_fields_defaults_bounds_and_variables() -> None:
     for name in SHARED[1:]:
         assert _bounds(GradientSettings, name) == _bounds(OpenAISettings, name) == TABLE[name]
@@ -78,7 +91,7 @@ def test_both_providers_keep_their_fields_defaults_bounds_and_variables() -> Non
     # Each provider's own timeout: the SDKs' defaults, Gradient's at most an hour.
     assert _bounds(GradientSettings, "timeout") == (120.0, ("gt", 0), 3600)
     assert _bounds(OpenAISettings, "timeout") == (600.0, ("gt", 0), 86_400)
-    assert _bounds(OpenAISettings, "stream_timeout") == TABLE["stream_timeout"]
+    assert _bounds(OpenAISettings, "stream_timeout") == (3600.0, ("gt", 0), 86_400)
     assert "stream_timeout" not in GradientSettings.model_fields  # it never streams
 
 
@@ -92,8 +105,10 @@ def test_a_third_party_provider_reads_them_like_its_own(monkeypatch: pytest.Monk
 
 @pytest.mark.parametrize(
     ("field", "value", "words"),
-    [("max_retries", "11", "less than or equal to 10"), ("timeout", "0", "greater than 0"),
-     ("max_connections", "0", "greater than or equal to 1"), ("backoff_base", "nan", "finite")],
+    [("max_retries", "11", "must be an integer in 0..10, got 11"),
+     ("timeout", "0", "must be a number > 0 and <= 3600, got 0"),
+     ("max_connections", "0", "must be an integer in 1..10000, got 0"),
+     ("backoff_base", "nan", "must be a finite number")],
 )  # fmt: skip
 def test_a_value_out_of_bounds_is_one_error_naming_the_variable(
     monkeypatch: pytest.MonkeyPatch, field: str, value: str, words: str
@@ -101,7 +116,7 @@ def test_a_value_out_of_bounds_is_one_error_naming_the_variable(
     monkeypatch.setenv(f"ACME_{field.upper()}", value)
     with pytest.raises(ConfigError) as info:
         build_settings(AcmeSettings)
-    assert f"ACME_{field.upper()}" in str(info.value) and words in str(info.value)
+    assert str(info.value) == f"ACME_{field.upper()}: {words}"
 
 
 def test_the_retry_policy_carries_the_settings() -> None:
@@ -163,6 +178,7 @@ def test_both_providers_build_their_clients_from_the_base(
     else:
         from tuneplug_gradient.client import GradientClient
 
+        assert isinstance(settings, GradientSettings)
         full = settings.model_copy(update={"access_token": SecretStr("t"), "workspace_id": "w"})
         GradientClient(full, rng=random.Random(1))
         assert seen[0]["policy"].retry_statuses == DEFAULT_RETRY_STATUSES

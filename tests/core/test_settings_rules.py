@@ -50,15 +50,17 @@ def test_an_empty_mock_store_variable_is_not_the_working_directory(
 @pytest.mark.parametrize(
     ("toml", "needle"),
     [
-        ("latency_ms = 1e9", "less than or equal to 60000"),
-        ("latency_ms = inf", "finite"),
-        ("latency_ms = nan", "finite"),
+        ("latency_ms = 1e9", "must be a number >= 0 and <= 60000, got 1000000000.0"),
+        ("latency_ms = inf", "must be a finite number"),
+        ("latency_ms = nan", "must be a finite number"),
     ],
 )
 def test_mock_latency_is_bounded_in_files(toml: str, needle: str) -> None:
-    Path("tuneplug.toml").write_text(f"[providers.mock]\n{toml}\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match=rf"latency_ms: .*{needle}.*tuneplug.toml:2"):
+    path = Path("tuneplug.toml").resolve()
+    path.write_text(f"[providers.mock]\n{toml}\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
         tuneplug.get_model("mock/echo")
+    assert str(info.value) == f"{path}:2: [providers.mock] latency_ms: {needle}"
 
 
 @pytest.mark.parametrize(
@@ -99,8 +101,11 @@ def test_credentials_in_a_url_from_a_file_name_the_line() -> None:
         f'[providers.gradient]\napi_url = "https://me:{TOKEN}@api.example/api"\n',
         encoding="utf-8",
     )
-    with pytest.raises(ConfigError, match=r"api_url: must not hold credentials.*tuneplug.toml:2"):
+    with pytest.raises(ConfigError) as info:
         tuneplug.get_model("gradient/nous-hermes2")
+    where = f"{Path('tuneplug.toml').resolve()}:2: [providers.gradient] api_url"
+    assert str(info.value).startswith(f"{where}: must not hold credentials")
+    assert TOKEN not in str(info.value)
 
 
 def test_urls_are_masked_wherever_shown() -> None:
@@ -147,12 +152,14 @@ def test_the_core_applies_its_rules_to_any_plugin(
     settings = tuneplug.get_model("careless/base").provider.ctx.settings
     assert (settings.endpoint, settings.delay, settings.retries) == ("http://127.0.0.1:9", 0.0, 1)
     monkeypatch.setenv("CARELESS_DELAY", "inf")
-    with pytest.raises(ConfigError, match=r"delay: must be a finite number.*CARELESS_DELAY"):
+    with pytest.raises(ConfigError) as info:
         tuneplug.get_model("careless/base")
+    assert str(info.value) == "CARELESS_DELAY: must be a finite number"
     monkeypatch.setenv("CARELESS_DELAY", "1")
     monkeypatch.setenv("CARELESS_ENDPOINT", f"https://x:{TOKEN}@h")
-    with pytest.raises(ConfigError, match="endpoint: must not hold credentials") as info:
+    with pytest.raises(ConfigError) as info:
         tuneplug.get_model("careless/base")
+    assert str(info.value).startswith("CARELESS_ENDPOINT: must not hold credentials")
     assert TOKEN not in str(info.value)
     # and the contract suite names what only the author can add: bounds
     assert unbounded_numbers(CarelessSettings) == ["delay", "retries"]

@@ -21,7 +21,13 @@ import yaml
 from pydantic import BaseModel, SecretBytes, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from tuneplug.settings_report import settings_report
-from tuneplug.settings_secrets import masked, secret_names, secret_values
+from tuneplug.settings_secrets import (
+    SECRET_VARIABLE,
+    masked,
+    secret_names,
+    secret_values,
+    secret_variable,
+)
 from tuneplug.testing import scan_cassettes, vcr_config
 
 from tests.openai.fake import OpenAIFake, serve
@@ -272,3 +278,9 @@ def test_tuneplug_config_masks_each_value_the_kit_scrubs(tmp_path: Path) -> None
     assert rows["providers.together.api_key"]["value"] == "**********"
     assert rows["providers.together.headers"]["value"] == {"X-T": "**********"}
     assert rows["providers.together.plugin"]["value"] == "openai"
+
+
+def test_a_secret_variable_mark_reads_as_it_is_written() -> None:
+    # Shown in a field's metadata (`Settings.model_fields["api_key_env"]`) to plugin authors.
+    assert repr(SECRET_VARIABLE) == "SECRET_VARIABLE"
+    assert repr(secret_variable(fills="api_key")) == "secret_variable(fills='api_key')"

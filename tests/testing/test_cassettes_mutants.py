@@ -202,6 +202,16 @@ def test_a_value_is_placed_at_its_headers_line_or_its_longest_word(tmp_path: Pat
     assert found == [("a.yaml", 6), ("b.yaml", 7), ("c.json", 1)]
 
 
+def test_a_header_s_second_value_is_placed_after_its_first_not_at_the_body(
+    tmp_path: Path,
+) -> None:
+    # Its name is written once, before the first value: the second is looked for after
+    # the first, not from the top, where the body holds it too (line 3).
+    values = "      X-Api-Key:\n      - plain-key-value-1\n      - plain-key-value-2\n"
+    (tmp_path / "c.yaml").write_text(_cassette(values, body="plain-key-value-2"))
+    assert [f.line for f in scan_cassettes(tmp_path, secrets=[])] == [6, 7]
+
+
 def test_each_occurrence_of_a_repeated_header_is_placed_at_its_own_line(
     tmp_path: Path,
 ) -> None:
@@ -324,3 +334,18 @@ def test_masked_hides_secrets_and_shows_the_rest_as_plain_data() -> None:
     shown = masked({"key": SecretStr("k"), "empty": SecretStr(""), "n": 1,
                     "list": [SecretStr("k"), 2], "path": Path("/x/y")})  # fmt: skip
     assert shown == {"key": MASK, "empty": "", "n": 1, "list": [MASK, 2], "path": "/x/y"}
+
+
+def test_a_cassette_config_lets_an_unanswered_request_out_of_a_plugin_unchanged(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Registration is process-wide and any earlier test made a config, so start from
+    # none (a mutant that registered nothing survived the cassettes 6th run).
+    from tuneplug import plugin_faults
+    from vcr.errors import CannotOverwriteExistingCassetteException as Unanswered
+
+    monkeypatch.setattr(plugin_faults, "_passing", ())
+    unanswered = Unanswered.__new__(Unanswered)  # its constructor wants a cassette
+    assert not plugin_faults.passes(unanswered)
+    vcr_config()
+    assert plugin_faults.passes(unanswered)

@@ -1,6 +1,9 @@
 """The config files: finding, reading and checking the TOML layers of :mod:`tuneplug.config`.
 
-Every error names the file and, where it can be found, the line of the bad key.
+Every error names the file and, where it can be found, the line of the bad key, in
+the compiler's form editors and terminals jump to: ``FILE:LINE: what: problem``
+(``FILE:LINE:COLUMN:`` for a TOML syntax error). A file's every problem is reported
+at once, one line each (:func:`config_error`).
 """
 
 from __future__ import annotations
@@ -16,11 +19,22 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from tuneplug.config_shapes import booleans_for_numbers, shape_problem, toml_type
 from tuneplug.errors import ConfigError
 from tuneplug.text import decode_utf8
 from tuneplug.types import CompletionOptions
 
-__all__ = ["ConfigFile", "find_project_file", "location", "read_layer"]
+__all__ = ["ConfigFile", "config_error", "find_project_file", "location", "read_layer"]
+
+
+def config_error(problems: Sequence[str]) -> ConfigError:
+    """One error for ``problems`` (each one line, ``FILE:LINE: ...``; at least one): the
+    line itself for one, else ``N problems in the config:`` and the lines."""
+    if len(problems) == 1:
+        return ConfigError(problems[0])
+    lines = "\n".join(problems)
+    message = f"{len(problems)} problems in the config:\n{lines}"
+    return ConfigError(message, problems=tuple(problems))
 
 
 @dataclass(frozen=True)
@@ -119,8 +133,24 @@ def _read_toml(path: Path, data: bytes | None = None) -> dict[str, Any]:
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        # tomllib's message already says "(at line N, column M)".
-        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+        raise ConfigError(toml_syntax_error(path, text, exc)) from None
+
+
+# tomllib ends its message with where it stopped (Python 3.11 has no lineno attribute).
+_TOML_AT = re.compile(r" \(at (?:line (\d+), column (\d+)|end of document)\)$")
+
+
+def toml_syntax_error(path: Path | str, text: str, exc: tomllib.TOMLDecodeError) -> str:
+    """``FILE:LINE:COLUMN: invalid TOML: what`` for ``tomllib``'s error in ``text``."""
+    message = str(exc)
+    found = _TOML_AT.search(message)
+    if found is None:
+        return f"{path}: invalid TOML: {message}"
+    line, column = found.groups()
+    if line is None:  # at the end of the document: its last line, after its last character
+        lines = text.split("\n")
+        line, column = str(len(lines)), str(len(lines[-1]) + 1)
+    return f"{path}:{line}:{column}: invalid TOML: {message[: found.start()]}"
 
 
 def _pyproject_table(path: Path) -> dict[str, Any] | None:
@@ -138,6 +168,13 @@ def _pyproject_table(path: Path) -> dict[str, Any] | None:
 
 
 def read_layer(path: Path) -> ConfigFile | None:
+    """The tuneplug layer of the config file ``path`` (``None`` for a pyproject.toml
+    without ``[tool.tuneplug]``).
+
+    Raises:
+        ConfigError: the file cannot be read, is not UTF-8 or not TOML, or its keys and
+            tables are not tuneplug's: every such problem, one ``FILE:LINE: ...`` each.
+    """
     if path.name == "pyproject.toml":
         found = _pyproject_table(path)
         if found is None:
@@ -149,53 +186,103 @@ def read_layer(path: Path) -> ConfigFile | None:
 
 _FILE_KEYS = {"default_model", "plugins", "strict", "models", "providers"}
 
+ALIAS_EXAMPLE = 'model = "provider/model"'
+"""The one key an alias table needs, as the user would write it."""
+
+
+def toml_key(table: str | None, keys: Sequence[str]) -> str:
+    """The key as a TOML file holds it: ``default_model``, ``[providers.mock] latency_ms``,
+    ``[tool.tuneplug.models.qa] max_tokens``; ``[models.qa]`` for a table itself."""
+    key = ".".join(keys)
+    if not table:
+        return key
+    return f"[{table}] {key}" if key else f"[{table}]"
+
 
 def _check_layer(path: Path, data: Any, table: str | None = None) -> dict[str, Any]:
+    """``data`` (the tuneplug table of ``path``) once its shape is tuneplug's."""
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}: the tuneplug config must be a table")
-    unknown = sorted(set(data) - _FILE_KEYS)
-    if unknown:
-        close = difflib.get_close_matches(unknown[0], sorted(_FILE_KEYS), n=1, cutoff=0.6)
+        where = location(path, ["tuneplug"], "tool")
+        raise config_error([f"{where}: [{table}]: expected a table, found {toml_type(data)}"])
+    problems: list[str] = []
+
+    def at(*keys: str) -> str:
+        return location(path, keys, table)
+
+    def name(*keys: str) -> str:
+        return toml_key(".".join(t for t in (table, *keys[:2]) if t) or None, keys[2:])
+
+    for key in sorted(set(data) - _FILE_KEYS):
+        close = difflib.get_close_matches(key, sorted(_FILE_KEYS), n=1, cutoff=0.6)
         hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise ConfigError(
-            f"{location(path, [unknown[0]], table)}: unknown config key {unknown[0]!r}{hint} "
-            f"(known keys: {', '.join(sorted(_FILE_KEYS))})"
-        )
+        known = ", ".join(sorted(_FILE_KEYS))
+        problems.append(f"{at(key)}: unknown config key {key!r}{hint} (known keys: {known})")
     for key, what in (("models", "[models.<alias>] tables"), ("providers", "[providers.<name>]")):
         if not isinstance(data.get(key, {}), dict):
-            where = location(path, [key], table)
-            raise ConfigError(f"{where}: {key!r} must hold {what}, not a single value")
-    for name, entry in data.get("providers", {}).items():
+            found = toml_type(data[key])
+            problems.append(f"{at(key)}: {name(key)}: expected a table of {what}, found {found}")
+    providers = data.get("providers", {})
+    for provider, entry in providers.items() if isinstance(providers, dict) else ():
         if not isinstance(entry, dict):
-            where = location(path, ["providers", name], table)
-            raise ConfigError(f"{where}: [providers.{name}] must be a table of settings")
-    for alias, entry in data.get("models", {}).items():
-        where = location(path, ["models", alias], table)
-        if not isinstance(entry, dict) or "model" not in entry:
-            raise ConfigError(f"{where}: [models.{alias}] needs a 'model' key")
-        options = {k: v for k, v in entry.items() if k != "model"}
-        known = set(CompletionOptions.model_fields) - {"extra"}
-        try:
-            CompletionOptions(
-                **{k: v for k, v in options.items() if k in known},
-                extra={k: v for k, v in options.items() if k not in known},
+            found = toml_type(entry)
+            problems.append(
+                f"{at('providers', provider)}: {name('providers', provider)}: expected a table "
+                f"of the provider's settings, found {found}"
             )
-        except ValidationError as exc:
-            # The bad value's own line, not the table header's.
-            loc = [str(p) for p in exc.errors()[0]["loc"]]
-            key = loc[1] if loc[:1] == ["extra"] and len(loc) > 1 else (loc or [""])[0]
-            if key in options:
-                where = location(path, ["models", alias, key], table)
-            raise ConfigError(f"{where}: [models.{alias}]: {_first_error(exc)}") from None
+    models = data.get("models", {})
+    for alias, entry in models.items() if isinstance(models, dict) else ():
+        problems.extend(_alias_problems(path, table, alias, entry))
+    if problems:
+        raise config_error(sorted(problems, key=lambda p: _line_of(path, p)))
     return data
 
 
-def _first_error(exc: ValidationError) -> str:
-    err = exc.errors()[0]
-    loc = ".".join(str(p) for p in err["loc"]) or "value"
-    from tuneplug.validation_words import problem
+def _line_of(path: Path, problem: str) -> int:
+    """The line ``problem`` (``FILE:LINE: ...``) names, so a file's problems read in its
+    order; 0 for one naming the file only."""
+    line = problem.removeprefix(f"{path}:").partition(":")[0]
+    return int(line) if line.isdigit() else 0
 
-    return f"{loc}: {problem(err)}"
+
+def _alias_problems(path: Path, table: str | None, alias: str, entry: Any) -> list[str]:
+    """What is wrong with ``[models.<alias>]`` (``entry``): its shape, its options."""
+    head = ".".join(t for t in (table, "models", alias) if t)
+
+    def at(*keys: str) -> str:
+        return location(path, ["models", alias, *keys], table)
+
+    if not isinstance(entry, dict):
+        return [
+            f"{at()}: [{head}]: expected a table with a 'model' key ([{head}] "
+            f"{ALIAS_EXAMPLE}), found {toml_type(entry)}"
+        ]
+    if "model" not in entry:
+        return [f"{at()}: [{head}]: needs a 'model' key ({ALIAS_EXAMPLE})"]
+    options = {k: v for k, v in entry.items() if k != "model"}
+    flipped = booleans_for_numbers(CompletionOptions, options)
+    if flipped:
+        return [f"{at(k)}: [{head}] {k}: expected a number, found a boolean" for k in flipped]
+    known = set(CompletionOptions.model_fields) - {"extra"}
+    try:
+        CompletionOptions(
+            **{k: v for k, v in options.items() if k in known},
+            extra={k: v for k, v in options.items() if k not in known},
+        )
+    except ValidationError as exc:
+        from tuneplug.validation_words import problem
+
+        found: dict[str, str] = {}
+        for err in exc.errors():
+            loc = [str(p) for p in err["loc"]]
+            loc = loc[1:] if loc[:1] == ["extra"] and len(loc) > 1 else loc
+            key = (loc or [""])[0]
+            if key not in found:  # one problem per option (a union fails once per member)
+                # The bad value's own line, not the table header's.
+                where = at(key) if key in options else at()
+                said = shape_problem(err) or problem(err, CompletionOptions)
+                found[key] = f"{where}: {toml_key(head, ['.'.join(loc)])}: {said}"
+        return list(found.values())
+    return []
 
 
 def find_project_file(start: Path | None = None) -> Path | None:

@@ -20,7 +20,7 @@ from collections.abc import Collection
 from typing import Any
 
 from tuneplug.config import Config
-from tuneplug.config_files import ConfigFile, location
+from tuneplug.config_files import ConfigFile, config_error, location
 from tuneplug.errors import ConfigError
 from tuneplug.plugins import Registry, default_registry
 
@@ -50,34 +50,42 @@ def _where(layer: ConfigFile, *parts: str) -> str:
     return location(layer.path, rest, table)
 
 
+def _table(layer: ConfigFile, *parts: str) -> str:
+    """``[providers.x]`` as the file holds it (``[tool.tuneplug.providers.x]``)."""
+    return f"[{'.'.join(t for t in (layer.table, *parts) if t)}]"
+
+
 def check_provider_names(config: Config, installed: Collection[str]) -> None:
     """Check every ``[providers.*]`` table and alias target of ``config`` (see module doc).
 
     Raises:
-        ConfigError: the first bad name, with ``file:line`` and the closest known name.
+        ConfigError: every bad name, one ``FILE:LINE: ...`` line each, with the closest
+            known name.
     """
     instances = config.instances()
     layers = [layer for layer in (config.project, config.user) if layer is not None]
     installed_list = ", ".join(sorted(installed)) or "none"
+    problems: list[str] = []
     for layer in layers:
         tables: dict[str, Any] = dict(layer.data.get("providers", {}))
         for name, table in tables.items():
             is_instance = isinstance(table, dict) and "plugin" in table
+            head = _table(layer, "providers", name)
             if is_instance and name in installed and table["plugin"] != name:
-                raise ConfigError(
-                    f"{_where(layer, 'providers', name)}: [providers.{name}] sets plugin = "
+                problems.append(
+                    f"{_where(layer, 'providers', name)}: {head}: sets plugin = "
                     f"{table['plugin']!r}, but {name!r} is an installed provider plugin's name: "
                     "give the instance another name"
                 )
-            if is_instance and table["plugin"] not in installed:
-                raise ConfigError(
-                    f"{_where(layer, 'providers', name, 'plugin')}: [providers.{name}] plugin = "
+            elif is_instance and table["plugin"] not in installed:
+                problems.append(
+                    f"{_where(layer, 'providers', name, 'plugin')}: {head} plugin: "
                     f"{table['plugin']!r} names no installed provider plugin"
                     f"{_suggestion(str(table['plugin']), installed)} (installed: {installed_list})"
                 )
-            if not is_instance and name not in installed:
-                raise ConfigError(
-                    f"{_where(layer, 'providers', name)}: [providers.{name}] names no installed "
+            elif not is_instance and name not in installed:
+                problems.append(
+                    f"{_where(layer, 'providers', name)}: {head}: names no installed "
                     f"provider plugin{_suggestion(name, installed)} (installed: {installed_list}; "
                     'a provider instance needs plugin = "...")'
                 )
@@ -87,11 +95,13 @@ def check_provider_names(config: Config, installed: Collection[str]) -> None:
             provider, sep, _ = str(entry.get("model", "")).partition("/")
             if sep and provider not in known:
                 where = _where(layer, "models", alias, "model")
-                raise ConfigError(
-                    f"{where}: [models.{alias}] model names unknown provider {provider!r}"
-                    f"{_suggestion(provider, known)} (available providers: "
+                problems.append(
+                    f"{where}: {_table(layer, 'models', alias)} model: unknown provider "
+                    f"{provider!r}{_suggestion(provider, known)} (available providers: "
                     f"{', '.join(sorted(known)) or 'none'})"
                 )
+    if problems:
+        raise config_error(problems)
 
 
 def instance_where(config: Any, name: str) -> str:

@@ -75,7 +75,26 @@ class TuneplugError(Exception):
 
 
 class ConfigError(TuneplugError):
-    """Configuration is malformed or incomplete (bad TOML, missing credentials, bad alias)."""
+    """Configuration is malformed or incomplete (bad TOML, missing credentials, bad alias).
+
+    Attributes:
+        problems: each problem on one line; a config file's start with ``FILE:LINE:``
+            (the compiler's form editors jump to) and an environment variable's with
+            ``VARIABLE:``. One, the ``message``, unless several were found at once: the
+            message is then ``N problems in the config:`` followed by these lines.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        problems: tuple[str, ...] | None = None,
+        provider: str | None = None,
+        status: int | None = None,
+        retryable: bool | None = None,
+    ) -> None:
+        super().__init__(message, provider=provider, status=status, retryable=retryable)
+        self.problems = problems if problems else (message,)
 
 
 class NotConfiguredError(ConfigError):
@@ -176,14 +195,16 @@ class AdapterBusyError(InvalidRequestError):
 
 
 class AdapterChangedError(InvalidRequestError):
-    """A job cannot resume: another job trained its adapter since the job last left it.
+    """A job cannot resume: another job (or a step outside jobs) trained its adapter since
+    the job last left it.
 
     Resuming would continue on weights the job did not leave there (a gateway
     answers it with HTTP 409).
 
     Attributes:
         job_id: the job that cannot resume (its provider's id, unprefixed).
-        other_job_id: the job that trained the adapter last.
+        other_job_id: the job that trained the adapter last (``""``: a step outside
+            jobs, ``Model.fine_tune``).
         target: the adapter's id.
         checkpoint: the model of the job's newest kept checkpoint copy
             (``provider/id``), or ``None`` when it has none.

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
-from tuneplug.config_files import ConfigFile, location
+from tuneplug.config_files import ConfigFile, location, toml_key
 from tuneplug.errors import InvalidRequestError
 from tuneplug.text import check_texts
 from tuneplug.types import CompletionOptions
@@ -218,17 +218,19 @@ def check_extra(
 def alias_error(
     exc: OptionError, layers: tuple[ConfigFile | None, ...], alias: str
 ) -> InvalidRequestError:
-    """``exc`` told from the alias's point of view: the file and line, no provider blamed.
+    """``exc`` told from the alias's point of view: ``FILE:LINE: [models.qa] option:
+    problem``, at the option's own line, no provider blamed.
 
     ``layers`` are the config files the alias may come from, highest precedence first.
     """
-    where = "config"
     for layer in layers:
         entry = (layer.data.get("models", {}) if layer is not None else {}).get(alias, {})
         if layer is not None and isinstance(entry, dict) and exc.option in entry:
             where = location(layer.path, ["models", alias, str(exc.option)], layer.table)
-            break
-    return InvalidRequestError(f"{where}: [models.{alias}]: {exc.message}")
+            table = ".".join(t for t in (layer.table, "models", alias) if t)
+            key = toml_key(table, [str(exc.option)])
+            return InvalidRequestError(f"{where}: {key}: {exc.detail}")
+    return InvalidRequestError(f"[models.{alias}]: {exc.message}")
 
 
 _INTEGER_OPTIONS = frozenset({"max_tokens", "top_k", "seed"})

@@ -9,8 +9,13 @@ the result to :func:`checked`. There, and only there:
   (``RuntimeError``, a ``KeyError``, an SDK's own error) becomes a ``PluginError``
   naming the provider, the plugin, its distribution and the hook, the original kept as
   ``__cause__``. A ``TuneplugError`` the plugin raised on purpose passes unchanged, and so
-  do ``KeyboardInterrupt``, ``SystemExit`` and ``asyncio.CancelledError`` (not
-  ``Exception``\\ s: they stop the program, they are no fault);
+  does every ``BaseException`` that is no ``Exception`` and not the plugin's own:
+  ``KeyboardInterrupt``, ``SystemExit``, ``GeneratorExit``, ``asyncio.CancelledError``, a
+  test runner's verdicts (pytest's ``fail``/``skip``), another library's cancellation
+  (trio's, gevent's ``Timeout``); they stop or steer the program, and wrapping one in an
+  ``Exception`` would let an ``except Exception`` swallow it. One whose class the
+  plugin's own package defines (:attr:`HookSite.packages`) steers nothing of the caller's:
+  it is the plugin's bug, blamed like any other;
 * a result of the wrong type (``tuneplug_complete`` returning a dict) is a ``PluginError``
   saying what came and what the hook's spec asks for, before the core touches it;
 * the results that arrive later are guarded the same way: an async hook's coroutine when
@@ -22,8 +27,9 @@ is a load-time matter, reported by :mod:`tuneplug.plugins`), so the wrapping hap
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any
 
 from tuneplug.errors import PluginError, TuneplugError
@@ -35,6 +41,7 @@ __all__ = [
     "call_hook",
     "checked",
     "fault",
+    "packages_of",
     "pass_through",
     "passes",
     "wrong_type",
@@ -65,7 +72,8 @@ def passes(exc: BaseException) -> bool:
 class Blamed:
     """``with Blamed(site, hook):`` an exception of the block that is no
     ``TuneplugError`` and does not :func:`passes` becomes the plugin's ``PluginError``
-    (the original as ``__cause__``); anything else leaves unchanged. One instance may
+    (the original as ``__cause__``), if it is an ``Exception`` or the plugin's own
+    class (:meth:`HookSite.owns`); anything else leaves unchanged. One instance may
     guard many blocks (a stream's chunks)."""
 
     __slots__ = ("hook", "site")
@@ -79,7 +87,7 @@ class Blamed:
 
     def __exit__(self, kind: object, exc: BaseException | None, tb: object) -> None:
         if (
-            isinstance(exc, Exception)
+            (isinstance(exc, Exception) or (exc is not None and self.site.owns(exc)))
             and not isinstance(exc, TuneplugError | StopIteration | StopAsyncIteration)
             and not passes(exc)
         ):
@@ -93,12 +101,18 @@ class HookSite:
     ``provider`` is the name the user typed (a provider instance's own name); ``plugin``
     the installed plugin serving it; ``distribution`` the package to report the bug to.
     ``settings`` lends its secret values, which never appear in the message.
+    ``packages`` are the top-level packages of the plugin's code (:func:`packages_of`).
     """
 
     provider: str
     plugin: str
     distribution: str | None = None
     settings: Any = None
+    packages: frozenset[str] = frozenset()
+
+    def owns(self, exc: BaseException) -> bool:
+        """Whether ``exc``'s class is defined in the plugin's own packages."""
+        return type(exc).__module__.partition(".")[0] in self.packages
 
     def who(self, hook: str) -> str:
         """``plugin 'boom' (tuneplug-boom) tuneplug_complete``, with the instance if any."""
@@ -107,6 +121,14 @@ class HookSite:
             f" serving provider instance {self.provider!r}" if self.plugin != self.provider else ""
         )
         return f"plugin {self.plugin!r}{dist}{instance}: {hook}"
+
+
+def packages_of(plugins: Iterable[object]) -> frozenset[str]:
+    """The top-level packages ``plugins`` (modules or objects with hooks) are defined in."""
+    return frozenset(
+        (p.__name__ if isinstance(p, ModuleType) else type(p).__module__).partition(".")[0]
+        for p in plugins
+    )
 
 
 def _masked(site: HookSite, text: str) -> str:

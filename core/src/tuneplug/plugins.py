@@ -32,7 +32,7 @@ from tuneplug.plugin_discovery import (
     discover,
     distributions_of,
 )
-from tuneplug.plugin_faults import HookSite, call_hook
+from tuneplug.plugin_faults import HookSite, call_hook, packages_of
 from tuneplug.provider import (
     PluginInfo,
     Provider,
@@ -201,7 +201,7 @@ class Registry:
         """The settings model provider ``name`` declares, or ``None`` (loads the plugin)."""
         info, pm = self._load(name)
         self._raise_if_failed(info)
-        site = HookSite(name, name, info.distribution)
+        site = HookSite(name, name, info.distribution, packages=packages_of(pm.get_plugins()))
         return call_hook(site, "tuneplug_settings", pm.hook.tuneplug_settings, {})
 
     def instance_info(self, name: str, plugin: str, *, config: Any = None) -> PluginInfo:

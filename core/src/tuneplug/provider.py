@@ -18,7 +18,7 @@ from tuneplug.hookspecs import (
     ProviderContext,
     Setup,
 )
-from tuneplug.plugin_faults import HookSite, call_hook, checked, fault, passes
+from tuneplug.plugin_faults import HookSite, call_hook, checked, fault, packages_of, passes
 from tuneplug.types import Capability, ModelInfo
 
 __all__ = ["PluginInfo", "Provider", "capabilities_of", "native_chat", "new_plugin_manager"]
@@ -153,7 +153,13 @@ class Provider:
         self.name = info.name
         self.pm = pm
         self.ctx = ProviderContext(provider=info.name, settings=settings)
-        self.site = HookSite(info.name, info.plugin or info.name, info.distribution, settings)
+        self.site = HookSite(
+            info.name,
+            info.plugin or info.name,
+            info.distribution,
+            settings,
+            packages_of(pm.get_plugins()),
+        )
         """Who a faulty hook's ``PluginError`` blames (:mod:`tuneplug.plugin_faults`)."""
         self.capabilities = info.capabilities
         self._fast: dict[str, tuple[Callable[..., Any] | None, frozenset[str] | None]] = {}
@@ -231,6 +237,10 @@ class Provider:
             raise
         except Exception as exc:
             if passes(exc):
+                raise
+            raise fault(self.site, hook, exc) from exc
+        except BaseException as exc:  # only the plugin's own class is its bug (see Blamed)
+            if not self.site.owns(exc) or passes(exc):
                 raise
             raise fault(self.site, hook, exc) from exc
         return checked(self.site, hook, result)

@@ -22,12 +22,14 @@ field               unit    default    bounds, meaning
 ``backoff_max``     s       8          0 to 600: no backoff wait is longer
 ``max_retry_after`` s       60         0 to 3600: a longer server wait fails at once
 ``max_connections`` count   100        1 to 10000: pool size (sync, and per event loop)
-``stream_timeout``  s       3600       > 0, <= 86400: a whole stream
+``stream_timeout``  s       600        > 0, <= 86400: a whole stream
                                        (:class:`HttpStreamSettings` only)
 ==================  ======  =========  ==================================================
 
-A provider changes a default or a bound by declaring the field again
-(``timeout: float = Field(default=600.0, gt=0, le=86_400)``); it keeps its place.
+The defaults are :class:`~tuneplug.http.HttpClient`'s and
+:class:`~tuneplug.http.RetryPolicy`'s own. A provider changes a default or a bound by
+declaring the field again (``timeout: float = Field(default=600.0, gt=0, le=86_400)``);
+it keeps its place.
 Only ``pydantic`` is imported here: ``tuneplug.http`` (httpx, aiohttp) is imported
 when a client is built, so declaring settings stays cheap for ``tuneplug plugins``.
 ``tuneplug config`` lists a provider's own fields first, then these, in this order.
@@ -142,7 +144,7 @@ class HttpStreamSettings(HttpSettings):
             follow the previous one within ``timeout``).
     """
 
-    stream_timeout: float = Field(default=3600.0, gt=0, le=86_400)
+    stream_timeout: float = Field(default=600.0, gt=0, le=86_400)
 
     def _client_options(self) -> dict[str, Any]:
         return {**super()._client_options(), "stream_timeout": self.stream_timeout}

@@ -88,4 +88,4 @@ def test_bad_config_is_one_error_line(rec, tmp_path) -> None:  # type: ignore[no
     path = tmp_path / "work" / "tuneplug.toml"
     path.write_text("default_model = \n")
     line = error_line(invoke("complete", "hi"))
-    assert str(path) in line and "line 1" in line
+    assert line == f"error: {path}:1:17: invalid TOML: Invalid value"

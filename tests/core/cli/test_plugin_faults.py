@@ -136,6 +136,6 @@ def test_an_instance_of_a_plugin_not_installed_says_so(instance, monkeypatch) ->
     line = error_line(invoke("complete", "-m", "local/x", "hi"))
     # Found by the config's name check, before any provider is asked for.
     assert line == (
-        f"error: {instance}:2: [providers.local] plugin = 'gone' names no installed provider "
+        f"error: {instance}:2: [providers.local] plugin: 'gone' names no installed provider "
         "plugin (installed: boom, other)"
     )

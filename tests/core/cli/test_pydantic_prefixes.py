@@ -40,14 +40,14 @@ def _clean(text: str) -> None:
         (["complete", "hi", "-m", "mock/tiny", "--stop", ""], {},
          "error: --stop: invalid value ['']: stop sequences must not be empty strings"),
         (["complete", "hi", "-m", "openai/gpt-4o-mini"], {"OPENAI_BASE_URL": "ftp://x"},
-         "base_url: must be an http:// or https:// URL (from env OPENAI_BASE_URL)"),
+         "error: OPENAI_BASE_URL: must be an http:// or https:// URL"),
         (["complete", "hi", "-m", "openai/gpt-4o-mini", "-o", 'logit_bias={"x": 1}'],
          {"OPENAI_BASE_URL": "http://127.0.0.1:9"},
          "error: -o logit_bias: invalid value {'x': 1}: keys are token ids, got 'x'"),
         (["complete", "hi", "-m", "gradient/nous-hermes2"],
          {"GRADIENT_API_URL": "ftp://x", "GRADIENT_ACCESS_TOKEN": "t",
           "GRADIENT_WORKSPACE_ID": "w"},
-         "api_url: must start with http:// or https:// (from env GRADIENT_API_URL)"),
+         "error: GRADIENT_API_URL: must start with http:// or https://"),
     ],
     ids=["flag", "env setting", "provider option", "gradient setting"],
 )  # fmt: skip
@@ -67,7 +67,7 @@ def test_an_alias_in_a_config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     result = invoke("complete", "hi", "-m", "qa")
     assert result.exit_code == 1
     assert result.stderr.endswith(
-        "tuneplug.toml:3: [models.qa]: stop: stop sequences must not be empty strings\n"
+        "tuneplug.toml:3: [models.qa] stop: stop sequences must not be empty strings\n"
     )
 
 

@@ -357,3 +357,14 @@ def test_permission_hint_and_not_found_types_stop_at_4xx() -> None:
     body = b'{"message": "lost", "type": "gone"}'
     assert type(mapper.response(IDEMPOTENT, _raw(499, body))) is errors.NotFoundError
     assert type(mapper.response(IDEMPOTENT, _raw(500, body))) is errors.ServerError
+
+
+def test_an_error_event_in_a_stream_quotes_the_server_or_says_there_are_no_details() -> None:
+    mapper = ErrorMapper("acme")
+    said = mapper.in_stream(TRAINS, b'{"error": {"message": "overloaded", "code": "busy"}}')
+    bare = mapper.in_stream(TRAINS, b'{"error": {"code": "busy"}}')
+    assert [said.message, bare.message] == [
+        "POST /v1/x: the server ended the stream with an error: overloaded [busy]",
+        "POST /v1/x: the server ended the stream with an error: no details [busy]",
+    ]
+    assert (bare.provider, bare.retryable, type(bare)) == ("acme", False, errors.ServerError)

@@ -47,7 +47,7 @@ def test_each_step_is_journalled_started_with_its_epoch_while_it_is_sent(
     def copy_adapter(ctx, model, name):  # type: ignore[no-untyped-def]
         return ModelInfo(id=name, provider=ctx.provider, name=name, kind=ModelKind.ADAPTER)
 
-    # With copies, the step after a checkpoint is journalled started with the copy.
+    # With copies too: the step after a checkpoint is journalled started after the copy.
     hooks: dict[str, Any] = {"copy_adapter": copy_adapter} if copies else {}
     jobs = local_jobs(make_plugin, register, fine_tune=fine_tune, **hooks)
     spec = tuneplug.JobSpec(model="base", training_data=["a", "b"], batch_size=1, n_epochs=3)
@@ -235,7 +235,7 @@ def test_a_run_stopped_by_its_listener_resumes_with_the_next_step(
     job = jobs.create(spec, start="none")
 
     def listener(event: tuneplug.JobEvent) -> None:
-        if event.step == 2:  # step 3 is journalled started by now, not sent
+        if event.step == 2:  # between steps: step 3 is neither journalled started nor sent
             raise error
 
     with pytest.raises(type(error)):
@@ -256,7 +256,7 @@ def test_a_run_failing_after_a_copy_resumes_with_the_next_step(
 
     jobs = local_jobs(make_plugin, register, fine_tune=_counting(sent), copy_adapter=copy_adapter)
     # Deleting the copies beyond the newest three fails: after the copy was journalled
-    # kept and the next step started, in the same transaction.
+    # kept, before the next step is journalled started.
     retain, failures = Copies.retain, [ServerError("cannot delete an old copy", status=500)]
 
     def failing_once(self: Copies, *, final: bool) -> None:
@@ -291,7 +291,7 @@ def test_a_run_failing_to_read_its_first_batch_resumes_with_it(
     batch, failures = SampleFile.batch, [OSError("train.jsonl: input/output error")]
 
     def failing_once(self: SampleFile, indices: list[int]) -> Any:
-        if failures:  # the step is journalled started by now, and not sent
+        if failures:  # the step is neither journalled started nor sent yet
             raise failures.pop()
         return batch(self, indices)
 

@@ -80,11 +80,13 @@ def test_an_uncertain_step_is_named_with_what_the_adapter_holds(make_plugin, reg
     job = jobs.create(spec, start="none")
     with pytest.raises(TimeoutError):
         jobs.run(job.id)
+    target = jobs.store.get(job.id).target
     assert jobs.run(job.id).error == (
         f"step 3 of job {job.id} may or may not have been applied: the run sending it "
         "stopped before 'acme' answered, and 'acme' does not take idempotency keys, so "
         "sending it again could train on that batch twice; the job stops here instead of "
-        "guessing (the adapter holds steps 1..2, perhaps 3; start a new job for the rest)"
+        "guessing (the adapter holds steps 1..2, perhaps 3); to go on, start a new job on "
+        f"the adapter as it is now (`tuneplug jobs create acme/{target} DATA`)"
     )
     last = _events(job.id)[-1]
     assert (last.level, last.kind, last.step) == ("error", "message", 3)

@@ -128,20 +128,21 @@ def test_requests_of_a_job_and_of_an_unknown_one(store: JobStore) -> None:
     assert store.requests("job-1") == (True, None)
 
 
-def test_the_steps_journal_opens_finishes_and_chains_steps(store: JobStore) -> None:
+def test_the_steps_journal_opens_and_finishes_steps(store: JobStore) -> None:
     store.insert(_row(), "created")
     store.insert(_row("job-2"), "created")
     store.start_step("job-1", 3, 1)
     assert store.open_step("job-1") == StepRow(3, 1, "started", None, None)
     assert store.open_step("job-2") is None  # another job's step is not this one's
     event = ("info", "step", "step 3/4: loss 0.5000", 3, {"loss": 0.5})
-    store.finish_step("job-1", 3, 5, 2.5, event, (4, 1))
-    assert store.open_step("job-1") == StepRow(4, 1, "started", None, None)
+    store.finish_step("job-1", 3, 5, 2.5, event)
+    assert store.open_step("job-1") is None  # the next one starts when it is sent
     row = store.get("job-1")
     assert (row.steps_done, row.trained_tokens) == (1, 5)
     assert store.epoch_totals("job-1") == [(1, 5, 2.5)]
     assert store.events("job-1", None, 10, kind="step")[0][0].message == event[2]
-    store.finish_step("job-1", 4, 7, 1.0, ("info", "step", "step 4/4", 4, {}), None)
+    store.start_step("job-1", 4, 1)
+    store.finish_step("job-1", 4, 7, 1.0, ("info", "step", "step 4/4", 4, {}))
     assert store.open_step("job-1") is None
     assert store.get("job-1").trained_tokens == 12
     assert store.epoch_totals("job-1") == [(1, 12, 3.5)]
@@ -203,8 +204,8 @@ def test_checkpoint_copies_are_journalled_copying_then_kept_or_dropped(store: Jo
     assert store.checkpoint_copies("job-1") == [
         (4, "ftckpt-1-4", None, "copying"), (2, "ftckpt-1-2", None, "copying"),
     ]  # fmt: skip
-    store.end_checkpoint("job-1", 2, "acme/copy-2", None, (3, 1))
-    assert store.open_step("job-1") == StepRow(3, 1, "started", None, None)
+    store.end_checkpoint("job-1", 2, "acme/copy-2")
+    assert store.open_step("job-1") is None
     store.end_checkpoint("job-1", 4, None, ("warn", "message", "no copy", 4, {}))
     assert store.checkpoint_copies("job-1") == [
         (4, "ftckpt-1-4", None, "dropped"), (2, "ftckpt-1-2", "acme/copy-2", "kept"),

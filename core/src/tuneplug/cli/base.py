@@ -22,13 +22,14 @@ from typing import Any
 import click
 
 from tuneplug.cli.interrupts import stoppable, stops_handled
-from tuneplug.errors import TuneplugError
+from tuneplug.errors import ConfigError, TuneplugError
 from tuneplug.text import one_line
 
 __all__ = [
     "EXIT_BROKEN_PIPE",
     "CommandGroup",
     "UsageLine",
+    "error_lines",
     "quiet_stdout",
     "resumable",
     "usage_checked",
@@ -36,6 +37,15 @@ __all__ = [
 
 EXIT_BROKEN_PIPE = 141
 """Exit status when stdout's reader has gone (128 + SIGPIPE, as for a C tool)."""
+
+
+def error_lines(exc: TuneplugError) -> list[str]:
+    """What ``error: ...`` lines say about ``exc``: one, for grep, whatever its message
+    holds (a plugin's, a server's); a config's several problems one line each after
+    ``N problems in the config:``, so each keeps the ``FILE:LINE:`` editors jump to."""
+    if isinstance(exc, ConfigError) and len(exc.problems) > 1:
+        return [f"{len(exc.problems)} problems in the config:", *map(one_line, exc.problems)]
+    return [one_line(str(exc))]
 
 
 def quiet_stdout() -> None:
@@ -137,8 +147,8 @@ class CommandGroup(click.Group):
             # `try`, and never while an `except` below reports (docs/cli.md).
             return stoppable(super().invoke, ctx) if root else super().invoke(ctx)
         except TuneplugError as exc:
-            # One line for grep, whatever the message holds (a plugin's, a server's).
-            click.echo(f"error: {one_line(str(exc))}", err=True)
+            for line in error_lines(exc):
+                click.echo(f"error: {line}", err=True)
             ctx.exit(1)
         except BrokenPipeError:
             # The reader stopped reading (`| head`): not an error worth a line.

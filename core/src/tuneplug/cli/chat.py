@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from tuneplug.cli.base import error_lines
 from tuneplug.cli.options import MODEL_REF, checked_options, completion_options, read_stdin
 from tuneplug.errors import TuneplugError
-from tuneplug.text import one_line
 
 if TYPE_CHECKING:
     from tuneplug.models import Model
@@ -88,7 +88,8 @@ def _interactive(model: Model, history: list[Message], options: dict[str, Any]) 
             reply = _say(model, turn, options)
         except TuneplugError as exc:
             # One failed turn (a rate limit, a timeout) does not end the session.
-            console.print(Text(f"error: {one_line(str(exc))}", "red"))
+            for line in error_lines(exc):
+                console.print(Text(f"error: {line}", "red"))
             continue
         history = [*turn, Message(role="assistant", content=reply)]
 

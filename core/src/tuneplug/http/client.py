@@ -21,7 +21,6 @@ order.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncGenerator, Generator, Iterator, Mapping
 from typing import NoReturn
@@ -29,7 +28,6 @@ from typing import NoReturn
 import httpx
 
 from tuneplug.http.deadline import deadline_scope
-from tuneplug.http.gate import FifoGate
 from tuneplug.http.mapping import ErrorMapper
 from tuneplug.http.outcome import Deadline, as_deadline, async_outcome, pool_wait, reached
 from tuneplug.http.policy import Call, RetryPolicy
@@ -38,6 +36,7 @@ from tuneplug.http.redaction import register_secrets
 from tuneplug.http.requests import Requests
 from tuneplug.http.sse import SSEDecoder, SSEEvent
 from tuneplug.http.transport import AsyncStream
+from tuneplug.http.watch import Scope
 
 __all__ = ["HttpClient"]
 
@@ -276,13 +275,14 @@ class HttpClient:
     ) -> httpx.Response | BaseException:
         """One async attempt, the wait for a gate slot included: the whole response, or
         the exception that ended it (``limit``: the setting ``deadline`` comes from)."""
+        if not pool.gate.try_acquire():  # the common case: a free slot, nothing to wait for
+            try:
+                await _acquire(pool, deadline)
+            except httpx.PoolTimeout as exc:
+                return exc
+        cm: Scope | None = None
         try:
-            await _acquire(pool.gate, deadline)
-        except httpx.PoolTimeout as exc:
-            return exc
-        cm: asyncio.Timeout | None = None
-        try:
-            async with asyncio.timeout(deadline - _now()) as cm:
+            with pool.deadlines.scope(deadline) as cm:
                 response = await pool.transport.handle_async_request(request)
                 response.request = request
                 await response.aread()  # decodes a compressed body; no-op for identity
@@ -297,13 +297,14 @@ class HttpClient:
     ) -> AsyncStream | httpx.Response | BaseException:
         """Open a stream: the open stream (holding a gate slot), or the error response
         (body read) or exception (no slot held)."""
+        if not pool.gate.try_acquire():
+            try:
+                await _acquire(pool, deadline)
+            except httpx.PoolTimeout as exc:
+                return exc
+        cm: Scope | None = None
         try:
-            await _acquire(pool.gate, deadline)
-        except httpx.PoolTimeout as exc:
-            return exc
-        cm: asyncio.Timeout | None = None
-        try:
-            async with asyncio.timeout(deadline - _now()) as cm:
+            with pool.deadlines.scope(deadline) as cm:
                 opened = await pool.transport.open_stream(request)
                 if opened.head.is_success:
                     return opened
@@ -338,7 +339,7 @@ class HttpClient:
             chunks = opened.chunks()
             while True:
                 try:
-                    async with asyncio.timeout(min(self.timeout, end - _now())):
+                    with pool.deadlines.scope(min(_now() + self.timeout, end)):
                         chunk = await anext(chunks, None)
                 except (httpx.HTTPError, TimeoutError) as exc:
                     # Only `stream_timeout` running out is the stream's deadline; a chunk
@@ -376,12 +377,10 @@ def _now() -> float:
     return time.monotonic()
 
 
-async def _acquire(gate: FifoGate, deadline: float) -> None:
-    """Take a gate slot by ``deadline`` (``time.monotonic``), else ``PoolTimeout``."""
-    if gate.try_acquire():
-        return  # the common case: no timer to arm and cancel
+async def _acquire(pool: LoopPool, deadline: float) -> None:
+    """Wait for a gate slot until ``deadline`` (``time.monotonic``), else ``PoolTimeout``."""
     try:
-        async with asyncio.timeout(deadline - _now()):
-            await gate.acquire()
+        with pool.deadlines.scope(deadline):
+            await pool.gate.acquire()
     except TimeoutError:
         raise httpx.PoolTimeout("no free connection in time") from None

@@ -10,7 +10,7 @@ The deadline travels in a context variable set around the request (see
 :func:`deadline_scope`); a pool's connections read it at each socket operation
 through :class:`DeadlineBackend`, a wrapper of httpcore's sync network backend.
 When no deadline is set the wrapper changes nothing. (The async side needs none of
-this: ``asyncio.timeout`` bounds the whole attempt.)
+this: a deadline scope (:mod:`tuneplug.http.watch`) bounds the whole attempt.)
 """
 
 from __future__ import annotations

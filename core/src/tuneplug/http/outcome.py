@@ -12,12 +12,15 @@ the request provably never left.
 
 from __future__ import annotations
 
-import asyncio
 import time
+from typing import TYPE_CHECKING
 
 import httpx
 
 from tuneplug.http.policy import NOT_SENT
+
+if TYPE_CHECKING:
+    from tuneplug.http.watch import Scope
 
 __all__ = ["Deadline", "as_deadline", "async_outcome", "pool_wait", "reached"]
 
@@ -57,10 +60,10 @@ def reached(deadline: float) -> bool:
 
 
 def async_outcome(
-    exc: BaseException, cm: asyncio.Timeout | None, limit: float, expired: bool = False
+    exc: BaseException, cm: Scope | None, limit: float, expired: bool = False
 ) -> BaseException:
     """An async attempt's ``exc``: a :class:`Deadline` when ``cm`` (the
-    ``asyncio.timeout`` of the deadline) expired or ``expired`` says the deadline
+    :class:`~tuneplug.http.watch.Scope` of the deadline) expired or ``expired`` says the deadline
     passed, an ``httpx.ReadTimeout`` for another bare ``TimeoutError``, else ``exc``."""
     if expired or (cm is not None and cm.expired()):
         return Deadline("deadline", limit)

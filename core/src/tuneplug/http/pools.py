@@ -25,6 +25,7 @@ from tuneplug.http import deadline
 from tuneplug.http.coding import refuse_undecodable
 from tuneplug.http.gate import FifoGate
 from tuneplug.http.transport import AiohttpTransport
+from tuneplug.http.watch import DeadlineWatch
 
 __all__ = ["LoopPool", "LoopPools", "env_proxy", "sync_client"]
 
@@ -94,11 +95,12 @@ class LoopPool:
         forget: Callable[[asyncio.AbstractEventLoop], None],
     ) -> None:
         self.loop = loop
-        # HttpClient bounds every attempt and stream chunk by its timeout (asyncio.timeout).
+        # HttpClient bounds every attempt and stream chunk by its timeout (`deadlines`).
         self.transport = AiohttpTransport(
             max_connections=max_connections, proxy=proxy, caller_deadlines=True
         )
         self.gate = FifoGate(max_connections)
+        self.deadlines = DeadlineWatch(loop)
         self._tasks: set[asyncio.Future[Any]] = set()
         self._finaliser = self._guard(forget)
         # Starting the generator registers it with the running loop's asyncgen hooks;

@@ -41,7 +41,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
     Timeouts come from the request's httpx ``timeout`` extension (seconds). With
     ``caller_deadlines=True`` the caller promises to bound every request, and every
     read of a stream, by at most its ``read`` timeout itself (as
-    :class:`~tuneplug.http.HttpClient` does with ``asyncio.timeout``), so the
+    :class:`~tuneplug.http.HttpClient` does with its deadline scopes), so the
     per-read timeout is not armed; connecting stays bounded here.
     """
 

@@ -20,8 +20,9 @@ journalled ``started`` (from then on it may be applied) raises the version and
 records it as the job's own (``jobs.adapter_version``), a new job records the
 version it found, and a step known not to have been applied (``forget_step``)
 lowers it back. A job resumes only while the adapter's version is its own; else
-:func:`changed_error` names the job that trained it since. Steps applied outside
-jobs (``Model.fine_tune``) are not journalled and not seen; a job from a journal
+:func:`changed_error` names the job that trained it since. A step outside jobs
+(``Model.fine_tune``, :mod:`tuneplug.jobs.direct`) raises the version too, as
+:data:`DIRECT`, and is refused while a job holds the adapter. A job from a journal
 older than the versions (``adapter_version`` NULL) is not checked.
 """
 
@@ -32,7 +33,20 @@ import sqlite3
 from tuneplug.errors import AdapterBusyError, AdapterChangedError
 from tuneplug.jobs.rows import JOB_COLUMNS, JobRow, job_row
 
-__all__ = ["busy_error", "changed_error", "holder", "lower", "mark", "raise_version"]
+__all__ = [
+    "DIRECT",
+    "busy_error",
+    "changed_error",
+    "holder",
+    "lower",
+    "lower_direct",
+    "mark",
+    "raise_direct",
+    "raise_version",
+]
+
+DIRECT = ""
+"""The ``adapters.job_id`` of a version raised by a step outside jobs (``Model.fine_tune``)."""
 
 
 def holder(
@@ -48,14 +62,20 @@ def holder(
     return job_row(rows[0]) if rows else None
 
 
-def busy_error(other: JobRow) -> AdapterBusyError:
-    """The refusal of a job on the adapter ``other`` (an unfinished job) trains."""
+def busy_error(other: JobRow, *, step: bool = False) -> AdapterBusyError:
+    """The refusal of a job (or, ``step``, of a step outside jobs) on the adapter
+    ``other`` (an unfinished job) trains."""
     ref = f"{other.provider}/{other.id}"
     # The journal says "running" for a live runner and a killed one alike.
     status = "running or interrupted" if other.status == "running" else other.status
+    rule = (
+        "a step outside that job would change the weights it resumes on"
+        if step
+        else "one job at a time trains an adapter"
+    )
     return AdapterBusyError(
         f"adapter {other.provider}/{other.target} is being trained by job {ref} "
-        f"({status}, not ended); one job at a time trains an adapter: continue that job "
+        f"({status}, not ended); {rule}: continue that job "
         f"with `tuneplug jobs resume {ref}`, or end it with `tuneplug jobs cancel {ref}` "
         "and start again",
         provider=other.provider,
@@ -85,6 +105,31 @@ def raise_version(conn: sqlite3.Connection, job_id: str) -> None:
         (job_id,),
     )
     _own(conn, job_id)
+
+
+def raise_direct(conn: sqlite3.Connection, provider: str, target: str) -> int:
+    """A step outside jobs is about to be sent to ``target``: its version, raised."""
+    conn.execute(
+        "INSERT INTO adapters (provider, target, version, job_id, previous_job) "
+        "VALUES (?, ?, 1, ?, NULL) ON CONFLICT (provider, target) DO UPDATE SET "
+        "version = version + 1, previous_job = adapters.job_id, job_id = excluded.job_id",
+        (provider, target, DIRECT),
+    )
+    found = conn.execute(
+        "SELECT version FROM adapters WHERE provider = ? AND target = ?", (provider, target)
+    ).fetchone()
+    return int(found[0])
+
+
+def lower_direct(conn: sqlite3.Connection, provider: str, target: str, version: int) -> None:
+    """The step outside jobs that raised ``target`` to ``version`` was not applied: the
+    raise is undone, only while nothing raised the version since (a concurrent step
+    outside jobs keeps it raised: the safe side)."""
+    conn.execute(
+        "UPDATE adapters SET version = version - 1, job_id = COALESCE(previous_job, job_id), "
+        "previous_job = NULL WHERE provider = ? AND target = ? AND job_id = ? AND version = ?",
+        (provider, target, DIRECT, version),
+    )
 
 
 def lower(conn: sqlite3.Connection, job_id: str) -> None:
@@ -123,6 +168,11 @@ def changed_error(conn: sqlite3.Connection, row: JobRow) -> AdapterChangedError 
     if found is None or found[0] is None or found[0] == found[1]:
         return None
     other = str(found[2])
+    by = (
+        "a step outside jobs (Model.fine_tune)"
+        if other == DIRECT
+        else f"job {row.provider}/{other}"
+    )
     kept = conn.execute(
         "SELECT model FROM checkpoints WHERE job_id = ? AND state = 'kept' "
         "ORDER BY step DESC LIMIT 1",
@@ -137,8 +187,8 @@ def changed_error(conn: sqlite3.Connection, row: JobRow) -> AdapterChangedError 
             f"(`tuneplug jobs create {checkpoint} DATA`)"
         )
     return AdapterChangedError(
-        f"job {ref} cannot resume: adapter {adapter} was trained by job "
-        f"{row.provider}/{other} since this job's last step, so resuming would continue "
+        f"job {ref} cannot resume: adapter {adapter} was trained by {by} "
+        f"since this job's last step, so resuming would continue "
         f"on weights this job did not leave there; {how}",
         provider=row.provider,
         job_id=row.id,

@@ -62,9 +62,9 @@ class Copies:
         """Whether a copy is made after ``step``: an epoch's end before the last step."""
         return self.enabled and 0 < step < total and step % per_epoch == 0
 
-    def take(self, info: ModelInfo, step: int, next_step: tuple[int, int] | None) -> None:
-        """Copy the adapter ``info`` as the checkpoint at ``step``, keep the newest
-        :data:`KEPT`, and start ``next_step``. A copy that fails is a warning event (the
+    def take(self, info: ModelInfo, step: int) -> None:
+        """Copy the adapter ``info`` as the checkpoint at ``step`` and keep the newest
+        :data:`KEPT`. A copy that fails is a warning event (the
         checkpoint keeps its metrics, the job goes on); an interrupt leaves it
         ``copying`` for :meth:`settle`."""
         name = checkpoint_id(self.job_id, step)
@@ -79,10 +79,10 @@ class Copies:
             message = f"checkpoint at step {step} has no model: copying the adapter failed: "
             message += reason
             warning: Event = ("warn", "message", message, step, {})
-            self.store.end_checkpoint(self.job_id, step, None, warning, next_step)
+            self.store.end_checkpoint(self.job_id, step, None, warning)
             return
         model = f"{self.provider.name}/{made.id}"
-        self.store.end_checkpoint(self.job_id, step, model, None, next_step)
+        self.store.end_checkpoint(self.job_id, step, model)
         self.retain(final=False)
 
     def settle(self, keep: int | None) -> None:

@@ -35,7 +35,6 @@ from pathlib import Path
 
 from filelock import Timeout
 
-from tuneplug import paths
 from tuneplug.errors import InvalidRequestError
 from tuneplug.jobs.adapter_lock import busy_error
 from tuneplug.jobs.backend import JobPage
@@ -49,7 +48,7 @@ from tuneplug.jobs.inputs import iter_samples, no_samples
 from tuneplug.jobs.prune import remove_job
 from tuneplug.jobs.runner import Runner, runner_lock
 from tuneplug.jobs.spec_check import adapter_options, check_spec
-from tuneplug.jobs.store import JobRow, JobStore
+from tuneplug.jobs.store import JobRow, JobStore, journal_path
 from tuneplug.jobs.types import Job, JobCheckpoint, JobEvent, JobSpec, JobStatus
 from tuneplug.provider import Provider
 from tuneplug.types import Capability, ModelInfo, ModelKind
@@ -65,7 +64,7 @@ _stores_lock = threading.Lock()
 
 def job_store() -> JobStore:
     """The journal under the current ``TUNEPLUG_HOME`` (one object per path)."""
-    path = paths.home() / "jobs" / "jobs.sqlite3"
+    path = journal_path()
     with _stores_lock:
         store = _stores.get(path)
         if store is None:

@@ -18,11 +18,15 @@ asked for a copy of the adapter before the next step is journalled started
 (:class:`tuneplug.jobs.checkpoints.Copies`), so a resumed run knows the adapter
 still holds exactly that epoch's steps when it makes a copy a killed run did not.
 
-A started step means "perhaps sent", so nothing long runs between journalling a step
-started and sending it: an epoch's validation and copy come before the next step is
-journalled, and a run that fails or is interrupted before sending a step it journalled
-(a listener's error, a failed copy clean-up, Ctrl-C) drops that step again, so the job
-resumes by sending it rather than stopping on a step no provider ever saw.
+A started step means "perhaps sent", so a step is journalled started last, right
+before its hook is called: its batch is read, the cancel and pause requests checked,
+the previous step's event told to listeners, an epoch's validation and copy made, all
+before. A run that fails or is interrupted before the call (Ctrl-C) drops the step
+again, so the job resumes by sending it rather than stopping on a step no provider
+ever saw. What is left is inherent to marking before sending: a ``kill -9`` between
+that journal write and the provider's bytes leaving (the hook's own work before it
+sends: building the request, connecting) leaves a step no one can tell from a sent
+one, unless the provider takes idempotency keys.
 
 Batches are deterministic: epoch ``e`` visits the samples in the order
 :func:`tuneplug.jobs.data.permuted` gives for the job's seed and ``e``, so a
@@ -94,14 +98,26 @@ def runner_lock(job_dir: Path) -> FileLock:
     return FileLock(job_dir / "runner.lock")
 
 
-def uncertain_message(job_id: str, step: int, provider: str) -> str:
-    """What a job says when it stops on a step it cannot prove applied or not."""
+def uncertain_message(
+    job_id: str, step: int, provider: str, target: str, copy: tuple[int, str] | None = None
+) -> str:
+    """What a job says when it stops on a step it cannot prove applied or not: and how
+    to go on (``copy``: the step and model of its newest kept checkpoint copy)."""
+    how = (
+        f"start a new job on the adapter as it is now "
+        f"(`tuneplug jobs create {provider}/{target} DATA`)"
+    )
+    if copy is not None:
+        how += (
+            f", or on this job's newest checkpoint copy, which holds exactly its steps "
+            f"1..{copy[0]} (`tuneplug jobs create {copy[1]} DATA`)"
+        )
     return (
         f"step {step} of job {job_id} may or may not have been applied: the run sending it "
         f"stopped before {provider!r} answered, and {provider!r} does not take idempotency "
         "keys, so sending it again could train on that batch twice; the job stops here "
-        f"instead of guessing (the adapter holds steps 1..{step - 1}, perhaps {step}; start "
-        "a new job for the rest)"
+        f"instead of guessing (the adapter holds steps 1..{step - 1}, perhaps {step}); "
+        f"to go on, {how}"
     )
 
 
@@ -192,7 +208,11 @@ class Runner:
         keyed = self.provider.accepts("tuneplug_fine_tune", "idempotency_key")
         pending = self.store.open_step(self.job_id)
         if pending is not None and not keyed:
-            message = uncertain_message(self.job_id, pending.step, self.provider.name)
+            made = self.store.checkpoint_copies(self.job_id)
+            kept = [(step, str(model)) for step, _, model, state in made if state == "kept"]
+            message = uncertain_message(
+                self.job_id, pending.step, self.provider.name, row.target, next(iter(kept), None)
+            )
             event: Event = ("error", "message", message, pending.step, {})
             self.store.set_status(self.job_id, "failed", event, error=message)
             self._emit(on_event, seen)
@@ -214,15 +234,16 @@ class Runner:
                     seen = self._emit(on_event, seen)
                 if copies.enabled:
                     copies.settle(keep=first - 1 if pending is None else None)
-                if first <= total and pending is None:
-                    begin = (first, (first - 1) // per_epoch)
-                    # Step `first` was never sent: the adapter holds exactly steps 1..first-1.
-                    self._unsent = first
-                    if copies.wanted(first - 1, per_epoch, total) and copies.due(first - 1):
-                        copies.take(info, first - 1, begin)
-                        seen = self._emit(on_event, seen)
-                    else:
-                        self.store.start_step(self.job_id, *begin)
+                # Step `first` was never sent: the adapter holds exactly steps 1..first-1,
+                # so the copy a killed run did not make can be made now.
+                if (
+                    first <= total
+                    and pending is None
+                    and copies.wanted(first - 1, per_epoch, total)
+                    and copies.due(first - 1)
+                ):
+                    copies.take(info, first - 1)
+                    seen = self._emit(on_event, seen)
                 for step in range(first, total + 1):
                     cancel, stop = self.store.requests(self.job_id)
                     if cancel or stop is not None:
@@ -232,32 +253,28 @@ class Runner:
                         return self.store.get(self.job_id)
                     epoch = (step - 1) // per_epoch
                     batch = self._batch(train, settings, step)
+                    # Journalled started last, right before it is sent: a run killed
+                    # anywhere else (a listener, validation, a copy, reading the batch)
+                    # leaves no step that looks perhaps sent.
+                    self._unsent = step
+                    self.store.start_step(self.job_id, step, epoch)
                     try:
                         result = self._send(info, batch, step)
                     finally:
                         seen = self._emit(on_event, seen)
                     if step == self._exit_after:
                         os._exit(86)  # the test's kill point: applied, not yet journalled
-                    # At an epoch's end the next step starts once the validation and
-                    # the copy are journalled: a run killed during either never sent it.
-                    copy = copies.wanted(step, per_epoch, total)
-                    ends_epoch = step % per_epoch == 0
-                    nxt = (step + 1, step // per_epoch) if step < total else None
-                    self._unsent = None if nxt is None else nxt[0]
                     self.store.finish_step(
                         self.job_id, step, result.trainable_tokens, result.sum_loss,
                         _step_event(step, total, epoch, result),
-                        None if copy or ends_epoch else nxt,
                     )  # fmt: skip
                     seen = self._emit(on_event, seen)
-                    if ends_epoch:
+                    if step % per_epoch == 0:
                         self._validate(valid, info, epoch)
                         seen = self._emit(on_event, seen)
-                    if copy:
-                        copies.take(info, step, nxt)
+                    if copies.wanted(step, per_epoch, total):
+                        copies.take(info, step)
                         seen = self._emit(on_event, seen)
-                    elif ends_epoch and nxt is not None:
-                        self.store.start_step(self.job_id, *nxt)
             finally:
                 if valid is not None:
                     valid.close()

@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from tuneplug import paths
 from tuneplug.errors import ConfigError, NotFoundError, ServerError
 from tuneplug.jobs.adapter_lock import changed_error, holder, mark
 from tuneplug.jobs.journal_events import EventLog, write_event
@@ -38,7 +39,12 @@ from tuneplug.jobs.rows import (
     job_row,
 )
 
-__all__ = ["STOPS", "Event", "EventRow", "JobRow", "JobStore", "StepRow"]
+__all__ = ["STOPS", "Event", "EventRow", "JobRow", "JobStore", "StepRow", "journal_path"]
+
+
+def journal_path() -> Path:
+    """The journal of the current ``TUNEPLUG_HOME`` (which may not exist yet)."""
+    return paths.home() / "jobs" / "jobs.sqlite3"
 
 
 class JobStore(StepJournal, EventLog):

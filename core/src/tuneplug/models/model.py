@@ -13,6 +13,7 @@ from tuneplug import calls
 from tuneplug.chat import ChatMixin
 from tuneplug.chat_templates import ChatTemplate
 from tuneplug.errors import InvalidRequestError
+from tuneplug.models.options_cache import OptionsCache
 from tuneplug.models.tuning import TuningMixin, training_steps
 from tuneplug.options import DeclaredOptions, build_options, declared_options
 from tuneplug.provider import Provider
@@ -52,6 +53,7 @@ class Model(ChatMixin, TuningMixin):
         """The provider-specific options this model declares (``tuneplug_options``)."""
         # Validated once: the options of a call without options are these.
         self._default_options = self._build_options(self.defaults)
+        self._options = OptionsCache(self._build_options)
         self._chat_template: ChatTemplate | None = None
 
     def __repr__(self) -> str:
@@ -93,7 +95,7 @@ class Model(ChatMixin, TuningMixin):
         """The options a call with ``overrides`` would use (validated, no I/O)."""
         if not overrides:
             return self._default_options
-        return self._build_options({**self.defaults, **overrides})
+        return self._options.get({**self.defaults, **overrides})
 
     def _prepare(self, prompt: str, overrides: dict[str, Any]) -> CompletionOptions:
         self.provider.require(Capability.COMPLETE, "complete")

@@ -220,30 +220,42 @@ class TuningMixin:
         """Run one training step of this adapter on ``samples`` (all validated first).
 
         ``samples``: one sample or an iterable, in any format of :mod:`tuneplug.samples`
-        (see :meth:`prepare_samples`).
+        (see :meth:`prepare_samples`). The step counts in the job journal as a job's
+        would (:mod:`tuneplug.jobs.direct`): a failed job that trained this adapter
+        before no longer resumes onto it.
+
+        Raises:
+            AdapterBusyError: an unfinished job (queued, running, interrupted or paused)
+                trains this adapter; nothing is sent.
         """
+        from tuneplug.jobs.direct import direct_step
+
         batch = self.prepare_samples(samples)
-        result: FineTuneResult = self.provider.call(
-            "tuneplug_fine_tune", model=self.info, samples=batch, idempotency_key=None
-        )
+        with direct_step(self.provider.name, self.info.id):
+            result: FineTuneResult = self.provider.call(
+                "tuneplug_fine_tune", model=self.info, samples=batch, idempotency_key=None
+            )
         _note_trained(self.ref)
         return result
 
     async def afine_tune(self, samples: SampleLike | Iterable[SampleLike]) -> FineTuneResult:
         """Async :meth:`fine_tune`: native when the provider has it, else in a worker thread."""
+        from tuneplug.jobs.direct import adirect_step
+
         batch = self.prepare_samples(samples)
-        if self.provider.has("tuneplug_afine_tune"):
-            result: FineTuneResult = await self.provider.call(
-                "tuneplug_afine_tune", model=self.info, samples=batch, idempotency_key=None
-            )
-        else:
-            result = await asyncio.to_thread(
-                self.provider.call,
-                "tuneplug_fine_tune",
-                model=self.info,
-                samples=batch,
-                idempotency_key=None,
-            )
+        async with adirect_step(self.provider.name, self.info.id):
+            if self.provider.has("tuneplug_afine_tune"):
+                result: FineTuneResult = await self.provider.call(
+                    "tuneplug_afine_tune", model=self.info, samples=batch, idempotency_key=None
+                )
+            else:
+                result = await asyncio.to_thread(
+                    self.provider.call,
+                    "tuneplug_fine_tune",
+                    model=self.info,
+                    samples=batch,
+                    idempotency_key=None,
+                )
         _note_trained(self.ref)
         return result
 

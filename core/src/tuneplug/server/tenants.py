@@ -32,6 +32,8 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from tuneplug.config_files import location, toml_key, toml_syntax_error
+from tuneplug.config_shapes import toml_type
 from tuneplug.errors import ConfigError
 from tuneplug.server.identity import KeyIdentity
 from tuneplug.text import decode_utf8
@@ -131,47 +133,61 @@ def load_tenants_file(
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+        raise ConfigError(toml_syntax_error(path, text, exc)) from None
     table = data.get("tenants")
-    if not isinstance(table, dict) or not table or set(data) - {"tenants"}:
-        raise ConfigError(f"{path}: expected only [tenants.<name>] tables")
+    others = sorted(set(data) - {"tenants"})
+    if not isinstance(table, dict) or not table or others:
+        where = location(path, [others[0]] if others else ["tenants"])
+        raise ConfigError(f"{where}: expected only [tenants.<name>] tables")
     return [
         _tenant(path, name, entry, default_rate_limit, identity) for name, entry in table.items()
     ]
 
 
+_TENANT_KEYS = ("key", "key_env", "rate_limit", "workspace")
+
+
 def _tenant(
     path: Path, name: str, entry: Any, default_rate: float | None, identity: KeyIdentity | None
 ) -> Tenant:
-    where = f"{path}: [tenants.{name}]"
+    def at(key: str | None = None, problem: str = "") -> ConfigError:
+        # FILE:LINE: [tenants.NAME] key: problem, at the key's own line when there is one.
+        where = location(path, ["tenants", name, *([key] if key else [])])
+        return ConfigError(
+            f"{where}: {toml_key(f'tenants.{name}', [key] if key else [])}: {problem}"
+        )
+
     if not isinstance(entry, dict):
-        raise ConfigError(f"{where}: expected a table")
-    unknown = set(entry) - {"key", "key_env", "workspace", "rate_limit"}
+        raise at(problem=f"expected a table, found {toml_type(entry)}")
+    unknown = sorted(set(entry) - set(_TENANT_KEYS))
     if unknown:
-        raise ConfigError(f"{where}: unknown setting {sorted(unknown)[0]!r}")
+        raise at(unknown[0], f"unknown setting (settings: {', '.join(_TENANT_KEYS)})")
     if ("key" in entry) == ("key_env" in entry):
-        raise ConfigError(f"{where}: give exactly one of key, key_env")
+        raise at(problem="give exactly one of key, key_env")
     if "key_env" in entry:
         key = os.environ.get(str(entry["key_env"]), "")
         if not key:
-            raise ConfigError(f"{where}: environment variable {entry['key_env']} is not set")
+            raise at("key_env", f"environment variable {entry['key_env']} is not set")
     else:
         key = entry["key"]
         if not isinstance(key, str):
-            raise ConfigError(f"{where}: key must be a string")
+            raise at("key", f"expected a string, found {toml_type(key)}")
     if "workspace" in entry:
         workspace = entry["workspace"]
     else:
         workspace = identity.named_workspace(name) if identity else new_workspace()
     rate = entry.get("rate_limit", default_rate)
     if not isinstance(workspace, str) or not workspace:
-        raise ConfigError(f"{where}: workspace must be a non-empty string")
+        found = "an empty string" if workspace == "" else toml_type(workspace)
+        raise at("workspace", f"expected a non-empty string, found {found}")
     if rate is not None and (isinstance(rate, bool) or not isinstance(rate, int | float)):
-        raise ConfigError(f"{where}: rate_limit must be a number (requests per minute)")
+        raise at("rate_limit", f"expected a number (requests per minute), found {toml_type(rate)}")
+    if rate is not None and not (math.isfinite(rate) and rate > 0):
+        raise at("rate_limit", f"must be a positive number (requests per minute), got {rate!r}")
     try:
         return Tenant(name, SecretStr(key), workspace, float(rate) if rate is not None else None)
     except ConfigError as exc:
-        raise ConfigError(f"{path}: {exc.message}") from None
+        raise at(problem=exc.message.removeprefix(f"tenant {name!r}: ")) from None
 
 
 class RateLimiter:

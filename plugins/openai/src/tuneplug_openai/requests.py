@@ -120,6 +120,8 @@ def _only_one(n: object) -> None:
 
 
 _NO_OPTIONS = OpenAIOptions()
+# json.dumps(data, allow_nan=False) builds this encoder on every call; it keeps no state.
+_to_json = json.JSONEncoder(allow_nan=False).encode
 _FIELDS: dict[type[BaseModel], tuple[str, ...]] = {
     m: tuple(m.model_fields) for m in (wire.CompletionRequest, wire.ChatCompletionRequest)
 }
@@ -176,7 +178,7 @@ def _encode(request: type[BaseModel], values: dict[str, Any], opts: OpenAIOption
             )
         data.update(extra_body)
     try:
-        return json.dumps(data, allow_nan=False).encode()
+        return _to_json(data).encode()
     except ValueError:
         raise InvalidRequestError("options must be finite numbers (no NaN or inf)") from None
 

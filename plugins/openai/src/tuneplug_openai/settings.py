@@ -71,7 +71,8 @@ class OpenAISettings(HttpStreamSettings, BaseSettings):
     The HTTP-client fields (``timeout``, ``connect_timeout``, ``max_retries``,
     ``backoff_base``, ``backoff_max``, ``max_retry_after``, ``max_connections``,
     ``stream_timeout``) are :class:`tuneplug.settings_http.HttpStreamSettings`'s, with
-    ``timeout`` the SDK's default: 600 seconds per attempt (at most a day).
+    ``timeout`` the SDK's default, 600 seconds per attempt, and ``stream_timeout`` 3600
+    seconds per stream (each at most a day).
     """
 
     model_config = SettingsConfigDict(
@@ -98,8 +99,9 @@ class OpenAISettings(HttpStreamSettings, BaseSettings):
     # `sig`), and the kit scrubs what `tuneplug config` masks. `api-version` is then
     # masked too: hiding a version beats showing a key.
     query: dict[str, SecretStr] = Field(default_factory=dict)
-    # The SDK's default: a long completion takes minutes.
+    # The SDK's default: a long completion takes minutes; a stream may take an hour.
     timeout: float = Field(default=600.0, gt=0, le=86_400)
+    stream_timeout: float = Field(default=3600.0, gt=0, le=86_400)
     chat_max_tokens_field: Literal["max_completion_tokens", "max_tokens"] = "max_completion_tokens"
 
     @field_validator("api_key", "organization", "project", mode="before")
