@@ -32,13 +32,18 @@ def fine_tune(
 ) -> None:
     """Fine-tune the adapter MODEL on the samples in FILE (JSONL or a JSON array)."""
     from tuneplug.cli.jobs import checked_spec
+    from tuneplug.jobs.interrupts import StepAbandoned
     from tuneplug.training import run_fine_tune
 
     checked_spec(model, file, {"batch_size": batch_size, "n_epochs": epochs})
     resumable("run the same command again to resume where it stopped")
-    summary = run_fine_tune(
-        model, file, batch_size=batch_size, epochs=epochs, resume=resume, quiet=as_json
-    )
+    try:
+        summary = run_fine_tune(
+            model, file, batch_size=batch_size, epochs=epochs, resume=resume, quiet=as_json
+        )
+    except StepAbandoned as exc:
+        resumable(str(exc))  # rerunning would not resume it: say why
+        raise
     if as_json:
         echo_json(summary)
         return

@@ -176,6 +176,7 @@ def attach(job: Job, as_json: bool, plot: str | None, run: bool) -> None:
     ``plot`` must have passed :func:`check_plot` before the job was started.
     """
     from tuneplug.errors import TuneplugError
+    from tuneplug.jobs.interrupts import StepAbandoned
     from tuneplug.jobs.local import LocalJobs
     from tuneplug.jobs.types import JobStatus
 
@@ -188,6 +189,9 @@ def attach(job: Job, as_json: bool, plot: str | None, run: bool) -> None:
         if isinstance(backend, LocalJobs) and here:
             try:
                 final = backend.run(job.id, watch)
+            except StepAbandoned as exc:
+                resumable(str(exc))  # not "continue it": it cannot be
+                raise
             except TuneplugError:
                 final = job.refresh()
                 if final.status is not JobStatus.FAILED:

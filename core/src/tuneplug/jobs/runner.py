@@ -12,6 +12,9 @@ When a step raises, what the error says decides: a refusal (a client error, a
 rate limit, a 503, an error raised before any request) was not applied and the
 step is simply sent again on resume; anything else (a timeout, a dropped
 connection, a 500, an unexpected exception) leaves the step's outcome unknown.
+On such a provider an interrupt while a step is in flight is held until the step is
+journalled done (:mod:`tuneplug.jobs.interrupts`); a second one abandons the step,
+and the job is journalled failed on it (:class:`~tuneplug.jobs.interrupts.StepAbandoned`).
 
 At a checkpoint (an epoch's end) a provider with ``tuneplug_copy_adapter`` is
 asked for a copy of the adapter before the next step is journalled started
@@ -44,20 +47,12 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 
-from tuneplug.errors import (
-    AuthenticationError,
-    CapabilityError,
-    ConfigError,
-    InvalidRequestError,
-    NotFoundError,
-    PermissionDeniedError,
-    RateLimitError,
-    TuneplugError,
-    UnknownModelError,
-)
+from tuneplug.errors import TuneplugError
 from tuneplug.jobs.adapter_lock import busy_error
 from tuneplug.jobs.checkpoints import Copies
 from tuneplug.jobs.data import SampleFile, permuted
+from tuneplug.jobs.interrupts import HeldInterrupts, StepAbandoned
+from tuneplug.jobs.outcomes import is_refusal, lost_how, own_words, uncertain_message
 from tuneplug.jobs.store import Event, EventRow, JobRow, JobStore
 from tuneplug.provider import Provider
 from tuneplug.types import FineTuneResult, ModelInfo, Sample
@@ -70,55 +65,10 @@ EXIT_AFTER_STEP_ENV = "TUNEPLUG_JOBS_EXIT_AFTER_STEP"
 PROBE_GRACE = 2.0
 """Seconds a starting runner waits for the lock: probes hold it briefly, runners for good."""
 
-_REFUSALS = (
-    InvalidRequestError,
-    CapabilityError,
-    NotFoundError,
-    AuthenticationError,
-    PermissionDeniedError,
-    RateLimitError,
-    ConfigError,
-    UnknownModelError,
-)
-
-
-def is_refusal(exc: BaseException) -> bool:
-    """Whether ``exc`` proves the step was not applied (so sending it again is safe)."""
-    if isinstance(exc, _REFUSALS):
-        return True
-    if isinstance(exc, TuneplugError) and exc.status is not None:
-        # 503 and 4xx are answers of a server that did not do the work; 408, 500,
-        # 502 and 504 may come after it did.
-        return exc.status == 503 or (400 <= exc.status < 500 and exc.status != 408)
-    return False
-
 
 def runner_lock(job_dir: Path) -> FileLock:
     """The lock a job's runner holds while it runs (how others tell it is alive)."""
     return FileLock(job_dir / "runner.lock")
-
-
-def uncertain_message(
-    job_id: str, step: int, provider: str, target: str, copy: tuple[int, str] | None = None
-) -> str:
-    """What a job says when it stops on a step it cannot prove applied or not: and how
-    to go on (``copy``: the step and model of its newest kept checkpoint copy)."""
-    how = (
-        f"start a new job on the adapter as it is now "
-        f"(`tuneplug jobs create {provider}/{target} DATA`)"
-    )
-    if copy is not None:
-        how += (
-            f", or on this job's newest checkpoint copy, which holds exactly its steps "
-            f"1..{copy[0]} (`tuneplug jobs create {copy[1]} DATA`)"
-        )
-    return (
-        f"step {step} of job {job_id} may or may not have been applied: the run sending it "
-        f"stopped before {provider!r} answered, and {provider!r} does not take idempotency "
-        "keys, so sending it again could train on that batch twice; the job stops here "
-        f"instead of guessing (the adapter holds steps 1..{step - 1}, perhaps {step}); "
-        f"to go on, {how}"
-    )
 
 
 class Runner:
@@ -133,6 +83,8 @@ class Runner:
         self._listening = False
         # The step journalled started and not yet handed to the provider, if any.
         self._unsent: int | None = None
+        # Interrupts held while a step that cannot be sent again is in flight (no keys).
+        self._held: HeldInterrupts | None = None
         self._exit_after = int(os.environ.get(EXIT_AFTER_STEP_ENV, "0") or 0)
 
     def run(self, on_event: Callable[[EventRow], None] | None = None) -> JobRow:
@@ -156,9 +108,15 @@ class Runner:
             # Who runs the job, for `kill` and for the crash tests (only meaningful while locked).
             (self.dir / "runner.pid").write_text(str(os.getpid()), encoding="ascii")
             self._listening = on_event is not None
-            return self._run(on_event or (lambda event: None))
+            if not self.provider.accepts("tuneplug_fine_tune", "idempotency_key"):
+                self._held = HeldInterrupts(self.provider.name)
+            with self._held or contextlib.nullcontext():
+                return self._run(on_event or (lambda event: None))
         except BaseException as exc:
             self._forget_unsent()
+            abandoned = None if self._held is None else self._held.abandoned
+            if isinstance(exc, KeyboardInterrupt) and abandoned is not None:
+                raise self._abandon(abandoned) from None
             if isinstance(exc, Exception):
                 self._failed(exc)
             raise
@@ -173,6 +131,22 @@ class Runner:
         # makes a resume more careful than it needs to be.
         with contextlib.suppress(TuneplugError):
             self.store.forget_step(self.job_id, self._unsent)
+
+    def _abandon(self, step: int) -> StepAbandoned:
+        """Journal the job failed on ``step``, which a second interrupt abandoned in flight."""
+        why = f"it was abandoned (interrupted twice) before {self.provider.name!r} answered"
+        message = self._uncertain(step, self.store.get(self.job_id).target, why)
+        with contextlib.suppress(TuneplugError):  # the journal's step stays open regardless
+            event: Event = ("error", "message", message, step, {})
+            self.store.set_status(self.job_id, "failed", event, error=message)
+        return StepAbandoned(message)
+
+    def _uncertain(self, step: int, target: str, why: str | None) -> str:
+        """:func:`uncertain_message` for ``step``, naming the newest kept checkpoint copy."""
+        made = self.store.checkpoint_copies(self.job_id)
+        kept = [(at, str(model)) for at, _, model, state in made if state == "kept"]
+        name = self.provider.name
+        return uncertain_message(self.job_id, step, name, target, next(iter(kept), None), why)
 
     def _failed(self, exc: Exception) -> None:
         """Journal an error the loop did not (resolving the model, reading the copy, ...)."""
@@ -208,11 +182,8 @@ class Runner:
         keyed = self.provider.accepts("tuneplug_fine_tune", "idempotency_key")
         pending = self.store.open_step(self.job_id)
         if pending is not None and not keyed:
-            made = self.store.checkpoint_copies(self.job_id)
-            kept = [(step, str(model)) for step, _, model, state in made if state == "kept"]
-            message = uncertain_message(
-                self.job_id, pending.step, self.provider.name, row.target, next(iter(kept), None)
-            )
+            why = lost_how(self.store, self.job_id, pending.step)
+            message = self._uncertain(pending.step, row.target, why)
             event: Event = ("error", "message", message, pending.step, {})
             self.store.set_status(self.job_id, "failed", event, error=message)
             self._emit(on_event, seen)
@@ -247,7 +218,8 @@ class Runner:
                 for step in range(first, total + 1):
                     cancel, stop = self.store.requests(self.job_id)
                     if cancel or stop is not None:
-                        self.store.forget_step(self.job_id, step)
+                        # Nothing of this run is started yet; a step a killed run left open
+                        # stays open (it may have been applied).
                         self._stop(step, "cancel" if cancel else stop)
                         self._emit(on_event, seen)
                         return self.store.get(self.job_id)
@@ -256,7 +228,8 @@ class Runner:
                     # Journalled started last, right before it is sent: a run killed
                     # anywhere else (a listener, validation, a copy, reading the batch)
                     # leaves no step that looks perhaps sent.
-                    self._unsent = step
+                    # (The step a killed run left open may have been applied: never dropped.)
+                    self._unsent = None if pending and pending.step == step else step
                     self.store.start_step(self.job_id, step, epoch)
                     try:
                         result = self._send(info, batch, step)
@@ -268,7 +241,11 @@ class Runner:
                         self.job_id, step, result.trainable_tokens, result.sum_loss,
                         _step_event(step, total, epoch, result),
                     )  # fmt: skip
+                    if self._held is not None:
+                        self._held.end()
                     seen = self._emit(on_event, seen)
+                    if self._held is not None:
+                        self._held.release()  # an interrupt held in the step stops the job here
                     if step % per_epoch == 0:
                         self._validate(valid, info, epoch)
                         seen = self._emit(on_event, seen)
@@ -324,6 +301,8 @@ class Runner:
         """The step's result; on an error, the job is journalled failed and the error raised."""
         try:
             self._unsent = None  # from here on the provider may have seen it
+            if self._held is not None:
+                self._held.begin(step)
             result: FineTuneResult = self.provider.call(
                 "tuneplug_fine_tune", model=info, samples=batch,
                 idempotency_key=f"{self.job_id}:{step}",
@@ -332,9 +311,10 @@ class Runner:
         except TuneplugError as exc:
             if is_refusal(exc):
                 self.store.forget_step(self.job_id, step)
-            reason = f"step {step} failed: {exc}"
+            said = own_words(exc, self.provider.name)
+            reason = f"step {step} failed: {said}"
             self.store.set_status(
-                self.job_id, "failed", ("error", "message", reason, step, {}), error=str(exc)
+                self.job_id, "failed", ("error", "message", reason, step, {}), error=said
             )
             raise
         except Exception as exc:  # a plugin bug: fail the job, keep the step open

@@ -1,0 +1,102 @@
+"""Whether a step that raised was applied, and what a job says when no one can tell.
+
+A refusal (a client error, a rate limit, a 503, an error raised before any request)
+proves the step was not applied: the job resumes by sending it again. Anything else
+leaves its outcome unknown, and on a provider without idempotency keys the job stops
+on it, saying how the outcome was lost and what the adapter holds
+(:func:`uncertain_message`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from tuneplug.errors import (
+    AuthenticationError,
+    CapabilityError,
+    ConfigError,
+    InvalidRequestError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    TuneplugError,
+    UnknownModelError,
+)
+
+if TYPE_CHECKING:
+    from tuneplug.jobs.store import JobStore
+
+__all__ = ["is_refusal", "lost_how", "own_words", "uncertain_message"]
+
+_REFUSALS = (
+    InvalidRequestError,
+    CapabilityError,
+    NotFoundError,
+    AuthenticationError,
+    PermissionDeniedError,
+    RateLimitError,
+    ConfigError,
+    UnknownModelError,
+)
+
+
+def is_refusal(exc: BaseException) -> bool:
+    """Whether ``exc`` proves the step was not applied (so sending it again is safe)."""
+    if isinstance(exc, _REFUSALS):
+        return True
+    if isinstance(exc, TuneplugError) and exc.status is not None:
+        # 503 and 4xx are answers of a server that did not do the work; 408, 500,
+        # 502 and 504 may come after it did.
+        return exc.status == 503 or (400 <= exc.status < 500 and exc.status != 408)
+    return False
+
+
+def uncertain_message(
+    job_id: str,
+    step: int,
+    provider: str,
+    target: str,
+    copy: tuple[int, str] | None = None,
+    why: str | None = None,
+) -> str:
+    """What a job says when it stops on a step it cannot prove applied or not, and how
+    to go on (``copy``: the step and model of its newest kept checkpoint copy).
+
+    ``why`` says how the step's outcome was lost (default: the run sending it stopped
+    before the provider answered, as after a ``kill -9``).
+    """
+    why = why or f"the run sending it stopped before {provider!r} answered"
+    holds = f"steps 1..{step - 1}" if step > 2 else "step 1" if step == 2 else "none of its steps"
+    how = (
+        f"start a new job on the adapter as it is now "
+        f"(`tuneplug jobs create {provider}/{target} DATA`)"
+    )
+    if copy is not None:
+        how += (
+            f", or on this job's newest checkpoint copy, which holds exactly its steps "
+            f"1..{copy[0]} (`tuneplug jobs create {copy[1]} DATA`)"
+        )
+    return (
+        f"step {step} of job {job_id} may or may not have been applied: {why}, and "
+        f"{provider!r} does not take idempotency keys, so sending it again could train on "
+        "that batch twice; the job stops here instead of guessing (the adapter holds "
+        f"{holds}, perhaps step {step}); to go on, {how}"
+    )
+
+
+def own_words(exc: TuneplugError, provider: str) -> str:
+    """``exc`` as a job of ``provider`` records it: without naming ``provider`` again."""
+    text = str(exc)
+    return text.removeprefix(f"{provider}: ") if exc.provider == provider else text
+
+
+def lost_how(store: JobStore, job_id: str, step: int) -> str | None:
+    """How the open ``step``'s outcome was lost, when sending it failed with an error
+    that does not prove it was not applied (``None``: the run stopped meanwhile)."""
+    prefix = f"step {step} failed: "
+    events, _ = store.events_newest(job_id, None, 50)
+    for event in events:
+        if event.level == "error" and event.step == step and event.message.startswith(prefix):
+            error = event.message.removeprefix(prefix)
+            return f"sending it failed with an error that does not prove it was not ({error})"
+    return None
