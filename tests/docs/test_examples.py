@@ -9,7 +9,8 @@ How they run, as a reader would run them in a fresh environment with the
 packages installed and nothing configured:
 
 * the ``python`` blocks of one file run in order in one interpreter, in a new
-  empty directory, like the cells of a notebook (top-level ``await`` allowed);
+  empty directory; each is a script as written (no top-level ``await``: a reader
+  pastes a block into a file and runs ``python`` on it);
 * each ``bash`` block runs with ``bash -e`` in the repository root (its
   commands name the repository's paths), unless it would install, serve, delete or
   write (``UNSAFE``): then it must carry the marker, and the test fails without
@@ -43,16 +44,12 @@ UNSAFE = re.compile(
 TIMEOUT = 120
 
 RUNNER = r"""
-import ast, asyncio, json, sys, traceback
+import json, sys, traceback
 blocks = json.load(sys.stdin)
 scope = {"__name__": "__main__"}
 for line, code in blocks:
     try:
-        compiled = compile(code, f"<block at line {line}>", "exec",
-                           flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
-        result = eval(compiled, scope)
-        if asyncio.iscoroutine(result):
-            asyncio.run(result)
+        exec(compile(code, f"<block at line {line}>", "exec"), scope)
     except BaseException:
         print(f"the block at line {line} failed:", file=sys.stderr)
         traceback.print_exc()

@@ -41,6 +41,7 @@ __all__ = [
     "call_hook",
     "checked",
     "fault",
+    "mask_secrets",
     "packages_of",
     "pass_through",
     "passes",
@@ -86,12 +87,14 @@ class Blamed:
         return None
 
     def __exit__(self, kind: object, exc: BaseException | None, tb: object) -> None:
-        if (
+        if isinstance(exc, TuneplugError):
+            mask_secrets(self.site, exc)
+        elif (
             (isinstance(exc, Exception) or (exc is not None and self.site.owns(exc)))
-            and not isinstance(exc, TuneplugError | StopIteration | StopAsyncIteration)
+            and not isinstance(exc, StopIteration | StopAsyncIteration)
             and not passes(exc)
         ):
-            raise fault(self.site, self.hook, exc) from exc
+            raise fault(self.site, self.hook, exc)
 
 
 @dataclass(frozen=True)
@@ -131,26 +134,54 @@ def packages_of(plugins: Iterable[object]) -> frozenset[str]:
     )
 
 
-def _masked(site: HookSite, text: str) -> str:
+def _secrets(site: HookSite) -> tuple[str, ...]:
     if site.settings is None:
-        return text
+        return ()
     from tuneplug.settings_secrets import secret_values
 
-    for secret in secret_values(site.settings):
-        text = text.replace(secret, "**********")
-    return text
+    return secret_values(site.settings)
+
+
+def mask_secrets(site: HookSite, exc: TuneplugError) -> None:
+    """Mask the provider's secrets in ``exc``, an error a hook raised on purpose, and in
+    what it chains, in place (a ``TuneplugError``'s ``message`` is promised free of
+    secrets; a plugin may have put its key in it, or in the exception it wraps)."""
+    secrets = _secrets(site)
+    if secrets:
+        from tuneplug.masked_errors import mask_exception
+
+        mask_exception(exc, secrets)
 
 
 def fault(site: HookSite, hook: str, exc: BaseException) -> PluginError:
-    """The ``PluginError`` for ``exc``, an exception ``hook`` raised (raise it ``from exc``)."""
-    detail = _masked(site, one_line(str(exc)))
+    """The ``PluginError`` for ``exc``, an exception ``hook`` raised; ``raise`` it as it is.
+
+    Its ``__cause__`` is ``exc`` with the provider's secrets (``site.settings``) masked
+    in it and everything it chains (:func:`tuneplug.masked_errors.mask_exception`), so a
+    traceback shows the plugin's own error without the key it may quote.
+    """
+    secrets = _secrets(site)
+    detail = one_line(str(exc))
+    cause = exc
+    if secrets:
+        from tuneplug.masked_errors import mask_exception
+        from tuneplug.secret_forms import scrub
+        from tuneplug.settings_secrets import MASK
+
+        detail = scrub(detail, secrets, MASK)
+        cause = mask_exception(exc, secrets)
     what = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
-    return PluginError(
+    error = PluginError(
         f"{site.who(hook)} raised {what} (a bug in the plugin)",
         provider=site.provider,
         plugin=site.plugin,
         hook=hook,
     )
+    error.__cause__ = cause
+    # What `raise ... from cause` sets: the traceback prints the cause, not the context
+    # (the unmasked original the `except` clause was handling).
+    error.__suppress_context__ = True
+    return error
 
 
 def wrong_type(

@@ -18,7 +18,15 @@ from tuneplug.hookspecs import (
     ProviderContext,
     Setup,
 )
-from tuneplug.plugin_faults import HookSite, call_hook, checked, fault, packages_of, passes
+from tuneplug.plugin_faults import (
+    HookSite,
+    call_hook,
+    checked,
+    fault,
+    mask_secrets,
+    packages_of,
+    passes,
+)
 from tuneplug.types import Capability, ModelInfo
 
 __all__ = ["PluginInfo", "Provider", "capabilities_of", "native_chat", "new_plugin_manager"]
@@ -233,16 +241,17 @@ class Provider:
             kwargs = {k: v for k, v in kwargs.items() if k in names}
         try:
             result = fn(**kwargs)
-        except TuneplugError:
+        except TuneplugError as exc:
+            mask_secrets(self.site, exc)
             raise
         except Exception as exc:
             if passes(exc):
                 raise
-            raise fault(self.site, hook, exc) from exc
+            raise fault(self.site, hook, exc)  # noqa: B904 - fault() sets the masked cause
         except BaseException as exc:  # only the plugin's own class is its bug (see Blamed)
             if not self.site.owns(exc) or passes(exc):
                 raise
-            raise fault(self.site, hook, exc) from exc
+            raise fault(self.site, hook, exc)  # noqa: B904 - fault() sets the masked cause
         return checked(self.site, hook, result)
 
     def model_info(self, info: ModelInfo) -> ModelInfo:

@@ -15,7 +15,7 @@ from tuneplug.errors import RateLimitError, ServerError, TimeoutError
 from tuneplug.jobs.checkpoints import Copies
 from tuneplug.jobs.data import SampleFile
 from tuneplug.jobs.local import LocalJobs, job_store
-from tuneplug.jobs.store import StepRow
+from tuneplug.jobs.store import JobStore, StepRow
 from tuneplug.types import FineTuneResult, ModelInfo, ModelKind
 
 from tests.core.plugin_kit import local_jobs
@@ -242,6 +242,34 @@ def test_a_run_stopped_by_its_listener_resumes_with_the_next_step(
         jobs.run(job.id, listener)
     assert len(sent) == 2
     _resumes_sending_each_step_once(jobs, job.id, sent)
+
+
+def test_a_run_whose_journal_cannot_drop_its_unsent_step_raises_its_own_error(
+    make_plugin,
+    register,
+    monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+) -> None:
+    sent: list[int] = []
+    jobs = local_jobs(make_plugin, register, fine_tune=_counting(sent))
+    spec = tuneplug.JobSpec(model="base", training_data=["a", "b"], batch_size=1)
+    job = jobs.create(spec, start="none")
+    store = job_store()
+    start = JobStore.start_step
+
+    def interrupted(self: JobStore, job_id: str, step: int, epoch: int) -> None:
+        start(self, job_id, step, epoch)
+        if step == 2:  # journalled started, not sent
+            raise RuntimeError("interrupted")
+
+    def unwritable(self: JobStore, job_id: str, step: int) -> None:
+        raise ServerError("job journal: disk I/O error", retryable=False)
+
+    monkeypatch.setattr(JobStore, "start_step", interrupted)
+    monkeypatch.setattr(JobStore, "forget_step", unwritable)
+    with pytest.raises(RuntimeError, match="interrupted"):  # not the journal's error
+        jobs.run(job.id)
+    # The step stays open: a resume is more careful than it needs to be, never less.
+    assert len(sent) == 1 and store.open_step(job.id) == StepRow(2, 0, "started", None, None)
 
 
 def test_a_run_failing_after_a_copy_resumes_with_the_next_step(
