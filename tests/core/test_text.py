@@ -133,16 +133,28 @@ def test_non_utf8_argv_is_one_error_line(args: list[str], number: int) -> None:
 def test_non_utf8_tuneplug_toml(tmp_path: Path) -> None:
     path = Path("tuneplug.toml").resolve()
     path.write_bytes(LATIN1)
-    with pytest.raises(ConfigError, match=rf"{path} is not UTF-8 text.*byte offset 33"):
+    # FILE:LINE:COLUMN (in characters, as for a TOML syntax error) and the byte offset.
+    with pytest.raises(ConfigError) as info:
         tuneplug.get_model()
+    assert str(info.value) == f"{path}:2:6: not UTF-8 text: invalid byte (0xe9) at byte offset 33"
     _one_error_line(CliRunner().invoke(cli, ["models"]), str(path), "byte offset 33")
 
 
 def test_non_utf8_pyproject_with_our_table(tmp_path: Path) -> None:
     path = Path("pyproject.toml").resolve()
     path.write_bytes(b'[tool.tuneplug]\ndefault_model = "mock/echo"\n# \xe9\n')
-    with pytest.raises(ConfigError, match=rf"{path} is not UTF-8 text.*byte offset 46"):
+    with pytest.raises(ConfigError) as info:
         tuneplug.get_model()
+    assert str(info.value) == f"{path}:3:3: not UTF-8 text: invalid byte (0xe9) at byte offset 46"
+
+
+def test_a_non_utf8_byte_after_a_bom_and_wide_characters_is_placed_exactly() -> None:
+    # The BOM counts in the byte offset, not in the column; "é" is one column, two bytes.
+    path = Path("tuneplug.toml").resolve()
+    path.write_bytes(b"\xef\xbb\xbf# caf\xc3\xa9 \xe9\n")
+    with pytest.raises(ConfigError) as info:
+        tuneplug.get_model()
+    assert str(info.value) == f"{path}:1:8: not UTF-8 text: invalid byte (0xe9) at byte offset 11"
 
 
 @pytest.mark.parametrize(
@@ -166,8 +178,9 @@ def test_non_utf8_user_config() -> None:
     path = Path(os.environ["XDG_CONFIG_HOME"]) / "tuneplug" / "config.toml"
     path.parent.mkdir(parents=True)
     path.write_bytes(LATIN1)
-    with pytest.raises(ConfigError, match=r"config\.toml is not UTF-8 text.*byte offset 33"):
+    with pytest.raises(ConfigError) as info:
         tuneplug.get_model()
+    assert str(info.value) == f"{path}:2:6: not UTF-8 text: invalid byte (0xe9) at byte offset 33"
 
 
 # -- environment variables ----------------------------------------------------------

@@ -258,7 +258,7 @@ def test_a_tenants_file_that_is_not_utf8_names_the_byte_offset(tmp_path: Path) -
     with pytest.raises(ConfigError) as caught:
         load_tenants_file(path)
     assert str(caught.value) == (
-        f"{path}: the tenants file is not UTF-8 text: invalid byte (0xe9) at byte offset 12"
+        f"{path}:1:13: not UTF-8 text: invalid byte (0xe9) at byte offset 12"
     )
     result = CliRunner().invoke(cli, ["serve", "--port", "0", "--tenants", str(path)])
     assert result.exit_code == 1

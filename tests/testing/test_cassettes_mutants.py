@@ -250,9 +250,9 @@ def test_a_known_value_folded_over_lines_or_in_a_binary_body_is_found(tmp_path: 
     blob = base64.b64encode(b"\xff\xfe binary-secret-1 \x00").decode()
     (tmp_path / "b.yaml").write_text(_cassette("      {}\n", body=f"!!binary {blob}"))
     found = scan_cassettes(tmp_path, secrets=["binary-secret-1", "folded secret-value-1"])
-    assert [(f.path.name, f.line, f.kind) for f in found] == [
-        ("a.yaml", 4, "known secret value"),  # its longest word's line
-        ("b.yaml", 1, "known secret value"),
+    assert [(f.path.name, f.line, f.kind, f.excerpt) for f in found] == [
+        ("a.yaml", 4, "known secret value", "***"),  # its longest word's line
+        ("b.yaml", 1, "known secret value", "***"),
     ]
 
 

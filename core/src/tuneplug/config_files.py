@@ -8,6 +8,7 @@ at once, one line each (:func:`config_error`).
 
 from __future__ import annotations
 
+import codecs
 import difflib
 import os
 import re
@@ -21,10 +22,19 @@ from pydantic import ValidationError
 
 from tuneplug.config_shapes import booleans_for_numbers, shape_problem, toml_type
 from tuneplug.errors import ConfigError
-from tuneplug.text import decode_utf8
+from tuneplug.text import describe_utf8_error
 from tuneplug.types import CompletionOptions
 
-__all__ = ["ConfigFile", "config_error", "find_project_file", "location", "read_layer"]
+__all__ = [
+    "ConfigFile",
+    "config_error",
+    "find_project_file",
+    "location",
+    "read_layer",
+    "toml_key",
+    "toml_syntax_error",
+    "toml_text",
+]
 
 
 def config_error(problems: Sequence[str]) -> ConfigError:
@@ -126,10 +136,30 @@ def _read_bytes(path: Path) -> bytes:
         raise ConfigError(f"{path}: cannot read config file: {exc.strerror}") from None
 
 
+def toml_text(path: Path | str, raw: bytes) -> str:
+    """``raw`` (a TOML file's bytes) as text, a leading BOM dropped.
+
+    Raises:
+        ConfigError: ``FILE:LINE:COLUMN: not UTF-8 text: invalid byte (0xe9) at byte
+            offset N``; TOML is UTF-8 by definition.
+    """
+    skip = len(codecs.BOM_UTF8) if raw.startswith(codecs.BOM_UTF8) else 0
+    try:
+        return raw[skip:].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        start = skip + exc.start
+        line_start = raw.rfind(b"\n", 0, start) + 1
+        # The column in characters, as tomllib counts them: all before the bad byte decode.
+        column = len(raw[max(line_start, skip) : start].decode("utf-8")) + 1
+        line = raw.count(b"\n", 0, start) + 1
+        raise ConfigError(
+            f"{path}:{line}:{column}: {describe_utf8_error(exc, offset=skip)}"
+        ) from None
+
+
 def _read_toml(path: Path, data: bytes | None = None) -> dict[str, Any]:
     raw = _read_bytes(path) if data is None else data
-    # TOML is UTF-8 by definition; say where it is not, rather than raise UnicodeDecodeError.
-    text = decode_utf8(raw, str(path), error=ConfigError)
+    text = toml_text(path, raw)
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

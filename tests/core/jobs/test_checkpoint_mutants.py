@@ -290,3 +290,36 @@ def test_a_copy_whose_id_holds_a_slash_is_deleted_by_its_whole_id(
     done.delete()
     assert deleted == [f"copies/{checkpoint_id(done.id, 1)}"]
     assert set(held) == {"base", (done.fine_tuned_model or "").partition("/")[2]}  # the user's
+
+
+def test_a_resume_that_cannot_find_a_killed_runs_copy_stops_before_copying_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    original, listing = MockRuntime.copy_adapter, MockRuntime.list_models
+
+    def killed(self: MockRuntime, model: ModelInfo, name: str) -> ModelInfo:
+        original(self, model, name)  # made, never journalled
+        raise KeyboardInterrupt
+
+    jobs = _jobs()
+    job = jobs.create(_spec(3), start="none")
+    monkeypatch.setattr(MockRuntime, "copy_adapter", killed)
+    with pytest.raises(KeyboardInterrupt):
+        jobs.run(job.id)
+    monkeypatch.setattr(MockRuntime, "copy_adapter", original)
+    failures = [ServerError("store is busy", provider="mock")]
+
+    def unlisted_once(self: MockRuntime, base_only: bool) -> list[ModelInfo]:
+        if failures:
+            raise failures.pop()
+        return listing(self, base_only)
+
+    monkeypatch.setattr(MockRuntime, "list_models", unlisted_once)
+    # The half-made copy cannot be looked for: the run stops rather than copy beside it.
+    with pytest.raises(ServerError, match="store is busy"):
+        jobs.run(job.id)
+    assert _adapter_names().count(checkpoint_id(job.id, 2)) == 1
+    assert jobs.get(job.id).status is tuneplug.JobStatus.FAILED
+    jobs.resume(job.id, start="none")
+    assert jobs.run(job.id).status is tuneplug.JobStatus.SUCCEEDED
+    assert _adapter_names().count(checkpoint_id(job.id, 2)) == 1

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import tuneplug
 from tuneplug.errors import TimeoutError
+from tuneplug.jobs.store import StepRow
 from tuneplug.types import FineTuneResult, ModelInfo, ModelKind
 
 from tests.core.plugin_kit import local_jobs
@@ -107,3 +108,58 @@ def test_an_uncertain_step_names_the_jobs_newest_checkpoint_copy(
         f"as it is now (`tuneplug jobs create acme/{target} DATA`), or on this job's newest "
         f"checkpoint copy, which holds exactly its steps 1..2 (`tuneplug jobs create {copy} DATA`)"
     )
+
+
+def test_an_interrupted_resend_keeps_the_step_a_killed_run_left_open(
+    make_plugin,  # type: ignore[no-untyped-def]
+    register,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A provider taking keys gets the open step again; a Ctrl-C before it is re-sent must
+    # not drop its mark: the killed run may have applied it.
+    def fine_tune(ctx, model, samples, idempotency_key):  # type: ignore[no-untyped-def]
+        return FineTuneResult(trainable_tokens=1, sum_loss=1.0)
+
+    jobs = local_jobs(make_plugin, register, fine_tune=fine_tune)
+    job = jobs.create(tuneplug.JobSpec(model="base", training_data=["a", "b"]), start="none")
+    jobs.store.start_step(job.id, 1, 0)  # what a run killed after sending step 1 leaves
+    start_step = jobs.store.start_step
+
+    def interrupted(job_id: str, step: int, epoch: int) -> None:
+        start_step(job_id, step, epoch)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(jobs.store, "start_step", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        jobs.run(job.id)
+    assert jobs.store.open_step(job.id) == StepRow(1, 0, "started", None, None)
+    monkeypatch.undo()
+    assert jobs.run(job.id).status is tuneplug.JobStatus.SUCCEEDED
+
+
+@pytest.mark.parametrize("request_", ["cancel", "pause"])
+def test_a_stop_before_the_resend_keeps_the_step_a_killed_run_left_open(
+    make_plugin,  # type: ignore[no-untyped-def]
+    register,  # type: ignore[no-untyped-def]
+    request_: str,
+) -> None:
+    sent: list[str | None] = []
+
+    def fine_tune(ctx, model, samples, idempotency_key):  # type: ignore[no-untyped-def]
+        sent.append(idempotency_key)
+        return FineTuneResult(trainable_tokens=1, sum_loss=1.0)
+
+    jobs = local_jobs(make_plugin, register, fine_tune=fine_tune)
+    job = jobs.create(tuneplug.JobSpec(model="base", training_data=["a", "b"]), start="none")
+    jobs.store.start_step(job.id, 1, 0)  # what a run killed after sending step 1 leaves
+    if request_ == "cancel":
+        jobs.store.request_cancel(job.id)
+    else:
+        jobs.store.request_stop(job.id, "pause")
+    assert jobs.run(job.id).status.value == ("cancelled" if request_ == "cancel" else "paused")
+    assert jobs.store.open_step(job.id) == StepRow(1, 0, "started", None, None)
+    assert sent == []
+    if request_ == "pause":  # resumed, the step goes again with its key, once
+        jobs.resume(job.id, start="none")
+        assert jobs.run(job.id).status is tuneplug.JobStatus.SUCCEEDED
+        assert sent == [f"{job.id}:1"]

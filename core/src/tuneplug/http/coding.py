@@ -43,12 +43,11 @@ def undecodable(content_encoding: str) -> str | None:
     return None
 
 
-def refuse_undecodable(response: httpx.Response, request: httpx.Request) -> None:
-    """Raise ``httpx.DecodingError`` if ``response`` (to ``request``) is a success whose
-    body is in a coding that cannot be decoded here (an error response keeps its
+def refuse_undecodable(content_encoding: str, status: int, request: httpx.Request) -> None:
+    """Raise ``httpx.DecodingError`` if a success (``status``) to ``request`` has its body
+    in a ``content_encoding`` that cannot be decoded here (an error response keeps its
     status: its body is read as well as it can be)."""
-    coding = response.headers.get("content-encoding")
-    if coding is not None and response.is_success:
-        problem = undecodable(coding)
+    if 200 <= status < 300:
+        problem = undecodable(content_encoding)
         if problem is not None:
             raise httpx.DecodingError(problem, request=request)

@@ -63,7 +63,9 @@ def sync_client(timeout: httpx.Timeout, max_connections: int) -> httpx.Client:
 
 
 def _refuse_undecodable(response: httpx.Response) -> None:
-    refuse_undecodable(response, response.request)
+    headers = response.headers
+    if "content-encoding" in headers:  # the cheapest of httpx's header lookups (~1 us)
+        refuse_undecodable(headers["content-encoding"], response.status_code, response.request)
 
 
 def env_proxy(url: httpx.URL) -> str | None:

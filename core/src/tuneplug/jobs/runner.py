@@ -218,7 +218,8 @@ class Runner:
                 for step in range(first, total + 1):
                     cancel, stop = self.store.requests(self.job_id)
                     if cancel or stop is not None:
-                        self.store.forget_step(self.job_id, step)
+                        # Nothing of this run is started yet; a step a killed run left open
+                        # stays open (it may have been applied).
                         self._stop(step, "cancel" if cancel else stop)
                         self._emit(on_event, seen)
                         return self.store.get(self.job_id)
@@ -227,7 +228,8 @@ class Runner:
                     # Journalled started last, right before it is sent: a run killed
                     # anywhere else (a listener, validation, a copy, reading the batch)
                     # leaves no step that looks perhaps sent.
-                    self._unsent = step
+                    # (The step a killed run left open may have been applied: never dropped.)
+                    self._unsent = None if pending and pending.step == step else step
                     self.store.start_step(self.job_id, step, epoch)
                     try:
                         result = self._send(info, batch, step)

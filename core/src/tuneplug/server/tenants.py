@@ -32,11 +32,10 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from tuneplug.config_files import location, toml_key, toml_syntax_error
+from tuneplug.config_files import location, toml_key, toml_syntax_error, toml_text
 from tuneplug.config_shapes import toml_type
 from tuneplug.errors import ConfigError
 from tuneplug.server.identity import KeyIdentity
-from tuneplug.text import decode_utf8
 
 __all__ = ["RateLimiter", "Tenant", "Tenants", "load_tenants_file"]
 
@@ -129,7 +128,7 @@ def load_tenants_file(
         raw = path.read_bytes()
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read tenants file: {exc.strerror or exc}") from None
-    text = decode_utf8(raw, f"{path}: the tenants file", error=ConfigError)
+    text = toml_text(path, raw)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
