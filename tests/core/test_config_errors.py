@@ -178,6 +178,15 @@ def test_every_bad_setting_is_reported(lists: object) -> None:
     )
 
 
+def test_bad_settings_are_reported_in_the_files_order_not_the_fields() -> None:
+    # The core declares `model` before `strict`; the reader meets `strict` first.
+    path = _project('strict = "maybe"\ndefault_model = 5\n')
+    assert _error().problems == (
+        f"{path}:1: strict: expected a boolean (true or false), found a string",
+        f"{path}:2: default_model: expected a string, found an integer",
+    )
+
+
 def test_both_files_problems_are_reported_the_project_files_first(tmp_path: Path) -> None:
     user = tmp_path / "xdg" / "tuneplug" / "config.toml"
     user.parent.mkdir(parents=True, exist_ok=True)

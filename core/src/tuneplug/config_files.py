@@ -263,15 +263,23 @@ def _check_layer(path: Path, data: Any, table: str | None = None) -> dict[str, A
     for alias, entry in models.items() if isinstance(models, dict) else ():
         problems.extend(_alias_problems(path, table, alias, entry))
     if problems:
-        raise config_error(sorted(problems, key=lambda p: _line_of(path, p)))
+        raise config_error(in_file_order(problems, [path]))
     return data
 
 
-def _line_of(path: Path, problem: str) -> int:
-    """The line ``problem`` (``FILE:LINE: ...``) names, so a file's problems read in its
-    order; 0 for one naming the file only."""
-    line = problem.removeprefix(f"{path}:").partition(":")[0]
-    return int(line) if line.isdigit() else 0
+def in_file_order(problems: Sequence[str], paths: Sequence[Path]) -> list[str]:
+    """``problems`` (``FILE:LINE: ...`` lines) as a reader meets them: by file in the order
+    of ``paths``, then by line; a line naming no such file (a variable) keeps its place
+    after them."""
+
+    def place(problem: str) -> tuple[int, int]:
+        for rank, path in enumerate(paths):
+            if problem.startswith(f"{path}:"):
+                line = problem.removeprefix(f"{path}:").partition(":")[0]
+                return rank, int(line) if line.isdigit() else 0
+        return len(paths), 0
+
+    return sorted(problems, key=place)
 
 
 def _alias_problems(path: Path, table: str | None, alias: str, entry: Any) -> list[str]:

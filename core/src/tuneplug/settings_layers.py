@@ -28,7 +28,7 @@ from pydantic_settings import (
     SettingsError,
 )
 
-from tuneplug.config_files import config_error, location
+from tuneplug.config_files import config_error, in_file_order, location
 from tuneplug.config_shapes import booleans_for_numbers, shape_problem
 from tuneplug.validation_words import problem as words
 
@@ -92,7 +92,8 @@ def build_settings(
                 merged.update(layer)
             built = cls.model_validate(merged)
     except ValidationError as exc:
-        raise config_error(_unique(place.error_line(err) for err in exc.errors())) from None
+        lines = _unique(place.error_line(err) for err in exc.errors())
+        raise config_error(in_file_order(lines, [f.path for f in files if f is not None])) from None
     except SettingsError as exc:
         # pydantic-settings could not even parse an environment value (a list or
         # table field wants JSON); its message names the field, not the variable.
