@@ -2,7 +2,10 @@
 
 Each fault is scripted on the loopback fake; attempt counts are read from the fake's
 request log, so "retried up to the bound" and "not retried" are proven, not assumed.
-Backoff is configured to milliseconds and timeouts to a fraction of a second.
+Backoff is configured to milliseconds. Only the tests whose server stalls (read-timeout
+bait) cut the read timeout to a fraction of a second (``impatient``); every other reply
+may take the default 5 s to arrive on a loaded machine and is still that reply (a 504
+read as a timeout under 0.2 s broke "a fine-tune is not retried once it may have run").
 """
 
 from __future__ import annotations
@@ -35,8 +38,14 @@ MODES = ["sync", "async"]
 
 @pytest.fixture
 def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeGradient]:
-    with serve(monkeypatch, TIMEOUT="0.2") as server:
+    with serve(monkeypatch) as server:
         yield server
+
+
+@pytest.fixture
+def impatient(fake: FakeGradient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 0.2 s read timeout, for a server scripted to stall (``Stall(0.6)``)."""
+    monkeypatch.setenv("GRADIENT_TIMEOUT", "0.2")
 
 
 def _adapter() -> tuneplug.Model:
@@ -226,6 +235,7 @@ def test_connection_reset_retried(fake: FakeGradient, mode: str) -> None:
 
 
 @pytest.mark.parametrize("mode", MODES)
+@pytest.mark.usefixtures("impatient")
 def test_read_timeout_complete_retried(fake: FakeGradient, mode: str) -> None:
     fake.script(Stall(0.6), Stall(0.6), Stall(0.6))
     with pytest.raises(errors.TimeoutError) as info:
@@ -235,6 +245,7 @@ def test_read_timeout_complete_retried(fake: FakeGradient, mode: str) -> None:
     assert fake.count("/complete") == 3
 
 
+@pytest.mark.usefixtures("impatient")
 def test_read_timeout_on_get_is_retried(fake: FakeGradient) -> None:
     fake.script(Stall(0.6), path="/models")
     models = tuneplug.list_models("gradient", base_only=True)
@@ -253,6 +264,7 @@ def test_max_retries_zero_means_one_attempt(
 
 
 @pytest.mark.parametrize("mode", MODES)
+@pytest.mark.usefixtures("impatient")
 def test_read_timeout_fine_tune_not_retried(fake: FakeGradient, mode: str) -> None:
     fake.script(Stall(0.6))
     with pytest.raises(errors.TimeoutError):

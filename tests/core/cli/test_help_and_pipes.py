@@ -125,10 +125,11 @@ def test_the_entry_point_skips_the_last_collection_whatever_the_exit(
 ) -> None:
     import gc
 
-    from tuneplug.cli import main
+    from tuneplug.cli import interrupts, main
 
     frozen: list[bool] = []
     monkeypatch.setattr(gc, "freeze", lambda: frozen.append(True))  # never this process's heap
+    monkeypatch.setattr(interrupts, "install", lambda: None)  # nor its signal handlers
     monkeypatch.setattr(sys, "argv", ["tuneplug", *argv])
     with pytest.raises(SystemExit) as exited:
         main()

@@ -1,7 +1,9 @@
 """SIGTERM stops every command as Ctrl-C does (``timeout``, ``kill``, a service manager).
 
 Real subprocesses (``python -m tuneplug``), each wait bounded: a command is signalled
-once it catches SIGTERM (``/proc/PID/status``) and, for a job, once a step is done.
+once it catches SIGTERM (``/proc/PID/status``: from its entry point on, whenever the
+signal lands the outcome is the same, see test_interrupts.py) and, for a job, once it
+follows the job (its journal is open) and a step is done.
 Same message, same state left behind (a job resumable after its last finished step),
 exit 130. ``serve`` shuts down through uvicorn, then exits 0 as after Ctrl-C, also when
 signalled while it starts.
@@ -9,6 +11,7 @@ signalled while it starts.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -58,7 +61,7 @@ class Command:
         self._chunks.put("")  # end of stream
 
     def wait_for_handler(self) -> None:
-        """Until the command catches SIGTERM: its root group has started."""
+        """Until the command catches SIGTERM: its entry point has started."""
         deadline = time.monotonic() + WAIT
         bit = 1 << (signal.SIGTERM - 1)
         while time.monotonic() < deadline:
@@ -69,6 +72,18 @@ class Command:
                 return
             time.sleep(0.02)
         raise AssertionError("the command never caught SIGTERM")
+
+    def wait_for_open(self, name: str) -> None:
+        """Until the command has a file called ``name`` open (``/proc/PID/fd``)."""
+        deadline = time.monotonic() + WAIT
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, f"the command ended before it opened {name}"
+            for fd in Path(f"/proc/{self.proc.pid}/fd").iterdir():
+                with contextlib.suppress(OSError):  # closed meanwhile
+                    if Path(os.readlink(fd)).name == name:
+                        return
+            time.sleep(0.02)
+        raise AssertionError(f"the command never opened {name}")
 
     def terminate(self) -> tuple[int, str, str]:
         """SIGTERM; the exit status, stdout and the last line of stderr (blank if one ends it)."""
@@ -121,11 +136,12 @@ def samples(tmp_path: Path) -> str:
     ids=["complete --stream", "complete", "chat", "models"],
 )
 def test_sigterm_while_waiting_is_ctrl_c(args: list[str]) -> None:
-    # A minute of latency: the command is surely waiting when it is signalled.
+    # A minute of latency: the command is waiting when it is signalled, or starting.
     command = Command(*args, env={"TUNEPLUG_MOCK_LATENCY_MS": "60000"}, stdin="hi\n")
     command.wait_for_handler()
     code, out, last = command.terminate()
-    assert (code, last, out) == (130, "error: interrupted", "")  # nothing half-printed
+    # Nothing half-printed.
+    assert (code, last, out) == (130, "error: interrupted", ""), "".join(command.stderr)
     assert "Traceback" not in "".join(command.stderr)
 
 
@@ -175,10 +191,10 @@ def test_sigterm_stops_following_not_the_job(tmp_path: Path) -> None:
     assert created.returncode == 0, created.stderr
     ref = created.stdout.strip()
     command = Command("jobs", "wait", ref)
-    command.wait_for_handler()
+    command.wait_for_open("jobs.sqlite3")  # it looked the job up: it follows it
     _wait_for_a_step()
     code, _, last = command.terminate()
-    assert code == 130
+    assert code == 130, "".join(command.stderr)
     assert last == (
         f"error: interrupted; the job keeps running; follow it again with "
         f"`tuneplug jobs wait {ref}` or stop it with `tuneplug jobs cancel {ref}`"
@@ -250,3 +266,88 @@ def test_sigterm_while_serve_starts_is_graceful_too(tmp_path: Path, window: str)
     assert done.stdout.startswith("tuneplug serve: "), (done.stdout, done.stderr)
     assert done.returncode == 0, done.stderr  # the banner window was 130, "error: interrupted"
     assert "Traceback" not in done.stderr and "error:" not in done.stderr
+
+
+# A real signal, sent by the process to itself at the named moment (outside the work,
+# where it was `Aborted!`, a traceback or a death by the signal); test_interrupts.py
+# has every window in-process.
+_STOP_AT = """
+import atexit, os, signal, sys
+import click
+from tuneplug.cli import main
+from tuneplug.cli.app import RootGroup
+
+signum = getattr(signal, sys.argv.pop(1))
+window = sys.argv.pop(1)
+
+def stop():
+    os.kill(os.getpid(), signum)
+
+if window == "parsing":
+    parse = RootGroup.parse_args
+    def parsing(self, ctx, args):
+        stop()
+        return parse(self, ctx, args)
+    RootGroup.parse_args = parsing
+elif window == "error line":
+    echo = click.echo
+    def echoing(message=None, *args, **kwargs):
+        echo(message, *args, **kwargs)
+        if str(message).startswith("error:"):
+            stop()
+    click.echo = echoing
+else:  # the interpreter exits, the status decided
+    atexit.register(stop)
+main()
+"""
+
+
+@pytest.mark.parametrize(
+    ("signum", "window", "model", "expected"),
+    [
+        ("SIGTERM", "parsing", "mock/tiny", (130, "", "error: interrupted\n")),
+        ("SIGINT", "parsing", "mock/tiny", (130, "", "error: interrupted\n")),
+        ("SIGTERM", "error line", "nosuch/model", (1, "", "error: ")),
+        ("SIGINT", "exiting", "mock/tiny", (0, "as unstopped", "")),
+    ],
+    ids=lambda value: value if isinstance(value, str) else "",
+)
+def test_a_stop_outside_the_work_is_the_outcome_it_says(
+    signum: str, window: str, model: str, expected: tuple[int, str, str]
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _STOP_AT, signum, window, "complete", "hi", "-m", model],
+        capture_output=True, text=True, timeout=WAIT, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    code, out, err = expected
+    if out == "as unstopped":
+        out = _run("complete", "hi", "-m", model).stdout
+        assert out
+    assert (done.returncode, done.stdout) == (code, out), done.stderr
+    assert done.stderr.startswith(err) and done.stderr.count("\n") == (1 if err else 0)
+    assert "interrupted" not in done.stderr or code == 130, done.stderr
+
+
+# `python -m tuneplug` whose work is stopped while it runs source text through exec()
+# (as namedtuple and dataclasses do during imports): CPython notes the stop as unhandled
+# there and then killed the interpreter with SIGINT once the CLI had exited 130 (-2).
+_STOPPED_IN_EXEC = """
+import tuneplug
+from tuneplug.cli import main
+
+def complete(self, *args, **kwargs):
+    exec("import os, signal\\nos.kill(os.getpid(), signal.SIGTERM)\\nfor _ in range(10**7): pass")
+    raise AssertionError("not stopped")
+
+tuneplug.Model.complete = complete
+main()
+"""
+
+
+def test_a_stop_in_source_run_by_exec_is_130_not_a_death_by_sigint(tmp_path: Path) -> None:
+    (tmp_path / "stopped_in_exec.py").write_text(_STOPPED_IN_EXEC, encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "stopped_in_exec", "complete", "hi", "-m", "mock/tiny"],
+        capture_output=True, text=True, timeout=WAIT, stdin=subprocess.DEVNULL, cwd=tmp_path,
+    )  # fmt: skip
+    assert (done.returncode, done.stdout, done.stderr) == (130, "", "error: interrupted\n")

@@ -280,12 +280,16 @@ def test_a_held_connection_is_handed_over_when_freed(fake: FakeServer) -> None:
 # -- which timeouts are the deadline ----------------------------------------------------
 
 
-def test_a_timeout_is_the_deadline_only_at_the_deadline() -> None:
-    now = time.monotonic()
+def test_a_timeout_is_the_deadline_only_at_the_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The clock stopped: "0.5 s early" stays 0.5 s early however slow the machine is.
+    now = 1000.0
+    monkeypatch.setattr(time, "monotonic", lambda: now)
     early = as_deadline(httpx.ReadTimeout("idle"), now + 0.5, 7.0)
     assert type(early) is httpx.ReadTimeout  # a read idle for `timeout`, not the total
+    just = as_deadline(httpx.ReadTimeout("idle"), now + 0.0011, 7.0)
+    assert type(just) is httpx.ReadTimeout  # more than a timer's 1 ms early: not the deadline
     # A socket timer may fire up to 1 ms before the deadline it was given.
-    late = as_deadline(httpx.ReadTimeout("late"), time.monotonic() + 0.0005, 7.0)
+    late = as_deadline(httpx.ReadTimeout("late"), now + 0.0005, 7.0)
     assert isinstance(late, Deadline) and late.limit == 7.0
     after = as_deadline(httpx.WriteTimeout("w"), now - 0.0005, 3.0)
     assert isinstance(after, Deadline) and after.limit == 3.0

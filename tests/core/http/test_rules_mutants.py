@@ -23,6 +23,8 @@ from tuneplug.http import (
 from tuneplug.http.mapping import ErrorMapper
 from tuneplug.http.policy import Call, RetryPolicy, may_repeat
 
+from tests.core.http.dates import stopped_clock
+
 NOW = 784111777.0  # Sun, 06 Nov 1994 08:49:37 GMT
 
 _URL = httpx.URL("http://127.0.0.1/v1/x")
@@ -312,14 +314,13 @@ def test_an_empty_hint_adds_nothing() -> None:
     )
 
 
-def test_the_come_back_time_is_now_plus_the_wait() -> None:
-    before = time.strftime("%H:%M:%S UTC", time.gmtime(time.time() + 3600))
+def test_the_come_back_time_is_now_plus_the_wait(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Against a stopped clock: one time, not one of the seconds the call may straddle.
+    when = time.strftime("%H:%M:%S UTC", time.gmtime(stopped_clock(monkeypatch) + 3600))
     error = MAPPER.response(IDEMPOTENT, _raw(429, b"slow", retry_after="3600"))
-    after = time.strftime("%H:%M:%S UTC", time.gmtime(time.time() + 3600))
-    assert error.message in {
+    assert error.message == (
         f"GET /v1/x failed: slow; the server asks to retry after 3600 s (at {when})"
-        for when in (before, after)
-    }
+    )
 
 
 # -- RetryPolicy defaults and x-should-retry ---------------------------------------------

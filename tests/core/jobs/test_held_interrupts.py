@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 import tuneplug
-from tuneplug.cli.base import terminate_as_interrupt
+from tuneplug.cli.interrupts import stoppable, stops_handled
 from tuneplug.jobs.interrupts import HeldInterrupts, StepAbandoned
 from tuneplug.jobs.local import LocalJobs, job_store
 from tuneplug.types import FineTuneResult
@@ -68,8 +68,8 @@ def test_one_interrupt_finishes_the_step_then_stops_resumably(
     jobs = _jobs(make_plugin, register, plan)
     job_id = _job(jobs)
     # As the CLI runs a job: SIGTERM is an interrupt there (else it kills, as asked).
-    with terminate_as_interrupt(), pytest.raises(KeyboardInterrupt) as info:
-        jobs.run(job_id)
+    with stops_handled(), pytest.raises(KeyboardInterrupt) as info:
+        stoppable(jobs.run, job_id)
     assert not isinstance(info.value, StepAbandoned)
     assert capsys.readouterr().err == (
         "finishing step 2 first ('acme' cannot safely be sent it again); Ctrl-C again to "
@@ -92,8 +92,8 @@ def test_a_second_interrupt_abandons_the_step_and_says_the_job_cannot_go_on(
     plan = Plan({2: [signum, signal.SIGINT]})
     jobs = _jobs(make_plugin, register, plan)
     job_id = _job(jobs)
-    with terminate_as_interrupt(), pytest.raises(StepAbandoned) as info:
-        jobs.run(job_id)
+    with stops_handled(), pytest.raises(StepAbandoned) as info:
+        stoppable(jobs.run, job_id)
     said = str(info.value)
     target = job_store().get(job_id).target
     assert said == (

@@ -176,15 +176,22 @@ def cli() -> None:
 
 
 def main() -> None:
-    """Console-script entry point."""
-    from tuneplug.cli import stdout
+    """Console-script entry point; ends the process (``SystemExit``).
 
+    Ctrl-C and SIGTERM are handled from here to the process's end
+    (:func:`tuneplug.cli.interrupts.install`): whenever one comes, the command exits
+    130 saying ``error: interrupted``, or, once its work is done, as it was about to.
+    """
+    from tuneplug.cli import interrupts, stdout
+
+    interrupts.install()  # first: a stop from here on is never a traceback
     stdout.install()  # a reader that goes away mid-write is 141, never a cut-short exit 0
     try:
         cli(prog_name="tuneplug")
     except SystemExit as exc:
         sys.exit(stdout.flush_at_exit(exc.code) if exc.code in (0, None) else exc.code)
     finally:
+        interrupts.settle()  # a stop handled in an exec(): 130, not a death by SIGINT
         # The process ends here. Its last garbage collection would walk every object
         # left (modules, schemas, the HTTP stack): ~0.1-0.2 s of CPU after a batch, for
         # nothing. Frozen objects are skipped by it; objects still referenced are freed

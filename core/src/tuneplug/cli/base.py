@@ -4,9 +4,9 @@
   (:class:`CommandGroup`) is one ``error: ...`` line;
 * 2, a usage error: click's own, or :class:`UsageLine` when tuneplug's checks of
   the command line find it (:func:`usage_checked`), always before any I/O;
-* 130, Ctrl-C or SIGTERM (:func:`terminate_as_interrupt`, around every command):
-  ``error: interrupted`` and, for a resumable command (:func:`resumable`), what
-  rerunning it does;
+* 130, Ctrl-C or SIGTERM, at any instant of a command (:mod:`tuneplug.cli.interrupts`
+  says when a stop raises): ``error: interrupted`` and, for a resumable command
+  (:func:`resumable`), what rerunning it does;
 * 141 (128 + SIGPIPE), quietly, when the reader of stdout goes away
   (``tuneplug models | head -1``): what a C tool killed by SIGPIPE exits with.
 
@@ -15,16 +15,13 @@ Imports only click, so the CLI starts fast.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
 import sys
-import threading
-from collections.abc import Iterator
 from typing import Any
 
 import click
 
+from tuneplug.cli.interrupts import stoppable, stops_handled
 from tuneplug.errors import ConfigError, TuneplugError
 from tuneplug.text import one_line
 
@@ -35,7 +32,6 @@ __all__ = [
     "error_lines",
     "quiet_stdout",
     "resumable",
-    "terminate_as_interrupt",
     "usage_checked",
 ]
 
@@ -66,38 +62,12 @@ def quiet_stdout() -> None:
 
 
 _RESUME_HINT = "tuneplug.resume_hint"
+_INTERRUPTED = "tuneplug.interrupted"  # said already (by a group nested in the root)
 
 
 def resumable(hint: str) -> None:
     """Say what rerunning the current command does, shown if it is interrupted."""
     click.get_current_context().meta[_RESUME_HINT] = hint
-
-
-@contextlib.contextmanager
-def terminate_as_interrupt() -> Iterator[None]:
-    """Within the block, SIGTERM (``timeout``, ``kill``, a service manager) stops the
-    command as Ctrl-C does: cleanups run (a batch's lock is removed, a job is left
-    resumable after its last finished step) and it exits 130 saying how to go on,
-    instead of dying where it stands.
-
-    130, not 143 (128 + SIGTERM): the command did not die of the signal, it stopped
-    as asked and cleaned up, exactly as after Ctrl-C, so both read the same to a
-    script. ``serve`` lets uvicorn shut down gracefully first (it catches SIGTERM
-    itself and raises it again once stopped, which lands here), then exits 0 as
-    after Ctrl-C.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield  # only the main thread may set signal handlers
-        return
-
-    def interrupt(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 class UsageLine(click.ClickException):
@@ -147,31 +117,35 @@ class CommandGroup(click.Group):
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         # click shows its own usage errors after `invoke` (stderr); a reader gone then
-        # would escape as an exception: 141 and quiet too.
+        # would escape as an exception: 141 and quiet too. A stop while click parses
+        # is held until the command's work starts (`stoppable`), never click's "Aborted!".
         try:
-            return super().main(*args, **kwargs)
+            with stops_handled():
+                return super().main(*args, **kwargs)
         except BrokenPipeError:
             quiet_stdout()
             sys.exit(EXIT_BROKEN_PIPE)
 
     def invoke(self, ctx: click.Context) -> Any:
         if ctx.parent is not None:
-            return self._invoke(ctx)
+            return self._invoke(ctx, root=False)
         from tuneplug.speech import speaking_flags
 
         try:
             # The root group: every command, a plugin's too, stops on SIGTERM as on Ctrl-C,
             # and errors from the core name the flags the user typed, not Python's arguments.
-            with terminate_as_interrupt(), speaking_flags():
-                return self._invoke(ctx)
+            with speaking_flags():
+                return self._invoke(ctx, root=True)
         except BrokenPipeError:
             # Even while telling what went wrong, on a stderr whose reader is gone.
             quiet_stdout()
             ctx.exit(EXIT_BROKEN_PIPE)
 
-    def _invoke(self, ctx: click.Context) -> Any:
+    def _invoke(self, ctx: click.Context, *, root: bool) -> Any:
         try:
-            return super().invoke(ctx)
+            # A stop raises only within the root's `stoppable` call, so always inside this
+            # `try`, and never while an `except` below reports (docs/cli.md).
+            return stoppable(super().invoke, ctx) if root else super().invoke(ctx)
         except TuneplugError as exc:
             for line in error_lines(exc):
                 click.echo(f"error: {line}", err=True)
@@ -187,7 +161,11 @@ class CommandGroup(click.Group):
             click.echo(f"error: {where}{exc.strerror or exc}", err=True)
             ctx.exit(1)
         except KeyboardInterrupt:
-            # A command that can be resumed says how (see `resumable`).
-            hint = ctx.meta.get(_RESUME_HINT)
-            click.echo(f"error: interrupted{f'; {hint}' if hint else ''}", err=True)
+            # Said once: a group nested in the root (`jobs`) says it, and a second stop
+            # before the root's `stoppable` ends must not say it again.
+            if not ctx.meta.get(_INTERRUPTED):
+                ctx.meta[_INTERRUPTED] = True
+                # A command that can be resumed says how (see `resumable`).
+                hint = ctx.meta.get(_RESUME_HINT)
+                click.echo(f"error: interrupted{f'; {hint}' if hint else ''}", err=True)
             ctx.exit(130)
