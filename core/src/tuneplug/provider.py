@@ -278,8 +278,13 @@ class Provider:
         if capability not in self.capabilities:
             group = _GROUP_NAMES[capability]
             hint = ""
-            if capability is Capability.FINE_TUNE and Capability.JOBS in self.capabilities:
-                # A native job service (OpenAI's) fine-tunes only through jobs.
+            if (
+                capability is Capability.FINE_TUNE
+                and Capability.JOBS in self.capabilities
+                and not operation.startswith("delete")
+            ):
+                # A native job service (OpenAI's) trains only through jobs; a job is no way
+                # to delete anything.
                 hint = (
                     "; it runs fine-tuning jobs: `tuneplug jobs create MODEL DATA` "
                     "(model.start_fine_tune(data) in Python)"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import tuneplug
@@ -102,5 +103,28 @@ def test_jobs_wait_on_a_paused_job_gives_only_the_cli_command() -> None:
     assert result.exit_code == 1
     assert "status:            paused" in result.stdout  # the summary first
     line = result.stderr.splitlines()[-1]
-    assert line == f"error: job {job.id} paused; resume it with `tuneplug jobs resume {job.ref}`"
+    assert line == (
+        f"error: mock: job {job.id} is not running: it was paused "
+        f"(resume it with `tuneplug jobs resume {job.ref}`)"
+    )
+    # Following it otherwise says the same line.
+    assert invoke("jobs", "events", job.ref, "-f").stderr.splitlines()[-1] == line
     assert "job.resume()" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "hint"),
+    [
+        (["adapters", "create", "jobsonly/base", "--name", "mine"], True),
+        (["adapters", "delete", "jobsonly/base"], False),  # a job deletes nothing
+    ],
+    ids=["create", "delete"],
+)
+def test_a_jobs_only_provider_points_to_jobs_only_for_training(
+    make_plugin: Any, register: Any, args: list[str], hint: bool
+) -> None:
+    register("jobsonly", make_plugin("jobsonly", jobs=lambda ctx: object()))
+    line = error_line(invoke(*args))
+    assert line.startswith("error: jobsonly: cannot ")
+    assert line.endswith("the provider does not implement FineTunable") is not hint
+    assert ("`tuneplug jobs create MODEL DATA`" in line) is hint

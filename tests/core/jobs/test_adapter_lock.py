@@ -217,3 +217,38 @@ def test_a_detached_job_holds_its_adapter_against_the_cli(
     assert job.refresh().status.value == "cancelled"
     freed = _invoke("fine-tune", adapter.ref, str(data), "--json")
     assert freed.exit_code == 0, freed.stderr
+
+
+@pytest.mark.parametrize("state", ["queued", "paused", "interrupted"])
+def test_an_adapter_an_unfinished_job_trains_is_not_deleted(adapter: Model, state: str) -> None:
+    jobs = _jobs(adapter)
+    holder = _holding(jobs, adapter, state)
+    with pytest.raises(AdapterBusyError) as caught:
+        adapter.delete()
+    status = {"interrupted": "running or interrupted"}.get(state, state)
+    assert str(caught.value) == (
+        f"mock: cannot delete adapter mock/{adapter.id}: job mock/{holder} trains it "
+        f"({status}, not ended); end that job first with "
+        f"tuneplug.get_job('mock/{holder}').cancel()"
+    )
+    assert caught.value.job_id == holder
+    result = CliRunner().invoke(cli, ["adapters", "delete", adapter.ref])
+    assert result.exit_code == 1
+    assert result.stderr.strip().endswith(
+        f"end that job first with `tuneplug jobs cancel mock/{holder}`"
+    )
+    assert tuneplug.get_model(adapter.ref).id == adapter.id  # still there: nothing deleted
+    assert jobs.run(holder).status.value == "succeeded" or state == "paused"
+
+
+@pytest.mark.parametrize("end", ["succeeded", "cancelled"])
+def test_an_adapter_an_ended_job_trained_is_deleted(adapter: Model, end: str) -> None:
+    jobs = _jobs(adapter)
+    job_id = jobs.create(_spec(adapter), start="none").id
+    if end == "succeeded":
+        jobs.run(job_id)
+    else:
+        jobs.cancel(job_id)
+    assert adapter.id in [m.id for m in tuneplug.list_models("mock")]
+    adapter.delete()
+    assert adapter.id not in [m.id for m in tuneplug.list_models("mock")]

@@ -63,6 +63,7 @@ def test_prune_lists_deletes_and_says_how_many() -> None:
     assert pruned == {
         "deleted": [done.ref], "would_delete": [],
         "orphans_deleted": [], "orphans_would_delete": [],  # directories with no record
+        "skipped_served": [],  # a gateway's jobs (none here)
     }  # fmt: skip
     assert job_store().get(waiting.id).status == "queued"
     kept = ok(invoke("jobs", "prune", "--older-than", "7d"))
@@ -90,5 +91,5 @@ def test_a_job_paused_while_attached_ends_the_command_with_how_to_resume(
     path.write_text('"a"\n"b"\n')
     result = invoke("jobs", "create", "p/base", str(path), "--batch-size", "1")
     (line,) = error_lines(result)
-    assert "paused; resume it with `tuneplug jobs resume p/ftjob-" in line
+    assert "is not running: it was paused (resume it with `tuneplug jobs resume p/ftjob-" in line
     assert "status:            paused" in result.stdout

@@ -158,7 +158,7 @@ def test_jobs_prune_lists_and_removes_orphans_with_the_jobs() -> None:
     as_json = runner.invoke(cli, ["jobs", "prune", "--older-than", "1d", "--json"])
     assert json.loads(as_json.stdout) == {
         "deleted": [done.ref], "would_delete": [],
-        "orphans_deleted": [orphan.name], "orphans_would_delete": [],
+        "orphans_deleted": [orphan.name], "orphans_would_delete": [], "skipped_served": [],
     }  # fmt: skip
     assert not orphan.exists() and prune_jobs(0.0) == []
 

@@ -83,10 +83,14 @@ def jobs_checkpoints(job_ref: str, limit: int, after: str | None, as_json: bool)
 
 @click.command("delete")
 @click.argument("job_ref", metavar="ID", type=JOB_REF)
-def jobs_delete(job_ref: str) -> None:
+@click.option(
+    "--force", is_flag=True,
+    help="Also a job a gateway (tuneplug serve) serves: its clients then see it failed.",
+)  # fmt: skip
+def jobs_delete(job_ref: str, force: bool) -> None:
     """Forget the ended job ID: its record, events and copy of the samples (not its model)."""
     job = _find(job_ref)
-    job.delete()
+    job.delete(force=force)
     click.echo(f"deleted {job.ref}")
 
 
@@ -100,34 +104,51 @@ def jobs_delete(job_ref: str) -> None:
     "--limit", type=click.IntRange(1, 10_000), default=10_000, show_default=True,
     help="Delete at most this many jobs, oldest first.",
 )  # fmt: skip
+@click.option(
+    "--include-served", "served", is_flag=True,
+    help="Also the jobs a gateway (tuneplug serve) serves: its clients then see them failed.",
+)  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def jobs_prune(older_than: float, dry_run: bool, limit: int, as_json: bool) -> None:
+def jobs_prune(older_than: float, dry_run: bool, limit: int, served: bool, as_json: bool) -> None:
     """Delete the local jobs (every provider's) that ended before an age.
 
     Jobs that have not ended (queued, running, paused) are never touched, nor
-    one being resumed at that moment; the models they trained stay. Job
+    one being resumed at that moment; the models they trained stay. A gateway's
+    jobs (its clients' job history) are skipped unless --include-served. Job
     directories with no record (left by a killed creation or deletion) unchanged
     for as long go too; --limit bounds both together.
     """
-    from tuneplug.jobs.prune import prune_jobs, prune_orphans
+    from tuneplug.jobs.prune import prune_jobs, prune_orphans, served_by
 
-    rows = prune_jobs(older_than, limit=limit, dry_run=dry_run)
+    rows = prune_jobs(older_than, limit=limit, dry_run=dry_run, served=served)
     refs = [f"{row.provider}/{row.id}" for row in rows]
+    gateways = {row.id: served_by(row) for row in rows}
     orphans: list[str] = []
     if len(rows) < limit:
         orphans = list(prune_orphans(older_than, limit=limit - len(rows), dry_run=dry_run))
+    skipped = [f"{row.provider}/{row.id}" for row in rows.served]
     if as_json:
         key = "would_delete" if dry_run else "deleted"
         other = "deleted" if dry_run else "would_delete"
-        echo_json({key: refs, other: [], f"orphans_{key}": orphans, f"orphans_{other}": []})
+        echo_json(
+            {key: refs, other: [], f"orphans_{key}": orphans, f"orphans_{other}": [],
+             "skipped_served": skipped}
+        )  # fmt: skip
         return
-    for ref in refs:
-        click.echo(ref)
+    for row, ref in zip(rows, refs, strict=True):
+        state = gateways[row.id]
+        click.echo(ref if state is None else f"{ref} (served by the gateway in {state})")
     for orphan in orphans:
         click.echo(f"{orphan} (a job directory with no record)")
     verb = "would delete" if dry_run else "deleted"
     tail = f" and {len(orphans)} directory(ies) with no record" if orphans else ""
     click.echo(f"{verb} {len(refs)} job(s){tail}", err=True)
+    if skipped:
+        click.echo(
+            f"skipped {len(skipped)} job(s) a gateway (tuneplug serve) serves: its clients' "
+            "job history; --include-served prunes them too",
+            err=True,
+        )
 
 
 COMMANDS = (jobs_pause, jobs_checkpoints, jobs_delete, jobs_prune)

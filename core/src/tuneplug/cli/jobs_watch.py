@@ -79,6 +79,8 @@ class _Watch:
             BarColumn,
             MofNCompleteColumn,
             Progress,
+            ProgressColumn,
+            SpinnerColumn,
             TextColumn,
             TimeElapsedColumn,
         )
@@ -87,27 +89,39 @@ class _Watch:
 
         self.curves: Curves = Curves()
         self.console = stderr_console(quiet)
+        total = _steps_total(job)
+        # A provider's job does not say how many steps it has: a spinner and the step
+        # reached, not a bar (rich draws one of unknown total full, beside "11/?").
+        middle: tuple[ProgressColumn, ...] = (
+            (BarColumn(), MofNCompleteColumn())
+            if total is not None
+            else (SpinnerColumn(finished_text=" "), TextColumn("step {task.fields[step]}"))
+        )
         self.progress = Progress(
             # The description is the job's id (the provider's): data, never markup.
-            TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
+            TextColumn("{task.description}", markup=False), *middle,
             TextColumn("loss {task.fields[loss]}"), TextColumn("{task.fields[valid]}"),
             TimeElapsedColumn(), console=self.console, transient=False,
         )  # fmt: skip
-        self.task = self.progress.add_task(job.id, total=_steps_total(job), loss="-", valid="")
+        self.task = self.progress.add_task(job.id, total=total, loss="-", valid="", step="-")
 
     def __enter__(self) -> _Watch:
         self.progress.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
+        task = self.progress.tasks[0]
+        if task.total is None:  # the spinner stops: its last frame is not "still running"
+            self.progress.update(self.task, total=task.completed)
         self.progress.stop()
 
     def __call__(self, event: JobEvent) -> None:
         self.curves.add(event)
         if event.step is not None and "loss" in event.metrics:
             self.progress.update(
-                self.task, completed=event.step, loss=f"{event.metrics['loss']:.4f}"
-            )
+                self.task, completed=event.step, loss=f"{event.metrics['loss']:.4f}",
+                step=event.step,
+            )  # fmt: skip
         elif "valid_loss" in event.metrics:
             self.progress.update(self.task, valid=f"valid {event.metrics['valid_loss']:.4f}")
         elif event.level == "warn":
@@ -148,8 +162,9 @@ def _fail_unless_done(job: Job) -> None:
     if job.status is JobStatus.SUCCEEDED:
         return
     if job.status is JobStatus.PAUSED:
-        how = "stopped" if job.raw_status == "interrupted" else "paused"
-        raise TuneplugError(f"job {job.id} {how}; resume it with `tuneplug jobs resume {job.ref}`")
+        from tuneplug.jobs.facade import not_running
+
+        raise not_running(job)
     reason = f": {job.error}" if job.error else ""
     raise TuneplugError(f"job {job.id} {job.status.value}{reason}", provider=job.provider)
 

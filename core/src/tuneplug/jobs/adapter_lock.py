@@ -38,6 +38,7 @@ __all__ = [
     "busy_error",
     "changed_error",
     "holder",
+    "in_use_error",
     "lower",
     "lower_direct",
     "mark",
@@ -78,6 +79,26 @@ def busy_error(other: JobRow, *, step: bool = False) -> AdapterBusyError:
         f"({status}, not ended); {rule}: continue that job "
         f"with `tuneplug jobs resume {ref}`, or end it with `tuneplug jobs cancel {ref}` "
         "and start again",
+        provider=other.provider,
+        job_id=other.id,
+        job_status=other.status,
+        target=other.target,
+    )
+
+
+def in_use_error(other: JobRow) -> AdapterBusyError:
+    """The refusal to delete the adapter ``other`` (an unfinished job) trains: the job
+    would fail at its next step, or could never be resumed."""
+    from tuneplug.speech import speaks_flags
+
+    ref = f"{other.provider}/{other.id}"
+    status = "running or interrupted" if other.status == "running" else other.status
+    how = (
+        f"`tuneplug jobs cancel {ref}`" if speaks_flags() else f"tuneplug.get_job({ref!r}).cancel()"
+    )
+    return AdapterBusyError(
+        f"cannot delete adapter {other.provider}/{other.target}: job {ref} trains it "
+        f"({status}, not ended); end that job first with {how}",
         provider=other.provider,
         job_id=other.id,
         job_status=other.status,

@@ -44,6 +44,7 @@ __all__ = [
     "job_backend",
     "list_jobs",
     "make_spec",
+    "not_running",
     "optional",
     "spec_error",
 ]
@@ -313,12 +314,7 @@ def follow(
         stopped = current.status is JobStatus.PAUSED and current.raw_status in _STOPPED
         # Seen twice in a row (or at the deadline): one probe of a runner's lock is not proof.
         if stopped and (stopped_before or (left is not None and left <= 0)):
-            why = _STOPPED[str(current.raw_status)]
-            how = f"`tuneplug jobs resume {job.ref}`" if speaks_flags() else "job.resume()"
-            raise TuneplugError(
-                f"job {job.id} is not running: {why} (resume it with {how})",
-                provider=job.provider,
-            )
+            raise not_running(current)
         stopped_before = stopped
         if left is not None and left <= 0:
             raise TimeoutError(
@@ -333,6 +329,16 @@ _STOPPED = {
     "paused": "it was paused",
 }
 """Raw statuses of a paused job nothing will continue by itself (``pausing`` still runs)."""
+
+
+def not_running(job: Job) -> TuneplugError:
+    """The error of a paused job nothing will continue by itself: one wording wherever
+    it is followed (``job.wait()``, ``jobs wait``, ``jobs events -f``, an attached job)."""
+    why = _STOPPED.get(str(job.raw_status), "it was paused")
+    how = f"`tuneplug jobs resume {job.ref}`" if speaks_flags() else "job.resume()"
+    return TuneplugError(
+        f"job {job.id} is not running: {why} (resume it with {how})", provider=job.provider
+    )
 
 
 def _drain(

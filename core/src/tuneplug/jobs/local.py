@@ -45,12 +45,13 @@ from tuneplug.jobs.data import write_samples
 from tuneplug.jobs.detach import check_detachable, spawn_worker
 from tuneplug.jobs.events import event_seq, to_event
 from tuneplug.jobs.inputs import iter_samples, no_samples
-from tuneplug.jobs.prune import remove_job
+from tuneplug.jobs.prune import remove_job, served_by
 from tuneplug.jobs.runner import Runner, runner_lock
 from tuneplug.jobs.spec_check import adapter_options, check_spec
 from tuneplug.jobs.store import JobRow, JobStore, journal_path
 from tuneplug.jobs.types import Job, JobCheckpoint, JobEvent, JobSpec, JobStatus
 from tuneplug.provider import Provider
+from tuneplug.speech import speaks_flags
 from tuneplug.types import Capability, ModelInfo, ModelKind
 
 __all__ = ["DEFAULT_BATCH_SIZE", "DEFAULT_EPOCHS", "LocalJobs", "Start", "job_store"]
@@ -301,15 +302,16 @@ class LocalJobs(JobControl):
         self.store.get(job_id, self.provider.name)
         self.store.end_checkpoint(job_id, step, None)
 
-    def delete(self, job_id: str) -> None:
+    def delete(self, job_id: str, *, force: bool = False) -> None:
         """Forget an ended job: its checkpoints' adapter copies, its journal rows and its
         directory (samples copy, log).
 
         The trained adapter stays: it is the user's model (``Model.delete`` removes it).
 
         Raises:
-            InvalidRequestError: the job has not ended (cancel it first), or a runner
-                holds it (it is being resumed).
+            InvalidRequestError: the job has not ended (cancel it first), a runner
+                holds it (it is being resumed), or a gateway serves it (its OpenAI or
+                Gradient job's history there) and not ``force``.
             TuneplugError: a checkpoint's copy could not be deleted (the job is kept).
         """
         row = self.store.get(job_id, self.provider.name)
@@ -317,6 +319,16 @@ class LocalJobs(JobControl):
             raise InvalidRequestError(
                 f"job {job_id} is {self.to_job(row).status.value}, not ended: cancel it first "
                 f"(`tuneplug jobs cancel {self.provider.name}/{job_id}`)",
+                provider=self.provider.name,
+            )
+        state = None if force else served_by(row)
+        if state is not None:
+            how = "--force" if speaks_flags() else "force=True"
+            raise InvalidRequestError(
+                f"job {job_id} is a job of the gateway (`tuneplug serve`) whose state is in "
+                f"{state}: its clients' job there shows this job's events and checkpoints, "
+                f"and would read failed (backend_record_gone) without it; delete it anyway "
+                f"with {how}",
                 provider=self.provider.name,
             )
         remove_job(self.store, job_id, self.provider)

@@ -9,6 +9,10 @@ The adapter copies of its checkpoints are deleted first (a prune keeps a job who
 copies cannot be deleted, saying so in the log). The model a job trained stays:
 it is the user's (``tuneplug adapters delete``).
 
+A job a gateway (``tuneplug serve``) started is its OpenAI or Gradient job's history
+there (events, checkpoints, status): while the gateway's state directory exists,
+prune skips it and delete refuses it, unless asked to include it (:func:`served_by`).
+
 A job directory with no record (:func:`prune_orphans`) is what a job creation
 killed before it journalled the job, or a deletion killed between its two
 steps, leaves behind. It is removed once nothing in it changed for longer than
@@ -38,10 +42,12 @@ __all__ = [
     "MAX_PRUNE",
     "ORPHAN_GRACE",
     "Orphan",
+    "Pruned",
     "parse_age",
     "prune_jobs",
     "prune_orphans",
     "remove_job",
+    "served_by",
 ]
 
 ENDED = ("succeeded", "failed", "cancelled")
@@ -55,6 +61,7 @@ ORPHAN_GRACE = 60.0
 """Seconds a directory with no record must have been left unchanged, whatever the age
 asked: a job being created has its directory (samples being copied) before its record."""
 
+_SERVED = "serve:"  # the origin tag of a gateway's jobs (tuneplug.server.jobs.origin_of)
 _JOB_DIR = re.compile(r"^ftjob-[0-9a-f]{16}$")
 _LOCK_NAME = "runner.lock"
 
@@ -77,6 +84,17 @@ def parse_age(text: str) -> float:
     if not math.isfinite(seconds):
         raise InvalidRequestError(f"bad age {text!r}: too large")
     return seconds
+
+
+def served_by(row: JobRow) -> Path | None:
+    """The state directory of the gateway whose job ``row`` is, while it exists: the
+    gateway shows the job's events and checkpoints from this journal (``None``: no
+    gateway's, or its gateway's state is gone)."""
+    origin = row.origin or ""
+    if not origin.startswith(_SERVED):
+        return None
+    state = Path(origin.removeprefix(_SERVED))
+    return state if state.is_dir() else None
 
 
 def remove_job(store: JobStore, job_id: str, provider: Provider | None = None) -> bool:
@@ -122,6 +140,12 @@ def _check_bounds(older_than: float, limit: int) -> None:
         raise InvalidRequestError(f"limit must be an integer in 1..{MAX_PRUNE}, got {limit!r}")
 
 
+class Pruned(list[JobRow]):
+    """The jobs a prune deleted (or would); ``served`` the gateways' jobs it skipped."""
+
+    served: list[JobRow]
+
+
 def prune_jobs(
     older_than: float,
     *,
@@ -129,12 +153,15 @@ def prune_jobs(
     dry_run: bool = False,
     store: JobStore | None = None,
     now: float | None = None,
-) -> list[JobRow]:
+    served: bool = False,
+) -> Pruned:
     """Delete the local jobs (every provider's) that ended more than ``older_than`` seconds ago.
 
     At most ``limit`` (1..:data:`MAX_PRUNE`) jobs, oldest first; ``dry_run``
     deletes nothing. Jobs not ended are never touched, and one a runner holds
-    (being resumed) is skipped. Returns the jobs deleted (or that would be).
+    (being resumed) is skipped, as is a job a gateway serves (:func:`served_by`)
+    unless ``served``. Returns the jobs deleted (or that would be), the gateways'
+    jobs skipped in ``.served``.
 
     Raises:
         InvalidRequestError: ``older_than`` is negative or not finite, ``limit`` out of range.
@@ -145,10 +172,18 @@ def prune_jobs(
 
         store = job_store()
     cutoff = (time.time() if now is None else now) - older_than
-    rows = store.ended_before(cutoff, limit)
-    if dry_run:
-        return rows
-    return [row for row in rows if remove_job(store, row.id)]
+    # Skipped ones do not count towards the limit: read past them (MAX_PRUNE bounds it).
+    rows = store.ended_before(cutoff, limit if served else MAX_PRUNE)
+    pruned = Pruned()
+    pruned.served = []
+    for row in rows:
+        kept = pruned.served if not served and served_by(row) is not None else pruned
+        if kept is pruned and len(pruned) == limit:
+            continue
+        kept.append(row)
+    if not dry_run:
+        pruned[:] = [row for row in pruned if remove_job(store, row.id)]
+    return pruned
 
 
 class Orphan(str):

@@ -219,18 +219,27 @@ class Job(BaseModel):
         )
         return page
 
-    def delete(self) -> None:
+    def delete(self, *, force: bool = False) -> None:
         """Forget a finished job: its record, events and copy of the samples.
 
-        The fine-tuned model stays (delete it with ``Model.delete``).
+        The fine-tuned model stays (delete it with ``Model.delete``). A local job a
+        gateway (``tuneplug serve``) serves is its clients' job history there: deleted
+        only with ``force``.
 
         Raises:
-            InvalidRequestError: the job has not ended (cancel it first).
+            InvalidRequestError: the job has not ended (cancel it first), or a gateway
+                serves it and not ``force``.
             CapabilityError: the provider's jobs cannot be deleted.
         """
         from tuneplug.jobs.facade import optional
+        from tuneplug.jobs.local import LocalJobs
 
-        optional(self.backend(), "delete", self.provider)(self.id)
+        backend = self.backend()
+        delete = optional(backend, "delete", self.provider)
+        if isinstance(backend, LocalJobs):
+            delete(self.id, force=force)
+        else:
+            delete(self.id)
 
     def wait(
         self,

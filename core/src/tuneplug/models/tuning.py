@@ -290,11 +290,23 @@ class TuningMixin:
         return backend.create(job_spec)
 
     def delete(self) -> None:
-        """Delete this adapter."""
+        """Delete this adapter.
+
+        Raises:
+            AdapterBusyError: an unfinished job (this process's, another's, a gateway's
+                on the same ``TUNEPLUG_HOME``) trains it; nothing is deleted.
+        """
+        from tuneplug.jobs.adapter_lock import in_use_error
+        from tuneplug.jobs.local import job_store
+
         self.provider.require(Capability.FINE_TUNE, "delete adapters")
         if self.info.kind is not ModelKind.ADAPTER:
             raise InvalidRequestError(
                 f"{self.ref} is a base model; only adapters can be deleted",
                 provider=self.provider.name,
             )
+        store = job_store()
+        other = store.holder(self.provider.name, self.info.id) if store.path.exists() else None
+        if other is not None:
+            raise in_use_error(other)
         self.provider.call("tuneplug_delete_adapter", model=self.info)
