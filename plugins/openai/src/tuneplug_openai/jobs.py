@@ -23,13 +23,14 @@ from typing import Any
 from urllib.parse import quote
 
 from pydantic import ValidationError
-from tuneplug.errors import InvalidRequestError
+from tuneplug.errors import InvalidRequestError, NotFoundError
 from tuneplug.hookspecs import ProviderContext
 from tuneplug.jobs.backend import JobPage
 from tuneplug.jobs.types import Job, JobCheckpoint, JobEvent, JobSpec, JobStatus
 
 from tuneplug_openai import wire
 from tuneplug_openai.client import OpenAIClient
+from tuneplug_openai.cursors import check_cursor
 from tuneplug_openai.job_create import JobCreator
 
 __all__ = ["STATUSES", "OpenAIJobs", "jobs_backend"]
@@ -156,7 +157,14 @@ class OpenAIJobs:
         return self.http.parse(wire.Page, self.http.http.send(call), call)
 
     def list(self, *, after: str | None = None, limit: int = 20) -> JobPage[Job]:
-        """``GET /fine_tuning/jobs?after&limit``: newest first."""
+        """``GET /fine_tuning/jobs?after&limit``: newest first.
+
+        Raises:
+            OptionError: ``after`` cannot be a job id (``option="after"``; nothing sent).
+            NotFoundError: ``after`` names no job (an empty page is then asked about it:
+                the server cannot tell a gone cursor from the last job).
+        """
+        check_cursor(after, "job")
         page = self._page("/fine_tuning/jobs", after, limit)
         try:
             jobs = [self._job(wire.FineTuningJob.model_validate(item)) for item in page.data]
@@ -164,7 +172,17 @@ class OpenAIJobs:
             raise self.http.http.errors.malformed(
                 self.http.call("GET", "/fine_tuning/jobs", idempotent=True), 200, exc
             ) from None
+        if after is not None and not jobs:
+            self._named(after)
         return JobPage(jobs, has_more=bool(page.has_more))
+
+    def _named(self, after: str) -> None:
+        try:
+            self.get(after)
+        except NotFoundError:
+            raise NotFoundError(
+                f"no job {after!r} to list the jobs after", provider=self.provider
+            ) from None
 
     def events(
         self, job_id: str, *, after: str | None = None, limit: int = 100
@@ -175,6 +193,7 @@ class OpenAIJobs:
         100 pages of 100, OpenAI's largest) and turned around; the next pages of a
         forward walk come from that read (:meth:`_cached`).
         """
+        check_cursor(after, "event")
         path = self._path(job_id, "/events")
         cached = self._cached(job_id, after, limit)
         if cached is not None:
@@ -189,6 +208,8 @@ class OpenAIJobs:
                 break
             newest_first.extend(batch)
             if not more or not batch:
+                if after is not None:  # read to the oldest without meeting it: no event
+                    newest_first = []  # follows a cursor that names none (not all of them)
                 break
             cursor = batch[-1].id
         oldest_first = list(reversed(newest_first))
@@ -201,6 +222,7 @@ class OpenAIJobs:
     ) -> JobPage[JobEvent]:
         """``GET /fine_tuning/jobs/{id}/events?after&limit``: one page newest first, as
         OpenAI lists them, for one request (a server's page of a job's events)."""
+        check_cursor(after, "event")
         batch, more = self._event_page(self._path(job_id, "/events"), after, limit)
         return JobPage([self._event(e) for e in batch], has_more=more)
 
@@ -246,6 +268,7 @@ class OpenAIJobs:
     ) -> JobPage[JobCheckpoint]:
         """``GET /fine_tuning/jobs/{id}/checkpoints`` (newest first, as OpenAI lists);
         ``fine_tuned_model_checkpoint`` becomes ``<provider>/ft:...:ckpt-step-N``."""
+        check_cursor(after, "checkpoint")
         page = self._page(self._path(job_id, "/checkpoints"), after, limit)
         try:
             items = [wire.Checkpoint.model_validate(item) for item in page.data]
