@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import openai
 import pytest
 from tuneplug.jobs.store import JobStore
 from tuneplug_openai.protocol import OpenAIProtocol
@@ -110,8 +111,14 @@ def test_a_native_jobs_events_page_with_a_foreign_cursor_is_empty(
 ) -> None:
     client = sdk(chained[1])
     job, _ = fine_tune(client, tmp_path)
-    page = client.fine_tuning.jobs.list_events(job.id, limit=5, after="not-an-event")
+    # Well-formed, naming no event of the job: the cursor has gone.
+    page = client.fine_tuning.jobs.list_events(job.id, limit=5, after="event-999999")
     assert page.data == [] and not page.has_more
+    # Malformed: the front's backend (the openai provider) refuses it before sending, so
+    # the front answers as for any other backend: 400 naming after.
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.fine_tuning.jobs.list_events(job.id, limit=5, after="not-an-event")
+    assert caught.value.param == "after" and "'not-an-event'" in caught.value.message
 
 
 def test_a_native_jobs_checkpoint_models_answer_through_the_front_gateway(
