@@ -15,7 +15,7 @@ from typing import Any
 
 from tuneplug.errors import PluginError
 from tuneplug.jobs.backend import JobPage
-from tuneplug.jobs.types import Job
+from tuneplug.jobs.types import Job, JobCheckpoint, JobEvent
 from tuneplug.plugin_faults import Blamed, HookSite, wrong_type
 
 __all__ = ["GuardedBackend", "guarded_backend"]
@@ -34,6 +34,14 @@ _RETURNS: dict[str, tuple[type, str]] = {
 """What each :class:`~tuneplug.jobs.backend.JobBackend` method returns (``delete``: unused)."""
 
 _REQUIRED = frozenset({"create", "get", "list", "cancel", "events"})
+
+_ITEMS: dict[str, tuple[type, str]] = {
+    "list": (Job, "Job"),
+    "events": (JobEvent, "JobEvent"),
+    "events_newest": (JobEvent, "JobEvent"),
+    "checkpoints": (JobCheckpoint, "JobCheckpoint"),
+}
+"""What each page's items are: a page of dicts would fail far from the plugin."""
 
 
 class GuardedBackend:
@@ -78,14 +86,25 @@ def _guarded_method(
     site, backend = guarded._site, guarded._backend
     hook = f"tuneplug_jobs().{name}"
     expected = _RETURNS.get(name)
+    items = _ITEMS.get(name)
+
+    def rebound(job: Job) -> None:
+        if job._backend is backend:
+            job.bind(guarded)  # job.refresh() and the like stay guarded too
 
     def call(*args: Any, **kwargs: Any) -> Any:
         with Blamed(site, hook):
             result = method(*args, **kwargs)
         if expected is not None and not isinstance(result, expected[0]):
             raise wrong_type(site, hook, result, expected[1])
-        if isinstance(result, Job) and result._backend is backend:
-            result.bind(guarded)  # job.refresh() and the like stay guarded too
+        if isinstance(result, Job):
+            rebound(result)
+        elif items is not None:
+            for item in result.data:
+                if not isinstance(item, items[0]):
+                    raise wrong_type(site, hook, item, items[1], verb="returned a page holding")
+                if isinstance(item, Job):
+                    rebound(item)  # a listed job's methods too
         return result
 
     call.__name__ = name
