@@ -38,6 +38,7 @@ from tuneplug.text import one_line
 __all__ = [
     "Blamed",
     "HookSite",
+    "blame",
     "call_hook",
     "checked",
     "fault",
@@ -87,14 +88,21 @@ class Blamed:
         return None
 
     def __exit__(self, kind: object, exc: BaseException | None, tb: object) -> None:
-        if isinstance(exc, TuneplugError):
-            mask_secrets(self.site, exc)
-        elif (
-            (isinstance(exc, Exception) or (exc is not None and self.site.owns(exc)))
-            and not isinstance(exc, StopIteration | StopAsyncIteration)
-            and not passes(exc)
-        ):
-            raise fault(self.site, self.hook, exc)
+        # StopIteration ends a guarded next(): the stream's end, not a fault.
+        if exc is not None and not isinstance(exc, StopIteration | StopAsyncIteration):
+            blame(self.site, self.hook, exc)
+
+
+def blame(site: HookSite, hook: str, exc: BaseException) -> None:
+    """The one rule for an exception ``hook`` raised: a plugin's bug (an ``Exception``, or
+    a ``BaseException`` of the plugin's own class, that does not :func:`passes`) is
+    raised as its ``PluginError``; a ``TuneplugError`` has the provider's secrets masked
+    in place; for anything else, and after masking, it returns and the caller re-raises
+    ``exc``. Used by :class:`Blamed` and by ``Provider.call``'s ``except``."""
+    if isinstance(exc, TuneplugError):
+        mask_secrets(site, exc)
+    elif (isinstance(exc, Exception) or site.owns(exc)) and not passes(exc):
+        raise fault(site, hook, exc)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from typing import Any
 
 import pluggy
 
-from tuneplug.errors import CapabilityError, PluginLoadError, TuneplugError
+from tuneplug.errors import CapabilityError, PluginLoadError
 from tuneplug.hookspecs import (
     COMPLETER_REQUIRED,
     FINETUNABLE_REQUIRED,
@@ -18,15 +18,7 @@ from tuneplug.hookspecs import (
     ProviderContext,
     Setup,
 )
-from tuneplug.plugin_faults import (
-    HookSite,
-    call_hook,
-    checked,
-    fault,
-    mask_secrets,
-    packages_of,
-    passes,
-)
+from tuneplug.plugin_faults import HookSite, blame, call_hook, checked, packages_of
 from tuneplug.types import Capability, ModelInfo
 
 __all__ = ["PluginInfo", "Provider", "capabilities_of", "native_chat", "new_plugin_manager"]
@@ -241,17 +233,10 @@ class Provider:
             kwargs = {k: v for k, v in kwargs.items() if k in names}
         try:
             result = fn(**kwargs)
-        except TuneplugError as exc:
-            mask_secrets(self.site, exc)
+        except BaseException as exc:
+            # Not `with Blamed(...)`: a try costs nothing on this path when nothing raises.
+            blame(self.site, hook, exc)
             raise
-        except Exception as exc:
-            if passes(exc):
-                raise
-            raise fault(self.site, hook, exc)  # noqa: B904 - fault() sets the masked cause
-        except BaseException as exc:  # only the plugin's own class is its bug (see Blamed)
-            if not self.site.owns(exc) or passes(exc):
-                raise
-            raise fault(self.site, hook, exc)  # noqa: B904 - fault() sets the masked cause
         return checked(self.site, hook, result)
 
     def model_info(self, info: ModelInfo) -> ModelInfo:
