@@ -57,6 +57,14 @@ def test_the_helpers_name_input_and_offset() -> None:
     with pytest.raises(InvalidRequestError, match=r"stdin is not UTF-8 text.*0xe9.*offset 3"):
         decode_utf8(b"caf\xe9", "stdin")
     assert decode_utf8(b"\xef\xbb\xbfok", "x") == "ok"
+    # The offset counts a leading BOM: it is where the byte sits in the input.
+    with pytest.raises(InvalidRequestError, match=r"offset 6$"):
+        decode_utf8(b"\xef\xbb\xbfcaf\xe9", "stdin")
+    with pytest.raises(InvalidRequestError, match=r"offset 16$"):
+        decode_utf8(b"\xef\xbb\xbfcaf\xe9", "stdin", offset=10)
+    with pytest.raises(InvalidRequestError, match=r"offset 4$"):  # a BOM is text without bom=
+        decode_utf8(b"\xef\xbb\xbfa\xe9", "x", bom=False)
+    assert decode_utf8(b"\xef\xbb\xbfok", "x", bom=False) == "\ufeffok"
     raw = os.fsdecode(b"caf\xe9")  # what argv and os.environ hold for those bytes
     with pytest.raises(InvalidRequestError, match=r"argument is not UTF-8.*0xe9.*offset 3"):
         check_text(raw, "argument")
@@ -105,9 +113,11 @@ def test_check_utf8_file_names_line_and_offset(data: bytes, line: int, offset: i
 # -- the CLI ------------------------------------------------------------------------
 
 
-def test_non_utf8_stdin_is_one_error_line() -> None:
-    result = CliRunner().invoke(cli, ["complete", "-m", "mock/echo"], input=b"caf\xe9 au lait\n")
-    _one_error_line(result, "stdin", "byte offset 3")
+@pytest.mark.parametrize("bom", [b"", b"\xef\xbb\xbf"], ids=["", "bom"])
+def test_non_utf8_stdin_is_one_error_line(bom: bytes) -> None:
+    stdin = bom + b"caf\xe9 au lait\n"
+    result = CliRunner().invoke(cli, ["complete", "-m", "mock/echo"], input=stdin)
+    _one_error_line(result, "stdin", f"byte offset {3 + len(bom)}")
 
 
 def test_utf8_stdin_works_whatever_the_locale() -> None:

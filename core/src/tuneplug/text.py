@@ -99,10 +99,16 @@ def decode_utf8(
 
     Raises:
         TuneplugError: ``error`` (default ``InvalidRequestError``) naming ``what``
-            and the byte offset of the first invalid byte.
+            and the byte offset of the first invalid byte, counted from the start
+            of ``data`` (BOM included) plus ``offset``.
     """
+    if bom and data.startswith(codecs.BOM_UTF8):
+        # Decoded by hand, not with "utf-8-sig": that codec's error positions
+        # start after the BOM, and the offset a user reads is the input's.
+        data = data[len(codecs.BOM_UTF8) :]
+        offset += len(codecs.BOM_UTF8)
     try:
-        return data.decode("utf-8-sig" if bom else "utf-8")
+        return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise utf8_error(what, exc, offset=offset, error=error) from None
 

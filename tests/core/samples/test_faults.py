@@ -263,11 +263,17 @@ def test_the_default_limit_is_documented_and_applies_to_python_samples(
         adapter.fine_tune("x" * (MAX_SAMPLE_BYTES + 1))
 
 
+@pytest.mark.parametrize("bom", [b"", b"\xef\xbb\xbf"], ids=["", "bom"])
+@pytest.mark.parametrize("far", [True, False], ids=["later-chunk", "first-chunk"])
 @pytest.mark.parametrize("layout", ["jsonl", "json"])
-def test_a_non_utf8_sample_file_names_line_and_byte_offset(tmp_path: Path, layout: str) -> None:
+def test_a_non_utf8_sample_file_names_line_and_byte_offset(
+    tmp_path: Path, layout: str, far: bool, bom: bytes
+) -> None:
+    # The offset is the file's: a leading BOM counts (a decoder that drops it and
+    # reports positions after it was 3 bytes short in an array's first chunk).
     head = '"ok"\n' if layout == "jsonl" else '[\n"ok",\n'
-    filler = "a" * 100_000  # past the first read chunk of an array
-    data = (head + f'"{filler}",\n' if layout == "json" else head + f'"{filler}"\n').encode()
+    filler = "a" * (100_000 if far else 10)  # 100 kB: past the first read chunk of an array
+    data = bom + (head + f'"{filler}",\n' if layout == "json" else head + f'"{filler}"\n').encode()
     offset = len(data) + 4
     data += b'"caf\xe9"' + (b"]" if layout == "json" else b"\n")
     path = tmp_path / f"latin1.{layout}"

@@ -163,11 +163,16 @@ class _Utf8Reader:
     def __init__(self, name: str, fh: IO[bytes]) -> None:
         self._name = name
         self._fh = fh
-        self._decoder = codecs.getincrementaldecoder("utf-8-sig")()
-        self._consumed = 0  # bytes handed to the decoder so far
+        # Plain UTF-8 with the BOM dropped by hand: "utf-8-sig" reports error
+        # positions after the BOM, 3 bytes short of the file's offset.
+        self._decoder = codecs.getincrementaldecoder("utf-8")()
+        self._consumed = 0  # bytes of the file read so far (a BOM included)
 
     def read(self, size: int) -> str:
         data = self._fh.read(size)
+        if not self._consumed and data.startswith(codecs.BOM_UTF8):
+            data = data[len(codecs.BOM_UTF8) :]
+            self._consumed = len(codecs.BOM_UTF8)
         pending = len(self._decoder.getstate()[0])
         try:
             text = self._decoder.decode(data, final=not data)
