@@ -40,6 +40,21 @@ def pytest_configure(config: pytest.Config) -> None:
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _no_stray_project_config(tmp_path_factory: pytest.TempPathFactory) -> None:
+    # Every test works in a directory under the temp root, and tuneplug reads the nearest
+    # tuneplug.toml upwards (docs/config.md): one left in /tmp by a manual try-out would
+    # configure every test, and dozens would fail for no reason of their own.
+    from tuneplug.config_files import find_project_file
+
+    root = tmp_path_factory.getbasetemp()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("TUNEPLUG_CONFIG", raising=False)  # the tests unset it too
+        stray = find_project_file(root.parent)
+    if stray is not None:
+        pytest.exit(f"{stray} would configure every test (they work under {root}): move it away", 4)
+
+
 _ISOLATED_EXACT = ("TUNEPLUG_MODEL", "TUNEPLUG_PLUGINS", "TUNEPLUG_CONFIG", "TUNEPLUG_STRICT")
 
 

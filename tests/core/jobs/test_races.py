@@ -10,7 +10,6 @@ read the row again once it holds, or has seen free, the lock.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import threading
 from collections.abc import Callable, Iterator
@@ -19,7 +18,7 @@ from typing import Any
 
 import pytest
 import tuneplug
-from tuneplug.errors import InvalidRequestError
+from tuneplug.errors import InvalidRequestError, PluginError
 from tuneplug.jobs.local import LocalJobs
 from tuneplug.jobs.store import JobStore
 from tuneplug.types import FineTuneResult
@@ -34,6 +33,8 @@ class _Gated:
 
     def __init__(self, make_plugin: Any, register: Any, fail: bool = False) -> None:
         self.entered, self.go = threading.Event(), threading.Event()
+        self.fail = fail
+        self.raised: PluginError | None = None
 
         def fine_tune(ctx, model, samples):  # type: ignore[no-untyped-def]
             self.entered.set()
@@ -51,14 +52,20 @@ class _Gated:
         assert self.entered.wait(WAIT)  # running, in its only step, holding the lock
 
     def _run(self) -> None:
-        with contextlib.suppress(RuntimeError):  # a failing step: journalled, then raised
+        try:
             self.jobs.run(self.id)
+        except PluginError as exc:  # a failing step: journalled, then raised as the plugin's bug
+            self.raised = exc
 
     def end(self) -> None:
         """Let the runner finish its step, journal the end and release its lock."""
         self.go.set()
         self.thread.join(WAIT)
         assert not self.thread.is_alive()
+        if self.fail:
+            assert "the step broke" in str(self.raised)
+        else:
+            assert self.raised is None
 
 
 @contextmanager
