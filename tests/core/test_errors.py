@@ -68,6 +68,31 @@ def test_str_without_provider_or_status_is_just_the_message() -> None:
     assert str(errors.ConfigError("bad config")) == "bad config"
 
 
+@pytest.mark.parametrize(
+    ("message", "shown"),
+    [
+        # The first clause names the provider: it is not named again before it.
+        ("plugin 'boom' (tuneplug-boom): tuneplug_complete raised KeyError", ""),
+        ("plugin 'x' serving provider instance 'boom': tuneplug_complete raised", ""),
+        ("provider instance 'boom': plugin 'x' failed to load: ...", ""),
+        ("provider name 'boom' is already claimed by 'tuneplug-boom'", ""),
+        # Anything else keeps the prefix: another name, the name later, a longer name.
+        ("plugin 'boomer' (tuneplug-boomer): tuneplug_complete raised", "boom: "),
+        ("tuneplug_chat_template: plugin 'boom' returned 3", "boom: "),
+        ("unknown model 'small'", "boom: "),
+        ("boom", "boom: "),
+    ],
+)
+def test_a_message_that_names_its_provider_is_not_prefixed_with_it(
+    message: str, shown: str
+) -> None:
+    # User 5 (#11): "error: kaz: plugin 'kaz' (tuneplug-kaz): ..." named the plugin twice.
+    assert str(errors.PluginError(message, provider="boom", status=500)) == (
+        f"{shown}{message} (HTTP 500)"
+    )
+    assert str(errors.UnknownModelError(message, provider="boom")) == f"{shown}{message}"
+
+
 def test_rate_limit_defaults() -> None:
     err = RateLimitError("slow down", provider="gradient", retry_after=1.5)
     assert err.status == 429 and err.retry_after == 1.5 and err.retryable

@@ -337,8 +337,9 @@ def test_a_plugin_error_names_the_instance_and_its_plugin(
         tuneplug.get_model("local/base").complete("hi")
     exc = caught.value
     assert (exc.provider, exc.plugin) == ("local", "boom")
+    # The message names the instance: no "local: " before it (user 5, #11).
     assert str(exc).startswith(
-        "local: plugin 'boom' serving provider instance 'local': tuneplug_complete raised"
+        "plugin 'boom' serving provider instance 'local': tuneplug_complete raised"
     )
 
 

@@ -3,6 +3,9 @@
 Every failure a user can see is a :class:`TuneplugError`. Each carries the
 ``provider`` it came from (when there is one), the HTTP ``status`` (when there
 is one) and whether retrying the same call may succeed (``retryable``).
+``str(error)`` is ``provider: message (HTTP status)``, without the ``provider: ``
+when the message's first clause names that provider already (``plugin 'boom'
+(tuneplug-boom): tuneplug_complete raised ...``, ``provider instance 'local': ...``).
 Provider SDK or HTTP exceptions never escape raw: plugins translate them into
 these classes.
 
@@ -35,6 +38,9 @@ __all__ = [
 
 import builtins
 
+# How a message's first clause names a provider (see TuneplugError.__str__).
+_NAMING = ("plugin", "provider instance", "provider name")
+
 
 class TuneplugError(Exception):
     """Base class of every tuneplug error.
@@ -63,9 +69,16 @@ class TuneplugError(Exception):
         self.retryable = self.retryable_default if retryable is None else retryable
 
     def __str__(self) -> str:
-        prefix = f"{self.provider}: " if self.provider else ""
+        prefix = f"{self.provider}: " if self.provider and not self._names_provider() else ""
         suffix = f" (HTTP {self.status})" if self.status is not None else ""
         return f"{prefix}{self.message}{suffix}"
+
+    def _names_provider(self) -> bool:
+        # "boom: plugin 'boom' (tuneplug-boom): ..." names it twice: a message whose first
+        # clause names the provider (as a plugin, an instance or a claimed name) is enough.
+        head = self.message.partition(": ")[0]
+        name = repr(self.provider)
+        return any(f"{kind} {name}" in head for kind in _NAMING)
 
     def __repr__(self) -> str:
         return (

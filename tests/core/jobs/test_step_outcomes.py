@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import tuneplug
-from tuneplug.errors import PluginError, ServerError, TimeoutError
+from tuneplug.errors import PluginError, ServerError, TimeoutError, UnknownModelError
 from tuneplug.jobs.local import LocalJobs
 from tuneplug.jobs.outcomes import uncertain_message
 from tuneplug.types import FineTuneResult
@@ -106,3 +106,25 @@ def test_the_cli_names_the_provider_once(make_plugin: Any, register: Any, tmp_pa
     assert last.startswith(f"error: zap: job {job.id} failed: step 1 of job {job.id} may or")
     assert "sending it failed with an error that does not prove it was not (plugin 'zap'" in last
     assert "1..0" not in last and "stopped before" not in last
+
+
+def test_an_error_before_any_step_names_the_provider_once(make_plugin: Any, register: Any) -> None:
+    # User 5 (#11): "zap: job ftjob-… failed: zap: unknown model …" (the model is resolved
+    # before the first step, and that error was journalled with its prefix).
+    gone: list[bool] = []
+    base = tuneplug.ModelInfo(
+        id="base", name="base", provider="zap", capabilities=frozenset({"complete", "fine_tune"})
+    )
+
+    def resolve_model(ctx, name):  # type: ignore[no-untyped-def]
+        return None if gone else base
+
+    jobs = local_jobs(make_plugin, register, "zap", resolve_model=resolve_model)
+    job = jobs.create(tuneplug.JobSpec(model="base", training_data=["a"]), start="none")
+    gone.append(True)
+    with pytest.raises(UnknownModelError) as info:
+        jobs.run(job.id)
+    assert str(info.value).startswith("zap: ")
+    error = jobs.get(job.id).error or ""
+    assert error == str(info.value).removeprefix("zap: ")
+    assert "zap:" not in error

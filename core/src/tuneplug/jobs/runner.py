@@ -153,7 +153,10 @@ class Runner:
         row = self.store.get(self.job_id)
         if row.status in ("succeeded", "failed", "cancelled"):
             return  # journalled where it happened (a step's error)
-        reason = str(exc) if isinstance(exc, TuneplugError) else f"{type(exc).__name__}: {exc}"
+        if isinstance(exc, TuneplugError):
+            reason = own_words(exc, self.provider.name)
+        else:
+            reason = f"{type(exc).__name__}: {exc}"
         event: Event = ("error", "message", f"failed: {reason}", None, {})
         self.store.set_status(self.job_id, "failed", event, error=reason)
 
