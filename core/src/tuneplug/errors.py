@@ -242,7 +242,15 @@ class AdapterChangedError(InvalidRequestError):
 
 
 class SampleFileError(InvalidRequestError):
-    """A samples file is unreadable or holds an invalid sample; names file, line and field."""
+    """A samples file is unreadable or holds an invalid sample; names file, line and field.
+
+    Attributes:
+        path, line, field, detail: where the (first) problem is, and what it is.
+        problems: every problem found, one ``FILE:LINE: field: problem`` line each (at
+            most 20; the message then says how many more), the first one first: a file's
+            reader goes on past its first bad sample to list them all.
+        total: how many problems were found in all.
+    """
 
     def __init__(
         self, path: str, line: int | None, message: str, *, field: str | None = None
@@ -255,6 +263,8 @@ class SampleFileError(InvalidRequestError):
         self.field = field
         self.detail = message
         """What is wrong, without the file, line and field."""
+        self.problems: tuple[str, ...] = (self.message,)
+        self.total = 1
 
     def __reduce__(self) -> tuple[object, ...]:
         # Rebuilt from its own arguments (Exception's default passes only the message),

@@ -22,7 +22,7 @@ from typing import Any
 import click
 
 from tuneplug.cli.interrupts import stoppable, stops_handled
-from tuneplug.errors import ConfigError, TuneplugError
+from tuneplug.errors import ConfigError, SampleFileError, TuneplugError
 from tuneplug.text import one_line
 
 __all__ = [
@@ -45,6 +45,9 @@ def error_lines(exc: TuneplugError) -> list[str]:
     ``N problems in the config:``, so each keeps the ``FILE:LINE:`` editors jump to."""
     if isinstance(exc, ConfigError) and len(exc.problems) > 1:
         return [f"{len(exc.problems)} problems in the config:", *map(one_line, exc.problems)]
+    if isinstance(exc, SampleFileError) and exc.total > 1:
+        more = exc.total - len(exc.problems)
+        return [*map(one_line, exc.problems), *([f"... and {more} more"] if more else [])]
     return [one_line(str(exc))]
 
 

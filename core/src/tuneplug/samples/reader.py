@@ -42,6 +42,8 @@ _WHITESPACE = " \t\r\n"
 _TOO_DEEP = "invalid JSON: nested too deeply"
 # A JSON literal or escape cut at the buffer's end fails this close to the end.
 _TRUNCATION_SLACK = 8
+MAX_PROBLEMS = 20
+"""Problems listed at most in one error (the count of the rest is given)."""
 
 
 def _check_arguments(path: object, max_sample_bytes: object) -> None:
@@ -96,10 +98,45 @@ def _read(
             first = _first_byte(fh)
         except OSError as exc:  # e.g. a directory opens on some systems, then fails to read
             raise SampleFileError(name, None, f"cannot read samples: {exc.strerror}") from None
-        if first == b"[":
-            yield from _read_array(name, _Utf8Reader(name, fh), max_sample_bytes, parse)
-        elif first:
-            yield from _read_lines(name, fh, max_sample_bytes, parse)
+        problems = _Problems()
+        try:
+            if first == b"[":
+                yield from _read_array(
+                    name, _Utf8Reader(name, fh), max_sample_bytes, parse, problems
+                )
+            elif first:
+                yield from _read_lines(name, fh, max_sample_bytes, parse, problems)
+        except SampleFileError as exc:  # the rest cannot be read: what was found, and this
+            problems.add(exc)
+        if problems.found:
+            raise problems.error()
+
+
+class _Problems:
+    """A file's problems, gathered past the first so one error lists them all, as
+    ``tuneplug batch`` reports its input file: after the first, no sample is yielded;
+    a problem the reader cannot go on after (invalid JSON inside an array, a line over
+    the size limit) ends the scan."""
+
+    def __init__(self) -> None:
+        self.found: list[SampleFileError] = []
+        self.total = 0
+
+    def add(self, problem: SampleFileError) -> None:
+        self.total += 1
+        if len(self.found) < MAX_PROBLEMS:
+            self.found.append(problem)
+
+    def error(self) -> SampleFileError:
+        first = self.found[0]
+        if self.total == 1:
+            return first
+        more = f"{first.detail} (and {self.total - 1} more problem(s))"
+        error = SampleFileError(first.path, first.line, more, field=first.field)
+        error.detail = first.detail
+        error.problems = tuple(str(problem) for problem in self.found)
+        error.total = self.total
+        return error
 
 
 def _first_byte(fh: IO[bytes]) -> bytes:
@@ -108,11 +145,16 @@ def _first_byte(fh: IO[bytes]) -> bytes:
     return head[:1]
 
 
-def _validate(name: str, line: int, value: object, parse: Callable[[object], _S]) -> _S:
+def _validate(
+    name: str, line: int, value: object, parse: Callable[[object], _S], problems: _Problems
+) -> list[_S]:
+    """``[sample]``, or ``[]`` once a problem is found (this one, or an earlier one)."""
     try:
-        return parse(value)
+        sample = parse(value)
     except SampleProblem as exc:
-        raise SampleFileError(name, line, exc.message, field=exc.field) from None
+        problems.add(SampleFileError(name, line, exc.message, field=exc.field))
+        return []
+    return [] if problems.found else [sample]
 
 
 def _too_big(name: str, line: int, limit: int) -> SampleFileError:
@@ -125,7 +167,7 @@ def _too_big(name: str, line: int, limit: int) -> SampleFileError:
 
 
 def _read_lines(
-    name: str, fh: IO[bytes], limit: int, parse: Callable[[object], _S]
+    name: str, fh: IO[bytes], limit: int, parse: Callable[[object], _S], problems: _Problems
 ) -> Iterator[_S]:
     number = 0
     offset = 0
@@ -137,24 +179,35 @@ def _read_lines(
         number += 1
         if len(raw) > limit and not raw.endswith(b"\n"):
             raise _too_big(name, number, limit)
-        try:
-            text = drop_bom(raw.decode("utf-8")).strip()
-        except UnicodeDecodeError as exc:
-            raise SampleFileError(name, number, describe_utf8_error(exc, offset=offset)) from None
-        lone = lone_surrogate_escape(raw)
-        if lone is not None:
-            where = describe_lone_surrogate(lone[1], offset + lone[0])
-            raise SampleFileError(name, number, where)
+        problem = _line_problem(name, number, raw, offset)
         offset += len(raw)
+        if problem is not None:
+            problems.add(problem)
+            continue
+        text = drop_bom(raw.decode("utf-8")).strip()
         if not text:
             continue
         try:
             value = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise SampleFileError(name, number, describe_json_error(exc)) from None
+            problems.add(SampleFileError(name, number, describe_json_error(exc)))
+            continue
         except RecursionError:
-            raise SampleFileError(name, number, _TOO_DEEP) from None
-        yield _validate(name, number, value, parse)
+            problems.add(SampleFileError(name, number, _TOO_DEEP))
+            continue
+        yield from _validate(name, number, value, parse, problems)
+
+
+def _line_problem(name: str, number: int, raw: bytes, offset: int) -> SampleFileError | None:
+    """What makes a line's bytes not text (``offset``: where the line starts in the file)."""
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return SampleFileError(name, number, describe_utf8_error(exc, offset=offset))
+    lone = lone_surrogate_escape(raw)
+    if lone is not None:
+        return SampleFileError(name, number, describe_lone_surrogate(lone[1], offset + lone[0]))
+    return None
 
 
 class _Utf8Reader:
@@ -191,7 +244,7 @@ def _truncated(buf: str, exc: json.JSONDecodeError) -> bool:
 
 
 def _read_array(
-    name: str, fh: _Utf8Reader, limit: int, parse: Callable[[object], _S]
+    name: str, fh: _Utf8Reader, limit: int, parse: Callable[[object], _S], problems: _Problems
 ) -> Iterator[_S]:
     decoder = json.JSONDecoder()
     buf = fh.read(_CHUNK)
@@ -248,7 +301,7 @@ def _read_array(
             buf, pos = buf[pos:] + more, 0
         if end - pos > limit:
             raise _too_big(name, line, limit)
-        yield _validate(name, line, value, parse)
+        yield from _validate(name, line, value, parse, problems)
         line += buf.count("\n", pos, end)
         pos = end
         expect_value = False
