@@ -108,9 +108,9 @@ def test_a_second_interrupt_abandons_the_step_and_says_the_job_cannot_go_on(
     assert "finishing step 2 first" in capsys.readouterr().err
     row = job_store().get(job_id)
     assert (row.status, row.error, row.steps_done) == ("failed", said, 1)
-    # `jobs events` shows why, on the step (`--kind message` lists it).
+    # `jobs events` shows why, on the step.
     (last,), _ = job_store().events_newest(job_id, None, 1)
-    assert (last.level, last.kind, last.message, last.step) == ("error", "message", said, 2)
+    assert (last.level, last.message, last.step) == ("error", said, 2)
     again = jobs.run(job_id)  # resuming cannot guess: it stops on the same step
     assert again.status.value == "failed" and "step 2 of job" in (again.error or "")
     assert plan.sent == SAMPLES[:2]
@@ -154,6 +154,25 @@ def test_an_interrupt_between_steps_stops_at_once(
         jobs.run(job_id, listener)
     assert capsys.readouterr().err == ""  # nothing held: nothing to finish
     assert (job_store().get(job_id).steps_done, job_store().open_step(job_id)) == (1, None)
+    assert jobs.run(job_id).status.value == "succeeded"
+    assert plan.sent == SAMPLES
+
+
+def test_an_interrupt_before_the_first_step_stops_at_once(
+    make_plugin: Any, register: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    plan = Plan({})
+    jobs = _jobs(make_plugin, register, plan)
+    job_id = _job(jobs)
+
+    def listener(event: Any) -> None:
+        if event.step is None:  # "started": the handlers are set, no step in flight yet
+            os.kill(os.getpid(), signal.SIGINT)
+
+    with pytest.raises(KeyboardInterrupt):
+        jobs.run(job_id, listener)
+    assert capsys.readouterr().err == ""  # nothing held: nothing to finish
+    assert plan.sent == []
     assert jobs.run(job_id).status.value == "succeeded"
     assert plan.sent == SAMPLES
 
