@@ -371,3 +371,34 @@ def test_a_copy_that_failed_is_journalled_dropped_not_half_made(
     assert done.status is tuneplug.JobStatus.SUCCEEDED
     name = checkpoint_id(done.id, 2)
     assert jobs.store.checkpoint_copies(done.id) == [(2, name, None, "dropped")]
+
+
+def test_a_resume_deletes_a_half_made_copy_it_will_not_make_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A journal of an older version (its next step started with the copy): a runner killed
+    # while copying at step 2 left the copy `copying` and step 3 open. The resume sends
+    # step 3 again (with its key) and cannot make the copy at step 2 any more (the adapter
+    # may hold step 3): what the killed run made of it is deleted, not leaked.
+    jobs = _jobs()
+    job = jobs.create(_spec(3), start="none")
+    original = MockRuntime.copy_adapter
+
+    def pausing(self: MockRuntime, model: ModelInfo, name: str) -> ModelInfo:
+        jobs.store.request_stop(job.id, "pause")
+        return original(self, model, name)
+
+    monkeypatch.setattr(MockRuntime, "copy_adapter", pausing)
+    assert jobs.run(job.id).status is tuneplug.JobStatus.PAUSED
+    monkeypatch.setattr(MockRuntime, "copy_adapter", original)
+    name = checkpoint_id(job.id, 2)
+    assert name in _adapter_names()
+    jobs.store.begin_checkpoint(job.id, 2, name)  # as a killed copy leaves it
+    jobs.store.start_step(job.id, 3, 1)
+    jobs.store.request_stop(job.id, None)
+    jobs.store.set_status(job.id, "queued")
+    done = jobs.run(job.id)
+    assert done.status is tuneplug.JobStatus.SUCCEEDED
+    assert name not in _adapter_names()
+    assert jobs.store.checkpoint_copies(done.id, [2]) == [(2, name, None, "dropped")]
+    assert checkpoint_id(job.id, 4) in _adapter_names()  # later copies made as usual
