@@ -124,3 +124,18 @@ def test_the_fresh_users_command(monkeypatch: pytest.MonkeyPatch) -> None:
         "error: unknown provider 'mock' (excluded by TUNEPLUG_PLUGINS; it names 'mokc' (did "
         f"you mean 'mock'?), {NOT_PROVIDED}); available providers: none"
     )
+
+
+@pytest.mark.parametrize(
+    ("ref", "said"),
+    [
+        # User 5 (#12): a mistyped provider in a reference gets the hint config keys get.
+        ("mokc/tiny", "unknown provider 'mokc' (did you mean 'mock'?); available providers: "),
+        ("gradinet/x", "unknown provider 'gradinet' (did you mean 'gradient'?); available "),
+        ("zzz/tiny", "unknown provider 'zzz'; available providers: "),  # nothing close
+    ],
+)
+def test_a_mistyped_provider_in_a_reference_says_the_closest(ref: str, said: str) -> None:
+    result = CliRunner().invoke(cli, ["complete", "-m", ref, "hi"])
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"error: {said}")

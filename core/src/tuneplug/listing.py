@@ -3,7 +3,10 @@
 A provider that is installed but not configured (Gradient without a token) is a
 normal state: it is reported as such, never as a warning and never as a failure,
 even in strict mode. A plugin that fails to load, or a provider that fails to
-list, is a warning (an error in strict mode). A ``TUNEPLUG_PLUGINS`` name that no
+list, is a warning (an error in strict mode). A provider whose settings are wrong (a
+value in a config file or the environment) is an error the listing carries: the
+user's own mistake, which ``tuneplug models`` reports after the list (exit 1), as
+docs/cli.md says of every wrong setting. A ``TUNEPLUG_PLUGINS`` name that no
 installed plugin provides (``mokc``) is a warning: it matches nothing, silently.
 """
 
@@ -13,7 +16,7 @@ from dataclasses import dataclass, field
 
 from tuneplug.config import load_config
 from tuneplug.config_names import registry_for
-from tuneplug.errors import NotConfiguredError, TuneplugError
+from tuneplug.errors import ConfigError, NotConfiguredError, TuneplugError
 from tuneplug.plugins import PluginInfo, Registry
 from tuneplug.types import Capability, ModelInfo
 
@@ -29,6 +32,9 @@ class ModelListing:
     """Provider name -> what to set (the provider's own message)."""
     warnings: list[str] = field(default_factory=list)
     """One line each: unknown ``TUNEPLUG_PLUGINS`` names, plugins or providers skipped."""
+    errors: dict[str, ConfigError] = field(default_factory=dict)
+    """Provider name -> why it was skipped: a setting is wrong (the error's ``problems``
+    are ``FILE:LINE: ...`` or ``VARIABLE: ...`` lines)."""
 
 
 def model_listing(provider: str | None = None, *, base_only: bool = False) -> ModelListing:
@@ -59,6 +65,10 @@ def model_listing(provider: str | None = None, *, base_only: bool = False) -> Mo
             if provider is not None:
                 raise
             listing.unconfigured[name] = exc.message
+        except ConfigError as exc:
+            if provider is not None or config.settings.strict:
+                raise
+            listing.errors[name] = exc
         except TuneplugError as exc:
             # Listing everything must not fail because one provider is unreachable;
             # asking for that provider by name still raises.

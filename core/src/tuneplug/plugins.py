@@ -14,6 +14,7 @@ a distribution had declared it, until :func:`unregister`.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import threading
 from collections.abc import Mapping
@@ -169,10 +170,13 @@ class Registry:
         # Every "available providers" list holds the config's instances too: those
         # whose plugin is installed and allowed (the others cannot serve a call).
         usable = {n for n, plugin in (instances or {}).items() if plugin in self.names()}
-        available = ", ".join(sorted({*self.names(), *usable})) or "none"
+        known = sorted({*self.names(), *usable})
+        available = ", ".join(known) or "none"
         hint = ""
         if name in self._discover() and not self.filter.allows(name):
             hint = f" (excluded by TUNEPLUG_PLUGINS{self.filter_note()})"
+        elif close := difflib.get_close_matches(name, known, n=1, cutoff=0.6):
+            hint = f" (did you mean {close[0]!r}?)"  # `-m mokc/tiny`, as config keys say
         return f"unknown provider {name!r}{hint}; available providers: {available}"
 
     def filter_note(self) -> str:

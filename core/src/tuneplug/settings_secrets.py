@@ -21,11 +21,13 @@ when the variable stands in for a secret field); nothing else needs declaring.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, SecretBytes, SecretStr
+from pydantic import BaseModel, GetCoreSchemaHandler, SecretBytes, SecretStr
+from pydantic_core import core_schema
 
 from tuneplug.settings_rules import URL_CREDENTIALS, mask_url
 
@@ -46,14 +48,26 @@ MASK = "**********"
 """What a secret setting looks like when shown."""
 
 
+# POSIX's portable name (IEEE Std 1003.1, 8.1): what every shell can `export`.
+_VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
 class SecretVariable:
     """``Annotated`` metadata: the field's value names an environment variable holding
     a secret. ``fills`` names the secret field the variable stands in for when that
     field is unset (``api_key_env`` fills ``api_key``), so ``tuneplug config`` can show
-    that field masked, with the variable as its origin."""
+    that field masked, with the variable as its origin.
+
+    The field is validated too: ``None`` or a portable variable name (letters, digits
+    and ``_``, not starting with a digit), else ``must be an environment variable
+    name ...`` (a ``ValueError``, so a config file's error names its line)."""
 
     def __init__(self, fills: str | None = None) -> None:
         self.fills = fills
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> Any:
+        # pydantic's hook for Annotated metadata: the type's own schema, then the name check.
+        return core_schema.no_info_after_validator_function(_check_name, handler(source))
 
     def __repr__(self) -> str:
         return "SECRET_VARIABLE" if self.fills is None else f"secret_variable(fills={self.fills!r})"
@@ -61,6 +75,15 @@ class SecretVariable:
 
 SECRET_VARIABLE = SecretVariable()
 """``Annotated`` metadata: this field names the environment variable a secret is read from."""
+
+
+def _check_name(value: Any) -> Any:
+    if isinstance(value, str) and not _VARIABLE_NAME.fullmatch(value):
+        raise ValueError(
+            "must be an environment variable name (letters, digits and '_', not starting "
+            f"with a digit), got {value!r}"
+        )
+    return value
 
 
 def secret_variable(fills: str) -> SecretVariable:

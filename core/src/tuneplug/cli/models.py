@@ -56,6 +56,7 @@ def models(
     without credentials is listed as not configured, with what to set.
     """
     import tuneplug
+    from tuneplug.cli.base import error_lines
     from tuneplug.listing import model_listing
 
     if model is not None or show_options:
@@ -74,7 +75,18 @@ def models(
     rows = [model_row(m) for m in listing.models]
     if as_json:
         echo_json(rows)
-        return
+    else:
+        _print_table(rows, listing.unconfigured)
+    if listing.errors:
+        # The others are listed, then what is wrong, as `ls` does with a missing file:
+        # a wrong setting is exit 1 on every command (docs/cli.md).
+        for error in listing.errors.values():
+            for line in error_lines(error):
+                click.echo(f"error: {line}", err=True)
+        raise SystemExit(1)
+
+
+def _print_table(rows: list[dict[str, Any]], unconfigured: dict[str, str]) -> None:
     shown = table("model", "also", "name", "kind", "base model", "capabilities")
     for row in rows:
         provider_name = row["ref"].partition("/")[0]
@@ -83,7 +95,7 @@ def models(
             row["ref"], also, row["name"], row["kind"], row["base_model_id"] or "",
             ", ".join(row["capabilities"]),
         )  # fmt: skip
-    for name, reason in sorted(listing.unconfigured.items()):
+    for name, reason in sorted(unconfigured.items()):
         shown.add_row(f"{name}/*", "", f"not configured: {reason}", "", "", "")
     console().print(shown)
 

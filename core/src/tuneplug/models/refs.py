@@ -166,8 +166,9 @@ def list_models(provider: str | None = None, *, base_only: bool = False) -> list
     """Models of one provider, or of every loadable provider.
 
     Across providers, one that is installed but not configured (no credentials)
-    is passed by silently; a plugin that failed, or a provider that failed to
-    list, is skipped with a warning (raised in strict mode). See
+    is passed by silently; a plugin that failed, a provider that failed to list or
+    one whose settings are wrong is skipped with a warning (one per problem; raised
+    in strict mode). See
     :func:`tuneplug.listing.model_listing` for the whole report.
     """
     from tuneplug.listing import model_listing
@@ -175,6 +176,8 @@ def list_models(provider: str | None = None, *, base_only: bool = False) -> list
     check_name(provider, "provider", "a provider name", optional=True)
     check_bool(base_only, "base_only")
     listing = model_listing(provider, base_only=base_only)
-    for line in listing.warnings:
+    errors = listing.errors.items()
+    skipped = [f"provider {name!r} skipped: {p}" for name, e in errors for p in e.problems]
+    for line in [*listing.warnings, *skipped]:
         warnings.warn(f"tuneplug: {line}", stacklevel=2)
     return listing.models

@@ -85,9 +85,7 @@ class OpenAISettings(HttpStreamSettings, BaseSettings):
     )
 
     api_key: SecretStr | None = None
-    api_key_env: Annotated[str | None, secret_variable(fills="api_key")] = Field(
-        default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$"
-    )
+    api_key_env: Annotated[str | None, secret_variable(fills="api_key")] = None
     base_url: str = DEFAULT_BASE_URL
     organization: str | None = Field(
         default=None, validation_alias=AliasChoices("organization", "OPENAI_ORG_ID")
