@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 from tuneplug_openai.protocol import OpenAIProtocol
-from tuneplug_openai.protocol.schemas import ChatBody, CompletionBody
+from tuneplug_openai.protocol.schemas import ChatBody, CompletionBody, JobBody
 
 from tests.server.gradient_server import TOKEN, api
 
@@ -253,6 +253,7 @@ def test_an_unknown_role_or_part_type_is_still_invalid(client: TestClient) -> No
     [
         pytest.param("chat.completions.completions:Completions", ChatBody, id="chat"),
         pytest.param("completions:Completions", CompletionBody, id="completions"),
+        pytest.param("fine_tuning.jobs.jobs:Jobs", JobBody, id="fine-tuning-jobs"),
     ],
 )
 def test_every_field_of_the_sdk_is_classified(create: str, body: type[Any]) -> None:
@@ -268,3 +269,39 @@ def test_every_field_of_the_sdk_is_classified(create: str, body: type[Any]) -> N
         if p not in ("self", "timeout") and not p.startswith("extra_")
     }
     assert sent - set(body.model_fields) == set()
+
+
+# -- fine-tuning jobs: the same rule, at any depth ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "param", "code", "hint"),
+    [
+        ({"integrations": [{"type": "wandb", "wandb": {"project": "p"}}]}, "integrations",
+         "unsupported_parameter", "leave it out, or send [] or null"),
+        ({"hyperparameters": {"n_epoch": 3}}, "hyperparameters.n_epoch", "unknown_parameter",
+         "did you mean 'n_epochs'?"),
+        ({"method": {"type": "supervised", "supervised": {"hyperparameters": {"batchsize": 2}}}},
+         "method.supervised.hyperparameters.batchsize", "unknown_parameter",
+         "did you mean 'batch_size'?"),
+        ({"method": {"type": "supervised", "supervized": {}}}, "method.supervized",
+         "unknown_parameter", "did you mean 'supervised'?"),
+        ({"trainig_file": "file-x"}, "trainig_file", "unknown_parameter",
+         "did you mean 'training_file'?"),
+    ],
+)  # fmt: skip
+def test_a_job_field_the_server_cannot_honour_or_does_not_know_is_refused(
+    client: TestClient, body: dict[str, Any], param: str, code: str, hint: str
+) -> None:
+    job = {"model": "tiny", "training_file": "file-none", **body}
+    response = client.post("/v1/fine_tuning/jobs", content=json.dumps(job))
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert (error["param"], error["code"]) == (param, code)
+    assert hint in error["message"]
+
+
+def test_a_job_with_empty_integrations_is_not_refused_for_them(client: TestClient) -> None:
+    job = {"model": "tiny", "training_file": "file-none", "integrations": []}
+    error = client.post("/v1/fine_tuning/jobs", content=json.dumps(job)).json()["error"]
+    assert error["param"] == "training_file"  # the next fault: no such file

@@ -87,8 +87,8 @@ def refuse_values(refused: Iterable[str], advice: str) -> Callable[[Any], Any]:
 
 def refusal(error: ErrorDetails, param: str, known: Iterable[str]) -> OpenAIError | None:
     """The 400 for ``error`` (one of a body's validation errors, at ``param``) if it is an
-    unsupported or an unknown field, else ``None``; ``known`` are the body's fields, for
-    a did-you-mean.
+    unsupported or an unknown field, else ``None``; ``known`` are the names of the body's
+    fields at any depth, for a did-you-mean.
 
     Unsupported: ``tools is not supported by this server: leave it out, or send [] or
     null``; ``messages.[0].content.[0].type 'image_url' is not supported by this server:
@@ -99,7 +99,9 @@ def refusal(error: ErrorDetails, param: str, known: Iterable[str]) -> OpenAIErro
         # "n is not ...", but "role 'tool' is not ...": the value follows its field.
         return OpenAIError(400, f"{param} {error['msg']}", param=param, code=UNSUPPORTED)
     if error["type"] == "extra_forbidden":
-        close = difflib.get_close_matches(param, list(known), n=1)
+        # A nested field is matched by its own name: hyperparameters.n_epoch -> n_epochs.
+        name = param.rpartition(".")[2]
+        close = difflib.get_close_matches(name, list(known), n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         return OpenAIError(
             400,
