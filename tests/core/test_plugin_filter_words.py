@@ -133,6 +133,7 @@ def test_the_fresh_users_command(monkeypatch: pytest.MonkeyPatch) -> None:
         ("mokc/tiny", "unknown provider 'mokc' (did you mean 'mock'?); available providers: "),
         ("gradinet/x", "unknown provider 'gradinet' (did you mean 'gradient'?); available "),
         ("zzz/tiny", "unknown provider 'zzz'; available providers: "),  # nothing close
+        ("nope/tiny", "unknown provider 'nope'; available providers: "),  # 0.6 from 'openai'
     ],
 )
 def test_a_mistyped_provider_in_a_reference_says_the_closest(ref: str, said: str) -> None:

@@ -175,8 +175,10 @@ class Registry:
         hint = ""
         if name in self._discover() and not self.filter.allows(name):
             hint = f" (excluded by TUNEPLUG_PLUGINS{self.filter_note()})"
-        elif close := difflib.get_close_matches(name, known, n=1, cutoff=0.6):
-            hint = f" (did you mean {close[0]!r}?)"  # `-m mokc/tiny`, as config keys say
+        # `-m mokc/tiny`, as config keys say; stricter than their 0.6, which offers
+        # 'openai' for 'nope' (a made-up name, not a typo).
+        elif close := difflib.get_close_matches(name, known, n=1, cutoff=0.75):
+            hint = f" (did you mean {close[0]!r}?)"
         return f"unknown provider {name!r}{hint}; available providers: {available}"
 
     def filter_note(self) -> str:
