@@ -1,0 +1,47 @@
+"""How a settings error words what it was given (the config target's 4th mutation run):
+a variable's number as typed, and a plugin whose settings declare nothing."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from tuneplug.config import build_settings
+from tuneplug.errors import ConfigError
+
+
+class BoundedSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TPBOUND_")
+
+    retries: int = Field(default=1, ge=0)
+    ratio: float = Field(default=0.5, le=1.0)
+
+
+class NoSettings(BaseSettings):
+    """A plugin's settings class that declares nothing."""
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "said"),
+    [
+        ("TPBOUND_RETRIES", "-1", "must be an integer >= 0, got -1"),
+        ("TPBOUND_RATIO", "2", "must be a finite number <= 1, got 2"),
+        ("TPBOUND_RATIO", "1.5", "must be a finite number <= 1, got 1.5"),  # not an int
+    ],
+)
+def test_a_variables_number_is_shown_as_typed(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, said: str
+) -> None:
+    # Every variable is text: `got '-1'` would read as if it had been quoted.
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigError) as info:
+        build_settings(BoundedSettings)
+    assert str(info.value) == f"{variable}: {said}"
+
+
+def test_a_key_for_settings_that_declare_nothing_says_there_are_none() -> None:
+    with pytest.raises(ConfigError) as info:
+        build_settings(NoSettings, user={"retries": 1})
+    assert str(info.value) == (
+        "invalid settings: retries: unknown setting (settings: none) (from the user config)"
+    )
