@@ -1,5 +1,6 @@
 """How a settings error words what it was given (the config target's 4th mutation run):
-a variable's number as typed, and a plugin whose settings declare nothing."""
+a variable's number as typed, a plugin whose settings declare nothing, a boolean where an
+optional setting takes text or a number."""
 
 from __future__ import annotations
 
@@ -44,4 +45,22 @@ def test_a_key_for_settings_that_declare_nothing_says_there_are_none() -> None:
         build_settings(NoSettings, user={"retries": 1})
     assert str(info.value) == (
         "invalid settings: retries: unknown setting (settings: none) (from the user config)"
+    )
+
+
+class OptionalSettings(BaseSettings):
+    organization: str | None = None
+    limit: int | None = None
+
+
+@pytest.mark.parametrize(
+    ("key", "said"),
+    [("organization", "expected a string"), ("limit", "expected a number")],
+)
+def test_a_boolean_for_an_optional_setting_names_the_shape_it_takes(key: str, said: str) -> None:
+    # pydantic reads `true` as 1 for a number; only a setting taking numbers alone says so.
+    with pytest.raises(ConfigError) as info:
+        build_settings(OptionalSettings, user={key: True})
+    assert str(info.value) == (
+        f"invalid settings: {key}: {said}, found a boolean (from the user config)"
     )
