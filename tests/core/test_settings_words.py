@@ -64,3 +64,16 @@ def test_a_boolean_for_an_optional_setting_names_the_shape_it_takes(key: str, sa
     assert str(info.value) == (
         f"invalid settings: {key}: {said}, found a boolean (from the user config)"
     )
+
+
+@pytest.mark.parametrize(
+    ("layer", "said"),
+    [("explicit", "the argument"), ("project", "the project config"), ("user", "the user config")],
+)
+def test_a_boolean_for_a_number_is_refused_from_every_layer(layer: str, said: str) -> None:
+    # Not read as 1, whichever layer gave it (settings=... of a call included).
+    with pytest.raises(ConfigError) as info:
+        build_settings(OptionalSettings, **{layer: {"limit": True}})  # type: ignore[arg-type]
+    assert str(info.value) == (
+        f"invalid settings: limit: expected a number, found a boolean (from {said})"
+    )
