@@ -77,3 +77,15 @@ def test_a_boolean_for_a_number_is_refused_from_every_layer(layer: str, said: st
     assert str(info.value) == (
         f"invalid settings: limit: expected a number, found a boolean (from {said})"
     )
+
+
+class AliasedSettings(BaseSettings):
+    retries: int = Field(default=1, validation_alias="acme_retries")
+
+
+def test_a_boolean_under_a_settings_alias_is_refused_too() -> None:
+    with pytest.raises(ConfigError) as info:
+        build_settings(AliasedSettings, user={"acme_retries": True})
+    assert str(info.value) == (
+        "invalid settings: acme_retries: expected a number, found a boolean (from the user config)"
+    )
