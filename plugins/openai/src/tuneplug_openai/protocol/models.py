@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from tuneplug.errors import NotFoundError, TuneplugError
@@ -39,10 +40,16 @@ def public_id(info: ModelInfo) -> str:
     return info.slug or info.id
 
 
-def fine_tuned_id(base: str, tenant: Tenant, suffix: str | None, job_id: str) -> str:
-    """``ft:<base>:<tenant>:<suffix>:<job id>`` (OpenAI's layout; the tenant stands for
-    the organisation)."""
-    return f"ft:{base}:{tenant.name}:{suffix or ''}:{job_id}"
+def fine_tuned_id(record: Mapping[str, Any], tenant: Tenant, job_id: str) -> str:
+    """``ft:<base>:<tenant>:<suffix>:<job id>`` of the job ``job_id`` the server recorded
+    as ``record`` (OpenAI's layout; the tenant stands for the organisation).
+
+    ``<base>`` is the base model the job's model derives from (``record["base"]``): a job
+    on an ``ft:`` model makes ``ft:tiny:...``, as OpenAI names a model fine-tuned from a
+    fine-tuned one, not a name that nests and grows each round. A record written before
+    the server kept ``base`` names its job's model, so its model keeps the id it had."""
+    base = record.get("base") or record["model"]
+    return f"ft:{base}:{tenant.name}:{record['suffix'] or ''}:{job_id}"
 
 
 class ModelIds:
@@ -104,6 +111,20 @@ class ModelIds:
         if model is not None:
             self._refs[(tenant.name, model_id)] = ref
         return model
+
+    def base_of(self, tenant: Tenant, model_id: str) -> str:
+        """The base model ``tenant``'s model ``model_id`` derives from: itself for a base
+        model; for a fine-tuned or checkpoint model, the base its job started from."""
+        from tuneplug_openai.protocol.checkpoint_models import job_of
+
+        record = self.gateway.state.get(MODELS, model_id, tenant.name)
+        if record is not None:
+            return str(record["base"])
+        if self.jobs is not None:
+            job = job_of(self.jobs, tenant, model_id)
+            if job is not None:
+                return str(job.get("base") or job["model"])
+        return model_id
 
     def add(self, tenant: Tenant, model_id: str, ref: str, base: str) -> None:
         """Record a fine-tuned model of ``tenant`` (its job succeeded)."""
