@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from pathlib import Path
 from typing import Any
 
 from starlette.requests import Request
@@ -51,7 +52,7 @@ from tuneplug.server.gateway import JOB_NAMES, Gateway
 from tuneplug.server.tenants import Tenant
 
 from tuneplug_openai.protocol.errors import OpenAIError, from_tuneplug, not_found
-from tuneplug_openai.protocol.files import FileStore
+from tuneplug_openai.protocol.files import FileStore, check_purpose
 from tuneplug_openai.protocol.job_errors import (
     file_error,
     job_aliases,
@@ -96,15 +97,11 @@ class Jobs:
         """Start a job; 404 for an unknown model or file, 400 for a bad spec."""
         model = self.ids.resolve(tenant, body.model)
         if model is None:
-            raise not_found("model", body.model, param="model")
-        training = self.files.path(tenant, body.training_file)
-        if training is None:
-            raise not_found("file", body.training_file, param="training_file")
+            raise self.ids.unknown(body.model, param="model")
+        training = self._file(tenant, body.training_file, "training_file")
         validation = None
         if body.validation_file is not None:
-            validation = self.files.path(tenant, body.validation_file)
-            if validation is None:
-                raise not_found("file", body.validation_file, param="validation_file")
+            validation = self._file(tenant, body.validation_file, "validation_file")
         self._check_method(body)
         hyper = body.hyper()
         spec: dict[str, Any] = {
@@ -162,6 +159,15 @@ class Jobs:
         except TuneplugError as exc:
             raise from_tuneplug(exc, aliases=files, params=spec_params(body)) from exc
         return self._object(tenant, job_id, record, job)
+
+    def _file(self, tenant: Tenant, file_id: str, param: str) -> Path:
+        """Where ``tenant``'s fine-tuning file ``file_id`` is; 404 for an unknown one, 400
+        for one uploaded for another purpose."""
+        record = self.files.get(tenant, file_id)
+        if record is None:
+            raise not_found("file", file_id, param=param)
+        check_purpose(record, param)
+        return self.files.dir / file_id
 
     def _hyperparameters(self, record: dict[str, Any], job: Job) -> dict[str, Any]:
         """The values ``job`` runs with (:mod:`~tuneplug_openai.protocol.job_hyper`)."""
