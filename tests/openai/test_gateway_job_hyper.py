@@ -7,6 +7,7 @@ fields, however many rounds, from an ``ft:`` model or a checkpoint model alike."
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -139,3 +140,37 @@ def test_continued_fine_tuning_keeps_the_original_base_in_five_fields(
     # The continued model's own checkpoints are named after its id, and resolve.
     later = client.fine_tuning.jobs.checkpoints.list(second.id).data
     assert [c.fine_tuned_model_checkpoint for c in later] == [second.fine_tuned_model]
+
+
+def test_a_dpo_job_on_a_native_backend_shows_beta_in_its_method(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The gateway over the openai provider (the loopback fake: a native job service that
+    # trains DPO), judged by the SDK: the upstream job's values, beta included.
+    from tuneplug_openai.protocol import OpenAIProtocol
+
+    from tests.openai.fake import serve as fake_openai
+    from tests.openai.test_dpo import PAIR
+    from tests.server.gradient_server import running_server
+
+    pairs = tmp_path / "pairs.jsonl"
+    pairs.write_text(json.dumps(PAIR) + "\n")
+    with (
+        fake_openai(monkeypatch),
+        running_server(
+            "openai/gpt-4o-mini", tmp_path / "front", protocols=[OpenAIProtocol()], tenants=[ALICE]
+        ) as front,
+    ):
+        client = sdk(front)
+        job = client.fine_tuning.jobs.create(
+            model="gpt-4o-mini",
+            training_file=upload(client, pairs),
+            method={"type": "dpo", "dpo": {"hyperparameters": {"n_epochs": 2, "beta": 0.2}}},
+        )
+        for shown_job in (job, client.fine_tuning.jobs.retrieve(job.id)):
+            raw = shown_job.model_dump(mode="json", exclude_unset=True)
+            assert raw["method"]["type"] == "dpo" and "supervised" not in raw["method"]
+            values = raw["method"]["dpo"]["hyperparameters"]
+            assert (values["n_epochs"], values["beta"]) == (2, 0.2)
+            assert raw["hyperparameters"]["n_epochs"] == 2 and "beta" not in raw["hyperparameters"]
+            assert set(values) == {"n_epochs", "batch_size", "learning_rate_multiplier", "beta"}
