@@ -80,7 +80,13 @@ class JobBackend(Protocol):
         ...
 
     def cancel(self, job_id: str) -> Job:
-        """Ask the job to stop; returns it (``cancelling`` or ``cancelled``)."""
+        """Ask the job to stop; returns it (``cancelling``, or ``cancelled``: a cancelled
+        job as it is).
+
+        Raises:
+            InvalidRequestError: the job already succeeded or failed.
+            NotFoundError: no such job.
+        """
         ...
 
     def events(
