@@ -21,6 +21,7 @@ from __future__ import annotations
 import secrets
 import shutil
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,7 @@ from tuneplug.text import check_utf8_file
 
 from tuneplug_openai.protocol.errors import OpenAIError, not_found
 from tuneplug_openai.protocol.paging import page, page_params
+from tuneplug_openai.protocol.request_fields import UNSUPPORTED, unknown_field
 from tuneplug_openai.protocol.state import state_of, tenant_of
 
 __all__ = ["FILES", "PURPOSES", "ROUTES", "FileStore", "check_purpose"]
@@ -176,6 +178,23 @@ def _bounded(request: Request, limit: int) -> Request:
     return Request(request.scope, counting)
 
 
+def _check_form_fields(names: Iterable[str]) -> None:
+    """400 for a form field other than ``file`` and ``purpose``: ``expires_after`` (the SDK
+    sends ``expires_after[anchor]`` and ``expires_after[seconds]``) is not supported, as
+    the server keeps a file until it is deleted; any other is unknown."""
+    for name in names:
+        if name.partition("[")[0] == "expires_after":
+            raise OpenAIError(
+                400,
+                "expires_after is not supported by this server: leave it out (a file is kept "
+                "until it is deleted)",
+                param="expires_after",
+                code=UNSUPPORTED,
+            )
+        if name not in ("file", "purpose"):
+            raise unknown_field(name, ("file", "purpose"))
+
+
 async def upload(request: Request) -> Response:
     """``POST /v1/files``: multipart ``file`` and ``purpose``."""
     state = state_of(request)
@@ -186,6 +205,7 @@ async def upload(request: Request) -> Response:
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise OpenAIError(400, "send the file as multipart/form-data", param="file")
     async with _bounded(request, limit).form(max_files=1, max_fields=8) as form:
+        _check_form_fields(form.keys())
         file, purpose = form.get("file"), form.get("purpose")
         if not isinstance(file, UploadFile):
             raise OpenAIError(400, "missing 'file' part", param="file")

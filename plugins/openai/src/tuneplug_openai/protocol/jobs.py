@@ -269,10 +269,19 @@ class Jobs:
         with speaking_for(job_aliases(record, job_id)):
             return self._object(tenant, job_id, record, self._job(record))
 
-    def list(self, tenant: Tenant, after: str | None, limit: int) -> dict[str, Any]:
-        """A page of ``tenant``'s jobs, newest first."""
+    def list(
+        self,
+        tenant: Tenant,
+        after: str | None,
+        limit: int,
+        metadata: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """A page of ``tenant``'s jobs, newest first; with ``metadata``, only the jobs
+        whose metadata holds each of its pairs (``{}``: the jobs without metadata)."""
         rows = self.gateway.state.list(JOBS, tenant.name)
         rows.reverse()
+        if metadata is not None:
+            rows = [row for row in rows if _matches(row[1].get("metadata") or {}, metadata)]
         listed = page([{"id": job_id, **data} for job_id, data in rows], after, limit)
         objects = []
         for item in listed["data"]:
@@ -342,10 +351,38 @@ async def create(request: Request) -> Response:
     return await _run(request, "create", await parse_body(request, JobBody))
 
 
+def _matches(found: dict[str, str], wanted: dict[str, str]) -> bool:
+    # {} asks for the jobs without metadata; pairs, for those holding every one of them.
+    return not found if not wanted else all(found.get(k) == v for k, v in wanted.items())
+
+
+def _metadata_filter(request: Request) -> dict[str, str] | None:
+    """The ``metadata`` filter of a job listing: ``metadata[k]=v`` (the SDK's form of
+    ``metadata={"k": "v"}``), repeated for more pairs; ``metadata=null`` for the jobs
+    without metadata (``{}``); ``None`` when absent. Never ignored: a listing that
+    skipped the filter would answer with every job."""
+    pairs: dict[str, str] = {}
+    for name, value in request.query_params.multi_items():
+        if name == "metadata" and value == "null":
+            return {}
+        if name == "metadata" or (name.startswith("metadata[") and name.endswith("]")):
+            key = name[len("metadata[") : -1]
+            if name == "metadata" or not key:
+                raise OpenAIError(
+                    400,
+                    "metadata filters as metadata[key]=value, or metadata=null for the jobs "
+                    f"without metadata, got {name}={value!r}",
+                    param="metadata",
+                    code="invalid_request",
+                )
+            pairs[key] = value
+    return pairs or None
+
+
 async def list_jobs(request: Request) -> Response:
-    """``GET /v1/fine_tuning/jobs?after&limit``."""
+    """``GET /v1/fine_tuning/jobs?after&limit&metadata[k]=v``."""
     after, limit = page_params(request, id_prefix="ftjob-")
-    return await _run(request, "list", after, limit)
+    return await _run(request, "list", after, limit, _metadata_filter(request))
 
 
 async def retrieve(request: Request) -> Response:
