@@ -187,6 +187,23 @@ def test_every_origin_of_a_secret_is_masked_in_every_section(pytester: pytest.Py
     assert "out ********** **********" in output
 
 
+def test_a_collection_error_is_masked(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A module that fails at import (a cassette used at module level, a client built
+    # there) is a collection error: its report is masked like a test's.
+    monkeypatch.setenv("OPENAI_API_KEY", "env-VALUE-123")
+    source = """
+    import os, tuneplug.plugins
+
+    raise RuntimeError("client for key " + os.environ["OPENAI_API_KEY"] + " refused")
+    """
+    result, output = run(pytester, source, "-l")
+    result.assert_outcomes(errors=1)
+    assert "RuntimeError: client for key ********** refused" in output
+    assert leaks(output, "env-VALUE-123") == []
+
+
 @pytest.mark.parametrize("cut", [4, 9, 14])
 def test_a_secret_cut_by_a_shortened_repr_is_masked_on_both_sides(
     pytester: pytest.Pytester, cut: int

@@ -348,8 +348,17 @@ class CompleterContract(CompletionTests):
                 model.fine_tune([self.prompt + "yes"])
             with pytest.raises(CapabilityError):
                 asyncio.run(model.afine_tune([self.prompt + "yes"]))
-            with pytest.raises(CapabilityError):
+            # A base model is never deleted: a provider whose job service deletes the models
+            # its jobs made (OpenAI's DELETE /models/{id}) says it is a base model; one that
+            # can delete nothing says so. Either way, before any I/O.
+            from tuneplug.jobs.facade import backend_for
+
+            deletes = Capability.JOBS in model.provider.capabilities and callable(
+                getattr(backend_for(model.provider), "delete_model", None)
+            )
+            with pytest.raises(InvalidRequestError if deletes else CapabilityError) as deleting:
                 model.delete()
+            assert deleting.value.provider == self.provider
 
 
 def _set(values: set[str]) -> str:

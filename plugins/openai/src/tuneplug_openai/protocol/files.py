@@ -7,6 +7,13 @@ like an unknown one. Uploads larger than ``Limits.max_upload_bytes`` are refused
 with 413 while they arrive (a declared or a counted length), before they fill the disk.
 A ``fine-tune`` file that is empty or not UTF-8 text is refused with 400 (naming the
 file, the line and the byte offset); its samples are checked when a job uses it.
+
+A purpose is taken only where this server has the API that uses such files
+(:data:`PURPOSES`): ``fine-tune`` (``/v1/fine_tuning/jobs``) and ``user_data`` (stored, read
+back with ``/content``). ``batch``, ``assistants``, ``vision``, ``evals``... are refused at
+upload with 400 in OpenAI's words (``'batch' is not one of ['fine-tune', 'user_data'] -
+'purpose'``), not stored for an API that answers ``Invalid URL``; a job refuses a file
+whose purpose is not ``fine-tune`` (:func:`check_purpose`), naming it.
 """
 
 from __future__ import annotations
@@ -33,12 +40,14 @@ from tuneplug_openai.protocol.paging import page, page_params
 from tuneplug_openai.protocol.request_fields import UNSUPPORTED, unknown_field
 from tuneplug_openai.protocol.state import state_of, tenant_of
 
-__all__ = ["FILES", "ROUTES", "FileStore"]
+__all__ = ["FILES", "PURPOSES", "ROUTES", "FileStore", "check_purpose"]
 
 FILES = "openai.file"
 """State namespace: file id -> the file object."""
 
-PURPOSES = frozenset({"fine-tune", "batch", "assistants", "vision", "user_data", "evals"})
+PURPOSES = ("fine-tune", "user_data")
+"""The purposes of the files this server can use (see the module docstring)."""
+TRAINING = "fine-tune"
 _FORM_OVERHEAD = 64 * 1024  # multipart boundaries and the purpose field, beyond the file
 
 
@@ -117,6 +126,38 @@ def _check_training_text(path: Path, filename: str, size: int) -> None:
             raise OpenAIError(400, str(exc), param="file", code="invalid_file_format") from None
 
 
+def _bad_purpose(purpose: object) -> OpenAIError:
+    if purpose is None:
+        return OpenAIError(400, "'purpose' is a required property", param="purpose")
+    shown = repr(purpose) if isinstance(purpose, str) else "a file"
+    listed = ", ".join(repr(p) for p in PURPOSES)
+    return OpenAIError(
+        400,
+        f"{shown} is not one of [{listed}] - 'purpose' (this server serves fine-tuning and "
+        "file storage only: it has no API that uses other files)",
+        param="purpose",
+        code="invalid_value",
+    )
+
+
+def check_purpose(record: dict[str, Any], param: str) -> None:
+    """Refuse the file ``record`` as a job's ``param`` (``training_file`` or
+    ``validation_file``) unless it was uploaded for fine-tuning (400 ``invalid_<param>``,
+    naming the file and its purpose, before its content is read).
+
+    Raises:
+        OpenAIError: its purpose is not ``fine-tune``.
+    """
+    if record["purpose"] != TRAINING:
+        raise OpenAIError(
+            400,
+            f"{record['id']}: its purpose is {record['purpose']!r}, not {TRAINING!r}: a "
+            f"fine-tuning job's files are uploaded with purpose={TRAINING!r}",
+            param=param,
+            code=f"invalid_{param}",
+        )
+
+
 def _too_large(limit: int) -> OpenAIError:
     return OpenAIError(413, f"file is larger than {limit} bytes", code="file_too_large")
 
@@ -169,8 +210,7 @@ async def upload(request: Request) -> Response:
         if not isinstance(file, UploadFile):
             raise OpenAIError(400, "missing 'file' part", param="file")
         if not isinstance(purpose, str) or purpose not in PURPOSES:
-            allowed = ", ".join(sorted(PURPOSES))
-            raise OpenAIError(400, f"purpose must be one of {allowed}", param="purpose")
+            raise _bad_purpose(purpose)
         record = await state.gateway.run(state.files.save, tenant_of(request), file, purpose)
     return JSONResponse(record)
 
