@@ -126,7 +126,10 @@ def test_resuming_a_native_job_names_the_provider_with_no_article(natives: dict[
     result = invoke("jobs", "resume", "native/ftjob-native1", "--detach")
     assert result.exit_code == 1
     (line,) = result.stderr.splitlines()
-    assert "run by provider 'native' itself" in line and "a native job" not in line
+    assert (
+        line
+        == "error: native: this provider's jobs cannot be resumed: its job service offers no resume"
+    )
 
 
 def test_lora_flags_a_provider_does_not_take_are_a_usage_error(data: str) -> None:

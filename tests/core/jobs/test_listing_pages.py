@@ -165,3 +165,18 @@ def test_the_cli_more_line_is_the_next_pages_command(mixed: dict[str, Any]) -> N
         args = [*shlex.split(command)[1:], "--json"]
         assert args[2:6] == ["--after", shown["after"], "--limit", "3"]
     assert seen == refs
+
+
+def test_a_bare_local_job_id_pages_the_local_jobs_with_an_exact_more(
+    make_plugin: Callable[..., Any], register: Callable[..., Any]
+) -> None:
+    mock = LocalJobs(tuneplug.get_model("mock/tiny").provider)
+    acme = local_jobs(make_plugin, register, "acme")
+    made = _queued(mock, "tiny", 1) + _queued(acme, "base", 1) + _queued(mock, "tiny", 3)
+    page = tuneplug.list_jobs(after=made[-1].id, limit=1)  # made[-2]; older: acme's and mock's
+    assert [j.id for j in page] == [made[-2].id] and page.after == made[-2].id
+    assert page.more == ("acme", "mock")
+    page = tuneplug.list_jobs(after=made[2].id, limit=1)  # acme's; only mock's one is older
+    assert [j.id for j in page] == [made[1].id] and page.more == ("mock",)
+    last = tuneplug.list_jobs(after=made[1].id, limit=1)
+    assert [j.id for j in last] == [made[0].id] and (last.more, last.after) == ((), None)
