@@ -13,7 +13,7 @@ from tuneplug import calls
 from tuneplug.chat import ChatMixin
 from tuneplug.chat_templates import ChatTemplate
 from tuneplug.errors import InvalidRequestError
-from tuneplug.models.options_cache import OptionsCache
+from tuneplug.models.options_cache import OptionsCache, handed_out
 from tuneplug.models.tuning import TuningMixin, training_steps
 from tuneplug.options import DeclaredOptions, build_options, declared_options
 from tuneplug.provider import Provider
@@ -52,7 +52,8 @@ class Model(ChatMixin, TuningMixin):
         self.declared = declared_options(provider, info) if declared is None else declared
         """The provider-specific options this model declares (``tuneplug_options``)."""
         # Validated once: the options of a call without options are these.
-        self._default_options = self._build_options(self.defaults)
+        # A copy: the options must not hold the caller's own dicts (changed later).
+        self._default_options = handed_out(self._build_options(self.defaults))
         self._options = OptionsCache(self._build_options)
         self._chat_template: ChatTemplate | None = None
 
@@ -94,7 +95,7 @@ class Model(ChatMixin, TuningMixin):
     def options(self, **overrides: Any) -> CompletionOptions:
         """The options a call with ``overrides`` would use (validated, no I/O)."""
         if not overrides:
-            return self._default_options
+            return handed_out(self._default_options)
         return self._options.get({**self.defaults, **overrides})
 
     def _prepare(self, prompt: str, overrides: dict[str, Any]) -> CompletionOptions:
