@@ -4,8 +4,8 @@
 
 Statuses: ``validating`` -> ``validating_files``; ``cancelling`` -> ``running``
 (OpenAI has no such state; a cancel waits for the step in flight, so only one longer than
-``tuneplug.jobs.control.CANCEL_WAIT`` shows it); the others keep their names. A job whose backend record
-is gone is ``failed``. Messages carry no server path and no backend model name
+``tuneplug.jobs.control.CANCEL_WAIT`` shows it); the others keep their names. A job
+whose backend record is gone is ``failed``. Messages carry no server path and no backend model name
 (replaced by the job's ``ft:`` id).
 """
 
