@@ -43,8 +43,13 @@ def jobs_list(provider: str | None, limit: int, after: str | None, as_json: bool
         if not problem.configured:
             click.echo(f"note: {problem}", err=True)
     warn([str(p) for p in listing.problems if p.configured])
+    from tuneplug.jobs.served import served_as
+
+    # A gateway's job on this TUNEPLUG_HOME is listed twice, as its local job and as the
+    # gateway's (a provider pointed at it): say which local job is which gateway job.
+    served = {job.ref: served_as(job) for job in listing}
     if as_json:
-        rows = [job_json(j) for j in listing]
+        rows = [job_json(j) | {"served_as": served[j.ref]} for j in listing]
         echo_json(
             {
                 "data": rows,
@@ -54,12 +59,19 @@ def jobs_list(provider: str | None, limit: int, after: str | None, as_json: bool
             }
         )
     else:
-        shown = table("job", "status", "model", "fine-tuned model", "progress")
+        linked = any(served.values())
+        columns = ("job", "status", "model", "fine-tuned model", "progress")
+        shown = table(*columns, *(("served as",) if linked else ()))
         for job in listing:
             progress = f"{job.progress:.0%}" if job.progress is not None else ""
-            shown.add_row(
-                job.ref, job.status.value, model_ref(job), job.fine_tuned_model or "", progress
-            )
+            cells = [
+                job.ref,
+                job.status.value,
+                model_ref(job),
+                job.fine_tuned_model or "",
+                progress,
+            ]
+            shown.add_row(*cells, *((served[job.ref] or "",) if linked else ()))
         console().print(shown)
     if listing.after is not None:
         command = ["tuneplug", "jobs", "list"]
