@@ -1,5 +1,6 @@
 """``tuneplug.jobs.served.served_as``: the id a gateway's state gives a local job it serves,
-read only (the gateway may be running; a missing state is not created), and nothing when it cannot be read."""
+read only (the gateway may be running; a missing state is not created), and nothing when
+it cannot be read."""
 
 from __future__ import annotations
 
