@@ -41,6 +41,7 @@ from tuneplug.provider import (
     implemented_hooks,
     new_plugin_manager,
 )
+from tuneplug.settings_origins import Origins, SettingsArgument, setting_origins
 from tuneplug.text import one_line
 
 __all__ = [
@@ -65,7 +66,7 @@ class Registry:
         self._lock = threading.RLock()
         self._candidates: dict[str, list[Candidate]] | None = None
         self._loaded: dict[str, tuple[PluginInfo, Any]] = {}
-        self._providers: dict[tuple[str, str], Provider] = {}
+        self._providers: dict[tuple[str, str, tuple[object, ...]], Provider] = {}
 
     # -- discovery -----------------------------------------------------------------
 
@@ -269,30 +270,37 @@ class Registry:
         self._raise_if_failed(info)
         settings_cls = self.provider_settings_class(plugin)
         built = None
+        origins: dict[str, str] | Origins = {}
         if settings_cls is not None:
             project, user = cfg.provider_table(name)
             label = f"settings for provider {name!r}"
+            layers: dict[str, Any] = {
+                "explicit": settings,
+                "project": project,
+                "user": user,
+                "files": (cfg.project, cfg.user),
+                "section": f"providers.{name}",
+                "environment": plugin == name,
+            }
             built = build_settings(
                 settings_cls,
-                explicit=settings,
-                project=project,
-                user=user,
                 label=label if plugin == name else f"{label} (plugin {plugin!r})",
-                files=(cfg.project, cfg.user),
-                section=f"providers.{name}",
-                environment=plugin == name,
+                **layers,
             )
+            origins = Origins(lambda: setting_origins(settings_cls, **layers))
         elif settings:
             # Dropping them silently would hide a typo'd provider or a wrong assumption.
             raise ConfigError(
                 f"provider {name!r} declares no settings, but got {sorted(settings)}",
                 provider=name,
             )
-        key = (name, _fingerprint(built))
+        # Settings given under other words are another provider: its hints say them.
+        words = settings.labels() if isinstance(settings, SettingsArgument) else ()
+        key = (name, _fingerprint(built), words)
         with self._lock:
             existing = self._providers.get(key)
             if existing is None:
-                existing = self._providers[key] = Provider(info, pm, built)
+                existing = self._providers[key] = Provider(info, pm, built, origins=origins)
             return existing
 
     def settings_in_use(self) -> list[Any]:

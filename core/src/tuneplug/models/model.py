@@ -12,7 +12,8 @@ from typing import Any
 from tuneplug import calls
 from tuneplug.chat import ChatMixin
 from tuneplug.chat_templates import ChatTemplate
-from tuneplug.errors import InvalidRequestError
+from tuneplug.errors import InvalidRequestError, NotFoundError
+from tuneplug.model_origin import located, located_astream, located_stream
 from tuneplug.models.options_cache import OptionsCache, handed_out
 from tuneplug.models.tuning import TuningMixin, training_steps
 from tuneplug.options import DeclaredOptions, build_options, declared_options
@@ -45,9 +46,14 @@ class Model(ChatMixin, TuningMixin):
         defaults: Mapping[str, Any] | None = None,
         *,
         declared: DeclaredOptions | None = None,
+        origin: str | None = None,
     ) -> None:
         self.info = provider.model_info(info)
         self.provider = provider
+        self.origin = origin
+        """Where the model's name came from, as the prefix of an error (``TUNEPLUG_MODEL``,
+        ``tuneplug.toml:9: [models.qa] model``); ``None``: given by the caller. A
+        server's "no such model" names it (:mod:`tuneplug.model_origin`)."""
         self.defaults = dict(defaults or {})
         self.declared = declared_options(provider, info) if declared is None else declared
         """The provider-specific options this model declares (``tuneplug_options``)."""
@@ -113,22 +119,34 @@ class Model(ChatMixin, TuningMixin):
     def complete(self, prompt: str, **options: Any) -> Completion:
         """Complete ``prompt``; keyword options override the model's defaults."""
         opts = self._prepare(prompt, options)
-        return calls.complete(self.provider, self.info, prompt, opts, None)
+        try:
+            return calls.complete(self.provider, self.info, prompt, opts, None)
+        except NotFoundError as exc:
+            if (found := located(exc, self.origin)) is None:
+                raise
+            raise found from None
 
     async def acomplete(self, prompt: str, **options: Any) -> Completion:
         """Async :meth:`complete`: native when the provider has it, else in a worker thread."""
         opts = self._prepare(prompt, options)
-        return await calls.acomplete(self.provider, self.info, prompt, opts, None)
+        try:
+            return await calls.acomplete(self.provider, self.info, prompt, opts, None)
+        except NotFoundError as exc:
+            if (found := located(exc, self.origin)) is None:
+                raise
+            raise found from None
 
     def stream(self, prompt: str, **options: Any) -> Iterator[StreamChunk]:
         """Yield the completion in chunks (validated before the first chunk is requested)."""
         opts = self._prepare(prompt, options)
-        return calls.stream(self.provider, self.info, prompt, opts, None)
+        chunks = calls.stream(self.provider, self.info, prompt, opts, None)
+        return chunks if self.origin is None else located_stream(chunks, self.origin)
 
     def astream(self, prompt: str, **options: Any) -> AsyncIterator[StreamChunk]:
         """Async :meth:`stream`: native when the provider has it, else driven from a thread."""
         opts = self._prepare(prompt, options)
-        return calls.astream(self.provider, self.info, prompt, opts, None)
+        chunks = calls.astream(self.provider, self.info, prompt, opts, None)
+        return chunks if self.origin is None else located_astream(chunks, self.origin)
 
     @property
     def capabilities(self) -> frozenset[Capability]:

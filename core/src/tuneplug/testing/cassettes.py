@@ -38,6 +38,7 @@ from typing import Any
 
 from tuneplug.plugin_faults import pass_through
 from tuneplug.secret_forms import MIN_SECRET_LENGTH, scrub
+from tuneplug.testing.cassette_miss import explain_miss
 from tuneplug.testing.known_secrets import known_secrets, provider_secrets
 
 __all__ = [
@@ -252,4 +253,8 @@ def use_cassette(
     # answered by one recording however often they come).
     per_cassette = {k: config.pop(k) for k in ("allow_playback_repeats",) if k in config}
     with vcr.VCR(**config).use_cassette(os.fspath(path), **per_cassette) as cassette:
-        yield cassette
+        try:
+            yield cassette
+        except Exception as exc:
+            explain_miss(exc)  # how to record it here, not in vcrpy's terms
+            raise

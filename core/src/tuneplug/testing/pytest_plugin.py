@@ -164,6 +164,19 @@ def _tuneplug_global_guard(request: pytest.FixtureRequest) -> None:
 
 
 @pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    """A cassette miss says how to record it with tuneplug (``TUNEPLUG_RECORD_CASSETTES``),
+    not only vcrpy's hint, which names vcrpy's default record mode, not tuneplug's."""
+    try:
+        return (yield)
+    except Exception as exc:
+        from tuneplug.testing.cassette_miss import explain_miss
+
+        explain_miss(exc)
+        raise
+
+
+@pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
