@@ -165,3 +165,20 @@ def test_a_corrupt_compressed_body_is_a_decoding_error(fake: FakeServer, path: s
         through(http, path, http.call("POST", "/z", idempotent=True), b"{}")
     assert not info.value.retryable and fake.count("/z") == 1
     http.close()
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize(
+    ("status", "error"), [(300, errors.ServerError), (400, errors.InvalidRequestError)]
+)
+def test_an_error_response_in_a_coding_that_cannot_be_decoded_keeps_its_status(
+    fake: FakeServer, path: str, status: int, error: type[errors.TuneplugError]
+) -> None:
+    # Only a success's body is refused: a 300 or 400 is the error its status makes it,
+    # its body read as well as it can be (the http-client 5th run: `status <= 300`).
+    fake.script(Reply(status, b'{"error": {"message": "gone"}}', {"Content-Encoding": "x-squash"}))
+    http = client(fake)
+    with pytest.raises(error, match=f"HTTP {status}") as info:
+        through(http, path, http.call("POST", "/z", idempotent=True), b"{}")
+    assert "x-squash" not in str(info.value)
+    http.close()
