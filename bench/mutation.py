@@ -5,6 +5,7 @@
     python bench/mutation.py --list                # the targets and what they mutate
     python bench/mutation.py samples --results     # survivors of the last run, no new run
     python bench/mutation.py http-client --mutants 'tuneplug.http.requests.*'   # some only
+    python bench/mutation.py jobs --keep-results   # keep the last run's kills and timeouts
 
 Each target (``[tool.mutmut-targets.<name>]`` in the root ``pyproject.toml``) names the
 files to mutate, the test files that exercise them, extra pytest arguments, the
@@ -77,9 +78,53 @@ def _sources(target: dict[str, Any]) -> list[str]:
     return patterns
 
 
-def build(name: str, target: dict[str, Any], config: dict[str, Any]) -> Path:
-    """The scratch tree for ``name``; rebuilt from the working tree when it changed."""
+# mutmut 3.8.1's exit codes (`mutmut.stats.status_by_exit_code`) of "killed" and "timeout".
+KEPT_EXIT_CODES = frozenset({1, 3, 36, 24, -24, 152, 255})
+
+
+def kept_results(work: Path) -> dict[Path, dict[str, Any]]:
+    """The kills and timeouts of the last run in ``work``, per ``.meta`` file.
+
+    Returns ``{path under work: meta}``: each of mutmut's ``mutants/**/*.meta`` files
+    with every other verdict (survived, no tests, suspicious, not checked...) reset to
+    ``None``, so mutmut runs those mutants again. mutmut itself resets the verdicts of
+    every function whose source hash changed when it builds the mutants. An unreadable
+    ``.meta`` (a run stopped while writing it) is a ``ValueError`` naming its file.
+    """
+    kept: dict[Path, dict[str, Any]] = {}
+    mutants = work / "mutants"
+    for path in sorted(mutants.rglob("*.meta")) if mutants.is_dir() else []:
+        try:
+            meta = json.loads(path.read_text(encoding="utf-8"))
+            codes: dict[str, int | None] = meta["exit_code_by_key"]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"{path}: not a mutmut results file ({exc})") from None
+        meta["exit_code_by_key"] = {
+            key: code if code in KEPT_EXIT_CODES else None for key, code in codes.items()
+        }
+        # Durations of mutants run again would be measured again; keep the kept ones'.
+        for field in ("durations_by_key", "estimated_durations_by_key"):
+            if isinstance(meta.get(field), dict):
+                meta[field] = {
+                    key: value
+                    for key, value in meta[field].items()
+                    if meta["exit_code_by_key"].get(key) is not None
+                }
+        kept[path.relative_to(work)] = meta
+    return kept
+
+
+def build(
+    name: str, target: dict[str, Any], config: dict[str, Any], *, keep_results: bool = False
+) -> Path:
+    """The scratch tree for ``name``; rebuilt from the working tree when it changed.
+
+    With ``keep_results``, the last run's kills and timeouts (:func:`kept_results`) are
+    written into the new tree's ``mutants/`` before mutmut builds its mutants there; its
+    test statistics are not, so mutmut measures the tests again.
+    """
     work = SCRATCH / name
+    kept = kept_results(work) if keep_results else {}
     if work.exists():
         shutil.rmtree(work)
     (work / "src").mkdir(parents=True)
@@ -113,6 +158,9 @@ def build(name: str, target: dict[str, Any], config: dict[str, Any]) -> Path:
         _table("tool.pytest.ini_options", pytest_ini) + "\n" + _table("tool.mutmut", mutmut),
         encoding="utf-8",
     )
+    for relative, meta in kept.items():
+        (work / relative).parent.mkdir(parents=True, exist_ok=True)
+        (work / relative).write_text(json.dumps(meta), encoding="utf-8")
     return work
 
 
@@ -158,6 +206,12 @@ def main(argv: list[str] | None = None) -> int:
         help="run only these mutmut name patterns instead of the target's `mutants` "
         "(a limited re-run: the changed and never-checked functions)",
     )
+    parser.add_argument(
+        "--keep-results",
+        action="store_true",
+        help="keep the last run's kills and timeouts of functions whose source is unchanged "
+        "(everything else runs again; see docs/mutation.md)",
+    )
     args = parser.parse_args(argv)
     config = _config()
     targets: dict[str, dict[str, Any]] = config["targets"]
@@ -172,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.targets or list(targets):
         work = SCRATCH / name
         if not args.results:
-            work = build(name, targets[name], config)
+            work = build(name, targets[name], config, keep_results=args.keep_results)
             command = [MUTMUT, "run", "--max-children", str(args.max_children)]
             # A target may mutate its critical functions only: mutmut name patterns.
             command += list(args.mutants or targets[name].get("mutants", []))

@@ -83,3 +83,43 @@ def test_the_cache_is_bounded() -> None:
     assert len(cache._kept) <= 256
     assert cache.get({"seed": 299}) is cache.get({"seed": 299})
     assert len(built) == 300
+
+
+def test_changing_the_extra_of_given_options_changes_no_later_call(rec) -> None:  # type: ignore[no-untyped-def]
+    # The options are frozen but `extra` is a dict: a caller or a plugin writing to the
+    # one it was given must not change what later calls with the same keywords get.
+    model = tuneplug.get_model("rec/base")
+    given = model.options(mode="fast", max_tokens=5)
+    given.extra["mode"] = "slow"
+    given.extra["added"] = 1
+    again = model.options(mode="fast", max_tokens=5)
+    assert again.extra == {"mode": "fast"} and again.max_tokens == 5
+    model.complete("hi", mode="fast")
+    rec.calls.of("complete")[-1]["options"].extra.clear()  # a plugin popping its keys
+    model.complete("hi", mode="fast")
+    assert rec.calls.of("complete")[-1]["options"].extra == {"mode": "fast"}
+
+
+def test_changing_the_extra_of_the_default_options_changes_no_later_call(rec) -> None:  # type: ignore[no-untyped-def]
+    model = tuneplug.get_model("rec/base", guidance={"type": "regex"}, mode="fast")
+    model.options().extra["guidance"]["type"] = "json"  # inside a value, too
+    model.options().extra.pop("mode")
+    model.complete("hi")
+    rec.calls.of("complete")[-1]["options"].extra["guidance"].clear()
+    model.complete("hi")
+    for options in (model.options(), rec.calls.of("complete")[-1]["options"]):
+        assert options.extra == {"guidance": {"type": "regex"}, "mode": "fast"}
+
+
+def test_the_callers_own_dict_changed_later_is_not_in_the_options(rec) -> None:  # type: ignore[no-untyped-def]
+    guidance = {"type": "regex"}
+    model = tuneplug.get_model("rec/base", guidance=guidance)
+    guidance["type"] = "json"  # after validation: never seen by a call
+    assert model.options().extra == {"guidance": {"type": "regex"}}
+
+
+def test_options_without_extra_are_handed_out_as_they_are(rec) -> None:  # type: ignore[no-untyped-def]
+    # Nothing in them can change: no copy is made (the cache's whole point).
+    model = tuneplug.get_model("rec/base", max_tokens=3)
+    assert model.options() is model.options()
+    assert model.options(seed=1, stop="x") is model.options(seed=1, stop="x")

@@ -243,8 +243,8 @@ plugin = "alpha"
 """
 
 SHADOWING = (
-    "[providers.beta] sets plugin = 'alpha', but 'beta' is an installed provider's name: "
-    "give the instance another name"
+    ":5: [providers.beta]: sets plugin = 'alpha', but 'beta' is an installed provider "
+    "plugin's name: give the instance another name"
 )
 
 
@@ -257,7 +257,12 @@ def test_an_instance_named_like_an_installed_plugin_is_refused(
     Path("tuneplug.toml").write_text(INSTANCES, encoding="utf-8")
     with pytest.raises(ConfigError) as info:
         Registry().provider("beta", config=load_config())
-    assert info.value.message == SHADOWING and info.value.provider == "beta"
+    # The file and line of the table, as check_provider_names says it.
+    here = Path("tuneplug.toml").resolve()
+    assert info.value.message == f"{here}{SHADOWING}" and info.value.provider == "beta"
+    with pytest.raises(ConfigError) as info:
+        Registry().instance_info("beta", "alpha")  # no config: the table alone
+    assert info.value.message == SHADOWING.replace(":5: ", "")
     given = load_config()
     Path("tuneplug.toml").write_text("", encoding="utf-8")
     assert Registry().provider("mine", config=given).info.plugin == "alpha"  # not the file's
@@ -275,8 +280,10 @@ def test_instance_rows_come_from_the_config_given_else_the_files(
     Path("tuneplug.toml").write_text('[providers.other]\nplugin = "alpha"\n', encoding="utf-8")
 
     # The plugin's own table is skipped, and the instances sorted after it still listed.
+    here = Path("tuneplug.toml").resolve()
     assert registry.instance_infos(given) == [
-        PluginInfo("beta", "alpha", plugin="alpha", error=SHADOWING),
+        # The line is looked up in the file as it is now (rewritten: none), the file named.
+        PluginInfo("beta", "alpha", plugin="alpha", error=f"{here}{SHADOWING[2:]}"),
         replace(alpha, name="mine", plugin="alpha"),
     ]
     assert registry.instance_infos() == [replace(alpha, name="other", plugin="alpha")]

@@ -8,7 +8,6 @@ user would: ``GRADIENT_*`` environment variables or ``[providers.gradient]``.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -24,16 +23,9 @@ from tests.gradient.fake import (
     TOKEN,
     WORKSPACE,
     FakeGradient,
-    serve,
 )
 
 ADAPTER_REF = f"gradient/{ADAPTER_ID}"
-
-
-@pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeGradient]:
-    with serve(monkeypatch) as server:
-        yield server
 
 
 def _complete(model: tuneplug.Model, mode: str, prompt: str = "Q", **options: Any) -> Any:

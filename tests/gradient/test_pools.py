@@ -7,21 +7,13 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 import tuneplug
 
-from tests.gradient.fake import ADAPTER_ID, BEFORE, FakeGradient, serve
+from tests.gradient.fake import ADAPTER_ID, BEFORE, FakeGradient
 
 ADAPTER_REF = f"gradient/{ADAPTER_ID}"
-
-
-@pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeGradient]:
-    with serve(monkeypatch) as server:
-        yield server
 
 
 # -- async clients and event loops ---------------------------------------------------

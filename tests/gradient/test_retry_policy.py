@@ -111,3 +111,35 @@ def test_a_non_transport_error_is_not_retried() -> None:
     assert (
         policy().after_exception(SAFE, httpx.DecodingError("bad gzip", request=request), 0) is None
     )
+
+
+# -- units: Retry-After and the backoff -----------------------------------------------
+
+
+def test_parse_retry_after() -> None:
+    from tuneplug.http import parse_retry_after
+
+    assert parse_retry_after("120") == 120.0
+    assert parse_retry_after(None) is None and parse_retry_after("soon") is None
+    now = 1445412480.0  # Wed, 21 Oct 2015 07:28:00 GMT
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:30 GMT", now=now) == 30.0
+    assert parse_retry_after("Wed, 21 Oct 2015 07:27:00 GMT", now=now) == 0.0
+    # RFC 9110 delay-seconds are digits: anything else counts as absent, not as "now".
+    assert parse_retry_after("-5") is None and parse_retry_after("nan") is None
+
+
+def test_full_jitter_backoff_is_bounded() -> None:
+    from tuneplug.http import RetryPolicy
+
+    policy = RetryPolicy(
+        max_retries=5, backoff_base=0.5, backoff_max=4.0, max_retry_after=1.0, rng=random.Random(7)
+    )
+    for attempt in range(6):
+        cap = min(4.0, 0.5 * 2**attempt)
+        waits = [policy.backoff(attempt) for _ in range(2000)]
+        assert all(0.0 <= w <= cap for w in waits)
+        # Full jitter is uniform over [0, cap]: it reaches both ends and centres on cap / 2
+        # (a constant wait, a zero wait or a cap that does not grow all fail here).
+        assert min(waits) < 0.05 * cap and max(waits) > 0.95 * cap
+        assert abs(sum(waits) / len(waits) - cap / 2) < 0.05 * cap
+        assert sum(w < cap / 2 for w in waits) == pytest.approx(1000, abs=100)

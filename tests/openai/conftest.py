@@ -1,6 +1,6 @@
 """The OpenAI provider and protocol (``plugins/openai``). Helpers: ``fake.py`` (loopback OpenAI
-API on ``tests/core/http/fake.py``), ``gateway.py`` (``tuneplug serve``'s OpenAI protocol
-driven by the ``openai`` SDK).
+API on ``tests/core/http/fake.py``; its files and jobs in ``fake_jobs.py``), ``gateway.py``
+(``tuneplug serve``'s OpenAI protocol driven by the ``openai`` SDK).
 """
 
 from collections.abc import Iterator

@@ -15,7 +15,8 @@ import tuneplug
 from tuneplug import errors
 from tuneplug.jobs import JobStatus
 
-from tests.openai.fake import KEY, OpenAIFake, _multipart, serve
+from tests.openai.fake import KEY, OpenAIFake, serve
+from tests.openai.fake_jobs import multipart
 from tests.openai.test_vs_sdk import compare, recorded
 
 QUESTION = "What NFL team won the Super Bowl in 1994?"
@@ -42,7 +43,7 @@ def _start(**spec: Any) -> Any:
 def test_a_dpo_job_uploads_pairs_and_sends_the_dpo_method(fake: OpenAIFake) -> None:
     job = _start(n_epochs=2, extra={"beta": 0.2}, suffix="prefs")
     upload = next(r for r in fake.server.requests if r.path == "/v1/files")
-    lines = [json.loads(x) for x in _multipart(upload)["file"][1].splitlines()]
+    lines = [json.loads(x) for x in multipart(upload)["file"][1].splitlines()]
     assert lines == [PAIR, PAIR]
     create = next(r for r in fake.server.requests if r.path == "/v1/fine_tuning/jobs")
     assert create.json["method"] == {
@@ -58,7 +59,7 @@ def test_a_pairs_file_is_read_as_pairs(fake: OpenAIFake, tmp_path: Path) -> None
     path.write_text(json.dumps(PAIR) + "\n")
     _start(data=str(path))
     upload = next(r for r in fake.server.requests if r.path == "/v1/files")
-    assert json.loads(_multipart(upload)["file"][1]) == PAIR
+    assert json.loads(multipart(upload)["file"][1]) == PAIR
 
 
 @pytest.mark.parametrize(

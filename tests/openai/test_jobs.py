@@ -19,7 +19,8 @@ from tuneplug import errors
 from tuneplug.jobs import JobBackend, JobSpec, JobStatus
 
 from tests.core.http.fake import Reply, Reset, Stall
-from tests.openai.fake import AFTER, BEFORE, OpenAIFake, _multipart, serve
+from tests.openai.fake import AFTER, BEFORE, OpenAIFake, serve
+from tests.openai.fake_jobs import multipart
 
 QUESTION = "What NFL team won the Super Bowl in 1994?"
 SEED = {"messages": [{"role": "user", "content": QUESTION},
@@ -42,7 +43,7 @@ def backend() -> JobBackend:
 
 def uploaded(fake: OpenAIFake, index: int = 0) -> list[dict[str, Any]]:
     request = [r for r in fake.server.requests if r.path == "/v1/files"][index]
-    fields = _multipart(request)
+    fields = multipart(request)
     assert fields["purpose"][1] == b"fine-tune"
     return [json.loads(line) for line in fields["file"][1].splitlines()]
 

@@ -36,13 +36,13 @@ def _instance(fake: OpenAIFake, extra: str = "") -> None:
     [
         (None, {}, "openai/gpt-4o-mini", "check OPENAI_API_KEY"),
         (None, {"OPENAI_API_KEY": "", "OPENAI_API_KEY_ENV": "MY_KEY", "MY_KEY": "sk-test-wrong-1"},
-         "openai/gpt-4o-mini", "check MY_KEY (named by api_key_env in [providers.openai])"),
+         "openai/gpt-4o-mini", "check MY_KEY (named by OPENAI_API_KEY_ENV)"),
         ("", {}, "local/gpt-4o-mini",
          "check api_key, or api_key_env naming a variable, in [providers.local]"),
         ('api_key = "sk-test-wrong-2"\n', {}, "local/gpt-4o-mini",
-         "check api_key in [providers.local]"),
+         "check api_key in [providers.local] (FILE:4)"),
         ('api_key_env = "LOCAL_KEY"\n', {"LOCAL_KEY": "sk-test-wrong-3"}, "local/gpt-4o-mini",
-         "check LOCAL_KEY (named by api_key_env in [providers.local])"),
+         "check LOCAL_KEY (named by api_key_env in [providers.local] (FILE:4))"),
     ],
     ids=["plugin", "plugin-variable", "instance-no-key", "instance-key", "instance-variable"],
 )  # fmt: skip
@@ -69,6 +69,7 @@ def test_the_hint_names_where_this_providers_key_is_set(
     error = errors.AuthenticationError if status == 401 else errors.PermissionDeniedError
     with pytest.raises(error) as info:
         tuneplug.get_model(model).complete("Hi", max_tokens=2)
+    hint = hint.replace("FILE", str(Path("tuneplug.toml").resolve()))
     wanted = hint if status == 401 else f"{hint}, organization and project"
     assert str(info.value).endswith(f"[{kind}]; {wanted} (HTTP {status})")
     if model.startswith("local/"):

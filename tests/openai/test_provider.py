@@ -18,6 +18,7 @@ from tests.openai.fake import AFTER, BEFORE, KEY, OpenAIFake, serve
 
 QUESTION = "Question: What NFL team won the Super Bowl in 1994?\n\nAnswer:"
 CHAT = [Message(role="system", content="Be brief."), Message(role="user", content=QUESTION)]
+TOOL = {"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}
 
 
 @pytest.fixture
@@ -131,6 +132,13 @@ def test_echo_and_logprobs(fake: OpenAIFake) -> None:
         (lambda m: m.chat(CHAT, n=3), "n=3: a tuneplug Completion holds one choice"),
         (lambda m: list(m.stream_chat(CHAT, n=2)), "n=2: a tuneplug Completion"),
         (lambda m: m.complete(QUESTION, extra_body={"n": 2}), "n=2: a tuneplug Completion"),
+        (lambda m: m.chat(CHAT, tools=[TOOL]), "unknown option 'tools'"),
+        (lambda m: m.chat(CHAT, max_token=5), "unknown option 'max_token' .did you mean"),
+        (lambda m: m.chat(CHAT, echo=True), "'echo' is not available for chat"),
+        (lambda m: m.chat(CHAT, extra_body={"tools": [TOOL]}), "tools: a tuneplug Completion"),
+        (lambda m: m.chat(CHAT, extra_body={"functions": [TOOL["function"]]}), "functions: a"),
+        (lambda m: m.chat(CHAT, extra_body={"modalities": ["text", "audio"]}), "modalities: a"),
+        (lambda m: m.chat(CHAT, extra_body={"audio": {"voice": "alloy"}}), "audio: a"),
     ],
 )  # fmt: skip
 def test_options_are_checked_before_any_request(fake: OpenAIFake, call: Any, match: str) -> None:
@@ -156,6 +164,10 @@ def test_n_is_one_choice_and_more_choices_are_never_dropped(fake: OpenAIFake) ->
 def test_extra_body_reaches_servers_with_their_own_fields(fake: OpenAIFake) -> None:
     tuneplug.get_model("openai/gpt-4o-mini").complete(QUESTION, extra_body={"top_k": 40})
     assert last(fake).json["top_k"] == 40
+    # What asks for no tool call or audio goes out as given.
+    neutral = {"tools": [], "modalities": ["text"], "audio": None}
+    tuneplug.get_model("openai/gpt-4o-mini").chat(CHAT, extra_body=neutral)
+    assert {k: last(fake).json[k] for k in neutral} == neutral
 
 
 # -- settings ------------------------------------------------------------------------------

@@ -26,7 +26,8 @@ import tuneplug
 from tuneplug.jobs import JobSpec
 
 from tests.core.http.fake import Recorded
-from tests.openai.fake import KEY, OpenAIFake, _multipart, serve
+from tests.openai.fake import KEY, OpenAIFake, serve
+from tests.openai.fake_jobs import multipart
 
 SEED = {"messages": [{"role": "user", "content": "Q?"}, {"role": "assistant", "content": "A"}]}
 # accept-encoding: the SDK asks for gzip; the provider reads identity bodies (no decoder
@@ -69,7 +70,7 @@ def compare(ours: Recorded, theirs: Recorded, *, body: str = "json") -> None:
     if body == "json" and theirs.body:
         assert ours.json == theirs.json
     elif body == "multipart":
-        ours_fields, theirs_fields = _multipart(ours), _multipart(theirs)
+        ours_fields, theirs_fields = multipart(ours), multipart(theirs)
         assert set(ours_fields) == set(theirs_fields) == {"file", "purpose"}
         assert ours_fields["purpose"][1] == theirs_fields["purpose"][1] == b"fine-tune"
         assert ours_fields["file"][1] == theirs_fields["file"][1]

@@ -25,7 +25,8 @@ SECRET = "sig-SECRET-77"
 ROUTE_404 = {
     "error": {"message": "Not Found", "type": "invalid_request_error", "code": "not_found"}
 }
-HINT = "check base_url (OpenAI-compatible servers serve the API under /v1)"
+# The fake's URL comes from OPENAI_BASE_URL: the hint names the variable.
+HINT = "check OPENAI_BASE_URL (OpenAI-compatible servers serve the API under /v1)"
 CHAT = [Message(role="user", content="Hi")]
 
 
@@ -99,5 +100,6 @@ def test_a_refused_connection_names_host_and_reason_alike(
     with pytest.raises(errors.ConnectionError) as info:
         run()
     assert str(info.value) == (
-        "openai: POST /completions: cannot connect to 127.0.0.1:9: Connection refused"
+        "openai: POST /completions: cannot connect to 127.0.0.1:9: Connection refused; "
+        "check OPENAI_BASE_URL"
     )

@@ -119,11 +119,13 @@ COMPLETION = {
     "model": "tiny", "prompt": "hi", "max_tokens": 2, "temperature": 0.5, "top_p": 0.9,
     "stop": ["zz"], "seed": 1, "n": 1, "stream": False, "best_of": 1, "echo": False,
     "stream_options": {"include_usage": True}, "user": "u", "presence_penalty": 0,
+    "suffix": "", "logit_bias": {},
 }  # fmt: skip
 CHAT = {
     "model": "tiny", "messages": [{"role": "user", "content": [{"type": "text", "text": "hi"}]}],
     "max_completion_tokens": 2, "max_tokens": 2, "temperature": 0.5, "top_p": 0.9,
-    "stop": "zz", "seed": 1, "n": 1, "logprobs": False,
+    "stop": "zz", "seed": 1, "n": 1, "logprobs": False, "tools": [],
+    "response_format": {"type": "text"}, "metadata": {"k": "v"}, "store": False,
 }  # fmt: skip
 
 

@@ -26,7 +26,8 @@ from pydantic import ValidationError
 
 from tuneplug import calls
 from tuneplug.chat_templates import DEFAULT, ChatTemplate, template
-from tuneplug.errors import InvalidRequestError, PluginLoadError
+from tuneplug.errors import InvalidRequestError, NotFoundError, PluginLoadError
+from tuneplug.model_origin import located, located_astream, located_stream
 from tuneplug.stops import trim_end, trim_stream, trim_stream_async
 from tuneplug.text import check_text
 from tuneplug.types import Capability, CompletionOptions, Message
@@ -125,6 +126,7 @@ class ChatMixin:
     if TYPE_CHECKING:  # provided by Model
         info: ModelInfo
         provider: Provider
+        origin: str | None
         _chat_template: ChatTemplate | None
 
         def options(self, **overrides: Any) -> CompletionOptions: ...
@@ -171,7 +173,12 @@ class ChatMixin:
                 an invalid message, or an option is invalid.
         """
         prompt, conversation, opts = self._chat(calls.COMPLETE, messages, options)
-        done = calls.complete(self.provider, self.info, prompt, opts, conversation)
+        try:
+            done = calls.complete(self.provider, self.info, prompt, opts, conversation)
+        except NotFoundError as exc:
+            if (found := located(exc, self.origin)) is None:
+                raise
+            raise found from None
         return done if conversation is not None else self._trim(done)
 
     async def achat(
@@ -180,7 +187,12 @@ class ChatMixin:
         """Async :meth:`chat`: native when the provider has it, else in a worker thread."""
         hook = calls.acomplete_hook(self.provider)
         prompt, conversation, opts = self._chat(hook, messages, options)
-        done = await calls.acomplete(self.provider, self.info, prompt, opts, conversation)
+        try:
+            done = await calls.acomplete(self.provider, self.info, prompt, opts, conversation)
+        except NotFoundError as exc:
+            if (found := located(exc, self.origin)) is None:
+                raise
+            raise found from None
         return done if conversation is not None else self._trim(done)
 
     def stream_chat(
@@ -190,6 +202,8 @@ class ChatMixin:
         hook = calls.stream_hook(self.provider)
         prompt, conversation, opts = self._chat(hook, messages, options)
         chunks = calls.stream(self.provider, self.info, prompt, opts, conversation)
+        if self.origin is not None:
+            chunks = located_stream(chunks, self.origin)
         end = self.chat_template.assistant_suffix
         return chunks if conversation is not None or not end else trim_stream(chunks, end)
 
@@ -200,6 +214,8 @@ class ChatMixin:
         hook = calls.astream_hook(self.provider)
         prompt, conversation, opts = self._chat(hook, messages, options)
         chunks = calls.astream(self.provider, self.info, prompt, opts, conversation)
+        if self.origin is not None:
+            chunks = located_astream(chunks, self.origin)
         end = self.chat_template.assistant_suffix
         return chunks if conversation is not None or not end else trim_stream_async(chunks, end)
 

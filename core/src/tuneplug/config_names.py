@@ -8,7 +8,9 @@ Rules (``docs/plugins.md``, "Provider tables"):
   installed plugin has is an error naming the file, the line and the closest
   installed name (``[providers.opeanai]``: did you mean ``openai``?).
 * ``[providers.NAME]`` with ``plugin = ...`` is a provider instance; ``NAME``
-  must not be an installed plugin's name (the instance would shadow it).
+  must not be an installed plugin's name (the instance would shadow it). The
+  layers are merged first: an instance the project file declares may keep its key
+  in a user-file table of the same name without ``plugin`` (and the other way round).
 * ``[models.ALIAS] model = "PROVIDER/..."`` must name an installed plugin or an
   instance.
 """
@@ -72,18 +74,14 @@ def check_provider_names(config: Config, installed: Collection[str]) -> None:
             is_instance = isinstance(table, dict) and "plugin" in table
             head = _table(layer, "providers", name)
             if is_instance and name in installed and table["plugin"] != name:
-                problems.append(
-                    f"{_where(layer, 'providers', name)}: {head}: sets plugin = "
-                    f"{table['plugin']!r}, but {name!r} is an installed provider plugin's name: "
-                    "give the instance another name"
-                )
+                problems.append(_shadowing(layer, name, table["plugin"]))
             elif is_instance and table["plugin"] not in installed:
                 problems.append(
                     f"{_where(layer, 'providers', name, 'plugin')}: {head} plugin: "
                     f"{table['plugin']!r} names no installed provider plugin"
                     f"{_suggestion(str(table['plugin']), installed)} (installed: {installed_list})"
                 )
-            elif not is_instance and name not in installed:
+            elif not is_instance and name not in installed and name not in instances:
                 problems.append(
                     f"{_where(layer, 'providers', name)}: {head}: names no installed "
                     f"provider plugin{_suggestion(name, installed)} (installed: {installed_list}; "
@@ -104,22 +102,49 @@ def check_provider_names(config: Config, installed: Collection[str]) -> None:
         raise config_error(problems)
 
 
+def _shadowing(layer: ConfigFile | None, name: str, plugin: Any) -> str:
+    head = _table(layer, "providers", name) if layer is not None else f"[providers.{name}]"
+    where = f"{_where(layer, 'providers', name)}: " if layer is not None else ""
+    return (
+        f"{where}{head}: sets plugin = {plugin!r}, but {name!r} is an installed provider "
+        "plugin's name: give the instance another name"
+    )
+
+
+def _declaring(config: Any, name: str) -> ConfigFile | None:
+    """The layer whose ``[providers.<name>]`` sets ``plugin`` (the project file's wins)."""
+    for layer in (config.project, config.user) if config is not None else ():
+        table = (layer.data.get("providers", {}) if layer is not None else {}).get(name)
+        if layer is not None and isinstance(table, dict) and "plugin" in table:
+            return layer  # type: ignore[no-any-return]
+    return None
+
+
+def shadowing_instance(config: Any, name: str, plugin: str) -> ConfigError:
+    """The error for provider instance ``name`` named like an installed plugin: at the
+    table's line in the file declaring it (``[providers.mock]: sets plugin = ...``)."""
+    return ConfigError(_shadowing(_declaring(config, name), name, plugin), provider=name)
+
+
 def instance_where(config: Any, name: str) -> str:
     """Where provider instance ``name`` gets its plugin, as the prefix of an error:
     ``tuneplug.toml:9: [providers.local] plugin`` (the project file's wins), or
     ``[providers.local] plugin`` without ``config``."""
-    for layer in (config.project, config.user) if config is not None else ():
-        table = (layer.data.get("providers", {}) if layer is not None else {}).get(name)
-        if layer is not None and isinstance(table, dict) and "plugin" in table:
-            return f"{_where(layer, 'providers', name, 'plugin')}: [providers.{name}] plugin"
+    layer = _declaring(config, name)
+    if layer is not None:
+        return f"{_where(layer, 'providers', name, 'plugin')}: [providers.{name}] plugin"
     return f"[providers.{name}] plugin"
 
 
-def unavailable_plugin(config: Any, name: str, plugin: str, installed: list[str]) -> ConfigError:
+def unavailable_plugin(
+    config: Any, name: str, plugin: str, installed: list[str], filter_note: str = ""
+) -> ConfigError:
     """The error for provider instance ``name`` whose ``plugin`` is not installed
-    (``installed`` are the names that are) or which ``TUNEPLUG_PLUGINS`` excludes."""
+    (``installed`` are the names that are) or which ``TUNEPLUG_PLUGINS`` excludes
+    (``filter_note``: what the filter names that is no plugin, see
+    :meth:`tuneplug.plugins.Registry.filter_note`)."""
     why = (
-        "which TUNEPLUG_PLUGINS excludes"
+        f"which TUNEPLUG_PLUGINS excludes{filter_note}"
         if plugin in installed
         else f"which is not installed (installed: {', '.join(installed) or 'none'})"
     )

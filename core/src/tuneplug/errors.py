@@ -161,7 +161,26 @@ class PermissionDeniedError(TuneplugError):
 
 
 class NotFoundError(TuneplugError):
-    """The provider has no such model or adapter (HTTP 404)."""
+    """The provider has no such model or adapter (HTTP 404).
+
+    Attributes:
+        unknown_model: the server said the model a call named does not exist (OpenAI's
+            ``model_not_found``, Gradient's ``unknownBaseModel``), rather than a URL
+            or another resource: the error of a model whose name the config gave
+            says where (``tuneplug.toml:9: [models.qa] model: ...``).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        unknown_model: bool = False,
+        provider: str | None = None,
+        status: int | None = None,
+        retryable: bool | None = None,
+    ) -> None:
+        super().__init__(message, provider=provider, status=status, retryable=retryable)
+        self.unknown_model = unknown_model
 
 
 class InvalidRequestError(TuneplugError):

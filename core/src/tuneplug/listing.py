@@ -82,13 +82,10 @@ def skipped(info: PluginInfo) -> str:
 
 
 def unknown_plugin_names(registry: Registry) -> list[str]:
-    """The warning (zero or one line) for ``TUNEPLUG_PLUGINS`` names no plugin provides."""
-    unknown = registry.unknown_filter_names()
-    if not unknown:
+    """The warning (zero or one line) for ``TUNEPLUG_PLUGINS`` names no plugin provides,
+    each with the closest installed name."""
+    typos = registry.filter.typos(registry.all_names())
+    if not typos:
         return []
     installed = ", ".join(registry.all_names()) or "none"
-    names = ", ".join(repr(n) for n in unknown)
-    return [
-        f"TUNEPLUG_PLUGINS names {names}, which no installed plugin provides "
-        f"(installed: {installed})"
-    ]
+    return [f"TUNEPLUG_PLUGINS names {typos} (installed: {installed})"]

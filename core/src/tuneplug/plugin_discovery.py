@@ -9,6 +9,8 @@ of the discovered names may load. Re-exported by :mod:`tuneplug.plugins`.
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Collection
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
 
@@ -42,6 +44,20 @@ class PluginFilter:
         if name in self.exclude:
             return False
         return self.only is None or name in self.only
+
+    def unknown(self, installed: Collection[str]) -> list[str]:
+        """The names this filter gives that no installed plugin provides, sorted."""
+        return sorted({*(self.only or ()), *self.exclude} - set(installed))
+
+    def typos(self, installed: Collection[str]) -> str:
+        """``'mokc' (did you mean 'mock'?), which no installed plugin provides``: the
+        names of :meth:`unknown`, each with the closest installed name (a typo in
+        ``TUNEPLUG_PLUGINS`` silently excludes the plugin meant); ``""`` when none."""
+        names = []
+        for name in self.unknown(installed):
+            close = difflib.get_close_matches(name, sorted(installed), n=1, cutoff=0.6)
+            names.append(f"{name!r} (did you mean {close[0]!r}?)" if close else repr(name))
+        return f"{', '.join(names)}, which no installed plugin provides" if names else ""
 
 
 @dataclass(frozen=True)

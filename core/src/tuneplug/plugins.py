@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -41,6 +41,7 @@ from tuneplug.provider import (
     implemented_hooks,
     new_plugin_manager,
 )
+from tuneplug.settings_origins import Origins, SettingsArgument, setting_origins
 from tuneplug.text import one_line
 
 __all__ = [
@@ -65,7 +66,7 @@ class Registry:
         self._lock = threading.RLock()
         self._candidates: dict[str, list[Candidate]] | None = None
         self._loaded: dict[str, tuple[PluginInfo, Any]] = {}
-        self._providers: dict[tuple[str, str], Provider] = {}
+        self._providers: dict[tuple[str, str, tuple[object, ...]], Provider] = {}
 
     # -- discovery -----------------------------------------------------------------
 
@@ -109,10 +110,7 @@ class Registry:
 
     def unknown_filter_names(self) -> list[str]:
         """Names ``TUNEPLUG_PLUGINS`` gives that no installed plugin provides (a typo: ``mokc``)."""
-        named = set(self.filter.only or ()) | set(self.filter.exclude)
-        with self._lock:
-            known = set(self._discover())
-        return sorted(named - known)
+        return self.filter.unknown(self.all_names())
 
     def all_names(self) -> list[str]:
         """Every installed provider name, whether ``TUNEPLUG_PLUGINS`` allows it or not."""
@@ -167,13 +165,21 @@ class Registry:
             self._loaded[name] = result
             return result
 
-    def _unknown_message(self, name: str, instances: Iterable[str] = ()) -> str:
-        # Every "available providers" list holds the config's instances too.
-        available = ", ".join(sorted({*self.names(), *instances})) or "none"
+    def _unknown_message(self, name: str, instances: Mapping[str, str] | None = None) -> str:
+        # Every "available providers" list holds the config's instances too: those
+        # whose plugin is installed and allowed (the others cannot serve a call).
+        usable = {n for n, plugin in (instances or {}).items() if plugin in self.names()}
+        available = ", ".join(sorted({*self.names(), *usable})) or "none"
         hint = ""
         if name in self._discover() and not self.filter.allows(name):
-            hint = " (excluded by TUNEPLUG_PLUGINS)"
+            hint = f" (excluded by TUNEPLUG_PLUGINS{self.filter_note()})"
         return f"unknown provider {name!r}{hint}; available providers: {available}"
+
+    def filter_note(self) -> str:
+        """``; it names 'mokc' (did you mean 'mock'?), which no installed plugin
+        provides``, or ``""``: said wherever the filter excludes what a call needs."""
+        typos = self.filter.typos(self.all_names())
+        return f"; it names {typos}" if typos else ""
 
     def info(self, name: str) -> PluginInfo:
         """Load ``name`` if needed and describe it (errors are reported in ``error``)."""
@@ -212,18 +218,14 @@ class Registry:
                 installed or ``TUNEPLUG_PLUGINS`` excludes it (naming the file and line of
                 ``[providers.NAME] plugin`` when ``config`` is given).
         """
+        from tuneplug.config_names import shadowing_instance, unavailable_plugin
+
         found = self._discover()
         if name in found and name != plugin:
-            raise ConfigError(
-                f"[providers.{name}] sets plugin = {plugin!r}, but {name!r} is an installed "
-                "provider's name: give the instance another name",
-                provider=name,
-            )
+            raise shadowing_instance(config, name, plugin)
         if plugin not in found or not self.filter.allows(plugin):
             # The instance is what the config names: blame it, not a provider nobody typed.
-            from tuneplug.config_names import unavailable_plugin
-
-            raise unavailable_plugin(config, name, plugin, sorted(found))
+            raise unavailable_plugin(config, name, plugin, sorted(found), self.filter_note())
         info = self.info(plugin)
         return replace(info, name=name, plugin=plugin)
 
@@ -268,30 +270,37 @@ class Registry:
         self._raise_if_failed(info)
         settings_cls = self.provider_settings_class(plugin)
         built = None
+        origins: dict[str, str] | Origins = {}
         if settings_cls is not None:
             project, user = cfg.provider_table(name)
             label = f"settings for provider {name!r}"
+            layers: dict[str, Any] = {
+                "explicit": settings,
+                "project": project,
+                "user": user,
+                "files": (cfg.project, cfg.user),
+                "section": f"providers.{name}",
+                "environment": plugin == name,
+            }
             built = build_settings(
                 settings_cls,
-                explicit=settings,
-                project=project,
-                user=user,
                 label=label if plugin == name else f"{label} (plugin {plugin!r})",
-                files=(cfg.project, cfg.user),
-                section=f"providers.{name}",
-                environment=plugin == name,
+                **layers,
             )
+            origins = Origins(lambda: setting_origins(settings_cls, **layers))
         elif settings:
             # Dropping them silently would hide a typo'd provider or a wrong assumption.
             raise ConfigError(
                 f"provider {name!r} declares no settings, but got {sorted(settings)}",
                 provider=name,
             )
-        key = (name, _fingerprint(built))
+        # Settings given under other words are another provider: its hints say them.
+        words = settings.labels() if isinstance(settings, SettingsArgument) else ()
+        key = (name, _fingerprint(built), words)
         with self._lock:
             existing = self._providers.get(key)
             if existing is None:
-                existing = self._providers[key] = Provider(info, pm, built)
+                existing = self._providers[key] = Provider(info, pm, built, origins=origins)
             return existing
 
     def settings_in_use(self) -> list[Any]:

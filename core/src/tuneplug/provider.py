@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -148,11 +148,20 @@ class Provider:
     plugin's implementations.
     """
 
-    def __init__(self, info: PluginInfo, pm: pluggy.PluginManager, settings: Any = None) -> None:
+    def __init__(
+        self,
+        info: PluginInfo,
+        pm: pluggy.PluginManager,
+        settings: Any = None,
+        *,
+        origins: Mapping[str, str] | None = None,
+    ) -> None:
         self.info = info
         self.name = info.name
         self.pm = pm
         self.ctx = ProviderContext(provider=info.name, settings=settings)
+        if origins is not None:
+            self.ctx.origins = origins
         self.site = HookSite(
             info.name,
             info.plugin or info.name,

@@ -231,7 +231,10 @@ def test_an_adapter_an_unfinished_job_trains_is_not_deleted(adapter: Model, stat
         f"({status}, not ended); end that job first with "
         f"tuneplug.get_job('mock/{holder}').cancel()"
     )
-    assert caught.value.job_id == holder
+    # The documented fields, for a caller that handles the refusal itself.
+    error = caught.value
+    assert (error.provider, error.job_id, error.target) == ("mock", holder, adapter.id)
+    assert error.job_status == jobs.store.get(holder).status
     result = CliRunner().invoke(cli, ["adapters", "delete", adapter.ref])
     assert result.exit_code == 1
     assert result.stderr.strip().endswith(

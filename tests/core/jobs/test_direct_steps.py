@@ -134,8 +134,13 @@ def test_no_direct_step_is_sent_while_a_job_holds_the_adapter(
     with pytest.raises(AdapterBusyError) as caught:
         STEPS[how](adapter, monkeypatch)
     assert caught.value.job_id == job_id
-    assert f"is being trained by job mock/{job_id} ({holding}, not ended)" in str(caught.value)
-    assert "a step outside that job would change the weights it resumes on" in str(caught.value)
+    ref = f"mock/{job_id}"
+    assert str(caught.value) == (
+        f"mock: adapter {adapter.ref} is being trained by job {ref} ({holding}, not ended); "
+        "a step outside that job would change the weights it resumes on: continue that job "
+        f"with `tuneplug jobs resume {ref}`, or end it with `tuneplug jobs cancel {ref}` "
+        "and start again"
+    )
     assert tuneplug.get_model(adapter.ref).info.updated_at == before  # nothing sent
     # The job is unharmed: it ends as if nothing had been tried.
     if holding == "paused":

@@ -17,8 +17,10 @@ from typing import Any
 import pytest
 import tuneplug
 from tuneplug.cli.interrupts import stoppable, stops_handled
+from tuneplug.errors import ServerError
 from tuneplug.jobs.interrupts import HeldInterrupts, StepAbandoned
 from tuneplug.jobs.local import LocalJobs, job_store
+from tuneplug.jobs.store import JobStore, StepRow
 from tuneplug.types import FineTuneResult
 
 from tests.core.cli_runner import invoke
@@ -106,8 +108,34 @@ def test_a_second_interrupt_abandons_the_step_and_says_the_job_cannot_go_on(
     assert "finishing step 2 first" in capsys.readouterr().err
     row = job_store().get(job_id)
     assert (row.status, row.error, row.steps_done) == ("failed", said, 1)
+    # `jobs events` shows why, on the step.
+    (last,), _ = job_store().events_newest(job_id, None, 1)
+    assert (last.level, last.message, last.step) == ("error", said, 2)
     again = jobs.run(job_id)  # resuming cannot guess: it stops on the same step
     assert again.status.value == "failed" and "step 2 of job" in (again.error or "")
+    assert plan.sent == SAMPLES[:2]
+
+
+def test_a_journal_that_cannot_record_the_abandon_still_abandons(
+    make_plugin: Any, register: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plan = Plan({2: [signal.SIGINT, signal.SIGINT]})
+    jobs = _jobs(make_plugin, register, plan)
+    job_id = _job(jobs)
+    set_status = JobStore.set_status
+
+    def locked(self: JobStore, job: str, status: str, *args: Any, **kwargs: Any) -> None:
+        if status == "failed":
+            raise ServerError("job journal: database is locked", retryable=False)
+        set_status(self, job, status, *args, **kwargs)
+
+    monkeypatch.setattr(JobStore, "set_status", locked)
+    # The second Ctrl-C is obeyed, not turned into the journal's error; the step stays
+    # open, so a resume stops on it as uncertain.
+    with pytest.raises(StepAbandoned, match="may or may not have been applied"):
+        jobs.run(job_id)
+    monkeypatch.setattr(JobStore, "set_status", set_status)
+    assert job_store().open_step(job_id) == StepRow(2, 0, "started", None, None)
     assert plan.sent == SAMPLES[:2]
 
 
@@ -128,6 +156,69 @@ def test_an_interrupt_between_steps_stops_at_once(
     assert (job_store().get(job_id).steps_done, job_store().open_step(job_id)) == (1, None)
     assert jobs.run(job_id).status.value == "succeeded"
     assert plan.sent == SAMPLES
+
+
+def test_an_interrupt_before_the_first_step_stops_at_once(
+    make_plugin: Any, register: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    plan = Plan({})
+    jobs = _jobs(make_plugin, register, plan)
+    job_id = _job(jobs)
+
+    def listener(event: Any) -> None:
+        if event.step is None:  # "started": the handlers are set, no step in flight yet
+            os.kill(os.getpid(), signal.SIGINT)
+
+    with pytest.raises(KeyboardInterrupt):
+        jobs.run(job_id, listener)
+    assert capsys.readouterr().err == ""  # nothing held: nothing to finish
+    assert plan.sent == []
+    assert jobs.run(job_id).status.value == "succeeded"
+    assert plan.sent == SAMPLES
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_under_the_cli_an_interrupt_between_steps_stops_at_once(
+    make_plugin: Any, register: Any, capsys: pytest.CaptureFixture[str], signum: int
+) -> None:
+    # The CLI's handler tells a stop in the work from one outside it by the frame it is
+    # given: passed on as it came, it lands in the run and stops it before step 2.
+    plan = Plan({})
+    jobs = _jobs(make_plugin, register, plan)
+    job_id = _job(jobs)
+
+    def listener(event: Any) -> None:
+        if event.step == 1 and "tokens" in event.metrics:
+            os.kill(os.getpid(), signum)
+
+    with stops_handled(), pytest.raises(KeyboardInterrupt):
+        stoppable(jobs.run, job_id, listener)
+    assert capsys.readouterr().err == ""
+    assert plan.sent == SAMPLES[:1]
+    assert (job_store().get(job_id).steps_done, job_store().open_step(job_id)) == (1, None)
+
+
+@pytest.mark.parametrize("error", [OSError, RuntimeError, ValueError])
+def test_a_failed_notice_still_holds_the_interrupt(
+    monkeypatch: pytest.MonkeyPatch, error: type[Exception]
+) -> None:
+    # stderr closed (ValueError), a broken pipe (OSError), or re-entered while the
+    # interrupted code was writing to it (RuntimeError): the handler must not raise.
+    class Broken:
+        def write(self, text: str) -> int:
+            raise error("cannot write")
+
+        def flush(self) -> None:
+            raise error("cannot flush")
+
+    monkeypatch.setattr("sys.stderr", Broken())
+    held = HeldInterrupts("acme")
+    with held:
+        held.begin(1)
+        signal.raise_signal(signal.SIGINT)  # held: no KeyboardInterrupt, no write error
+        held.end()
+        with pytest.raises(KeyboardInterrupt):
+            held.release()
 
 
 def test_a_provider_with_keys_is_interrupted_at_once_and_asked_again(

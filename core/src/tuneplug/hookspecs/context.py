@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
@@ -24,11 +24,17 @@ class ProviderContext:
         state: free-form per-instance storage, kept for stage-1 plugins; new
             code uses :meth:`resource`, which is typed, locked and closed by
             the core. The core never reads ``state``.
+        origins: where each setting a layer gave a value came from, for error hints
+            (``check {origins["api_key"]}``): ``{"base_url": "base_url in
+            [providers.local] (/path/tuneplug.toml:3)", "api_key": "OPENAI_API_KEY",
+            "timeout": "timeout in the settings= argument of get_model"}``; a setting
+            left at its default has no entry (:mod:`tuneplug.settings_origins`).
     """
 
     provider: str
     settings: Any = None
     state: dict[str, Any] = field(default_factory=dict)
+    origins: Mapping[str, str] = field(default_factory=dict)
     _resources: dict[Callable[..., Any], Any] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 

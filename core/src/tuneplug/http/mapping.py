@@ -121,13 +121,18 @@ class ErrorMapper:
         auth_hint: appended to 401 messages (``"check OPENAI_API_KEY"``).
         permission_hint: appended to 403 messages.
         not_found_types: error ``type`` / ``code`` values that mean "no such
-            thing" whatever the 4xx status (Gradient's ``unknownModelAdapter``).
+            thing" whatever the 4xx status (a job or file id).
+        model_not_found_types: those that mean "no such model" (OpenAI's
+            ``model_not_found``, Gradient's ``unknownModelAdapter``): the
+            ``NotFoundError`` has ``unknown_model`` set.
         request_id_header: the response header quoted as ``request id``.
         parse_body: reads an error body (default :func:`parse_error_body`).
         routes: operations (``"POST /chat/completions"``) every server of the
             protocol answers: a 404 there that is not a not-found type means the
             URL is wrong, and the error names it (never its query) and adds
             ``route_hint`` (``"check base_url ..."``).
+        connect_hint: appended to a failure to connect (refused, DNS, unreachable):
+            where the URL was set (``"check base_url in [providers.local] (...)"``).
     """
 
     provider: str
@@ -135,10 +140,12 @@ class ErrorMapper:
     auth_hint: str = ""
     permission_hint: str = ""
     not_found_types: frozenset[str] = frozenset()
+    model_not_found_types: frozenset[str] = frozenset()
     request_id_header: str | None = "x-request-id"
     parse_body: Callable[[bytes], ErrorInfo] = field(default=parse_error_body)
     routes: frozenset[str] = frozenset()
     route_hint: str = ""
+    connect_hint: str = ""
 
     def mask(self, text: str) -> str:
         """``text`` with this provider's secrets masked."""
@@ -170,12 +177,14 @@ class ErrorMapper:
             return errors.AuthenticationError(_hint(text, self.auth_hint), **common)
         if status == 403:
             return errors.PermissionDeniedError(_hint(text, self.permission_hint), **common)
-        types = {info.type, info.code} & self.not_found_types
+        said = {info.type, info.code}
+        model = bool(said & self.model_not_found_types)
+        types = model or bool(said & self.not_found_types)
         if status == 404 and not types and call.operation in self.routes:
             url = self.mask(str(call.url.copy_with(query=None)))
             text = _hint(f"{text}; nothing answers at {url}", self.route_hint)
         if status == 404 or (types and 400 <= status < 500):
-            return errors.NotFoundError(text, **common)
+            return errors.NotFoundError(text, unknown_model=model, **common)
         if status == 429:
             return errors.RateLimitError(_come_back(text, wait), retry_after=wait, **common)
         if status == 408:
@@ -237,9 +246,9 @@ class ErrorMapper:
             )
         if isinstance(exc, httpx.ConnectError):
             # One wording for httpx and aiohttp (which says "ssl:default" of plain http).
+            refused = f"cannot connect to {_host_port(call.url)}: {_os_reason(exc, reason)}"
             return errors.ConnectionError(
-                f"{call.operation}: cannot connect to {_host_port(call.url)}: "
-                f"{self.mask(_os_reason(exc, reason))}{tail}",
+                _hint(f"{call.operation}: {self.mask(refused)}{tail}", self.connect_hint),
                 provider=self.provider,
                 retryable=retryable,
             )

@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import BaseModel, SecretStr
 
 from tuneplug.errors import ConfigError, InvalidRequestError, TuneplugError
+from tuneplug.settings_origins import SettingsArgument
 from tuneplug.settings_rules import credential_field
 from tuneplug.types import FineTuneResult
 
@@ -51,6 +52,8 @@ class Target:
     api_key: SecretStr | None = None
     timeout: float | None = None
     max_retries: int | None = None
+    owner: str = "TuneplugChat"
+    """The LangChain class the arguments were given to, for errors that name one."""
 
 
 class TrainResult(dict[str, float]):
@@ -161,12 +164,24 @@ class Binding:
     ) -> Model:
         from tuneplug.models import get_model
 
-        model = get_model(reference, settings=settings or None, **(defaults or {}))
+        given = f"the settings= argument of {self.target.owner}"
+        model = get_model(
+            reference,
+            settings=SettingsArgument(settings, given=given) if settings else None,
+            **(defaults or {}),
+        )
         extra = self._standard_settings(model)
         if not extra:
             return model
+        # A 401 or a refused connection names the argument the value came from.
+        named = {
+            key: f"the {key if key in ('timeout', 'max_retries') else 'api_key'}= argument "
+            f"of {self.target.owner}"
+            for key in extra
+        }
+        both = SettingsArgument({**settings, **extra}, named=named, given=given)
         # Rebuilt on the resolved reference: no second lookup, alias defaults kept.
-        return get_model(model.ref, settings={**settings, **extra}, **model.defaults)
+        return get_model(model.ref, settings=both, **model.defaults)
 
     def _standard_settings(self, model: Model) -> dict[str, Any]:
         target = self.target

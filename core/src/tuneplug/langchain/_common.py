@@ -163,6 +163,7 @@ class TuneplugFields(Bound):
             api_key=self.api_key,
             timeout=self.timeout,
             max_retries=self.max_retries,
+            owner=type(self).__name__,
         )
 
 

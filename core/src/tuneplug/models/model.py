@@ -12,8 +12,9 @@ from typing import Any
 from tuneplug import calls
 from tuneplug.chat import ChatMixin
 from tuneplug.chat_templates import ChatTemplate
-from tuneplug.errors import InvalidRequestError
-from tuneplug.models.options_cache import OptionsCache
+from tuneplug.errors import InvalidRequestError, NotFoundError
+from tuneplug.model_origin import located, located_astream, located_stream
+from tuneplug.models.options_cache import OptionsCache, handed_out
 from tuneplug.models.tuning import TuningMixin, training_steps
 from tuneplug.options import DeclaredOptions, build_options, declared_options
 from tuneplug.provider import Provider
@@ -45,14 +46,20 @@ class Model(ChatMixin, TuningMixin):
         defaults: Mapping[str, Any] | None = None,
         *,
         declared: DeclaredOptions | None = None,
+        origin: str | None = None,
     ) -> None:
         self.info = provider.model_info(info)
         self.provider = provider
+        self.origin = origin
+        """Where the model's name came from, as the prefix of an error (``TUNEPLUG_MODEL``,
+        ``tuneplug.toml:9: [models.qa] model``); ``None``: given by the caller. A
+        server's "no such model" names it (:mod:`tuneplug.model_origin`)."""
         self.defaults = dict(defaults or {})
         self.declared = declared_options(provider, info) if declared is None else declared
         """The provider-specific options this model declares (``tuneplug_options``)."""
         # Validated once: the options of a call without options are these.
-        self._default_options = self._build_options(self.defaults)
+        # A copy: the options must not hold the caller's own dicts (changed later).
+        self._default_options = handed_out(self._build_options(self.defaults))
         self._options = OptionsCache(self._build_options)
         self._chat_template: ChatTemplate | None = None
 
@@ -94,7 +101,7 @@ class Model(ChatMixin, TuningMixin):
     def options(self, **overrides: Any) -> CompletionOptions:
         """The options a call with ``overrides`` would use (validated, no I/O)."""
         if not overrides:
-            return self._default_options
+            return handed_out(self._default_options)
         return self._options.get({**self.defaults, **overrides})
 
     def _prepare(self, prompt: str, overrides: dict[str, Any]) -> CompletionOptions:
@@ -112,22 +119,34 @@ class Model(ChatMixin, TuningMixin):
     def complete(self, prompt: str, **options: Any) -> Completion:
         """Complete ``prompt``; keyword options override the model's defaults."""
         opts = self._prepare(prompt, options)
-        return calls.complete(self.provider, self.info, prompt, opts, None)
+        try:
+            return calls.complete(self.provider, self.info, prompt, opts, None)
+        except NotFoundError as exc:
+            if (found := located(exc, self.origin)) is None:
+                raise
+            raise found from None
 
     async def acomplete(self, prompt: str, **options: Any) -> Completion:
         """Async :meth:`complete`: native when the provider has it, else in a worker thread."""
         opts = self._prepare(prompt, options)
-        return await calls.acomplete(self.provider, self.info, prompt, opts, None)
+        try:
+            return await calls.acomplete(self.provider, self.info, prompt, opts, None)
+        except NotFoundError as exc:
+            if (found := located(exc, self.origin)) is None:
+                raise
+            raise found from None
 
     def stream(self, prompt: str, **options: Any) -> Iterator[StreamChunk]:
         """Yield the completion in chunks (validated before the first chunk is requested)."""
         opts = self._prepare(prompt, options)
-        return calls.stream(self.provider, self.info, prompt, opts, None)
+        chunks = calls.stream(self.provider, self.info, prompt, opts, None)
+        return chunks if self.origin is None else located_stream(chunks, self.origin)
 
     def astream(self, prompt: str, **options: Any) -> AsyncIterator[StreamChunk]:
         """Async :meth:`stream`: native when the provider has it, else driven from a thread."""
         opts = self._prepare(prompt, options)
-        return calls.astream(self.provider, self.info, prompt, opts, None)
+        chunks = calls.astream(self.provider, self.info, prompt, opts, None)
+        return chunks if self.origin is None else located_astream(chunks, self.origin)
 
     @property
     def capabilities(self) -> frozenset[Capability]:

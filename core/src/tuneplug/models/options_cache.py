@@ -13,16 +13,23 @@ type as well as value: ``1``, ``1.0`` and ``True`` compare equal but do not vali
 alike (``max_tokens=True`` is refused), and ``0.0`` and ``-0.0`` are told apart. A
 list, a dict or any other value is validated every time. A failed validation is
 never kept: the same keywords raise the same error again.
+
+The options are frozen but their ``extra`` is a dict: options holding one are handed
+out as a copy with its own ``extra`` (:func:`handed_out`), so a caller or a plugin that
+writes to the ``extra`` it was given (a plugin popping the keys it consumed) cannot
+change the options of a later call. Options without ``extra`` (most calls) are handed
+out as they are.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from tuneplug.types import CompletionOptions
 
-__all__ = ["OptionsCache", "options_key"]
+__all__ = ["OptionsCache", "handed_out", "options_key"]
 
 _SCALARS = frozenset({int, str, bool, type(None)})
 _MAX_ENTRIES = 256
@@ -45,9 +52,21 @@ def options_key(values: Mapping[str, Any]) -> Key | None:
     return tuple(key)
 
 
+def handed_out(options: CompletionOptions) -> CompletionOptions:
+    """``options`` for one call: itself when its ``extra`` is empty, else a copy whose
+    ``extra`` (and every value in it that is not a scalar) is its own."""
+    if not options.extra:
+        return options
+    extra = {
+        name: value if type(value) in _SCALARS or type(value) is float else copy.deepcopy(value)
+        for name, value in options.extra.items()
+    }
+    return options.model_copy(update={"extra": extra})
+
+
 class OptionsCache:
     """``get(values)``: ``build(values)``, kept for scalar ``values`` (at most 256 sets
-    of them; past that the cache starts again)."""
+    of them; past that the cache starts again), handed out by :func:`handed_out`."""
 
     __slots__ = ("_build", "_kept")
 
@@ -59,11 +78,11 @@ class OptionsCache:
         """The options of ``values``; raises what ``build`` raises."""
         key = options_key(values)
         if key is None:
-            return self._build(values)
+            return self._build(values)  # built for this call alone
         found = self._kept.get(key)
         if found is None:
             found = self._build(values)
             if len(self._kept) >= _MAX_ENTRIES:
                 self._kept.clear()
             self._kept[key] = found
-        return found
+        return handed_out(found)

@@ -77,6 +77,10 @@ def get_model(
     The default is ``TUNEPLUG_MODEL``, else ``default_model`` from config, else
     ``mock/tiny``. ``settings`` override the provider's configured settings;
     ``options`` become default completion options (after the alias's own).
+    A reference the config gives (the default model, an alias's ``model``) is named by
+    its variable or file and line in an error saying the model does not exist, at
+    resolution or, for a provider that resolves without a request, at the first call
+    (:attr:`Model.origin`); a reference given here is the caller's and names no config.
 
     Raises:
         UnknownModelError: the reference is malformed, or names no alias or model.
@@ -139,7 +143,7 @@ def get_model(
     if per_model:
         declared = declared_options(provider, info)
         check(declared)
-    return Model(info, provider, merged, declared=declared)
+    return Model(info, provider, merged, declared=declared, origin=origin)
 
 
 def resolve(provider: Provider, name: str) -> ModelInfo:

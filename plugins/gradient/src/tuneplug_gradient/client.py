@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -229,7 +229,10 @@ class GradientClient:
         sleep: Callable[[float], None] | None = None,
         asleep: Callable[[float], Awaitable[None]] | None = None,
         rng: random.Random | None = None,
+        origins: Mapping[str, str] | None = None,
     ) -> None:
+        """``origins``: where each setting came from (the provider's ``ctx.origins``), for
+        the hints of a 401, a 403 or a failure to connect."""
         token, workspace = settings.credentials()
         self.settings = settings
         policy = settings.retry_policy(rng=rng)
@@ -245,7 +248,7 @@ class GradientClient:
                 "User-Agent": USER_AGENT,
                 "Authorization": f"Bearer {token}",
             },
-            errors=error_mapper(token),
+            errors=error_mapper(token, origins),
             policy=policy,
         )
         self._calls: dict[tuple[str, str, str], Call] = {}

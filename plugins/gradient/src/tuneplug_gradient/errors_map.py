@@ -9,6 +9,8 @@ values that mean "not found" whatever the 4xx status (the spec documents only
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from tuneplug.http import ErrorMapper
 
 from tuneplug_gradient.settings import PROVIDER
@@ -18,13 +20,20 @@ __all__ = ["NOT_FOUND_TYPES", "error_mapper"]
 NOT_FOUND_TYPES = frozenset({"unknownModelAdapter", "unknownBaseModel"})
 
 
-def error_mapper(token: str) -> ErrorMapper:
-    """The mapper of a Gradient client whose access token is ``token`` (never shown)."""
+def error_mapper(token: str, origins: Mapping[str, str] | None = None) -> ErrorMapper:
+    """The mapper of a Gradient client whose access token is ``token`` (never shown);
+    ``origins`` (the provider's ``ctx.origins``) say where the token, the workspace and
+    ``api_url`` were set, for the hints (the variables, when they do not say)."""
+    given = origins or {}
+    token_at = given.get("access_token", "GRADIENT_ACCESS_TOKEN")
+    workspace_at = given.get("workspace_id", "GRADIENT_WORKSPACE_ID")
+    url_at = given.get("api_url")
     return ErrorMapper(
         provider=PROVIDER,
         secrets=(token,),
-        auth_hint="check GRADIENT_ACCESS_TOKEN",
-        permission_hint="check GRADIENT_WORKSPACE_ID and the token's workspace",
-        not_found_types=NOT_FOUND_TYPES,
+        auth_hint=f"check {token_at}",
+        permission_hint=f"check {workspace_at} and the token's workspace",
+        model_not_found_types=NOT_FOUND_TYPES,
         request_id_header=None,
+        connect_hint=f"check {url_at}" if url_at else "",
     )

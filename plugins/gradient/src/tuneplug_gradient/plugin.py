@@ -57,7 +57,8 @@ __all__ = [
 def _new_client(ctx: ProviderContext) -> GradientClient:
     from tuneplug_gradient.client import GradientClient
 
-    return GradientClient(ctx.settings if ctx.settings is not None else GradientSettings())
+    settings = ctx.settings if ctx.settings is not None else GradientSettings()
+    return GradientClient(settings, origins=ctx.origins)
 
 
 def _client(ctx: ProviderContext) -> GradientClient:

@@ -15,7 +15,7 @@ part of it was already delivered). Chunk parsing is :mod:`tuneplug_openai.chunks
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
@@ -115,7 +115,11 @@ class OpenAIClient:
     request is ever sent without one.
     """
 
-    def __init__(self, settings: OpenAISettings, provider: str) -> None:
+    def __init__(
+        self, settings: OpenAISettings, provider: str, origins: Mapping[str, str] | None = None
+    ) -> None:
+        """``origins``: where each setting came from (the provider's ``ctx.origins``),
+        for the hints of a 401, a 403, a refused connection or a wrong URL."""
         self.settings = settings
         self.provider = provider
         key = settings.api_key_value(provider)
@@ -131,17 +135,21 @@ class OpenAIClient:
         if settings.project:
             headers["OpenAI-Project"] = settings.project
         headers.update({k: v.get_secret_value() for k, v in settings.headers.items()})
+        key_source = settings.key_source(provider, origins)
+        url_source = settings.url_source(provider, origins)
         self.http = settings.http_client(
             base_url=settings.base_url,
             headers=headers,
             errors=ErrorMapper(
                 provider=provider,
                 secrets=tuple(s for s in secrets if s),
-                auth_hint=f"check {settings.key_source(provider)}",
-                permission_hint=f"check {settings.key_source(provider)}, organization and project",
-                not_found_types=frozenset({"model_not_found"}),
+                auth_hint=f"check {key_source}",
+                permission_hint=f"check {key_source}, organization and project",
+                model_not_found_types=frozenset({"model_not_found"}),
                 routes=ROUTES,
-                route_hint="check base_url (OpenAI-compatible servers serve the API under /v1)",
+                route_hint=f"check {url_source or 'base_url'} (OpenAI-compatible servers "
+                "serve the API under /v1)",
+                connect_hint=f"check {url_source}" if url_source else "",
             ),
             policy=settings.retry_policy(retry_statuses=_RETRY_STATUSES),
         )

@@ -49,7 +49,7 @@ def _make_client(ctx: ProviderContext) -> OpenAIClient:
     from tuneplug_openai.client import OpenAIClient
 
     settings = ctx.settings if ctx.settings is not None else OpenAISettings()
-    return OpenAIClient(settings, ctx.provider)
+    return OpenAIClient(settings, ctx.provider, ctx.origins)
 
 
 def client(ctx: ProviderContext) -> OpenAIClient:

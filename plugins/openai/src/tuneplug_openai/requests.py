@@ -96,9 +96,11 @@ class OpenAIOptions(BaseModel):
 
     @field_validator("extra_body")
     @classmethod
-    def _no_more_choices(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
-        if value is not None and "n" in value:
-            _only_one(value["n"])
+    def _only_text(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is not None:
+            if "n" in value:
+                _only_one(value["n"])
+            _no_answer_beyond_text(value)
         return value
 
     @field_validator("response_format")
@@ -117,6 +119,21 @@ def _only_one(n: object) -> None:
             f"n={n!r}: a tuneplug Completion holds one choice, so only n=1 is taken; "
             "ask again (or run `tuneplug batch`) for more answers"
         )
+
+
+# extra_body fields whose answer is not text (tool calls, audio), with the value that asks
+# for none: a Completion would hold the text and drop the rest, paid for.
+_NOT_TEXT: dict[str, Any] = {"tools": [], "functions": [], "audio": None, "modalities": ["text"]}
+
+
+def _no_answer_beyond_text(extra_body: dict[str, Any]) -> None:
+    for name, neutral in _NOT_TEXT.items():
+        value = extra_body.get(name)
+        if value is not None and value != neutral:
+            raise ValueError(
+                f"{name}: a tuneplug Completion holds the answer's text only, so what {name} "
+                "asks for would be dropped; leave it out"
+            )
 
 
 _NO_OPTIONS = OpenAIOptions()

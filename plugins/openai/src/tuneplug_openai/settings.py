@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Mapping
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
@@ -148,18 +149,40 @@ class OpenAISettings(HttpStreamSettings, BaseSettings):
         """The environment variable the key comes from (for messages)."""
         return self.api_key_env or "OPENAI_API_KEY"
 
-    def key_source(self, provider: str = PROVIDER) -> str:
-        """Where this provider's key is set, in the words of a hint: ``OPENAI_API_KEY``
-        for the plugin itself, never for an instance (``[providers.NAME] plugin =
-        "openai"``), which reads only its own table (docs/providers.md)."""
+    def key_source(self, provider: str = PROVIDER, origins: Mapping[str, str] | None = None) -> str:
+        """Where this provider's key is set, in the words of a hint: as ``origins`` (the
+        provider's ``ctx.origins``) says the key or its variable was given
+        (``api_key in [providers.local] (tuneplug.toml:4)``, ``the api_key= argument of
+        TuneplugChat``), else ``OPENAI_API_KEY`` for the plugin itself, never for an
+        instance (``[providers.NAME] plugin = "openai"``), which reads only its own
+        table (docs/providers.md)."""
+        given = origins or {}
         table = f"[providers.{provider}]"
         if self.api_key is not None:
+            if "api_key" in given:
+                return given["api_key"]
             return f"api_key in {table}" if provider != PROVIDER else "OPENAI_API_KEY"
         if self.api_key_env:
-            return f"{self.api_key_env} (named by api_key_env in {table})"
+            named = given.get("api_key_env", f"api_key_env in {table}")
+            unset = "" if variable_secret(self.api_key_env) else ", which is not set"
+            return f"{self.api_key_env}{unset} (named by {named})"
         if provider != PROVIDER:
             return f"api_key, or api_key_env naming a variable, in {table}"
         return "OPENAI_API_KEY"
+
+    def url_source(
+        self, provider: str = PROVIDER, origins: Mapping[str, str] | None = None
+    ) -> str | None:
+        """Where ``base_url`` is set, in the words of a hint, as ``origins`` says
+        (``base_url in [providers.local] (tuneplug.toml:3)``, ``OPENAI_BASE_URL``); an
+        instance's left unset is said so; ``None`` for the plugin's default (OpenAI's own
+        URL: a failure to reach it is the network's, no setting's)."""
+        given = (origins or {}).get("base_url")
+        if given:
+            return given
+        if provider != PROVIDER:
+            return f"base_url, which [providers.{provider}] does not set (the default is OpenAI's)"
+        return None
 
     def api_key_value(self, provider: str = PROVIDER) -> str | None:
         """The API key, ``None`` for a loopback server without one.

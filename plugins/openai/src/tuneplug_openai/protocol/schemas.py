@@ -1,9 +1,13 @@
 """Request bodies of the OpenAI protocol, validated before anything reaches the backend.
 
-Only the fields tuneplug acts on are typed; the rest of what OpenAI's clients send
-(``user``, ``logit_bias``, ``presence_penalty``...) is accepted and ignored, as a
-compatible server does, except where ignoring would change the answer's shape:
-``n`` > 1, ``echo``, ``logprobs`` and ``best_of`` > 1 are refused (400).
+Every field of OpenAI's ``/completions`` and ``/chat/completions`` is declared, in one
+of three kinds: those tuneplug acts on (typed); those that change nothing in the answer
+(``user``, ``metadata``, ``store``...: typed, accepted, ignored); and those it does not
+act on (``tools``, ``response_format``, ``presence_penalty``, ``n``, ``echo``...): only
+their neutral values pass (:func:`~tuneplug_openai.protocol.request_fields.neutral_only`),
+any other is a 400 ``unsupported_parameter``. A field of neither body is a 400
+``unknown_parameter``. Nested objects (a message, ``stream_options``) ignore keys they
+do not know, as their newer fields (``include_obfuscation``) change nothing here.
 
 Types are JSON's, strictly: a number field takes a JSON number (an integer field an
 integer), never a string or a boolean; ``NaN`` and ``Infinity`` literals are refused
@@ -18,6 +22,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StrictBool,
@@ -26,6 +31,8 @@ from pydantic import (
     field_validator,
 )
 
+from tuneplug_openai.protocol.request_fields import neutral_only, refuse_values
+
 __all__ = ["ChatBody", "ChatMessageIn", "CompletionBody", "JobBody", "StreamOptions"]
 
 
@@ -33,7 +40,13 @@ class _Body(BaseModel):
     model_config = ConfigDict(extra="allow", allow_inf_nan=False)
 
 
+class _Request(_Body):
+    # The top level of a completion request: a field it does not know is refused.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
 _Count = Annotated[StrictInt, Field(ge=1)]
+_Id = Annotated[str, Field(max_length=512)]
 _Positive = Annotated[StrictFloat, Field(gt=0)]
 _Text = Annotated[str, Field(min_length=1)]
 
@@ -44,16 +57,22 @@ class StreamOptions(_Body):
     include_usage: StrictBool = False
 
 
-class _Sampling(_Body):
+class _Sampling(_Request):
     model: str = Field(min_length=1)
     max_tokens: _Count | None = None
     temperature: StrictFloat | None = Field(default=None, ge=0.0, le=2.0)
     top_p: StrictFloat | None = Field(default=None, gt=0.0, le=1.0)
     stop: str | list[str] | None = None
     seed: StrictInt | None = None
-    n: StrictInt | None = Field(default=None, ge=1, le=1)
     stream: StrictBool | None = False
     stream_options: StreamOptions | None = None
+    # Not acted on: a Completion is one choice, sampled without penalties or biases.
+    n: Annotated[Any, neutral_only(1)] = None
+    presence_penalty: Annotated[Any, neutral_only(0)] = None
+    frequency_penalty: Annotated[Any, neutral_only(0)] = None
+    logit_bias: Annotated[Any, neutral_only({})] = None
+    # Changes nothing in the answer.
+    user: _Id | None = None
 
     @field_validator("stop")
     @classmethod
@@ -79,9 +98,11 @@ class CompletionBody(_Sampling):
     prompt when streaming)."""
 
     prompt: _Text | list[_Text]
-    echo: Literal[False] | None = None
-    logprobs: None = None
-    best_of: StrictInt | None = Field(default=None, ge=1, le=1)
+    echo: Annotated[Any, neutral_only(False)] = None
+    # logprobs: 0 still asks for the chosen tokens' log probabilities: null only.
+    logprobs: Annotated[Any, neutral_only()] = None
+    best_of: Annotated[Any, neutral_only(1)] = None
+    suffix: Annotated[Any, neutral_only("")] = None
 
     @field_validator("prompt")
     @classmethod
@@ -96,16 +117,25 @@ class CompletionBody(_Sampling):
         return [self.prompt] if isinstance(self.prompt, str) else self.prompt
 
 
+_MEDIA = ("image_url", "input_audio", "file", "refusal")
+
+
 class _Part(_Body):
-    type: Literal["text"]
+    type: Annotated[Literal["text"], BeforeValidator(refuse_values(_MEDIA, "send text parts only"))]
     text: str
 
 
 class ChatMessageIn(_Body):
     """One message: ``content`` a string or a list of text parts."""
 
-    role: Literal["system", "developer", "user", "assistant"]
+    role: Annotated[
+        Literal["system", "developer", "user", "assistant"],
+        BeforeValidator(refuse_values(("tool", "function"), "it calls no tools")),
+    ]
     content: str | list[_Part]
+    # An assistant turn that called tools: a history this server could not have made.
+    tool_calls: Annotated[Any, neutral_only([])] = None
+    function_call: Annotated[Any, neutral_only()] = None
 
     @property
     def text(self) -> str:
@@ -120,7 +150,30 @@ class ChatBody(_Sampling):
 
     messages: list[ChatMessageIn] = Field(min_length=1)
     max_completion_tokens: _Count | None = None
-    logprobs: Literal[False] | None = None
+    # Not acted on: the answer is text, from the model alone, without tools or media.
+    tools: Annotated[Any, neutral_only([])] = None
+    tool_choice: Annotated[Any, neutral_only("none", "auto")] = None
+    functions: Annotated[Any, neutral_only([])] = None
+    function_call: Annotated[Any, neutral_only("none", "auto")] = None
+    response_format: Annotated[Any, neutral_only({"type": "text"})] = None
+    logprobs: Annotated[Any, neutral_only(False)] = None
+    top_logprobs: Annotated[Any, neutral_only(0)] = None
+    modalities: Annotated[Any, neutral_only(["text"])] = None
+    audio: Annotated[Any, neutral_only()] = None
+    web_search_options: Annotated[Any, neutral_only()] = None
+    moderation: Annotated[Any, neutral_only()] = None
+    reasoning_effort: Annotated[Any, neutral_only("none")] = None
+    verbosity: Annotated[Any, neutral_only("medium")] = None
+    # Change nothing in the answer: hints for OpenAI's caches, storage and billing.
+    parallel_tool_calls: StrictBool | None = None  # no tools are called at all
+    metadata: dict[str, str] | None = None
+    store: StrictBool | None = None
+    service_tier: str | None = None
+    safety_identifier: _Id | None = None
+    prompt_cache_key: _Id | None = None
+    prompt_cache_options: dict[str, Any] | None = None
+    prompt_cache_retention: str | None = None
+    prediction: dict[str, Any] | None = None  # a latency hint: the answer is the same
 
     def options(self) -> dict[str, Any]:
         """As for completions; ``max_completion_tokens`` wins over ``max_tokens``."""

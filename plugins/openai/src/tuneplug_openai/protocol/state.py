@@ -18,6 +18,7 @@ from tuneplug.validation_words import problem
 
 from tuneplug_openai.protocol.errors import OpenAIError, from_problem
 from tuneplug_openai.protocol.models import ModelIds
+from tuneplug_openai.protocol.request_fields import refusal
 
 if TYPE_CHECKING:
     from tuneplug_openai.protocol.files import FileStore
@@ -50,7 +51,12 @@ def tenant_of(request: Request) -> Tenant:
 
 
 async def parse_body(request: Request, model: type[M]) -> M:
-    """The JSON body as ``model``; 400 (naming the field) if it is not one, 413/408 by limits."""
+    """The JSON body as ``model``; 400 (naming the field) if it is not one, 413/408 by limits.
+
+    A field the server does not act on given a value that asks for something, or a field
+    it does not know, is a 400 ``unsupported_parameter`` / ``unknown_parameter``
+    (:mod:`tuneplug_openai.protocol.request_fields`); any other fault ``invalid_request``.
+    """
     limits = state_of(request).gateway.limits
     try:
         raw = await asgi.read_body(request, limits.max_body_bytes, limits.body_timeout)
@@ -62,6 +68,12 @@ async def parse_body(request: Request, model: type[M]) -> M:
         problem = json_text_problem(raw) if exc.errors()[0]["type"] == "json_invalid" else None
         if problem is not None:
             raise from_problem(problem) from None
+        # A field the server cannot honour is named as such, wherever it is among the
+        # errors: content given as a list also fails as a string, first.
+        for error in exc.errors(include_url=False, include_input=False):
+            refused = refusal(error, param_path(error["loc"]) or "body", model.model_fields)
+            if refused is not None:
+                raise refused from None
         param, message = describe(exc)
         raise OpenAIError(
             400, f"invalid request body: {param or 'body'}: {message}", param=param,
