@@ -168,3 +168,24 @@ def test_a_read_only_or_failing_message_property_is_hidden_by_a_stand_in() -> No
     failing = _raised(Failing(f"key {KEY}"))
     assert mask_exception(failing, [KEY]) is failing
     assert failing.args == ("key **********",)
+
+
+def test_an_exception_met_twice_in_the_chain_is_masked_once() -> None:
+    # `raise B from A` inside `except A` makes A both B's cause and its context: walked
+    # once per path, a chain of n such links would cost 2**n visits (4096 here).
+    texts: list[int] = []
+
+    class Counted(Exception):
+        def __str__(self) -> str:
+            texts.append(id(self))
+            return f"link {KEY}" if self.args else "link"
+
+    bottom = _raised(Counted("secret"))
+    chain = bottom
+    for _ in range(12):
+        above = _raised(Counted())
+        above.__cause__ = above.__context__ = chain
+        chain = above
+    mask_exception(chain, [KEY])
+    assert texts.count(id(bottom)) <= 3  # looked at, masked, looked at again
+    assert len(texts) <= 3 + 2 * 12
