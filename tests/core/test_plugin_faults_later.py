@@ -1,0 +1,105 @@
+"""Results that come later (an async hook's coroutine, a stream's chunks) are checked as
+the plugin's: a hook of the wrong kind is named with what it returned and what its spec
+asks for, and a stream the consumer leaves early is closed, sync or async (written from
+the plugins target's 5th mutation run; test_plugin_faults.py holds the rest)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from tuneplug.errors import PluginError
+from tuneplug.types import Completion, StreamChunk
+
+from tests.core.test_plugin_faults import ACTIONS, ALL, _model
+
+WRONG_KIND = {
+    "acomplete": ("Completion", "an awaitable (async def) of Completion"),
+    "afine_tune": ("int", "an awaitable (async def) of FineTuneResult"),
+    "stream": ("int", "an iterator of StreamChunk"),
+    "astream": ("list", "an async iterator (async def with yield)"),
+}
+
+
+@pytest.mark.parametrize("hook", sorted(WRONG_KIND))
+def test_a_hook_of_the_wrong_kind_names_what_came_and_what_is_due(
+    make_plugin: Any, register: Any, hook: str
+) -> None:
+    def wrong(ctx, model, **kwargs):  # type: ignore[no-untyped-def]
+        if hook == "acomplete":
+            return Completion(text="x", model=model.id, provider=ctx.provider)
+        return [StreamChunk(text="x")] if hook == "astream" else 42
+
+    params = "ctx, model, samples" if hook == "afine_tune" else "ctx, model, prompt, options"
+    namespace: dict[str, Any] = {"wrong": wrong}
+    keywords = ", ".join(f"{p}={p}" for p in params.split(", ")[1:])
+    exec(f"def tuneplug_{hook}({params}):\n    return wrong(ctx, {keywords})\n", namespace)
+    register("boom", make_plugin("boom", ALL, **{hook: namespace[f"tuneplug_{hook}"]}))
+    came, due = WRONG_KIND[hook]
+    with pytest.raises(PluginError) as caught:
+        ACTIONS[hook]()
+    assert caught.value.message == (
+        f"plugin 'boom': tuneplug_{hook} returned {came}, expected {due} (a bug in the plugin)"
+    )
+
+
+def test_an_async_stream_left_early_closes_the_plugins_stream(
+    make_plugin: Any, register: Any
+) -> None:
+    closed: list[bool] = []
+
+    async def astream(ctx, model, prompt, options):  # type: ignore[no-untyped-def]
+        try:
+            yield StreamChunk(text="a ")
+            yield StreamChunk(text="b", finish_reason="stop")
+        finally:
+            closed.append(True)
+
+    register("boom", make_plugin("boom", ALL, astream=astream))
+
+    async def first() -> tuple[str, list[bool]]:
+        chunks = _model().astream("hi")
+        text = (await anext(chunks)).text
+        await chunks.aclose()  # type: ignore[attr-defined]
+        # Closed now, not by asyncio.run's clean-up of forgotten generators at its end.
+        return text, list(closed)
+
+    assert asyncio.run(first()) == ("a ", [True])
+
+
+class _Bare:
+    """An async iterator without ``aclose`` (not a generator)."""
+
+    def __init__(self) -> None:
+        self.left = [StreamChunk(text="a "), StreamChunk(text="b", finish_reason="stop")]
+
+    def __aiter__(self) -> AsyncIterator[StreamChunk]:
+        return self
+
+    async def __anext__(self) -> StreamChunk:
+        if not self.left:
+            raise StopAsyncIteration
+        return self.left.pop(0)
+
+
+@pytest.mark.parametrize("early", [False, True])
+def test_an_async_stream_without_aclose_ends_cleanly(
+    make_plugin: Any, register: Any, early: bool
+) -> None:
+    def astream(ctx, model, prompt, options):  # type: ignore[no-untyped-def]
+        return _Bare()
+
+    register("boom", make_plugin("boom", ALL, astream=astream))
+
+    async def read() -> list[str]:
+        chunks = _model().astream("hi")
+        texts = [(await anext(chunks)).text]
+        if early:
+            await chunks.aclose()  # type: ignore[attr-defined]
+        else:
+            texts += [c.text async for c in chunks]
+        return texts
+
+    assert asyncio.run(read()) == (["a "] if early else ["a ", "b"])
