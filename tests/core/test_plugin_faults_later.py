@@ -13,7 +13,7 @@ import pytest
 from tuneplug.errors import PluginError
 from tuneplug.types import Completion, StreamChunk
 
-from tests.core.test_plugin_faults import ACTIONS, ALL, _model
+from tests.core.test_plugin_faults import ACTIONS, ALL, _install, _model, _raising
 
 WRONG_KIND = {
     "acomplete": ("Completion", "an awaitable (async def) of Completion"),
@@ -103,3 +103,25 @@ def test_an_async_stream_without_aclose_ends_cleanly(
         return texts
 
     assert asyncio.run(read()) == (["a "] if early else ["a ", "b"])
+
+
+def test_an_exception_without_text_is_named_by_its_type(make_plugin: Any, register: Any) -> None:
+    _install(make_plugin, register, "complete", _raising(RuntimeError()))
+    with pytest.raises(PluginError) as caught:
+        ACTIONS["complete"]()
+    assert caught.value.message == (
+        "plugin 'boom': tuneplug_complete raised RuntimeError (a bug in the plugin)"
+    )
+
+
+def test_a_model_list_holding_the_wrong_type_names_its_hook(
+    make_plugin: Any, register: Any
+) -> None:
+    _install(make_plugin, register, "list_models", lambda: [{"id": "m"}])
+    with pytest.raises(PluginError) as caught:
+        ACTIONS["list_models"]()
+    assert caught.value.hook == "tuneplug_list_models"
+    assert caught.value.message == (
+        "plugin 'boom': tuneplug_list_models returned a list holding dict, expected ModelInfo"
+        " (a bug in the plugin)"
+    )
