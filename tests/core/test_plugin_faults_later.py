@@ -125,3 +125,15 @@ def test_a_model_list_holding_the_wrong_type_names_its_hook(
         "plugin 'boom': tuneplug_list_models returned a list holding dict, expected ModelInfo"
         " (a bug in the plugin)"
     )
+
+
+@pytest.mark.parametrize("module", ["", ".api.errors"], ids=["top-level", "nested"])
+def test_a_base_exception_of_any_module_of_the_plugin_is_its_bug(
+    make_plugin: Any, register: Any, module: str
+) -> None:
+    # A one-file plugin defines its classes in its top-level module itself.
+    where = f"_tuneplug_test_plugin_boom{module}"
+    own = type("BoomSignal", (BaseException,), {"__module__": where})
+    _install(make_plugin, register, "complete", _raising(own("gave up")))
+    with pytest.raises(PluginError, match="raised BoomSignal: gave up"):
+        ACTIONS["complete"]()
