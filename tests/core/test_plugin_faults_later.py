@@ -137,3 +137,36 @@ def test_a_base_exception_of_any_module_of_the_plugin_is_its_bug(
     _install(make_plugin, register, "complete", _raising(own("gave up")))
     with pytest.raises(PluginError, match="raised BoomSignal: gave up"):
         ACTIONS["complete"]()
+
+
+class _Closable:
+    """A stream that is no generator (an SDK's response iterator): only ``close`` ends it."""
+
+    def __init__(self, closed: list[bool]) -> None:
+        self.closed = closed
+        self.left = [StreamChunk(text="a "), StreamChunk(text="b", finish_reason="stop")]
+
+    def __iter__(self) -> _Closable:
+        return self
+
+    def __next__(self) -> StreamChunk:
+        if not self.left:
+            raise StopIteration
+        return self.left.pop(0)
+
+    def close(self) -> None:
+        self.closed.append(True)
+
+
+def test_a_stream_left_early_closes_the_plugins_iterator(make_plugin: Any, register: Any) -> None:
+    closed: list[bool] = []
+    register("boom", make_plugin("boom", ALL, stream=lambda **kw: _Closable(closed)))
+    chunks = _model().stream("hi")
+    assert next(chunks).text == "a "
+    chunks.close()  # type: ignore[attr-defined]
+    assert closed == [True]
+    # An iterator without close() ends cleanly too.
+    register("boom", make_plugin("boom", ALL, stream=lambda **kw: iter([StreamChunk(text="x")])))
+    plain = _model().stream("hi")
+    assert next(plain).text == "x"
+    plain.close()  # type: ignore[attr-defined]
