@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+import tuneplug
 from tuneplug.errors import PluginError
 from tuneplug.types import Completion, StreamChunk
 
@@ -170,3 +171,23 @@ def test_a_stream_left_early_closes_the_plugins_iterator(make_plugin: Any, regis
     plain = _model().stream("hi")
     assert next(plain).text == "x"
     plain.close()  # type: ignore[attr-defined]
+
+
+def test_an_installed_plugins_error_names_its_distribution(entry_point_plugins: Any) -> None:
+    source = (
+        "from tuneplug import hookimpl\n"
+        "from tuneplug.types import ModelInfo\n\n"
+        "@hookimpl\n"
+        "def tuneplug_list_models(ctx, base_only):\n"
+        "    return [ModelInfo(id='m', provider=ctx.provider, name='M')]\n\n"
+        "@hookimpl\n"
+        "def tuneplug_complete(ctx, model, prompt, options):\n"
+        "    raise RuntimeError('exploded')\n"
+    )
+    entry_point_plugins.add("zest", source, dist="tuneplug-zest")
+    with pytest.raises(PluginError) as caught:
+        tuneplug.get_model("zest/m").complete("hi")
+    assert caught.value.message == (
+        "plugin 'zest' (tuneplug-zest): tuneplug_complete raised RuntimeError: exploded"
+        " (a bug in the plugin)"
+    )
