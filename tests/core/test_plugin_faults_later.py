@@ -191,3 +191,22 @@ def test_an_installed_plugins_error_names_its_distribution(entry_point_plugins: 
         "plugin 'zest' (tuneplug-zest): tuneplug_complete raised RuntimeError: exploded"
         " (a bug in the plugin)"
     )
+
+
+def test_a_close_hook_raising_is_the_plugins_error(make_plugin: Any, register: Any) -> None:
+    failed: list[bool] = []
+
+    def tuneplug_close(ctx):  # type: ignore[no-untyped-def]
+        if not failed:  # once: the fixture's own clean-up closes it again
+            failed.append(True)
+            raise RuntimeError("socket already gone")
+
+    register("boom", make_plugin("boom", ALL, close=tuneplug_close))
+    provider = _model().provider
+    with pytest.raises(PluginError) as caught:
+        provider.close()
+    assert caught.value.hook == "tuneplug_close"
+    assert caught.value.message == (
+        "plugin 'boom': tuneplug_close raised RuntimeError: socket already gone"
+        " (a bug in the plugin)"
+    )
