@@ -27,6 +27,31 @@ def test_the_app_example_passes_offline(pytester: pytest.Pytester) -> None:
     result.assert_outcomes(passed=2)
 
 
+def test_the_cli_example_runs_in_process_on_the_scripted_model(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_cli=block("# test_cli.py"))
+    pytester.makeini("[pytest]\ntuneplug_guard = true\n")
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-p", "no:asyncio")
+    result.assert_outcomes(passed=2)
+
+
+def test_a_subprocess_cli_says_what_the_guide_says(pytester: pytest.Pytester) -> None:
+    # What docs/testing.md says a subprocess answers inside a scripted_model test.
+    pytester.makepyfile(
+        test_sub="""
+import subprocess, sys
+
+def test_sub(scripted_model):
+    done = subprocess.run([sys.executable, "-m", "tuneplug", "complete", "hi"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.startswith("error: TUNEPLUG_MODEL: unknown provider 'scripted'; ")
+"""
+    )
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-p", "no:asyncio")
+    result.assert_outcomes(passed=1)
+    assert "error: TUNEPLUG_MODEL: unknown provider 'scripted'; ..." in " ".join(GUIDE.split())
+
+
 def test_the_vcr_config_override_is_used(pytester: pytest.Pytester) -> None:
     pytester.makeconftest(block("import pytest\nfrom tuneplug.testing import vcr_config"))
     pytester.makepyfile(

@@ -2,13 +2,15 @@
 
 Every ``POST .../complete`` is answered ``{"generatedOutput": "echo <query>"}`` and
 its ``query`` counted, so a test can tell how many times each input reached the
-server. Faults, each bounded in time:
+server; ``POST /v1/completions`` the same in OpenAI's shape (its ``prompt`` counted),
+so the same faults reach the openai provider (:meth:`BatchServer.openai_env`).
+Faults, each bounded in time:
 
 * ``hang_after=N``: after N answers, hold every further request (no answer) until
   :meth:`release` or shutdown, at most ``HOLD_LIMIT`` seconds: a deterministic
   point at which to ``kill -9`` a client;
 * ``limit_for=S, retry_after=R``: for S seconds from the first request, answer
-  429 with ``Retry-After: R``.
+  429 with ``retry-after-ms`` of R seconds.
 
 Runs in a thread on 127.0.0.1; use :func:`serving` as a context manager.
 """
@@ -66,6 +68,11 @@ class BatchServer(ThreadingHTTPServer):
             "GRADIENT_WORKSPACE_ID": WORKSPACE, "GRADIENT_MAX_RETRIES": "0",
         }  # fmt: skip
 
+    def openai_env(self) -> dict[str, str]:
+        """The variables that point the openai provider here, its own retries left on."""
+        base = f"http://127.0.0.1:{self.server_address[1]}/v1"
+        return {"OPENAI_BASE_URL": base, "OPENAI_API_KEY": TOKEN}
+
     def handle_error(self, request: Any, client_address: Any) -> None:
         pass  # a client killed mid-request (the point of these tests) is not an error here
 
@@ -109,19 +116,33 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))) or b"{}")
-        if not self.path.endswith("/complete"):
+        if not (self.path.endswith("/complete") or self.path == "/v1/completions"):
             self._send(404, {"message": "not found"})
             return
-        query = body.get("query", "")
+        openai = self.path == "/v1/completions"
+        query = body.get("prompt" if openai else "query", "")
         action = self.server.decide(query)
         if action == "limit":
-            self._send(429, {"message": "rate limited"},
-                       {"retry-after": str(self.server.retry_after)})  # fmt: skip
+            # retry-after-ms: Retry-After is whole seconds (a fraction there counts as absent).
+            wait = {"retry-after-ms": str(round(self.server.retry_after * 1000))}
+            self._send(429, {"message": "rate limited"}, wait)
             return
         if action == "hold":
             self.server.released.wait(HOLD_LIMIT)
         if self.server.latency:
             time.sleep(self.server.latency)
+        if openai:
+            choice = {
+                "index": 0,
+                "text": f"echo {query}",
+                "finish_reason": "stop",
+                "logprobs": None,
+            }
+            usage = {"prompt_tokens": 2, "completion_tokens": 2, "total_tokens": 4}
+            answer = {"id": "cmpl-1", "object": "text_completion", "created": 0}
+            answer.update(model=body.get("model"), choices=[choice], usage=usage)
+            self._send(200, answer)
+            return
         self._send(200, {"finishReason": "stop", "generatedOutput": f"echo {query}"})
 
 

@@ -109,6 +109,36 @@ def test_429_with_retry_after_slows_the_batch_and_bounds_the_requests(
     assert summary["rate_limited"] == server.rejected
 
 
+@pytest.mark.parametrize("provider", ["gradient", "openai"])
+def test_the_shared_pause_governs_the_providers_own_retries_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, provider: str
+) -> None:
+    # The provider's HTTP client keeps its default max_retries (2). Were it to retry 429s
+    # itself, each of the 16 in flight would retry behind the batch's back, 2 more each
+    # per 0.2 s pause, and the summary would count neither those requests nor their 429s.
+    inp, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    ids = write_inputs(inp, 100)
+    with serving(limit_for=1.0, retry_after=0.2) as server:
+        env = server.env() if provider == "gradient" else server.openai_env()
+        env.pop("GRADIENT_MAX_RETRIES", None)
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        monkeypatch.delenv("GRADIENT_MAX_RETRIES", raising=False)
+        monkeypatch.delenv("OPENAI_MAX_RETRIES", raising=False)
+        model = MODEL if provider == "gradient" else "openai/tiny"
+        result = CliRunner().invoke(
+            cli, ["batch", model, str(inp), "-o", str(out), "-c", "16", "--json", "-q"],
+            catch_exceptions=False,
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        summary = json.loads(result.stdout)
+        total = sum(server.counts.values())
+    assert sorted(out_ids(out)) == sorted(ids) and summary["succeeded"] == 100
+    assert 1 <= server.rejected <= 16 + 1.0 / 0.2 + 3
+    assert summary["requests"] == total == 100 + server.rejected
+    assert summary["rate_limited"] == server.rejected
+
+
 def test_ctrl_c_stops_cleanly_and_the_rerun_continues(tmp_path: Path) -> None:
     inp, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
     ids = write_inputs(inp, 100)

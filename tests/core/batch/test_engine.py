@@ -245,11 +245,12 @@ def test_shared_backoff_delays() -> None:
                             rng=lambda: 1.0)  # fmt: skip
     assert backoff.rate_limited(5.0, probe=False) == 5.0  # Retry-After honoured
     assert backoff.paused
-    assert backoff.rate_limited(None, probe=False) == 2.0  # 2nd in a row: base * 2
-    assert backoff.rate_limited(None, probe=False) == 4.0
-    assert backoff.rate_limited(None, probe=False) == 8.0
-    assert backoff.rate_limited(None, probe=False) == 8.0  # capped
-    assert backoff.rate_limited(3600.0, probe=False) == 30.0  # an absurd Retry-After capped
+    # Each probe refused is one more consecutive pause: the delay doubles.
+    assert backoff.rate_limited(None, probe=True) == 2.0  # 2nd in a row: base * 2
+    assert backoff.rate_limited(None, probe=True) == 4.0
+    assert backoff.rate_limited(None, probe=True) == 8.0
+    assert backoff.rate_limited(None, probe=True) == 8.0  # capped
+    assert backoff.rate_limited(3600.0, probe=True) == 30.0  # an absurd Retry-After capped
     assert backoff.rate_limits == 6
     clock[0] += 31
     assert backoff.paused  # time is over but no probe has succeeded yet
@@ -264,6 +265,19 @@ def test_shared_backoff_delays() -> None:
 
     assert asyncio.run(probe_then_succeed()) == [True, False]
     assert not backoff.paused
+
+
+def test_the_429s_of_one_wave_are_one_pause_not_a_streak() -> None:
+    # 16 requests in flight when the limit is hit all come back 429: that is one refusal
+    # of the account, so the pause stays the first one's (counted, not escalated); were
+    # each counted as consecutive, the 16th would pause for the cap (60 s).
+    backoff = SharedBackoff(base=1.0, cap=60.0, clock=lambda: 0.0, rng=lambda: 1.0)
+    assert [backoff.rate_limited(None, probe=False) for _ in range(16)] == [1.0] * 16
+    assert backoff.rate_limits == 16
+    assert backoff.rate_limited(None, probe=True) == 2.0  # the probe's 429: the next pause
+    assert backoff.rate_limited(None, probe=False) == 2.0  # a straggler of the wave
+    backoff.succeeded(probe=True)
+    assert backoff.rate_limited(None, probe=False) == 1.0  # a new wave starts over
 
 
 def test_a_failed_probe_passes_the_turn_on() -> None:

@@ -66,7 +66,8 @@ class SharedBackoff:
         return self._needs_probe or self._clock() < self._until
 
     def delay_for(self, retry_after: float | None) -> float:
-        """Seconds to pause after the ``streak``-th consecutive 429."""
+        """Seconds to pause after the ``streak``-th consecutive pause (the first 429 of a
+        wave, then each probe's)."""
         if retry_after is not None and retry_after >= 0:
             return min(retry_after, self.max_retry_after)
         ceiling = min(self.cap, self.base * 2.0 ** max(0, self._streak - 1))
@@ -102,7 +103,11 @@ class SharedBackoff:
     def rate_limited(self, retry_after: float | None, probe: bool) -> float:
         """A request got a 429: close the gate; returns the pause in seconds."""
         self.rate_limits += 1
-        self._streak += 1
+        # A request that is not the probe and ends while the gate is closed was in flight
+        # before the pause: the same wave, not one more consecutive refusal. Counting
+        # each would take 16 in flight to the 60 s cap after a single burst.
+        if probe or not self._needs_probe:
+            self._streak += 1
         delay = self.delay_for(retry_after)
         self._until = max(self._until, self._clock() + delay)
         self._needs_probe = True

@@ -32,6 +32,7 @@ from tuneplug.errors import (
     UnknownModelError,
     UnknownProviderError,
 )
+from tuneplug.rate_limit_scope import handling_rate_limits
 from tuneplug.types import Completion
 
 if TYPE_CHECKING:
@@ -150,7 +151,13 @@ class Batch:
                     await self.limits.acquire(estimate)
                 attempts += 1
                 self.stats.requests += 1
-                completion = await self._send(item)
+                # The HTTP layer leaves 429s to the shared back-off and counts its own
+                # retries (a 5xx repeated), so the summary counts what was really sent.
+                with handling_rate_limits() as sent:
+                    try:
+                        completion = await self._send(item)
+                    finally:
+                        self.stats.requests += max(0, sent.requests - 1)
             except RateLimitError as exc:
                 self.stats.rate_limited += 1
                 self.backoff.rate_limited(exc.retry_after, probe)

@@ -108,7 +108,8 @@ class BatchResult:
         completion: the completion, or ``None`` when the input failed.
         error: the ``TuneplugError`` (or other exception from a plugin) the input
             ended with, or ``None``.
-        attempts: requests sent for this input (more than 1 after 429s).
+        attempts: times the batch sent this input (more than 1 after 429s; a 5xx
+            the provider's HTTP client repeated on its own is one attempt).
     """
 
     index: int
@@ -140,7 +141,9 @@ class BatchStats:
     Attributes:
         started: inputs taken from the input stream so far.
         succeeded, failed: finished inputs by outcome.
-        requests: requests sent (retries after 429 included).
+        requests: requests sent to the server: each after a 429 and each repeat the
+            provider's HTTP client made on its own (a 5xx) included; a provider that
+            does not use :class:`tuneplug.http.HttpClient` counts one per attempt.
         rate_limited: 429 answers received.
         prompt_tokens, completion_tokens: reported usage summed over successes.
     """

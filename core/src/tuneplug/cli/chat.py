@@ -42,12 +42,15 @@ def _is_terminal() -> bool:
 
 def _say(model: Model, history: list[Message], options: dict[str, Any]) -> str:
     """Stream the reply to ``history`` to stdout; return its whole text."""
+    from tuneplug.cli.streamed import streamed
+
     parts: list[str] = []
-    for chunk in model.stream_chat(history, **options):
-        parts.append(chunk.text)
-        click.echo(chunk.text, nl=False)
-        sys.stdout.flush()
-    click.echo()
+    # A reply cut short leaves its line open: ended before the error line (streamed).
+    with streamed() as out:
+        for chunk in model.stream_chat(history, **options):
+            parts.append(chunk.text)
+            out.write(chunk.text)
+        out.end()
     return "".join(parts)
 
 

@@ -38,14 +38,17 @@ def complete(
             raise click.UsageError("give a PROMPT or pipe one on stdin")
         prompt = read_stdin()  # empty input is a runtime error (exit 1), like an empty file
     if stream:
-        for chunk in model.stream(prompt, **options):
-            if as_json:  # JSON lines: one object per chunk, the last with finish_reason
-                click.echo(json.dumps(chunk.model_dump(mode="json")))
-            else:
-                click.echo(chunk.text, nl=False)
-            sys.stdout.flush()
-        if not as_json:
-            click.echo()
+        from tuneplug.cli.streamed import streamed
+
+        # A stream cut short leaves its line open: ended before the error line (streamed).
+        with streamed() as out:
+            for chunk in model.stream(prompt, **options):
+                if as_json:  # JSON lines: one object per chunk, the last with finish_reason
+                    out.write(json.dumps(chunk.model_dump(mode="json")) + "\n")
+                else:
+                    out.write(chunk.text)
+            if not as_json:
+                out.end()
         return
     result = model.complete(prompt, **options)
     if as_json:

@@ -33,7 +33,9 @@ What every call gets:
   longer than ``max_retry_after`` fails at once with the wait in the error
   (``RateLimitError.retry_after`` for 429). A non-idempotent call (``idempotent=False``)
   is repeated only when the server provably did not apply it. See
-  :mod:`tuneplug.http.policy` for the whole table.
+  :mod:`tuneplug.http.policy` for the whole table. Inside
+  :func:`tuneplug.rate_limit_scope.handling_rate_limits` (a batch) a 429 is not
+  repeated but raised at once, for the caller's shared back-off.
 * **Deadlines**: one attempt ends ``timeout`` seconds after it started however the
   server trickles its bytes (``TimeoutError``); ``call_timeout`` bounds a whole call.
 * **Fairness**: async callers beyond ``max_connections`` wait in arrival order.

@@ -30,13 +30,14 @@ import httpx
 from tuneplug.http.deadline import deadline_scope
 from tuneplug.http.mapping import ErrorMapper
 from tuneplug.http.outcome import Deadline, as_deadline, async_outcome, pool_wait, reached
-from tuneplug.http.policy import Call, RetryPolicy
+from tuneplug.http.policy import NOT_SENT, Call, RetryPolicy
 from tuneplug.http.pools import LoopPool, LoopPools, env_proxy
 from tuneplug.http.redaction import register_secrets
 from tuneplug.http.requests import Requests
 from tuneplug.http.sse import SSEDecoder, SSEEvent
 from tuneplug.http.transport import AsyncStream
 from tuneplug.http.watch import Scope
+from tuneplug.rate_limit_scope import Sent, current
 
 __all__ = ["HttpClient"]
 
@@ -138,8 +139,19 @@ class HttpClient:
         attempt: int,
         outcome: httpx.Response | BaseException,
         call_deadline: float | None,
+        sent: Sent | None,
     ) -> float:
-        """Seconds to wait before repeating, or raise the error for ``outcome``."""
+        """Seconds to wait before repeating, or raise the error for ``outcome``.
+
+        Inside :func:`~tuneplug.rate_limit_scope.handling_rate_limits` (``sent``), the
+        attempt is counted and a 429 is the caller's to pace: raised at once.
+        """
+        if sent is not None:
+            if not isinstance(outcome, NOT_SENT):
+                sent.requests += 1
+            if isinstance(outcome, httpx.Response) and outcome.status_code == 429:
+                sent.rate_limited += 1
+                self._fail(call, outcome, attempt + 1)
         if isinstance(outcome, httpx.Response):
             delay = self.policy.after_status(call, outcome, attempt)
         else:
@@ -162,6 +174,7 @@ class HttpClient:
         """
         client = self.pools.sync or self.pools.sync_client()
         call_deadline = self._call_deadline()
+        sent = current()
         attempt = 0
         while True:
             deadline = self._attempt_deadline(call_deadline)
@@ -176,9 +189,11 @@ class HttpClient:
                 outcome: httpx.Response | BaseException = as_deadline(exc, deadline, limit)
             else:
                 if _done(call, response, attempt):
+                    if sent is not None:
+                        sent.requests += 1
                     return response
                 outcome = response
-            self.policy.sleep(self._delay(call, attempt, outcome, call_deadline))
+            self.policy.sleep(self._delay(call, attempt, outcome, call_deadline, sent))
             attempt += 1
 
     def stream(
@@ -189,6 +204,7 @@ class HttpClient:
         arrives, never after a byte of the body was yielded."""
         client = self.pools.sync or self.pools.sync_client()
         call_deadline = self._call_deadline()
+        sent = current()
         attempt = 0
         while True:
             deadline = self._attempt_deadline(call_deadline)
@@ -208,9 +224,11 @@ class HttpClient:
                 outcome = as_deadline(exc, deadline, self._limit(deadline, call_deadline))
             else:
                 if response.is_success:
+                    if sent is not None:
+                        sent.requests += 1
                     break
                 outcome = response
-            self.policy.sleep(self._delay(call, attempt, outcome, call_deadline))
+            self.policy.sleep(self._delay(call, attempt, outcome, call_deadline, sent))
             attempt += 1
         yield from self._body(call, response, attempt + 1)
 
@@ -259,6 +277,7 @@ class HttpClient:
         """
         pool = self.pools.for_loop()
         call_deadline = self._call_deadline()
+        sent = current()
         attempt = 0
         while True:
             request = self._requests.build_async(call, body, content_type)
@@ -266,8 +285,10 @@ class HttpClient:
             limit = self._limit(deadline, call_deadline)
             outcome = await self._attempt(pool, request, deadline, limit)
             if isinstance(outcome, httpx.Response) and _done(call, outcome, attempt):
+                if sent is not None:
+                    sent.requests += 1
                 return outcome
-            await self.policy.asleep(self._delay(call, attempt, outcome, call_deadline))
+            await self.policy.asleep(self._delay(call, attempt, outcome, call_deadline, sent))
             attempt += 1
 
     async def _attempt(
@@ -323,6 +344,7 @@ class HttpClient:
         """Async :meth:`stream` (holds one gate slot until the stream is closed)."""
         pool = self.pools.for_loop()
         call_deadline = self._call_deadline()
+        sent = current()
         attempt = 0
         while True:
             request = self._requests.build_async(call, body, content_type)
@@ -331,8 +353,10 @@ class HttpClient:
             outcome = await self._open(pool, request, deadline, limit)
             if isinstance(outcome, AsyncStream):
                 opened = outcome
+                if sent is not None:
+                    sent.requests += 1
                 break
-            await self.policy.asleep(self._delay(call, attempt, outcome, call_deadline))
+            await self.policy.asleep(self._delay(call, attempt, outcome, call_deadline, sent))
             attempt += 1
         try:
             end = _now() + self.stream_timeout

@@ -25,7 +25,12 @@ from tuneplug.jobs.types import Job
 if TYPE_CHECKING:
     from tuneplug.provider import Provider
 
-__all__ = ["JobControl", "Start"]
+__all__ = ["STOPPING_GRACE", "JobControl", "Start"]
+
+STOPPING_GRACE = 30.0
+"""Seconds ``resume`` waits for a runner that has paused the job to let go of it (it
+journals the pause, then closes its files and, detached, exits: instants, unless
+the machine is very busy)."""
 
 Start = Literal["thread", "detach", "none"]
 """Where a job's runner runs: a thread of this process, a detached process, or
@@ -126,13 +131,26 @@ class JobControl:
         try:
             lock.acquire(timeout=0.2)  # a probe may hold it for an instant; a runner for good
         except Timeout:
-            if self.store.requests(job_id)[1] == "pause":  # still finishing its step: run on
-                self.store.request_stop(job_id, None)
+            # A pause its runner has not reached yet (it is finishing a step) is withdrawn:
+            # the job runs on, as if never paused.
+            if self.store.withdraw_stop(job_id, "pause"):
                 return self.get(job_id)
-            raise TuneplugError(
-                f"job {job_id} is already running; follow it with `tuneplug jobs wait {job_id}`",
-                retryable=True,
-            ) from None
+            if self.store.get(job_id).status != "paused":
+                raise TuneplugError(
+                    f"job {job_id} is already running; follow it with "
+                    f"`tuneplug jobs wait {job_id}`",
+                    retryable=True,
+                ) from None
+            # Its runner reached the pause and is letting go of the job: wait for it.
+            try:
+                lock.acquire(timeout=STOPPING_GRACE)
+            except Timeout:
+                raise TuneplugError(
+                    f"job {job_id} is pausing: its runner has not let go of it after "
+                    f"{STOPPING_GRACE:g} s; resume it again once `tuneplug jobs get {job_id}` "
+                    "says paused",
+                    retryable=True,
+                ) from None
         try:
             # Decided under the lock: a runner that ended the job since the first read has
             # journalled that end, and none can start until this is written.

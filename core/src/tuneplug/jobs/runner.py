@@ -217,10 +217,12 @@ class Runner:
                     seen = self._emit(on_event, seen)
                 for step in range(first, total + 1):
                     cancel, stop = self.store.requests(self.job_id)
-                    if cancel or stop is not None:
-                        # Nothing of this run is started yet; a step a killed run left open
-                        # stays open (it may have been applied).
-                        self._stop(step, "cancel" if cancel else stop)
+                    # Nothing of this run is started yet; a step a killed run left open
+                    # stays open (it may have been applied). A pause withdrawn since it
+                    # was read (`jobs resume`) does not stop it.
+                    if (cancel or stop is not None) and self._stop(
+                        step, "cancel" if cancel else stop
+                    ):
                         self._emit(on_event, seen)
                         return self.store.get(self.job_id)
                     epoch = (step - 1) // per_epoch
@@ -264,18 +266,20 @@ class Runner:
         self._emit(on_event, seen)
         return self.store.get(self.job_id)
 
-    def _stop(self, step: int, why: str | None) -> None:
-        """Journal the job stopped on request before ``step`` (which was not sent)."""
+    def _stop(self, step: int, why: str | None) -> bool:
+        """Journal the job stopped on request before ``step`` (which was not sent);
+        ``False`` when the request was withdrawn meanwhile (the job runs on)."""
         if why == "cancel":
             event: Event = ("info", "message", f"cancelled before step {step}", None, {})
             self.store.set_status(self.job_id, "cancelled", event)
-        elif why == "pause":
-            self.store.stop(
-                self.job_id, "paused", ("info", "message", f"paused before step {step}", None, {})
-            )
-        else:  # requeue: the server running it is stopping; it resumes the job when it restarts
-            message = f"stopped before step {step}: its server is stopping; queued for its restart"
-            self.store.stop(self.job_id, "queued", ("info", "message", message, None, {}))
+            return True
+        if why == "pause":
+            paused: Event = ("info", "message", f"paused before step {step}", None, {})
+            return self.store.stop(self.job_id, "paused", paused, requested="pause")
+        # requeue: the server running it is stopping; it resumes the job when it restarts
+        message = f"stopped before step {step}: its server is stopping; queued for its restart"
+        requeued: Event = ("info", "message", message, None, {})
+        return self.store.stop(self.job_id, "queued", requeued, requested="requeue")
 
     @staticmethod
     def _resumable(row: JobRow) -> bool:

@@ -225,13 +225,35 @@ class JobStore(StepJournal, EventLog):
         rows = self._read("SELECT cancel_requested, stop_request FROM jobs WHERE id = ?", (job_id,))
         return (bool(rows[0][0]), rows[0][1]) if rows else (False, None)
 
-    def stop(self, job_id: str, status: str, event: Event) -> None:
-        """Set ``status`` (``paused`` or ``queued``) and clear the stop request, in one write."""
+    def withdraw_stop(self, job_id: str, stop: str) -> bool:
+        """Withdraw the ``stop`` request if it still stands (its runner has not acted on it).
+
+        One write, serialised with the runner's :meth:`stop`: of a withdrawal and the
+        runner stopping, exactly one happens. ``False`` when there was nothing to withdraw.
+        """
         with self._write() as conn:
-            conn.execute(
-                "UPDATE jobs SET status = ?, stop_request = NULL WHERE id = ?", (status, job_id)
+            cursor = conn.execute(
+                "UPDATE jobs SET stop_request = NULL WHERE id = ? AND stop_request = ?",
+                (job_id, stop),
             )
+            return cursor.rowcount == 1
+
+    def stop(self, job_id: str, status: str, event: Event, *, requested: str | None = None) -> bool:
+        """Set ``status`` (``paused`` or ``queued``) and clear the stop request, in one write.
+
+        With ``requested`` (a runner acting on that request), only if it still stands: a
+        ``jobs resume`` may have withdrawn it since the runner read it. Returns whether
+        the job was stopped.
+        """
+        query = "UPDATE jobs SET status = ?, stop_request = NULL WHERE id = ?"
+        args: tuple[str, ...] = (status, job_id)
+        if requested is not None:
+            query, args = query + " AND stop_request = ?", (*args, requested)
+        with self._write() as conn:
+            if conn.execute(query, args).rowcount != 1:
+                return False
             write_event(conn, job_id, event)
+            return True
 
     def delete(self, job_id: str) -> None:
         """Remove the job, its steps and its events (one transaction)."""

@@ -190,11 +190,13 @@ class Job(BaseModel):
         A local job continues at its first step not done, every step applied
         exactly once, in a thread of this process (as :meth:`Model.start_fine_tune`).
         A local job that failed on a refused step (a rate limit, a 503) or
-        whose runner was killed resumes the same way.
+        whose runner was killed resumes the same way. A pause its runner has not
+        reached yet (``"pausing"``) is withdrawn (the job runs on); one just reached
+        is waited for (up to 30 s) while the runner lets go of the job.
 
         Raises:
             InvalidRequestError: the job succeeded or was cancelled.
-            TuneplugError: a runner is running it already.
+            TuneplugError: a runner is running it already (and no pause is pending).
             CapabilityError: the provider's jobs cannot be resumed.
         """
         from tuneplug.jobs.facade import optional

@@ -38,6 +38,8 @@ from typing import Any
 
 from tuneplug.plugin_faults import pass_through
 from tuneplug.secret_forms import MIN_SECRET_LENGTH, scrub
+from tuneplug.testing import masked_output
+from tuneplug.testing.cassette_miss import explain_miss
 from tuneplug.testing.known_secrets import known_secrets, provider_secrets
 
 __all__ = [
@@ -202,6 +204,10 @@ def vcr_config(
     if providers:
         headers.extend(known_secrets().headers)
     scrub_values = tuple(v for v in dict.fromkeys(secrets) if len(v) >= MIN_SECRET_LENGTH)
+    # What the recorder keeps out of the cassette stays out of the test's output too:
+    # vcrpy's error for a request no cassette answers, and its log lines, quote it.
+    masked_output.register_secrets(scrub_values)
+    masked_output.install_log_filter()
     before_request, before_response = _scrubbers(scrub_values, providers)
     return {
         "record_mode": record_mode(record),
@@ -252,4 +258,8 @@ def use_cassette(
     # answered by one recording however often they come).
     per_cassette = {k: config.pop(k) for k in ("allow_playback_repeats",) if k in config}
     with vcr.VCR(**config).use_cassette(os.fspath(path), **per_cassette) as cassette:
-        yield cassette
+        try:
+            yield cassette
+        except Exception as exc:
+            explain_miss(exc)  # how to record it here, not in vcrpy's terms
+            raise
