@@ -66,7 +66,14 @@ def _error(call=load_config) -> ConfigError:  # type: ignore[no-untyped-def]
          '([models.qa] model = "provider/model"), found an integer'),
         ("[models]\nqa = [1]\n", ":2: [models.qa]: expected a table with a 'model' key "
          '([models.qa] model = "provider/model"), found an array'),
+        ("[models]\nqa = 1.5\n", ":2: [models.qa]: expected a table with a 'model' key "
+         '([models.qa] model = "provider/model"), found a float'),
+        ("[models]\nqa = 1979-05-27T07:32:00Z\n", ":2: [models.qa]: expected a table with a "
+         "'model' key ([models.qa] model = \"provider/model\"), found a date-time"),
         ("[models.qa]\nmodel = 5\n", ":2: [models.qa] model: expected a string, found an integer"),
+        # A boolean is refused as a number only where the option takes numbers alone.
+        ('[models.qa]\nmodel = "mock/tiny"\nstop = true\n',
+         ":3: [models.qa] stop: expected an array, found a boolean"),
         ('[models.qa]\nmodel = "mock/tiny"\ntemperature = true\n',
          ":3: [models.qa] temperature: expected a number, found a boolean"),
         ('[models.qa]\nmodel = "mock/tiny"\nstop = "x"\nseed = 1.5\n',

@@ -96,3 +96,19 @@ def test_credentials_in_a_url_name_the_providers_own_key_setting(
     assert message.startswith(f"FILE:{line}: [providers.{provider}] {url}: ")
     assert message.endswith(f"put the key in `{field}`")
     assert "pw-SECRET-9" not in message
+
+
+def test_the_deepest_definition_wins_over_a_later_enclosing_table(tmp_path: Path) -> None:
+    # TOML lets a table be defined after its sub-table: `[providers]` below
+    # `[providers.local]` does not hold the missing key's nearest definition.
+    path = tmp_path / "c.toml"
+    path.write_text('[providers.local]\nplugin = "openai"\n\n[providers]\nother = {}\n')
+    assert location(path, ["providers", "local", "timeout"]) == f"{path}:1"
+
+
+def test_problems_are_listed_by_line_as_numbers() -> None:
+    # Found in another order (settings before aliases), listed as a reader meets them:
+    # line 2 before line 12 (as text, "12" would sort first).
+    text = "[models]\nqa = 5\n" + "# filler\n" * 9 + "[providers]\nmock = true\n"
+    message = error_of(text, model="mock/tiny")
+    assert [line.split(":")[1] for line in message.splitlines()[-2:]] == ["2", "13"]

@@ -137,3 +137,71 @@ def test_an_error_raised_on_purpose_is_masked_and_passes(
         tuneplug.get_model("zap/base").complete("hi")
     assert str(caught.value) == "zap: key ********** refused (HTTP 401)"
     assert KEY not in "".join(traceback.format_exception(caught.value))
+
+
+def test_an_exception_group_quoting_the_key_is_a_masked_plugin_error(
+    make_plugin: Any, register: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A group's message is read-only: masking it in place raised AttributeError, which
+    # left the hook with the unmasked group as its context instead of the PluginError.
+    monkeypatch.setenv("ZAP_API_KEY", KEY)
+
+    def complete(ctx, model, prompt, options):  # type: ignore[no-untyped-def]
+        key = ctx.settings.api_key.get_secret_value()
+        raise ExceptionGroup(f"2 retries with {key} failed", [ConnectionError(f"to {key}")])
+
+    register("zap", make_plugin("zap", ALL, settings=_settings, complete=complete))
+    with pytest.raises(PluginError) as caught:
+        tuneplug.get_model("zap/base").complete("hi")
+    printed = "".join(traceback.format_exception(caught.value))
+    assert KEY not in printed
+    assert "2 retries with ********** failed" in printed and "to **********" in printed
+
+
+@pytest.mark.parametrize("hook", sorted(ACTIONS))
+def test_a_harness_verdict_passes_with_the_secrets_masked(
+    make_plugin: Any, register: Any, monkeypatch: pytest.MonkeyPatch, hook: str
+) -> None:
+    # A verdict (here AssertionError; vcrpy's cassette miss, the network guard's block)
+    # is no plugin bug and keeps its type, but may quote the request the plugin sent:
+    # vcrpy's names the live URL, query credential and all.
+    monkeypatch.setenv("ZAP_API_KEY", KEY)
+
+    def verdict(ctx: Any) -> AssertionError:
+        key = ctx.settings.api_key.get_secret_value()
+        return AssertionError(f"no match for POST /v1?sig={key}")
+
+    def complete(ctx, model, prompt, options):  # type: ignore[no-untyped-def]
+        raise verdict(ctx)
+
+    async def acomplete(ctx, model, prompt, options):  # type: ignore[no-untyped-def]
+        raise verdict(ctx)
+
+    def stream(ctx, model, prompt, options):  # type: ignore[no-untyped-def]
+        raise verdict(ctx)
+        yield  # pragma: no cover - a generator that fails on its first chunk
+
+    class Backend:
+        def __init__(self, ctx: Any) -> None:
+            self.ctx = ctx
+
+        def get(self, job_id: str) -> Any:
+            raise verdict(self.ctx)
+
+    base = make_plugin("zap", ALL)
+
+    def resolve(ctx, name):  # type: ignore[no-untyped-def]
+        if name == "other":
+            raise verdict(ctx)
+        return base.tuneplug_resolve_model(ctx=ctx, name=name)
+
+    hooks = {"complete": complete, "acomplete": acomplete, "stream": stream}
+    hooks.update({"jobs": lambda ctx: Backend(ctx)})
+    overrides = {"settings": _settings, "resolve_model": resolve}
+    if hook in hooks:
+        overrides[hook] = hooks[hook]
+    register("zap", make_plugin("zap", ALL, **overrides))
+    with pytest.raises(AssertionError) as caught:
+        ACTIONS[hook]()
+    assert str(caught.value) == "no match for POST /v1?sig=**********"
+    assert KEY not in "".join(traceback.format_exception(caught.value))

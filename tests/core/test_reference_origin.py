@@ -85,3 +85,36 @@ def test_an_explicit_reference_is_the_callers_and_names_no_config(project: Path)
     with pytest.raises(UnknownModelError) as caught:
         tuneplug.get_model("nothere")
     assert str(caught.value).startswith(UNKNOWN)
+
+
+@pytest.mark.parametrize(
+    "project_text",
+    [None, 'default_model = "mock/tiny"\n', '[models.other]\nmodel = "mock/tiny"\n'],
+    ids=["no-project-file", "project-without-models", "project-with-another-alias"],
+)
+def test_an_alias_of_the_user_file_names_that_file(
+    project: Path, monkeypatch: pytest.MonkeyPatch, project_text: str | None
+) -> None:
+    user = project.parent / "xdg" / "tuneplug" / "config.toml"
+    user.parent.mkdir(parents=True)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(project.parent / "xdg"))
+    user.write_text('[models.qa]\nmodel = "mock/nothere"\n', encoding="utf-8")
+    if project_text is not None:
+        project.write_text(project_text, encoding="utf-8")
+    with pytest.raises(UnknownModelError) as caught:
+        tuneplug.get_model("qa")
+    assert str(caught.value).startswith(f"{user}:2: [models.qa] model: mock: unknown model")
+
+
+def test_an_alias_of_a_pyproject_names_its_tool_table(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "x"\n\n[tool.tuneplug.models.qa]\nmodel = "mock/nothere"\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(UnknownModelError) as caught:
+        tuneplug.get_model("qa")
+    where = f"{tmp_path / 'pyproject.toml'}:5: [tool.tuneplug.models.qa] model"
+    assert str(caught.value).startswith(f"{where}: mock: unknown model 'nothere'")

@@ -85,3 +85,29 @@ def test_the_words_are_worked_out_once_and_only_when_asked() -> None:
 
 def test_a_context_made_elsewhere_has_no_words() -> None:
     assert dict(ProviderContext(provider="x").origins) == {}
+
+
+def test_a_bad_value_names_the_callers_words_for_its_argument(demo: object) -> None:
+    from tuneplug.errors import ConfigError
+
+    def error(settings: Any) -> str:
+        with pytest.raises(ConfigError) as info:
+            default_registry().provider("demo", settings)
+        return str(info.value)
+
+    named = SettingsArgument(
+        {"timeout": "soon", "token": "t"},
+        named={"timeout": "the timeout= argument of Acme"},
+        given="the settings= argument of Acme",
+    )
+    assert (
+        error(named) == "invalid settings for provider 'demo': timeout: expected a number, "
+        "found a string (from the timeout= argument of Acme)"
+    )
+    assert error(SettingsArgument({"timeout": True}, given="the settings= argument of Acme")) == (
+        "invalid settings for provider 'demo': timeout: expected a number, found a boolean "
+        "(from timeout in the settings= argument of Acme)"
+    )
+    assert error({"timeout": "soon"}).endswith(
+        "expected a number, found a string (from the argument)"
+    )

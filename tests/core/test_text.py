@@ -157,6 +157,15 @@ def test_a_non_utf8_byte_after_a_bom_and_wide_characters_is_placed_exactly() -> 
     assert str(info.value) == f"{path}:1:8: not UTF-8 text: invalid byte (0xe9) at byte offset 11"
 
 
+def test_a_non_utf8_byte_after_a_leading_newline_is_on_line_2_column_1() -> None:
+    # The newline at byte 0 ends line 1: counted from byte 0, not byte 1.
+    path = Path("tuneplug.toml").resolve()
+    path.write_bytes(b"\n\xe9\n")
+    with pytest.raises(ConfigError) as info:
+        tuneplug.get_model()
+    assert str(info.value) == f"{path}:2:1: not UTF-8 text: invalid byte (0xe9) at byte offset 1"
+
+
 @pytest.mark.parametrize(
     "content",
     [

@@ -3,7 +3,7 @@
 Each row is one claim of :mod:`tuneplug.http.policy`'s table (Gradient runs on it), checked
 on the policy itself (no server, no clock): a ``Retry-After`` is obeyed (capped) on 429 and
 503, a request that may have been applied is never repeated, the bound is exact.
-``tests/gradient/test_faults.py`` checks the same rules end to end on the loopback fake.
+``tests/gradient/test_fault_retries.py`` checks the same rules end to end on the loopback fake.
 """
 
 from __future__ import annotations

@@ -17,14 +17,16 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+import openai
 import pytest
 from starlette.testclient import TestClient
 from tuneplug_openai.protocol import OpenAIProtocol
-from tuneplug_openai.protocol.schemas import ChatBody, CompletionBody
+from tuneplug_openai.protocol.schemas import ChatBody, CompletionBody, JobBody
 
-from tests.server.gradient_server import TOKEN, api
+from tests.openai.gateway import sdk
+from tests.server.gradient_server import TOKEN, RunningServer, api
 
-HEADERS = {"Authorization": f"Bearer {TOKEN}", "content-type": "application/json"}
+HEADERS = {"Authorization": f"Bearer {TOKEN}"}  # bodies are JSON but for uploads
 CHAT: dict[str, Any] = {"model": "tiny", "messages": [{"role": "user", "content": "hi"}]}
 COMPLETION: dict[str, Any] = {"model": "tiny", "prompt": "hi"}
 ROUTES = {"chat": ("/v1/chat/completions", CHAT), "completion": ("/v1/completions", COMPLETION)}
@@ -253,6 +255,7 @@ def test_an_unknown_role_or_part_type_is_still_invalid(client: TestClient) -> No
     [
         pytest.param("chat.completions.completions:Completions", ChatBody, id="chat"),
         pytest.param("completions:Completions", CompletionBody, id="completions"),
+        pytest.param("fine_tuning.jobs.jobs:Jobs", JobBody, id="fine-tuning-jobs"),
     ],
 )
 def test_every_field_of_the_sdk_is_classified(create: str, body: type[Any]) -> None:
@@ -268,3 +271,77 @@ def test_every_field_of_the_sdk_is_classified(create: str, body: type[Any]) -> N
         if p not in ("self", "timeout") and not p.startswith("extra_")
     }
     assert sent - set(body.model_fields) == set()
+
+
+# -- fine-tuning jobs: the same rule, at any depth ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "param", "code", "hint"),
+    [
+        ({"integrations": [{"type": "wandb", "wandb": {"project": "p"}}]}, "integrations",
+         "unsupported_parameter", "leave it out, or send [] or null"),
+        ({"hyperparameters": {"n_epoch": 3}}, "hyperparameters.n_epoch", "unknown_parameter",
+         "did you mean 'n_epochs'?"),
+        ({"method": {"type": "supervised", "supervised": {"hyperparameters": {"batchsize": 2}}}},
+         "method.supervised.hyperparameters.batchsize", "unknown_parameter",
+         "did you mean 'batch_size'?"),
+        ({"method": {"type": "supervised", "supervized": {}}}, "method.supervized",
+         "unknown_parameter", "did you mean 'supervised'?"),
+        ({"trainig_file": "file-x"}, "trainig_file", "unknown_parameter",
+         "did you mean 'training_file'?"),
+    ],
+)  # fmt: skip
+def test_a_job_field_the_server_cannot_honour_or_does_not_know_is_refused(
+    client: TestClient, body: dict[str, Any], param: str, code: str, hint: str
+) -> None:
+    job = {"model": "tiny", "training_file": "file-none", **body}
+    response = client.post("/v1/fine_tuning/jobs", content=json.dumps(job))
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert (error["param"], error["code"]) == (param, code)
+    assert hint in error["message"]
+
+
+def test_a_job_with_empty_integrations_is_not_refused_for_them(client: TestClient) -> None:
+    job = {"model": "tiny", "training_file": "file-none", "integrations": []}
+    error = client.post("/v1/fine_tuning/jobs", content=json.dumps(job)).json()["error"]
+    assert error["param"] == "training_file"  # the next fault: no such file
+
+
+# -- uploads: the form's fields -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fields", "param", "code"),
+    [
+        ({"expires_after[anchor]": "created_at", "expires_after[seconds]": "3600"},
+         "expires_after", "unsupported_parameter"),
+        ({"purpos": "batch"}, "purpos", "unknown_parameter"),
+    ],
+)  # fmt: skip
+def test_an_upload_field_the_server_cannot_honour_or_does_not_know_is_refused(
+    client: TestClient, fields: dict[str, str], param: str, code: str
+) -> None:
+    response = client.post(
+        "/v1/files",
+        data={"purpose": "fine-tune", **fields},
+        files={"file": ("a.jsonl", b'{"prompt": "a", "completion": "b"}\n')},
+    )
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert (error["param"], error["code"]) == (param, code)
+    assert client.get("/v1/files").json()["data"] == []  # nothing was stored
+
+
+def test_the_sdk_uploads_with_its_defaults(server: RunningServer) -> None:
+    line = b'{"prompt": "a", "completion": "b"}\n'
+    uploaded = sdk(server).files.create(file=("a.jsonl", line), purpose="fine-tune")
+    assert uploaded.id.startswith("file-")
+    with pytest.raises(openai.BadRequestError) as refused:
+        sdk(server).files.create(
+            file=("a.jsonl", line),
+            purpose="fine-tune",
+            expires_after={"anchor": "created_at", "seconds": 3600},
+        )
+    assert (refused.value.param, refused.value.code) == ("expires_after", "unsupported_parameter")

@@ -113,3 +113,13 @@ def test_tuneplug_config_shows_each_key_from_its_own_file(user_file: Path) -> No
     assert rows["providers.local.base_url"]["origin"] == project
     assert rows["providers.local.api_key"]["origin"] == str(user_file)
     assert rows["providers.local.api_key"]["value"] == "**********"
+
+
+def test_tuneplug_config_says_which_file_declares_the_plugin(user_file: Path) -> None:
+    # The project file has a [providers.local] table too, without `plugin`.
+    _write(f'[providers.local]\nbase_url = "{URL}"\n', DECLARE, user_file)
+    result = CliRunner().invoke(cli, ["config", "--json"])
+    assert result.exit_code == 0, result.output
+    rows = {row["key"]: row for row in json.loads(result.output)}
+    assert rows["providers.local.plugin"]["origin"] == str(user_file)
+    assert rows["providers.local.base_url"]["origin"] == str(Path("tuneplug.toml").resolve())

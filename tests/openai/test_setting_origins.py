@@ -213,3 +213,26 @@ def test_a_wrong_url_404_names_where_base_url_came_from(fake: OpenAIFake) -> Non
         f"; check base_url in [providers.local] ({here}:4) (OpenAI-compatible servers serve "
         "the API under /v1) (HTTP 404)"
     )
+
+
+@pytest.mark.parametrize(
+    ("given", "said"),
+    [
+        ({"timeout": -1.0}, "timeout: must be a number > 0 and <= 86400, got -1.0 (from the "
+                            "timeout= argument of TuneplugChat)"),
+        ({"max_retries": 99}, "max_retries: must be an integer in 0..10, got 99 (from the "
+                              "max_retries= argument of TuneplugChat)"),
+        ({"api_key": "a b"}, "api_key: must be printable ASCII without spaces (it is sent in a "
+                             "header) (from the api_key= argument of TuneplugChat)"),
+        ({"settings": {"timeout": "x"}}, "timeout: expected a number, found a string (from "
+                                         "timeout in the settings= argument of TuneplugChat)"),
+    ],
+    ids=["timeout", "max_retries", "api_key", "settings"],
+)  # fmt: skip
+def test_a_bad_value_names_the_langchain_argument_it_came_from(
+    given: dict[str, Any], said: str
+) -> None:
+    _instance(NOBODY)
+    with pytest.raises(errors.ConfigError) as info:
+        TuneplugChat(model="local/m", **given).invoke("Hi")
+    assert str(info.value) == (f"invalid settings for provider 'local' (plugin 'openai'): {said}")

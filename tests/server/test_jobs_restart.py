@@ -160,7 +160,7 @@ def test_a_job_is_recorded_for_its_client_before_its_first_step(
         )
         with chat_file(tmp_path).open("rb") as handle:
             uploaded = client.files.create(file=handle, purpose="fine-tune")
-        job = client.fine_tuning.jobs.create(model="base", training_file=uploaded.id)
+        job = client.fine_tuning.jobs.create(model="base-slug", training_file=uploaded.id)
         for _ in range(POLLS):
             if client.fine_tuning.jobs.retrieve(job.id).status == "succeeded":
                 break

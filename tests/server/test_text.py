@@ -270,10 +270,14 @@ def test_a_backend_reply_that_is_not_text_is_502_not_500(
 ) -> None:
     bad_plugin(make_plugin, register)
     with api("bad/base", tmp_path / "state", protocols=[OpenAIProtocol()]) as bad:
-        body = {"model": "base", "prompt": "hi"}
+        body = {"model": "base-slug", "prompt": "hi"}  # the id /v1/models lists
         response = bad.post("/v1/completions", json=body, headers=OPENAI)
         assert response.status_code == 502, response.text
         assert "lone surrogate U+D800 at character 5" in response.json()["error"]["message"]
-        chat = {"model": "base", "messages": [{"role": "user", "content": "hi"}], "stream": True}
+        chat = {
+            "model": "base-slug",
+            "messages": [{"role": "user", "content": "hi"}],
+            "stream": True,
+        }
         streamed = bad.post("/v1/chat/completions", json=chat, headers=OPENAI)
         assert "lone surrogate" in streamed.text and "Traceback" not in streamed.text

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -242,9 +243,18 @@ def test_gpt2_style_models_get_their_default_target_modules(
     directory = build_tiny_model(tmp_path / "gpt2", arch="gpt2", layers=1)
     base = tuneplug.get_model(f"transformers/{directory}")
     assert base.id == str(directory)
-    adapter = base.create_adapter("g", learning_rate=LEARNING_RATE)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        adapter = base.create_adapter("g", learning_rate=LEARNING_RATE)
+    # GPT-2's Conv1D stores weights transposed: said so to PEFT, which otherwise
+    # corrected it with a UserWarning on stderr.
+    assert [str(w.message) for w in caught] == []
     meta = json.loads((_adapters_dir(base) / adapter.id / "meta.json").read_text())
     assert meta["target_modules"] == ["c_attn"]
+    config = json.loads(
+        (_adapters_dir(base) / adapter.id / "current" / "adapter_config.json").read_text()
+    )
+    assert config["fan_in_fan_out"] is True
     assert adapter.fine_tune([SEED_SAMPLE]).trainable_tokens > 0
 
 

@@ -111,7 +111,7 @@ def _shadowing(layer: ConfigFile | None, name: str, plugin: Any) -> str:
     )
 
 
-def _declaring(config: Any, name: str) -> ConfigFile | None:
+def declaring_layer(config: Any, name: str) -> ConfigFile | None:
     """The layer whose ``[providers.<name>]`` sets ``plugin`` (the project file's wins)."""
     for layer in (config.project, config.user) if config is not None else ():
         table = (layer.data.get("providers", {}) if layer is not None else {}).get(name)
@@ -123,14 +123,14 @@ def _declaring(config: Any, name: str) -> ConfigFile | None:
 def shadowing_instance(config: Any, name: str, plugin: str) -> ConfigError:
     """The error for provider instance ``name`` named like an installed plugin: at the
     table's line in the file declaring it (``[providers.mock]: sets plugin = ...``)."""
-    return ConfigError(_shadowing(_declaring(config, name), name, plugin), provider=name)
+    return ConfigError(_shadowing(declaring_layer(config, name), name, plugin), provider=name)
 
 
 def instance_where(config: Any, name: str) -> str:
     """Where provider instance ``name`` gets its plugin, as the prefix of an error:
     ``tuneplug.toml:9: [providers.local] plugin`` (the project file's wins), or
     ``[providers.local] plugin`` without ``config``."""
-    layer = _declaring(config, name)
+    layer = declaring_layer(config, name)
     if layer is not None:
         return f"{_where(layer, 'providers', name, 'plugin')}: [providers.{name}] plugin"
     return f"[providers.{name}] plugin"

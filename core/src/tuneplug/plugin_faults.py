@@ -96,12 +96,17 @@ class Blamed:
 def blame(site: HookSite, hook: str, exc: BaseException) -> None:
     """The one rule for an exception ``hook`` raised: a plugin's bug (an ``Exception``, or
     a ``BaseException`` of the plugin's own class, that does not :func:`passes`) is
-    raised as its ``PluginError``; a ``TuneplugError`` has the provider's secrets masked
-    in place; for anything else, and after masking, it returns and the caller re-raises
-    ``exc``. Used by :class:`Blamed` and by ``Provider.call``'s ``except``."""
+    raised as its ``PluginError``; a ``TuneplugError`` or an exception that :func:`passes`
+    has the provider's secrets masked in place; for anything else, and after masking, it
+    returns and the caller re-raises ``exc``. Used by :class:`Blamed` and by
+    ``Provider.call``'s ``except``."""
     if isinstance(exc, TuneplugError):
         mask_secrets(site, exc)
-    elif (isinstance(exc, Exception) or site.owns(exc)) and not passes(exc):
+    elif passes(exc):
+        # A harness's verdict may quote the plugin's request: vcrpy's cassette miss
+        # prints the live URL, with the query credential the provider sent.
+        mask_secrets(site, exc)
+    elif isinstance(exc, Exception) or site.owns(exc):
         raise fault(site, hook, exc)
 
 
@@ -150,10 +155,11 @@ def _secrets(site: HookSite) -> tuple[str, ...]:
     return secret_values(site.settings)
 
 
-def mask_secrets(site: HookSite, exc: TuneplugError) -> None:
-    """Mask the provider's secrets in ``exc``, an error a hook raised on purpose, and in
-    what it chains, in place (a ``TuneplugError``'s ``message`` is promised free of
-    secrets; a plugin may have put its key in it, or in the exception it wraps)."""
+def mask_secrets(site: HookSite, exc: BaseException) -> None:
+    """Mask the provider's secrets in ``exc``, an error a hook raised on purpose or a
+    harness's verdict (:func:`passes`), and in what it chains, in place (a
+    ``TuneplugError``'s ``message`` is promised free of secrets; a plugin may have put its
+    key in it, or in the exception it wraps)."""
     secrets = _secrets(site)
     if secrets:
         from tuneplug.masked_errors import mask_exception

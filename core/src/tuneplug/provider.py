@@ -256,13 +256,18 @@ class Provider:
         narrow them, saying whether *it* completes and fine-tunes (the mock's
         ``echo`` cannot be tuned); ``chat`` and ``jobs`` follow ``complete`` and
         ``fine_tune``. A model that declares nothing has all of the provider's.
-        A capability the provider's hooks do not give is never kept.
+        A capability the provider's hooks do not give is never kept. Applied twice, it
+        gives what it gave once.
         """
         if "capabilities" not in info.model_fields_set:
             effective = self.capabilities
         else:
             declared = info.capabilities
-            effective = frozenset(c for c in self.capabilities if _FOLLOWS.get(c, c) in declared)
+            # `c in declared` too: an info that already went through here (a Model built
+            # from a resolved info) keeps what it was given, `jobs` included.
+            effective = frozenset(
+                c for c in self.capabilities if c in declared or _FOLLOWS.get(c, c) in declared
+            )
         if effective == info.capabilities:
             return info
         return info.model_copy(update={"capabilities": effective})

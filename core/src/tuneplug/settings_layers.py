@@ -74,6 +74,7 @@ def build_settings(
 
     layers = [dict(explicit or {}), dict(project or {}), dict(user or {})]
     place = _Places(cls, layers, files, section, dict(file_keys or {}), label)
+    place.given = explicit
     # Only the value in effect: a boolean an argument overrides is no mistake to report.
     flipped = [
         place.line((key,), "expected a number, found a boolean")
@@ -127,6 +128,7 @@ class _Places:
     ) -> None:
         self.cls, self.layers, self.files = cls, layers, files
         self.section, self.file_keys, self.label = section, file_keys, label
+        self.given: Mapping[str, Any] | None = None  # the arguments, as the caller gave them
 
     def error_line(self, err: ErrorDetails) -> str:
         loc = tuple(err["loc"])
@@ -155,11 +157,20 @@ class _Places:
             keys = [str(p) for p in itertools.takewhile(lambda p: isinstance(p, str), parts)]
             return f"{location(file.path, keys, table or None)}: {_what(table, keys)}: {problem}"
         origin = {
-            "argument": "from the argument",
             "project": "from the project config",
             "user": "from the user config",
         }.get(kind, kind)
+        if kind == "argument":
+            origin = f"from {self._argument(str(loc[0]))}"
         return f"invalid {self.label}: {shown}: {problem} ({origin})"
+
+    def _argument(self, key: str) -> str:
+        """The argument ``key`` came from: the caller's own words for it when it gave
+        some (``the api_key= argument of TuneplugChat``), else ``the argument``."""
+        from tuneplug.settings_origins import SettingsArgument  # it builds on this module
+
+        given = self.given
+        return given.where(key) if isinstance(given, SettingsArgument) else "the argument"
 
     def origin(self, loc: Sequence[str | int]) -> tuple[str, ConfigFile | None]:
         """``(layer kind, its file)`` of the value at ``loc``: the highest layer holding the

@@ -17,7 +17,7 @@ from tuneplug.config import (
     load_config,
     masked,
 )
-from tuneplug.config_names import registry_for
+from tuneplug.config_names import declaring_layer, registry_for
 from tuneplug.errors import TuneplugError
 from tuneplug.settings_http import http_fields
 from tuneplug.settings_secrets import variable_fields, variable_secret
@@ -55,7 +55,9 @@ def settings_report(config: Config | None = None) -> list[dict[str, Any]]:
     # the plugin's variables, as the registry builds them; secrets masked alike.
     for info in registry.instance_infos(cfg):
         if info.ok and info.plugin is not None:
-            origin = _layer_with(cfg, ("providers", info.name))
+            # The file whose table says `plugin`: the other may hold the rest of it.
+            declaring = declaring_layer(cfg, info.name)
+            origin = declaring.label if declaring is not None else "default"
             rows.append(_row(f"providers.{info.name}.plugin", info.plugin, origin))
             rows.extend(_provider_rows(cfg, registry, info.name, plugin=info.plugin))
     return rows

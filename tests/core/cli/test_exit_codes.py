@@ -27,7 +27,11 @@ def files(tmp_path: Path) -> dict[str, str]:
     batch_in.write_text('"a prompt"\n', encoding="utf-8")
     directory = tmp_path / "a-directory"
     directory.mkdir()
+    (tmp_path / "empty.jsonl").write_bytes(b"")
+    (tmp_path / "blank.jsonl").write_text("\n  \n\n", encoding="utf-8")
     return {
+        "empty": str(tmp_path / "empty.jsonl"),
+        "blank": str(tmp_path / "blank.jsonl"),
         "data": str(data),
         "in": str(batch_in),
         "out": str(tmp_path / "out.jsonl"),
@@ -63,6 +67,7 @@ USAGE: list[tuple[str, list[str], str]] = [
     ("batch", ["batch", "mock/tiny", "{in}", "-o", "{out}", "--rpm", "nan"], "--rpm"),
     ("batch", ["batch", "mock/tiny", "{in}", "-o", "{out}", "--tpm", "-1"], "--tpm"),
     ("batch", ["batch", "mock/tiny", "{in}", "-o", ""], "-o"),
+    ("batch", ["batch", "mock/tiny", "", "-o", "{out}"], "IN.jsonl"),  # an empty argument: 2
     ("fine-tune", ["fine-tune", "mock/tiny", "{data}", "--epochs", "0"], "--epochs"),
     ("fine-tune", ["fine-tune", "mock/tiny", "{data}", "--batch-size", "0"], "--batch-size"),
     ("fine-tune", ["fine-tune", "mock/tiny", "{data}", "--epochs", "1001"], "--epochs"),
@@ -223,6 +228,9 @@ RUNTIME: list[tuple[str, list[str]]] = [
     ("batch", ["batch", "mock/tiny", "{dir}", "-o", "{out}"]),
     ("batch", ["batch", "mock/tiny", "{tmp}/missing.jsonl", "-o", "{out}"]),
     ("batch", ["batch", "mock/tiny", "{in}", "-o", "{dir}"]),
+    # An empty *file* is well formed on the command line: the work fails (docs/batch.md).
+    ("batch", ["batch", "mock/tiny", "{empty}", "-o", "{out}"]),
+    ("batch", ["batch", "mock/tiny", "{blank}", "-o", "{out}"]),
     ("serve", ["serve", "--port", "0", "--tenants", "{dir}"]),
 ]
 

@@ -126,5 +126,10 @@ def test_a_jobs_only_provider_points_to_jobs_only_for_training(
     register("jobsonly", make_plugin("jobsonly", jobs=lambda ctx: object()))
     line = error_line(invoke(*args))
     assert line.startswith("error: jobsonly: cannot ")
-    assert line.endswith("the provider does not implement FineTunable") is not hint
+    assert "the provider does not implement FineTunable" in line
     assert ("`tuneplug jobs create MODEL DATA`" in line) is hint
+    # Deleting: its job service could delete what its jobs made, but this one cannot.
+    assert (
+        line.endswith("deletes no fine-tuned models (its job backend has no delete_model)")
+        is not hint
+    )

@@ -7,7 +7,8 @@ facade (``Model.start_fine_tune``, ``tuneplug.get_job``) has one code path.
 
 Every method raises :mod:`tuneplug.errors` exceptions (``NotFoundError`` for an
 unknown job id). The optional methods of :class:`PausableJobBackend`,
-:class:`CheckpointedJobBackend` and :class:`DeletableJobBackend` may be left
+:class:`CheckpointedJobBackend`, :class:`DeletableJobBackend` and
+:class:`ModelDeletingJobBackend` may be left
 out: the facade (``job.pause()``, ...) then raises ``CapabilityError`` naming
 the provider and what it cannot do, before any request.
 :class:`NewestEventsJobBackend` is optional too: a server (``tuneplug serve``'s
@@ -29,6 +30,7 @@ __all__ = [
     "DeletableJobBackend",
     "JobBackend",
     "JobPage",
+    "ModelDeletingJobBackend",
     "NewestEventsJobBackend",
     "PausableJobBackend",
 ]
@@ -78,7 +80,13 @@ class JobBackend(Protocol):
         ...
 
     def cancel(self, job_id: str) -> Job:
-        """Ask the job to stop; returns it (``cancelling`` or ``cancelled``)."""
+        """Ask the job to stop; returns it (``cancelling``, or ``cancelled``: a cancelled
+        job as it is).
+
+        Raises:
+            InvalidRequestError: the job already succeeded or failed.
+            NotFoundError: no such job.
+        """
         ...
 
     def events(
@@ -128,6 +136,22 @@ class CheckpointedJobBackend(JobBackend, Protocol):
         self, job_id: str, *, after: str | None = None, limit: int = 10
     ) -> JobPage[JobCheckpoint]:
         """The job's checkpoints, newest first, after the checkpoint id ``after`` (1..100)."""
+        ...
+
+
+@runtime_checkable
+class ModelDeletingJobBackend(JobBackend, Protocol):
+    """Jobs whose fine-tuned models the job service deletes (OpenAI's
+    ``DELETE /models/{model}``): how ``Model.delete()`` deletes a fine-tuned model of a
+    provider that trains through jobs only (no ``tuneplug_delete_adapter``)."""
+
+    def delete_model(self, model_id: str) -> None:
+        """Delete the fine-tuned model ``model_id`` (the provider's id, no prefix).
+
+        Raises:
+            NotFoundError: no such model (or not the caller's to see).
+            TuneplugError: the service refused (e.g. 403: not the caller's model).
+        """
         ...
 
 

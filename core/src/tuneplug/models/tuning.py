@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from tuneplug.errors import CapabilityError, InvalidRequestError
@@ -290,23 +290,52 @@ class TuningMixin:
         return backend.create(job_spec)
 
     def delete(self) -> None:
-        """Delete this adapter.
+        """Delete this adapter, or this fine-tuned model of a provider that trains through
+        jobs only (its job service's ``delete_model``: OpenAI's ``DELETE /models/{id}``).
 
         Raises:
             AdapterBusyError: an unfinished job (this process's, another's, a gateway's
                 on the same ``TUNEPLUG_HOME``) trains it; nothing is deleted.
+            CapabilityError: the provider can delete neither adapters nor fine-tuned
+                models (before any I/O).
+            InvalidRequestError: a base model.
+            NotFoundError: no such adapter or model.
         """
         from tuneplug.jobs.adapter_lock import in_use_error
         from tuneplug.jobs.local import job_store
 
-        self.provider.require(Capability.FINE_TUNE, "delete adapters")
+        by_jobs = self._model_deleter()
+        caps = self.provider.capabilities
+        if by_jobs is None and Capability.JOBS in caps and Capability.FINE_TUNE not in caps:
+            # Trains through jobs only, and its job service cannot delete what they made.
+            raise CapabilityError(
+                "cannot delete adapters: the provider does not implement FineTunable, and its "
+                "job service deletes no fine-tuned models (its job backend has no delete_model)",
+                provider=self.provider.name,
+            )
+        if by_jobs is None:
+            self.provider.require(Capability.FINE_TUNE, "delete adapters")
         if self.info.kind is not ModelKind.ADAPTER:
             raise InvalidRequestError(
                 f"{self.ref} is a base model; only adapters can be deleted",
                 provider=self.provider.name,
             )
+        if by_jobs is not None:
+            by_jobs(self.info.id)
+            return
         store = job_store()
         other = store.holder(self.provider.name, self.info.id) if store.path.exists() else None
         if other is not None:
             raise in_use_error(other)
         self.provider.call("tuneplug_delete_adapter", model=self.info)
+
+    def _model_deleter(self) -> Callable[[str], None] | None:
+        """The job service's ``delete_model`` of a provider without the adapter hooks, or
+        ``None`` (then the FineTunable hooks delete, or nothing can)."""
+        from tuneplug.jobs.facade import backend_for
+
+        caps = self.provider.capabilities
+        if Capability.FINE_TUNE in caps or Capability.JOBS not in caps:
+            return None
+        found = getattr(backend_for(self.provider), "delete_model", None)
+        return found if callable(found) else None

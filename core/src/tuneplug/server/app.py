@@ -42,9 +42,17 @@ __all__ = ["create_app"]
 
 
 async def _outside(request: Request, exc: Exception) -> Response:
-    # A path under no protocol's prefix: no protocol's shape applies, so a plain one.
+    # A path under no protocol's prefix: no protocol's shape applies, so one both SDKs
+    # read (Gradient's `message`, OpenAI's `error.message`), naming the method, the path
+    # and where the routes are: a client whose base URL lacks `/v1` learns why.
     assert isinstance(exc, HTTPException)
-    body = {"message": exc.detail, "error": {"message": exc.detail, "type": "not_found"}}
+    served = getattr(request.app.state, "protocols", [])
+    where = ", ".join(f"{p.prefix} ({p.name})" for p in served)
+    message = f"Invalid URL ({request.method} {request.url.path})"
+    if where:
+        message += f": this server's routes are under {where}"
+    error = {"message": message, "type": "invalid_request_error", "param": None}
+    body = {"message": message, "error": {**error, "code": "unknown_url"}}
     return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
 

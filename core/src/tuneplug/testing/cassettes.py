@@ -38,6 +38,7 @@ from typing import Any
 
 from tuneplug.plugin_faults import pass_through
 from tuneplug.secret_forms import MIN_SECRET_LENGTH, scrub
+from tuneplug.testing import masked_output
 from tuneplug.testing.cassette_miss import explain_miss
 from tuneplug.testing.known_secrets import known_secrets, provider_secrets
 
@@ -203,6 +204,10 @@ def vcr_config(
     if providers:
         headers.extend(known_secrets().headers)
     scrub_values = tuple(v for v in dict.fromkeys(secrets) if len(v) >= MIN_SECRET_LENGTH)
+    # What the recorder keeps out of the cassette stays out of the test's output too:
+    # vcrpy's error for a request no cassette answers, and its log lines, quote it.
+    masked_output.register_secrets(scrub_values)
+    masked_output.install_log_filter()
     before_request, before_response = _scrubbers(scrub_values, providers)
     return {
         "record_mode": record_mode(record),

@@ -22,6 +22,11 @@ Fixtures
 Marker
     ``@pytest.mark.allow_model_requests``: this test may reach real providers.
 
+Output
+    Every report of a run where tuneplug or vcrpy is at work has the secrets the
+    kit knows masked (:mod:`tuneplug.testing.masked_output`): a cassette miss
+    quotes the live request, query credential included.
+
 Guard scope
     The guard is on in every test that uses ``tuneplug_guard``, ``tuneplug_home``,
     ``scripted_provider`` or ``scripted_model`` (the three depend on it) — not in
@@ -35,6 +40,7 @@ Guard scope
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -181,14 +187,35 @@ def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     """Fail a test that passed although the guard blocked a request (the code under
-    test swallowed the error)."""
+    test swallowed the error); mask the secrets the kit knows in every report
+    (:mod:`tuneplug.testing.masked_output`): vcrpy's error quotes the live request."""
     report = yield
     if report.when == "call" and report.passed:
         guard = item.stash.get(_GUARD, None)
         if guard is not None and guard.blocked:
             report.outcome = "failed"
             report.longrepr = guard.report()
+    _mask(report)
     return report
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(
+    collector: pytest.Collector,
+) -> Generator[None, pytest.CollectReport, pytest.CollectReport]:
+    """Mask the known secrets in a collection error (a cassette used at import time)."""
+    report = yield
+    _mask(report)
+    return report
+
+
+def _mask(report: pytest.TestReport | pytest.CollectReport) -> None:
+    # Only where tuneplug or vcrpy is at work in this process: a project that merely
+    # has tuneplug installed pays nothing (the secrets are found by loading plugins).
+    if "vcr" in sys.modules or "tuneplug.plugins" in sys.modules:
+        from tuneplug.testing.masked_output import mask_report
+
+        mask_report(report)
 
 
 @pytest.fixture

@@ -7,7 +7,8 @@ uploads with ``POST /files``, then ``POST /fine_tuning/jobs`` with ``method``
 ``seed``, ``validation_file`` and ``metadata``. Uploads and creates are never re-sent
 once the server may have applied them: a timeout there is an error naming what may
 exist, not a second file or a second job. Retrieve, list, cancel, pause, resume,
-events and checkpoints are here.
+events and checkpoints are here, and deleting a fine-tuned model (``delete_model``:
+``DELETE /models/{id}``, what ``Model.delete()`` of an ``ft:`` model calls).
 
 Statuses map onto :class:`~tuneplug.jobs.types.JobStatus` (``validating_files`` is
 ``validating``; the raw word is kept in ``raw_status``); ``fine_tuned_model`` becomes
@@ -149,6 +150,17 @@ class OpenAIJobs:
     def resume(self, job_id: str) -> Job:
         """``POST /fine_tuning/jobs/{id}/resume``."""
         return self._one("POST", self._path(job_id, "/resume"), idempotent=False)
+
+    def delete_model(self, model_id: str) -> None:
+        """``DELETE /models/{model}``: delete a fine-tuned model (``Model.delete()`` of an
+        ``ft:`` model); an unknown one is the server's 404, a ``NotFoundError``."""
+        if not isinstance(model_id, str) or not model_id.strip():
+            raise InvalidRequestError(
+                "a model id must be a non-empty string", provider=self.provider
+            )
+        # `:` stays as written (OpenAI's ft: ids); `/` and the rest are escaped.
+        call = self.http.call("DELETE", f"/models/{quote(model_id, safe=':')}", idempotent=True)
+        self.http.http.send(call)
 
     def _page(self, path: str, after: str | None, limit: int) -> wire.Page:
         if not 1 <= limit <= 100:

@@ -44,37 +44,46 @@ class OpenAIOptions(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     presence_penalty: float | None = Field(
-        default=None, ge=-2.0, le=2.0, description="penalise tokens already present"
+        default=None, ge=-2.0, le=2.0, description="Penalise tokens already present, -2..2."
     )
     frequency_penalty: float | None = Field(
-        default=None, ge=-2.0, le=2.0, description="penalise tokens by their frequency so far"
+        default=None,
+        ge=-2.0,
+        le=2.0,
+        description="Penalise tokens by their frequency so far, -2..2.",
     )
     logit_bias: dict[str, float] | None = Field(
-        default=None, description="token id (as a string) -> bias in [-100, 100]"
+        default=None, description="Bias per token id (a string): -100..100."
     )
     logprobs: int | None = Field(
         default=None,
         ge=0,
         le=20,
-        description="return the log probability of each token and this many alternatives "
-        "(completions: at most 5)",
+        description="Return each token's log probability and this many alternatives "
+        "(completions: at most 5).",
     )
-    echo: bool | None = Field(default=None, description="completions only: prompt + completion")
-    suffix: str | None = Field(default=None, description="completions only: text after it")
-    best_of: int | None = Field(default=None, ge=1, le=20, description="completions only")
+    echo: bool | None = Field(
+        default=None, description="Completions only: the prompt, then the completion."
+    )
+    suffix: str | None = Field(
+        default=None, description="Completions only: the text after the completion."
+    )
+    best_of: int | None = Field(
+        default=None, ge=1, le=20, description="Completions only: candidates to pick from."
+    )
     response_format: dict[str, Any] | None = Field(
         default=None,
-        description='chat only: {"type": "json_object"} or {"type": "json_schema", ...}',
+        description='Chat only: {"type": "json_object"} or {"type": "json_schema", ...}.',
     )
     n: int | None = Field(
         default=None,
-        description="choices per call: 1 only (a Completion holds one choice; "
-        "call again, or use `tuneplug batch`, for more answers)",
+        description="Choices per call: 1 only (a Completion holds one choice; "
+        "call again, or use `tuneplug batch`, for more answers).",
     )
-    user: str | None = Field(default=None, max_length=256, description="end-user id")
+    user: str | None = Field(default=None, max_length=256, description="End-user id.")
     extra_body: dict[str, Any] | None = Field(
         default=None,
-        description="more JSON fields for servers with their own (vLLM's top_k, ...)",
+        description="More JSON fields for servers with their own (vLLM's top_k, ...).",
     )
 
     @field_validator("logit_bias")

@@ -26,6 +26,7 @@ from tuneplug.validation_words import problem
 
 from tuneplug_transformers.chat import derive_template
 from tuneplug_transformers.decoding import Request, TextAssembler, generate_tokens
+from tuneplug_transformers.deprecations import kv_cache_name
 from tuneplug_transformers.refs import PROVIDER
 from tuneplug_transformers.runtime import Base, Runtime
 from tuneplug_transformers.settings import CompletionExtras
@@ -68,9 +69,12 @@ class Prepared:
             # The transformers model inside PEFT's wrapper: its LoRA layers run the active
             # adapter already, and the wrapper's per-call bookkeeping is pure overhead here.
             inner = model.get_base_model() if hasattr(model, "peft_config") else model
+            # The KV cache by the name this transformers takes (`cache` since 5.24): the old
+            # name prints a deprecation notice on every command.
+            name = kv_cache_name(inner)
             with torch.inference_mode():
-                out = inner(input_ids=ids, past_key_values=past, use_cache=True, logits_to_keep=1)
-        return out.logits[:, -1, :], out.past_key_values
+                out = inner(input_ids=ids, use_cache=True, logits_to_keep=1, **{name: past})
+        return out.logits[:, -1, :], getattr(out, name)
 
 
 def check_extras(extra: dict[str, Any]) -> CompletionExtras:

@@ -77,7 +77,7 @@ class CompletionExtras(BaseModel):
         default=None,
         gt=0.0,
         le=10.0,
-        description="transformers' repetition penalty (1.0 = none; > 1 discourages repeats)",
+        description="Repetition penalty, transformers' (1.0: none; above 1 discourages repeats).",
     )
 
 
@@ -87,22 +87,22 @@ class AdapterOptions(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     lora_alpha: float | None = Field(
-        default=None, gt=0.0, le=1e6, description="LoRA scaling numerator; default 2 x rank"
+        default=None, gt=0.0, le=1e6, description="LoRA scaling numerator (default: 2 x rank)."
     )
     lora_dropout: float = Field(
-        default=0.0, ge=0.0, lt=1.0, description="dropout on the LoRA input (PEFT's default 0)"
+        default=0.0, ge=0.0, lt=1.0, description="Dropout on the LoRA input (PEFT's default: 0)."
     )
     target_modules: tuple[str, ...] | None = Field(
         default=None,
         min_length=1,
-        description="module names to adapt, e.g. ['q_proj', 'v_proj']; default per architecture",
+        description="Module names to adapt, e.g. ['q_proj', 'v_proj'] (default: per architecture).",
     )
 
     init_seed: int | None = Field(
         default=None,
         ge=0,
         lt=2**63,
-        description="seed of the LoRA weights' random init (same seed: same adapter)",
+        description="Seed of the LoRA weights' random init (same seed: same adapter).",
     )
 
     @field_validator("target_modules", mode="before")

@@ -20,6 +20,7 @@ from tuneplug.errors import InvalidRequestError
 from tuneplug.types import FineTuneResult, ModelInfo, Sample
 
 from tuneplug_transformers.batches import Encoded, encode_samples
+from tuneplug_transformers.deprecations import quiet_peft
 from tuneplug_transformers.refs import MAX_RANK, PROVIDER
 from tuneplug_transformers.runtime import Base, Runtime, adapter_info
 from tuneplug_transformers.settings import AdapterOptions
@@ -56,6 +57,17 @@ def _targets(base: Base, wanted: tuple[str, ...] | None) -> tuple[str, ...]:
             provider=PROVIDER,
         )
     return wanted
+
+
+def _transposed(base: Base, targets: tuple[str, ...]) -> bool:
+    """Whether the target modules store their weight transposed (GPT-2's ``Conv1D``): PEFT's
+    ``fan_in_fan_out``. Left ``False`` there, PEFT corrects it and warns on stderr."""
+    from transformers.pytorch_utils import Conv1D
+
+    return any(
+        isinstance(module, Conv1D) and (name in targets or name.rsplit(".", 1)[-1] in targets)
+        for name, module in base.loaded.model.named_modules()
+    )
 
 
 def create_adapter(
@@ -103,6 +115,7 @@ def create_adapter(
         target_modules=list(meta.target_modules),
         task_type="CAUSAL_LM",
         base_model_name_or_path=meta.base_location,
+        fan_in_fan_out=_transposed(base, meta.target_modules),
     )
     import torch
 
@@ -113,12 +126,13 @@ def create_adapter(
             with torch.random.fork_rng(devices=devices):
                 if options.init_seed is not None:
                     torch.manual_seed(options.init_seed)
-                if hasattr(model, "peft_config"):
-                    model.add_adapter(meta.id, config)
-                else:
-                    model = get_peft_model(model, config, adapter_name=meta.id)
-                    base.loaded.model = model
-                    base.active = meta.id
+                with quiet_peft():
+                    if hasattr(model, "peft_config"):
+                        model.add_adapter(meta.id, config)
+                    else:
+                        model = get_peft_model(model, config, adapter_name=meta.id)
+                        base.loaded.model = model
+                        base.active = meta.id
             model.eval()
             training = {"step": 0, "trained_tokens": 0, "keys": []}
             runtime.store.create(meta, lambda d: write_version(base, meta, None, training, d))

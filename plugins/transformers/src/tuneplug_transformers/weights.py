@@ -15,6 +15,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tuneplug_transformers.deprecations import quiet_peft
 from tuneplug_transformers.store import STATE_FILE, AdapterMeta
 
 if TYPE_CHECKING:
@@ -91,12 +92,14 @@ def load_version(base: Base, meta: AdapterMeta, directory: Path) -> dict[str, An
 
     model = base.loaded.model
     if not hasattr(model, "peft_config"):
-        base.loaded.model = PeftModel.from_pretrained(
-            model, str(directory), adapter_name=meta.id, is_trainable=True
-        )
+        with quiet_peft():
+            base.loaded.model = PeftModel.from_pretrained(
+                model, str(directory), adapter_name=meta.id, is_trainable=True
+            )
         base.active = meta.id
     elif meta.id not in model.peft_config:
-        model.load_adapter(str(directory), adapter_name=meta.id, is_trainable=True)
+        with quiet_peft():
+            model.load_adapter(str(directory), adapter_name=meta.id, is_trainable=True)
     else:
         LoraConfig.from_pretrained(str(directory))  # a broken version fails here, loudly
         weights = load_file(directory / WEIGHTS_FILE, device=str(base.loaded.device))

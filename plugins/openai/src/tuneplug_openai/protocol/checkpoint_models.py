@@ -31,23 +31,37 @@ from tuneplug_openai.protocol.models import fine_tuned_id
 if TYPE_CHECKING:
     from tuneplug_openai.protocol.jobs import Jobs
 
-__all__ = ["checkpoint_model", "delete", "listed"]
+__all__ = ["checkpoint_model", "delete", "job_of", "listed"]
 
 _CHECKPOINT_MODEL = re.compile(r"^(ft:.+):ckpt-step-([1-9][0-9]{0,11})$")
 _CHECKPOINT_PAGES = 10  # pages of 100 checkpoints read to find one: far beyond a job's epochs
 
 
-def _find(jobs: Jobs, tenant: Tenant, model_id: str) -> tuple[Job, JobCheckpoint] | None:
-    """``tenant``'s job and its checkpoint that ``model_id`` names, or ``None``."""
+def job_of(jobs: Jobs, tenant: Tenant, model_id: str) -> dict[str, Any] | None:
+    """The server's record of ``tenant``'s job whose checkpoint model ``model_id`` is, or
+    ``None`` (not of that form, or not a job of ``tenant``'s)."""
+    found = _CHECKPOINT_MODEL.match(model_id)
+    return None if found is None else _job_record(jobs, tenant, found.group(1))
+
+
+def _job_record(jobs: Jobs, tenant: Tenant, ft_id: str) -> dict[str, Any] | None:
     from tuneplug_openai.protocol.jobs import JOBS
 
+    job_id = ft_id.rpartition(":")[2]
+    record = jobs.gateway.state.get(JOBS, job_id, tenant.name)
+    if record is None or fine_tuned_id(record, tenant, job_id) != ft_id:
+        return None
+    return record
+
+
+def _find(jobs: Jobs, tenant: Tenant, model_id: str) -> tuple[Job, JobCheckpoint] | None:
+    """``tenant``'s job and its checkpoint that ``model_id`` names, or ``None``."""
     found = _CHECKPOINT_MODEL.match(model_id)
     if found is None:
         return None
-    ft_id, step = found.group(1), int(found.group(2))
-    job_id = ft_id.rpartition(":")[2]
-    record = jobs.gateway.state.get(JOBS, job_id, tenant.name)
-    if record is None or fine_tuned_id(record["model"], tenant, record["suffix"], job_id) != ft_id:
+    step = int(found.group(2))
+    record = _job_record(jobs, tenant, found.group(1))
+    if record is None:
         return None
     job = jobs._job(record)
     if job is None:
@@ -91,7 +105,7 @@ def listed(jobs: Jobs, tenant: Tenant) -> list[dict[str, Any]]:
         job = jobs._job(record) if record.get("ref") else None
         if job is None:
             continue
-        ft_id = fine_tuned_id(record["model"], tenant, record["suffix"], job_id)
+        ft_id = fine_tuned_id(record, tenant, job_id)
         try:
             checkpoints = job.checkpoints(limit=100)
         except CapabilityError:

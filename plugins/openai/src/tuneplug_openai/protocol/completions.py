@@ -26,7 +26,7 @@ from tuneplug.models import Model
 from tuneplug.server.errors import model_aliases
 from tuneplug.types import Message, StreamChunk, Usage
 
-from tuneplug_openai.protocol.errors import OpenAIError, from_tuneplug, not_found
+from tuneplug_openai.protocol.errors import OpenAIError, from_tuneplug
 from tuneplug_openai.protocol.schemas import ChatBody, CompletionBody
 from tuneplug_openai.protocol.state import ProtocolState, parse_body, state_of, tenant_of
 
@@ -58,7 +58,7 @@ async def _model(state: ProtocolState, request: Request, model_id: str) -> Model
     if model is None:
         model = await state.gateway.run(state.ids.resolve, tenant, model_id)
     if model is None:
-        raise not_found("model", model_id, param="model")
+        raise await state.gateway.run(state.ids.unknown, model_id, param="model")
     return model
 
 

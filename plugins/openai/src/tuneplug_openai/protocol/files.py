@@ -7,6 +7,13 @@ like an unknown one. Uploads larger than ``Limits.max_upload_bytes`` are refused
 with 413 while they arrive (a declared or a counted length), before they fill the disk.
 A ``fine-tune`` file that is empty or not UTF-8 text is refused with 400 (naming the
 file, the line and the byte offset); its samples are checked when a job uses it.
+
+A purpose is taken only where this server has the API that uses such files
+(:data:`PURPOSES`): ``fine-tune`` (``/v1/fine_tuning/jobs``) and ``user_data`` (stored, read
+back with ``/content``). ``batch``, ``assistants``, ``vision``, ``evals``... are refused at
+upload with 400 in OpenAI's words (``'batch' is not one of ['fine-tune', 'user_data'] -
+'purpose'``), not stored for an API that answers ``Invalid URL``; a job refuses a file
+whose purpose is not ``fine-tune`` (:func:`check_purpose`), naming it.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ from __future__ import annotations
 import secrets
 import shutil
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -29,14 +37,17 @@ from tuneplug.text import check_utf8_file
 
 from tuneplug_openai.protocol.errors import OpenAIError, not_found
 from tuneplug_openai.protocol.paging import page, page_params
+from tuneplug_openai.protocol.request_fields import UNSUPPORTED, unknown_field
 from tuneplug_openai.protocol.state import state_of, tenant_of
 
-__all__ = ["FILES", "ROUTES", "FileStore"]
+__all__ = ["FILES", "PURPOSES", "ROUTES", "FileStore", "check_purpose"]
 
 FILES = "openai.file"
 """State namespace: file id -> the file object."""
 
-PURPOSES = frozenset({"fine-tune", "batch", "assistants", "vision", "user_data", "evals"})
+PURPOSES = ("fine-tune", "user_data")
+"""The purposes of the files this server can use (see the module docstring)."""
+TRAINING = "fine-tune"
 _FORM_OVERHEAD = 64 * 1024  # multipart boundaries and the purpose field, beyond the file
 
 
@@ -115,6 +126,38 @@ def _check_training_text(path: Path, filename: str, size: int) -> None:
             raise OpenAIError(400, str(exc), param="file", code="invalid_file_format") from None
 
 
+def _bad_purpose(purpose: object) -> OpenAIError:
+    if purpose is None:
+        return OpenAIError(400, "'purpose' is a required property", param="purpose")
+    shown = repr(purpose) if isinstance(purpose, str) else "a file"
+    listed = ", ".join(repr(p) for p in PURPOSES)
+    return OpenAIError(
+        400,
+        f"{shown} is not one of [{listed}] - 'purpose' (this server serves fine-tuning and "
+        "file storage only: it has no API that uses other files)",
+        param="purpose",
+        code="invalid_value",
+    )
+
+
+def check_purpose(record: dict[str, Any], param: str) -> None:
+    """Refuse the file ``record`` as a job's ``param`` (``training_file`` or
+    ``validation_file``) unless it was uploaded for fine-tuning (400 ``invalid_<param>``,
+    naming the file and its purpose, before its content is read).
+
+    Raises:
+        OpenAIError: its purpose is not ``fine-tune``.
+    """
+    if record["purpose"] != TRAINING:
+        raise OpenAIError(
+            400,
+            f"{record['id']}: its purpose is {record['purpose']!r}, not {TRAINING!r}: a "
+            f"fine-tuning job's files are uploaded with purpose={TRAINING!r}",
+            param=param,
+            code=f"invalid_{param}",
+        )
+
+
 def _too_large(limit: int) -> OpenAIError:
     return OpenAIError(413, f"file is larger than {limit} bytes", code="file_too_large")
 
@@ -135,6 +178,23 @@ def _bounded(request: Request, limit: int) -> Request:
     return Request(request.scope, counting)
 
 
+def _check_form_fields(names: Iterable[str]) -> None:
+    """400 for a form field other than ``file`` and ``purpose``: ``expires_after`` (the SDK
+    sends ``expires_after[anchor]`` and ``expires_after[seconds]``) is not supported, as
+    the server keeps a file until it is deleted; any other is unknown."""
+    for name in names:
+        if name.partition("[")[0] == "expires_after":
+            raise OpenAIError(
+                400,
+                "expires_after is not supported by this server: leave it out (a file is kept "
+                "until it is deleted)",
+                param="expires_after",
+                code=UNSUPPORTED,
+            )
+        if name not in ("file", "purpose"):
+            raise unknown_field(name, ("file", "purpose"))
+
+
 async def upload(request: Request) -> Response:
     """``POST /v1/files``: multipart ``file`` and ``purpose``."""
     state = state_of(request)
@@ -145,12 +205,12 @@ async def upload(request: Request) -> Response:
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise OpenAIError(400, "send the file as multipart/form-data", param="file")
     async with _bounded(request, limit).form(max_files=1, max_fields=8) as form:
+        _check_form_fields(form.keys())
         file, purpose = form.get("file"), form.get("purpose")
         if not isinstance(file, UploadFile):
             raise OpenAIError(400, "missing 'file' part", param="file")
         if not isinstance(purpose, str) or purpose not in PURPOSES:
-            allowed = ", ".join(sorted(PURPOSES))
-            raise OpenAIError(400, f"purpose must be one of {allowed}", param="purpose")
+            raise _bad_purpose(purpose)
         record = await state.gateway.run(state.files.save, tenant_of(request), file, purpose)
     return JSONResponse(record)
 

@@ -112,7 +112,7 @@ def checkpoints(
     cursor = after.replace(public, backend) if after is not None else None
     with speaking_for(job_aliases(record, job_id, jobs._hidden(tenant, job_id, record, job))):
         got = job.checkpoints(after=cursor, limit=limit)
-    ft_id = fine_tuned_id(record["model"], tenant, record["suffix"], job_id)
+    ft_id = fine_tuned_id(record, tenant, job_id)
     data = [_checkpoint(c, job_id, backend, public, job, ft_id) for c in got]
     return listing(data, got.has_more)
 

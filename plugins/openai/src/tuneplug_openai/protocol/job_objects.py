@@ -17,6 +17,8 @@ from tuneplug.jobs.types import Job, JobEvent
 from tuneplug.server.errors import scrub
 from tuneplug.server.tenants import Tenant
 
+from tuneplug_openai.protocol.job_hyper import legacy, method_object, shown
+
 __all__ = [
     "STATUS",
     "backend_id",
@@ -51,7 +53,10 @@ def public_message(message: str, hidden: dict[str, str]) -> str:
 
 def base_object(tenant: Tenant, job_id: str, record: dict[str, Any]) -> dict[str, Any]:
     """The ``fine_tuning.job`` object from the server's ``record`` alone (status ``failed``,
-    hyperparameters ``auto``): the fields the backend's job fills in are overridden."""
+    the hyperparameters recorded when the job started): the fields the backend's job fills
+    in are overridden."""
+    method = record.get("method", "supervised")
+    values = shown(method, {}, record.get("hyperparameters") or {}, {})
     return {
         "id": job_id,
         "object": "fine_tuning.job",
@@ -65,17 +70,13 @@ def base_object(tenant: Tenant, job_id: str, record: dict[str, Any]) -> dict[str
         "trained_tokens": None,
         "training_file": record["training_file"],
         "validation_file": record["validation_file"],
-        "hyperparameters": {
-            "n_epochs": "auto",
-            "batch_size": "auto",
-            "learning_rate_multiplier": "auto",
-        },
+        "hyperparameters": legacy(values),
         "error": None,
         "seed": record["seed"],
         "estimated_finish": None,
         "integrations": None,
         "metadata": record["metadata"],
-        "method": {"type": record.get("method", "supervised")},
+        "method": method_object(method, values),
     }
 
 

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from pathlib import Path
 from typing import Any
 
 from starlette.requests import Request
@@ -51,7 +52,7 @@ from tuneplug.server.gateway import JOB_NAMES, Gateway
 from tuneplug.server.tenants import Tenant
 
 from tuneplug_openai.protocol.errors import OpenAIError, from_tuneplug, not_found
-from tuneplug_openai.protocol.files import FileStore
+from tuneplug_openai.protocol.files import FileStore, check_purpose
 from tuneplug_openai.protocol.job_errors import (
     file_error,
     job_aliases,
@@ -59,6 +60,7 @@ from tuneplug_openai.protocol.job_errors import (
     speaking_for,
     spec_params,
 )
+from tuneplug_openai.protocol.job_hyper import LOCAL_DEFAULTS, given, legacy, method_object, shown
 from tuneplug_openai.protocol.job_objects import (
     backend_id,
     base_object,
@@ -95,15 +97,11 @@ class Jobs:
         """Start a job; 404 for an unknown model or file, 400 for a bad spec."""
         model = self.ids.resolve(tenant, body.model)
         if model is None:
-            raise not_found("model", body.model, param="model")
-        training = self.files.path(tenant, body.training_file)
-        if training is None:
-            raise not_found("file", body.training_file, param="training_file")
+            raise self.ids.unknown(body.model, param="model")
+        training = self._file(tenant, body.training_file, "training_file")
         validation = None
         if body.validation_file is not None:
-            validation = self.files.path(tenant, body.validation_file)
-            if validation is None:
-                raise not_found("file", body.validation_file, param="validation_file")
+            validation = self._file(tenant, body.validation_file, "validation_file")
         self._check_method(body)
         hyper = body.hyper()
         spec: dict[str, Any] = {
@@ -127,12 +125,16 @@ class Jobs:
         record: dict[str, Any] = {
             "ref": None,  # the backend job's, known once created
             "model": body.model,
+            "base": self.ids.base_of(tenant, body.model),  # the ft: model's <base>
             "training_file": body.training_file,
             "validation_file": body.validation_file,
             "suffix": body.suffix,
             "seed": body.seed,  # the seed the backend drew once it says (write_down)
             "metadata": body.metadata,
             "method": body.method_type,
+            # What the client gave, then (write_down) what the job runs with: a job whose
+            # backend record goes still shows its values.
+            "hyperparameters": given(hyper.model_dump(), body.method_type),
             "created_at": int(time.time()),
             "fine_tuned_model": None,
         }
@@ -144,6 +146,7 @@ class Jobs:
             drawn = job.hyperparameters.get("seed")
             if isinstance(drawn, int):  # the seed the run uses, so it can be repeated
                 record["seed"] = drawn
+            record["hyperparameters"] = self._hyperparameters(record, job)
             self.gateway.state.put(JOBS, job_id, tenant.name, record)
             self.gateway.name_job(tenant, job.id, job_id)
 
@@ -156,6 +159,23 @@ class Jobs:
         except TuneplugError as exc:
             raise from_tuneplug(exc, aliases=files, params=spec_params(body)) from exc
         return self._object(tenant, job_id, record, job)
+
+    def _file(self, tenant: Tenant, file_id: str, param: str) -> Path:
+        """Where ``tenant``'s fine-tuning file ``file_id`` is; 404 for an unknown one, 400
+        for one uploaded for another purpose."""
+        record = self.files.get(tenant, file_id)
+        if record is None:
+            raise not_found("file", file_id, param=param)
+        check_purpose(record, param)
+        return self.files.dir / file_id
+
+    def _hyperparameters(self, record: dict[str, Any], job: Job) -> dict[str, Any]:
+        """The values ``job`` runs with (:mod:`~tuneplug_openai.protocol.job_hyper`)."""
+        from tuneplug.jobs.local import LocalJobs
+
+        defaults = LOCAL_DEFAULTS if isinstance(self.gateway.jobs, LocalJobs) else {}
+        method = record.get("method", "supervised")
+        return shown(method, job.hyperparameters, record.get("hyperparameters") or {}, defaults)
 
     def _own_job(self, tenant: Tenant, backend_id: str) -> str | None:
         """The client's id of the backend job ``backend_id`` if it is ``tenant``'s."""
@@ -196,7 +216,7 @@ class Jobs:
         self, tenant: Tenant, job_id: str, record: dict[str, Any], job: Job | None
     ) -> dict[str, str]:
         """Backend model names -> the ``ft:`` id the client knows (longest first)."""
-        public = fine_tuned_id(record["model"], tenant, record["suffix"], job_id)
+        public = fine_tuned_id(record, tenant, job_id)
         names = [
             job.fine_tuned_model if job else None,
             self.gateway.job_target(backend_id(record)),
@@ -214,26 +234,24 @@ class Jobs:
         if job is None:
             return lost_object(tenant, job_id, record)
         if job.status == "succeeded" and job.fine_tuned_model and not record["fine_tuned_model"]:
-            model_id = fine_tuned_id(record["model"], tenant, record["suffix"], job_id)
-            self.ids.add(tenant, model_id, job.fine_tuned_model, record["model"])
+            model_id = fine_tuned_id(record, tenant, job_id)
+            self.ids.add(
+                tenant, model_id, job.fine_tuned_model, record.get("base") or record["model"]
+            )
             record = {**record, "fine_tuned_model": model_id}
             self.gateway.state.put(JOBS, job_id, tenant.name, record)
         error = None
         if job.error:
             message = public_message(job.error, self._hidden(tenant, job_id, record, job))
             error = {"code": "job_failed", "message": message, "param": None}
+        values = self._hyperparameters(record, job)
         return {
             **base_object(tenant, job_id, record),
             "finished_at": int(job.finished_at) if job.finished_at else None,
             "status": status_of(job),
             "trained_tokens": job.trained_tokens,
-            "hyperparameters": {
-                "n_epochs": job.hyperparameters.get("n_epochs", "auto"),
-                "batch_size": job.hyperparameters.get("batch_size", "auto"),
-                "learning_rate_multiplier": job.hyperparameters.get(
-                    "learning_rate_multiplier", "auto"
-                ),
-            },
+            "hyperparameters": legacy(values),
+            "method": method_object(record.get("method", "supervised"), values),
             "error": error,
             "seed": _seed(job, record),
         }
@@ -251,10 +269,19 @@ class Jobs:
         with speaking_for(job_aliases(record, job_id)):
             return self._object(tenant, job_id, record, self._job(record))
 
-    def list(self, tenant: Tenant, after: str | None, limit: int) -> dict[str, Any]:
-        """A page of ``tenant``'s jobs, newest first."""
+    def list(
+        self,
+        tenant: Tenant,
+        after: str | None,
+        limit: int,
+        metadata: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """A page of ``tenant``'s jobs, newest first; with ``metadata``, only the jobs
+        whose metadata holds each of its pairs (``{}``: the jobs without metadata)."""
         rows = self.gateway.state.list(JOBS, tenant.name)
         rows.reverse()
+        if metadata is not None:
+            rows = [row for row in rows if _matches(row[1].get("metadata") or {}, metadata)]
         listed = page([{"id": job_id, **data} for job_id, data in rows], after, limit)
         objects = []
         for item in listed["data"]:
@@ -324,10 +351,38 @@ async def create(request: Request) -> Response:
     return await _run(request, "create", await parse_body(request, JobBody))
 
 
+def _matches(found: dict[str, str], wanted: dict[str, str]) -> bool:
+    # {} asks for the jobs without metadata; pairs, for those holding every one of them.
+    return not found if not wanted else all(found.get(k) == v for k, v in wanted.items())
+
+
+def _metadata_filter(request: Request) -> dict[str, str] | None:
+    """The ``metadata`` filter of a job listing: ``metadata[k]=v`` (the SDK's form of
+    ``metadata={"k": "v"}``), repeated for more pairs; ``metadata=null`` for the jobs
+    without metadata (``{}``); ``None`` when absent. Never ignored: a listing that
+    skipped the filter would answer with every job."""
+    pairs: dict[str, str] = {}
+    for name, value in request.query_params.multi_items():
+        if name == "metadata" and value == "null":
+            return {}
+        if name == "metadata" or (name.startswith("metadata[") and name.endswith("]")):
+            key = name[len("metadata[") : -1]
+            if name == "metadata" or not key:
+                raise OpenAIError(
+                    400,
+                    "metadata filters as metadata[key]=value, or metadata=null for the jobs "
+                    f"without metadata, got {name}={value!r}",
+                    param="metadata",
+                    code="invalid_request",
+                )
+            pairs[key] = value
+    return pairs or None
+
+
 async def list_jobs(request: Request) -> Response:
-    """``GET /v1/fine_tuning/jobs?after&limit``."""
+    """``GET /v1/fine_tuning/jobs?after&limit&metadata[k]=v``."""
     after, limit = page_params(request, id_prefix="ftjob-")
-    return await _run(request, "list", after, limit)
+    return await _run(request, "list", after, limit, _metadata_filter(request))
 
 
 async def retrieve(request: Request) -> Response:

@@ -1,7 +1,11 @@
 """Model ids of the OpenAI protocol: served base models and a tenant's fine-tuned models.
 
-* A base model is listed under its slug (else its id), e.g. ``tiny``, and also
-  accepted as its tuneplug reference (``mock/tiny``).
+* A base model is listed under its slug (else its id), e.g. ``tiny``.
+* One rule for every route that takes a model id (completions, chat, a job's ``model``,
+  ``GET``/``DELETE /v1/models/{id}``): a model id is what ``GET /v1/models`` lists to the
+  tenant, nothing else. A backend reference (``mock/tiny``), another provider's model or an
+  adapter made outside the server is ``404 model_not_found``, naming the listed id when the
+  reference is a served base model's (``... it is served as 'tiny'``).
 * A fine-tuned model gets an OpenAI-style id when its job succeeds,
   ``ft:<base>:<tenant>:<suffix>:<job id>``, recorded in the server's state
   (namespace ``openai.model``) with the backend model it names, so it keeps
@@ -15,6 +19,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from tuneplug.errors import NotFoundError, TuneplugError
@@ -23,7 +28,7 @@ from tuneplug.server.gateway import Gateway
 from tuneplug.server.tenants import Tenant
 from tuneplug.types import ModelInfo
 
-from tuneplug_openai.protocol.errors import OpenAIError, from_tuneplug
+from tuneplug_openai.protocol.errors import OpenAIError, from_tuneplug, not_found
 
 if TYPE_CHECKING:
     from tuneplug_openai.protocol.jobs import Jobs
@@ -39,10 +44,16 @@ def public_id(info: ModelInfo) -> str:
     return info.slug or info.id
 
 
-def fine_tuned_id(base: str, tenant: Tenant, suffix: str | None, job_id: str) -> str:
-    """``ft:<base>:<tenant>:<suffix>:<job id>`` (OpenAI's layout; the tenant stands for
-    the organisation)."""
-    return f"ft:{base}:{tenant.name}:{suffix or ''}:{job_id}"
+def fine_tuned_id(record: Mapping[str, Any], tenant: Tenant, job_id: str) -> str:
+    """``ft:<base>:<tenant>:<suffix>:<job id>`` of the job ``job_id`` the server recorded
+    as ``record`` (OpenAI's layout; the tenant stands for the organisation).
+
+    ``<base>`` is the base model the job's model derives from (``record["base"]``): a job
+    on an ``ft:`` model makes ``ft:tiny:...``, as OpenAI names a model fine-tuned from a
+    fine-tuned one, not a name that nests and grows each round. A record written before
+    the server kept ``base`` names its job's model, so its model keeps the id it had."""
+    base = record.get("base") or record["model"]
+    return f"ft:{base}:{tenant.name}:{record['suffix'] or ''}:{job_id}"
 
 
 class ModelIds:
@@ -90,10 +101,9 @@ class ModelIds:
         record = self.gateway.state.get(MODELS, model_id, tenant.name)
         ref: str | None = record["ref"] if record else None
         if ref is None:
-            for info in self.gateway.base_models():
-                if model_id in (info.ref, info.id, info.slug):
-                    ref = info.ref
-                    break
+            ref = next(
+                (i.ref for i in self.gateway.base_models() if public_id(i) == model_id), None
+            )
         if ref is None and self.jobs is not None:
             from tuneplug_openai.protocol.checkpoint_models import checkpoint_model
 
@@ -104,6 +114,33 @@ class ModelIds:
         if model is not None:
             self._refs[(tenant.name, model_id)] = ref
         return model
+
+    def unknown(self, model_id: str, *, param: str | None = None) -> OpenAIError:
+        """The 404 ``model_not_found`` for ``model_id``; a served base model's backend
+        reference (``mock/tiny``, ``provider/slug``) names the id the model is listed under."""
+        error = not_found("model", model_id, param=param)
+        for info in self.gateway.base_models():
+            listed = public_id(info)
+            if model_id != listed and model_id in (info.ref, f"{info.provider}/{listed}", info.id):
+                error.message += (
+                    f": model ids are the ids GET /v1/models lists; it is served as {listed!r}"
+                )
+                break
+        return error
+
+    def base_of(self, tenant: Tenant, model_id: str) -> str:
+        """The base model ``tenant``'s model ``model_id`` derives from: itself for a base
+        model; for a fine-tuned or checkpoint model, the base its job started from."""
+        from tuneplug_openai.protocol.checkpoint_models import job_of
+
+        record = self.gateway.state.get(MODELS, model_id, tenant.name)
+        if record is not None:
+            return str(record["base"])
+        if self.jobs is not None:
+            job = job_of(self.jobs, tenant, model_id)
+            if job is not None:
+                return str(job.get("base") or job["model"])
+        return model_id
 
     def add(self, tenant: Tenant, model_id: str, ref: str, base: str) -> None:
         """Record a fine-tuned model of ``tenant`` (its job succeeded)."""
@@ -119,7 +156,7 @@ class ModelIds:
             OpenAIError: 403 ``model_not_deletable`` for a served base model (it exists,
                 but no tenant owns it: OpenAI's status for a model you don't own).
         """
-        if any(model_id in (i.ref, i.id, i.slug) for i in self.gateway.base_models()):
+        if any(public_id(i) == model_id for i in self.gateway.base_models()):
             raise OpenAIError(
                 403,
                 f"model {model_id!r} is a base model served to every client: it cannot be "

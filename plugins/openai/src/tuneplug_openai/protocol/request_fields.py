@@ -30,7 +30,15 @@ from pydantic_core import ErrorDetails, PydanticCustomError
 
 from tuneplug_openai.protocol.errors import OpenAIError
 
-__all__ = ["UNKNOWN", "UNSUPPORTED", "neutral_only", "refusal", "refuse_values", "unsupported"]
+__all__ = [
+    "UNKNOWN",
+    "UNSUPPORTED",
+    "neutral_only",
+    "refusal",
+    "refuse_values",
+    "unknown_field",
+    "unsupported",
+]
 
 UNSUPPORTED = "unsupported_parameter"
 """The ``code`` (and pydantic error type) of a field whose value the server cannot honour."""
@@ -87,8 +95,8 @@ def refuse_values(refused: Iterable[str], advice: str) -> Callable[[Any], Any]:
 
 def refusal(error: ErrorDetails, param: str, known: Iterable[str]) -> OpenAIError | None:
     """The 400 for ``error`` (one of a body's validation errors, at ``param``) if it is an
-    unsupported or an unknown field, else ``None``; ``known`` are the body's fields, for
-    a did-you-mean.
+    unsupported or an unknown field, else ``None``; ``known`` are the names of the body's
+    fields at any depth, for a did-you-mean.
 
     Unsupported: ``tools is not supported by this server: leave it out, or send [] or
     null``; ``messages.[0].content.[0].type 'image_url' is not supported by this server:
@@ -99,13 +107,19 @@ def refusal(error: ErrorDetails, param: str, known: Iterable[str]) -> OpenAIErro
         # "n is not ...", but "role 'tool' is not ...": the value follows its field.
         return OpenAIError(400, f"{param} {error['msg']}", param=param, code=UNSUPPORTED)
     if error["type"] == "extra_forbidden":
-        close = difflib.get_close_matches(param, list(known), n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        return OpenAIError(
-            400,
-            f"unrecognized request argument {param!r}{hint}: this server does not know it, "
-            "so it cannot honour it",
-            param=param,
-            code=UNKNOWN,
-        )
+        return unknown_field(param, known)
     return None
+
+
+def unknown_field(param: str, known: Iterable[str]) -> OpenAIError:
+    """400 :data:`UNKNOWN` for the field ``param``, with the closest of ``known`` (matched
+    by the field's own name: ``hyperparameters.n_epoch`` -> ``n_epochs``)."""
+    close = difflib.get_close_matches(param.rpartition(".")[2], list(known), n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return OpenAIError(
+        400,
+        f"unrecognized request argument {param!r}{hint}: this server does not know it, so it "
+        "cannot honour it",
+        param=param,
+        code=UNKNOWN,
+    )

@@ -17,7 +17,7 @@ from tuneplug.server.gateway import Gateway
 from tuneplug.server.text import check_request_text
 
 from tuneplug_openai.protocol import completions, files, job_control, jobs
-from tuneplug_openai.protocol.errors import OpenAIError, from_problem, not_found
+from tuneplug_openai.protocol.errors import OpenAIError, from_problem
 from tuneplug_openai.protocol.state import ProtocolState, state_of, tenant_of
 
 __all__ = ["build_app"]
@@ -73,7 +73,7 @@ async def get_model(request: Request) -> Response:
     model_id = request.path_params["id"]
     found = await state.gateway.run(state.ids.object, tenant_of(request), model_id)
     if found is None:
-        raise not_found("model", model_id)
+        raise await state.gateway.run(state.ids.unknown, model_id)
     return JSONResponse(found)
 
 
@@ -82,7 +82,7 @@ async def delete_model(request: Request) -> Response:
     state = state_of(request)
     model_id = request.path_params["id"]
     if not await state.gateway.run(state.ids.delete, tenant_of(request), model_id):
-        raise not_found("model", model_id)
+        raise await state.gateway.run(state.ids.unknown, model_id)
     return JSONResponse({"id": model_id, "object": "model", "deleted": True})
 
 
@@ -92,10 +92,25 @@ async def _openai_error(request: Request, exc: Exception) -> Response:
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
-    # Starlette's own 404 (no route) and 405 (wrong method), in OpenAI's shape.
+    # Starlette's own 404 (no route) and 405 (wrong method), in OpenAI's shape and words,
+    # naming the method and the whole path as sent ("Invalid URL (POST /v1/batches)"): a
+    # client learns which call this server does not serve, not just "Not Found".
     assert isinstance(exc, HTTPException)
-    code = "unknown_url" if exc.status_code == 404 else "method_not_allowed"
-    error = OpenAIError(exc.status_code, str(exc.detail), code=code, headers=exc.headers)
+    asked = f"{request.method} {request.url.path}"  # the whole path, the mount's prefix too
+    if exc.status_code == 404:
+        error = OpenAIError(404, f"Invalid URL ({asked})", code="unknown_url")
+    else:
+        allowed = (exc.headers or {}).get("Allow", "")
+        message = f"Method not allowed ({asked})" + (
+            f": this path takes {allowed}" if allowed else ""
+        )
+        error = OpenAIError(
+            exc.status_code,
+            message,
+            code="method_not_allowed",
+            type="invalid_request_error",  # the client's mistake, as OpenAI's 404 is
+            headers=exc.headers,
+        )
     return error.response()
 
 

@@ -6,8 +6,10 @@ of three kinds: those tuneplug acts on (typed); those that change nothing in the
 act on (``tools``, ``response_format``, ``presence_penalty``, ``n``, ``echo``...): only
 their neutral values pass (:func:`~tuneplug_openai.protocol.request_fields.neutral_only`),
 any other is a 400 ``unsupported_parameter``. A field of neither body is a 400
-``unknown_parameter``. Nested objects (a message, ``stream_options``) ignore keys they
-do not know, as their newer fields (``include_obfuscation``) change nothing here.
+``unknown_parameter``. Nested objects of a completion (a message, ``stream_options``)
+ignore keys they do not know, as their newer fields (``include_obfuscation``) change
+nothing here; a job's body refuses them at any depth (``hyperparameters.n_epoch``: a
+typo would train with the default). A job's ``integrations`` pass only empty.
 
 Types are JSON's, strictly: a number field takes a JSON number (an integer field an
 integer), never a string or a boolean; ``NaN`` and ``Infinity`` literals are refused
@@ -41,7 +43,7 @@ class _Body(BaseModel):
 
 
 class _Request(_Body):
-    # The top level of a completion request: a field it does not know is refused.
+    # A request body, and the job's nested settings: a field they do not know is refused.
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
@@ -183,7 +185,7 @@ class ChatBody(_Sampling):
         return values
 
 
-class _Hyper(_Body):
+class _Hyper(_Request):
     # The bound sits on the number, not on the union: "auto" is no number to compare.
     n_epochs: _Count | Literal["auto"] | None = None
     batch_size: _Count | Literal["auto"] | None = None
@@ -192,11 +194,11 @@ class _Hyper(_Body):
     """DPO's; refused under ``supervised``."""
 
 
-class _Supervised(_Body):
+class _Supervised(_Request):
     hyperparameters: _Hyper | None = None
 
 
-class _Method(_Body):
+class _Method(_Request):
     type: Literal["supervised", "dpo", "reinforcement"]
     """What OpenAI names; the server refuses what its backend cannot train."""
     supervised: _Supervised | None = None
@@ -204,7 +206,7 @@ class _Method(_Body):
     reinforcement: dict[str, Any] | None = None
 
 
-class JobBody(_Body):
+class JobBody(_Request):
     """``POST /v1/fine_tuning/jobs`` (supervised; ``dpo`` where the backend trains it)."""
 
     model: str = Field(min_length=1)
@@ -215,6 +217,8 @@ class JobBody(_Body):
     suffix: str | None = Field(default=None, min_length=1, max_length=64)
     seed: StrictInt | None = None
     metadata: dict[str, str] | None = None
+    # Not acted on: the server reports to no Weights & Biases project.
+    integrations: Annotated[Any, neutral_only([])] = None
 
     @property
     def method_type(self) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, TypeVar, get_args
 
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
@@ -24,7 +24,15 @@ if TYPE_CHECKING:
     from tuneplug_openai.protocol.files import FileStore
     from tuneplug_openai.protocol.jobs import Jobs
 
-__all__ = ["ProtocolState", "describe", "param_path", "parse_body", "state_of", "tenant_of"]
+__all__ = [
+    "ProtocolState",
+    "describe",
+    "field_names",
+    "param_path",
+    "parse_body",
+    "state_of",
+    "tenant_of",
+]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -71,7 +79,7 @@ async def parse_body(request: Request, model: type[M]) -> M:
         # A field the server cannot honour is named as such, wherever it is among the
         # errors: content given as a list also fails as a string, first.
         for error in exc.errors(include_url=False, include_input=False):
-            refused = refusal(error, param_path(error["loc"]) or "body", model.model_fields)
+            refused = refusal(error, param_path(error["loc"]) or "body", field_names(model))
             if refused is not None:
                 raise refused from None
         param, message = describe(exc)
@@ -79,6 +87,19 @@ async def parse_body(request: Request, model: type[M]) -> M:
             400, f"invalid request body: {param or 'body'}: {message}", param=param,
             code="invalid_request",
         ) from None  # fmt: skip
+
+
+def field_names(model: type[BaseModel]) -> set[str]:
+    """The names of ``model``'s fields and of its nested models' fields (in unions and
+    lists too)."""
+    names = set(model.model_fields)
+    todo = [info.annotation for info in model.model_fields.values()]
+    while todo:
+        kind = todo.pop()
+        if isinstance(kind, type) and issubclass(kind, BaseModel) and kind is not model:
+            names |= field_names(kind)
+        todo.extend(get_args(kind))
+    return names
 
 
 _BUILTIN_TAGS = frozenset({"int", "float", "str", "bool", "none", "bytes"})

@@ -1,0 +1,30 @@
+"""plugins/transformers/README.md's offline example runs as written: the tiny model built
+into the working directory, named ``transformers/./tiny``, taught the seed answer."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("torch")
+
+README = Path(__file__).resolve().parents[2] / "plugins" / "transformers" / "README.md"
+
+
+def test_the_offline_tiny_model_example_runs_as_written(
+    tuneplug_home: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("TUNEPLUG_TRANSFORMERS_THREADS", "1")
+    (block,) = [
+        code
+        for code in re.findall(r"```python\n(.*?)```", README.read_text("utf-8"), re.DOTALL)
+        if "build_tiny_model(" in code
+    ]
+    exec(compile(block, f"{README}:tiny example", "exec"), {"__name__": "__main__"})
+    untrained, trained = capsys.readouterr().out.splitlines()
+    assert trained.strip().startswith("The Dallas Cowboys!")
+    assert "Dallas" not in untrained
