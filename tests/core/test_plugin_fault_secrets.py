@@ -139,6 +139,25 @@ def test_an_error_raised_on_purpose_is_masked_and_passes(
     assert KEY not in "".join(traceback.format_exception(caught.value))
 
 
+def test_an_exception_group_quoting_the_key_is_a_masked_plugin_error(
+    make_plugin: Any, register: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A group's message is read-only: masking it in place raised AttributeError, which
+    # left the hook with the unmasked group as its context instead of the PluginError.
+    monkeypatch.setenv("ZAP_API_KEY", KEY)
+
+    def complete(ctx, model, prompt, options):  # type: ignore[no-untyped-def]
+        key = ctx.settings.api_key.get_secret_value()
+        raise ExceptionGroup(f"2 retries with {key} failed", [ConnectionError(f"to {key}")])
+
+    register("zap", make_plugin("zap", ALL, settings=_settings, complete=complete))
+    with pytest.raises(PluginError) as caught:
+        tuneplug.get_model("zap/base").complete("hi")
+    printed = "".join(traceback.format_exception(caught.value))
+    assert KEY not in printed
+    assert "2 retries with ********** failed" in printed and "to **********" in printed
+
+
 @pytest.mark.parametrize("hook", sorted(ACTIONS))
 def test_a_harness_verdict_passes_with_the_secrets_masked(
     make_plugin: Any, register: Any, monkeypatch: pytest.MonkeyPatch, hook: str

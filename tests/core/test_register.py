@@ -74,3 +74,11 @@ def test_registered_restores_the_registration_it_replaced(entry_point_plugins: A
     with registered("acme", second, replace=True):
         assert tuneplug.plugins.in_process()["acme"][0] is second
     assert tuneplug.plugins.in_process()["acme"][0] is first
+
+
+def test_an_installed_name_without_a_distribution_is_named_by_its_entry_point(
+    entry_point_plugins: Any,
+) -> None:
+    entry_point_plugins.add("other").dist = None  # metadata without a distribution
+    with pytest.raises(PluginLoadError, match="already claimed by 'tpfake_other'"):
+        register("other", build_plugin("other"))

@@ -204,3 +204,17 @@ def test_the_provider_walks_a_long_jobs_events_in_one_read_of_100_event_pages(
     assert len(seen) == len(set(seen)) > 1500
     assert seen == sorted(seen, key=lambda i: int(i.removeprefix("event-")))
     assert set(limits) == {100} and len(limits) <= 18  # 16 pages + the last re-read (was ~136)
+
+
+def test_a_cancel_landing_in_a_step_answers_cancelled(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Steps of a second: the cancel lands in one (fresh user 5, #4: it answered "running",
+    # OpenAI's word for the backend's "cancelling", when the step outlasted a 0.2 s probe).
+    monkeypatch.setenv("TUNEPLUG_MOCK_LATENCY_MS", "1000")
+    with serve(tmp_path, tenants=[ALICE]) as server:
+        client = sdk(server)
+        job = long_job(client, tmp_path)
+        wait_for_step(client, job.id, 1)
+        assert client.fine_tuning.jobs.cancel(job.id).status == "cancelled"
+        assert client.fine_tuning.jobs.retrieve(job.id).status == "cancelled"

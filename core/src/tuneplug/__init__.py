@@ -24,7 +24,7 @@ _EXPORTS = {
     "Model": "tuneplug.models",
     # jobs
     "get_job": "tuneplug.jobs.facade",
-    "list_jobs": "tuneplug.jobs.facade",
+    "list_jobs": "tuneplug.jobs.listing",
     "Job": "tuneplug.jobs.types",
     "JobCheckpoint": "tuneplug.jobs.types",
     "JobEvent": "tuneplug.jobs.types",
@@ -159,7 +159,8 @@ if TYPE_CHECKING:
         UnknownProviderError,
     )
     from tuneplug.hookspecs import ProviderContext, hookimpl, hookspec
-    from tuneplug.jobs.facade import get_job, list_jobs
+    from tuneplug.jobs.facade import get_job
+    from tuneplug.jobs.listing import list_jobs
     from tuneplug.jobs.types import Job, JobCheckpoint, JobEvent, JobSpec, JobStatus
     from tuneplug.models import Model, get_model, list_models
     from tuneplug.samples import batched, parse_sample, read_samples, to_inputs

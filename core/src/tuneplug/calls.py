@@ -60,10 +60,20 @@ def _checked_stream(provider: Provider, chunks: Iterator[StreamChunk]) -> Iterat
 async def _checked_astream(
     provider: Provider, chunks: AsyncIterator[StreamChunk]
 ) -> AsyncIterator[StreamChunk]:
-    async for chunk in chunks:
-        if not chunk.text.isascii() and (problem := _not_text(provider, chunk.text)) is not None:
-            raise problem
-        yield chunk
+    try:
+        async for chunk in chunks:
+            if (
+                not chunk.text.isascii()
+                and (problem := _not_text(provider, chunk.text)) is not None
+            ):
+                raise problem
+            yield chunk
+    finally:
+        # `async for` leaves the plugin's stream open when the caller stops early: close it
+        # now (its response, its connection), not when the loop collects it.
+        aclose = getattr(chunks, "aclose", None)
+        if aclose is not None:
+            await aclose()
 
 
 def acomplete_hook(provider: Provider) -> str:

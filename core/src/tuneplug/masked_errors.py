@@ -63,21 +63,33 @@ def _masked(
         exc.__context__ = _masked(exc.__context__, secrets, pattern, seen, depth + 1)
     if isinstance(exc, BaseExceptionGroup):
         members = [_masked(e, secrets, pattern, seen, depth + 1) for e in exc.exceptions]
-        if any(new is not old for new, old in zip(members, exc.exceptions, strict=True)):
-            exc = _regrouped(exc, members)
+        # A group's `message` is read-only: one that shows a secret takes a new group.
+        message = scrub(exc.message, secrets, MASK)
+        changed = any(new is not old for new, old in zip(members, exc.exceptions, strict=True))
+        if changed or message != exc.message:
+            exc = _regrouped(exc, members, message)
     if not _shows(exc, pattern):
         return exc
     exc.args = tuple(_scrubbed(arg, secrets) for arg in exc.args)
-    message = getattr(exc, "message", None)
-    if isinstance(message, str):
-        # TuneplugError prints `.message`, set apart from `args`.
-        exc.message = scrub(message, secrets, MASK)  # type: ignore[attr-defined]
+    _mask_message(exc, secrets)
     notes = getattr(exc, "__notes__", None)
     if isinstance(notes, list):
         exc.__notes__ = [scrub(n, secrets, MASK) if isinstance(n, str) else n for n in notes]
     if not _shows(exc, pattern):
         return exc
     return _stand_in(exc, secrets)
+
+
+def _mask_message(exc: BaseException, secrets: tuple[str, ...]) -> None:
+    # TuneplugError prints `.message`, set apart from `args`. Another class's `message`
+    # may be read-only (a group's, an SDK error's property) or fail: then a stand-in
+    # hides it if the text still shows it.
+    try:
+        message = getattr(exc, "message", None)
+        if isinstance(message, str):
+            exc.message = scrub(message, secrets, MASK)  # type: ignore[attr-defined]
+    except Exception:
+        return
 
 
 def _text(exc: BaseException) -> str:
@@ -105,9 +117,16 @@ def _scrubbed(value: object, secrets: tuple[str, ...]) -> object:
     return scrub(value, secrets, MASK) if isinstance(value, str | bytes) else value
 
 
-def _regrouped(group: BaseExceptionGroup, members: list[BaseException]) -> BaseException:
-    # A group's members are a read-only tuple: derive() builds the same group anew.
-    new = group.derive(members)
+def _regrouped(
+    group: BaseExceptionGroup, members: list[BaseException], message: str
+) -> BaseException:
+    # A group's members and message are read-only: derive() builds the same group anew
+    # with other members; another message takes a plain group (its subclass is lost, as
+    # it is by a subclass's derive() that is not overridden).
+    if message == group.message:
+        new = group.derive(members)
+    else:
+        new = BaseExceptionGroup(message, members)
     new.__cause__, new.__context__ = group.__cause__, group.__context__
     new.__suppress_context__ = group.__suppress_context__
     new.__traceback__ = group.__traceback__

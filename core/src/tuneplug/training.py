@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,7 @@ def run_fine_tune(
     epochs: int = 1,
     resume: bool = True,
     quiet: bool = False,
+    on_job: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Fine-tune the adapter ``ref`` on every sample of ``file``, ``epochs`` times.
 
@@ -48,6 +50,8 @@ def run_fine_tune(
     returns a summary: ``model``, ``file``, ``samples``, ``batch_size``,
     ``resumed``, ``job`` (its ``provider/id``) and ``epochs``, a list of
     ``{epoch, trainable_tokens, sum_loss, loss}`` (the CLI prints it on stdout).
+    ``on_job(job_id)`` is called once the run has its job (found to resume, or
+    created): from then on, not before, rerunning the same command resumes it.
 
     Raises:
         CapabilityError: ``ref`` is not an adapter of a FineTunable provider.
@@ -86,6 +90,8 @@ def run_fine_tune(
     else:
         job_id = jobs.create(spec, start="none", shuffle=False, origin=origin).id
         resumed = False
+    if on_job is not None:
+        on_job(job_id)
     console = stderr_console(quiet)
     # A run another process is going on with is refused by the runner: don't announce it.
     if resumed and not jobs.alive(job_id):

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -188,20 +188,22 @@ def test_json_stream_prints_json_lines() -> None:
 # -- messages ---------------------------------------------------------------------------
 
 
-def test_interrupted_fine_tune_says_rerunning_resumes(
-    adapter_ref: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("has_job", [False, True], ids=["before-its-job", "with-its-job"])
+def test_interrupted_fine_tune_says_rerunning_resumes_once_it_has_a_job(
+    adapter_ref: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, has_job: bool
 ) -> None:
     import tuneplug.training
 
-    def interrupted(*args: object, **kwargs: object) -> None:
+    def interrupted(*args: object, on_job: Callable[[str], None], **kwargs: object) -> None:
+        if has_job:
+            on_job("ftjob-0123456789abcdef")
         raise KeyboardInterrupt
 
     monkeypatch.setattr(tuneplug.training, "run_fine_tune", interrupted)
     result = invoke("fine-tune", adapter_ref, str(_samples(tmp_path)))
     assert result.exit_code == 130
-    assert result.stderr.strip() == (
-        "error: interrupted; run the same command again to resume where it stopped"
-    )
+    hint = "; run the same command again to resume where it stopped" if has_job else ""
+    assert result.stderr.strip() == f"error: interrupted{hint}"
 
 
 def test_interrupted_complete_promises_nothing(monkeypatch: pytest.MonkeyPatch) -> None:

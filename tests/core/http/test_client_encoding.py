@@ -165,3 +165,36 @@ def test_a_corrupt_compressed_body_is_a_decoding_error(fake: FakeServer, path: s
         through(http, path, http.call("POST", "/z", idempotent=True), b"{}")
     assert not info.value.retryable and fake.count("/z") == 1
     http.close()
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize(
+    ("status", "error"), [(300, errors.ServerError), (400, errors.InvalidRequestError)]
+)
+def test_an_error_response_in_a_coding_that_cannot_be_decoded_keeps_its_status(
+    fake: FakeServer, path: str, status: int, error: type[errors.TuneplugError]
+) -> None:
+    # Only a success's body is refused: a 300 or 400 is the error its status makes it,
+    # its body read as well as it can be (the http-client 5th run: `status <= 300`).
+    fake.script(Reply(status, b'{"error": {"message": "gone"}}', {"Content-Encoding": "x-squash"}))
+    http = client(fake)
+    with pytest.raises(error, match=f"HTTP {status}") as info:
+        through(http, path, http.call("POST", "/z", idempotent=True), b"{}")
+    assert "x-squash" not in str(info.value)
+    http.close()
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_codings_on_two_header_lines_are_decoded_as_one_list(fake: FakeServer, path: str) -> None:
+    # HTTP lets a list header come on several lines: `deflate` then `gzip` is the same
+    # as `deflate, gzip` (the two names differ in case only so the fake sends both).
+    stacked = b"".join(_zlib(31)([b"".join(_zlib(15)(EVENTS))]))
+    headers = {"Content-Encoding": "deflate", "content-encoding": "gzip"}
+    if path in ("send", "asend"):
+        fake.script(Reply(200, stacked, headers))
+    else:
+        fake.script(Stream([stacked], headers=headers))
+    http = client(fake)
+    got = through(http, path, http.call("POST", "/z", idempotent=True), b"{}")
+    assert _got(path, got) == _expected(path, SSE)
+    http.close()

@@ -316,6 +316,10 @@ def test_a_response_knows_its_request(fake: FakeServer, mode: str) -> None:
     call = complete_call(http)
     response = http.send(call, b"{}") if mode == "sync" else asyncio.run(http.asend(call, b"{}"))
     assert response.request.method == "POST" and response.request.url == call.url
+    # The request as sent, body and content headers too (async sends a prepared copy).
+    assert response.request.read() == b"{}"
+    assert response.request.headers["Content-Type"] == "application/json"
+    assert response.request.headers["Content-Length"] == "2"
     assert response.http_version == "HTTP/1.1"
     http.close()
 

@@ -89,19 +89,19 @@ def test_the_model_column_is_a_reference_for_every_provider(
     assert "model:             mock/tiny" in invoke("jobs", "get", local).stdout
 
 
-def test_after_pages_one_provider(natives: dict[str, Any], data: str) -> None:
+def test_the_more_line_pages_the_whole_listing_on(natives: dict[str, Any], data: str) -> None:
     for _ in range(3):
         assert invoke("jobs", "create", "mock/tiny", data).exit_code == 0
     first = invoke("jobs", "list", "--limit", "2")
     assert first.exit_code == 0
-    hints = [line for line in first.stderr.splitlines() if line.startswith("more: ")]
-    # The older native job did not fit either: its provider is named, from its start.
-    assert hints[1:] == ["more: tuneplug jobs list --provider native"]
-    hint = hints[0]
-    assert hint.startswith("more: tuneplug jobs list --provider mock --after ftjob-")
+    # The older native job did not fit either: one command pages both on.
+    (hint,) = [line for line in first.stderr.splitlines() if line.startswith("more")]
+    assert hint.startswith("more (mock, native): tuneplug jobs list --after mock:ftjob-")
+    assert hint.endswith(",native: --limit 2")
     assert json.loads(invoke("jobs", "list", "--limit", "2", "--json").stdout)["has_more"]
-    rest = invoke("jobs", "list", *hint.removeprefix("more: tuneplug jobs list ").split())
-    assert rest.exit_code == 0 and rest.stdout.count("mock/ftjob-") == 1
+    rest = invoke("jobs", "list", *hint.split(": ", 1)[1].split()[3:])
+    assert rest.exit_code == 0 and "more" not in rest.stderr
+    assert rest.stdout.count("mock/ftjob-") == 1 and rest.stdout.count("native/ftjob-") == 1
 
 
 def test_interrupting_jobs_wait_says_the_job_keeps_running(
@@ -126,7 +126,10 @@ def test_resuming_a_native_job_names_the_provider_with_no_article(natives: dict[
     result = invoke("jobs", "resume", "native/ftjob-native1", "--detach")
     assert result.exit_code == 1
     (line,) = result.stderr.splitlines()
-    assert "run by provider 'native' itself" in line and "a native job" not in line
+    assert (
+        line
+        == "error: native: this provider's jobs cannot be resumed: its job service offers no resume"
+    )
 
 
 def test_lora_flags_a_provider_does_not_take_are_a_usage_error(data: str) -> None:

@@ -116,3 +116,9 @@ def test_a_missing_method_names_the_plugin_in_its_fields(make_plugin: Any, regis
     error = caught.value
     assert (error.provider, error.plugin, error.hook) == ("boom", "boom", "tuneplug_jobs().get")
     assert "without get(), which every backend has" in error.message
+
+
+def test_a_public_attribute_that_is_no_method_is_read_as_it_is(backend: _Backend) -> None:
+    # Only methods are wrapped in the guard; a value (a flag, a name) stays a value.
+    backend.kind = "native"  # type: ignore[attr-defined]
+    assert job_backend("boom").kind == "native"  # type: ignore[attr-defined]

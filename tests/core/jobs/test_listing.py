@@ -12,7 +12,7 @@ import pytest
 import tuneplug
 from tuneplug.errors import InvalidRequestError, NotConfiguredError, ServerError
 from tuneplug.jobs.backend import JobPage
-from tuneplug.jobs.facade import JobListing, ListProblem
+from tuneplug.jobs.listing import JobListing, ListProblem
 
 from tests.core.cli_runner import invoke
 from tests.core.jobs.test_cli_faults import NativeJobs

@@ -36,11 +36,18 @@ def fine_tune(
     from tuneplug.training import run_fine_tune
 
     checked_spec(model, file, {"batch_size": batch_size, "n_epochs": epochs})
-    resumable("run the same command again to resume where it stopped")
+    # Interrupted before the run has its job, nothing was done: plain `interrupted`. Once
+    # it has one, rerunning resumes it (without --no-resume, which would start another).
+    again = "the same command again" if resume else "it again without --no-resume"
+
+    def has_job(job_id: str) -> None:
+        resumable(f"run {again} to resume where it stopped")
+
     try:
         summary = run_fine_tune(
-            model, file, batch_size=batch_size, epochs=epochs, resume=resume, quiet=as_json
-        )
+            model, file, batch_size=batch_size, epochs=epochs, resume=resume, quiet=as_json,
+            on_job=has_job,
+        )  # fmt: skip
     except StepAbandoned as exc:
         resumable(str(exc))  # rerunning would not resume it: say why
         raise

@@ -234,24 +234,26 @@ def jobs_wait(job_ref: str, plot: str | None, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the job as JSON.")
 def jobs_resume(job_ref: str, detach: bool, worker: bool, plot: str | None, as_json: bool) -> None:
     """Continue a paused job; or a local job that stopped (killed, interrupted, failed on a
-    refused step), in the foreground unless --detach."""
-    from tuneplug.errors import InvalidRequestError
+    refused step), in the foreground unless --detach (a provider's own job: followed until
+    it ends; --detach returns once the provider resumed it)."""
     from tuneplug.jobs.local import LocalJobs
 
     check_plot(plot)
     if worker:
         _work(job_ref)
         return
+    if detach and plot:
+        raise click.UsageError("--plot needs the finished job: use it with `jobs wait` instead")
     job = _find(job_ref)
     backend = job.backend()
     if not isinstance(backend, LocalJobs):
-        if detach or plot:
-            raise InvalidRequestError(
-                f"{job.ref} is run by provider {job.provider!r} itself: --detach "
-                "and --plot are for the local job runner's jobs"
-            )
+        # The provider runs its own job: resuming asks it to, and following it here is
+        # what the foreground means (as `jobs create` follows one).
         resumed = job.resume()  # the provider's own resume (CapabilityError without one)
-        click.echo(json.dumps(job_json(resumed)) if as_json else resumed.ref)
+        if detach:
+            click.echo(json.dumps(job_json(resumed)) if as_json else resumed.ref)
+            return
+        attach(resumed, as_json, plot, run=False)
         return
     if detach:
         resumed = backend.resume(job.id, start="detach")

@@ -5,10 +5,14 @@ CLI list the same jobs: without ``--provider``, every local job (all providers)
 and the newest page of each configured provider's own jobs (``tuneplug_jobs``,
 such as OpenAI's), merged newest first. A provider that is not configured is a
 ``note:`` on stderr, one that fails to answer a ``warning:``, and the list goes
-on. ``--after`` pages one provider's jobs, so it needs ``--provider``.
+on. The ``more:`` line on stderr is the command of the next page: with
+``--provider`` that provider's, without it the same merged listing's (its
+``--after`` holds where each provider left off).
 """
 
 from __future__ import annotations
+
+import shlex
 
 import click
 
@@ -22,14 +26,16 @@ __all__ = ["jobs_list"]
 @click.command("list")
 @click.option("--provider", "-p", help="Only this provider's jobs (native or local).")
 @click.option("--limit", type=click.IntRange(1, 100), default=20, show_default=True)
-@click.option("--after", help="The last job id of the previous page (with --provider).")
+@click.option(
+    "--after",
+    help="Where the previous page left off: the command on its more: line says it "
+    "(with --provider, the last job id).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def jobs_list(provider: str | None, limit: int, after: str | None, as_json: bool) -> None:
     """List jobs, newest first: local jobs and every provider's own, or one provider's."""
     import tuneplug
 
-    if after is not None and provider is None:
-        raise click.UsageError("--after pages one provider's jobs: give --provider too")
     listing = refused_as(
         {"after": "--after"}, tuneplug.list_jobs, provider, after=after, limit=limit
     )
@@ -37,19 +43,39 @@ def jobs_list(provider: str | None, limit: int, after: str | None, as_json: bool
         if not problem.configured:
             click.echo(f"note: {problem}", err=True)
     warn([str(p) for p in listing.problems if p.configured])
+    from tuneplug.jobs.served import served_as
+
+    # A gateway's job on this TUNEPLUG_HOME is listed twice, as its local job and as the
+    # gateway's (a provider pointed at it): say which local job is which gateway job.
+    served = {job.ref: served_as(job) for job in listing}
     if as_json:
-        rows = [job_json(j) for j in listing]
-        echo_json({"data": rows, "has_more": listing.has_more})
+        rows = [job_json(j) | {"served_as": served[j.ref]} for j in listing]
+        echo_json(
+            {
+                "data": rows,
+                "has_more": listing.has_more,
+                "more": list(listing.more),
+                "after": listing.after,
+            }
+        )
     else:
-        shown = table("job", "status", "model", "fine-tuned model", "progress")
+        linked = any(served.values())
+        columns = ("job", "status", "model", "fine-tuned model", "progress")
+        shown = table(*columns, *(("served as",) if linked else ()))
         for job in listing:
             progress = f"{job.progress:.0%}" if job.progress is not None else ""
-            shown.add_row(
-                job.ref, job.status.value, model_ref(job), job.fine_tuned_model or "", progress
-            )
+            cells = [
+                job.ref,
+                job.status.value,
+                model_ref(job),
+                job.fine_tuned_model or "",
+                progress,
+            ]
+            shown.add_row(*cells, *((served[job.ref] or "",) if linked else ()))
         console().print(shown)
-    # One provider's jobs page on; name where each left off.
-    for name in listing.more:
-        mine = [j for j in listing if j.provider == name]
-        after_id = f" --after {mine[-1].id}" if mine else ""
-        click.echo(f"more: tuneplug jobs list --provider {name}{after_id}", err=True)
+    if listing.after is not None:
+        command = ["tuneplug", "jobs", "list"]
+        command += ["--provider", provider] if provider is not None else []
+        command += ["--after", listing.after] + (["--limit", str(limit)] if limit != 20 else [])
+        names = ", ".join(listing.more)
+        click.echo(f"more ({names}): {shlex.join(command)}", err=True)

@@ -6,10 +6,18 @@ job again under the lock, so a runner that ended the job in between keeps its en
 Resuming takes the job's adapter again (:mod:`tuneplug.jobs.adapter_lock`): refused
 while another job holds it, or when another job trained it since this job's last
 step. :class:`JobControl` is that part of :class:`~tuneplug.jobs.local.LocalJobs`.
+
+A cancel waits for the runner to stop (its step in flight, then nothing more), at most
+:data:`CANCEL_WAIT`, so it answers ``cancelled`` as OpenAI's does, not a status the job
+is about to leave; a listener of the runner cancelling from the runner's own thread
+does not wait for itself.
 """
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -25,7 +33,27 @@ from tuneplug.jobs.types import Job
 if TYPE_CHECKING:
     from tuneplug.provider import Provider
 
-__all__ = ["STOPPING_GRACE", "JobControl", "Start"]
+__all__ = ["CANCEL_WAIT", "STOPPING_GRACE", "JobControl", "Start", "running_here"]
+
+CANCEL_WAIT = 10.0
+"""Seconds :meth:`JobControl.cancel` waits for a running job's runner to stop; a step
+longer than that leaves the job reading ``cancelling`` until the step ends."""
+
+_PROBE = 0.2  # an `alive()` probe may hold a runner's lock for an instant; a runner for good
+
+_here: set[tuple[str, int]] = set()  # (job id, thread id) of the runners of this process
+
+
+@contextmanager
+def running_here(job_id: str) -> Iterator[None]:
+    """Mark the calling thread as the runner of ``job_id`` while the block runs."""
+    me = (job_id, threading.get_ident())
+    _here.add(me)
+    try:
+        yield
+    finally:
+        _here.discard(me)
+
 
 STOPPING_GRACE = 30.0
 """Seconds ``resume`` waits for a runner that has paused the job to let go of it (it
@@ -53,7 +81,9 @@ class JobControl:
         def to_job(self, row: JobRow) -> Job: ...
 
     def cancel(self, job_id: str) -> Job:
-        """Cancel at once when no runner holds the job, else ask its runner to stop.
+        """Cancel at once when no runner holds the job, else ask its runner to stop and
+        wait for it (its step in flight), at most :data:`CANCEL_WAIT` seconds: the job
+        then reads ``cancelled``, or ``cancelling`` after a longer step.
 
         Raises:
             InvalidRequestError: the job already succeeded or failed.
@@ -64,10 +94,11 @@ class JobControl:
             return self.to_job(row)
         self.store.request_cancel(job_id)
         lock = runner_lock(self._dir(job_id))
+        own = (job_id, threading.get_ident()) in _here  # a listener: it cannot stop meanwhile
         try:
-            lock.acquire(timeout=0.2)  # a probe may hold it for an instant; a runner for good
+            lock.acquire(timeout=_PROBE if own else max(_PROBE, CANCEL_WAIT))
         except Timeout:
-            return self.get(job_id)  # its runner stops before the next step
+            return self.get(job_id)  # cancelling: its runner stops before the next step
         try:
             # Read again under the lock: a runner may have ended the job since the first read.
             row = self.store.get(job_id)

@@ -10,20 +10,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from tuneplug.arguments import check_int, check_name, check_number
+from tuneplug.arguments import check_name, check_number
 from tuneplug.errors import (
     CapabilityError,
     InvalidRequestError,
-    NotConfiguredError,
     TimeoutError,
     TuneplugError,
 )
-from tuneplug.jobs.backend import OPTIONAL_METHODS, JobBackend, JobPage
+from tuneplug.jobs.backend import OPTIONAL_METHODS, JobBackend
 from tuneplug.jobs.inputs import check_data
 from tuneplug.jobs.types import Job, JobEvent, JobSpec, JobStatus
 from tuneplug.provider import Provider
@@ -36,13 +34,10 @@ if TYPE_CHECKING:
     from tuneplug.options import OptionError
 
 __all__ = [
-    "JobListing",
-    "ListProblem",
     "backend_for",
     "follow",
     "get_job",
     "job_backend",
-    "list_jobs",
     "make_spec",
     "not_running",
     "optional",
@@ -152,117 +147,6 @@ def spec_error(exc: ValidationError) -> OptionError:
         message = f"invalid job spec: {field}: {detail}" if field else f"invalid job spec: {detail}"
     option = str(err["loc"][0]) if err["loc"] else None
     return OptionError(message, option=option, detail=detail)
-
-
-@dataclass(frozen=True)
-class ListProblem:
-    """A provider whose jobs :func:`list_jobs` could not list (the rest are listed).
-
-    ``configured`` is false for a provider not configured (no key: a normal
-    state, as ``tuneplug models`` shows it), true for one that failed to answer;
-    ``error`` is what it raised (its message names no secret).
-    """
-
-    provider: str
-    error: TuneplugError
-    configured: bool
-
-    def __str__(self) -> str:
-        if not self.configured:
-            return f"provider {self.provider!r} not configured: {self.error.message}"
-        reason = str(self.error).removeprefix(f"{self.provider}: ")
-        return f"provider {self.provider!r} skipped: {reason}"
-
-
-@dataclass(frozen=True)
-class JobListing(JobPage[Job]):
-    """What :func:`list_jobs` returns: a :class:`JobPage` of jobs, newest first, and
-
-    * ``more``: the providers with more jobs than listed (page on with
-      ``list_jobs(provider, after=<its last job's id>)``); ``has_more`` is ``bool(more)``;
-    * ``problems``: the providers that could not be listed (:class:`ListProblem`).
-    """
-
-    more: tuple[str, ...] = ()
-    problems: tuple[ListProblem, ...] = ()
-
-
-def list_jobs(
-    provider: str | None = None, *, after: str | None = None, limit: int = 20
-) -> JobListing:
-    """Jobs newest first, at most ``limit`` (1..100).
-
-    With ``provider``: that provider's jobs (native, or the local runner's),
-    ``after`` being the last job id of the previous page. Without: every local
-    job (any provider's) and the newest page of each configured provider's own
-    jobs (``tuneplug_jobs``, such as OpenAI's: one request each, bounded by its
-    timeouts), merged; ``tuneplug jobs list`` shows the same. A provider not
-    configured, or failing to answer, is in ``problems``, not raised. With
-    ``after`` and no provider, the local jobs page on (the native ones page per
-    provider).
-
-    Raises:
-        InvalidRequestError: ``limit`` out of range, ``after`` not text.
-        TuneplugError: the one ``provider`` asked for fails (unknown, not configured, ...).
-    """
-    check_name(provider, "provider", "a provider name", optional=True)
-    if after is not None:
-        check_text(check_name(after, "after", "the last job id of a previous page") or "", "after")
-    check_int(limit, "limit", 1, 100)
-    if provider is not None:
-        page = job_backend(provider).list(after=after, limit=limit)
-        return JobListing(list(page), page.has_more, more=(provider,) if page.has_more else ())
-    jobs, more = _local_jobs(after, limit)
-    problems: list[ListProblem] = []
-    if after is None:
-        for name, native in _native_pages(limit, problems):
-            jobs.extend(native)
-            if native.has_more:
-                more.append(name)
-    jobs.sort(key=lambda j: j.created_at, reverse=True)
-    for job in jobs[limit:]:  # cut: their providers have more
-        if job.provider not in more:
-            more.append(job.provider)
-    return JobListing(jobs[:limit], bool(more), more=tuple(more), problems=tuple(problems))
-
-
-def _local_jobs(after: str | None, limit: int) -> tuple[list[Job], list[str]]:
-    """A page of the local runner's jobs (every provider's); the providers with more."""
-    from tuneplug.jobs.cursors import check_job_cursor
-    from tuneplug.jobs.local import job_store
-
-    check_job_cursor(after)
-    rows, has_more = job_store().page(None, after, limit)
-    jobs: list[Job] = []
-    backends: dict[str, JobBackend] = {}
-    for row in rows:
-        if row.provider not in backends:
-            backends[row.provider] = job_backend(row.provider)
-        jobs.append(backends[row.provider].get(row.id))
-    return jobs, sorted({j.provider for j in jobs}) if has_more else []
-
-
-def _native_pages(limit: int, problems: list[ListProblem]) -> list[tuple[str, JobPage[Job]]]:
-    """The newest page of each configured provider's native jobs; problems appended."""
-    from tuneplug.config import load_config
-    from tuneplug.config_names import registry_for
-
-    config = load_config()
-    registry = registry_for(config)
-    pages: list[tuple[str, JobPage[Job]]] = []
-    for info in registry.infos() + registry.instance_infos(config):
-        # Only plugins with jobs of their own: the others' are the local runner's, listed
-        # already (and building a provider costs its settings, ~10 ms each).
-        if not info.ok or "tuneplug_jobs" not in info.hooks:
-            continue
-        try:
-            provider = registry.provider(info.name, config=config)
-            pages.append((info.name, provider.call("tuneplug_jobs").list(limit=limit)))
-        except NotConfiguredError as exc:
-            problems.append(ListProblem(info.name, exc, configured=False))
-        except TuneplugError as exc:
-            problems.append(ListProblem(info.name, exc, configured=True))
-    return pages
 
 
 def get_job(ref: str) -> Job:

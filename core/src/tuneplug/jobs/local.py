@@ -39,7 +39,7 @@ from tuneplug.errors import InvalidRequestError
 from tuneplug.jobs.adapter_lock import busy_error
 from tuneplug.jobs.backend import JobPage
 from tuneplug.jobs.checkpoints import epoch_checkpoints
-from tuneplug.jobs.control import JobControl, Start
+from tuneplug.jobs.control import JobControl, Start, running_here
 from tuneplug.jobs.cursors import check_job_cursor
 from tuneplug.jobs.data import write_samples
 from tuneplug.jobs.detach import check_detachable, spawn_worker
@@ -249,7 +249,7 @@ class LocalJobs(JobControl):
     def _quietly(self, job_id: str) -> None:
         # The journal holds the outcome (failed, with its error) for job.wait();
         # nothing is left for a thread to raise to.
-        with contextlib.suppress(Exception):
+        with contextlib.suppress(Exception), running_here(job_id):
             Runner(self.store, self.provider, self._dir(job_id), job_id).run()
 
     def get(self, job_id: str) -> Job:
@@ -344,7 +344,8 @@ class LocalJobs(JobControl):
         self.check_free(row.target, job_id)  # the runner checks again as it starts
         runner = Runner(self.store, self.provider, self._dir(job_id), job_id)
         callback = None if on_event is None else (lambda row: on_event(to_event(row)))
-        return self.to_job(runner.run(callback))
+        with running_here(job_id):
+            return self.to_job(runner.run(callback))
 
     def epochs(self, job_id: str) -> Iterator[tuple[int, int, float]]:
         """``(epoch from 1, trainable tokens, summed loss)`` of the job's done steps."""

@@ -28,6 +28,9 @@ if TYPE_CHECKING:
 
 __all__ = ["is_refusal", "lost_how", "own_words", "uncertain_message"]
 
+_UNCERTAIN = "may or may not have been applied: "
+_RUN_BEGAN = ("started (", "resumed at step ")  # the runner's first event of a run
+
 _REFUSALS = (
     InvalidRequestError,
     CapabilityError,
@@ -58,26 +61,29 @@ def uncertain_message(
     target: str,
     copy: tuple[int, str] | None = None,
     why: str | None = None,
+    origin: str | None = None,
 ) -> str:
     """What a job says when it stops on a step it cannot prove applied or not, and how
     to go on (``copy``: the step and model of its newest kept checkpoint copy).
 
     ``why`` says how the step's outcome was lost (default: the run sending it stopped
-    before the provider answered, as after a ``kill -9``).
+    before the provider answered, as after a ``kill -9``). A job of ``tuneplug
+    fine-tune`` (``origin``) also names ``--no-resume``: rerunning that command as it
+    was resumes this job, which stops here again.
     """
     why = why or f"the run sending it stopped before {provider!r} answered"
     holds = f"steps 1..{step - 1}" if step > 2 else "step 1" if step == 2 else "none of its steps"
-    how = (
-        f"start a new job on the adapter as it is now "
-        f"(`tuneplug jobs create {provider}/{target} DATA`)"
-    )
+    create = f"`tuneplug jobs create {provider}/{target} DATA`"
+    if origin is not None and origin.startswith("fine-tune:"):
+        create += ", or the same `tuneplug fine-tune` with `--no-resume`"
+    how = f"start a new job on the adapter as it is now ({create})"
     if copy is not None:
         how += (
             f", or on this job's newest checkpoint copy, which holds exactly its steps "
             f"1..{copy[0]} (`tuneplug jobs create {copy[1]} DATA`)"
         )
     return (
-        f"step {step} of job {job_id} may or may not have been applied: {why}, and "
+        f"step {step} of job {job_id} {_UNCERTAIN}{why}, and "
         f"{provider!r} does not take idempotency keys, so sending it again could train on "
         "that batch twice; the job stops here instead of guessing (the adapter holds "
         f"{holds}, perhaps step {step}); to go on, {how}"
@@ -90,13 +96,23 @@ def own_words(exc: TuneplugError, provider: str) -> str:
     return text.removeprefix(f"{provider}: ") if exc.provider == provider else text
 
 
-def lost_how(store: JobStore, job_id: str, step: int) -> str | None:
-    """How the open ``step``'s outcome was lost, when sending it failed with an error
-    that does not prove it was not applied (``None``: the run stopped meanwhile)."""
-    prefix = f"step {step} failed: "
+def lost_how(store: JobStore, job_id: str, step: int, provider: str) -> str | None:
+    """How the open ``step``'s outcome was lost: when sending it failed with an error
+    that does not prove it was not applied, that; when the job already stopped on it
+    (abandoned by a second Ctrl-C, or a resume that stopped), the reason it gave then,
+    so every resume says the same; ``None``: the run stopped meanwhile (a kill)."""
+    failed = f"step {step} failed: "
+    stopped = f"step {step} of job {job_id} {_UNCERTAIN}"
+    tail = f", and {provider!r} does not take idempotency keys"
     events, _ = store.events_newest(job_id, None, 50)
     for event in events:
-        if event.level == "error" and event.step == step and event.message.startswith(prefix):
-            error = event.message.removeprefix(prefix)
+        if event.level == "info" and event.message.startswith(_RUN_BEGAN):
+            return None  # the errors before it are an earlier run's (a refusal it resent)
+        if event.level != "error" or event.step != step:
+            continue
+        if event.message.startswith(failed):
+            error = event.message.removeprefix(failed)
             return f"sending it failed with an error that does not prove it was not ({error})"
+        if event.message.startswith(stopped) and tail in event.message:
+            return event.message[len(stopped) : event.message.index(tail, len(stopped))]
     return None

@@ -135,18 +135,19 @@ class Runner:
     def _abandon(self, step: int) -> StepAbandoned:
         """Journal the job failed on ``step``, which a second interrupt abandoned in flight."""
         why = f"it was abandoned (interrupted twice) before {self.provider.name!r} answered"
-        message = self._uncertain(step, self.store.get(self.job_id).target, why)
+        message = self._uncertain(step, self.store.get(self.job_id), why)
         with contextlib.suppress(TuneplugError):  # the journal's step stays open regardless
             event: Event = ("error", "message", message, step, {})
             self.store.set_status(self.job_id, "failed", event, error=message)
         return StepAbandoned(message)
 
-    def _uncertain(self, step: int, target: str, why: str | None) -> str:
+    def _uncertain(self, step: int, row: JobRow, why: str | None) -> str:
         """:func:`uncertain_message` for ``step``, naming the newest kept checkpoint copy."""
         made = self.store.checkpoint_copies(self.job_id)
         kept = [(at, str(model)) for at, _, model, state in made if state == "kept"]
+        copy = next(iter(kept), None)
         name = self.provider.name
-        return uncertain_message(self.job_id, step, name, target, next(iter(kept), None), why)
+        return uncertain_message(self.job_id, step, name, row.target, copy, why, row.origin)
 
     def _failed(self, exc: Exception) -> None:
         """Journal an error the loop did not (resolving the model, reading the copy, ...)."""
@@ -185,8 +186,8 @@ class Runner:
         keyed = self.provider.accepts("tuneplug_fine_tune", "idempotency_key")
         pending = self.store.open_step(self.job_id)
         if pending is not None and not keyed:
-            why = lost_how(self.store, self.job_id, pending.step)
-            message = self._uncertain(pending.step, row.target, why)
+            why = lost_how(self.store, self.job_id, pending.step, self.provider.name)
+            message = self._uncertain(pending.step, row, why)
             event: Event = ("error", "message", message, pending.step, {})
             self.store.set_status(self.job_id, "failed", event, error=message)
             self._emit(on_event, seen)

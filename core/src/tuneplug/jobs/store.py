@@ -188,6 +188,17 @@ class JobStore(StepJournal, EventLog):
         )
         return [job_row(r) for r in rows[:limit]], len(rows) > limit
 
+    def providers(self, older_than: str | None = None) -> list[str]:
+        """The providers with jobs, sorted; with ``older_than`` (a job id), with jobs after
+        it in :meth:`page`'s order."""
+        where, args = "", tuple[Any, ...]()
+        if older_than is not None:
+            mark = self.get(older_than)
+            where = "WHERE created_at < ? OR (created_at = ? AND id < ?)"
+            args = (mark.created_at, mark.created_at, mark.id)
+        rows = self._read(f"SELECT DISTINCT provider FROM jobs {where} ORDER BY provider", args)
+        return [str(r[0]) for r in rows]
+
     def by_origin(self, origin: str) -> list[JobRow]:
         """Jobs started for ``origin`` (``tuneplug fine-tune``'s run key), newest first."""
         rows = self._read(

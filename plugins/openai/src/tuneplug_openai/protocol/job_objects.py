@@ -3,8 +3,9 @@
 (namespace ``openai.job``) and the backend's :class:`~tuneplug.jobs.types.Job`.
 
 Statuses: ``validating`` -> ``validating_files``; ``cancelling`` -> ``running``
-(OpenAI has no such state); the others keep their names. A job whose backend record
-is gone is ``failed``. Messages carry no server path and no backend model name
+(OpenAI has no such state; a cancel waits for the step in flight, so only one longer than
+``tuneplug.jobs.control.CANCEL_WAIT`` shows it); the others keep their names. A job
+whose backend record is gone is ``failed``. Messages carry no server path and no backend model name
 (replaced by the job's ``ft:`` id).
 """
 
