@@ -42,10 +42,9 @@ def test_5xx_then_success(fake: FakeGradient, mode: str) -> None:
     assert fake.count("/complete") == 3
 
 
-@pytest.mark.parametrize("mode", MODES)
-def test_429_honours_retry_after(
-    fake: FakeGradient, mode: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _waits_recorded(monkeypatch: pytest.MonkeyPatch) -> tuple[tuneplug.Model, list[float]]:
+    """An adapter whose retry waits (sync and async) are recorded, not slept; Retry-After
+    is honoured up to 30 s."""
     from tuneplug_gradient.plugin import _client
 
     monkeypatch.setenv("GRADIENT_MAX_RETRY_AFTER", "30")
@@ -57,6 +56,14 @@ def test_429_honours_retry_after(
 
     policy = _client(model.provider.ctx).http.policy
     policy.sleep, policy.asleep = waits.append, asleep
+    return model, waits
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_429_honours_retry_after(
+    fake: FakeGradient, mode: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model, waits = _waits_recorded(monkeypatch)
     fake.script(
         Reply(429, {"message": "slow down"}, {"Retry-After": "2"}),
         Reply(429, {"message": "slow down"}, {"Retry-After": "30"}),
@@ -71,17 +78,7 @@ def test_429_honours_retry_after(
 def test_429_beyond_max_retry_after_fails_fast(
     fake: FakeGradient, mode: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tuneplug_gradient.plugin import _client
-
-    monkeypatch.setenv("GRADIENT_MAX_RETRY_AFTER", "30")
-    model = adapter()
-    waits: list[float] = []
-
-    async def asleep(seconds: float) -> None:
-        waits.append(seconds)
-
-    policy = _client(model.provider.ctx).http.policy
-    policy.sleep, policy.asleep = waits.append, asleep
+    model, waits = _waits_recorded(monkeypatch)
     fake.script(Reply(429, {"message": "slow down"}, {"Retry-After": "3600"}))
     with pytest.raises(errors.RateLimitError, match="retry after 3600 s") as info:
         model.complete("Q") if mode == "sync" else asyncio.run(model.acomplete("Q"))
