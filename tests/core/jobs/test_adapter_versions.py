@@ -74,7 +74,9 @@ def test_a_failed_job_does_not_resume_onto_steps_another_job_applied(adapter: Mo
         with pytest.raises(AdapterChangedError) as caught:
             resume()
         exc = caught.value
-        assert (exc.job_id, exc.other_job_id, exc.target) == (failed, other.id, adapter.id)
+        assert (exc.provider, exc.job_id, exc.other_job_id, exc.target) == (
+            "mock", failed, other.id, adapter.id
+        )
         message = str(exc)
         assert f"job mock/{failed} cannot resume" in message
         assert f"trained by job mock/{other.id}" in message
@@ -94,8 +96,12 @@ def test_the_refusal_offers_the_jobs_own_checkpoint_copy(adapter: Model) -> None
                          start="none").id)  # fmt: skip
     with pytest.raises(AdapterChangedError) as caught:
         jobs.resume(failed)
-    assert caught.value.checkpoint == copy
-    assert f"newest checkpoint copy (`tuneplug jobs create {copy} DATA`)" in str(caught.value)
+    assert (caught.value.provider, caught.value.checkpoint) == ("mock", copy)
+    # Both ways on: the adapter as it is now, then the job's own copy.
+    assert str(caught.value).endswith(
+        f"start a new job on the adapter as it is now (`tuneplug jobs create {adapter.ref} DATA`), "
+        f"or from this job's newest checkpoint copy (`tuneplug jobs create {copy} DATA`)"
+    )
     # What the message says works: a new job from the copy.
     again = tuneplug.get_model(copy).start_fine_tune(SAMPLES).wait(timeout=60)
     assert again.status.value == "succeeded"
@@ -144,3 +150,16 @@ def test_the_cli_resume_names_the_other_job_and_exits_1(adapter: Model) -> None:
         (line,) = [x for x in result.stderr.splitlines() if x.startswith("error: ")]
         assert f"trained by job mock/{other.id}" in line and "tuneplug jobs create" in line
     assert jobs.store.get(failed).status == "failed"
+
+
+def test_a_job_from_a_journal_without_versions_is_not_checked(adapter: Model) -> None:
+    """A job journalled before adapters were versioned (``adapter_version`` NULL) cannot
+    know what it left, so it resumes as before the versions rather than being refused."""
+    jobs = LocalJobs(adapter.provider)
+    failed = failed_at(jobs, adapter, 2)
+    jobs.run(jobs.create(tuneplug.JobSpec(model=adapter.id, training_data=SAMPLES),
+                         start="none").id)  # fmt: skip
+    with jobs.store._write() as conn:  # what an older journal holds
+        conn.execute("UPDATE jobs SET adapter_version = NULL WHERE id = ?", (failed,))
+    jobs.resume(failed, start="none")
+    assert jobs.run(failed).status.value == "succeeded"
