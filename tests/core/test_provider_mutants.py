@@ -10,6 +10,7 @@ import pytest
 from tuneplug.errors import CapabilityError
 from tuneplug.hookspecs import hookimpl
 from tuneplug.plugins import Registry
+from tuneplug.types import Capability
 
 from tests.core.plugin_kit import COMPLETER, FINETUNABLE, build_plugin
 
@@ -55,3 +56,32 @@ def test_a_wrapped_hook_goes_through_pluggy_so_the_wrapper_runs() -> None:
     assert provider.impl("tuneplug_list_models") is provider.pm.hook.tuneplug_list_models
     assert provider.call("tuneplug_list_models", base_only=True) == [plugin.base]
     assert tracer.seen == [True]
+
+
+def _jobs(ctx):  # type: ignore[no-untyped-def]
+    """A native job service's hook; never called here (``require`` looks at capabilities)."""
+    raise AssertionError("not reached")
+
+
+@pytest.mark.parametrize(
+    ("hooks", "capability", "operation", "words"),
+    [
+        # Without jobs there is no other way to offer: the message ends at the group.
+        (COMPLETER, Capability.FINE_TUNE, "fine-tune", "FineTunable"),
+        # A job service does not complete, and a job deletes nothing: no jobs hint.
+        ((), Capability.COMPLETE, "complete", "Completer"),
+        (COMPLETER, Capability.FINE_TUNE, "delete adapters", "FineTunable"),
+    ],
+    ids=["completer only", "jobs only: complete", "jobs: delete adapters"],
+)
+def test_a_missing_capability_offers_jobs_only_for_fine_tuning_on_a_job_service(
+    hooks: tuple[str, ...], capability: Capability, operation: str, words: str
+) -> None:
+    registry = Registry()
+    overrides = {} if hooks == COMPLETER and operation == "fine-tune" else {"jobs": _jobs}
+    registry.register("acme", build_plugin("acme", hooks, **overrides))
+    provider = registry.provider("acme")
+    with pytest.raises(CapabilityError) as info:
+        provider.require(capability, operation)
+    assert info.value.message == f"cannot {operation}: the provider does not implement {words}"
+    assert info.value.provider == "acme"
