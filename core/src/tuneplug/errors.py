@@ -21,6 +21,7 @@ __all__ = [
     "CapabilityError",
     "ConfigError",
     "ConnectionError",
+    "InputFileError",
     "InvalidRequestError",
     "NotConfiguredError",
     "NotFoundError",
@@ -260,15 +261,29 @@ class AdapterChangedError(InvalidRequestError):
         self.checkpoint = checkpoint
 
 
-class SampleFileError(InvalidRequestError):
+class InputFileError(InvalidRequestError):
+    """An input file with problems, read past the first to list them all
+    (:mod:`tuneplug.problems`): a samples file, a batch's input file.
+
+    Attributes:
+        path: the file, as given.
+        problems: one ``FILE:LINE: problem`` line each, the first one first (at most
+            :data:`tuneplug.problems.MAX_PROBLEMS`; the message says how many more).
+        total: how many problems were found in all.
+    """
+
+    path: str
+    problems: tuple[str, ...]
+    total: int
+
+
+class SampleFileError(InputFileError):
     """A samples file is unreadable or holds an invalid sample; names file, line and field.
 
     Attributes:
         path, line, field, detail: where the (first) problem is, and what it is.
-        problems: every problem found, one ``FILE:LINE: field: problem`` line each (at
-            most 20; the message then says how many more), the first one first: a file's
-            reader goes on past its first bad sample to list them all.
-        total: how many problems were found in all.
+        problems, total: as :class:`InputFileError`, a line being
+            ``FILE:LINE: field: problem``.
     """
 
     def __init__(

@@ -22,7 +22,7 @@ from typing import Any
 import click
 
 from tuneplug.cli.interrupts import stoppable, stops_handled
-from tuneplug.errors import ConfigError, SampleFileError, TuneplugError
+from tuneplug.errors import ConfigError, InputFileError, TuneplugError
 from tuneplug.text import one_line
 
 __all__ = [
@@ -42,12 +42,14 @@ EXIT_BROKEN_PIPE = 141
 def error_lines(exc: TuneplugError) -> list[str]:
     """What ``error: ...`` lines say about ``exc``: one, for grep, whatever its message
     holds (a plugin's, a server's); a config's several problems one line each after
-    ``N problems in the config:``, so each keeps the ``FILE:LINE:`` editors jump to."""
+    ``N problems in the config:``, so each keeps the ``FILE:LINE:`` editors jump to;
+    an input file's problems (a samples file, a batch's input) likewise, one a line."""
     if isinstance(exc, ConfigError) and len(exc.problems) > 1:
         return [f"{len(exc.problems)} problems in the config:", *map(one_line, exc.problems)]
-    if isinstance(exc, SampleFileError) and exc.total > 1:
-        more = exc.total - len(exc.problems)
-        return [*map(one_line, exc.problems), *([f"... and {more} more"] if more else [])]
+    if isinstance(exc, InputFileError) and exc.total > 1:
+        from tuneplug.problems import listed
+
+        return listed(map(one_line, exc.problems), exc.total)
     return [one_line(str(exc))]
 
 
