@@ -29,6 +29,7 @@ __all__ = [
     "EXIT_BROKEN_PIPE",
     "CommandGroup",
     "UsageLine",
+    "echo_error_lines",
     "error_lines",
     "quiet_stdout",
     "resumable",
@@ -51,6 +52,12 @@ def error_lines(exc: TuneplugError) -> list[str]:
 
         return listed(map(one_line, exc.problems), exc.total)
     return [one_line(str(exc))]
+
+
+def echo_error_lines(exc: TuneplugError) -> None:
+    """Print :func:`error_lines` on stderr, each as ``error: ...``."""
+    for line in error_lines(exc):
+        click.echo(f"error: {line}", err=True)
 
 
 def quiet_stdout() -> None:
@@ -152,8 +159,7 @@ class CommandGroup(click.Group):
             # `try`, and never while an `except` below reports (docs/cli.md).
             return stoppable(super().invoke, ctx) if root else super().invoke(ctx)
         except TuneplugError as exc:
-            for line in error_lines(exc):
-                click.echo(f"error: {line}", err=True)
+            echo_error_lines(exc)
             ctx.exit(1)
         except BrokenPipeError:
             # The reader stopped reading (`| head`): not an error worth a line.
