@@ -93,6 +93,28 @@ def test_a_message_that_names_its_provider_is_not_prefixed_with_it(
     assert str(errors.UnknownModelError(message, provider="boom")) == f"{shown}{message}"
 
 
+@pytest.mark.parametrize(
+    ("error", "named", "said"),
+    [
+        # Where the provider is said already (a job's journal, "provider 'boom' skipped:"),
+        # its errors do not say it again; another provider's still do.
+        (errors.ServerError("down", provider="boom", status=503), "boom", "down (HTTP 503)"),
+        (errors.ServerError("down", provider="boom"), "other", "boom: down"),
+        (errors.ServerError("down", provider="boom"), None, "boom: down"),
+        (errors.ServerError("down"), "boom", "down"),
+        # The rule of str(): a first clause naming the provider is enough, named or not.
+        (errors.PluginError("plugin 'boom': x", provider="boom"), "other", "plugin 'boom': x"),
+        # Only the error's provider is left out, never a message that starts like it.
+        (errors.ServerError("boom: down", provider="other"), "boom", "other: boom: down"),
+    ],
+)
+def test_said_of_leaves_out_a_provider_said_already(
+    error: TuneplugError, named: str | None, said: str
+) -> None:
+    assert error.said_of(named) == said
+    assert error.said_of(None) == str(error)
+
+
 def test_rate_limit_defaults() -> None:
     err = RateLimitError("slow down", provider="gradient", retry_after=1.5)
     assert err.status == 429 and err.retry_after == 1.5 and err.retryable

@@ -5,7 +5,9 @@ Every failure a user can see is a :class:`TuneplugError`. Each carries the
 is one) and whether retrying the same call may succeed (``retryable``).
 ``str(error)`` is ``provider: message (HTTP status)``, without the ``provider: ``
 when the message's first clause names that provider already (``plugin 'boom'
-(tuneplug-boom): tuneplug_complete raised ...``, ``provider instance 'local': ...``).
+(tuneplug-boom): tuneplug_complete raised ...``, ``provider instance 'local': ...``);
+:meth:`TuneplugError.said_of` is the same where the provider is said already (a job's
+journal, a ``provider 'x' skipped: ...`` line).
 Provider SDK or HTTP exceptions never escape raw: plugins translate them into
 these classes.
 
@@ -70,7 +72,14 @@ class TuneplugError(Exception):
         self.retryable = self.retryable_default if retryable is None else retryable
 
     def __str__(self) -> str:
-        prefix = f"{self.provider}: " if self.provider and not self._names_provider() else ""
+        return self.said_of(None)
+
+    def said_of(self, named: str | None) -> str:
+        """``str(self)`` where the provider ``named`` is said already (a job of it, a
+        ``provider 'x' skipped: ...`` line): ``provider: message (HTTP status)``, without
+        the ``provider: `` when it is ``named`` or the message's first clause names it."""
+        said = not self.provider or self.provider == named or self._names_provider()
+        prefix = "" if said else f"{self.provider}: "
         suffix = f" (HTTP {self.status})" if self.status is not None else ""
         return f"{prefix}{self.message}{suffix}"
 
