@@ -129,24 +129,18 @@ def batch_command(
     """
     import tuneplug
     from tuneplug.batching.filerun import run_batch_file
-    from tuneplug.batching.inputs import BatchFileError
 
     resumable(f"run the same command again to continue: the inputs already in {output} are skipped")
     # Every option checked before the output is locked or a line read: a usage error.
     checked_options(tuneplug.get_model(model), options, "-O")
+    # A BatchFileError (every bad line, not only the first) is listed by cli.base's
+    # CommandGroup as a samples file's problems are.
     with _Bar(quiet) as bar:  # SIGTERM stops it as Ctrl-C does (cli.base)
-        try:
-            summary = run_batch_file(
-                model, input_file, output, concurrency=concurrency, rpm=rpm, tpm=tpm,
-                options=options, retry_failed=retry_failed, allow_mixed=allow_mixed,
-                progress=None if quiet else bar.update, notice=bar.notice,
-            )  # fmt: skip
-        except BatchFileError as exc:  # every bad line, not only the first
-            for number, message in exc.problems:
-                click.echo(f"error: {exc.where(number, message)}", err=True)
-            if exc.total > len(exc.problems):
-                click.echo(f"error: ... and {exc.total - len(exc.problems)} more", err=True)
-            raise SystemExit(1) from None
+        summary = run_batch_file(
+            model, input_file, output, concurrency=concurrency, rpm=rpm, tpm=tpm,
+            options=options, retry_failed=retry_failed, allow_mixed=allow_mixed,
+            progress=None if quiet else bar.update, notice=bar.notice,
+        )  # fmt: skip
     line = (
         f"{summary.succeeded + summary.failed} done ({summary.failed} failed), "
         f"{summary.skipped} already in {output}, {summary.total} inputs; "
