@@ -98,6 +98,10 @@ class _Bar:
     "--retry-failed", is_flag=True,
     help="Remove the output's error lines first, so their inputs are sent again.",
 )  # fmt: skip
+@click.option(
+    "--allow-mixed", is_flag=True,
+    help="Continue an output whose lines were made with another model, options or input.",
+)  # fmt: skip
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
 def batch_command(
@@ -109,6 +113,7 @@ def batch_command(
     tpm: float | None,
     options: dict[str, Any],
     retry_failed: bool,
+    allow_mixed: bool,
     quiet: bool,
     as_json: bool,
 ) -> None:
@@ -118,7 +123,9 @@ def batch_command(
     {"messages": [...]}, with an optional "custom_id" (default: the line number).
     Each output line has the custom_id, the completion or the error, and usage.
     Rerunning the same command continues: ids already in the output are skipped
-    (failed ones too, unless --retry-failed).
+    (failed ones too, unless --retry-failed). A rerun with another model, other
+    options or another input file is refused (OUT.jsonl.settings.json records
+    what made the lines), unless --allow-mixed.
     """
     import tuneplug
     from tuneplug.batching.filerun import run_batch_file
@@ -131,7 +138,7 @@ def batch_command(
     with _Bar(quiet) as bar:  # SIGTERM stops it as Ctrl-C does (cli.base)
         summary = run_batch_file(
             model, input_file, output, concurrency=concurrency, rpm=rpm, tpm=tpm,
-            options=options, retry_failed=retry_failed,
+            options=options, retry_failed=retry_failed, allow_mixed=allow_mixed,
             progress=None if quiet else bar.update, notice=bar.notice,
         )  # fmt: skip
     line = (
