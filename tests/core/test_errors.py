@@ -28,7 +28,7 @@ def make(cls: type[TuneplugError], **kwargs: object) -> TuneplugError:
 
 
 def test_all_names_are_error_classes() -> None:
-    assert len(ALL) == 19
+    assert len(ALL) == 20
     for cls in ALL:
         assert isinstance(cls, type) and issubclass(cls, TuneplugError), cls
 
@@ -91,6 +91,28 @@ def test_a_message_that_names_its_provider_is_not_prefixed_with_it(
         f"{shown}{message} (HTTP 500)"
     )
     assert str(errors.UnknownModelError(message, provider="boom")) == f"{shown}{message}"
+
+
+@pytest.mark.parametrize(
+    ("error", "named", "said"),
+    [
+        # Where the provider is said already (a job's journal, "provider 'boom' skipped:"),
+        # its errors do not say it again; another provider's still do.
+        (errors.ServerError("down", provider="boom", status=503), "boom", "down (HTTP 503)"),
+        (errors.ServerError("down", provider="boom"), "other", "boom: down"),
+        (errors.ServerError("down", provider="boom"), None, "boom: down"),
+        (errors.ServerError("down"), "boom", "down"),
+        # The rule of str(): a first clause naming the provider is enough, named or not.
+        (errors.PluginError("plugin 'boom': x", provider="boom"), "other", "plugin 'boom': x"),
+        # Only the error's provider is left out, never a message that starts like it.
+        (errors.ServerError("boom: down", provider="other"), "boom", "other: boom: down"),
+    ],
+)
+def test_said_of_leaves_out_a_provider_said_already(
+    error: TuneplugError, named: str | None, said: str
+) -> None:
+    assert error.said_of(named) == said
+    assert error.said_of(None) == str(error)
 
 
 def test_rate_limit_defaults() -> None:

@@ -5,7 +5,9 @@ Every failure a user can see is a :class:`TuneplugError`. Each carries the
 is one) and whether retrying the same call may succeed (``retryable``).
 ``str(error)`` is ``provider: message (HTTP status)``, without the ``provider: ``
 when the message's first clause names that provider already (``plugin 'boom'
-(tuneplug-boom): tuneplug_complete raised ...``, ``provider instance 'local': ...``).
+(tuneplug-boom): tuneplug_complete raised ...``, ``provider instance 'local': ...``);
+:meth:`TuneplugError.said_of` is the same where the provider is said already (a job's
+journal, a ``provider 'x' skipped: ...`` line).
 Provider SDK or HTTP exceptions never escape raw: plugins translate them into
 these classes.
 
@@ -21,6 +23,7 @@ __all__ = [
     "CapabilityError",
     "ConfigError",
     "ConnectionError",
+    "InputFileError",
     "InvalidRequestError",
     "NotConfiguredError",
     "NotFoundError",
@@ -69,7 +72,14 @@ class TuneplugError(Exception):
         self.retryable = self.retryable_default if retryable is None else retryable
 
     def __str__(self) -> str:
-        prefix = f"{self.provider}: " if self.provider and not self._names_provider() else ""
+        return self.said_of(None)
+
+    def said_of(self, named: str | None) -> str:
+        """``str(self)`` where the provider ``named`` is said already (a job of it, a
+        ``provider 'x' skipped: ...`` line): ``provider: message (HTTP status)``, without
+        the ``provider: `` when it is ``named`` or the message's first clause names it."""
+        said = not self.provider or self.provider == named or self._names_provider()
+        prefix = "" if said else f"{self.provider}: "
         suffix = f" (HTTP {self.status})" if self.status is not None else ""
         return f"{prefix}{self.message}{suffix}"
 
@@ -260,15 +270,29 @@ class AdapterChangedError(InvalidRequestError):
         self.checkpoint = checkpoint
 
 
-class SampleFileError(InvalidRequestError):
+class InputFileError(InvalidRequestError):
+    """An input file with problems, read past the first to list them all
+    (:mod:`tuneplug.problems`): a samples file, a batch's input file.
+
+    Attributes:
+        path: the file, as given.
+        problems: one ``FILE:LINE: problem`` line each, the first one first (at most
+            :data:`tuneplug.problems.MAX_PROBLEMS`; the message says how many more).
+        total: how many problems were found in all.
+    """
+
+    path: str
+    problems: tuple[str, ...]
+    total: int
+
+
+class SampleFileError(InputFileError):
     """A samples file is unreadable or holds an invalid sample; names file, line and field.
 
     Attributes:
         path, line, field, detail: where the (first) problem is, and what it is.
-        problems: every problem found, one ``FILE:LINE: field: problem`` line each (at
-            most 20; the message then says how many more), the first one first: a file's
-            reader goes on past its first bad sample to list them all.
-        total: how many problems were found in all.
+        problems, total: as :class:`InputFileError`, a line being
+            ``FILE:LINE: field: problem``.
     """
 
     def __init__(

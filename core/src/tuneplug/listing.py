@@ -74,7 +74,7 @@ def model_listing(provider: str | None = None, *, base_only: bool = False) -> Mo
             # asking for that provider by name still raises.
             if provider is not None or config.settings.strict:
                 raise
-            reason = str(exc).removeprefix(f"{name}: ")  # the provider is named already
+            reason = exc.said_of(name)  # the provider is named already
             listing.warnings.append(f"provider {name!r} skipped: {reason}")
     return listing
 

@@ -75,11 +75,11 @@ def test_every_line_kind_gets_one_output_line(rec: Any, tmp_path: Path) -> None:
 
 def test_a_rerun_sends_only_what_is_missing(rec: Any, tmp_path: Path) -> None:
     lines = [{"prompt": f"p{i}", "custom_id": f"id{i}"} for i in range(30)]
-    first = write_lines(tmp_path / "first.jsonl", lines[:12])
-    full = write_lines(tmp_path / "in.jsonl", lines)
+    full = write_lines(tmp_path / "in.jsonl", lines[:12])
     out = tmp_path / "out.jsonl"
-    assert invoke("batch", "rec/base", str(first), "-o", str(out), "-q").exit_code == 0
+    assert invoke("batch", "rec/base", str(full), "-o", str(out), "-q").exit_code == 0
     assert len(sent(rec)) == 12
+    write_lines(full, lines)  # the input grew: the same file, more ids
     result = invoke("batch", "rec/base", str(full), "-o", str(out), "--json", "-c", "3")
     assert result.exit_code == 0
     summary = json.loads(result.stdout)
@@ -100,6 +100,8 @@ def test_a_torn_last_line_is_repaired_and_its_input_sent_again(rec: Any, tmp_pat
     assert result.exit_code == 0
     assert result.stderr == (
         f"notice: {out}: dropped a torn last line (25 bytes); its input runs again\n"
+        f"notice: {out}: no record of the settings its lines were made with "  # written by hand
+        "(out.jsonl.settings.json); recorded this run's, and later runs are checked against them\n"
     )
     assert sorted(sent(rec)) == ["p1", "p2", "p3", "p4"]
     assert sorted(r["custom_id"] for r in records(out)) == ["0", "1", "2", "3", "4"]

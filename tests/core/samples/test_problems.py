@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 import tuneplug
 from tuneplug.errors import SampleFileError
+from tuneplug.problems import MAX_PROBLEMS
 from tuneplug.samples import read_preference_samples, read_samples
-from tuneplug.samples.reader import MAX_PROBLEMS
 
 from tests.core.cli_runner import invoke
 

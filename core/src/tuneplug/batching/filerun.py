@@ -22,6 +22,7 @@ from filelock import FileLock, Timeout
 
 from tuneplug.batching.inputs import read_inputs, validate_inputs
 from tuneplug.batching.journal import Journal, drop_failed, repair_tail, scan_done
+from tuneplug.batching.provenance import check_settings, run_settings, settle
 from tuneplug.batching.runner import Batch
 from tuneplug.batching.types import BatchInput, BatchResult, BatchStats
 from tuneplug.errors import InvalidRequestError, TuneplugError
@@ -89,6 +90,7 @@ def run_batch_file(
     tpm: float | None = None,
     options: dict[str, Any] | None = None,
     retry_failed: bool = False,
+    allow_mixed: bool = False,
     progress: Any = None,
     notice: Any = None,
 ) -> FileRunSummary:
@@ -96,11 +98,16 @@ def run_batch_file(
 
     ``retry_failed`` first removes the output lines that carry an error, so those
     inputs are sent again (each still ends with exactly one line).
+    The settings that make the lines (model, options, input file) are recorded in
+    ``OUT.settings.json``; a rerun with others is refused unless ``allow_mixed``
+    (:mod:`tuneplug.batching.provenance`).
     ``progress(stats, total, skipped, paused)`` is called after each result (for a
     progress bar); ``notice(text)`` receives one-line notices (a repaired tail).
 
     Raises:
         BatchFileError: bad input lines or duplicate ids (before any request).
+        SettingsMismatchError: the output's lines were made with other settings
+            (an ``InvalidRequestError``; nothing was changed or sent).
         InvalidRequestError: bad options or limits, or an output line that is not ours.
         TuneplugError: the output is locked by another run; a fatal provider error.
         OSError: a file cannot be read or written; the output's directory is missing.
@@ -132,12 +139,19 @@ def run_batch_file(
         repaired = repair_tail(out)
         if repaired and notice is not None:
             notice(f"{out}: dropped a torn last line ({repaired} bytes); its input runs again")
+        # The model and options first: the settings check needs them, and it must refuse
+        # before --retry-failed drops a line.
+        runner = Batch(model_ref, concurrency=concurrency, rpm=rpm, tpm=tpm, options=options)
+        settings = run_settings(runner.model, runner.options, model_ref, inp)
+        check_settings(out, settings, allow_mixed=allow_mixed)
         retried = drop_failed(out) if retry_failed else 0
         if retried and notice is not None:
             notice(f"{out}: removed {retried} failed line(s); their inputs run again")
         done, _ = scan_done(out)
         summary = validate_inputs(inp, done)
-        runner = Batch(model_ref, concurrency=concurrency, rpm=rpm, tpm=tpm, options=options)
+        said = settle(out, settings, allow_mixed=allow_mixed)
+        if said and notice is not None:
+            notice(said)
         stats = asyncio.run(_drive(runner, _todo(inp, done), out, summary, progress))
         return FileRunSummary(
             total=summary.total, skipped=summary.done, succeeded=stats.succeeded,

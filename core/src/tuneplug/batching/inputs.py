@@ -21,7 +21,8 @@ from typing import Any
 
 from tuneplug.batching.ids import IdSet, digest
 from tuneplug.batching.types import BatchInput
-from tuneplug.errors import InvalidRequestError
+from tuneplug.errors import InputFileError, InvalidRequestError
+from tuneplug.problems import Problems, and_more
 from tuneplug.text import (
     describe_json_error,
     describe_lone_surrogate,
@@ -32,29 +33,27 @@ from tuneplug.text import (
 
 __all__ = ["BatchFileError", "InputSummary", "read_inputs", "validate_inputs"]
 
-MAX_PROBLEMS = 20
-"""Bad lines listed at most in one report (the count of the rest is given)."""
 
-
-class BatchFileError(InvalidRequestError):
-    """The input file is unreadable or has bad lines; ``problems`` lists ``(line, message)``.
+class BatchFileError(InputFileError):
+    """The input file is unreadable or has bad lines (:class:`~tuneplug.errors.InputFileError`:
+    ``problems`` one ``FILE:LINE: message`` line each, ``total`` found).
 
     ``str()`` is the first problem as ``file:line: message``, with the number of others.
     """
 
     def __init__(self, path: str, problems: list[tuple[int | None, str]], total: int) -> None:
         self.path = path
-        self.problems = problems
+        self._found = problems  # (line, message): what pickling rebuilds it from
+        self.problems = tuple(_where(path, *problem) for problem in problems)
         self.total = total
-        more = f" (and {total - 1} more bad line(s))" if total > 1 else ""
-        super().__init__(f"{self.where(*problems[0])}{more}")
-
-    def where(self, line: int | None, message: str) -> str:
-        """``file:line: message``."""
-        return f"{self.path}:{line}: {message}" if line is not None else f"{self.path}: {message}"
+        super().__init__(f"{self.problems[0]}{and_more(total)}")
 
     def __reduce__(self) -> tuple[object, ...]:
-        return (type(self), (self.path, self.problems, self.total))
+        return (type(self), (self.path, self._found, self.total))
+
+
+def _where(path: str, line: int | None, message: str) -> str:
+    return f"{path}:{line}: {message}" if line is not None else f"{path}: {message}"
 
 
 def parse_line(text: str, line: int) -> BatchInput:
@@ -122,29 +121,22 @@ def validate_inputs(path: Path, done: IdSet) -> InputSummary:
 
     Raises:
         BatchFileError: bad lines or repeated ids, each named by line (all found
-            are counted; the first :data:`MAX_PROBLEMS` are listed).
+            are counted; the first :data:`~tuneplug.problems.MAX_PROBLEMS` are listed).
         OSError: the file cannot be read.
     """
-    problems: list[tuple[int | None, str]] = []
-    bad = 0
+    problems: Problems[tuple[int | None, str]] = Problems()
     ids = IdSet()
     total = already = 0
     counting = len(done) > 0  # a first run skips the lookups
 
-    def problem(line: int | None, message: str) -> None:
-        nonlocal bad
-        bad += 1
-        if len(problems) < MAX_PROBLEMS:
-            problems.append((line, message))
-
     for number, text in _lines(path):
         if isinstance(text, NotText):
-            problem(number, str(text))
+            problems.add((number, str(text)))
             continue
         try:
             item = parse_line(text, number)
         except InvalidRequestError as exc:
-            problem(number, exc.message)
+            problems.add((number, exc.message))
             continue
         assert item.custom_id is not None
         ids.add(item.custom_id)
@@ -154,10 +146,10 @@ def validate_inputs(path: Path, done: IdSet) -> InputSummary:
     repeated = ids.freeze()
     if repeated:
         for line, message in _duplicates(path, repeated):
-            problem(line, message)
-    if bad:
-        problems.sort(key=lambda p: p[0] or 0)
-        raise BatchFileError(str(path), problems, bad)
+            problems.add((line, message))
+    if problems:
+        found = sorted(problems.found, key=lambda p: p[0] or 0)
+        raise BatchFileError(str(path), found, problems.total)
     if total == 0:
         raise BatchFileError(str(path), [(None, "no inputs")], 1)
     return InputSummary(total, already)

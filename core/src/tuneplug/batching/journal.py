@@ -39,7 +39,7 @@ from typing import Any
 from tuneplug.batching.ids import IdSet
 from tuneplug.errors import InvalidRequestError
 
-__all__ = ["Journal", "drop_failed", "repair_tail", "scan_done"]
+__all__ = ["Journal", "drop_failed", "fsync_dir", "repair_tail", "scan_done"]
 
 FSYNC_INTERVAL = 1.0
 """Seconds between fsyncs of the output while lines are being written."""
@@ -137,7 +137,7 @@ def drop_failed(path: Path) -> int:
             os.fsync(dst.fileno())
         if dropped:
             os.replace(tmp, path)
-            _fsync_dir(path.parent)
+            fsync_dir(path.parent)
     finally:
         tmp.unlink(missing_ok=True)
     return dropped
@@ -173,7 +173,7 @@ class Journal:
         self._syncing: Future[None] | None = None
         self.written = 0
         if created:  # the new name itself must survive a power loss
-            _fsync_dir(path.parent)
+            fsync_dir(path.parent)
 
     def write(self, record: dict[str, Any]) -> None:
         """Append one line (a single ``write`` call) and sync if a second has passed."""
@@ -242,7 +242,8 @@ class Journal:
             self._fd = -1
 
 
-def _fsync_dir(directory: Path) -> None:
+def fsync_dir(directory: Path) -> None:
+    """fsync ``directory``, so a name just created or renamed in it survives a power loss."""
     try:
         fd = os.open(directory, os.O_RDONLY)
     except OSError:  # some platforms cannot open directories; nothing more to do

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from tuneplug.cli.base import CommandGroup
+from tuneplug.cli.base import CommandGroup, echo_error_lines
 from tuneplug.errors import TuneplugError
 
 __all__ = ["BUILTIN", "COMMANDS_GROUP", "cli", "main"]
@@ -120,7 +120,7 @@ class RootGroup(CommandGroup):
             try:
                 check_text(arg, f"command-line argument {number}")
             except TuneplugError as exc:
-                click.echo(f"error: {exc}", err=True)
+                echo_error_lines(exc)
                 ctx.exit(1)
         return super().parse_args(ctx, args)
 

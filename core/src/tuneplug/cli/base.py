@@ -22,13 +22,14 @@ from typing import Any
 import click
 
 from tuneplug.cli.interrupts import stoppable, stops_handled
-from tuneplug.errors import ConfigError, SampleFileError, TuneplugError
+from tuneplug.errors import ConfigError, InputFileError, TuneplugError
 from tuneplug.text import one_line
 
 __all__ = [
     "EXIT_BROKEN_PIPE",
     "CommandGroup",
     "UsageLine",
+    "echo_error_lines",
     "error_lines",
     "quiet_stdout",
     "resumable",
@@ -42,13 +43,21 @@ EXIT_BROKEN_PIPE = 141
 def error_lines(exc: TuneplugError) -> list[str]:
     """What ``error: ...`` lines say about ``exc``: one, for grep, whatever its message
     holds (a plugin's, a server's); a config's several problems one line each after
-    ``N problems in the config:``, so each keeps the ``FILE:LINE:`` editors jump to."""
+    ``N problems in the config:``, so each keeps the ``FILE:LINE:`` editors jump to;
+    an input file's problems (a samples file, a batch's input) likewise, one a line."""
     if isinstance(exc, ConfigError) and len(exc.problems) > 1:
         return [f"{len(exc.problems)} problems in the config:", *map(one_line, exc.problems)]
-    if isinstance(exc, SampleFileError) and exc.total > 1:
-        more = exc.total - len(exc.problems)
-        return [*map(one_line, exc.problems), *([f"... and {more} more"] if more else [])]
+    if isinstance(exc, InputFileError) and exc.total > 1:
+        from tuneplug.problems import listed
+
+        return listed(map(one_line, exc.problems), exc.total)
     return [one_line(str(exc))]
+
+
+def echo_error_lines(exc: TuneplugError) -> None:
+    """Print :func:`error_lines` on stderr, each as ``error: ...``."""
+    for line in error_lines(exc):
+        click.echo(f"error: {line}", err=True)
 
 
 def quiet_stdout() -> None:
@@ -150,8 +159,7 @@ class CommandGroup(click.Group):
             # `try`, and never while an `except` below reports (docs/cli.md).
             return stoppable(super().invoke, ctx) if root else super().invoke(ctx)
         except TuneplugError as exc:
-            for line in error_lines(exc):
-                click.echo(f"error: {line}", err=True)
+            echo_error_lines(exc)
             ctx.exit(1)
         except BrokenPipeError:
             # The reader stopped reading (`| head`): not an error worth a line.

@@ -98,6 +98,10 @@ class _Bar:
     "--retry-failed", is_flag=True,
     help="Remove the output's error lines first, so their inputs are sent again.",
 )  # fmt: skip
+@click.option(
+    "--allow-mixed", is_flag=True,
+    help="Continue an output whose lines were made with another model, options or input.",
+)  # fmt: skip
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
 def batch_command(
@@ -109,6 +113,7 @@ def batch_command(
     tpm: float | None,
     options: dict[str, Any],
     retry_failed: bool,
+    allow_mixed: bool,
     quiet: bool,
     as_json: bool,
 ) -> None:
@@ -118,28 +123,24 @@ def batch_command(
     {"messages": [...]}, with an optional "custom_id" (default: the line number).
     Each output line has the custom_id, the completion or the error, and usage.
     Rerunning the same command continues: ids already in the output are skipped
-    (failed ones too, unless --retry-failed).
+    (failed ones too, unless --retry-failed). A rerun with another model, other
+    options or another input file is refused (OUT.jsonl.settings.json records
+    what made the lines), unless --allow-mixed.
     """
     import tuneplug
     from tuneplug.batching.filerun import run_batch_file
-    from tuneplug.batching.inputs import BatchFileError
 
     resumable(f"run the same command again to continue: the inputs already in {output} are skipped")
     # Every option checked before the output is locked or a line read: a usage error.
     checked_options(tuneplug.get_model(model), options, "-O")
+    # A BatchFileError (every bad line, not only the first) is listed by cli.base's
+    # CommandGroup as a samples file's problems are.
     with _Bar(quiet) as bar:  # SIGTERM stops it as Ctrl-C does (cli.base)
-        try:
-            summary = run_batch_file(
-                model, input_file, output, concurrency=concurrency, rpm=rpm, tpm=tpm,
-                options=options, retry_failed=retry_failed,
-                progress=None if quiet else bar.update, notice=bar.notice,
-            )  # fmt: skip
-        except BatchFileError as exc:  # every bad line, not only the first
-            for number, message in exc.problems:
-                click.echo(f"error: {exc.where(number, message)}", err=True)
-            if exc.total > len(exc.problems):
-                click.echo(f"error: ... and {exc.total - len(exc.problems)} more", err=True)
-            raise SystemExit(1) from None
+        summary = run_batch_file(
+            model, input_file, output, concurrency=concurrency, rpm=rpm, tpm=tpm,
+            options=options, retry_failed=retry_failed, allow_mixed=allow_mixed,
+            progress=None if quiet else bar.update, notice=bar.notice,
+        )  # fmt: skip
     line = (
         f"{summary.succeeded + summary.failed} done ({summary.failed} failed), "
         f"{summary.skipped} already in {output}, {summary.total} inputs; "

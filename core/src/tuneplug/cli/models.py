@@ -56,7 +56,7 @@ def models(
     without credentials is listed as not configured, with what to set.
     """
     import tuneplug
-    from tuneplug.cli.base import error_lines
+    from tuneplug.cli.base import echo_error_lines
     from tuneplug.listing import model_listing
 
     if model is not None or show_options:
@@ -81,8 +81,7 @@ def models(
         # The others are listed, then what is wrong, as `ls` does with a missing file:
         # a wrong setting is exit 1 on every command (docs/cli.md).
         for error in listing.errors.values():
-            for line in error_lines(error):
-                click.echo(f"error: {line}", err=True)
+            echo_error_lines(error)
         raise SystemExit(1)
 
 

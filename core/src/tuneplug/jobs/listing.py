@@ -46,7 +46,7 @@ class ListProblem:
     def __str__(self) -> str:
         if not self.configured:
             return f"provider {self.provider!r} not configured: {self.error.message}"
-        reason = str(self.error).removeprefix(f"{self.provider}: ")
+        reason = self.error.said_of(self.provider)
         return f"provider {self.provider!r} skipped: {reason}"
 
 

@@ -26,7 +26,7 @@ from tuneplug.errors import (
 if TYPE_CHECKING:
     from tuneplug.jobs.store import JobStore
 
-__all__ = ["is_refusal", "lost_how", "own_words", "uncertain_message"]
+__all__ = ["is_refusal", "lost_how", "uncertain_message"]
 
 _UNCERTAIN = "may or may not have been applied: "
 _RUN_BEGAN = ("started (", "resumed at step ")  # the runner's first event of a run
@@ -88,12 +88,6 @@ def uncertain_message(
         "that batch twice; the job stops here instead of guessing (the adapter holds "
         f"{holds}, perhaps step {step}); to go on, {how}"
     )
-
-
-def own_words(exc: TuneplugError, provider: str) -> str:
-    """``exc`` as a job of ``provider`` records it: without naming ``provider`` again."""
-    text = str(exc)
-    return text.removeprefix(f"{provider}: ") if exc.provider == provider else text
 
 
 def lost_how(store: JobStore, job_id: str, step: int, provider: str) -> str | None:

@@ -52,7 +52,7 @@ from tuneplug.jobs.adapter_lock import busy_error
 from tuneplug.jobs.checkpoints import Copies
 from tuneplug.jobs.data import SampleFile, permuted
 from tuneplug.jobs.interrupts import HeldInterrupts, StepAbandoned
-from tuneplug.jobs.outcomes import is_refusal, lost_how, own_words, uncertain_message
+from tuneplug.jobs.outcomes import is_refusal, lost_how, uncertain_message
 from tuneplug.jobs.store import Event, EventRow, JobRow, JobStore
 from tuneplug.provider import Provider
 from tuneplug.types import FineTuneResult, ModelInfo, Sample
@@ -155,7 +155,7 @@ class Runner:
         if row.status in ("succeeded", "failed", "cancelled"):
             return  # journalled where it happened (a step's error)
         if isinstance(exc, TuneplugError):
-            reason = own_words(exc, self.provider.name)
+            reason = exc.said_of(self.provider.name)
         else:
             reason = f"{type(exc).__name__}: {exc}"
         event: Event = ("error", "message", f"failed: {reason}", None, {})
@@ -319,7 +319,7 @@ class Runner:
         except TuneplugError as exc:
             if is_refusal(exc):
                 self.store.forget_step(self.job_id, step)
-            said = own_words(exc, self.provider.name)
+            said = exc.said_of(self.provider.name)
             reason = f"step {step} failed: {said}"
             self.store.set_status(
                 self.job_id, "failed", ("error", "message", reason, step, {}), error=said

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import IO, TypeVar
 
 from tuneplug.errors import SampleFileError
+from tuneplug.problems import Problems, and_more
 from tuneplug.samples.formats import MAX_SAMPLE_BYTES, SampleProblem, TrainingSample, parse_value
 from tuneplug.samples.preference import PreferenceSample, parse_preference
 from tuneplug.text import (
@@ -36,14 +37,13 @@ from tuneplug.text import (
 __all__ = ["read_preference_samples", "read_samples"]
 
 _S = TypeVar("_S")
+_Found = Problems[SampleFileError]
 
 _CHUNK = 1 << 16
 _WHITESPACE = " \t\r\n"
 _TOO_DEEP = "invalid JSON: nested too deeply"
 # A JSON literal or escape cut at the buffer's end fails this close to the end.
 _TRUNCATION_SLACK = 8
-MAX_PROBLEMS = 20
-"""Problems listed at most in one error (the count of the rest is given)."""
 
 
 def _check_arguments(path: object, max_sample_bytes: object) -> None:
@@ -98,7 +98,10 @@ def _read(
             first = _first_byte(fh)
         except OSError as exc:  # e.g. a directory opens on some systems, then fails to read
             raise SampleFileError(name, None, f"cannot read samples: {exc.strerror}") from None
-        problems = _Problems()
+        # Read past the first problem so one error lists them all; after it, no
+        # sample is yielded; a problem the reader cannot go on after (invalid JSON
+        # inside an array, a line over the size limit) ends the scan.
+        problems: _Found = Problems()
         try:
             if first == b"[":
                 yield from _read_array(
@@ -108,35 +111,21 @@ def _read(
                 yield from _read_lines(name, fh, max_sample_bytes, parse, problems)
         except SampleFileError as exc:  # the rest cannot be read: what was found, and this
             problems.add(exc)
-        if problems.found:
-            raise problems.error()
+        if problems:
+            raise _error(problems)
 
 
-class _Problems:
-    """A file's problems, gathered past the first so one error lists them all, as
-    ``tuneplug batch`` reports its input file: after the first, no sample is yielded;
-    a problem the reader cannot go on after (invalid JSON inside an array, a line over
-    the size limit) ends the scan."""
-
-    def __init__(self) -> None:
-        self.found: list[SampleFileError] = []
-        self.total = 0
-
-    def add(self, problem: SampleFileError) -> None:
-        self.total += 1
-        if len(self.found) < MAX_PROBLEMS:
-            self.found.append(problem)
-
-    def error(self) -> SampleFileError:
-        first = self.found[0]
-        if self.total == 1:
-            return first
-        more = f"{first.detail} (and {self.total - 1} more problem(s))"
-        error = SampleFileError(first.path, first.line, more, field=first.field)
-        error.detail = first.detail
-        error.problems = tuple(str(problem) for problem in self.found)
-        error.total = self.total
-        return error
+def _error(problems: _Found) -> SampleFileError:
+    """One error for a file's problems: the first one's, saying how many more, listing them."""
+    first = problems.found[0]
+    if problems.total == 1:
+        return first
+    more = f"{first.detail}{and_more(problems.total)}"
+    error = SampleFileError(first.path, first.line, more, field=first.field)
+    error.detail = first.detail
+    error.problems = tuple(str(problem) for problem in problems.found)
+    error.total = problems.total
+    return error
 
 
 def _first_byte(fh: IO[bytes]) -> bytes:
@@ -146,7 +135,7 @@ def _first_byte(fh: IO[bytes]) -> bytes:
 
 
 def _validate(
-    name: str, line: int, value: object, parse: Callable[[object], _S], problems: _Problems
+    name: str, line: int, value: object, parse: Callable[[object], _S], problems: _Found
 ) -> list[_S]:
     """``[sample]``, or ``[]`` once a problem is found (this one, or an earlier one)."""
     try:
@@ -154,7 +143,7 @@ def _validate(
     except SampleProblem as exc:
         problems.add(SampleFileError(name, line, exc.message, field=exc.field))
         return []
-    return [] if problems.found else [sample]
+    return [] if problems else [sample]
 
 
 def _too_big(name: str, line: int, limit: int) -> SampleFileError:
@@ -167,7 +156,7 @@ def _too_big(name: str, line: int, limit: int) -> SampleFileError:
 
 
 def _read_lines(
-    name: str, fh: IO[bytes], limit: int, parse: Callable[[object], _S], problems: _Problems
+    name: str, fh: IO[bytes], limit: int, parse: Callable[[object], _S], problems: _Found
 ) -> Iterator[_S]:
     number = 0
     offset = 0
@@ -244,7 +233,7 @@ def _truncated(buf: str, exc: json.JSONDecodeError) -> bool:
 
 
 def _read_array(
-    name: str, fh: _Utf8Reader, limit: int, parse: Callable[[object], _S], problems: _Problems
+    name: str, fh: _Utf8Reader, limit: int, parse: Callable[[object], _S], problems: _Found
 ) -> Iterator[_S]:
     decoder = json.JSONDecoder()
     buf = fh.read(_CHUNK)
