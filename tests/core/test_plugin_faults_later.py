@@ -210,3 +210,20 @@ def test_a_close_hook_raising_is_the_plugins_error(make_plugin: Any, register: A
         "plugin 'boom': tuneplug_close raised RuntimeError: socket already gone"
         " (a bug in the plugin)"
     )
+
+
+def test_a_base_exception_an_object_plugin_defines_is_its_bug(
+    make_plugin: Any, register: Any
+) -> None:
+    # A plugin registered as an object (not a module) is known by its class's package.
+    own = type("BoomSignal", (BaseException,), {"__module__": "_tuneplug_obj_plugin.errors"})
+    module = make_plugin("boom", ("list_models", "complete"), complete=_raising(own("gave up")))
+    hooks = {n: staticmethod(getattr(module, n)) for n in dir(module) if n.startswith("tuneplug_")}
+    plugin = type("BoomPlugin", (), {**hooks, "__module__": "_tuneplug_obj_plugin.hooks"})()
+    register("boom", plugin)
+    with pytest.raises(PluginError) as caught:
+        ACTIONS["complete"]()
+    assert caught.value.message == (
+        "plugin 'boom': tuneplug_complete raised BoomSignal: gave up (a bug in the plugin)"
+    )
+    assert isinstance(caught.value.__cause__, own)

@@ -16,12 +16,12 @@ import pytest
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from tuneplug.config import load_config
-from tuneplug.errors import ConfigError, PluginLoadError, UnknownProviderError
+from tuneplug.errors import ConfigError, PluginError, PluginLoadError, UnknownProviderError
 from tuneplug.plugins import Registry, default_registry, registered, settings_in_use
 from tuneplug.provider import PluginInfo
 from tuneplug.types import Capability
 
-from tests.core.plugin_kit import COMPLETER, FINETUNABLE, build_plugin
+from tests.core.plugin_kit import COMPLETER, FINETUNABLE, GOOD_PLUGIN_SOURCE, build_plugin
 
 
 class ListSettings(BaseSettings):
@@ -352,3 +352,33 @@ def test_settings_in_use_are_every_registry_s_providers_settings() -> None:
     y = lists_only.provider("lists", {"hosts": ["y"]}).ctx.settings
     assert everything.settings_in_use() == [x] and lists_only.settings_in_use() == [y]
     assert sorted(s.hosts[0] for s in settings_in_use()) == ["x", "y"]
+
+
+def test_an_instance_of_a_plugin_that_failed_to_load_is_named_with_it(
+    entry_point_plugins,  # type: ignore[no-untyped-def]
+) -> None:
+    entry_point_plugins.add("broken", 'raise RuntimeError("boom")', dist="tp-broken", version="0.3")
+    Path("tuneplug.toml").write_text('[providers.mine]\nplugin = "broken"\n', encoding="utf-8")
+    registry, config = Registry(), load_config()
+    for name, said in (("mine", "provider instance 'mine': "), ("broken", "")):
+        with pytest.raises(PluginLoadError) as info:
+            registry.provider(name, config=config)
+        assert info.value.message == (
+            f"{said}plugin 'broken' (distribution tp-broken) failed to load: RuntimeError: boom"
+        )
+        assert info.value.provider == name
+
+
+def test_a_settings_hook_raising_is_the_plugins_bug_naming_its_distribution(
+    entry_point_plugins,  # type: ignore[no-untyped-def]
+) -> None:
+    source = GOOD_PLUGIN_SOURCE + (
+        "\n\n@hookimpl\ndef tuneplug_settings():\n    raise RuntimeError('no schema')\n"
+    )
+    entry_point_plugins.add("shaky", source, dist="tp-shaky", version="1.0")
+    with pytest.raises(PluginError) as info:
+        Registry().provider("shaky")
+    assert info.value.message == (
+        "plugin 'shaky' (tp-shaky): tuneplug_settings raised RuntimeError: no schema "
+        "(a bug in the plugin)"
+    )
