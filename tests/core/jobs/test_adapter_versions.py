@@ -162,3 +162,25 @@ def test_a_job_from_a_journal_without_versions_is_not_checked(adapter: Model) ->
         conn.execute("UPDATE jobs SET adapter_version = NULL WHERE id = ?", (failed,))
     jobs.resume(failed, start="none")
     assert jobs.run(failed).status.value == "succeeded"
+
+
+def test_a_job_that_failed_before_its_first_step_resumes_only_onto_the_adapter_it_found(
+    adapter: Model,
+) -> None:
+    """A new job records the adapter's version it found (0 for one never trained): even
+    with no step of its own, it does not resume onto steps another job applied since."""
+    jobs = LocalJobs(adapter.provider)
+    job_id = jobs.create(tuneplug.JobSpec(model=adapter.id, training_data=SAMPLES),
+                         start="none").id  # fmt: skip
+    train = jobs.store.path.parent / job_id / "train.jsonl"
+    kept = train.read_bytes()
+    train.unlink()  # its copy of the samples is gone: it fails before sending anything
+    with pytest.raises(tuneplug.TuneplugError):
+        jobs.run(job_id)
+    assert (jobs.store.get(job_id).status, jobs.store.get(job_id).steps_done) == ("failed", 0)
+    train.write_bytes(kept)
+    other = jobs.run(jobs.create(tuneplug.JobSpec(model=adapter.id, training_data=SAMPLES),
+                                 start="none").id)  # fmt: skip
+    with pytest.raises(AdapterChangedError) as caught:
+        jobs.resume(job_id)
+    assert caught.value.other_job_id == other.id
