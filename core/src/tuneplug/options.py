@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ValidationError
 
 from tuneplug.config_files import ConfigFile, location, toml_key
-from tuneplug.errors import InvalidRequestError
+from tuneplug.errors import InvalidRequestError, OptionError
 from tuneplug.text import check_texts
 from tuneplug.types import CompletionOptions
 from tuneplug.validation_words import problem
@@ -58,32 +58,6 @@ COMMON_OPTIONS: tuple[str, ...] = tuple(f for f in CompletionOptions.model_field
 """The options every provider takes (``CompletionOptions`` without ``extra``)."""
 _COMMON = frozenset(COMMON_OPTIONS)
 _MISSING = object()
-
-
-class OptionError(InvalidRequestError):
-    """An invalid option keyword (or job-spec field), found before any I/O.
-
-    Attributes:
-        option: its name, or ``None``, so a caller can say where it came from
-            (the CLI names its flag, a config error its file and line).
-        detail: the problem without the option or the provider named: what a
-            caller that names them itself shows (``-o volume: unknown option ...``),
-            so no layer names a thing twice. ``message`` names the option.
-    """
-
-    option: str | None = None
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        option: str | None = None,
-        detail: str | None = None,
-        provider: str | None = None,
-    ) -> None:
-        super().__init__(message, provider=provider)
-        self.option = option
-        self.detail = message if detail is None else detail
 
 
 @dataclass(frozen=True)
