@@ -61,7 +61,7 @@ def batched(samples: Iterable[_T], size: int) -> Iterator[list[_T]]:
     from tuneplug.errors import InvalidRequestError
 
     check_int(size, "size", 1, 2**31 - 1)
-    if isinstance(samples, str | bytes) or not hasattr(samples, "__iter__"):
+    if not hasattr(samples, "__iter__"):
         got = type(samples).__name__
         raise InvalidRequestError(f"samples must be an iterable of samples, got {got}")
     return _batches(samples, size)
