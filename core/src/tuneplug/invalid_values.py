@@ -43,9 +43,10 @@ def _said(err: Any, model: type[BaseModel]) -> str:
         # "Input should be a valid number, unable to parse string as a number"
         said = "must be " + said.removeprefix("Input should be ").split(", unable ")[0]
     given = err.get("input")
-    if said.endswith(f", got {given!r}") and not isinstance(given, int | float | str | None):
-        # an object's repr says nothing to the user (and may be long): its type does
-        said = said.removesuffix(f"{given!r}") + type(given).__name__
+    if ", got " in said and not isinstance(given, int | float | str | None):
+        # an object's repr says nothing to the user (and may be long, or nested past
+        # the recursion limit): its type does
+        said = f"{said.rpartition(', got ')[0]}, got {type(given).__name__}"
     if not said.startswith("must be ") or ", got " not in said:
         # Only a number's value is ever shown (problem()); any other may be a secret.
         said = f"{said}, got {type(err.get('input')).__name__}"
