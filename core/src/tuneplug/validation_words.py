@@ -98,15 +98,20 @@ def bounds_of(model: type[BaseModel], field: str) -> str | None:
 def problem(err: ErrorDetails, model: type[BaseModel] | None = None) -> str:
     """What is wrong, in tuneplug's words, for one of pydantic's ``errors()``.
 
-    With the ``model`` validated, a bounded number field's error names its whole
-    range and the value (:func:`out_of_range`); otherwise pydantic's message
+    With the ``model`` validated, a bounded number field's error names its whole range and
+    the value (:func:`out_of_range`, ``nan`` too); a number that is not finite, out of
+    any range known, says so (``must be a finite number, got nan``); otherwise pydantic's message
     without its internal prefixes.
     """
     loc = err.get("loc") or ()
+    given = err.get("input")
     if model is not None and len(loc) == 1 and err["type"] in _NUMBER_ERRORS:
         what = bounds_of(model, str(loc[0]))
         if what is not None:
-            return out_of_range(what, err.get("input"))
+            return out_of_range(what, given)
+    if err["type"] in _NUMBER_ERRORS and isinstance(given, float) and not math.isfinite(given):
+        # nan fails every comparison: "should be <= 2" would blame the bound, not the value.
+        return out_of_range("a finite number", given)
     said = _constraint(err)
     if said is not None:
         return said
