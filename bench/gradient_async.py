@@ -29,24 +29,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
-from gradient_loopback import start
+from gradient_loopback import MODEL_ID, PROMPT, complete_body, start
 
 IDEAL = 1000 / 64 * 0.020
 BUDGET = 1.3
-MODEL_ID = "674119b5-f19e-4856-add2-767ae7f7d7ef_model_adapter"
-PROMPT = "Question: What NFL team won the Super Bowl in 1994?\n\nAnswer: "
-BODY = json.dumps(
-    {
-        "query": PROMPT,
-        "maxGeneratedTokenCount": 32,
-        "temperature": None,
-        "topK": None,
-        "topP": None,
-        "guidance": None,
-        "autoTemplate": None,
-        "rag": None,
-    }
-).encode()
+BODY = complete_body()
 HEADERS = {
     "x-gradient-workspace-id": "bench_workspace",
     "Accept": "application/json",

@@ -19,6 +19,26 @@ import loopback
 
 BODY = json.dumps({"finishReason": "length", "generatedOutput": " The Dallas Cowboys"}).encode()
 RESPONSE = loopback.json_response(BODY)
+MODEL_ID = "674119b5-f19e-4856-add2-767ae7f7d7ef_model_adapter"
+"""The adapter the benchmarks complete with (the server answers any id alike)."""
+PROMPT = "Question: What NFL team won the Super Bowl in 1994?\n\nAnswer: "
+
+
+def complete_body(prompt: str = PROMPT, max_tokens: int = 32) -> bytes:
+    """The exact body the provider sends for ``complete(prompt, max_tokens=max_tokens)``:
+    every key, with explicit nulls (the SDK's), so a raw client sends the same bytes."""
+    return json.dumps(
+        {
+            "query": prompt,
+            "maxGeneratedTokenCount": max_tokens,
+            "temperature": None,
+            "topK": None,
+            "topP": None,
+            "guidance": None,
+            "autoTemplate": None,
+            "rag": None,
+        }
+    ).encode()
 
 
 def _answer(head: bytes, body: bytes) -> bytes:

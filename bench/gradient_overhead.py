@@ -25,17 +25,14 @@ Budget (DESIGN.md): tuneplug <= 1.05 x raw.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import time
 
 import httpx
-from gradient_loopback import start
+from gradient_loopback import MODEL_ID, PROMPT, complete_body, start
 
 BUDGET = 1.05
-MODEL_ID = "674119b5-f19e-4856-add2-767ae7f7d7ef_model_adapter"
-PROMPT = "Question: What NFL team won the Super Bowl in 1994?\n\nAnswer: "
 TOKEN = "bench-token-0123456789"
 WORKSPACE = "bench_workspace"
 
@@ -56,19 +53,7 @@ def main() -> int:
 
         model = tuneplug.get_model(f"gradient/{MODEL_ID}")
         url = f"{api}/models/{MODEL_ID}/complete"
-        # The exact body the provider sends for complete(PROMPT, max_tokens=32).
-        body = json.dumps(
-            {
-                "query": PROMPT,
-                "maxGeneratedTokenCount": 32,
-                "temperature": None,
-                "topK": None,
-                "topP": None,
-                "guidance": None,
-                "autoTemplate": None,
-                "rag": None,
-            }
-        ).encode()
+        body = complete_body()  # what the provider sends for complete(PROMPT, max_tokens=32)
         headers = {
             "x-gradient-workspace-id": WORKSPACE,
             "Accept": "application/json",

@@ -23,7 +23,6 @@ median), next to ``langchain_core`` alone and bare Python.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import subprocess
@@ -33,11 +32,9 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
-from gradient_loopback import start
+from gradient_loopback import MODEL_ID, PROMPT, complete_body, start
 
 BUDGET = 1.6
-MODEL_ID = "674119b5-f19e-4856-add2-767ae7f7d7ef_model_adapter"
-PROMPT = "Question: What NFL team won the Super Bowl in 1994?\n\nAnswer: "
 TOKEN = "bench-token-0123456789"
 WORKSPACE = "bench_workspace"
 
@@ -100,19 +97,7 @@ def main() -> int:
         with httpx.Client(headers=headers) as raw:
 
             def raw_call(prompt: str) -> str:
-                # The exact body the provider sends for max_tokens=32.
-                body = json.dumps(
-                    {
-                        "query": prompt,
-                        "maxGeneratedTokenCount": 32,
-                        "temperature": None,
-                        "topK": None,
-                        "topP": None,
-                        "guidance": None,
-                        "autoTemplate": None,
-                        "rag": None,
-                    }
-                ).encode()
+                body = complete_body(prompt)  # what the provider sends for max_tokens=32
                 response = raw.post(url, content=body, headers=post_headers)
                 response.raise_for_status()
                 return str(response.json()["generatedOutput"])

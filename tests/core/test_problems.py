@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from tuneplug.batching.ids import IdSet
 from tuneplug.batching.inputs import BatchFileError, validate_inputs
+from tuneplug.cli.base import echo_error_lines
 from tuneplug.errors import InputFileError, SampleFileError
 from tuneplug.problems import MAX_PROBLEMS, Problems, and_more, listed
 from tuneplug.samples import read_samples
@@ -92,3 +93,12 @@ def test_the_cli_lists_a_batch_file_and_a_samples_file_the_same_way(tmp_path: Pa
         assert lines[0].startswith(f"error: {path}:2: "), name
         assert lines[MAX_PROBLEMS] == "error: ... and 2 more", name
     assert not (tmp_path / "out.jsonl").exists()
+
+
+def test_an_input_file_error_made_directly_is_one_problem(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    error = InputFileError("in.jsonl: unreadable", path="in.jsonl")
+    assert (error.path, error.problems, error.total) == ("in.jsonl", (str(error),), 1)
+    echo_error_lines(error)
+    assert capsys.readouterr().err == "error: in.jsonl: unreadable\n"

@@ -310,9 +310,21 @@ class InputFileError(InvalidRequestError):
         total: how many problems were found in all.
     """
 
-    path: str
-    problems: tuple[str, ...]
-    total: int
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str = "",
+        problems: tuple[str, ...] = (),
+        total: int = 1,
+        provider: str | None = None,
+        status: int | None = None,
+        retryable: bool | None = None,
+    ) -> None:
+        super().__init__(message, provider=provider, status=status, retryable=retryable)
+        self.path = path
+        self.problems = problems or (message,)
+        self.total = total
 
 
 class SampleFileError(InputFileError):
@@ -329,14 +341,11 @@ class SampleFileError(InputFileError):
     ) -> None:
         where = f"{path}:{line}" if line is not None else path
         what = f"{field}: " if field else ""
-        super().__init__(f"{where}: {what}{message}")
-        self.path = path
+        super().__init__(f"{where}: {what}{message}", path=path)
         self.line = line
         self.field = field
         self.detail = message
         """What is wrong, without the file, line and field."""
-        self.problems: tuple[str, ...] = (self.message,)
-        self.total = 1
 
     def __reduce__(self) -> tuple[object, ...]:
         # Rebuilt from its own arguments (Exception's default passes only the message),

@@ -13,6 +13,7 @@ import tuneplug
 from tuneplug.errors import ServerError
 from tuneplug.jobs.checkpoints import checkpoint_id, drop_copies
 from tuneplug.jobs.local import LocalJobs
+from tuneplug.jobs.types import Job
 from tuneplug.options import OptionError
 from tuneplug.types import Capability, ModelInfo, ModelKind
 from tuneplug_mock.runtime import MockRuntime
@@ -53,6 +54,24 @@ def _copies_asked(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(MockRuntime, "copy_adapter", spying)
     return asked
+
+
+def _killed_while_copying(monkeypatch: pytest.MonkeyPatch, epochs: int) -> tuple[LocalJobs, Job]:
+    """A job of ``epochs`` epochs whose runner was killed just after the mock made its
+    first checkpoint copy (step 2's), before the journal said so."""
+    original = MockRuntime.copy_adapter
+
+    def killed(self: MockRuntime, model: ModelInfo, name: str) -> ModelInfo:
+        original(self, model, name)  # made, never journalled
+        raise KeyboardInterrupt
+
+    jobs = _jobs()
+    job = jobs.create(_spec(epochs), start="none")
+    monkeypatch.setattr(MockRuntime, "copy_adapter", killed)
+    with pytest.raises(KeyboardInterrupt):
+        jobs.run(job.id)
+    monkeypatch.setattr(MockRuntime, "copy_adapter", original)
+    return jobs, job
 
 
 def _listing_fails_once(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -158,17 +177,7 @@ def test_a_resume_after_a_copy_does_not_copy_it_again(monkeypatch: pytest.Monkey
 def test_deleting_a_job_deletes_a_copy_a_killed_run_left_half_made(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    original = MockRuntime.copy_adapter
-
-    def killed(self: MockRuntime, model: ModelInfo, name: str) -> ModelInfo:
-        original(self, model, name)  # made, never journalled
-        raise KeyboardInterrupt
-
-    jobs = _jobs()
-    job = jobs.create(_spec(2), start="none")
-    monkeypatch.setattr(MockRuntime, "copy_adapter", killed)
-    with pytest.raises(KeyboardInterrupt):
-        jobs.run(job.id)
+    jobs, job = _killed_while_copying(monkeypatch, 2)
     name = checkpoint_id(job.id, 2)
     assert jobs.store.checkpoint_copies(job.id) == [(2, name, None, "copying")]
     assert _adapter_names().count(name) == 1
@@ -316,18 +325,7 @@ def test_a_copy_whose_id_holds_a_slash_is_deleted_by_its_whole_id(
 def test_a_resume_that_cannot_find_a_killed_runs_copy_stops_before_copying_again(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    original = MockRuntime.copy_adapter
-
-    def killed(self: MockRuntime, model: ModelInfo, name: str) -> ModelInfo:
-        original(self, model, name)  # made, never journalled
-        raise KeyboardInterrupt
-
-    jobs = _jobs()
-    job = jobs.create(_spec(3), start="none")
-    monkeypatch.setattr(MockRuntime, "copy_adapter", killed)
-    with pytest.raises(KeyboardInterrupt):
-        jobs.run(job.id)
-    monkeypatch.setattr(MockRuntime, "copy_adapter", original)
+    jobs, job = _killed_while_copying(monkeypatch, 3)
     _listing_fails_once(monkeypatch)
     # The half-made copy cannot be looked for: the run stops rather than copy beside it.
     with pytest.raises(ServerError, match="store is busy"):

@@ -16,47 +16,10 @@ from typing import Any
 
 import pytest
 import tuneplug
-from tuneplug.errors import NotConfiguredError, ServerError
-from tuneplug.jobs.backend import JobPage
 from tuneplug.jobs.types import Job, JobStatus
 
 from tests.core.cli_runner import invoke
-
-
-class NativeJobs:
-    """A provider's own jobs (like OpenAI's): one job, created long ago."""
-
-    def __init__(self, provider: str, fail: Exception | None = None) -> None:
-        self.provider = provider
-        self.fail = fail
-        self.listed: list[int] = []
-
-    def _job(self) -> Job:
-        return Job(
-            id="ftjob-native1", provider=self.provider, model=f"{self.provider}/base",
-            status=JobStatus.RUNNING, created_at=1.0,
-        )  # fmt: skip
-
-    def list(self, *, after: str | None = None, limit: int = 20) -> JobPage[Job]:
-        self.listed.append(limit)
-        if self.fail is not None:
-            raise self.fail
-        return JobPage([self._job()], False)
-
-    def get(self, job_id: str) -> Job:
-        return self._job()
-
-
-@pytest.fixture
-def natives(make_plugin: Callable[..., Any], register: Callable[..., Any]) -> dict[str, Any]:
-    backends = {
-        "native": NativeJobs("native"),
-        "broken": NativeJobs("broken", ServerError("upstream is down", status=503)),
-        "unset": NativeJobs("unset", NotConfiguredError("set UNSET_API_KEY")),
-    }
-    for name, backend in backends.items():
-        register(name, make_plugin(name, jobs=lambda ctx, b=backend: b))
-    return backends
+from tests.core.jobs.native_kit import NativeJobs
 
 
 def test_jobs_list_without_provider_has_local_and_native_jobs(

@@ -5,7 +5,6 @@ reported in ``problems``, never raised (the facade; the CLI is a thin layer over
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -15,19 +14,6 @@ from tuneplug.jobs.backend import JobPage
 from tuneplug.jobs.listing import JobListing, ListProblem
 
 from tests.core.cli_runner import invoke
-from tests.core.jobs.test_cli_faults import NativeJobs
-
-
-@pytest.fixture
-def natives(make_plugin: Callable[..., Any], register: Callable[..., Any]) -> dict[str, Any]:
-    backends = {
-        "native": NativeJobs("native"),
-        "broken": NativeJobs("broken", ServerError("upstream is down", status=503)),
-        "unset": NativeJobs("unset", NotConfiguredError("set UNSET_API_KEY")),
-    }
-    for name, backend in backends.items():
-        register(name, make_plugin(name, jobs=lambda ctx, b=backend: b))
-    return backends
 
 
 def _local(data: str) -> str:

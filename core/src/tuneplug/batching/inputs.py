@@ -42,11 +42,9 @@ class BatchFileError(InputFileError):
     """
 
     def __init__(self, path: str, problems: list[tuple[int | None, str]], total: int) -> None:
-        self.path = path
+        lines = tuple(_where(path, *problem) for problem in problems)
+        super().__init__(f"{lines[0]}{and_more(total)}", path=path, problems=lines, total=total)
         self._found = problems  # (line, message): what pickling rebuilds it from
-        self.problems = tuple(_where(path, *problem) for problem in problems)
-        self.total = total
-        super().__init__(f"{self.problems[0]}{and_more(total)}")
 
     def __reduce__(self) -> tuple[object, ...]:
         return (type(self), (self.path, self._found, self.total))
