@@ -267,7 +267,10 @@ class Registry:
         instances = cfg.instances()
         plugin = instances.get(name, name)
         if plugin == name and (name not in self._discover() or not self.filter.allows(name)):
-            raise UnknownProviderError(self._unknown_message(name, instances))
+            from tuneplug.config_names import dormant_note
+
+            note = dormant_note(cfg, name) if name not in self._discover() else ""
+            raise UnknownProviderError(self._unknown_message(name, instances) + note)
         if plugin != name:
             info = self.instance_info(name, plugin, config=cfg)
             _, pm = self._load(plugin)
