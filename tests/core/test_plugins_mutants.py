@@ -115,7 +115,7 @@ def test_a_name_two_distributions_claim_is_a_load_error_naming_both(
     assert Registry().info("twin") == PluginInfo(
         "twin",
         "tpfake_twin_a",
-        error="provider name 'twin' is claimed by both 'tuneplug-twin-a' and 'acme-twin'",
+        error="its name is claimed by both distributions 'tuneplug-twin-a' and 'acme-twin'",
     )
 
 
@@ -131,16 +131,16 @@ def test_a_plugin_failing_at_import_keeps_what_its_entry_point_says(
 def test_load_errors_are_the_plugins_own_words_naming_it() -> None:
     registry = Registry()
     registry.register("part", build_plugin("part", (*COMPLETER, "create_adapter")))
+    # the plugin is named by every line reporting it, not again in its error (user6 #10)
     assert registry.info("part").error == (
-        "plugin 'part' implements part of FineTunable but not tuneplug_delete_adapter, "
-        "tuneplug_fine_tune"
+        "implements part of FineTunable but not tuneplug_delete_adapter, tuneplug_fine_tune"
     )
     registry.register("empty", build_plugin("empty", ()))
     with pytest.raises(PluginLoadError) as info:
         registry.provider("empty")  # registered without a distribution: none is named
     assert info.value.provider == "empty"
     assert info.value.message == (
-        "plugin 'empty' failed to load: plugin 'empty' implements neither Completer "
+        "plugin 'empty' failed to load: implements neither Completer "
         "(tuneplug_complete, tuneplug_list_models) nor FineTunable "
         "(tuneplug_create_adapter, tuneplug_delete_adapter, tuneplug_fine_tune)"
     )
@@ -152,14 +152,21 @@ def test_hook_functions_pluggy_did_not_register_are_named() -> None:
     misspelled.tuneplug_stream_chunks = lambda ctx: None  # type: ignore[attr-defined]
     unmarked = build_plugin("bare")
     unmarked.tuneplug_stream = lambda ctx, model, prompt, options: iter(())  # type: ignore[attr-defined]
+    far = build_plugin("far")
+    far.tuneplug_xyzzy = lambda ctx: None  # type: ignore[attr-defined]
     registry.register("typo", misspelled)
     registry.register("bare", unmarked)
+    registry.register("far", far)
     assert registry.info("typo").error == (
-        "plugin 'typo' defines 'tuneplug_stream_chunks', which is not a tuneplug hook "
-        "(misspelled? known hooks: see tuneplug.hookspecs)"
+        "defines 'tuneplug_stream_chunks', which is not a tuneplug hook "
+        "(did you mean 'tuneplug_stream'?)"
+    )
+    assert registry.info("far").error == (
+        "defines 'tuneplug_xyzzy', which is not a tuneplug hook "
+        "(known hooks: see tuneplug.hookspecs)"
     )
     assert registry.info("bare").error == (
-        "plugin 'bare' defines 'tuneplug_stream' without the @tuneplug.hookimpl marker"
+        "defines 'tuneplug_stream' without the @tuneplug.hookimpl marker"
     )
 
 

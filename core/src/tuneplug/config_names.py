@@ -11,6 +11,9 @@ Rules (``docs/plugins.md``, "Provider tables"):
   must not be an installed plugin's name (the instance would shadow it). The
   layers are merged first: an instance the project file declares may keep its key
   in a user-file table of the same name without ``plugin`` (and the other way round).
+  Outside that project such a user-file table is dormant, not an error: only a call
+  naming the instance fails, saying so (:func:`dormant_note`). A user-file name close
+  to an installed plugin's (``[providers.opeanai]``) is still the typo error.
 * ``[models.ALIAS] model = "PROVIDER/..."`` must name an installed plugin or an
   instance.
 """
@@ -26,7 +29,7 @@ from tuneplug.config_files import ConfigFile, config_error, in_file_order, locat
 from tuneplug.errors import ConfigError
 from tuneplug.plugins import Registry, default_registry
 
-__all__ = ["check_provider_names", "registry_for"]
+__all__ = ["check_provider_names", "dormant_note", "registry_for"]
 
 
 def registry_for(config: Config) -> Registry:
@@ -93,6 +96,8 @@ def check_provider_names(config: Config, installed: Collection[str]) -> None:
                     f"{_suggestion(str(table['plugin']), installed)} (installed: {installed_list})"
                 )
             elif not is_instance and name not in installed and name not in instances:
+                if layer is config.user and not _suggestion(name, installed):
+                    continue  # completes an instance a project declares: see dormant_note
                 problems.append(
                     f"{_where(layer, 'providers', name)}: {head}: names no installed "
                     f"provider plugin{_suggestion(name, installed)} (installed: {installed_list}; "
@@ -111,6 +116,22 @@ def check_provider_names(config: Config, installed: Collection[str]) -> None:
                 )
     if problems:
         raise config_error(problems)
+
+
+def dormant_note(config: Config, name: str) -> str:
+    """What to add to "unknown provider ``name``" when the user config has a
+    ``[providers.<name>]`` table without ``plugin`` that no config in effect declares
+    (keys kept for an instance a project declares, used outside that project), or ``""``.
+    """
+    user = config.user
+    table = (user.data.get("providers", {}) if user is not None else {}).get(name)
+    if user is None or not isinstance(table, dict) or "plugin" in table:
+        return ""
+    return (
+        f" ({_where(user, 'providers', name)}: {_table(user, 'providers', name)} has settings "
+        'for a provider instance no config in effect declares with plugin = "...": the '
+        "project config that does is not in effect here)"
+    )
 
 
 def _shadowing(layer: ConfigFile | None, name: str, plugin: Any) -> str:

@@ -25,6 +25,7 @@ __all__ = [
     "ConnectionError",
     "InputFileError",
     "InvalidRequestError",
+    "ModelNotFoundError",
     "NotConfiguredError",
     "NotFoundError",
     "OptionError",
@@ -194,17 +195,32 @@ class NotFoundError(TuneplugError):
             says where (``tuneplug.toml:9: [models.qa] model: ...``).
     """
 
+    unknown_model_default = False
+
     def __init__(
         self,
         message: str,
         *,
-        unknown_model: bool = False,
+        unknown_model: bool | None = None,
         provider: str | None = None,
         status: int | None = None,
         retryable: bool | None = None,
     ) -> None:
         super().__init__(message, provider=provider, status=status, retryable=retryable)
-        self.unknown_model = unknown_model
+        self.unknown_model = self.unknown_model_default if unknown_model is None else unknown_model
+
+
+class ModelNotFoundError(NotFoundError, UnknownModelError):
+    """The model a call named does not exist, found at the call: a server's answer (OpenAI's
+    ``model_not_found``, Gradient's ``unknownBaseModel``), or an adapter gone since the
+    model was resolved.
+
+    Both an :class:`UnknownModelError`, as a name found unknown before any I/O is, so one
+    ``except UnknownModelError`` holds whichever provider the config swaps in, and a
+    :class:`NotFoundError` (``unknown_model`` true, ``status`` 404 when a server said it).
+    """
+
+    unknown_model_default = True
 
 
 class InvalidRequestError(TuneplugError):

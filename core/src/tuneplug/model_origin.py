@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from typing import TypeVar
 
-from tuneplug.errors import NotFoundError
+from tuneplug.errors import ModelNotFoundError, NotFoundError
 
 __all__ = ["located", "located_astream", "located_stream"]
 
@@ -27,7 +27,7 @@ def located(exc: NotFoundError, origin: str | None) -> NotFoundError | None:
     exist and ``origin`` is known; ``None`` to raise ``exc`` itself."""
     if origin is None or not exc.unknown_model:
         return None
-    return NotFoundError(f"{origin}: {exc}", unknown_model=True)
+    return ModelNotFoundError(f"{origin}: {exc}")
 
 
 def located_stream(chunks: Iterator[T], origin: str | None) -> Iterator[T]:

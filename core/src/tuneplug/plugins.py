@@ -132,7 +132,7 @@ class Registry:
                 info = PluginInfo(
                     name,
                     candidates[0].value,
-                    error=f"provider name {name!r} is claimed by both {dists}",
+                    error=f"its name is claimed by both distributions {dists}",
                 )
                 self._loaded[name] = (info, None)
                 return self._loaded[name]
@@ -142,9 +142,10 @@ class Registry:
                 plugin = cand.plugin if cand.plugin is not None else cand.entry_point.load()  # type: ignore[union-attr]
                 pm = new_plugin_manager()
                 pm.register(plugin, name=name)
-                pm.check_pending()
                 hooks = implemented_hooks(pm)
+                # Ours first: pluggy's "unknown hook" for a typo names the module's path.
                 check_plugin_object(name, plugin, hooks)
+                pm.check_pending()
                 info = PluginInfo(
                     name,
                     cand.value,
@@ -161,7 +162,7 @@ class Registry:
                     exc.message
                     if isinstance(exc, TuneplugError)
                     else f"{type(exc).__name__}: {exc}"
-                )
+                ).removeprefix(f"plugin {name!r} ")  # said by every line reporting it
                 result = (PluginInfo(**{**base.__dict__, "error": message}), None)
             self._loaded[name] = result
             return result
@@ -192,22 +193,21 @@ class Registry:
         return self._load(name)[0]
 
     def infos(self) -> list[PluginInfo]:
-        """Describe every allowed provider, loading each; strict mode raises on a failure."""
+        """Describe every allowed provider, loading each; strict mode raises on a failure
+        (one error naming every plugin that failed)."""
         result = [self.info(n) for n in self.names()]
+        failed = [info for info in result if info.error is not None]
+        if self.strict and len(failed) > 1:
+            said = "; ".join(_failed_to_load(info) for info in failed)
+            raise PluginLoadError(f"{len(failed)} plugins failed to load: {said}")
         if self.strict:
-            for info in result:
+            for info in failed:
                 self._raise_if_failed(info)
         return result
 
     def _raise_if_failed(self, info: PluginInfo) -> None:
         if info.error is not None:
-            where = f" (distribution {info.distribution})" if info.distribution else ""
-            plugin = info.plugin or info.name
-            instance = f"provider instance {info.name!r}: " if plugin != info.name else ""
-            raise PluginLoadError(
-                f"{instance}plugin {plugin!r}{where} failed to load: {info.error}",
-                provider=info.name,
-            )
+            raise PluginLoadError(_failed_to_load(info), provider=info.name)
 
     def provider_settings_class(self, name: str) -> Any:
         """The settings model provider ``name`` declares, or ``None`` (loads the plugin)."""
@@ -267,7 +267,10 @@ class Registry:
         instances = cfg.instances()
         plugin = instances.get(name, name)
         if plugin == name and (name not in self._discover() or not self.filter.allows(name)):
-            raise UnknownProviderError(self._unknown_message(name, instances))
+            from tuneplug.config_names import dormant_note
+
+            note = dormant_note(cfg, name) if name not in self._discover() else ""
+            raise UnknownProviderError(self._unknown_message(name, instances) + note)
         if plugin != name:
             info = self.instance_info(name, plugin, config=cfg)
             _, pm = self._load(plugin)
@@ -344,6 +347,14 @@ def _unwrapped(value: Any) -> Any:
 
 _registries: dict[tuple[str | None, bool], Registry] = {}
 _registries_lock = threading.Lock()
+
+
+def _failed_to_load(info: PluginInfo) -> str:
+    # docs/plugins.md's form, as a hook's fault says it: plugin 'boom' (tuneplug-boom): ...
+    where = f" ({info.distribution})" if info.distribution else ""
+    plugin = info.plugin or info.name
+    instance = f"provider instance {info.name!r}: " if plugin != info.name else ""
+    return f"{instance}plugin {plugin!r}{where} failed to load: {info.error}"
 
 
 def default_registry(*, plugins: str | None = None, strict: bool = False) -> Registry:

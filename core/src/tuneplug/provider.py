@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -129,9 +130,16 @@ def check_plugin_object(name: str, plugin: object, registered: tuple[str, ...]) 
         if not attr.startswith("tuneplug_") or not callable(getattr(plugin, attr)):
             continue
         if attr not in known:
+            # Compared without the prefix every name shares, which would make any close.
+            hooks = sorted(n.removeprefix("tuneplug_") for n in known if n.startswith("tuneplug_"))
+            close = difflib.get_close_matches(attr.removeprefix("tuneplug_"), hooks, n=1)
+            hint = (
+                f"did you mean {'tuneplug_' + close[0]!r}?"
+                if close
+                else "known hooks: see tuneplug.hookspecs"
+            )
             raise PluginLoadError(
-                f"plugin {name!r} defines {attr!r}, which is not a tuneplug hook "
-                f"(misspelled? known hooks: see tuneplug.hookspecs)",
+                f"plugin {name!r} defines {attr!r}, which is not a tuneplug hook ({hint})",
                 provider=name,
             )
         if attr not in registered:

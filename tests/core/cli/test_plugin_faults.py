@@ -79,7 +79,7 @@ def test_a_load_error_is_one_line_everywhere(entry_point_plugins) -> None:  # ty
     entry_point_plugins.add("other")
     line = error_line(invoke("complete", "-m", "badsig/m", "hi"))
     assert line.startswith(
-        "error: plugin 'badsig' (distribution tuneplug-badsig) failed to load: "
+        "error: plugin 'badsig' (tuneplug-badsig) failed to load: "
         "PluginValidationError: Plugin 'badsig' for hook 'tuneplug_list_models'; "
         "hookimpl definition: tuneplug_list_models(ctx, base_only, extra); "
     )
@@ -94,7 +94,7 @@ def test_a_name_clash_names_both_distributions_and_no_none(entry_point_plugins) 
     entry_point_plugins.add("twin", module="tpfake_twin_b", dist="acme-twin")
     result = ok(invoke("models"))
     assert result.stderr.splitlines() == [
-        "warning: plugin 'twin' skipped: provider name 'twin' is claimed by both "
+        "warning: plugin 'twin' skipped: its name is claimed by both distributions "
         "'tuneplug-twin-a' and 'acme-twin'"
     ]
 

@@ -70,7 +70,7 @@ def test_a_model_not_found_type_marks_the_model_unknown_at_any_4xx(status: int) 
     )
     body = b'{"error": {"message": "no such model", "code": "model_not_found"}}'
     error = mapper.response(CALL, _reply(status, body))
-    assert type(error) is errors.NotFoundError and error.unknown_model
+    assert type(error) is errors.ModelNotFoundError and error.unknown_model  # user6 #2
     assert "nothing answers" not in str(error)  # a model, not a wrong URL
     assert type(mapper.response(CALL, _reply(500, body))) is errors.ServerError
 

@@ -184,7 +184,8 @@ class ErrorMapper:
             url = self.mask(str(call.url.copy_with(query=None)))
             text = _hint(f"{text}; nothing answers at {url}", self.route_hint)
         if status == 404 or (types and 400 <= status < 500):
-            return errors.NotFoundError(text, unknown_model=model, **common)
+            found = errors.ModelNotFoundError if model else errors.NotFoundError
+            return found(text, unknown_model=model, **common)
         if status == 429:
             return errors.RateLimitError(_come_back(text, wait), retry_after=wait, **common)
         if status == 408:

@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from tuneplug.errors import CapabilityError, InvalidRequestError, NotFoundError
+from tuneplug.errors import CapabilityError, InvalidRequestError, ModelNotFoundError, NotFoundError
 from tuneplug.types import (
     Capability,
     CompletionOptions,
@@ -182,7 +182,7 @@ class MockRuntime:
 
     def _not_found(self, model: ModelInfo) -> NotFoundError:
         kind = "adapter" if model.kind is ModelKind.ADAPTER else "model"
-        return NotFoundError(
+        return ModelNotFoundError(
             f"no {kind} {model.id!r} (adapters live in {self.path})", provider=PROVIDER
         )
 

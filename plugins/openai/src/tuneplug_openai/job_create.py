@@ -30,7 +30,12 @@ from typing import Any, Literal
 from urllib.parse import quote
 
 from pydantic import ValidationError
-from tuneplug.errors import InvalidRequestError, NotFoundError, TuneplugError, UnknownModelError
+from tuneplug.errors import (
+    InvalidRequestError,
+    ModelNotFoundError,
+    NotFoundError,
+    TuneplugError,
+)
 from tuneplug.jobs.types import JobSpec
 from tuneplug.options import OptionError
 from tuneplug.speech import setting
@@ -242,7 +247,7 @@ class JobCreator:
             self.http.http.send(call)
         except NotFoundError as exc:
             if "model_not_found" in exc.message:
-                raise UnknownModelError(
+                raise ModelNotFoundError(
                     f"unknown model {base!r} to fine-tune (nothing was uploaded): {exc.message}",
                     provider=self.provider,
                     status=exc.status,

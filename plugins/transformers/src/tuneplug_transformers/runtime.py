@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from tuneplug.errors import InvalidRequestError, NotFoundError
+from tuneplug.errors import InvalidRequestError, ModelNotFoundError, NotFoundError
 from tuneplug.types import Capability, ModelInfo, ModelKind
 
 from tuneplug_transformers.loading import Loaded, load_base, load_tokenizer
@@ -145,7 +145,7 @@ class Runtime:
         if info.kind is ModelKind.BASE:
             source = find_base(info.id, self.settings)
             if source is None:
-                raise NotFoundError(f"no model {info.id!r}", provider=PROVIDER)
+                raise ModelNotFoundError(f"no model {info.id!r}", provider=PROVIDER)
             return self.base(source), None
         meta = self.store.meta(info.id)
         local = Path(meta.base_location).is_absolute()
@@ -157,7 +157,7 @@ class Runtime:
         if info.kind is ModelKind.BASE:
             source = find_base(info.id, self.settings)
             if source is None:
-                raise NotFoundError(f"no model {info.id!r}", provider=PROVIDER)
+                raise ModelNotFoundError(f"no model {info.id!r}", provider=PROVIDER)
         else:
             meta = self.store.meta(info.id)
             local = Path(meta.base_location).is_absolute()

@@ -34,7 +34,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from tuneplug.errors import NotFoundError
+from tuneplug.errors import ModelNotFoundError
 
 from tuneplug_transformers.refs import PROVIDER
 
@@ -128,7 +128,7 @@ class AdapterStore:
         try:
             data = json.loads((self.adapter_dir(adapter_id) / _META).read_text("utf-8"))
         except FileNotFoundError:
-            raise NotFoundError(f"no adapter {adapter_id!r}", provider=PROVIDER) from None
+            raise ModelNotFoundError(f"no adapter {adapter_id!r}", provider=PROVIDER) from None
         return AdapterMeta.from_json(data)
 
     def current(self, adapter_id: str) -> Path:
@@ -137,7 +137,7 @@ class AdapterStore:
         try:
             target = os.readlink(link)
         except FileNotFoundError:
-            raise NotFoundError(f"no adapter {adapter_id!r}", provider=PROVIDER) from None
+            raise ModelNotFoundError(f"no adapter {adapter_id!r}", provider=PROVIDER) from None
         return self.adapter_dir(adapter_id) / target
 
     def version(self, adapter_id: str) -> str:
@@ -261,12 +261,12 @@ class AdapterStore:
         """Remove ``adapter_id`` (it vanishes at once); ``NotFoundError`` if it does not exist."""
         source = self.adapter_dir(adapter_id)
         if not self.exists(adapter_id):
-            raise NotFoundError(f"no adapter {adapter_id!r}", provider=PROVIDER)
+            raise ModelNotFoundError(f"no adapter {adapter_id!r}", provider=PROVIDER)
         doomed = self.root / f".deleted-{adapter_id}-{secrets.token_hex(3)}"
         try:
             os.rename(source, doomed)
         except FileNotFoundError:
-            raise NotFoundError(f"no adapter {adapter_id!r}", provider=PROVIDER) from None
+            raise ModelNotFoundError(f"no adapter {adapter_id!r}", provider=PROVIDER) from None
         shutil.rmtree(doomed, ignore_errors=True)
 
     @contextlib.contextmanager
@@ -279,7 +279,7 @@ class AdapterStore:
             try:
                 fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
             except FileNotFoundError:
-                raise NotFoundError(f"no adapter {adapter_id!r}", provider=PROVIDER) from None
+                raise ModelNotFoundError(f"no adapter {adapter_id!r}", provider=PROVIDER) from None
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX)
                 yield

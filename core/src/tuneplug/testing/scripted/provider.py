@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, create_model
 
-from tuneplug.errors import CapabilityError, InvalidRequestError, NotFoundError
+from tuneplug.errors import CapabilityError, InvalidRequestError, ModelNotFoundError
 from tuneplug.stops import first_stop
 from tuneplug.testing.scripted.hooks import CompleterHooks, FineTunableHooks
 from tuneplug.testing.scripted.script import Call, Reply, ScriptedModel
@@ -184,7 +184,7 @@ class ScriptedProvider:
         found = self.find(model.id)
         if found is None:
             # In memory, as every local failure: no HTTP status to claim.
-            raise NotFoundError(f"no model {model.id!r}", provider=self.name)
+            raise ModelNotFoundError(f"no model {model.id!r}", provider=self.name)
         return found
 
     def _reply(

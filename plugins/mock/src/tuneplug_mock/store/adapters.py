@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tuneplug.errors import NotFoundError
+from tuneplug.errors import ModelNotFoundError
 
 from tuneplug_mock.store.schema import (
     COLUMNS,
@@ -153,7 +153,9 @@ class AdapterStore:
                 ).fetchone()
             )
             if source is None:
-                raise NotFoundError(f"no adapter {adapter_id!r} in {self.path}", provider=PROVIDER)
+                raise ModelNotFoundError(
+                    f"no adapter {adapter_id!r} in {self.path}", provider=PROVIDER
+                )
             now = utc_now()
             record = AdapterRecord(
                 id=f"{source.base_model_id}-adapter-{secrets.token_hex(6)}",
@@ -208,5 +210,7 @@ class AdapterStore:
                 ).fetchone()
             )
             if record is None:
-                raise NotFoundError(f"no adapter {adapter_id!r} in {self.path}", provider=PROVIDER)
+                raise ModelNotFoundError(
+                    f"no adapter {adapter_id!r} in {self.path}", provider=PROVIDER
+                )
             yield Training(self._writer, record)

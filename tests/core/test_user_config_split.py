@@ -1,0 +1,78 @@
+"""The documented project/user config split (user 6 #3): a project declares
+``[providers.local]`` with its plugin and base_url, each user keeps the key in a
+``[providers.local]`` table of their own user config. Outside that project the user table
+declares nothing: unrelated commands and calls must work, a call naming ``local`` says
+why it is unknown, and a real typo (``[providers.opeanai]``) is still an error."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import tuneplug
+from click.testing import CliRunner
+from tuneplug.cli import cli
+
+SECRET = "sk-test-SECRET123"
+
+
+@pytest.fixture
+def split(tmp_path: Path) -> tuple[Path, Path]:
+    user = Path(os.environ["XDG_CONFIG_HOME"]) / "tuneplug" / "config.toml"
+    user.parent.mkdir(parents=True)
+    user.write_text(f'[providers.local]\napi_key = "{SECRET}"\n', encoding="utf-8")
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "tuneplug.toml").write_text(
+        '[providers.local]\nplugin = "openai"\nbase_url = "http://127.0.0.1:9/v1"\n',
+        encoding="utf-8",
+    )
+    other = tmp_path / "other"
+    other.mkdir()
+    return project, other
+
+
+def test_outside_the_project_unrelated_calls_work(split, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.chdir(split[1])
+    assert tuneplug.get_model("mock/tiny").complete("hi", max_tokens=2).text
+    assert any(m.provider == "mock" for m in tuneplug.list_models())
+    result = CliRunner().invoke(cli, ["complete", "-m", "mock/tiny", "--max-tokens", "2", "hi"])
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""
+    models = CliRunner().invoke(cli, ["models"])
+    assert models.exit_code == 0 and "local" not in models.stderr
+
+
+def test_outside_the_project_naming_the_instance_says_why(split, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.chdir(split[1])
+    with pytest.raises(tuneplug.UnknownProviderError) as caught:
+        tuneplug.get_model("local/gpt-4o-mini")
+    said = str(caught.value)
+    assert said.startswith("unknown provider 'local'")
+    assert "config.toml:1: [providers.local] has settings for a provider instance" in said
+    assert SECRET not in said
+
+
+def test_inside_the_project_the_instance_has_both_halves(split, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.chdir(split[0])
+    model = tuneplug.get_model("local/gpt-4o-mini")
+    settings = model.provider.ctx.settings
+    assert str(settings.base_url).startswith("http://127.0.0.1:9/v1")
+    assert settings.api_key.get_secret_value() == SECRET
+
+
+def test_a_typo_in_the_user_config_is_still_an_error(split, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    user = Path(os.environ["XDG_CONFIG_HOME"]) / "tuneplug" / "config.toml"
+    user.write_text(f'[providers.opeanai]\napi_key = "{SECRET}"\n', encoding="utf-8")
+    monkeypatch.chdir(split[1])
+    with pytest.raises(tuneplug.ConfigError, match=r"\[providers.opeanai\]: names no installed "
+                       r"provider plugin; did you mean 'openai'\?"):  # fmt: skip
+        tuneplug.get_model("mock/tiny")
+
+
+def test_a_project_table_naming_nothing_is_still_an_error(split, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    (split[1] / "tuneplug.toml").write_text('[providers.local]\napi_key = "x"\n', encoding="utf-8")
+    monkeypatch.chdir(split[1])
+    with pytest.raises(tuneplug.ConfigError, match=r"tuneplug.toml:1: \[providers.local\]: "):
+        tuneplug.get_model("mock/tiny")
