@@ -26,7 +26,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from tuneplug.errors import AdapterBusyError, AdapterChangedError, TuneplugError
+from tuneplug.errors import AdapterBusyError, AdapterChangedError, NotFoundError, TuneplugError
 from tuneplug.jobs.types import Job, JobCheckpoint
 from tuneplug.server.tenants import Tenant
 
@@ -72,7 +72,8 @@ def control(jobs: Jobs, tenant: Tenant, job_id: str, action: str) -> dict[str, A
             now = jobs._job(record)
         if now is None or str(now.status) in ended:
             raise job_finished(job_id, status_of(now), action) from exc
-        if action == "resume" and str(now.status) != "paused":
+        # A failed job may be resumed: its refusal (it cannot be continued) is its own.
+        if action == "resume" and str(now.status) not in ("paused", "failed"):
             raise not_paused(job_id, status_of(now)) from exc
         with speaking_for(aliases):
             raise
@@ -111,7 +112,10 @@ def checkpoints(
     backend, public = _hex(backend_id(record)), _hex(job_id)
     cursor = after.replace(public, backend) if after is not None else None
     with speaking_for(job_aliases(record, job_id, jobs._hidden(tenant, job_id, record, job))):
-        got = job.checkpoints(after=cursor, limit=limit)
+        try:
+            got = job.checkpoints(after=cursor, limit=limit)
+        except NotFoundError:  # a cursor naming no checkpoint has gone: OpenAI's empty page
+            return listing([], False)
     ft_id = fine_tuned_id(record, tenant, job_id)
     data = [_checkpoint(c, job_id, backend, public, job, ft_id) for c in got]
     return listing(data, got.has_more)
