@@ -178,10 +178,10 @@ def job(tmp_path: Path) -> tuneplug.Job:
     [
         (lambda j: j.events(after=5), r"^after must be a string"),
         (lambda j: j.events(after=""), r"^after must not be empty"),
-        (lambda j: j.events(limit="3"), r"^limit must be an integer, got '3'"),
-        (lambda j: j.events(limit=True), r"^limit must be an integer, got True"),
+        (lambda j: j.events(limit="3"), r"^limit must be an integer in 1\.\.1000, got '3'"),
+        (lambda j: j.events(limit=True), r"^limit must be an integer in 1\.\.1000, got True"),
         (lambda j: j.checkpoints(after=5), r"^after must be a string"),
-        (lambda j: j.checkpoints(limit=2.0), r"^limit must be an integer, got 2\.0"),
+        (lambda j: j.checkpoints(limit=2.0), r"^limit must be an integer in 1\.\.100, got 2\.0"),
         (lambda j: j.wait(on_event=5), r"^on_event must be a callable or None, got int"),
         (lambda j: j.wait(timeout="1"), r"^timeout \(seconds\) must be a finite number >= 0"),
         (lambda j: j.wait(timeout=-1), r"^timeout \(seconds\) must be a finite number >= 0"),

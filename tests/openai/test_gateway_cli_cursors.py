@@ -1,10 +1,12 @@
 """A fresh user's ``--after`` through a tuneplug gateway as an OpenAI-compatible provider
 (``[providers.local] plugin = "openai"``), as docs/cli.md says for every ``--after``: one
 that cannot be an id is a usage error (2) naming ``--after``, sent nowhere; a job id that
-names nothing is a runtime error (1); an event id that names none lists no event."""
+names nothing is a runtime error (1), and so is an event or checkpoint id naming none of
+the job's (user 6 #14)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -38,9 +40,20 @@ def test_after_on_an_openai_compatible_provider_follows_the_cli_rules(
         cli, ["jobs", "list", "--provider", "local", "--after", "ftjob-000000000000000000000000"]
     )
     assert gone.exit_code == 1 and "no job 'ftjob-000000000000000000000000'" in gone.output
-    for after in ("event-250", "event-99"):  # well-formed, naming no event of the job
-        done = CliRunner().invoke(cli, ["jobs", "events", ref, "--after", after, "--json"])
-        assert done.exit_code == 0 and done.stdout.strip() in ("", "[]"), done.output
+    checkpoints = CliRunner().invoke(cli, ["jobs", "checkpoints", ref, "--json"])
+    first = json.loads(checkpoints.stdout)["data"][0]["id"]
+    gone_checkpoint = first.rpartition("-")[0] + "-99"  # a step it never had
+    for command, after in (
+        ("events", "event-250"),
+        ("events", "event-99"),
+        ("checkpoints", gone_checkpoint),
+    ):  # well-formed, naming nothing of the job: a runtime error, as for a job id
+        done = CliRunner().invoke(cli, ["jobs", command, ref, "--after", after, "--json"])
+        assert done.exit_code == 1, done.output
+        assert done.stderr.strip() == (
+            f"error: local: no {command[:-1]} {after!r} of job {job.id} to list the "
+            f"{command} after"
+        )  # fmt: skip
     oldest = events[-1].id  # the events after the job's first one: all the others
     done = CliRunner().invoke(cli, ["jobs", "events", ref, "--after", oldest, "--json"])
     assert done.exit_code == 0 and oldest not in done.stdout and events[0].id in done.stdout

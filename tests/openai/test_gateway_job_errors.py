@@ -19,8 +19,9 @@ from typing import Any
 import openai
 import pytest
 from tuneplug.errors import InvalidRequestError, ServerError
-from tuneplug.jobs.local import LocalJobs
+from tuneplug.jobs.local import LocalJobs, job_store
 from tuneplug.models import Model
+from tuneplug.provider import Provider
 
 from tests.openai.gateway import (
     ALICE,
@@ -195,3 +196,31 @@ def test_deleting_a_jobs_model_the_backend_cannot_delete_names_the_ft_model(
     assert f"could not delete {job.fine_tuned_model} ({job.fine_tuned_model})" in error.message
     monkeypatch.undo()
     assert client.models.delete(job.fine_tuned_model).deleted  # still there: deletable
+
+
+def test_resuming_a_failed_job_that_cannot_be_continued_says_why(
+    server: RunningServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # User 6 #8 through the gateway: a failed job its backend refuses to continue (it
+    # stopped on a step a provider without idempotency keys may or may not have applied)
+    # has ended for good: job_finished, in the client's ids; not job_not_paused, which a
+    # failed job, resumable as a rule, makes no sense of.
+    client = sdk(server)
+    job = long_job(client, tmp_path)
+    wait_for_step(client, job.id, 1)
+    assert client.fine_tuning.jobs.cancel(job.id).status == "cancelled"
+    store, backend = job_store(), backend_id(server, job.id)
+    row = store.get(backend)
+    store.set_status(backend, "failed", error="step 9 failed: read timed out")
+    store.start_step(backend, row.steps_done + 1, 0)  # sent, no answer
+    accepts = Provider.accepts
+    monkeypatch.setattr(
+        Provider,
+        "accepts",
+        lambda self, hook, arg: arg != "idempotency_key" and accepts(self, hook, arg),
+    )
+    error = _error(lambda: client.fine_tuning.jobs.resume(job.id), openai.BadRequestError)
+    assert (error.status_code, error.code) == (400, "job_finished")
+    assert error.message.endswith(f"job '{job.id}' has already failed; nothing to resume")
+    assert backend not in str(error.body) and "mock" not in str(error.body)
+    assert store.get(backend).status == "failed"

@@ -1,7 +1,8 @@
 """The OpenAI provider's ``after`` cursors (jobs, events, checkpoints), on the fake: one that
 cannot be an id of its page is an ``OptionError`` naming ``after`` before anything is sent
 (the CLI's usage error, exit 2, as on the local runner); a well-formed one is sent, and one
-that names nothing is no page of events, and a ``NotFoundError`` for the job listing."""
+that names nothing is a ``NotFoundError`` saying so, for every page (user 6 #14: an empty
+page of events read as "nothing follows it")."""
 
 from __future__ import annotations
 
@@ -63,7 +64,26 @@ def test_well_formed_cursors_are_sent_and_one_naming_nothing_says_so(fake: OpenA
         jobs.list(after="ftjob-9999")
     events = jobs.events(ids[0])
     assert events and list(jobs.events(ids[0], after=events[-1].id)) == []
-    gone = jobs.events(ids[0], after="ftevent-9999")  # names none: no event follows it
-    assert (list(gone), gone.has_more) == ([], False)
-    # The gateway's event ids are this provider's too.
-    assert list(jobs.events(ids[0], after="event-99")) == []
+    # One naming none is not found, as a job id is: an empty page would say nothing follows.
+    for gone in ("ftevent-9999", "event-99"):  # the gateway's event ids are this provider's too
+        with pytest.raises(errors.NotFoundError) as info:
+            jobs.events(ids[0], after=gone)
+        assert str(info.value) == (
+            f"openai: no event {gone!r} of job {ids[0]} to list the events after"
+        )
+
+
+def test_a_checkpoint_cursor_naming_nothing_says_so(fake: OpenAIFake) -> None:
+    jobs = _jobs()
+    job_id = jobs.create(JobSpec(model="gpt-4o-mini", training_data=[SEED])).id
+    seen = [jobs.get(job_id).status.value for _ in range(3)]  # the fake moves on per read
+    assert seen[-1] == "succeeded"
+    (only,) = jobs.checkpoints(job_id)
+    assert list(jobs.checkpoints(job_id, after=only.id)) == []  # the oldest: nothing follows
+    sent = len(fake.server.requests)
+    with pytest.raises(errors.NotFoundError) as info:  # the server answers both alike
+        jobs.checkpoints(job_id, after="ftckpt-9")
+    assert str(info.value) == (
+        f"openai: no checkpoint 'ftckpt-9' of job {job_id} to list the checkpoints after"
+    )
+    assert len(fake.server.requests) == sent + 2  # the page, then the job's checkpoints

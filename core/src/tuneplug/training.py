@@ -86,6 +86,7 @@ def run_fine_tune(
     if total == 0:
         raise InvalidRequestError(f"{path}: no samples")
     if again and latest is not None:
+        jobs.check_continuable(latest.id)  # a job stopped on an uncertain step: said up front
         job_id, resumed = latest.id, latest.steps_done > 0
     else:
         job_id = jobs.create(spec, start="none", shuffle=False, origin=origin).id

@@ -10,7 +10,7 @@ import logging
 
 import pytest
 import tuneplug
-from tuneplug.errors import ServerError
+from tuneplug.errors import NotFoundError, ServerError
 from tuneplug.jobs.checkpoints import checkpoint_id, drop_copies
 from tuneplug.jobs.local import LocalJobs
 from tuneplug.jobs.types import Job
@@ -271,12 +271,14 @@ def test_a_checkpoint_cursor_of_another_job_or_without_a_step_names_the_form(cur
     assert [c.step_number for c in done.checkpoints(after=checkpoint_id(done.id, 4))] == [2]
 
 
-def test_a_checkpoint_cursor_naming_no_checkpoint_is_an_empty_last_page() -> None:
+def test_a_checkpoint_cursor_naming_no_checkpoint_is_not_found() -> None:
     jobs = _jobs()
     done = jobs.run(jobs.create(_spec(3), start="none").id)
     for step in (3, 7):  # of the job's form, but not an epoch's end, or past the last
-        page = jobs.checkpoints(done.id, after=checkpoint_id(done.id, step))
-        assert (list(page), page.has_more) == ([], False)  # a pager stops: nothing follows
+        cursor = checkpoint_id(done.id, step)
+        # Not an empty page, which reads as "nothing follows it" (user 6 #14).
+        with pytest.raises(NotFoundError, match=f"^mock: no checkpoint '{cursor}' of job "):
+            jobs.checkpoints(done.id, after=cursor)
 
 
 def test_a_copy_whose_id_holds_a_slash_is_deleted_by_its_whole_id(

@@ -1,6 +1,7 @@
 """A malformed ``after`` cursor is the caller's mistake, for every page of the local job
 runner: an ``OptionError`` naming ``after`` in Python, a usage error (exit 2) naming
-``--after`` on the command line. A well-formed cursor that names nothing is not."""
+``--after`` on the command line. A well-formed cursor that names nothing is not: a
+``NotFoundError`` saying what it names, on every page (exit 1 on the command line)."""
 
 from __future__ import annotations
 
@@ -64,9 +65,60 @@ def test_a_well_formed_cursor_pages_on_or_names_what_is_gone() -> None:
     assert len(shown.splitlines()) == 1 and events[-1].message in shown
     # A job id that names no job is a runtime error (exit 1), not a malformed cursor.
     (line,) = error_lines(invoke("jobs", "list", "-p", "mock", "--after", "ftjob-0123abcd"))
-    assert line == "error: mock: no job 'ftjob-0123abcd'"
+    assert line == "error: mock: no job 'ftjob-0123abcd' to list the jobs after"
     with pytest.raises(NotFoundError):
         tuneplug.list_jobs("mock", after="ftjob-0123abcd")
+
+
+def _gone(job: tuneplug.Job, other: tuneplug.Job) -> dict[str, tuple[str, str]]:
+    """{page: (a cursor of its form naming nothing, the error's words)}."""
+    stranger = other.events(limit=1)[0].id  # an event, of another job
+    hexes = job.id.removeprefix("ftjob-")
+    return {
+        "events": ("event-999999", f"no event 'event-999999' of job {job.id} to list the events after"),  # noqa: E501
+        "events of another job": (
+            stranger, f"no event {stranger!r} of job {job.id} to list the events after"
+        ),
+        "checkpoints": (
+            f"ftckpt-{hexes}-3",
+            f"no checkpoint 'ftckpt-{hexes}-3' of job {job.id} to list the checkpoints after",
+        ),
+        "list": ("ftjob-0123abcd", "no job 'ftjob-0123abcd' to list the jobs after"),
+    }  # fmt: skip
+
+
+def test_a_cursor_naming_nothing_is_not_found_on_every_page_in_python() -> None:
+    job, other = _done(), _done()
+    calls = {
+        "events": lambda after: job.events(after=after),
+        "events of another job": lambda after: job.events(after=after),
+        "checkpoints": lambda after: job.checkpoints(after=after),
+        "list": lambda after: tuneplug.list_jobs("mock", after=after),
+    }
+    for page, (cursor, words) in _gone(job, other).items():
+        with pytest.raises(NotFoundError) as info:
+            calls[page](cursor)
+        assert str(info.value) == f"mock: {words}", page
+    # Every provider's listing (a bare local job id pages the local jobs on): the same.
+    with pytest.raises(NotFoundError, match="'ftjob-0123abcd'"):
+        tuneplug.list_jobs(after="ftjob-0123abcd")
+    # Naming the last item is no error: an empty page, nothing more.
+    assert not job.events(after=job.events(limit=1000)[-1].id).data
+    oldest = job.checkpoints(limit=100)[-1].id
+    assert not job.checkpoints(after=oldest).data
+
+
+def test_a_cursor_naming_nothing_is_a_runtime_error_on_every_page_of_the_cli() -> None:
+    job, other = _done(), _done()
+    commands = {
+        "events": ["events", job.ref],
+        "events of another job": ["events", job.ref],
+        "checkpoints": ["checkpoints", job.ref],
+        "list": ["list", "--provider", "mock"],
+    }
+    for page, (cursor, words) in _gone(job, other).items():
+        (line,) = error_lines(invoke("jobs", *commands[page], "--after", cursor))
+        assert line == f"error: mock: {words}", page
 
 
 def test_events_after_and_follow_are_one_or_the_other() -> None:

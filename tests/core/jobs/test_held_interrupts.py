@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import tuneplug
 from tuneplug.cli.interrupts import stoppable, stops_handled
-from tuneplug.errors import ServerError
+from tuneplug.errors import InvalidRequestError, ServerError
 from tuneplug.jobs.interrupts import HeldInterrupts, StepAbandoned
 from tuneplug.jobs.local import LocalJobs, job_store
 from tuneplug.jobs.store import JobStore, StepRow
@@ -75,8 +75,8 @@ def test_one_interrupt_finishes_the_step_then_stops_resumably(
         stoppable(jobs.run, job_id)
     assert not isinstance(info.value, StepAbandoned)
     assert capsys.readouterr().err == (
-        "finishing step 2 first ('acme' cannot safely be sent it again); Ctrl-C again to "
-        "abandon it, after which the job cannot be continued\n"
+        "finishing step 2 first ('acme' cannot safely be sent it again); Ctrl-C again "
+        "before it answers to abandon it, after which the job cannot be continued\n"
     )
     store = job_store()
     row = store.get(job_id)
@@ -112,8 +112,11 @@ def test_a_second_interrupt_abandons_the_step_and_says_the_job_cannot_go_on(
     # `jobs events` shows why, on the step.
     (last,), _ = job_store().events_newest(job_id, None, 1)
     assert (last.level, last.message, last.step) == ("error", said, 2)
-    again = jobs.run(job_id)  # resuming cannot guess: it stops on the same step
-    assert again.status.value == "failed" and "step 2 of job" in (again.error or "")
+    # Resuming cannot guess: refused before anything is sent or journalled.
+    for resume in (jobs.resume, jobs.run):
+        with pytest.raises(InvalidRequestError, match=f"^acme: job {job_id} cannot be continued"):
+            resume(job_id)
+    assert job_store().events_newest(job_id, None, 1)[0] == [last]
     assert plan.sent == SAMPLES[:2]
 
 
@@ -138,6 +141,53 @@ def test_a_journal_that_cannot_record_the_abandon_still_abandons(
     monkeypatch.setattr(JobStore, "set_status", set_status)
     assert job_store().open_step(job_id) == StepRow(2, 0, "started", None, None)
     assert plan.sent == SAMPLES[:2]
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_a_second_interrupt_once_the_step_answered_abandons_nothing(
+    make_plugin: Any, register: Any, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    # User 6 #13: the first Ctrl-C lands in the step, the second once the provider has
+    # answered (the runner journalling the answer: before or after its write). Nothing is
+    # in flight: the step is journalled done, not abandoned as perhaps applied (which
+    # failed a job whose step was known, or even journalled, done), and the job stops
+    # after it, resumable.
+    plan = Plan({2: [signal.SIGINT]})
+    jobs = _jobs(make_plugin, register, plan)
+    job_id = _job(jobs)
+    finish_step = JobStore.finish_step
+
+    def finishing(self: JobStore, job: str, step: int, *args: Any) -> None:
+        if step == 2 and where == "before":
+            os.kill(os.getpid(), signal.SIGINT)
+        finish_step(self, job, step, *args)
+        if step == 2 and where == "after":
+            os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(JobStore, "finish_step", finishing)
+    with stops_handled(), pytest.raises(KeyboardInterrupt) as info:
+        stoppable(jobs.run, job_id)
+    assert not isinstance(info.value, StepAbandoned)
+    row = job_store().get(job_id)
+    assert (row.status, row.error, row.steps_done) == ("running", None, 2)
+    assert job_store().open_step(job_id) is None
+    monkeypatch.setattr(JobStore, "finish_step", finish_step)
+    assert jobs.run(job_id).status.value == "succeeded"
+    assert plan.sent == SAMPLES  # every batch once
+
+
+def test_interrupts_after_the_answer_are_held_until_the_step_is_journalled() -> None:
+    held = HeldInterrupts("acme", say=lambda text: None)
+    with held:
+        held.begin(1)
+        held.answered()
+        for _ in range(3):  # however many: nothing to abandon, nothing raised yet
+            signal.raise_signal(signal.SIGINT)
+        assert held.abandoned is None
+        held.end()
+        with pytest.raises(KeyboardInterrupt) as info:
+            held.release()
+    assert not isinstance(info.value, StepAbandoned)
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import tuneplug
-from tuneplug.errors import RateLimitError, ServerError, TimeoutError
+from tuneplug.errors import InvalidRequestError, RateLimitError, ServerError, TimeoutError
 from tuneplug.jobs.checkpoints import Copies
 from tuneplug.jobs.data import SampleFile
 from tuneplug.jobs.local import LocalJobs, job_store
@@ -164,11 +164,12 @@ def test_a_listener_sees_every_event_of_the_job_once_in_order(make_plugin, regis
     with pytest.raises(TimeoutError):
         jobs.run(job.id, lambda e: seen.append(e.message))
     assert seen == everything()
-    # The run after it stops on the uncertain step; its listener gets the whole job.
+    # The run after it is refused on the uncertain step, before its runner starts.
     seen.clear()
-    failed = jobs.run(job.id, lambda e: seen.append(e.message))
-    assert failed.status == "failed" and "may or may not have been applied" in seen[-1]
-    assert seen == everything()
+    with pytest.raises(InvalidRequestError, match="cannot be continued"):
+        jobs.run(job.id, lambda e: seen.append(e.message))
+    assert seen == []  # refused before the runner: nothing to listen to
+    assert "may or may not have been applied" in everything()[-1]
 
 
 # -- a started step is a step perhaps sent: nothing else fails or waits inside that window --

@@ -81,7 +81,9 @@ def test_an_uncertain_step_is_named_with_what_the_adapter_holds(make_plugin, reg
     with pytest.raises(TimeoutError):
         jobs.run(job.id)
     target = jobs.store.get(job.id).target
-    assert jobs.run(job.id).error == (
+    with pytest.raises(InvalidRequestError, match=f"^acme: job {job.id} cannot be continued"):
+        jobs.run(job.id)  # refused before the runner; the job says why (user 6 #8)
+    assert jobs.get(job.id).error == (
         f"step 3 of job {job.id} may or may not have been applied: sending it failed with "
         "an error that does not prove it was not (read timed out), and 'acme' does not take "
         "idempotency keys, so sending it again could train on that batch twice; the job stops "

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import tuneplug
-from tuneplug.errors import TimeoutError
+from tuneplug.errors import InvalidRequestError, TimeoutError
 from tuneplug.jobs.store import StepRow
 from tuneplug.types import FineTuneResult, ModelInfo, ModelKind
 
@@ -102,7 +102,10 @@ def test_an_uncertain_step_names_the_jobs_newest_checkpoint_copy(
         jobs.run(job.id)
     (copy,) = [c.fine_tuned_model_checkpoint for c in jobs.checkpoints(job.id).data]
     target = jobs.store.get(job.id).target
-    error = jobs.run(job.id).error or ""
+    with pytest.raises(InvalidRequestError) as refused:  # user 6 #8: refused up front
+        jobs.run(job.id)
+    error = jobs.get(job.id).error or ""
+    assert str(refused.value).endswith(error[error.index("(the adapter holds") :])
     assert error.endswith(
         "(the adapter holds steps 1..2, perhaps step 3); to go on, start a new job on the adapter "
         f"as it is now (`tuneplug jobs create acme/{target} DATA`), or on this job's newest "

@@ -12,7 +12,13 @@ from typing import Any
 
 import pytest
 import tuneplug
-from tuneplug.errors import PluginError, ServerError, TimeoutError, UnknownModelError
+from tuneplug.errors import (
+    InvalidRequestError,
+    PluginError,
+    ServerError,
+    TimeoutError,
+    UnknownModelError,
+)
 from tuneplug.jobs.local import LocalJobs
 from tuneplug.jobs.outcomes import uncertain_message
 from tuneplug.types import FineTuneResult
@@ -76,7 +82,9 @@ def test_a_failed_step_says_it_failed_not_that_the_run_stopped(
     error = jobs.get(job.id).error or ""
     assert words in error and not error.startswith("zap:")  # the job is zap's: not said again
     assert error == str(info.value).removeprefix("zap: ")
-    again = jobs.run(job.id)  # no keys: the job stops on the step, saying why
+    with pytest.raises(InvalidRequestError) as refused:  # no keys: it cannot go on
+        jobs.run(job.id)
+    again = jobs.get(job.id)  # and the job now says why, once
     target = jobs.store.get(job.id).target
     holds = "none of its steps" if at == 1 else "steps 1..2"
     assert again.error == (
@@ -87,7 +95,14 @@ def test_a_failed_step_says_it_failed_not_that_the_run_stopped(
         f"on, start a new job on the adapter as it is now (`tuneplug jobs create zap/{target} "
         "DATA`)"
     )
-    assert jobs.run(job.id).error == again.error  # a third run says the same, not nested
+    assert str(refused.value).startswith(f"zap: job {job.id} cannot be continued: step {at} ")
+    events = jobs.store.events_newest(job.id, None, 1000)[0]
+    for resume in (jobs.run, jobs.resume):  # later tries say the same, journal nothing
+        with pytest.raises(InvalidRequestError) as later:
+            resume(job.id)
+        assert str(later.value) == str(refused.value)
+    assert jobs.get(job.id).error == again.error
+    assert jobs.store.events_newest(job.id, None, 1000)[0] == events
 
 
 def test_the_cli_names_the_provider_once(make_plugin: Any, register: Any, tmp_path: Path) -> None:
@@ -102,8 +117,9 @@ def test_the_cli_names_the_provider_once(make_plugin: Any, register: Any, tmp_pa
     assert last.count("zap") == 2  # the provider, then the plugin that failed
     resumed = invoke("jobs", "resume", f"zap/{job.id}")
     assert resumed.exit_code == 1, (resumed.stderr, resumed.exception)
-    last = resumed.stderr.strip().splitlines()[-1]
-    assert last.startswith(f"error: zap: job {job.id} failed: step 1 of job {job.id} may or")
+    (last,) = resumed.stderr.strip().splitlines()  # refused up front: no bar, no summary
+    assert last.startswith(f"error: zap: job {job.id} cannot be continued: step 1 may or")
+    assert last.count(f"job {job.id}") == 1  # named once (its adapter is named after it)
     assert "sending it failed with an error that does not prove it was not (plugin 'zap'" in last
     assert "1..0" not in last and "stopped before" not in last
 

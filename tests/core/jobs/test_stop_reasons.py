@@ -44,8 +44,11 @@ def test_every_resume_of_an_abandoned_step_gives_the_same_reason(
         stoppable(jobs.run, job_id)
     said = str(info.value)
     assert "it was abandoned (interrupted twice) before 'acme' answered" in said
-    for _ in range(2):
-        assert jobs.run(job_id).error == said  # not "the run sending it stopped"
+    for _ in range(2):  # refused up front (user 6 #8), saying the same reason
+        with pytest.raises(InvalidRequestError) as refused:
+            jobs.run(job_id)
+        assert "it was abandoned (interrupted twice) before 'acme' answered" in str(refused.value)
+        assert jobs.get(job_id).error == said  # not "the run sending it stopped"
     assert plan.sent == SAMPLES[:2]
 
 
@@ -90,7 +93,10 @@ def test_fine_tune_names_no_resume_and_says_the_same_when_rerun(
     )
     again = invoke(*command)
     assert again.exit_code == 1
-    assert again.stderr.strip().splitlines()[-1] == f"error: {said}"
+    (job,) = tuneplug.list_jobs("acme")
+    (line,) = again.stderr.strip().splitlines()  # refused up front: no "resuming job ..."
+    assert line.startswith(f"error: acme: job {job.id} cannot be continued: step 2 may or ")
+    assert "abandoned (interrupted twice)" in line and line.endswith(said[said.index("; to go") :])
     fresh = invoke(*command, "--no-resume", "--json")
     assert fresh.exit_code == 0, (fresh.stderr, fresh.exception)
     assert json.loads(fresh.stdout)["resumed"] is False

@@ -6,7 +6,8 @@ implements the same interface for every provider with the step hooks, so the
 facade (``Model.start_fine_tune``, ``tuneplug.get_job``) has one code path.
 
 Every method raises :mod:`tuneplug.errors` exceptions (``NotFoundError`` for an
-unknown job id). The optional methods of :class:`PausableJobBackend`,
+unknown job id, and for an ``after`` cursor of the right form that names nothing: see
+:func:`tuneplug.jobs.cursors.gone_cursor`). The optional methods of :class:`PausableJobBackend`,
 :class:`CheckpointedJobBackend`, :class:`DeletableJobBackend` and
 :class:`ModelDeletingJobBackend` may be left
 out: the facade (``job.pause()``, ...) then raises ``CapabilityError`` naming
@@ -80,11 +81,10 @@ class JobBackend(Protocol):
         ...
 
     def cancel(self, job_id: str) -> Job:
-        """Ask the job to stop; returns it (``cancelling``, or ``cancelled``: a cancelled
-        job as it is).
+        """Ask the job to stop; returns it (``cancelling``, or ``cancelled``).
 
         Raises:
-            InvalidRequestError: the job already succeeded or failed.
+            InvalidRequestError: the job already ended (succeeded, failed or cancelled).
             NotFoundError: no such job.
         """
         ...

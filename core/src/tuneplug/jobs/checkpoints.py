@@ -32,7 +32,7 @@ from __future__ import annotations
 import logging
 
 from tuneplug.errors import NotFoundError, TuneplugError, UnknownModelError
-from tuneplug.jobs.cursors import bad_cursor
+from tuneplug.jobs.cursors import bad_cursor, gone_cursor
 from tuneplug.jobs.store import Event, JobRow, JobStore
 from tuneplug.jobs.types import JobCheckpoint
 from tuneplug.provider import Provider
@@ -171,11 +171,11 @@ def epoch_checkpoints(
     store: JobStore, row: JobRow, after: str | None, limit: int
 ) -> tuple[list[JobCheckpoint], bool]:
     """``row``'s checkpoints newest first, those before the checkpoint ``after``; and
-    whether more follow. An ``after`` of this job's form naming no checkpoint of it gives
-    none (a page that has gone, as OpenAI's lists answer an unknown cursor).
+    whether more follow.
 
     Raises:
         OptionError: ``after`` is not a checkpoint id of this job (``option="after"``).
+        NotFoundError: ``after`` is of this job's form but names no checkpoint of it.
     """
     below = None if after is None else _step_of(row.id, after)
     per_epoch = int(row.settings["steps_per_epoch"])
@@ -188,8 +188,8 @@ def epoch_checkpoints(
         if "valid_loss" in e.metrics and "epoch" in e.metrics
     }
     ends = [(epoch + 1) * per_epoch for epoch in range(done_epochs)]
-    if below is not None and below not in ends:  # names no checkpoint: the cursor has gone
-        return [], False
+    if below is not None and below not in ends:
+        raise gone_cursor(str(after), "checkpoint", row.id, row.provider)
     ends = [step for step in ends if below is None or step < below]
     ends.reverse()
     chosen = ends[:limit]

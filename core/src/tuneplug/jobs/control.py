@@ -5,7 +5,11 @@ stop before its next step (the step in flight is never cut off) and reads the
 job again under the lock, so a runner that ended the job in between keeps its end.
 Resuming takes the job's adapter again (:mod:`tuneplug.jobs.adapter_lock`): refused
 while another job holds it, or when another job trained it since this job's last
-step. :class:`JobControl` is that part of :class:`~tuneplug.jobs.local.LocalJobs`.
+step, and when its last run left a step open that its provider (no idempotency keys)
+cannot be asked about again (:func:`~tuneplug.jobs.outcomes.cannot_continue`), before
+anything is sent. A verb on a job that ended as far as it goes is refused in one wording:
+``job X already cancelled; nothing to cancel``. :class:`JobControl` is that part of
+:class:`~tuneplug.jobs.local.LocalJobs`.
 
 A cancel waits for the runner to stop (its step in flight, then nothing more), at most
 :data:`CANCEL_WAIT`, so it answers ``cancelled`` as OpenAI's does, not a status the job
@@ -26,6 +30,13 @@ from filelock import Timeout
 from tuneplug.errors import InvalidRequestError, TuneplugError
 from tuneplug.jobs.adapter_lock import busy_error
 from tuneplug.jobs.detach import check_detachable
+from tuneplug.jobs.outcomes import (
+    cannot_continue,
+    lost_how,
+    newest_copy,
+    stopped_on,
+    uncertain_message,
+)
 from tuneplug.jobs.runner import runner_lock
 from tuneplug.jobs.store import Event, JobRow, JobStore
 from tuneplug.jobs.types import Job
@@ -60,6 +71,8 @@ STOPPING_GRACE = 30.0
 journals the pause, then closes its files and, detached, exits: instants, unless
 the machine is very busy)."""
 
+_ENDED = ("succeeded", "failed", "cancelled")
+
 Start = Literal["thread", "detach", "none"]
 """Where a job's runner runs: a thread of this process, a detached process, or
 nowhere yet (the caller runs it)."""
@@ -86,12 +99,9 @@ class JobControl:
         then reads ``cancelled``, or ``cancelling`` after a longer step.
 
         Raises:
-            InvalidRequestError: the job already succeeded or failed.
+            InvalidRequestError: the job already succeeded, failed or was cancelled.
         """
-        row = self.store.get(job_id, self.provider.name)
-        self._cancellable(row)
-        if row.status == "cancelled":
-            return self.to_job(row)
+        self._refuse_ended(self.store.get(job_id, self.provider.name), "cancel", _ENDED)
         self.store.request_cancel(job_id)
         lock = runner_lock(self._dir(job_id))
         own = (job_id, threading.get_ident()) in _here  # a listener: it cannot stop meanwhile
@@ -102,7 +112,9 @@ class JobControl:
         try:
             # Read again under the lock: a runner may have ended the job since the first read.
             row = self.store.get(job_id)
-            self._cancellable(row)
+            # Cancelled meanwhile is what was asked (another cancel, or this one's request
+            # read by its runner); an end of its own is said as at the first read.
+            self._refuse_ended(row, "cancel", ("succeeded", "failed"))
             if row.status != "cancelled":
                 cancelled: Event = ("info", "message", "cancelled", None, {})
                 self.store.set_status(job_id, "cancelled", cancelled)
@@ -110,10 +122,12 @@ class JobControl:
             lock.release()
         return self.get(job_id)
 
-    def _cancellable(self, row: JobRow) -> None:
-        if row.status in ("succeeded", "failed"):
+    def _refuse_ended(self, row: JobRow, verb: str, ends: tuple[str, ...]) -> None:
+        """One wording for every verb: ``job X already cancelled; nothing to pause``."""
+        if row.status in ends:
             raise InvalidRequestError(
-                f"job {row.id} already {row.status}; nothing to cancel", provider=self.provider.name
+                f"job {row.id} already {row.status}; nothing to {verb}",
+                provider=self.provider.name,
             )
 
     def pause(self, job_id: str) -> Job:
@@ -125,10 +139,7 @@ class JobControl:
             InvalidRequestError: the job already succeeded, failed or was cancelled.
         """
         row = self.store.get(job_id, self.provider.name)
-        if row.status in ("succeeded", "failed", "cancelled"):
-            raise InvalidRequestError(
-                f"job {job_id} already {row.status}; nothing to pause", provider=self.provider.name
-            )
+        self._refuse_ended(row, "pause", _ENDED)
         if row.status == "paused":
             return self.to_job(row)
         self.store.request_stop(job_id, "pause")
@@ -151,11 +162,16 @@ class JobControl:
         process, or ``"none"`` (the caller runs it with :meth:`run`).
 
         Raises:
-            InvalidRequestError: the job succeeded or was cancelled.
+            InvalidRequestError: the job succeeded or was cancelled, or cannot be continued:
+                it stopped on a step its provider (no idempotency keys) may or may not
+                have applied (the message says how to go on; nothing is sent or journalled).
             TuneplugError: a runner is running it already.
             AdapterBusyError: another unfinished job trains its adapter.
         """
-        self._resumable(self.store.get(job_id, self.provider.name))
+        row = self.store.get(job_id, self.provider.name)
+        self._resumable(row)
+        if row.status == "failed":  # no runner: its open step, if any, is its last run's
+            self._continuable(row)
         if start == "detach":
             check_detachable(self.provider)
         lock = runner_lock(self._dir(job_id))
@@ -185,7 +201,9 @@ class JobControl:
         try:
             # Decided under the lock: a runner that ended the job since the first read has
             # journalled that end, and none can start until this is written.
-            self._resumable(self.store.get(job_id))
+            row = self.store.get(job_id)
+            self._resumable(row)
+            self._continuable(row)
             # Queued until its runner takes the lock: never mistaken for the dead run it replaces.
             self.store.request_stop(job_id, None)
             other = self.store.take(job_id, "queued", ("info", "message", "resuming", None, {}))
@@ -197,7 +215,39 @@ class JobControl:
         return self.get(job_id)
 
     def _resumable(self, row: JobRow) -> None:
-        if row.status in ("succeeded", "cancelled"):
-            raise InvalidRequestError(
-                f"job {row.id} {row.status}; nothing to resume", provider=self.provider.name
+        self._refuse_ended(row, "resume", ("succeeded", "cancelled"))
+
+    def check_continuable(self, job_id: str) -> None:
+        """Refuse to run again a failed job that cannot be continued (see :meth:`resume`),
+        before anything is sent: what ``fine-tune`` checks before it says "resuming".
+
+        Raises:
+            InvalidRequestError: it cannot be continued, saying how to go on.
+        """
+        row = self.store.get(job_id, self.provider.name)
+        if row.status == "failed":  # no runner: its open step, if any, is its last run's
+            self._continuable(row)
+
+    def _continuable(self, row: JobRow) -> None:
+        """Refuse a job whose last run left a step open (no runner holds it) that its
+        provider, taking no idempotency keys, cannot be asked about again.
+
+        A job not stopped on it yet (its runner was killed in the step, or sending it
+        failed with an error that does not prove it was not applied) is journalled
+        failed first, saying so, as its runner would on resuming; one stopped on it
+        already (a second Ctrl-C abandoned it, an earlier resume) is left as it is.
+        """
+        step = self.store.open_step(row.id)
+        if step is None or self.provider.accepts("tuneplug_fine_tune", "idempotency_key"):
+            return
+        if not stopped_on(row, step.step):
+            why = lost_how(self.store, row.id, step.step, row.provider)
+            copy = newest_copy(self.store, row.id)
+            said = uncertain_message(
+                row.id, step.step, row.provider, row.target, copy, why, row.origin
             )
+            event: Event = ("error", "message", said, step.step, {})
+            self.store.set_status(row.id, "failed", event, error=said)
+        raise InvalidRequestError(
+            cannot_continue(self.store, row, step.step), provider=self.provider.name
+        )

@@ -4,11 +4,15 @@ A provider without idempotency keys cannot be asked again whether it applied a s
 a run interrupted while such a step is in flight would leave a job no one can
 continue (:func:`tuneplug.jobs.outcomes.uncertain_message`). So while one is in flight
 the first Ctrl-C (or SIGTERM, where the CLI turned it into an interrupt) only says
-``finishing step N; Ctrl-C again to abandon it`` on stderr; the step finishes
-(bounded by the call's own timeout), is journalled done, and the interrupt then takes
-effect as it would have between steps (the job stops after its last finished step).
-A second one abandons the step: the previous handler runs at once, and the runner
-journals the job failed, saying why it cannot be continued (:class:`StepAbandoned`).
+``finishing step N; Ctrl-C again before it answers to abandon it`` on stderr; the step
+finishes (bounded by the call's own timeout), is journalled done, and the interrupt then
+takes effect as it would have between steps (the job stops after its last finished step).
+A second one while the provider has not answered abandons the step: the previous handler
+runs at once, and the runner journals the job failed, saying why it cannot be continued
+(:class:`StepAbandoned`). Once the answer is in (:meth:`HeldInterrupts.answered`) there
+is nothing in flight to abandon: further interrupts are held too, so a step known
+applied is journalled done, never abandoned as perhaps applied, and the job stops
+after it, resumable. No time window is involved: only whether the answer arrived.
 
 Only signals whose handler is Python's (the default ``KeyboardInterrupt`` for SIGINT,
 the CLI's for SIGTERM) are held, and only in the main thread (the only one that may
@@ -56,6 +60,7 @@ class HeldInterrupts:
         self._say = say
         self._previous: dict[int, Handler] = {}
         self._step: int | None = None
+        self._answered = False
         self._held: tuple[int, FrameType | None] | None = None
         self.abandoned: int | None = None
         """The step a second interrupt abandoned while it was in flight, if any."""
@@ -82,11 +87,17 @@ class HeldInterrupts:
 
     def begin(self, step: int) -> None:
         """``step`` is in flight from now on: it cannot be sent again."""
-        self._step = step
+        self._step, self._answered = step, False
+
+    def answered(self) -> None:
+        """The provider answered the step: nothing is in flight to abandon any more, so
+        until :meth:`end` every interrupt is held (the job stops once the answer is
+        journalled), however many come."""
+        self._answered = True
 
     def end(self) -> None:
         """The step in flight is journalled done: an interrupt from now on acts at once."""
-        self._step = None
+        self._step, self._answered = None, False
 
     def release(self) -> None:
         """An interrupt held while the step was in flight takes effect now."""
@@ -98,11 +109,15 @@ class HeldInterrupts:
         step = self._step
         if step is None:
             self._previous[signum](signum, frame)  # nothing in flight: as if not held
+        elif self._answered:
+            # Its answer is in hand: abandoning it now would lose a step known applied.
+            self._held = self._held or (signum, frame)
         elif self._held is None:
             self._held = (signum, frame)
             self._say(
                 f"finishing step {step} first ({self.provider!r} cannot safely be sent it "
-                "again); Ctrl-C again to abandon it, after which the job cannot be continued"
+                "again); Ctrl-C again before it answers to abandon it, after which the job "
+                "cannot be continued"
             )
         else:
             self.abandoned = step

@@ -46,6 +46,11 @@ class EventLog:
         rows = self._read(query + " ORDER BY seq LIMIT ?", (*args, limit + 1))
         return [event_row(r) for r in rows[:limit]], len(rows) > limit
 
+    def has_event(self, job_id: str, seq: int) -> bool:
+        """Whether the job has the event numbered ``seq`` (a cursor that names one)."""
+        query = "SELECT 1 FROM events WHERE job_id = ? AND seq = ?"
+        return bool(self._read(query, (job_id, seq)))
+
     def events_newest(
         self, job_id: str, before: int | None, limit: int
     ) -> tuple[list[EventRow], bool]:

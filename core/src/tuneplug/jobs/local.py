@@ -35,12 +35,13 @@ from pathlib import Path
 
 from filelock import Timeout
 
-from tuneplug.errors import InvalidRequestError
+from tuneplug.arguments import check_int
+from tuneplug.errors import InvalidRequestError, NotFoundError
 from tuneplug.jobs.adapter_lock import busy_error
 from tuneplug.jobs.backend import JobPage
 from tuneplug.jobs.checkpoints import epoch_checkpoints
 from tuneplug.jobs.control import JobControl, Start, running_here
-from tuneplug.jobs.cursors import check_job_cursor
+from tuneplug.jobs.cursors import check_job_cursor, gone_cursor
 from tuneplug.jobs.data import write_samples
 from tuneplug.jobs.detach import check_detachable, spawn_worker
 from tuneplug.jobs.events import event_seq, to_event
@@ -260,16 +261,28 @@ class LocalJobs(JobControl):
         """This provider's local jobs, newest first."""
         _check_limit(limit, 100)
         check_job_cursor(after)
-        rows, more = self.store.page(self.provider.name, after, limit)
+        try:
+            rows, more = self.store.page(self.provider.name, after, limit)
+        except NotFoundError:  # the cursor's job: none of this provider has that id
+            raise gone_cursor(str(after), "job", provider=self.provider.name) from None
         return JobPage([self.to_job(r) for r in rows], more)
 
     def events(
         self, job_id: str, *, after: str | None = None, limit: int = 100
     ) -> JobPage[JobEvent]:
-        """The job's events, oldest first, after the event id ``after``."""
+        """The job's events, oldest first, after the event id ``after``.
+
+        Raises:
+            NotFoundError: no job ``job_id`` of this provider, or ``after`` names no
+                event of it.
+            OptionError: ``after`` cannot be an event id (``option="after"``).
+        """
         _check_limit(limit, 1000)
         self.store.get(job_id, self.provider.name)
-        rows, more = self.store.events(job_id, event_seq(after), limit)
+        seq = event_seq(after)
+        if seq is not None and not self.store.has_event(job_id, seq):
+            raise gone_cursor(str(after), "event", job_id, self.provider.name)
+        rows, more = self.store.events(job_id, seq, limit)
         return JobPage([to_event(r) for r in rows], more)
 
     def events_newest(
@@ -286,7 +299,13 @@ class LocalJobs(JobControl):
     def checkpoints(
         self, job_id: str, *, after: str | None = None, limit: int = 10
     ) -> JobPage[JobCheckpoint]:
-        """The job's epoch-end checkpoints, newest first (see :mod:`tuneplug.jobs.checkpoints`)."""
+        """The job's epoch-end checkpoints, newest first (see :mod:`tuneplug.jobs.checkpoints`).
+
+        Raises:
+            NotFoundError: no job ``job_id`` of this provider, or ``after`` names no
+                checkpoint of it.
+            OptionError: ``after`` cannot be a checkpoint id of it (``option="after"``).
+        """
         _check_limit(limit, 100)
         row = self.store.get(job_id, self.provider.name)
         return JobPage(*epoch_checkpoints(self.store, row, after, limit))
@@ -338,8 +357,11 @@ class LocalJobs(JobControl):
 
         Raises:
             AdapterBusyError: another unfinished job trains its adapter (nothing is sent).
+            InvalidRequestError: it failed on a step its provider may or may not have
+                applied (as :meth:`resume` says; nothing is sent).
             TuneplugError: a runner is running it already.
         """
+        self.check_continuable(job_id)
         row = self.store.get(job_id, self.provider.name)
         self.check_free(row.target, job_id)  # the runner checks again as it starts
         runner = Runner(self.store, self.provider, self._dir(job_id), job_id)
@@ -354,5 +376,4 @@ class LocalJobs(JobControl):
 
 
 def _check_limit(limit: int, most: int) -> None:
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= most:
-        raise InvalidRequestError(f"limit must be an integer in 1..{most}, got {limit!r}")
+    check_int(limit, "limit", 1, most)

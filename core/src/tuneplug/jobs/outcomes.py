@@ -24,9 +24,16 @@ from tuneplug.errors import (
 )
 
 if TYPE_CHECKING:
-    from tuneplug.jobs.store import JobStore
+    from tuneplug.jobs.store import JobRow, JobStore
 
-__all__ = ["is_refusal", "lost_how", "uncertain_message"]
+__all__ = [
+    "cannot_continue",
+    "is_refusal",
+    "lost_how",
+    "newest_copy",
+    "stopped_on",
+    "uncertain_message",
+]
 
 _UNCERTAIN = "may or may not have been applied: "
 _RUN_BEGAN = ("started (", "resumed at step ")  # the runner's first event of a run
@@ -72,7 +79,20 @@ def uncertain_message(
     was resumes this job, which stops here again.
     """
     why = why or f"the run sending it stopped before {provider!r} answered"
-    holds = f"steps 1..{step - 1}" if step > 2 else "step 1" if step == 2 else "none of its steps"
+    return (
+        f"step {step} of job {job_id} {_UNCERTAIN}{why}, and "
+        f"{provider!r} does not take idempotency keys, so sending it again could train on "
+        "that batch twice; the job stops here instead of guessing (the adapter holds "
+        f"{_holds(step)}); to go on, {_how(provider, target, copy, origin)}"
+    )
+
+
+def _holds(step: int) -> str:
+    held = f"steps 1..{step - 1}" if step > 2 else "step 1" if step == 2 else "none of its steps"
+    return f"{held}, perhaps step {step}"
+
+
+def _how(provider: str, target: str, copy: tuple[int, str] | None, origin: str | None) -> str:
     create = f"`tuneplug jobs create {provider}/{target} DATA`"
     if origin is not None and origin.startswith("fine-tune:"):
         create += ", or the same `tuneplug fine-tune` with `--no-resume`"
@@ -82,11 +102,32 @@ def uncertain_message(
             f", or on this job's newest checkpoint copy, which holds exactly its steps "
             f"1..{copy[0]} (`tuneplug jobs create {copy[1]} DATA`)"
         )
+    return how
+
+
+def newest_copy(store: JobStore, job_id: str) -> tuple[int, str] | None:
+    """The step and model of the job's newest kept checkpoint copy, if any."""
+    made = store.checkpoint_copies(job_id)
+    return next(((at, str(model)) for at, _, model, state in made if state == "kept"), None)
+
+
+def stopped_on(row: JobRow, step: int) -> bool:
+    """Whether ``row``'s job already stopped on ``step`` saying :func:`uncertain_message`."""
+    return (row.error or "").startswith(f"step {step} of job {row.id} {_UNCERTAIN}")
+
+
+def cannot_continue(store: JobStore, row: JobRow, step: int) -> str:
+    """Why resuming ``row``'s job is refused while ``step`` is open on a provider without
+    idempotency keys, and how to go on: what ``job.resume()`` and ``jobs resume`` say
+    before anything is sent (the job named once; the stop itself said
+    :func:`uncertain_message`, with the same reason: :func:`lost_how`)."""
+    why = lost_how(store, row.id, step, row.provider)
+    why = why or f"the run sending it stopped before {row.provider!r} answered"
+    how = _how(row.provider, row.target, newest_copy(store, row.id), row.origin)
     return (
-        f"step {step} of job {job_id} {_UNCERTAIN}{why}, and "
-        f"{provider!r} does not take idempotency keys, so sending it again could train on "
-        "that batch twice; the job stops here instead of guessing (the adapter holds "
-        f"{holds}, perhaps step {step}); to go on, {how}"
+        f"job {row.id} cannot be continued: step {step} {_UNCERTAIN}{why}, and "
+        f"{row.provider!r} does not take idempotency keys, so sending it again could train "
+        f"on that batch twice (the adapter holds {_holds(step)}); to go on, {how}"
     )
 
 

@@ -315,6 +315,8 @@ class Runner:
                 "tuneplug_fine_tune", model=info, samples=batch,
                 idempotency_key=f"{self.job_id}:{step}",
             )  # fmt: skip
+            if self._held is not None:
+                self._held.answered()  # a second interrupt from here on abandons nothing
             return result
         except TuneplugError as exc:
             if is_refusal(exc):

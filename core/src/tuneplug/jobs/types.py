@@ -18,8 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
-from tuneplug.arguments import check_name
-from tuneplug.errors import InvalidRequestError
+from tuneplug.arguments import check_int, check_name
 from tuneplug.invalid_values import Checked
 
 if TYPE_CHECKING:
@@ -160,13 +159,19 @@ class Job(Checked):
         """The job's events oldest first, after the event id ``after`` (``limit`` 1..1000).
 
         Raises:
-            InvalidRequestError: ``after`` is not an event id, or ``limit`` not an integer.
+            InvalidRequestError: ``after`` is not text, or ``limit`` not an integer in 1..1000.
+            OptionError: ``after`` cannot be an event id (``option="after"``).
+            NotFoundError: ``after`` names no event of this job.
         """
-        _check_page(after, limit)
+        _check_page(after, limit, 1000)
         return self.backend().events(self.id, after=after, limit=limit)
 
     def cancel(self) -> Job:
-        """Ask the job to stop: ``cancelled`` at once if nothing runs it, else ``cancelling``."""
+        """Ask the job to stop: ``cancelled`` at once if nothing runs it, else ``cancelling``.
+
+        Raises:
+            InvalidRequestError: the job already ended (succeeded, failed or cancelled).
+        """
         return self.backend().cancel(self.id)
 
     def pause(self) -> Job:
@@ -196,7 +201,9 @@ class Job(Checked):
         is waited for (up to 30 s) while the runner lets go of the job.
 
         Raises:
-            InvalidRequestError: the job succeeded or was cancelled.
+            InvalidRequestError: the job succeeded or was cancelled, or a local job cannot
+                be continued: it stopped on a step a provider without idempotency keys may
+                or may not have applied (the message says how to go on; nothing is sent).
             TuneplugError: a runner is running it already (and no pause is pending).
             CapabilityError: the provider's jobs cannot be resumed.
         """
@@ -211,12 +218,14 @@ class Job(Checked):
         ``after`` is the last checkpoint id of the previous page; ``limit`` is 1..100.
 
         Raises:
-            InvalidRequestError: ``after`` is not a checkpoint id, or ``limit`` not an integer.
+            InvalidRequestError: ``after`` is not text, or ``limit`` not an integer in 1..100.
+            OptionError: ``after`` cannot be a checkpoint id of this job (``option="after"``).
+            NotFoundError: ``after`` names no checkpoint of this job.
             CapabilityError: the provider's jobs keep no checkpoints.
         """
         from tuneplug.jobs.facade import optional
 
-        _check_page(after, limit)
+        _check_page(after, limit, 100)
         page: JobPage[JobCheckpoint] = optional(self.backend(), "checkpoints", self.provider)(
             self.id, after=after, limit=limit
         )
@@ -267,12 +276,12 @@ class Job(Checked):
         return follow(self, on_event, timeout, poll_interval, time.monotonic)
 
 
-def _check_page(after: object, limit: object) -> None:
+def _check_page(after: object, limit: object, most: int) -> None:
     # Python's own errors for these come from deep in a backend (`'int' object has no
-    # attribute 'partition'`); the README promises an InvalidRequestError naming them.
+    # attribute 'partition'`); the README promises an InvalidRequestError naming them,
+    # worded as every limit is (`limit must be an integer in 1..100, got '3'`).
     check_name(after, "after", "the last id of the previous page", optional=True)
-    if isinstance(limit, bool) or not isinstance(limit, int):
-        raise InvalidRequestError(f"limit must be an integer, got {limit!r}")
+    check_int(limit, "limit", 1, most)
 
 
 class JobEvent(Checked):

@@ -24,9 +24,11 @@ from typing import Any
 from urllib.parse import quote
 
 from pydantic import ValidationError
+from tuneplug.arguments import check_int
 from tuneplug.errors import InvalidRequestError, NotFoundError
 from tuneplug.hookspecs import ProviderContext
 from tuneplug.jobs.backend import JobPage
+from tuneplug.jobs.cursors import gone_cursor
 from tuneplug.jobs.types import Job, JobCheckpoint, JobEvent, JobSpec, JobStatus
 
 from tuneplug_openai import wire
@@ -163,8 +165,7 @@ class OpenAIJobs:
         self.http.http.send(call)
 
     def _page(self, path: str, after: str | None, limit: int) -> wire.Page:
-        if not 1 <= limit <= 100:
-            raise InvalidRequestError("limit must be in 1..100", provider=self.provider)
+        check_int(limit, "limit", 1, 100)  # worded as every limit
         call = self.http.call("GET", path, idempotent=True, query={"after": after, "limit": limit})
         return self.http.parse(wire.Page, self.http.http.send(call), call)
 
@@ -192,9 +193,7 @@ class OpenAIJobs:
         try:
             self.get(after)
         except NotFoundError:
-            raise NotFoundError(
-                f"no job {after!r} to list the jobs after", provider=self.provider
-            ) from None
+            raise gone_cursor(after, "job", provider=self.provider) from None
 
     def events(
         self, job_id: str, *, after: str | None = None, limit: int = 100
@@ -204,6 +203,10 @@ class OpenAIJobs:
         OpenAI pages newest first, so the pages back to ``after`` are read (at most
         100 pages of 100, OpenAI's largest) and turned around; the next pages of a
         forward walk come from that read (:meth:`_cached`).
+
+        Raises:
+            OptionError: ``after`` cannot be an event id (nothing sent).
+            NotFoundError: ``after`` names no event of the job (read to its oldest).
         """
         check_cursor(after, "event")
         path = self._path(job_id, "/events")
@@ -220,8 +223,8 @@ class OpenAIJobs:
                 break
             newest_first.extend(batch)
             if not more or not batch:
-                if after is not None:  # read to the oldest without meeting it: no event
-                    newest_first = []  # follows a cursor that names none (not all of them)
+                if after is not None:  # read to the oldest without meeting it
+                    raise gone_cursor(after, "event", job_id, self.provider)
                 break
             cursor = batch[-1].id
         oldest_first = list(reversed(newest_first))
@@ -279,15 +282,42 @@ class OpenAIJobs:
         self, job_id: str, *, after: str | None = None, limit: int = 10
     ) -> JobPage[JobCheckpoint]:
         """``GET /fine_tuning/jobs/{id}/checkpoints`` (newest first, as OpenAI lists);
-        ``fine_tuned_model_checkpoint`` becomes ``<provider>/ft:...:ckpt-step-N``."""
+        ``fine_tuned_model_checkpoint`` becomes ``<provider>/ft:...:ckpt-step-N``.
+
+        Raises:
+            OptionError: ``after`` cannot be a checkpoint id (nothing sent).
+            NotFoundError: ``after`` names no checkpoint of the job (an empty page is
+                checked against the job's checkpoints: the server answers a gone cursor
+                as it answers the oldest one).
+        """
         check_cursor(after, "checkpoint")
-        page = self._page(self._path(job_id, "/checkpoints"), after, limit)
+        items, more = self._checkpoint_page(job_id, after, limit)
+        if after is not None and not items:
+            self._checkpoint_named(job_id, after)
+        return JobPage([self._checkpoint(c) for c in items], has_more=more)
+
+    def _checkpoint_page(
+        self, job_id: str, after: str | None, limit: int
+    ) -> tuple[Sequence[wire.Checkpoint], bool]:
+        path = self._path(job_id, "/checkpoints")
+        page = self._page(path, after, limit)
         try:
             items = [wire.Checkpoint.model_validate(item) for item in page.data]
         except ValidationError as exc:
-            call = self.http.call("GET", self._path(job_id, "/checkpoints"), idempotent=True)
+            call = self.http.call("GET", path, idempotent=True)
             raise self.http.http.errors.malformed(call, 200, exc) from None
-        return JobPage([self._checkpoint(c) for c in items], has_more=bool(page.has_more))
+        return items, bool(page.has_more)
+
+    def _checkpoint_named(self, job_id: str, after: str) -> None:
+        cursor: str | None = None
+        for _ in range(_MAX_EVENT_PAGES):  # a job keeps a checkpoint per epoch: a few pages
+            items, more = self._checkpoint_page(job_id, cursor, 100)
+            if any(item.id == after for item in items):
+                return
+            if not more or not items:
+                break
+            cursor = items[-1].id
+        raise gone_cursor(after, "checkpoint", job_id, self.provider)
 
     def _checkpoint(self, item: wire.Checkpoint) -> JobCheckpoint:
         metrics = {

@@ -13,7 +13,9 @@ without ``tuneplug_copy_adapter``, or a checkpoint older than the newest 3).
 Such a model is listed, resolved and deleted, for its tenant only, by
 :mod:`~tuneplug_openai.protocol.checkpoint_models`. Another tenant's job is a 404; a
 job that ended (or whose backend record is gone) cannot be cancelled, paused or
-resumed: 400 ``job_finished``, and resuming a job that is not paused is 400 ``job_not_paused``
+resumed: 400 ``job_finished`` (also a failed job that cannot be continued: it stopped on a
+step its backend may or may not have applied), and resuming a job that is not paused is 400
+``job_not_paused``
 (:mod:`~tuneplug_openai.protocol.job_errors`: every job error in the client's ids).
 A paused job stays paused across a restart of the server
 (:func:`tuneplug.server.jobs.resume_jobs`).
@@ -26,7 +28,13 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from tuneplug.errors import AdapterBusyError, AdapterChangedError, TuneplugError
+from tuneplug.errors import (
+    AdapterBusyError,
+    AdapterChangedError,
+    InvalidRequestError,
+    NotFoundError,
+    TuneplugError,
+)
 from tuneplug.jobs.types import Job, JobCheckpoint
 from tuneplug.server.tenants import Tenant
 
@@ -70,6 +78,10 @@ def control(jobs: Jobs, tenant: Tenant, job_id: str, action: str) -> dict[str, A
             now = jobs._job(record)
         if now is None or str(now.status) in ended:
             raise job_finished(job_id, status_of(now), action) from exc
+        if action == "resume" and str(now.status) == "failed" and type(exc) is InvalidRequestError:
+            # Refused as it cannot be continued (it stopped on a step its backend may or
+            # may not have applied): ended for good, as the client can act on it.
+            raise job_finished(job_id, status_of(now), action) from exc
         if action == "resume" and str(now.status) != "paused":
             raise not_paused(job_id, status_of(now)) from exc
         with speaking_for(aliases):
@@ -109,7 +121,10 @@ def checkpoints(
     backend, public = _hex(backend_id(record)), _hex(job_id)
     cursor = after.replace(public, backend) if after is not None else None
     with speaking_for(job_aliases(record, job_id, jobs._hidden(tenant, job_id, record, job))):
-        got = job.checkpoints(after=cursor, limit=limit)
+        try:
+            got = job.checkpoints(after=cursor, limit=limit)
+        except NotFoundError:  # a cursor naming no checkpoint has gone: OpenAI's empty page
+            return listing([], False)
     ft_id = fine_tuned_id(record, tenant, job_id)
     data = [_checkpoint(c, job_id, backend, public, job, ft_id) for c in got]
     return listing(data, got.has_more)
