@@ -82,7 +82,10 @@ def base_object(tenant: Tenant, job_id: str, record: dict[str, Any]) -> dict[str
 
 def lost_object(tenant: Tenant, job_id: str, record: dict[str, Any]) -> dict[str, Any]:
     """A job whose backend record is gone: failed, saying so (its listing goes on)."""
-    message = "the backend's record of this job is gone (it was removed from the server)"
+    message = (
+        "the backend's record of this job is gone (it was removed from the server): it "
+        "cannot be resumed; start a new job on its training file"
+    )
     return {
         **base_object(tenant, job_id, record),
         "error": {"code": "backend_record_gone", "message": message, "param": None},
