@@ -9,7 +9,9 @@ and retrieved but answered completions with 404, while a checkpoint model nobody
 could still be deleted. Right: one rule (:meth:`tuneplug.server.gateway.Gateway.serves`):
 a model the backend does not run is not listed, and ``GET``/``DELETE /v1/models/{id}``,
 completions, chat and a job's ``model`` all answer 404 ``model_not_found`` for it; the
-models it does run are listed and answer on every route.
+models it does run are listed and answer on every route. The jobs that trained such a model
+are another backend's: not listed (they were listed as failed, ``backend_record_gone``,
+when the provider differed), 404 on each job route.
 """
 
 from __future__ import annotations
@@ -75,6 +77,21 @@ def test_models_another_backend_cannot_run_are_unknown_on_every_route(tmp_path: 
                 with pytest.raises(openai.NotFoundError) as refused:
                     call(model)
                 assert refused.value.code == "model_not_found", (name, model)
+        # Their job is another backend's: not listed, and unknown on each of its routes.
+        job_id = next(m for m in before if m.startswith("ft:")).rpartition(":")[2]
+        jobs = client.fine_tuning.jobs
+        assert jobs.list().data == []
+        for name, job_call in {
+            "retrieve": jobs.retrieve,
+            "events": jobs.list_events,
+            "checkpoints": jobs.checkpoints.list,
+            "cancel": jobs.cancel,
+            "pause": jobs.pause,
+            "resume": jobs.resume,
+        }.items():
+            with pytest.raises(openai.NotFoundError) as unknown:
+                job_call(job_id)
+            assert unknown.value.code == "not_found", name
         # The base models it serves answer on each route (a base model is not deletable).
         for model in listed:
             assert client.models.retrieve(model).id == model
@@ -92,6 +109,9 @@ def test_a_restart_on_the_same_backend_serves_every_model_it_listed(tmp_path: Pa
                 model=model, messages=[{"role": "user", "content": QUESTION}], max_tokens=2
             )
             assert reply.model == model
+        job_id = next(m for m in before if m.startswith("ft:")).rpartition(":")[2]
+        assert [j.id for j in client.fine_tuning.jobs.list().data] == [job_id]
+        assert client.fine_tuning.jobs.retrieve(job_id).status == "succeeded"
         checkpoint = next(m for m in before if ":ckpt-step-" in m)
         assert client.models.delete(checkpoint).deleted
         assert checkpoint not in [m.id for m in client.models.list()]

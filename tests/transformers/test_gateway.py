@@ -67,7 +67,10 @@ def test_a_model_served_from_a_directory_is_listed_by_name_and_errors_keep_the_s
         assert (
             error["message"].startswith("the prompt is ") and "transformers" not in error["message"]
         )
-        # The mock server's fine-tuned and checkpoint models are not this backend's.
+        # The mock server's job, fine-tuned and checkpoint models are not this backend's.
+        assert client.fine_tuning.jobs.list().data == []
+        with pytest.raises(openai.NotFoundError):
+            client.fine_tuning.jobs.retrieve(trained.id)
         file_id = upload(client, chat_file(tmp_path))
         for model in (m for m in before if m.startswith("ft:")):
             for call in (
