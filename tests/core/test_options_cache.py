@@ -55,10 +55,19 @@ def test_lists_and_dicts_are_validated_every_call(rec) -> None:  # type: ignore[
 
 
 def test_changed_model_defaults_are_seen(rec) -> None:  # type: ignore[no-untyped-def]
-    model = tuneplug.get_model("rec/base", max_tokens=10)
-    assert model.options(seed=1).max_tokens == 10
+    model = tuneplug.get_model("rec/base", max_tokens=10, stop=["a"])
+    assert model.options(seed=1).max_tokens == model.options().max_tokens == 10
     model.defaults["max_tokens"] = 20
-    assert model.options(seed=1).max_tokens == 20
+    # With keywords or without: a call without them used the defaults built at first.
+    assert model.options(seed=1).max_tokens == model.options().max_tokens == 20
+    model.defaults["stop"].append("b")  # changed in place
+    assert model.options().stop == model.options(seed=1).stop == ("a", "b")
+    model.defaults["max_tokens"] = -1
+    for call in (model.options, lambda: model.options(seed=1)):
+        with pytest.raises(InvalidRequestError, match="max_tokens"):
+            call()
+    del model.defaults["max_tokens"]
+    assert model.options().max_tokens is None
 
 
 def test_key_tells_types_and_float_signs_apart() -> None:
@@ -116,6 +125,10 @@ def test_the_callers_own_dict_changed_later_is_not_in_the_options(rec) -> None: 
     model = tuneplug.get_model("rec/base", guidance=guidance)
     guidance["type"] = "json"  # after validation: never seen by a call
     assert model.options().extra == {"guidance": {"type": "regex"}}
+    stop = ["a"]
+    model = tuneplug.get_model("rec/base", stop=stop)
+    stop.append("b")  # the caller's list, not the model's defaults
+    assert model.options().stop == model.options(seed=1).stop == ("a",)
 
 
 def test_options_without_extra_are_handed_out_as_they_are(rec) -> None:  # type: ignore[no-untyped-def]

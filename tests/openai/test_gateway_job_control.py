@@ -175,6 +175,7 @@ def test_an_events_page_reads_limit_plus_one_rows_however_long_the_job(
 def test_the_provider_walks_a_long_jobs_events_in_one_read_of_100_event_pages(
     server: RunningServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from tuneplug_openai.protocol import job_events
     from tuneplug_openai.protocol.jobs import Jobs
 
     job, _ = fine_tune(sdk(server), tmp_path)
@@ -185,13 +186,13 @@ def test_the_provider_walks_a_long_jobs_events_in_one_read_of_100_event_pages(
     )
     monkeypatch.setenv("GWA_KEY", ALICE.key.get_secret_value())
     limits: list[int] = []
-    original = Jobs.events
+    original = job_events.events
 
-    def counting(self: Jobs, *args: Any) -> dict[str, Any]:
+    def counting(served: Jobs, *args: Any) -> dict[str, Any]:
         limits.append(args[-1])
-        return original(self, *args)
+        return original(served, *args)
 
-    monkeypatch.setattr(Jobs, "events", counting)
+    monkeypatch.setattr(job_events, "events", counting)
     jobs = backend_for(tuneplug.get_provider("gwa"))
     seen: list[str] = []
     after: str | None = None

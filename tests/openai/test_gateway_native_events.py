@@ -13,7 +13,7 @@ from typing import Any
 import openai
 import pytest
 from tuneplug.jobs.store import JobStore
-from tuneplug_openai.protocol import OpenAIProtocol
+from tuneplug_openai.protocol import OpenAIProtocol, job_events
 from tuneplug_openai.protocol.jobs import Jobs
 
 from tests.openai.gateway import ALICE, ANSWER, add_step_events, ask, fine_tune, sdk, serve
@@ -64,12 +64,12 @@ def test_an_events_page_of_a_native_job_is_one_upstream_request_of_limit(
     upstream_gateway = upstream.app.state.gateway  # type: ignore[attr-defined]
     limits: list[int] = []  # the limit of each events request the upstream answered
     rows_read: list[int] = []
-    original_events, original_read = Jobs.events, JobStore._read
+    original_events, original_read = job_events.events, JobStore._read
 
-    def counting(self: Jobs, *args: Any) -> dict[str, Any]:
-        if self.gateway is upstream_gateway:
+    def counting(jobs: Jobs, *args: Any) -> dict[str, Any]:
+        if jobs.gateway is upstream_gateway:
             limits.append(args[-1])
-        return original_events(self, *args)
+        return original_events(jobs, *args)
 
     def reading(self: JobStore, query: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         rows = original_read(self, query, args)
@@ -77,7 +77,7 @@ def test_an_events_page_of_a_native_job_is_one_upstream_request_of_limit(
             rows_read.append(len(rows))
         return rows
 
-    monkeypatch.setattr(Jobs, "events", counting)
+    monkeypatch.setattr(job_events, "events", counting)
     monkeypatch.setattr(JobStore, "_read", reading)
     newest = client.fine_tuning.jobs.list_events(job.id, limit=100)
     assert len(newest.data) == 100 and newest.has_more

@@ -225,18 +225,27 @@ def load_config(**explicit: Any) -> Config:
     Raises:
         ConfigError: a file is not valid TOML (``FILE:LINE:COLUMN: invalid TOML: ...``)
             or holds bad keys or values (``FILE:LINE: what: problem``, every one found,
-            in both files); a bad variable (``TUNEPLUG_STRICT: ...``).
+            in both files); a bad variable (``TUNEPLUG_STRICT: ...``). With these, every
+            problem of the providers' settings and names in the same files and
+            environment (:mod:`tuneplug.config_problems`).
     """
     project_path = find_project_file()
     user_path = paths.user_config_file()
-    project, user = _read_layers(project_path, user_path if user_path.is_file() else None)
+    user_file = user_path if user_path.is_file() else None
     explicit = {k: v for k, v in explicit.items() if v is not None}
-    settings = build_settings(
-        Settings,
-        explicit=explicit,
-        project=_settings_data(project),
-        user=_settings_data(user),
-        files=(project, user),
-        file_keys={"model": "default_model"},
-    )
+    try:
+        project, user = _read_layers(project_path, user_file)
+        settings = build_settings(
+            Settings,
+            explicit=explicit,
+            project=_settings_data(project),
+            user=_settings_data(user),
+            files=(project, user),
+            file_keys={"model": "default_model"},
+        )
+    except ConfigError as exc:
+        # The providers' problems too: fixing one file's problems must not reveal the next.
+        from tuneplug.config_problems import every_problem
+
+        raise every_problem(exc, project_path, user_file) from None
     return Config(settings=settings, explicit=explicit, project=project, user=user)

@@ -22,7 +22,7 @@ from collections.abc import Collection
 from typing import Any
 
 from tuneplug.config import Config
-from tuneplug.config_files import ConfigFile, config_error, location
+from tuneplug.config_files import ConfigFile, config_error, in_file_order, location
 from tuneplug.errors import ConfigError
 from tuneplug.plugins import Registry, default_registry
 
@@ -34,10 +34,21 @@ def registry_for(config: Config) -> Registry:
     config's provider names are checked.
 
     Raises:
-        ConfigError: a provider table or alias names no installed plugin or instance.
+        ConfigError: a provider table or alias names no installed plugin or instance;
+            with every problem of the providers' settings (one error, file order).
     """
     registry = default_registry(plugins=config.settings.plugins, strict=config.settings.strict)
-    check_provider_names(config, registry.all_names())
+    try:
+        check_provider_names(config, registry.all_names())
+    except ConfigError as exc:
+        from tuneplug.config_problems import provider_problems
+
+        # A misnamed table must not hide the problems of the others' settings.
+        found = list(dict.fromkeys([*exc.problems, *provider_problems(config, names=False)]))
+        if len(found) == len(exc.problems):
+            raise
+        paths = [layer.path for layer in (config.project, config.user) if layer is not None]
+        raise config_error(in_file_order(found, paths)) from None
     return registry
 
 

@@ -55,6 +55,18 @@ def _copies_asked(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return asked
 
 
+def _listing_fails_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The mock's next model listing fails (``store is busy``); the ones after it list."""
+    listing, failures = MockRuntime.list_models, [ServerError("store is busy", provider="mock")]
+
+    def unlisted_once(self: MockRuntime, base_only: bool) -> list[ModelInfo]:
+        if failures:
+            raise failures.pop()
+        return listing(self, base_only)
+
+    monkeypatch.setattr(MockRuntime, "list_models", unlisted_once)
+
+
 def test_a_checkpoint_carries_its_epochs_validation_loss_and_the_time_of_its_step() -> None:
     jobs = _jobs()
     done = jobs.run(jobs.create(_spec(3, validation=True), start="none").id)
@@ -304,7 +316,7 @@ def test_a_copy_whose_id_holds_a_slash_is_deleted_by_its_whole_id(
 def test_a_resume_that_cannot_find_a_killed_runs_copy_stops_before_copying_again(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    original, listing = MockRuntime.copy_adapter, MockRuntime.list_models
+    original = MockRuntime.copy_adapter
 
     def killed(self: MockRuntime, model: ModelInfo, name: str) -> ModelInfo:
         original(self, model, name)  # made, never journalled
@@ -316,14 +328,7 @@ def test_a_resume_that_cannot_find_a_killed_runs_copy_stops_before_copying_again
     with pytest.raises(KeyboardInterrupt):
         jobs.run(job.id)
     monkeypatch.setattr(MockRuntime, "copy_adapter", original)
-    failures = [ServerError("store is busy", provider="mock")]
-
-    def unlisted_once(self: MockRuntime, base_only: bool) -> list[ModelInfo]:
-        if failures:
-            raise failures.pop()
-        return listing(self, base_only)
-
-    monkeypatch.setattr(MockRuntime, "list_models", unlisted_once)
+    _listing_fails_once(monkeypatch)
     # The half-made copy cannot be looked for: the run stops rather than copy beside it.
     with pytest.raises(ServerError, match="store is busy"):
         jobs.run(job.id)

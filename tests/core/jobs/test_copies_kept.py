@@ -11,7 +11,12 @@ from tuneplug.jobs.checkpoints import checkpoint_id
 from tuneplug.types import ModelInfo
 from tuneplug_mock.runtime import MockRuntime
 
-from tests.core.jobs.test_checkpoint_mutants import _adapter_names, _jobs, _spec
+from tests.core.jobs.test_checkpoint_mutants import (
+    _adapter_names,
+    _jobs,
+    _listing_fails_once,
+    _spec,
+)
 
 
 def test_a_running_job_keeps_the_newest_three_copies(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -63,7 +68,7 @@ def test_a_resume_deletes_a_half_made_copy_it_will_not_make_again(
     # may hold step 3): what the killed run made of it is deleted, not leaked.
     jobs = _jobs()
     job = jobs.create(_spec(3), start="none")
-    original, listing = MockRuntime.copy_adapter, MockRuntime.list_models
+    original = MockRuntime.copy_adapter
 
     def pausing(self: MockRuntime, model: ModelInfo, name: str) -> ModelInfo:
         jobs.store.request_stop(job.id, "pause")
@@ -79,14 +84,7 @@ def test_a_resume_deletes_a_half_made_copy_it_will_not_make_again(
     jobs.store.request_stop(job.id, None)
     jobs.store.set_status(job.id, "queued")
     if unlisted:
-        failures = [ServerError("store is busy", provider="mock")]
-
-        def unlisted_once(self: MockRuntime, base_only: bool) -> list[ModelInfo]:
-            if failures:
-                raise failures.pop()
-            return listing(self, base_only)
-
-        monkeypatch.setattr(MockRuntime, "list_models", unlisted_once)
+        _listing_fails_once(monkeypatch)
         # Not looked for is not deleted: the run stops rather than forget the copy.
         with pytest.raises(ServerError, match="store is busy"):
             jobs.run(job.id)

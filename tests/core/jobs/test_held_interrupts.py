@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
+from contextlib import nullcontext
 from typing import Any
 
 import pytest
@@ -139,63 +140,44 @@ def test_a_journal_that_cannot_record_the_abandon_still_abandons(
     assert plan.sent == SAMPLES[:2]
 
 
-def test_an_interrupt_between_steps_stops_at_once(
-    make_plugin: Any, register: Any, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    ("done", "signum", "cli"),
+    [
+        (1, signal.SIGINT, False),
+        (0, signal.SIGINT, False),
+        # The CLI's handler tells a stop in the work from one outside it by the frame it
+        # is given: passed on as it came, it lands in the run and stops it before step 2.
+        (1, signal.SIGINT, True),
+        (1, signal.SIGTERM, True),
+    ],
+    ids=["between-steps", "before-the-first-step", "cli-ctrl-c", "cli-sigterm"],
+)
+def test_an_interrupt_with_no_step_in_flight_stops_at_once(
+    make_plugin: Any,
+    register: Any,
+    capsys: pytest.CaptureFixture[str],
+    done: int,
+    signum: int,
+    cli: bool,
 ) -> None:
     plan = Plan({})
     jobs = _jobs(make_plugin, register, plan)
     job_id = _job(jobs)
 
     def listener(event: Any) -> None:
-        if event.step == 1 and "tokens" in event.metrics:
-            os.kill(os.getpid(), signal.SIGINT)  # step 1 journalled done, step 2 not sent
-
-    with pytest.raises(KeyboardInterrupt):
-        jobs.run(job_id, listener)
-    assert capsys.readouterr().err == ""  # nothing held: nothing to finish
-    assert (job_store().get(job_id).steps_done, job_store().open_step(job_id)) == (1, None)
-    assert jobs.run(job_id).status.value == "succeeded"
-    assert plan.sent == SAMPLES
-
-
-def test_an_interrupt_before_the_first_step_stops_at_once(
-    make_plugin: Any, register: Any, capsys: pytest.CaptureFixture[str]
-) -> None:
-    plan = Plan({})
-    jobs = _jobs(make_plugin, register, plan)
-    job_id = _job(jobs)
-
-    def listener(event: Any) -> None:
-        if event.step is None:  # "started": the handlers are set, no step in flight yet
-            os.kill(os.getpid(), signal.SIGINT)
-
-    with pytest.raises(KeyboardInterrupt):
-        jobs.run(job_id, listener)
-    assert capsys.readouterr().err == ""  # nothing held: nothing to finish
-    assert plan.sent == []
-    assert jobs.run(job_id).status.value == "succeeded"
-    assert plan.sent == SAMPLES
-
-
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
-def test_under_the_cli_an_interrupt_between_steps_stops_at_once(
-    make_plugin: Any, register: Any, capsys: pytest.CaptureFixture[str], signum: int
-) -> None:
-    # The CLI's handler tells a stop in the work from one outside it by the frame it is
-    # given: passed on as it came, it lands in the run and stops it before step 2.
-    plan = Plan({})
-    jobs = _jobs(make_plugin, register, plan)
-    job_id = _job(jobs)
-
-    def listener(event: Any) -> None:
-        if event.step == 1 and "tokens" in event.metrics:
+        # Step `done` journalled done (its tokens), the next one not sent; for 0, the
+        # "started" event: the handlers are set, no step in flight yet.
+        after = event.step == done and "tokens" in event.metrics
+        if after if done else event.step is None:
             os.kill(os.getpid(), signum)
 
-    with stops_handled(), pytest.raises(KeyboardInterrupt):
-        stoppable(jobs.run, job_id, listener)
-    assert capsys.readouterr().err == ""
-    assert plan.sent == SAMPLES[:1]
-    assert (job_store().get(job_id).steps_done, job_store().open_step(job_id)) == (1, None)
+    with stops_handled() if cli else nullcontext(), pytest.raises(KeyboardInterrupt):
+        stoppable(jobs.run, job_id, listener) if cli else jobs.run(job_id, listener)
+    assert capsys.readouterr().err == ""  # nothing held: nothing to finish
+    assert plan.sent == SAMPLES[:done]
+    assert (job_store().get(job_id).steps_done, job_store().open_step(job_id)) == (done, None)
+    assert jobs.run(job_id).status.value == "succeeded"
+    assert plan.sent == SAMPLES
 
 
 @pytest.mark.parametrize("error", [OSError, RuntimeError, ValueError])

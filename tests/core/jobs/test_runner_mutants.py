@@ -3,8 +3,8 @@
 ``test_local``, ``test_pause`` and ``test_resume`` run jobs end to end; these pin what a
 plausible slip in ``tuneplug.jobs.runner`` / ``tuneplug.jobs.store`` would get wrong:
 which errors prove a step unapplied, the job's state and events when it fails before its
-first step or stops on request, validation batches and their events (once per epoch,
-also across a resume), and the journal's listings.
+first step or stops on request, and the journal's listings (validation:
+``test_runner_validation``).
 """
 
 from __future__ import annotations
@@ -190,83 +190,6 @@ def test_a_stop_request_ends_the_run_before_the_next_step(
     last = _events(job.id)[-1]
     assert (last.level, last.kind, last.message, last.step) == ("info", "message", message, None)
     assert store.open_step(job.id) is None  # step 3 was never sent
-
-
-# -- validation -------------------------------------------------------------------------------
-
-
-def _evaluating(make_plugin, register, tokens: int = 2):  # type: ignore[no-untyped-def]
-    batches: list[int] = []
-
-    def evaluate(ctx, model, samples):  # type: ignore[no-untyped-def]
-        batches.append(len(samples))
-        return FineTuneResult(trainable_tokens=tokens * len(samples), sum_loss=1.0 * len(samples))
-
-    return local_jobs(make_plugin, register, evaluate=evaluate), batches
-
-
-def test_validation_goes_in_batches_of_64_and_is_one_event_per_epoch(make_plugin, register) -> None:  # type: ignore[no-untyped-def]
-    jobs, batches = _evaluating(make_plugin, register)
-    spec = tuneplug.JobSpec(
-        model="base", training_data=["a", "b"], validation_data=["v"] * 130, n_epochs=2
-    )
-    job = jobs.run(jobs.create(spec, start="none").id)
-    assert batches == [64, 64, 2] * 2
-    valid = _events(job.id, kind="valid")
-    assert [(e.level, e.message, e.step) for e in valid] == [
-        ("info", "epoch 1: valid loss 0.5000", None),
-        ("info", "epoch 2: valid loss 0.5000", None),
-    ]
-    assert valid[0].metrics == {"epoch": 1.0, "valid_tokens": 260.0, "valid_loss": 0.5}
-
-
-def test_a_resumed_job_does_not_validate_an_epoch_twice(make_plugin, register) -> None:  # type: ignore[no-untyped-def]
-    jobs, batches = _evaluating(make_plugin, register)
-    spec = tuneplug.JobSpec(
-        model="base", training_data=["a", "b"], validation_data=["v"], n_epochs=2, batch_size=2
-    )
-    job = jobs.create(spec, start="none")
-    store = job_store()
-
-    def pause_after_validating(event: tuneplug.JobEvent) -> None:
-        if "valid_tokens" in event.metrics:
-            store.request_stop(job.id, "pause")
-
-    jobs.run(job.id, pause_after_validating)
-    assert store.get(job.id).status == "paused" and batches == [1]
-    jobs.resume(job.id)
-    jobs.run(job.id)
-    assert batches == [1, 1]
-    assert [e.message for e in _events(job.id, kind="valid")] == [
-        "epoch 1: valid loss 0.5000",
-        "epoch 2: valid loss 0.5000",
-    ]
-
-
-def test_a_validation_without_tokens_shows_no_loss(make_plugin, register) -> None:  # type: ignore[no-untyped-def]
-    jobs, _ = _evaluating(make_plugin, register, tokens=0)
-    spec = tuneplug.JobSpec(model="base", training_data=["a"], validation_data=["v"])
-    job = jobs.run(jobs.create(spec, start="none").id)
-    (valid,) = _events(job.id, kind="valid")
-    assert valid.message == "epoch 1: valid loss -"
-    assert valid.metrics == {"epoch": 1.0, "valid_tokens": 0.0}
-
-
-def test_validation_without_an_evaluate_hook_is_one_warning_per_epoch(
-    make_plugin, register
-) -> None:  # type: ignore[no-untyped-def]
-    jobs = local_jobs(make_plugin, register)
-    spec = tuneplug.JobSpec(model="base", training_data=["a"], validation_data=["v"], n_epochs=2)
-    job = jobs.run(jobs.create(spec, start="none").id)
-    assert [(e.level, e.message, e.metrics) for e in _events(job.id, kind="valid")] == [
-        (
-            "warn",
-            f"epoch {n}: no validation loss: 'acme' does not implement tuneplug_evaluate "
-            "(a loss without a training step)",
-            {"epoch": float(n)},
-        )
-        for n in (1, 2)
-    ]
 
 
 # -- the journal's listings -------------------------------------------------------------------

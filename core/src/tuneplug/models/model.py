@@ -6,6 +6,7 @@ Chat is :class:`tuneplug.chat.ChatMixin`; adapters and fine-tuning are
 
 from __future__ import annotations
 
+import copy
 from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
 
@@ -37,6 +38,10 @@ class Model(ChatMixin, TuningMixin):
     (``chat``, ``achat``, ``stream_chat``, ``astream_chat``: see
     :class:`tuneplug.chat.ChatMixin`) and fine-tuning (``create_adapter``,
     ``fine_tune``, ``afine_tune``, ``delete``).
+
+    ``defaults`` holds the options of every call (a call's keywords override them): the
+    model's own dict, so changing it changes the calls after it, and changing the values
+    given to :func:`get_model` does not.
     """
 
     def __init__(
@@ -54,12 +59,14 @@ class Model(ChatMixin, TuningMixin):
         """Where the model's name came from, as the prefix of an error (``TUNEPLUG_MODEL``,
         ``tuneplug.toml:9: [models.qa] model``); ``None``: given by the caller. A
         server's "no such model" names it (:mod:`tuneplug.model_origin`)."""
-        self.defaults = dict(defaults or {})
+        # The model's own copy: the caller's dicts and lists, changed later, are not in it.
+        self.defaults = copy.deepcopy(dict(defaults or {}))
         self.declared = declared_options(provider, info) if declared is None else declared
         """The provider-specific options this model declares (``tuneplug_options``)."""
-        # Validated once: the options of a call without options are these.
-        # A copy: the options must not hold the caller's own dicts (changed later).
-        self._default_options = handed_out(self._build_options(self.defaults))
+        # Validated once: the options of a call without options are these, until `defaults`
+        # (a public dict) changes. A config reload or a plugin's new option defaults need
+        # no check: a Model is a snapshot of both (get_model reads them anew each time).
+        self._default_options = self._built_defaults()
         self._options = OptionsCache(self._build_options)
         self._chat_template: ChatTemplate | None = None
 
@@ -98,11 +105,20 @@ class Model(ChatMixin, TuningMixin):
     def _build_options(self, values: Mapping[str, Any]) -> CompletionOptions:
         return build_options(values, self.provider.name, self.declared)
 
+    def _built_defaults(self) -> tuple[dict[str, Any], CompletionOptions]:
+        # A deep copy of what they were built from, so a list changed in place is seen too;
+        # handed out: the options must not share `defaults`' dicts (changed later).
+        return copy.deepcopy(self.defaults), handed_out(self._build_options(self.defaults))
+
     def options(self, **overrides: Any) -> CompletionOptions:
         """The options a call with ``overrides`` would use (validated, no I/O)."""
-        if not overrides:
-            return handed_out(self._default_options)
-        return self._options.get({**self.defaults, **overrides})
+        if overrides:
+            return self._options.get({**self.defaults, **overrides})
+        built_from, options = self._default_options
+        if self.defaults != built_from:  # changed since (`model.defaults["stop"] = ...`)
+            self._default_options = self._built_defaults()
+            options = self._default_options[1]
+        return handed_out(options)
 
     def _prepare(self, prompt: str, overrides: dict[str, Any]) -> CompletionOptions:
         self.provider.require(Capability.COMPLETE, "complete")

@@ -62,8 +62,9 @@ _OPTION_NAMES = {"max_generated_token_count": "max_tokens", "query": "prompt"}
 W = TypeVar("W", bound=BaseModel)
 
 
-def model_from_id(model_id: str) -> ModelInfo | None:
-    """The model a 50-character Gradient id names, without any I/O (else ``None``).
+def model_from_id(model_id: str, provider: str = PROVIDER) -> ModelInfo | None:
+    """The model a 50-character Gradient id names, without any I/O (else ``None``), as a
+    model of ``provider`` (the plugin itself, or an instance: ``[providers.NAME]``).
 
     The suffix tells the kind; name, slug and base are unknown until listed.
     """
@@ -75,14 +76,14 @@ def model_from_id(model_id: str) -> ModelInfo | None:
         kind = ModelKind.ADAPTER
     else:
         return None
-    return ModelInfo(id=model_id, provider=PROVIDER, name=model_id, kind=kind, capabilities=_BOTH)
+    return ModelInfo(id=model_id, provider=provider, name=model_id, kind=kind, capabilities=_BOTH)
 
 
-def _from_entry(entry: wire.BaseModelEntry | wire.ModelAdapterEntry) -> ModelInfo:
+def _from_entry(entry: wire.BaseModelEntry | wire.ModelAdapterEntry, provider: str) -> ModelInfo:
     if isinstance(entry, wire.BaseModelEntry):
         return ModelInfo(
             id=entry.id,
-            provider=PROVIDER,
+            provider=provider,
             name=entry.name,
             kind=ModelKind.BASE,
             slug=entry.slug,
@@ -90,7 +91,7 @@ def _from_entry(entry: wire.BaseModelEntry | wire.ModelAdapterEntry) -> ModelInf
         )
     return ModelInfo(
         id=entry.id,
-        provider=PROVIDER,
+        provider=provider,
         name=entry.name,
         kind=ModelKind.ADAPTER,
         base_model_id=entry.base_model_id,
@@ -99,13 +100,13 @@ def _from_entry(entry: wire.BaseModelEntry | wire.ModelAdapterEntry) -> ModelInf
     )
 
 
-def _invalid(exc: ValidationError, prefix: str = "") -> InvalidRequestError:
+def _invalid(exc: ValidationError, provider: str, prefix: str = "") -> InvalidRequestError:
     err = exc.errors(include_url=False)[0]
     loc = [str(p) for p in err["loc"]]
     if loc:
         loc[0] = _OPTION_NAMES.get(loc[0], loc[0])
     field = ".".join(loc) or "value"
-    return InvalidRequestError(f"invalid {prefix}{field}: {problem(err)}", provider=PROVIDER)
+    return InvalidRequestError(f"invalid {prefix}{field}: {problem(err)}", provider=provider)
 
 
 # -- completion ------------------------------------------------------------------------
@@ -119,7 +120,7 @@ class PreparedCompletion:
     stop: tuple[str, ...]
 
 
-def _guidance(value: Any) -> wire.Guidance:
+def _guidance(value: Any, provider: str) -> wire.Guidance:
     # Accept the choices alone (["yes", "no"]) or the wire object ({"type": "choice", ...}).
     if isinstance(value, wire.Guidance):
         return value
@@ -128,16 +129,19 @@ def _guidance(value: Any) -> wire.Guidance:
     if not isinstance(value, dict):
         raise InvalidRequestError(
             'invalid guidance: expected a list of choices or {"type": "choice", "value": [...]}',
-            provider=PROVIDER,
+            provider=provider,
         )
     try:
         return wire.Guidance.model_validate(value)
     except ValidationError as exc:
-        raise _invalid(exc, "guidance.") from None
+        raise _invalid(exc, provider, "guidance.") from None
 
 
-def prepare_completion(prompt: str, options: CompletionOptions) -> PreparedCompletion:
-    """Validate ``prompt`` and ``options`` for Gradient and build the body, before any I/O.
+def prepare_completion(
+    prompt: str, options: CompletionOptions, provider: str = PROVIDER
+) -> PreparedCompletion:
+    """Validate ``prompt`` and ``options`` for Gradient and build the body, before any I/O;
+    an error names ``provider`` (the plugin, or the instance the call is for).
 
     ``options.extra`` may hold ``guidance`` (choices the output must be one of) and
     ``auto_template`` (bool), as :class:`~tuneplug_gradient.options.GradientOptions`
@@ -147,8 +151,8 @@ def prepare_completion(prompt: str, options: CompletionOptions) -> PreparedCompl
     extra = options.extra
     if options.max_tokens is not None and options.max_tokens > MAX_TOKENS:
         raise InvalidRequestError(
-            f"max_tokens must be in 1..{MAX_TOKENS} for gradient, got {options.max_tokens}",
-            provider=PROVIDER,
+            f"max_tokens must be in 1..{MAX_TOKENS} for Gradient, got {options.max_tokens}",
+            provider=provider,
         )
     guidance = extra.get("guidance") if extra else None
     try:
@@ -158,19 +162,21 @@ def prepare_completion(prompt: str, options: CompletionOptions) -> PreparedCompl
             temperature=options.temperature,
             top_k=options.top_k,
             top_p=options.top_p,
-            guidance=None if guidance is None else _guidance(guidance),
+            guidance=None if guidance is None else _guidance(guidance, provider),
             auto_template=extra.get("auto_template") if extra else None,
         )
     except ValidationError as exc:
-        raise _invalid(exc) from None
+        raise _invalid(exc, provider) from None
     return PreparedCompletion(json.dumps(request.to_wire()).encode(), options.stop)
 
 
-def _finish(answer: wire.CompleteResponse, stop: tuple[str, ...], model_id: str) -> Completion:
+def _finish(
+    answer: wire.CompleteResponse, stop: tuple[str, ...], model_id: str, provider: str
+) -> Completion:
     # Gradient has no stop parameter: cut at the earliest stop sequence ourselves.
     text, stopped = cut(answer.generated_output, stop)
     reason = "stop" if stopped else answer.finish_reason
-    return Completion(text=text, finish_reason=reason, model=model_id, provider=PROVIDER)
+    return Completion(text=text, finish_reason=reason, model=model_id, provider=provider)
 
 
 # -- fine-tuning -----------------------------------------------------------------------
@@ -190,8 +196,9 @@ def _sdk_sample(sample: dict[str, Any]) -> dict[str, Any]:
     return {"fineTuningParameters": sample["fineTuningParameters"], "inputs": inputs}
 
 
-def fine_tune_body(samples: list[Sample]) -> bytes:
-    """The SDK-shaped ``fine-tune`` body for ``samples``, validated by the wire models."""
+def fine_tune_body(samples: list[Sample], provider: str = PROVIDER) -> bytes:
+    """The SDK-shaped ``fine-tune`` body for ``samples``, validated by the wire models (an
+    error names ``provider``)."""
     try:
         request = wire.FineTuneRequest(
             samples=[
@@ -207,7 +214,7 @@ def fine_tune_body(samples: list[Sample]) -> bytes:
             ]
         )
     except ValidationError as exc:
-        raise _invalid(exc) from None
+        raise _invalid(exc, provider) from None
     body = request.to_wire()
     return json.dumps({"samples": [_sdk_sample(s) for s in body["samples"]]}).encode()
 
@@ -218,6 +225,8 @@ def fine_tune_body(samples: list[Sample]) -> bytes:
 class GradientClient:
     """Gradient operations for one provider context; pooled clients live in ``http``.
 
+    ``provider`` is the provider's name (``gradient``, or an instance's: ``[providers.NAME]
+    plugin = "gradient"``): its models' refs, its errors and its hints name it.
     Raises ``ConfigError`` at construction when credentials are missing, so no
     request is ever attempted without them.
     """
@@ -226,6 +235,7 @@ class GradientClient:
         self,
         settings: GradientSettings,
         *,
+        provider: str = PROVIDER,
         sleep: Callable[[float], None] | None = None,
         asleep: Callable[[float], Awaitable[None]] | None = None,
         rng: random.Random | None = None,
@@ -233,8 +243,9 @@ class GradientClient:
     ) -> None:
         """``origins``: where each setting came from (the provider's ``ctx.origins``), for
         the hints of a 401, a 403 or a failure to connect."""
-        token, workspace = settings.credentials()
+        token, workspace = settings.credentials(provider)
         self.settings = settings
+        self.provider = provider
         policy = settings.retry_policy(rng=rng)
         if sleep is not None:
             policy.sleep = sleep
@@ -248,7 +259,7 @@ class GradientClient:
                 "User-Agent": USER_AGENT,
                 "Authorization": f"Bearer {token}",
             },
-            errors=error_mapper(token, origins),
+            errors=error_mapper(token, origins, provider),
             policy=policy,
         )
         self._calls: dict[tuple[str, str, str], Call] = {}
@@ -292,7 +303,7 @@ class GradientClient:
         query = f"?capability=any&onlyBase={'True' if base_only else 'False'}"
         call = self._call("GET", "/models", safe=True, query=query)
         listing = self._parse(wire.ListModelsResponse, self.http.send(call), call)
-        return [_from_entry(entry) for entry in listing.models]
+        return [_from_entry(entry, self.provider) for entry in listing.models]
 
     def find_base(self, slug: str) -> ModelInfo | None:
         """The base model whose slug is ``slug`` (first match, as the SDK), else ``None``."""
@@ -311,13 +322,13 @@ class GradientClient:
                 model=wire.NewModel(base_model_id=base.id, name=name),
             )
         except ValidationError as exc:
-            raise _invalid(exc) from None
+            raise _invalid(exc, self.provider) from None
         call = self._call("POST", "/models", safe=False)
         body = json.dumps(request.to_wire()).encode()
         created = self._parse(wire.CreateAdapterResponse, self.http.send(call, body), call)
         return ModelInfo(
             id=created.id,
-            provider=PROVIDER,
+            provider=self.provider,
             name=name,
             kind=ModelKind.ADAPTER,
             base_model_id=base.id,
@@ -334,25 +345,26 @@ class GradientClient:
         """``POST /models/{id}/complete`` with a body from :func:`prepare_completion`."""
         call = self._model_call(model_id, "/complete")
         answer = self._parse(wire.CompleteResponse, self.http.send(call, prepared.body), call)
-        return _finish(answer, prepared.stop, model_id)
+        return _finish(answer, prepared.stop, model_id, self.provider)
 
     async def acomplete(self, model_id: str, prepared: PreparedCompletion) -> Completion:
         """Async :meth:`complete`."""
         call = self._model_call(model_id, "/complete")
         response = await self.http.asend(call, prepared.body)
-        return _finish(self._parse(wire.CompleteResponse, response, call), prepared.stop, model_id)
+        answer = self._parse(wire.CompleteResponse, response, call)
+        return _finish(answer, prepared.stop, model_id, self.provider)
 
     # -- fine-tuning -------------------------------------------------------------------
 
     def fine_tune(self, model_id: str, samples: list[Sample]) -> FineTuneResult:
         """``POST /models/{id}/fine-tune``: one training step (never repeated once sent)."""
-        body = fine_tune_body(samples)
+        body = fine_tune_body(samples, self.provider)
         call = self._model_call(model_id, "/fine-tune")
         return self._result(self.http.send(call, body), call)
 
     async def afine_tune(self, model_id: str, samples: list[Sample]) -> FineTuneResult:
         """Async :meth:`fine_tune`."""
-        body = fine_tune_body(samples)
+        body = fine_tune_body(samples, self.provider)
         call = self._model_call(model_id, "/fine-tune")
         return self._result(await self.http.asend(call, body), call)
 

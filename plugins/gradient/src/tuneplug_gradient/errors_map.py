@@ -20,16 +20,25 @@ __all__ = ["NOT_FOUND_TYPES", "error_mapper"]
 NOT_FOUND_TYPES = frozenset({"unknownModelAdapter", "unknownBaseModel"})
 
 
-def error_mapper(token: str, origins: Mapping[str, str] | None = None) -> ErrorMapper:
-    """The mapper of a Gradient client whose access token is ``token`` (never shown);
-    ``origins`` (the provider's ``ctx.origins``) say where the token, the workspace and
-    ``api_url`` were set, for the hints (the variables, when they do not say)."""
+def error_mapper(
+    token: str, origins: Mapping[str, str] | None = None, provider: str = PROVIDER
+) -> ErrorMapper:
+    """The mapper of the Gradient client of ``provider`` (the plugin, or an instance:
+    ``[providers.NAME] plugin = "gradient"``) whose access token is ``token`` (never
+    shown); ``origins`` (the provider's ``ctx.origins``) say where the token, the workspace
+    and ``api_url`` were set, for the hints (when they do not say: the variables for the
+    plugin, the instance's table for an instance, which never reads them)."""
     given = origins or {}
-    token_at = given.get("access_token", "GRADIENT_ACCESS_TOKEN")
-    workspace_at = given.get("workspace_id", "GRADIENT_WORKSPACE_ID")
+    table = f"[providers.{provider}]"
+    default_token = "GRADIENT_ACCESS_TOKEN" if provider == PROVIDER else f"access_token in {table}"
+    default_workspace = (
+        "GRADIENT_WORKSPACE_ID" if provider == PROVIDER else f"workspace_id in {table}"
+    )
+    token_at = given.get("access_token", default_token)
+    workspace_at = given.get("workspace_id", default_workspace)
     url_at = given.get("api_url")
     return ErrorMapper(
-        provider=PROVIDER,
+        provider=provider,
         secrets=(token,),
         auth_hint=f"check {token_at}",
         permission_hint=f"check {workspace_at} and the token's workspace",

@@ -58,7 +58,7 @@ def _new_client(ctx: ProviderContext) -> GradientClient:
     from tuneplug_gradient.client import GradientClient
 
     settings = ctx.settings if ctx.settings is not None else GradientSettings()
-    return GradientClient(settings, origins=ctx.origins)
+    return GradientClient(settings, provider=ctx.provider, origins=ctx.origins)
 
 
 def _client(ctx: ProviderContext) -> GradientClient:
@@ -103,7 +103,7 @@ def tuneplug_resolve_model(ctx: ProviderContext, name: str) -> ModelInfo | None:
     """A 50-character id without I/O; otherwise a base-model slug via ``GET /models``."""
     from tuneplug_gradient.client import model_from_id
 
-    return model_from_id(name) or _client(ctx).find_base(name)
+    return model_from_id(name, ctx.provider) or _client(ctx).find_base(name)
 
 
 # -- completion ------------------------------------------------------------------------
@@ -123,7 +123,7 @@ def tuneplug_complete(
     """``POST /models/{id}/complete``; stop sequences are applied client-side."""
     from tuneplug_gradient.client import prepare_completion
 
-    prepared = prepare_completion(prompt, options)
+    prepared = prepare_completion(prompt, options, ctx.provider)
     return _client(ctx).complete(model.id, prepared)
 
 
@@ -134,7 +134,7 @@ async def tuneplug_acomplete(
     """Native async :func:`tuneplug_complete` (aiohttp-backed httpx client per event loop)."""
     from tuneplug_gradient.client import prepare_completion
 
-    prepared = prepare_completion(prompt, options)
+    prepared = prepare_completion(prompt, options, ctx.provider)
     return await _client(ctx).acomplete(model.id, prepared)
 
 
@@ -145,7 +145,7 @@ def tuneplug_stream(
     """One chunk with the whole completion (Gradient cannot stream)."""
     from tuneplug_gradient.client import prepare_completion
 
-    prepared = prepare_completion(prompt, options)
+    prepared = prepare_completion(prompt, options, ctx.provider)
     client = _client(ctx)
 
     def generate() -> Iterator[StreamChunk]:
@@ -161,7 +161,7 @@ def tuneplug_astream(
     """Async :func:`tuneplug_stream`: an async generator of one chunk."""
     from tuneplug_gradient.client import prepare_completion
 
-    prepared = prepare_completion(prompt, options)
+    prepared = prepare_completion(prompt, options, ctx.provider)
     client = _client(ctx)
 
     async def generate() -> AsyncIterator[StreamChunk]:

@@ -80,18 +80,31 @@ class GradientSettings(HttpSettings, BaseSettings):
             raise ValueError("must start with http:// or https://")
         return value
 
-    def credentials(self) -> tuple[str, str]:
-        """The token and workspace id, or ``NotConfiguredError`` naming the env vars to set."""
+    def credentials(self, provider: str = PROVIDER) -> tuple[str, str]:
+        """The token and workspace id of ``provider`` (the plugin, or an instance:
+        ``[providers.NAME] plugin = "gradient"``).
+
+        Raises:
+            NotConfiguredError: one is missing, naming what to set: the variables or
+                ``[providers.gradient]`` for the plugin, the instance's own table for an
+                instance (it never reads the variables).
+        """
         missing = []
+        instance = provider != PROVIDER
         if self.access_token is None:
-            missing.append("GRADIENT_ACCESS_TOKEN (or access_token)")
+            missing.append(
+                "access_token" if instance else "GRADIENT_ACCESS_TOKEN (or access_token)"
+            )
         if self.workspace_id is None:
-            missing.append("GRADIENT_WORKSPACE_ID (or workspace_id)")
+            missing.append(
+                "workspace_id" if instance else "GRADIENT_WORKSPACE_ID (or workspace_id)"
+            )
         if missing:
+            where = "" if instance else "in the environment or "
             raise NotConfiguredError(
                 f"missing Gradient credentials: set {' and '.join(missing)} "
-                "in the environment or in [providers.gradient] of tuneplug.toml",
-                provider=PROVIDER,
+                f"{where}in [providers.{provider}] of tuneplug.toml",
+                provider=provider,
             )
         assert self.access_token is not None and self.workspace_id is not None
         return self.access_token.get_secret_value(), self.workspace_id

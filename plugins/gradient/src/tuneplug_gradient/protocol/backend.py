@@ -201,7 +201,8 @@ class GradientBackend:
         """``POST /models/{id}/complete`` on a base model or an adapter."""
         typed_404 = _not_found_type(gradient_id)
         model = await self._typed_model(tenant, gradient_id, typed_404)
-        options = completion_options(request, self.gateway.name)
+        backend = self.gateway.provider
+        options = completion_options(request, backend.name, backend.info.plugin)
         try:
             result = await model.acomplete(request.query, **options)
         except NotFoundError:

@@ -38,8 +38,11 @@ PASSTHROUGH_PROVIDERS = frozenset({"gradient"})
 _WIRE_NAMES = {"max_tokens": "maxGeneratedTokenCount", "top_k": "topK", "top_p": "topP"}
 
 
-def completion_options(request: CompleteRequest, provider: str) -> dict[str, Any]:
-    """The tuneplug options for ``request`` on a backend of ``provider``.
+def completion_options(
+    request: CompleteRequest, provider: str, plugin: str | None = None
+) -> dict[str, Any]:
+    """The tuneplug options for ``request`` on a backend of ``provider``, an instance of
+    ``plugin`` when it is one (``[providers.NAME] plugin = "gradient"`` passes them on too).
 
     Raises:
         ApiError: 404 ``unknownRagCollection``, 400 ``modelDoesNotSupportGuidance``
@@ -52,7 +55,7 @@ def completion_options(request: CompleteRequest, provider: str) -> dict[str, Any
             "this server has no RAG collections",
             type="unknownRagCollection",
         )
-    passthrough = provider in PASSTHROUGH_PROVIDERS
+    passthrough = (plugin or provider) in PASSTHROUGH_PROVIDERS
     if request.guidance is not None and not passthrough:
         raise ApiError(
             400,

@@ -25,13 +25,12 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 from tuneplug.errors import AdapterBusyError, AdapterChangedError, TuneplugError
 from tuneplug.jobs.types import Job, JobCheckpoint
 from tuneplug.server.tenants import Tenant
 
-from tuneplug_openai.protocol.errors import from_tuneplug
 from tuneplug_openai.protocol.job_errors import (
     ENDED,
     job_aliases,
@@ -41,10 +40,9 @@ from tuneplug_openai.protocol.job_errors import (
     speaking_for,
 )
 from tuneplug_openai.protocol.job_objects import backend_id, status_of
-from tuneplug_openai.protocol.jobs import Jobs
+from tuneplug_openai.protocol.jobs import Jobs, run_jobs
 from tuneplug_openai.protocol.models import fine_tuned_id
 from tuneplug_openai.protocol.paging import listing, page_params
-from tuneplug_openai.protocol.state import state_of, tenant_of
 
 __all__ = ["ROUTES", "cancel", "checkpoints", "control", "pause", "resume"]
 
@@ -144,34 +142,25 @@ def _checkpoint(
     }
 
 
-async def _run(request: Request, fn: Any, *args: Any) -> Response:
-    state = state_of(request)
-    try:
-        result = await state.gateway.run(fn, state.jobs, tenant_of(request), *args)
-    except TuneplugError as exc:
-        raise from_tuneplug(exc) from exc
-    return JSONResponse(result)
-
-
 async def cancel_job(request: Request) -> Response:
     """``POST /v1/fine_tuning/jobs/{id}/cancel``."""
-    return await _run(request, cancel, request.path_params["id"])
+    return await run_jobs(request, cancel, request.path_params["id"])
 
 
 async def pause_job(request: Request) -> Response:
     """``POST /v1/fine_tuning/jobs/{id}/pause``."""
-    return await _run(request, pause, request.path_params["id"])
+    return await run_jobs(request, pause, request.path_params["id"])
 
 
 async def resume_job(request: Request) -> Response:
     """``POST /v1/fine_tuning/jobs/{id}/resume``."""
-    return await _run(request, resume, request.path_params["id"])
+    return await run_jobs(request, resume, request.path_params["id"])
 
 
 async def list_checkpoints(request: Request) -> Response:
     """``GET /v1/fine_tuning/jobs/{id}/checkpoints?after&limit`` (limit default 10)."""
     after, limit = page_params(request, default_limit=10)
-    return await _run(request, checkpoints, request.path_params["id"], after, limit)
+    return await run_jobs(request, checkpoints, request.path_params["id"], after, limit)
 
 
 ROUTES = [

@@ -1,5 +1,6 @@
-"""``/v1/fine_tuning/jobs``: create, list, retrieve, events, per tenant (cancel, pause,
-resume and checkpoints: :mod:`~tuneplug_openai.protocol.job_control`).
+"""``/v1/fine_tuning/jobs``: create, list and retrieve, per tenant (events:
+:mod:`~tuneplug_openai.protocol.job_events`; cancel, pause, resume and checkpoints:
+:mod:`~tuneplug_openai.protocol.job_control`).
 
 A job runs on the gateway's job backend (:meth:`~tuneplug.server.gateway.Gateway.start_job`):
 the core's local job runner for providers with step hooks (in a thread of the
@@ -17,11 +18,7 @@ Statuses (the objects' shapes: :mod:`~tuneplug_openai.protocol.job_objects`):
 ``/pause`` answers it, :mod:`~tuneplug_openai.protocol.job_control`). A job whose
 backend record is gone (pruned behind the server's back) is ``failed`` with the
 error code ``backend_record_gone``; it never breaks the listing of the others.
-Events are listed newest first, as OpenAI does, with ``after``/``limit``; a page is
-one indexed query of ``limit + 1`` rows on the local runner and one request of
-``limit`` on a native backend that pages newest first (the OpenAI provider:
-:class:`~tuneplug.jobs.backend.NewestEventsJobBackend`), whatever the job's size.
-Only a third-party backend without that method has its events read to the end.
+Events are listed newest first, as OpenAI does (:mod:`~tuneplug_openai.protocol.job_events`).
 
 Clients never see the server's side: a bad uploaded file is named by its file id
 (``file-...:2: ...``, ``param`` ``training_file`` or ``validation_file``), the
@@ -33,6 +30,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -41,13 +39,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from tuneplug.errors import (
     AdapterBusyError,
-    InvalidRequestError,
     NotFoundError,
     SampleFileError,
     TuneplugError,
 )
-from tuneplug.jobs.types import Job, JobEvent
-from tuneplug.options import OptionError
+from tuneplug.jobs.types import Job
 from tuneplug.server.gateway import JOB_NAMES, Gateway
 from tuneplug.server.tenants import Tenant
 
@@ -64,26 +60,20 @@ from tuneplug_openai.protocol.job_hyper import LOCAL_DEFAULTS, given, legacy, me
 from tuneplug_openai.protocol.job_objects import (
     backend_id,
     base_object,
-    event_object,
     lost_object,
     public_message,
     served_rows,
     status_of,
 )
 from tuneplug_openai.protocol.models import ModelIds, fine_tuned_id
-from tuneplug_openai.protocol.paging import listing, page, page_params
+from tuneplug_openai.protocol.paging import page, page_params
 from tuneplug_openai.protocol.schemas import JobBody
 from tuneplug_openai.protocol.state import parse_body, state_of, tenant_of
 
-__all__ = ["JOBS", "ROUTES", "Jobs"]
+__all__ = ["JOBS", "ROUTES", "Jobs", "run_jobs"]
 
 JOBS = "openai.job"
 """State namespace: job id -> what the server knows of the job beyond the backend's."""
-
-# A backend without events_newest is read oldest first, in pages of the protocol's default
-# size (JobBackend.events promises no larger), at most 100,000 events for one listing.
-_EVENT_PAGE = 100
-_EVENT_PAGES = 1000
 
 
 class Jobs:
@@ -290,32 +280,6 @@ class Jobs:
         listed["data"] = objects
         return listed
 
-    def events(self, tenant: Tenant, job_id: str, after: str | None, limit: int) -> dict[str, Any]:
-        """A page of the job's events, newest first."""
-        record = self.record(tenant, job_id)
-        with speaking_for(job_aliases(record, job_id)):
-            return self._events(tenant, job_id, record, after, limit)
-
-    def _events(
-        self, tenant: Tenant, job_id: str, record: dict[str, Any], after: str | None, limit: int
-    ) -> dict[str, Any]:
-        job = self._job(record)
-        hidden = self._hidden(tenant, job_id, record, job)
-        if job is None:
-            return page([], after, limit)
-        try:
-            newest = self.gateway.job_events_newest(backend_id(record), after, limit)
-        except OptionError:
-            raise  # a malformed cursor (not an event id at all): 400 naming `after`
-        except InvalidRequestError:
-            return page([], after, limit)  # not an event id of this server: the cursor is gone
-        except NotFoundError:
-            return page([], after, limit)
-        if newest is not None:  # one indexed query of limit + 1 rows, or one request
-            return listing([event_object(e, hidden) for e in newest], newest.has_more)
-        items = [event_object(e, hidden) for e in reversed(_all_events(job))]
-        return page(items, after, limit)
-
 
 def _seed(job: Job, record: dict[str, Any]) -> int | None:
     """The seed the run used: the backend's (drawn when the client gave none), else the
@@ -324,23 +288,12 @@ def _seed(job: Job, record: dict[str, Any]) -> int | None:
     return used if isinstance(used, int) and not isinstance(used, bool) else record["seed"]
 
 
-def _all_events(job: Job) -> list[JobEvent]:
-    """Every event of ``job``, oldest first (at most ``_EVENT_PAGES`` pages)."""
-    events: list[JobEvent] = []
-    cursor: str | None = None
-    for _ in range(_EVENT_PAGES):
-        got = job.events(after=cursor, limit=_EVENT_PAGE)
-        events.extend(got)
-        if not got.has_more or not len(got):
-            break
-        cursor = got[-1].id
-    return events
-
-
-async def _run(request: Request, method: str, *args: Any) -> Response:
+async def run_jobs(request: Request, fn: Callable[..., Any], *args: Any) -> Response:
+    """``fn(jobs, tenant, *args)`` for the request's tenant, in a thread (the jobs' methods
+    block), as JSON; a tuneplug error in OpenAI's shape."""
     state = state_of(request)
     try:
-        result = await state.gateway.run(getattr(state.jobs, method), tenant_of(request), *args)
+        result = await state.gateway.run(fn, state.jobs, tenant_of(request), *args)
     except TuneplugError as exc:
         raise from_tuneplug(exc) from exc
     return JSONResponse(result)
@@ -348,7 +301,7 @@ async def _run(request: Request, method: str, *args: Any) -> Response:
 
 async def create(request: Request) -> Response:
     """``POST /v1/fine_tuning/jobs``."""
-    return await _run(request, "create", await parse_body(request, JobBody))
+    return await run_jobs(request, Jobs.create, await parse_body(request, JobBody))
 
 
 def _matches(found: dict[str, str], wanted: dict[str, str]) -> bool:
@@ -382,23 +335,16 @@ def _metadata_filter(request: Request) -> dict[str, str] | None:
 async def list_jobs(request: Request) -> Response:
     """``GET /v1/fine_tuning/jobs?after&limit&metadata[k]=v``."""
     after, limit = page_params(request, id_prefix="ftjob-")
-    return await _run(request, "list", after, limit, _metadata_filter(request))
+    return await run_jobs(request, Jobs.list, after, limit, _metadata_filter(request))
 
 
 async def retrieve(request: Request) -> Response:
     """``GET /v1/fine_tuning/jobs/{id}``."""
-    return await _run(request, "get", request.path_params["id"])
-
-
-async def events(request: Request) -> Response:
-    """``GET /v1/fine_tuning/jobs/{id}/events?after&limit``."""
-    after, limit = page_params(request)
-    return await _run(request, "events", request.path_params["id"], after, limit)
+    return await run_jobs(request, Jobs.get, request.path_params["id"])
 
 
 ROUTES = [
     Route("/fine_tuning/jobs", create, methods=["POST"]),
     Route("/fine_tuning/jobs", list_jobs, methods=["GET"]),
     Route("/fine_tuning/jobs/{id}", retrieve, methods=["GET"]),
-    Route("/fine_tuning/jobs/{id}/events", events, methods=["GET"]),
 ]

@@ -16,7 +16,7 @@ from tuneplug.server.errors import HttpProblem
 from tuneplug.server.gateway import Gateway
 from tuneplug.server.text import check_request_text
 
-from tuneplug_openai.protocol import completions, files, job_control, jobs
+from tuneplug_openai.protocol import completions, files, job_control, job_events, jobs
 from tuneplug_openai.protocol.errors import OpenAIError, from_problem
 from tuneplug_openai.protocol.state import ProtocolState, state_of, tenant_of
 
@@ -135,6 +135,7 @@ def build_app(state: ProtocolState) -> Starlette:
             Route("/chat/completions", completions.chat_completions, methods=["POST"]),
             *files.ROUTES,
             *jobs.ROUTES,
+            *job_events.ROUTES,
             *job_control.ROUTES,
         ],
         middleware=[Middleware(Auth, gateway=state.gateway)],
