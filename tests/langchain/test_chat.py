@@ -42,9 +42,9 @@ def test_templates_render_turns_and_open_the_reply() -> None:
         "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n"
     )
     assert template("qa") is QA
-    with pytest.raises(ValueError, match="known: chatml, default, qa"):
+    with pytest.raises(InvalidRequestError, match="known: chatml, default, qa"):
         template("nope")
-    with pytest.raises(ValueError, match="unknown chat template"):
+    with pytest.raises(InvalidRequestError, match="unknown chat template"):
         TuneplugChat(chat_template="nope")
 
 

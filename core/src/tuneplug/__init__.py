@@ -69,8 +69,11 @@ _EXPORTS = {
     "AuthenticationError": "tuneplug.errors",
     "PermissionDeniedError": "tuneplug.errors",
     "NotFoundError": "tuneplug.errors",
+    "OptionError": "tuneplug.errors",
     "InvalidRequestError": "tuneplug.errors",
     "InputFileError": "tuneplug.errors",
+    "BatchFileError": "tuneplug.batching.inputs",
+    "SettingsMismatchError": "tuneplug.batching.provenance",
     "SampleFileError": "tuneplug.errors",
     "AdapterBusyError": "tuneplug.errors",
     "AdapterChangedError": "tuneplug.errors",
@@ -84,6 +87,7 @@ __all__ = [
     "AdapterBusyError",
     "AdapterChangedError",
     "AuthenticationError",
+    "BatchFileError",
     "Capability",
     "CapabilityError",
     "ChatSample",
@@ -106,6 +110,7 @@ __all__ = [
     "ModelKind",
     "NotConfiguredError",
     "NotFoundError",
+    "OptionError",
     "PermissionDeniedError",
     "PluginError",
     "PluginLoadError",
@@ -115,6 +120,7 @@ __all__ = [
     "Sample",
     "SampleFileError",
     "ServerError",
+    "SettingsMismatchError",
     "StreamChunk",
     "TimeoutError",
     "TuneplugError",
@@ -138,6 +144,8 @@ __all__ = [
 
 if TYPE_CHECKING:
     from tuneplug.batching.api import abatch, batch
+    from tuneplug.batching.inputs import BatchFileError
+    from tuneplug.batching.provenance import SettingsMismatchError
     from tuneplug.catalog import get_provider
     from tuneplug.errors import (
         AdapterBusyError,
@@ -150,6 +158,7 @@ if TYPE_CHECKING:
         InvalidRequestError,
         NotConfiguredError,
         NotFoundError,
+        OptionError,
         PermissionDeniedError,
         PluginError,
         PluginLoadError,

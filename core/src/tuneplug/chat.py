@@ -101,7 +101,7 @@ def chat_template_for(provider: Provider, model: ModelInfo) -> ChatTemplate:
         return DEFAULT
     try:
         return template(supplied)
-    except ValueError as exc:
+    except InvalidRequestError as exc:
         raise PluginLoadError(f"tuneplug_chat_template: {exc}", provider=provider.name) from None
 
 

@@ -88,11 +88,17 @@ TEMPLATES: Mapping[str, ChatTemplate] = {t.name: t for t in (DEFAULT, QA, CHATML
 
 
 def template(value: ChatTemplate | str) -> ChatTemplate:
-    """A template, or the shipped template of that name (``ValueError`` naming the known ones)."""
+    """A template, or the shipped template of that name.
+
+    Raises:
+        InvalidRequestError: ``value`` names no shipped template (naming the known ones).
+    """
     if isinstance(value, ChatTemplate):
         return value
     found = TEMPLATES.get(value)
     if found is None:
         known = ", ".join(sorted(TEMPLATES))
-        raise ValueError(f"unknown chat template {value!r} (known: {known})")
+        from tuneplug.errors import InvalidRequestError
+
+        raise InvalidRequestError(f"unknown chat template {value!r} (known: {known})")
     return found

@@ -27,6 +27,7 @@ __all__ = [
     "InvalidRequestError",
     "NotConfiguredError",
     "NotFoundError",
+    "OptionError",
     "PermissionDeniedError",
     "PluginError",
     "PluginLoadError",
@@ -208,6 +209,34 @@ class NotFoundError(TuneplugError):
 
 class InvalidRequestError(TuneplugError):
     """The request is invalid: rejected locally before any I/O, or by the server (400/422)."""
+
+
+class OptionError(InvalidRequestError):
+    """An invalid option keyword (or job-spec field), found before any I/O.
+
+    Attributes:
+        option: its name, or ``None``, so a caller can say where it came from
+            (the CLI names its flag, a config error its file and line).
+        detail: the problem without the option or the provider named: what a
+            caller that names them itself shows (``-o volume: unknown option ...``),
+            so no layer names a thing twice. ``message`` names the option.
+    """
+
+    option: str | None = None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        option: str | None = None,
+        detail: str | None = None,
+        provider: str | None = None,
+        status: int | None = None,
+        retryable: bool | None = None,
+    ) -> None:
+        super().__init__(message, provider=provider, status=status, retryable=retryable)
+        self.option = option
+        self.detail = message if detail is None else detail
 
 
 class AdapterBusyError(InvalidRequestError):

@@ -22,6 +22,7 @@ provider's business, not injected here.
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -29,10 +30,10 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ValidationError
 
 from tuneplug.config_files import ConfigFile, location, toml_key
-from tuneplug.errors import InvalidRequestError
+from tuneplug.errors import InvalidRequestError, OptionError
 from tuneplug.text import check_texts
 from tuneplug.types import CompletionOptions
-from tuneplug.validation_words import problem
+from tuneplug.validation_words import bounds_of, out_of_range, problem
 
 if TYPE_CHECKING:
     from pydantic.fields import FieldInfo
@@ -58,32 +59,6 @@ COMMON_OPTIONS: tuple[str, ...] = tuple(f for f in CompletionOptions.model_field
 """The options every provider takes (``CompletionOptions`` without ``extra``)."""
 _COMMON = frozenset(COMMON_OPTIONS)
 _MISSING = object()
-
-
-class OptionError(InvalidRequestError):
-    """An invalid option keyword (or job-spec field), found before any I/O.
-
-    Attributes:
-        option: its name, or ``None``, so a caller can say where it came from
-            (the CLI names its flag, a config error its file and line).
-        detail: the problem without the option or the provider named: what a
-            caller that names them itself shows (``-o volume: unknown option ...``),
-            so no layer names a thing twice. ``message`` names the option.
-    """
-
-    option: str | None = None
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        option: str | None = None,
-        detail: str | None = None,
-        provider: str | None = None,
-    ) -> None:
-        super().__init__(message, provider=provider)
-        self.option = option
-        self.detail = message if detail is None else detail
 
 
 @dataclass(frozen=True)
@@ -131,14 +106,19 @@ def declared_options(
     return DeclaredOptions(model=found)
 
 
-def check_option_text(values: Mapping[str, Any], provider: str | None) -> None:
-    """Refuse option values holding text no provider can send (lone surrogates), at any
-    depth, before any I/O.
+def check_option_text(
+    values: Mapping[str, Any], provider: str | None, model: type[BaseModel] | None = None
+) -> None:
+    """Refuse option values no provider can send, at any depth, before any I/O: text
+    with lone surrogates, a number that is not finite (``nan``, ``inf``).
 
     Raises:
-        OptionError: naming the option, the path inside it and the offset.
+        OptionError: naming the option, the path inside it (and a text's offset); a
+            number of a ``model`` field says that field's range.
     """
     for name, value in values.items():
+        what = (bounds_of(model, name) if model is not None else None) or "a finite number"
+        _check_finite(name, value, name, provider, what)
         try:
             check_texts(value, f"option {name}")
         except InvalidRequestError as exc:
@@ -148,6 +128,30 @@ def check_option_text(values: Mapping[str, Any], provider: str | None) -> None:
             if detail.startswith(prefix):
                 detail = "value" + detail.removeprefix(prefix)
             raise OptionError(exc.message, option=name, detail=detail, provider=provider) from None
+
+
+def _check_finite(
+    name: str, value: Any, path: str, provider: str | None, what: str, depth: int = 0
+) -> None:
+    # nan and inf are no JSON a provider can be sent, and nan passes an unbounded float
+    # field (or fails a bound's comparison, which would blame the bound): refused by name.
+    if isinstance(value, float) and not math.isfinite(value):
+        inner = path.removeprefix(name)
+        why = out_of_range("a finite number" if inner else what, value)
+        raise OptionError(
+            f"invalid option {path}={value!r}: {why}",
+            option=name,
+            detail=f"value{inner}: {why}" if inner else f"invalid value {value!r}: {why}",
+            provider=provider,
+        )
+    if depth >= 32:
+        return
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            _check_finite(name, item, f"{path}.{key}", provider, what, depth + 1)
+    elif isinstance(value, list | tuple | set | frozenset):
+        for index, item in enumerate(value):
+            _check_finite(name, item, f"{path}[{index}]", provider, what, depth + 1)
 
 
 def _unknown(
@@ -180,7 +184,7 @@ def check_extra(
     Raises:
         OptionError: an unknown name (listing the valid ones) or an invalid value.
     """
-    check_option_text(extra, provider)
+    check_option_text(extra, provider, declared.model)
     if not extra or not declared.declared:
         return dict(extra)
     names = declared.names
@@ -270,7 +274,7 @@ def build_options(
     extra: dict[str, Any] = {}
     for key, value in values.items():
         (known if key in _COMMON else extra)[key] = value
-    check_option_text(known, provider)  # stop sequences; extras in check_extra
+    check_option_text(known, provider, CompletionOptions)  # extras in check_extra
     _check_number_types(known, provider)
     if extra:
         extra = check_extra(extra, declared, provider)

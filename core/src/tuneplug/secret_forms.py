@@ -29,7 +29,8 @@ __all__ = ["MIN_SECRET_LENGTH", "scrub", "secret_pattern"]
 MIN_SECRET_LENGTH = 6
 """Values shorter than this are not looked for where text is shared (cassettes, the
 scan, log records): they would match ordinary words, and no real credential is
-that short."""
+that short. Where they are masked (an error's message), only as a whole token: not
+inside a word, so a one-letter key does not mask every ``x`` of a message."""
 
 # JSON's two-character escapes (RFC 8259); any other character may come as \uXXXX.
 _JSON_SHORT = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
@@ -74,7 +75,12 @@ def _one(secret: str, latin1: bool) -> str:
     for char in secret:
         literal = char.encode("utf-8").decode("latin-1") if latin1 else char
         parts.append(f"(?:{re.escape(literal)}|{'|'.join(_char(char))})")
-    return "|".join(["".join(parts), *(re.escape(b) for b in _basic(secret))])
+    pattern = "|".join(["".join(parts), *(re.escape(b) for b in _basic(secret))])
+    if len(secret) < MIN_SECRET_LENGTH:
+        # A short value ("x", "EMPTY" for a local server) would mask every word holding
+        # it; it is masked only where it stands alone, as a credential is written.
+        return rf"(?<!\w)(?:{pattern})(?!\w)"
+    return pattern
 
 
 @functools.lru_cache(maxsize=256)

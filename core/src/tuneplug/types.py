@@ -10,7 +10,9 @@ import math
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator, model_validator
+from pydantic import ConfigDict, Field, computed_field, field_validator, model_validator
+
+from tuneplug.invalid_values import Checked
 
 __all__ = [
     "MAX_MULTIPLIER",
@@ -51,7 +53,7 @@ class ModelKind(StrEnum):
     ADAPTER = "adapter"
 
 
-class _Frozen(BaseModel):
+class _Frozen(Checked):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 

@@ -4,7 +4,11 @@ A bounded number out of its range (or not a number at all) reads as the core's o
 checks do, naming the whole range and the value given: ``must be an integer in
 1..1000, got 0``, ``must be a number > 0 and < 1, got 2``, never pydantic's
 ``Input should be greater than or equal to 1``, which names one bound and hides the
-other. pydantic's internal prefixes (``Value error, ``, ``Assertion failed, ``) are
+other. A length, a pattern or a multiple reads the same way (``must be at most 64
+characters long, got 80 characters``, ``must have at most 2 items, got 3``, ``must match the
+pattern '^[a-z]+$'``, ``must be a multiple of 0.5, got 0.3``): the limit in words and
+what was given, but never the text itself (it may be a secret in the wrong place).
+pydantic's internal prefixes (``Value error, ``, ``Assertion failed, ``) are
 dropped: a validator's message is shown as it was written.
 """
 
@@ -23,7 +27,6 @@ _NUMBER_ERRORS = frozenset(
     {
         "greater_than", "greater_than_equal", "less_than", "less_than_equal", "finite_number",
         "int_type", "int_parsing", "int_from_float", "float_type", "float_parsing",
-        "multiple_of",
     }
 )  # fmt: skip
 """Error types that say a bounded number field got a value outside its range or type."""
@@ -95,15 +98,23 @@ def bounds_of(model: type[BaseModel], field: str) -> str | None:
 def problem(err: ErrorDetails, model: type[BaseModel] | None = None) -> str:
     """What is wrong, in tuneplug's words, for one of pydantic's ``errors()``.
 
-    With the ``model`` validated, a bounded number field's error names its whole
-    range and the value (:func:`out_of_range`); otherwise pydantic's message
+    With the ``model`` validated, a bounded number field's error names its whole range and
+    the value (:func:`out_of_range`, ``nan`` too); a number that is not finite, out of
+    any range known, says so (``must be a finite number, got nan``); otherwise pydantic's message
     without its internal prefixes.
     """
     loc = err.get("loc") or ()
+    given = err.get("input")
     if model is not None and len(loc) == 1 and err["type"] in _NUMBER_ERRORS:
         what = bounds_of(model, str(loc[0]))
         if what is not None:
-            return out_of_range(what, err.get("input"))
+            return out_of_range(what, given)
+    if err["type"] in _NUMBER_ERRORS and isinstance(given, float) and not math.isfinite(given):
+        # nan fails every comparison: "should be <= 2" would blame the bound, not the value.
+        return out_of_range("a finite number", given)
+    said = _constraint(err)
+    if said is not None:
+        return said
     if err["type"] in ("value_error", "assertion_error"):
         cause = (err.get("ctx") or {}).get("error")
         if cause is not None:
@@ -112,3 +123,38 @@ def problem(err: ErrorDetails, model: type[BaseModel] | None = None) -> str:
     for prefix in _INTERNAL_PREFIXES:
         message = message.removeprefix(prefix)
     return message
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def _constraint(err: ErrorDetails) -> str | None:
+    """A length, pattern or multiple-of error in tuneplug's words, or ``None``."""
+    kind, ctx, given = err["type"], err.get("ctx") or {}, err.get("input")
+    if kind in ("string_too_short", "string_too_long", "bytes_too_short", "bytes_too_long"):
+        unit = "character" if kind.startswith("string") else "byte"
+        limit = int(ctx.get("min_length", ctx.get("max_length", 0)))
+        size = len(given) if isinstance(given, str | bytes) else None
+        got = f", got {_plural(size, unit)}" if size is not None else ""
+        if kind.endswith("short"):
+            if limit == 1 and size == 0:
+                return "must not be empty"
+            return f"must be at least {_plural(limit, unit)} long{got}"
+        return f"must be at most {_plural(limit, unit)} long{got}"
+    if kind in ("too_short", "too_long"):
+        actual = ctx.get("actual_length")
+        if actual is None and hasattr(given, "__len__"):
+            actual = len(given)
+        got = f", got {actual}" if isinstance(actual, int) else ""
+        if kind == "too_short":
+            limit = int(ctx.get("min_length", 0))
+            if limit == 1 and actual == 0:
+                return "must not be empty"
+            return f"must have at least {_plural(limit, 'item')}{got}"
+        return f"must have at most {_plural(int(ctx.get('max_length', 0)), 'item')}{got}"
+    if kind == "string_pattern_mismatch":
+        return f"must match the pattern {ctx.get('pattern')!r}"
+    if kind == "multiple_of":
+        return f"must be a multiple of {_shown(ctx.get('multiple_of', 0))}, got {given!r}"
+    return None

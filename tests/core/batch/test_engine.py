@@ -241,8 +241,12 @@ def test_an_input_gives_up_after_max_attempts() -> None:
 
 def test_shared_backoff_delays() -> None:
     clock = [100.0]
+
+    async def sleep(seconds: float) -> None:
+        clock[0] += seconds
+
     backoff = SharedBackoff(base=1.0, cap=8.0, max_retry_after=30.0, clock=lambda: clock[0],
-                            rng=lambda: 1.0)  # fmt: skip
+                            rng=lambda: 1.0, sleep=sleep)  # fmt: skip
     assert backoff.rate_limited(5.0, probe=False) == 5.0  # Retry-After honoured
     assert backoff.paused
     # Each probe refused is one more consecutive pause: the delay doubles.
@@ -264,7 +268,7 @@ def test_shared_backoff_delays() -> None:
         return [first, await second]
 
     assert asyncio.run(probe_then_succeed()) == [True, False]
-    assert not backoff.paused
+    assert not backoff.paused and clock[0] == 131 + 5  # its turn: rng 1.0, the whole spread
 
 
 def test_the_429s_of_one_wave_are_one_pause_not_a_streak() -> None:

@@ -170,7 +170,7 @@ def test_chat_training_then_chat_prompt_answers(adapter: tuneplug.Model) -> None
 @pytest.mark.parametrize(
     ("value", "field", "needle"),
     [
-        ({"messages": []}, "messages", "at least 1"),
+        ({"messages": []}, "messages", "must not be empty"),
         ({"messages": [{"role": "user", "content": "x"}]}, "messages", "assistant"),
         ({"messages": [{"role": "bot", "content": "x"}]}, "messages.0.role", "system"),
         ({"messages": [{"role": "assistant"}]}, "messages.0.content", "required"),
@@ -181,7 +181,7 @@ def test_chat_training_then_chat_prompt_answers(adapter: tuneplug.Model) -> None
         ),
         ({"messages": [CHAT["messages"][2]], "tools": []}, "tools", "unknown field"),
         ({"prompt": "x"}, "completion", "required"),
-        ({"prompt": "x", "completion": ""}, "completion", "at least 1"),
+        ({"prompt": "x", "completion": ""}, "completion", "must not be empty"),
         ({"inputs": "x", "multiplier": 1e308}, "multiplier", "less than or equal to 1000"),
         ({**PROMPT_COMPLETION, "multiplier": 1e308}, "multiplier", "less than or equal"),
         ({"inputs": "x", "multiplier": 0}, "multiplier", "greater than 0"),

@@ -136,7 +136,7 @@ def test_a_line_with_garbage_before_its_json_is_invalid(tmp_path: Path) -> None:
         ({"inputs": [{"value": 5}]}, "inputs.0.value: Input should be a valid string"),
         ({"inputs": [{"value": "a", "trainable": "x"}]},
          "inputs.0.trainable: Input should be a valid boolean, unable to interpret input"),
-        ({"inputs": ""}, "inputs: String should have at least 1 character"),
+        ({"inputs": ""}, "inputs: must not be empty"),
     ],
 )  # fmt: skip
 def test_parse_sample_names_the_field_without_union_tags(value: object, where: str) -> None:

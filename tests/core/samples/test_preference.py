@@ -46,12 +46,12 @@ def test_a_pair_parses_and_writes_back_as_it_was_read() -> None:
 @pytest.mark.parametrize(
     ("change", "field", "words"),
     [
-        ({"preferred_output": []}, "preferred_output", "at least 1"),
+        ({"preferred_output": []}, "preferred_output", "must not be empty"),
         ({"non_preferred_output": [{"role": "user", "content": "x"}]},
          "non_preferred_output", "assistant turns only"),
         ({"preferred_output": [{"role": "assistant", "content": "x", "weight": 1}]},
          "preferred_output", "no weight"),
-        ({"input": {"messages": []}}, "input.messages", "at least 1"),
+        ({"input": {"messages": []}}, "input.messages", "must not be empty"),
         ({"input": {"messages": [{"role": "user", "content": "\ud800"}]}},
          "input.messages.0.content", "surrogate"),
         ({"tools": []}, "tools", "Extra inputs"),

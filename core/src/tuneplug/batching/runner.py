@@ -88,9 +88,13 @@ class Batch:
         for name, value in (("rpm", rpm), ("tpm", tpm)):
             if value is not None and not (isinstance(value, int | float) and value > 0):
                 raise InvalidRequestError(f"{name} must be a positive number, got {value!r}")
-        if max_attempts < 1:
-            raise InvalidRequestError(f"max_attempts must be ≥ 1, got {max_attempts!r}")
-        self.window = concurrency * 4 if window is None else window
+        from tuneplug.arguments import check_bool, check_int
+
+        check_int(max_attempts, "max_attempts", 1, 2**31 - 1)
+        check_bool(ordered, "ordered")
+        self.window = (
+            concurrency * 4 if window is None else check_int(window, "window", 1, 2**31 - 1)
+        )
         if self.window < concurrency:
             raise InvalidRequestError(
                 f"window ({self.window}) must be at least the concurrency ({concurrency})"

@@ -16,10 +16,11 @@ from collections.abc import Callable
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from tuneplug.arguments import check_name
 from tuneplug.errors import InvalidRequestError
+from tuneplug.invalid_values import Checked
 
 if TYPE_CHECKING:
     from tuneplug.jobs.backend import JobBackend, JobPage
@@ -52,7 +53,7 @@ class JobStatus(StrEnum):
 _TERMINAL = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED})
 
 
-class JobSpec(BaseModel):
+class JobSpec(Checked):
     """What to fine-tune: validated before anything is uploaded or started.
 
     ``training_data`` / ``validation_data`` are a path to a samples file
@@ -90,7 +91,7 @@ class JobSpec(BaseModel):
         return self
 
 
-class Job(BaseModel):
+class Job(Checked):
     """A fine-tuning job as one provider reports it.
 
     Timestamps are Unix seconds (UTC). ``progress`` is in ``[0, 1]`` when the
@@ -274,7 +275,7 @@ def _check_page(after: object, limit: object) -> None:
         raise InvalidRequestError(f"limit must be an integer, got {limit!r}")
 
 
-class JobEvent(BaseModel):
+class JobEvent(Checked):
     """One event of a job: a message, and metrics for a training step.
 
     ``metrics`` carries numbers only, finite: ``loss`` (mean per trainable token
@@ -304,7 +305,7 @@ def _finite(value: dict[str, float]) -> dict[str, float]:
     return value
 
 
-class JobCheckpoint(BaseModel):
+class JobCheckpoint(Checked):
     """A saved state of a job's model after a step (OpenAI's ``fine_tuning.job.checkpoint``).
 
     ``step_number`` counts steps from 1. ``metrics`` carries finite numbers:

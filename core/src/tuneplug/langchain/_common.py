@@ -8,9 +8,18 @@ from collections.abc import Awaitable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from langchain_core.language_models import LangSmithParams
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, field_serializer
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    field_serializer,
+)
 
 from tuneplug.errors import InvalidRequestError
+from tuneplug.invalid_values import invalid_value
 from tuneplug.langchain._binding import Binding, Target, TrainResult, samples_for
 from tuneplug.types import Usage
 
@@ -35,6 +44,12 @@ class Bound(BaseModel):
     """
 
     _tp_binding: Binding | None = PrivateAttr(default=None)
+
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise invalid_value(exc, type(self), argument=True) from None
 
     def _target(self) -> Target:
         raise NotImplementedError
@@ -121,17 +136,17 @@ class TuneplugFields(Bound):
     """Provider settings overriding env and config (may hold secrets: never shown or traced)."""
     api_key: SecretStr | None = Field(default=None, repr=False)
     """The provider's credential, for providers with one secret setting (Gradient's token)."""
-    timeout: float | None = None
+    timeout: float | None = Field(default=None, allow_inf_nan=False)
     """Request timeout in seconds, for providers whose settings have ``timeout``."""
     max_retries: int | None = None
     """Retries of retryable failures, for providers whose settings have ``max_retries``."""
     max_tokens: int | None = None
     """Most tokens to generate (``None``: the provider's default)."""
-    temperature: float | None = None
+    temperature: float | None = Field(default=None, allow_inf_nan=False)
     """Sampling temperature (``None`` or 0: greedy where the provider supports it)."""
     top_k: int | None = None
     """Top-k sampling."""
-    top_p: float | None = None
+    top_p: float | None = Field(default=None, allow_inf_nan=False)
     """Nucleus sampling."""
     stop: list[str] | None = None
     """Default stop sequences (a call's ``stop`` replaces them)."""

@@ -58,8 +58,12 @@ def batched(samples: Iterable[_T], size: int) -> Iterator[list[_T]]:
     """Group ``samples`` into lists of at most ``size`` (an int >= 1, else
     ``InvalidRequestError``, raised when the iterator is created)."""
     from tuneplug.arguments import check_int
+    from tuneplug.errors import InvalidRequestError
 
     check_int(size, "size", 1, 2**31 - 1)
+    if not hasattr(samples, "__iter__"):
+        got = type(samples).__name__
+        raise InvalidRequestError(f"samples must be an iterable of samples, got {got}")
     return _batches(samples, size)
 
 

@@ -247,7 +247,7 @@ def _parts(pieces: Iterable[tuple[str, bool]]) -> list[InputPart]:
     return [InputPart(value=text, trainable=trainable) for text, trainable in merged]
 
 
-def to_inputs(sample: TrainingSample, chat_template: ChatTemplate | str | None = None) -> Sample:
+def to_inputs(sample: SampleLike, chat_template: ChatTemplate | str | None = None) -> Sample:
     """``sample`` in the ``inputs`` form every provider's ``tuneplug_fine_tune`` receives.
 
     * a :class:`Sample` is returned as it is;
@@ -258,9 +258,14 @@ def to_inputs(sample: TrainingSample, chat_template: ChatTemplate | str | None =
       prefixes and non-assistant turns are context; an assistant turn's content
       and end-of-turn suffix are trainable unless its ``weight`` is ``0``.
 
+    Any other value is read as :func:`parse_sample` reads it (a bare string is one sample).
+
     Raises:
-        ValueError: ``chat_template`` names no shipped template.
+        InvalidRequestError: ``sample`` is no valid sample, or ``chat_template`` names no
+            shipped template.
     """
+    if not isinstance(sample, Sample | PromptCompletionSample | ChatSample):
+        sample = parse_sample(sample)
     if isinstance(sample, Sample):
         return sample
     if isinstance(sample, PromptCompletionSample):
