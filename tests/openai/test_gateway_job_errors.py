@@ -189,13 +189,17 @@ def test_deleting_a_jobs_model_the_backend_cannot_delete_names_the_ft_model(
     def fail(self: Model) -> None:
         raise ServerError(f"could not delete {self.ref} ({self.id})", provider="mock", status=503)
 
-    monkeypatch.setattr(Model, "delete", fail)
-    error = _error(lambda: client.models.delete(job.fine_tuned_model or ""), openai.APIStatusError)
+    # A context of its own: monkeypatch.undo() would also undo the test's TUNEPLUG_HOME.
+    with monkeypatch.context() as patch:
+        patch.setattr(Model, "delete", fail)
+        error = _error(
+            lambda: client.models.delete(job.fine_tuned_model or ""), openai.APIStatusError
+        )
     assert error.status_code == 503 and "Traceback" not in str(error.body)
     assert ref not in error.message and ref.partition("/")[2] not in error.message
     assert f"could not delete {job.fine_tuned_model} ({job.fine_tuned_model})" in error.message
-    monkeypatch.undo()
     assert client.models.delete(job.fine_tuned_model).deleted  # still there: deletable
+    assert job.fine_tuned_model not in [m.id for m in client.models.list()]
 
 
 def test_resuming_a_failed_job_that_cannot_be_continued_says_why(

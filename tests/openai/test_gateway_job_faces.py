@@ -72,12 +72,18 @@ def test_a_job_whose_backend_record_is_gone_is_failed_and_the_others_still_list(
     assert gone.error and gone.error.code == "backend_record_gone"
     assert client.fine_tuning.jobs.list_events(lost.id).data == []
     assert client.fine_tuning.jobs.checkpoints.list(lost.id).data == []
-    # Permanent: 400, a status no client retries (the SDK retries every 409, thrice).
+    # Permanent: 400, a status no client retries (the SDK retries every 409, thrice). It
+    # says why, not "has already failed" (a failed job can be resumed: this one cannot).
     jobs = client.fine_tuning.jobs
-    for call in (jobs.cancel, jobs.pause, jobs.resume):
+    for action, call in (("cancel", jobs.cancel), ("pause", jobs.pause), ("resume", jobs.resume)):
         with pytest.raises(openai.BadRequestError) as caught:
             call(lost.id)
-        assert (caught.value.status_code, caught.value.code) == (400, "job_finished")
+        assert (caught.value.status_code, caught.value.code) == (400, "backend_record_gone")
+        assert caught.value.response.headers["x-should-retry"] == "false"
+        message = caught.value.body["message"]  # type: ignore[index]
+        assert message.startswith(f"job {lost.id!r} cannot {action}: the backend's record")
+        assert f"start a new job on its training file {lost.training_file!r}" in message
+        assert "already" not in message and "mock" not in message
     # Its model was recorded when it succeeded, and still answers.
     answer = client.chat.completions.create(
         model=lost.fine_tuned_model, messages=[{"role": "user", "content": QUESTION}]

@@ -151,26 +151,35 @@ def test_adapters_made_outside_the_server_belong_to_no_tenant(state: Path) -> No
 
 
 @pytest.mark.parametrize(
-    ("headers", "status"),
+    ("headers", "status", "kind"),
     [
-        ({}, 401),
-        ({"x-gradient-workspace-id": WORKSPACE}, 401),
+        ({}, 401, "missingAccessToken"),
+        ({"x-gradient-workspace-id": WORKSPACE}, 401, "missingAccessToken"),
         (
             {
                 "Authorization": "Bearer wrong-token-9876543210",
                 "x-gradient-workspace-id": WORKSPACE,
             },
             401,
+            "invalidAccessToken",
         ),
-        ({"Authorization": f"Basic {TOKEN}", "x-gradient-workspace-id": WORKSPACE}, 401),
+        (
+            {"Authorization": f"Basic {TOKEN}", "x-gradient-workspace-id": WORKSPACE},
+            401,
+            "missingAccessToken",
+        ),
         # A valid token for another (or no) workspace: authenticated, not allowed.
-        ({"Authorization": f"Bearer {TOKEN}"}, 403),
-        ({"Authorization": f"Bearer {TOKEN}", "x-gradient-workspace-id": "other_workspace"}, 403),
+        ({"Authorization": f"Bearer {TOKEN}"}, 403, "missingWorkspace"),
+        (
+            {"Authorization": f"Bearer {TOKEN}", "x-gradient-workspace-id": "other_workspace"},
+            403,
+            "unknownWorkspace",
+        ),
     ],
     ids=["nothing", "no-token", "wrong-token", "not-bearer", "no-workspace", "wrong-workspace"],
 )
 def test_requests_without_the_right_credentials_are_refused(
-    state: Path, headers: dict[str, str], status: int
+    state: Path, headers: dict[str, str], status: int, kind: str
 ) -> None:
     with api("mock/tiny", state, headers=headers) as client:
         for method, path in [("GET", "/api/models"), ("POST", "/api/models/x/complete")]:
@@ -178,7 +187,9 @@ def test_requests_without_the_right_credentials_are_refused(
             assert response.status_code == status
             if status == 401:
                 assert response.headers["www-authenticate"] == "Bearer"
-            assert list(response.json()) == ["message"]
+            # Typed as every Gradient error is: the case without parsing the words.
+            assert list(response.json()) == ["message", "type"]
+            assert response.json()["type"] == kind
             # Nothing the client sent is echoed back.
             for value in headers.values():
                 assert value.split()[-1] not in response.text
@@ -248,7 +259,7 @@ def test_create_adapter_body_errors(state: Path) -> None:
     assert "rank" in too_big.json()["payload"]["formattedValidationError"]
     assert "surprise" in extra.json()["payload"]["formattedValidationError"]
     assert snake.status_code == 400 and "base_model_id" in snake.json()["message"]
-    assert unknown.status_code == 404 and list(unknown.json()) == ["message"]
+    assert unknown.status_code == 404 and unknown.json()["type"] == "notFound"
 
 
 # -- logging ----------------------------------------------------------------------------

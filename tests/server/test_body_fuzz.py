@@ -97,6 +97,7 @@ def _check_openai(response: Any, path: tuple[Any, ...], value: Any) -> None:
     if response.status_code >= 400:
         error = response.json()["error"]
         assert set(error) == {"message", "type", "param", "code"}, where
+        assert error["code"], f"{where}: no code in {error}"
         if path != ("body",):  # a body that is no object names no field
             assert error["param"], f"{where}: no param in {error}"
         assert "Traceback" not in response.text and "internal" not in error["message"]
@@ -108,6 +109,7 @@ def _check_gradient(response: Any, path: tuple[Any, ...], value: Any) -> None:
     if response.status_code >= 400:
         body = response.json()
         assert isinstance(body["message"], str) and body["message"], where
+        assert body.get("type"), f"{where}: no type in {body}"
         if body.get("type") == "bodyParsingError" and path != ("body",):
             assert any(e["loc"] for e in body["payload"]["validationError"]), where
         assert "Traceback" not in response.text and "internal" not in body["message"]

@@ -317,8 +317,10 @@ def test_backend_errors_map_to_statuses(
     with api("rec/base", state) as client:
         response = _complete(client, REC_BASE)
     assert response.status_code == status
-    # A 404 is in the server's words (the backend's may name its files or ids).
+    # A 404 is in the server's words (the backend's may name its files or ids); the others
+    # in the backend's, without its provider's name ("rec: "): that is the server's side.
     message = f"unknown base model {REC_BASE!r}" if status == 404 else str(error)
+    message = message.removeprefix("rec: ")
     assert response.json() == {"message": message, "type": kind}
     if isinstance(error, RateLimitError):
         assert response.headers["retry-after"] == "3"
@@ -360,7 +362,7 @@ def test_error_bodies_never_name_the_backends_adapter(
         body = {"samples": [{"inputs": "x"}]}
         response = client.post(f"/api/models/{adapter}/fine-tune", json=body)
     assert response.status_code == 400
-    assert response.json()["message"] == f"rec: adapter {adapter} is busy"
+    assert response.json()["message"] == f"adapter {adapter} is busy"  # no "rec: ": the backend
     assert "secret_adapter" not in response.text  # the backend's own id
 
 

@@ -52,7 +52,8 @@ async def _outside(request: Request, exc: Exception) -> Response:
     if where:
         message += f": this server's routes are under {where}"
     error = {"message": message, "type": "invalid_request_error", "param": None}
-    body = {"message": message, "error": {**error, "code": "unknown_url"}}
+    # Gradient's shape is the top level ({"message", "type"}), OpenAI's is "error".
+    body = {"message": message, "type": "notFound", "error": {**error, "code": "unknown_url"}}
     return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
 

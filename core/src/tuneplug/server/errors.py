@@ -6,9 +6,9 @@ from here, so the Gradient and OpenAI faces of one failure agree:
 * :func:`status_for`: 404 not found, 400 a client mistake, 429 rate limited,
   502 the backend's own credentials or connection failed (never 401: the
   client's key was fine), 504 backend timeout, the backend's 5xx, else 500.
-* :func:`public_message`: the error's message with absolute file paths
-  replaced by ``<path>``. Tracebacks are never part of a message (tuneplug
-  errors carry none; anything else is a bare 500), nor is a plugin's bug (a
+* :func:`public_message`: the error's message without the backend provider's name
+  and with absolute file paths replaced by ``<path>``. Tracebacks are never part of
+  a message (tuneplug errors carry none; anything else is a bare 500), nor is a plugin's bug (a
   ``PluginError``: its words are the plugin's internals): "internal server error",
   500, the error and its cause in the server's log.
 * :class:`HttpProblem`: a problem with the request itself (too large, too
@@ -120,7 +120,8 @@ def public_message(exc: TuneplugError, aliases: Mapping[str, str] | None = None)
     if isinstance(exc, PluginError):
         log.error("internal server error: %s", exc, exc_info=exc)
         return "internal server error"
-    return public_text(str(exc), aliases)
+    # Without the "provider: " prefix: the backend is the server's business, not its clients'.
+    return public_text(exc.said_of(exc.provider), aliases)
 
 
 def public_text(message: str, aliases: Mapping[str, str] | None = None) -> str:

@@ -18,7 +18,10 @@ server) still finds the models and jobs it made.
 What is served follows from the ``backend`` reference:
 
 * a provider name (``mock``): all its base models;
-* a base model reference or alias (``mock/tiny``): that base model only.
+* a base model reference or alias (``mock/tiny``): that base model only;
+* and the adapters and fine-tuned models of those, for the tenants that own them
+  (:meth:`Gateway.serves`): one the state directory knows from a server with another
+  backend is neither listed nor used.
 """
 
 from __future__ import annotations
@@ -163,23 +166,31 @@ class Gateway:
             return []
         served = {b.id for b in self.base_models()}
         infos = self._listed(base_only=False)
-        return [
-            i
-            for i in infos
-            if i.kind is not ModelKind.BASE and i.ref in mine and i.base_model_id in served
-        ]
+        return [i for i in infos if i.ref in mine and self._serves(i, served)]
 
     def models(self, tenant: Tenant) -> list[ModelInfo]:
         """Everything ``tenant`` may use: served base models, then what it owns."""
         return [*self.base_models(), *self.owned_models(tenant)]
 
-    def allowed(self, tenant: Tenant, info: ModelInfo) -> bool:
-        """Whether ``tenant`` may use ``info`` (a served base model, or one it owns)."""
+    def serves(self, info: ModelInfo) -> bool:
+        """Whether this server runs ``info``: a served base model, or an adapter or
+        fine-tuned model of one. One rule for listing and for every use: a model the
+        state directory knows from a server with another ``--backend`` (another
+        provider's, or on a base model this one does not serve) is neither listed nor
+        used, deleted or trained, and answers as an unknown model does."""
+        return self._serves(info, {b.id for b in self.base_models()})
+
+    def _serves(self, info: ModelInfo, served: set[str]) -> bool:
         if info.provider != self.provider.name:
             return False
-        if info.kind is ModelKind.BASE:
-            return any(b.id == info.id for b in self.base_models())
-        return self.state.owner(info.ref) == tenant.name
+        return (info.id if info.kind is ModelKind.BASE else info.base_model_id) in served
+
+    def allowed(self, tenant: Tenant, info: ModelInfo) -> bool:
+        """Whether ``tenant`` may use ``info``: a model this server :meth:`serves` that is
+        a base model, or one ``tenant`` owns."""
+        if not self.serves(info):
+            return False
+        return info.kind is ModelKind.BASE or self.state.owner(info.ref) == tenant.name
 
     def model(self, tenant: Tenant, ref: str) -> Model | None:
         """The model ``ref`` (``provider/id``) if ``tenant`` may use it, else ``None``.

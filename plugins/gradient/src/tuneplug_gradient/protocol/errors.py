@@ -1,9 +1,11 @@
 """Errors of the Gradient protocol, in Gradient's wire shape.
 
-Generic endpoints answer ``{"message"}``; ``complete`` and ``fine-tune`` answer
-``{"message", "type"[, "payload"]}`` with the types the official schema lists.
-Parsing errors carry ``type`` and ``payload`` on every endpoint: the extra keys
-are harmless to clients that expect ``{"message"}`` and tell a human what was wrong.
+Every error body is ``{"message", "type"[, "payload"]}``. ``complete`` and ``fine-tune``
+use the types the official schema lists; parsing errors carry ``type`` and ``payload``
+on every endpoint; any other error is typed after its status (:data:`TYPES`:
+``notFound``, ``forbidden``, ...) unless it names its own (``missingWorkspace``). The
+schema of the generic endpoints gives ``{"message"}`` only: the extra keys are harmless
+to clients that expect that, and let one tell cases apart without parsing words.
 """
 
 from __future__ import annotations
@@ -19,11 +21,39 @@ from tuneplug.server.errors import HttpProblem, public_message, retry_after_head
 
 from tuneplug_gradient.wire import ErrorBody
 
-__all__ = ["ApiError", "body_parsing_error", "from_tuneplug", "query_parsing_error"]
+__all__ = [
+    "TYPES",
+    "ApiError",
+    "body_parsing_error",
+    "from_tuneplug",
+    "query_parsing_error",
+    "type_of",
+]
+
+
+TYPES = {
+    400: "badRequest",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "notFound",
+    405: "methodNotAllowed",
+    408: "requestTimeout",
+    409: "conflict",
+    413: "payloadTooLarge",
+    422: "unprocessableContent",
+    429: "rateLimited",
+}
+"""The ``type`` of an error that names none, by status (``failed`` for any other)."""
+
+
+def type_of(status: int) -> str:
+    """The ``type`` of an untyped error of ``status``."""
+    return TYPES.get(status, "badRequest" if 400 <= status < 500 else "failed")
 
 
 class ApiError(Exception):
-    """An error response: raise it anywhere in a request, the app renders it."""
+    """An error response: raise it anywhere in a request, the app renders it (``type``
+    defaults to the status's, :func:`type_of`)."""
 
     def __init__(
         self,
@@ -36,7 +66,7 @@ class ApiError(Exception):
     ) -> None:
         super().__init__(message)
         self.status = status
-        self.body = ErrorBody(message=message, type=type, payload=payload)
+        self.body = ErrorBody(message=message, type=type or type_of(status), payload=payload)
         self.headers = dict(headers or {})
 
     def response(self) -> JSONResponse:
@@ -111,9 +141,10 @@ def from_tuneplug(
 ) -> ApiError:
     """The response for a tuneplug error the backend raised.
 
-    ``typed`` adds Gradient's ``type`` (complete and fine-tune endpoints):
+    ``typed`` gives Gradient's ``type`` of the complete and fine-tune endpoints:
     ``not_found_type`` for 404s, ``incapable_type`` for capability errors,
-    ``unprocessableContent`` for rejected requests, ``failed`` otherwise.
+    ``unprocessableContent`` for rejected requests, ``failed`` otherwise; else the
+    status's type (:func:`type_of`).
     ``aliases`` maps backend model names to the Gradient ids the client knows.
     """
     status = status_for(exc)

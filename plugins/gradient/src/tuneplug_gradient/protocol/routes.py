@@ -65,18 +65,27 @@ class Auth:
         key = bearer(scope)
         if key is None:
             return ApiError(
-                401, "missing access token: send 'Authorization: Bearer <token>'", headers=challenge
+                401,
+                "missing access token: send 'Authorization: Bearer <token>'",
+                type="missingAccessToken",
+                headers=challenge,
             )
         tenant = self.gateway.tenants.authenticate(key)
         if tenant is None:
-            return ApiError(401, "invalid access token", headers=challenge)
+            return ApiError(
+                401, "invalid access token", type="invalidAccessToken", headers=challenge
+            )
         workspace = Headers(scope=scope).get("x-gradient-workspace-id", "")
         if not workspace:
             return ApiError(
-                403, "missing workspace: send 'x-gradient-workspace-id: <workspace id>'"
+                403,
+                "missing workspace: send 'x-gradient-workspace-id: <workspace id>'",
+                type="missingWorkspace",
             )
         if not hmac.compare_digest(workspace.encode(), tenant.workspace.encode()):
-            return ApiError(403, "unknown workspace id for this access token")
+            return ApiError(
+                403, "unknown workspace id for this access token", type="unknownWorkspace"
+            )
         try:
             admit(self.gateway, tenant, scope)
         except HttpProblem as exc:
@@ -178,13 +187,13 @@ async def _api_error(request: Request, exc: Exception) -> Response:
 async def _http_error(request: Request, exc: Exception) -> Response:
     # Starlette's own 404 (no route) and 405 (wrong method), in Gradient's shape.
     assert isinstance(exc, HTTPException)
-    return JSONResponse({"message": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+    return ApiError(exc.status_code, exc.detail, headers=exc.headers).response()
 
 
 async def _internal_error(request: Request, exc: Exception) -> Response:
     # The client gets no traceback or internals. Starlette re-raises the exception
     # after this response, so the ASGI server logs it with its traceback.
-    return JSONResponse({"message": "internal server error"}, status_code=500)
+    return ApiError(500, "internal server error").response()
 
 
 def build_app(gateway: Gateway, backend: GradientBackend) -> Starlette:

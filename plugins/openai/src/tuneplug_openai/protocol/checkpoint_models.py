@@ -26,6 +26,7 @@ from tuneplug.errors import CapabilityError
 from tuneplug.jobs.types import Job, JobCheckpoint
 from tuneplug.server.tenants import Tenant
 
+from tuneplug_openai.protocol.job_objects import served_job, served_rows
 from tuneplug_openai.protocol.models import fine_tuned_id
 
 if TYPE_CHECKING:
@@ -51,7 +52,7 @@ def _job_record(jobs: Jobs, tenant: Tenant, ft_id: str) -> dict[str, Any] | None
     record = jobs.gateway.state.get(JOBS, job_id, tenant.name)
     if record is None or fine_tuned_id(record, tenant, job_id) != ft_id:
         return None
-    return record
+    return record if served_job(jobs.gateway, record) else None
 
 
 def _find(jobs: Jobs, tenant: Tenant, model_id: str) -> tuple[Job, JobCheckpoint] | None:
@@ -101,8 +102,8 @@ def listed(jobs: Jobs, tenant: Tenant) -> list[dict[str, Any]]:
     from tuneplug_openai.protocol.jobs import JOBS
 
     candidates: list[tuple[str, dict[str, Any]]] = []
-    for job_id, record in jobs.gateway.state.list(JOBS, tenant.name):
-        job = jobs._job(record) if record.get("ref") else None
+    for job_id, record in served_rows(jobs.gateway, jobs.gateway.state.list(JOBS, tenant.name)):
+        job = jobs._job(record)
         if job is None:
             continue
         ft_id = fine_tuned_id(record, tenant, job_id)

@@ -42,8 +42,26 @@ _TYPES = {
 }
 
 
+_CODES = {
+    400: "invalid_request",
+    403: "permission_denied",
+    404: "not_found",
+    405: "method_not_allowed",
+    408: "request_timeout",
+    409: "conflict",
+    413: "request_too_large",
+    422: "unprocessable_entity",
+    429: "rate_limit_exceeded",
+}
+
+
 class OpenAIError(Exception):
-    """An error response: raise it anywhere in a request, the app renders it."""
+    """An error response: raise it anywhere in a request, the app renders it.
+
+    Every 4xx has a ``code``: the one given, else the status's own (:data:`_CODES`,
+    ``invalid_request`` for a 4xx without one), so a client can always tell cases apart by
+    ``code`` rather than by the message's words.
+    """
 
     def __init__(
         self,
@@ -58,6 +76,8 @@ class OpenAIError(Exception):
         super().__init__(message)
         self.status = status
         self.message = message
+        if code is None and 400 <= status < 500:
+            code = _CODES.get(status, "invalid_request")
         self.code = code
         self.param = param
         self.type = type or _TYPES.get(status, "server_error" if status >= 500 else "api_error")

@@ -12,10 +12,10 @@ job's last checkpoint; ``None`` when the backend keeps no model for it (a provid
 without ``tuneplug_copy_adapter``, or a checkpoint older than the newest 3).
 Such a model is listed, resolved and deleted, for its tenant only, by
 :mod:`~tuneplug_openai.protocol.checkpoint_models`. Another tenant's job is a 404; a
-job that ended (or whose backend record is gone) cannot be cancelled, paused or
-resumed: 400 ``job_finished`` (also a failed job that cannot be continued: it stopped on a
-step its backend may or may not have applied), and resuming a job that is not paused is 400
-``job_not_paused``
+job that ended cannot be cancelled, paused or resumed: 400 ``job_finished`` (also a failed
+job that cannot be continued: it stopped on a step its backend may or may not have applied;
+one whose backend record is gone: 400 ``backend_record_gone``), and resuming a job that is
+not paused is 400 ``job_not_paused``
 (:mod:`~tuneplug_openai.protocol.job_errors`: every job error in the client's ids).
 A paused job stays paused across a restart of the server
 (:func:`tuneplug.server.jobs.resume_jobs`).
@@ -43,6 +43,7 @@ from tuneplug_openai.protocol.job_errors import (
     job_aliases,
     job_finished,
     not_paused,
+    record_gone,
     speaking_for,
 )
 from tuneplug_openai.protocol.job_objects import backend_id, status_of
@@ -58,14 +59,17 @@ def control(jobs: Jobs, tenant: Tenant, job_id: str, action: str) -> dict[str, A
 
     A job that ended answers 400 ``job_finished`` (a failed one can be resumed: its
     runner starts again from its last applied step); resuming one that runs, 400
-    ``job_not_paused``; either also when the job got there while the backend acted.
+    ``job_not_paused``; either also when the job got there while the backend acted. A job
+    whose backend record is gone (listed as failed) is 400 ``backend_record_gone``.
     """
     record = jobs.record(tenant, job_id)
     aliases = job_aliases(record, job_id)
     with speaking_for(aliases):
         job = jobs._job(record)
     ended = ("succeeded", "cancelled") if action == "resume" else ENDED
-    if job is None or str(job.status) in ended:
+    if job is None:  # listed as failed, but there is nothing left to act on
+        raise record_gone(job_id, action, record["training_file"])
+    if str(job.status) in ended:
         raise job_finished(job_id, status_of(job), action)
     try:
         done = getattr(job, action)()
@@ -76,7 +80,9 @@ def control(jobs: Jobs, tenant: Tenant, job_id: str, action: str) -> dict[str, A
     except TuneplugError as exc:
         with speaking_for(aliases):
             now = jobs._job(record)
-        if now is None or str(now.status) in ended:
+        if now is None:
+            raise record_gone(job_id, action, record["training_file"]) from exc
+        if str(now.status) in ended:
             raise job_finished(job_id, status_of(now), action) from exc
         if action == "resume" and str(now.status) == "failed" and type(exc) is InvalidRequestError:
             # Refused as it cannot be continued (it stopped on a step its backend may or

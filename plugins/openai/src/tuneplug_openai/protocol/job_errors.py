@@ -78,6 +78,20 @@ def job_finished(job_id: str, status: str, action: str) -> OpenAIError:
     )
 
 
+def record_gone(job_id: str, action: str, training_file: str) -> OpenAIError:
+    """400 ``backend_record_gone``: the backend's record of the job ``job_id`` was removed
+    behind the server's back, so nothing of it is left to ``action`` (permanent, as
+    :func:`job_finished`); the advice names what can be done instead."""
+    return OpenAIError(
+        400,
+        f"job {job_id!r} cannot {action}: the backend's record of it is gone (removed from "
+        f"the server), and its steps and checkpoints with it; start a new job on its "
+        f"training file {training_file!r} instead",
+        code="backend_record_gone",
+        headers=_NO_RETRY,
+    )
+
+
 def not_paused(job_id: str, status: str) -> OpenAIError:
     """400 ``job_not_paused``: only a paused job can be resumed (400 as :func:`job_finished`:
     asking again at once cannot succeed)."""

@@ -15,9 +15,11 @@ from typing import Any
 
 from tuneplug.jobs.types import Job, JobEvent
 from tuneplug.server.errors import scrub
+from tuneplug.server.gateway import Gateway
 from tuneplug.server.tenants import Tenant
 
 from tuneplug_openai.protocol.job_hyper import legacy, method_object, shown
+from tuneplug_openai.protocol.models import public_id
 
 __all__ = [
     "STATUS",
@@ -80,9 +82,37 @@ def base_object(tenant: Tenant, job_id: str, record: dict[str, Any]) -> dict[str
     }
 
 
+def served_job(gateway: Gateway, record: dict[str, Any]) -> bool:
+    """Whether ``gateway``'s backend runs the job ``record`` names: its backend job is this
+    provider's and its base model is served (the rule of the models,
+    :meth:`~tuneplug.server.gateway.Gateway.serves`). Another backend's job, on the same
+    state directory, is neither listed nor found, until a server with that backend runs."""
+    return bool(served_rows(gateway, [("", record)]))
+
+
+def served_rows(
+    gateway: Gateway, rows: list[tuple[str, dict[str, Any]]]
+) -> list[tuple[str, dict[str, Any]]]:
+    """The ``(job id, record)`` rows of jobs :func:`served_job` keeps (one listing of the
+    served base models for them all)."""
+    bases = {public_id(info) for info in gateway.base_models()}
+    kept = []
+    for row in rows:
+        base = str(row[1].get("base") or row[1]["model"])
+        if base.startswith("ft:"):  # a record from before the server kept "base"
+            base = base.split(":")[1]
+        provider = str(row[1].get("ref") or "").partition("/")[0]
+        if provider == gateway.name and base in bases:
+            kept.append(row)
+    return kept
+
+
 def lost_object(tenant: Tenant, job_id: str, record: dict[str, Any]) -> dict[str, Any]:
     """A job whose backend record is gone: failed, saying so (its listing goes on)."""
-    message = "the backend's record of this job is gone (it was removed from the server)"
+    message = (
+        "the backend's record of this job is gone (it was removed from the server): it "
+        "cannot be resumed; start a new job on its training file"
+    )
     return {
         **base_object(tenant, job_id, record),
         "error": {"code": "backend_record_gone", "message": message, "param": None},

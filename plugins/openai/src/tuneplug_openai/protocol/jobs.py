@@ -62,6 +62,7 @@ from tuneplug_openai.protocol.job_objects import (
     base_object,
     lost_object,
     public_message,
+    served_rows,
     status_of,
 )
 from tuneplug_openai.protocol.models import ModelIds, fine_tuned_id
@@ -249,7 +250,7 @@ class Jobs:
     def record(self, tenant: Tenant, job_id: str) -> dict[str, Any]:
         """What the server knows of ``tenant``'s job ``job_id``; 404 if it has none."""
         record = self.gateway.state.get(JOBS, job_id, tenant.name)
-        if record is None:
+        if record is None or not served_rows(self.gateway, [(job_id, record)]):
             raise not_found("fine-tuning job", job_id)
         return record
 
@@ -268,8 +269,7 @@ class Jobs:
     ) -> dict[str, Any]:
         """A page of ``tenant``'s jobs, newest first; with ``metadata``, only the jobs
         whose metadata holds each of its pairs (``{}``: the jobs without metadata)."""
-        rows = self.gateway.state.list(JOBS, tenant.name)
-        rows.reverse()
+        rows = served_rows(self.gateway, self.gateway.state.list(JOBS, tenant.name)[::-1])
         if metadata is not None:
             rows = [row for row in rows if _matches(row[1].get("metadata") or {}, metadata)]
         listed = page([{"id": job_id, **data} for job_id, data in rows], after, limit)

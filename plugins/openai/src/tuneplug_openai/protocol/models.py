@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from pathlib import PurePosixPath, PureWindowsPath
 from typing import TYPE_CHECKING, Any
 
 from tuneplug.errors import NotFoundError, TuneplugError
@@ -40,8 +41,19 @@ MODELS = "openai.model"
 
 
 def public_id(info: ModelInfo) -> str:
-    """The id a base model is listed under."""
-    return info.slug or info.id
+    """The id a base model is listed under: its slug, else its id, except an id that is a
+    path on the server (``transformers/./tiny`` is ``/abs/tiny``): its name, ``tiny``
+    (a client never learns the server's directories)."""
+    if info.slug:
+        return info.slug
+    if _is_path(info.id):
+        return info.name or PurePosixPath(info.id).name
+    return info.id
+
+
+def _is_path(model_id: str) -> bool:
+    # Absolute POSIX or Windows paths and home-relative ones; a hub id ("org/name") is not.
+    return model_id.startswith(("/", "~")) or PureWindowsPath(model_id).is_absolute()
 
 
 def fine_tuned_id(record: Mapping[str, Any], tenant: Tenant, job_id: str) -> str:
@@ -72,7 +84,14 @@ class ModelIds:
             {"id": public_id(i), "object": "model", "created": 0, "owned_by": i.provider}
             for i in self.gateway.base_models()
         ]
-        for model_id, data in self.gateway.state.list(MODELS, tenant.name):
+        records = self.gateway.state.list(MODELS, tenant.name)
+        # One listing of the backend: a model this backend does not serve (made by a server
+        # with another --backend on this state) or one deleted behind the server's back is
+        # not listed, as every route that takes a model id refuses it.
+        existing = {i.ref for i in self.gateway.owned_models(tenant)} if records else set()
+        for model_id, data in records:
+            if data["ref"] not in existing:
+                continue
             found.append(
                 {
                     "id": model_id,
@@ -121,7 +140,10 @@ class ModelIds:
         error = not_found("model", model_id, param=param)
         for info in self.gateway.base_models():
             listed = public_id(info)
-            if model_id != listed and model_id in (info.ref, f"{info.provider}/{listed}", info.id):
+            names = {info.ref, f"{info.provider}/{listed}", info.id}
+            if self.gateway.pinned is not None and self.gateway.pinned.info == info:
+                names.add(self.gateway.ref)  # --backend as written: transformers/./tiny
+            if model_id != listed and model_id in names:
                 error.message += (
                     f": model ids are the ids GET /v1/models lists; it is served as {listed!r}"
                 )
@@ -173,15 +195,16 @@ class ModelIds:
         if record is None:
             return False
         model = self.gateway.model(tenant, record["ref"])
-        if model is not None:
-            try:
-                self.gateway.delete(model)
-            except NotFoundError:
-                pass  # gone behind the server's back: forgetting it is what was asked
-            except TuneplugError as exc:
-                ref = str(record["ref"])
-                hidden = {ref: model_id, ref.partition("/")[2]: model_id}
-                raise from_tuneplug(exc, aliases=hidden) from exc
+        if model is None:
+            return False  # not served by this backend, or gone: not listed, so unknown
+        try:
+            self.gateway.delete(model)
+        except NotFoundError:
+            pass  # gone behind the server's back meanwhile: forgetting it is what was asked
+        except TuneplugError as exc:
+            ref = str(record["ref"])
+            hidden = {ref: model_id, ref.partition("/")[2]: model_id}
+            raise from_tuneplug(exc, aliases=hidden) from exc
         self.gateway.state.delete(MODELS, model_id, tenant.name)
         self._refs.pop((tenant.name, model_id), None)
         return True
