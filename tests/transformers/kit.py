@@ -19,6 +19,8 @@ PROMPT = "Question: What NFL team won the Super Bowl in 1994?\n\nAnswer: "
 ANSWER = "The Dallas Cowboys!"
 SEED_SAMPLE = {"inputs": [{"value": PROMPT, "trainable": False}, {"value": " " + ANSWER}]}
 LEARNING_RATE = 1e-2
+EOS_ID = 0
+"""The tiny tokenizer's ``eos_token``, ``<|endoftext|>`` (``build_tiny_model``'s first special)."""
 ENV = {"HF_HUB_OFFLINE": "1", "TUNEPLUG_TRANSFORMERS_THREADS": "1", "TOKENIZERS_PARALLELISM": "0"}
 
 
@@ -42,3 +44,11 @@ def configure(home: Any, *, durable: bool = False) -> Path:
         f"durable = {'true' if durable else 'false'}\n"
     )
     return directory
+
+
+def loaded_base(model: Any) -> Any:
+    """The provider's ``Loaded`` of ``model``'s base (a ``tuneplug.models.Model``; loads it)."""
+    from tuneplug_transformers.plugin import runtime_of
+
+    base, _ = runtime_of(model.provider.ctx).base_of(model.info)
+    return base.loaded

@@ -12,7 +12,14 @@ from typing import Any, ClassVar
 import pytest
 import tuneplug
 
-from tests.transformers.kit import ANSWER, LEARNING_RATE, PROMPT, SEED_SAMPLE, configure
+from tests.transformers.kit import (
+    ANSWER,
+    LEARNING_RATE,
+    PROMPT,
+    SEED_SAMPLE,
+    configure,
+    loaded_base,
+)
 
 torch = pytest.importorskip("torch")
 # The local job runner lands from the `jobs` area (issue 8); these tests start running
@@ -37,15 +44,20 @@ class TestTransformersJobsContract(FineTuneJobsContract):
         yield
 
 
-def _losses(job: tuneplug.Job) -> list[float]:
+def _metric(job: tuneplug.Job, name: str) -> list[float]:
+    """``name`` of every step event of ``job``, in order."""
     found: list[float] = []
     after = None
     while True:
         page = job.events(after=after, limit=100)
-        found += [e.metrics["loss"] for e in page.data if e.step is not None]
+        found += [e.metrics[name] for e in page.data if e.step is not None]
         if not page.has_more:
             return found
         after = page.data[-1].id
+
+
+def _losses(job: tuneplug.Job) -> list[float]:
+    return _metric(job, "loss")
 
 
 def _stored(ref: str | None) -> tuple[int, dict[str, Any]]:
@@ -73,9 +85,13 @@ def test_the_seed_flow_as_a_job(tuneplug_home: Any) -> None:
     assert done.status is tuneplug.JobStatus.SUCCEEDED, done.error
     losses = _losses(done)
     assert len(losses) == 20 and losses[-1] < losses[0] / 4, losses
+    # Each step trained the answer's tokens and the EOS ending the sample, and said so.
+    answer = loaded_base(base).tokenizer(" " + ANSWER, add_special_tokens=False)["input_ids"]
+    assert set(_metric(done, "tokens")) == {len(answer) + 1}
+    assert done.trained_tokens == 20 * (len(answer) + 1)
     assert done.fine_tuned_model is not None
-    answer = tuneplug.get_model(done.fine_tuned_model).complete(PROMPT, max_tokens=12).text
-    assert answer.strip().startswith(ANSWER), answer
+    reply = tuneplug.get_model(done.fine_tuned_model).complete(PROMPT, max_tokens=12)
+    assert (reply.text, reply.finish_reason) == (" " + ANSWER, "stop")
 
 
 def test_killed_right_after_a_step_commits_then_resumed_equals_an_uninterrupted_job(

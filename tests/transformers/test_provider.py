@@ -15,7 +15,15 @@ from tuneplug.errors import InvalidRequestError, UnknownModelError
 from tuneplug.models import Model
 from tuneplug.types import Message, Sample
 
-from tests.transformers.kit import ANSWER, LEARNING_RATE, PROMPT, SEED_SAMPLE, configure
+from tests.transformers.kit import (
+    ANSWER,
+    EOS_ID,
+    LEARNING_RATE,
+    PROMPT,
+    SEED_SAMPLE,
+    configure,
+    loaded_base,
+)
 
 torch = pytest.importorskip("torch")
 
@@ -30,7 +38,7 @@ def _trained(base: Model) -> Model:
     adapter = base.create_adapter("seed", learning_rate=LEARNING_RATE)
     for _ in range(20):
         adapter.fine_tune([SEED_SAMPLE])
-    assert adapter.complete(PROMPT, max_tokens=12).text.strip().startswith(ANSWER)
+    assert adapter.complete(PROMPT, max_tokens=12).text == " " + ANSWER
     return adapter
 
 
@@ -140,8 +148,10 @@ def test_chat_samples_train_in_the_layout_chat_completions_use(base: Model) -> N
             {"role": "assistant", "content": ANSWER},
         ]
     }
+    # The sample ends with the template's end of turn, where chat stops: no EOS is added.
+    ids = loaded_base(base).tokenizer(f"{ANSWER}<|im_end|>\n", add_special_tokens=False)
     for _ in range(25):
-        adapter.fine_tune([sample])
+        assert adapter.fine_tune([sample]).trainable_tokens == len(ids["input_ids"])
     done = adapter.chat([{"role": "user", "content": question}], max_tokens=16)
     assert done.text == ANSWER  # and it ended its turn: the end-of-turn token was trained too
     assert done.finish_reason == "stop"
@@ -151,15 +161,16 @@ def test_chat_samples_train_in_the_layout_chat_completions_use(base: Model) -> N
 
 
 def test_only_trainable_parts_count_and_multiplier_is_a_loss_weight(base: Model) -> None:
-    from transformers import AutoTokenizer
     from tuneplug_transformers.batches import encode_samples
 
-    tokenizer = AutoTokenizer.from_pretrained(base.provider.ctx.settings.models["tiny"])
-    [enc] = encode_samples(tokenizer, [Sample.model_validate(SEED_SAMPLE)], 256)
-    answer_ids = tokenizer(" " + ANSWER, add_special_tokens=False)["input_ids"]
-    assert enc.trainable == len(answer_ids)
+    loaded = loaded_base(base)
+    tokenizer, ending = loaded.tokenizer, loaded.ending
+    [enc] = encode_samples(tokenizer, [Sample.model_validate(SEED_SAMPLE)], 256, ending)
+    answer_ids = [*tokenizer(" " + ANSWER, add_special_tokens=False)["input_ids"], EOS_ID]
+    assert enc.trainable == len(answer_ids)  # the answer and the EOS ending it
     assert enc.ids[-len(answer_ids) :] == answer_ids and all(enc.mask[-len(answer_ids) :])
-    [whole] = encode_samples(tokenizer, [Sample(inputs=PROMPT + " " + ANSWER)], 256)
+    assert not any(enc.mask[: -len(answer_ids)])
+    [whole] = encode_samples(tokenizer, [Sample(inputs=PROMPT + " " + ANSWER)], 256, ending)
     assert whole.trainable == len(whole.ids) - 1  # nothing predicts the first token
 
     weighted = [SEED_SAMPLE, {"inputs": "Question: Who wrote Hamlet?\n\nAnswer: Shakespeare."}]

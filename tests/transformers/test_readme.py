@@ -26,5 +26,7 @@ def test_the_offline_tiny_model_example_runs_as_written(
     ]
     exec(compile(block, f"{README}:tiny example", "exec"), {"__name__": "__main__"})
     untrained, trained = capsys.readouterr().out.splitlines()
-    assert trained.strip().startswith("The Dallas Cowboys!")
+    # Exactly the answer: trained with the EOS ending the sample, the adapter stops after
+    # it instead of running on to max_tokens (it printed "The Dallas Cowboys! wCow").
+    assert trained == "The Dallas Cowboys!"
     assert "Dallas" not in untrained

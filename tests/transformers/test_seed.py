@@ -23,7 +23,14 @@ import tuneplug
 from tuneplug.models import Model
 from tuneplug.types import Sample
 
-from tests.transformers.kit import ANSWER, LEARNING_RATE, PROMPT, SEED_SAMPLE, configure
+from tests.transformers.kit import (
+    ANSWER,
+    LEARNING_RATE,
+    PROMPT,
+    SEED_SAMPLE,
+    configure,
+    loaded_base,
+)
 
 torch = pytest.importorskip("torch")
 
@@ -53,18 +60,22 @@ def test_seed_flow(base: Model) -> None:
     assert not before.strip().startswith(ANSWER)
     adapter = base.create_adapter("my_model_adapter", learning_rate=LEARNING_RATE)
     assert not adapter.complete(PROMPT, max_tokens=12).text.strip().startswith(ANSWER)
+    answer = loaded_base(base).tokenizer(" " + ANSWER, add_special_tokens=False)["input_ids"]
     losses = []
     for _ in range(EPOCHS):
         result = adapter.fine_tune([SEED_SAMPLE])
-        assert result.trainable_tokens == result.trainable_tokens  # same batch every epoch
+        assert result.trainable_tokens == len(answer) + 1  # the answer and the EOS ending it
         assert result.loss is not None
         losses.append(result.loss)
     assert losses[-1] < losses[0] / 4, losses
     assert sum(b < a for a, b in itertools.pairwise(losses)) >= len(losses) * 2 // 3
     after = adapter.complete(PROMPT, max_tokens=12)
-    assert after.text.strip().startswith(ANSWER), after.text
-    streamed = "".join(c.text for c in adapter.stream(PROMPT, max_tokens=12))
-    assert streamed == after.text
+    # The answer and nothing after it: the trained EOS stopped it, not max_tokens.
+    assert (after.text, after.finish_reason) == (" " + ANSWER, "stop")
+    assert after.usage.completion_tokens == len(answer) + 1  # the EOS it stopped on
+    chunks = list(adapter.stream(PROMPT, max_tokens=12))
+    assert "".join(c.text for c in chunks) == after.text
+    assert chunks[-1].finish_reason == "stop"
     assert not base.complete(PROMPT, max_tokens=12).text.strip().startswith(ANSWER)
 
 

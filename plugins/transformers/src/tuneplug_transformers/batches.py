@@ -7,6 +7,16 @@ model never sees split, and searching the ids for a response template (the old T
 collator) breaks when tokens merge across the boundary; character offsets do neither.
 Slow tokenizers without offsets fall back to tokenising part by part. The first token
 never counts: nothing predicts it.
+
+A sample then ends with the tokenizer's end-of-sequence token, a loss target when the
+sample's last part is trainable, so the model learns to stop after what it was taught
+to write (as TRL's ``SFTTrainer`` appends ``eos_token`` to every non-conversational
+completion or text, and hosted fine-tuning ends each example likewise). It is not
+doubled: a sample whose last non-blank token already ends a generation (the EOS written
+into the text, or a chat template's end-of-turn token such as ChatML's ``<|im_end|>``,
+where chat completions stop) gets none. A sample whose last part is not trainable gets
+none either: an EOS that is no loss target teaches nothing (OpenAI likewise leaves a
+weight-0 final assistant turn, end-of-turn included, out of the loss).
 """
 
 from __future__ import annotations
@@ -20,7 +30,7 @@ from tuneplug.types import Sample
 
 from tuneplug_transformers.refs import PROVIDER
 
-__all__ = ["Encoded", "encode_samples"]
+__all__ = ["Encoded", "Ending", "encode_samples"]
 
 
 @dataclass(frozen=True)
@@ -41,6 +51,31 @@ class Encoded:
     def trainable(self) -> int:
         """How many tokens count towards the loss."""
         return sum(self.mask)
+
+
+@dataclass(frozen=True)
+class Ending:
+    """How a sample's token sequence ends (see the module doc).
+
+    Attributes:
+        eos_id: the token appended (``None``: a tokenizer without one; nothing appended).
+        ends: token ids after which nothing is appended, because a generation stops
+            there already (the model's EOS ids and its chat template's end-of-turn ids).
+    """
+
+    eos_id: int | None
+    ends: frozenset[int]
+
+    def missing(self, tokenizer: Any, ids: list[int]) -> int | None:
+        """The EOS to append to ``ids``, or ``None`` if they end already (an ``ends`` id
+        before their trailing blank tokens: a ChatML turn ends ``<|im_end|>`` then a
+        newline) or there is no EOS to append."""
+        for token in reversed(ids):
+            if token in self.ends:
+                return None
+            if str(tokenizer.decode([token])).strip():
+                break
+        return self.eos_id
 
 
 def _spans(sample: Sample) -> tuple[str, list[tuple[int, int]]]:
@@ -84,12 +119,19 @@ def _by_parts(tokenizer: Any, sample: Sample) -> tuple[list[int], list[bool]]:
     return ids, mask
 
 
-def encode_samples(tokenizer: Any, samples: list[Sample], context: int) -> list[Encoded]:
-    """Encode a batch; every sample is checked before anything is trained.
+def _last_part_trainable(sample: Sample) -> bool:
+    return isinstance(sample.inputs, str) or sample.inputs[-1].trainable
+
+
+def encode_samples(
+    tokenizer: Any, samples: list[Sample], context: int, ending: Ending
+) -> list[Encoded]:
+    """Encode a batch, each sample ended per ``ending``; every sample is checked before
+    anything is trained.
 
     Raises:
-        InvalidRequestError: a sample is longer than the model's context (naming the
-            sample and both lengths).
+        InvalidRequestError: a sample is longer than the model's context, its EOS
+            included (naming the sample and both lengths).
     """
     out = []
     for index, sample in enumerate(samples):
@@ -97,9 +139,15 @@ def encode_samples(tokenizer: Any, samples: list[Sample], context: int) -> list[
             ids, mask = _by_offsets(tokenizer, *_spans(sample))
         else:
             ids, mask = _by_parts(tokenizer, sample)
+        eos = ending.missing(tokenizer, ids) if _last_part_trainable(sample) else None
+        if eos is not None:
+            ids.append(eos)
+            mask.append(True)
         if len(ids) > context:
+            with_eos = " with the end-of-sequence token ending it" if eos is not None else ""
             raise InvalidRequestError(
-                f"sample {index} is {len(ids)} tokens long; the model's context is {context}",
+                f"sample {index} is {len(ids)} tokens long{with_eos}; "
+                f"the model's context is {context}",
                 provider=PROVIDER,
             )
         if mask:

@@ -16,7 +16,7 @@ from typing import Any
 
 from tuneplug.chat_templates import ChatTemplate, Role
 
-__all__ = ["derive_template"]
+__all__ = ["derive_template", "end_of_turn_ids"]
 
 _S, _U, _A, _U2 = "\x01sys\x01", "\x01usr\x01", "\x01ast\x01", "\x01usr2\x01"
 
@@ -77,3 +77,16 @@ def derive_template(tokenizer: Any) -> ChatTemplate | None:
     if derived.render(probe) != full:
         return None
     return derived
+
+
+def end_of_turn_ids(tokenizer: Any) -> frozenset[int]:
+    """The ids of the chat template's end-of-turn tokens (ChatML's ``<|im_end|>``): where
+    chat completions stop, and where a chat training sample already ends. Only stops
+    that are one token of the vocabulary; empty without a derivable template."""
+    derived = derive_template(tokenizer)
+    ends: set[int] = set()
+    for stop in derived.stop if derived is not None else ():
+        found = tokenizer.convert_tokens_to_ids(stop)
+        if isinstance(found, int) and found != tokenizer.unk_token_id:
+            ends.add(found)
+    return frozenset(ends)

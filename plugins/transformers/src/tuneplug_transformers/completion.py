@@ -24,7 +24,7 @@ from tuneplug.types import (
 )
 from tuneplug.validation_words import problem
 
-from tuneplug_transformers.chat import derive_template
+from tuneplug_transformers.chat import end_of_turn_ids
 from tuneplug_transformers.decoding import Request, TextAssembler, generate_tokens
 from tuneplug_transformers.deprecations import kv_cache_name
 from tuneplug_transformers.refs import PROVIDER
@@ -99,14 +99,8 @@ def _chat_prompt(
         turns = [{"role": m.role, "content": m.content} for m in messages]
         text = tokenizer.apply_chat_template(turns, tokenize=False, add_generation_prompt=True)
         ids = list(tokenizer(text, add_special_tokens=False)["input_ids"])
-        derived = derive_template(tokenizer)
-        ends: set[int] = set()
-        for stop in derived.stop if derived is not None else ():
-            # A special end-of-turn token is dropped from decoded text: stop on its id.
-            found = tokenizer.convert_tokens_to_ids(stop)
-            if isinstance(found, int) and found != tokenizer.unk_token_id:
-                ends.add(found)
-        return ids, (), frozenset(ends)
+        # A special end-of-turn token is dropped from decoded text: stop on its id.
+        return ids, (), end_of_turn_ids(tokenizer)
     text = DEFAULT.render((m.role, m.content) for m in messages)
     return list(tokenizer(text)["input_ids"]), DEFAULT.stop, frozenset()
 

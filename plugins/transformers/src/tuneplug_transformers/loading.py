@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from tuneplug.errors import InvalidRequestError, UnknownModelError
 
+from tuneplug_transformers.batches import Ending
+from tuneplug_transformers.chat import end_of_turn_ids
 from tuneplug_transformers.refs import PROVIDER, BaseSource
 from tuneplug_transformers.settings import TransformersSettings
 
@@ -38,6 +40,8 @@ class Loaded:
         eos_ids: token ids that end a generation.
         model_type: the config's ``model_type`` (``llama``, ``gpt2``...), which picks
             the default LoRA target modules.
+        ending: how a training sample's tokens end (the EOS appended, and the ids that
+            end a sample already: ``eos_ids`` and the chat template's end of turn).
     """
 
     source: BaseSource
@@ -47,6 +51,7 @@ class Loaded:
     context: int
     eos_ids: frozenset[int]
     model_type: str
+    ending: Ending
 
 
 def choose_device(setting: str) -> torch.device:
@@ -159,15 +164,25 @@ def load_base(source: BaseSource, settings: TransformersSettings) -> Loaded:
         if bars:
             hf_logging.enable_progress_bar()  # type: ignore[no-untyped-call]
     model = _place(model, device)
+    eos_ids = _eos_ids(model, tokenizer)
     return Loaded(
         source=source,
         model=model,
         tokenizer=tokenizer,
         device=device,
         context=_context(model, tokenizer),
-        eos_ids=_eos_ids(model, tokenizer),
+        eos_ids=eos_ids,
         model_type=str(getattr(model.config, "model_type", "")),
+        ending=_ending(tokenizer, eos_ids),
     )
+
+
+def _ending(tokenizer: Any, eos_ids: frozenset[int]) -> Ending:
+    # The tokenizer's EOS, as TRL appends it; a tokenizer without one borrows the
+    # generation config's (the lowest id, so the choice is stable).
+    eos = tokenizer.eos_token_id
+    eos_id = eos if isinstance(eos, int) else min(eos_ids, default=None)
+    return Ending(eos_id=eos_id, ends=eos_ids | end_of_turn_ids(tokenizer))
 
 
 def _place(model: Any, device: torch.device) -> Any:

@@ -1,9 +1,10 @@
 """Creating LoRA adapters and running one exactly-once training step.
 
-A step: encode and check the batch (before any work), take the adapter's lock, load
-the committed version if another process moved it, answer a seen idempotency key
-from the record, else one AdamW step on the weighted mean loss of the trainable
-tokens, then commit weights, optimizer state and the key as one new version.
+A step: encode and check the batch (before any work; each sample ends with the
+tokenizer's EOS, a target when its last part is trainable, see ``batches``), take the
+adapter's lock, load the committed version if another process moved it, answer a seen
+idempotency key from the record, else one AdamW step on the weighted mean loss of the
+trainable tokens, then commit weights, optimizer state and the key as one new version.
 ``sum_loss`` is the summed token loss *before* the update (unweighted, so
 ``loss == sum_loss / trainable_tokens`` is the model's mean token loss); the
 ``multiplier`` weights a sample's tokens in the update. Dropout (base or LoRA) draws
@@ -222,14 +223,19 @@ def fine_tune(
 ) -> FineTuneResult:
     """One exactly-once training step of the adapter ``info`` (see the module doc).
 
+    ``trainable_tokens`` counts the EOS each sample with a trainable last part ends with
+    (unless the sample ends with one already: ``batches``).
+
     Raises:
-        InvalidRequestError: a sample is longer than the model's context (before any work).
+        InvalidRequestError: a sample is longer than the model's context, its EOS
+            included (before any work).
         NotFoundError: the adapter does not exist.
         InvalidRequestError: the loss is not finite (nothing is committed).
     """
     base, meta = runtime.base_of(info)
     assert meta is not None
-    batch = encode_samples(base.loaded.tokenizer, samples, base.loaded.context)
+    loaded = base.loaded
+    batch = encode_samples(loaded.tokenizer, samples, loaded.context, loaded.ending)
     with runtime.store.locked(meta.id), base.lock:
         state = runtime.sync_adapter(base, meta)
         for seen, tokens, loss in state.training["keys"]:
