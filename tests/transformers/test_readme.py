@@ -1,5 +1,6 @@
 """plugins/transformers/README.md's offline example runs as written: the tiny model built
-into the working directory, named ``transformers/./tiny``, taught the seed answer."""
+into the working directory, named ``transformers/./tiny``, taught the seed answer, which
+it then says and stops after; nothing else is printed (no progress bar)."""
 
 from __future__ import annotations
 
@@ -25,7 +26,9 @@ def test_the_offline_tiny_model_example_runs_as_written(
         if "build_tiny_model(" in code
     ]
     exec(compile(block, f"{README}:tiny example", "exec"), {"__name__": "__main__"})
-    untrained, trained = capsys.readouterr().out.splitlines()
+    out, err = capsys.readouterr()
+    assert err == ""  # no progress bar of transformers' amid the example's output
+    untrained, trained = out.splitlines()
     # Exactly the answer: trained with the EOS ending the sample, the adapter stops after
     # it instead of running on to max_tokens (it printed "The Dallas Cowboys! wCow").
     assert trained == "The Dallas Cowboys!"

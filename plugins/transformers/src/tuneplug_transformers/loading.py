@@ -15,6 +15,7 @@ from tuneplug.errors import InvalidRequestError, UnknownModelError
 
 from tuneplug_transformers.batches import Ending
 from tuneplug_transformers.chat import end_of_turn_ids
+from tuneplug_transformers.progress import quiet_progress_bars
 from tuneplug_transformers.refs import PROVIDER, BaseSource
 from tuneplug_transformers.settings import TransformersSettings
 
@@ -138,17 +139,14 @@ def load_base(source: BaseSource, settings: TransformersSettings) -> Loaded:
     device = choose_device(settings.device)
     dtype = choose_dtype(settings.dtype, device)
     remote = settings.trust_remote_code
-    # transformers' "Loading weights" bar is noise in a library call's output (a CLI's
-    # completion); downloads keep huggingface_hub's own progress bars.
-    from transformers.utils import logging as hf_logging
-
-    bars = hf_logging.is_progress_bar_enabled()
-    hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
     try:
-        tokenizer = AutoTokenizer.from_pretrained(source.location, trust_remote_code=remote)
-        model = AutoModelForCausalLM.from_pretrained(
-            source.location, dtype=dtype, trust_remote_code=remote
-        )
+        # transformers' "Loading weights" bar is noise in a library call's output (a CLI's
+        # completion); a download keeps huggingface_hub's bars (see ``progress``).
+        with quiet_progress_bars():
+            tokenizer = AutoTokenizer.from_pretrained(source.location, trust_remote_code=remote)
+            model = AutoModelForCausalLM.from_pretrained(
+                source.location, dtype=dtype, trust_remote_code=remote
+            )
     except OSError as exc:
         raise UnknownModelError(
             f"cannot load model {source.id!r} from {source.location}: {_first_line(exc)}",
@@ -160,9 +158,6 @@ def load_base(source: BaseSource, settings: TransformersSettings) -> Loaded:
             f"{_first_line(exc)}",
             provider=PROVIDER,
         ) from None
-    finally:
-        if bars:
-            hf_logging.enable_progress_bar()  # type: ignore[no-untyped-call]
     model = _place(model, device)
     eos_ids = _eos_ids(model, tokenizer)
     return Loaded(

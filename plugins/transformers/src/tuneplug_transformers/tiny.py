@@ -13,6 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
+from tuneplug_transformers.progress import quiet_progress_bars
+
 __all__ = ["CHAT_TEMPLATE", "build_tiny_model"]
 
 CHAT_TEMPLATE = (
@@ -48,6 +50,9 @@ def build_tiny_model(
     init_range: float = 0.2,
 ) -> Path:
     """Write a tiny model, tokenizer and chat template to ``directory``; return it.
+
+    Quiet: transformers' progress bar while it writes the model is not drawn (scoped to
+    this call, the user's setting untouched: ``progress``).
 
     ``arch`` picks the architecture (and so the default LoRA targets: ``q_proj`` /
     ``v_proj`` for Llama, ``c_attn`` for GPT-2). ``context`` is the longest sequence.
@@ -117,5 +122,6 @@ def build_tiny_model(
     model: Any = AutoModelForCausalLM.from_config(config)  # type: ignore[no-untyped-call]
     model.generation_config.eos_token_id = tokenizer.eos_token_id
     model.generation_config.pad_token_id = tokenizer.pad_token_id
-    model.save_pretrained(out)
+    with quiet_progress_bars():  # "Writing model shards" amid the caller's own output
+        model.save_pretrained(out)
     return out
