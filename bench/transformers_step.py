@@ -51,7 +51,7 @@ def bench_step(directory: Path, home: Path, rounds: int, batch_size: int) -> Non
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from tuneplug.types import Sample
-    from tuneplug_transformers.batches import encode_samples
+    from tuneplug_transformers.batches import Ending, encode_samples
 
     samples = _batch(batch_size)
     contenders: dict[str, Any] = {}
@@ -82,7 +82,9 @@ def bench_step(directory: Path, home: Path, rounds: int, batch_size: int) -> Non
     optimizer = torch.optim.AdamW(
         [p for p in model.parameters() if p.requires_grad], lr=1e-3, weight_decay=0.0
     )
-    encoded = encode_samples(tokenizer, [Sample.model_validate(s) for s in samples], 256)
+    # Ended as the provider ends them: each with the EOS, a loss target (none holds one).
+    ending = Ending(eos_id=tokenizer.eos_token_id, ends=frozenset())
+    encoded = encode_samples(tokenizer, [Sample.model_validate(s) for s in samples], 256, ending)
     width = max(len(e.ids) for e in encoded)
     ids = torch.full((len(encoded), width), tokenizer.pad_token_id)
     attention = torch.zeros_like(ids)
