@@ -135,6 +135,18 @@ def test_a_chat_sample_ends_at_the_templates_end_of_turn(base: Model, loaded: An
     # end-of-turn token: the EOS ends the assistant's reply.
     fallback = to_inputs(chat, None)
     assert _encode(loaded, fallback).ids == [*_ids(loaded, fallback.text), EOS_ID]
+    # A last assistant turn left out of the loss (weight 0, as OpenAI's files write it)
+    # ends with an untrained end of turn, and nothing is added after it in either layout.
+    messages = [m.model_dump() for m in chat.messages]
+    untrained = ChatSample.model_validate(
+        {"messages": [*messages, {"role": "user", "content": "And 1995?"},
+                      {"role": "assistant", "content": "San Francisco.", "weight": 0}]}
+    )  # fmt: skip
+    for layout in (template, None):
+        sample = to_inputs(untrained, layout)
+        encoded = _encode(loaded, sample)
+        assert encoded.ids == _ids(loaded, sample.text) and not encoded.mask[-1]
+        assert encoded.ids.count(EOS_ID) == 0
 
 
 class _Slow:
