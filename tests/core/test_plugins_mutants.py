@@ -371,7 +371,7 @@ def test_an_instance_of_a_plugin_that_failed_to_load_is_named_with_it(
         with pytest.raises(PluginLoadError) as info:
             registry.provider(name, config=config)
         assert info.value.message == (
-            f"{said}plugin 'broken' (distribution tp-broken) failed to load: RuntimeError: boom"
+            f"{said}plugin 'broken' (tp-broken) failed to load: RuntimeError: boom"
         )
         assert info.value.provider == name
 

@@ -16,7 +16,7 @@ import pytest
 import tuneplug
 from click.testing import CliRunner
 from tuneplug.cli import cli
-from tuneplug.errors import ConfigError
+from tuneplug.errors import UnknownProviderError
 
 URL = "http://127.0.0.1:9/v1"
 DECLARE = f'[providers.local]\nplugin = "openai"\nbase_url = "{URL}"\n'
@@ -92,14 +92,20 @@ def test_an_alias_may_name_an_instance_the_other_file_declares(user_file: Path) 
     assert tuneplug.get_model().ref == "local/m1"
 
 
-def test_a_table_no_layer_declares_an_instance_is_still_an_error(user_file: Path) -> None:
+def test_a_user_table_no_layer_declares_fails_only_a_call_naming_it(user_file: Path) -> None:
+    # The key kept for a project's instance, used outside that project: not every
+    # command's error (user 6 #3), only a call naming the instance, saying why.
     _write(None, KEY, user_file)
-    with pytest.raises(ConfigError) as info:
+    with pytest.raises(UnknownProviderError) as info:
         tuneplug.get_model("local/some-model")
     assert str(info.value) == (
-        f"{user_file}:1: [providers.local]: names no installed provider plugin (installed: "
-        'gradient, mock, openai, transformers; a provider instance needs plugin = "...")'
+        "unknown provider 'local'; available providers: gradient, mock, openai, transformers "
+        f"({user_file}:1: [providers.local] has settings for a provider instance no config in "
+        'effect declares with plugin = "...": declare it here, or run where the project config '
+        "that declares it is in effect)"
     )
+    assert tuneplug.get_model("mock/tiny").complete("hi").text  # the rest works
+    assert KEY.split('"')[1] not in str(info.value)
 
 
 def test_tuneplug_config_shows_each_key_from_its_own_file(user_file: Path) -> None:

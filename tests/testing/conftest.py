@@ -12,6 +12,6 @@ from tuneplug import secret_forms
 def _uncompiled_secret_patterns() -> Iterator[None]:
     # Each test builds its secret patterns afresh: mutmut forks every mutant from a
     # process whose first test run filled this cache, so a cached pattern would hide a
-    # mutant of the code that builds one (docs/mutation.md, cassettes 5th run).
+    # mutant of the code that builds one (docs/mutation-results.md, cassettes 5th run).
     secret_forms._compiled.cache_clear()
     yield

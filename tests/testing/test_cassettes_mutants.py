@@ -1,4 +1,4 @@
-"""The cassette kit's edges that mutation testing showed no test held (docs/mutation.md).
+"""The cassette kit's edges that mutation testing showed no test held (docs/mutation-results.md).
 
 ``test_cassettes.py`` records and replays through vcrpy; these pin what the scrubbers
 do to one request, the record mode given by argument, the shortest secret scrubbed, and

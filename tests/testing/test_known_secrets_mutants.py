@@ -1,7 +1,7 @@
 """What the cassette kit knows is secret before any provider is made: the configured
 settings (``tuneplug.testing.known_secrets``) and the one rule they are read by
 (``tuneplug.settings_secrets``). Written from the cassettes target's 4th mutation run
-(docs/mutation.md): each test fails on a mutant that would let a secret through.
+(docs/mutation-results.md): each test fails on a mutant that would let a secret through.
 
 The other cassette tests mostly make a provider, whose settings the kit also reads
 (``settings_in_use``); these read the config alone, as the scan and the first

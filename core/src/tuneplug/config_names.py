@@ -129,8 +129,8 @@ def dormant_note(config: Config, name: str) -> str:
         return ""
     return (
         f" ({_where(user, 'providers', name)}: {_table(user, 'providers', name)} has settings "
-        'for a provider instance no config in effect declares with plugin = "...": the '
-        "project config that does is not in effect here)"
+        'for a provider instance no config in effect declares with plugin = "...": declare '
+        "it here, or run where the project config that declares it is in effect)"
     )
 
 

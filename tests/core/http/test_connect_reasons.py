@@ -1,7 +1,7 @@
 """What a connection failure says: the host and port tried and the operating system's
 reason, found along the exception's causes as httpx, asyncio and aiohttp chain them.
 
-Written from the ``http-rules`` 4th mutation run's survivors (docs/mutation.md): only
+Written from the ``http-rules`` 4th mutation run's survivors (docs/mutation-results.md): only
 a refusal on 127.0.0.1 with an explicit port was tested end to end, so the default
 ports, IPv6 hosts and every other shape of cause went unchecked.
 """

@@ -5,7 +5,7 @@ The filter's state is process-wide, and any earlier test that made an
 ``HttpClient`` has already installed it, so the openai end-to-end tests
 (``tests/openai/test_secrets_in_logs.py``) cannot tell a ``register_secrets`` that
 does nothing from one that works: mutmut forks each mutant from such a process (the
-http-rules 4th run's survivor, docs/mutation.md). These start from a clean state.
+http-rules 4th run's survivor, docs/mutation-results.md). These start from a clean state.
 """
 
 from __future__ import annotations

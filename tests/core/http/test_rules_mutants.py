@@ -1,4 +1,4 @@
-"""Tests written from the ``http-rules`` mutation run's survivors (docs/mutation.md):
+"""Tests written from the ``http-rules`` mutation run's survivors (docs/mutation-results.md):
 which failed requests may be sent again, the edges of an HTTP-date's fields, and the
 error body whose ``error`` is a plain string."""
 

@@ -1,4 +1,4 @@
-"""Edges of the samples reader that mutation testing showed no test held (docs/mutation.md).
+"""Edges of the samples reader that mutation testing showed no test held (docs/mutation-results.md).
 
 Each test pins behaviour a user relies on: where the size limit falls, which line and
 byte offset an error names, that nothing after the closing ``]`` is dropped, and the
