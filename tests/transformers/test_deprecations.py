@@ -40,7 +40,9 @@ def _notices(caught: list[warnings.WarningMessage]) -> list[str]:
 
 def _every_call(base: Model, tuneplug_home: Any) -> None:
     """Completion, stream, chat, an adapter made and trained (PEFT wraps the model), that
-    adapter loaded afresh (PEFT loads it), a job."""
+    adapter loaded afresh (PEFT loads it), a job, and the adapter PEFT has active deleted
+    (PEFT warns when it deletes its active adapter; a job's pruned checkpoints are such
+    deletes)."""
     base.complete(PROMPT, max_tokens=3)
     list(base.stream(PROMPT, max_tokens=3))
     base.chat([{"role": "user", "content": "hi"}], max_tokens=3)
@@ -50,6 +52,10 @@ def _every_call(base: Model, tuneplug_home: Any) -> None:
     tuneplug.get_model(adapter.ref).complete(PROMPT, max_tokens=3)
     job = base.start_fine_tune([SEED_SAMPLE], n_epochs=1)
     assert job.wait(timeout=120).status.value == "succeeded"
+    other = base.create_adapter("quiet-2", learning_rate=1e-3)
+    other.fine_tune([SEED_SAMPLE])  # the adapter PEFT has active
+    other.delete()
+    tuneplug.get_model(adapter.ref).complete(PROMPT, max_tokens=3)  # the other one still runs
 
 
 def test_the_pinned_libraries_print_no_notice_for_any_call(

@@ -66,6 +66,15 @@ class Base:
         self.active = adapter_id
 
 
+def _peft_active(model: Any) -> list[str]:
+    """The names of the adapters PEFT itself has active (``active_adapters``, a list in
+    PEFT 0.21; a string in older releases' ``active_adapter``)."""
+    names = getattr(model, "active_adapters", None)
+    if names is None:
+        names = getattr(model, "active_adapter", None)
+    return [names] if isinstance(names, str) else list(names or ())
+
+
 def base_info(source: BaseSource) -> ModelInfo:
     """The ``ModelInfo`` of a base model."""
     return ModelInfo(id=source.id, provider=PROVIDER, name=source.name, capabilities=CAPABILITIES)
@@ -200,8 +209,12 @@ class Runtime:
             if base.active == adapter_id:
                 base.activate(None)
             if len(model.peft_config) > 1:
+                if adapter_id in _peft_active(model):
+                    # PEFT warns (a UserWarning on the user's stderr) when it deletes its
+                    # active adapter; it only means PEFT picks another, so pick it first.
+                    model.set_adapter(next(n for n in model.peft_config if n != adapter_id))
                 model.delete_adapter(adapter_id)
-                base.active = UNKNOWN  # PEFT picked another active adapter itself
+                base.active = UNKNOWN  # PEFT's active adapter is another one now
             else:
                 # PEFT needs one adapter left; the disabled, unused one costs little.
                 base.activate(None)
