@@ -122,3 +122,18 @@ def test_stdin_with_a_bom_is_the_prompt_without_it() -> None:
     result = CliRunner().invoke(cli, ["complete", "-m", "mock/echo"], input=BOM + "hello")
     assert result.exit_code == 0, result.output
     assert result.stdout == "hello\n"
+
+
+@pytest.mark.parametrize("shift", [-1, 0, 1])
+def test_a_bom_character_inside_a_sample_is_text_wherever_a_read_starts(
+    tmp_path: Path, shift: int
+) -> None:
+    # Only the file's first bytes can be its byte order mark: U+FEFF later is a zero width
+    # no-break space in the sample's text, kept even as the first bytes of a later read.
+    from tuneplug.samples.reader import _CHUNK
+
+    before = '["' + "a" * (_CHUNK - 2 + shift)
+    path = tmp_path / "s.json"
+    path.write_text(before + '\ufeffb"]', encoding="utf-8")
+    (sample,) = read_samples(path)
+    assert sample.inputs == before[2:] + "\ufeffb"  # type: ignore[union-attr]

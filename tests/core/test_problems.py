@@ -38,6 +38,8 @@ def test_the_message_says_how_many_more(total: int, said: str) -> None:
 def test_the_list_counts_what_it_leaves_out() -> None:
     assert listed(["a", "b"], 2) == ["a", "b"]
     assert listed(iter(["a", "b"]), 5) == ["a", "b", "... and 3 more"]
+    # One past the cap is still said: the 21st problem of a file is not lost silently.
+    assert listed(["a"], 2) == ["a", "... and 1 more"]
 
 
 def _bad_batch(tmp_path: Path, bad: int) -> Path:

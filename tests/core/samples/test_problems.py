@@ -57,6 +57,15 @@ def test_every_bad_line_of_a_jsonl_file_is_listed_in_order(tmp_path: Path) -> No
     assert str(err) == f"{path}:2: mesages: {err.detail} (and 3 more problem(s))"
 
 
+def test_a_line_nested_too_deeply_is_one_problem_and_reading_goes_on(tmp_path: Path) -> None:
+    nested = "[" * 100_000 + "]" * 100_000
+    path = _write(tmp_path, "deep.jsonl", f"{GOOD}\n{nested}\nnot json\n{GOOD}\n{{}}\n")
+    _, err = _read_until_error(path)
+    assert err.total == 3
+    assert err.problems[0] == f"{path}:2: invalid JSON: nested too deeply"
+    assert [p.split(":")[1] for p in err.problems] == ["2", "3", "5"]
+
+
 def test_one_bad_line_is_the_error_it_always_was(tmp_path: Path) -> None:
     path = _write(tmp_path, "one.jsonl", f'{GOOD}\n{{"prompt": "Q"}}\n{GOOD}\n')
     got, err = _read_until_error(path)

@@ -62,10 +62,12 @@ def read_samples(
         SampleFileError: the file cannot be read, is not UTF-8 (naming the byte
             offset), is not JSON, holds a sample over ``max_sample_bytes``, or a
             sample is invalid; the message names file, line and field.
-        InvalidRequestError: ``path`` is not a path or ``max_sample_bytes`` not an int > 0.
+        InvalidRequestError: ``path`` is not a path or ``max_sample_bytes`` not an int in
+            1..2**62: at the call, as :func:`~tuneplug.samples.batched` checks its own
+            (the errors above come as the samples are read).
     """
     _check_arguments(path, max_sample_bytes)
-    yield from _read(path, max_sample_bytes, parse_value)
+    return _read(path, max_sample_bytes, parse_value)
 
 
 def read_preference_samples(
@@ -79,7 +81,7 @@ def read_preference_samples(
             the keys a pair needs.
     """
     _check_arguments(path, max_sample_bytes)
-    yield from _read(path, max_sample_bytes, parse_preference)
+    return _read(path, max_sample_bytes, parse_preference)
 
 
 def _read(
