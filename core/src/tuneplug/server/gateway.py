@@ -279,7 +279,13 @@ class Gateway:
         return self._jobs
 
     def start_job(
-        self, base: Model, data: Any, *, record: Callable[[Job], None] | None = None, **spec: Any
+        self,
+        base: Model,
+        data: Any,
+        *,
+        record: Callable[[Job], None] | None = None,
+        copy: str | None = None,
+        **spec: Any,
     ) -> Job:
         """A job training ``base`` (a served model) on ``data`` (a samples file path),
         ``spec`` as for :meth:`tuneplug.Model.start_fine_tune`; validated before any I/O.
@@ -288,19 +294,43 @@ class Gateway:
         local job runner it runs before the job may take its first step, so a server
         killed at any moment after never leaves a job training that its client cannot
         find. If it raises, the job is cancelled (it never ran) and the error passed on.
+
+        ``copy`` (a name) asks for a new model when ``base`` is an adapter (continued
+        fine-tuning, as OpenAI's): the local job runner trains an adapter in place, so
+        the job trains a copy of ``base`` named ``copy`` (the provider's
+        ``tuneplug_copy_adapter``) and ``base`` is left as it was; ``spec``'s ``suffix``
+        then names nothing more (the copy has its name). A native job service makes
+        its own new model. Without ``copy``, an adapter is trained in place (Gradient's
+        semantics).
+
+        Raises:
+            CapabilityError: ``copy`` is asked of a local-runner backend that cannot copy
+                an adapter (nothing was created).
+            AdapterBusyError: an unfinished job trains ``base`` (before it is copied).
         """
         from tuneplug.jobs.facade import make_spec
         from tuneplug.jobs.local import LocalJobs
-        from tuneplug.server.jobs import origin_of
+        from tuneplug.server.jobs import copy_for_job, origin_of
 
-        job_spec = make_spec(base.id, data, spec)
         if not isinstance(self._jobs, LocalJobs):
-            job = self.jobs.create(job_spec)  # the provider's service runs it already
+            job = self.jobs.create(make_spec(base.id, data, spec))  # the service runs it
             if record is not None:
                 record(job)
             return job
+        target = base
+        if copy is not None and base.info.kind is ModelKind.ADAPTER:
+            spec = {k: v for k, v in spec.items() if k != "suffix"}
+            make_spec(base.id, data, spec)  # the spec's own errors before anything is made
+            target = copy_for_job(self, base, copy)
+        job_spec = make_spec(target.id, data, spec)
         # The server's own job: resumed when it restarts (tuneplug.server.jobs).
-        job = self._jobs.create(job_spec, start="none", origin=origin_of(self))
+        try:
+            job = self._jobs.create(job_spec, start="none", origin=origin_of(self))
+        except BaseException:
+            if target is not base:  # a copy no job trains: nothing to keep
+                with contextlib.suppress(Exception):
+                    target.delete()
+            raise
         if record is not None:
             try:
                 record(job)

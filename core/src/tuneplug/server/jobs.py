@@ -13,6 +13,9 @@ directory never touches them.
   stopped (``queued``). Each continues at its first step not done, every step
   applied exactly once (the runner's journal and idempotency keys). A job a
   client paused stays paused.
+* **Continued fine-tuning** (a protocol's job on an adapter that must make a new
+  model, as OpenAI's on an ``ft:`` model): :func:`copy_for_job` copies the source
+  adapter and the job trains the copy, since the local runner trains in place.
 * **On a graceful stop**, :func:`stop_jobs` asks each running job to stop
   before its next step, back to ``queued``, and waits for them (at most
   :data:`STOP_GRACE` seconds): a step is not cut off half-way, which a
@@ -29,9 +32,10 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from tuneplug.jobs.local import LocalJobs
+    from tuneplug.models import Model
     from tuneplug.server.gateway import Gateway
 
-__all__ = ["STOP_GRACE", "origin_of", "resume_jobs", "stop_jobs"]
+__all__ = ["STOP_GRACE", "copy_for_job", "origin_of", "resume_jobs", "stop_jobs"]
 
 STOP_GRACE = 30.0
 """Seconds a graceful stop waits for running jobs to finish their current step."""
@@ -104,3 +108,31 @@ def stop_jobs(gateway: Gateway, grace: float = STOP_GRACE) -> list[str]:
         public = gateway.public_job_id(job_id)
         log.warning("job %s still running its step at shutdown; resumed at restart", public)
     return running
+
+
+def copy_for_job(gateway: Gateway, source: Model, name: str) -> Model:
+    """A new adapter named ``name`` holding ``source``'s weights (an adapter the gateway
+    serves), for a job of the local runner to train instead of ``source``.
+
+    Raises:
+        CapabilityError: the provider has no ``tuneplug_copy_adapter`` (nothing made).
+        AdapterBusyError: an unfinished job trains ``source``: its weights are moving,
+            and the copy would hold no step the client can name.
+        NotFoundError: ``source`` is gone.
+    """
+    from tuneplug.errors import CapabilityError
+    from tuneplug.jobs.local import LocalJobs
+    from tuneplug.models import Model
+    from tuneplug.types import ModelInfo
+
+    provider = gateway.provider
+    if not provider.has("tuneplug_copy_adapter"):
+        raise CapabilityError(
+            "cannot copy an adapter, so a job cannot start from a fine-tuned model "
+            "without changing it",
+            provider=provider.name,
+        )
+    if isinstance(gateway.jobs, LocalJobs):
+        gateway.jobs.check_free(source.id)
+    made: ModelInfo = provider.call("tuneplug_copy_adapter", model=source.info, name=name)
+    return Model(provider.model_info(made), provider, gateway.defaults)

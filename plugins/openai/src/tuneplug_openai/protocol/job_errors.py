@@ -51,6 +51,7 @@ __all__ = [
     "job_finished",
     "model_busy",
     "model_changed",
+    "not_continuable",
     "not_paused",
     "speaking_for",
     "spec_params",
@@ -127,6 +128,19 @@ def model_busy(model: str | None, exc: AdapterBusyError, other: str | None) -> O
         f"trains a model: {ends} or cancel it (POST {url}/cancel), then start this one",
         code="model_busy",
         headers=_NO_RETRY,
+    )
+
+
+def not_continuable(model: str, base: str) -> OpenAIError:
+    """400 ``model_not_continuable``: continued fine-tuning of ``model`` (an ``ft:`` or
+    checkpoint model) on a backend that cannot copy a model, so the job would change
+    ``model`` instead of making a new one; ``base`` is where a new job can start."""
+    return OpenAIError(
+        400,
+        f"continued fine-tuning is not supported by this server: a job on {model!r} would "
+        f"change that model instead of making a new one; start the job from {base!r}",
+        param="model",
+        code="model_not_continuable",
     )
 
 

@@ -39,6 +39,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from tuneplug.errors import (
     AdapterBusyError,
+    CapabilityError,
     NotFoundError,
     SampleFileError,
     TuneplugError,
@@ -46,6 +47,7 @@ from tuneplug.errors import (
 from tuneplug.jobs.types import Job
 from tuneplug.server.gateway import JOB_NAMES, Gateway
 from tuneplug.server.tenants import Tenant
+from tuneplug.types import ModelKind
 
 from tuneplug_openai.protocol.errors import OpenAIError, from_tuneplug, not_found
 from tuneplug_openai.protocol.files import FileStore, check_purpose
@@ -53,6 +55,7 @@ from tuneplug_openai.protocol.job_errors import (
     file_error,
     job_aliases,
     model_busy,
+    not_continuable,
     speaking_for,
     spec_params,
 )
@@ -142,7 +145,15 @@ class Jobs:
             self.gateway.name_job(tenant, job.id, job_id)
 
         try:
-            job = self.gateway.start_job(model, str(training), record=write_down, **spec)
+            # A job on an ft: or checkpoint model makes a new model, as OpenAI's: the
+            # backend trains a copy named as a new job's adapter would be.
+            job = self.gateway.start_job(
+                model, str(training), record=write_down, copy=body.suffix or job_id, **spec
+            )
+        except CapabilityError as exc:
+            if model.info.kind is ModelKind.BASE:
+                raise from_tuneplug(exc, aliases=files, params=spec_params(body)) from exc
+            raise not_continuable(body.model, record["base"]) from exc
         except SampleFileError as exc:
             raise file_error(exc, body.training_file, validation, body.validation_file) from None
         except AdapterBusyError as exc:
