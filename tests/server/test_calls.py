@@ -317,9 +317,13 @@ def test_backend_errors_map_to_statuses(
     with api("rec/base", state) as client:
         response = _complete(client, REC_BASE)
     assert response.status_code == status
-    # A 404 is in the server's words (the backend's may name its files or ids); the others
-    # in the backend's, without its provider's name ("rec: "): that is the server's side.
+    # A 404 is in the server's words (the backend's may name its files or ids), and so is
+    # the backend refusing the server's own credentials (its words name the operator's
+    # config); the others in the backend's, without its provider's name ("rec: "): that is
+    # the server's side.
     message = f"unknown base model {REC_BASE!r}" if status == 404 else str(error)
+    if isinstance(error, AuthenticationError):
+        message = "the server's backend refused its credentials"
     message = message.removeprefix("rec: ")
     assert response.json() == {"message": message, "type": kind}
     if isinstance(error, RateLimitError):

@@ -7,7 +7,14 @@ from here, so the Gradient and OpenAI faces of one failure agree:
   502 the backend's own credentials or connection failed (never 401: the
   client's key was fine), 504 backend timeout, the backend's 5xx, else 500.
 * :func:`public_message`: the error's message without the backend provider's name
-  and with absolute file paths replaced by ``<path>``. Tracebacks are never part of
+  and with absolute file paths replaced by ``<path>`` (a route after its HTTP method,
+  ``POST /chat/completions``, is not a path and is kept). The backend's own
+  credentials or connection failing (502) is the operator's problem: the client
+  reads one sentence of the server's (:data:`BACKEND_WORDS`), never the backend's
+  hints (which name the operator's config table, file and line, or environment).
+  Every error answered 5xx is logged on the ``tuneplug.server`` logger, one line with
+  the whole error (secrets are masked in it where it is made), so the operator can
+  tell why. Tracebacks are never part of
   a message (tuneplug errors carry none; anything else is a bare 500), nor is a plugin's bug (a
   ``PluginError``: its words are the plugin's internals): "internal server error",
   500, the error and its cause in the server's log.
@@ -43,6 +50,7 @@ from tuneplug.models import Model
 from tuneplug.types import ModelKind
 
 __all__ = [
+    "BACKEND_WORDS",
     "HttpProblem",
     "model_aliases",
     "public_message",
@@ -54,8 +62,21 @@ __all__ = [
 
 log = logging.getLogger("tuneplug.server")
 
-# An absolute POSIX or Windows path: not the path part of a URL (preceded by ':' '/' or a word).
-_PATH = re.compile(r"(?<![\w:/.])(?:/[\w.@+-]+){2,}/?|\b[A-Za-z]:\\[^\s'\"]+")
+# An absolute POSIX or Windows path: not the path part of a URL (preceded by ':' '/' or a
+# word), and not a route after its HTTP method (group 1: kept whole by `scrub`), whatever
+# its number of segments: `POST /chat/completions` as `POST /completions`.
+_PATH = re.compile(
+    r"(\b(?:GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS) /\S*)"
+    r"|(?<![\w:/.])(?:/[\w.@+-]+){2,}/?|\b[A-Za-z]:\\[^\s'\"]+"
+)
+
+BACKEND_WORDS: dict[type[TuneplugError], str] = {
+    AuthenticationError: "the server's backend refused its credentials",
+    PermissionDeniedError: "the server's backend refused its credentials",
+    ConnectionError: "the server could not reach its backend",
+}
+"""What a client reads when the server's own side of its backend fails (502): the
+backend's words name the operator's config and are logged instead."""
 
 
 class HttpProblem(Exception):
@@ -85,8 +106,8 @@ class HttpProblem(Exception):
 
 
 def scrub(message: str) -> str:
-    """``message`` with absolute file paths replaced by ``<path>``."""
-    return _PATH.sub("<path>", message)
+    """``message`` with absolute file paths replaced by ``<path>`` (routes kept)."""
+    return _PATH.sub(lambda m: m.group(1) or "<path>", message)
 
 
 def status_for(exc: TuneplugError) -> int:
@@ -120,6 +141,13 @@ def public_message(exc: TuneplugError, aliases: Mapping[str, str] | None = None)
     if isinstance(exc, PluginError):
         log.error("internal server error: %s", exc, exc_info=exc)
         return "internal server error"
+    status = status_for(exc)
+    if status >= 500:
+        # The operator's only view of why (the access log has the status alone).
+        log.warning("backend error answered %d: %s", status, exc)
+    for kind, words in BACKEND_WORDS.items():
+        if isinstance(exc, kind):
+            return words
     # Without the "provider: " prefix: the backend is the server's business, not its clients'.
     return public_text(exc.said_of(exc.provider), aliases)
 

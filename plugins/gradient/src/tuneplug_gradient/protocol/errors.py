@@ -16,7 +16,12 @@ from typing import Any
 
 from pydantic import ValidationError
 from starlette.responses import JSONResponse
-from tuneplug.errors import CapabilityError, InvalidRequestError, TuneplugError
+from tuneplug.errors import (
+    AdapterBusyError,
+    CapabilityError,
+    InvalidRequestError,
+    TuneplugError,
+)
 from tuneplug.server.errors import HttpProblem, public_message, retry_after_header, status_for
 
 from tuneplug_gradient.wire import ErrorBody
@@ -53,7 +58,7 @@ def type_of(status: int) -> str:
 
 class ApiError(Exception):
     """An error response: raise it anywhere in a request, the app renders it (``type``
-    defaults to the status's, :func:`type_of`)."""
+    defaults to the status's, :func:`type_of`); a 409 carries ``x-should-retry: false``."""
 
     def __init__(
         self,
@@ -68,6 +73,10 @@ class ApiError(Exception):
         self.status = status
         self.body = ErrorBody(message=message, type=type or type_of(status), payload=payload)
         self.headers = dict(headers or {})
+        if status == 409:
+            # A 409 is a state no blind retry changes: the Stainless SDKs retry 409s
+            # unless told not to.
+            self.headers.setdefault("x-should-retry", "false")
 
     def response(self) -> JSONResponse:
         """The JSON response: ``type`` and ``payload`` only when set."""
@@ -159,6 +168,14 @@ def from_tuneplug(
             kind = "unprocessableContent"
         else:
             kind = "failed"
+    if isinstance(exc, AdapterBusyError):
+        # Its words name the backend's job and the CLI's commands to end it: none of the
+        # client's business (the job may be another protocol's, or the CLI's).
+        message = (
+            "the adapter is being trained by another job (one job at a time trains an "
+            "adapter): try again once that job has ended"
+        )
+        return ApiError(status, message, type=kind, headers=headers)
     # str(exc) names the provider and status; tuneplug errors never carry secrets,
     # and public_message takes out file paths.
     return ApiError(status, public_message(exc, aliases), type=kind, headers=headers)

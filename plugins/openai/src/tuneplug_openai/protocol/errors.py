@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from starlette.responses import JSONResponse
-from tuneplug.errors import TuneplugError
+from tuneplug.errors import AdapterBusyError, TuneplugError
 from tuneplug.server.errors import (
     HttpProblem,
     public_message,
@@ -60,7 +60,8 @@ class OpenAIError(Exception):
 
     Every 4xx has a ``code``: the one given, else the status's own (:data:`_CODES`,
     ``invalid_request`` for a 4xx without one), so a client can always tell cases apart by
-    ``code`` rather than by the message's words.
+    ``code`` rather than by the message's words. Every 409 carries ``x-should-retry:
+    false``.
     """
 
     def __init__(
@@ -82,6 +83,10 @@ class OpenAIError(Exception):
         self.param = param
         self.type = type or _TYPES.get(status, "server_error" if status >= 500 else "api_error")
         self.headers = dict(headers or {})
+        if status == 409:
+            # Every 409 the server sends is a state no blind retry changes (a job holds the
+            # model, a job ended): the SDK retries 409s unless told not to.
+            self.headers.setdefault("x-should-retry", "false")
 
     def body(self) -> dict[str, Any]:
         """``{"error": {"message", "type", "param", "code"}}``: the response body, and
@@ -136,6 +141,14 @@ def from_tuneplug(
     (:data:`QUERY_PARAMS`) keeps the error's own words (``after must be ...``).
     """
     status = status_for(exc)
+    if isinstance(exc, AdapterBusyError):
+        # Its words name the backend's job and the CLI's commands; which job is the
+        # client's own is the route's to say (job_errors), so here: none.
+        return OpenAIError(
+            409,
+            "the model is being trained by another job: try again once that job has ended",
+            code="model_busy",
+        )
     message = public_message(exc, aliases)
     option = getattr(exc, "option", None)
     if param is None and isinstance(option, str) and status == 400:

@@ -51,6 +51,7 @@ __all__ = [
     "job_finished",
     "model_busy",
     "model_changed",
+    "model_in_use",
     "not_continuable",
     "not_paused",
     "speaking_for",
@@ -128,6 +129,27 @@ def model_busy(model: str | None, exc: AdapterBusyError, other: str | None) -> O
         f"trains a model: {ends} or cancel it (POST {url}/cancel), then start this one",
         code="model_busy",
         headers=_NO_RETRY,
+    )
+
+
+def model_in_use(model: str, exc: AdapterBusyError, other: str | None) -> OpenAIError:
+    """409 ``model_busy`` for deleting ``model`` while the unfinished job of ``exc`` trains
+    it, known to the client as ``other`` (``None``: not the client's job, not named)."""
+    status = "running" if exc.job_status in ("queued", "running") else exc.job_status
+    if other is None:
+        return OpenAIError(
+            409,
+            f"model {model!r} is being trained by another job ({status}): delete it once "
+            "that job has ended",
+            code="model_busy",
+            param="model",
+        )
+    return OpenAIError(
+        409,
+        f"model {model!r} is being trained by job {other!r} ({status}): delete it once that "
+        f"job has ended, or cancel it (POST /v1/fine_tuning/jobs/{other}/cancel) first",
+        code="model_busy",
+        param="model",
     )
 
 

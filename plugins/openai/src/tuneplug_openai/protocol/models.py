@@ -23,9 +23,9 @@ from collections.abc import Mapping
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import TYPE_CHECKING, Any
 
-from tuneplug.errors import NotFoundError, TuneplugError
+from tuneplug.errors import AdapterBusyError, NotFoundError, TuneplugError
 from tuneplug.models import Model
-from tuneplug.server.gateway import Gateway
+from tuneplug.server.gateway import JOB_NAMES, Gateway
 from tuneplug.server.tenants import Tenant
 from tuneplug.types import ModelInfo
 
@@ -175,9 +175,21 @@ class ModelIds:
         whether it existed.
 
         Raises:
-            OpenAIError: 403 ``model_not_deletable`` for a served base model (it exists,
-                but no tenant owns it: OpenAI's status for a model you don't own).
+            OpenAIError: 403 ``model_not_deletable`` for a served base model; 409
+                ``model_busy`` while an unfinished job trains it (naming that job only
+                if it is ``tenant``'s).
         """
+        try:
+            return self._delete(tenant, model_id)
+        except AdapterBusyError as exc:
+            from tuneplug_openai.protocol.job_errors import model_in_use
+
+            found = self.gateway.state.find(JOB_NAMES, exc.job_id or "")
+            own = str(found[1]["id"]) if found is not None and found[0] == tenant.name else None
+            raise model_in_use(model_id, exc, own) from exc
+
+    def _delete(self, tenant: Tenant, model_id: str) -> bool:
+        """:meth:`delete`, a job holding the model raising ``AdapterBusyError``."""
         if any(public_id(i) == model_id for i in self.gateway.base_models()):
             raise OpenAIError(
                 403,
@@ -201,6 +213,8 @@ class ModelIds:
             self.gateway.delete(model)
         except NotFoundError:
             pass  # gone behind the server's back meanwhile: forgetting it is what was asked
+        except AdapterBusyError:
+            raise  # in the client's words by delete
         except TuneplugError as exc:
             ref = str(record["ref"])
             hidden = {ref: model_id, ref.partition("/")[2]: model_id}
