@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from tuneplug.cli.base import CommandGroup
 from tuneplug.cli.models import print_info
 from tuneplug.cli.options import MODEL_REF, Finite, option_flag, parse_extra, refused
+
+if TYPE_CHECKING:
+    from tuneplug.models import Model
 
 __all__ = ["adapters"]
 
@@ -69,10 +74,35 @@ def adapters_get(model: str, as_json: bool) -> None:
 
 @adapters.command("delete")
 @click.argument("model", type=MODEL_REF)
-def adapters_delete(model: str) -> None:
+@click.option(
+    "--force", is_flag=True,
+    help="Also an adapter a gateway (tuneplug serve) serves: its clients then lose it.",
+)  # fmt: skip
+def adapters_delete(model: str, force: bool) -> None:
     """Delete the adapter MODEL."""
     import tuneplug
 
     target = tuneplug.get_model(model)
+    if not force:
+        _refuse_served(target)
     target.delete()
     click.echo(f"deleted {target.ref}")
+
+
+def _refuse_served(model: Model) -> None:
+    """Refuse to delete an adapter a gateway on this ``TUNEPLUG_HOME`` serves, as
+    ``jobs delete`` refuses a served job: a tenant's model would be a 404 silently."""
+    from tuneplug.errors import InvalidRequestError
+    from tuneplug.jobs.served import serving_state
+    from tuneplug.types import ModelKind
+
+    if model.info.kind is ModelKind.BASE:
+        return  # refused by delete itself, in its own words
+    state = serving_state(model.provider.name, model.id)
+    if state is not None:
+        raise InvalidRequestError(
+            f"adapter {model.ref} is served by the gateway (`tuneplug serve`) whose state "
+            f"is in {state}: a client's fine-tuned model there is this adapter, and would "
+            "answer 404 without it; delete it anyway with --force",
+            provider=model.provider.name,
+        )

@@ -283,6 +283,17 @@ class JobStore(StepJournal, EventLog):
         )
         return [job_row(r) for r in rows]
 
+    def served_origins(self, provider: str, model_id: str | None = None) -> list[str]:
+        """The distinct gateway origins (``serve:<state dir>``) of ``provider``'s jobs;
+        with ``model_id``, of the jobs that train that adapter or keep it as a
+        checkpoint's copy."""
+        query = "SELECT DISTINCT origin FROM jobs WHERE provider = ? AND origin LIKE 'serve:%'"
+        args: tuple[Any, ...] = (provider,)
+        if model_id is not None:
+            query += " AND (target = ? OR id IN (SELECT job_id FROM checkpoints WHERE model = ?))"
+            args = (provider, model_id, f"{provider}/{model_id}")  # a copy's is a reference
+        return [str(r[0]) for r in self._read(query + " ORDER BY origin", args)]
+
     def unfinished(self, origin: str) -> list[JobRow]:
         """Jobs started for ``origin`` that have not ended, oldest first."""
         rows = self._read(
