@@ -120,3 +120,29 @@ def test_a_backend_that_cannot_copy_refuses_a_continued_job_up_front(
     # A job on the base model still runs: nothing of it needs a copy.
     assert _continue(alice, tmp_path, "tiny", BILLS).status == "succeeded"
     assert ask(alice, source) == ANSWER
+
+
+def test_a_failed_copy_names_the_clients_model_and_makes_nothing(
+    server: RunningServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tuneplug.errors import ConfigError
+    from tuneplug_mock.runtime import MockRuntime
+
+    alice = sdk(server)
+    seed, _ = fine_tune(alice, tmp_path)
+    source = seed.fine_tuned_model
+    names = _backend_names(server)
+    (adapter,) = [n for n in names if n.startswith("tiny-adapter-")]
+
+    def full_disk(self: MockRuntime, model: Any, name: str) -> Any:
+        raise ConfigError(f"cannot copy {model.id}: the store is full", provider="mock")
+
+    monkeypatch.setattr(MockRuntime, "copy_adapter", full_disk)
+    with pytest.raises(openai.APIStatusError) as caught:
+        alice.fine_tuning.jobs.create(
+            model=source, training_file=upload(alice, _answer_file(tmp_path, BILLS))
+        )
+    message = caught.value.response.json()["error"]["message"]
+    assert f"cannot copy {source}" in message and adapter not in message, message
+    assert _backend_names(server) == names
+    assert len(alice.fine_tuning.jobs.list().data) == 1

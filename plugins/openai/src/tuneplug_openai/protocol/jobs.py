@@ -45,6 +45,7 @@ from tuneplug.errors import (
     TuneplugError,
 )
 from tuneplug.jobs.types import Job
+from tuneplug.server.errors import model_aliases
 from tuneplug.server.gateway import JOB_NAMES, Gateway
 from tuneplug.server.tenants import Tenant
 from tuneplug.types import ModelKind
@@ -115,6 +116,9 @@ class Jobs:
         files = {str(training): body.training_file}
         if validation is not None:
             files[str(validation)] = body.validation_file or ""
+        # Backend names in an error -> the client's: its files, and the model it named
+        # (a continued job's source adapter is the backend's, never the client's word).
+        named = {**files, **model_aliases(model, body.model)}
         job_id = f"ftjob-{secrets.token_hex(12)}"
         record: dict[str, Any] = {
             "ref": None,  # the backend job's, known once created
@@ -152,14 +156,14 @@ class Jobs:
             )
         except CapabilityError as exc:
             if model.info.kind is ModelKind.BASE:
-                raise from_tuneplug(exc, aliases=files, params=spec_params(body)) from exc
+                raise from_tuneplug(exc, aliases=named, params=spec_params(body)) from exc
             raise not_continuable(body.model, record["base"]) from exc
         except SampleFileError as exc:
             raise file_error(exc, body.training_file, validation, body.validation_file) from None
         except AdapterBusyError as exc:
             raise model_busy(body.model, exc, self._own_job(tenant, exc.job_id)) from exc
         except TuneplugError as exc:
-            raise from_tuneplug(exc, aliases=files, params=spec_params(body)) from exc
+            raise from_tuneplug(exc, aliases=named, params=spec_params(body)) from exc
         return self._object(tenant, job_id, record, job)
 
     def _file(self, tenant: Tenant, file_id: str, param: str) -> Path:
