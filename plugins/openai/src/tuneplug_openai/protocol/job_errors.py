@@ -17,6 +17,10 @@ retrieve, events, checkpoints, cancel, pause, resume):
   (a retry at once meets the same job);
 * resuming a job whose model another job trained since its last step (a failed job
   freed it): 409 ``model_changed``, naming no job, ``x-should-retry: false``;
+* deleting a model a job trains: 409 ``model_busy`` (:func:`model_in_use`), naming the
+  job and its ``/cancel`` route only when it is the client's own;
+* continued fine-tuning on a backend that cannot copy a model (the job would change its
+  source): 400 ``model_not_continuable`` (:func:`not_continuable`), before anything is made;
 * a bad uploaded file is named by its file id and line (``file-...:2: ...``), ``param``
   ``training_file`` or ``validation_file``, code ``invalid_<param>``;
 * a field at fault is the ``param``, named as the client sent it
