@@ -20,6 +20,7 @@ from tuneplug.errors import InvalidRequestError, ModelNotFoundError, NotFoundErr
 from tuneplug.types import Capability, ModelInfo, ModelKind
 
 from tuneplug_transformers.loading import Loaded, load_base, load_tokenizer
+from tuneplug_transformers.names import adapter_named, check_not_a_typo
 from tuneplug_transformers.refs import PROVIDER, BaseSource, find_base
 from tuneplug_transformers.settings import TransformersSettings
 from tuneplug_transformers.store import AdapterMeta, AdapterStore, new_adapter_id
@@ -124,16 +125,25 @@ class Runtime:
         return found
 
     def resolve(self, name: str) -> ModelInfo | None:
-        """A configured name, an adapter (id, or unique name), a directory or a hub id."""
+        """A configured name, an adapter (id, or unique name), a directory or a hub id.
+
+        Raises:
+            InvalidRequestError: two or more adapters are named ``name`` (it names their ids).
+            UnknownModelError: ``name`` is close to an adapter's name and no cached hub
+                model (see :func:`~tuneplug_transformers.names.check_not_a_typo`).
+        """
         if name in self.settings.models:
             source = find_base(name, self.settings)
             return None if source is None else base_info(source)
         if name.startswith("lora_") and self.store.exists(name):
             return adapter_info(self.store.meta(name))
         if "/" not in name:
-            named = [m for m in self.store.metas() if m.name == name]
-            if len(named) == 1:
-                return adapter_info(named[0])
+            metas = self.store.metas()
+            named = adapter_named(name, metas)
+            if named is not None:
+                return adapter_info(named)
+            if not Path(name).expanduser().is_dir():
+                check_not_a_typo(name, metas)
         source = find_base(name, self.settings)
         return None if source is None else base_info(source)
 
