@@ -22,10 +22,12 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tuneplug.errors import UnknownModelError
 
-from tuneplug_transformers.settings import TransformersSettings
+if TYPE_CHECKING:  # settings import this module's PROVIDER (through ``device``)
+    from tuneplug_transformers.settings import TransformersSettings
 
 __all__ = ["MAX_RANK", "PROVIDER", "BaseSource", "find_base"]
 

@@ -11,6 +11,7 @@ loaded first, so several processes can complete with and train one adapter.
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,6 +30,9 @@ __all__ = ["AdapterState", "Base", "Runtime"]
 
 UNKNOWN = "\0unknown"
 """``Base.active`` after PEFT changed the active adapter on its own: the next use re-activates."""
+
+DEVICE_DEFAULT_FROM = "device in [providers.transformers] or TUNEPLUG_TRANSFORMERS_DEVICE"
+"""Where the ``device`` setting is, when nothing recorded where it was set."""
 
 CAPABILITIES = frozenset({Capability.COMPLETE, Capability.FINE_TUNE, Capability.CHAT})
 
@@ -97,8 +101,13 @@ def adapter_info(meta: AdapterMeta) -> ModelInfo:
 class Runtime:
     """One provider instance's models (built by ``ctx.resource``, closed with the provider)."""
 
-    def __init__(self, settings: TransformersSettings) -> None:
+    def __init__(
+        self, settings: TransformersSettings, origins: Mapping[str, str] | None = None
+    ) -> None:
+        """``origins``: where each setting was set (the provider's ``ctx.origins``), for
+        the words of a settings error (``check TUNEPLUG_TRANSFORMERS_DEVICE``)."""
         self.settings = settings
+        self.device_from = (origins or {}).get("device", DEVICE_DEFAULT_FROM)
         self.store = AdapterStore(settings.adapters_path(), durable=settings.durable)
         self._bases: dict[str, Base] = {}
         self._tokenizers: dict[str, Any] = {}
@@ -156,7 +165,7 @@ class Runtime:
             return found
         with self._loading:
             if source.id not in self._bases:
-                self._bases[source.id] = Base(load_base(source, self.settings))
+                self._bases[source.id] = Base(load_base(source, self.settings, self.device_from))
             return self._bases[source.id]
 
     def base_of(self, info: ModelInfo) -> tuple[Base, AdapterMeta | None]:
