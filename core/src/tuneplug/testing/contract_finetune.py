@@ -38,7 +38,11 @@ class FineTunableContract(CompletionTests):
     Optional class attributes (defaults in brackets):
         adapter_name: the name of every adapter the suite creates; fixed, so
             cassettes replay [``"tuneplug-contract-adapter"``].
-        rank, learning_rate: passed to ``create_adapter`` [8, 1e-4].
+        rank: the rank of every adapter the suite creates (but the limits test's);
+            a rank you set is passed as given, ``None`` is the provider's default [8,
+            brought within the limits the provider declares (``tuneplug_adapter_limits``):
+            4 for ``AdapterLimits(max_rank=4)``, 16 for ``min_rank=16``].
+        learning_rate: passed to ``create_adapter`` [1e-4].
         answer: appended to ``prompt`` to make the training sample [" The Dallas Cowboys!"].
         learned_answer: if set, after one step on the sample the adapter's
             completion must start with it (a provider that really learns) [None].
@@ -56,6 +60,17 @@ class FineTunableContract(CompletionTests):
     structured_samples: ClassVar[bool] = True
     copy_name: ClassVar[str] = "tuneplug-contract-copy"
 
+    def adapter_rank(self, model: Model) -> int | None:
+        """The rank the suite's adapters on ``model`` get: :attr:`rank` as a subclass set
+        it, else the default 8 brought within the provider's declared limits (asked
+        without I/O), so a provider whose ranks stop below 8 passes without a knob."""
+        chosen = self.rank
+        mine = [cls for cls in type(self).__mro__ if cls is not FineTunableContract]
+        if chosen is None or any("rank" in vars(cls) for cls in mine):
+            return chosen
+        limits = adapter_limits(model.provider, model.info)
+        return min(max(chosen, limits.min_rank), limits.max_rank)
+
     @property
     def samples(self) -> list[dict[str, Any]]:
         """The training batch: the prompt followed by the answer."""
@@ -65,7 +80,7 @@ class FineTunableContract(CompletionTests):
     def adapter(self, model: Model) -> Iterator[Model]:
         """A fresh adapter on the base model, deleted after the test."""
         created = model.create_adapter(
-            self.adapter_name, rank=self.rank, learning_rate=self.learning_rate
+            self.adapter_name, rank=self.adapter_rank(model), learning_rate=self.learning_rate
         )
         try:
             yield created
@@ -125,7 +140,7 @@ class FineTunableContract(CompletionTests):
 
     def test_delete_adapter(self, model: Model) -> None:
         adapter = model.create_adapter(
-            self.adapter_name, rank=self.rank, learning_rate=self.learning_rate
+            self.adapter_name, rank=self.adapter_rank(model), learning_rate=self.learning_rate
         )
         adapter.delete()
         assert adapter.id not in {m.id for m in tuneplug.list_models(self.provider)}
@@ -144,7 +159,7 @@ class FineTunableContract(CompletionTests):
             )
         model: Model = request.getfixturevalue("model")
         adapter = model.create_adapter(
-            self.adapter_name, rank=self.rank, learning_rate=self.learning_rate
+            self.adapter_name, rank=self.adapter_rank(model), learning_rate=self.learning_rate
         )
         try:
             self._check_copy(model, adapter)
@@ -181,7 +196,8 @@ class FineTunableContract(CompletionTests):
 
     def test_adapter_arguments_are_validated_before_io(self, model: Model) -> None:
         with no_network():
-            for name, rank, learning_rate in (("", None, None), ("x", 0, None), ("x", 8, 1.5)):
+            good = self.adapter_rank(model)  # so the learning rate is what is refused
+            for name, rank, learning_rate in (("", None, None), ("x", 0, None), ("x", good, 1.5)):
                 with pytest.raises(InvalidRequestError) as refused:
                     model.create_adapter(name, rank=rank, learning_rate=learning_rate)
                 assert refused.value.provider == self.provider

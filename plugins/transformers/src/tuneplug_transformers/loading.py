@@ -15,6 +15,7 @@ from tuneplug.errors import InvalidRequestError, UnknownModelError
 
 from tuneplug_transformers.batches import Ending
 from tuneplug_transformers.chat import end_of_turn_ids
+from tuneplug_transformers.device import choose_device
 from tuneplug_transformers.progress import quiet_progress_bars
 from tuneplug_transformers.refs import PROVIDER, BaseSource
 from tuneplug_transformers.settings import TransformersSettings
@@ -22,7 +23,7 @@ from tuneplug_transformers.settings import TransformersSettings
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["Loaded", "choose_device", "choose_dtype", "load_base", "load_tokenizer"]
+__all__ = ["Loaded", "choose_dtype", "load_base", "load_tokenizer"]
 
 _threads_set = False
 
@@ -53,23 +54,6 @@ class Loaded:
     eos_ids: frozenset[int]
     model_type: str
     ending: Ending
-
-
-def choose_device(setting: str) -> torch.device:
-    """The device ``setting`` names; ``auto`` is CUDA, then MPS, then CPU."""
-    import torch
-
-    if setting != "auto":
-        try:
-            return torch.device(setting)
-        except RuntimeError as exc:
-            raise InvalidRequestError(f"bad device {setting!r}: {exc}", provider=PROVIDER) from None
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    mps = getattr(torch.backends, "mps", None)
-    if mps is not None and mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
 
 
 def choose_dtype(setting: str, device: torch.device) -> torch.dtype:
@@ -122,21 +106,24 @@ def load_tokenizer(source: BaseSource, settings: TransformersSettings) -> Any:
         ) from None
 
 
-def load_base(source: BaseSource, settings: TransformersSettings) -> Loaded:
-    """Load ``source``'s model and tokenizer (eval mode, on the chosen device).
+def load_base(source: BaseSource, settings: TransformersSettings, device_from: str) -> Loaded:
+    """Load ``source``'s model and tokenizer (eval mode, on the chosen device);
+    ``device_from`` says where the ``device`` setting was set, for its errors.
 
     Raises:
+        ConfigError: the ``device`` setting names one this machine lacks (before any loading).
         UnknownModelError: nothing loadable at the path or hub id (or not cached offline).
         InvalidRequestError: it loads, but is not a causal language model tuneplug can use.
     """
     global _threads_set
     import torch
+
+    device = choose_device(settings.device, device_from)
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     if settings.threads is not None and not _threads_set:
         torch.set_num_threads(settings.threads)
         _threads_set = True
-    device = choose_device(settings.device)
     dtype = choose_dtype(settings.dtype, device)
     remote = settings.trust_remote_code
     try:

@@ -57,7 +57,7 @@ _DONE = object()
 
 def _runtime(ctx: ProviderContext) -> Runtime:
     settings = ctx.settings if ctx.settings is not None else TransformersSettings()
-    return Runtime(settings)
+    return Runtime(settings, ctx.origins)
 
 
 def runtime_of(ctx: ProviderContext) -> Runtime:

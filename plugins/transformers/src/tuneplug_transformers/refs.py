@@ -8,7 +8,8 @@ A reference ``transformers/<name>`` is read, first match wins:
    its absolute path, so ``transformers/./tiny`` comes back as ``transformers//abs/tiny``.
 3. ``<name>`` is an existing directory relative to the working directory (as
    ``from_pretrained`` itself checks first): the same as 2.
-4. Anything else is a Hugging Face hub id (``HuggingFaceTB/SmolLM2-135M``), loaded the
+4. Anything else (once the runtime found no adapter of that id or name, see ``names``)
+   is a Hugging Face hub id (``HuggingFaceTB/SmolLM2-135M``), loaded the
    standard way (the user's cache, the network unless ``HF_HUB_OFFLINE`` is set).
 
 Nothing here imports torch or transformers; only a hub id under ``HF_HUB_OFFLINE``
@@ -21,10 +22,12 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tuneplug.errors import UnknownModelError
 
-from tuneplug_transformers.settings import TransformersSettings
+if TYPE_CHECKING:  # settings import this module's PROVIDER (through ``device``)
+    from tuneplug_transformers.settings import TransformersSettings
 
 __all__ = ["MAX_RANK", "PROVIDER", "BaseSource", "find_base"]
 

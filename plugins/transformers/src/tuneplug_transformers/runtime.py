@@ -11,6 +11,7 @@ loaded first, so several processes can complete with and train one adapter.
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +21,7 @@ from tuneplug.errors import InvalidRequestError, ModelNotFoundError, NotFoundErr
 from tuneplug.types import Capability, ModelInfo, ModelKind
 
 from tuneplug_transformers.loading import Loaded, load_base, load_tokenizer
+from tuneplug_transformers.names import adapter_named, check_not_a_typo
 from tuneplug_transformers.refs import PROVIDER, BaseSource, find_base
 from tuneplug_transformers.settings import TransformersSettings
 from tuneplug_transformers.store import AdapterMeta, AdapterStore, new_adapter_id
@@ -28,6 +30,9 @@ __all__ = ["AdapterState", "Base", "Runtime"]
 
 UNKNOWN = "\0unknown"
 """``Base.active`` after PEFT changed the active adapter on its own: the next use re-activates."""
+
+DEVICE_DEFAULT_FROM = "device in [providers.transformers] or TUNEPLUG_TRANSFORMERS_DEVICE"
+"""Where the ``device`` setting is, when nothing recorded where it was set."""
 
 CAPABILITIES = frozenset({Capability.COMPLETE, Capability.FINE_TUNE, Capability.CHAT})
 
@@ -96,8 +101,13 @@ def adapter_info(meta: AdapterMeta) -> ModelInfo:
 class Runtime:
     """One provider instance's models (built by ``ctx.resource``, closed with the provider)."""
 
-    def __init__(self, settings: TransformersSettings) -> None:
+    def __init__(
+        self, settings: TransformersSettings, origins: Mapping[str, str] | None = None
+    ) -> None:
+        """``origins``: where each setting was set (the provider's ``ctx.origins``), for
+        the words of a settings error (``check TUNEPLUG_TRANSFORMERS_DEVICE``)."""
         self.settings = settings
+        self.device_from = (origins or {}).get("device", DEVICE_DEFAULT_FROM)
         self.store = AdapterStore(settings.adapters_path(), durable=settings.durable)
         self._bases: dict[str, Base] = {}
         self._tokenizers: dict[str, Any] = {}
@@ -124,16 +134,25 @@ class Runtime:
         return found
 
     def resolve(self, name: str) -> ModelInfo | None:
-        """A configured name, an adapter (id, or unique name), a directory or a hub id."""
+        """A configured name, an adapter (id, or unique name), a directory or a hub id.
+
+        Raises:
+            InvalidRequestError: two or more adapters are named ``name`` (it names their ids).
+            UnknownModelError: ``name`` is close to an adapter's name and no cached hub
+                model (see :func:`~tuneplug_transformers.names.check_not_a_typo`).
+        """
         if name in self.settings.models:
             source = find_base(name, self.settings)
             return None if source is None else base_info(source)
         if name.startswith("lora_") and self.store.exists(name):
             return adapter_info(self.store.meta(name))
         if "/" not in name:
-            named = [m for m in self.store.metas() if m.name == name]
-            if len(named) == 1:
-                return adapter_info(named[0])
+            metas = self.store.metas()
+            named = adapter_named(name, metas)
+            if named is not None:
+                return adapter_info(named)
+            if not Path(name).expanduser().is_dir():
+                check_not_a_typo(name, metas)
         source = find_base(name, self.settings)
         return None if source is None else base_info(source)
 
@@ -146,7 +165,7 @@ class Runtime:
             return found
         with self._loading:
             if source.id not in self._bases:
-                self._bases[source.id] = Base(load_base(source, self.settings))
+                self._bases[source.id] = Base(load_base(source, self.settings, self.device_from))
             return self._bases[source.id]
 
     def base_of(self, info: ModelInfo) -> tuple[Base, AdapterMeta | None]:

@@ -14,6 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from tuneplug.paths import home
 
+from tuneplug_transformers.device import check_device_form
+
 __all__ = ["AdapterOptions", "CompletionExtras", "TransformersSettings"]
 
 Dtype = Literal["auto", "float32", "bfloat16", "float16"]
@@ -26,8 +28,9 @@ class TransformersSettings(BaseSettings):
         models: names for base models, ``{"tiny" = "/path/to/dir", "smol" =
             "HuggingFaceTB/SmolLM2-135M"}``: each value is a local directory or a
             Hugging Face hub id; ``transformers/<name>`` then refers to it.
-        device: ``"auto"`` (CUDA, then MPS, then CPU) or a torch device string
-            (``"cpu"``, ``"cuda:1"``, ``"mps"``).
+        device: ``"auto"`` (CUDA, then MPS, then CPU) or ``cpu``, ``cuda``, ``mps``,
+            ``xpu``, optionally with an index (``"cuda:1"``); whether the machine has it
+            is checked when a model loads (a ``ConfigError`` naming where it was set).
         dtype: ``"auto"`` (bfloat16 on a GPU that supports it, float16 on other
             GPUs and MPS, float32 on the CPU) or a fixed torch dtype name.
         threads: torch's CPU threads (``torch.set_num_threads``); ``None`` keeps
@@ -50,6 +53,13 @@ class TransformersSettings(BaseSettings):
     adapters_dir: Path | None = None
     durable: bool = True
     trust_remote_code: bool = False
+
+    @field_validator("device")
+    @classmethod
+    def _device_form(cls, value: str) -> str:
+        # The form only: whether this machine has the device is known once torch is
+        # imported, when a model loads (``device.choose_device``).
+        return check_device_form(value)
 
     @field_validator("models")
     @classmethod

@@ -1,0 +1,78 @@
+"""Adapter names in a model reference: a unique name, a shared one, or a typo of one.
+
+Adapter names need not be unique (a README's Python block and its CLI line both make
+``tiny-seed``; a job rerun with the same suffix names its adapter again), and a name
+that is no adapter falls through to the Hugging Face hub. Without these checks a shared
+name, or a slip of the keyboard, cost a hub download: 51 s of retries, or an
+``HF_HUB_OFFLINE`` error that never mentions adapters. Both are answered here, before
+any network:
+
+* a name two or more adapters share is an ``InvalidRequestError`` naming their ids, in
+  the mock provider's words (``2 adapters are named 'dup' (id1, id2): use an id``);
+* a name close to an adapter's (``tiny-sed`` for ``tiny-seed``) is an
+  ``UnknownModelError`` saying so, unless a hub model of that name is in the user's
+  cache: a cached model was meant, so ``gpt2`` keeps working next to an adapter named
+  ``gpt3``. An uncached one is a download away (the message says how), which is the
+  price of asking before any network.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+
+from tuneplug.errors import InvalidRequestError, UnknownModelError
+
+from tuneplug_transformers.refs import PROVIDER
+from tuneplug_transformers.store import AdapterMeta
+
+__all__ = ["TYPO_CUTOFF", "adapter_named", "check_not_a_typo"]
+
+TYPO_CUTOFF = 0.8
+"""``difflib`` similarity from which a name counts as a slip for an adapter's: one letter
+off in a name of eight or more (``tiny-sed``), not ``gpt2`` for ``gpt3`` (0.75)."""
+
+
+def adapter_named(name: str, metas: Sequence[AdapterMeta]) -> AdapterMeta | None:
+    """The one adapter of ``metas`` named ``name``; ``None`` if none is.
+
+    Raises:
+        InvalidRequestError: several are: ``2 adapters are named 'dup' (lora_…, lora_…):
+            use an id``, ids oldest first.
+    """
+    named = [meta for meta in metas if meta.name == name]
+    if len(named) > 1:
+        ids = ", ".join(meta.id for meta in named)
+        raise InvalidRequestError(
+            f"{len(named)} adapters are named {name!r} ({ids}): use an id", provider=PROVIDER
+        )
+    return named[0] if named else None
+
+
+def _cached_on_hub(name: str) -> bool:
+    # Only the local cache: this check exists to spare the network.
+    from huggingface_hub import try_to_load_from_cache
+
+    try:
+        return isinstance(try_to_load_from_cache(name, "config.json"), str)
+    except ValueError:  # not a valid repository id: no hub model either
+        return False
+
+
+def check_not_a_typo(name: str, metas: Sequence[AdapterMeta]) -> None:
+    """Refuse ``name`` (no adapter's, no directory) when it looks like a slip for an
+    adapter's name and is no hub model in the local cache.
+
+    Raises:
+        UnknownModelError: ``no adapter named 'tiny-sed' (did you mean 'tiny-seed'?); ...``.
+    """
+    names = sorted({meta.name for meta in metas})
+    close = difflib.get_close_matches(name, names, n=1, cutoff=TYPO_CUTOFF)
+    if not close or _cached_on_hub(name):
+        return
+    raise UnknownModelError(
+        f"no adapter named {name!r} (did you mean {close[0]!r}?); nor is it a Hugging "
+        f"Face hub model in your cache: to use one, download it once (`hf download "
+        f"{name}`)",
+        provider=PROVIDER,
+    )
