@@ -108,10 +108,12 @@ def _read_until(stream: Any, marker: str) -> list[str]:
     return seen
 
 
-def test_the_command_serves_logs_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+def _run_once(state: Path) -> tuple[str, str, str]:
+    """Start ``tuneplug serve`` on ``state``, ask with its key and without, stop it with
+    Ctrl-C: its key, stdout and stderr."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TUNEPLUG_SERVE_")}
     code = "from tuneplug.server.cli import serve_command; serve_command()"
-    args = ["--port", "0", "--state-dir", str(tmp_path / "state"), "--protocol", "gradient"]
+    args = ["--port", "0", "--state-dir", str(state), "--protocol", "gradient"]
     proc = subprocess.Popen(
         [sys.executable, "-c", code, *args],
         env=env,
@@ -139,4 +141,14 @@ def test_the_command_serves_logs_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     assert re.search(r"GET /api/models 401 \d+\.\dms", err)
     assert token not in err and workspace not in err
     assert token not in out  # printed once, in the banner only
+    return token, banner + out, err
+
+
+def test_the_command_serves_logs_and_stops_on_ctrl_c_and_restarts_with_its_key(
+    tmp_path: Path,
+) -> None:
+    token, _, _ = _run_once(tmp_path / "state")
     assert (tmp_path / "state" / "ids.sqlite3").exists()
+    # The generated key was kept: the restarted server serves it (user7 #2).
+    again, output, _ = _run_once(tmp_path / "state")
+    assert again == token and output.count(token) == 1
