@@ -308,8 +308,6 @@ def serve_command(
         tenants = load_tenants_file(
             Path(tenants_file), default_rate_limit=rate_limit, identity=identity
         )
-        for tenant in tenants:
-            check_token(tenant.key.get_secret_value(), f"{tenants_file}: tenant {tenant.name!r}")
         shown = _Shown({t.name: f"'<key of tenant {t.name}>'" for t in tenants})
     else:
         tenants, shown = _flag_tenants(tokens, workspaces, rate_limit, identity, state)
