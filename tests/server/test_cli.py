@@ -152,3 +152,28 @@ def test_the_command_serves_logs_and_stops_on_ctrl_c_and_restarts_with_its_key(
     # The generated key was kept: the restarted server serves it (user7 #2).
     again, output, _ = _run_once(tmp_path / "state")
     assert again == token and output.count(token) == 1
+
+
+def test_a_bare_backend_name_may_be_a_provider_an_instance_or_an_alias(
+    served: list[int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tuneplug.cli import cli
+
+    (tmp_path / "tuneplug.toml").write_text(
+        '[providers.local]\nplugin = "mock"\n[models.qa]\nmodel = "mock/tiny"\n'
+    )
+    monkeypatch.chdir(tmp_path)
+    for name in ("mock", "local", "qa"):
+        ok = CliRunner().invoke(cli, ["serve", "--port", "0", "--backend", name])
+        assert ok.exit_code == 0, ok.output
+        assert ok.output.startswith(f"tuneplug serve: {name}: ")
+    for name, hint in (("nosuch", ""), ("mokc", " (did you mean 'mock'?)"), ("qz", "")):
+        result = CliRunner().invoke(cli, ["serve", "--port", "0", "--backend", name])
+        assert result.exit_code == 1
+        [line] = result.stderr.splitlines()
+        assert line.startswith(
+            f"error: unknown backend '{name}'{hint}: not a provider, 'provider/model' or an "
+            "alias (providers: "
+        )
+        assert " local, mock, " in line and line.endswith("; aliases: qa)")
+    assert len(served) == 3
