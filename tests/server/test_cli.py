@@ -108,10 +108,12 @@ def _read_until(stream: Any, marker: str) -> list[str]:
     return seen
 
 
-def test_the_command_serves_logs_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+def _run_once(state: Path) -> tuple[str, str, str]:
+    """Start ``tuneplug serve`` on ``state``, ask with its key and without, stop it with
+    Ctrl-C: its key, stdout and stderr."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TUNEPLUG_SERVE_")}
     code = "from tuneplug.server.cli import serve_command; serve_command()"
-    args = ["--port", "0", "--state-dir", str(tmp_path / "state"), "--protocol", "gradient"]
+    args = ["--port", "0", "--state-dir", str(state), "--protocol", "gradient"]
     proc = subprocess.Popen(
         [sys.executable, "-c", code, *args],
         env=env,
@@ -139,4 +141,39 @@ def test_the_command_serves_logs_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     assert re.search(r"GET /api/models 401 \d+\.\dms", err)
     assert token not in err and workspace not in err
     assert token not in out  # printed once, in the banner only
+    return token, banner + out, err
+
+
+def test_the_command_serves_logs_and_stops_on_ctrl_c_and_restarts_with_its_key(
+    tmp_path: Path,
+) -> None:
+    token, _, _ = _run_once(tmp_path / "state")
     assert (tmp_path / "state" / "ids.sqlite3").exists()
+    # The generated key was kept: the restarted server serves it (user7 #2).
+    again, output, _ = _run_once(tmp_path / "state")
+    assert again == token and output.count(token) == 1
+
+
+def test_a_bare_backend_name_may_be_a_provider_an_instance_or_an_alias(
+    served: list[int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tuneplug.cli import cli
+
+    (tmp_path / "tuneplug.toml").write_text(
+        '[providers.local]\nplugin = "mock"\n[models.qa]\nmodel = "mock/tiny"\n'
+    )
+    monkeypatch.chdir(tmp_path)
+    for name in ("mock", "local", "qa"):
+        ok = CliRunner().invoke(cli, ["serve", "--port", "0", "--backend", name])
+        assert ok.exit_code == 0, ok.output
+        assert ok.output.startswith(f"tuneplug serve: {name}: ")
+    for name, hint in (("nosuch", ""), ("mokc", " (did you mean 'mock'?)"), ("qz", "")):
+        result = CliRunner().invoke(cli, ["serve", "--port", "0", "--backend", name])
+        assert result.exit_code == 1
+        [line] = result.stderr.splitlines()
+        assert line.startswith(
+            f"error: unknown backend '{name}'{hint}: not a provider, 'provider/model' or an "
+            "alias (providers: "
+        )
+        assert " local, mock, " in line and line.endswith("; aliases: qa)")
+    assert len(served) == 3

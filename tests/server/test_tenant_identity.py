@@ -11,19 +11,14 @@ from __future__ import annotations
 import os
 import re
 import stat
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
-import httpx
 import openai
 import pytest
 from click.testing import CliRunner
 from pydantic import SecretStr
 from tuneplug.errors import ConfigError
-from tuneplug.server import cli
 from tuneplug.server.app import create_app
 from tuneplug.server.identity import SECRET_FILE, KeyIdentity
 from tuneplug.server.tenants import Tenant
@@ -32,62 +27,11 @@ from tuneplug_openai.protocol import OpenAIProtocol
 
 from tests.openai.gateway import fine_tune
 from tests.server.gradient_server import base_model_id, sdk_create_body, serving
+from tests.server.served_cli import serve as _serve
 
 KEY_A = "sk-tenantA-111111"
 KEY_B = "sk-tenantB-222222"
 KEY_NEW = "sk-test-SECRET123"
-
-
-@pytest.fixture
-def made(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
-    """The apps ``tuneplug serve`` made, in order: the command returns instead of serving."""
-    apps: list[Any] = []
-    real_bind = cli.bind
-
-    def bind(app: Any, *args: Any) -> tuple[Any, Any]:
-        _, sock = real_bind(app, *args)
-        apps.append(app)
-        return SimpleNamespace(run=lambda sockets: None), sock
-
-    monkeypatch.setattr(cli, "bind", bind)
-    return apps
-
-
-class Served:
-    """One start of ``tuneplug serve``: its root URL, banner and tenants."""
-
-    def __init__(self, root: str, app: Any, output: str) -> None:
-        self.root, self.app, self.output = root, app, output
-
-    def tenant(self, key: str) -> Tenant:
-        found = self.app.state.gateway.tenants.authenticate(key)
-        assert found is not None
-        return found  # type: ignore[no-any-return]
-
-    def sdk(self, key: str) -> openai.OpenAI:
-        return openai.OpenAI(base_url=f"{self.root}/v1", api_key=key, max_retries=0)
-
-    def gradient(self, key: str) -> httpx.Client:
-        headers = {
-            "Authorization": f"Bearer {key}",
-            "x-gradient-workspace-id": self.tenant(key).workspace,
-        }
-        return httpx.Client(base_url=self.root, headers=headers, timeout=30)
-
-
-@contextmanager
-def _serve(
-    made: list[Any], state: Path, *args: str, env: dict[str, str] | None = None
-) -> Iterator[Served]:
-    result = CliRunner().invoke(
-        cli.serve_command,
-        ["--port", "0", "--backend", "mock/tiny", "--state-dir", str(state), *args],
-        env=env,
-    )
-    assert result.exit_code == 0, result.output
-    app = made[-1]
-    with serving(app) as root:
-        yield Served(root, app, result.output)
 
 
 def _tokens(*keys: str) -> list[str]:

@@ -15,7 +15,7 @@ from tuneplug.config import load_config
 from tuneplug.config_names import registry_for
 from tuneplug.provider import Provider
 
-__all__ = ["get_provider", "is_provider"]
+__all__ = ["get_provider", "is_provider", "provider_names"]
 
 
 def get_provider(name: str) -> Provider:
@@ -34,8 +34,20 @@ def get_provider(name: str) -> Provider:
     return registry.provider(name, config=config)
 
 
-def is_provider(name: str) -> bool:
-    """Whether ``name`` is an installed, allowed provider name (no plugin is loaded)."""
+def provider_names() -> list[str]:
+    """Every name :func:`get_provider` opens, sorted: the installed, allowed plugins'
+    and the config's provider instances (``[providers.NAME]`` with ``plugin = ...``)
+    whose plugin is one of them. No plugin is loaded.
+
+    Raises:
+        ConfigError: a config instance's ``plugin`` is not a provider name.
+    """
     config = load_config()
-    registry = registry_for(config)
-    return name in registry.names()
+    plugins = registry_for(config).names()
+    usable = [name for name, plugin in config.instances().items() if plugin in plugins]
+    return sorted({*plugins, *usable})
+
+
+def is_provider(name: str) -> bool:
+    """Whether :func:`get_provider` opens ``name`` (:func:`provider_names`; no plugin is loaded)."""
+    return name in provider_names()

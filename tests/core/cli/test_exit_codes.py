@@ -213,7 +213,8 @@ def test_a_bad_key_in_a_tenants_file_is_refused_at_start(tmp_path: Path) -> None
     result = invoke("serve", "--port", "0", "--tenants", str(tenants), "--state-dir", "s")
     assert result.exit_code == 1
     (line,) = result.stderr.splitlines()
-    assert "tenant 'alice'" in line and "has space" not in line
+    assert line.startswith(f"error: {tenants}:2: [tenants.alice] key: an API key must be")
+    assert "has space" not in line
 
 
 # -- a file named on the command line: missing or a directory is 1 ----------------------

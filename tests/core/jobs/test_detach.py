@@ -17,8 +17,9 @@ SEED = [{"inputs": "Question: hi?\n\nAnswer: hello."}]
 
 def _no_jobs() -> bool:
     jobs_dir = job_store().path.parent
+    # A read creates no journal: no jobs directory at all is no jobs too.
     return job_store().page(None, None, 10) == ([], False) and not any(
-        p.name.startswith("ftjob-") for p in jobs_dir.iterdir()
+        p.name.startswith("ftjob-") for p in (jobs_dir.iterdir() if jobs_dir.exists() else [])
     )
 
 

@@ -43,10 +43,15 @@ EXIT_BROKEN_PIPE = 141
 def error_lines(exc: TuneplugError) -> list[str]:
     """What ``error: ...`` lines say about ``exc``: one, for grep, whatever its message
     holds (a plugin's, a server's); a config's several problems one line each after
-    ``N problems in the config:``, so each keeps the ``FILE:LINE:`` editors jump to;
+    ``N problems in the config:`` (or the message's own ``N problems in ...:``), so each
+    keeps the ``FILE:LINE:`` editors jump to;
     an input file's problems (a samples file, a batch's input) likewise, one a line."""
     if isinstance(exc, ConfigError) and len(exc.problems) > 1:
-        return [f"{len(exc.problems)} problems in the config:", *map(one_line, exc.problems)]
+        # The message's own head when it names what holds them (the tenants file).
+        head = exc.message.partition("\n")[0]
+        if not (head.startswith(f"{len(exc.problems)} problems in ") and head.endswith(":")):
+            head = f"{len(exc.problems)} problems in the config:"
+        return [head, *map(one_line, exc.problems)]
     if isinstance(exc, InputFileError) and exc.total > 1:
         from tuneplug.problems import listed
 

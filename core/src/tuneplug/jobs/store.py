@@ -13,6 +13,7 @@ never block the runner. Each thread gets its own connection.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import threading
@@ -48,7 +49,8 @@ def journal_path() -> Path:
 
 
 class JobStore(StepJournal, EventLog):
-    """The journal at ``path`` (created with its directory on first use)."""
+    """The journal at ``path`` (created with its directory on the first write; a read
+    before it answers as an empty journal and creates nothing)."""
 
     def __init__(self, path: Path) -> None:
         """Remember where the journal is; nothing is opened yet."""
@@ -108,7 +110,18 @@ class JobStore(StepJournal, EventLog):
                     conn.execute("ROLLBACK")
                 raise
 
+    def _exists(self) -> bool:
+        # Opened in this thread, or on disk (another process may have created it since).
+        return getattr(self._local, "conn", None) is not None or self.path.exists()
+
     def _read(self, query: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        if not self._exists():
+            # A read creates no state (`jobs list` in a fresh TUNEPLUG_HOME): a journal
+            # not made yet holds no jobs, so an empty one in memory gives every answer.
+            with contextlib.closing(sqlite3.connect(":memory:")) as empty:
+                empty.executescript(SCHEMA)
+                add_columns(empty)
+                return empty.execute(query, args).fetchall()
         conn = self._conn()
         with self._errors():
             return conn.execute(query, args).fetchall()
@@ -137,6 +150,8 @@ class JobStore(StepJournal, EventLog):
 
     def holder(self, provider: str, target: str, exclude: str | None = None) -> JobRow | None:
         """The unfinished job (not ``exclude``) training ``provider``'s adapter ``target``."""
+        if not self._exists():
+            return None  # no journal, no job (and none made by asking)
         with self._errors():
             return holder(self._conn(), provider, target, exclude)
 

@@ -8,8 +8,8 @@ the command is one ``error:`` line naming what to install.
 from __future__ import annotations
 
 import os
-import re
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -17,6 +17,7 @@ import click
 from tuneplug.cli.base import UsageLine
 from tuneplug.cli.options import Finite, require_module
 from tuneplug.errors import ConfigError
+from tuneplug.server.keys import check_token
 
 if TYPE_CHECKING:
     import socket
@@ -35,9 +36,6 @@ TOKEN_ENV = "TUNEPLUG_SERVE_TOKEN"
 WORKSPACE_ENV = "TUNEPLUG_SERVE_WORKSPACE"
 
 
-_B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
-"""RFC 6750 section 2.1 ``b64token``: what a client can send after ``Bearer``."""
-
 _MAX_TIMEOUT = 3600.0
 """Longest header/body timeout in seconds (a connection held longer is a leak, not a client)."""
 
@@ -46,24 +44,6 @@ def _require_server_extra() -> None:
     # Checked before anything is read or bound: a usage error naming the extra.
     for module in ("starlette", "uvicorn", "multipart"):
         require_module(module, "server", "tuneplug serve")
-
-
-def check_token(key: str, where: str) -> None:
-    """Refuse an API key no client could send as ``Authorization: Bearer <key>``.
-
-    ``where`` names its source (``--token``, ``$TUNEPLUG_SERVE_TOKEN``, a tenant);
-    the key itself is never shown.
-
-    Raises:
-        ConfigError: the key is empty or not an RFC 6750 ``b64token`` (spaces,
-            control characters, quotes, non-ASCII).
-    """
-    if not _B64TOKEN.fullmatch(key):
-        raise ConfigError(
-            f"{where}: an API key must be 1 or more of A-Z a-z 0-9 - . _ ~ + / (then = "
-            "padding), the characters a Bearer token may hold (RFC 6750); this one is "
-            f"{'empty' if not key else 'not'}"
-        )
 
 
 def _check_host(host: str) -> None:
@@ -157,34 +137,52 @@ def _default_backend() -> str:
     return load_config().settings.model or MOCK_DEFAULT_MODEL
 
 
+class _Shown:
+    """How the banner shows each tenant's key (by name), what follows the name in its
+    block's header (``: your --token #2``), and the generated key and its file, if any."""
+
+    def __init__(
+        self,
+        keys: dict[str, str],
+        labels: dict[str, str] | None = None,
+        kept: tuple[str, Path] | None = None,
+    ) -> None:
+        self.keys, self.labels, self.kept = keys, labels or {}, kept
+
+
 def _flag_tenants(
     tokens: tuple[str, ...],
     workspaces: tuple[str, ...],
     rate_limit: float | None,
     identity: KeyIdentity,
-) -> tuple[list[Tenant], dict[str, str]]:
+    state: Path,
+) -> tuple[list[Tenant], _Shown]:
     """Tenants from ``--token``/``--workspace`` (paired in order), and how to print each key.
 
     Each tenant's name, and its workspace unless given, is derived from its key
     (:mod:`tuneplug.server.identity`), never from its position: a key only ever
-    sees what it created. A generated key is printed once, in an ``export`` line;
-    keys the user chose are never repeated.
-    """
-    import secrets
+    sees what it created. Without ``--token`` and ``$TUNEPLUG_SERVE_TOKEN`` the key
+    is the one kept in the state dir (:func:`~tuneplug.server.keys.kept_key`),
+    printed in one ``export`` line; keys the user chose are never repeated, only
+    named by their place on the command line (``--token #2``).
 
+    Raises:
+        ConfigError: a bad ``$TUNEPLUG_SERVE_TOKEN``, or a damaged kept key file.
+    """
     from pydantic import SecretStr
 
+    from tuneplug.server.keys import kept_key
     from tuneplug.server.tenants import Tenant
 
-    shown: dict[str, str] = {}
+    kept: tuple[str, Path] | None = None
     keys = list(tokens)
     if not keys:
         from_env = os.environ.get(TOKEN_ENV, "")
         if from_env:
             check_token(from_env, f"${TOKEN_ENV}")
-        keys = [from_env or secrets.token_urlsafe(32)]
-        if not from_env:
-            shown["generated"] = keys[0]
+        else:
+            kept = kept_key(state)
+        keys = [from_env or kept[0]]  # type: ignore[index]
     if not workspaces and len(keys) == 1 and os.environ.get(WORKSPACE_ENV, ""):
         workspaces = (os.environ[WORKSPACE_ENV],)
     spaces = list(workspaces) or [identity.workspace(key) for key in keys]
@@ -192,10 +190,15 @@ def _flag_tenants(
         Tenant(identity.name(key), SecretStr(key), space, rate_limit)
         for key, space in zip(keys, spaces, strict=True)
     ]
-    for tenant in tenants:
-        # A generated key was exported as $TOKEN_ENV just before; one from $TOKEN_ENV is there.
-        shown[tenant.name] = f"'<your --token for {tenant.name}>'" if tokens else f'"${TOKEN_ENV}"'
-    return tenants, shown
+    shown: dict[str, str] = {}
+    labels: dict[str, str] = {}
+    for place, tenant in enumerate(tenants, 1):
+        # The name is a keyed hash: only the flag's place tells the user which key it is.
+        which = f"--token #{place}" if len(tokens) > 1 else "--token"
+        labels[tenant.name] = f": your {which}"
+        # A kept key is exported as $TOKEN_ENV just before; one from $TOKEN_ENV is there.
+        shown[tenant.name] = f"'<your {which}>'" if tokens else f'"${TOKEN_ENV}"'
+    return tenants, _Shown(shown, labels, kept)
 
 
 @click.command("serve")
@@ -216,7 +219,7 @@ def _flag_tenants(
 @click.option(
     "--token", "tokens", multiple=True,
     help=f"An API key clients may send (repeat for several tenants). [default: ${TOKEN_ENV}, "
-    "else generated]",
+    "else generated once and kept in the state dir]",
 )  # fmt: skip
 @click.option(
     "--workspace", "workspaces", multiple=True,
@@ -288,8 +291,6 @@ def serve_command(
         if not workspace or not workspace.isprintable() or any(c.isspace() for c in workspace):
             raise UsageLine(f"--workspace {workspace!r}: give a non-empty id without spaces")
     names = _protocol_names(protocols)
-    from pathlib import Path
-
     from tuneplug.paths import home
     from tuneplug.server.app import create_app
     from tuneplug.server.gateway import Limits
@@ -300,18 +301,16 @@ def serve_command(
     if not names:
         raise ConfigError("no protocol is installed: pip install tuneplug-gradient")
     served = [load_protocol(name) for name in names]
-    shown: dict[str, str]
+    shown: _Shown
     state = Path(state_dir) if state_dir else home() / "serve"
     identity = KeyIdentity(state)
     if tenants_file is not None:
         tenants = load_tenants_file(
             Path(tenants_file), default_rate_limit=rate_limit, identity=identity
         )
-        for tenant in tenants:
-            check_token(tenant.key.get_secret_value(), f"{tenants_file}: tenant {tenant.name!r}")
-        shown = {t.name: f"'<key of tenant {t.name}>'" for t in tenants}
+        shown = _Shown({t.name: f"'<key of tenant {t.name}>'" for t in tenants})
     else:
-        tenants, shown = _flag_tenants(tokens, workspaces, rate_limit, identity)
+        tenants, shown = _flag_tenants(tokens, workspaces, rate_limit, identity, state)
     limits = Limits(max_body_bytes, max_upload_bytes, header_timeout, body_timeout)
     backend = backend or _default_backend()
     # Failures are tuneplug errors (or OSError from the state dir): the `tuneplug` group
@@ -354,22 +353,27 @@ def _banner(
     sock: socket.socket,
     served: list[ServerProtocol],
     tenants: list[Tenant],
-    shown: dict[str, str],
+    shown: _Shown,
 ) -> None:
     """What to point clients at, printed once to whoever started the server; never logged."""
     url = base_url(host, sock)
     mounted = ", ".join(f"{p.name} at {url}{p.prefix}" for p in served)
     click.echo(f"tuneplug serve: {backend}: {mounted}")
+    if shown.kept is not None:
+        click.echo(
+            f"The key is kept in {shown.kept[1]} and served again on the next start; to rotate it, "
+            "delete that file (a new key is a new, empty tenant) or pass --token."
+        )
     click.echo("Use it with:")
-    if "generated" in shown:
+    if shown.kept is not None:
         import shlex
 
-        click.echo(f"  export {TOKEN_ENV}={shlex.quote(shown['generated'])}")
+        click.echo(f"  export {TOKEN_ENV}={shlex.quote(shown.kept[0])}")
     for tenant in tenants:
         if len(tenants) > 1:
-            click.echo(f"  # tenant {tenant.name}")
+            click.echo(f"  # tenant {tenant.name}{shown.labels.get(tenant.name, '')}")
         for protocol in served:
-            for line in protocol.client_hints(url, tenant, shown[tenant.name]):
+            for line in protocol.client_hints(url, tenant, shown.keys[tenant.name]):
                 click.echo(f"  {line}")
     sys.stdout.flush()
 

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import tuneplug
-from tuneplug.catalog import is_provider
+from tuneplug.catalog import provider_names
 from tuneplug.errors import CapabilityError, ConfigError, NotFoundError, UnknownModelError
 from tuneplug.jobs.backend import JobBackend, JobPage
 from tuneplug.jobs.types import Job, JobEvent
@@ -75,11 +75,18 @@ class Limits:
 
 
 def _open(ref: str) -> tuple[Provider, Model | None]:
-    """The provider ``ref`` names, and the base model it pins (``None`` for all)."""
-    if "/" not in ref and is_provider(ref):
-        provider = tuneplug.get_provider(ref)
-        provider.require(Capability.COMPLETE, "serve completions")
-        return provider, None
+    """The provider ``ref`` names, and the base model it pins (``None`` for all).
+
+    Raises:
+        UnknownModelError: a bare name that is no provider and no alias (naming both lists).
+    """
+    if "/" not in ref:
+        providers = provider_names()
+        if ref in providers:
+            provider = tuneplug.get_provider(ref)
+            provider.require(Capability.COMPLETE, "serve completions")
+            return provider, None
+        _check_alias(ref, providers)
     model = tuneplug.get_model(ref)
     if model.info.kind is not ModelKind.BASE:
         raise ConfigError(
@@ -88,6 +95,25 @@ def _open(ref: str) -> tuple[Provider, Model | None]:
         )
     model.provider.require(Capability.COMPLETE, "serve completions")
     return model.provider, model
+
+
+def _check_alias(ref: str, providers: list[str]) -> None:
+    # A provider is accepted here as well as a model: the error says so, in the words
+    # of every other model reference's ("unknown model ...: not ... (aliases: ...)").
+    import difflib
+
+    from tuneplug.config import load_config
+
+    aliases = sorted(load_config().settings.models)
+    if ref in aliases:
+        return
+    close = difflib.get_close_matches(ref, [*providers, *aliases], n=1, cutoff=0.75)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    raise UnknownModelError(
+        f"unknown backend {ref!r}{hint}: not a provider, 'provider/model' or an alias "
+        f"(providers: {', '.join(providers) or 'none'}; "
+        f"aliases: {', '.join(aliases) or 'none configured'})"
+    )
 
 
 class Gateway:

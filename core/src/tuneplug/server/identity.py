@@ -14,16 +14,14 @@ tenants are derived the same way (under another label), unless one is given.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import hmac
-import os
 import secrets
-import stat
 import uuid
 from pathlib import Path
 
 from tuneplug.errors import ConfigError
+from tuneplug.server.private_file import load_or_create
 
 __all__ = ["SECRET_FILE", "KeyIdentity"]
 
@@ -66,37 +64,10 @@ def _as_workspace(digest: bytes) -> str:
 
 
 def _load_or_create(path: Path) -> bytes:
+    text = load_or_create(path, lambda: secrets.token_hex(_SECRET_BYTES), 4 * _SECRET_BYTES)
     try:
-        return _read(path)
-    except FileNotFoundError:
-        pass
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # private, as open_database
-    # Written whole under a temporary name, then linked into place: two servers
-    # starting on one state dir at once agree on one secret, and neither reads half a file.
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "w") as out:
-            out.write(secrets.token_hex(_SECRET_BYTES) + "\n")
-            out.flush()
-            os.fsync(out.fileno())
-        with contextlib.suppress(FileExistsError):  # another server won the race: use its secret
-            os.link(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return _read(path)
-
-
-def _read(path: Path) -> bytes:
-    fd = os.open(path, os.O_RDONLY)
-    with os.fdopen(fd, "rb") as file:
-        mode = os.fstat(file.fileno()).st_mode
-        text = file.read(4 * _SECRET_BYTES)
-    if stat.S_IMODE(mode) & 0o077:
-        raise ConfigError(f"{path} is open to group or others: chmod 600 {path}")
-    try:
-        secret = bytes.fromhex(text.decode("ascii").strip())
-    except (UnicodeDecodeError, ValueError):
+        secret = bytes.fromhex(text.strip())
+    except ValueError:
         secret = b""
     if len(secret) != _SECRET_BYTES:
         # Never its content: it is the secret.

@@ -122,7 +122,10 @@ def load_tenants_file(
     its name by ``identity`` (stable across restarts), or a random one without it.
 
     Raises:
-        ConfigError: unreadable or malformed file, unknown keys, a missing key variable.
+        ConfigError: unreadable or malformed file; else every problem of every tenant
+            at once, each ``FILE:LINE: [tenants.NAME] KEY: problem`` (unknown keys, a
+            missing key variable, a key no client can send, a key or workspace shared
+            by two tenants), as config files report theirs. A key is never shown.
     """
     try:
         raw = path.read_bytes()
@@ -138,55 +141,117 @@ def load_tenants_file(
     if not isinstance(table, dict) or not table or others:
         where = location(path, [others[0]] if others else ["tenants"])
         raise ConfigError(f"{where}: expected only [tenants.<name>] tables")
-    return [
-        _tenant(path, name, entry, default_rate_limit, identity) for name, entry in table.items()
-    ]
+    problems: list[str] = []
+    tenants: list[Tenant] = []
+    for name, entry in table.items():
+        tenant = _tenant(path, name, entry, default_rate_limit, identity, problems)
+        if tenant is not None:
+            tenants.append(tenant)
+    problems.extend(_shared(path, tenants, table))
+    if len(problems) == 1:
+        raise ConfigError(problems[0])
+    if problems:
+        lines = "\n".join(problems)
+        raise ConfigError(
+            f"{len(problems)} problems in the tenants file:\n{lines}", problems=tuple(problems)
+        )
+    return tenants
 
 
 _TENANT_KEYS = ("key", "key_env", "rate_limit", "workspace")
 
 
+def _at(path: Path, name: str, key: str | None, problem: str) -> str:
+    # FILE:LINE: [tenants.NAME] key: problem, at the key's own line when there is one.
+    where = location(path, ["tenants", name, *([key] if key else [])])
+    return f"{where}: {toml_key(f'tenants.{name}', [key] if key else [])}: {problem}"
+
+
 def _tenant(
-    path: Path, name: str, entry: Any, default_rate: float | None, identity: KeyIdentity | None
-) -> Tenant:
-    def at(key: str | None = None, problem: str = "") -> ConfigError:
-        # FILE:LINE: [tenants.NAME] key: problem, at the key's own line when there is one.
-        where = location(path, ["tenants", name, *([key] if key else [])])
-        return ConfigError(
-            f"{where}: {toml_key(f'tenants.{name}', [key] if key else [])}: {problem}"
-        )
+    path: Path,
+    name: str,
+    entry: Any,
+    default_rate: float | None,
+    identity: KeyIdentity | None,
+    problems: list[str],
+) -> Tenant | None:
+    """The tenant of ``[tenants.NAME]``, or ``None`` with its problems added to ``problems``."""
+    found: list[str] = []
+
+    def at(key: str | None = None, problem: str = "") -> None:
+        found.append(_at(path, name, key, problem))
 
     if not isinstance(entry, dict):
-        raise at(problem=f"expected a table, found {toml_type(entry)}")
-    unknown = sorted(set(entry) - set(_TENANT_KEYS))
-    if unknown:
-        raise at(unknown[0], f"unknown setting (settings: {', '.join(_TENANT_KEYS)})")
+        problems.append(_at(path, name, None, f"expected a table, found {toml_type(entry)}"))
+        return None
+    for unknown in sorted(set(entry) - set(_TENANT_KEYS)):
+        at(unknown, f"unknown setting (settings: {', '.join(_TENANT_KEYS)})")
+    key: Any = ""
     if ("key" in entry) == ("key_env" in entry):
-        raise at(problem="give exactly one of key, key_env")
-    if "key_env" in entry:
+        at(problem="give exactly one of key, key_env")
+    elif "key_env" in entry:
         key = os.environ.get(str(entry["key_env"]), "")
         if not key:
-            raise at("key_env", f"environment variable {entry['key_env']} is not set")
+            at("key_env", f"environment variable {entry['key_env']} is not set")
+        else:
+            _check_key(key, lambda problem: at("key_env", f"{entry['key_env']}: {problem}"))
     else:
         key = entry["key"]
         if not isinstance(key, str):
-            raise at("key", f"expected a string, found {toml_type(key)}")
+            at("key", f"expected a string, found {toml_type(key)}")
+        else:
+            _check_key(key, lambda problem: at("key", problem))
     if "workspace" in entry:
         workspace = entry["workspace"]
     else:
         workspace = identity.named_workspace(name) if identity else new_workspace()
     rate = entry.get("rate_limit", default_rate)
     if not isinstance(workspace, str) or not workspace:
-        found = "an empty string" if workspace == "" else toml_type(workspace)
-        raise at("workspace", f"expected a non-empty string, found {found}")
+        shown = "an empty string" if workspace == "" else toml_type(workspace)
+        at("workspace", f"expected a non-empty string, found {shown}")
     if rate is not None and (isinstance(rate, bool) or not isinstance(rate, int | float)):
-        raise at("rate_limit", f"expected a number (requests per minute), found {toml_type(rate)}")
-    if rate is not None and not (math.isfinite(rate) and rate > 0):
-        raise at("rate_limit", f"must be a positive number (requests per minute), got {rate!r}")
+        at("rate_limit", f"expected a number (requests per minute), found {toml_type(rate)}")
+    elif rate is not None and not (math.isfinite(rate) and rate > 0):
+        at("rate_limit", f"must be a positive number (requests per minute), got {rate!r}")
+    if not name or not set(name) <= _NAME_CHARS:
+        at(problem=f"tenant name {name!r}: use letters, digits, '_', '-', '.'")
+    problems.extend(found)
+    if found:
+        return None
+    return Tenant(name, SecretStr(key), workspace, float(rate) if rate is not None else None)
+
+
+def _check_key(key: str, problem: Callable[[str], None]) -> None:
+    from tuneplug.server.keys import check_token
+
     try:
-        return Tenant(name, SecretStr(key), workspace, float(rate) if rate is not None else None)
+        check_token(key, "")
     except ConfigError as exc:
-        raise at(problem=exc.message.removeprefix(f"tenant {name!r}: ")) from None
+        problem(exc.message.removeprefix(": "))  # never the key itself
+
+
+def _shared(path: Path, tenants: list[Tenant], table: dict[str, Any]) -> list[str]:
+    """A key or workspace given to two tenants, at the later one's line (keys never shown)."""
+    found: list[str] = []
+    first_key: dict[str, str] = {}
+    first_space: dict[str, str] = {}
+    for tenant in tenants:
+        key = tenant.key.get_secret_value()
+        setting = "key" if "key" in table[tenant.name] else "key_env"
+        if key in first_key:
+            found.append(
+                _at(path, tenant.name, setting,
+                    f"the API key of tenant {first_key[key]!r} too (each key is one tenant)")
+            )  # fmt: skip
+        first_key.setdefault(key, tenant.name)
+        if tenant.workspace in first_space:
+            found.append(
+                _at(path, tenant.name, "workspace",
+                    f"{tenant.workspace!r} is the workspace of tenant "
+                    f"{first_space[tenant.workspace]!r} too")
+            )  # fmt: skip
+        first_space.setdefault(tenant.workspace, tenant.name)
+    return found
 
 
 class RateLimiter:
