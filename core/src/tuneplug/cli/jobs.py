@@ -274,7 +274,10 @@ def _work(job_id: str) -> None:
     from tuneplug.errors import InvalidRequestError
     from tuneplug.jobs.detach import fail_unstarted
     from tuneplug.jobs.local import LocalJobs, job_store
+    from tuneplug.jobs.starting import adopt
 
+    # The start lock our parent passed: held until the runner runs (or this process exits).
+    adopt(job_store().path.parent / job_id.rpartition("/")[2])
     try:
         job = _find(job_id)
         backend = job.backend()

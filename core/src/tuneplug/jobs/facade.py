@@ -209,7 +209,8 @@ def follow(
 
 
 _STOPPED = {
-    "interrupted": "its runner was interrupted or killed",
+    # A queued job whose process exited before its runner began reads interrupted too.
+    "interrupted": "its runner was interrupted or killed, or its process exited before it ran",
     "paused": "it was paused",
 }
 """Raw statuses of a paused job nothing will continue by itself (``pausing`` still runs)."""

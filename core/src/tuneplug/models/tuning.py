@@ -326,7 +326,9 @@ class TuningMixin:
         store = job_store()
         other = store.holder(self.provider.name, self.info.id) if store.path.exists() else None
         if other is not None:
-            raise in_use_error(other)
+            from tuneplug.jobs.probe import read_state
+
+            raise in_use_error(other, state=read_state(store, other)[2])
         self.provider.call("tuneplug_delete_adapter", model=self.info)
 
     def _model_deleter(self) -> Callable[[str], None] | None:
