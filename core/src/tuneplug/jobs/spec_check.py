@@ -64,7 +64,8 @@ def check_spec(provider: Provider, spec: JobSpec) -> ModelInfo:
         # What the new adapter takes, checked before any I/O (the data is read next).
         base = Model(info, provider)
         base.check_adapter_args(spec.rank, spec.learning_rate)
-        base._adapter_options(adapter_options(spec))
+        # An unknown `extra` lists the options `extra` takes: not the spec's own fields.
+        base._adapter_options(adapter_options(spec), (), frozenset(JobSpec.model_fields))
     return info
 
 
