@@ -196,3 +196,44 @@ def test_adapter_options_from_the_cli(knobs: Declaring) -> None:
     assert bad.stderr.startswith("error: -o alpha: unknown option for knobs (did you mean")
     assert "valid options: rank, learning_rate, lora_alpha" in bad.stderr
     assert len(knobs.calls) == 1
+
+
+# A job's `extra` (`-o` of `jobs create`): the spec's own fields are refused as such, naming
+# the argument or flag that sets them, and the valid options listed are only those `extra`
+# really takes (user7 #10).
+
+
+@pytest.mark.parametrize("field", ["rank", "learning_rate", "lora_alpha", "seed", "suffix"])
+def test_a_spec_field_in_a_jobs_extra_names_its_argument(knobs: Declaring, field: str) -> None:
+    with no_network(), pytest.raises(InvalidRequestError) as refused:
+        tuneplug.get_model("knobs/m").start_fine_tune(["a"], extra={field: 4})
+    assert str(refused.value) == (
+        f"extra[{field!r}] is a field of the job spec, not a provider option: set it with {field}=4"
+    )
+    assert knobs.calls == []  # nothing created
+
+
+def test_an_unknown_job_option_lists_what_extra_takes(knobs: Declaring) -> None:
+    with no_network(), pytest.raises(InvalidRequestError) as refused:
+        tuneplug.get_model("knobs/m").start_fine_tune(["a"], extra={"rnak": 4})
+    # lora_alpha is declared, but a job sets it with lora_alpha=, not in extra.
+    assert str(refused.value) == "knobs: unknown option 'rnak'; valid options: none"
+    bad = CliRunner().invoke(cli, ["jobs", "create", "knobs/m", "-", "-o", "foo=1"], input="a\n")
+    assert bad.stderr.splitlines() == [
+        "error: -o foo: unknown option for knobs; valid options: none"
+    ]
+    spec = CliRunner().invoke(cli, ["jobs", "create", "knobs/m", "-", "-o", "lora_alpha=8"])
+    assert spec.stderr.splitlines() == [
+        "error: -o lora_alpha: a field of the job spec, set by --lora-alpha"
+    ]
+    assert knobs.calls == []
+
+
+def test_the_mock_job_extra_takes_no_options(tuneplug_home: Any) -> None:
+    model = tuneplug.get_model("mock/tiny")
+    with no_network(), pytest.raises(InvalidRequestError) as refused:
+        model.start_fine_tune(["a"], extra={"foo": 1})
+    assert str(refused.value) == "mock: unknown option 'foo'; valid options: none"
+    with pytest.raises(InvalidRequestError, match=r"^extra\['rank'\] is a field of the job spec"):
+        model.start_fine_tune(["a"], extra={"rank": 4})
+    assert model.provider.name == "mock" and tuneplug.list_jobs("mock").data == []

@@ -157,6 +157,10 @@ def test_the_cli_sends_beta_as_dpo_s_hyperparameter(
          "error: -o beta: applies only to --method dpo"),
         (["-o", "suffix2=x"],
          "error: -o suffix2: unknown option for OpenAI jobs (known: beta, file_format, metadata)"),
+        # A typo gets the did-you-mean every other unknown option gets.
+        (["-o", "metadta=1"],
+         "error: -o metadta: unknown option for OpenAI jobs (did you mean 'metadata'?) "
+         "(known: beta, file_format, metadata)"),
         (["--learning-rate", "0.1"],
          "error: --learning-rate: not taken by OpenAI fine-tuning jobs "
          "(OpenAI takes learning_rate_multiplier, relative to its default)"),

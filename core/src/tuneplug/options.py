@@ -155,10 +155,15 @@ def _check_finite(
 
 
 def _unknown(
-    name: str, declared: DeclaredOptions, common: tuple[str, ...], provider: str | None
+    name: str,
+    declared: DeclaredOptions,
+    common: tuple[str, ...],
+    provider: str | None,
+    unlisted: frozenset[str] = frozenset(),
 ) -> OptionError:
-    valid = (*common, *declared.names)
-    close = difflib.get_close_matches(name, valid, n=1)
+    valid = (*common, *(n for n in declared.names if n not in unlisted))
+    # Never the refused name itself: "unknown option 'x' (did you mean 'x'?)" helps no one.
+    close = difflib.get_close_matches(name, [v for v in valid if v != name], n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     listed = ", ".join(valid) if valid else "none"
     # The provider is named once, by the error's prefix (or, in `detail`, here).
@@ -176,10 +181,13 @@ def check_extra(
     declared: DeclaredOptions,
     provider: str | None,
     common: tuple[str, ...] = COMMON_OPTIONS,
+    unlisted: frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
     """Validate provider-specific ``extra`` against ``declared``; the values to pass on.
 
-    ``common`` are the other valid names, listed in an unknown-name error.
+    ``common`` are the other valid names, listed in an unknown-name error; ``unlisted``
+    declared names are not listed there (a job's spec fields: its caller sets them
+    with their own arguments).
 
     Raises:
         OptionError: an unknown name (listing the valid ones) or an invalid value.
@@ -193,7 +201,7 @@ def check_extra(
     if model is None or model.model_config.get("extra") != "allow":
         for name in extra:
             if name not in names:
-                raise _unknown(name, declared, common, provider)
+                raise _unknown(name, declared, common, provider, unlisted)
     assert model is not None  # an unknown name was refused above without a model
     try:
         validated = model.model_validate(dict(extra))

@@ -1,8 +1,10 @@
 """``tuneplug fine-tune``: a front end on a local fine-tuning job.
 
 A run is a local job (:mod:`tuneplug.jobs.local`) over the file in its own
-order (no shuffle), tagged with the run's key: the adapter, the file (path,
-size and modification time), the batch size and the epochs. Running the same
+order (no shuffle), tagged with the run's key: the adapter, the file (its path,
+and its content: size and SHA-256, not its modification time), the batch size
+and the epochs. A rerun after the file's content changed is refused while the
+run's job is unfinished, saying so and how to go on. Running the same
 command again after an interruption or a refused step resumes that job, every
 step applied exactly once (see :mod:`tuneplug.jobs.runner`); ``resume=False``
 starts a new job, and later runs resume that one. A finished run's job stays listed in
@@ -28,10 +30,51 @@ __all__ = ["run_fine_tune", "run_key"]
 
 
 def run_key(model: Model, file: Path, batch_size: int, epochs: int) -> str:
-    """The tag of the job a run of this adapter, file, batch size and epochs uses."""
-    stat = file.stat()
-    key = f"{model.ref}\0{file.resolve()}\0{stat.st_size}\0{stat.st_mtime_ns}\0{batch_size}"
-    return "fine-tune:" + hashlib.sha256(f"{key}\0{epochs}".encode()).hexdigest()[:24]
+    """The tag of the job a run of this adapter, file, batch size and epochs uses:
+    ``fine-tune:<the command's 24 hex digits>:<the file's content, 24 hex digits>``.
+
+    The file is known by its bytes (size and SHA-256), not its modification time: a
+    file touched, saved unchanged or checked out again is the same file.
+
+    Raises:
+        OSError: the file cannot be read.
+    """
+    command = f"{model.ref}\0{file.resolve()}\0{batch_size}\0{epochs}"
+    return f"{_command_key(command)}:{_content_key(file)}"
+
+
+def _command_key(command: str) -> str:
+    return "fine-tune:" + hashlib.sha256(command.encode()).hexdigest()[:24]
+
+
+def _content_key(file: Path) -> str:
+    content = hashlib.sha256()
+    size = 0
+    with file.open("rb") as fh:
+        # Bounded by the file's size, 1 MiB at a time.
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            content.update(chunk)
+            size += len(chunk)
+    return hashlib.sha256(f"{size}\0{content.hexdigest()}".encode()).hexdigest()[:24]
+
+
+def _changed_since(jobs: Any, origin: str, path: Path) -> InvalidRequestError | None:
+    """The refusal of a run whose file changed since this command's unfinished job read
+    it (same adapter, file path, batch size and epochs; other bytes), or ``None``."""
+    command = origin.rpartition(":")[0] + ":"
+    for row in jobs.store.by_origin_prefix(command):
+        if row.origin == origin or row.status in ("succeeded", "failed", "cancelled"):
+            continue
+        ref = f"{row.provider}/{row.id}"
+        return InvalidRequestError(
+            f"{path} changed since job {ref} (an unfinished run of this command) read it, "
+            f"so rerunning the command cannot resume that job: `tuneplug jobs resume {ref}` "
+            "finishes it on the file as it was then (the job keeps its own copy), or "
+            f"`tuneplug jobs cancel {ref}` ends it, after which this command trains on the "
+            "file as it is now",
+            provider=row.provider,
+        )
+    return None
 
 
 def run_fine_tune(
@@ -80,6 +123,9 @@ def run_fine_tune(
     # Only the newest job of this run is ever resumed: --no-resume leaves older ones behind.
     latest = next(iter(jobs.store.by_origin(origin)), None)
     again = resume and latest is not None and latest.status not in _ENDED
+    changed = None if again or not resume else _changed_since(jobs, origin, path)
+    if changed is not None:
+        raise changed
     # Another job on the adapter refuses this run before the file is read.
     jobs.check_free(model.id, latest.id if again and latest is not None else None)
     total = count_samples(path)  # validates every line before anything is made

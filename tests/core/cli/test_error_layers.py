@@ -42,8 +42,9 @@ CASES = [  # (command line, the one error line)
      "error: --top-p: invalid value 3.0: Input should be less than or equal to 1"),
     (["batch", "mock/tiny", "{in}", "-o", "{out}", "-O", "volume=3"],
      f"error: -O volume: unknown option for mock; {VALID}"),
+    # A job's -o takes what its extra takes (none on the mock): not --rank's field.
     (["jobs", "create", "mock/tiny", "{data}", "-o", "volume=3"],
-     "error: -o volume: unknown option for mock; valid options: rank, learning_rate"),
+     "error: -o volume: unknown option for mock; valid options: none"),
     (["jobs", "create", "mock/tiny", "{data}", "--method", "dpo"],
      "error: --method: the local job runner cannot take 'dpo' (it trains with sft steps)"),
     (["jobs", "create", "mock/tiny", "{data}", "--learning-rate-multiplier", "2"],

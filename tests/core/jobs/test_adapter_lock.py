@@ -185,7 +185,7 @@ def test_the_cli_refuses_another_run_and_resumes_the_same_one(
         ["jobs", "create", adapter.ref, str(data), "--detach"],
     ):
         line = _error(_invoke(*args))
-        assert f"mock/{paused} (running or interrupted, not ended)" in line, line
+        assert f"mock/{paused} (interrupted, not ended)" in line, line
         assert f"tuneplug jobs resume mock/{paused}" in line, line
     assert [j.id for j in jobs.list().data] == [paused]
     # The same command resumes its own job (and finishes it), as before.
@@ -225,10 +225,9 @@ def test_an_adapter_an_unfinished_job_trains_is_not_deleted(adapter: Model, stat
     holder = _holding(jobs, adapter, state)
     with pytest.raises(AdapterBusyError) as caught:
         adapter.delete()
-    status = {"interrupted": "running or interrupted"}.get(state, state)
     assert str(caught.value) == (
         f"mock: cannot delete adapter mock/{adapter.id}: job mock/{holder} trains it "
-        f"({status}, not ended); end that job first with "
+        f"({state}, not ended); end that job first with "
         f"tuneplug.get_job('mock/{holder}').cancel()"
     )
     # The documented fields, for a caller that handles the refusal itself.

@@ -99,7 +99,10 @@ def test_lora_flags_a_provider_does_not_take_are_a_usage_error(data: str) -> Non
     result = invoke("jobs", "create", "mock/tiny", data, "--lora-alpha", "16", "--rank", "4")
     assert result.exit_code == 2
     (line,) = result.stderr.splitlines()
-    assert line.startswith("error: --lora-alpha: ") and "valid options: rank" in line
+    assert line == (
+        "error: --lora-alpha: not taken by this provider's adapters "
+        "(they declare no lora_alpha option)"
+    )
     assert list(tuneplug.list_jobs()) == []
 
 
@@ -139,4 +142,39 @@ def test_interrupting_jobs_events_follow_says_the_job_keeps_running(
     assert result.stderr.splitlines()[-1] == (
         f"error: interrupted; the job keeps running; follow it again with "
         f"`tuneplug jobs events {ref} -f`"
+    )
+
+
+@pytest.mark.parametrize("command", ["create", "wait"])
+def test_following_a_providers_job_that_drops_out_says_the_job_goes_on(
+    make_plugin: Callable[..., Any], register: Callable[..., Any], data: str, command: str
+) -> None:
+    class Restarting(NativeJobs):
+        """Its service restarts while the job is followed: every read fails after it
+        was created (or, for `jobs wait`, found)."""
+
+        def create(self, spec: Any) -> Job:
+            return self._job()
+
+        reads = 0
+
+        def get(self, job_id: str) -> Job:
+            self.reads += 1
+            if command == "wait" and self.reads == 1:
+                return self._job()  # `jobs wait` found it: it drops out while followed
+            raise tuneplug.errors.ConnectionError(
+                "cannot connect to http://127.0.0.1:1 (gave up after 3 attempts)",
+                provider="native",
+            )
+
+    backend = Restarting("native")
+    register("native", make_plugin("native", jobs=lambda ctx: backend))
+    args = ["jobs", "create", "native/base", data] if command == "create" else []
+    ref = "native/ftjob-native1"
+    result = invoke(*args) if args else invoke("jobs", "wait", ref)
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[-1] == (
+        "error: native: cannot connect to http://127.0.0.1:1 (gave up after 3 attempts); "
+        "only following it stopped: the job goes on at 'native'; follow it again with "
+        f"`tuneplug jobs wait {ref}` or stop it with `tuneplug jobs cancel {ref}`"
     )

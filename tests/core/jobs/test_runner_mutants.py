@@ -109,7 +109,7 @@ def test_a_job_another_runner_holds_is_refused_as_running(
         f"job {job.id} is already running (in another process or thread); "
         f"follow it with `tuneplug jobs wait {job.id}`"
     )
-    assert job.refresh().raw_status == "queued"  # the running one's job, untouched
+    assert job_store().get(job.id).status == "queued"  # the running one's job, untouched
 
 
 def test_a_runner_says_who_it_is_while_it_runs(make_plugin, register) -> None:  # type: ignore[no-untyped-def]

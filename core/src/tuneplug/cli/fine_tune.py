@@ -24,7 +24,8 @@ __all__ = ["fine_tune"]
 )  # fmt: skip
 @click.option(
     "--resume/--no-resume", default=True, show_default=True,
-    help="Continue an interrupted run of the same model, file and batch size.",
+    help="Continue an interrupted run of the same model, file (its content), batch size "
+    "and epochs.",
 )  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def fine_tune(

@@ -274,7 +274,10 @@ def _work(job_id: str) -> None:
     from tuneplug.errors import InvalidRequestError
     from tuneplug.jobs.detach import fail_unstarted
     from tuneplug.jobs.local import LocalJobs, job_store
+    from tuneplug.jobs.starting import adopt
 
+    # The start lock our parent passed: held until the runner runs (or this process exits).
+    adopt(job_store().path.parent / job_id.rpartition("/")[2])
     try:
         job = _find(job_id)
         backend = job.backend()
@@ -314,22 +317,33 @@ def jobs_cancel(job_ref: str, as_json: bool) -> None:
 @jobs.command("events")
 @click.argument("job_ref", metavar="ID", type=JOB_REF)
 @click.option("--follow", "-f", is_flag=True, help="Keep printing until the job ends.")
-@click.option("--after", help="Only the events after this event id (not with --follow).")
+@click.option(
+    "--after", help="Only the events after this event id (the first column; not with --follow)."
+)
+@click.option(
+    "--limit", type=click.IntRange(1, 1000), default=None,
+    help="Print at most this many events (a more: line on stderr gives the next page's command).",
+)  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
-def jobs_events(job_ref: str, follow: bool, after: str | None, as_json: bool) -> None:
-    """Print the events of the job ID, oldest first."""
+def jobs_events(
+    job_ref: str, follow: bool, after: str | None, limit: int | None, as_json: bool
+) -> None:
+    """Print the events of the job ID, oldest first: event id, time, level, message."""
     import datetime
+    import shlex
 
-    if follow and after is not None:
-        raise click.UsageError("--follow prints every event: give --follow or --after, not both")
+    if follow and (after is not None or limit is not None):
+        given = "--after" if after is not None else "--limit"
+        raise click.UsageError(f"--follow prints every event: give --follow or {given}, not both")
     job = _find(job_ref)
 
     def show(event: JobEvent) -> None:
         if as_json:
             click.echo(json.dumps(event.model_dump(mode="json")))
         else:
+            # The id first: what --after takes (ids are global, not numbered from 1 per job).
             when = datetime.datetime.fromtimestamp(event.created_at).strftime("%H:%M:%S")
-            click.echo(f"{when} {event.level:5} {event.message}")
+            click.echo(f"{event.id} {when} {event.level:5} {event.message}")
         sys.stdout.flush()
 
     if follow:
@@ -340,13 +354,22 @@ def jobs_events(job_ref: str, follow: bool, after: str | None, as_json: bool) ->
         final = job.wait(on_event=show)
         click.echo(f"{final.ref} {final.status.value}", err=True)
         return
+    left = limit
     while True:  # bounded: each page moves forward, the last says no more
-        page = refused_as({"after": "--after"}, job.events, after=after, limit=100)
+        size = 100 if left is None else min(100, left)
+        page = refused_as({"after": "--after"}, job.events, after=after, limit=size)
         for event in page:
             show(event)
             after = event.id
         if not page.has_more or not page.data:
             return
+        if left is not None:
+            left -= len(page.data)
+            if left <= 0:
+                command = ["tuneplug", "jobs", "events", job.ref, "--after", str(after)]
+                command += ["--limit", str(limit)]
+                click.echo(f"more: {shlex.join(command)}", err=True)
+                return
 
 
 def _register() -> None:

@@ -112,7 +112,7 @@ def jobs_delete(job_ref: str, force: bool) -> None:
 def jobs_prune(older_than: float, dry_run: bool, limit: int, served: bool, as_json: bool) -> None:
     """Delete the local jobs (every provider's) that ended before an age.
 
-    Jobs that have not ended (queued, running, paused) are never touched, nor
+    Jobs that have not ended (queued, running, paused, interrupted) are never touched, nor
     one being resumed at that moment; the models they trained stay. A gateway's
     jobs (its clients' job history) are skipped unless --include-served. Job
     directories with no record (left by a killed creation or deletion) unchanged

@@ -214,13 +214,33 @@ def attach(job: Job, as_json: bool, plot: str | None, run: bool) -> None:
         else:
             try:
                 final = job.wait(on_event=watch)
-            except TuneplugError:
+            except TuneplugError as exc:
                 # A paused job nothing will continue: the summary, then the CLI's
                 # way to resume it (the Python error also names job.resume()).
-                final = job.refresh()
-                if final.status is not JobStatus.PAUSED:
+                try:
+                    final = job.refresh()
+                except TuneplugError:
+                    raise _lost_sight(job, exc) from exc  # its service is out of reach
+                if final.status.is_terminal:
                     raise
+                if final.status is not JobStatus.PAUSED:
+                    raise _lost_sight(job, exc) from exc
     _summary(final, watch.curves, as_json, plot)
+
+
+def _lost_sight(job: Job, exc: Exception) -> Exception:
+    """``exc`` (following ``job`` failed: its service restarting, the network down), saying
+    that only the following stopped, not the job, and how to follow it again."""
+    from tuneplug.errors import TuneplugError
+
+    if not isinstance(exc, TuneplugError):
+        return exc
+    return TuneplugError(
+        f"{exc.said_of(None)}; only following it stopped: the job goes on at "
+        f"{job.provider!r}; follow it again with `tuneplug jobs wait {job.ref}` "
+        f"or stop it with `tuneplug jobs cancel {job.ref}`",
+        retryable=exc.retryable,
+    )
 
 
 def _interrupted(job: Job, here: bool) -> str:

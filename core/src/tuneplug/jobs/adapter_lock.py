@@ -63,12 +63,13 @@ def holder(
     return job_row(rows[0]) if rows else None
 
 
-def busy_error(other: JobRow, *, step: bool = False) -> AdapterBusyError:
+def busy_error(other: JobRow, *, step: bool = False, state: str | None = None) -> AdapterBusyError:
     """The refusal of a job (or, ``step``, of a step outside jobs) on the adapter
-    ``other`` (an unfinished job) trains."""
+    ``other`` (an unfinished job) trains; ``state`` is its status as read with its
+    runner probed (``interrupted``...), when the caller knows it."""
     ref = f"{other.provider}/{other.id}"
     # The journal says "running" for a live runner and a killed one alike.
-    status = "running or interrupted" if other.status == "running" else other.status
+    status = state or ("running or interrupted" if other.status == "running" else other.status)
     rule = (
         "a step outside that job would change the weights it resumes on"
         if step
@@ -86,13 +87,14 @@ def busy_error(other: JobRow, *, step: bool = False) -> AdapterBusyError:
     )
 
 
-def in_use_error(other: JobRow) -> AdapterBusyError:
+def in_use_error(other: JobRow, *, state: str | None = None) -> AdapterBusyError:
     """The refusal to delete the adapter ``other`` (an unfinished job) trains: the job
-    would fail at its next step, or could never be resumed."""
+    would fail at its next step, or could never be resumed (``state`` as for
+    :func:`busy_error`)."""
     from tuneplug.speech import speaks_flags
 
     ref = f"{other.provider}/{other.id}"
-    status = "running or interrupted" if other.status == "running" else other.status
+    status = state or ("running or interrupted" if other.status == "running" else other.status)
     how = (
         f"`tuneplug jobs cancel {ref}`" if speaks_flags() else f"tuneplug.get_job({ref!r}).cancel()"
     )

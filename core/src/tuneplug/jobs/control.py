@@ -27,8 +27,7 @@ from typing import TYPE_CHECKING, Literal
 
 from filelock import Timeout
 
-from tuneplug.errors import InvalidRequestError, TuneplugError
-from tuneplug.jobs.adapter_lock import busy_error
+from tuneplug.errors import AdapterBusyError, InvalidRequestError, TuneplugError
 from tuneplug.jobs.detach import check_detachable
 from tuneplug.jobs.outcomes import (
     cannot_continue,
@@ -38,6 +37,7 @@ from tuneplug.jobs.outcomes import (
     uncertain_message,
 )
 from tuneplug.jobs.runner import runner_lock
+from tuneplug.jobs.starting import hold, release
 from tuneplug.jobs.store import Event, JobRow, JobStore
 from tuneplug.jobs.types import Job
 
@@ -93,6 +93,8 @@ class JobControl:
 
         def to_job(self, row: JobRow) -> Job: ...
 
+        def busy(self, other: JobRow) -> AdapterBusyError: ...
+
     def cancel(self, job_id: str) -> Job:
         """Cancel at once when no runner holds the job, else ask its runner to stop and
         wait for it (its step in flight), at most :data:`CANCEL_WAIT` seconds: the job
@@ -120,6 +122,7 @@ class JobControl:
                 self.store.set_status(job_id, "cancelled", cancelled)
         finally:
             lock.release()
+        release(self._dir(job_id))  # a start this process held: nothing left to start
         return self.get(job_id)
 
     def _refuse_ended(self, row: JobRow, verb: str, ends: tuple[str, ...]) -> None:
@@ -153,6 +156,7 @@ class JobControl:
                 self.store.stop(job_id, "paused", ("info", "message", "paused", None, {}))
         finally:
             lock.release()
+        release(self._dir(job_id))  # a start this process held: resume() starts it again
         return self.get(job_id)
 
     def resume(self, job_id: str, *, start: Start = "thread") -> Job:
@@ -204,11 +208,19 @@ class JobControl:
             row = self.store.get(job_id)
             self._resumable(row)
             self._continuable(row)
-            # Queued until its runner takes the lock: never mistaken for the dead run it replaces.
-            self.store.request_stop(job_id, None)
-            other = self.store.take(job_id, "queued", ("info", "message", "resuming", None, {}))
+            # Queued until its runner takes the lock: never mistaken for the dead run it
+            # replaces. The start lock, held until then, tells it from a job whose
+            # resumer exited before its runner began (read as interrupted).
+            hold(self._dir(job_id), job_id)
+            try:
+                self.store.request_stop(job_id, None)
+                other = self.store.take(job_id, "queued", ("info", "message", "resuming", None, {}))
+            except BaseException:
+                release(self._dir(job_id))
+                raise
             if other is not None:
-                raise busy_error(other)
+                release(self._dir(job_id))
+                raise self.busy(other)
         finally:
             lock.release()
         self._start(job_id, start)

@@ -31,6 +31,7 @@ from filelock import Timeout
 
 from tuneplug.errors import InvalidRequestError, NotFoundError, TuneplugError
 from tuneplug.jobs.runner import runner_lock
+from tuneplug.jobs.starting import START_FD_ENV
 from tuneplug.jobs.store import JobStore
 from tuneplug.provider import Provider
 
@@ -70,13 +71,19 @@ def check_detachable(provider: Provider) -> None:
         )
 
 
-def spawn_worker(job_id: str, job_dir: Path) -> None:
-    """Start the detached runner of ``job_id``, logging to ``job_dir/runner.log``."""
+def spawn_worker(job_id: str, job_dir: Path, start_fd: int | None = None) -> None:
+    """Start the detached runner of ``job_id``, logging to ``job_dir/runner.log``;
+    ``start_fd`` (the job's start lock, :mod:`tuneplug.jobs.starting`) is inherited by it."""
+    env = dict(os.environ)
+    env.pop(START_FD_ENV, None)
+    if start_fd is not None:
+        env[START_FD_ENV] = str(start_fd)
     with (job_dir / "runner.log").open("ab") as log:
         subprocess.Popen(
             [sys.executable, "-m", "tuneplug", "jobs", "resume", job_id, "--worker"],
             stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd=os.getcwd(),
-            start_new_session=True, close_fds=True,
+            start_new_session=True, close_fds=True, env=env,
+            pass_fds=() if start_fd is None else (start_fd,),
         )  # fmt: skip
 
 

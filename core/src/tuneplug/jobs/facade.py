@@ -8,6 +8,7 @@ provider with neither raises ``CapabilityError`` before any I/O.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -98,6 +99,7 @@ def make_spec(model: str, data: Any, spec: dict[str, Any]) -> JobSpec:
     if spec.get("validation_data") is not None:
         check_data(spec["validation_data"], "validation_data")
     _check_method_options(spec)
+    _check_extra_names(spec)
     # Text fields (suffix, extra, ...): pydantic's own message names no offset.
     for name, value in spec.items():
         if name != "validation_data":  # a path may hold undecodable bytes: check_data's
@@ -127,6 +129,34 @@ def _check_method_options(spec: dict[str, Any]) -> None:
         if option in extra and spec.get("method", "sft") != method:
             detail = f"applies only to {setting('method', method)}"
             raise OptionError(f"{option} {detail}", option=option, detail=detail)
+
+
+def _check_extra_names(spec: dict[str, Any]) -> None:
+    """Refuse a job spec field passed in ``extra`` (``extra={"rank": 4}``), naming the
+    argument that sets it, not the provider's "unknown option"."""
+    from tuneplug.options import OptionError
+
+    extra = spec.get("extra")
+    if not isinstance(extra, dict):
+        return  # JobSpec names the wrong type
+    for name, value in extra.items():
+        if name in JobSpec.model_fields:
+            detail = f"a field of the job spec, not a provider option: set it with {setting(name)}"
+            shown = setting(name, value) if _jsonable(value) else setting(name)
+            raise OptionError(
+                f"extra[{name!r}] is a field of the job spec, not a provider option: "
+                f"set it with {shown}",
+                option=name,
+                detail=detail,
+            )
+
+
+def _jsonable(value: Any) -> bool:
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def spec_error(exc: ValidationError) -> OptionError:
@@ -209,7 +239,8 @@ def follow(
 
 
 _STOPPED = {
-    "interrupted": "its runner was interrupted or killed",
+    # A queued job whose process exited before its runner began reads interrupted too.
+    "interrupted": "its runner was interrupted or killed, or its process exited before it ran",
     "paused": "it was paused",
 }
 """Raw statuses of a paused job nothing will continue by itself (``pausing`` still runs)."""

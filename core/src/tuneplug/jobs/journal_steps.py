@@ -84,9 +84,12 @@ class StepJournal:
         """
         with self._write() as conn:
             other = holder(conn, provider, target)
-            if other is not None:
-                raise busy_error(other, step=True)
-            return raise_direct(conn, provider, target)
+            if other is None:
+                return raise_direct(conn, provider, target)
+        from tuneplug.jobs.probe import read_state  # it reads this journal: imported late
+
+        # Its status as it reads, probed outside the write (it reads the journal again).
+        raise busy_error(other, step=True, state=read_state(self, other)[2])  # type: ignore[arg-type]
 
     def forget_direct_step(self, provider: str, target: str, version: int) -> None:
         """The step outside jobs that raised ``target`` to ``version`` was not applied."""

@@ -26,6 +26,7 @@ modules of their own.
 from __future__ import annotations
 
 import contextlib
+import os
 import secrets
 import shutil
 import threading
@@ -33,10 +34,8 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from filelock import Timeout
-
 from tuneplug.arguments import check_int
-from tuneplug.errors import InvalidRequestError, NotFoundError
+from tuneplug.errors import AdapterBusyError, InvalidRequestError, NotFoundError
 from tuneplug.jobs.adapter_lock import busy_error
 from tuneplug.jobs.backend import JobPage
 from tuneplug.jobs.checkpoints import epoch_checkpoints
@@ -46,9 +45,11 @@ from tuneplug.jobs.data import write_samples
 from tuneplug.jobs.detach import check_detachable, spawn_worker
 from tuneplug.jobs.events import event_seq, to_event
 from tuneplug.jobs.inputs import iter_samples, no_samples
+from tuneplug.jobs.probe import read_state, runner_alive
 from tuneplug.jobs.prune import remove_job, served_by
 from tuneplug.jobs.runner import Runner, runner_lock
 from tuneplug.jobs.spec_check import adapter_options, check_spec
+from tuneplug.jobs.starting import hand_over, hold, release
 from tuneplug.jobs.store import JobRow, JobStore, journal_path
 from tuneplug.jobs.types import Job, JobCheckpoint, JobEvent, JobSpec, JobStatus
 from tuneplug.provider import Provider
@@ -90,32 +91,12 @@ class LocalJobs(JobControl):
 
     def alive(self, job_id: str) -> bool:
         """Whether a runner (any process) holds the job's lock."""
-        if not self._dir(job_id).is_dir():
-            return False
-        lock = runner_lock(self._dir(job_id))
-        try:
-            lock.acquire(timeout=0)
-        except Timeout:
-            return True
-        lock.release()
-        return False
+        return runner_alive(self._dir(job_id))
 
     def to_job(self, row: JobRow) -> Job:
-        """The public form of a journal row, its status adjusted for a dead runner."""
-        status, raw = JobStatus(row.status), row.status
-        if status in (JobStatus.QUEUED, JobStatus.RUNNING):
-            alive = self.alive(row.id)
-            if not alive:
-                # The row may predate the runner's last write: it journals its end, then
-                # lets go of the lock. Read after a probe that found the lock free, it is final.
-                row = self.store.get(row.id)
-                status, raw = JobStatus(row.status), row.status
-            if alive and row.cancel_requested:
-                status, raw = JobStatus.CANCELLING, "cancelling"
-            elif alive and row.stop_request == "pause":
-                status, raw = JobStatus.PAUSED, "pausing"  # as OpenAI's: stops after this step
-            elif status is JobStatus.RUNNING and not alive:
-                status, raw = JobStatus.PAUSED, "interrupted"
+        """The public form of a journal row, its status as it reads (:mod:`.probe`): a
+        job nothing runs or will run reads ``paused``, ``raw_status`` ``interrupted``."""
+        row, status, raw = read_state(self.store, row, self.alive)
         settings = row.settings
         shown = ("n_epochs", "batch_size", "seed", "shuffle")
         hyper = {k: settings[k] for k in shown if k in settings}
@@ -203,11 +184,18 @@ class LocalJobs(JobControl):
         )  # fmt: skip
         what = f"{n} samples, {epochs} epoch(s) of {per_epoch} step(s), training {target}"
         try:
+            # Held from before the job reads queued until its runner runs: a process that
+            # exits before that leaves a job read as interrupted, not queued for ever.
+            hold(job_dir, job_id)
             # Checked again in the write: another process may have taken the adapter since.
             other = self.store.insert(row, f"created: {what}")
             if other is not None:
+                release(job_dir)
                 shutil.rmtree(job_dir, ignore_errors=True)
-                raise busy_error(other)
+                raise self.busy(other)
+        except BaseException:
+            release(job_dir)
+            raise
         finally:
             creating.release()  # before the runner starts: it takes the same lock
         self._start(job_id, start)
@@ -222,7 +210,12 @@ class LocalJobs(JobControl):
         """
         other = self.store.holder(self.provider.name, target, job_id)
         if other is not None:
-            raise busy_error(other)
+            raise self.busy(other)
+
+    def busy(self, other: JobRow) -> AdapterBusyError:
+        """:func:`busy_error` naming ``other``'s status as it reads (``interrupted``: its
+        runner died, or its process exited before it ran), not its journal's."""
+        return busy_error(other, state=read_state(self.store, other, self.alive)[2])
 
     def _adapter(self, base: ModelInfo, spec: JobSpec, job_id: str) -> str:
         from tuneplug.models import Model
@@ -240,12 +233,20 @@ class LocalJobs(JobControl):
         return self.get(job_id)
 
     def _start(self, job_id: str, start: Start) -> None:
+        # The start lock this process holds (jobs/starting.py) goes to the runner: the
+        # thread's lets go of it once it runs; a detached one inherits it; with "none"
+        # the caller's run() lets go of it.
         if start == "thread":
             threading.Thread(
                 target=self._quietly, args=(job_id,), name=f"tuneplug-{job_id}", daemon=True
             ).start()
         elif start == "detach":
-            spawn_worker(job_id, self._dir(job_id))
+            fd = hand_over(self._dir(job_id))
+            try:
+                spawn_worker(job_id, self._dir(job_id), fd)
+            finally:
+                if fd is not None:
+                    os.close(fd)  # the worker holds it now (or, not started, no one does)
 
     def _quietly(self, job_id: str) -> None:
         # The journal holds the outcome (failed, with its error) for job.wait();

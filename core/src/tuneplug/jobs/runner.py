@@ -48,6 +48,7 @@ from typing import Any
 from filelock import FileLock, Timeout
 
 from tuneplug.errors import TuneplugError
+from tuneplug.jobs import starting
 from tuneplug.jobs.adapter_lock import busy_error
 from tuneplug.jobs.checkpoints import Copies
 from tuneplug.jobs.data import SampleFile, permuted
@@ -99,11 +100,14 @@ class Runner:
             # Not 0: `alive()` probes (jobs get/list/wait elsewhere) hold the lock for an instant.
             lock.acquire(timeout=PROBE_GRACE)
         except Timeout:
+            starting.release(self.dir)  # another runner has it: nothing left to start
             raise TuneplugError(
                 f"job {self.job_id} is already running (in another process or thread); "
                 f"follow it with `tuneplug jobs wait {self.job_id}`",
                 retryable=True,
             ) from None
+        # The job is run now: the start lock its starter held (if this process) goes.
+        starting.release(self.dir)
         try:
             # Who runs the job, for `kill` and for the crash tests (only meaningful while locked).
             (self.dir / "runner.pid").write_text(str(os.getpid()), encoding="ascii")

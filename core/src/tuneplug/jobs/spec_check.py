@@ -62,10 +62,32 @@ def check_spec(provider: Provider, spec: JobSpec) -> ModelInfo:
             )
     else:
         # What the new adapter takes, checked before any I/O (the data is read next).
+        _check_lora_fields(provider, info, spec)
         base = Model(info, provider)
         base.check_adapter_args(spec.rank, spec.learning_rate)
-        base._adapter_options(adapter_options(spec))
+        # An unknown `extra` lists the options `extra` takes: not the spec's own fields.
+        base._adapter_options(adapter_options(spec), (), frozenset(JobSpec.model_fields))
     return info
+
+
+def _check_lora_fields(provider: Provider, info: ModelInfo, spec: JobSpec) -> None:
+    """Refuse ``lora_alpha`` / ``lora_dropout`` (spec fields, passed on as adapter options)
+    that the provider's adapters do not declare, as such: not as an unknown ``extra``."""
+    from tuneplug.options import OptionError, declared_options
+
+    given = [k for k in ("lora_alpha", "lora_dropout") if getattr(spec, k) is not None]
+    if not given:
+        return
+    declared = declared_options(provider, info, "create_adapter")
+    model = declared.model
+    if not declared.declared or (model is not None and model.model_config.get("extra") == "allow"):
+        return  # undeclared or open: the provider checks them itself
+    for name in given:
+        if name not in declared.names:
+            detail = f"not taken by this provider's adapters (they declare no {name} option)"
+            raise OptionError(
+                f"{setting(name)} is {detail}", option=name, detail=detail, provider=provider.name
+            )
 
 
 def adapter_options(spec: JobSpec) -> dict[str, Any]:

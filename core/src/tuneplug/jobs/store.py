@@ -221,6 +221,15 @@ class JobStore(StepJournal, EventLog):
         )
         return [job_row(r) for r in rows]
 
+    def by_origin_prefix(self, prefix: str) -> list[JobRow]:
+        """Jobs whose origin starts with ``prefix``, newest first."""
+        rows = self._read(
+            f"SELECT {JOB_COLUMNS} FROM jobs WHERE substr(origin, 1, ?) = ? "
+            "ORDER BY created_at DESC",
+            (len(prefix), prefix),
+        )
+        return [job_row(r) for r in rows]
+
     def set_status(
         self, job_id: str, status: str, event: Event | None = None, *, error: str | None = None
     ) -> None:

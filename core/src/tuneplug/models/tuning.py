@@ -146,7 +146,15 @@ class TuningMixin:
                 provider=self.provider.name,
             )
 
-    def _adapter_options(self, options: dict[str, Any]) -> dict[str, Any]:
+    def _adapter_options(
+        self,
+        options: dict[str, Any],
+        common: tuple[str, ...] = ("rank", "learning_rate"),
+        unlisted: frozenset[str] = frozenset(),
+    ) -> dict[str, Any]:
+        """``options`` checked against what ``create_adapter`` declares; ``common`` are the
+        other names a caller may pass there and ``unlisted`` declared names it may not,
+        for an unknown-name error (a job's ``extra``: none, and its spec's fields)."""
         if not options:
             return {}
         declared = declared_options(self.provider, self.info, "create_adapter")
@@ -154,7 +162,7 @@ class TuningMixin:
         if not declared.declared and not takes:
             # A stage-1 hook without `options` would drop them without a word.
             declared = DeclaredOptions(model=None)
-        return check_extra(options, declared, self.provider.name, ("rank", "learning_rate"))
+        return check_extra(options, declared, self.provider.name, common, unlisted)
 
     def _require_model(self, capability: Capability, what: str) -> None:
         if capability not in self.info.capabilities:
@@ -326,7 +334,9 @@ class TuningMixin:
         store = job_store()
         other = store.holder(self.provider.name, self.info.id) if store.path.exists() else None
         if other is not None:
-            raise in_use_error(other)
+            from tuneplug.jobs.probe import read_state
+
+            raise in_use_error(other, state=read_state(store, other)[2])
         self.provider.call("tuneplug_delete_adapter", model=self.info)
 
     def _model_deleter(self) -> Callable[[str], None] | None:

@@ -22,6 +22,7 @@ have applied them (``idempotent=False``).
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 import os
@@ -119,10 +120,13 @@ class JobCreator:
         unknown = sorted(set(spec.extra) - EXTRA)
         if unknown:
             known = ", ".join(sorted(EXTRA))
+            # A typo gets the hint every other unknown option gets (tuneplug.options).
+            close = difflib.get_close_matches(unknown[0], sorted(EXTRA), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise self._fail(
-                f"unknown extra {unknown[0]!r} for jobs (known: {known})",
+                f"unknown extra {unknown[0]!r}{hint} for jobs (known: {known})",
                 unknown[0],
-                f"unknown option for OpenAI jobs (known: {known})",
+                f"unknown option for OpenAI jobs{hint} (known: {known})",
             )
         fmt: FileFormat = spec.extra.get("file_format") or file_format(base)
         if fmt not in ("chat", "completion"):
