@@ -57,7 +57,19 @@ def test_pyproject_table_is_named_too(tmp_path: Path, monkeypatch: pytest.Monkey
     ("target", "error", "problem"),
     [
         ("mock/nothere", UnknownModelError, "mock: unknown model 'nothere'"),
-        ("noslash", UnknownModelError, "bad model reference 'noslash'"),
+        (
+            "noslash",
+            UnknownModelError,
+            "bad model reference 'noslash': an alias's model must be 'provider/model' "
+            "(it cannot name another alias)",
+        ),
+        ("mock/", UnknownModelError, "bad model reference 'mock/': an alias's model must be"),
+        (
+            "qa",  # itself: an alias too, not a loop
+            UnknownModelError,
+            "'qa' is an alias, and an alias cannot name another alias: name its target "
+            "instead (model = 'qa')",
+        ),
     ],
 )
 def test_an_alias_target_names_the_alias_file_and_line(
@@ -118,3 +130,31 @@ def test_an_alias_of_a_pyproject_names_its_tool_table(
         tuneplug.get_model("qa")
     where = f"{tmp_path / 'pyproject.toml'}:5: [tool.tuneplug.models.qa] model"
     assert str(caught.value).startswith(f"{where}: mock: unknown model 'nothere'")
+
+
+CHAINED = (
+    "[models.fast] model: 'qa' is an alias, and an alias cannot name another alias: "
+    "name its target instead (model = 'mock/tiny')"
+)
+
+
+@pytest.mark.parametrize("how", ["python", "cli", "default"])
+def test_an_alias_naming_another_alias_says_aliases_do_not_chain(
+    project: Path, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    # user7 #11: this said "expected 'provider/model' or a configured alias" of an alias.
+    project.write_text(
+        '[models.qa]\nmodel = "mock/tiny"\n\n[models.fast]\nmodel = "qa"\n', encoding="utf-8"
+    )
+    expected = f"{project}:5: {CHAINED}"
+    if how == "cli":
+        result = CliRunner().invoke(cli, ["complete", "-m", "fast", "hi"])
+        assert result.exit_code == 1
+        assert result.stderr.startswith(f"error: {expected}")
+        return
+    if how == "default":
+        monkeypatch.setenv("TUNEPLUG_MODEL", "fast")
+    with pytest.raises(UnknownModelError) as caught:
+        tuneplug.get_model(None if how == "default" else "fast")
+    assert str(caught.value).startswith(expected)
+    assert tuneplug.get_model("qa").info.id == "tiny"  # the alias it names still works

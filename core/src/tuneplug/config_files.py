@@ -323,6 +323,19 @@ def _alias_problems(path: Path, table: str | None, alias: str, entry: Any) -> li
     return []
 
 
+def ignored_project_file(project: Path | None) -> Path | None:
+    """The ``pyproject.toml`` with ``[tool.tuneplug]`` beside the ``tuneplug.toml``
+    ``project`` that :func:`find_project_file` chose, which is therefore ignored (one
+    project file is read, never a merge of two); ``None`` when there is none, or when
+    ``$TUNEPLUG_CONFIG`` chose the file (the user named it)."""
+    if project is None or project.name != "tuneplug.toml" or os.environ.get("TUNEPLUG_CONFIG"):
+        return None
+    pyproject = project.parent / "pyproject.toml"
+    if pyproject.is_file() and _pyproject_table(pyproject) is not None:
+        return pyproject
+    return None
+
+
 def find_project_file(start: Path | None = None) -> Path | None:
     """The project config: ``$TUNEPLUG_CONFIG``, else the nearest ``tuneplug.toml``
     or ``pyproject.toml`` with ``[tool.tuneplug]`` from ``start`` (the cwd) upwards."""

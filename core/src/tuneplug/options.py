@@ -215,7 +215,7 @@ def check_extra(
         inner = field.removeprefix(f"{top}.") if top is not None and field != top else ""
         whole = given is _MISSING or inner
         value = "invalid value" if whole else f"invalid value {given!r}"
-        said = problem(err)
+        said = problem(err, model)  # a bounded number names its range and the value
         raise OptionError(
             f"invalid option {shown}: {said}",
             option=top,
@@ -292,7 +292,7 @@ def build_options(
         err = exc.errors(include_url=False)[0]
         field = ".".join(str(p) for p in err["loc"])
         given = err.get("input")
-        said = problem(err)
+        said = problem(err, CompletionOptions)  # "must be an integer >= 1, got 0"
         raise OptionError(
             f"invalid option {field}={given!r}: {said}",
             option=str(err["loc"][0]) if err["loc"] else None,

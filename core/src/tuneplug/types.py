@@ -207,19 +207,32 @@ class Message(_Frozen):
     content: str
     weight: Literal[0, 1] | None = None
 
+    @field_validator("weight", mode="before")
+    @classmethod
+    def _no_bool_weight(cls, value: object) -> object:
+        # True == 1 in Python, so Literal[0, 1] takes it: refuse it as every number field does.
+        if isinstance(value, bool):
+            raise ValueError(f"must be 0 or 1, got {str(value).lower()}")
+        return value
+
 
 MAX_MULTIPLIER = 1000.0
 """The largest sample ``multiplier`` accepted (a finite weight; more than this is an error
 before any work, so no provider's state can overflow from one sample's weight)."""
 
-_Multiplier = Annotated[float, Field(gt=0.0, le=MAX_MULTIPLIER, allow_inf_nan=False)]
+
+def _multiplier() -> Any:
+    # A field, not an Annotated type inside the Optional, so the error words can read
+    # its bounds (validation_words.bounds_of). Strict, as every number of tuneplug: "2"
+    # or true is refused, not read as 2.0 or 1.0 (an integer is a number).
+    return Field(default=None, gt=0.0, le=MAX_MULTIPLIER, allow_inf_nan=False, strict=True)
 
 
 class InputPart(_Frozen):
     """One part of a structured sample: text, and whether the model is trained on it."""
 
     value: str = Field(min_length=1)
-    trainable: bool = True
+    trainable: bool = Field(default=True, strict=True)  # "yes" or 0 is an error
 
 
 class Sample(_Frozen):
@@ -230,7 +243,7 @@ class Sample(_Frozen):
     """
 
     inputs: Annotated[str, Field(min_length=1)] | list[InputPart]
-    multiplier: _Multiplier | None = None
+    multiplier: float | None = _multiplier()
 
     @field_validator("inputs")
     @classmethod
@@ -274,7 +287,7 @@ class PromptCompletionSample(_Frozen):
 
     prompt: str
     completion: Annotated[str, Field(min_length=1)]
-    multiplier: _Multiplier | None = None
+    multiplier: float | None = _multiplier()
 
 
 class ChatSample(_Frozen):

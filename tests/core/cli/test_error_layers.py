@@ -33,13 +33,13 @@ CASES = [  # (command line, the one error line)
     (["complete", "hi", "-m", "mock/tiny", "-o", "tempreature=1"],
      f"error: -o tempreature: unknown option for mock (did you mean 'temperature'?); {VALID}"),
     (["complete", "hi", "-m", "mock/tiny", "--temperature", "5"],
-     "error: --temperature: invalid value 5.0: Input should be less than or equal to 2"),
+     "error: --temperature: invalid value 5.0: must be a number >= 0 and <= 2, got 5.0"),
     (["complete", "hi", "-m", "mock/tiny", "-o", 'stop=["a", "\\udcff"]'],
      "error: --stop: value[1] is not UTF-8 text: invalid byte (0xff) at byte offset 0"),
     (["chat", "-m", "mock/tiny", "-o", "volume=3"],
      f"error: -o volume: unknown option for mock; {VALID}"),
     (["chat", "-m", "mock/tiny", "--top-p", "3"],
-     "error: --top-p: invalid value 3.0: Input should be less than or equal to 1"),
+     "error: --top-p: invalid value 3.0: must be a number > 0 and <= 1, got 3.0"),
     (["batch", "mock/tiny", "{in}", "-o", "{out}", "-O", "volume=3"],
      f"error: -O volume: unknown option for mock; {VALID}"),
     # A job's -o takes what its extra takes (none on the mock): not --rank's field.
@@ -79,9 +79,9 @@ def test_python_names_the_provider_once_by_its_prefix() -> None:
     with pytest.raises(OptionError) as bad:
         model.complete("hi", temperature=5)
     assert str(bad.value) == (
-        "mock: invalid option temperature=5: Input should be less than or equal to 2"
+        "mock: invalid option temperature=5: must be a number >= 0 and <= 2, got 5"
     )
-    assert bad.value.detail == "invalid value 5: Input should be less than or equal to 2"
+    assert bad.value.detail == "invalid value 5: must be a number >= 0 and <= 2, got 5"
     with pytest.raises(OptionError) as adapter:
         model.create_adapter("a", alpha=8)
     assert str(adapter.value).count("mock") == 1

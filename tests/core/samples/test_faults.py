@@ -182,9 +182,13 @@ def test_chat_training_then_chat_prompt_answers(adapter: tuneplug.Model) -> None
         ({"messages": [CHAT["messages"][2]], "tools": []}, "tools", "unknown field"),
         ({"prompt": "x"}, "completion", "required"),
         ({"prompt": "x", "completion": ""}, "completion", "must not be empty"),
-        ({"inputs": "x", "multiplier": 1e308}, "multiplier", "less than or equal to 1000"),
-        ({**PROMPT_COMPLETION, "multiplier": 1e308}, "multiplier", "less than or equal"),
-        ({"inputs": "x", "multiplier": 0}, "multiplier", "greater than 0"),
+        (
+            {"inputs": "x", "multiplier": 1e308},
+            "multiplier",
+            "must be a number > 0 and <= 1000, got 1e",
+        ),
+        ({**PROMPT_COMPLETION, "multiplier": 1e308}, "multiplier", "<= 1000, got 1e"),
+        ({"inputs": "x", "multiplier": 0}, "multiplier", "must be a number > 0 and <= 1000, got 0"),
     ],
 )
 def test_invalid_samples_name_the_field_everywhere(

@@ -135,7 +135,7 @@ def test_a_line_with_garbage_before_its_json_is_invalid(tmp_path: Path) -> None:
         ({"inputs": 5}, "inputs: Input should be a valid string"),
         ({"inputs": [{"value": 5}]}, "inputs.0.value: Input should be a valid string"),
         ({"inputs": [{"value": "a", "trainable": "x"}]},
-         "inputs.0.trainable: Input should be a valid boolean, unable to interpret input"),
+         "inputs.0.trainable: must be true or false, got a string"),
         ({"inputs": ""}, "inputs: must not be empty"),
     ],
 )  # fmt: skip

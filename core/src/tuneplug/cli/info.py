@@ -57,9 +57,20 @@ def plugins(as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def config_(as_json: bool) -> None:
     """Show the effective settings and where each came from (secrets masked)."""
+    from tuneplug.config_files import find_project_file, ignored_project_file
     from tuneplug.settings_report import settings_report
 
     rows = settings_report()
+    project = find_project_file()
+    ignored = ignored_project_file(project)
+    if ignored is not None:
+        # Silent precedence cost a user an afternoon (user7 #14): say which file counts.
+        warn(
+            [
+                f"{ignored} has a [tool.tuneplug] table, which is ignored: {project} in the "
+                "same directory is the project config in effect (move the settings into it)"
+            ]
+        )
     if as_json:
         echo_json(rows)
         return

@@ -38,6 +38,7 @@ import httpx
 
 from tuneplug import errors
 from tuneplug.http.policy import Call, may_repeat, server_wait
+from tuneplug.http.wrong_url import answer_clue, clue
 from tuneplug.secret_forms import scrub
 
 __all__ = ["MESSAGE_LIMIT", "ErrorInfo", "ErrorMapper", "mask", "parse_error_body"]
@@ -127,10 +128,16 @@ class ErrorMapper:
             ``NotFoundError`` has ``unknown_model`` set.
         request_id_header: the response header quoted as ``request id``.
         parse_body: reads an error body (default :func:`parse_error_body`).
-        routes: operations (``"POST /chat/completions"``) every server of the
-            protocol answers: a 404 there that is not a not-found type means the
-            URL is wrong, and the error names it (never its query) and adds
-            ``route_hint`` (``"check base_url ..."``).
+        routes: operations (``"POST /chat/completions"``; ``{id}`` for any one path
+            segment: ``"POST /models/{id}/complete"``) every server of the protocol
+            answers: a 404 there that is not a not-found type, a 405, or a 2xx body
+            without the protocol's shape means the URL is wrong, and the error names
+            it (never its query) and adds ``route_hint`` (``"check base_url ..."``).
+        foreign_types: error types or codes only another protocol's servers send
+            (Gradient's ``missingWorkspace`` to an OpenAI client): whatever the status
+            and operation, the error says the URL looks like another protocol's root
+            and adds ``route_hint`` instead of the 401/403 hint (the key is not the
+            problem). See :mod:`tuneplug.http.wrong_url`.
         connect_hint: appended to a failure to connect (refused, DNS, unreachable):
             where the URL was set (``"check base_url in [providers.local] (...)"``).
     """
@@ -145,6 +152,7 @@ class ErrorMapper:
     parse_body: Callable[[bytes], ErrorInfo] = field(default=parse_error_body)
     routes: frozenset[str] = frozenset()
     route_hint: str = ""
+    foreign_types: frozenset[str] = frozenset()
     connect_hint: str = ""
 
     def mask(self, text: str) -> str:
@@ -173,16 +181,21 @@ class ErrorMapper:
             "retryable": may_repeat(call, response),
         }
         wait = server_wait(response)
-        if status == 401:
-            return errors.AuthenticationError(_hint(text, self.auth_hint), **common)
-        if status == 403:
-            return errors.PermissionDeniedError(_hint(text, self.permission_hint), **common)
         said = {info.type, info.code}
         model = bool(said & self.model_not_found_types)
         types = model or bool(said & self.not_found_types)
-        if status == 404 and not types and call.operation in self.routes:
-            url = self.mask(str(call.url.copy_with(query=None)))
-            text = _hint(f"{text}; nothing answers at {url}", self.route_hint)
+        wrong = clue(
+            call, status, said, routes=self.routes, foreign_types=self.foreign_types, typed=types
+        )
+        if wrong is not None:
+            # The URL, not the key, is what to fix: its hint replaces the 401/403 one.
+            text = _hint(f"{text}; {self.mask(wrong)}", self.route_hint)
+        if status == 401:
+            hint = "" if wrong else self.auth_hint
+            return errors.AuthenticationError(_hint(text, hint), **common)
+        if status == 403:
+            hint = "" if wrong else self.permission_hint
+            return errors.PermissionDeniedError(_hint(text, hint), **common)
         if status == 404 or (types and 400 <= status < 500):
             found = errors.ModelNotFoundError if model else errors.NotFoundError
             return found(text, unknown_model=model, **common)
@@ -269,15 +282,22 @@ class ErrorMapper:
         """A ``ServerError`` for a 2xx response that is not the documented shape.
 
         ``problem`` is a pydantic ``ValidationError`` (its first error is quoted)
-        or a sentence. Not retryable: the same request gets the same answer.
+        or a sentence. Not retryable: the same request gets the same answer. A body
+        without the protocol's shape at one of ``routes`` (a field missing, not JSON)
+        adds that the URL may be another protocol's root, and ``route_hint``.
         """
         errors_of = getattr(problem, "errors", None)
+        wrong = None
         if callable(errors_of):
             first = errors_of(include_url=False)[0]
             where = ".".join(str(p) for p in first["loc"]) or "body"
             problem = f"{where}: {first['msg']}"
+            wrong = answer_clue(call, first["type"], self.routes)
+        text = f"malformed response to {call.operation}: {_clip(self.mask(str(problem)))}"
+        if wrong is not None:
+            text = _hint(f"{text}; {self.mask(wrong)}", self.route_hint)
         return errors.ServerError(
-            f"malformed response to {call.operation}: {_clip(self.mask(str(problem)))}",
+            text,
             provider=self.provider,
             status=status,
             retryable=False,

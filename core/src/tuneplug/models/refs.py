@@ -44,13 +44,26 @@ def _registry(config: Config) -> Any:
     return registry_for(config)
 
 
-def _split(ref: str) -> tuple[str, str]:
+def _split(ref: str, config: Config, alias: str | None = None) -> tuple[str, str]:
+    """``ref`` as (provider, model); ``alias`` is the alias whose ``model`` it is, which
+    must be ``provider/model``: aliases do not chain (one lookup, no cycles to catch)."""
     provider, sep, name = ref.partition("/")
-    if not sep or not provider or not name:
+    if sep and provider and name:
+        return provider, name
+    if alias is None:
         raise UnknownModelError(
             f"bad model reference {ref!r}: expected 'provider/model' or a configured alias"
         )
-    return provider, name
+    chained = config.resolve_alias(ref) if not sep else None
+    if chained is not None:
+        raise UnknownModelError(
+            f"{ref!r} is an alias, and an alias cannot name another alias: "
+            f"name its target instead (model = {chained.model!r})"
+        )
+    raise UnknownModelError(
+        f"bad model reference {ref!r}: an alias's model must be 'provider/model' "
+        "(it cannot name another alias)"
+    )
 
 
 @contextlib.contextmanager
@@ -121,7 +134,7 @@ def get_model(
             alias_name, target, alias_options = target, alias.model, alias.options
             origin = config.alias_where(alias_name)
     with _from(origin):
-        provider_name, name = _split(target)
+        provider_name, name = _split(target, config, alias_name)
         provider = _registry(config).provider(provider_name, settings, config=config)
     merged = {**alias_options, **options}
 

@@ -31,10 +31,10 @@ from pydantic import BaseModel, ValidationError
 from tuneplug.chat_templates import DEFAULT, ChatTemplate, template
 from tuneplug.errors import InvalidRequestError
 from tuneplug.samples.preference import PREFERENCE_KEYS, is_preference
+from tuneplug.samples.words import sample_problem
 from tuneplug.speech import setting
 from tuneplug.text import check_text
 from tuneplug.types import ChatSample, InputPart, PromptCompletionSample, Sample
-from tuneplug.validation_words import problem
 
 __all__ = [
     "MAX_SAMPLE_BYTES",
@@ -195,7 +195,7 @@ def parse_value(value: object) -> TrainingSample:
         field = ".".join(str(p) for p in err["loc"] if not _is_union_tag(p))
         if err["type"] == "extra_forbidden":
             raise SampleProblem(_unknown_field(str(err["loc"][-1])), field) from None
-        raise SampleProblem(problem(err), field or None) from None
+        raise SampleProblem(sample_problem(err, model), field or None) from None
     assert isinstance(sample, Sample | PromptCompletionSample | ChatSample)
     return check_sample(sample)
 

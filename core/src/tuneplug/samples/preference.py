@@ -22,9 +22,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from tuneplug.samples.words import sample_problem
 from tuneplug.speech import setting
 from tuneplug.types import Message
-from tuneplug.validation_words import problem
 
 __all__ = [
     "PREFERENCE_KEYS",
@@ -115,7 +115,7 @@ def parse_preference(value: object) -> PreferenceSample:
         except ValidationError as exc:
             err = exc.errors()[0]
             field = ".".join(str(p) for p in err["loc"])
-            raise SampleProblem(problem(err), field or None) from None
+            raise SampleProblem(sample_problem(err, PreferenceSample), field or None) from None
     check_texts(_texts(sample))
     return sample
 

@@ -73,8 +73,17 @@ COMMON_SECRET_HEADERS = (
 )
 """Credential headers scrubbed whatever the provider."""
 
-SECRET_QUERY_PARAMETERS = ("api_key", "apikey", "api-key", "access_token", "token", "key")
-"""Query parameters scrubbed from recorded URLs."""
+SECRET_QUERY_PARAMETERS = (
+    # API keys and OAuth tokens
+    "api_key", "apikey", "apiKey", "api-key", "key", "access_token", "token",
+    "refresh_token", "id_token", "client_secret", "password", "secret",
+    # signed URLs: Azure SAS, AWS SigV4 presigned, Google Cloud signed URLs
+    "sig", "signature", "X-Amz-Signature", "X-Amz-Credential", "X-Amz-Security-Token",
+    "X-Goog-Signature", "X-Goog-Credential",
+)  # fmt: skip
+"""Query parameters that carry a credential: scrubbed from recorded URLs (names as
+servers spell them) and flagged by :func:`~tuneplug.testing.assert_no_secrets` in any
+letter case, whatever value they hold (docs/testing.md)."""
 
 DEFAULT_MATCH_ON = ("method", "scheme", "host", "port", "path", "query", "body")
 

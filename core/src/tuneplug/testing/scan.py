@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from tuneplug.secret_forms import MIN_SECRET_LENGTH, secret_pattern
-from tuneplug.testing.cassettes import COMMON_SECRET_HEADERS
+from tuneplug.testing.cassettes import COMMON_SECRET_HEADERS, SECRET_QUERY_PARAMETERS
 from tuneplug.testing.known_secrets import known_secrets
 
 __all__ = ["SecretFinding", "assert_no_secrets", "scan_cassettes"]
@@ -35,7 +35,10 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("JSON web token", r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"),
         (
             "credential in a URL",
-            r"[?&](?:api_?key|api-key|access_token|token|key)=(?!%3C|<)[^&\s'\"]{6,}",
+            # The one list the recorder scrubs; longest first, so `sig` never cuts `signature`.
+            r"(?i)[?&](?:"
+            + "|".join(re.escape(n) for n in sorted(SECRET_QUERY_PARAMETERS, key=len, reverse=True))
+            + r")=(?!%3C|<)[^&\s'\"]{6,}",
         ),
     )
 )

@@ -107,6 +107,15 @@ ROUTES = frozenset(
      "POST /fine_tuning/jobs", "GET /fine_tuning/jobs"}
 )  # fmt: skip
 
+# Error types only Gradient's servers send (camelCase; OpenAI's are snake_case): such a
+# server is Gradient-compatible, so base_url is another protocol's root (its /api), not
+# a bad key, whatever the status (a Gradient gateway answers 403 missingWorkspace).
+GRADIENT_TYPES = frozenset(
+    {"missingAccessToken", "invalidAccessToken", "missingWorkspace", "unknownWorkspace",
+     "unknownModelAdapter", "unknownBaseModel", "bodyParsingError",
+     "queryOrPathParsingError"}
+)  # fmt: skip
+
 
 class OpenAIClient:
     """The OpenAI API for one provider instance.
@@ -147,6 +156,7 @@ class OpenAIClient:
                 permission_hint=f"check {key_source}, organization and project",
                 model_not_found_types=frozenset({"model_not_found"}),
                 routes=ROUTES,
+                foreign_types=GRADIENT_TYPES,
                 route_hint=f"check {url_source or 'base_url'} (OpenAI-compatible servers "
                 "serve the API under /v1)",
                 connect_hint=f"check {url_source}" if url_source else "",
