@@ -125,3 +125,32 @@ def test_available_providers_lists_configured_instances() -> None:
     result = CliRunner().invoke(cli, ["complete", "x", "-m", "nosuch/x"])
     assert result.exit_code == 1
     assert "available providers: gradient, gwa, gwb, mock, openai, transformers" in result.output
+
+
+# Written from the config target's 5th mutation run (check_provider_names, registry_for).
+def test_with_no_plugin_installed_the_lists_say_none() -> None:
+    path = write('[providers.opeanai]\nx = 1\n\n[models.qa]\nmodel = "gwx/m"\n')
+    with pytest.raises(ConfigError) as info:
+        check_provider_names(load_config(), ())
+    assert [p.replace(str(path), "FILE") for p in info.value.problems] == [
+        "FILE:1: [providers.opeanai]: names no installed provider plugin (installed: none; "
+        'a provider instance needs plugin = "...")',
+        "FILE:5: [models.qa] model: unknown provider 'gwx' (available providers: none)",
+    ]
+
+
+def test_an_alias_model_id_may_hold_slashes_after_the_provider() -> None:
+    write('[models.qa]\nmodel = "openai/org/some-model"\n')
+    check_provider_names(load_config(), INSTALLED)  # raises nothing: the provider is openai
+    message = error_of('[models.qa]\nmodel = "gwx/org/m"\n')
+    assert message.startswith("FILE:2: [models.qa] model: unknown provider 'gwx' (available")
+
+
+def test_the_registry_of_a_strict_config_is_strict(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tuneplug.config_names import registry_for
+    from tuneplug.plugins import default_registry
+
+    monkeypatch.setenv("TUNEPLUG_STRICT", "true")
+    assert registry_for(load_config()) is default_registry(strict=True)
+    monkeypatch.delenv("TUNEPLUG_STRICT")
+    assert registry_for(load_config()) is default_registry(strict=False)

@@ -76,3 +76,51 @@ def test_a_project_table_naming_nothing_is_still_an_error(split, monkeypatch) ->
     monkeypatch.chdir(split[1])
     with pytest.raises(tuneplug.ConfigError, match=r"tuneplug.toml:1: \[providers.local\]: "):
         tuneplug.get_model("mock/tiny")
+
+
+# Written from the config target's 5th mutation run (dormant_note, check_provider_names).
+EVERY_PLUGIN = "available providers: gradient, mock, openai, transformers"
+
+
+def test_a_typo_after_a_dormant_table_is_still_an_error(split, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # The dormant table is passed over, not the rest of the user file.
+    user = Path(os.environ["XDG_CONFIG_HOME"]) / "tuneplug" / "config.toml"
+    user.write_text('[providers.local]\napi_key = "k"\n\n[providers.opeanai]\nx = 1\n')
+    monkeypatch.chdir(split[1])
+    with pytest.raises(tuneplug.ConfigError, match=r"config.toml:4: \[providers.opeanai\]: "):
+        tuneplug.get_model("mock/tiny")
+
+
+def test_the_note_names_the_dormant_tables_own_line(split, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    user = Path(os.environ["XDG_CONFIG_HOME"]) / "tuneplug" / "config.toml"
+    user.write_text(
+        f'[providers.mock]\nlatency_ms = 1\n\n[providers.local]\napi_key = "{SECRET}"\n'
+    )
+    monkeypatch.chdir(split[1])
+    with pytest.raises(tuneplug.UnknownProviderError) as caught:
+        tuneplug.get_model("local/gpt-4o-mini")
+    assert f"({user}:4: [providers.local] has settings for a provider instance" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "user_text",
+    ['default_model = "mock/tiny"\n', "[providers.mock]\nlatency_ms = 1\n"],
+    ids=["no-providers-table", "other-provider-tables"],
+)
+def test_an_unknown_provider_with_a_user_file_has_no_note(user_file: Path, user_text: str) -> None:
+    user_file.write_text(user_text)
+    with pytest.raises(tuneplug.UnknownProviderError) as caught:
+        tuneplug.get_model("nosuch/x")
+    assert str(caught.value) == f"unknown provider 'nosuch'; {EVERY_PLUGIN}"
+
+
+def test_a_user_table_that_declares_its_plugin_is_not_called_dormant(user_file: Path) -> None:
+    # [providers.foo] plugin = "foo", foo not installed: a registry used directly (no name
+    # check first) says the provider is unknown, not that the table lacks its plugin.
+    from tuneplug.config import load_config
+    from tuneplug.plugins import default_registry
+
+    user_file.write_text('[providers.foo]\nplugin = "foo"\n')
+    with pytest.raises(tuneplug.UnknownProviderError) as caught:
+        default_registry().provider("foo", config=load_config())
+    assert str(caught.value) == f"unknown provider 'foo'; {EVERY_PLUGIN}"

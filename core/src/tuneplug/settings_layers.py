@@ -155,7 +155,8 @@ class _Places:
         if kind in ("project", "user") and file is not None:
             table = ".".join(t for t in (file.table, self.section) if t)
             keys = [str(p) for p in itertools.takewhile(lambda p: isinstance(p, str), parts)]
-            return f"{location(file.path, keys, table or None)}: {_what(table, keys)}: {problem}"
+            what = _what(table, keys, root=self.section is None)
+            return f"{location(file.path, keys, table or None)}: {what}: {problem}"
         origin = {
             "project": "from the project config",
             "user": "from the user config",
@@ -192,11 +193,14 @@ class _Places:
         return "default", None
 
 
-def _what(table: str, keys: list[str]) -> str:
+def _what(table: str, keys: list[str], *, root: bool) -> str:
     """The key as a TOML file holds it: ``default_model``, ``[providers.mock] latency_ms``,
-    ``[models.qa] max_tokens`` (a core setting's table is its first two keys)."""
-    if not table and len(keys) > 2 and keys[0] in ("models", "providers"):
-        table, keys = ".".join(keys[:2]), keys[2:]
+    ``[models.qa] max_tokens``, ``[tool.tuneplug.models.qa] model``. A core setting's
+    (``root``: keys from the file's own top, not a provider's section) table is its first
+    two keys, under the file's table (a pyproject's ``tool.tuneplug``) as the config
+    files' check words it."""
+    if root and len(keys) > 2 and keys[0] in ("models", "providers"):
+        table, keys = ".".join(t for t in (table, *keys[:2]) if t), keys[2:]
     key = ".".join(keys)
     return f"[{table}] {key}" if table else key
 
