@@ -110,3 +110,15 @@ def test_strict_mode_names_every_plugin_that_failed(  # type: ignore[no-untyped-
     line = error_line(invoke("models"))
     assert line.startswith("error: 2 plugins failed to load: plugin 'omega' (tuneplug-zeta2) ")
     assert "; plugin 'sigma' (tuneplug-sigma) failed to load: defines 'tuneplug_compelte'" in line
+
+
+def test_strict_mode_with_one_failure_is_that_plugins_error(  # type: ignore[no-untyped-def]
+    entry_point_plugins, monkeypatch
+) -> None:
+    # Not "1 plugins failed to load: ...": one failure is said as docs/plugins.md words it.
+    entry_point_plugins.add("omega", PARTIAL, module="tpfake_zeta2", dist="tuneplug-zeta2")
+    entry_point_plugins.add("other")
+    monkeypatch.setenv("TUNEPLUG_STRICT", "1")
+    said = "implements part of FineTunable but not tuneplug_delete_adapter, tuneplug_fine_tune"
+    line = error_line(invoke("models"))
+    assert line == f"error: plugin 'omega' (tuneplug-zeta2) failed to load: {said}"
