@@ -122,3 +122,13 @@ def test_resuming_while_a_paused_runner_still_holds_the_job_says_so(  # type: ig
     )
     assert caught.value.retryable is True
     assert job_store().get(job_id).status == "paused"
+
+
+def test_pausing_a_paused_job_asks_its_runner_nothing(make_plugin, register) -> None:  # type: ignore[no-untyped-def]
+    jobs = _jobs(make_plugin, register)
+    job_id = _queued(jobs)
+    jobs.pause(job_id)
+    assert jobs.pause(job_id).raw_status == "paused"
+    # A request left standing would be taken, by a resume racing the paused runner's
+    # exit, for a pause not reached yet: "withdrawn", and the job not resumed.
+    assert job_store().requests(job_id) == (False, None)
