@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 import tuneplug
+from filelock import FileLock
+from tuneplug.errors import InvalidRequestError
 from tuneplug.jobs import control
 from tuneplug.jobs.local import LocalJobs
 from tuneplug.jobs.store import JobStore
@@ -137,3 +139,58 @@ def test_the_runners_thread_is_marked_while_it_runs(make_plugin: Any, register: 
     gated.go.set()
     done = gated.jobs.get(gated.id).wait(timeout=WAIT, poll_interval=0.01)
     assert done.status is JobStatus.SUCCEEDED
+
+
+def test_a_cancel_of_a_running_job_waits_the_whole_cancel_wait(
+    make_plugin: Any, register: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    waited: list[float] = []
+
+    class Recorded(FileLock):
+        def acquire(self, timeout: float | None = None, **kwargs: Any) -> Any:
+            waited.append(-1.0 if timeout is None else timeout)
+            return super().acquire(timeout=timeout, **kwargs)
+
+    monkeypatch.setattr(control, "runner_lock", lambda job_dir: Recorded(job_dir / "runner.lock"))
+    gated = TwoSteps(make_plugin, register)
+    asked = _asked(monkeypatch)
+    thread, got = _cancel_in_thread(gated.jobs, gated.id)
+    assert asked.wait(WAIT)
+    gated.go.set()
+    thread.join(WAIT)
+    assert got[0].raw_status == "cancelled"
+    assert waited == [control.CANCEL_WAIT]  # not the probe's instant: it is not the runner
+
+
+def test_a_job_that_failed_while_a_cancel_waited_stays_failed(
+    make_plugin: Any, register: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    entered, go = threading.Event(), threading.Event()
+
+    def fine_tune(ctx, model, samples):  # type: ignore[no-untyped-def]
+        entered.set()
+        assert go.wait(WAIT)
+        raise InvalidRequestError("batch refused")
+
+    register("refusing", make_plugin("refusing", (*COMPLETER, *FINETUNABLE), fine_tune=fine_tune))
+    jobs = LocalJobs(tuneplug.get_model("refusing/base").provider)
+    spec = tuneplug.JobSpec(model="base", training_data=["a b", "c d"], batch_size=1)
+    job_id = jobs.create(spec, start="thread").id
+    assert entered.wait(WAIT)
+    asked = _asked(monkeypatch)
+    refused: list[Exception] = []
+
+    def cancel() -> None:
+        try:
+            jobs.cancel(job_id)
+        except InvalidRequestError as exc:
+            refused.append(exc)
+
+    thread = threading.Thread(target=cancel, daemon=True)
+    thread.start()
+    assert asked.wait(WAIT)
+    go.set()  # the step in flight fails: the runner ends the job before the cancel reads it
+    thread.join(WAIT)
+    said = [str(e) for e in refused]
+    assert said == [f"refusing: job {job_id} already failed; nothing to cancel"]
+    assert jobs.get(job_id).raw_status == "failed"

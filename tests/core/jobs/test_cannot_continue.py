@@ -150,3 +150,24 @@ def test_a_runner_finding_a_killed_runs_open_step_stops_the_job_on_it(
     assert seen[-1] == stopped.error and sent == []
     (last,), _ = store.events_newest(job.id, None, 1)
     assert (last.level, last.kind, last.step) == ("error", "message", 2)
+
+
+def test_a_fine_tune_job_failed_on_resume_names_no_resume(make_plugin: Any, register: Any) -> None:
+    def fine_tune(ctx, model, samples):  # type: ignore[no-untyped-def]
+        return FineTuneResult(trainable_tokens=1, sum_loss=1.0)
+
+    jobs = local_jobs(make_plugin, register, fine_tune=fine_tune)
+    spec = tuneplug.JobSpec(model="base", training_data=SAMPLES, batch_size=1)
+    job_id = jobs.create(spec, start="none", origin="fine-tune:run-key").id
+    begun = ("info", "message", "started (4 steps)", None, {})
+    assert jobs.store.take(job_id, "running", begun) is None  # type: ignore[arg-type]
+    jobs.store.start_step(job_id, 1, 0)
+    # Sending step 1 failed with an error that does not prove it was not applied.
+    failed = ("error", "message", "step 1 failed: connection reset", 1, {})
+    jobs.store.set_status(job_id, "failed", failed, error="connection reset")  # type: ignore[arg-type]
+    with pytest.raises(InvalidRequestError, match="cannot be continued"):
+        jobs.resume(job_id, start="none")
+    error = job_store().get(job_id).error or ""  # journalled failed, saying so, once
+    assert error.startswith(f"step 1 of job {job_id} ")
+    assert "not (connection reset)" in error
+    assert "or the same `tuneplug fine-tune` with `--no-resume`" in error

@@ -151,3 +151,26 @@ def test_fine_tune_interrupted_once_its_job_exists_is_resumed_by_what_it_says(
     assert done.exit_code == 0, (done.stderr, done.exception)
     assert json.loads(done.stdout)["job"] == job.ref
     assert [j.id for j in tuneplug.list_jobs("acme")] == [job.id]
+
+
+def test_a_run_stopping_on_a_lost_step_names_the_newest_kept_copy(
+    make_plugin: Any, register: Any
+) -> None:
+    def fine_tune(ctx, model, samples):  # type: ignore[no-untyped-def]
+        return FineTuneResult(trainable_tokens=1, sum_loss=1.0)
+
+    jobs = local_jobs(make_plugin, register, fine_tune=fine_tune)
+    job_id = _job(jobs)
+    for step, model in ((1, "ft:one"), (2, "ft:two"), (3, None)):  # step 3's copy dropped
+        jobs.store.begin_checkpoint(job_id, step, f"copy-{step}")
+        jobs.store.end_checkpoint(job_id, step, model)
+    # A run journalled step 4 started and was killed before the answer.
+    begun = ("info", "message", "resumed at step 4 (4 steps)", None, {})
+    assert jobs.store.take(job_id, "running", begun) is None  # type: ignore[arg-type]
+    jobs.store.start_step(job_id, 4, 0)
+    error = jobs.run(job_id).error or ""
+    assert error.startswith(f"step 4 of job {job_id} ")
+    assert error.endswith(
+        "or on this job's newest checkpoint copy, which holds exactly its steps 1..2 "
+        "(`tuneplug jobs create ft:two DATA`)"
+    )

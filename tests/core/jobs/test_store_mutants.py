@@ -247,3 +247,11 @@ def test_a_busy_adapter_names_its_job_as_the_journal_has_it(status: str, said: s
     assert (error.provider, error.job_id, error.job_status, error.target) == (
         "acme", "ftjob-1", status, "base-ft",
     )  # fmt: skip
+
+
+def test_an_unknown_stop_request_is_refused_naming_it_and_the_known_ones(store: JobStore) -> None:
+    store.insert(_row(), "created")
+    with pytest.raises(ValueError) as refused:
+        store.request_stop("job-1", "halt")
+    assert str(refused.value) == "stop must be one of ('pause', 'requeue') or None, got 'halt'"
+    assert store.requests("job-1") == (False, None)  # nothing asked
