@@ -124,3 +124,20 @@ def test_a_user_table_that_declares_its_plugin_is_not_called_dormant(user_file: 
     with pytest.raises(tuneplug.UnknownProviderError) as caught:
         default_registry().provider("foo", config=load_config())
     assert str(caught.value) == f"unknown provider 'foo'; {EVERY_PLUGIN}"
+
+
+def test_an_excluded_plugins_own_user_table_gets_no_instance_note(  # type: ignore[no-untyped-def]
+    tmp_path, monkeypatch
+) -> None:
+    # [providers.openai] without `plugin` is the installed plugin's own settings, not an
+    # undeclared instance: excluding the plugin says so, without the dormant-table note.
+    user = Path(os.environ["XDG_CONFIG_HOME"]) / "tuneplug" / "config.toml"
+    user.parent.mkdir(parents=True)
+    user.write_text(f'[providers.openai]\napi_key = "{SECRET}"\n', encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TUNEPLUG_PLUGINS", "-openai")
+    with pytest.raises(tuneplug.UnknownProviderError) as caught:
+        tuneplug.get_model("openai/gpt-4o-mini")
+    said = str(caught.value)
+    assert said.startswith("unknown provider 'openai'")
+    assert "has settings for a provider instance" not in said and SECRET not in said
