@@ -99,6 +99,8 @@ def run_fine_tune(
     Raises:
         CapabilityError: ``ref`` is not an adapter of a FineTunable provider.
         SampleFileError: the file is unreadable or holds an invalid sample.
+        InvalidRequestError: the file is no regular file (a pipe: it is read more
+            than once), or it changed since the interrupted run of this command.
         AdapterBusyError: another unfinished job (another run, ``jobs create``, a
             gateway's) trains the adapter; nothing is read or sent.
         TuneplugError: the same run is already going on, or its job stopped on
@@ -111,6 +113,14 @@ def run_fine_tune(
 
     model = get_model(ref)
     path = Path(file)
+    if path.exists() and not path.is_file():
+        # Its content names the run to resume, then it is checked whole, then trained on:
+        # a pipe (/dev/stdin, a shell's <(...)) gives its bytes once.
+        raise InvalidRequestError(
+            f"{path}: not a regular file (a pipe?): fine-tune reads its file more than "
+            "once; save the samples to a file first, or use `tuneplug jobs create`, "
+            "which reads them once"
+        )
     # JobSpec's bounds (epochs 1..1000, batch size 1..65536), as an InvalidRequestError.
     spec = make_spec(model.id, path, {"n_epochs": epochs, "batch_size": batch_size})
     model.check_fine_tunable()

@@ -16,11 +16,12 @@ is an error as soon as the limit is passed, and the time is linear in the file
 from __future__ import annotations
 
 import codecs
+import io
 import json
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO, TypeVar
+from typing import IO, Any, TypeVar
 
 from tuneplug.errors import SampleFileError
 from tuneplug.problems import Problems, and_more
@@ -91,15 +92,15 @@ def _read(
     try:
         fh = Path(path).open("rb")
     except OSError as exc:
-        raise SampleFileError(name, None, f"cannot read samples: {exc.strerror}") from None
+        raise SampleFileError(name, None, f"cannot read samples: {_reason(exc)}") from None
     except UnicodeEncodeError as exc:  # a lone surrogate no file system name can hold
         where = f"lone surrogate U+{ord(name[exc.start]):04X} at character {exc.start}"
         raise SampleFileError(ascii(name), None, f"the path is not valid text: {where}") from None
     with fh:
         try:
-            first = _first_byte(fh)
+            first, stream = _first_byte(fh)
         except OSError as exc:  # e.g. a directory opens on some systems, then fails to read
-            raise SampleFileError(name, None, f"cannot read samples: {exc.strerror}") from None
+            raise SampleFileError(name, None, f"cannot read samples: {_reason(exc)}") from None
         # Read past the first problem so one error lists them all; after it, no
         # sample is yielded; a problem the reader cannot go on after (invalid JSON
         # inside an array, a line over the size limit) ends the scan.
@@ -107,10 +108,10 @@ def _read(
         try:
             if first == b"[":
                 yield from _read_array(
-                    name, _Utf8Reader(name, fh), max_sample_bytes, parse, problems
+                    name, _Utf8Reader(name, stream), max_sample_bytes, parse, problems
                 )
             elif first:
-                yield from _read_lines(name, fh, max_sample_bytes, parse, problems)
+                yield from _read_lines(name, stream, max_sample_bytes, parse, problems)
         except SampleFileError as exc:  # the rest cannot be read: what was found, and this
             problems.add(exc)
         if problems:
@@ -130,10 +131,42 @@ def _error(problems: _Found) -> SampleFileError:
     return error
 
 
-def _first_byte(fh: IO[bytes]) -> bytes:
-    head = fh.read(4096).lstrip(b" \t\r\n").removeprefix(b"\xef\xbb\xbf").lstrip(b" \t\r\n")
-    fh.seek(0)
-    return head[:1]
+def _reason(exc: OSError) -> str:
+    # An OSError raised by Python itself (io.UnsupportedOperation) has no strerror.
+    return exc.strerror or str(exc) or type(exc).__name__
+
+
+def _first_byte(fh: IO[bytes]) -> tuple[bytes, IO[bytes]]:
+    """The first byte that is not blank nor a byte order mark, and ``fh`` to read from
+    its start again: rewound, or for a pipe (``/dev/stdin``, a shell's ``<(...)``),
+    which cannot be, the bytes read so far followed by the rest."""
+    read = fh.read(4096)
+    head = read.lstrip(b" \t\r\n").removeprefix(b"\xef\xbb\xbf").lstrip(b" \t\r\n")
+    if fh.seekable():
+        fh.seek(0)
+        return head[:1], fh
+    return head[:1], io.BufferedReader(_Replayed(read, fh))
+
+
+class _Replayed(io.RawIOBase):
+    """A stream that cannot seek, from its start: ``head`` (already read), then the rest."""
+
+    def __init__(self, head: bytes, rest: IO[bytes]) -> None:
+        self._head = head
+        self._rest = rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self._head:
+            n = min(len(buffer), len(self._head))
+            buffer[:n] = self._head[:n]
+            self._head = self._head[n:]
+            return n
+        data = self._rest.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
 
 
 def _validate(
