@@ -122,18 +122,19 @@ def test_hub_ids_and_directories_are_no_slips(
     assert tuneplug.get_model("transformers/tiny-sed").id == str(tiny_model_dir().resolve())
 
 
+@pytest.mark.parametrize("hub_id", ["tiny-sed", "Tiny-Seed"])
 def test_a_cached_hub_model_close_to_an_adapters_name_is_the_hub_model(
-    base: Model, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    base: Model, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, hub_id: str
 ) -> None:
     from huggingface_hub import constants
 
     base.create_adapter("tiny-seed")
     # huggingface_hub's cache layout: refs/main names the snapshot holding the files.
-    repo = tmp_path / "hub" / "models--tiny-sed"
+    repo = tmp_path / "hub" / f"models--{hub_id}"
     (repo / "refs").mkdir(parents=True)
     (repo / "refs" / "main").write_text("0" * 40)
     snapshot = repo / "snapshots" / ("0" * 40)
     snapshot.mkdir(parents=True)
     (snapshot / "config.json").write_text("{}")
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
-    assert tuneplug.get_model("transformers/tiny-sed").id == "tiny-sed"
+    assert tuneplug.get_model(f"transformers/{hub_id}").id == hub_id
