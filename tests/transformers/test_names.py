@@ -84,12 +84,34 @@ def test_a_slip_for_an_adapters_name_says_which_before_any_hub_lookup(base: Mode
         tuneplug.get_model("transformers/tiny-seeed")
 
 
+def test_a_slip_in_case_is_a_slip_and_names_stay_case_sensitive(base: Model) -> None:
+    # user8 N4: `TJ` for `tj` scored 0 case-sensitively and cost 49 s of hub retries.
+    tj = base.create_adapter("tj")
+    with pytest.raises(
+        UnknownModelError, match=re.escape("no adapter named 'TJ' (did you mean 'tj'?)")
+    ):
+        tuneplug.get_model("transformers/TJ")
+    # A slip in letters and case at once is compared case-folded too.
+    base.create_adapter("tiny-seed")
+    with pytest.raises(UnknownModelError, match=re.escape("did you mean 'tiny-seed'?")):
+        tuneplug.get_model("transformers/TINY-SED")
+    # Equal but for case is the likeliest meant, ahead of a closer spelling.
+    base.create_adapter("Tiny-Seeds")
+    base.create_adapter("tiny-seeds!")
+    with pytest.raises(UnknownModelError, match=re.escape("did you mean 'Tiny-Seeds'?")):
+        tuneplug.get_model("transformers/tiny-seeds")
+    assert tuneplug.get_model("transformers/tj").id == tj.id
+
+
 def test_hub_ids_and_directories_are_no_slips(
     base: Model, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     base.create_adapter("gpt3")
+    base.create_adapter("GPT4")
     base.create_adapter("SmolLM2-135N")
-    # Not close enough to an adapter's name, or namespaced: hub ids as before.
+    base.create_adapter("smollm2-135m")
+    # Not close enough to an adapter's name in any case, or namespaced (however equal
+    # its last part to an adapter's but for case): hub ids as before.
     assert tuneplug.get_model("transformers/gpt2").id == "gpt2"
     namespaced = "HuggingFaceTB/SmolLM2-135M"
     assert tuneplug.get_model(f"transformers/{namespaced}").id == namespaced
@@ -100,18 +122,19 @@ def test_hub_ids_and_directories_are_no_slips(
     assert tuneplug.get_model("transformers/tiny-sed").id == str(tiny_model_dir().resolve())
 
 
+@pytest.mark.parametrize("hub_id", ["tiny-sed", "Tiny-Seed"])
 def test_a_cached_hub_model_close_to_an_adapters_name_is_the_hub_model(
-    base: Model, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    base: Model, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, hub_id: str
 ) -> None:
     from huggingface_hub import constants
 
     base.create_adapter("tiny-seed")
     # huggingface_hub's cache layout: refs/main names the snapshot holding the files.
-    repo = tmp_path / "hub" / "models--tiny-sed"
+    repo = tmp_path / "hub" / f"models--{hub_id}"
     (repo / "refs").mkdir(parents=True)
     (repo / "refs" / "main").write_text("0" * 40)
     snapshot = repo / "snapshots" / ("0" * 40)
     snapshot.mkdir(parents=True)
     (snapshot / "config.json").write_text("{}")
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
-    assert tuneplug.get_model("transformers/tiny-sed").id == "tiny-sed"
+    assert tuneplug.get_model(f"transformers/{hub_id}").id == hub_id

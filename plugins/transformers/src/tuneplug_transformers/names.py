@@ -9,7 +9,8 @@ any network:
 
 * a name two or more adapters share is an ``InvalidRequestError`` naming their ids, in
   the mock provider's words (``2 adapters are named 'dup' (id1, id2): use an id``);
-* a name close to an adapter's (``tiny-sed`` for ``tiny-seed``) is an
+* a name close to an adapter's (``tiny-sed`` for ``tiny-seed``, or ``TJ`` for ``tj``:
+  compared case-insensitively, while names match case-sensitively) is an
   ``UnknownModelError`` saying so, unless a hub model of that name is in the user's
   cache: a cached model was meant, so ``gpt2`` keeps working next to an adapter named
   ``gpt3``. An uncached one is a download away (the message says how), which is the
@@ -59,19 +60,36 @@ def _cached_on_hub(name: str) -> bool:
         return False
 
 
+def _closest(name: str, names: Sequence[str]) -> str | None:
+    """The adapter name of ``names`` that ``name`` looks like a slip for, or ``None``.
+
+    Compared case-folded, because a shifted key (``TJ`` for ``tj``) is as much a slip as
+    a dropped one but scores 0 to ``difflib``; a name equal but for case comes first, as
+    the likeliest meant. Names themselves stay case-sensitive (``adapter_named``)."""
+    folded: dict[str, list[str]] = {}
+    for candidate in names:
+        folded.setdefault(candidate.casefold(), []).append(candidate)
+    key = name.casefold()
+    if key not in folded:
+        close = difflib.get_close_matches(key, sorted(folded), n=1, cutoff=TYPO_CUTOFF)
+        if not close:
+            return None
+        key = close[0]
+    return sorted(folded[key])[0]
+
+
 def check_not_a_typo(name: str, metas: Sequence[AdapterMeta]) -> None:
     """Refuse ``name`` (no adapter's, no directory) when it looks like a slip for an
-    adapter's name and is no hub model in the local cache.
+    adapter's name, in letters or in case, and is no hub model in the local cache.
 
     Raises:
         UnknownModelError: ``no adapter named 'tiny-sed' (did you mean 'tiny-seed'?); ...``.
     """
-    names = sorted({meta.name for meta in metas})
-    close = difflib.get_close_matches(name, names, n=1, cutoff=TYPO_CUTOFF)
-    if not close or _cached_on_hub(name):
+    close = _closest(name, sorted({meta.name for meta in metas}))
+    if close is None or _cached_on_hub(name):
         return
     raise UnknownModelError(
-        f"no adapter named {name!r} (did you mean {close[0]!r}?); nor is it a Hugging "
+        f"no adapter named {name!r} (did you mean {close!r}?); nor is it a Hugging "
         f"Face hub model in your cache: to use one, download it once (`hf download "
         f"{name}`)",
         provider=PROVIDER,
