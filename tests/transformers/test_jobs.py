@@ -22,11 +22,8 @@ from tests.transformers.kit import (
 )
 
 torch = pytest.importorskip("torch")
-# The local job runner lands from the `jobs` area (issue 8); these tests start running
-# the moment it is on main. Tested against its branch (15551e5): 9 passed.
-pytest.importorskip("tuneplug.jobs.local")
 
-from tuneplug.jobs.local import LocalJobs, job_store  # noqa: E402
+from tuneplug.jobs.local import LocalJobs, job_store  # noqa: E402 - after torch's skip
 from tuneplug.jobs.runner import EXIT_AFTER_STEP_ENV  # noqa: E402
 from tuneplug.testing.contract import FineTuneJobsContract  # noqa: E402
 
