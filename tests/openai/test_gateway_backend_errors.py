@@ -9,15 +9,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import openai
 import pytest
 import tuneplug
-from tuneplug.errors import AdapterBusyError
+from tuneplug.errors import AdapterBusyError, ConfigError
 from tuneplug.jobs.local import LocalJobs, job_store
 from tuneplug.server.errors import public_text, scrub
 from tuneplug_openai.protocol import OpenAIProtocol
 
+from tests.core.plugin_kit import COMPLETER, build_plugin
 from tests.openai.gateway import ALICE, fine_tune, sdk
 from tests.server.gradient_server import RunningServer, running_server
 
@@ -199,3 +201,43 @@ def test_the_gradient_face_of_a_busy_adapter_names_no_backend_job() -> None:
     assert "another job" in error.body.message
     for leak in ("ftjob-1", "mock", "tuneplug jobs"):
         assert leak not in error.body.message
+
+
+def test_a_backends_config_error_is_a_502_not_retried_without_the_operators_names(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A backend setting the machine cannot honour (user report 8 N1: a transformers
+    # device it lacks), found on a request: the client reads the server's words, once.
+    def tuneplug_complete(ctx: Any, model: Any, prompt: str, options: Any) -> Any:
+        raise ConfigError(
+            "device 'cuda' is not available on this machine; check TUNEPLUG_REC_DEVICE",
+            provider="rec",
+        )
+
+    plugin = build_plugin("rec", COMPLETER, complete=tuneplug_complete)
+    tuneplug.plugins.default_registry().register("rec", plugin)
+    with running_server("rec/base", tmp_path, token=FRONT, protocols=[OpenAIProtocol()]) as front:
+        sent: list[str] = []
+        client = openai.OpenAI(
+            base_url=f"{front.root}/v1",
+            api_key=FRONT,
+            max_retries=2,
+            http_client=_counting(sent),
+        )
+        with (
+            caplog.at_level(logging.WARNING, logger="tuneplug.server"),
+            pytest.raises(openai.APIStatusError) as caught,
+        ):
+            client.completions.create(model="base-slug", prompt="hi", max_tokens=2)
+    error = caught.value
+    assert error.status_code == 502
+    assert error.response.json()["error"]["message"] == "the server's backend is misconfigured"
+    assert error.response.headers["x-should-retry"] == "false"
+    assert len(sent) == 1  # the SDK did not retry a 5xx it would otherwise retry twice
+    for leak in ("TUNEPLUG_REC_DEVICE", "cuda", "rec"):
+        assert leak not in error.response.text
+    lines = [r.getMessage() for r in caplog.records if "backend error" in r.getMessage()]
+    assert lines == [
+        "backend error answered 502: rec: device 'cuda' is not available on this machine; "
+        "check TUNEPLUG_REC_DEVICE"
+    ]

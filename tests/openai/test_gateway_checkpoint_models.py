@@ -15,6 +15,7 @@ import pytest
 import tuneplug
 
 from tests.openai.gateway import (
+    ALICE,
     ANSWER,
     BOB,
     QUESTION,
@@ -80,6 +81,13 @@ def test_the_newest_three_checkpoints_are_models_that_answer(
     listed = [m.id for m in alice.models.list()]
     assert listed[listed.index(job.fine_tuned_model) :] == [job.fine_tuned_model, *models[1:3]]
     assert not any(":ckpt-step-" in m.id or m.id.startswith("ft:") for m in bob.models.list())
+    # owned_by as OpenAI's: "system" for a base, the tenant's org for its own models; never
+    # the backend provider's name (user report 8 N5), listed and retrieved alike.
+    owners = {m.id: m.owned_by for m in alice.models.list()}
+    assert owners == {"tiny": "system"} | dict.fromkeys(listed[1:], job.organization_id)
+    assert job.organization_id == ALICE.name and "mock" not in owners.values()
+    for model_id, owner in owners.items():
+        assert alice.models.retrieve(model_id).owned_by == owner
     shown = str([c.model_dump() for c in found])
     assert "mock/" not in shown and "ftckpt-" + job.id.removeprefix("ftjob-") in shown
 

@@ -125,7 +125,7 @@ def test_a_backend_that_cannot_copy_refuses_a_continued_job_up_front(
 def test_a_failed_copy_names_the_clients_model_and_makes_nothing(
     server: RunningServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tuneplug.errors import ConfigError
+    from tuneplug.errors import ServerError
     from tuneplug_mock.runtime import MockRuntime
 
     alice = sdk(server)
@@ -135,7 +135,8 @@ def test_a_failed_copy_names_the_clients_model_and_makes_nothing(
     (adapter,) = [n for n in names if n.startswith("tiny-adapter-")]
 
     def full_disk(self: MockRuntime, model: Any, name: str) -> Any:
-        raise ConfigError(f"cannot copy {model.id}: the store is full", provider="mock")
+        # Not a ConfigError: that is the operator's config, answered in the server's words.
+        raise ServerError(f"cannot copy {model.id}: the store is full", provider="mock")
 
     monkeypatch.setattr(MockRuntime, "copy_adapter", full_disk)
     with pytest.raises(openai.APIStatusError) as caught:

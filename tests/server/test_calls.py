@@ -12,6 +12,7 @@ import pytest
 import tuneplug
 from tuneplug.errors import (
     AuthenticationError,
+    ConfigError,
     InvalidRequestError,
     NotFoundError,
     RateLimitError,
@@ -298,6 +299,11 @@ def test_an_adapter_deleted_behind_the_servers_back_is_a_typed_404(state: Path) 
         (ServerError("upstream broke", provider="rec", status=503), 503, "failed"),
         (ServerError("not the protocol", provider="rec"), 502, "failed"),
         (AuthenticationError("server's upstream key rejected", provider="rec"), 502, "failed"),
+        (
+            ConfigError("device 'cuda' is absent; check TUNEPLUG_REC_DEVICE", provider="rec"),
+            502,
+            "failed",
+        ),
         (TimeoutError("too slow", provider="rec"), 504, "failed"),
         (TuneplugError("something else", provider="rec"), 500, "failed"),
     ],
@@ -324,10 +330,15 @@ def test_backend_errors_map_to_statuses(
     message = f"unknown base model {REC_BASE!r}" if status == 404 else str(error)
     if isinstance(error, AuthenticationError):
         message = "the server's backend refused its credentials"
+    if isinstance(error, ConfigError):
+        # The operator's setting is wrong until the server restarts: no retry helps.
+        message = "the server's backend is misconfigured"
     message = message.removeprefix("rec: ")
     assert response.json() == {"message": message, "type": kind}
     if isinstance(error, RateLimitError):
         assert response.headers["retry-after"] == "3"
+    expect_retry = "false" if isinstance(error, ConfigError) else None
+    assert response.headers.get("x-should-retry") == expect_retry
 
 
 @pytest.mark.parametrize(

@@ -78,3 +78,39 @@ def test_other_adapters_delete_as_before(state: Path) -> None:
     model, _ = _served_models()
     shutil.rmtree(state)
     assert _invoke("adapters", "delete", model).exit_code == 0
+
+
+@pytest.mark.parametrize("command", ["jobs create", "fine-tune"])
+def test_training_a_served_adapter_in_place_needs_force(
+    state: Path, tmp_path: Path, command: str
+) -> None:
+    # user report 8 N2: the CLI retrained a tenant's ft: model silently (its answers changed).
+    model, copies = _served_models()
+    data = tmp_path / "more.jsonl"
+    data.write_text('{"prompt": "a", "completion": "b"}\n')
+    before = len(job_store().page("mock", None, 100)[0])
+    for ref in (model, *copies):
+        result = _invoke(*command.split(), ref, str(data), "--epochs", "1")
+        assert result.exit_code == 1, result.output
+        said = result.stderr.strip()
+        assert said.startswith("error: ") and len(said.splitlines()) == 1
+        assert f"adapter {ref} is served by the gateway" in said
+        assert "would answer differently once trained; train it anyway with --force" in said
+        assert str(state.resolve()) in said
+    assert len(job_store().page("mock", None, 100)[0]) == before  # no job was made
+    result = _invoke(*command.split(), model, str(data), "--epochs", "1", "--force")
+    assert result.exit_code == 0, result.output
+    assert len(job_store().page("mock", None, 100)[0]) == before + 1
+
+
+@pytest.mark.parametrize("command", ["jobs create", "fine-tune"])
+def test_training_a_base_or_an_unserved_adapter_runs_as_before(
+    state: Path, tmp_path: Path, command: str
+) -> None:
+    data = tmp_path / "more.jsonl"
+    data.write_text('{"prompt": "a", "completion": "b"}\n')
+    mine = tuneplug.get_model("mock/tiny").create_adapter("mine")
+    # fine-tune refuses a base model in its own words; jobs create makes a new adapter.
+    for ref in ("mock/tiny", mine.ref) if command == "jobs create" else (mine.ref,):
+        result = _invoke(*command.split(), ref, str(data), "--epochs", "1")
+        assert result.exit_code == 0, result.output

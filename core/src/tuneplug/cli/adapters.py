@@ -13,7 +13,9 @@ from tuneplug.cli.options import MODEL_REF, Finite, option_flag, parse_extra, re
 if TYPE_CHECKING:
     from tuneplug.models import Model
 
-__all__ = ["adapters"]
+__all__ = ["FORCE_TRAIN_HELP", "adapters", "refuse_served"]
+
+FORCE_TRAIN_HELP = "Also an adapter a gateway (tuneplug serve) serves: its clients' model changes."
 
 
 @click.group(cls=CommandGroup)
@@ -84,25 +86,35 @@ def adapters_delete(model: str, force: bool) -> None:
 
     target = tuneplug.get_model(model)
     if not force:
-        _refuse_served(target)
+        refuse_served(target)
     target.delete()
     click.echo(f"deleted {target.ref}")
 
 
-def _refuse_served(model: Model) -> None:
-    """Refuse to delete an adapter a gateway on this ``TUNEPLUG_HOME`` serves, as
-    ``jobs delete`` refuses a served job: a tenant's model would be a 404 silently."""
+def refuse_served(model: Model, *, training: bool = False) -> None:
+    """Refuse to delete (or, ``training``, to train in place) an adapter a gateway on this
+    ``TUNEPLUG_HOME`` serves, as ``jobs delete`` refuses a served job: a tenant's model
+    would be a 404, or answer differently, silently. A base model is never refused here
+    (deleting one is refused by delete itself; training one makes a new adapter).
+
+    Raises:
+        InvalidRequestError: served, naming the gateway's state directory and --force.
+    """
     from tuneplug.errors import InvalidRequestError
     from tuneplug.jobs.served import serving_state
     from tuneplug.types import ModelKind
 
     if model.info.kind is ModelKind.BASE:
-        return  # refused by delete itself, in its own words
+        return
     state = serving_state(model.provider.name, model.id)
-    if state is not None:
-        raise InvalidRequestError(
-            f"adapter {model.ref} is served by the gateway (`tuneplug serve`) whose state "
-            f"is in {state}: a client's fine-tuned model there is this adapter, and would "
-            "answer 404 without it; delete it anyway with --force",
-            provider=model.provider.name,
-        )
+    if state is None:
+        return
+    if training:
+        what = "would answer differently once trained; train it anyway with --force"
+    else:
+        what = "would answer 404 without it; delete it anyway with --force"
+    raise InvalidRequestError(
+        f"adapter {model.ref} is served by the gateway (`tuneplug serve`) whose state "
+        f"is in {state}: a client's fine-tuned model there is this adapter, and {what}",
+        provider=model.provider.name,
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from tuneplug.cli.adapters import FORCE_TRAIN_HELP, refuse_served
 from tuneplug.cli.base import resumable
 from tuneplug.cli.options import MODEL_REF, FilePath
 from tuneplug.cli.output import echo_json
@@ -27,9 +28,10 @@ __all__ = ["fine_tune"]
     help="Continue an interrupted run of the same model, file (its content), batch size "
     "and epochs.",
 )  # fmt: skip
+@click.option("--force", is_flag=True, help=FORCE_TRAIN_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def fine_tune(
-    model: str, file: str, batch_size: int, epochs: int, resume: bool, as_json: bool
+    model: str, file: str, batch_size: int, epochs: int, resume: bool, force: bool, as_json: bool
 ) -> None:
     """Fine-tune the adapter MODEL on the samples in FILE (JSONL or a JSON array)."""
     from tuneplug.cli.jobs import checked_spec
@@ -37,6 +39,10 @@ def fine_tune(
     from tuneplug.training import run_fine_tune
 
     checked_spec(model, file, {"batch_size": batch_size, "n_epochs": epochs})
+    if not force:
+        import tuneplug
+
+        refuse_served(tuneplug.get_model(model), training=True)
     # Interrupted before the run has its job, nothing was done: plain `interrupted`. Once
     # it has one, rerunning resumes it (without --no-resume, which would start another).
     again = "the same command again" if resume else "it again without --no-resume"

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from tuneplug.cli.adapters import FORCE_TRAIN_HELP, refuse_served
 from tuneplug.cli.base import CommandGroup, UsageLine, resumable
 from tuneplug.cli.jobs_list import jobs_list
 from tuneplug.cli.jobs_watch import attach, check_plot, following_hint, job_json, print_job
@@ -132,6 +133,7 @@ def checked_spec(model: str, data: str, given: dict[str, Any]) -> JobSpec:
     help="Provider job option key=value (JSON), such as OpenAI's metadata.",
 )  # fmt: skip
 @click.option("--detach", is_flag=True, help="Start the job and return; follow with `jobs wait`.")
+@click.option("--force", is_flag=True, help=FORCE_TRAIN_HELP)
 @click.option("--plot", help="Write loss curves (PNG, SVG... by suffix; needs matplotlib).")
 @click.option("--json", "as_json", is_flag=True, help="Print the job as JSON.")
 def jobs_create(
@@ -151,6 +153,7 @@ def jobs_create(
     seed: int | None,
     extra: tuple[str, ...],
     detach: bool,
+    force: bool,
     plot: str | None,
     as_json: bool,
 ) -> None:
@@ -190,6 +193,8 @@ def jobs_create(
 
     target = tuneplug.get_model(model)
     target.provider.require(Capability.JOBS, "run fine-tuning jobs")
+    if not force:
+        refuse_served(target, training=True)
     backend: JobBackend = backend_for(target.provider)
     local = isinstance(backend, LocalJobs)
     try:

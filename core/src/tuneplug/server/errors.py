@@ -4,12 +4,12 @@ Protocols render errors in their own wire shape; the status and the words come
 from here, so the Gradient and OpenAI faces of one failure agree:
 
 * :func:`status_for`: 404 not found, 400 a client mistake, 429 rate limited,
-  502 the backend's own credentials or connection failed (never 401: the
-  client's key was fine), 504 backend timeout, the backend's 5xx, else 500.
+  502 the backend's own credentials, connection or configuration failed (never 401:
+  the client's key was fine), 504 backend timeout, the backend's 5xx, else 500.
 * :func:`public_message`: the error's message without the backend provider's name
   and with absolute file paths replaced by ``<path>`` (a route after its HTTP method,
   ``POST /chat/completions``, is not a path and is kept). The backend's own
-  credentials or connection failing (502) is the operator's problem: the client
+  credentials, connection or configuration failing (502) is the operator's problem: the client
   reads one sentence of the server's (:data:`BACKEND_WORDS`), never the backend's
   hints (which name the operator's config table, file and line, or environment).
   Every error answered 5xx is logged on the ``tuneplug.server`` logger, one line with
@@ -35,6 +35,7 @@ from tuneplug.errors import (
     AdapterChangedError,
     AuthenticationError,
     CapabilityError,
+    ConfigError,
     ConnectionError,
     InvalidRequestError,
     NotFoundError,
@@ -74,6 +75,7 @@ BACKEND_WORDS: dict[type[TuneplugError], str] = {
     AuthenticationError: "the server's backend refused its credentials",
     PermissionDeniedError: "the server's backend refused its credentials",
     ConnectionError: "the server could not reach its backend",
+    ConfigError: "the server's backend is misconfigured",
 }
 """What a client reads when the server's own side of its backend fails (502): the
 backend's words name the operator's config and are logged instead."""
@@ -124,7 +126,9 @@ def status_for(exc: TuneplugError) -> int:
         return 429
     # The backend's credentials are the server's, not the client's: a 401 here
     # would tell the client its own key is wrong. It is a bad gateway.
-    if isinstance(exc, AuthenticationError | PermissionDeniedError | ConnectionError):
+    # A backend's ConfigError (a device the machine lacks, a missing setting) is the
+    # operator's config, found on a request: the same bad gateway.
+    if isinstance(exc, AuthenticationError | PermissionDeniedError | ConnectionError | ConfigError):
         return 502
     if isinstance(exc, TimeoutError):
         return 504
@@ -171,7 +175,12 @@ def model_aliases(model: Model, public: str) -> dict[str, str]:
 
 
 def retry_after_header(exc: TuneplugError) -> dict[str, str]:
-    """``{"Retry-After": seconds}`` for a rate-limit error that says when, else ``{}``."""
+    """``{"Retry-After": seconds}`` for a rate-limit error that says when,
+    ``{"x-should-retry": "false"}`` for a backend's :class:`ConfigError` (the operator's
+    config stays wrong until the server restarts: a client's retry only waits longer),
+    else ``{}``."""
     if isinstance(exc, RateLimitError) and exc.retry_after is not None:
         return {"Retry-After": str(max(0, math.ceil(exc.retry_after)))}
+    if isinstance(exc, ConfigError):
+        return {"x-should-retry": "false"}
     return {}

@@ -79,9 +79,10 @@ class ModelIds:
 
     def objects(self, tenant: Tenant) -> list[dict[str, Any]]:
         """``GET /v1/models`` entries: served bases, then the tenant's fine-tuned models,
-        then its checkpoint models."""
+        then its checkpoint models. ``owned_by`` is OpenAI's: ``"system"`` for a base, the
+        tenant's name (its org id) for its own models; never the backend provider's name."""
         found = [
-            {"id": public_id(i), "object": "model", "created": 0, "owned_by": i.provider}
+            {"id": public_id(i), "object": "model", "created": 0, "owned_by": "system"}
             for i in self.gateway.base_models()
         ]
         records = self.gateway.state.list(MODELS, tenant.name)
