@@ -39,3 +39,17 @@ def test_dtype_and_device_settings_are_honoured(tuneplug_home: Any) -> None:
     base, _ = runtime_of(model.provider.ctx).base_of(model.info)
     assert {p.dtype for p in base.loaded.model.parameters()} == {torch.bfloat16}
     assert base.loaded.device == torch.device("cpu")
+
+
+def test_a_bad_entry_of_the_models_table_names_its_key(tuneplug_home: Any) -> None:
+    # A provider's own setting called `models` is no [models] alias table: its bad entry is
+    # the key `models.tiny` of [providers.transformers] (config mutation run 5: `_what`).
+    from tests.core.cli_runner import invoke
+
+    path = tuneplug_home.write_config("[providers.transformers]\nmodels = { tiny = 5 }\n")
+    result = invoke("complete", "-m", "transformers/tiny", "hi")
+    assert result.exit_code != 0
+    assert result.stderr.strip() == (
+        f"error: {path}:2: [providers.transformers] models.tiny: "
+        "expected a string, found an integer"
+    )
