@@ -98,3 +98,11 @@ def test_an_option_out_of_range_names_its_range_and_value() -> None:
     assert str(info.value) == (
         "mock: invalid option max_tokens=0: must be an integer in 1..1000000, got 0"
     )
+
+
+def test_a_python_value_of_no_json_type_is_named_by_its_type() -> None:
+    # From Python, not a file: a tuple (or any object) is named by its type, as JSON
+    # values are by theirs, never by its repr (samples mutation run 4: words._given).
+    with pytest.raises(InvalidRequestError) as info:
+        parse_sample({"inputs": "a", "multiplier": (1,)})
+    assert str(info.value).endswith("multiplier: must be a number > 0 and <= 1000, got tuple")
