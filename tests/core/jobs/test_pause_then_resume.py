@@ -170,3 +170,35 @@ def test_a_withdrawal_and_a_runners_stop_exclude_each_other(
     assert store.withdraw_stop(second, "pause") is False
     assert store.get(second).status == "paused"
     assert store.withdraw_stop(second, "requeue") is False  # only the named request
+
+
+def test_a_pause_written_over_a_requeue_the_runner_read_is_the_one_acted_on(
+    make_plugin: Any, register: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The runner has read "requeue" (its server is stopping) before step 3; a `jobs pause`
+    # writes over it before the runner journals the stop. The requeue no longer stands, so
+    # the runner does not queue the job for a restart: it runs on and pauses.
+    jobs, sent = _jobs(
+        make_plugin, register, lambda step: step == 2 and jobs.store.request_stop(job_id, "requeue")
+    )
+    job_id = jobs.create(_spec(), start="none").id
+    read = JobStore.requests
+    overwritten: list[bool] = []
+
+    def requests(store: JobStore, job: str) -> tuple[bool, str | None]:
+        got = read(store, job)
+        if got == (False, "requeue") and not overwritten:
+            store.request_stop(job, "pause")
+            overwritten.append(True)
+        return got
+
+    monkeypatch.setattr(JobStore, "requests", requests)
+    done = jobs.run(job_id)
+    assert overwritten == [True]
+    assert done.status is tuneplug.JobStatus.PAUSED
+    messages = _messages(jobs, job_id)
+    assert not any("queued for its restart" in m for m in messages)
+    # Its requeue gone, the runner sends step 3, then reads the pause before step 4.
+    assert messages[-2:] == ["step 3/6: loss 0.5000", "paused before step 4"]
+    assert len(sent) == 6  # steps 1 to 3, 2 samples each
+    assert jobs.store.requests(job_id) == (False, None)
