@@ -14,6 +14,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from tuneplug.adapter_names import one_named
 from tuneplug.errors import CapabilityError, InvalidRequestError, ModelNotFoundError, NotFoundError
 from tuneplug.types import (
     Capability,
@@ -172,13 +173,8 @@ class MockRuntime:
         record = store.get(name)
         if record is not None:
             return self.info(record)
-        named = store.adapters(name)
-        if len(named) > 1:
-            ids = ", ".join(r.id for r in named)
-            raise InvalidRequestError(
-                f"{len(named)} adapters are named {name!r} ({ids}): use an id", provider=PROVIDER
-            )
-        return self.info(named[0]) if named else None
+        named = one_named(name, store.adapters(name), lambda r: r.id, provider=PROVIDER)
+        return self.info(named) if named is not None else None
 
     def _not_found(self, model: ModelInfo) -> NotFoundError:
         kind = "adapter" if model.kind is ModelKind.ADAPTER else "model"

@@ -7,8 +7,8 @@ name, or a slip of the keyboard, cost a hub download: 51 s of retries, or an
 ``HF_HUB_OFFLINE`` error that never mentions adapters. Both are answered here, before
 any network:
 
-* a name two or more adapters share is an ``InvalidRequestError`` naming their ids, in
-  the mock provider's words (``2 adapters are named 'dup' (id1, id2): use an id``);
+* a name two or more adapters share is an ``InvalidRequestError`` naming their ids
+  (:func:`tuneplug.adapter_names.one_named`, the mock provider's rule too);
 * a name close to an adapter's (``tiny-sed`` for ``tiny-seed``, or ``TJ`` for ``tj``:
   compared case-insensitively, while names match case-sensitively) is an
   ``UnknownModelError`` saying so, unless a hub model of that name is in the user's
@@ -22,7 +22,8 @@ from __future__ import annotations
 import difflib
 from collections.abc import Sequence
 
-from tuneplug.errors import InvalidRequestError, UnknownModelError
+from tuneplug.adapter_names import one_named
+from tuneplug.errors import UnknownModelError
 
 from tuneplug_transformers.refs import PROVIDER
 from tuneplug_transformers.store import AdapterMeta
@@ -42,12 +43,7 @@ def adapter_named(name: str, metas: Sequence[AdapterMeta]) -> AdapterMeta | None
             use an id``, ids oldest first.
     """
     named = [meta for meta in metas if meta.name == name]
-    if len(named) > 1:
-        ids = ", ".join(meta.id for meta in named)
-        raise InvalidRequestError(
-            f"{len(named)} adapters are named {name!r} ({ids}): use an id", provider=PROVIDER
-        )
-    return named[0] if named else None
+    return one_named(name, named, lambda meta: meta.id, provider=PROVIDER)
 
 
 def _cached_on_hub(name: str) -> bool:
